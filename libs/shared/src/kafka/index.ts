@@ -1,0 +1,4 @@
+export * from './topics';
+export * from './component-status.message';
+export * from './kafka-client.factory';
+export * from './component-status.publisher';

@@ -1,0 +1,64 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { shutdownTelemetry } from '../telemetry';
+import type { JsonLogger } from '../logging';
+import { DomainExceptionFilter } from './domain-exception.filter';
+import { createValidationPipe } from './validation.pipe';
+
+export interface ServiceBootstrapOptions {
+  name: string;
+  module: Type<unknown> | DynamicModule;
+  host: string;
+  port: number;
+  logger: JsonLogger;
+  /** Requests larger than this are refused with 413 before any handler sees them. */
+  bodyLimit?: string;
+  /** Shutdown that takes longer than this is cut short, so a stuck dependency cannot keep a stopped lab alive. */
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * Starts a service the same way everywhere: JSON logger, global validation pipe and exception filter, body limit,
+ * listen on HOST:PORT, and graceful shutdown on SIGTERM/SIGINT (close the HTTP server and let modules disconnect
+ * producers and consumers, then flush spans, then exit).
+ */
+export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
+  const { logger } = options;
+  const app = await NestFactory.create<NestExpressApplication>(options.module, { logger, bodyParser: false });
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '256kb' });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new DomainExceptionFilter(logger));
+  installShutdown(app, options);
+  await app.listen(options.port, options.host);
+  logger.record('info', `${options.name} listening on http://${options.host}:${options.port}`, { context: 'bootstrap' });
+  return app;
+}
+
+function installShutdown(app: INestApplication, options: ServiceBootstrapOptions): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    options.logger.record('info', `${signal} received, shutting down`, { context: 'bootstrap' });
+    const deadline = setTimeout(() => {
+      options.logger.record('error', 'shutdown took too long; exiting', { context: 'bootstrap' });
+      process.exit(1);
+    }, options.shutdownTimeoutMs ?? 10_000);
+    deadline.unref();
+    try {
+      await app.close();
+      await shutdownTelemetry();
+      process.exitCode = 0;
+    } catch (error) {
+      options.logger.error(error);
+      process.exitCode = 1;
+    } finally {
+      clearTimeout(deadline);
+      // Handles that libraries leave open (reconnect timers) must not keep a stopped service alive.
+      process.exit();
+    }
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}

@@ -1,0 +1,36 @@
+/** One dependency a service needs before it can do its work (Redis, Kafka, the operator, ...). */
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves with an optional detail when the dependency is usable; rejects with the reason when it is not. */
+  check(): Promise<string | void>;
+}
+
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** Runs all checks concurrently; a check that does not settle within the deadline counts as failed. */
+export async function runReadinessChecks(checks: readonly ReadinessCheck[], timeoutMs = 2000): Promise<ReadinessReport> {
+  const results = await Promise.all(
+    checks.map(async (c) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const detail = await Promise.race([
+          c.check(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return [c.name, { ok: true, ...(detail ? { detail } : {}) }] as const;
+      } catch (error) {
+        return [c.name, { ok: false, detail: error instanceof Error ? error.message : String(error) }] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+}

@@ -1,0 +1,2 @@
+export * from './redis-keys';
+export * from './redis-client.factory';

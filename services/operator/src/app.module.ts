@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import {
+  HealthController,
+  JsonLogger,
+  READINESS_CHECKS,
+  REDIS_CLIENT,
+  RedisModule,
+  redisReadinessCheck,
+} from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
+import { RegistryModule } from './registry/registry.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: OperatorConfig, logger: JsonLogger): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'operator', logger }), RegistryModule],
+      controllers: [HealthController],
+      providers: [
+        { provide: OPERATOR_CONFIG, useValue: config },
+        { provide: JsonLogger, useValue: logger },
+        { provide: READINESS_CHECKS, inject: [REDIS_CLIENT], useFactory: (redis: Redis) => [redisReadinessCheck(redis)] },
+      ],
+      exports: [OPERATOR_CONFIG, JsonLogger],
+    };
+  }
+}

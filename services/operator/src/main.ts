@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { bootstrapService, JsonLogger, loadConfigOrExit } from '@tenantlab/shared';
+import { AppModule } from './app.module';
+import { operatorEnv } from './config/operator.config';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit('operator', operatorEnv);
+  const logger = new JsonLogger('operator', config.LOG_LEVEL);
+  await bootstrapService({
+    name: 'operator',
+    module: AppModule.forRoot(config, logger),
+    host: config.HOST,
+    port: config.PORT,
+    logger,
+  });
+}
+
+void main().catch((error: unknown) => {
+  process.stderr.write(`operator: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
+import type { Response } from 'express';
+import { RegisterVmDto } from './dto/register-vm.dto';
+import { RegistryService } from './registry.service';
+import { VmView } from './vm-record';
+
+@Controller('vms')
+export class RegistryController {
+  constructor(private readonly registry: RegistryService) {}
+
+  /** 201 for a new VM, 200 when a known VM registers again after a restart. */
+  @Post()
+  async register(@Body() body: RegisterVmDto, @Res({ passthrough: true }) response: Response): Promise<VmView> {
+    const { vm, created } = await this.registry.register(body);
+    response.status(created ? 201 : 200);
+    return vm;
+  }
+
+  @Get()
+  async list(@Query('tenant') tenant?: string): Promise<{ vms: VmView[] }> {
+    if (tenant !== undefined) validId('tenant', tenant);
+    return { vms: await this.registry.list({ tenant }) };
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string): Promise<VmView> {
+    return this.registry.get(validId('id', id));
+  }
+
+  @Post(':id/heartbeat')
+  @HttpCode(204)
+  heartbeat(@Param('id') id: string): Promise<void> {
+    return this.registry.heartbeat(validId('id', id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  deregister(@Param('id') id: string): Promise<void> {
+    return this.registry.deregister(validId('id', id));
+  }
+}
+
+function validId(name: string, value: string): string {
+  if (!ID_PATTERN.test(value)) {
+    throw new ValidationError(`${name} is invalid: expected 1-63 characters of a-z, 0-9 and -`, [`${name}: invalid id`]);
+  }
+  return value;
+}

@@ -1,0 +1,48 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import {
+  ComponentStatusModule,
+  ComponentStatusService,
+  HealthController,
+  JsonLogger,
+  KAFKA_CLIENT,
+  KafkaModule,
+  kafkaReadinessCheck,
+  READINESS_CHECKS,
+  REDIS_CLIENT,
+  RedisModule,
+  redisReadinessCheck,
+} from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { SWITCH_CONFIG, SwitchConfig } from './config/switch.config';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: SwitchConfig, logger: JsonLogger): DynamicModule {
+    const statusModule = ComponentStatusModule.forRoot({ component: 'switch', intervalMs: config.STATUS_INTERVAL_MS });
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'switch', logger }),
+        KafkaModule.forRoot({ clientId: 'switch', brokers: config.KAFKA_BROKERS, logger }),
+        statusModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: SWITCH_CONFIG, useValue: config },
+        { provide: JsonLogger, useValue: logger },
+        {
+          provide: READINESS_CHECKS,
+          inject: [REDIS_CLIENT, KAFKA_CLIENT, ComponentStatusService],
+          useFactory: (redis: Redis, kafka: Kafka, status: ComponentStatusService) => [
+            redisReadinessCheck(redis),
+            kafkaReadinessCheck(kafka),
+            status.readinessCheck(),
+          ],
+        },
+      ],
+      exports: [SWITCH_CONFIG, JsonLogger],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+import { startTelemetry } from '@tenantlab/shared/telemetry';
+
+startTelemetry('switch');

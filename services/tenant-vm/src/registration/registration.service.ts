@@ -1,0 +1,104 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { DomainError, JsonLogger, ReadinessCheck } from '@tenantlab/shared';
+import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
+import { OperatorClient } from './operator.client';
+
+const tracer = trace.getTracer('tenantlab.tenant-vm');
+
+/**
+ * Keeps this VM in the operator's registry: registers on boot (retrying with backoff while the operator is not
+ * up yet), heartbeats every HEARTBEAT_INTERVAL_MS, registers again if the operator forgot it, and deregisters on
+ * shutdown so the registry does not list a stopped VM as alive.
+ */
+@Injectable()
+export class RegistrationService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private registered = false;
+  private stopped = false;
+  private lastError: string | undefined;
+  private lastHeartbeatAt: number | undefined;
+
+  constructor(
+    private readonly operator: OperatorClient,
+    @Inject(TENANT_VM_CONFIG) private readonly config: TenantVmConfig,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule(0, 0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.registered) await this.operator.deregister(this.config.VM_ID).catch(() => undefined);
+  }
+
+  status(): { id: string; tenant: string; registered: boolean; lastHeartbeatAt?: number; lastError?: string } {
+    return {
+      id: this.config.VM_ID,
+      tenant: this.config.TENANT_ID,
+      registered: this.registered,
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      lastError: this.lastError,
+    };
+  }
+
+  readinessCheck(): ReadinessCheck {
+    return {
+      name: 'operator',
+      check: async () => {
+        if (!this.registered) throw new Error(`not registered with the operator yet: ${this.lastError ?? 'trying'}`);
+        return `registered as ${this.config.VM_ID} of ${this.config.TENANT_ID}`;
+      },
+    };
+  }
+
+  private schedule(delayMs: number, failures: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(failures), delayMs);
+  }
+
+  private async tick(failures: number): Promise<void> {
+    try {
+      if (this.registered) {
+        this.registered = await this.operator.heartbeat(this.config.VM_ID);
+        if (!this.registered) this.logger.record('warn', 'operator forgot this VM; registering again');
+        else this.lastHeartbeatAt = Date.now();
+      }
+      if (!this.registered) await this.register();
+      this.lastError = undefined;
+      this.schedule(this.config.HEARTBEAT_INTERVAL_MS, 0);
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      const retriable = !(error instanceof DomainError) || error.retriable;
+      // Backoff while the operator is away; a 4xx refusal is retried slowly since only a config change fixes it.
+      const delay = retriable ? Math.min(100 * 2 ** failures, this.config.HEARTBEAT_INTERVAL_MS) : 10_000;
+      if (failures % 10 === 0) this.logger.record('warn', `operator not reached: ${this.lastError}`);
+      this.schedule(delay, failures + 1);
+    }
+  }
+
+  private register(): Promise<void> {
+    return tracer.startActiveSpan('vm.register', async (span) => {
+      span.setAttributes({ 'tenantlab.vm.id': this.config.VM_ID, 'tenantlab.tenant.id': this.config.TENANT_ID });
+      try {
+        await this.operator.register({
+          id: this.config.VM_ID,
+          tenant: this.config.TENANT_ID,
+          url: this.config.VM_ADVERTISE_URL ?? `http://${this.config.HOST}:${this.config.PORT}`,
+        });
+        this.registered = true;
+        this.lastHeartbeatAt = Date.now();
+        this.logger.record('info', `registered with the operator at ${this.config.OPERATOR_URL}`);
+      } catch (error) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
