@@ -19,7 +19,10 @@ import { ALLOCATOR_CONFIG, AllocatorConfig } from './config/allocator.config';
 @Module({})
 export class AppModule {
   static forRoot(config: AllocatorConfig, logger: JsonLogger): DynamicModule {
-    const statusModule = ComponentStatusModule.forRoot({ component: 'allocator', intervalMs: config.STATUS_INTERVAL_MS });
+    const statusModule = ComponentStatusModule.forRoot({
+      component: 'allocator',
+      intervalMs: config.STATUS_INTERVAL_MS,
+    });
     return {
       module: AppModule,
       global: true,

@@ -6,7 +6,13 @@ import { allocatorEnv } from './config/allocator.config';
 async function main(): Promise<void> {
   const config = loadConfigOrExit('allocator', allocatorEnv);
   const logger = new JsonLogger('allocator', config.LOG_LEVEL);
-  await bootstrapService({ name: 'allocator', module: AppModule.forRoot(config, logger), host: config.HOST, port: config.PORT, logger });
+  await bootstrapService({
+    name: 'allocator',
+    module: AppModule.forRoot(config, logger),
+    host: config.HOST,
+    port: config.PORT,
+    logger,
+  });
 }
 
 void main().catch((error: unknown) => {

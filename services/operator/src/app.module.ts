@@ -22,7 +22,11 @@ export class AppModule {
       providers: [
         { provide: OPERATOR_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
-        { provide: READINESS_CHECKS, inject: [REDIS_CLIENT], useFactory: (redis: Redis) => [redisReadinessCheck(redis)] },
+        {
+          provide: READINESS_CHECKS,
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: Redis) => [redisReadinessCheck(redis)],
+        },
       ],
       exports: [OPERATOR_CONFIG, JsonLogger],
     };

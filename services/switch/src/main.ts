@@ -6,7 +6,13 @@ import { switchEnv } from './config/switch.config';
 async function main(): Promise<void> {
   const config = loadConfigOrExit('switch', switchEnv);
   const logger = new JsonLogger('switch', config.LOG_LEVEL);
-  await bootstrapService({ name: 'switch', module: AppModule.forRoot(config, logger), host: config.HOST, port: config.PORT, logger });
+  await bootstrapService({
+    name: 'switch',
+    module: AppModule.forRoot(config, logger),
+    host: config.HOST,
+    port: config.PORT,
+    logger,
+  });
 }
 
 void main().catch((error: unknown) => {

@@ -1,5 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { HealthController, JsonLogger, KAFKA_CLIENT, KafkaModule, kafkaReadinessCheck, READINESS_CHECKS } from '@tenantlab/shared';
+import {
+  HealthController,
+  JsonLogger,
+  KAFKA_CLIENT,
+  KafkaModule,
+  kafkaReadinessCheck,
+  READINESS_CHECKS,
+} from '@tenantlab/shared';
 import type { Kafka } from 'kafkajs';
 import { ComponentsModule } from './components/components.module';
 import { StatusConsumer } from './components/status.consumer';
@@ -11,7 +18,10 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }), ComponentsModule],
+      imports: [
+        KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }),
+        ComponentsModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: TELEMETRY_CONFIG, useValue: config },
@@ -19,7 +29,10 @@ export class AppModule {
         {
           provide: READINESS_CHECKS,
           inject: [KAFKA_CLIENT, StatusConsumer],
-          useFactory: (kafka: Kafka, consumer: StatusConsumer) => [kafkaReadinessCheck(kafka), consumer.readinessCheck()],
+          useFactory: (kafka: Kafka, consumer: StatusConsumer) => [
+            kafkaReadinessCheck(kafka),
+            consumer.readinessCheck(),
+          ],
         },
       ],
       exports: [TELEMETRY_CONFIG, JsonLogger],

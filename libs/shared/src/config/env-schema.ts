@@ -9,7 +9,7 @@ export interface EnvVar<T> {
   readonly expects: string;
   readonly defaultValue?: T;
   readonly optional?: boolean;
-  parse(raw: string): T | undefined;
+  readonly parse: (raw: string) => T | undefined;
 }
 
 export type EnvSchema = Record<string, EnvVar<unknown>>;
@@ -17,7 +17,7 @@ export type ConfigOf<S extends EnvSchema> = { readonly [K in keyof S]: S[K] exte
 
 interface Rule<T> {
   expects: string;
-  parse(raw: string): T | undefined;
+  readonly parse: (raw: string) => T | undefined;
 }
 
 function variable<T>(rule: Rule<T>, options: { default?: T; optional?: boolean } = {}): EnvVar<T> {
@@ -27,15 +27,22 @@ function variable<T>(rule: Rule<T>, options: { default?: T; optional?: boolean }
 
 export const env = {
   string(options: { default?: string; pattern?: RegExp; describe?: string } = {}): EnvVar<string> {
-    const expects = options.describe ?? (options.pattern ? `a string matching ${options.pattern}` : 'a non-empty string');
+    const expects =
+      options.describe ?? (options.pattern ? `a string matching ${options.pattern}` : 'a non-empty string');
     return variable(
-      { expects, parse: (raw) => (raw.length > 0 && (!options.pattern || options.pattern.test(raw)) ? raw : undefined) },
+      {
+        expects,
+        parse: (raw) => (raw.length > 0 && (!options.pattern || options.pattern.test(raw)) ? raw : undefined),
+      },
       options,
     );
   },
 
   port(options: { default?: number } = {}): EnvVar<number> {
-    return variable({ expects: 'a TCP port, an integer from 1 to 65535', parse: (raw) => parseInteger(raw, 1, 65535) }, options);
+    return variable(
+      { expects: 'a TCP port, an integer from 1 to 65535', parse: (raw) => parseInteger(raw, 1, 65535) },
+      options,
+    );
   },
 
   integer(options: { default?: number; min?: number; max?: number } = {}): EnvVar<number> {
@@ -64,10 +71,7 @@ export const env = {
   },
 
   oneOf<T extends string>(values: readonly T[], options: { default?: T } = {}): EnvVar<T> {
-    return variable(
-      { expects: `one of ${values.join(', ')}`, parse: (raw) => values.find((v) => v === raw) },
-      options,
-    );
+    return variable({ expects: `one of ${values.join(', ')}`, parse: (raw) => values.find((v) => v === raw) }, options);
   },
 };
 

@@ -75,9 +75,7 @@ export class ComponentStatusPublisher {
       await context.with(trace.setSpan(context.active(), span), () =>
         this.producer.send({
           topic: TOPICS.componentStatus,
-          messages: [
-            { key: this.instance, value: JSON.stringify(message), headers: injectTraceIntoKafkaHeaders({}) },
-          ],
+          messages: [{ key: this.instance, value: JSON.stringify(message), headers: injectTraceIntoKafkaHeaders({}) }],
         }),
       );
       this.lastSentAt = Date.now();

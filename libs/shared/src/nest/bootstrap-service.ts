@@ -31,7 +31,9 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   app.useGlobalFilters(new DomainExceptionFilter(logger));
   installShutdown(app, options);
   await app.listen(options.port, options.host);
-  logger.record('info', `${options.name} listening on http://${options.host}:${options.port}`, { context: 'bootstrap' });
+  logger.record('info', `${options.name} listening on http://${options.host}:${options.port}`, {
+    context: 'bootstrap',
+  });
   return app;
 }
 

@@ -1,4 +1,11 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import { ComponentStatusPublisher, ComponentStatusPublisherOptions } from '../kafka';
 import { JsonLogger } from '../logging';

@@ -14,7 +14,10 @@ export class KafkaModule {
       module: KafkaModule,
       global: true,
       providers: [
-        { provide: KAFKA_CLIENT, useFactory: () => createKafkaClient(options.clientId, options.brokers, options.logger) },
+        {
+          provide: KAFKA_CLIENT,
+          useFactory: () => createKafkaClient(options.clientId, options.brokers, options.logger),
+        },
       ],
       exports: [KAFKA_CLIENT],
     };

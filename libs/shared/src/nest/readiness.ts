@@ -13,9 +13,12 @@ export interface ReadinessReport {
 }
 
 /** Runs all checks concurrently; a check that does not settle within the deadline counts as failed. */
-export async function runReadinessChecks(checks: readonly ReadinessCheck[], timeoutMs = 2000): Promise<ReadinessReport> {
+export async function runReadinessChecks(
+  checks: readonly ReadinessCheck[],
+  timeoutMs = 2000,
+): Promise<ReadinessReport> {
   const results = await Promise.all(
-    checks.map(async (c) => {
+    checks.map(async (c): Promise<[string, { ok: boolean; detail?: string }]> => {
       let timer: NodeJS.Timeout | undefined;
       try {
         const detail = await Promise.race([
@@ -24,9 +27,9 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[], time
             timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
           }),
         ]);
-        return [c.name, { ok: true, ...(detail ? { detail } : {}) }] as const;
+        return [c.name, detail ? { ok: true, detail } : { ok: true }];
       } catch (error) {
-        return [c.name, { ok: false, detail: error instanceof Error ? error.message : String(error) }] as const;
+        return [c.name, { ok: false, detail: error instanceof Error ? error.message : String(error) }];
       } finally {
         clearTimeout(timer);
       }

@@ -24,7 +24,10 @@ export class RedisModule {
       module: RedisModule,
       global: true,
       providers: [
-        { provide: REDIS_CLIENT, useFactory: () => createRedisClient(options.url, options.connectionName, options.logger) },
+        {
+          provide: REDIS_CLIENT,
+          useFactory: () => createRedisClient(options.url, options.connectionName, options.logger),
+        },
         RedisConnectionCloser,
       ],
       exports: [REDIS_CLIENT],

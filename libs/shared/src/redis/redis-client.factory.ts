@@ -30,7 +30,7 @@ export async function pingRedis(client: Redis, timeoutMs = 1000): Promise<void> 
   });
   try {
     const reply = await Promise.race([client.ping(), timeout]);
-    if (reply !== 'PONG') throw new Error(`unexpected reply to PING: ${reply}`);
+    if (reply !== 'PONG') throw new Error(`unexpected reply to PING: ${String(reply)}`);
   } finally {
     clearTimeout(timer);
   }

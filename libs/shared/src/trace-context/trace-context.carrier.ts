@@ -20,13 +20,19 @@ const kafkaHeaderGetter: TextMapGetter<KafkaHeaders> = {
 };
 
 /** Adds W3C `traceparent` (and `tracestate`, baggage) of the given or active context to Kafka headers. */
-export function injectTraceIntoKafkaHeaders(headers: KafkaHeaders = {}, from: Context = context.active()): KafkaHeaders {
+export function injectTraceIntoKafkaHeaders(
+  headers: KafkaHeaders = {},
+  from: Context = context.active(),
+): KafkaHeaders {
   propagation.inject(from, headers, kafkaHeaderSetter);
   return headers;
 }
 
 /** The context a consumer should continue: the producer's trace when the headers carry one. */
-export function extractTraceFromKafkaHeaders(headers: KafkaHeaders | undefined, base: Context = context.active()): Context {
+export function extractTraceFromKafkaHeaders(
+  headers: KafkaHeaders | undefined,
+  base: Context = context.active(),
+): Context {
   return headers ? propagation.extract(base, headers, kafkaHeaderGetter) : base;
 }
 
@@ -70,6 +76,6 @@ export function extractTraceFromStreamFields(
 
 export function fieldsFromFlatList(flat: readonly string[]): StreamFields {
   const fields: StreamFields = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
   return fields;
 }

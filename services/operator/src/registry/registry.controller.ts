@@ -43,7 +43,9 @@ export class RegistryController {
 
 function validId(name: string, value: string): string {
   if (!ID_PATTERN.test(value)) {
-    throw new ValidationError(`${name} is invalid: expected 1-63 characters of a-z, 0-9 and -`, [`${name}: invalid id`]);
+    throw new ValidationError(`${name} is invalid: expected 1-63 characters of a-z, 0-9 and -`, [
+      `${name}: invalid id`,
+    ]);
   }
   return value;
 }

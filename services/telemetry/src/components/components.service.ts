@@ -59,7 +59,9 @@ export class ComponentsService {
 
   snapshot(): { components: ComponentView[]; rejected: RejectedSummary } {
     const components = [...this.components.values()].sort((a, b) =>
-      a.component === b.component ? a.lastReceivedAt.localeCompare(b.lastReceivedAt) : a.component.localeCompare(b.component),
+      a.component === b.component
+        ? a.lastReceivedAt.localeCompare(b.lastReceivedAt)
+        : a.component.localeCompare(b.component),
     );
     return { components, rejected: { count: this.rejected.count, recent: [...this.rejected.recent] } };
   }

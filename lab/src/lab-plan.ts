@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { SERVICE_PORTS, ServiceName, VM_BASE_PORT } from '@tenantlab/shared';
+import type { LabDefinition } from './lab-definition';
+
+/** One Node process of the lab: a service or a tenant VM. */
+export interface ProcessSpec {
+  name: string;
+  kind: 'service' | 'vm';
+  /** The service folder whose dist/ it runs. */
+  serviceDir: string;
+  port: number;
+  url: string;
+  env: Record<string, string>;
+}
+
+export interface InfraUrls {
+  redis: string;
+  kafkaBrokers: string;
+  otlpHttp: string;
+  jaegerQuery: string;
+}
+
+/** The services, in start order: the operator first, since VMs register with it. */
+const SERVICES: ServiceName[] = ['operator', 'switch', 'allocator', 'telemetry'];
+
+/**
+ * Turns a lab definition into the processes to run. Every port moves by `portOffset`, so a second lab (the e2e
+ * suite's) can run beside a user's.
+ */
+export function planLab(
+  definition: LabDefinition,
+  repoRoot: string,
+  infra: InfraUrls,
+  portOffset: number,
+): ProcessSpec[] {
+  const common = {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    REDIS_URL: infra.redis,
+    KAFKA_BROKERS: infra.kafkaBrokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: infra.otlpHttp,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    // Export spans within half a second, so a trace is in Jaeger by the time someone looks.
+    OTEL_BSP_SCHEDULE_DELAY: '500',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+  };
+  const services = SERVICES.map((name): ProcessSpec => {
+    const port = SERVICE_PORTS[name] + portOffset;
+    return {
+      name,
+      kind: 'service',
+      serviceDir: join(repoRoot, 'services', name),
+      port,
+      url: `http://127.0.0.1:${port}`,
+      env: { ...common, PORT: String(port), OTEL_SERVICE_NAME: name },
+    };
+  });
+  const operatorUrl = services[0]?.url ?? '';
+  const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
+  return [
+    ...services,
+    ...vms.map(({ vm, tenant }, index): ProcessSpec => {
+      const port = VM_BASE_PORT + 1 + index + portOffset;
+      const url = `http://127.0.0.1:${port}`;
+      return {
+        name: vm,
+        kind: 'vm',
+        serviceDir: join(repoRoot, 'services', 'tenant-vm'),
+        port,
+        url,
+        env: {
+          ...common,
+          PORT: String(port),
+          VM_ID: vm,
+          TENANT_ID: tenant,
+          OPERATOR_URL: operatorUrl,
+          VM_ADVERTISE_URL: url,
+          OTEL_SERVICE_NAME: 'tenant-vm',
+          OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${vm},tenantlab.tenant.id=${tenant}`,
+        },
+      };
+    }),
+  ];
+}
