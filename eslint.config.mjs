@@ -16,7 +16,11 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's describe/it return promises that the runner itself awaits.
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test'] }] },
+      ],
       '@typescript-eslint/consistent-type-imports': 'off',
       // NestJS DI needs classes imported as values even where only used as types (emitDecoratorMetadata).
       '@typescript-eslint/no-extraneous-class': 'off',

@@ -1,0 +1,70 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { LabState, readLabState } from '@tenantlab/lab';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
+
+/** The e2e lab runs beside a user's default lab: its own profile and every port moved by this much. */
+export const E2E_PROFILE = 'e2e';
+export const E2E_PORT_OFFSET = 10_000;
+
+export interface LabProcess {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** Starts `lab up` exactly as a user would, as a child process, keeping its output for failure messages. */
+export function spawnLab(): LabProcess {
+  const child = spawn(
+    process.execPath,
+    [LAB_CLI, 'up', '--profile', E2E_PROFILE, '--port-offset', String(E2E_PORT_OFFSET), '--quiet'],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, output, exited };
+}
+
+/** Waits for the lab to write its state with `readyAt`; fails at once if the runner exits first. */
+export async function waitForReadyLab(lab: LabProcess, timeoutMs: number): Promise<LabState> {
+  let exitCode: number | null | undefined;
+  void lab.exited.then((code) => (exitCode = code));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`lab up exited with ${exitCode}:\n${lab.output.join('')}`);
+    const state = readLabState(REPO_ROOT, E2E_PROFILE);
+    if (state?.readyAt && state.runnerPid === lab.child.pid) return state;
+    await pause(250);
+  }
+  throw new Error(`lab not ready within ${timeoutMs / 1000} s:\n${lab.output.join('')}`);
+}
+
+export function urlOf(state: LabState, name: string): string {
+  const component = state.components.find((c) => c.name === name);
+  if (!component) throw new Error(`no component ${name} in the lab state`);
+  return component.url;
+}
+
+export function pause(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the deadline passes; the failure names `what`. */
+export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await pause(250);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isPortFree, isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
+import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
+import { findTraces, parentOf, serviceOf, tag } from './jaeger-api';
+import { E2E_PROFILE, eventually, LAB_CLI, LabProcess, REPO_ROOT, spawnLab, urlOf, waitForReadyLab } from './lab-process';
+
+interface VmView {
+  id: string;
+  tenant: string;
+  alive: boolean;
+}
+
+interface ComponentsBody {
+  components: { component: string; messages: number; state: string }[];
+  rejected: { count: number; recent: { reason: string }[] };
+}
+
+const EXPECTED_VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' };
+
+describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
+  let lab: LabProcess;
+  let state: LabState;
+
+  before(async () => {
+    lab = spawnLab();
+    state = await waitForReadyLab(lab, 240_000);
+  });
+
+  after(async () => {
+    // Only if a test failed before the stop test ran: never leave a lab behind.
+    if (lab.child.exitCode === null) {
+      lab.child.kill('SIGINT');
+      await lab.exited;
+    }
+  });
+
+  it('has every component ready, as `lab status --json` reports', () => {
+    const result = spawnSync(process.execPath, [LAB_CLI, 'status', '--json', '--profile', E2E_PROFILE], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    const report = JSON.parse(result.stdout) as { components: { name: string; ready: boolean; detail: string }[] };
+    const names = report.components.map((c) => c.name).sort();
+    assert.deepEqual(names, [
+      'allocator',
+      'jaeger',
+      'kafka',
+      'operator',
+      'redis',
+      'switch',
+      'telemetry',
+      'vm-a1',
+      'vm-a2',
+      'vm-b1',
+      'vm-b2',
+    ]);
+    const notReady = report.components.filter((c) => !c.ready).map((c) => `${c.name}: ${c.detail}`);
+    assert.deepEqual(notReady, []);
+    assert.equal(result.status, 0);
+  });
+
+  it('lists each tenant VM in the operator registry, alive, under its tenant', async () => {
+    const { status, body } = await requestJson<{ vms: VmView[] }>('GET', `${urlOf(state, 'operator')}/vms`);
+    assert.equal(status, 200);
+    const seen = Object.fromEntries(body.vms.filter((vm) => vm.alive).map((vm) => [vm.id, vm.tenant]));
+    assert.deepEqual(seen, EXPECTED_VMS);
+  });
+
+  it('refuses a malformed registration with a 400 that names each bad field, and keeps the registry intact', async () => {
+    const operator = urlOf(state, 'operator');
+    const { status, body } = await requestJson<{ error: { code: string; details: string[] } }>('POST', `${operator}/vms`, {
+      id: 'Bad Id',
+      tenant: 'tenant-a',
+      url: 'not a url',
+    });
+    assert.equal(status, 400);
+    assert.equal(body.error.code, 'VALIDATION_FAILED');
+    assert.ok(body.error.details.some((d) => d.startsWith('id:')));
+    assert.ok(body.error.details.some((d) => d.startsWith('url:')));
+    const hijack = await requestJson('POST', `${operator}/vms`, {
+      id: 'vm-a1',
+      tenant: 'tenant-b',
+      url: 'http://127.0.0.1:1',
+    });
+    assert.equal(hijack.status, 409);
+    const vm = await requestJson<VmView>('GET', `${operator}/vms/vm-a1`);
+    assert.equal(vm.body.tenant, 'tenant-a');
+  });
+
+  it('carries status heartbeats from the switch and allocator through Kafka to the telemetry service', async () => {
+    const telemetry = urlOf(state, 'telemetry');
+    const seen = await eventually('switch and allocator heartbeats in telemetry', 30_000, async () => {
+      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const kinds = new Set(body.components.filter((c) => c.messages > 0).map((c) => c.component));
+      return kinds.has('switch') && kinds.has('allocator') ? body : undefined;
+    });
+    assert.ok(seen.components.every((c) => c.state === 'running'));
+  });
+
+  it('counts garbage on the status topic with a reason and keeps consuming', async () => {
+    const telemetry = urlOf(state, 'telemetry');
+    const before = (await requestJson<ComponentsBody>('GET', `${telemetry}/components`)).body;
+    const switchMessages = before.components.find((c) => c.component === 'switch')?.messages ?? 0;
+    const kafka = createKafkaClient('e2e-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: TOPICS.componentStatus,
+        messages: [
+          { value: 'not json at all' },
+          { value: JSON.stringify({ component: 'toaster' }) },
+          { value: Buffer.alloc(64 * 1024, 'x') },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const after = await eventually('three rejected messages and newer switch heartbeats', 30_000, async () => {
+      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const newer = (body.components.find((c) => c.component === 'switch')?.messages ?? 0) > switchMessages;
+      return body.rejected.count >= before.rejected.count + 3 && newer ? body : undefined;
+    });
+    const reasons = after.rejected.recent.map((r) => r.reason);
+    assert.ok(reasons.includes('message is not valid JSON'), reasons.join(' | '));
+    assert.ok(reasons.some((r) => r.startsWith('component: expected one of')), reasons.join(' | '));
+    assert.ok(reasons.some((r) => r.includes('more than the')), reasons.join(' | '));
+  });
+
+  it('records one Jaeger trace from a VM registering through the operator into Redis, with correct parent links', async () => {
+    const trace = await eventually('a vm.register trace spanning tenant-vm, operator and Redis', 30_000, async () => {
+      const traces = await findTraces(urlOf(state, 'jaeger'), 'tenant-vm', 'vm.register');
+      return traces.find((t) => {
+        const services = new Set(t.spans.map((s) => serviceOf(t, s)));
+        return services.has('operator') && t.spans.some((s) => tag(s, 'db.system') === 'redis');
+      });
+    });
+    const root = trace.spans.find((s) => s.operationName === 'vm.register');
+    assert.ok(root, 'the trace has the vm.register span');
+    assert.equal(serviceOf(trace, root), 'tenant-vm');
+    assert.equal(parentOf(trace, root), undefined, 'vm.register is the root');
+
+    // The operator's server span is a child of the VM's HTTP client span, which is a child of vm.register.
+    const serverSpan = trace.spans.find((s) => serviceOf(trace, s) === 'operator' && tag(s, 'span.kind') === 'server');
+    assert.ok(serverSpan, 'the operator has a server span in the trace');
+    const clientSpan = parentOf(trace, serverSpan);
+    assert.ok(clientSpan, 'the server span has its parent in the trace');
+    assert.equal(serviceOf(trace, clientSpan), 'tenant-vm');
+    assert.equal(tag(clientSpan, 'span.kind'), 'client');
+    assert.equal(parentOf(trace, clientSpan)?.spanID, root.spanID);
+
+    // Every Redis command the operator ran descends from that server span.
+    const redisSpans = trace.spans.filter((s) => tag(s, 'db.system') === 'redis');
+    assert.ok(redisSpans.length > 0);
+    for (const span of redisSpans) {
+      assert.equal(serviceOf(trace, span), 'operator');
+      let ancestor = parentOf(trace, span);
+      while (ancestor && ancestor.spanID !== serverSpan.spanID) ancestor = parentOf(trace, ancestor);
+      assert.equal(ancestor?.spanID, serverSpan.spanID, `${span.operationName} descends from the operator's server span`);
+    }
+  });
+
+  it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {
+    const result = spawnSync(process.execPath, ['dist/main.js'], {
+      cwd: join(REPO_ROOT, 'services', 'operator'),
+      env: { PATH: process.env['PATH'], PORT: 'port-secret-42', REDIS_URL: 'redis://127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.notEqual(result.status, 0);
+    const lines = result.stderr.trim().split('\n');
+    assert.deepEqual(lines, ['operator: invalid configuration: PORT is invalid: expected a TCP port, an integer from 1 to 65535 (default 3000)']);
+    assert.ok(!result.stderr.includes('port-secret-42'));
+  });
+
+  it('stops on Ctrl-C leaving no process behind, no port taken and no state file', async () => {
+    const pids = [lab.child.pid!, ...state.components.map((c) => c.pid)];
+    lab.child.kill('SIGINT');
+    const code = await lab.exited;
+    assert.equal(code, 0, lab.output.join(''));
+    const alive = pids.filter((pid) => isProcessAlive(pid));
+    assert.deepEqual(alive, []);
+    for (const component of state.components) {
+      const port = Number(new URL(component.url.includes('//') ? component.url : `tcp://${component.url}`).port);
+      assert.equal(await isPortFree(port), true, `${component.name}'s port ${port} is free`);
+    }
+    assert.equal(existsSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'lab.json')), false);
+  });
+});

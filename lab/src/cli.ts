@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installInfra } from './infra';
+import { readLabDefinition } from './lab-definition';
+import { startLab } from './lab-runner';
+import { isProcessAlive, readLabState } from './lab-state';
+import { collectStatus, formatStatusTable } from './lab-status';
+import { formatLogLine } from './log-formatter';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+const HELP = `Tenantlab lab runner
+
+Usage: npm run lab -- <command> [options]
+
+Commands:
+  up          bring up a lab (default): Redis, Kafka, Jaeger, the services and the tenant VMs as local
+              processes; streams a merged log; Ctrl-C stops everything
+  status      show each component with its URL, readiness and memory (--json for machines)
+  down        stop a lab started from another terminal
+  install     install Redis, Kafka and Jaeger if missing (first time: several minutes)
+  help        this text
+
+Options:
+  --lab FILE          lab definition (default labs/default.json)
+  --profile NAME      data folder .lab/NAME and state of this lab (default "default")
+  --port-offset N     move every port by N, to run a second lab beside one (default 0)
+  --quiet             up: show progress only, not the merged log (logs stay in .lab/NAME/logs)
+  --json              status: print JSON
+`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      lab: { type: 'string', default: 'labs/default.json' },
+      profile: { type: 'string', default: 'default' },
+      'port-offset': { type: 'string', default: '0' },
+      quiet: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = values.help ? 'help' : (positionals[0] ?? 'up');
+  const portOffset = Number(values['port-offset']);
+  if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 50_000) {
+    throw new UsageError('--port-offset must be an integer from 0 to 50000');
+  }
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(values.profile)) throw new UsageError('--profile must be a name of a-z, 0-9 and -');
+
+  switch (command) {
+    case 'up':
+      return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet);
+    case 'status':
+      return status(values.profile, values.json);
+    case 'down':
+      return down(values.profile);
+    case 'install':
+      await installInfra((message) => console.log(`==> ${message}`));
+      console.log('Redis, Kafka and Jaeger are installed.');
+      return 0;
+    case 'help':
+      console.log(HELP);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function up(labFile: string, profile: string, portOffset: number, quiet: boolean): Promise<number> {
+  const existing = readLabState(REPO_ROOT, profile);
+  if (existing && isProcessAlive(existing.runnerPid)) {
+    console.error(
+      `A lab with profile "${profile}" is already running (pid ${existing.runnerPid}). ` +
+        'Stop it with `npm run lab -- down`, or start another with --profile NAME --port-offset N.',
+    );
+    return 1;
+  }
+  const definition = readLabDefinition(labFile);
+  const progress = (message: string): void => console.log(`==> ${message}`);
+  const lab = await startLab({
+    repoRoot: REPO_ROOT,
+    definition,
+    profile,
+    portOffset,
+    onProgress: progress,
+    onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
+  });
+  console.log(formatStatusTable(lab.state, await collectStatus(lab.state)));
+  console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
+  console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
+
+  let stopping = false;
+  const stop = async (reason: string): Promise<number> => {
+    if (stopping) return 0;
+    stopping = true;
+    progress(`${reason}: stopping the lab`);
+    await lab.stop();
+    progress('stopped; nothing left running');
+    return 0;
+  };
+  return new Promise<number>((done) => {
+    process.once('SIGINT', () => void stop('Ctrl-C').then(done));
+    process.once('SIGTERM', () => void stop('SIGTERM').then(done));
+    void lab.firstExit.then(async (which) => {
+      if (stopping) return;
+      console.error(`${which}; the lab cannot go on without it (its log is in .lab/${profile}/logs)`);
+      await stop('component failed');
+      done(1);
+    });
+  });
+}
+
+async function status(profile: string, json: boolean): Promise<number> {
+  const state = readLabState(REPO_ROOT, profile);
+  if (!state || !isProcessAlive(state.runnerPid)) {
+    if (json) console.log(JSON.stringify({ profile, running: false, components: [] }));
+    else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
+    return 3;
+  }
+  const rows = await collectStatus(state);
+  if (json) console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
+  else console.log(formatStatusTable(state, rows));
+  return rows.every((r) => r.ready) ? 0 : 1;
+}
+
+async function down(profile: string): Promise<number> {
+  const state = readLabState(REPO_ROOT, profile);
+  if (!state || !isProcessAlive(state.runnerPid)) {
+    console.log(`No lab "${profile}" is running.`);
+    return 0;
+  }
+  process.kill(state.runnerPid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (isProcessAlive(state.runnerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (isProcessAlive(state.runnerPid)) {
+    console.error(`The lab runner (pid ${state.runnerPid}) did not stop within 60 s.`);
+    return 1;
+  }
+  console.log(`Lab "${profile}" stopped.`);
+  return 0;
+}
+
+function urlOf(state: { components: { name: string; url: string }[] }, name: string): string {
+  return state.components.find((c) => c.name === name)?.url ?? '';
+}
+
+class UsageError extends Error {}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`${(error as Error).message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

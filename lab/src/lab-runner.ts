@@ -1,0 +1,143 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeExit, SupervisedProcess } from './infra/child-process.supervisor';
+import { isPortFree } from './infra/ports';
+import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './infra';
+import { waitUntilReady } from './infra/wait-until-ready';
+import type { LabDefinition } from './lab-definition';
+import { planLab, ProcessSpec } from './lab-plan';
+import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
+import { probeReady } from './readiness-probe';
+
+export interface LabOptions {
+  repoRoot: string;
+  definition: LabDefinition;
+  /** Names the data folder `.lab/<profile>` and the state file; the e2e suite uses its own. */
+  profile: string;
+  portOffset: number;
+  /** Every output line of every process, prefixed with its name by the caller. */
+  onLine: (processName: string, line: string) => void;
+  onProgress: (message: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningLab {
+  state: LabState;
+  /** Resolves when any lab process exits on its own (the lab is then broken); carries which. */
+  firstExit: Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings up the lab: infrastructure, then the services, then the tenant VMs (which register with the operator),
+ * each waited for until its /ready says yes. On any failure everything already started is stopped again.
+ */
+export async function startLab(options: LabOptions): Promise<RunningLab> {
+  const { repoRoot, profile, portOffset, onProgress } = options;
+  const dataDir = labDataDir(repoRoot, profile);
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const startedAt = Date.now();
+  const started: { spec: ProcessSpec; child: SupervisedProcess }[] = [];
+  let infra: StartedInfra | undefined;
+
+  const stop = async (): Promise<void> => {
+    // Reverse start order: VMs deregister while the operator still answers; services flush to Kafka and Jaeger.
+    for (const kind of ['vm', 'service'] as const) {
+      await Promise.all(started.filter((p) => p.spec.kind === kind).map((p) => p.child.stop(10_000)));
+    }
+    await infra?.stop();
+    clearLabState(repoRoot, profile);
+  };
+
+  try {
+    const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
+    await assertServicePortsFree(specs);
+    onProgress('starting Redis, Kafka and Jaeger');
+    infra = await startInfra({
+      dataDir,
+      ports: offsetPorts(DEFAULT_INFRA_PORTS, portOffset),
+      onLine: (component, line) => options.onLine(component, line),
+      onProgress,
+    });
+    onProgress(`infrastructure ready after ${seconds(startedAt)}`);
+    const plan = planLab(options.definition, repoRoot, infra.urls, portOffset);
+    const timeoutMs = options.readyTimeoutMs ?? 90_000;
+    const startGroup = async (group: ProcessSpec[]): Promise<void> => {
+      await Promise.all(
+        group.map(async (spec) => {
+          const child = await startProcess(spec, logDir, options.onLine);
+          started.push({ spec, child });
+          await waitUntilReady(child, spec.name, () => probeReady(spec.url), timeoutMs);
+          onProgress(`${spec.name} ready at ${spec.url} (${seconds(startedAt)})`);
+        }),
+      );
+    };
+    await startGroup(plan.filter((s) => s.kind === 'service'));
+    await startGroup(plan.filter((s) => s.kind === 'vm'));
+
+    const state: LabState = {
+      profile,
+      runnerPid: process.pid,
+      portOffset,
+      startedAt: new Date(startedAt).toISOString(),
+      readyAt: new Date().toISOString(),
+      components: [
+        { name: 'redis', kind: 'infra', url: infra.urls.redis, pid: infra.pids.redis },
+        { name: 'kafka', kind: 'infra', url: infra.urls.kafkaBrokers, pid: infra.pids.kafka },
+        { name: 'jaeger', kind: 'infra', url: infra.urls.jaegerQuery, pid: infra.pids.jaeger },
+        ...started.map(({ spec, child }): ComponentEntry => ({
+          name: spec.name,
+          kind: spec.kind,
+          url: spec.url,
+          pid: child.pid,
+        })),
+      ],
+    };
+    writeLabState(repoRoot, state);
+    const firstExit = Promise.race(
+      started.map(async ({ spec, child }) => `${spec.name} ${describeExit(await child.exited)}`),
+    );
+    return { state, firstExit, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+// Services learn the infrastructure URLs only once it runs; ports are checked before that, so any URL will do.
+function placeholderUrls(): Parameters<typeof planLab>[2] {
+  return { redis: 'redis://127.0.0.1:1', kafkaBrokers: '127.0.0.1:1', otlpHttp: 'http://127.0.0.1:1', jaegerQuery: '' };
+}
+
+async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {
+  for (const spec of specs) {
+    if (!(await isPortFree(spec.port))) {
+      throw new Error(
+        `Port ${spec.port} for ${spec.name} is already in use by another process. ` +
+          'Stop it (is another lab running? `npm run lab -- down`) or start the lab with --port-offset N.',
+      );
+    }
+  }
+}
+
+function startProcess(
+  spec: ProcessSpec,
+  logDir: string,
+  onLine: LabOptions['onLine'],
+): Promise<SupervisedProcess> {
+  return SupervisedProcess.start({
+    component: spec.name,
+    command: process.execPath,
+    args: ['--require', './dist/instrumentation.js', 'dist/main.js'],
+    cwd: spec.serviceDir,
+    // PATH and HOME only: a service must not pick up stray variables from the user's shell.
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...spec.env },
+    logFile: join(logDir, `${spec.name}.log`),
+    onLine: (line) => onLine(spec.name, line),
+  });
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}

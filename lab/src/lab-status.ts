@@ -1,0 +1,66 @@
+import { DEFAULT_INFRA_PORTS, offsetPorts } from './infra';
+import { probeJaeger, probeKafka, probeRedis } from './infra/readiness-probes';
+import type { ReadinessResult } from './infra/wait-until-ready';
+import { isProcessAlive, LabState, residentBytes } from './lab-state';
+import { probeReady } from './readiness-probe';
+
+export interface ComponentStatus {
+  name: string;
+  kind: string;
+  url: string;
+  pid: number;
+  running: boolean;
+  ready: boolean;
+  detail: string;
+  rssBytes?: number;
+}
+
+/** Asks every component of a running lab whether it is ready, and how much memory it holds. */
+export async function collectStatus(state: LabState): Promise<ComponentStatus[]> {
+  const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
+  const infraProbes: Record<string, () => Promise<ReadinessResult>> = {
+    redis: () => probeRedis(ports.redis),
+    kafka: () => probeKafka(ports.kafka),
+    jaeger: () => probeJaeger(ports.jaegerQuery),
+  };
+  return Promise.all(
+    state.components.map(async (component): Promise<ComponentStatus> => {
+      const running = isProcessAlive(component.pid);
+      const readiness = !running
+        ? { ready: false, detail: 'process not running' }
+        : await (infraProbes[component.name] ?? (() => probeReady(component.url)))();
+      return { ...component, running, ...readiness, rssBytes: running ? residentBytes(component.pid) : undefined };
+    }),
+  );
+}
+
+export function formatStatusTable(state: LabState, rows: ComponentStatus[]): string {
+  const header = ['COMPONENT', 'KIND', 'PID', 'READY', 'MEMORY', 'URL', 'DETAIL'];
+  const lines = rows.map((r) => [
+    r.name,
+    r.kind,
+    String(r.pid),
+    r.ready ? 'yes' : 'NO',
+    r.rssBytes === undefined ? '-' : mebibytes(r.rssBytes),
+    r.url,
+    r.ready ? '' : r.detail,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const render = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const total = rows.reduce((sum, r) => sum + (r.rssBytes ?? 0), 0);
+  const ready = rows.filter((r) => r.ready).length;
+  return [
+    `Lab "${state.profile}" (runner pid ${state.runnerPid}, started ${state.startedAt})`,
+    render(header),
+    ...lines.map(render),
+    `${ready}/${rows.length} ready, ${mebibytes(total)} resident in all`,
+  ].join('\n');
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
