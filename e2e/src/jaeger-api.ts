@@ -18,7 +18,10 @@ export interface JaegerTrace {
 /** Jaeger's query API (the v1 HTTP JSON API that Jaeger v2 still serves at /api). */
 export async function findTraces(queryUrl: string, service: string, operation: string): Promise<JaegerTrace[]> {
   const query = new URLSearchParams({ service, operation, limit: '50', lookback: '1h' });
-  const { status, body } = await requestJson<{ data?: JaegerTrace[] }>('GET', `${queryUrl}/api/traces?${query.toString()}`);
+  const { status, body } = await requestJson<{ data?: JaegerTrace[] }>(
+    'GET',
+    `${queryUrl}/api/traces?${query.toString()}`,
+  );
   if (status !== 200) throw new Error(`Jaeger answered HTTP ${status}`);
   return body.data ?? [];
 }

@@ -66,5 +66,7 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
     }
     await pause(250);
   }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+  );
 }

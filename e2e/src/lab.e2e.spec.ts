@@ -6,7 +6,16 @@ import { after, before, describe, it } from 'node:test';
 import { isPortFree, isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
 import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
 import { findTraces, parentOf, serviceOf, tag } from './jaeger-api';
-import { E2E_PROFILE, eventually, LAB_CLI, LabProcess, REPO_ROOT, spawnLab, urlOf, waitForReadyLab } from './lab-process';
+import {
+  E2E_PROFILE,
+  eventually,
+  LAB_CLI,
+  LabProcess,
+  REPO_ROOT,
+  spawnLab,
+  urlOf,
+  waitForReadyLab,
+} from './lab-process';
 
 interface VmView {
   id: string;
@@ -72,11 +81,15 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
 
   it('refuses a malformed registration with a 400 that names each bad field, and keeps the registry intact', async () => {
     const operator = urlOf(state, 'operator');
-    const { status, body } = await requestJson<{ error: { code: string; details: string[] } }>('POST', `${operator}/vms`, {
-      id: 'Bad Id',
-      tenant: 'tenant-a',
-      url: 'not a url',
-    });
+    const { status, body } = await requestJson<{ error: { code: string; details: string[] } }>(
+      'POST',
+      `${operator}/vms`,
+      {
+        id: 'Bad Id',
+        tenant: 'tenant-a',
+        url: 'not a url',
+      },
+    );
     assert.equal(status, 400);
     assert.equal(body.error.code, 'VALIDATION_FAILED');
     assert.ok(body.error.details.some((d) => d.startsWith('id:')));
@@ -127,8 +140,14 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     });
     const reasons = after.rejected.recent.map((r) => r.reason);
     assert.ok(reasons.includes('message is not valid JSON'), reasons.join(' | '));
-    assert.ok(reasons.some((r) => r.startsWith('component: expected one of')), reasons.join(' | '));
-    assert.ok(reasons.some((r) => r.includes('more than the')), reasons.join(' | '));
+    assert.ok(
+      reasons.some((r) => r.startsWith('component: expected one of')),
+      reasons.join(' | '),
+    );
+    assert.ok(
+      reasons.some((r) => r.includes('more than the')),
+      reasons.join(' | '),
+    );
   });
 
   it('records one Jaeger trace from a VM registering through the operator into Redis, with correct parent links', async () => {
@@ -160,7 +179,11 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       assert.equal(serviceOf(trace, span), 'operator');
       let ancestor = parentOf(trace, span);
       while (ancestor && ancestor.spanID !== serverSpan.spanID) ancestor = parentOf(trace, ancestor);
-      assert.equal(ancestor?.spanID, serverSpan.spanID, `${span.operationName} descends from the operator's server span`);
+      assert.equal(
+        ancestor?.spanID,
+        serverSpan.spanID,
+        `${span.operationName} descends from the operator's server span`,
+      );
     }
   });
 
@@ -173,7 +196,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     });
     assert.notEqual(result.status, 0);
     const lines = result.stderr.trim().split('\n');
-    assert.deepEqual(lines, ['operator: invalid configuration: PORT is invalid: expected a TCP port, an integer from 1 to 65535 (default 3000)']);
+    assert.deepEqual(lines, [
+      'operator: invalid configuration: PORT is invalid: expected a TCP port, an integer from 1 to 65535 (default 3000)',
+    ]);
     assert.ok(!result.stderr.includes('port-secret-42'));
   });
 

@@ -79,6 +79,13 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
   }
   const definition = readLabDefinition(labFile);
   const progress = (message: string): void => console.log(`==> ${message}`);
+  // Ctrl-C while starting: exit at once; the supervisor's exit hook kills every child already started.
+  const interruptStartup = (): void => {
+    console.error('interrupted while starting; killing what was started');
+    process.exit(130);
+  };
+  process.once('SIGINT', interruptStartup);
+  process.once('SIGTERM', interruptStartup);
   const lab = await startLab({
     repoRoot: REPO_ROOT,
     definition,
@@ -91,6 +98,8 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
+  process.off('SIGINT', interruptStartup);
+  process.off('SIGTERM', interruptStartup);
   let stopping = false;
   const stop = async (reason: string): Promise<number> => {
     if (stopping) return 0;
@@ -120,7 +129,8 @@ async function status(profile: string, json: boolean): Promise<number> {
     return 3;
   }
   const rows = await collectStatus(state);
-  if (json) console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
+  if (json)
+    console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
   else console.log(formatStatusTable(state, rows));
   return rows.every((r) => r.ready) ? 0 : 1;
 }

@@ -5,3 +5,4 @@ export * from './lab-runner';
 export * from './lab-state';
 export * from './lab-status';
 export * from './log-formatter';
+export * from './testing';

@@ -121,11 +121,7 @@ async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {
   }
 }
 
-function startProcess(
-  spec: ProcessSpec,
-  logDir: string,
-  onLine: LabOptions['onLine'],
-): Promise<SupervisedProcess> {
+function startProcess(spec: ProcessSpec, logDir: string, onLine: LabOptions['onLine']): Promise<SupervisedProcess> {
   return SupervisedProcess.start({
     component: spec.name,
     command: process.execPath,

@@ -7,3 +7,4 @@ export * from './trace-context';
 export * from './nest';
 export * from './lab';
 export * from './http';
+export * from './circuit';

@@ -1,9 +1,10 @@
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { JsonLogger } from '../logging';
 import { injectTraceIntoKafkaHeaders } from '../trace-context';
 import { ComponentState, ComponentStatusMessage, StatusComponent } from './component-status.message';
+import { ensureTopics } from './ensure-topics';
 import { TOPICS } from './topics';
 
 export interface ComponentStatusPublisherOptions {
@@ -24,27 +25,29 @@ export class ComponentStatusPublisher {
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
+  private connected = false;
+  private inFlight = false;
   private lastSentAt: number | undefined;
   private lastError: string | undefined;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: ComponentStatusPublisherOptions,
     private readonly logger: JsonLogger,
   ) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: true });
+    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   }
 
+  /** Publishes now and then every interval. Never throws: while Kafka is away each tick retries the connection. */
   async start(): Promise<void> {
-    await this.producer.connect();
-    await this.publish('running');
     this.timer = setInterval(() => void this.publish('running'), this.options.intervalMs);
+    await this.publish('running');
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.publish('stopping');
+    if (this.connected) await this.publish('stopping');
     await this.producer.disconnect();
   }
 
@@ -57,6 +60,25 @@ export class ComponentStatusPublisher {
   }
 
   private async publish(state: ComponentState): Promise<void> {
+    // A slow broker must not pile up sends; the next tick carries fresher news anyway.
+    if (this.inFlight) return;
+    this.inFlight = true;
+    try {
+      if (!this.connected) {
+        await ensureTopics(this.kafka, [TOPICS.componentStatus]);
+        await this.producer.connect();
+        this.connected = true;
+      }
+      await this.send(state);
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.logger.record('warn', `status heartbeat not published: ${this.lastError}`, { context: 'status' });
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private async send(state: ComponentState): Promise<void> {
     const message: ComponentStatusMessage = {
       component: this.options.component,
       instance: this.instance,
@@ -81,9 +103,9 @@ export class ComponentStatusPublisher {
       this.lastSentAt = Date.now();
       this.lastError = undefined;
     } catch (error) {
-      this.lastError = error instanceof Error ? error.message : String(error);
-      span.recordException(error instanceof Error ? error : new Error(this.lastError));
-      this.logger.record('warn', `status heartbeat not published: ${this.lastError}`, { context: 'status' });
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
     } finally {
       span.end();
     }

@@ -2,3 +2,4 @@ export * from './topics';
 export * from './component-status.message';
 export * from './kafka-client.factory';
 export * from './component-status.publisher';
+export * from './ensure-topics';

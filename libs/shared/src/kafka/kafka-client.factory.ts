@@ -24,7 +24,7 @@ export function createKafkaClient(clientId: string, brokers: string[], logger: J
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...fields } = log;
         logger.record(KAFKA_TO_LOG_LEVEL[level] ?? 'info', String(message), {
-          context: `kafkajs.${namespace}`,
+          context: namespace ? `kafkajs.${namespace}` : 'kafkajs',
           ...fields,
         });
       },

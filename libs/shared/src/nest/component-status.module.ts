@@ -22,16 +22,14 @@ export class ComponentStatusService implements OnApplicationBootstrap, OnApplica
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
     @Inject(STATUS_OPTIONS) options: ComponentStatusPublisherOptions,
-    private readonly logger: JsonLogger,
+    logger: JsonLogger,
   ) {
     this.publisher = new ComponentStatusPublisher(kafka, options, logger);
   }
 
   onApplicationBootstrap(): void {
     // Not awaited: a service must come up (and report not-ready) while Kafka is still starting.
-    this.publisher.start().catch((error: unknown) => {
-      this.logger.record('error', `status publisher failed to start: ${String(error)}`, { context: 'status' });
-    });
+    void this.publisher.start();
   }
 
   async onApplicationShutdown(): Promise<void> {

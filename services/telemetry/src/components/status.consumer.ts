@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import {
+  ensureTopics,
   extractTraceFromKafkaHeaders,
   JsonLogger,
   KAFKA_CLIENT,
@@ -22,10 +23,12 @@ const tracer = trace.getTracer('tenantlab.telemetry');
 export class StatusConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumer: Consumer;
   private joined = false;
+  private stopped = false;
+  private starting: Promise<void> | undefined;
   private lastError: string | undefined;
 
   constructor(
-    @Inject(KAFKA_CLIENT) kafka: Kafka,
+    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
     @Inject(TELEMETRY_CONFIG) config: TelemetryConfig,
     private readonly components: ComponentsService,
     private readonly logger: JsonLogger,
@@ -41,14 +44,13 @@ export class StatusConsumer implements OnApplicationBootstrap, OnApplicationShut
   }
 
   onApplicationBootstrap(): void {
-    // Not awaited: the service must answer /health while Kafka is still starting; kafkajs retries and restarts.
-    this.start().catch((error: unknown) => {
-      this.lastError = error instanceof Error ? error.message : String(error);
-      this.logger.record('error', `status consumer failed to start: ${this.lastError}`, { context: 'consumer' });
-    });
+    // Not awaited: the service must answer /health (and say why it is not ready) while Kafka is still starting.
+    this.starting = this.startWithRetry();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
     // disconnect() waits for the message being handled, then commits and leaves the group.
     await this.consumer.disconnect();
   }
@@ -63,7 +65,23 @@ export class StatusConsumer implements OnApplicationBootstrap, OnApplicationShut
     };
   }
 
+  private async startWithRetry(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.logger.record('warn', `status consumer not started (${this.lastError}); retrying`, {
+          context: 'consumer',
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
   private async start(): Promise<void> {
+    await ensureTopics(this.kafka, [TOPICS.componentStatus]);
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: TOPICS.componentStatus, fromBeginning: false });
     await this.consumer.run({ eachMessage: (payload) => this.handle(payload) });

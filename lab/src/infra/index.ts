@@ -1,0 +1,9 @@
+export { type ExitStatus, type InfraComponent, SupervisedProcess, describeExit } from './child-process.supervisor';
+export { CommandFailedError, InfraError, InfraInstallError, InfraStartError, PortInUseError } from './infra.errors';
+export type { InfraOptions } from './infra.options';
+export { installInfra } from './install-infra';
+export { DEFAULT_INFRA_PORTS, type InfraPorts, isPortFree, offsetPorts } from './ports';
+export { checkInfraReady, probeJaeger, probeKafka, probeRedis } from './readiness-probes';
+// The urls type stays unnamed here: lab-plan.ts declares its own InfraUrls, which this one satisfies.
+export { type StartedInfra, infraUrls, startInfra } from './start-infra';
+export { type ReadinessProbe, type ReadinessResult, readyOrStopped, waitUntilReady } from './wait-until-ready';

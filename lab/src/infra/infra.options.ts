@@ -1,0 +1,12 @@
+import type { InfraComponent } from './child-process.supervisor';
+import type { InfraPorts } from './ports';
+
+export interface InfraOptions {
+  /** Holds each component's data, generated config and log; the lab uses `<repo>/.lab/<profile>/`. */
+  dataDir: string;
+  ports: InfraPorts;
+  /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/<component>.log`. */
+  onLine?: (component: InfraComponent, line: string) => void;
+  /** Install and startup milestones, for a person watching. */
+  onProgress?: (message: string) => void;
+}

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { SupervisedProcess } from './child-process.supervisor';
+import { InfraStartError } from './infra.errors';
+import type { InfraOptions } from './infra.options';
+import { KAFKA_LOG4J_CONFIG, type KafkaInstallation } from './install-kafka';
+import type { InfraPorts } from './ports';
+import { probeKafka } from './readiness-probes';
+import { runCommand } from './run-command';
+import { readyOrStopped } from './wait-until-ready';
+
+// The first start creates the metadata log and internal topics; a cold JVM on a busy CI runner needs a while.
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * A single KRaft node that is both broker and controller, on loopback only (127.0.0.1 rather than localhost,
+ * which Node may resolve to ::1). Replication factors are 1 because there is one broker; the rebalance delay is 0
+ * so consumer groups in tests join at once.
+ */
+export function kafkaServerProperties(ports: InfraPorts, logDir: string): string {
+  const broker = `127.0.0.1:${ports.kafka}`;
+  const controller = `127.0.0.1:${ports.kafkaController}`;
+  const settings: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.bootstrap.servers': controller,
+    listeners: `PLAINTEXT://${broker},CONTROLLER://${controller}`,
+    'advertised.listeners': `PLAINTEXT://${broker},CONTROLLER://${controller}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': logDir,
+    'num.partitions': 1,
+    'auto.create.topics.enable': true,
+    'offsets.topic.replication.factor': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+  };
+  return Object.entries(settings)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('\n')
+    .concat('\n');
+}
+
+/** Formats storage when needed, then runs the broker and waits until clients can use it. */
+export async function startKafka(kafka: KafkaInstallation, options: InfraOptions): Promise<SupervisedProcess> {
+  const dir = path.join(options.dataDir, 'kafka');
+  const logDir = path.join(dir, 'data');
+  const properties = path.join(dir, 'server.properties');
+  await mkdir(dir, { recursive: true });
+  await writeFile(properties, kafkaServerProperties(options.ports, logDir));
+  await formatStorage(kafka, dir, logDir, properties, options);
+
+  const child = await SupervisedProcess.start({
+    component: 'kafka',
+    // java itself, not a script around it, so SIGTERM reaches the broker and starts its orderly shutdown.
+    command: kafka.java,
+    args: [...jvmArgs(kafka), '-Xms256m', '-Xmx512m', '-XX:+UseG1GC', 'kafka.Kafka', properties],
+    cwd: dir,
+    logFile: path.join(options.dataDir, 'kafka.log'),
+    onLine: (line) => options.onLine?.('kafka', line),
+  });
+  const port = options.ports.kafka;
+  return readyOrStopped(child, `Kafka on port ${port}`, () => probeKafka(port), READY_TIMEOUT_MS);
+}
+
+function jvmArgs(kafka: KafkaInstallation): string[] {
+  return [`-Dlog4j2.configurationFile=${KAFKA_LOG4J_CONFIG}`, '-cp', kafka.classpath];
+}
+
+/**
+ * KRaft storage must be formatted with a cluster id before the first start. The id is kept in the data dir so
+ * the cluster stays the same across runs. `--standalone` records the controller's endpoint in the metadata log,
+ * so when the controller port changes (another --port-offset) the old log no longer matches and is discarded.
+ * A marker written after a successful format lets later starts skip the tool's JVM start-up.
+ */
+async function formatStorage(
+  kafka: KafkaInstallation,
+  dir: string,
+  logDir: string,
+  properties: string,
+  options: InfraOptions,
+): Promise<void> {
+  const clusterIdFile = path.join(dir, 'cluster-id');
+  const marker = path.join(dir, 'formatted');
+  let clusterId = (await readFile(clusterIdFile, 'utf8').catch(() => '')).trim();
+  if (!clusterId) {
+    const output = await runStorageTool(kafka, ['random-uuid']);
+    clusterId = output.trim().split('\n').pop()?.trim() ?? '';
+    if (!/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
+      throw new InfraStartError(`kafka-storage random-uuid printed no cluster id:\n${output}`);
+    }
+    await writeFile(clusterIdFile, `${clusterId}\n`);
+  }
+  const formattedFor = `${clusterId} controller=127.0.0.1:${options.ports.kafkaController} version=${kafka.version}`;
+  const previous = (await readFile(marker, 'utf8').catch(() => '')).trim();
+  if (previous === formattedFor && existsSync(path.join(logDir, 'meta.properties'))) return;
+  if (previous && previous !== formattedFor) {
+    options.onProgress?.(`Kafka's controller port or version changed; starting with empty Kafka storage in ${logDir}`);
+    await rm(logDir, { recursive: true, force: true });
+  }
+  await rm(marker, { force: true });
+  await runStorageTool(kafka, ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties]);
+  await writeFile(marker, `${formattedFor}\n`);
+}
+
+function runStorageTool(kafka: KafkaInstallation, args: string[]): Promise<string> {
+  return runCommand(kafka.java, [...jvmArgs(kafka), 'kafka.tools.StorageTool', ...args], {
+    purpose: `run Kafka's storage tool (${args[0]})`,
+  });
+}

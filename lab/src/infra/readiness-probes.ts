@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+
+import type { InfraComponent } from './child-process.supervisor';
+import type { InfraPorts } from './ports';
+import type { ReadinessResult } from './wait-until-ready';
+
+// Each probe must settle quickly so a poll loop notices a crash or a deadline promptly.
+const PROBE_TIMEOUT_MS = 2_000;
+
+function notReady(error: unknown): ReadinessResult {
+  if (!(error instanceof Error)) return { ready: false, detail: String(error) };
+  // fetch() only says "fetch failed"; the reason (ECONNREFUSED, a timeout) is in its cause.
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return { ready: false, detail: `${error.message}${cause}` };
+}
+
+/** Ready when Redis answers PING (it answers LOADING errors while reading a dump, which counts as not ready). */
+export async function probeRedis(port: number): Promise<ReadinessResult> {
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    connectTimeout: PROBE_TIMEOUT_MS,
+    commandTimeout: PROBE_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // Failures surface through the rejected connect() or ping() below; without a listener ioredis logs them too.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const reply = await client.ping();
+    return { ready: reply === 'PONG', detail: reply };
+  } catch (error) {
+    return notReady(error);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Ready when the broker answers cluster metadata and names an active controller, as clients need. */
+export async function probeKafka(port: number): Promise<ReadinessResult> {
+  const kafka = new Kafka({
+    clientId: 'tenantlab-readiness',
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: PROBE_TIMEOUT_MS,
+    requestTimeout: PROBE_TIMEOUT_MS,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.controller === null || cluster.controller < 0) return { ready: false, detail: 'no active controller' };
+    return { ready: true, detail: `cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s)` };
+  } catch (error) {
+    return notReady(error);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Ready when the query API lists services, which means storage and the query extension are both up. */
+export async function probeJaeger(queryPort: number): Promise<ReadinessResult> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${queryPort}/api/services`, {
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    return { ready: response.status === 200, detail: `GET /api/services: HTTP ${response.status}` };
+  } catch (error) {
+    return notReady(error);
+  }
+}
+
+/** Asks all three components at once, for a status view; never throws. */
+export async function checkInfraReady(ports: InfraPorts): Promise<Record<InfraComponent, ReadinessResult>> {
+  const [redis, kafka, jaeger] = await Promise.all([
+    probeRedis(ports.redis),
+    probeKafka(ports.kafka),
+    probeJaeger(ports.jaegerQuery),
+  ]);
+  return { redis, kafka, jaeger };
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { Redis } from 'ioredis';
+import { Kafka, type KafkaMessage, Partitioners, logLevel } from 'kafkajs';
+
+import type { InfraComponent } from './child-process.supervisor';
+import { PortInUseError } from './infra.errors';
+import { installInfra } from './install-infra';
+import { DEFAULT_INFRA_PORTS, isPortFree, offsetPorts, portClaims } from './ports';
+import { checkInfraReady } from './readiness-probes';
+import { type StartedInfra, startInfra } from './start-infra';
+
+// Far from the defaults and from the offsets people use for a second lab, so a running lab never collides.
+const PORTS = offsetPorts(DEFAULT_INFRA_PORTS, 20_000);
+// A cold machine builds Jaeger from source; a warm one only checks marker files.
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
+  const suffix = randomUUID().slice(0, 8);
+  const lineCounts: Record<InfraComponent, number> = { redis: 0, kafka: 0, jaeger: 0 };
+  let dataDir: string;
+  let infra: StartedInfra;
+
+  before(
+    async () => {
+      await installInfra((message) => console.log(`# ${message}`));
+      dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-infra-spec-'));
+    },
+    { timeout: INSTALL_TIMEOUT_MS },
+  );
+
+  after(async () => {
+    await infra?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts all three and reports them ready', { timeout: 120_000 }, async () => {
+    infra = await startInfra({ dataDir, ports: PORTS, onLine: (component) => lineCounts[component]++ });
+    assert.deepEqual(infra.urls, {
+      redis: 'redis://127.0.0.1:26379',
+      kafkaBrokers: '127.0.0.1:29092',
+      otlpHttp: 'http://127.0.0.1:24318',
+      otlpGrpc: 'http://127.0.0.1:24317',
+      jaegerQuery: 'http://127.0.0.1:36686',
+    });
+    const status = await checkInfraReady(PORTS);
+    for (const component of ['redis', 'kafka', 'jaeger'] as const) {
+      assert.equal(status[component].ready, true, `${component}: ${status[component].detail}`);
+      assert.ok(isAlive(infra.pids[component]));
+      assert.ok(lineCounts[component] > 0, `no output from ${component}`);
+      assert.notEqual(await readFile(path.join(dataDir, `${component}.log`), 'utf8'), '');
+    }
+  });
+
+  it('serves Redis SET and GET', async () => {
+    const redis = new Redis(infra.urls.redis, { lazyConnect: true });
+    try {
+      await redis.connect();
+      const key = `infra-spec:{${suffix}}:greeting`;
+      await redis.set(key, 'hello', 'EX', 60);
+      assert.equal(await redis.get(key), 'hello');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('lets kafkajs 2.2.4 produce, consume in a group and commit offsets', { timeout: 60_000 }, async () => {
+    const kafka = new Kafka({
+      clientId: `infra-spec-${suffix}`,
+      brokers: [infra.urls.kafkaBrokers],
+      logLevel: logLevel.NOTHING,
+    });
+    const topic = `infra-spec.smoke-${suffix}`;
+    const groupId = `infra-spec-${suffix}`;
+    const admin = kafka.admin();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    // A short long-poll, so disconnect() does not wait out kafkajs's default 5s fetch.
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
+    try {
+      await admin.connect();
+      assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }), true);
+
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: 'tenant-a', value: 'hello kafka 4' }] });
+
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const received = new Promise<KafkaMessage>((resolve, reject) => {
+        consumer.run({ autoCommit: false, eachMessage: async ({ message }) => resolve(message) }).catch(reject);
+      });
+      const message = await withDeadline(received, 30_000, 'the consumer group to receive the message');
+      assert.equal(message.key?.toString(), 'tenant-a');
+      assert.equal(message.value?.toString(), 'hello kafka 4');
+
+      await consumer.commitOffsets([{ topic, partition: 0, offset: (BigInt(message.offset) + 1n).toString() }]);
+      const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+      assert.deepEqual(offsets, [{ topic, partitions: [{ partition: 0, offset: '1', metadata: null }] }]);
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+
+  it('answers the Jaeger query API', async () => {
+    const response = await fetch(`${infra.urls.jaegerQuery}/api/services`);
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { data: unknown };
+    assert.ok(Array.isArray(body.data) || body.data === null);
+  });
+
+  it('refuses a second start on the same ports, naming the component', async () => {
+    await assert.rejects(startInfra({ dataDir, ports: PORTS }), (error: unknown) => {
+      assert.ok(error instanceof PortInUseError);
+      assert.match(error.message, /^Port 26379 for Redis is already in use by another process\./);
+      return true;
+    });
+  });
+
+  it('stops everything, leaving no process and no port behind', { timeout: 60_000 }, async () => {
+    await infra.stop();
+    for (const [component, pid] of Object.entries(infra.pids)) {
+      assert.equal(isAlive(pid), false, `${component} (pid ${pid}) is still running`);
+    }
+    for (const claim of portClaims(PORTS)) {
+      assert.equal(await isPortFree(claim.port), true, `${claim.component} still holds port ${claim.port}`);
+    }
+    await infra.stop();
+  });
+});

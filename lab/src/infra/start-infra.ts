@@ -1,0 +1,83 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { InfraComponent, SupervisedProcess } from './child-process.supervisor';
+import { InfraStartError } from './infra.errors';
+import type { InfraOptions } from './infra.options';
+import { ensureInfraInstalled } from './install-infra';
+import { startJaeger } from './jaeger.component';
+import { startKafka } from './kafka.component';
+import { type InfraPorts, assertPortsFree } from './ports';
+import { startRedis } from './redis.component';
+
+export interface InfraUrls {
+  redis: string;
+  kafkaBrokers: string;
+  otlpHttp: string;
+  otlpGrpc: string;
+  jaegerQuery: string;
+}
+
+export interface StartedInfra {
+  urls: InfraUrls;
+  pids: Record<InfraComponent, number>;
+  /** Stops all three (SIGTERM, then SIGKILL after 20s) and resolves when they have exited. Idempotent. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function infraUrls(ports: InfraPorts): InfraUrls {
+  return {
+    redis: `redis://127.0.0.1:${ports.redis}`,
+    kafkaBrokers: `127.0.0.1:${ports.kafka}`,
+    otlpHttp: `http://127.0.0.1:${ports.otlpHttp}`,
+    otlpGrpc: `http://127.0.0.1:${ports.otlpGrpc}`,
+    jaegerQuery: `http://127.0.0.1:${ports.jaegerQuery}`,
+  };
+}
+
+/**
+ * Installs what is missing, checks the ports, then starts Redis, Kafka and Jaeger in parallel as children of this
+ * process and resolves once all three answer. If any fails, the others are stopped before the error is thrown.
+ */
+export async function startInfra(requested: InfraOptions): Promise<StartedInfra> {
+  // Absolute, because each component runs with its own subfolder as working directory.
+  const options = { ...requested, dataDir: path.resolve(requested.dataDir) };
+  const installation = await ensureInfraInstalled(options.onProgress);
+  await assertPortsFree(options.ports);
+  await mkdir(options.dataDir, { recursive: true });
+
+  const started = Date.now();
+  options.onProgress?.('starting Redis, Kafka and Jaeger…');
+  const results = await Promise.allSettled([
+    startRedis(installation.redisServer, options),
+    startKafka(installation.kafka, options),
+    startJaeger(installation.jaeger, options),
+  ]);
+  const [redis, kafka, jaeger] = results;
+  if (redis.status === 'fulfilled' && kafka.status === 'fulfilled' && jaeger.status === 'fulfilled') {
+    options.onProgress?.(`Redis, Kafka and Jaeger ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return startedInfra(options.ports, { redis: redis.value, kafka: kafka.value, jaeger: jaeger.value });
+  }
+
+  // Each component stops itself when it fails; the ones that came up must not outlive the failed start.
+  await Promise.all(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop()] : [])));
+  const failures = results.flatMap((result): unknown[] => (result.status === 'rejected' ? [result.reason] : []));
+  if (failures.length === 1) throw failures[0];
+  const messages = failures.map((failure: unknown) => (failure instanceof Error ? failure.message : String(failure)));
+  throw new InfraStartError(messages.join('\n\n'), { cause: failures[0] });
+}
+
+function startedInfra(ports: InfraPorts, children: Record<InfraComponent, SupervisedProcess>): StartedInfra {
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= Promise.all(Object.values(children).map((child) => child.stop())).then(() => undefined);
+    return stopping;
+  };
+  return {
+    urls: infraUrls(ports),
+    pids: { redis: children.redis.pid, kafka: children.kafka.pid, jaeger: children.jaeger.pid },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}

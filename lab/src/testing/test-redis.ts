@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { DEFAULT_INFRA_PORTS } from '../infra/ports';
+import { installRedis } from '../infra/install-redis';
+import { startRedis } from '../infra/redis.component';
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A real, private redis-server for one integration test file: its own free loopback port and temporary data dir, so
+ * test files never share state with each other or with a running lab. Installs Redis first if it is missing.
+ */
+export async function startTestRedis(): Promise<TestRedis> {
+  const redisServer = await installRedis();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-test-redis-'));
+  const port = await freeLoopbackPort();
+  const child = await startRedis(redisServer, { dataDir, ports: { ...DEFAULT_INFRA_PORTS, redis: port } });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= child.stop().then(() => rm(dataDir, { recursive: true, force: true }));
+    return stopping;
+  };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** A port the kernel just handed out and released; good enough for a test server started right after. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

@@ -1,0 +1,4 @@
+export * from './circuit-keys';
+export * from './circuit-descriptor';
+export * from './inbox-message';
+export * from './vm-acl';

@@ -1,0 +1,27 @@
+/**
+ * The Redis ACL of a tenant VM's user: only the commands the circuit protocol needs, only on keys the operator
+ * granted (its inbox and its live circuits). Everything else (KEYS, SCAN, FLUSHALL, CONFIG, other keys) is NOPERM.
+ */
+export const VM_ACL_COMMANDS: readonly string[] = [
+  '+ping',
+  '+client|setname',
+  '+client|id',
+  // Rings and inbox.
+  '+xadd',
+  '+xread',
+  '+xtrim',
+  '+xlen',
+  // The control area: credit (acknowledged positions) and circuit state.
+  '+hget',
+  '+hmget',
+  '+hset',
+  '+exists',
+];
+
+/** One ACL user per VM, named after it; VM ids are limited to a-z, 0-9 and `-`, so the name needs no quoting. */
+export function vmAclUser(vmId: string): string {
+  return `vm-${vmId}`;
+}
+
+/** Pub/sub channels are not part of the protocol: a VM user gets none. */
+export const VM_ACL_CHANNELS = 'resetchannels';
