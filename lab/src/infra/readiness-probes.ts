@@ -16,10 +16,11 @@ function notReady(error: unknown): ReadinessResult {
 }
 
 /** Ready when Redis answers PING (it answers LOADING errors while reading a dump, which counts as not ready). */
-export async function probeRedis(port: number): Promise<ReadinessResult> {
+export async function probeRedis(port: number, password?: string): Promise<ReadinessResult> {
   const client = new Redis({
     host: '127.0.0.1',
     port,
+    password,
     lazyConnect: true,
     connectTimeout: PROBE_TIMEOUT_MS,
     commandTimeout: PROBE_TIMEOUT_MS,

@@ -17,10 +17,18 @@ export async function startRedis(redisServer: string, options: InfraOptions): Pr
     component: 'redis',
     command: redisServer,
     // Redis 7 quotes each argument when it turns argv into config, so the empty string reaches `save` intact.
-    args: ['--port', `${port}`, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: [
+      ...['--port', `${port}`, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...(options.redisPassword ? ['--requirepass', options.redisPassword] : []),
+    ],
     cwd: dir,
     logFile: path.join(options.dataDir, 'redis.log'),
     onLine: (line) => options.onLine?.('redis', line),
   });
-  return readyOrStopped(child, `Redis on port ${port}`, () => probeRedis(port), READY_TIMEOUT_MS);
+  return readyOrStopped(
+    child,
+    `Redis on port ${port}`,
+    () => probeRedis(port, options.redisPassword),
+    READY_TIMEOUT_MS,
+  );
 }

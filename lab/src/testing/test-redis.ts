@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,7 +9,11 @@ import { installRedis } from '../infra/install-redis';
 import { startRedis } from '../infra/redis.component';
 
 export interface TestRedis {
+  /** The admin (`default` user) URL, password included: what the operator and other trusted services get. */
   url: string;
+  /** The same server without credentials: what a tenant VM gets before it has its own ACL user. */
+  anonymousUrl: string;
+  password: string;
   port: number;
   pid: number;
   stop(): Promise<void>;
@@ -17,19 +22,30 @@ export interface TestRedis {
 
 /**
  * A real, private redis-server for one integration test file: its own free loopback port and temporary data dir, so
- * test files never share state with each other or with a running lab. Installs Redis first if it is missing.
+ * test files never share state with each other or with a running lab. Like the lab's, its `default` user needs a
+ * password. Installs Redis first if it is missing.
  */
 export async function startTestRedis(): Promise<TestRedis> {
   const redisServer = await installRedis();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-test-redis-'));
   const port = await freeLoopbackPort();
-  const child = await startRedis(redisServer, { dataDir, ports: { ...DEFAULT_INFRA_PORTS, redis: port } });
+  const password = randomBytes(16).toString('hex');
+  const ports = { ...DEFAULT_INFRA_PORTS, redis: port };
+  const child = await startRedis(redisServer, { dataDir, ports, redisPassword: password });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= child.stop().then(() => rm(dataDir, { recursive: true, force: true }));
     return stopping;
   };
-  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url: `redis://:${password}@127.0.0.1:${port}`,
+    anonymousUrl: `redis://127.0.0.1:${port}`,
+    password,
+    port,
+    pid: child.pid,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 /** A port the kernel just handed out and released; good enough for a test server started right after. */
