@@ -38,3 +38,8 @@ export function parentOf(trace: JaegerTrace, span: JaegerSpan): JaegerSpan | und
 export function tag(span: JaegerSpan, key: string): unknown {
   return span.tags.find((t) => t.key === key)?.value;
 }
+
+/** ioredis instrumentation names the database `db.system.name` (stable semconv) or `db.system` (older). */
+export function isRedisSpan(span: JaegerSpan): boolean {
+  return tag(span, 'db.system.name') === 'redis' || tag(span, 'db.system') === 'redis';
+}

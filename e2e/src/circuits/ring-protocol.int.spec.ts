@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { propagation } from '@opentelemetry/api';
+import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  CIRCUIT_KEYS,
+  CircuitClosedError,
+  type CircuitConnections,
+  CircuitDatagramSocket,
+  type CircuitDescriptor,
+  type CircuitMode,
+  CircuitResetError,
+  CircuitStream,
+  CircuitTornDownError,
+  CONTROL_FIELDS,
+  DatagramTooLargeError,
+  type RingCapacity,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+
+/** Waits for `condition` to hold, polling; fails with `what` at the deadline. */
+async function until(what: string, timeoutMs: number, condition: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Everything a stream delivers until the peer's FIN. Not `for await`: the async iterator destroys the whole Duplex
+ * when the readable side ends, which would abort a half-open circuit that still wants to answer.
+ */
+async function readToEnd(stream: CircuitStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await once(stream, 'end');
+  return Buffer.concat(chunks);
+}
+
+describe('the circuit ring protocol on a real Redis', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const opened: Redis[] = [];
+
+  const connections = (): CircuitConnections => {
+    const commands = new Redis(redis.url);
+    opened.push(commands);
+    return {
+      commands,
+      openBlocking: () => {
+        const blocking = new Redis(redis.url);
+        opened.push(blocking);
+        return blocking;
+      },
+    };
+  };
+
+  /** Creates a circuit's keys the way the operator does, and both ends' descriptors. */
+  async function createCircuit(
+    mode: CircuitMode,
+    capacity: RingCapacity = { entries: 4096, bytes: 4 * 1024 * 1024 },
+  ): Promise<[CircuitDescriptor, CircuitDescriptor]> {
+    const id = randomUUID();
+    const pipeline = admin.multi().hset(CIRCUIT_KEYS.control(id), {
+      [CONTROL_FIELDS.mode]: mode,
+      [CONTROL_FIELDS.capacityEntries]: capacity.entries,
+      [CONTROL_FIELDS.capacityBytes]: capacity.bytes,
+      [CONTROL_FIELDS.vmA]: 'vm-a',
+      [CONTROL_FIELDS.vmB]: 'vm-b',
+      [CONTROL_FIELDS.ackEntries('a2b')]: 0,
+      [CONTROL_FIELDS.ackBytes('a2b')]: 0,
+      [CONTROL_FIELDS.ackEntries('b2a')]: 0,
+      [CONTROL_FIELDS.ackBytes('b2a')]: 0,
+    });
+    for (const direction of ['a2b', 'b2a'] as const) {
+      pipeline.xadd(CIRCUIT_KEYS.ring(id, direction), '0-1', 'init', '1').xdel(CIRCUIT_KEYS.ring(id, direction), '0-1');
+    }
+    await pipeline.exec();
+    const base = { id, mode, service: 'test', capacity };
+    const a = { vm: 'vm-a', tenant: 'tenant-t' };
+    const b = { vm: 'vm-b', tenant: 'tenant-t' };
+    return [
+      { ...base, side: 'a', local: a, peer: b },
+      { ...base, side: 'b', local: b, peer: a },
+    ];
+  }
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    const contextManager = new AsyncLocalStorageContextManager();
+    context.setGlobalContextManager(contextManager.enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  });
+
+  after(async () => {
+    for (const client of opened) client.disconnect();
+    admin.disconnect();
+    await redis.stop();
+  });
+
+  it('delivers 100k datagrams each way at once, in order, exactly once', { timeout: 120_000 }, async () => {
+    const count = 100_000;
+    const [da, db] = await createCircuit('datagram');
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, connections());
+    const receivedBy = (socket: CircuitDatagramSocket, from: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        let next = 0;
+        socket.on('error', reject);
+        socket.on('message', (data) => {
+          const text = data.toString();
+          if (text !== `${from}:${next}`) reject(new Error(`expected ${from}:${next}, got ${text}`));
+          next += 1;
+          if (next === count) resolve(next);
+        });
+      });
+    const sendAll = async (socket: CircuitDatagramSocket, from: string): Promise<void> => {
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        sends.push(socket.send(Buffer.from(`${from}:${i}`)));
+        if (sends.length === 1000) await Promise.all(sends.splice(0));
+      }
+      await Promise.all(sends);
+    };
+    const [atB, atA] = await Promise.all([receivedBy(b, 'a'), receivedBy(a, 'b'), sendAll(a, 'a'), sendAll(b, 'b')]);
+    assert.equal(atB, count);
+    assert.equal(atA, count);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('carries 100k writes each way as one ordered byte stream, exactly once', { timeout: 120_000 }, async () => {
+    const count = 100_000;
+    const [da, db] = await createCircuit('stream');
+    const a = new CircuitStream(da, connections());
+    const b = new CircuitStream(db, connections());
+    const record = (from: string, i: number): string => `${from}${String(i).padStart(6, '0')};`;
+    const expected = (from: string): string => Array.from({ length: count }, (_, i) => record(from, i)).join('');
+    const collect = async (stream: CircuitStream): Promise<string> => (await readToEnd(stream)).toString();
+    const writeAll = async (stream: CircuitStream, from: string): Promise<void> => {
+      for (let i = 0; i < count; i++) {
+        if (!stream.write(record(from, i))) await once(stream, 'drain');
+      }
+      stream.end();
+    };
+    const [atB, atA] = await Promise.all([collect(b), collect(a), writeAll(a, 'a'), writeAll(b, 'b')]);
+    assert.equal(atB.length, expected('a').length);
+    assert.ok(atB === expected('a'), 'b received exactly what a wrote, in order');
+    assert.ok(atA === expected('b'), 'a received exactly what b wrote, in order');
+  });
+
+  it('splits large messages into entries and rejoins them, in both modes', { timeout: 60_000 }, async () => {
+    const big = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;
+    const [da, db] = await createCircuit('datagram');
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, connections());
+    const messages: Buffer[] = [];
+    b.on('message', (data) => messages.push(data));
+    await a.send(big);
+    await a.send(Buffer.from('small'));
+    await until('two datagrams', 10_000, () => messages.length === 2);
+    assert.ok(messages[0].equals(big), 'the 1 MiB datagram arrives whole');
+    assert.equal(messages[1].toString(), 'small');
+    assert.ok((await admin.xlen(CIRCUIT_KEYS.ring(da.id, 'a2b'))) <= 17);
+
+    const [sa, sb] = await createCircuit('stream');
+    const writer = new CircuitStream(sa, connections());
+    const reader = new CircuitStream(sb, connections());
+    const stream = Buffer.concat([big, big, big, big, big]);
+    writer.end(stream);
+    assert.ok((await readToEnd(reader)).equals(stream), 'a 5 MiB write arrives byte for byte');
+    await Promise.all([a.close(), b.close()]);
+    reader.end();
+  });
+
+  it(
+    'holds the writer at the ring capacity while the reader stops, and loses nothing when it resumes',
+    { timeout: 60_000 },
+    async () => {
+      const capacity = { entries: 64, bytes: 64 * 1024 };
+      const [da, db] = await createCircuit('datagram', capacity);
+      const a = new CircuitDatagramSocket(da, connections());
+      const b = new CircuitDatagramSocket(db, connections());
+      const received: number[] = [];
+      b.on('message', (data) => received.push(data.readUInt32BE(0)));
+      b.pause();
+      const total = 2000;
+      let sent = 0;
+      const sends = Array.from({ length: total }, (_, i) => {
+        const payload = Buffer.alloc(1024);
+        payload.writeUInt32BE(i, 0);
+        return a.send(payload).then(() => void (sent += 1));
+      });
+      const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
+      await until('the writer to fill the ring', 10_000, async () => (await admin.xlen(ring)) >= capacity.entries);
+      // Give the writer every chance to overrun: many more round trips than it needs to fill the ring.
+      for (let i = 0; i < 50; i++) await admin.ping();
+      const length = await admin.xlen(ring);
+      const memory = Number(await admin.memory('USAGE', ring));
+      assert.ok(length <= capacity.entries, `ring holds ${length} entries, capacity ${capacity.entries}`);
+      assert.ok(
+        memory <= capacity.bytes * 1.5,
+        `ring uses ${memory} bytes of Redis memory, capacity ${capacity.bytes}`,
+      );
+      assert.ok(sent <= capacity.entries + received.length, `${sent} sends resolved while the reader was stopped`);
+      b.resume();
+      await Promise.all(sends);
+      await until('every datagram', 20_000, () => received.length === total);
+      assert.deepEqual(
+        received,
+        Array.from({ length: total }, (_, i) => i),
+      );
+      await until('the reader to trim the ring', 5_000, async () => (await admin.xlen(ring)) === 0);
+      await Promise.all([a.close(), b.close()]);
+    },
+  );
+
+  it('half-closes with FIN: the peer sees the end and can still answer', async () => {
+    const [da, db] = await createCircuit('stream');
+    const a = new CircuitStream(da, connections());
+    const b = new CircuitStream(db, connections());
+    a.end('question');
+    assert.equal((await readToEnd(b)).toString(), 'question');
+    b.end('answer');
+    assert.equal((await readToEnd(a)).toString(), 'answer');
+    await until('both ends closed', 5_000, () => a.closed && b.closed);
+  });
+
+  it('resets the peer with RST when one side aborts', async () => {
+    const [da, db] = await createCircuit('stream');
+    const a = new CircuitStream(da, connections());
+    const b = new CircuitStream(db, connections());
+    b.on('data', () => undefined);
+    const failed = once(b, 'error');
+    const aborted = once(a, 'error');
+    a.destroy(new Error('application crashed'));
+    await aborted;
+    const [error] = (await failed) as [Error];
+    assert.ok(error instanceof CircuitResetError, String(error));
+    assert.match(error.message, /application crashed/);
+  });
+
+  it('refuses an oversized datagram and a send after close, and keeps the circuit working', async () => {
+    const [da, db] = await createCircuit('datagram', { entries: 64, bytes: 128 * 1024 });
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, connections());
+    const messages: string[] = [];
+    b.on('message', (data) => messages.push(data.toString()));
+    assert.equal(a.maxDatagramSize, 128 * 1024);
+    await assert.rejects(a.send(Buffer.alloc(128 * 1024 + 1)), DatagramTooLargeError);
+    await a.send(Buffer.from('still works'));
+    await until('the datagram after the refused one', 5_000, () => messages.length === 1);
+    assert.deepEqual(messages, ['still works']);
+    await a.close();
+    await assert.rejects(a.send(Buffer.from('late')), CircuitClosedError);
+    await b.close();
+  });
+
+  it('fails both ends with CIRCUIT_TORN_DOWN when the circuit keys are deleted', async () => {
+    const [da, db] = await createCircuit('datagram');
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, connections());
+    const bFailed = once(b, 'error');
+    await admin.del(CIRCUIT_KEYS.control(da.id), CIRCUIT_KEYS.ring(da.id, 'a2b'), CIRCUIT_KEYS.ring(da.id, 'b2a'));
+    const [error] = (await bFailed) as [Error];
+    assert.ok(error instanceof CircuitTornDownError, String(error));
+    a.on('error', () => undefined);
+    await assert.rejects(a.send(Buffer.from('into the void')), CircuitTornDownError);
+  });
+
+  it('stamps every entry with the trace context of the write that produced it', async () => {
+    const [da, db] = await createCircuit('datagram');
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, connections());
+    const seen: (string | undefined)[] = [];
+    b.on('message', (_data, info) => seen.push(info.traceparent));
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const spanContext = { traceId, spanId: 'b7ad6b7169203331', traceFlags: 1 };
+    await context.with(trace.setSpanContext(context.active(), spanContext), () => a.send(Buffer.from('traced')));
+    await a.send(Buffer.from('untraced'));
+    await until('two datagrams', 5_000, () => seen.length === 2);
+    assert.equal(seen[0], `00-${traceId}-b7ad6b7169203331-01`);
+    assert.equal(seen[1], undefined);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

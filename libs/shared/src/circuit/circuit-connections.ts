@@ -1,0 +1,44 @@
+import { context } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
+import { injectTraceIntoStreamFields } from '../trace-context';
+import type { CircuitDescriptor } from './circuit-descriptor';
+import { inboundRing, outboundRing } from './circuit-keys';
+import { RingReader, type RingReaderHandlers } from './ring-reader';
+import { RingWriter } from './ring-writer';
+
+/**
+ * The Redis connections a VM's circuits use, all authenticated as the VM's own ACL user: one shared connection for
+ * writes (pipelines from many circuits interleave on it), and a dedicated one per circuit for its blocking reads.
+ */
+export interface CircuitConnections {
+  commands: Redis;
+  /** A new connection for one circuit's reader; the reader closes it when the circuit ends. */
+  openBlocking(): Redis;
+}
+
+export interface CircuitRings {
+  writer: RingWriter;
+  reader: RingReader;
+}
+
+/** This side's writer (outbound ring) and reader (inbound ring) of a circuit. The reader starts when asked. */
+export function openCircuitRings(
+  descriptor: CircuitDescriptor,
+  connections: CircuitConnections,
+  handlers: RingReaderHandlers,
+): CircuitRings {
+  return {
+    writer: new RingWriter(connections.commands, descriptor.id, outboundRing(descriptor.side), descriptor.capacity),
+    reader: new RingReader(connections.openBlocking(), descriptor.id, inboundRing(descriptor.side), handlers),
+  };
+}
+
+const NO_TRACE: readonly string[] = [];
+
+/** The active W3C trace context as flat stream entry fields, so the entry carries the trace of the write. */
+export function activeTraceFields(): readonly string[] {
+  const fields = injectTraceIntoStreamFields({}, context.active());
+  const keys = Object.keys(fields);
+  if (keys.length === 0) return NO_TRACE;
+  return keys.flatMap((key) => [key, fields[key]]);
+}

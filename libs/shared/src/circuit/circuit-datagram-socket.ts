@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import { type CircuitDescriptor, MAX_ENTRY_BYTES, maxDatagramBytes } from './circuit-descriptor';
+import { CircuitClosedError, CircuitResetError, DatagramTooLargeError } from './circuit.errors';
+import { activeTraceFields, type CircuitConnections, type CircuitRings, openCircuitRings } from './circuit-connections';
+import { ENTRY_KINDS, type RingEntry } from './ring-entry';
+
+export interface DatagramInfo {
+  /** W3C `traceparent` of the `send()` that produced the datagram, when it had one. */
+  traceparent?: string;
+}
+
+export interface CircuitDatagramSocketEvents {
+  message: [data: Buffer, info: DatagramInfo];
+  /** The peer closed its side (FIN): no more messages will arrive. */
+  end: [];
+  error: [error: Error];
+  /** Both sides are done, or the socket failed; its connection is released. */
+  close: [];
+}
+
+/**
+ * Datagram mode: message boundaries kept, delivered reliably and in order. A datagram larger than one entry is
+ * split into fragments and rejoined before delivery; the largest one is `maxDatagramSize`. `send()` resolves once
+ * the datagram is in the ring and waits while the ring is out of credit, so awaiting it is the backpressure.
+ * `pause()` stops taking datagrams from the ring (the peer's sends then wait for credit); `resume()` continues.
+ */
+export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEvents> {
+  readonly circuit: CircuitDescriptor;
+  readonly maxDatagramSize: number;
+  private readonly rings: CircuitRings;
+  private fragments: Buffer[] = [];
+  private paused = false;
+  private finSent = false;
+  private finReceived = false;
+  private closed = false;
+
+  constructor(descriptor: CircuitDescriptor, connections: CircuitConnections) {
+    super();
+    this.circuit = descriptor;
+    this.maxDatagramSize = maxDatagramBytes(descriptor.capacity);
+    this.rings = openCircuitRings(descriptor, connections, {
+      onEntries: (entries) => this.receive(entries),
+      onError: (error) => this.fail(error),
+    });
+    // Deliver nothing before the caller had a chance to attach its 'message' listener.
+    queueMicrotask(() => this.rings.reader.start());
+  }
+
+  send(data: Buffer): Promise<void> {
+    if (this.closed || this.finSent) return Promise.reject(new CircuitClosedError(this.circuit.id));
+    if (data.length > this.maxDatagramSize) {
+      return Promise.reject(new DatagramTooLargeError(data.length, this.maxDatagramSize));
+    }
+    const trace = activeTraceFields();
+    if (data.length <= MAX_ENTRY_BYTES) return this.rings.writer.write(ENTRY_KINDS.data, data, trace);
+    const writes: Promise<void>[] = [];
+    for (let offset = 0; offset < data.length; offset += MAX_ENTRY_BYTES) {
+      const end = offset + MAX_ENTRY_BYTES;
+      const kind = end >= data.length ? ENTRY_KINDS.data : ENTRY_KINDS.more;
+      writes.push(this.rings.writer.write(kind, data.subarray(offset, end), trace));
+    }
+    return Promise.all(writes).then(() => undefined);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.rings.reader.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.rings.reader.resume();
+  }
+
+  /** Sends FIN: this side sends nothing more. Resolves once the peer can see it; messages may still arrive. */
+  async close(): Promise<void> {
+    if (this.closed || this.finSent) return;
+    this.finSent = true;
+    await this.rings.writer.write(ENTRY_KINDS.fin, Buffer.alloc(0));
+    if (this.finReceived) this.release();
+  }
+
+  /** Aborts: the peer gets RST, and pending sends fail. */
+  destroy(reason = 'closed by the application'): void {
+    if (this.closed) return;
+    if (!(this.finSent && this.finReceived))
+      void this.rings.writer.write(ENTRY_KINDS.rst, Buffer.from(reason)).catch(() => undefined);
+    this.rings.writer.fail(new CircuitClosedError(this.circuit.id));
+    this.release();
+  }
+
+  private receive(entries: RingEntry[]): boolean {
+    for (const entry of entries) {
+      if (entry.kind === ENTRY_KINDS.more) {
+        this.fragments.push(entry.payload);
+      } else if (entry.kind === ENTRY_KINDS.data) {
+        const data = this.fragments.length === 0 ? entry.payload : Buffer.concat([...this.fragments, entry.payload]);
+        this.fragments = [];
+        this.emit('message', data, { traceparent: entry.traceparent });
+      } else if (entry.kind === ENTRY_KINDS.fin) {
+        this.finReceived = true;
+        this.emit('end');
+        if (this.finSent) this.release();
+        return false;
+      } else {
+        this.fail(new CircuitResetError(this.circuit.id, entry.payload.toString('utf8') || 'peer aborted'));
+        return false;
+      }
+      if (this.closed) return false;
+    }
+    return !this.paused;
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.rings.writer.fail(error);
+    this.emit('error', error);
+    this.release();
+  }
+
+  private release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rings.reader.close();
+    this.emit('close');
+  }
+}

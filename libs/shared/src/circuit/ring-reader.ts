@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis';
+import { CircuitTornDownError, toCircuitError } from './circuit.errors';
+import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
+import { decodeRingEntry, ENTRY_KINDS, nextStreamId, type RingEntry } from './ring-entry';
+
+export interface RingReaderHandlers {
+  /**
+   * A batch of entries in ring order. Return false when the consumer cannot take more for now: the reader then
+   * stops reading (the writer soon runs out of credit) until `resume()`.
+   */
+  onEntries(entries: RingEntry[]): boolean;
+  /** The ring failed: torn down, grant revoked, or Redis refused. Called once; the reader has stopped. */
+  onError(error: Error): void;
+}
+
+/** One read returns up to this many entries (seed 003: one round trip for many entries). */
+const READ_BATCH = 512;
+/** A blocked read wakes this often to notice a teardown that leaves no entry behind. */
+const BLOCK_MS = 1000;
+
+type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
+
+/**
+ * The reading end of one ring, on a connection of its own (XREAD BLOCK holds its connection). Each round trip
+ * pipelines the acknowledgement of what was consumed (the credit the writer waits for), the trim of those entries
+ * (so Redis holds only unread data), and the next blocking read.
+ */
+export class RingReader {
+  private readonly ringKey: string;
+  private readonly controlKey: string;
+  private readonly ackEntriesField: string;
+  private readonly ackBytesField: string;
+  private lastId = '0-0';
+  private consumedEntries = 0;
+  private consumedBytes = 0;
+  private ackedId = '0-0';
+  private paused = false;
+  private running = false;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly circuitId: string,
+    direction: RingDirection,
+    private readonly handlers: RingReaderHandlers,
+  ) {
+    this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
+    this.controlKey = CIRCUIT_KEYS.control(circuitId);
+    this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
+    this.ackBytesField = CONTROL_FIELDS.ackBytes(direction);
+  }
+
+  start(): void {
+    if (!this.running && !this.closed) void this.loop();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.start();
+  }
+
+  /** Stops reading; a blocked read is abandoned by closing the connection, which belongs to this reader. */
+  close(): void {
+    this.closed = true;
+    this.redis.disconnect();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed && !this.paused) {
+        const entries = await this.readBatch();
+        if (this.closed) return;
+        if (entries.length === 0) {
+          await this.assertCircuitExists();
+          continue;
+        }
+        this.lastId = entries[entries.length - 1].id;
+        for (const entry of entries) {
+          if (entry.kind === ENTRY_KINDS.data || entry.kind === ENTRY_KINDS.more) {
+            this.consumedEntries += 1;
+            this.consumedBytes += entry.payload.length;
+          }
+        }
+        if (!this.handlers.onEntries(entries)) this.paused = true;
+      }
+      // Paused: acknowledge what was handed over now, so the writer's credit does not wait for resume().
+      if (!this.closed && this.ackedId !== this.lastId) await this.acknowledge(this.redis.pipeline()).exec();
+    } catch (error) {
+      if (this.closed) return;
+      this.closed = true;
+      this.redis.disconnect();
+      this.handlers.onError(toCircuitError(this.circuitId, error));
+    } finally {
+      this.running = false;
+    }
+    // resume() may have come while the loop was finishing its last acknowledgement.
+    if (!this.closed && !this.paused) this.start();
+  }
+
+  private async readBatch(): Promise<RingEntry[]> {
+    const pipeline = this.acknowledge(this.redis.pipeline());
+    pipeline.xreadBuffer('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.ringKey, this.lastId);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    const reply = results[results.length - 1]?.[1] as XReadReply;
+    const stream = reply?.[0]?.[1] ?? [];
+    return stream.map(([id, fields]) => decodeRingEntry(id.toString('latin1'), fields));
+  }
+
+  /** Adds the acknowledgement and trim of everything consumed since the last one, if anything was. */
+  private acknowledge<P extends ReturnType<Redis['pipeline']>>(pipeline: P): P {
+    if (this.ackedId === this.lastId) return pipeline;
+    pipeline.hset(this.controlKey, this.ackEntriesField, this.consumedEntries, this.ackBytesField, this.consumedBytes);
+    pipeline.xtrim(this.ringKey, 'MINID', nextStreamId(this.lastId));
+    this.ackedId = this.lastId;
+    return pipeline;
+  }
+
+  /** An idle ring whose control area vanished was torn down by someone whose grant outlives ours (the admin). */
+  private async assertCircuitExists(): Promise<void> {
+    if ((await this.redis.exists(this.controlKey)) === 0) {
+      throw new CircuitTornDownError(this.circuitId, 'its control area no longer exists');
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import type { Redis } from 'ioredis';
+import { type RingCapacity } from './circuit-descriptor';
+import { CircuitTornDownError, toCircuitError } from './circuit.errors';
+import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
+import { ENTRY_FIELDS, ENTRY_KINDS, type EntryKind } from './ring-entry';
+
+interface PendingEntry {
+  kind: EntryKind;
+  payload: Buffer;
+  /** Flat `[field, value, ...]` trace context fields of the write. */
+  trace: readonly string[];
+  done: (error?: Error) => void;
+}
+
+/** One pipelined round trip carries at most this many entries, so one burst cannot hold the connection for long. */
+const MAX_BATCH_ENTRIES = 512;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** While out of credit the writer polls the reader's acknowledged position: first at once, then backing off. */
+const CREDIT_POLL_MAX_MS = 10;
+
+/**
+ * The writing end of one ring. Writes queue locally and go out as one pipelined round trip per batch (seed 003:
+ * batching amortises the per-operation cost). A writer may run ahead of the reader's acknowledged position by at
+ * most the ring's capacity in entries and payload bytes; beyond that it waits for credit, so an absent reader holds
+ * the writer back instead of growing Redis memory. The acknowledged position is read in the same pipeline as every
+ * batch, so credit costs no extra round trip while the reader keeps up. FIN and RST carry no payload and are exempt
+ * from credit, so a full ring can still be closed or aborted (the bound is capacity plus those two entries).
+ */
+export class RingWriter {
+  private readonly ringKey: string;
+  private readonly controlKey: string;
+  private readonly ackEntriesField: string;
+  private readonly ackBytesField: string;
+  private readonly queue: PendingEntry[] = [];
+  private sentEntries = 0;
+  private sentBytes = 0;
+  private ackedEntries = 0;
+  private ackedBytes = 0;
+  private flushing = false;
+  private failure: Error | undefined;
+  private creditWaits = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly circuitId: string,
+    direction: RingDirection,
+    private readonly capacity: RingCapacity,
+  ) {
+    this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
+    this.controlKey = CIRCUIT_KEYS.control(circuitId);
+    this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
+    this.ackBytesField = CONTROL_FIELDS.ackBytes(direction);
+  }
+
+  /** Queues one entry; resolves once Redis holds it, rejects if the circuit failed first. */
+  write(kind: EntryKind, payload: Buffer, trace: readonly string[] = []): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind, payload, trace, done: (error) => (error ? reject(error) : resolve()) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Entries written and not yet acknowledged by the reader, as this writer last saw it. */
+  inFlight(): { entries: number; bytes: number } {
+    return { entries: this.sentEntries - this.ackedEntries, bytes: this.sentBytes - this.ackedBytes };
+  }
+
+  /** Fails everything queued and every later write with `error` (the circuit was reset or closed). */
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (const entry of this.queue.splice(0)) entry.done(this.failure);
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const batch = this.takeBatch();
+        if (batch.length === 0) {
+          await this.waitForCredit();
+          continue;
+        }
+        this.creditWaits = 0;
+        await this.send(batch);
+      }
+    } catch (error) {
+      this.fail(toCircuitError(this.circuitId, error));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** The longest prefix of the queue that fits the credit and the batch limits. */
+  private takeBatch(): PendingEntry[] {
+    let entries = this.sentEntries - this.ackedEntries;
+    let bytes = this.sentBytes - this.ackedBytes;
+    let count = 0;
+    let batchBytes = 0;
+    for (const entry of this.queue) {
+      if (count === MAX_BATCH_ENTRIES || (count > 0 && batchBytes + entry.payload.length > MAX_BATCH_BYTES)) break;
+      const exempt = entry.kind === ENTRY_KINDS.fin || entry.kind === ENTRY_KINDS.rst;
+      if (!exempt && (entries + 1 > this.capacity.entries || bytes + entry.payload.length > this.capacity.bytes)) {
+        break;
+      }
+      if (!exempt) {
+        entries += 1;
+        bytes += entry.payload.length;
+      }
+      count += 1;
+      batchBytes += entry.payload.length;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private async send(batch: PendingEntry[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const entry of batch) {
+      // NOMKSTREAM: after teardown the ring must stay deleted, not reappear as an orphan key.
+      pipeline.xadd(
+        this.ringKey,
+        'NOMKSTREAM',
+        '*',
+        ENTRY_FIELDS.kind,
+        entry.kind,
+        ENTRY_FIELDS.payload,
+        entry.payload,
+        ...entry.trace,
+      );
+    }
+    pipeline.hmget(this.controlKey, this.ackEntriesField, this.ackBytesField);
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      for (const entry of batch) entry.done(toCircuitError(this.circuitId, error));
+      throw error;
+    }
+    let error: Error | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const [commandError, id] = results[i] ?? [new Error('no reply')];
+      error ??=
+        commandError ??
+        (id === null ? new CircuitTornDownError(this.circuitId, 'its ring no longer exists') : undefined);
+      const entry = batch[i];
+      if (error) {
+        entry.done(toCircuitError(this.circuitId, error));
+        continue;
+      }
+      if (entry.kind !== ENTRY_KINDS.fin && entry.kind !== ENTRY_KINDS.rst) {
+        this.sentEntries += 1;
+        this.sentBytes += entry.payload.length;
+      }
+      entry.done();
+    }
+    if (error) throw error;
+    this.takeAcks(results[batch.length]);
+  }
+
+  private async waitForCredit(): Promise<void> {
+    const delay = Math.min(2 ** this.creditWaits - 1, CREDIT_POLL_MAX_MS);
+    this.creditWaits += 1;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.takeAcks([null, await this.redis.hmget(this.controlKey, this.ackEntriesField, this.ackBytesField)]);
+  }
+
+  private takeAcks(result: [Error | null, unknown] | undefined): void {
+    const [error, values] = result ?? [new Error('no reply')];
+    if (error) throw error;
+    const [entries, bytes] = values as (string | null)[];
+    if (entries === null || entries === undefined) {
+      throw new CircuitTornDownError(this.circuitId, 'its control area no longer exists');
+    }
+    // Acknowledged positions only grow; a stale reply must not shrink the credit we already saw.
+    this.ackedEntries = Math.max(this.ackedEntries, Number(entries));
+    this.ackedBytes = Math.max(this.ackedBytes, Number(bytes));
+  }
+}
