@@ -17,8 +17,8 @@ import {
   CircuitResetError,
   CircuitStream,
   CircuitTornDownError,
-  CONTROL_FIELDS,
   DatagramTooLargeError,
+  queueCircuitKeysCreation,
   type RingCapacity,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
@@ -67,21 +67,7 @@ describe('the circuit ring protocol on a real Redis', () => {
     capacity: RingCapacity = { entries: 4096, bytes: 4 * 1024 * 1024 },
   ): Promise<[CircuitDescriptor, CircuitDescriptor]> {
     const id = randomUUID();
-    const pipeline = admin.multi().hset(CIRCUIT_KEYS.control(id), {
-      [CONTROL_FIELDS.mode]: mode,
-      [CONTROL_FIELDS.capacityEntries]: capacity.entries,
-      [CONTROL_FIELDS.capacityBytes]: capacity.bytes,
-      [CONTROL_FIELDS.vmA]: 'vm-a',
-      [CONTROL_FIELDS.vmB]: 'vm-b',
-      [CONTROL_FIELDS.ackEntries('a2b')]: 0,
-      [CONTROL_FIELDS.ackBytes('a2b')]: 0,
-      [CONTROL_FIELDS.ackEntries('b2a')]: 0,
-      [CONTROL_FIELDS.ackBytes('b2a')]: 0,
-    });
-    for (const direction of ['a2b', 'b2a'] as const) {
-      pipeline.xadd(CIRCUIT_KEYS.ring(id, direction), '0-1', 'init', '1').xdel(CIRCUIT_KEYS.ring(id, direction), '0-1');
-    }
-    await pipeline.exec();
+    await queueCircuitKeysCreation(admin.multi(), { id, mode, capacity, vmA: 'vm-a', vmB: 'vm-b' }).exec();
     const base = { id, mode, service: 'test', capacity };
     const a = { vm: 'vm-a', tenant: 'tenant-t' };
     const b = { vm: 'vm-b', tenant: 'tenant-t' };

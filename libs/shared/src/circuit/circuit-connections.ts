@@ -1,5 +1,5 @@
 import { context } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { injectTraceIntoStreamFields } from '../trace-context';
 import type { CircuitDescriptor } from './circuit-descriptor';
 import { inboundRing, outboundRing } from './circuit-keys';
@@ -14,6 +14,21 @@ export interface CircuitConnections {
   commands: Redis;
   /** A new connection for one circuit's reader; the reader closes it when the circuit ends. */
   openBlocking(): Redis;
+}
+
+export interface VmRedisCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * Connections as a VM's ACL user. The ready check is off because it runs INFO, which a VM user may not run; the
+ * commands it may run are in VM_ACL_COMMANDS.
+ */
+export function vmCircuitConnections(url: string, credentials: VmRedisCredentials, name: string): CircuitConnections {
+  const connect = (role: string): Redis =>
+    new Redis(url, { ...credentials, enableReadyCheck: false, connectionName: `${name}:${role}` });
+  return { commands: connect('commands'), openBlocking: () => connect('reader') };
 }
 
 export interface CircuitRings {

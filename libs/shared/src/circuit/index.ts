@@ -9,3 +9,4 @@ export * from './ring-reader';
 export * from './circuit-connections';
 export * from './circuit-stream';
 export * from './circuit-datagram-socket';
+export * from './circuit-keys-setup';

@@ -1,3 +1,5 @@
+import { circuitKeyPattern, VM_KEYS } from './circuit-keys';
+
 /**
  * The Redis ACL of a tenant VM's user: only the commands the circuit protocol needs, only on keys the operator
  * granted (its inbox and its live circuits). Everything else (KEYS, SCAN, FLUSHALL, CONFIG, other keys) is NOPERM.
@@ -25,3 +27,20 @@ export function vmAclUser(vmId: string): string {
 
 /** Pub/sub channels are not part of the protocol: a VM user gets none. */
 export const VM_ACL_CHANNELS = 'resetchannels';
+
+/**
+ * The complete `ACL SETUSER` rule list of a VM user: everything is reset first, so applying it both grants new
+ * circuits and revokes old ones (ACL SETUSER cannot remove a single key pattern).
+ */
+export function vmAclRules(vmId: string, password: string, circuitIds: readonly string[]): string[] {
+  return [
+    'reset',
+    'on',
+    `>${password}`,
+    VM_ACL_CHANNELS,
+    '-@all',
+    ...VM_ACL_COMMANDS,
+    `~${VM_KEYS.inbox(vmId)}`,
+    ...circuitIds.map((id) => `~${circuitKeyPattern(id)}`),
+  ];
+}

@@ -1,0 +1,51 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export type Figures = Record<string, number>;
+
+/** What every benchmark writes to `bench/results/<name>.json`: its figures, the baseline measured in the same run. */
+export interface BenchReport {
+  name: string;
+  metrics: Figures;
+  baseline: Figures;
+  ratios: Figures;
+  /** How the figures were taken: sizes, counts, what the baseline is. */
+  setup: Record<string, string | number>;
+}
+
+export const RESULTS_DIR = path.resolve(__dirname, '..', 'results');
+
+/** Prints the report as a table and writes it as JSON; returns the file written. */
+export async function publishReport(report: BenchReport): Promise<string> {
+  const section = (kind: string, figures: Figures): [string, string, number][] =>
+    Object.entries(figures).map(([key, value]) => [kind, key, value]);
+  const rows = [
+    ...section('metric', report.metrics),
+    ...section('baseline', report.baseline),
+    ...section('ratio', report.ratios),
+  ];
+  const width = Math.max(...rows.map(([, key]) => key.length));
+  console.log(`\n${report.name}`);
+  for (const [key, value] of Object.entries(report.setup)) console.log(`  ${key}: ${value}`);
+  console.log('');
+  for (const [kind, key, value] of rows) {
+    console.log(`  ${kind.padEnd(8)}  ${key.padEnd(width)}  ${formatNumber(value).padStart(14)}`);
+  }
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${report.name}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+  return file;
+}
+
+function formatNumber(value: number): string {
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  return value.toLocaleString('en-US', { maximumFractionDigits: 3 });
+}
+
+/** The q-quantile (0..1) of samples, by nearest rank. */
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) throw new RangeError('no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}

@@ -1,0 +1,37 @@
+import { runCircuitsBenchmark } from './circuits.bench';
+
+/** Every benchmark, by the name `npm run bench -- <name>` takes. */
+const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
+  circuits: {
+    describe: 'circuit throughput (64 B, 1 KiB) and one-way latency vs pipelined XADD on the same Redis (seed 001)',
+    run: runCircuitsBenchmark,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(BENCHMARKS).map(([name, { describe }]) => `  ${name.padEnd(10)} ${describe}`);
+  return `usage: npm run bench -- <name>\n\nbenchmarks:\n${lines.join('\n')}\n\nResults go to bench/results/<name>.json.`;
+}
+
+async function main(): Promise<number> {
+  const name = process.argv[2];
+  if (name === undefined || name === 'help' || name === '--help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const benchmark = BENCHMARKS[name];
+  if (!benchmark) {
+    console.error(`no benchmark named "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  await benchmark.run();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);
