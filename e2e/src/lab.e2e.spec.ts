@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isPortFree, isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
+import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
 import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
-import { findTraces, parentOf, serviceOf, tag } from './jaeger-api';
+import { findTraces, isRedisSpan, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
   eventually,
@@ -16,6 +17,7 @@ import {
   urlOf,
   waitForReadyLab,
 } from './lab-process';
+import { redisReplies } from './redis-wire';
 
 interface VmView {
   id: string;
@@ -29,6 +31,11 @@ interface ComponentsBody {
 }
 
 const EXPECTED_VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' };
+
+/** The e2e lab's Redis admin password, as `lab up` keeps it in the profile's data dir. */
+function readAdminPassword(): string {
+  return readFileSync(redisAdminPasswordFile(labDataDir(REPO_ROOT, E2E_PROFILE)), 'utf8').trim();
+}
 
 describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   let lab: LabProcess;
@@ -155,7 +162,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       const traces = await findTraces(urlOf(state, 'jaeger'), 'tenant-vm', 'vm.register');
       return traces.find((t) => {
         const services = new Set(t.spans.map((s) => serviceOf(t, s)));
-        return services.has('operator') && t.spans.some((s) => tag(s, 'db.system') === 'redis');
+        return services.has('operator') && t.spans.some((s) => isRedisSpan(s));
       });
     });
     const root = trace.spans.find((s) => s.operationName === 'vm.register');
@@ -173,7 +180,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(parentOf(trace, clientSpan)?.spanID, root.spanID);
 
     // Every Redis command the operator ran descends from that server span.
-    const redisSpans = trace.spans.filter((s) => tag(s, 'db.system') === 'redis');
+    const redisSpans = trace.spans.filter((s) => isRedisSpan(s));
     assert.ok(redisSpans.length > 0);
     for (const span of redisSpans) {
       assert.equal(serviceOf(trace, span), 'operator');
@@ -185,6 +192,79 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
         `${span.operationName} descends from the operator's server span`,
       );
     }
+  });
+
+  it('refuses Redis commands from a client without credentials; the admin password is in an owner-only file', async () => {
+    const file = redisAdminPasswordFile(labDataDir(REPO_ROOT, E2E_PROFILE));
+    assert.equal((statSync(file).mode & 0o777).toString(8), '600');
+    const password = readAdminPassword();
+    assert.match(password, /^[0-9a-f]{64}$/);
+
+    const redis = new URL(urlOf(state, 'redis'));
+    assert.deepEqual([redis.username, redis.password], ['', ''], 'the lab state holds no Redis credentials');
+    const port = Number(redis.port);
+    const key = `e2e:{${randomUUID()}}:probe`;
+    assert.deepEqual(
+      await redisReplies(port, [
+        ['SET', key, 'x'],
+        ['GET', key],
+      ]),
+      ['-NOAUTH Authentication required.', '-NOAUTH Authentication required.'],
+    );
+    // The file holds the password Redis really requires, so the checks for leaks look for the right string.
+    assert.deepEqual(await redisReplies(port, [['AUTH', password], ['PING']]), ['+OK', '+PONG']);
+  });
+
+  it(
+    'gives the services the admin password in REDIS_URL, and tenant VMs Redis without any credentials',
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+    () => {
+      const password = readAdminPassword();
+      const port = new URL(urlOf(state, 'redis')).port;
+      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
+        const redisUrl = environment.find((variable) => variable.startsWith('REDIS_URL='));
+        if (component.kind === 'vm') {
+          assert.equal(redisUrl, `REDIS_URL=redis://127.0.0.1:${port}`, component.name);
+          assert.ok(!environment.some((variable) => variable.includes(password)), `${component.name} has the password`);
+        } else {
+          assert.equal(redisUrl, `REDIS_URL=redis://:${password}@127.0.0.1:${port}`, component.name);
+        }
+      }
+    },
+  );
+
+  it('never shows the admin password: not in `lab status` (human or --json), the lab output, its logs or state', async () => {
+    const password = readAdminPassword();
+    for (const args of [['status', '--json'], ['status']]) {
+      const result = spawnSync(process.execPath, [LAB_CLI, ...args, '--profile', E2E_PROFILE], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
+      // Exit 0 means every component is ready, Redis included: status authenticated its probe.
+      assert.equal(result.status, 0, `lab ${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.ok(!result.stdout.includes(password), `lab ${args.join(' ')} printed the password`);
+      assert.ok(!result.stderr.includes(password), `lab ${args.join(' ')} printed the password on stderr`);
+    }
+    assert.ok(!lab.output.join('').includes(password), 'lab up printed the password');
+
+    // What the lab writes: its state, the infrastructure logs and every process's log.
+    const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+    const written = [
+      join(dataDir, 'lab.json'),
+      ...readdirSync(dataDir)
+        .filter((name) => name.endsWith('.log'))
+        .map((name) => join(dataDir, name)),
+      ...readdirSync(join(dataDir, 'logs')).map((name) => join(dataDir, 'logs', name)),
+    ];
+    // lab.json, and a log for each component (Redis, Kafka, Jaeger, each service and VM).
+    assert.ok(written.length >= 1 + state.components.length, written.join(', '));
+    for (const file of written) assert.ok(!readFileSync(file, 'utf8').includes(password), `${file} holds the password`);
+
+    // Nor the traces: the operator's Redis spans carry connection attributes and statements.
+    const traces = await findTraces(urlOf(state, 'jaeger'), 'tenant-vm', 'vm.register');
+    assert.ok(traces.length > 0);
+    assert.ok(!JSON.stringify(traces).includes(password), 'a Jaeger trace holds the password');
   });
 
   it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
-import { isProcessAlive, readLabState } from './lab-state';
+import { readRedisAdminPassword } from './lab-secrets';
+import { isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
 import { formatLogLine } from './log-formatter';
 
@@ -16,7 +17,8 @@ Usage: npm run lab -- <command> [options]
 
 Commands:
   up          bring up a lab (default): Redis, Kafka, Jaeger, the services and the tenant VMs as local
-              processes; streams a merged log; Ctrl-C stops everything
+              processes; streams a merged log; Ctrl-C stops everything. Redis's admin password is
+              in .lab/NAME/redis-admin-password (only the services get it, never the tenant VMs)
   status      show each component with its URL, readiness and memory (--json for machines)
   down        stop a lab started from another terminal
   install     install Redis, Kafka and Jaeger if missing (first time: several minutes)
@@ -94,7 +96,7 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
     onProgress: progress,
     onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
   });
-  console.log(formatStatusTable(lab.state, await collectStatus(lab.state)));
+  console.log(formatStatusTable(lab.state, await collectStatus(lab.state, redisPasswordOf(profile))));
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
@@ -128,7 +130,7 @@ async function status(profile: string, json: boolean): Promise<number> {
     else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
     return 3;
   }
-  const rows = await collectStatus(state);
+  const rows = await collectStatus(state, redisPasswordOf(profile));
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
   else console.log(formatStatusTable(state, rows));
@@ -150,6 +152,11 @@ async function down(profile: string): Promise<number> {
   }
   console.log(`Lab "${profile}" stopped.`);
   return 0;
+}
+
+/** The Redis admin password `up` keeps in the profile's data dir: probes need it, output never shows it. */
+function redisPasswordOf(profile: string): string | undefined {
+  return readRedisAdminPassword(labDataDir(REPO_ROOT, profile));
 }
 
 function urlOf(state: { components: { name: string; url: string }[] }, name: string): string {

@@ -10,11 +10,15 @@ export interface ProcessSpec {
   serviceDir: string;
   port: number;
   url: string;
+  /** May hold the Redis admin password (services' REDIS_URL): give it to the process, never print it. */
   env: Record<string, string>;
 }
 
 export interface InfraUrls {
+  /** Redis without credentials: what tenant VMs get, since they will authenticate as their own ACL users. */
   redis: string;
+  /** Redis as its admin (`default` user), password included: for the trusted services only. */
+  redisAdmin: string;
   kafkaBrokers: string;
   otlpHttp: string;
   jaegerQuery: string;
@@ -25,7 +29,7 @@ const SERVICES: ServiceName[] = ['operator', 'switch', 'allocator', 'telemetry']
 
 /**
  * Turns a lab definition into the processes to run. Every port moves by `portOffset`, so a second lab (the e2e
- * suite's) can run beside a user's.
+ * suite's) can run beside a user's. The services are trusted with Redis's admin password; tenant VMs never get it.
  */
 export function planLab(
   definition: LabDefinition,
@@ -36,7 +40,6 @@ export function planLab(
   const common = {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
-    REDIS_URL: infra.redis,
     KAFKA_BROKERS: infra.kafkaBrokers,
     OTEL_EXPORTER_OTLP_ENDPOINT: infra.otlpHttp,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
@@ -53,7 +56,7 @@ export function planLab(
       serviceDir: join(repoRoot, 'services', name),
       port,
       url: `http://127.0.0.1:${port}`,
-      env: { ...common, PORT: String(port), OTEL_SERVICE_NAME: name },
+      env: { ...common, REDIS_URL: infra.redisAdmin, PORT: String(port), OTEL_SERVICE_NAME: name },
     };
   });
   const operatorUrl = services[0]?.url ?? '';
@@ -71,6 +74,7 @@ export function planLab(
         url,
         env: {
           ...common,
+          REDIS_URL: infra.redis,
           PORT: String(port),
           VM_ID: vm,
           TENANT_ID: tenant,

@@ -6,6 +6,7 @@ import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './in
 import { waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
 import { planLab, ProcessSpec } from './lab-plan';
+import { ensureRedisAdminPassword } from './lab-secrets';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
 
@@ -31,6 +32,7 @@ export interface RunningLab {
 /**
  * Brings up the lab: infrastructure, then the services, then the tenant VMs (which register with the operator),
  * each waited for until its /ready says yes. On any failure everything already started is stopped again.
+ * Redis requires the profile's admin password (`.lab/<profile>/redis-admin-password`), which only the services get.
  */
 export async function startLab(options: LabOptions): Promise<RunningLab> {
   const { repoRoot, profile, portOffset, onProgress } = options;
@@ -57,11 +59,12 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     infra = await startInfra({
       dataDir,
       ports: offsetPorts(DEFAULT_INFRA_PORTS, portOffset),
+      redisPassword: ensureRedisAdminPassword(dataDir),
       onLine: (component, line) => options.onLine(component, line),
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = planLab(options.definition, repoRoot, infra.urls, portOffset);
+    const plan = planLab(options.definition, repoRoot, { ...infra.urls, redisAdmin: infra.redisAdminUrl }, portOffset);
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {
       await Promise.all(
@@ -82,6 +85,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       portOffset,
       startedAt: new Date(startedAt).toISOString(),
       readyAt: new Date().toISOString(),
+      // URLs only, never credentials: `status` shows them, and the file is readable by anyone who can read the repo.
       components: [
         { name: 'redis', kind: 'infra', url: infra.urls.redis, pid: infra.pids.redis },
         { name: 'kafka', kind: 'infra', url: infra.urls.kafkaBrokers, pid: infra.pids.kafka },
@@ -107,7 +111,13 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
 
 // Services learn the infrastructure URLs only once it runs; ports are checked before that, so any URL will do.
 function placeholderUrls(): Parameters<typeof planLab>[2] {
-  return { redis: 'redis://127.0.0.1:1', kafkaBrokers: '127.0.0.1:1', otlpHttp: 'http://127.0.0.1:1', jaegerQuery: '' };
+  return {
+    redis: 'redis://127.0.0.1:1',
+    redisAdmin: 'redis://127.0.0.1:1',
+    kafkaBrokers: '127.0.0.1:1',
+    otlpHttp: 'http://127.0.0.1:1',
+    jaegerQuery: '',
+  };
 }
 
 async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {

@@ -15,11 +15,14 @@ export interface ComponentStatus {
   rssBytes?: number;
 }
 
-/** Asks every component of a running lab whether it is ready, and how much memory it holds. */
-export async function collectStatus(state: LabState): Promise<ComponentStatus[]> {
+/**
+ * Asks every component of a running lab whether it is ready, and how much memory it holds. `redisPassword` is the
+ * lab's Redis admin password, for the Redis probe; it appears in nothing this returns.
+ */
+export async function collectStatus(state: LabState, redisPassword?: string): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
   const infraProbes: Record<string, () => Promise<ReadinessResult>> = {
-    redis: () => probeRedis(ports.redis),
+    redis: () => probeRedis(ports.redis, redisPassword),
     kafka: () => probeKafka(ports.kafka),
     jaeger: () => probeJaeger(ports.jaegerQuery),
   };

@@ -27,15 +27,21 @@ export async function probeRedis(port: number, password?: string): Promise<Readi
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // ioredis's own ready check (INFO) would close the connection on NOAUTH, hiding why; PING says it instead.
+    enableReadyCheck: false,
   });
-  // Failures surface through the rejected connect() or ping() below; without a listener ioredis logs them too.
-  client.on('error', () => undefined);
+  // Failures also reject connect() or ping() below, but often only as "Connection is closed." or the like; the
+  // event says why (ECONNREFUSED, WRONGPASS). Without a listener ioredis would log them too.
+  let reason: unknown;
+  client.on('error', (error) => {
+    reason = error;
+  });
   try {
     await client.connect();
     const reply = await client.ping();
     return { ready: reply === 'PONG', detail: reply };
   } catch (error) {
-    return notReady(error);
+    return notReady(reason ?? error);
   } finally {
     client.disconnect();
   }
@@ -77,10 +83,16 @@ export async function probeJaeger(queryPort: number): Promise<ReadinessResult> {
   }
 }
 
-/** Asks all three components at once, for a status view; never throws. */
-export async function checkInfraReady(ports: InfraPorts): Promise<Record<InfraComponent, ReadinessResult>> {
+/**
+ * Asks all three components at once, for a status view; never throws. `redisPassword` is the one Redis was started
+ * with (`InfraOptions.redisPassword`); without it a Redis that requires one reports "NOAUTH".
+ */
+export async function checkInfraReady(
+  ports: InfraPorts,
+  redisPassword?: string,
+): Promise<Record<InfraComponent, ReadinessResult>> {
   const [redis, kafka, jaeger] = await Promise.all([
-    probeRedis(ports.redis),
+    probeRedis(ports.redis, redisPassword),
     probeKafka(ports.kafka),
     probeJaeger(ports.jaegerQuery),
   ]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,6 +39,8 @@ function isAlive(pid: number): boolean {
 
 describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   const suffix = randomUUID().slice(0, 8);
+  // As the lab runs it: Redis's `default` user needs a password.
+  const redisPassword = randomBytes(16).toString('hex');
   const lineCounts: Record<InfraComponent, number> = { redis: 0, kafka: 0, jaeger: 0 };
   let dataDir: string;
   let infra: StartedInfra;
@@ -57,7 +59,13 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   });
 
   it('starts all three and reports them ready', { timeout: 120_000 }, async () => {
-    infra = await startInfra({ dataDir, ports: PORTS, onLine: (component) => lineCounts[component]++ });
+    infra = await startInfra({
+      dataDir,
+      ports: PORTS,
+      redisPassword,
+      onLine: (component) => lineCounts[component]++,
+    });
+    assert.equal(infra.redisAdminUrl, `redis://:${redisPassword}@127.0.0.1:26379`);
     assert.deepEqual(infra.urls, {
       redis: 'redis://127.0.0.1:26379',
       kafkaBrokers: '127.0.0.1:29092',
@@ -65,7 +73,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       otlpGrpc: 'http://127.0.0.1:24317',
       jaegerQuery: 'http://127.0.0.1:36686',
     });
-    const status = await checkInfraReady(PORTS);
+    const status = await checkInfraReady(PORTS, redisPassword);
     for (const component of ['redis', 'kafka', 'jaeger'] as const) {
       assert.equal(status[component].ready, true, `${component}: ${status[component].detail}`);
       assert.ok(isAlive(infra.pids[component]));
@@ -74,8 +82,35 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
     }
   });
 
-  it('serves Redis SET and GET', async () => {
-    const redis = new Redis(infra.urls.redis, { lazyConnect: true });
+  it('keeps the Redis password off the command line, in a config file only its owner can read', async () => {
+    const argv = await readFile(`/proc/${infra.pids.redis}/cmdline`, 'utf8');
+    assert.ok(!argv.includes(redisPassword), "the password is in redis-server's argv");
+    const config = path.join(dataDir, 'redis', 'auth.conf');
+    assert.equal((await stat(config)).mode & 0o777, 0o600);
+    assert.ok((await readFile(config, 'utf8')).includes(redisPassword));
+  });
+
+  it('refuses Redis commands without the password', async () => {
+    const status = await checkInfraReady(PORTS);
+    assert.equal(status.redis.ready, false);
+    assert.match(status.redis.detail, /NOAUTH/);
+    // Without a ready check, which would close the connection on NOAUTH before the command is sent.
+    const anonymous = new Redis(infra.urls.redis, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableReadyCheck: false,
+    });
+    anonymous.on('error', () => undefined);
+    try {
+      await anonymous.connect();
+      await assert.rejects(anonymous.get(`infra-spec:{${suffix}}:greeting`), /NOAUTH/);
+    } finally {
+      anonymous.disconnect();
+    }
+  });
+
+  it('serves Redis SET and GET to its admin', async () => {
+    const redis = new Redis(infra.redisAdminUrl, { lazyConnect: true });
     try {
       await redis.connect();
       const key = `infra-spec:{${suffix}}:greeting`;

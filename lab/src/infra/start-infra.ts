@@ -19,7 +19,13 @@ export interface InfraUrls {
 }
 
 export interface StartedInfra {
+  /** Where each component answers. Never with credentials, so they are safe to show and to persist. */
   urls: InfraUrls;
+  /**
+   * Redis as its admin (`default` user): `redis://:<password>@127.0.0.1:<port>` for the trusted services, the same as
+   * `urls.redis` when Redis runs without a password. Never print or persist it.
+   */
+  redisAdminUrl: string;
   pids: Record<InfraComponent, number>;
   /** Stops all three (SIGTERM, then SIGKILL after 20s) and resolves when they have exited. Idempotent. */
   stop(): Promise<void>;
@@ -28,12 +34,17 @@ export interface StartedInfra {
 
 export function infraUrls(ports: InfraPorts): InfraUrls {
   return {
-    redis: `redis://127.0.0.1:${ports.redis}`,
+    redis: redisUrl(ports.redis),
     kafkaBrokers: `127.0.0.1:${ports.kafka}`,
     otlpHttp: `http://127.0.0.1:${ports.otlpHttp}`,
     otlpGrpc: `http://127.0.0.1:${ports.otlpGrpc}`,
     jaegerQuery: `http://127.0.0.1:${ports.jaegerQuery}`,
   };
+}
+
+/** A Redis URL on loopback, with the `default` user's password when there is one (URL-encoded, though hex needs none). */
+function redisUrl(port: number, password?: string): string {
+  return password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
 }
 
 /**
@@ -57,7 +68,7 @@ export async function startInfra(requested: InfraOptions): Promise<StartedInfra>
   const [redis, kafka, jaeger] = results;
   if (redis.status === 'fulfilled' && kafka.status === 'fulfilled' && jaeger.status === 'fulfilled') {
     options.onProgress?.(`Redis, Kafka and Jaeger ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return startedInfra(options.ports, { redis: redis.value, kafka: kafka.value, jaeger: jaeger.value });
+    return startedInfra(options, { redis: redis.value, kafka: kafka.value, jaeger: jaeger.value });
   }
 
   // Each component stops itself when it fails; the ones that came up must not outlive the failed start.
@@ -68,14 +79,15 @@ export async function startInfra(requested: InfraOptions): Promise<StartedInfra>
   throw new InfraStartError(messages.join('\n\n'), { cause: failures[0] });
 }
 
-function startedInfra(ports: InfraPorts, children: Record<InfraComponent, SupervisedProcess>): StartedInfra {
+function startedInfra(options: InfraOptions, children: Record<InfraComponent, SupervisedProcess>): StartedInfra {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= Promise.all(Object.values(children).map((child) => child.stop())).then(() => undefined);
     return stopping;
   };
   return {
-    urls: infraUrls(ports),
+    urls: infraUrls(options.ports),
+    redisAdminUrl: redisUrl(options.ports.redis, options.redisPassword),
     pids: { redis: children.redis.pid, kafka: children.kafka.pid, jaeger: children.jaeger.pid },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { planLab } from './lab-plan';
+
+const PASSWORD = 'a'.repeat(64);
+const INFRA = {
+  redis: 'redis://127.0.0.1:16379',
+  redisAdmin: `redis://:${PASSWORD}@127.0.0.1:16379`,
+  kafkaBrokers: '127.0.0.1:19092',
+  otlpHttp: 'http://127.0.0.1:14318',
+  jaegerQuery: 'http://127.0.0.1:26686',
+};
+const DEFINITION = { name: 'spec', tenants: [{ id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] }] };
+
+describe('planLab', () => {
+  const plan = planLab(DEFINITION, '/repo', INFRA, 10_000);
+
+  it('gives the trusted services Redis as its admin, password included', () => {
+    const services = plan.filter((spec) => spec.kind === 'service');
+    assert.deepEqual(
+      services.map((spec) => [spec.name, spec.env['REDIS_URL']]),
+      ['operator', 'switch', 'allocator', 'telemetry'].map((name) => [name, INFRA.redisAdmin]),
+    );
+  });
+
+  it('gives tenant VMs Redis without any credentials, and the password nowhere in their environment', () => {
+    const vms = plan.filter((spec) => spec.kind === 'vm');
+    assert.deepEqual(
+      vms.map((spec) => spec.name),
+      ['vm-a1', 'vm-a2'],
+    );
+    for (const vm of vms) {
+      assert.equal(vm.env['REDIS_URL'], 'redis://127.0.0.1:16379');
+      assert.ok(!JSON.stringify(vm).includes(PASSWORD), `${vm.name} can see the admin password`);
+    }
+  });
+
+  it('keeps the password out of every URL the lab shows', () => {
+    assert.ok(plan.every((spec) => !spec.url.includes(PASSWORD)));
+  });
+});
