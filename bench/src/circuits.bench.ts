@@ -44,7 +44,12 @@ export async function runCircuitsBenchmark(): Promise<void> {
         vmB: b.id,
       }).exec();
       for (const endpoint of [a, b]) {
-        await admin.call('ACL', 'SETUSER', vmAclUser(endpoint.id), ...vmAclRules(endpoint.id, endpoint.password, [id]));
+        await admin.call(
+          'ACL',
+          'SETUSER',
+          vmAclUser(endpoint.id),
+          ...vmAclRules(endpoint.id, { password: endpoint.password }, [id]),
+        );
       }
       const descriptor = (side: 'a' | 'b'): CircuitDescriptor => ({
         id,

@@ -8,6 +8,7 @@ import {
   redisReadinessCheck,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
+import { CircuitsModule } from './circuits/circuits.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { RegistryModule } from './registry/registry.module';
 
@@ -17,7 +18,11 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'operator', logger }), RegistryModule],
+      imports: [
+        RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'operator', logger }),
+        RegistryModule,
+        CircuitsModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: OPERATOR_CONFIG, useValue: config },

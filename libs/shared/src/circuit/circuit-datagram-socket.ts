@@ -111,7 +111,8 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
     return !this.paused;
   }
 
-  private fail(error: Error): void {
+  /** Fails the socket with `error`: pending and later sends reject with it, and 'error' is emitted. */
+  fail(error: Error): void {
     if (this.closed) return;
     this.rings.writer.fail(error);
     this.emit('error', error);

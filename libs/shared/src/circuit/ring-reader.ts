@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
@@ -51,7 +53,8 @@ export class RingReader {
   }
 
   start(): void {
-    if (!this.running && !this.closed) void this.loop();
+    // No span per XREAD: the reader loops for the circuit's whole life, whatever request happened to open it.
+    if (!this.running && !this.closed) void context.with(suppressTracing(context.active()), () => this.loop());
   }
 
   pause(): void {

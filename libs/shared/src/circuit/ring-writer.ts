@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
 import { type RingCapacity } from './circuit-descriptor';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
@@ -57,7 +59,8 @@ export class RingWriter {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ kind, payload, trace, done: (error) => (error ? reject(error) : resolve()) });
-      if (!this.flushing) void this.flush();
+      // The trace context travels inside each entry; a span per XADD on the hot path would cost more than the write.
+      if (!this.flushing) void context.with(suppressTracing(context.active()), () => this.flush());
     });
   }
 

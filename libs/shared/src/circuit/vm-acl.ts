@@ -28,19 +28,23 @@ export function vmAclUser(vmId: string): string {
 /** Pub/sub channels are not part of the protocol: a VM user gets none. */
 export const VM_ACL_CHANNELS = 'resetchannels';
 
+/** How a VM user's password is given: in clear, or as its SHA-256 hex, which is all the operator keeps. */
+export type VmAclSecret = { password: string } | { passwordSha256: string };
+
 /**
  * The complete `ACL SETUSER` rule list of a VM user: everything is reset first, so applying it both grants new
- * circuits and revokes old ones (ACL SETUSER cannot remove a single key pattern).
+ * circuits and revokes old ones (ACL SETUSER cannot remove a single key pattern). Circuits are sorted so the same
+ * state always gives the same rules.
  */
-export function vmAclRules(vmId: string, password: string, circuitIds: readonly string[]): string[] {
+export function vmAclRules(vmId: string, secret: VmAclSecret, circuitIds: readonly string[]): string[] {
   return [
     'reset',
     'on',
-    `>${password}`,
+    'password' in secret ? `>${secret.password}` : `#${secret.passwordSha256}`,
     VM_ACL_CHANNELS,
     '-@all',
     ...VM_ACL_COMMANDS,
     `~${VM_KEYS.inbox(vmId)}`,
-    ...circuitIds.map((id) => `~${circuitKeyPattern(id)}`),
+    ...[...circuitIds].sort().map((id) => `~${circuitKeyPattern(id)}`),
   ];
 }

@@ -17,6 +17,8 @@ export function requestJson<T = unknown>(
   url: string,
   body?: unknown,
   timeoutMs = 3000,
+  /** Extra request headers, such as `authorization`; they may hold secrets, so errors never include them. */
+  headers: Record<string, string> = {},
 ): Promise<JsonResponse<T>> {
   const target = new URL(url);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -28,6 +30,7 @@ export function requestJson<T = unknown>(
         method,
         timeout: timeoutMs,
         headers: {
+          ...headers,
           accept: 'application/json',
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },

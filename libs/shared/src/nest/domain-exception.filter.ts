@@ -10,12 +10,19 @@ export interface ErrorBody {
 
 const STATUS_BY_CODE: Record<string, number> = {
   VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
+  UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
   NOT_FOUND: HttpStatus.NOT_FOUND,
   CONFLICT: HttpStatus.CONFLICT,
   FORBIDDEN: HttpStatus.FORBIDDEN,
+  POLICY_DENIED: HttpStatus.FORBIDDEN,
   QUOTA_EXCEEDED: HttpStatus.TOO_MANY_REQUESTS,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   DEPENDENCY_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  // A circuit failed on the far side (peer reset, crashed, or the operator tore it down): the VM itself is fine.
+  CIRCUIT_RESET: HttpStatus.BAD_GATEWAY,
+  CIRCUIT_TORN_DOWN: HttpStatus.BAD_GATEWAY,
+  CIRCUIT_CLOSED: HttpStatus.CONFLICT,
+  OPERATOR_REFUSED: HttpStatus.BAD_GATEWAY,
 };
 
 /**

@@ -1,10 +1,30 @@
 /**
- * Redis key schema. Keys that must live together (and be touched by one MULTI) share a hash tag in braces, so the
- * same code runs on Redis Cluster.
+ * Redis key schema. Keys that must live together (and be touched by one MULTI or script) share a hash tag in braces,
+ * so the same code runs on Redis Cluster.
  */
 export const REDIS_KEYS = {
-  /** Hash: one registered VM (id, tenant, url, registeredAt, lastHeartbeatAt). */
+  /**
+   * Hash: one registered VM (id, tenant, url, registeredAt, lastHeartbeatAt, and sha256 hashes of its API token and
+   * of its Redis ACL password; never the secrets themselves).
+   */
   vm: (vmId: string): string => `registry:{vms}:vm:${vmId}`,
   /** Sorted set of VM ids scored by registration time: the registry's index. */
   vmIndex: 'registry:{vms}:index',
+  /** String: the VM id whose API token has this sha256 hash, so a bearer token alone names its VM. */
+  vmToken: (tokenHash: string): string => `registry:{vms}:token:${tokenHash}`,
+
+  // The operator's circuit records. All share the tag `{circuits}`: one script checks quotas and writes a circuit's
+  // record and indexes atomically. (The circuits' own keys, `circuit:{id}:*`, are in circuit/circuit-keys.ts.)
+  /** Hash: one circuit (id, mode, service, capacity, both endpoints, createdAt, the quota it holds, state). */
+  circuit: (circuitId: string): string => `ops:{circuits}:circuit:${circuitId}`,
+  /** Set of every circuit id: what the lease reaper walks. */
+  circuitIndex: 'ops:{circuits}:index',
+  /** Set of the ids of one VM's live circuits (either side): its ACL grants are built from this. */
+  vmCircuits: (vmId: string): string => `ops:{circuits}:vm:${vmId}:circuits`,
+  /** Hash: quota use, `<quota>:<vm or tenant>` -> amount held by live circuits. */
+  circuitUsage: 'ops:{circuits}:usage',
+  /** Hash: tenant -> VM that listens on this service name in that tenant. */
+  serviceListeners: (service: string): string => `ops:{circuits}:listeners:${service}`,
+  /** Set of the service names one VM listens on. */
+  vmListeners: (vmId: string): string => `ops:{circuits}:vm:${vmId}:listeners`,
 } as const;

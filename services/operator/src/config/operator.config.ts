@@ -1,11 +1,43 @@
-import { commonEnv, ConfigOf, env, redisEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, EnvVar, redisEnv } from '@tenantlab/shared';
+import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
+
+/**
+ * A variable holding JSON, checked by `validate`. Like the shared helpers, a bad value is reported by what was
+ * expected, never by the value itself.
+ */
+function jsonEnv<T>(options: { default: T; expects: string; validate: (value: unknown) => T | undefined }): EnvVar<T> {
+  return {
+    expects: `${options.expects} (default ${JSON.stringify(options.default)})`,
+    defaultValue: options.default,
+    parse: (raw) => {
+      try {
+        return options.validate(JSON.parse(raw));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
 
 export const operatorEnv = {
   ...commonEnv,
   ...redisEnv,
   PORT: env.port({ default: 3000 }),
-  /** A VM whose last heartbeat is older than this is shown as not alive. */
+  /** A VM whose last heartbeat is older than this is shown as not alive, and its circuits are torn down. */
   VM_LEASE_MS: env.integer({ default: 15_000, min: 1000 }),
+  /** Which tenants may connect to which services of other tenants; within a tenant everything is allowed. */
+  CIRCUIT_POLICY: jsonEnv<CircuitPolicyRule[]>({
+    default: [],
+    expects:
+      'a JSON array of rules {"from": "<tenant id>", "to": "<tenant id>", "service": "<service name>"}, ' +
+      'a service name being 1-100 characters of a-z, 0-9 and . _ : -',
+    validate: parseCircuitPolicy,
+  }),
+  /** Circuit endpoints per VM (a circuit counts once at each end). */
+  MAX_CIRCUITS_PER_VM: env.integer({ default: 64, min: 1 }),
+  /** Ring memory per tenant: 2 x capacity.bytes for each circuit endpoint in the tenant. */
+  TENANT_RING_BYTES: env.integer({ default: 268_435_456, min: 2048 }),
+  CIRCUIT_REAP_INTERVAL_MS: env.integer({ default: 1000, min: 50 }),
 };
 
 export type OperatorConfig = ConfigOf<typeof operatorEnv>;

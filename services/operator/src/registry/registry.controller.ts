@@ -1,20 +1,28 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
 import type { Response } from 'express';
+import { BearerToken } from '../auth/bearer-token.decorator';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { RegistryService } from './registry.service';
-import { VmView } from './vm-record';
+import { RegisteredVm, VmView } from './vm-record';
 
 @Controller('vms')
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
-  /** 201 for a new VM, 200 when a known VM registers again after a restart. */
+  /**
+   * 201 for a new VM, 200 when a known VM registers again. The response carries the VM's credentials, the only
+   * time they are shown; a live VM registering again must send its current token.
+   */
   @Post()
-  async register(@Body() body: RegisterVmDto, @Res({ passthrough: true }) response: Response): Promise<VmView> {
-    const { vm, created } = await this.registry.register(body);
+  async register(
+    @Body() body: RegisterVmDto,
+    @BearerToken({ optional: true }) token: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RegisteredVm> {
+    const { vm, created, credentials } = await this.registry.register(body, token);
     response.status(created ? 201 : 200);
-    return vm;
+    return { ...vm, credentials };
   }
 
   @Get()
@@ -30,14 +38,14 @@ export class RegistryController {
 
   @Post(':id/heartbeat')
   @HttpCode(204)
-  heartbeat(@Param('id') id: string): Promise<void> {
-    return this.registry.heartbeat(validId('id', id));
+  heartbeat(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
+    return this.registry.heartbeat(validId('id', id), token);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  deregister(@Param('id') id: string): Promise<void> {
-    return this.registry.deregister(validId('id', id));
+  deregister(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
+    return this.registry.deregister(validId('id', id), token);
   }
 }
 

@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
+import { AclModule } from '../acl/acl.module';
 import { RegistryController } from './registry.controller';
 import { RegistryRepository } from './registry.repository';
 import { CLOCK, RegistryService } from './registry.service';
 
 @Module({
+  imports: [AclModule],
   controllers: [RegistryController],
   providers: [RegistryRepository, RegistryService, { provide: CLOCK, useValue: () => Date.now() }],
+  exports: [RegistryService, CLOCK],
 })
 export class RegistryModule {}

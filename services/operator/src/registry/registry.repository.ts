@@ -3,7 +3,10 @@ import { REDIS_CLIENT, REDIS_KEYS } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import { VmRecord } from './vm-record';
 
-/** All Redis I/O of the VM registry. Records are hashes; the index is a sorted set by registration time. */
+/**
+ * All Redis I/O of the VM registry. Records are hashes; the index is a sorted set by registration time; a token
+ * index maps the sha256 of each VM's API token to its id. All share the tag `{vms}`, so each MULTI is one slot.
+ */
 @Injectable()
 export class RegistryRepository {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
@@ -13,17 +16,28 @@ export class RegistryRepository {
     return toRecord(hash);
   }
 
-  async save(record: VmRecord): Promise<void> {
-    await this.redis
-      .multi()
+  async findIdByTokenHash(tokenHash: string): Promise<string | undefined> {
+    return (await this.redis.get(REDIS_KEYS.vmToken(tokenHash))) ?? undefined;
+  }
+
+  /** Writes the record; `replacedTokenHash` is the token it replaces, which stops naming the VM in the same step. */
+  async save(record: VmRecord, replacedTokenHash?: string): Promise<void> {
+    const transaction = this.redis.multi();
+    if (replacedTokenHash !== undefined && replacedTokenHash !== record.tokenHash) {
+      transaction.del(REDIS_KEYS.vmToken(replacedTokenHash));
+    }
+    await transaction
       .hset(REDIS_KEYS.vm(record.id), {
         id: record.id,
         tenant: record.tenant,
         url: record.url,
         registeredAt: record.registeredAt,
         lastHeartbeatAt: record.lastHeartbeatAt,
+        tokenHash: record.tokenHash,
+        aclPasswordHash: record.aclPasswordHash,
       })
       .zadd(REDIS_KEYS.vmIndex, 'NX', record.registeredAt, record.id)
+      .set(REDIS_KEYS.vmToken(record.tokenHash), record.id)
       .exec();
   }
 
@@ -39,8 +53,13 @@ export class RegistryRepository {
     return updated === 1;
   }
 
-  async remove(id: string): Promise<boolean> {
-    const results = await this.redis.multi().del(REDIS_KEYS.vm(id)).zrem(REDIS_KEYS.vmIndex, id).exec();
+  async remove(record: Pick<VmRecord, 'id' | 'tokenHash'>): Promise<boolean> {
+    const results = await this.redis
+      .multi()
+      .del(REDIS_KEYS.vm(record.id))
+      .zrem(REDIS_KEYS.vmIndex, record.id)
+      .del(REDIS_KEYS.vmToken(record.tokenHash))
+      .exec();
     return results?.[0]?.[1] === 1;
   }
 
@@ -62,5 +81,8 @@ function toRecord(hash: Record<string, string>): VmRecord | undefined {
     url: hash['url'],
     registeredAt: Number(hash['registeredAt']),
     lastHeartbeatAt: Number(hash['lastHeartbeatAt']),
+    // Records written before VMs had credentials have none: no token matches them until they register again.
+    tokenHash: hash['tokenHash'] ?? '',
+    aclPasswordHash: hash['aclPasswordHash'] ?? '',
   };
 }

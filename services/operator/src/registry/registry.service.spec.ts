@@ -1,48 +1,30 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ConflictError, NotFoundError } from '@tenantlab/shared';
+import type { AclRepository } from '../acl/acl.repository';
+import { AclService } from '../acl/acl.service';
+import { ForbiddenError } from '../auth/auth.errors';
+import { sha256Hex } from '../auth/vm-secrets';
+import { InMemoryAclRepository, InMemoryRegistryRepository } from '../testing/in-memory-repositories';
 import type { RegistryRepository } from './registry.repository';
 import { RegistryService } from './registry.service';
-import type { VmRecord } from './vm-record';
-
-/** Stands in for Redis I/O only; the behaviour under test is the service's. */
-class InMemoryRegistryRepository implements Pick<RegistryRepository, 'find' | 'save' | 'touch' | 'remove' | 'list'> {
-  readonly records = new Map<string, VmRecord>();
-
-  async find(id: string): Promise<VmRecord | undefined> {
-    const record = this.records.get(id);
-    return record && { ...record };
-  }
-
-  async save(record: VmRecord): Promise<void> {
-    this.records.set(record.id, { ...record });
-  }
-
-  async touch(id: string, at: number): Promise<boolean> {
-    const record = this.records.get(id);
-    if (!record) return false;
-    record.lastHeartbeatAt = at;
-    return true;
-  }
-
-  async remove(id: string): Promise<boolean> {
-    return this.records.delete(id);
-  }
-
-  async list(): Promise<VmRecord[]> {
-    return [...this.records.values()].sort((a, b) => a.registeredAt - b.registeredAt);
-  }
-}
 
 describe('RegistryService', () => {
   let now: number;
   let repository: InMemoryRegistryRepository;
+  let acl: InMemoryAclRepository;
   let registry: RegistryService;
 
   beforeEach(() => {
     now = 1_000_000;
     repository = new InMemoryRegistryRepository();
-    registry = new RegistryService(repository as unknown as RegistryRepository, { VM_LEASE_MS: 15_000 }, () => now);
+    acl = new InMemoryAclRepository(repository);
+    registry = new RegistryService(
+      repository as unknown as RegistryRepository,
+      new AclService(acl as unknown as AclRepository),
+      { VM_LEASE_MS: 15_000 },
+      () => now,
+    );
   });
 
   it('registers a new VM as alive', async () => {
@@ -56,6 +38,20 @@ describe('RegistryService', () => {
       lastHeartbeatAt: now,
       alive: true,
     });
+  });
+
+  it('hands out fresh credentials, stores only their hashes, and creates the VM ACL user with that password', async () => {
+    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    assert.equal(credentials.redisUsername, 'vm-vm-a1');
+    assert.match(credentials.token, /^[0-9a-f]{64}$/);
+    assert.match(credentials.redisPassword, /^[0-9a-f]{64}$/);
+    assert.notEqual(credentials.token, credentials.redisPassword);
+    const stored = JSON.stringify([...repository.records.values()]);
+    assert.ok(!stored.includes(credentials.token) && !stored.includes(credentials.redisPassword));
+    assert.equal((await registry.authenticate(credentials.token)).id, 'vm-a1');
+    const rules = acl.users.get('vm-vm-a1') ?? [];
+    assert.ok(rules.includes(`#${sha256Hex(credentials.redisPassword)}`));
+    assert.ok(rules.includes('~vm:{vm-a1}:inbox'));
   });
 
   it('lets a restarted VM register again, keeping its first registration time and taking its new URL', async () => {
@@ -79,25 +75,51 @@ describe('RegistryService', () => {
     assert.equal(repository.records.get('vm-a1')?.url, 'http://127.0.0.1:3101');
   });
 
+  it('lets only the holder of the current token re-register a live VM, and rotates its credentials', async () => {
+    const first = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    for (const token of [undefined, 'f'.repeat(64)]) {
+      await assert.rejects(
+        registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://evil:1' }, token),
+        (e: unknown) => e instanceof ConflictError && /taken by a live VM/.test(e.message),
+      );
+    }
+    assert.equal(repository.records.get('vm-a1')?.url, 'http://127.0.0.1:3101');
+    const second = await registry.register(
+      { id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' },
+      first.credentials.token,
+    );
+    assert.notEqual(second.credentials.token, first.credentials.token);
+    await assert.rejects(registry.authenticate(first.credentials.token), ForbiddenError);
+    assert.equal((await registry.authenticate(second.credentials.token)).id, 'vm-a1');
+  });
+
   it('shows a VM as not alive once its lease has passed without a heartbeat, and alive again after one', async () => {
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     now += 15_001;
     assert.equal((await registry.get('vm-a1')).alive, false);
-    await registry.heartbeat('vm-a1');
+    await registry.heartbeat('vm-a1', credentials.token);
     assert.equal((await registry.get('vm-a1')).alive, true);
+  });
+
+  it("refuses a heartbeat or deregistration with another VM's token", async () => {
+    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const other = await registry.register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
+    await assert.rejects(registry.heartbeat('vm-a1', other.credentials.token), ForbiddenError);
+    await assert.rejects(registry.deregister('vm-a1', other.credentials.token), ForbiddenError);
+    assert.ok(repository.records.has('vm-a1'));
   });
 
   it('answers a heartbeat or lookup for an unknown VM with NotFound saying what to do', async () => {
     await assert.rejects(
-      registry.heartbeat('vm-zz'),
+      registry.heartbeat('vm-zz', 'a'.repeat(64)),
       (e: unknown) => e instanceof NotFoundError && /POST \/vms/.test(e.message),
     );
     await assert.rejects(registry.get('vm-zz'), NotFoundError);
-    await assert.rejects(registry.deregister('vm-zz'), NotFoundError);
+    await assert.rejects(registry.deregister('vm-zz', 'a'.repeat(64)), NotFoundError);
   });
 
-  it('lists VMs, optionally of one tenant, and forgets a deregistered one', async () => {
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+  it('lists VMs, optionally of one tenant, and forgets a deregistered one and its ACL user', async () => {
+    const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     now += 1;
     await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
     assert.deepEqual(
@@ -108,10 +130,12 @@ describe('RegistryService', () => {
       (await registry.list({ tenant: 'tenant-b' })).map((vm) => vm.id),
       ['vm-b1'],
     );
-    await registry.deregister('vm-a1');
+    await registry.deregister('vm-a1', a1.credentials.token);
     assert.deepEqual(
       (await registry.list()).map((vm) => vm.id),
       ['vm-b1'],
     );
+    assert.equal(acl.users.has('vm-vm-a1'), false);
+    await assert.rejects(registry.authenticate(a1.credentials.token), ForbiddenError);
   });
 });

@@ -1,46 +1,108 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConflictError, NotFoundError } from '@tenantlab/shared';
+import { ConflictError, NotFoundError, vmAclUser } from '@tenantlab/shared';
+import { AclService } from '../acl/acl.service';
+import { ForbiddenError } from '../auth/auth.errors';
+import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { RegistryRepository } from './registry.repository';
-import { VmRecord, VmView } from './vm-record';
+import { VmCredentials, VmRecord, VmView } from './vm-record';
 
 export const CLOCK = Symbol('CLOCK');
 export type Clock = () => number;
 
+/**
+ * Called when whatever a VM held must go: its circuits, listeners and inbox. Circuits depend on the registry (for
+ * authentication and liveness), so the registry cannot depend on them; the circuits feature registers this instead.
+ */
+export type VmReleaseHook = (vm: Pick<VmRecord, 'id' | 'tenant'>, reason: string) => Promise<void>;
+
 /** The VM registry: which tenant VMs exist, where their control APIs answer, and whether they are alive. */
 @Injectable()
 export class RegistryService {
+  private readonly releaseHooks: VmReleaseHook[] = [];
+
   constructor(
     private readonly repository: RegistryRepository,
+    private readonly acl: AclService,
     @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
+  onRelease(hook: VmReleaseHook): void {
+    this.releaseHooks.push(hook);
+  }
+
   /**
-   * Registers a VM, or re-registers it after a restart (same id and tenant: the URL may change). A VM id is bound to
-   * its tenant for as long as it is registered: letting it move would hand one tenant's identity to another.
+   * Registers a VM, or re-registers it after a restart (same id and tenant: the URL may change), handing out fresh
+   * credentials each time. A VM id is bound to its tenant for as long as it is registered: letting it move would
+   * hand one tenant's identity to another. While its lease is alive only the holder of its current token may
+   * register it again (that rotates its credentials and keeps its circuits); once the lease has expired anyone of
+   * the same tenant may claim it, and whatever the previous holder had (circuits, listeners, inbox) is released.
    */
-  async register(request: RegisterVmDto): Promise<{ vm: VmView; created: boolean }> {
+  async register(
+    request: RegisterVmDto,
+    presentedToken?: string,
+  ): Promise<{ vm: VmView; created: boolean; credentials: VmCredentials }> {
     const existing = await this.repository.find(request.id);
     if (existing && existing.tenant !== request.tenant) {
       throw new ConflictError(
         `VM ${request.id} is registered to tenant ${existing.tenant}; a VM cannot change tenant. Deregister it first or pick another id.`,
       );
     }
+    const sameHolder =
+      existing !== undefined &&
+      presentedToken !== undefined &&
+      sameDigest(existing.tokenHash, sha256Hex(presentedToken));
+    if (existing && !sameHolder && this.isAlive(existing)) {
+      throw new ConflictError(
+        `VM id ${request.id} is taken by a live VM (last heartbeat ${this.now() - existing.lastHeartbeatAt} ms ago). ` +
+          'To register it again send its current token (Authorization: Bearer <token>), or wait until its lease ' +
+          `expires (VM_LEASE_MS = ${this.config.VM_LEASE_MS} ms without a heartbeat), or pick another id.`,
+      );
+    }
     const at = this.now();
+    const credentials = { redisUsername: vmAclUser(request.id), redisPassword: newSecret(), token: newSecret() };
     const record: VmRecord = {
       id: request.id,
       tenant: request.tenant,
       url: request.url,
       registeredAt: existing?.registeredAt ?? at,
       lastHeartbeatAt: at,
+      tokenHash: sha256Hex(credentials.token),
+      aclPasswordHash: sha256Hex(credentials.redisPassword),
     };
-    await this.repository.save(record);
-    return { vm: this.view(record), created: !existing };
+    await this.repository.save(record, existing?.tokenHash);
+    try {
+      // A new holder knows nothing of the previous one's circuits: end them, so its peers hear of it.
+      if (existing && !sameHolder) await this.release(existing, `peer ${request.id} registered again`);
+      await this.acl.syncVm(request.id);
+    } catch (error) {
+      // The caller gets an error and no credentials: the new ones must not stay valid.
+      await (existing ? this.repository.save(existing, record.tokenHash) : this.repository.remove(record)).catch(
+        () => undefined,
+      );
+      await this.acl.syncVm(request.id).catch(() => undefined);
+      throw error;
+    }
+    return { vm: this.view(record), created: !existing, credentials };
   }
 
-  async heartbeat(id: string): Promise<void> {
+  /** The registered VM that holds this API token; 403 when none does. */
+  async authenticate(token: string): Promise<VmRecord> {
+    const tokenHash = sha256Hex(token);
+    const id = await this.repository.findIdByTokenHash(tokenHash);
+    const record = id === undefined ? undefined : await this.repository.find(id);
+    if (!record || !sameDigest(record.tokenHash, tokenHash)) {
+      throw new ForbiddenError(
+        'the token belongs to no registered VM (it was rotated, or the VM was deregistered); register with POST /vms and use the token from that response',
+      );
+    }
+    return record;
+  }
+
+  async heartbeat(id: string, token: string): Promise<void> {
+    await this.authorize(id, token);
     if (!(await this.repository.touch(id, this.now()))) throw this.notRegistered(id);
   }
 
@@ -50,17 +112,59 @@ export class RegistryService {
     return this.view(record);
   }
 
+  /** Like get, but `undefined` for a VM that is not registered. */
+  async lookup(id: string): Promise<VmView | undefined> {
+    const record = await this.repository.find(id);
+    return record && this.view(record);
+  }
+
   async list(filter: { tenant?: string } = {}): Promise<VmView[]> {
     const records = await this.repository.list();
     return records.filter((r) => !filter.tenant || r.tenant === filter.tenant).map((r) => this.view(r));
   }
 
-  async deregister(id: string): Promise<void> {
-    if (!(await this.repository.remove(id))) throw this.notRegistered(id);
+  /**
+   * Removes the VM first, so its token stops working and nobody can open a circuit to it, then releases what it
+   * held and deletes its Redis user (which also closes its Redis connections). Whatever a failure here leaves
+   * behind, the circuit reaper removes: its circuits now have an endpoint that is not registered.
+   */
+  async deregister(id: string, token: string): Promise<void> {
+    const record = await this.authorize(id, token);
+    if (!(await this.repository.remove(record))) throw this.notRegistered(id);
+    try {
+      await this.release(record, `peer ${id} was deregistered`);
+    } finally {
+      await this.acl.syncVm(id);
+    }
+  }
+
+  /** The VM's record when `token` is its current token: 404 when it is not registered, 403 for another token. */
+  private async authorize(id: string, token: string): Promise<VmRecord> {
+    const record = await this.repository.find(id);
+    if (!record) throw this.notRegistered(id);
+    if (!sameDigest(record.tokenHash, sha256Hex(token))) {
+      throw new ForbiddenError(`the token is not VM ${id}'s; use the token from its latest POST /vms response`);
+    }
+    return record;
+  }
+
+  private async release(vm: VmRecord, reason: string): Promise<void> {
+    for (const hook of this.releaseHooks) await hook(vm, reason);
+  }
+
+  private isAlive(record: VmRecord): boolean {
+    return this.now() - record.lastHeartbeatAt <= this.config.VM_LEASE_MS;
   }
 
   private view(record: VmRecord): VmView {
-    return { ...record, alive: this.now() - record.lastHeartbeatAt <= this.config.VM_LEASE_MS };
+    return {
+      id: record.id,
+      tenant: record.tenant,
+      url: record.url,
+      registeredAt: record.registeredAt,
+      lastHeartbeatAt: record.lastHeartbeatAt,
+      alive: this.isAlive(record),
+    };
   }
 
   private notRegistered(id: string): NotFoundError {

@@ -8,26 +8,57 @@ export interface VmRegistration {
   url: string;
 }
 
+/** What the operator hands a VM when it registers: shown once, never stored by the operator in clear. */
+export interface VmCredentials {
+  /** This VM's own Redis ACL user: its inbox and the keys of its live circuits, nothing else. */
+  redisUsername: string;
+  redisPassword: string;
+  /** Bearer token for the operator calls this VM makes about itself (heartbeat, deregister, circuits). */
+  token: string;
+}
+
 /** The operator's registry API as this VM uses it. All HTTP I/O of registration lives here. */
 @Injectable()
 export class OperatorClient {
   constructor(@Inject(TENANT_VM_CONFIG) private readonly config: TenantVmConfig) {}
 
-  async register(registration: VmRegistration): Promise<void> {
-    const { status, body } = await requestJson('POST', `${this.config.OPERATOR_URL}/vms`, registration);
+  /** `token` is this VM's current one, if it has one: the operator only lets its holder re-register a live VM. */
+  async register(registration: VmRegistration, token?: string): Promise<VmCredentials> {
+    const { status, body } = await requestJson<{ credentials?: VmCredentials }>(
+      'POST',
+      `${this.config.OPERATOR_URL}/vms`,
+      registration,
+      undefined,
+      authorization(token),
+    );
     if (status !== 200 && status !== 201) throw this.refused('registration', status, body);
+    const credentials = body?.credentials;
+    if (!credentials?.token || !credentials.redisUsername || !credentials.redisPassword) {
+      throw new DependencyUnavailableError('operator accepted the registration but sent no credentials');
+    }
+    return credentials;
   }
 
-  /** Returns false when the operator no longer knows this VM (it must register again). */
-  async heartbeat(id: string): Promise<boolean> {
-    const { status, body } = await requestJson('POST', `${this.config.OPERATOR_URL}/vms/${id}/heartbeat`);
+  /**
+   * Returns false when the operator no longer accepts this VM's registration: it forgot the VM (404), or the token
+   * is no longer the VM's (403: rotated, or the id was claimed after this VM's lease expired). Either way it must
+   * register again.
+   */
+  async heartbeat(id: string, token: string): Promise<boolean> {
+    const { status, body } = await requestJson(
+      'POST',
+      `${this.config.OPERATOR_URL}/vms/${id}/heartbeat`,
+      undefined,
+      undefined,
+      authorization(token),
+    );
     if (status === 204) return true;
-    if (status === 404) return false;
+    if (status === 404 || status === 401 || status === 403) return false;
     throw this.refused('heartbeat', status, body);
   }
 
-  async deregister(id: string): Promise<void> {
-    await requestJson('DELETE', `${this.config.OPERATOR_URL}/vms/${id}`, undefined, 1000);
+  async deregister(id: string, token: string): Promise<void> {
+    await requestJson('DELETE', `${this.config.OPERATOR_URL}/vms/${id}`, undefined, 1000, authorization(token));
   }
 
   private refused(what: string, status: number, body: unknown): Error {
@@ -37,4 +68,8 @@ export class OperatorClient {
       ? new DependencyUnavailableError(`operator refused ${what}: ${message}`)
       : new Error(`operator refused ${what}: ${message}`);
   }
+}
+
+function authorization(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }

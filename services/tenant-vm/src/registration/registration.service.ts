@@ -2,19 +2,21 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DomainError, JsonLogger, ReadinessCheck } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
-import { OperatorClient } from './operator.client';
+import { OperatorClient, VmCredentials } from './operator.client';
 
 const tracer = trace.getTracer('tenantlab.tenant-vm');
 
 /**
  * Keeps this VM in the operator's registry: registers on boot (retrying with backoff while the operator is not
  * up yet), heartbeats every HEARTBEAT_INTERVAL_MS, registers again if the operator forgot it, and deregisters on
- * shutdown so the registry does not list a stopped VM as alive.
+ * shutdown so the registry does not list a stopped VM as alive. Keeps the credentials each registration returns:
+ * the token authenticates this VM's operator calls, the Redis user is what its circuits connect as.
  */
 @Injectable()
 export class RegistrationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private registered = false;
+  private current: VmCredentials | undefined;
   private stopped = false;
   private lastError: string | undefined;
   private lastHeartbeatAt: number | undefined;
@@ -32,7 +34,14 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.registered) await this.operator.deregister(this.config.VM_ID).catch(() => undefined);
+    if (this.registered && this.current) {
+      await this.operator.deregister(this.config.VM_ID, this.current.token).catch(() => undefined);
+    }
+  }
+
+  /** This VM's credentials from its latest registration; undefined until it is registered. Never logged. */
+  credentials(): VmCredentials | undefined {
+    return this.registered ? this.current : undefined;
   }
 
   status(): { id: string; tenant: string; registered: boolean; lastHeartbeatAt?: number; lastError?: string } {
@@ -62,10 +71,14 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
 
   private async tick(failures: number): Promise<void> {
     try {
-      if (this.registered) {
-        this.registered = await this.operator.heartbeat(this.config.VM_ID);
-        if (!this.registered) this.logger.record('warn', 'operator forgot this VM; registering again');
-        else this.lastHeartbeatAt = Date.now();
+      if (this.registered && this.current) {
+        this.registered = await this.operator.heartbeat(this.config.VM_ID, this.current.token);
+        if (!this.registered) {
+          this.logger.record(
+            'warn',
+            'operator no longer accepts this registration (forgotten or token rejected); registering again',
+          );
+        } else this.lastHeartbeatAt = Date.now();
       }
       if (!this.registered) await this.register();
       this.lastError = undefined;
@@ -84,11 +97,15 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
     return tracer.startActiveSpan('vm.register', async (span) => {
       span.setAttributes({ 'tenantlab.vm.id': this.config.VM_ID, 'tenantlab.tenant.id': this.config.TENANT_ID });
       try {
-        await this.operator.register({
-          id: this.config.VM_ID,
-          tenant: this.config.TENANT_ID,
-          url: this.config.VM_ADVERTISE_URL ?? `http://${this.config.HOST}:${this.config.PORT}`,
-        });
+        this.current = await this.operator.register(
+          {
+            id: this.config.VM_ID,
+            tenant: this.config.TENANT_ID,
+            url: this.config.VM_ADVERTISE_URL ?? `http://${this.config.HOST}:${this.config.PORT}`,
+          },
+          // Still ours if the operator only forgot us; useless (and harmless) if it was rotated or reclaimed.
+          this.current?.token,
+        );
         this.registered = true;
         this.lastHeartbeatAt = Date.now();
         this.logger.record('info', `registered with the operator at ${this.config.OPERATOR_URL}`);

@@ -1,0 +1,100 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { JsonLogger } from '@tenantlab/shared';
+import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
+import { Clock, CLOCK, RegistryService } from '../registry/registry.service';
+import type { VmView } from '../registry/vm-record';
+import { CircuitRecord, endpointVms } from './circuit-record';
+import { CircuitTeardownService } from './circuit-teardown.service';
+import { CircuitsRepository } from './circuits.repository';
+
+/** A setup takes milliseconds; one still `opening` after this was abandoned (its operator died mid-way). */
+export const SETUP_TIMEOUT_MS = 30_000;
+
+/**
+ * Ends circuits whose endpoint VM is gone or stopped heartbeating (seed 001: a circuit lives as long as both leases),
+ * and finishes teardowns and setups that an operator abandoned. Every CIRCUIT_REAP_INTERVAL_MS; several operators
+ * may run it at once, since teardown is idempotent.
+ */
+@Injectable()
+export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private stopped = false;
+  private lastErrorLoggedAt = 0;
+
+  constructor(
+    private readonly repository: CircuitsRepository,
+    private readonly registry: RegistryService,
+    private readonly teardowns: CircuitTeardownService,
+    @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'CIRCUIT_REAP_INTERVAL_MS'>,
+    @Inject(CLOCK) private readonly now: Clock,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  /** Before Redis closes (that is onApplicationShutdown): stop scheduling and let a running pass finish. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  /** One pass; returns how many circuits it tore down. */
+  async reapOnce(): Promise<number> {
+    // Circuits first, then VMs: every listed circuit's endpoints were registered before it was created, so a VM
+    // missing from the later read really is gone, not just newer than the snapshot.
+    const circuits = await this.repository.all();
+    if (circuits.length === 0) return 0;
+    const vms = new Map((await this.registry.list()).map((vm) => [vm.id, vm]));
+    let reaped = 0;
+    for (const circuit of circuits) {
+      const reason = this.reasonToEnd(circuit, vms);
+      if (reason !== undefined && (await this.teardowns.teardown(circuit.id, reason))) reaped++;
+    }
+    return reaped;
+  }
+
+  private reasonToEnd(circuit: CircuitRecord, vms: Map<string, VmView>): string | undefined {
+    if (circuit.state === 'closing') return circuit.closeReason;
+    if (circuit.state === 'opening' && this.now() - circuit.createdAt > SETUP_TIMEOUT_MS) {
+      return 'setup did not complete';
+    }
+    for (const id of endpointVms(circuit)) {
+      const vm = vms.get(id);
+      if (!vm) return `peer ${id} was deregistered`;
+      if (!vm.alive) return `peer ${id} stopped heartbeating`;
+    }
+    return undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.pass = this.reapOnce()
+        .then(
+          () => undefined,
+          (error: unknown) => this.logFailure(error),
+        )
+        .finally(() => {
+          this.pass = undefined;
+          this.schedule();
+        });
+    }, this.config.CIRCUIT_REAP_INTERVAL_MS);
+  }
+
+  private logFailure(error: unknown): void {
+    // Redis being away fails every pass; once every 10 s says the same.
+    if (this.now() - this.lastErrorLoggedAt < 10_000) return;
+    this.lastErrorLoggedAt = this.now();
+    this.logger.record(
+      'warn',
+      `circuit reaper pass failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        context: 'circuits',
+      },
+    );
+  }
+}

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import {
+  circuitKeyPattern,
+  ConflictError,
+  DependencyUnavailableError,
+  JsonLogger,
+  NotFoundError,
+} from '@tenantlab/shared';
+import type { AclRepository } from '../acl/acl.repository';
+import { AclService } from '../acl/acl.service';
+import type { RegistryRepository } from '../registry/registry.repository';
+import { RegistryService } from '../registry/registry.service';
+import {
+  InMemoryAclRepository,
+  InMemoryCircuitsRepository,
+  InMemoryRegistryRepository,
+} from '../testing/in-memory-repositories';
+import type { CircuitPolicyRule } from './circuit-policy';
+import { CircuitTeardownService } from './circuit-teardown.service';
+import { PolicyDeniedError, QuotaExceededError } from './circuit.errors';
+import type { CircuitsRepository } from './circuits.repository';
+import { CallerIdentity, CircuitsService } from './circuits.service';
+import { ListenersService } from './listeners.service';
+
+const LEASE_MS = 15_000;
+const MiB = 1024 * 1024;
+
+describe('CircuitsService', () => {
+  let now: number;
+  let circuitsRepository: InMemoryCircuitsRepository;
+  let acl: InMemoryAclRepository;
+  let registry: RegistryService;
+  let listeners: ListenersService;
+  let config: { CIRCUIT_POLICY: CircuitPolicyRule[]; MAX_CIRCUITS_PER_VM: number; TENANT_RING_BYTES: number };
+  let circuits: CircuitsService;
+
+  const a1: CallerIdentity = { id: 'vm-a1', tenant: 'tenant-a' };
+  const a2: CallerIdentity = { id: 'vm-a2', tenant: 'tenant-a' };
+  const b1: CallerIdentity = { id: 'vm-b1', tenant: 'tenant-b' };
+  const c1: CallerIdentity = { id: 'vm-c1', tenant: 'tenant-c' };
+
+  beforeEach(async () => {
+    now = 1_000_000;
+    const registryRepository = new InMemoryRegistryRepository();
+    circuitsRepository = new InMemoryCircuitsRepository();
+    acl = new InMemoryAclRepository(registryRepository, circuitsRepository);
+    const aclService = new AclService(acl as unknown as AclRepository);
+    registry = new RegistryService(
+      registryRepository as unknown as RegistryRepository,
+      aclService,
+      { VM_LEASE_MS: LEASE_MS },
+      () => now,
+    );
+    const logger = new JsonLogger('operator-test', 'error', () => undefined);
+    const repository = circuitsRepository as unknown as CircuitsRepository;
+    const teardowns = new CircuitTeardownService(repository, aclService, registry, logger);
+    teardowns.onModuleInit();
+    config = { CIRCUIT_POLICY: [], MAX_CIRCUITS_PER_VM: 64, TENANT_RING_BYTES: 256 * MiB };
+    circuits = new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger);
+    listeners = new ListenersService(repository);
+    for (const vm of [a1, a2, b1, c1]) {
+      await registry.register({ id: vm.id, tenant: vm.tenant, url: `http://127.0.0.1/${vm.id}` });
+    }
+  });
+
+  describe('target resolution', () => {
+    it("prefers a listener in the caller's own tenant over an allowed one elsewhere", async () => {
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(b1, 'db');
+      await listeners.listen(a2, 'db');
+      assert.equal((await circuits.resolveTarget(a1, { service: 'db' })).vm, 'vm-a2');
+    });
+
+    it('takes the one listener in another tenant that a rule lets the caller reach', async () => {
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(b1, 'db');
+      await listeners.listen(c1, 'db');
+      assert.deepEqual(await circuits.resolveTarget(a1, { service: 'db' }), {
+        vm: 'vm-b1',
+        tenant: 'tenant-b',
+        service: 'db',
+      });
+    });
+
+    it('refuses a bare service that several reachable tenants offer, asking for <vm-id>/<service>', async () => {
+      config.CIRCUIT_POLICY = [
+        { from: 'tenant-a', to: 'tenant-b', service: 'db' },
+        { from: 'tenant-a', to: 'tenant-c', service: 'db' },
+      ];
+      await listeners.listen(b1, 'db');
+      await listeners.listen(c1, 'db');
+      await assert.rejects(
+        circuits.resolveTarget(a1, { service: 'db' }),
+        (e: unknown) =>
+          e instanceof ConflictError && /vm-b1 of tenant-b/.test(e.message) && /<vm-id>\/db/.test(e.message),
+      );
+      assert.equal((await circuits.resolveTarget(a1, { vm: 'vm-c1', service: 'db' })).vm, 'vm-c1');
+    });
+
+    it('takes the named VM of <vm-id>/<service>, even when the own tenant listens too', async () => {
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(a2, 'db');
+      await listeners.listen(b1, 'db');
+      assert.equal((await circuits.resolveTarget(a1, { vm: 'vm-b1', service: 'db' })).vm, 'vm-b1');
+    });
+
+    it('answers 404 for a service nobody listens on, or a VM that does not listen on it', async () => {
+      await listeners.listen(b1, 'db');
+      await assert.rejects(
+        circuits.resolveTarget(a1, { service: 'cache' }),
+        (e: unknown) => e instanceof NotFoundError && /no VM listens on service cache/.test(e.message),
+      );
+      await assert.rejects(
+        circuits.resolveTarget(a1, { vm: 'vm-c1', service: 'db' }),
+        (e: unknown) => e instanceof NotFoundError && /vm-c1 does not listen on service db/.test(e.message),
+      );
+    });
+
+    it('refuses another tenant without a rule, and a rule for one service does not open another', async () => {
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(b1, 'db');
+      await listeners.listen(b1, 'cache');
+      assert.equal((await circuits.resolveTarget(a1, { service: 'db' })).vm, 'vm-b1');
+      for (const target of [{ service: 'cache' }, { vm: 'vm-b1', service: 'cache' }]) {
+        await assert.rejects(
+          circuits.resolveTarget(a1, target),
+          (e: unknown) =>
+            e instanceof PolicyDeniedError &&
+            e.message.startsWith("tenant-a may not connect to tenant-b's service cache: no rule allows it"),
+        );
+      }
+      await listeners.listen(a2, 'api');
+      await assert.rejects(circuits.resolveTarget(b1, { service: 'api' }), PolicyDeniedError, 'rules have a direction');
+    });
+
+    it('refuses a listener whose VM stopped heartbeating, as retriable', async () => {
+      await listeners.listen(a2, 'db');
+      now += LEASE_MS + 1;
+      // The caller's lease ran out too; registering again (its lease has expired, so no token needed) renews it.
+      await registry.register({ id: a1.id, tenant: a1.tenant, url: 'http://127.0.0.1/vm-a1' });
+      await assert.rejects(
+        circuits.resolveTarget(a1, { service: 'db' }),
+        (e: unknown) => e instanceof DependencyUnavailableError && e.retriable,
+      );
+    });
+  });
+
+  it('sets a circuit up: both descriptors, keys, grants at both ends, and the listener told through its inbox', async () => {
+    config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db:5432' }];
+    await listeners.listen(b1, 'db:5432');
+    const descriptor = await circuits.connect(a1, { target: 'db:5432', mode: 'datagram' });
+    assert.deepEqual(descriptor, {
+      id: descriptor.id,
+      mode: 'datagram',
+      side: 'a',
+      service: 'db:5432',
+      capacity: { entries: 4096, bytes: 4 * MiB },
+      local: { vm: 'vm-a1', tenant: 'tenant-a' },
+      peer: { vm: 'vm-b1', tenant: 'tenant-b' },
+    });
+    assert.ok(circuitsRepository.circuitKeys.has(descriptor.id));
+    for (const user of ['vm-vm-a1', 'vm-vm-b1']) {
+      assert.ok(acl.users.get(user)?.includes(`~${circuitKeyPattern(descriptor.id)}`), user);
+    }
+    assert.equal(acl.users.get('vm-vm-a2')?.includes(`~${circuitKeyPattern(descriptor.id)}`), false);
+    assert.deepEqual(circuitsRepository.inboxes.get('vm-b1'), [
+      {
+        type: 'circuit.incoming',
+        circuit: { ...descriptor, side: 'b', local: descriptor.peer, peer: descriptor.local },
+      },
+    ]);
+    assert.deepEqual(
+      (await circuits.list(b1)).map((c) => [c.id, c.side]),
+      [[descriptor.id, 'b']],
+    );
+  });
+
+  it('closes a circuit for either endpoint only, revoking grants and telling both ends', async () => {
+    await listeners.listen(a2, 'db');
+    const { id } = await circuits.connect(a1, { target: 'db', mode: 'stream' });
+    await assert.rejects(circuits.close(b1, id), NotFoundError);
+    await circuits.close(a2, id);
+    assert.equal(circuitsRepository.circuitKeys.has(id), false);
+    assert.equal(acl.users.get('vm-vm-a1')?.includes(`~${circuitKeyPattern(id)}`), false);
+    for (const vm of ['vm-a1', 'vm-a2']) {
+      assert.deepEqual(circuitsRepository.inboxes.get(vm)?.at(-1), {
+        type: 'circuit.closed',
+        circuitId: id,
+        reason: 'closed by vm-a2',
+      });
+    }
+    await assert.rejects(circuits.close(a1, id), NotFoundError);
+  });
+
+  describe('quotas', () => {
+    it('counts MAX_CIRCUITS_PER_VM at both endpoints, refuses with use and limit, and frees the slot on close', async () => {
+      config.MAX_CIRCUITS_PER_VM = 2;
+      await listeners.listen(a2, 'db');
+      const first = await circuits.connect(a1, { target: 'db', mode: 'stream' });
+      await circuits.connect(a1, { target: 'db', mode: 'stream' });
+      await assert.rejects(
+        circuits.connect(a1, { target: 'db', mode: 'stream' }),
+        (e: unknown) =>
+          e instanceof QuotaExceededError &&
+          /MAX_CIRCUITS_PER_VM/.test(e.message) &&
+          /has 2 circuit endpoint\(s\)/.test(e.message) &&
+          /limit is 2/.test(e.message),
+      );
+      // The listener's side is full too: a third VM cannot reach it either.
+      await listeners.listen(b1, 'other');
+      config.CIRCUIT_POLICY = [{ from: 'tenant-b', to: 'tenant-a', service: 'db' }];
+      await assert.rejects(circuits.connect(b1, { target: 'vm-a2/db', mode: 'stream' }), QuotaExceededError);
+      assert.equal(circuitsRepository.records.size, 2, 'a refused circuit leaves no record');
+      await circuits.close(a1, first.id);
+      await circuits.connect(a1, { target: 'db', mode: 'stream' });
+    });
+
+    it('charges TENANT_RING_BYTES 2 x capacity.bytes per endpoint in the tenant, and refunds on close', async () => {
+      config.TENANT_RING_BYTES = 10 * MiB;
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(b1, 'db');
+      const capacity = { entries: 16, bytes: 2 * MiB };
+      const first = await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
+      await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
+      assert.equal(circuitsRepository.used('TENANT_RING_BYTES', 'tenant-a'), 8 * MiB);
+      await assert.rejects(
+        circuits.connect(a1, { target: 'db', mode: 'stream', capacity }),
+        (e: unknown) =>
+          e instanceof QuotaExceededError &&
+          e.message.includes(`tenant tenant-a's circuits hold ${8 * MiB} ring bytes`) &&
+          e.message.includes(`would add ${4 * MiB}`) &&
+          e.message.includes(`limit is ${10 * MiB}`),
+      );
+      await circuits.connect(a1, { target: 'db', mode: 'stream', capacity: { entries: 16, bytes: MiB } });
+      await circuits.close(a1, first.id);
+      assert.equal(circuitsRepository.used('TENANT_RING_BYTES', 'tenant-a'), 6 * MiB);
+    });
+  });
+});

@@ -1,0 +1,34 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ValidationError } from '@tenantlab/shared';
+import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
+import type { VmRecord } from '../registry/vm-record';
+import { SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './circuit-policy';
+import type { Listener } from './circuit-record';
+import { ListenDto } from './dto/listen.dto';
+import { ListenersService } from './listeners.service';
+
+/** The services a VM listens on; the bearer token says which VM is asking. */
+@Controller('listeners')
+@UseGuards(VmAuthGuard)
+export class ListenersController {
+  constructor(private readonly listeners: ListenersService) {}
+
+  @Post()
+  listen(@CallerVm() caller: VmRecord, @Body() body: ListenDto): Promise<Listener> {
+    return this.listeners.listen(caller, body.service);
+  }
+
+  @Get()
+  async list(@CallerVm() caller: VmRecord): Promise<{ listeners: Listener[] }> {
+    return { listeners: await this.listeners.list(caller) };
+  }
+
+  @Delete(':service')
+  @HttpCode(204)
+  unlisten(@CallerVm() caller: VmRecord, @Param('service') service: string): Promise<void> {
+    if (!SERVICE_NAME_PATTERN.test(service)) {
+      throw new ValidationError(`service is invalid: it ${SERVICE_NAME_RULE}`, [`service: ${SERVICE_NAME_RULE}`]);
+    }
+    return this.listeners.unlisten(caller, service);
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError } from '@tenantlab/shared';
+import type { Listener } from './circuit-record';
+import { CircuitsRepository } from './circuits.repository';
+import type { CallerIdentity } from './circuits.service';
+
+/** Which VM answers for a service name in its tenant. A name is unique per tenant, so `<service>` targets are. */
+@Injectable()
+export class ListenersService {
+  constructor(private readonly repository: CircuitsRepository) {}
+
+  async listen(caller: CallerIdentity, service: string): Promise<Listener> {
+    const holder = await this.repository.addListener(caller.tenant, service, caller.id);
+    if (holder !== undefined) {
+      throw new ConflictError(
+        `service ${service} is already listened on in tenant ${caller.tenant} by VM ${holder}` +
+          `${holder === caller.id ? ' (this VM)' : ''}; that VM must DELETE /listeners/${service} first, or pick another name`,
+      );
+    }
+    return { vm: caller.id, tenant: caller.tenant, service };
+  }
+
+  /** Stops new circuits to the service; circuits already open stay open. */
+  async unlisten(caller: CallerIdentity, service: string): Promise<void> {
+    if (!(await this.repository.removeListener(caller.tenant, service, caller.id))) {
+      throw new NotFoundError(
+        `VM ${caller.id} does not listen on service ${service}; GET /listeners lists its services`,
+      );
+    }
+  }
+
+  async list(caller: CallerIdentity): Promise<Listener[]> {
+    return (await this.repository.servicesOf(caller.id)).map((service) => ({
+      vm: caller.id,
+      tenant: caller.tenant,
+      service,
+    }));
+  }
+}

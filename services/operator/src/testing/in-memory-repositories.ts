@@ -1,0 +1,200 @@
+import type { InboxMessage } from '@tenantlab/shared';
+import type { AclRepository, AclSources } from '../acl/acl.repository';
+import type { CircuitRecord } from '../circuits/circuit-record';
+import type { QuotaCharge } from '../circuits/circuit-quota';
+import type { CircuitsRepository } from '../circuits/circuits.repository';
+import type { RegistryRepository } from '../registry/registry.repository';
+import type { VmRecord } from '../registry/vm-record';
+
+// Stand-ins for the repositories (Redis I/O) only, for unit tests: the behaviour under test is the services'.
+
+export class InMemoryRegistryRepository implements Pick<
+  RegistryRepository,
+  'find' | 'findIdByTokenHash' | 'save' | 'touch' | 'remove' | 'list'
+> {
+  readonly records = new Map<string, VmRecord>();
+  readonly tokens = new Map<string, string>();
+
+  async find(id: string): Promise<VmRecord | undefined> {
+    const record = this.records.get(id);
+    return record && { ...record };
+  }
+
+  async findIdByTokenHash(tokenHash: string): Promise<string | undefined> {
+    return this.tokens.get(tokenHash);
+  }
+
+  async save(record: VmRecord, replacedTokenHash?: string): Promise<void> {
+    if (replacedTokenHash !== undefined) this.tokens.delete(replacedTokenHash);
+    this.records.set(record.id, { ...record });
+    this.tokens.set(record.tokenHash, record.id);
+  }
+
+  async touch(id: string, at: number): Promise<boolean> {
+    const record = this.records.get(id);
+    if (!record) return false;
+    record.lastHeartbeatAt = at;
+    return true;
+  }
+
+  async remove(record: Pick<VmRecord, 'id' | 'tokenHash'>): Promise<boolean> {
+    this.tokens.delete(record.tokenHash);
+    return this.records.delete(record.id);
+  }
+
+  async list(): Promise<VmRecord[]> {
+    return [...this.records.values()].sort((a, b) => a.registeredAt - b.registeredAt);
+  }
+}
+
+export class InMemoryCircuitsRepository implements Pick<
+  CircuitsRepository,
+  | 'addListener'
+  | 'removeListener'
+  | 'listenersOf'
+  | 'servicesOf'
+  | 'create'
+  | 'createKeys'
+  | 'commit'
+  | 'find'
+  | 'circuitsOf'
+  | 'all'
+  | 'beginTeardown'
+  | 'deleteKeys'
+  | 'finishTeardown'
+  | 'appendToInbox'
+  | 'deleteInbox'
+> {
+  /** service -> tenant -> vm */
+  readonly listeners = new Map<string, Map<string, string>>();
+  readonly records = new Map<string, { record: CircuitRecord; charges: QuotaCharge[] }>();
+  /** `<quota>:<holder>` -> amount held */
+  readonly usage = new Map<string, number>();
+  readonly circuitKeys = new Set<string>();
+  readonly inboxes = new Map<string, InboxMessage[]>();
+
+  async addListener(tenant: string, service: string, vm: string): Promise<string | undefined> {
+    const byTenant = this.listeners.get(service) ?? new Map<string, string>();
+    const holder = byTenant.get(tenant);
+    if (holder !== undefined) return holder;
+    byTenant.set(tenant, vm);
+    this.listeners.set(service, byTenant);
+    return undefined;
+  }
+
+  async removeListener(tenant: string, service: string, vm: string): Promise<boolean> {
+    const byTenant = this.listeners.get(service);
+    if (byTenant?.get(tenant) !== vm) return false;
+    byTenant.delete(tenant);
+    return true;
+  }
+
+  async listenersOf(service: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.listeners.get(service) ?? []);
+  }
+
+  async servicesOf(vm: string): Promise<string[]> {
+    return [...this.listeners.entries()]
+      .filter(([, byTenant]) => [...byTenant.values()].includes(vm))
+      .map(([service]) => service)
+      .sort();
+  }
+
+  async create(
+    record: CircuitRecord,
+    charges: readonly QuotaCharge[],
+  ): Promise<{ exceeded: QuotaCharge; used: number } | undefined> {
+    for (const charge of charges) {
+      const used = this.usage.get(field(charge)) ?? 0;
+      if (used + charge.amount > charge.limit) return { exceeded: charge, used };
+    }
+    for (const charge of charges) this.usage.set(field(charge), (this.usage.get(field(charge)) ?? 0) + charge.amount);
+    this.records.set(record.id, { record: { ...record }, charges: [...charges] });
+    return undefined;
+  }
+
+  async createKeys(record: CircuitRecord): Promise<void> {
+    this.circuitKeys.add(record.id);
+  }
+
+  async commit(id: string): Promise<boolean> {
+    const entry = this.records.get(id);
+    if (!entry || entry.record.state === 'closing') return false;
+    entry.record.state = 'open';
+    return true;
+  }
+
+  async find(id: string): Promise<CircuitRecord | undefined> {
+    const entry = this.records.get(id);
+    return entry && { ...entry.record };
+  }
+
+  async circuitsOf(vm: string): Promise<CircuitRecord[]> {
+    return (await this.all()).filter((r) => r.state !== 'closing' && (r.a.vm === vm || r.b.vm === vm));
+  }
+
+  async all(): Promise<CircuitRecord[]> {
+    return [...this.records.values()].map((entry) => ({ ...entry.record }));
+  }
+
+  async beginTeardown(record: CircuitRecord, reason: string): Promise<string | undefined> {
+    const entry = this.records.get(record.id);
+    if (!entry) return undefined;
+    if (entry.record.state !== 'closing') {
+      entry.record.state = 'closing';
+      entry.record.closeReason = reason;
+      for (const charge of entry.charges)
+        this.usage.set(field(charge), (this.usage.get(field(charge)) ?? 0) - charge.amount);
+    }
+    return entry.record.closeReason;
+  }
+
+  async deleteKeys(id: string): Promise<void> {
+    this.circuitKeys.delete(id);
+  }
+
+  async finishTeardown(id: string): Promise<boolean> {
+    return this.records.delete(id);
+  }
+
+  async appendToInbox(vm: string, message: InboxMessage): Promise<void> {
+    this.inboxes.set(vm, [...(this.inboxes.get(vm) ?? []), message]);
+  }
+
+  async deleteInbox(vm: string): Promise<void> {
+    this.inboxes.delete(vm);
+  }
+
+  /** Use by one holder, as the quota check sees it. */
+  used(quota: QuotaCharge['quota'], holder: string): number {
+    return this.usage.get(`${quota}:${holder}`) ?? 0;
+  }
+}
+
+function field(charge: QuotaCharge): string {
+  return `${charge.quota}:${charge.holder}`;
+}
+
+/** ACL users as the operator last wrote them; built from the in-memory registry and circuit records. */
+export class InMemoryAclRepository implements Pick<AclRepository, 'readSources' | 'setUser' | 'deleteUser'> {
+  readonly users = new Map<string, readonly string[]>();
+
+  constructor(
+    private readonly registry: InMemoryRegistryRepository,
+    private readonly circuits?: InMemoryCircuitsRepository,
+  ) {}
+
+  async readSources(vmId: string): Promise<AclSources> {
+    const record = this.registry.records.get(vmId);
+    const circuitIds = (await this.circuits?.circuitsOf(vmId))?.map((c) => c.id) ?? [];
+    return { passwordHash: record?.aclPasswordHash, circuitIds };
+  }
+
+  async setUser(user: string, rules: readonly string[]): Promise<void> {
+    this.users.set(user, [...rules]);
+  }
+
+  async deleteUser(user: string): Promise<void> {
+    this.users.delete(user);
+  }
+}
