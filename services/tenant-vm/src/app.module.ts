@@ -1,7 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthController, JsonLogger, READINESS_CHECKS } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from './config/tenant-vm.config';
+import { CircuitsModule } from './circuits/circuits.module';
+import { VmRedis } from './circuits/vm-redis';
 import { RegistrationModule } from './registration/registration.module';
+import { WorkloadsModule } from './workloads/workloads.module';
 import { RegistrationService } from './registration/registration.service';
 
 @Module({})
@@ -10,15 +13,18 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RegistrationModule],
+      imports: [RegistrationModule, CircuitsModule, WorkloadsModule],
       controllers: [HealthController],
       providers: [
         { provide: TENANT_VM_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [RegistrationService],
-          useFactory: (registration: RegistrationService) => [registration.readinessCheck()],
+          inject: [RegistrationService, VmRedis],
+          useFactory: (registration: RegistrationService, redis: VmRedis) => [
+            registration.readinessCheck(),
+            redis.readinessCheck(),
+          ],
         },
       ],
       exports: [TENANT_VM_CONFIG, JsonLogger],

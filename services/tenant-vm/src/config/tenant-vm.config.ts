@@ -1,9 +1,14 @@
-import { commonEnv, ConfigOf, env, ID_PATTERN } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, ID_PATTERN, redisEnv } from '@tenantlab/shared';
 
 const idRule = 'an id of 1-63 characters of a-z, 0-9 and -';
 
 export const tenantVmEnv = {
   ...commonEnv,
+  /**
+   * Where Redis answers, without credentials: the VM logs in as its own ACL user with the password the operator
+   * issues at registration, never as the admin.
+   */
+  ...redisEnv,
   PORT: env.port({ default: 3100 }),
   VM_ID: env.string({ pattern: ID_PATTERN, describe: `${idRule}, such as vm-a1` }),
   TENANT_ID: env.string({ pattern: ID_PATTERN, describe: `${idRule}, such as tenant-a` }),

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { requestJson, vmAclUser } from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { eventually } from '../lab-process';
+import { ServiceProcess } from './service-process';
+
+interface SendReport {
+  circuit: string;
+  verified: boolean;
+  problem?: string;
+  count: number;
+  messagesPerSecond: number;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: string[] };
+}
+
+const LEASE_MS = 3000;
+
+/**
+ * Circuits end to end with real processes: a private Redis, the operator, and tenant VMs, each its own process as
+ * in the lab, so a test can kill and restart any of them.
+ */
+describe('circuits between tenant VM processes, through the operator, on a real Redis', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  let operator: ServiceProcess;
+  const vms = new Map<string, ServiceProcess>();
+
+  const startOperator = async (port?: number): Promise<ServiceProcess> => {
+    const env = {
+      REDIS_URL: redis.url,
+      VM_LEASE_MS: String(LEASE_MS),
+      CIRCUIT_REAP_INTERVAL_MS: '250',
+      CIRCUIT_POLICY: JSON.stringify([{ from: 'tenant-a', to: 'tenant-b', service: 'shared-db' }]),
+      ...(port ? { PORT: String(port) } : {}),
+    };
+    const process = await ServiceProcess.create('operator', 'operator', env);
+    return port ? Object.assign(process, { port }) : process;
+  };
+
+  const startVm = async (id: string, tenant: string): Promise<ServiceProcess> => {
+    const vm = await ServiceProcess.create(id, 'tenant-vm', {
+      VM_ID: id,
+      TENANT_ID: tenant,
+      REDIS_URL: redis.anonymousUrl,
+      OPERATOR_URL: operator.url,
+      HEARTBEAT_INTERVAL_MS: '500',
+    });
+    vms.set(id, vm);
+    return vm.start();
+  };
+
+  const vm = (id: string): ServiceProcess => {
+    const found = vms.get(id);
+    if (!found) throw new Error(`no VM ${id}`);
+    return found;
+  };
+
+  const post = <T>(id: string, path: string, body: unknown): ReturnType<typeof requestJson<T>> =>
+    requestJson<T>('POST', `${vm(id).url}${path}`, body, 120_000);
+
+  const circuitKeys = async (): Promise<string[]> => admin.keys('circuit:*');
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    operator = await (await startOperator()).start();
+    const suffix = randomUUID().slice(0, 6);
+    await Promise.all([
+      startVm(`vm-a1-${suffix}`, 'tenant-a'),
+      startVm(`vm-a2-${suffix}`, 'tenant-a'),
+      startVm(`vm-b1-${suffix}`, 'tenant-b'),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([...vms.values()].map((v) => v.stop()));
+    await operator.stop();
+    admin.disconnect();
+    await redis.stop();
+  });
+
+  const ids = (): { a1: string; a2: string; b1: string } => {
+    const [a1, a2, b1] = [...vms.keys()];
+    return { a1: a1, a2: a2, b1: b1 };
+  };
+
+  it('echoes 10k messages in both modes through a same-tenant circuit, verified byte for byte', async () => {
+    const { a1, a2 } = ids();
+    assert.equal((await post(a2, '/workloads/echo', { service: 'echo' })).status, 201);
+    for (const mode of ['stream', 'datagram']) {
+      const { status, body } = await post<SendReport>(a1, '/workloads/send', {
+        target: `${a2}/echo`,
+        mode,
+        count: 10_000,
+        size: 1024,
+      });
+      assert.equal(status, 201, JSON.stringify(body));
+      assert.equal(body.verified, true, body.problem);
+      assert.equal(body.count, 10_000);
+    }
+  });
+
+  it('refuses a cross-tenant connect without a rule, and allows only the service a rule names', async () => {
+    const { a1, b1 } = ids();
+    assert.equal((await post(b1, '/workloads/echo', { service: 'echo-b' })).status, 201);
+    assert.equal((await post(b1, '/workloads/echo', { service: 'shared-db' })).status, 201);
+    const denied = await post<ErrorBody>(a1, '/workloads/send', {
+      target: `${b1}/echo-b`,
+      mode: 'datagram',
+      count: 1,
+      size: 16,
+    });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error.code, 'POLICY_DENIED');
+    assert.match(denied.body.error.message, /tenant-a may not connect to tenant-b/);
+    const allowed = await post<SendReport>(a1, '/workloads/send', {
+      target: `${b1}/shared-db`,
+      mode: 'datagram',
+      count: 100,
+      size: 64,
+    });
+    assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
+    assert.equal(allowed.body.verified, true);
+  });
+
+  it('answers bad requests with clear errors and keeps working', async () => {
+    const { a1, a2 } = ids();
+    const unknown = await post<ErrorBody>(a1, '/workloads/send', {
+      target: 'no-such-service',
+      mode: 'stream',
+      count: 1,
+      size: 16,
+    });
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error.message, /no-such-service/);
+    const malformed = await post<ErrorBody>(a1, '/workloads/send', { target: 7, mode: 'carrier-pigeon', count: -1 });
+    assert.equal(malformed.status, 400);
+    for (const field of ['target', 'mode', 'count', 'size']) {
+      assert.ok(
+        malformed.body.error.details?.some((d) => d.startsWith(`${field}:`)),
+        `names ${field}: ${JSON.stringify(malformed.body)}`,
+      );
+    }
+    const tooLarge = await post<ErrorBody>(a1, '/workloads/send', {
+      target: `${a2}/echo`,
+      mode: 'datagram',
+      count: 1_000_000,
+      size: 1024 * 1024,
+    });
+    assert.equal(tooLarge.status, 400);
+    const after = await post<SendReport>(a1, '/workloads/send', {
+      target: `${a2}/echo`,
+      mode: 'datagram',
+      count: 10,
+      size: 16,
+    });
+    assert.equal(after.body.verified, true);
+  });
+
+  it('completes a transfer without loss while the operator is killed and restarted', { timeout: 120_000 }, async () => {
+    const { a1, a2 } = ids();
+    const transfer = post<SendReport>(a1, '/workloads/send', {
+      target: `${a2}/echo`,
+      mode: 'datagram',
+      count: 200_000,
+      size: 1024,
+    });
+    await eventually('the transfer to be under way', 10_000, async () => {
+      const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(a2).url}/circuits`);
+      return body.circuits.length > 0 ? true : undefined;
+    });
+    const port = operator.port;
+    await operator.kill();
+    operator = await (await startOperator(port)).start();
+    const { status, body } = await transfer;
+    assert.equal(status, 201, JSON.stringify(body));
+    assert.equal(body.verified, true, body.problem);
+    assert.equal(body.count, 200_000);
+    await eventually('the finished circuit torn down', 10_000, async () =>
+      (await circuitKeys()).length === 0 ? true : undefined,
+    );
+  });
+
+  it(
+    'fails the peer of a killed VM, then removes its circuit keys and grants after the lease',
+    { timeout: 60_000 },
+    async () => {
+      const { a1, a2 } = ids();
+      const transfer = post<SendReport & ErrorBody>(a1, '/workloads/send', {
+        target: `${a2}/echo`,
+        mode: 'stream',
+        count: 500_000,
+        size: 1024,
+      });
+      await eventually('the transfer to be under way', 10_000, async () => {
+        const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(a2).url}/circuits`);
+        return body.circuits.length > 0 ? true : undefined;
+      });
+      await vm(a2).kill();
+      const { status, body } = await transfer;
+      assert.ok(status >= 400, `the sender sees the failure: ${status} ${JSON.stringify(body)}`);
+      assert.match(
+        body.error.code,
+        /CIRCUIT_TORN_DOWN|CIRCUIT_RESET/,
+        `${JSON.stringify(body)}\n${vm(a1).output.join('')}`,
+      );
+      await eventually('circuit keys gone after the lease', LEASE_MS * 4, async () =>
+        (await circuitKeys()).length === 0 ? true : undefined,
+      );
+      const acl = (await admin.call('ACL', 'GETUSER', vmAclUser(a1))) as unknown[];
+      const keys = String(acl[acl.indexOf('keys') + 1]);
+      assert.doesNotMatch(keys, /circuit:/, `${a1} keeps no circuit grant: ${keys}`);
+    },
+  );
+});

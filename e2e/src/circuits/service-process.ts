@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { freeLoopbackPort } from '@tenantlab/lab';
+import { requestJson } from '@tenantlab/shared';
+import { eventually, REPO_ROOT } from '../lab-process';
+
+/** One service process (operator or tenant VM) started from its compiled dist/, as the lab starts it. */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly name: string,
+    private readonly service: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(name: string, service: string, env: Record<string, string>): Promise<ServiceProcess> {
+    return new ServiceProcess(name, service, await freeLoopbackPort(), env);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the process and waits until `GET /ready` answers 200. */
+  async start(timeoutMs = 30_000): Promise<this> {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'services', this.service, 'dist', 'main.js')], {
+      cwd: join(REPO_ROOT, 'services', this.service),
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOST: '127.0.0.1',
+        PORT: String(this.port),
+        LOG_LEVEL: 'warn',
+        // These suites need no traces; the exporter would only complain that no Jaeger listens.
+        OTEL_SDK_DISABLED: 'true',
+        ...this.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await eventually(`${this.name} ready`, timeoutMs, async () => {
+      if (child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('')}`);
+      const { status } = await requestJson('GET', `${this.url}/ready`, undefined, 1000);
+      return status === 200 ? true : undefined;
+    });
+    return this;
+  }
+
+  /** SIGKILL: a crash, with no chance to deregister or close anything. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}

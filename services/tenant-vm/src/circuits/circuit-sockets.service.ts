@@ -1,0 +1,113 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import {
+  type CircuitDescriptor,
+  CircuitDatagramSocket,
+  type CircuitMode,
+  CircuitStream,
+  CircuitTornDownError,
+  ConflictError,
+  JsonLogger,
+} from '@tenantlab/shared';
+import { CircuitBrokerClient } from './circuit-broker.client';
+import { VmRedis } from './vm-redis';
+
+export type CircuitSocket = CircuitStream | CircuitDatagramSocket;
+export type ConnectionHandler = (socket: CircuitSocket) => void;
+
+export interface OpenCircuitView {
+  id: string;
+  mode: CircuitMode;
+  side: 'a' | 'b';
+  service: string;
+  peer: string;
+}
+
+/**
+ * The socket-like API applications inside this VM use (seed 001 keeps the socket API): `listen(service, handler)`
+ * and `connect(target, mode)`, which return a stream (Node Duplex) or a datagram socket. Setup goes through the
+ * operator, which checks policy once; data then flows over the circuit's rings without the operator.
+ */
+@Injectable()
+export class CircuitSocketsService implements OnApplicationShutdown {
+  private readonly handlers = new Map<string, ConnectionHandler>();
+  private readonly open = new Map<string, CircuitSocket>();
+
+  constructor(
+    private readonly broker: CircuitBrokerClient,
+    private readonly redis: VmRedis,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  async listen(service: string, handler: ConnectionHandler): Promise<void> {
+    if (this.handlers.has(service)) throw new ConflictError(`this VM already listens on ${service}`);
+    await this.broker.listen(service);
+    this.handlers.set(service, handler);
+  }
+
+  async unlisten(service: string): Promise<void> {
+    this.handlers.delete(service);
+    await this.broker.unlisten(service);
+  }
+
+  async connect(target: string, mode: CircuitMode): Promise<CircuitSocket> {
+    return this.openSocket(await this.broker.connect(target, mode));
+  }
+
+  /** Called for each circuit the operator announces in this VM's inbox. */
+  accept(descriptor: CircuitDescriptor): void {
+    const handler = this.handlers.get(descriptor.service);
+    const socket = this.openSocket(descriptor);
+    if (!handler) {
+      // Announced after this VM stopped listening (or restarted): refuse it so the peer hears at once.
+      this.logger.record('warn', `refusing circuit ${descriptor.id}: not listening on ${descriptor.service}`);
+      destroySocket(socket, `${descriptor.local.vm} does not listen on ${descriptor.service}`);
+      return;
+    }
+    handler(socket);
+  }
+
+  /** The operator tore a circuit down; its socket learns it from its own ring too, this only makes it prompt. */
+  closed(circuitId: string, reason: string): void {
+    const socket = this.open.get(circuitId);
+    if (!socket) return;
+    const error = new CircuitTornDownError(circuitId, `the operator tore it down: ${reason}`);
+    if (socket instanceof CircuitStream) socket.destroy(error);
+    else socket.fail(error);
+  }
+
+  list(): OpenCircuitView[] {
+    return [...this.open.values()].map(({ circuit }) => ({
+      id: circuit.id,
+      mode: circuit.mode,
+      side: circuit.side,
+      service: circuit.service,
+      peer: circuit.peer.vm,
+    }));
+  }
+
+  onApplicationShutdown(): void {
+    for (const socket of this.open.values()) destroySocket(socket, `${socket.circuit.local.vm} is shutting down`);
+  }
+
+  private openSocket(descriptor: CircuitDescriptor): CircuitSocket {
+    const connections = this.redis.connections();
+    const socket =
+      descriptor.mode === 'stream'
+        ? new CircuitStream(descriptor, connections)
+        : new CircuitDatagramSocket(descriptor, connections);
+    this.open.set(descriptor.id, socket);
+    socket.once('close', () => {
+      this.open.delete(descriptor.id);
+      // Both sides ask; the second gets 404, which is fine. The operator's lease reaper is the backstop.
+      this.broker.close(descriptor.id).catch((error: unknown) => {
+        this.logger.record('warn', `operator did not tear down circuit ${descriptor.id}: ${String(error)}`);
+      });
+    });
+    return socket;
+  }
+}
+
+function destroySocket(socket: CircuitSocket, reason: string): void {
+  if (socket instanceof CircuitStream) socket.destroy(new Error(reason));
+  else socket.destroy(reason);
+}
