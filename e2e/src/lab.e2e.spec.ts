@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
 import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
-import { findTraces, isRedisSpan, parentOf, serviceOf, tag } from './jaeger-api';
+import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
   eventually,
@@ -265,6 +265,52 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     const traces = await findTraces(urlOf(state, 'jaeger'), 'tenant-vm', 'vm.register');
     assert.ok(traces.length > 0);
     assert.ok(!JSON.stringify(traces).includes(password), 'a Jaeger trace holds the password');
+  });
+
+  it('echoes over a policy-checked circuit between two VMs of a tenant, and traces the setup VM to operator to VM', async () => {
+    const [a1, a2, b1] = ['vm-a1', 'vm-a2', 'vm-b1'].map((vm) => urlOf(state, vm));
+    assert.equal((await requestJson('POST', `${a2}/workloads/echo`, { service: 'echo' })).status, 201);
+    const sent = await requestJson<{ verified: boolean; problem?: string; circuit: string }>(
+      'POST',
+      `${a1}/workloads/send`,
+      { target: 'vm-a2/echo', mode: 'stream', count: 1000, size: 512 },
+      60_000,
+    );
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal(sent.body.verified, true, sent.body.problem);
+    const denied = await requestJson<{ error: { code: string } }>('POST', `${b1}/workloads/send`, {
+      target: 'vm-a2/echo',
+      mode: 'datagram',
+      count: 1,
+      size: 16,
+    });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error.code, 'POLICY_DENIED');
+
+    // vm-a2 learns of the circuit from its inbox; that span continues the trace of vm-a1's connect request. Spans
+    // reach Jaeger from three processes at their own pace, so wait for a trace whose chain is complete.
+    const rootOf = (t: JaegerTrace, span: JaegerSpan): JaegerSpan => {
+      let root = span;
+      for (let parent = parentOf(t, root); parent; parent = parentOf(t, root)) root = parent;
+      return root;
+    };
+    const trace = await eventually('a connect traced from vm-a1 through the operator to vm-a2', 30_000, async () => {
+      const traces = await findTraces(urlOf(state, 'jaeger'), 'tenant-vm', 'vm.inbox');
+      return traces.find((t) => {
+        const inbox = t.spans.find((s) => s.operationName === 'vm.inbox');
+        return inbox && serviceOf(t, rootOf(t, inbox)) === 'tenant-vm' && rootOf(t, inbox) !== inbox;
+      });
+    });
+    const inbox = trace.spans.find((s) => s.operationName === 'vm.inbox')!;
+    const chain: JaegerSpan[] = [];
+    for (let span: JaegerSpan | undefined = inbox; span; span = parentOf(trace, span)) chain.push(span);
+    const services = chain.map((s) => serviceOf(trace, s));
+    assert.equal(services[0], 'tenant-vm', 'vm.inbox is recorded by the listening VM');
+    assert.ok(
+      chain.some((s) => serviceOf(trace, s) === 'operator' && tag(s, 'http.route') === '/circuits'),
+      `vm.inbox descends from the operator's POST /circuits: ${services.join(' <- ')}`,
+    );
+    assert.equal(services.at(-1), 'tenant-vm', 'the trace starts in the connecting VM');
   });
 
   it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {

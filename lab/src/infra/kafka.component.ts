@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
@@ -54,7 +54,12 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
   const properties = path.join(dir, 'server.properties');
   await mkdir(dir, { recursive: true });
   await writeFile(properties, kafkaServerProperties(options.ports, logDir));
-  await formatStorage(kafka, dir, logDir, properties, options);
+  const formatted = await formatStorage(kafka, dir, options);
+  // Every lab starts with no topics, messages or consumer offsets, like its Redis: a consumer group must not
+  // resume from an earlier run's offsets and report that run's components. Copying the formatted template is
+  // much faster than running the storage tool (a JVM start) every time.
+  await rm(logDir, { recursive: true, force: true });
+  await cp(formatted, logDir, { recursive: true });
 
   const child = await SupervisedProcess.start({
     component: 'kafka',
@@ -74,18 +79,15 @@ function jvmArgs(kafka: KafkaInstallation): string[] {
 }
 
 /**
- * KRaft storage must be formatted with a cluster id before the first start. The id is kept in the data dir so
- * the cluster stays the same across runs. `--standalone` records the controller's endpoint in the metadata log,
- * so when the controller port changes (another --port-offset) the old log no longer matches and is discarded.
- * A marker written after a successful format lets later starts skip the tool's JVM start-up.
+ * KRaft storage must be formatted with a cluster id before the first start. This formats an empty template once
+ * and returns its path; each start copies it. The id is kept in the data dir so the cluster stays the same across
+ * runs. `--standalone` records the controller's endpoint in the metadata log, so when the controller port changes
+ * (another --port-offset) or the version does, the template is formatted again. A marker written after a
+ * successful format lets later starts skip the tool's JVM start-up.
  */
-async function formatStorage(
-  kafka: KafkaInstallation,
-  dir: string,
-  logDir: string,
-  properties: string,
-  options: InfraOptions,
-): Promise<void> {
+async function formatStorage(kafka: KafkaInstallation, dir: string, options: InfraOptions): Promise<string> {
+  const logDir = path.join(dir, 'formatted-empty');
+  const properties = path.join(dir, 'format.properties');
   const clusterIdFile = path.join(dir, 'cluster-id');
   const marker = path.join(dir, 'formatted');
   let clusterId = (await readFile(clusterIdFile, 'utf8').catch(() => '')).trim();
@@ -99,14 +101,13 @@ async function formatStorage(
   }
   const formattedFor = `${clusterId} controller=127.0.0.1:${options.ports.kafkaController} version=${kafka.version}`;
   const previous = (await readFile(marker, 'utf8').catch(() => '')).trim();
-  if (previous === formattedFor && existsSync(path.join(logDir, 'meta.properties'))) return;
-  if (previous && previous !== formattedFor) {
-    options.onProgress?.(`Kafka's controller port or version changed; starting with empty Kafka storage in ${logDir}`);
-    await rm(logDir, { recursive: true, force: true });
-  }
+  if (previous === formattedFor && existsSync(path.join(logDir, 'meta.properties'))) return logDir;
   await rm(marker, { force: true });
+  await rm(logDir, { recursive: true, force: true });
+  await writeFile(properties, kafkaServerProperties(options.ports, logDir));
   await runStorageTool(kafka, ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties]);
   await writeFile(marker, `${formattedFor}\n`);
+  return logDir;
 }
 
 function runStorageTool(kafka: KafkaInstallation, args: string[]): Promise<string> {
