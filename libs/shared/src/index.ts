@@ -8,3 +8,4 @@ export * from './nest';
 export * from './lab';
 export * from './http';
 export * from './circuit';
+export * from './port';

@@ -1,8 +1,9 @@
+import { portKeyPattern } from '../port/port-keys';
 import { circuitKeyPattern, VM_KEYS } from './circuit-keys';
 
 /**
  * The Redis ACL of a tenant VM's user: only the commands the circuit protocol needs, only on keys the operator
- * granted (its inbox and its live circuits). Everything else (KEYS, SCAN, FLUSHALL, CONFIG, other keys) is NOPERM.
+ * granted (its inbox, its vNIC port streams and its live circuits). Everything else (KEYS, SCAN, FLUSHALL, CONFIG, other keys) is NOPERM.
  */
 export const VM_ACL_COMMANDS: readonly string[] = [
   '+ping',
@@ -45,6 +46,7 @@ export function vmAclRules(vmId: string, secret: VmAclSecret, circuitIds: readon
     '-@all',
     ...VM_ACL_COMMANDS,
     `~${VM_KEYS.inbox(vmId)}`,
+    `~${portKeyPattern(vmId)}`,
     ...[...circuitIds].sort().map((id) => `~${circuitKeyPattern(id)}`),
   ];
 }

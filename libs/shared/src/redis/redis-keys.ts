@@ -10,6 +10,10 @@ export const REDIS_KEYS = {
   vm: (vmId: string): string => `registry:{vms}:vm:${vmId}`,
   /** Sorted set of VM ids scored by registration time: the registry's index. */
   vmIndex: 'registry:{vms}:index',
+  /** Hash: tenant -> its VLAN id on the packet path (1-4094), given by the operator at the tenant's first VM. */
+  tenantVlans: 'registry:{vms}:tenant-vlans',
+  /** String: the last VLAN id given out. */
+  lastTenantVlan: 'registry:{vms}:last-vlan',
   /** String: the VM id whose API token has this sha256 hash, so a bearer token alone names its VM. */
   vmToken: (tokenHash: string): string => `registry:{vms}:token:${tokenHash}`,
 

@@ -1,0 +1,2 @@
+export * from './port-keys';
+export * from './vm-addresses';

@@ -1,0 +1,34 @@
+/**
+ * A tenant VM's vNIC on the legacy packet path: a pair of Redis streams. The VM writes frames to `tx`, the switch
+ * reads them (consumer group `SWITCH_CONSUMER_GROUP`) and writes what it forwards to the destination VM's `rx`. Both
+ * share the VM's hash tag; only that VM's ACL user (and the switch, as admin) can reach them.
+ */
+export const PORT_KEYS = {
+  /** Stream, VM -> switch. */
+  tx: (vmId: string): string => `port:{${vmId}}:tx`,
+  /** Stream, switch -> VM. */
+  rx: (vmId: string): string => `port:{${vmId}}:rx`,
+} as const;
+
+/** The ACL key pattern of one VM's port streams. */
+export function portKeyPattern(vmId: string): string {
+  return `port:{${vmId}}:*`;
+}
+
+/** Fields of a port stream entry: the frame, plus the W3C trace context fields of whoever sent it (`otel.*`). */
+export const PORT_ENTRY_FIELDS = { frame: 'f' } as const;
+
+/** The switch's consumer group on every tx stream, so a restarted switch resumes where it stopped. */
+export const SWITCH_CONSUMER_GROUP = 'switch';
+
+/**
+ * How many frames may wait in one port stream. A VM sending faster than the switch reads waits (its tx is full);
+ * the switch drops and counts what a VM does not read fast enough (its rx is full), as a NIC ring does.
+ */
+export const PORT_CAPACITY_FRAMES = 8192;
+
+/** Largest frame the packet path carries (a jumbo frame with room for a VLAN tag); larger ones are rejected. */
+export const MAX_FRAME_BYTES = 9216;
+
+/** VLAN ids the operator gives tenants: 802.1Q's usable range (0 and 4095 are reserved). */
+export const TENANT_VLAN_RANGE = { min: 1, max: 4094 } as const;
