@@ -9,3 +9,4 @@ export * from './lab';
 export * from './http';
 export * from './circuit';
 export * from './port';
+export * from './packet';
