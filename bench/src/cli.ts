@@ -1,10 +1,16 @@
 import { runCircuitsBenchmark } from './circuits.bench';
+import { runSwitchBenchmark } from './switch.bench';
 
 /** Every benchmark, by the name `npm run bench -- <name>` takes. */
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
   circuits: {
     describe: 'circuit throughput (64 B, 1 KiB) and one-way latency vs pipelined XADD on the same Redis (seed 001)',
     run: runCircuitsBenchmark,
+  },
+  switch: {
+    describe:
+      'switch pipeline with flow cache on/off, VM-switch-VM batch 1 vs 32, and circuit vs packet path (seeds 000, 003)',
+    run: runSwitchBenchmark,
   },
 };
 

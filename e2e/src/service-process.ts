@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
-import { eventually, REPO_ROOT } from '../lab-process';
+import { eventually, REPO_ROOT } from './lab-process';
 
 /** One service process (operator or tenant VM) started from its compiled dist/, as the lab starts it. */
 export class ServiceProcess {
@@ -25,8 +25,11 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Starts the process and waits until `GET /ready` answers 200. */
-  async start(timeoutMs = 30_000): Promise<this> {
+  /**
+   * Starts the process and waits until `GET /ready` answers 200 (or `/health`, for a service whose readiness needs
+   * something a test leaves out on purpose, such as Kafka).
+   */
+  async start(timeoutMs = 30_000, probe: '/ready' | '/health' = '/ready'): Promise<this> {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'services', this.service, 'dist', 'main.js')], {
       cwd: join(REPO_ROOT, 'services', this.service),
       env: {
@@ -46,7 +49,7 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await eventually(`${this.name} ready`, timeoutMs, async () => {
       if (child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('')}`);
-      const { status } = await requestJson('GET', `${this.url}/ready`, undefined, 1000);
+      const { status } = await requestJson('GET', `${this.url}${probe}`, undefined, 1000);
       return status === 200 ? true : undefined;
     });
     return this;

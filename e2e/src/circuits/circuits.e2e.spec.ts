@@ -5,7 +5,7 @@ import { startTestRedis, type TestRedis } from '@tenantlab/lab';
 import { requestJson, vmAclUser } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
-import { ServiceProcess } from './service-process';
+import { ServiceProcess } from '../service-process';
 
 interface SendReport {
   circuit: string;

@@ -15,6 +15,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { SWITCH_CONFIG, SwitchConfig } from './config/switch.config';
+import { DataplaneModule } from './dataplane/dataplane.module';
 
 @Module({})
 export class AppModule {
@@ -27,6 +28,7 @@ export class AppModule {
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'switch', logger }),
         KafkaModule.forRoot({ clientId: 'switch', brokers: config.KAFKA_BROKERS, logger }),
         statusModule,
+        DataplaneModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -52,6 +52,16 @@ export const env = {
     return variable({ expects: `an integer ${range}`, parse: (raw) => parseInteger(raw, min, max) }, options);
   },
 
+  /** A decimal number in a closed range, such as a sampling rate from 0 to 1. */
+  number(options: { default?: number; min: number; max: number }): EnvVar<number> {
+    const parse = (raw: string): number | undefined => {
+      if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw.trim())) return undefined;
+      const value = Number(raw);
+      return value >= options.min && value <= options.max ? value : undefined;
+    };
+    return variable({ expects: `a number from ${options.min} to ${options.max}`, parse }, options);
+  },
+
   url(options: { default?: string; protocols: string[] }): EnvVar<string> {
     const expects = `a URL starting with ${options.protocols.map((p) => `${p}//`).join(' or ')}`;
     return variable({ expects, parse: (raw) => (isUrlWith(raw, options.protocols) ? raw : undefined) }, options);

@@ -2,6 +2,10 @@
 export const TOPICS = {
   /** Heartbeats and status of long-running components (switch, allocator), keyed by component instance. */
   componentStatus: 'components.status',
+  /** Sampled packet traces from the switch, keyed by tenant: headers, verdict, ports, timestamps, trace id. */
+  packetTraces: 'switch.packet-traces',
+  /** The switch's per-port and per-tenant counters and flow cache statistics, published periodically. */
+  switchCounters: 'switch.counters',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

@@ -7,6 +7,24 @@ export const switchEnv = {
   PORT: env.port({ default: 3001 }),
   /** How often the switch publishes its status heartbeat to Kafka. */
   STATUS_INTERVAL_MS: env.integer({ default: 2000, min: 100 }),
+  /** Flows the exact-match cache holds; 0 turns it off (every frame takes the full lookup). */
+  FLOW_CACHE_SIZE: env.integer({ default: 65_536, min: 0 }),
+  /** Frames read from each port per round trip. */
+  SWITCH_BATCH: env.integer({ default: 256, min: 1 }),
+  /** This switch's consumer name in each port's group: a restarted switch with the same name resumes its reads. */
+  SWITCH_CONSUMER: env.string({
+    default: 'switch-1',
+    pattern: /^[a-z0-9][a-z0-9-]{0,62}$/,
+    describe: 'a name of a-z, 0-9 and -',
+  }),
+  /** How often the switch rescans the operator's registry for VMs (ports) that came or went. */
+  PORT_SCAN_INTERVAL_MS: env.integer({ default: 1000, min: 50 }),
+  /** Share of each tenant's frames traced to Kafka, until set per tenant at run time (PUT /tenants/:id/sampling). */
+  TRACE_SAMPLING_RATE: env.number({ default: 0.01, min: 0, max: 1 }),
+  /** Bytes of each sampled frame included in its trace (0: headers only). */
+  TRACE_SNAP_BYTES: env.integer({ default: 64, min: 0, max: 9216 }),
+  /** How often counters go to Kafka. */
+  COUNTERS_INTERVAL_MS: env.integer({ default: 5000, min: 100 }),
 };
 
 export type SwitchConfig = ConfigOf<typeof switchEnv>;

@@ -1,0 +1,310 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  buildFrame,
+  type CircuitConnections,
+  CircuitDatagramSocket,
+  type CircuitDescriptor,
+  DEFAULT_RING_CAPACITY,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  queueCircuitKeysCreation,
+  REDIS_KEYS,
+  requestJson,
+  vmAclRules,
+  vmAclUser,
+  vmCircuitConnections,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { publishReport, quantile } from './bench-report';
+import { SwitchPipeline } from '@tenantlab/switch';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const PIPELINE_SECONDS = 2;
+const E2E_FRAMES = 40_000;
+const LATENCY_SAMPLES = 2_000;
+const FRAME_PAYLOAD = 64;
+
+/**
+ * The packet path (seeds 000, 003): (a) the switch's in-process pipeline, flow cache on and off; (b) VM to switch to
+ * VM through Redis with batches of 1 and 32 frames; (c) the same VM pair over a circuit, for the circuit/packet-path
+ * ratio (seed 001).
+ */
+export async function runSwitchBenchmark(): Promise<void> {
+  console.log('==> (a) in-process pipeline, one core');
+  const cacheOn = pipelineRate(65_536);
+  const cacheOff = pipelineRate(0);
+
+  console.log('==> starting a private Redis');
+  const redis = await startTestRedis();
+  const admin = new Redis(redis.url);
+  try {
+    await seedRegistry(admin, ['bench-a1', 'bench-a2']);
+    console.log('==> (b) VM -> switch -> VM over Redis, batch 1 and 32');
+    const batch1 = await withSwitch(redis, 1, () => endToEnd(admin, 1, E2E_FRAMES / 8));
+    const batch32 = await withSwitch(redis, 32, () => endToEnd(admin, 32, E2E_FRAMES));
+    const latency = await withSwitch(redis, 32, () => latencyOf(admin));
+    console.log('==> (c) the same VM pair over a circuit');
+    const circuit = await circuitRate(redis, admin);
+
+    await publishReport({
+      name: 'switch',
+      setup: {
+        pipeline: `${PIPELINE_SECONDS} s per mode, 1024 flows between 8 VMs of 2 tenants, 64-1400 byte UDP frames`,
+        e2e: `${E2E_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes vm-a1 -> vm-a2, sender pipelines one batch at a time`,
+        circuit: `${E2E_FRAMES} datagrams of ${FRAME_PAYLOAD + 42} bytes over one circuit between the same VMs`,
+      },
+      metrics: {
+        pipeline_pps_per_core_cache_on: Math.round(cacheOn),
+        pipeline_pps_per_core_cache_off: Math.round(cacheOff),
+        e2e_pps_batch1: Math.round(batch1),
+        e2e_pps_batch32: Math.round(batch32),
+        e2e_latency_p50_us: Math.round(latency.p50),
+        e2e_latency_p99_us: Math.round(latency.p99),
+        circuit_pps: Math.round(circuit),
+      },
+      baseline: {
+        pipeline_pps_per_core_cache_off: Math.round(cacheOff),
+        e2e_pps_batch1: Math.round(batch1),
+      },
+      ratios: {
+        cache_on_vs_off: round(cacheOn / cacheOff),
+        batch32_vs_batch1: round(batch32 / batch1),
+        circuit_vs_packet_path: round(circuit / batch32),
+      },
+    });
+  } finally {
+    admin.disconnect();
+    await redis.stop();
+  }
+}
+
+/** Frames per second through `SwitchPipeline.process`, forwarding state learned first, for a fixed time. */
+function pipelineRate(flowCacheSize: number): number {
+  const pipeline = new SwitchPipeline({ flowCacheSize });
+  const ports = Array.from({ length: 8 }, (_, i) => ({
+    no: i + 1,
+    vm: `vm-${i}`,
+    tenant: i < 4 ? 'tenant-a' : 'tenant-b',
+    vlan: i < 4 ? 1 : 2,
+  }));
+  for (const port of ports) pipeline.attach(port);
+  let seed = 42;
+  const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const frames = Array.from({ length: 1024 }, (_, flow) => {
+    const from = ports[flow % 8];
+    const to = ports[(flow % 4) + (from.vlan === 1 ? 0 : 4)];
+    const toOther = to.no === from.no ? ports[((flow + 1) % 4) + (from.vlan === 1 ? 0 : 4)] : to;
+    return {
+      port: from,
+      frame: buildFrame({
+        srcMac: vmMacAddress(from.vm),
+        dstMac: vmMacAddress(toOther.vm),
+        ipv4: { src: vmIpv4Address(from.vm), dst: vmIpv4Address(toOther.vm) },
+        udp: { srcPort: 10_000 + flow, dstPort: 7 },
+        payload: Buffer.alloc(22 + Math.floor(random() * 1336)),
+      }),
+    };
+  });
+  for (const frame of frames) pipeline.process(frame); // learn every MAC
+  let processed = 0;
+  const deadline = performance.now() + PIPELINE_SECONDS * 1000;
+  const started = performance.now();
+  while (performance.now() < deadline) {
+    for (const frame of frames) pipeline.process(frame);
+    processed += frames.length;
+  }
+  return processed / ((performance.now() - started) / 1000);
+}
+
+async function seedRegistry(admin: Redis, vms: string[]): Promise<void> {
+  const multi = admin.multi();
+  vms.forEach((vm, i) => {
+    multi.hset(REDIS_KEYS.vm(vm), {
+      id: vm,
+      tenant: 'bench',
+      url: 'http://127.0.0.1:1',
+      registeredAt: i,
+      lastHeartbeatAt: i,
+    });
+    multi.zadd(REDIS_KEYS.vmIndex, i, vm);
+  });
+  multi.hset(REDIS_KEYS.tenantVlans, { bench: 1 });
+  await multi.exec();
+}
+
+/** Runs `work` with a switch process reading `batch` frames per port per round trip; Kafka is not needed here. */
+async function withSwitch<T>(redis: TestRedis, batch: number, work: () => Promise<T>): Promise<T> {
+  const port = await freeLoopbackPort();
+  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'services', 'switch', 'dist', 'main.js')], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: String(port),
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
+      SWITCH_BATCH: String(batch),
+      TRACE_SAMPLING_RATE: '0',
+      PORT_SCAN_INTERVAL_MS: '100',
+      LOG_LEVEL: 'error',
+      OTEL_SDK_DISABLED: 'true',
+    },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const reply = await requestJson<{ ports?: unknown[] }>(
+        'GET',
+        `http://127.0.0.1:${port}/dataplane`,
+        undefined,
+        1000,
+      ).catch(() => undefined);
+      if ((reply?.body.ports?.length ?? 0) >= 2) break;
+      if (Date.now() > deadline) throw new Error('the switch did not attach the benchmark ports within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return await work();
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function benchFrame(seq: number): Buffer {
+  const payload = Buffer.alloc(FRAME_PAYLOAD);
+  payload.writeUInt32BE(seq, 0);
+  payload.writeDoubleBE(performance.timeOrigin + performance.now(), 4);
+  return buildFrame({
+    srcMac: vmMacAddress('bench-a1'),
+    dstMac: vmMacAddress('bench-a2'),
+    ipv4: { src: vmIpv4Address('bench-a1'), dst: vmIpv4Address('bench-a2') },
+    udp: { srcPort: 4000, dstPort: 4001 },
+    payload,
+  });
+}
+
+/** Frames per second from bench-a1's tx to bench-a2's rx; the sender writes `batch` frames per round trip. */
+async function endToEnd(admin: Redis, batch: number, total: number): Promise<number> {
+  await admin.del(PORT_KEYS.rx('bench-a2'));
+  const reader = admin.duplicate();
+  // bench-a2 announces itself once so the switch learns its MAC and unicasts instead of flooding.
+  await admin.xadd(PORT_KEYS.tx('bench-a2'), '*', PORT_ENTRY_FIELDS.frame, benchFrameFrom('bench-a2', 'bench-a1'));
+  try {
+    let received = 0;
+    // Read from a marker on, not from `$`: frames the switch delivers before the first XREAD must count too.
+    let lastId = (await admin.xadd(PORT_KEYS.rx('bench-a2'), '*', 'marker', '1')) ?? '0-0';
+    const receiving = (async () => {
+      while (received < total) {
+        const reply = await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx('bench-a2'), lastId);
+        if (!reply) throw new Error(`switch delivered ${received} of ${total} frames, then nothing for 5 s`);
+        const entries = reply[0][1];
+        received += entries.length;
+        lastId = entries[entries.length - 1][0];
+        await reader.xtrim(PORT_KEYS.rx('bench-a2'), 'MINID', lastId);
+      }
+    })();
+    const started = performance.now();
+    for (let seq = 0; seq < total; seq += batch) {
+      const pipeline = admin.pipeline();
+      for (let i = 0; i < batch; i++)
+        pipeline.xadd(PORT_KEYS.tx('bench-a1'), '*', PORT_ENTRY_FIELDS.frame, benchFrame(seq + i));
+      await pipeline.exec();
+    }
+    await receiving;
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    reader.disconnect();
+  }
+}
+
+function benchFrameFrom(from: string, to: string): Buffer {
+  return buildFrame({
+    srcMac: vmMacAddress(from),
+    dstMac: vmMacAddress(to),
+    ipv4: { src: vmIpv4Address(from), dst: vmIpv4Address(to) },
+    udp: { srcPort: 4001, dstPort: 4000 },
+    payload: Buffer.alloc(FRAME_PAYLOAD),
+  });
+}
+
+/** One frame in flight at a time: µs from XADD to the frame's arrival in the destination's rx. */
+async function latencyOf(admin: Redis): Promise<{ p50: number; p99: number }> {
+  const reader = admin.duplicate();
+  const samples: number[] = [];
+  try {
+    let lastId = (await reader.xadd(PORT_KEYS.rx('bench-a2'), '*', 'marker', '1')) ?? '$';
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const started = performance.now();
+      await admin.xadd(PORT_KEYS.tx('bench-a1'), '*', PORT_ENTRY_FIELDS.frame, benchFrame(i));
+      const reply = await reader.xread('COUNT', 1, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx('bench-a2'), lastId);
+      if (!reply) throw new Error('a latency probe frame did not arrive within 5 s');
+      lastId = reply[0][1][0][0];
+      samples.push((performance.now() - started) * 1000);
+    }
+  } finally {
+    reader.disconnect();
+  }
+  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
+}
+
+/** Datagrams per second over one circuit between two VM users, the same size as the packet path's frames. */
+async function circuitRate(redis: TestRedis, admin: Redis): Promise<number> {
+  const id = randomUUID();
+  const vms = ['bench-a1', 'bench-a2'].map((vm) => ({ vm, password: randomBytes(16).toString('hex') }));
+  await queueCircuitKeysCreation(admin.multi(), {
+    id,
+    mode: 'datagram',
+    capacity: DEFAULT_RING_CAPACITY,
+    vmA: vms[0].vm,
+    vmB: vms[1].vm,
+  }).exec();
+  const connections: CircuitConnections[] = [];
+  for (const { vm, password } of vms) {
+    await admin.call('ACL', 'SETUSER', vmAclUser(vm), ...vmAclRules(vm, { password }, [id]));
+    connections.push(vmCircuitConnections(redis.anonymousUrl, { username: vmAclUser(vm), password }, vm));
+  }
+  const descriptor = (side: 'a' | 'b'): CircuitDescriptor => ({
+    id,
+    mode: 'datagram',
+    side,
+    service: 'bench',
+    capacity: DEFAULT_RING_CAPACITY,
+    local: { vm: vms[side === 'a' ? 0 : 1].vm, tenant: 'bench' },
+    peer: { vm: vms[side === 'a' ? 1 : 0].vm, tenant: 'bench' },
+  });
+  const a = new CircuitDatagramSocket(descriptor('a'), connections[0]);
+  const b = new CircuitDatagramSocket(descriptor('b'), connections[1]);
+  try {
+    let received = 0;
+    const done = new Promise<void>((resolve) =>
+      b.on('message', () => {
+        if (++received === E2E_FRAMES) resolve();
+      }),
+    );
+    const payload = benchFrame(0);
+    const started = performance.now();
+    const window: Promise<void>[] = [];
+    for (let i = 0; i < E2E_FRAMES; i++) {
+      window.push(a.send(payload));
+      if (window.length === 1024) await Promise.all(window.splice(0));
+    }
+    await Promise.all(window);
+    await done;
+    return E2E_FRAMES / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    for (const c of connections) {
+      c.commands.disconnect();
+    }
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

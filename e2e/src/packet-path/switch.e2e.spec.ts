@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  REDIS_KEYS,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+  withVlanTag,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { eventually } from '../lab-process';
+import { ServiceProcess } from '../service-process';
+
+const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-a3': 'tenant-a', 'vm-b1': 'tenant-b' } as const;
+type Vm = keyof typeof VMS;
+
+/** A UDP frame from one VM to another (or to a given MAC), its payload a sequence number for exactly-once checks. */
+function frame(from: Vm, to: string, seq: number): Buffer {
+  const payload = Buffer.alloc(32);
+  payload.writeUInt32BE(seq, 0);
+  const dstMac = to in VMS ? vmMacAddress(to) : to;
+  return buildFrame({
+    srcMac: vmMacAddress(from),
+    dstMac,
+    ipv4: { src: vmIpv4Address(from), dst: to in VMS ? vmIpv4Address(to) : '10.255.255.255' },
+    udp: { srcPort: 5000, dstPort: 6000 },
+    payload,
+  });
+}
+
+interface Dataplane {
+  counters: { ports: Record<string, { rxFrames: number; txFrames: number; drops: Record<string, number> }> };
+  traces: { published: number; dropped: number };
+  ports: { vm: string }[];
+}
+
+/**
+ * The switch as a process on a real Redis, fed through the VMs' port streams. Kafka is deliberately absent (nothing
+ * listens on its port): forwarding must not depend on it, and the traces it cannot publish are counted.
+ */
+describe('the switch data path on a real Redis, with Kafka down', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  let sw: ServiceProcess;
+  let kafkaPort: number;
+
+  const startSwitch = async (port?: number): Promise<ServiceProcess> => {
+    const process = await ServiceProcess.create('switch', 'switch', {
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      PORT_SCAN_INTERVAL_MS: '100',
+      TRACE_SAMPLING_RATE: '1',
+      COUNTERS_INTERVAL_MS: '200',
+      ...(port ? { PORT: String(port) } : {}),
+    });
+    if (port) Object.assign(process, { port });
+    return process.start(30_000, '/health');
+  };
+
+  const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw.url}/dataplane`)).body;
+
+  const send = async (from: Vm, frames: Buffer[]): Promise<void> => {
+    const pipeline = admin.pipeline();
+    for (const f of frames) pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, f);
+    await pipeline.exec();
+  };
+
+  /** Sequence numbers of every frame in a VM's rx stream, in order. */
+  const received = async (vm: Vm): Promise<number[]> => {
+    const entries = await admin.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+');
+    return entries.map(([, fields]) => fields[1].readUInt32BE(42));
+  };
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    kafkaPort = await freeLoopbackPort();
+    // The operator's registry, as it would be after the four VMs registered.
+    const registry = admin.multi();
+    Object.entries(VMS).forEach(([vm, tenant], i) => {
+      registry.hset(REDIS_KEYS.vm(vm), {
+        id: vm,
+        tenant,
+        url: 'http://127.0.0.1:1',
+        registeredAt: i,
+        lastHeartbeatAt: i,
+      });
+      registry.zadd(REDIS_KEYS.vmIndex, i, vm);
+    });
+    registry.hset(REDIS_KEYS.tenantVlans, { 'tenant-a': 1, 'tenant-b': 2 });
+    await registry.exec();
+    sw = await startSwitch();
+    await eventually('the switch to attach all four ports', 10_000, async () =>
+      (await dataplane()).ports.length === 4 ? true : undefined,
+    );
+  });
+
+  after(async () => {
+    await sw?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('forwards within a tenant, learns, floods only inside it, and never reaches the other tenant', async () => {
+    await send('vm-a1', [frame('vm-a1', 'vm-a2', 1)]); // unknown yet: flooded to a2 and a3
+    await eventually('the flood', 5_000, async () => ((await received('vm-a3')).includes(1) ? true : undefined));
+    await send('vm-a2', [frame('vm-a2', 'vm-a1', 2)]); // a1 was learned: unicast
+    await send('vm-a1', [frame('vm-a1', 'vm-a2', 3)]); // a2 was learned: unicast
+    // Attacks from tenant A: tenant B's MAC, broadcast, and B's VLAN tag of its own.
+    await send('vm-a1', [
+      frame('vm-a1', 'vm-b1', 4),
+      frame('vm-a1', 'ff:ff:ff:ff:ff:ff', 5),
+      withVlanTag(frame('vm-a1', 'vm-b1', 6), 2),
+    ]);
+    await eventually('the broadcast inside tenant A', 5_000, async () =>
+      (await received('vm-a2')).includes(5) ? true : undefined,
+    );
+    assert.deepEqual(await received('vm-a2'), [1, 3, 4, 5]);
+    assert.deepEqual(await received('vm-a1'), [2]);
+    assert.deepEqual(await received('vm-a3'), [1, 4, 5]);
+    assert.deepEqual(await received('vm-b1'), [], 'nothing from tenant A reaches tenant B');
+    const counters = (await dataplane()).counters.ports['vm-a1'];
+    assert.equal(counters?.drops['tenant-vlan-tag'], 1);
+  });
+
+  it('keeps forwarding while Kafka is down, counting the traces it could not publish', async () => {
+    await eventually('traces dropped for want of Kafka', 30_000, async () => {
+      const { traces } = await dataplane();
+      return traces.dropped > 0 ? traces : undefined;
+    });
+    const before = (await received('vm-a1')).length;
+    await send('vm-a2', [frame('vm-a2', 'vm-a1', 7)]);
+    await eventually('a frame forwarded with Kafka down', 5_000, async () =>
+      (await received('vm-a1')).length > before ? true : undefined,
+    );
+    assert.equal((await dataplane()).traces.published, 0);
+  });
+
+  it(
+    'delivers every accepted frame exactly once across a switch killed and restarted under load',
+    { timeout: 120_000 },
+    async () => {
+      await admin.del(PORT_KEYS.rx('vm-a2'));
+      // Below PORT_CAPACITY_FRAMES: nothing reads vm-a2's rx here, and a full rx would (rightly) drop frames.
+      const total = 6_000;
+      const sending = (async () => {
+        for (let seq = 0; seq < total; seq += 500) {
+          await send(
+            'vm-a1',
+            Array.from({ length: 500 }, (_, i) => frame('vm-a1', 'vm-a2', 100_000 + seq + i)),
+          );
+        }
+      })();
+      await eventually('the switch forwarding part of the load', 20_000, async () =>
+        (await admin.xlen(PORT_KEYS.rx('vm-a2'))) > 1000 ? true : undefined,
+      );
+      const port = sw.port;
+      await sw.kill();
+      await sending;
+      sw = await startSwitch(port);
+      await eventually(`all ${total} frames in vm-a2's rx`, 60_000, async () =>
+        (await admin.xlen(PORT_KEYS.rx('vm-a2'))) >= total ? true : undefined,
+      );
+      const seqs = await received('vm-a2');
+      assert.equal(seqs.length, total, 'no frame lost and none delivered twice');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: total }, (_, i) => 100_000 + i),
+        'in order',
+      );
+      assert.equal(await admin.xlen(PORT_KEYS.tx('vm-a1')), 0, 'every accepted frame was handled');
+    },
+  );
+});

@@ -1,0 +1,223 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import {
+  FrameView,
+  fieldsFromFlatList,
+  JsonLogger,
+  KAFKA_CLIENT,
+  REDIS_CLIENT,
+  TOPICS,
+  ValidationError,
+} from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { SWITCH_CONFIG, SwitchConfig } from '../config/switch.config';
+import { SwitchPipeline } from '../pipeline/switch-pipeline';
+import type { SwitchPort, Verdict } from '../pipeline/switch-port';
+import { PortDirectory } from '../ports/port-directory';
+import { type PortEntry, PortReader, PortWriter } from '../ports/port-io';
+import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
+import { type PacketTrace, packetTrace } from '../traces/packet-trace';
+
+const tracer = trace.getTracer('tenantlab.switch');
+const MAX_QUEUED_TRACES = 10_000;
+const TRACE_FLUSH_MS = 200;
+
+/**
+ * The switch's data path: discovers ports, reads every port's tx stream in batches, runs each frame through the
+ * pipeline, and commits a batch's deliveries and acknowledgements together. Packet traces and counters go to Kafka
+ * on the side, best effort: forwarding never waits for Kafka.
+ */
+@Injectable()
+export class DataplaneService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly pipeline: SwitchPipeline;
+  private readonly directory: PortDirectory;
+  private readonly reader: PortReader;
+  private readonly writer: PortWriter;
+  private readonly blocking: Redis;
+  private readonly traces: KafkaBatchPublisher<PacketTrace>;
+  private readonly counters: KafkaBatchPublisher<unknown>;
+  private readonly sampling = new Map<string, number>();
+  private running: Promise<void> | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private countersTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private batches = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    @Inject(SWITCH_CONFIG) private readonly config: SwitchConfig,
+    @Inject(REDIS_CLIENT) redis: Redis,
+    @Inject(KAFKA_CLIENT) kafka: Kafka,
+    private readonly logger: JsonLogger,
+  ) {
+    this.pipeline = new SwitchPipeline({ flowCacheSize: config.FLOW_CACHE_SIZE });
+    this.directory = new PortDirectory(redis);
+    this.blocking = redis.duplicate({ connectionName: 'switch:ports' });
+    this.reader = new PortReader(this.blocking, config.SWITCH_CONSUMER, config.SWITCH_BATCH, 1000);
+    this.writer = new PortWriter(redis);
+    this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
+    this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
+  }
+
+  onApplicationBootstrap(): void {
+    this.traces.start();
+    this.counters.start();
+    this.countersTimer = setInterval(
+      () => this.counters.publish('switch', this.show()),
+      this.config.COUNTERS_INTERVAL_MS,
+    );
+    // The data path's own Redis commands are not traced one by one: sampled frames get a span of their own instead.
+    this.running = context.with(suppressTracing(context.active()), () => this.run());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.scanTimer);
+    clearInterval(this.countersTimer);
+    this.blocking.disconnect();
+    await this.running;
+    await Promise.all([this.traces.stop(), this.counters.stop()]);
+  }
+
+  ports(): SwitchPort[] {
+    return this.directory.ports();
+  }
+
+  setSampling(tenant: string, rate: number): void {
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new ValidationError('rate must be a number from 0 to 1', ['rate: expected a number from 0 to 1']);
+    }
+    this.sampling.set(tenant, rate);
+  }
+
+  samplingOf(tenant: string): number {
+    return this.sampling.get(tenant) ?? this.config.TRACE_SAMPLING_RATE;
+  }
+
+  /** Everything `GET /dataplane` shows, in the spirit of `ovs-dpctl show`. */
+  show(): Record<string, unknown> {
+    const cache = this.pipeline.cacheStats();
+    return {
+      batches: this.batches,
+      ports: this.directory.ports().map((p) => ({ port: p.no, vm: p.vm, tenant: p.tenant, vlan: p.vlan })),
+      macs: this.pipeline.macTable.size(),
+      flowCache: cache ?? 'off',
+      lookups: cache ? `hit:${cache.hits} missed:${cache.misses} lost:${cache.evictions}` : 'cache off',
+      counters: this.pipeline.counters.snapshot(),
+      traces: this.traces.snapshot(),
+      sampling: Object.fromEntries(this.sampling),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private async run(): Promise<void> {
+    await this.rescan();
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const entries = await this.reader.read(this.directory.ports());
+        if (entries.length === 0) {
+          if (this.directory.ports().length === 0) await this.pause(this.config.PORT_SCAN_INTERVAL_MS);
+          continue;
+        }
+        await this.forward(entries);
+        this.batches += 1;
+        failures = 0;
+        this.lastError = undefined;
+      } catch (error) {
+        if (this.stopped) return;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
+        if (this.lastError.startsWith('NOGROUP')) await this.recreateGroups();
+        await this.pause(Math.min(50 * 2 ** failures, 2000));
+      }
+    }
+  }
+
+  /** One batch: decide every frame, then deliver and acknowledge them all in one MULTI. */
+  private async forward(entries: PortEntry[]): Promise<void> {
+    const deliveries = new Map<SwitchPort, { frame: Buffer; trace: string[] }[]>();
+    const touched = new Set<SwitchPort>();
+    const acks = new Map<SwitchPort, string[]>();
+    const delivered: [SwitchPort, number][] = [];
+    for (const entry of entries) {
+      const ids = acks.get(entry.port);
+      if (ids) ids.push(entry.id);
+      else acks.set(entry.port, [entry.id]);
+      const rate = this.samplingOf(entry.port.tenant);
+      const sampled = rate > 0 && Math.random() < rate;
+      const verdict = this.pipeline.process(
+        entry,
+        sampled ? (ingress, view, decided) => this.trace(entry, ingress.frame, view, decided) : undefined,
+      );
+      if (verdict.kind !== 'forward') continue;
+      for (const out of verdict.outPorts) {
+        touched.add(out);
+        const planned = deliveries.get(out);
+        if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
+          this.pipeline.counters.dropped(entry.port, 'rx-full');
+          continue;
+        }
+        if (planned) planned.push({ frame: entry.frame, trace: entry.trace });
+        else deliveries.set(out, [{ frame: entry.frame, trace: entry.trace }]);
+        delivered.push([out, entry.frame.length]);
+      }
+    }
+    await this.writer.commit(deliveries, touched, acks);
+    // Counted only once Redis holds them: a failed commit is read and decided again.
+    for (const [port, bytes] of delivered) this.pipeline.counters.delivered(port, bytes);
+  }
+
+  private trace(entry: PortEntry, frame: Buffer, view: FrameView, verdict: Verdict): void {
+    const fields = fieldsFromFlatList(entry.trace);
+    const traceparent = fields['otel.traceparent'];
+    const record = packetTrace({ port: entry.port, frame }, view, verdict, this.config.TRACE_SNAP_BYTES, traceparent);
+    // A sampled frame gets a span, a child of the sender's, so its trace shows it crossing the switch.
+    const parent = propagation.extract(context.active(), fields, {
+      keys: (carrier) => Object.keys(carrier).map((k) => k.slice('otel.'.length)),
+      get: (carrier, key) => carrier[`otel.${key}`],
+    });
+    const span = tracer.startSpan('switch.forward', { kind: SpanKind.INTERNAL }, parent);
+    span.setAttributes({
+      'tenantlab.tenant.id': record.tenant,
+      'tenantlab.switch.in_port': record.inPort,
+      'tenantlab.switch.verdict': record.verdict,
+      ...(record.dropReason ? { 'tenantlab.switch.drop_reason': record.dropReason } : {}),
+    });
+    span.end();
+    this.traces.publish(record.tenant, { ...record, traceId: record.traceId ?? span.spanContext().traceId });
+  }
+
+  private async rescan(): Promise<void> {
+    try {
+      const { attached, detached } = await this.directory.scan();
+      for (const port of detached) {
+        this.pipeline.detach(port);
+        this.reader.forget(port);
+        this.writer.forget(port);
+      }
+      for (const port of attached) this.pipeline.attach(port);
+      if (attached.length + detached.length > 0) {
+        this.logger.record('info', `ports: +${attached.length} -${detached.length}`, {
+          context: 'dataplane',
+          attached: attached.map((p) => p.vm),
+          detached: detached.map((p) => p.vm),
+        });
+      }
+    } catch (error) {
+      this.logger.record('warn', `port scan failed: ${String(error)}`, { context: 'dataplane' });
+    } finally {
+      if (!this.stopped) this.scanTimer = setTimeout(() => void this.rescan(), this.config.PORT_SCAN_INTERVAL_MS);
+    }
+  }
+
+  private async recreateGroups(): Promise<void> {
+    for (const port of this.directory.ports()) await this.directory.ensureGroup(port.vm).catch(() => undefined);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}

@@ -1,0 +1,68 @@
+import type { FrameRejectReason } from '@tenantlab/shared';
+import type { DropReason, SwitchPort } from './switch-port';
+
+export interface TrafficCounters {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  drops: Partial<Record<DropReason, number>>;
+  /** Why malformed frames were rejected, by parser reason. */
+  malformed: Partial<Record<FrameRejectReason, number>>;
+}
+
+function emptyCounters(): TrafficCounters {
+  return { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: {}, malformed: {} };
+}
+
+/**
+ * Per-port and per-tenant counters: rx is what a port's VM sent into the switch, tx what the switch delivered to
+ * it. Every frame read is either delivered (tx, per destination) or dropped under one reason.
+ */
+export class SwitchCounters {
+  private readonly ports = new Map<string, TrafficCounters>();
+  private readonly tenants = new Map<string, TrafficCounters>();
+  /** Both counter sets of each port, by port number: one array index per frame on the hot path, not two map lookups. */
+  private readonly byPortNo: ([TrafficCounters, TrafficCounters] | undefined)[] = [];
+
+  received(port: SwitchPort, bytes: number): void {
+    for (const counters of this.both(port)) {
+      counters.rxFrames += 1;
+      counters.rxBytes += bytes;
+    }
+  }
+
+  delivered(port: SwitchPort, bytes: number): void {
+    for (const counters of this.both(port)) {
+      counters.txFrames += 1;
+      counters.txBytes += bytes;
+    }
+  }
+
+  dropped(port: SwitchPort, reason: DropReason, malformed?: FrameRejectReason): void {
+    for (const counters of this.both(port)) {
+      counters.drops[reason] = (counters.drops[reason] ?? 0) + 1;
+      if (malformed) counters.malformed[malformed] = (counters.malformed[malformed] ?? 0) + 1;
+    }
+  }
+
+  snapshot(): { ports: Record<string, TrafficCounters>; tenants: Record<string, TrafficCounters> } {
+    const copy = (map: Map<string, TrafficCounters>): Record<string, TrafficCounters> =>
+      Object.fromEntries(
+        [...map].map(([key, c]) => [key, { ...c, drops: { ...c.drops }, malformed: { ...c.malformed } }]),
+      );
+    return { ports: copy(this.ports), tenants: copy(this.tenants) };
+  }
+
+  private both(port: SwitchPort): [TrafficCounters, TrafficCounters] {
+    return (this.byPortNo[port.no] ??= this.create(port));
+  }
+
+  private create(port: SwitchPort): [TrafficCounters, TrafficCounters] {
+    let byPort = this.ports.get(port.vm);
+    if (!byPort) this.ports.set(port.vm, (byPort = emptyCounters()));
+    let byTenant = this.tenants.get(port.tenant);
+    if (!byTenant) this.tenants.set(port.tenant, (byTenant = emptyCounters()));
+    return [byPort, byTenant];
+  }
+}

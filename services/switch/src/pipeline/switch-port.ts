@@ -1,0 +1,24 @@
+/** One vNIC port of the switch: a tenant VM's pair of streams, with the VLAN its tenant was given. */
+export interface SwitchPort {
+  /** Small integer, stable for the port's life: flow cache keys and MAC tables use it instead of the VM id. */
+  readonly no: number;
+  readonly vm: string;
+  readonly tenant: string;
+  readonly vlan: number;
+}
+
+/** Why the switch dropped a frame. Every dropped frame is counted under exactly one of these. */
+export const DROP_REASONS = {
+  malformed: 'the frame could not be parsed (the parser reason is counted separately)',
+  'tenant-vlan-tag': 'the frame carried an 802.1Q tag of its own: tenants cannot choose their VLAN',
+  'unknown-port': 'the frame came from a port that is no longer attached',
+  'same-port': 'the destination MAC was learned on the port the frame came in on',
+  'no-destination': 'flooding found no other port of the tenant',
+  'rx-full': "the destination VM's rx port was full (the VM does not read fast enough)",
+} as const;
+
+export type DropReason = keyof typeof DROP_REASONS;
+
+export type Verdict =
+  | { readonly kind: 'forward'; readonly outPorts: readonly SwitchPort[]; readonly flooded: boolean }
+  | { readonly kind: 'drop'; readonly reason: DropReason };

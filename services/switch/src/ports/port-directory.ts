@@ -1,0 +1,69 @@
+import { PORT_KEYS, REDIS_KEYS, SWITCH_CONSUMER_GROUP } from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+import type { SwitchPort } from '../pipeline/switch-port';
+
+export interface PortChanges {
+  attached: SwitchPort[];
+  detached: SwitchPort[];
+}
+
+/**
+ * Which vNIC ports exist: one per VM in the operator's registry whose tenant has a VLAN. Rescanned periodically;
+ * each scan reports what was attached and detached since the last one. A VM that comes back under another tenant
+ * gets a new port (a new number), so nothing learned for the old one carries over.
+ */
+export class PortDirectory {
+  private readonly byVm = new Map<string, SwitchPort>();
+  private nextPortNo = 1;
+
+  constructor(private readonly redis: Redis) {}
+
+  ports(): SwitchPort[] {
+    return [...this.byVm.values()];
+  }
+
+  byVmId(vm: string): SwitchPort | undefined {
+    return this.byVm.get(vm);
+  }
+
+  async scan(): Promise<PortChanges> {
+    const ids = await this.redis.zrange(REDIS_KEYS.vmIndex, 0, -1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(REDIS_KEYS.vm(id), 'tenant');
+    pipeline.hgetall(REDIS_KEYS.tenantVlans);
+    const results = (await pipeline.exec()) ?? [];
+    const vlans = (results[ids.length]?.[1] ?? {}) as Record<string, string>;
+    const wanted = new Map<string, { tenant: string; vlan: number }>();
+    ids.forEach((id, i) => {
+      const tenant = results[i]?.[1] as string | null;
+      const vlan = tenant ? Number(vlans[tenant]) : NaN;
+      if (tenant && Number.isInteger(vlan) && vlan > 0) wanted.set(id, { tenant, vlan });
+    });
+
+    const changes: PortChanges = { attached: [], detached: [] };
+    for (const [vm, port] of this.byVm) {
+      const want = wanted.get(vm);
+      if (!want || want.tenant !== port.tenant || want.vlan !== port.vlan) {
+        this.byVm.delete(vm);
+        changes.detached.push(port);
+      }
+    }
+    for (const [vm, { tenant, vlan }] of wanted) {
+      if (this.byVm.has(vm)) continue;
+      await this.ensureGroup(vm);
+      const port: SwitchPort = { no: this.nextPortNo++, vm, tenant, vlan };
+      this.byVm.set(vm, port);
+      changes.attached.push(port);
+    }
+    return changes;
+  }
+
+  /** The consumer group reads the tx stream from its start, so frames sent before the switch saw the port count. */
+  async ensureGroup(vm: string): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+    }
+  }
+}
