@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
+import { createKafkaClient, JsonLogger, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
@@ -311,6 +311,81 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       `vm.inbox descends from the operator's POST /circuits: ${services.join(' <- ')}`,
     );
     assert.equal(services.at(-1), 'tenant-vm', 'the trace starts in the connecting VM');
+  });
+
+  it('carries frames VM to switch to VM within a tenant, never across, and samples packet traces into Kafka', async () => {
+    const [a1, a2, b1, sw] = ['vm-a1', 'vm-a2', 'vm-b1', 'switch'].map((name) => urlOf(state, name));
+    interface Received {
+      total: number;
+      bySource: Record<string, { received: number; duplicates: number; gaps: number; outOfOrder: number }>;
+    }
+    interface Dataplane {
+      counters: { ports: Record<string, { rxFrames: number } | undefined> };
+      traces: { published: number };
+    }
+    const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw}/dataplane`)).body;
+    const put = async (tenant: string, rate: number): Promise<void> => {
+      const { status } = await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate });
+      assert.equal(status, 200);
+    };
+    await put('tenant-a', 0.5);
+    await put('tenant-b', 0);
+    const traces: { inPort: string; tenant: string; verdict: string; headers: { srcMac: string } }[] = [];
+    const kafka = createKafkaClient('e2e-traces', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const consumer = kafka.consumer({ groupId: `e2e-traces-${process.pid}-${Date.now()}` });
+    await consumer.connect();
+    try {
+      // The lab's Kafka starts empty and only this test sends frames, so reading from the beginning sees its traces.
+      await consumer.subscribe({ topic: TOPICS.packetTraces, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          traces.push(JSON.parse(message.value?.toString() ?? '{}') as (typeof traces)[number]);
+        },
+      });
+      for (const vm of [a2, b1]) assert.equal((await requestJson('DELETE', `${vm}/traffic/received`)).status, 204);
+      const count = 2000;
+      const sent = await requestJson<{ sent: number }>('POST', `${a1}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count,
+        size: 128,
+      });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      const received = await eventually(`${count} frames at vm-a2`, 30_000, async () => {
+        const { body } = await requestJson<Received>('GET', `${a2}/traffic/received`);
+        return body.total >= count ? body : undefined;
+      });
+      const fromA1 = Object.values(received.bySource);
+      assert.equal(fromA1.length, 1);
+      assert.deepEqual(fromA1[0] && { ...fromA1[0], perFlow: undefined, flows: undefined }, {
+        received: count,
+        duplicates: 0,
+        gaps: 0,
+        outOfOrder: 0,
+        perFlow: undefined,
+        flows: undefined,
+      });
+
+      // Sampled at 0.5: the published count is binomial (sd 22 for 2000 frames); every trace reaches Kafka.
+      const published = await eventually('every sampled trace in Kafka', 30_000, async () => {
+        const { traces: stats } = await dataplane();
+        return stats.published > 0 && traces.length === stats.published ? stats.published : undefined;
+      });
+      assert.ok(Math.abs(published - count / 2) < 5 * 23, `${published} of ${count} frames traced at rate 0.5`);
+      assert.ok(traces.every((t) => t.tenant === 'tenant-a' && t.inPort === 'vm-a1' && t.verdict !== 'drop'));
+      assert.ok(traces.every((t) => t.headers.srcMac === vmMacAddress('vm-a1')));
+
+      // Tenant A aims at tenant B's VM: the switch handles every frame, and none reaches B.
+      const rxBefore = (await dataplane()).counters.ports['vm-a1']?.rxFrames ?? 0;
+      await requestJson('POST', `${a1}/traffic/generate`, { to: ['vm-b1'], protocol: 'udp', count: 200, size: 128 });
+      await eventually('the switch to handle the 200 frames', 30_000, async () =>
+        ((await dataplane()).counters.ports['vm-a1']?.rxFrames ?? 0) >= rxBefore + 200 ? true : undefined,
+      );
+      const atB = await requestJson<Received>('GET', `${b1}/traffic/received`);
+      assert.equal(atB.body.total, 0, 'nothing from tenant A reached tenant B');
+    } finally {
+      await consumer.disconnect();
+    }
   });
 
   it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {

@@ -6,6 +6,8 @@ import { VmRedis } from './circuits/vm-redis';
 import { RegistrationModule } from './registration/registration.module';
 import { WorkloadsModule } from './workloads/workloads.module';
 import { RegistrationService } from './registration/registration.service';
+import { TrafficModule } from './traffic/traffic.module';
+import { VnicModule } from './vnic/vnic.module';
 
 @Module({})
 export class AppModule {
@@ -13,7 +15,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RegistrationModule, CircuitsModule, WorkloadsModule],
+      imports: [RegistrationModule, CircuitsModule, WorkloadsModule, VnicModule, TrafficModule],
       controllers: [HealthController],
       providers: [
         { provide: TENANT_VM_CONFIG, useValue: config },

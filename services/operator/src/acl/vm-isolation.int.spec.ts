@@ -5,6 +5,9 @@ import {
   CIRCUIT_KEYS,
   type CircuitDescriptor,
   CONTROL_FIELDS,
+  nextStreamId,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
   REDIS_KEYS,
   VM_KEYS,
   vmAclUser,
@@ -22,7 +25,8 @@ import {
 
 /**
  * Tenant A's VM turned hostile: it holds A's real Redis credentials (from its registration) and tries everything
- * against tenant B's circuit and inbox, the key space, the operator's records and the server itself.
+ * against tenant B's circuit, inbox and vNIC port streams, the key space, the operator's records and the server
+ * itself.
  */
 describe("VM isolation in Redis, as an attacker holding tenant A's VM credentials", () => {
   let redis: TestRedis;
@@ -63,6 +67,9 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
       // Something worth stealing: one entry in B's ring (its inbox already has the circuit.incoming notice).
       const victim = track(connectAsVm(redis.anonymousUrl, b1));
       await victim.xadd(victimKeys().ring, '*', 'data', 'tenant B secret');
+      // B's port: a frame b1 sent (its tx) and one the switch delivered to it (its rx).
+      await victim.xadd(PORT_KEYS.tx(b1.id), '*', PORT_ENTRY_FIELDS.frame, Buffer.from('tenant B frame out'));
+      await admin.xadd(PORT_KEYS.rx(b1.id), '*', PORT_ENTRY_FIELDS.frame, Buffer.from('tenant B frame in'));
       attacker = track(connectAsVm(redis.anonymousUrl, a1));
       assert.equal(await attacker.ping(), 'PONG', "A's credentials work for A's own user");
     },
@@ -118,6 +125,35 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
     );
     assert.equal(await admin.xlen(inbox), inboxLength);
     assert.equal(await admin.hget(ctl, CONTROL_FIELDS.ackEntries('a2b')), '0');
+  });
+
+  it("cannot read, write, trim or delete B's port streams, which stay intact", async () => {
+    const streams = { tx: PORT_KEYS.tx(b1.id), rx: PORT_KEYS.rx(b1.id) };
+    for (const key of Object.values(streams)) {
+      await assertNoPerm(`XREAD ${key}`, attacker.xread('STREAMS', key, '0'));
+      await assertNoPerm(`XLEN ${key}`, attacker.xlen(key));
+      // Injecting a frame into B's rx would bypass the switch and its VLANs; into B's tx, spoof B as a sender.
+      await assertNoPerm(`XADD ${key}`, attacker.xadd(key, '*', PORT_ENTRY_FIELDS.frame, 'forged'));
+      await assertNoPerm(`XTRIM ${key}`, attacker.xtrim(key, 'MAXLEN', 0));
+      await assertNoPerm(`DEL ${key}`, attacker.del(key));
+    }
+    const frames = async (key: string): Promise<string[][]> =>
+      (await admin.xrange(key, '-', '+')).map(([, fields]) => fields);
+    assert.deepEqual(await frames(streams.tx), [[PORT_ENTRY_FIELDS.frame, 'tenant B frame out']]);
+    assert.deepEqual(await frames(streams.rx), [[PORT_ENTRY_FIELDS.frame, 'tenant B frame in']]);
+  });
+
+  it('uses its own port streams: sends on its tx, reads and trims its rx', async () => {
+    const tx = PORT_KEYS.tx(a1.id);
+    const rx = PORT_KEYS.rx(a1.id);
+    assert.ok(await attacker.xadd(tx, '*', PORT_ENTRY_FIELDS.frame, Buffer.from([0xde, 0xad])));
+    assert.equal(await attacker.xlen(tx), 1);
+    assert.deepEqual((await admin.xrangeBuffer(tx, '-', '+'))[0]?.[1][1], Buffer.from([0xde, 0xad]));
+    const delivered = await admin.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, 'for a1');
+    const read = (await attacker.xread('STREAMS', rx, '0')) ?? [];
+    assert.deepEqual(read[0]?.[1], [[delivered, [PORT_ENTRY_FIELDS.frame, 'for a1']]]);
+    assert.equal(await attacker.xtrim(rx, 'MINID', nextStreamId(delivered ?? '0-0')), 1);
+    assert.equal(await admin.xlen(rx), 0);
   });
 
   it('cannot list keys', async () => {

@@ -11,7 +11,9 @@ import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import type { RegistryRepository } from '../registry/registry.repository';
 import { RegistryService } from '../registry/registry.service';
+import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
 import {
+  InMemoryTenantVlanRepository,
   InMemoryAclRepository,
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
@@ -51,6 +53,7 @@ describe('CircuitsService', () => {
       aclService,
       { VM_LEASE_MS: LEASE_MS },
       () => now,
+      new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
     );
     const logger = new JsonLogger('operator-test', 'error', () => undefined);
     const repository = circuitsRepository as unknown as CircuitsRepository;

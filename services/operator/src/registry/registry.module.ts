@@ -3,11 +3,17 @@ import { AclModule } from '../acl/acl.module';
 import { RegistryController } from './registry.controller';
 import { RegistryRepository } from './registry.repository';
 import { CLOCK, RegistryService } from './registry.service';
+import { TenantVlanRepository } from './tenant-vlan.repository';
 
 @Module({
   imports: [AclModule],
   controllers: [RegistryController],
-  providers: [RegistryRepository, RegistryService, { provide: CLOCK, useValue: () => Date.now() }],
+  providers: [
+    RegistryRepository,
+    TenantVlanRepository,
+    RegistryService,
+    { provide: CLOCK, useValue: () => Date.now() },
+  ],
   exports: [RegistryService, CLOCK],
 })
 export class RegistryModule {}

@@ -35,6 +35,7 @@ export class RegistryRepository {
         lastHeartbeatAt: record.lastHeartbeatAt,
         tokenHash: record.tokenHash,
         aclPasswordHash: record.aclPasswordHash,
+        ...(record.vlan === undefined ? {} : { vlan: record.vlan }),
       })
       .zadd(REDIS_KEYS.vmIndex, 'NX', record.registeredAt, record.id)
       .set(REDIS_KEYS.vmToken(record.tokenHash), record.id)
@@ -84,5 +85,6 @@ function toRecord(hash: Record<string, string>): VmRecord | undefined {
     // Records written before VMs had credentials have none: no token matches them until they register again.
     tokenHash: hash['tokenHash'] ?? '',
     aclPasswordHash: hash['aclPasswordHash'] ?? '',
+    ...(hash['vlan'] ? { vlan: Number(hash['vlan']) } : {}),
   };
 }

@@ -1,29 +1,35 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ConflictError, NotFoundError } from '@tenantlab/shared';
+import { ConflictError, NotFoundError, TENANT_VLAN_RANGE } from '@tenantlab/shared';
 import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import { ForbiddenError } from '../auth/auth.errors';
 import { sha256Hex } from '../auth/vm-secrets';
 import { InMemoryAclRepository, InMemoryRegistryRepository } from '../testing/in-memory-repositories';
 import type { RegistryRepository } from './registry.repository';
+import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryService } from './registry.service';
+import type { TenantVlanRepository } from './tenant-vlan.repository';
+import { InMemoryTenantVlanRepository } from '../testing/in-memory-repositories';
 
 describe('RegistryService', () => {
   let now: number;
   let repository: InMemoryRegistryRepository;
   let acl: InMemoryAclRepository;
+  let vlans: InMemoryTenantVlanRepository;
   let registry: RegistryService;
 
   beforeEach(() => {
     now = 1_000_000;
     repository = new InMemoryRegistryRepository();
     acl = new InMemoryAclRepository(repository);
+    vlans = new InMemoryTenantVlanRepository();
     registry = new RegistryService(
       repository as unknown as RegistryRepository,
       new AclService(acl as unknown as AclRepository),
       { VM_LEASE_MS: 15_000 },
       () => now,
+      vlans as unknown as TenantVlanRepository,
     );
   });
 
@@ -37,6 +43,7 @@ describe('RegistryService', () => {
       registeredAt: now,
       lastHeartbeatAt: now,
       alive: true,
+      vlan: 1,
     });
   });
 
@@ -137,5 +144,60 @@ describe('RegistryService', () => {
     );
     assert.equal(acl.users.has('vm-vm-a1'), false);
     await assert.rejects(registry.authenticate(a1.credentials.token), ForbiddenError);
+  });
+
+  describe('tenant VLANs', () => {
+    it("gives a tenant's first VM a VLAN id, its other VMs the same one, and the next tenant the next id", async () => {
+      const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+      const a2 = await registry.register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
+      const b1 = await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
+      assert.deepEqual([a1.vm.vlan, a2.vm.vlan, b1.vm.vlan], [1, 1, 2]);
+      assert.deepEqual(
+        (await registry.list()).map((vm) => [vm.id, vm.vlan]),
+        [
+          ['vm-a1', 1],
+          ['vm-a2', 1],
+          ['vm-b1', 2],
+        ],
+      );
+      assert.equal((await registry.get('vm-b1')).vlan, 2);
+    });
+
+    it('keeps the VLAN across re-registration and after the tenant has no VM left; a new tenant never reuses it', async () => {
+      const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+      const again = await registry.register(
+        { id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:4101' },
+        a1.credentials.token,
+      );
+      assert.equal(again.vm.vlan, 1);
+      await registry.deregister('vm-a1', again.credentials.token);
+      const b1 = await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
+      assert.equal(b1.vm.vlan, 2);
+      const back = await registry.register({ id: 'vm-a9', tenant: 'tenant-a', url: 'http://127.0.0.1:3109' });
+      assert.equal(back.vm.vlan, 1);
+    });
+
+    it('takes the first free id after the last one given out, wrapping from 4094 to 1', async () => {
+      vlans.vlans.set('tenant-old', 1);
+      vlans.last = TENANT_VLAN_RANGE.max;
+      const { vm } = await registry.register({ id: 'vm-n1', tenant: 'tenant-new', url: 'http://127.0.0.1:3101' });
+      assert.equal(vm.vlan, 2);
+    });
+
+    it('refuses the first VM of a new tenant when all 4094 ids are taken, writing nothing; known tenants still register', async () => {
+      for (let i = 0; vlans.vlans.size < TENANT_VLAN_RANGE.max; i++) await vlans.vlanOf(`tenant-${i}`);
+      await assert.rejects(
+        registry.register({ id: 'vm-z1', tenant: 'tenant-z', url: 'http://127.0.0.1:3101' }),
+        (e: unknown) =>
+          e instanceof TenantVlansExhaustedError &&
+          e instanceof ConflictError &&
+          /tenant tenant-z has no VLAN id and none is left: all 4094 \(1-4094\)/.test(e.message) &&
+          /Register this VM under an existing tenant/.test(e.message),
+      );
+      assert.equal(repository.records.has('vm-z1'), false);
+      assert.equal(acl.users.has('vm-vm-z1'), false);
+      const { vm } = await registry.register({ id: 'vm-k1', tenant: 'tenant-7', url: 'http://127.0.0.1:3102' });
+      assert.equal(vm.vlan, 8);
+    });
   });
 });

@@ -5,7 +5,9 @@ import { ForbiddenError } from '../auth/auth.errors';
 import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
 import { RegisterVmDto } from './dto/register-vm.dto';
+import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryRepository } from './registry.repository';
+import { TenantVlanRepository } from './tenant-vlan.repository';
 import { VmCredentials, VmRecord, VmView } from './vm-record';
 
 export const CLOCK = Symbol('CLOCK');
@@ -27,6 +29,7 @@ export class RegistryService {
     private readonly acl: AclService,
     @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
+    private readonly vlans: TenantVlanRepository,
   ) {}
 
   onRelease(hook: VmReleaseHook): void {
@@ -39,6 +42,7 @@ export class RegistryService {
    * hand one tenant's identity to another. While its lease is alive only the holder of its current token may
    * register it again (that rotates its credentials and keeps its circuits); once the lease has expired anyone of
    * the same tenant may claim it, and whatever the previous holder had (circuits, listeners, inbox) is released.
+   * A tenant's first VM gives the tenant its VLAN id; when none is left the VM is refused before anything is written.
    */
   async register(
     request: RegisterVmDto,
@@ -61,6 +65,7 @@ export class RegistryService {
           `expires (VM_LEASE_MS = ${this.config.VM_LEASE_MS} ms without a heartbeat), or pick another id.`,
       );
     }
+    const vlan = await this.tenantVlan(request.tenant);
     const at = this.now();
     const credentials = { redisUsername: vmAclUser(request.id), redisPassword: newSecret(), token: newSecret() };
     const record: VmRecord = {
@@ -71,6 +76,7 @@ export class RegistryService {
       lastHeartbeatAt: at,
       tokenHash: sha256Hex(credentials.token),
       aclPasswordHash: sha256Hex(credentials.redisPassword),
+      ...(vlan === undefined ? {} : { vlan }),
     };
     await this.repository.save(record, existing?.tokenHash);
     try {
@@ -152,6 +158,13 @@ export class RegistryService {
     for (const hook of this.releaseHooks) await hook(vm, reason);
   }
 
+  /** The tenant's VLAN id, given to it at its first VM and kept (even when all its VMs are gone). */
+  private async tenantVlan(tenant: string): Promise<number> {
+    const vlan = await this.vlans.vlanOf(tenant);
+    if (vlan === undefined) throw new TenantVlansExhaustedError(tenant);
+    return vlan;
+  }
+
   private isAlive(record: VmRecord): boolean {
     return this.now() - record.lastHeartbeatAt <= this.config.VM_LEASE_MS;
   }
@@ -164,6 +177,7 @@ export class RegistryService {
       registeredAt: record.registeredAt,
       lastHeartbeatAt: record.lastHeartbeatAt,
       alive: this.isAlive(record),
+      ...(record.vlan === undefined ? {} : { vlan: record.vlan }),
     };
   }
 

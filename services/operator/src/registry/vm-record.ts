@@ -10,6 +10,8 @@ export interface VmRecord {
   tokenHash: string;
   /** sha256 of the VM's Redis ACL password, the form ACL SETUSER takes (`#<hash>`), so grants can be rebuilt. */
   aclPasswordHash: string;
+  /** Its tenant's VLAN id on the packet path; absent only in records written before VMs had one. */
+  vlan?: number;
 }
 
 /** A VM as the API shows it: the record without its secrets' hashes, plus whether its lease is current. */
@@ -20,6 +22,8 @@ export interface VmView {
   registeredAt: number;
   lastHeartbeatAt: number;
   alive: boolean;
+  /** Its tenant's VLAN id (1-4094), the same for every VM of the tenant; absent in records from before VLANs. */
+  vlan?: number;
 }
 
 /** Handed out once, in the response to POST /vms, and never stored in clear. */

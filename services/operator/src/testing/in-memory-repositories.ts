@@ -1,9 +1,10 @@
-import type { InboxMessage } from '@tenantlab/shared';
+import { type InboxMessage, TENANT_VLAN_RANGE } from '@tenantlab/shared';
 import type { AclRepository, AclSources } from '../acl/acl.repository';
 import type { CircuitRecord } from '../circuits/circuit-record';
 import type { QuotaCharge } from '../circuits/circuit-quota';
 import type { CircuitsRepository } from '../circuits/circuits.repository';
 import type { RegistryRepository } from '../registry/registry.repository';
+import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
 import type { VmRecord } from '../registry/vm-record';
 
 // Stand-ins for the repositories (Redis I/O) only, for unit tests: the behaviour under test is the services'.
@@ -196,5 +197,27 @@ export class InMemoryAclRepository implements Pick<AclRepository, 'readSources' 
 
   async deleteUser(user: string): Promise<void> {
     this.users.delete(user);
+  }
+}
+
+/** Stands in for the VLAN script's Redis I/O, with the same rule: keep the tenant's id, else the next free one. */
+export class InMemoryTenantVlanRepository implements Pick<TenantVlanRepository, 'vlanOf'> {
+  readonly vlans = new Map<string, number>();
+  last = TENANT_VLAN_RANGE.min - 1;
+
+  async vlanOf(tenant: string): Promise<number | undefined> {
+    const existing = this.vlans.get(tenant);
+    if (existing !== undefined) return existing;
+    const { min, max } = TENANT_VLAN_RANGE;
+    const used = new Set(this.vlans.values());
+    for (let step = 1; step <= max - min + 1; step++) {
+      const candidate = min + ((this.last - min + step) % (max - min + 1));
+      if (!used.has(candidate)) {
+        this.vlans.set(tenant, candidate);
+        this.last = candidate;
+        return candidate;
+      }
+    }
+    return undefined;
   }
 }

@@ -1,0 +1,112 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { nextStreamId, PORT_ENTRY_FIELDS, PORT_KEYS } from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+
+/** One read returns up to this many frames (seed 003: one round trip for many entries). */
+const READ_BATCH = 512;
+/** A blocked read wakes this often, so a closed receiver is noticed even when nothing arrives. */
+const BLOCK_MS = 1000;
+
+const FRAME_FIELD = Buffer.from(PORT_ENTRY_FIELDS.frame);
+
+type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
+
+/** Handed each batch of frames read from rx, in stream order. Must not keep the array (the Buffers are its own). */
+export type FrameBatchHandler = (frames: Buffer[]) => void;
+
+export interface PortReceiverCounters {
+  framesReceived: number;
+  bytesReceived: number;
+  /** rx entries without a frame field: not written by the switch, skipped. */
+  malformed: number;
+}
+
+export function newReceiverCounters(): PortReceiverCounters {
+  return { framesReceived: 0, bytesReceived: 0, malformed: 0 };
+}
+
+/**
+ * The receiving half of a VM's vNIC, on a connection of its own (XREAD BLOCK holds it). Each round trip trims what
+ * the previous one read (XTRIM MINID, so rx holds only unread frames and the switch sees room) and reads the next
+ * batch, pipelined like the circuit ring reader.
+ */
+export class PortReceiver {
+  private readonly key: string;
+  private lastId: string;
+  private trimmedTo: string;
+  private closed = false;
+  /** Successful round trips so far. */
+  reads = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    vmId: string,
+    private readonly onFrames: FrameBatchHandler,
+    /** Where to start: after this stream id (default: everything in rx). */
+    startAfter = '0-0',
+    private readonly counters: PortReceiverCounters = newReceiverCounters(),
+  ) {
+    this.key = PORT_KEYS.rx(vmId);
+    this.lastId = startAfter;
+    this.trimmedTo = startAfter === '0-0' ? startAfter : '';
+  }
+
+  /** The id of the last frame handed over: a receiver that replaces this one starts after it. */
+  get position(): string {
+    return this.lastId;
+  }
+
+  /** Reads until `close()` (then resolves) or until Redis fails (then rejects; the connection is closed). */
+  run(): Promise<void> {
+    // No span per XREAD: the loop runs for the VM's whole life.
+    return context.with(suppressTracing(context.active()), () => this.loop());
+  }
+
+  /** Stops reading; a blocked read is abandoned by closing the connection, which belongs to this receiver. */
+  close(): void {
+    this.closed = true;
+    this.redis.disconnect();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.closed) {
+        const frames = await this.readBatch();
+        if (frames.length > 0 && !this.closed) this.onFrames(frames);
+      }
+    } catch (error) {
+      if (this.closed) return;
+      this.close();
+      throw error;
+    }
+  }
+
+  private async readBatch(): Promise<Buffer[]> {
+    const pipeline = this.redis.pipeline();
+    const trimming = this.trimmedTo !== this.lastId;
+    if (trimming) pipeline.xtrim(this.key, 'MINID', nextStreamId(this.lastId));
+    pipeline.xreadBuffer('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, this.lastId);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    if (trimming) this.trimmedTo = this.lastId;
+    this.reads += 1;
+    const entries = (results[results.length - 1]?.[1] as XReadReply)?.[0]?.[1] ?? [];
+    const frames: Buffer[] = [];
+    for (const [id, fields] of entries) {
+      const frame = frameOf(fields);
+      if (frame) {
+        frames.push(frame);
+        this.counters.framesReceived += 1;
+        this.counters.bytesReceived += frame.length;
+      } else this.counters.malformed += 1;
+      this.lastId = id.toString('latin1');
+    }
+    return frames;
+  }
+}
+
+function frameOf(fields: readonly Buffer[]): Buffer | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].equals(FRAME_FIELD)) return fields[i + 1];
+  return undefined;
+}

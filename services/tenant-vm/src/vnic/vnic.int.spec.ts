@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  type CircuitConnections,
+  MAX_FRAME_BYTES,
+  mulberry32,
+  PORT_CAPACITY_FRAMES,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  vmAclRules,
+  vmAclUser,
+  vmCircuitConnections,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { PortReceiver } from './port-receiver';
+import { newSenderCounters, PortSender } from './port-sender';
+import { FrameTooLargeError, SendAbortedError } from './vnic.errors';
+
+/** Polls `probe` until it is true, or fails after `timeoutMs` naming `what`. */
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Frames of random bytes and lengths from a fixed seed. */
+function randomFrames(count: number, seed: number, minBytes = 60, maxBytes = 1514): Buffer[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: count }, () => {
+    const frame = Buffer.alloc(minBytes + Math.floor(random() * (maxBytes - minBytes + 1)));
+    for (let i = 0; i < frame.length; i++) frame[i] = Math.floor(random() * 256);
+    return frame;
+  });
+}
+
+/** Frames in a stream as the admin sees them, and their other fields. */
+async function streamFrames(admin: Redis, key: string): Promise<{ frame: Buffer; fields: string[] }[]> {
+  const entries = await admin.xrangeBuffer(key, '-', '+');
+  return entries.map(([, flat]) => {
+    const frameAt = flat.findIndex((field, i) => i % 2 === 0 && field.toString() === PORT_ENTRY_FIELDS.frame);
+    return { frame: flat[frameAt + 1], fields: flat.filter((_, i) => i % 2 === 0).map((field) => field.toString()) };
+  });
+}
+
+/** The vNIC's sender and receiver on a real Redis, as a VM's own ACL user, the way the operator creates it. */
+describe('the vNIC on a real Redis, as the VM user', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const opened: Redis[] = [];
+
+  /** A fresh VM: its ACL user (inbox and port streams, no circuits) and connections as that user. */
+  async function newVm(): Promise<{ id: string; connections: CircuitConnections }> {
+    const id = `vm-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    await admin.call('ACL', 'SETUSER', vmAclUser(id), ...vmAclRules(id, { password }, []));
+    const base = vmCircuitConnections(redis.anonymousUrl, { username: vmAclUser(id), password }, id);
+    opened.push(base.commands);
+    return {
+      id,
+      connections: {
+        commands: base.commands,
+        openBlocking: () => {
+          const connection = base.openBlocking();
+          opened.push(connection);
+          return connection;
+        },
+      },
+    };
+  }
+
+  before(
+    async () => {
+      redis = await startTestRedis();
+      admin = new Redis(redis.url);
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    },
+    { timeout: 120_000 },
+  );
+
+  after(async () => {
+    propagation.disable();
+    context.disable();
+    for (const connection of opened) connection.disconnect();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('sends frames to tx in order, byte for byte, in batches, with the trace context of the send', async () => {
+    const vm = await newVm();
+    const counters = newSenderCounters();
+    const sender = new PortSender(vm.connections.commands, vm.id, counters);
+    const frames = [...randomFrames(999, 1), Buffer.alloc(MAX_FRAME_BYTES, 7)];
+    const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+    await context.with(trace.setSpanContext(ROOT_CONTEXT, { ...spanContext, traceFlags: TraceFlags.SAMPLED }), () =>
+      sender.send(frames.slice(0, 600), { batch: 64 }),
+    );
+    await sender.send(frames.slice(600), { batch: 7 });
+
+    const written = await streamFrames(admin, PORT_KEYS.tx(vm.id));
+    assert.equal(written.length, frames.length);
+    written.forEach(({ frame }, i) => assert.ok(frame.equals(frames[i]), `frame ${i} arrived intact and in order`));
+    assert.deepEqual(written[0].fields, [PORT_ENTRY_FIELDS.frame, 'otel.traceparent']);
+    const traced = await admin.xrange(PORT_KEYS.tx(vm.id), '-', '+', 'COUNT', 1);
+    assert.equal(traced[0][1][3], `00-${spanContext.traceId}-${spanContext.spanId}-01`);
+    assert.deepEqual(written[999].fields, [PORT_ENTRY_FIELDS.frame], 'no trace fields without an active span');
+    assert.deepEqual(counters, {
+      framesSent: 1000,
+      bytesSent: frames.reduce((total, frame) => total + frame.length, 0),
+      sendWaits: 0,
+    });
+  });
+
+  it('refuses a send with a frame over MAX_FRAME_BYTES, writing none of it', async () => {
+    const vm = await newVm();
+    const sender = new PortSender(vm.connections.commands, vm.id);
+    await assert.rejects(
+      sender.send([Buffer.alloc(64), Buffer.alloc(MAX_FRAME_BYTES + 1)]),
+      (error: unknown) =>
+        error instanceof FrameTooLargeError &&
+        error.code === 'PAYLOAD_TOO_LARGE' &&
+        /frame 1 of this send is 9217 bytes, more than the 9216/.test(error.message),
+    );
+    assert.equal(await admin.xlen(PORT_KEYS.tx(vm.id)), 0);
+  });
+
+  it('stops at PORT_CAPACITY_FRAMES while nothing drains tx, never above, and resumes once tx is drained', async () => {
+    const vm = await newVm();
+    const tx = PORT_KEYS.tx(vm.id);
+    const counters = newSenderCounters();
+    const sender = new PortSender(vm.connections.commands, vm.id, counters);
+    const extra = 500;
+    const frames = randomFrames(PORT_CAPACITY_FRAMES + extra, 2, 64, 128);
+
+    // Watches tx's length for the whole test, as often as Redis answers (with XINFO: XLEN calls are the sender's).
+    let longest = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const info = (await admin.xinfo('STREAM', tx).catch(() => [])) as unknown[];
+        longest = Math.max(longest, Number(info[info.indexOf('length') + 1] ?? 0));
+      }
+    })();
+    const xlenCalls = async (): Promise<number> =>
+      Number(/cmdstat_xlen:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+
+    let done = false;
+    const sending = sender.send(frames, { batch: 512 }).then(() => (done = true));
+    await waitFor('the sender to find tx full and wait', 10_000, () => counters.sendWaits > 0);
+    assert.equal(await admin.xlen(tx), PORT_CAPACITY_FRAMES);
+    // Twenty more polls of tx's length, each a chance to overfill it.
+    const polls = await xlenCalls();
+    await waitFor('the sender to poll tx', 10_000, async () => (await xlenCalls()) >= polls + 20);
+    assert.equal(await admin.xlen(tx), PORT_CAPACITY_FRAMES);
+    assert.equal(done, false, 'the send is still waiting');
+    assert.equal(counters.framesSent, PORT_CAPACITY_FRAMES);
+
+    // Another send queued behind it can give up while it waits.
+    const abort = new AbortController();
+    const queued = sender.send([Buffer.alloc(64)], { signal: abort.signal });
+    abort.abort();
+
+    // What the switch does: take frames away (it deletes what it has forwarded).
+    await admin.xtrim(tx, 'MAXLEN', 0);
+    await sending;
+    await assert.rejects(queued, (error: unknown) => error instanceof SendAbortedError && error.sent === 0);
+    watching = false;
+    await watcher;
+
+    assert.equal(longest, PORT_CAPACITY_FRAMES, 'tx was full, never fuller');
+    const rest = await streamFrames(admin, tx);
+    assert.equal(rest.length, extra);
+    rest.forEach(({ frame }, i) => assert.ok(frame.equals(frames[PORT_CAPACITY_FRAMES + i]), `frame after the wait`));
+    assert.equal(counters.framesSent, frames.length);
+    assert.ok(counters.sendWaits >= 1);
+  });
+
+  it('hands frames written to rx to the receiver in order, trims rx, and skips entries without a frame', async () => {
+    const vm = await newVm();
+    const rx = PORT_KEYS.rx(vm.id);
+    const frames = randomFrames(1500, 3);
+    const received: Buffer[] = [];
+    const receiver = new PortReceiver(vm.connections.openBlocking(), vm.id, (batch) => received.push(...batch));
+    const running = receiver.run();
+
+    // As the switch delivers: pipelined XADDs, here with one stray entry that carries no frame.
+    const pipeline = admin.pipeline();
+    frames.forEach((frame, i) => {
+      pipeline.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, frame);
+      if (i === 700) pipeline.xadd(rx, '*', 'junk', 'no frame here');
+    });
+    await pipeline.exec();
+
+    await waitFor('every frame to be received', 10_000, () => received.length === frames.length);
+    received.forEach((frame, i) => assert.ok(frame.equals(frames[i]), `frame ${i} received intact and in order`));
+    await waitFor('rx to be trimmed', 10_000, async () => (await admin.xlen(rx)) === 0);
+
+    // A receiver that replaces this one starts after the last frame handed over: nothing is handed twice.
+    receiver.close();
+    await running;
+    const later: Buffer[] = [];
+    const next = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => later.push(...batch),
+      receiver.position,
+    );
+    const nextRunning = next.run();
+    await admin.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, Buffer.from('one more'));
+    await waitFor('the next frame', 10_000, () => later.length === 1);
+    assert.equal(later[0].toString(), 'one more');
+    next.close();
+    await nextRunning;
+  });
+});
