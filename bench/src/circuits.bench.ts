@@ -1,24 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
-import {
-  type CircuitConnections,
-  CircuitDatagramSocket,
-  type CircuitDescriptor,
-  DEFAULT_RING_CAPACITY,
-  queueCircuitKeysCreation,
-  vmAclRules,
-  vmAclUser,
-  vmCircuitConnections,
-} from '@tenantlab/shared';
+import { startTestRedis } from '@tenantlab/lab';
+import { DEFAULT_RING_CAPACITY } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
+import { type BenchCircuit, datagramThroughput, openBenchCircuit } from './bench-circuit';
 import { publishReport, quantile } from './bench-report';
 
 const THROUGHPUT_MESSAGES = 200_000;
 const LATENCY_SAMPLES = 5_000;
 const LATENCY_WARMUP = 500;
-/** Sends kept outstanding by the throughput sender: enough to keep batches full, far below the ring capacity. */
-const SEND_WINDOW = 2048;
 const XADD_PIPELINE = 512;
 
 /**
@@ -30,50 +20,26 @@ export async function runCircuitsBenchmark(): Promise<void> {
   console.log('==> starting a private Redis');
   const redis = await startTestRedis();
   const admin = new Redis(redis.url);
-  const clients: Redis[] = [];
   try {
-    const vm = (id: string): { id: string; password: string } => ({ id, password: randomBytes(16).toString('hex') });
-    const [a, b] = [vm(`bench-a-${randomUUID().slice(0, 8)}`), vm(`bench-b-${randomUUID().slice(0, 8)}`)];
-    const circuit = async (): Promise<[CircuitDatagramSocket, CircuitDatagramSocket]> => {
-      const id = randomUUID();
-      await queueCircuitKeysCreation(admin.multi(), {
-        id,
-        mode: 'datagram',
-        capacity: DEFAULT_RING_CAPACITY,
-        vmA: a.id,
-        vmB: b.id,
-      }).exec();
-      for (const endpoint of [a, b]) {
-        await admin.call(
-          'ACL',
-          'SETUSER',
-          vmAclUser(endpoint.id),
-          ...vmAclRules(endpoint.id, { password: endpoint.password }, [id]),
-        );
+    const suffix = randomUUID().slice(0, 8);
+    // One circuit at a time: each new one re-grants the two VM users that circuit only, as the operator would.
+    const onCircuit = async <T>(measure: (circuit: BenchCircuit) => Promise<T>): Promise<T> => {
+      const circuit = await openBenchCircuit(redis, admin, `bench-a-${suffix}`, `bench-b-${suffix}`);
+      try {
+        return await measure(circuit);
+      } finally {
+        await circuit.close();
       }
-      const descriptor = (side: 'a' | 'b'): CircuitDescriptor => ({
-        id,
-        mode: 'datagram',
-        side,
-        service: 'bench',
-        capacity: DEFAULT_RING_CAPACITY,
-        local: { vm: side === 'a' ? a.id : b.id, tenant: 'bench' },
-        peer: { vm: side === 'a' ? b.id : a.id, tenant: 'bench' },
-      });
-      return [
-        new CircuitDatagramSocket(descriptor('a'), vmConnections(redis, a, clients)),
-        new CircuitDatagramSocket(descriptor('b'), vmConnections(redis, b, clients)),
-      ];
     };
 
     console.log('==> baseline: pipelined XADD from one client');
     const xadd1k = await pipelinedXadd(admin, 1024);
     const xadd64 = await pipelinedXadd(admin, 64);
     console.log('==> circuit throughput, 1 KiB and 64 B datagrams');
-    const circuit1k = await throughput(await circuit(), 1024);
-    const circuit64 = await throughput(await circuit(), 64);
+    const circuit1k = await onCircuit((c) => datagramThroughput(c, randomBytes(1024), THROUGHPUT_MESSAGES));
+    const circuit64 = await onCircuit((c) => datagramThroughput(c, randomBytes(64), THROUGHPUT_MESSAGES));
     console.log('==> circuit latency, 64 B ping-pong');
-    const latency = await pingPong(await circuit(), 64);
+    const latency = await onCircuit((c) => pingPong(c, 64));
 
     await publishReport({
       name: 'circuits',
@@ -102,27 +68,9 @@ export async function runCircuitsBenchmark(): Promise<void> {
       },
     });
   } finally {
-    for (const client of clients) client.disconnect();
     admin.disconnect();
     await redis.stop();
   }
-}
-
-function vmConnections(redis: TestRedis, vm: { id: string; password: string }, clients: Redis[]): CircuitConnections {
-  const connections = vmCircuitConnections(
-    redis.anonymousUrl,
-    { username: vmAclUser(vm.id), password: vm.password },
-    vm.id,
-  );
-  clients.push(connections.commands);
-  return {
-    commands: connections.commands,
-    openBlocking: () => {
-      const blocking = connections.openBlocking();
-      clients.push(blocking);
-      return blocking;
-    },
-  };
 }
 
 /** Messages per second one client can XADD to one stream, pipelining; the stream is trimmed between rounds. */
@@ -140,36 +88,9 @@ async function pipelinedXadd(redis: Redis, size: number): Promise<number> {
   return THROUGHPUT_MESSAGES / seconds;
 }
 
-/** Datagrams per second from a to b, from the first send to the last delivery. */
-async function throughput([a, b]: [CircuitDatagramSocket, CircuitDatagramSocket], size: number): Promise<number> {
-  const payload = randomBytes(size);
-  let received = 0;
-  const done = new Promise<void>((resolve, reject) => {
-    b.on('error', reject);
-    b.on('message', () => {
-      received += 1;
-      if (received === THROUGHPUT_MESSAGES) resolve();
-    });
-  });
-  const started = performance.now();
-  const window: Promise<void>[] = [];
-  for (let i = 0; i < THROUGHPUT_MESSAGES; i++) {
-    window.push(a.send(payload));
-    if (window.length === SEND_WINDOW) await Promise.all(window.splice(0));
-  }
-  await Promise.all(window);
-  await done;
-  const seconds = (performance.now() - started) / 1000;
-  await Promise.all([a.close(), b.close()]);
-  return THROUGHPUT_MESSAGES / seconds;
-}
-
 /** One-way latency in µs: half of each round trip a -> b -> a, one message in flight at a time. */
-async function pingPong(
-  [a, b]: [CircuitDatagramSocket, CircuitDatagramSocket],
-  size: number,
-): Promise<{ p50: number; p99: number }> {
-  b.on('message', (data) => void b.send(data));
+async function pingPong({ a, b }: BenchCircuit, size: number): Promise<{ p50: number; p99: number }> {
+  b.on('message', (data: Buffer) => void b.send(data));
   const payload = randomBytes(size);
   const samples: number[] = [];
   let answered: (() => void) | undefined;
@@ -182,7 +103,6 @@ async function pingPong(
     });
     if (i >= LATENCY_WARMUP) samples.push(((performance.now() - started) * 1000) / 2);
   }
-  await Promise.all([a.close(), b.close()]);
   return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
 }
 

@@ -1,28 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
-  type CircuitConnections,
-  CircuitDatagramSocket,
-  type CircuitDescriptor,
-  DEFAULT_RING_CAPACITY,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
-  queueCircuitKeysCreation,
   REDIS_KEYS,
   requestJson,
-  vmAclRules,
-  vmAclUser,
-  vmCircuitConnections,
   vmIpv4Address,
   vmMacAddress,
 } from '@tenantlab/shared';
-import { Redis } from 'ioredis';
-import { publishReport, quantile } from './bench-report';
 import { SwitchPipeline } from '@tenantlab/switch';
+import { Redis } from 'ioredis';
+import { datagramThroughput, openBenchCircuit } from './bench-circuit';
+import { publishReport, quantile } from './bench-report';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const PIPELINE_SECONDS = 2;
@@ -253,55 +245,13 @@ async function latencyOf(admin: Redis): Promise<{ p50: number; p99: number }> {
   return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
 }
 
-/** Datagrams per second over one circuit between two VM users, the same size as the packet path's frames. */
+/** Datagrams per second over one circuit between the same two VMs, the same size as the packet path's frames. */
 async function circuitRate(redis: TestRedis, admin: Redis): Promise<number> {
-  const id = randomUUID();
-  const vms = ['bench-a1', 'bench-a2'].map((vm) => ({ vm, password: randomBytes(16).toString('hex') }));
-  await queueCircuitKeysCreation(admin.multi(), {
-    id,
-    mode: 'datagram',
-    capacity: DEFAULT_RING_CAPACITY,
-    vmA: vms[0].vm,
-    vmB: vms[1].vm,
-  }).exec();
-  const connections: CircuitConnections[] = [];
-  for (const { vm, password } of vms) {
-    await admin.call('ACL', 'SETUSER', vmAclUser(vm), ...vmAclRules(vm, { password }, [id]));
-    connections.push(vmCircuitConnections(redis.anonymousUrl, { username: vmAclUser(vm), password }, vm));
-  }
-  const descriptor = (side: 'a' | 'b'): CircuitDescriptor => ({
-    id,
-    mode: 'datagram',
-    side,
-    service: 'bench',
-    capacity: DEFAULT_RING_CAPACITY,
-    local: { vm: vms[side === 'a' ? 0 : 1].vm, tenant: 'bench' },
-    peer: { vm: vms[side === 'a' ? 1 : 0].vm, tenant: 'bench' },
-  });
-  const a = new CircuitDatagramSocket(descriptor('a'), connections[0]);
-  const b = new CircuitDatagramSocket(descriptor('b'), connections[1]);
+  const circuit = await openBenchCircuit(redis, admin, 'bench-a1', 'bench-a2');
   try {
-    let received = 0;
-    const done = new Promise<void>((resolve) =>
-      b.on('message', () => {
-        if (++received === E2E_FRAMES) resolve();
-      }),
-    );
-    const payload = benchFrame(0);
-    const started = performance.now();
-    const window: Promise<void>[] = [];
-    for (let i = 0; i < E2E_FRAMES; i++) {
-      window.push(a.send(payload));
-      if (window.length === 1024) await Promise.all(window.splice(0));
-    }
-    await Promise.all(window);
-    await done;
-    return E2E_FRAMES / ((performance.now() - started) / 1000);
+    return await datagramThroughput(circuit, benchFrame(0), E2E_FRAMES);
   } finally {
-    await Promise.all([a.close(), b.close()]);
-    for (const c of connections) {
-      c.commands.disconnect();
-    }
+    await circuit.close();
   }
 }
 

@@ -66,6 +66,13 @@ describe('circuits between tenant VM processes, through the operator, on a real 
 
   const circuitKeys = async (): Promise<string[]> => admin.keys('circuit:*');
 
+  /** Waits until `id` has a circuit open: the transfer a test started is under way. */
+  const circuitOpenOn = (id: string): Promise<true> =>
+    eventually('the transfer to be under way', 10_000, async () => {
+      const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(id).url}/circuits`);
+      return body.circuits.length > 0 ? true : undefined;
+    });
+
   before(async () => {
     redis = await startTestRedis();
     admin = new Redis(redis.url);
@@ -171,10 +178,7 @@ describe('circuits between tenant VM processes, through the operator, on a real 
       count: 200_000,
       size: 1024,
     });
-    await eventually('the transfer to be under way', 10_000, async () => {
-      const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(a2).url}/circuits`);
-      return body.circuits.length > 0 ? true : undefined;
-    });
+    await circuitOpenOn(a2);
     const port = operator.port;
     await operator.kill();
     operator = await (await startOperator(port)).start();
@@ -198,10 +202,7 @@ describe('circuits between tenant VM processes, through the operator, on a real 
         count: 500_000,
         size: 1024,
       });
-      await eventually('the transfer to be under way', 10_000, async () => {
-        const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(a2).url}/circuits`);
-        return body.circuits.length > 0 ? true : undefined;
-      });
+      await circuitOpenOn(a2);
       await vm(a2).kill();
       const { status, body } = await transfer;
       assert.ok(status >= 400, `the sender sees the failure: ${status} ${JSON.stringify(body)}`);
