@@ -10,3 +10,4 @@ export * from './http';
 export * from './circuit';
 export * from './port';
 export * from './packet';
+export * from './program';
