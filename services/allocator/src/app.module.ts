@@ -15,6 +15,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { ALLOCATOR_CONFIG, AllocatorConfig } from './config/allocator.config';
+import { PipelineModule } from './pipeline/pipeline.module';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
         KafkaModule.forRoot({ clientId: 'allocator', brokers: config.KAFKA_BROKERS, logger }),
         statusModule,
+        PipelineModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -16,6 +16,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   FORBIDDEN: HttpStatus.FORBIDDEN,
   POLICY_DENIED: HttpStatus.FORBIDDEN,
   QUOTA_EXCEEDED: HttpStatus.TOO_MANY_REQUESTS,
+  INSUFFICIENT_CAPACITY: HttpStatus.CONFLICT,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   DEPENDENCY_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   // A circuit failed on the far side (peer reset, crashed, or the operator tore it down): the VM itself is fine.

@@ -31,4 +31,11 @@ export const REDIS_KEYS = {
   serviceListeners: (service: string): string => `ops:{circuits}:listeners:${service}`,
   /** Set of the service names one VM listens on. */
   vmListeners: (vmId: string): string => `ops:{circuits}:vm:${vmId}:listeners`,
+
+  // The allocator's linked pipeline. Both share the tag `{pipeline}`: one script checks the version it read and
+  // writes the new pipeline and its stream entry together.
+  /** String: the current linked pipeline as JSON (version, createdAt, each tenant's program and page table). */
+  pipelineCurrent: 'alloc:{pipeline}:current',
+  /** Stream, MAXLEN ~ 100: each new pipeline version (`version`, `pipeline` JSON, trace context); the switch follows it. */
+  pipelineVersions: 'alloc:{pipeline}:versions',
 } as const;

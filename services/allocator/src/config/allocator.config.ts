@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, env, kafkaEnv, redisEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, kafkaEnv, PROGRAM_LIMITS, ProgramQuota, redisEnv } from '@tenantlab/shared';
 
 export const allocatorEnv = {
   ...commonEnv,
@@ -7,8 +7,75 @@ export const allocatorEnv = {
   PORT: env.port({ default: 3002 }),
   /** How often the allocator publishes its status heartbeat to Kafka. */
   STATUS_INTERVAL_MS: env.integer({ default: 2000, min: 100 }),
+
+  // The switch's resources (seed 004): what all tenants' programs together may use.
+  /** Pipeline stages, each with its own register memory ("one big array" per stage). */
+  SWITCH_STAGES: env.integer({ default: 8, min: 1, max: 64 }),
+  /** 64-bit register cells per stage. A register of width 64 or less takes one cell per entry, width 128 two. */
+  REGISTER_CELLS_PER_STAGE: env.integer({ default: 65_536, min: 1, max: 16_777_216 }),
+  /** Table entries over all tenants' tables (sum of table sizes). */
+  SWITCH_TABLE_ENTRIES: env.integer({ default: 65_536, min: 0 }),
+  /** Worst-case ops per packet summed over all tenants' programs: a stand-in for the pipeline's time budget. */
+  SWITCH_OPS_PER_PACKET: env.integer({ default: 256, min: 0 }),
+
+  // What one tenant's program may use (the validator's ProgramQuota), the same for every tenant.
+  TENANT_QUOTA_TABLES: env.integer({ default: 8, min: 0, max: PROGRAM_LIMITS.tables }),
+  TENANT_QUOTA_TABLE_ENTRIES: env.integer({ default: 4096, min: 0 }),
+  /** Sum of width x size over the tenant's registers; 1 Mbit is 16384 64-bit cells. */
+  TENANT_QUOTA_REGISTER_BITS: env.integer({ default: 1_048_576, min: 0 }),
+  /** 64-bit counter cells (size, twice for kind `both`). */
+  TENANT_QUOTA_COUNTERS: env.integer({ default: 16_384, min: 0 }),
+  TENANT_QUOTA_OPS_PER_PACKET: env.integer({ default: 32, min: 0 }),
+  TENANT_QUOTA_HEADER_BYTES: env.integer({
+    default: PROGRAM_LIMITS.headerBytes,
+    min: 0,
+    max: PROGRAM_LIMITS.headerBytes,
+  }),
 };
 
 export type AllocatorConfig = ConfigOf<typeof allocatorEnv>;
 
 export const ALLOCATOR_CONFIG = Symbol('ALLOCATOR_CONFIG');
+
+/** The switch's capacity, as the admission check sees it. */
+export interface SwitchResources {
+  readonly stages: number;
+  readonly cellsPerStage: number;
+  readonly tableEntries: number;
+  readonly opsPerPacket: number;
+}
+
+export function switchResources(
+  config: Pick<
+    AllocatorConfig,
+    'SWITCH_STAGES' | 'REGISTER_CELLS_PER_STAGE' | 'SWITCH_TABLE_ENTRIES' | 'SWITCH_OPS_PER_PACKET'
+  >,
+): SwitchResources {
+  return {
+    stages: config.SWITCH_STAGES,
+    cellsPerStage: config.REGISTER_CELLS_PER_STAGE,
+    tableEntries: config.SWITCH_TABLE_ENTRIES,
+    opsPerPacket: config.SWITCH_OPS_PER_PACKET,
+  };
+}
+
+export function tenantQuota(
+  config: Pick<
+    AllocatorConfig,
+    | 'TENANT_QUOTA_TABLES'
+    | 'TENANT_QUOTA_TABLE_ENTRIES'
+    | 'TENANT_QUOTA_REGISTER_BITS'
+    | 'TENANT_QUOTA_COUNTERS'
+    | 'TENANT_QUOTA_OPS_PER_PACKET'
+    | 'TENANT_QUOTA_HEADER_BYTES'
+  >,
+): ProgramQuota {
+  return {
+    tables: config.TENANT_QUOTA_TABLES,
+    tableEntries: config.TENANT_QUOTA_TABLE_ENTRIES,
+    registerBits: config.TENANT_QUOTA_REGISTER_BITS,
+    counters: config.TENANT_QUOTA_COUNTERS,
+    actionOpsPerPacket: config.TENANT_QUOTA_OPS_PER_PACKET,
+    headerBytes: config.TENANT_QUOTA_HEADER_BYTES,
+  };
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
+import { ID_PATTERN, ProgramResources, ValidationError } from '@tenantlab/shared';
+import type { Response } from 'express';
+import type { PageTable } from '../memory/memory-map';
+import { SubmitProgramDto } from './dto/submit-program.dto';
+import type { LinkedPipeline } from './linked-pipeline';
+import { MemoryReport, PipelineService } from './pipeline.service';
+
+export interface SubmitReply {
+  version: number;
+  pageTable: PageTable;
+  resources: ProgramResources;
+}
+
+/**
+ * The allocator's API. It trusts its callers (the operator, acting for tenants), so the tenant and its VMs come in
+ * the request; the operator is where tenants authenticate.
+ */
+@Controller()
+export class PipelineController {
+  constructor(private readonly pipelines: PipelineService) {}
+
+  /** 201 when the tenant had no program, 200 when this one replaced it. */
+  @Put('tenants/:tenant/program')
+  async submit(
+    @Param('tenant') tenant: string,
+    @Body() body: SubmitProgramDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<SubmitReply> {
+    const result = await this.pipelines.submit(validTenant(tenant), body.vms, body.program);
+    response.status(result.created ? 201 : 200);
+    return { version: result.version, pageTable: result.pageTable, resources: result.resources };
+  }
+
+  @Delete('tenants/:tenant/program')
+  @HttpCode(204)
+  remove(@Param('tenant') tenant: string): Promise<void> {
+    return this.pipelines.remove(validTenant(tenant));
+  }
+
+  @Get('memory')
+  memory(): Promise<MemoryReport> {
+    return this.pipelines.memory();
+  }
+
+  @Get('pipeline')
+  pipeline(): Promise<LinkedPipeline> {
+    return this.pipelines.pipeline();
+  }
+}
+
+function validTenant(tenant: string): string {
+  if (!ID_PATTERN.test(tenant)) {
+    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
+  }
+  return tenant;
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { PipelineController } from './pipeline.controller';
+import { PipelineRepository } from './pipeline.repository';
+import { CLOCK, PipelineService } from './pipeline.service';
+
+@Module({
+  controllers: [PipelineController],
+  providers: [PipelineRepository, PipelineService, { provide: CLOCK, useValue: () => Date.now() }],
+  exports: [PipelineService],
+})
+export class PipelineModule {}

@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError, ProgramResources, validateProgram, ValidProgram } from '@tenantlab/shared';
+import { ALLOCATOR_CONFIG, switchResources, tenantQuota } from '../config/allocator.config';
+import { InsufficientCapacityError } from '../memory/insufficient-capacity.error';
+import { MemoryMap, MemoryView, PageTable } from '../memory/memory-map';
+import { LinkedPipeline, LinkedTenant, memoryMapOf, NO_PIPELINE, usedBy } from './linked-pipeline';
+import { PipelineRepository } from './pipeline.repository';
+
+export const CLOCK = Symbol('CLOCK');
+export type Clock = () => number;
+
+/**
+ * Optimistic concurrency: a change that lost the race to another one starts again from the pipeline that won. Each
+ * round some change wins, so this many rounds serve as many concurrent changes; beyond that the caller retries.
+ */
+export const MAX_COMMIT_ATTEMPTS = 16;
+
+export interface SubmitResult {
+  /** True when the tenant had no program before (HTTP 201), false when this one replaced its program (200). */
+  readonly created: boolean;
+  readonly version: number;
+  readonly pageTable: PageTable;
+  readonly resources: ProgramResources;
+}
+
+export interface MemoryReport extends MemoryView {
+  /** The pipeline version this map belongs to. */
+  readonly version: number;
+}
+
+/** The part of the allocator's config the admission check reads. */
+export type AdmissionSettings = Parameters<typeof switchResources>[0] & Parameters<typeof tenantQuota>[0];
+
+/**
+ * Admission and linking (seed 004): the resource usage checker (the shared validator with the tenant's quota, then
+ * the switch's free capacity), the run-time memory allocator's first placement, and the linker that produces the
+ * next pipeline version. Redis holds the only state: the memory map is rebuilt from the stored pipeline whenever
+ * the version this process last saw is not the current one (at the first request after boot, or after another
+ * allocator instance changed it).
+ */
+@Injectable()
+export class PipelineService {
+  private cached: { version: number; map: MemoryMap } | undefined;
+
+  constructor(
+    private readonly repository: PipelineRepository,
+    @Inject(ALLOCATOR_CONFIG) private readonly config: AdmissionSettings,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
+
+  /**
+   * Validates the tenant's program, checks it fits next to every other tenant's, places its registers and links the
+   * next pipeline. A program replacing the tenant's current one may reuse that one's memory, but nothing changes
+   * (not the pipeline, not the map) when the new one is refused.
+   */
+  async submit(tenant: string, vms: readonly string[], document: unknown): Promise<SubmitResult> {
+    const valid = validateProgram(document, { tenant, vms, quota: tenantQuota(this.config) });
+    const { pipeline, result } = await this.change(`program ${valid.program.name} of tenant ${tenant}`, (current) => {
+      const map = this.mapOf(current).clone();
+      map.free(tenant);
+      const pageTable = this.admit(current, map, valid);
+      const linked: LinkedTenant = { program: valid, pageTable };
+      return { tenants: { ...current.tenants, [tenant]: linked }, map, result: !current.tenants[tenant] };
+    });
+    return {
+      created: result,
+      version: pipeline.version,
+      pageTable: pipeline.tenants[tenant].pageTable,
+      resources: valid.resources,
+    };
+  }
+
+  /** Unlinks the tenant's program and frees its memory, as a new pipeline version. */
+  async remove(tenant: string): Promise<void> {
+    await this.change(`removing the program of tenant ${tenant}`, (current) => {
+      if (!current.tenants[tenant]) {
+        throw new NotFoundError(
+          `tenant ${tenant} has no program in the pipeline (version ${current.version}); nothing to remove`,
+        );
+      }
+      const map = this.mapOf(current).clone();
+      map.free(tenant);
+      const tenants = Object.fromEntries(Object.entries(current.tenants).filter(([name]) => name !== tenant));
+      return { tenants, map, result: undefined };
+    });
+  }
+
+  async pipeline(): Promise<LinkedPipeline> {
+    const current = await this.repository.current();
+    if (!current) {
+      throw new NotFoundError('no pipeline has been linked yet; submit a program with PUT /tenants/:tenant/program');
+    }
+    return current;
+  }
+
+  async memory(): Promise<MemoryReport> {
+    const current = (await this.repository.current()) ?? NO_PIPELINE;
+    return { version: current.version, ...this.mapOf(current).view() };
+  }
+
+  /**
+   * The resource usage checker: table entries and ops per packet against what other tenants leave free, then the
+   * registers placed in `map` (which already lacks the tenant's old slices). Reports every shortage at once.
+   */
+  private admit(current: LinkedPipeline, map: MemoryMap, valid: ValidProgram): PageTable {
+    const { tenant, program, resources } = valid;
+    const capacity = switchResources(this.config);
+    const shortages: string[] = [];
+    const check = (needed: number, used: number, total: number, what: string): void => {
+      const free = Math.max(0, total - used);
+      if (needed > free) {
+        shortages.push(`needs ${needed} ${what}, ${free} of ${total} are free (short by ${needed - free})`);
+      }
+    };
+    check(resources.tableEntries, usedBy(current, 'tableEntries', tenant), capacity.tableEntries, 'table entries');
+    check(
+      resources.maxOpsPerPacket,
+      usedBy(current, 'maxOpsPerPacket', tenant),
+      capacity.opsPerPacket,
+      'ops per packet (worst case, summed over all tenants)',
+    );
+    let pageTable: PageTable | undefined;
+    try {
+      pageTable = map.allocate(tenant, program.name, program.registers);
+    } catch (error) {
+      if (!(error instanceof InsufficientCapacityError)) throw error;
+      shortages.push(...error.shortages);
+    }
+    if (shortages.length > 0 || pageTable === undefined) {
+      throw new InsufficientCapacityError(tenant, program.name, shortages);
+    }
+    return pageTable;
+  }
+
+  /**
+   * Reads the current pipeline, plans the next one from it and commits it only if nobody committed in between (see
+   * PipelineRepository.commit); otherwise plans again from the winner. `plan` must not touch the cached map: it
+   * works on a clone that becomes the cache once its pipeline is stored.
+   */
+  private async change<T>(
+    what: string,
+    plan: (current: LinkedPipeline) => { tenants: Record<string, LinkedTenant>; map: MemoryMap; result: T },
+  ): Promise<{ pipeline: LinkedPipeline; result: T }> {
+    for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+      const current = (await this.repository.current()) ?? NO_PIPELINE;
+      const { tenants, map, result } = plan(current);
+      const next: LinkedPipeline = {
+        version: current.version + 1,
+        createdAt: new Date(this.now()).toISOString(),
+        tenants,
+      };
+      if (await this.repository.commit(next)) {
+        this.cached = { version: next.version, map };
+        return { pipeline: next, result };
+      }
+    }
+    throw new ConflictError(
+      `${what} was not linked: other changes to the pipeline won ${MAX_COMMIT_ATTEMPTS} times in a row. Try again.`,
+      { retriable: true },
+    );
+  }
+
+  private mapOf(pipeline: LinkedPipeline): MemoryMap {
+    if (this.cached?.version !== pipeline.version) {
+      const map = memoryMapOf(pipeline, this.config.SWITCH_STAGES, this.config.REGISTER_CELLS_PER_STAGE);
+      this.cached = { version: pipeline.version, map };
+    }
+    return this.cached.map;
+  }
+}

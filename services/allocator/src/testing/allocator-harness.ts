@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createValidationPipe, DomainExceptionFilter, JsonLogger, parseEnv, RedisModule } from '@tenantlab/shared';
+import { ALLOCATOR_CONFIG, type AllocatorConfig, allocatorEnv } from '../config/allocator.config';
+import { PipelineModule } from '../pipeline/pipeline.module';
+
+export interface ErrorReply {
+  error: { code: string; message: string; retriable: boolean; details?: string[] };
+}
+
+/** An allocator running in this process, as main.ts would start it, on a free loopback port. */
+export interface AllocatorUnderTest {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The allocator's pipeline feature on its real Redis module, as AppModule wires it, without the Kafka status
+ * heartbeat: these tests do not look at it, and a heartbeat retrying an absent broker would keep the test process
+ * alive for a minute after the tests end.
+ */
+@Module({})
+class PipelineUnderTestModule {
+  static forRoot(config: AllocatorConfig, logger: JsonLogger): DynamicModule {
+    return {
+      module: PipelineUnderTestModule,
+      global: true,
+      imports: [RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }), PipelineModule],
+      providers: [
+        { provide: ALLOCATOR_CONFIG, useValue: config },
+        { provide: JsonLogger, useValue: logger },
+      ],
+      exports: [ALLOCATOR_CONFIG, JsonLogger],
+    };
+  }
+}
+
+/**
+ * Starts the allocator's pipeline feature with the same pipe, filter and body limit as bootstrapService, without its
+ * signal handlers (they would exit the test process).
+ */
+export async function startAllocator(redisUrl: string, env: Record<string, string> = {}): Promise<AllocatorUnderTest> {
+  const config = parseEnv(allocatorEnv, {
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  // stderr, so the allocator's log lines do not mix with the test runner's report on stdout.
+  const logger = new JsonLogger('allocator', config.LOG_LEVEL, (line) => process.stderr.write(line));
+  const app = await NestFactory.create<NestExpressApplication>(PipelineUnderTestModule.forRoot(config, logger), {
+    logger,
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: '256kb' });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new DomainExceptionFilter(logger));
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return { url: `http://127.0.0.1:${port}`, close: () => (closing ??= app.close()) };
+}
