@@ -1,0 +1,350 @@
+import { ConflictError, ValidationError } from '@tenantlab/shared';
+import { NARROW_BITS, type ActionArgs, type Value } from './field-access';
+import type { PacketContext } from './packet-context';
+import type { Constant, ParamDecl, MatchKind, TableDecl } from '@tenantlab/shared';
+
+/** One key field's match in a table entry, in the order of the table's key. */
+export interface KeyMatchInput {
+  readonly value: Constant;
+  /** Ternary keys only; all ones when left out. */
+  readonly mask?: Constant;
+  /** LPM keys only, required there: how many leading bits of `value` must match. */
+  readonly prefixLength?: number;
+}
+
+/** A table entry as the control plane submits it (untrusted: checked against the table). */
+export interface TableEntryInput {
+  readonly key: readonly KeyMatchInput[];
+  readonly action: string;
+  /** One constant per param of the action, by param name. */
+  readonly args?: Readonly<Record<string, Constant>>;
+  /** Tables with a ternary key only: higher wins; 0 when left out. */
+  readonly priority?: number;
+}
+
+/** An action compiled for the packet path, with what its args must look like. */
+export interface CompiledAction {
+  readonly name: string;
+  readonly params: readonly ParamDecl[];
+  run(ctx: PacketContext, args: ActionArgs): void;
+}
+
+interface Entry {
+  /** The normalized match, for duplicates and removal. */
+  readonly id: string;
+  readonly seq: number;
+  readonly priority: number;
+  readonly prefixLength: number;
+  /** Values and masks of narrow and wide key fields, in key order within each. */
+  readonly narrowValues: readonly number[];
+  readonly narrowMasks: readonly number[];
+  readonly wideValues: readonly bigint[];
+  readonly wideMasks: readonly bigint[];
+  readonly action: CompiledAction;
+  readonly args: ActionArgs;
+}
+
+const CONSTANT_PATTERN = /^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/;
+
+function constant(value: unknown): bigint | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
+  return typeof value === 'string' && CONSTANT_PATTERN.test(value) ? BigInt(value) : undefined;
+}
+
+function ones(bits: number): bigint {
+  return (1n << BigInt(bits)) - 1n;
+}
+
+/** Splits constants by width into the numbers and BigInts an ActionArgs holds. */
+export function actionArgs(params: readonly ParamDecl[], values: readonly bigint[]): ActionArgs {
+  const narrow: number[] = [];
+  const wide: bigint[] = [];
+  params.forEach((param, i) => (param.bits > NARROW_BITS ? wide.push(values[i]) : narrow.push(Number(values[i]))));
+  return { narrow, wide };
+}
+
+/**
+ * A match-action table on the packet path. All-exact tables are a Map (keyed by the key fields packed into one
+ * number when they total 53 bits or less, else a string); tables with a ternary or LPM key keep their entries
+ * sorted, highest priority first, then longest prefix, then oldest, and take the first that matches (a linear
+ * scan: fine for the hundreds of entries tenants use; a per-prefix-length index would be next for big LPM tables).
+ */
+export class ProgramTable {
+  private readonly kinds: readonly MatchKind[];
+  private readonly bits: readonly number[];
+  private readonly exact: boolean;
+  private readonly ternary: boolean;
+  private readonly packed: boolean;
+  /** 2^bits of each key field, to pack keys into one number. */
+  private readonly scales: readonly number[];
+  private readonly byKey = new Map<number | string, Entry>();
+  private readonly sorted: Entry[] = [];
+  private readonly ids = new Set<string>();
+  private seq = 0;
+  private readonly narrowKeys: ((ctx: PacketContext, args: ActionArgs) => number)[] = [];
+  private readonly wideKeys: ((ctx: PacketContext, args: ActionArgs) => bigint)[] = [];
+  private readonly narrowScratch: number[] = [];
+  private readonly wideScratch: bigint[] = [];
+
+  constructor(
+    private readonly decl: TableDecl,
+    keys: readonly Value[],
+    private readonly actions: ReadonlyMap<string, CompiledAction>,
+    private readonly defaultAction: CompiledAction,
+    private readonly defaultArgs: ActionArgs,
+  ) {
+    this.kinds = decl.key.map((k) => k.match);
+    this.bits = keys.map((k) => k.bits);
+    this.exact = this.kinds.every((k) => k === 'exact');
+    this.ternary = this.kinds.includes('ternary');
+    this.packed = this.bits.reduce((sum, b) => sum + b, 0) <= 53;
+    this.scales = this.bits.map((b) => 2 ** b);
+    for (const key of keys) {
+      if (key.wide) this.wideKeys.push(key.read);
+      else this.narrowKeys.push(key.read);
+    }
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Runs the matching entry's action, or the default action. */
+  apply(ctx: PacketContext): void {
+    const entry = this.exact ? this.lookupExact(ctx) : this.lookupSorted(ctx);
+    if (entry === undefined) this.defaultAction.run(ctx, this.defaultArgs);
+    else entry.action.run(ctx, entry.args);
+  }
+
+  private lookupExact(ctx: PacketContext): Entry | undefined {
+    if (this.byKey.size === 0) return undefined;
+    const n = this.narrowKeys;
+    const w = this.wideKeys;
+    if (this.packed) {
+      // Key fields in declaration order; narrow and wide readers keep that order within each kind.
+      if (w.length === 0) {
+        let key = 0;
+        for (let i = 0; i < n.length; i++) key = key * this.scales[i] + n[i](ctx, NO_ARGS);
+        return this.byKey.get(key);
+      }
+      let key = 0;
+      let ni = 0;
+      let wi = 0;
+      for (let i = 0; i < this.bits.length; i++) {
+        const value = this.bits[i] > NARROW_BITS ? Number(w[wi++](ctx, NO_ARGS)) : n[ni++](ctx, NO_ARGS);
+        key = key * this.scales[i] + value;
+      }
+      return this.byKey.get(key);
+    }
+    let key = '';
+    let ni = 0;
+    let wi = 0;
+    for (let i = 0; i < this.bits.length; i++) {
+      key += this.bits[i] > NARROW_BITS ? `${w[wi++](ctx, NO_ARGS)},` : `${n[ni++](ctx, NO_ARGS)},`;
+    }
+    return this.byKey.get(key);
+  }
+
+  private lookupSorted(ctx: PacketContext): Entry | undefined {
+    const entries = this.sorted;
+    if (entries.length === 0) return undefined;
+    const kn = this.narrowScratch;
+    const kw = this.wideScratch;
+    const n = this.narrowKeys;
+    const w = this.wideKeys;
+    for (let i = 0; i < n.length; i++) kn[i] = n[i](ctx, NO_ARGS);
+    for (let i = 0; i < w.length; i++) kw[i] = w[i](ctx, NO_ARGS);
+    next: for (let e = 0; e < entries.length; e++) {
+      const entry = entries[e];
+      for (let i = 0; i < n.length; i++) {
+        if ((kn[i] & entry.narrowMasks[i]) >>> 0 !== entry.narrowValues[i]) continue next;
+      }
+      for (let i = 0; i < w.length; i++) {
+        if ((kw[i] & entry.wideMasks[i]) !== entry.wideValues[i]) continue next;
+      }
+      return entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds an entry. Throws a ValidationError listing every problem with it (key arity, widths, masks, prefix
+   * lengths, the action and its args, the priority), or a ConflictError when the table is full or already has an
+   * entry with the same match.
+   */
+  addEntry(input: TableEntryInput): void {
+    const problems: string[] = [];
+    const match = this.parseKey(input?.key, problems);
+    const action = this.parseAction(input, problems);
+    const priority = this.parsePriority(input?.priority, problems);
+    if (problems.length > 0 || match === undefined || action === undefined) {
+      throw new ValidationError(
+        `Entry for table ${this.decl.name} rejected: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}. Fix each one listed in details.`,
+        problems,
+      );
+    }
+    if (this.ids.has(match.id)) {
+      throw new ConflictError(`Table ${this.decl.name} already has an entry matching ${match.id}; remove it first.`);
+    }
+    if (this.ids.size >= this.decl.size) {
+      throw new ConflictError(
+        `Table ${this.decl.name} is full (${this.decl.size} entries); remove an entry or ask for a bigger table.`,
+      );
+    }
+    const entry: Entry = { ...match, seq: this.seq++, priority, action: action.action, args: action.args };
+    this.ids.add(entry.id);
+    if (this.exact) {
+      this.byKey.set(this.exactKey(match.values), entry);
+      return;
+    }
+    let at = this.sorted.length;
+    while (at > 0 && ranksBefore(entry, this.sorted[at - 1])) at--;
+    this.sorted.splice(at, 0, entry);
+  }
+
+  /** Removes the entry with this match; false when there is none. Throws a ValidationError for a malformed key. */
+  removeEntry(key: readonly KeyMatchInput[]): boolean {
+    const problems: string[] = [];
+    const match = this.parseKey(key, problems);
+    if (problems.length > 0 || match === undefined) {
+      throw new ValidationError(
+        `Key for table ${this.decl.name} rejected. Fix each problem listed in details.`,
+        problems,
+      );
+    }
+    if (!this.ids.delete(match.id)) return false;
+    if (this.exact) this.byKey.delete(this.exactKey(match.values));
+    else
+      this.sorted.splice(
+        this.sorted.findIndex((e) => e.id === match.id),
+        1,
+      );
+    return true;
+  }
+
+  private exactKey(values: readonly bigint[]): number | string {
+    if (this.packed) return values.reduce((key, value, i) => key * this.scales[i] + Number(value), 0);
+    return values.map((value) => `${value},`).join('');
+  }
+
+  private parseKey(
+    key: readonly KeyMatchInput[] | undefined,
+    problems: string[],
+  ): (Omit<Entry, 'seq' | 'priority' | 'action' | 'args'> & { values: bigint[] }) | undefined {
+    const fields = this.decl.key.map((k) => `${k.field} (${k.match})`).join(', ');
+    if (!Array.isArray(key) || key.length !== this.kinds.length) {
+      const got = Array.isArray(key) ? `${key.length} values` : 'no key array';
+      problems.push(`key: has ${got}, table ${this.decl.name} matches on ${this.kinds.length}: ${fields || 'nothing'}`);
+      return undefined;
+    }
+    const values: bigint[] = [];
+    const masks: bigint[] = [];
+    let prefixTotal = 0;
+    const before = problems.length;
+    this.kinds.forEach((kind, i) => {
+      const path = `key[${i}] (${this.decl.key[i].field}, ${kind})`;
+      const bits = this.bits[i];
+      const item = key[i] as KeyMatchInput | undefined;
+      const value = constant(item?.value);
+      if (value === undefined) {
+        problems.push(`${path}: value must be an unsigned integer (a number, decimal string or 0x hex string)`);
+        return;
+      }
+      if (value > ones(bits)) problems.push(`${path}: value ${item?.value} does not fit in the field's ${bits} bits`);
+      let mask = ones(bits);
+      if (kind !== 'ternary' && item?.mask !== undefined) problems.push(`${path}: only ternary keys take a mask`);
+      if (kind !== 'lpm' && item?.prefixLength !== undefined)
+        problems.push(`${path}: only lpm keys take a prefixLength`);
+      if (kind === 'ternary' && item?.mask !== undefined) {
+        const given = constant(item.mask);
+        if (given === undefined || given > ones(bits)) problems.push(`${path}: mask must fit in ${bits} bits`);
+        else mask = given;
+      }
+      if (kind === 'lpm') {
+        const length = item?.prefixLength;
+        if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > bits) {
+          problems.push(`${path}: prefixLength must be a whole number from 0 to ${bits}`);
+        } else {
+          mask = ones(bits) ^ ones(bits - length);
+          prefixTotal += length;
+        }
+      }
+      if ((value & ~mask) !== 0n) problems.push(`${path}: value ${item?.value} has bits set outside the mask/prefix`);
+      values.push(value);
+      masks.push(mask);
+    });
+    if (problems.length > before) return undefined;
+    const narrowValues: number[] = [];
+    const narrowMasks: number[] = [];
+    const wideValues: bigint[] = [];
+    const wideMasks: bigint[] = [];
+    this.bits.forEach((bits, i) => {
+      if (bits > NARROW_BITS) {
+        wideValues.push(values[i]);
+        wideMasks.push(masks[i]);
+      } else {
+        narrowValues.push(Number(values[i]));
+        narrowMasks.push(Number(masks[i]));
+      }
+    });
+    const id = values.map((v, i) => `0x${v.toString(16)}/0x${masks[i].toString(16)}`).join(',');
+    return { id, values, prefixLength: prefixTotal, narrowValues, narrowMasks, wideValues, wideMasks };
+  }
+
+  private parseAction(
+    input: TableEntryInput | undefined,
+    problems: string[],
+  ): { action: CompiledAction; args: ActionArgs } | undefined {
+    const name = input?.action;
+    const action = typeof name === 'string' && this.decl.actions.includes(name) ? this.actions.get(name) : undefined;
+    if (action === undefined) {
+      problems.push(
+        `action: ${String(name)} is not one of table ${this.decl.name}'s actions (${this.decl.actions.join(', ')})`,
+      );
+      return undefined;
+    }
+    const args = input?.args ?? {};
+    const values = parseArgs(action, args, problems);
+    return values === undefined ? undefined : { action, args: actionArgs(action.params, values) };
+  }
+
+  private parsePriority(priority: number | undefined, problems: string[]): number {
+    if (priority === undefined) return 0;
+    if (!this.ternary) {
+      problems.push(`priority: only tables with a ternary key take one (${this.decl.name} has none)`);
+    } else if (!Number.isSafeInteger(priority) || priority < 0) {
+      problems.push('priority: must be a whole number, 0 or more');
+    }
+    return priority;
+  }
+}
+
+/** Checks args against an action's params: every param given, nothing else, each fitting its width. */
+export function parseArgs(
+  action: CompiledAction,
+  args: Readonly<Record<string, Constant>>,
+  problems: string[],
+): bigint[] | undefined {
+  const before = problems.length;
+  const values: bigint[] = [];
+  for (const param of action.params) {
+    const given: unknown = Object.hasOwn(args, param.name) ? args[param.name] : undefined;
+    const value = constant(given);
+    if (given === undefined) problems.push(`args.${param.name}: missing (action ${action.name} needs it)`);
+    else if (value === undefined) problems.push(`args.${param.name}: must be an unsigned integer constant`);
+    else if (value > ones(param.bits)) problems.push(`args.${param.name}: ${value} does not fit in ${param.bits} bits`);
+    values.push(value ?? 0n);
+  }
+  for (const name of Object.keys(args)) {
+    if (!action.params.some((p) => p.name === name))
+      problems.push(`args.${name}: action ${action.name} has no such param`);
+  }
+  return problems.length > before ? undefined : values;
+}
+
+function ranksBefore(a: Entry, b: Entry): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  return a.prefixLength > b.prefixLength;
+}
+
+const NO_ARGS: ActionArgs = { narrow: [], wide: [] };

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TenantCpuBudget, TenantFrameQueue } from './tenant-cpu-budget';
+
+/** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
+function fakeClock(): { now: number; clock: () => number } {
+  const state = { now: 0, clock: () => state.now };
+  return state;
+}
+
+describe('TenantCpuBudget', () => {
+  it('refills at weight / sum(weights) of the rate, up to the burst', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 50_000, clock: time.clock });
+    budget.setWeight('a', 1);
+    budget.setWeight('b', 3);
+    assert.equal(budget.tokens('a'), 50_000, 'a new tenant starts with a full bucket');
+    assert.ok(budget.tryCharge('a', 50_000));
+    assert.equal(budget.tryCharge('a', 1), false);
+    time.now += 40_000;
+    assert.equal(budget.tokens('a'), 10_000, 'a quarter of 40 µs');
+    time.now += 10_000_000;
+    assert.equal(budget.tokens('a'), 50_000, 'capped at the burst');
+    budget.charge('a', 80_000);
+    assert.equal(budget.admit('a'), false, 'in debt after an expensive frame');
+    time.now += 124_000; // a quarter of it pays the 30 µs debt and then some
+    assert.equal(budget.admit('a'), true);
+    assert.equal(budget.admit('nobody'), false);
+  });
+
+  it("a greedy tenant's share converges to its weight while the others get theirs", () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 20_000, clock: time.clock });
+    const weights = { greedy: 1, steady: 1, big: 2 };
+    for (const [tenant, weight] of Object.entries(weights)) budget.setWeight(tenant, weight);
+    // Everyone always has frames; the greedy tenant's cost 5 µs, others' 1 µs. One core runs whoever is admitted.
+    const costs: Record<string, number> = { greedy: 5_000, steady: 1_000, big: 1_000 };
+    const used: Record<string, number> = { greedy: 0, steady: 0, big: 0 };
+    const tenants = Object.keys(weights);
+    let turn = 0;
+    while (time.now < 1e9) {
+      let ran = false;
+      for (let k = 0; k < tenants.length && !ran; k++) {
+        const tenant = tenants[(turn + k) % tenants.length];
+        if (!budget.admit(tenant)) continue;
+        budget.charge(tenant, costs[tenant]);
+        used[tenant] += costs[tenant];
+        time.now += costs[tenant];
+        ran = true;
+      }
+      turn++;
+      if (!ran) time.now += 1_000;
+    }
+    const total = used.greedy + used.steady + used.big;
+    assert.ok(Math.abs(used.greedy / 1e9 - 0.25) < 0.01, `greedy ${used.greedy / 1e9}`);
+    assert.ok(Math.abs(used.steady / 1e9 - 0.25) < 0.01, `steady ${used.steady / 1e9}`);
+    assert.ok(Math.abs(used.big / 1e9 - 0.5) < 0.01, `big ${used.big / 1e9}`);
+    assert.ok(total / 1e9 > 0.97, 'the core stays busy');
+  });
+});
+
+describe('TenantFrameQueue', () => {
+  it('runs at once with budget, queues when over it, drops beyond the bound, drains as budget returns', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 10_000, clock: time.clock });
+    budget.setWeight('a', 1);
+    budget.setWeight('b', 1);
+    const ran: string[] = [];
+    const queue = new TenantFrameQueue<number>(budget, 3, (tenant, frame) => {
+      ran.push(`${tenant}${frame}`);
+      return 10_000;
+    });
+    assert.equal(queue.submit('a', 1), 'ran');
+    assert.deepEqual(
+      [2, 3, 4, 5].map((f) => queue.submit('a', f)),
+      ['queued', 'queued', 'queued', 'dropped'],
+    );
+    assert.equal(queue.submit('b', 1), 'ran', "a's backlog does not hold b up");
+    assert.deepEqual(queue.stats('a'), { queued: 3, droppedOverBudget: 1, processed: 1 });
+    assert.equal(queue.drain(), 0, 'no budget yet');
+    time.now += 20_000; // half of it each: a earns one 10 µs frame
+    assert.equal(queue.drain(), 1);
+    time.now += 1_000_000;
+    assert.equal(queue.drain(), 1, 'the burst bounds what runs at once');
+    time.now += 20_000;
+    queue.drain();
+    assert.equal(queue.waiting('a'), 0);
+    assert.deepEqual(ran, ['a1', 'b1', 'a2', 'a3', 'a4']);
+  });
+});
