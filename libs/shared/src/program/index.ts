@@ -22,3 +22,4 @@ export * from './program-fields';
 export * from './program.types';
 export { binaryWidth, bitLength, constantValue } from './program-widths';
 export { validateProgram } from './program.validator';
+export * from './linked-pipeline';

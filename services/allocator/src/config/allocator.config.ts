@@ -1,4 +1,13 @@
-import { commonEnv, ConfigOf, env, kafkaEnv, PROGRAM_LIMITS, ProgramQuota, redisEnv } from '@tenantlab/shared';
+import {
+  commonEnv,
+  ConfigOf,
+  env,
+  kafkaEnv,
+  PROGRAM_LIMITS,
+  ProgramQuota,
+  redisEnv,
+  SWITCH_RESOURCE_DEFAULTS,
+} from '@tenantlab/shared';
 
 export const allocatorEnv = {
   ...commonEnv,
@@ -10,9 +19,13 @@ export const allocatorEnv = {
 
   // The switch's resources (seed 004): what all tenants' programs together may use.
   /** Pipeline stages, each with its own register memory ("one big array" per stage). */
-  SWITCH_STAGES: env.integer({ default: 8, min: 1, max: 64 }),
+  SWITCH_STAGES: env.integer({ default: SWITCH_RESOURCE_DEFAULTS.stages, min: 1, max: 64 }),
   /** 64-bit register cells per stage. A register of width 64 or less takes one cell per entry, width 128 two. */
-  REGISTER_CELLS_PER_STAGE: env.integer({ default: 65_536, min: 1, max: 16_777_216 }),
+  REGISTER_CELLS_PER_STAGE: env.integer({
+    default: SWITCH_RESOURCE_DEFAULTS.registerCellsPerStage,
+    min: 1,
+    max: 16_777_216,
+  }),
   /** Table entries over all tenants' tables (sum of table sizes). */
   SWITCH_TABLE_ENTRIES: env.integer({ default: 65_536, min: 0 }),
   /** Worst-case ops per packet summed over all tenants' programs: a stand-in for the pipeline's time budget. */

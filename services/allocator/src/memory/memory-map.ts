@@ -12,14 +12,10 @@ export interface RegisterRequest {
  * through the page table (seed 004): `phys = offset + (virt % amount)` for registers of width 64 or less; a 128-bit
  * entry spans two consecutive cells, so there `phys = offset + 2 * (virt % (amount / 2))`.
  */
-export interface PageTableEntry {
-  readonly stage: number;
-  readonly offset: number;
-  readonly amount: number;
-}
+import type { PageTable, PageTableEntry } from '@tenantlab/shared';
 
-/** A program's page table: register name to its slice. */
-export type PageTable = Record<string, PageTableEntry>;
+// The page table is the allocator's and the switch's shared contract; defined in @tenantlab/shared.
+export type { PageTable, PageTableEntry };
 
 export interface SliceView {
   readonly tenant: string;
@@ -91,7 +87,7 @@ export class MemoryMap {
       throw new Error(`tenant ${tenant} already holds register memory; free it before allocating again`);
     }
     const scratch = this.clone();
-    const pageTable: PageTable = {};
+    const pageTable: Record<string, PageTableEntry> = {};
     for (const register of registers) {
       const amount = cellsFor(register);
       const place = scratch.firstFit(amount);

@@ -1,24 +1,7 @@
-import type { ProgramResources, ValidProgram } from '@tenantlab/shared';
-import { MemoryMap, type PageTable } from '../memory/memory-map';
+import type { LinkedPipeline, ProgramResources } from '@tenantlab/shared';
+import { MemoryMap } from '../memory/memory-map';
 
-/** One tenant's part of the linked pipeline: its validated program and where its registers live. */
-export interface LinkedTenant {
-  readonly program: ValidProgram;
-  readonly pageTable: PageTable;
-}
-
-/**
- * What the switch installs (seed 004's "merged jumbo program"): every tenant's program with its page table. The
- * system program dispatches on the VLAN id the switch tags each frame with, and the switch knows each tenant's
- * VLAN, so the pipeline is keyed by tenant and carries no VLAN itself.
- */
-export interface LinkedPipeline {
-  /** 1 for the first pipeline, one more for each change. */
-  readonly version: number;
-  /** ISO 8601. */
-  readonly createdAt: string;
-  readonly tenants: Readonly<Record<string, LinkedTenant>>;
-}
+export type { LinkedPipeline, LinkedTenant } from '@tenantlab/shared';
 
 /** What there is before any program was linked: no stored pipeline is version 0. */
 export const NO_PIPELINE: LinkedPipeline = { version: 0, createdAt: new Date(0).toISOString(), tenants: {} };

@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, env, kafkaEnv, redisEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, kafkaEnv, redisEnv, SWITCH_RESOURCE_DEFAULTS } from '@tenantlab/shared';
 
 export const switchEnv = {
   ...commonEnv,
@@ -25,6 +25,17 @@ export const switchEnv = {
   TRACE_SNAP_BYTES: env.integer({ default: 64, min: 0, max: 9216 }),
   /** How often counters go to Kafka. */
   COUNTERS_INTERVAL_MS: env.integer({ default: 5000, min: 100 }),
+  /** Register memory: stages of 64-bit cells. Must match the allocator's, which hands the cells out. */
+  SWITCH_STAGES: env.integer({ default: SWITCH_RESOURCE_DEFAULTS.stages, min: 1, max: 64 }),
+  REGISTER_CELLS_PER_STAGE: env.integer({
+    default: SWITCH_RESOURCE_DEFAULTS.registerCellsPerStage,
+    min: 1,
+    max: 16_777_216,
+  }),
+  /** Processing time tenant programs may use per second, shared by weight (1e9 = one core). */
+  PROGRAM_CPU_NS_PER_SECOND: env.integer({ default: 500_000_000, min: 1_000 }),
+  /** Most processing time one tenant may bank while idle (a burst). */
+  PROGRAM_CPU_BURST_NS: env.integer({ default: 20_000_000, min: 1_000 }),
 };
 
 export type SwitchConfig = ConfigOf<typeof switchEnv>;

@@ -1,15 +1,10 @@
 import { ValidationError } from '@tenantlab/shared';
 import type { RegisterWidth } from '@tenantlab/shared';
 
-/** Where the allocator put one register: `amount` entries from cell `offset` of `stage` (seed 004). */
-export interface PageTableEntry {
-  readonly stage: number;
-  readonly offset: number;
-  readonly amount: number;
-}
+import type { PageTable, PageTableEntry } from '@tenantlab/shared';
 
-/** One tenant's page table: register name to its slice. */
-export type PageTable = Readonly<Record<string, PageTableEntry>>;
+// The page table is the allocator's and the switch's shared contract; defined in @tenantlab/shared.
+export type { PageTable, PageTableEntry };
 
 /**
  * The switch's register memory (seed 004: "one big array" per stage) of 64-bit cells. Each stage is two
