@@ -6,6 +6,8 @@ export const TOPICS = {
   packetTraces: 'switch.packet-traces',
   /** The switch's per-port and per-tenant counters and flow cache statistics, published periodically. */
   switchCounters: 'switch.counters',
+  /** Events tenant programs `report` (heavy hitters, ...), keyed by tenant. */
+  programEvents: 'switch.program-events',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

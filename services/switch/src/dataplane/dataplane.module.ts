@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DataplaneController } from './dataplane.controller';
 import { DataplaneService } from './dataplane.service';
+import { TenantProgramsController } from './tenant-programs.controller';
 
 @Module({
-  controllers: [DataplaneController],
+  controllers: [DataplaneController, TenantProgramsController],
   providers: [DataplaneService],
   exports: [DataplaneService],
 })

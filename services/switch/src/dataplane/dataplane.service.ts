@@ -6,6 +6,7 @@ import {
   fieldsFromFlatList,
   JsonLogger,
   KAFKA_CLIENT,
+  NotFoundError,
   REDIS_CLIENT,
   TOPICS,
   ValidationError,
@@ -14,13 +15,27 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { SWITCH_CONFIG, SwitchConfig } from '../config/switch.config';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
+import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
+import { ProgramInstaller } from './program-installer';
 import type { SwitchPort, Verdict } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type PortEntry, PortReader, PortWriter } from '../ports/port-io';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
-import { type PacketTrace, packetTrace } from '../traces/packet-trace';
+import { type MirroredFrame, type PacketTrace, packetTrace } from '../traces/packet-trace';
 
 const tracer = trace.getTracer('tenantlab.switch');
+
+/** What `switch.program-events` carries: one `report` op of a tenant program. */
+export interface ProgramEvent {
+  tenant: string;
+  event: string;
+  fields: Record<string, number | string>;
+  timestampUs: number;
+}
+
+function reportValue(value: ReportValue): number | string {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
 const MAX_QUEUED_TRACES = 10_000;
 const TRACE_FLUSH_MS = 200;
 
@@ -36,8 +51,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly reader: PortReader;
   private readonly writer: PortWriter;
   private readonly blocking: Redis;
-  private readonly traces: KafkaBatchPublisher<PacketTrace>;
+  private readonly traces: KafkaBatchPublisher<PacketTrace | MirroredFrame>;
   private readonly counters: KafkaBatchPublisher<unknown>;
+  private readonly events: KafkaBatchPublisher<ProgramEvent>;
+  private readonly installer: ProgramInstaller;
+  private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -52,18 +70,32 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(KAFKA_CLIENT) kafka: Kafka,
     private readonly logger: JsonLogger,
   ) {
-    this.pipeline = new SwitchPipeline({ flowCacheSize: config.FLOW_CACHE_SIZE });
+    this.pipeline = new SwitchPipeline({
+      flowCacheSize: config.FLOW_CACHE_SIZE,
+      programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
+    });
     this.directory = new PortDirectory(redis);
     this.blocking = redis.duplicate({ connectionName: 'switch:ports' });
     this.reader = new PortReader(this.blocking, config.SWITCH_CONSUMER, config.SWITCH_BATCH, 1000);
     this.writer = new PortWriter(redis);
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
+    this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
+    this.installer = new ProgramInstaller(
+      redis,
+      redis.duplicate({ connectionName: 'switch:pipeline' }),
+      new RegisterMemory(config.SWITCH_STAGES, config.REGISTER_CELLS_PER_STAGE),
+      (tenant) => this.hooksFor(tenant),
+      ({ byTenant }) => this.pipeline.installPrograms(byTenant),
+      logger,
+    );
   }
 
   onApplicationBootstrap(): void {
     this.traces.start();
     this.counters.start();
+    this.events.start();
+    this.installing = this.installer.run();
     this.countersTimer = setInterval(
       () => this.counters.publish('switch', this.show()),
       this.config.COUNTERS_INTERVAL_MS,
@@ -77,8 +109,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     clearTimeout(this.scanTimer);
     clearInterval(this.countersTimer);
     this.blocking.disconnect();
-    await this.running;
-    await Promise.all([this.traces.stop(), this.counters.stop()]);
+    this.installer.stop();
+    await Promise.all([this.running, this.installing]);
+    await Promise.all([this.traces.stop(), this.counters.stop(), this.events.stop()]);
   }
 
   ports(): SwitchPort[] {
@@ -90,6 +123,15 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       throw new ValidationError('rate must be a number from 0 to 1', ['rate: expected a number from 0 to 1']);
     }
     this.sampling.set(tenant, rate);
+  }
+
+  /** The tenant's running program, or a NotFoundError saying how to get one. */
+  programOf(tenant: string): CompiledProgram {
+    const program = this.installer.current().byTenant.get(tenant);
+    if (!program) {
+      throw new NotFoundError(`tenant ${tenant} has no program on the switch; submit one through the operator first`);
+    }
+    return program;
   }
 
   samplingOf(tenant: string): number {
@@ -108,6 +150,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       counters: this.pipeline.counters.snapshot(),
       traces: this.traces.snapshot(),
       sampling: Object.fromEntries(this.sampling),
+      programs: this.installer.status(),
+      programEvents: this.events.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -188,6 +232,29 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     });
     span.end();
     this.traces.publish(record.tenant, { ...record, traceId: record.traceId ?? span.spanContext().traceId });
+  }
+
+  /** Where a tenant program's `mirror` and `report` go: the packet trace topic and the program events topic. */
+  private hooksFor(tenant: string): ProgramHooks {
+    return {
+      mirror: (ctx) =>
+        this.traces.publish(tenant, {
+          tenant,
+          mirrored: true,
+          inPortNo: ctx.inPort,
+          length: ctx.frame.length,
+          timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
+          firstBytes: ctx.frame.subarray(0, this.config.TRACE_SNAP_BYTES).toString('base64'),
+        }),
+      report: (event, fields) =>
+        this.events.publish(tenant, {
+          tenant,
+          event,
+          // Register values may be wider than 64 bits: decimal strings survive JSON, BigInts do not.
+          fields: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, reportValue(value)])),
+          timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
+        }),
+    };
   }
 
   private async rescan(): Promise<void> {

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { FrameView, parseFrame } from '@tenantlab/shared';
+import { type CompiledProgram, PacketContext, TenantCpuBudget } from '../programs';
 import { FlowCache } from './flow-cache';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
@@ -13,6 +15,8 @@ export interface IngressFrame {
 export interface PipelineOptions {
   /** 0 turns the flow cache off (every frame takes the full lookup), for the benchmark's comparison. */
   flowCacheSize: number;
+  /** Processing time tenant programs share (seed 000: fair CPU sharing); no budget when left out. */
+  programCpu?: { nsPerSecond: number; burstNs: number };
 }
 
 /** Called for each frame with its parsed headers and the switch's decision (the view is reused: copy what you keep). */
@@ -21,13 +25,18 @@ export type VerdictObserver = (frame: IngressFrame, view: FrameView, verdict: Ve
 const SAME_PORT: Verdict = { kind: 'drop', reason: 'same-port' };
 const NO_DESTINATION: Verdict = { kind: 'drop', reason: 'no-destination' };
 const TENANT_VLAN_TAG: Verdict = { kind: 'drop', reason: 'tenant-vlan-tag' };
+const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
+const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
+const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
  * tenant's VLAN from the port it came in on, and a frame with a tag of its own is dropped, so a tenant can neither
- * pick nor spoof its VLAN); the flow cache; on a miss, the system stage (dispatch on VLAN id to the tenant's L2
- * table: learn the source, find the destination, flood within the VLAN only); egress (the tag is stripped: it
- * travels as metadata, as in Open vSwitch's datapath key, and never reaches a VM).
+ * pick nor spoof its VLAN); the tenant's own program, if it has one (seeds 002, 004: dispatched on the VLAN, run
+ * within the tenant's CPU budget; it may drop the frame or forward it to one of the tenant's VMs); the flow cache;
+ * on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table: learn the source, find the destination,
+ * flood within the VLAN only); egress (the tag is stripped: it travels as metadata, as in Open vSwitch's datapath
+ * key, and never reaches a VM). Programs run on every frame, before the cache: their actions are stateful.
  */
 export class SwitchPipeline {
   readonly counters = new SwitchCounters();
@@ -36,15 +45,36 @@ export class SwitchPipeline {
   private readonly view = new FrameView();
   /** The attached ports of each VLAN, for flooding. */
   private readonly vlanPorts = new Map<number, SwitchPort[]>();
+  private readonly portsByVm = new Map<string, SwitchPort>();
+  private programs: ReadonlyMap<string, CompiledProgram> = new Map();
+  private readonly context = new PacketContext(this.view);
+  private readonly cpu: TenantCpuBudget | undefined;
 
   constructor(options: PipelineOptions) {
     this.cache = options.flowCacheSize > 0 ? new FlowCache(options.flowCacheSize) : undefined;
+    this.cpu = options.programCpu && new TenantCpuBudget(options.programCpu);
+  }
+
+  /**
+   * Replaces the tenant programs that run. The data path calls this between batches (the event loop cannot run it
+   * in the middle of one), so a batch runs entirely on one pipeline version.
+   */
+  installPrograms(programs: ReadonlyMap<string, CompiledProgram>): void {
+    for (const tenant of this.programs.keys()) if (!programs.has(tenant)) this.cpu?.removeTenant(tenant);
+    for (const tenant of programs.keys()) if (!this.programs.has(tenant)) this.cpu?.setWeight(tenant, 1);
+    this.programs = programs;
+  }
+
+  /** A tenant's share of program processing time, relative to the others' (1 unless set). */
+  setCpuWeight(tenant: string, weight: number): void {
+    this.cpu?.setWeight(tenant, weight);
   }
 
   attach(port: SwitchPort): void {
     const ports = this.vlanPorts.get(port.vlan) ?? [];
     if (ports.some((p) => p.no === port.no)) return;
     this.vlanPorts.set(port.vlan, [...ports, port]);
+    this.portsByVm.set(port.vm, port);
     // A new port changes every flood in its VLAN.
     this.macTable.forgetPort(port);
   }
@@ -53,6 +83,7 @@ export class SwitchPipeline {
     const ports = (this.vlanPorts.get(port.vlan) ?? []).filter((p) => p.no !== port.no);
     if (ports.length > 0) this.vlanPorts.set(port.vlan, ports);
     else this.vlanPorts.delete(port.vlan);
+    if (this.portsByVm.get(port.vm)?.no === port.no) this.portsByVm.delete(port.vm);
     this.macTable.forgetPort(port);
   }
 
@@ -72,10 +103,27 @@ export class SwitchPipeline {
       observe?.(ingress, view, verdict);
       return verdict;
     }
-    const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, view);
+    const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : (this.runProgram(port, frame) ?? this.decide(port, view));
     if (verdict.kind === 'drop') this.counters.dropped(port, verdict.reason);
     observe?.(ingress, view, verdict);
     return verdict;
+  }
+
+  /** The tenant's program, if it has one: a verdict that settles the frame, or undefined to forward it as usual. */
+  private runProgram(port: SwitchPort, frame: Buffer): Verdict | undefined {
+    const program = this.programs.get(port.tenant);
+    if (!program) return undefined;
+    if (this.cpu && !this.cpu.admit(port.tenant)) return CPU_BUDGET;
+    const started = performance.now();
+    const verdict = program.run(this.context.load(frame, port.no));
+    this.cpu?.charge(port.tenant, (performance.now() - started) * 1e6);
+    if (verdict.kind === 'continue') return undefined;
+    if (verdict.kind === 'drop') return PROGRAM_DROP;
+    const target = this.portsByVm.get(verdict.vm);
+    // The validator allows only the tenant's own VMs; checked again here, since ports come and go at run time.
+    if (!target || target.tenant !== port.tenant) return PROGRAM_FORWARD_UNKNOWN;
+    if (target.no === port.no) return SAME_PORT;
+    return { kind: 'forward', outPorts: [target], flooded: false };
   }
 
   private decide(port: SwitchPort, view: FrameView): Verdict {

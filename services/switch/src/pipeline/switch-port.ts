@@ -15,6 +15,9 @@ export const DROP_REASONS = {
   'same-port': 'the destination MAC was learned on the port the frame came in on',
   'no-destination': 'flooding found no other port of the tenant',
   'rx-full': "the destination VM's rx port was full (the VM does not read fast enough)",
+  'program-drop': "the tenant's own program dropped the frame",
+  'program-forward-unknown': "the tenant's program forwarded to a VM of the tenant that has no port attached",
+  'cpu-budget': "the tenant's programs had used up their share of processing time",
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

@@ -32,7 +32,7 @@ describe('RegisterMemory and TenantMemoryView', () => {
     const memory = new RegisterMemory(1, 16);
     const view = new TenantMemoryView(
       memory,
-      { w: { stage: 0, offset: 0, amount: 2 }, x: { stage: 0, offset: 4, amount: 3 } },
+      { w: { stage: 0, offset: 0, amount: 2 }, x: { stage: 0, offset: 4, amount: 6 } }, // cells: three 128-bit entries
       [
         { name: 'w', width: 64 },
         { name: 'x', width: 128 },
@@ -56,7 +56,8 @@ describe('RegisterMemory and TenantMemoryView', () => {
         new TenantMemoryView(memory, { r: entry }, [{ name: 'r', width }]);
     assert.throws(make({ stage: 2, offset: 0, amount: 1 }), /stage 2/);
     assert.throws(make({ stage: 0, offset: 10, amount: 7 }), /run past/);
-    assert.throws(make({ stage: 0, offset: 10, amount: 4 }, 128), /run past/);
+    assert.throws(make({ stage: 0, offset: 10, amount: 8 }, 128), /run past/);
+    assert.throws(make({ stage: 0, offset: 0, amount: 3 }, 128), /2-cell entries/);
     assert.throws(make({ stage: 0, offset: -1, amount: 1 }), ValidationError);
     assert.throws(make({ stage: 0, offset: 0, amount: 0 }), /amount 0/);
     assert.throws(() => new TenantMemoryView(memory, {}, [{ name: 'r', width: 8 }]), /no entry for register r/);

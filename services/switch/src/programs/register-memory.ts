@@ -28,6 +28,16 @@ export class RegisterMemory {
     this.hi = Array.from({ length: stages }, () => new Uint32Array(cellsPerStage));
   }
 
+  /**
+   * Zeroes a slice before a program that was just given it runs: the cells may have held another tenant's state,
+   * and reading it would leak that tenant's data across the isolation boundary.
+   */
+  clear(entry: PageTableEntry): void {
+    const end = Math.min(entry.offset + entry.amount, this.cellsPerStage);
+    this.lo[entry.stage]?.fill(0, entry.offset, end);
+    this.hi[entry.stage]?.fill(0, entry.offset, end);
+  }
+
   /** A copy of `count` cells from `from` of `stage` as 64-bit values (for the control plane and tests). */
   cells(stage: number, from: number, count: number): bigint[] {
     const out: bigint[] = [];
@@ -72,8 +82,9 @@ export class RegisterSlice {
     this.lo = memory.lo[entry.stage];
     this.hi = memory.hi[entry.stage];
     this.offset = entry.offset;
-    this.amount = entry.amount;
-    this.bigAmount = BigInt(entry.amount);
+    // The page table counts cells (the allocator's unit); a 128-bit entry takes two of them.
+    this.amount = entry.amount / this.cellsPerEntry;
+    this.bigAmount = BigInt(this.amount);
     this.mask = width >= 32 ? 0xffffffff : 2 ** width - 1;
   }
 
@@ -141,9 +152,11 @@ function pageTableProblem(memory: RegisterMemory, entry: PageTableEntry, cellsPe
     return `stage ${stage} is not one of the ${memory.stages} stages`;
   }
   if (!Number.isSafeInteger(offset) || offset < 0) return `offset ${offset} is not a cell number`;
-  if (!Number.isSafeInteger(amount) || amount < 1) return `amount ${amount} is not a positive whole number`;
-  if (offset + amount * cellsPerEntry > memory.cellsPerStage) {
-    return `cells ${offset} to ${offset + amount * cellsPerEntry - 1} run past the stage's ${memory.cellsPerStage} cells`;
+  if (!Number.isSafeInteger(amount) || amount < cellsPerEntry || amount % cellsPerEntry !== 0) {
+    return `amount ${amount} is not a positive whole number of ${cellsPerEntry}-cell entries`;
+  }
+  if (offset + amount > memory.cellsPerStage) {
+    return `cells ${offset} to ${offset + amount - 1} run past the stage's ${memory.cellsPerStage} cells`;
   }
   return undefined;
 }

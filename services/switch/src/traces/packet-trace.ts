@@ -29,6 +29,17 @@ export interface PacketTrace {
   traceId?: string;
 }
 
+/** A frame a tenant program copied to the trace topic with its `mirror` op, as it was when mirrored. */
+export interface MirroredFrame {
+  tenant: string;
+  mirrored: true;
+  /** The switch port number the frame came in on. */
+  inPortNo: number;
+  length: number;
+  timestampUs: number;
+  firstBytes: string;
+}
+
 /** Copies what a trace needs out of the reused parser view. Only sampled frames pay for this. */
 export function packetTrace(
   ingress: IngressFrame,

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  REDIS_KEYS,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { eventually } from '../lab-process';
+import { ServiceProcess } from '../service-process';
+
+const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
+type Vm = keyof typeof VMS;
+
+/** A port ACL: drops the destination ports a table entry names, counts every frame it sees. */
+function portAcl(version: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'port_acl',
+    version,
+    counters: [{ name: 'seen', size: 1, kind: 'packets' }],
+    actions: [
+      { name: 'allow', ops: [{ op: 'counter.count', counter: 'seen', index: { const: 0 } }] },
+      { name: 'deny', ops: [{ op: 'counter.count', counter: 'seen', index: { const: 0 } }, { op: 'drop' }] },
+    ],
+    tables: [
+      {
+        name: 'acl',
+        key: [{ field: 'l4.dport', match: 'exact' }],
+        actions: ['allow', 'deny'],
+        defaultAction: { action: 'allow' },
+        size: 16,
+      },
+    ],
+    control: [{ table: 'acl' }],
+    ...extra,
+  };
+}
+
+function frame(from: Vm, to: Vm, dstPort: number, seq: number): Buffer {
+  const payload = Buffer.alloc(16);
+  payload.writeUInt32BE(seq, 0);
+  return buildFrame({
+    srcMac: vmMacAddress(from),
+    dstMac: vmMacAddress(to),
+    ipv4: { src: vmIpv4Address(from), dst: vmIpv4Address(to) },
+    udp: { srcPort: 5000, dstPort },
+    payload,
+  });
+}
+
+/**
+ * Tenant programs end to end with real processes: the allocator links a program into a pipeline version in Redis,
+ * the switch follows the versions and runs the program on the tenant's frames only. Kafka is left out on purpose.
+ */
+describe('tenant programs: allocator to switch, on real processes and Redis', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  let allocator: ServiceProcess;
+  let sw: ServiceProcess;
+
+  const send = async (from: Vm, frames: Buffer[]): Promise<void> => {
+    const pipeline = admin.pipeline();
+    for (const f of frames) pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, f);
+    await pipeline.exec();
+  };
+  const received = async (vm: Vm): Promise<number[]> =>
+    (await admin.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+')).map(([, fields]) => fields[1].readUInt32BE(42));
+  const submit = (tenant: string, program: unknown): ReturnType<typeof requestJson<{ version: number }>> =>
+    requestJson('PUT', `${allocator.url}/tenants/${tenant}/program`, {
+      vms: Object.keys(VMS).filter((vm) => VMS[vm as Vm] === tenant),
+      program,
+    });
+  const installedVersion = async (): Promise<number> =>
+    (await requestJson<{ programs: { version: number } }>('GET', `${sw.url}/dataplane`)).body.programs.version;
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    const registry = admin.multi();
+    Object.entries(VMS).forEach(([vm, tenant], i) => {
+      registry.hset(REDIS_KEYS.vm(vm), {
+        id: vm,
+        tenant,
+        url: 'http://127.0.0.1:1',
+        registeredAt: i,
+        lastHeartbeatAt: i,
+      });
+      registry.zadd(REDIS_KEYS.vmIndex, i, vm);
+    });
+    registry.hset(REDIS_KEYS.tenantVlans, { 'tenant-a': 1, 'tenant-b': 2 });
+    await registry.exec();
+    const deadKafka = `127.0.0.1:${await freeLoopbackPort()}`;
+    allocator = await (
+      await ServiceProcess.create('allocator', 'allocator', { REDIS_URL: redis.url, KAFKA_BROKERS: deadKafka })
+    ).start(30_000, '/health');
+    sw = await (
+      await ServiceProcess.create('switch', 'switch', {
+        REDIS_URL: redis.url,
+        KAFKA_BROKERS: deadKafka,
+        PORT_SCAN_INTERVAL_MS: '100',
+        TRACE_SAMPLING_RATE: '0',
+      })
+    ).start(30_000, '/health');
+  });
+
+  after(async () => {
+    await sw?.stop();
+    await allocator?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it("runs a tenant's program on that tenant's frames only, with entries it adds at run time", async () => {
+    const submitted = await submit('tenant-a', portAcl(1));
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    await eventually('the switch to install the program', 10_000, async () =>
+      (await installedVersion()) === submitted.body.version ? true : undefined,
+    );
+    const entry = await requestJson<{ entries: number }>('POST', `${sw.url}/tenants/tenant-a/tables/acl/entries`, {
+      key: [{ value: 6666 }],
+      action: 'deny',
+    });
+    assert.equal(entry.status, 201, JSON.stringify(entry.body));
+    const bad = await requestJson<{ error: { code: string } }>(
+      'POST',
+      `${sw.url}/tenants/tenant-a/tables/acl/entries`,
+      {
+        key: [{ value: 1 }, { value: 2 }],
+        action: 'deny',
+      },
+    );
+    assert.equal(bad.status, 400, 'an entry with the wrong key arity is refused');
+    assert.equal((await requestJson('GET', `${sw.url}/tenants/tenant-b/program`)).status, 404);
+
+    await send('vm-a2', [frame('vm-a2', 'vm-a1', 9, 0)]); // a2 announces itself: unicast from now on
+    await send('vm-a1', [
+      frame('vm-a1', 'vm-a2', 6000, 1),
+      frame('vm-a1', 'vm-a2', 6666, 2),
+      frame('vm-a1', 'vm-a2', 6000, 3),
+    ]);
+    await send('vm-b1', [frame('vm-b1', 'vm-b2', 6666, 4)]); // tenant B has no program: nothing drops port 6666
+    await eventually('the last frames through', 10_000, async () =>
+      (await received('vm-a2')).includes(3) && (await received('vm-b2')).includes(4) ? true : undefined,
+    );
+    assert.deepEqual(await received('vm-a2'), [1, 3], "tenant A's program dropped port 6666");
+    assert.deepEqual(await received('vm-b2'), [4], "tenant A's program never saw tenant B's frame");
+    const seen = await requestJson<{ packets: number }>('GET', `${sw.url}/tenants/tenant-a/counters/seen/0`);
+    assert.equal(seen.body.packets, 4, "the counter saw all four of tenant A's frames, and only those");
+  });
+
+  it('swaps in a new version under traffic without losing a frame, and a refused program changes nothing', async () => {
+    await admin.del(PORT_KEYS.rx('vm-a2'));
+    const before = await installedVersion();
+    const total = 3000;
+    const sending = (async () => {
+      for (let seq = 0; seq < total; seq += 100) {
+        await send(
+          'vm-a1',
+          Array.from({ length: 100 }, (_, i) => frame('vm-a1', 'vm-a2', 6000, 10_000 + seq + i)),
+        );
+      }
+    })();
+    const replaced = await submit('tenant-a', portAcl(2));
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+    const oversize = await submit('tenant-a', portAcl(3, { registers: [{ name: 'huge', width: 64, size: 65_536 }] }));
+    assert.ok(
+      [400, 409].includes(oversize.status),
+      `oversize refused: ${oversize.status} ${JSON.stringify(oversize.body)}`,
+    );
+    await sending;
+    await eventually('version 2 running', 10_000, async () => ((await installedVersion()) > before ? true : undefined));
+    await eventually(`all ${total} frames`, 30_000, async () =>
+      (await admin.xlen(PORT_KEYS.rx('vm-a2'))) >= total ? true : undefined,
+    );
+    assert.deepEqual(
+      await received('vm-a2'),
+      Array.from({ length: total }, (_, i) => 10_000 + i),
+    );
+    assert.equal(await installedVersion(), replaced.body.version, 'the refused program left the running version');
+  });
+});

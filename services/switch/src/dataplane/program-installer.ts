@@ -1,0 +1,118 @@
+import { JsonLogger, type LinkedPipeline, type LinkedTenant, REDIS_KEYS } from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
+import { type CompiledProgram, compileProgram, type ProgramHooks, type RegisterMemory } from '../programs';
+
+export interface InstalledPrograms {
+  version: number;
+  byTenant: ReadonlyMap<string, CompiledProgram>;
+}
+
+const BLOCK_MS = 1000;
+
+/**
+ * Follows the allocator's linked pipeline (the `alloc:{pipeline}:versions` stream) and installs each new version:
+ * every tenant program is compiled once into closures; a tenant whose program and page table did not change keeps
+ * its compiled instance (and so its table entries). All or nothing: if any program fails to compile, the running
+ * version stays. `install` hands the new set to the data path, which swaps it between batches.
+ */
+export class ProgramInstaller {
+  private installed: InstalledPrograms = { version: 0, byTenant: new Map() };
+  private readonly fingerprints = new Map<string, string>();
+  private stopped = false;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly blocking: Redis,
+    private readonly memory: RegisterMemory,
+    private readonly hooksFor: (tenant: string) => ProgramHooks,
+    private readonly install: (programs: InstalledPrograms) => void,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  current(): InstalledPrograms {
+    return this.installed;
+  }
+
+  status(): { version: number; tenants: string[]; lastError?: string } {
+    return {
+      version: this.installed.version,
+      tenants: [...this.installed.byTenant.keys()],
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  async run(): Promise<void> {
+    let lastId = '$';
+    let failures = 0;
+    await this.refresh();
+    while (!this.stopped) {
+      try {
+        const reply = await this.blocking.xread('BLOCK', BLOCK_MS, 'STREAMS', REDIS_KEYS.pipelineVersions, lastId);
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length > 0) {
+          lastId = entries[entries.length - 1][0];
+          await this.refresh();
+        }
+        failures = 0;
+      } catch (error) {
+        if (this.stopped) return;
+        if (failures++ % 20 === 0) this.logger.record('warn', `pipeline versions unreadable: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 2000)));
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.blocking.disconnect();
+  }
+
+  /** Reads the current pipeline and installs it if it is newer than what runs. */
+  async refresh(): Promise<void> {
+    const raw = await this.redis.get(REDIS_KEYS.pipelineCurrent);
+    if (raw === null) return;
+    const pipeline = JSON.parse(raw) as LinkedPipeline;
+    if (pipeline.version <= this.installed.version) return;
+    try {
+      this.apply(pipeline);
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = `pipeline version ${pipeline.version} not installed: ${error instanceof Error ? error.message : String(error)}`;
+      this.logger.record('error', `${this.lastError}; version ${this.installed.version} keeps running`, {
+        context: 'programs',
+      });
+    }
+  }
+
+  private apply(pipeline: LinkedPipeline): void {
+    const next = new Map<string, CompiledProgram>();
+    const fingerprints = new Map<string, string>();
+    const fresh: [string, LinkedTenant][] = [];
+    for (const [tenant, linked] of Object.entries(pipeline.tenants)) {
+      const fingerprint = JSON.stringify([
+        linked.program.program.name,
+        linked.program.program.version,
+        linked.pageTable,
+      ]);
+      fingerprints.set(tenant, fingerprint);
+      const running = this.installed.byTenant.get(tenant);
+      if (running && this.fingerprints.get(tenant) === fingerprint) next.set(tenant, running);
+      else {
+        next.set(tenant, compileProgram(linked.program, linked.pageTable, this.memory, this.hooksFor(tenant)));
+        fresh.push([tenant, linked]);
+      }
+    }
+    // Only now that every program compiled: a new program starts from zeroed registers, never another's leftovers.
+    for (const [, linked] of fresh) for (const entry of Object.values(linked.pageTable)) this.memory.clear(entry);
+    this.fingerprints.clear();
+    for (const [tenant, fingerprint] of fingerprints) this.fingerprints.set(tenant, fingerprint);
+    this.installed = { version: pipeline.version, byTenant: next };
+    this.install(this.installed);
+    this.logger.record('info', `pipeline version ${pipeline.version} installed`, {
+      context: 'programs',
+      tenants: [...next.keys()],
+      compiled: fresh.map(([tenant]) => tenant),
+    });
+  }
+}

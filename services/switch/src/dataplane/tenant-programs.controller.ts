@@ -1,0 +1,100 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ID_PATTERN, NAME_PATTERN, NotFoundError, ValidationError } from '@tenantlab/shared';
+import type { KeyMatchInput, TableEntryInput } from '../programs';
+import { DataplaneService } from './dataplane.service';
+
+/**
+ * Tenant programs on the switch as the operator reaches them, always for one tenant named by the operator (this is
+ * a trusted, internal API; tenants go through the operator, which puts their own tenant in the path). Bodies are
+ * checked against the table's declaration by the compiled program itself.
+ */
+@Controller('tenants/:tenant')
+export class TenantProgramsController {
+  constructor(private readonly dataplane: DataplaneService) {}
+
+  @Get('program')
+  program(@Param('tenant') tenant: string): { tenant: string; name: string; version: number } {
+    const program = this.dataplane.programOf(validTenant(tenant));
+    return { tenant, name: program.name, version: program.version };
+  }
+
+  @Post('tables/:table/entries')
+  addEntry(
+    @Param('tenant') tenant: string,
+    @Param('table') table: string,
+    @Body() entry: TableEntryInput,
+  ): { table: string; entries: number } {
+    const program = this.dataplane.programOf(validTenant(tenant));
+    named(program.name, 'table', table, () => program.addEntry(table, entry));
+    return { table, entries: program.entryCount(table) };
+  }
+
+  @Delete('tables/:table/entries')
+  @HttpCode(204)
+  removeEntry(
+    @Param('tenant') tenant: string,
+    @Param('table') table: string,
+    @Body() body: { key?: readonly KeyMatchInput[] },
+  ): void {
+    const program = this.dataplane.programOf(validTenant(tenant));
+    if (!Array.isArray(body.key))
+      throw new ValidationError('key is required: the entry key to remove', ['key: required']);
+    const key = body.key;
+    if (!named(program.name, 'table', table, () => program.removeEntry(table, key))) {
+      throw new NotFoundError(`table ${table} has no entry with that key`);
+    }
+  }
+
+  @Get('registers/:register/:index')
+  register(
+    @Param('tenant') tenant: string,
+    @Param('register') register: string,
+    @Param('index') index: string,
+  ): { register: string; index: number; value: string } {
+    const program = this.dataplane.programOf(validTenant(tenant));
+    const at = validIndex(index);
+    const value = named(program.name, 'register', register, () => program.memory.read(register, at));
+    return { register, index: at, value: value.toString() };
+  }
+
+  @Get('counters/:counter/:index')
+  counter(
+    @Param('tenant') tenant: string,
+    @Param('counter') counter: string,
+    @Param('index') index: string,
+  ): { counter: string; index: number; packets: number; bytes: number } {
+    const program = this.dataplane.programOf(validTenant(tenant));
+    const at = validIndex(index);
+    return { counter, index: at, ...named(program.name, 'counter', counter, () => program.counter(counter, at)) };
+  }
+}
+
+function validTenant(tenant: string): string {
+  if (!ID_PATTERN.test(tenant)) {
+    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
+  }
+  return tenant;
+}
+
+function validIndex(index: string): number {
+  const value = Number(index);
+  if (!/^\d{1,15}$/.test(index) || !Number.isSafeInteger(value)) {
+    throw new ValidationError('index is invalid: expected a non-negative integer', [
+      'index: not a non-negative integer',
+    ]);
+  }
+  return value;
+}
+
+/** Runs `use`, turning the compiled program's "no such name" into a 404 that names what is missing. */
+function named<T>(program: string, kind: string, name: string, use: () => T): T {
+  if (!NAME_PATTERN.test(name)) {
+    throw new ValidationError(`${kind} is invalid: expected a program name such as flows`, [`${kind}: invalid name`]);
+  }
+  try {
+    return use();
+  } catch (error) {
+    if (error instanceof RangeError) throw new NotFoundError(`program ${program} has no ${kind} ${name}`);
+    throw error;
+  }
+}
