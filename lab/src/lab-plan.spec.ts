@@ -36,6 +36,14 @@ describe('planLab', () => {
     }
   });
 
+  it('tells the operator where the allocator and the switch answer, at the offset ports', () => {
+    const operator = plan.find((spec) => spec.name === 'operator');
+    assert.equal(operator?.env['ALLOCATOR_URL'], 'http://127.0.0.1:13002');
+    assert.equal(operator?.env['SWITCH_URL'], 'http://127.0.0.1:13001');
+    assert.equal(plan.find((spec) => spec.name === 'allocator')?.url, 'http://127.0.0.1:13002');
+    assert.equal(plan.find((spec) => spec.name === 'switch')?.url, 'http://127.0.0.1:13001');
+  });
+
   it('keeps the password out of every URL the lab shows', () => {
     assert.ok(plan.every((spec) => !spec.url.includes(PASSWORD)));
   });

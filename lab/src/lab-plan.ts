@@ -59,7 +59,11 @@ export function planLab(
       env: { ...common, REDIS_URL: infra.redisAdmin, PORT: String(port), OTEL_SERVICE_NAME: name },
     };
   });
-  const operatorUrl = services[0]?.url ?? '';
+  // The operator calls the switch and the allocator for tenants (their programs), at their offset ports.
+  const urlOf = (name: ServiceName): string => services.find((spec) => spec.name === name)?.url ?? '';
+  const operator = services.find((spec) => spec.name === 'operator');
+  if (operator) Object.assign(operator.env, { ALLOCATOR_URL: urlOf('allocator'), SWITCH_URL: urlOf('switch') });
+  const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [
     ...services,

@@ -10,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { CircuitsModule } from './circuits/circuits.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
+import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
 
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'operator', logger }),
         RegistryModule,
         CircuitsModule,
+        ProgramsModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -38,6 +38,10 @@ export const operatorEnv = {
   /** Ring memory per tenant: 2 x capacity.bytes for each circuit endpoint in the tenant. */
   TENANT_RING_BYTES: env.integer({ default: 268_435_456, min: 2048 }),
   CIRCUIT_REAP_INTERVAL_MS: env.integer({ default: 1000, min: 50 }),
+  /** The allocator's API, where the operator submits and removes tenants' programs on their behalf. */
+  ALLOCATOR_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3002' }),
+  /** The switch's API, where the operator manages tenants' table entries and reads their registers and counters. */
+  SWITCH_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3001' }),
 };
 
 export type OperatorConfig = ConfigOf<typeof operatorEnv>;
