@@ -388,6 +388,78 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     }
   });
 
+  it('finds the heavy flows of a Zipf mix with a tenant program on the switch, as the generator counted them', async () => {
+    const [a1, a2, sw] = ['vm-a1', 'vm-a2', 'switch'].map((name) => urlOf(state, name));
+    const threshold = 200;
+    // The shipped heavy-hitter program, keyed on the flow (source port) instead of the source address: the
+    // generator's flows differ by source port, and it reports per flow what it sent.
+    const example = JSON.parse(readFileSync(join(REPO_ROOT, 'programs', 'heavy-hitter.json'), 'utf8')) as {
+      name: string;
+      actions: { ops: { op: string; fields?: string[]; value?: { right?: { const?: number } } }[] }[];
+    };
+    example.name = 'heavy_flows';
+    for (const op of example.actions.flatMap((action) => action.ops)) {
+      if (op.fields) op.fields = op.fields.map((field) => (field === 'ipv4.src' ? 'l4.sport' : field));
+      if (op.value?.right?.const === 1000) op.value.right.const = threshold;
+    }
+    const submitted = await requestJson<{ version: number }>('PUT', `${a1}/program`, { program: example });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    await eventually('the switch to run the program', 15_000, async () => {
+      const { body } = await requestJson<{ programs: { version: number; tenants: string[] } }>(
+        'GET',
+        `${sw}/dataplane`,
+      );
+      return body.programs.version >= submitted.body.version && body.programs.tenants.includes('tenant-a')
+        ? true
+        : undefined;
+    });
+
+    const reported = new Set<number>();
+    const kafka = createKafkaClient('e2e-heavy', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const consumer = kafka.consumer({ groupId: `e2e-heavy-${process.pid}-${Date.now()}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: TOPICS.programEvents, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = JSON.parse(message.value?.toString() ?? '{}') as {
+            tenant: string;
+            fields: Record<string, number>;
+          };
+          const port = event.fields['l4.sport'];
+          if (event.tenant === 'tenant-a' && port !== undefined) reported.add(Number(port) - 10_000);
+        },
+      });
+      assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
+      const count = 5000;
+      const generated = await requestJson<{ sent: number; perFlow: Record<string, number> }>(
+        'POST',
+        `${a1}/traffic/generate`,
+        { to: ['vm-a2'], protocol: 'udp', count, size: 128, flows: 50, zipf: 1.2, seed: 7 },
+      );
+      assert.equal(generated.status, 201, JSON.stringify(generated.body));
+      const heavy = Object.entries(generated.body.perFlow)
+        .filter(([, sent]) => sent >= threshold)
+        .map(([flow]) => Number(flow))
+        .sort((x, y) => x - y);
+      assert.ok(heavy.length >= 2 && heavy.length < 50, `a Zipf mix has a few heavy flows: ${heavy.join(',')}`);
+      const arrived = async (): Promise<number> =>
+        (await requestJson<{ total: number }>('GET', `${a2}/traffic/received`)).body.total;
+      await eventually(`all ${count} frames at vm-a2`, 30_000, async () =>
+        (await arrived()) >= count ? true : undefined,
+      ).catch(async (error: unknown) => {
+        const { body } = await requestJson('GET', `${sw}/dataplane`);
+        throw new Error(`${String(error)}; ${await arrived()} arrived; switch: ${JSON.stringify(body)}`);
+      });
+      const found = await eventually('a report for every heavy flow', 30_000, async () =>
+        heavy.every((flow) => reported.has(flow)) ? [...reported].sort((x, y) => x - y) : undefined,
+      );
+      assert.deepEqual(found, heavy, 'the flows reported are exactly the heavy ones');
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
   it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {
     const result = spawnSync(process.execPath, ['dist/main.js'], {
       cwd: join(REPO_ROOT, 'services', 'operator'),

@@ -3,6 +3,7 @@ import { HealthController, JsonLogger, READINESS_CHECKS } from '@tenantlab/share
 import { TENANT_VM_CONFIG, TenantVmConfig } from './config/tenant-vm.config';
 import { CircuitsModule } from './circuits/circuits.module';
 import { VmRedis } from './circuits/vm-redis';
+import { ProgramsModule } from './programs/programs.module';
 import { RegistrationModule } from './registration/registration.module';
 import { WorkloadsModule } from './workloads/workloads.module';
 import { RegistrationService } from './registration/registration.service';
@@ -15,7 +16,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RegistrationModule, CircuitsModule, WorkloadsModule, VnicModule, TrafficModule],
+      imports: [RegistrationModule, CircuitsModule, WorkloadsModule, VnicModule, TrafficModule, ProgramsModule],
       controllers: [HealthController],
       providers: [
         { provide: TENANT_VM_CONFIG, useValue: config },
