@@ -33,10 +33,20 @@ export interface ProgramEvent {
   timestampUs: number;
 }
 
+function acknowledge(acks: Map<SwitchPort, string[]>, entry: PortEntry): void {
+  const ids = acks.get(entry.port);
+  if (ids) ids.push(entry.id);
+  else acks.set(entry.port, [entry.id]);
+}
+
 function reportValue(value: ReportValue): number | string {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 const MAX_QUEUED_TRACES = 10_000;
+/** Frames of one tenant that may wait, unacknowledged, while its programs are over their CPU share. */
+const MAX_WAITING_PER_TENANT = 4096;
+/** How long a read blocks while frames wait for CPU: short, so they run as soon as their tenant has time again. */
+const WAITING_BLOCK_MS = 5;
 const TRACE_FLUSH_MS = 200;
 
 /**
@@ -57,6 +67,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly installer: ProgramInstaller;
   private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
+  /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
+  private readonly waiting = new Map<string, PortEntry[]>();
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
@@ -151,6 +163,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       traces: this.traces.snapshot(),
       sampling: Object.fromEntries(this.sampling),
       programs: this.installer.status(),
+      waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -161,8 +174,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     let failures = 0;
     while (!this.stopped) {
       try {
-        const entries = await this.reader.read(this.directory.ports());
-        if (entries.length === 0) {
+        const entries = await this.reader.read(
+          this.directory.ports(),
+          this.waiting.size > 0 ? WAITING_BLOCK_MS : undefined,
+        );
+        if (entries.length === 0 && this.waiting.size === 0) {
           if (this.directory.ports().length === 0) await this.pause(this.config.PORT_SCAN_INTERVAL_MS);
           continue;
         }
@@ -175,21 +191,41 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.lastError = error instanceof Error ? error.message : String(error);
         if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
         if (this.lastError.startsWith('NOGROUP')) await this.recreateGroups();
+        // Whatever this batch read is pending again, waiting frames included: read it all anew, once.
+        this.waiting.clear();
+        this.reader.rereadPending();
         await this.pause(Math.min(50 * 2 ** failures, 2000));
       }
     }
   }
 
-  /** One batch: decide every frame, then deliver and acknowledge them all in one MULTI. */
+  /**
+   * One batch: decide every frame, then deliver and acknowledge them all in one MULTI. Frames of a tenant whose
+   * programs are over their CPU share wait, in order and unacknowledged (a restarted switch reads them again), up
+   * to MAX_WAITING_PER_TENANT; beyond that they are dropped and counted as `cpu-budget`.
+   */
   private async forward(entries: PortEntry[]): Promise<void> {
     const deliveries = new Map<SwitchPort, { frame: Buffer; trace: string[] }[]>();
     const touched = new Set<SwitchPort>();
     const acks = new Map<SwitchPort, string[]>();
     const delivered: [SwitchPort, number][] = [];
-    for (const entry of entries) {
-      const ids = acks.get(entry.port);
-      if (ids) ids.push(entry.id);
-      else acks.set(entry.port, [entry.id]);
+    const candidates: PortEntry[] = [];
+    for (const queue of this.waiting.values()) candidates.push(...queue);
+    this.waiting.clear();
+    candidates.push(...entries);
+    for (const entry of candidates) {
+      const tenant = entry.port.tenant;
+      const queue = this.waiting.get(tenant);
+      if (queue || this.pipeline.mustWait(tenant)) {
+        if (!queue) this.waiting.set(tenant, [entry]);
+        else if (queue.length < MAX_WAITING_PER_TENANT) queue.push(entry);
+        else {
+          this.pipeline.drop(entry, 'cpu-budget');
+          acknowledge(acks, entry);
+        }
+        continue;
+      }
+      acknowledge(acks, entry);
       const rate = this.samplingOf(entry.port.tenant);
       const sampled = rate > 0 && Math.random() < rate;
       const verdict = this.pipeline.process(

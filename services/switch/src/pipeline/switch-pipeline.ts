@@ -4,7 +4,7 @@ import { type CompiledProgram, PacketContext, TenantCpuBudget } from '../program
 import { FlowCache } from './flow-cache';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
-import type { SwitchPort, Verdict } from './switch-port';
+import type { DropReason, SwitchPort, Verdict } from './switch-port';
 
 /** A frame as read from a port's tx stream. */
 export interface IngressFrame {
@@ -28,6 +28,12 @@ const TENANT_VLAN_TAG: Verdict = { kind: 'drop', reason: 'tenant-vlan-tag' };
 const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
 const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
 const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
+/**
+ * The most one frame is billed. A program's work per frame is bounded (no loops), so a longer measurement is a
+ * garbage-collection pause or the process being descheduled, which must not be charged to the tenant whose frame
+ * happened to be running.
+ */
+const MAX_FRAME_CHARGE_NS = 100_000;
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
@@ -63,6 +69,17 @@ export class SwitchPipeline {
     for (const tenant of this.programs.keys()) if (!programs.has(tenant)) this.cpu?.removeTenant(tenant);
     for (const tenant of programs.keys()) if (!this.programs.has(tenant)) this.cpu?.setWeight(tenant, 1);
     this.programs = programs;
+  }
+
+  /** True while the tenant's programs are over their share of processing time: its frames must wait. */
+  mustWait(tenant: string): boolean {
+    return this.cpu !== undefined && this.programs.has(tenant) && !this.cpu.admit(tenant);
+  }
+
+  /** Counts a frame the data path drops before deciding it (its tenant's wait queue was full). */
+  drop(ingress: IngressFrame, reason: DropReason): void {
+    this.counters.received(ingress.port, ingress.frame.length);
+    this.counters.dropped(ingress.port, reason);
   }
 
   /** A tenant's share of program processing time, relative to the others' (1 unless set). */
@@ -116,7 +133,7 @@ export class SwitchPipeline {
     if (this.cpu && !this.cpu.admit(port.tenant)) return CPU_BUDGET;
     const started = performance.now();
     const verdict = program.run(this.context.load(frame, port.no));
-    this.cpu?.charge(port.tenant, (performance.now() - started) * 1e6);
+    this.cpu?.charge(port.tenant, Math.min((performance.now() - started) * 1e6, MAX_FRAME_CHARGE_NS));
     if (verdict.kind === 'continue') return undefined;
     if (verdict.kind === 'drop') return PROGRAM_DROP;
     const target = this.portsByVm.get(verdict.vm);

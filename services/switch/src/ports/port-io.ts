@@ -32,14 +32,15 @@ export class PortReader {
     private readonly blockMs: number,
   ) {}
 
-  async read(ports: readonly SwitchPort[]): Promise<PortEntry[]> {
+  /** One batch from every port; blocks up to `blockMs` (default: the reader's) when nothing is there yet. */
+  async read(ports: readonly SwitchPort[], blockMs = this.blockMs): Promise<PortEntry[]> {
     if (ports.length === 0) return [];
     const keys = ports.map((port) => PORT_KEYS.tx(port.vm));
     const ids = ports.map((port) => (this.recovered.has(port.no) ? '>' : '0'));
     const recovering = ids.includes('0');
     const args: (string | number)[] = ['GROUP', SWITCH_CONSUMER_GROUP, this.consumer, 'COUNT', this.batchPerPort];
     // Reading pending history never blocks; only block when every port is on new entries.
-    if (!recovering) args.push('BLOCK', this.blockMs);
+    if (!recovering) args.push('BLOCK', blockMs);
     // callBuffer: frames are binary, and ioredis has no Buffer variant of XREADGROUP.
     const reply = (await this.redis.callBuffer('XREADGROUP', ...args, 'STREAMS', ...keys, ...ids)) as XReadGroupReply;
     const streams = reply ?? [];
@@ -51,6 +52,14 @@ export class PortReader {
       for (const [id, fields] of read) entries.push(decodeEntry(port, id.toString(), fields));
     });
     return entries;
+  }
+
+  /**
+   * Reads every port's pending entries again before new ones: after a batch failed to commit, its entries are
+   * pending (read, not acknowledged), and only reading them again brings them back.
+   */
+  rereadPending(): void {
+    this.recovered.clear();
   }
 
   /** Forgets a detached port, so that if its number were reused it would be recovered again. */
