@@ -1,4 +1,5 @@
 import { runCircuitsBenchmark } from './circuits.bench';
+import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
 
 /** Every benchmark, by the name `npm run bench -- <name>` takes. */
@@ -11,6 +12,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       'switch pipeline with flow cache on/off, VM-switch-VM batch 1 vs 32, and circuit vs packet path (seeds 000, 003)',
     run: runSwitchBenchmark,
+  },
+  programs: {
+    describe:
+      'tenant programs: 10 tenants vs 1 (merging), in-switch firewall vs middlebox VM, CPU fairness (seeds 000, 002)',
+    run: runProgramsBenchmark,
   },
 };
 
