@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   FrameView,
@@ -31,6 +31,7 @@ import {
   type SwitchPort,
 } from '@tenantlab/switch';
 import { Redis } from 'ioredis';
+import { type RunningSwitch, withSwitch } from './bench-switch';
 import { publishReport } from './bench-report';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -87,11 +88,11 @@ export async function runProgramsBenchmark(): Promise<void> {
   const redis = await startTestRedis();
   const admin = new Redis(redis.url);
   try {
-    await seedRegistry(admin, ['bench-a1', 'bench-a2', 'bench-mb']);
+    await seedVmRegistry(admin, { 'bench-a1': 'bench', 'bench-a2': 'bench', 'bench-mb': 'bench' });
     console.log('==> (b) middlebox VM: bench-a1 -> switch -> bench-mb (firewall) -> switch -> bench-a2');
-    const middlebox = await withSwitch(redis, (sw) => middleboxPath(redis, admin, sw));
+    const middlebox = await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => middleboxPath(redis, admin, sw));
     console.log('==> (b) in-switch firewall: bench-a1 -> switch (firewall program) -> bench-a2');
-    const inSwitch = await withSwitch(redis, (sw) => inSwitchPath(redis, admin, sw));
+    const inSwitch = await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => inSwitchPath(redis, admin, sw));
 
     const middleboxCost = middlebox.switchNsPerFrame + middlebox.middleboxNsPerFrame;
     await publishReport({
@@ -473,63 +474,11 @@ interface PathResult {
   drops: number;
 }
 
-async function seedRegistry(admin: Redis, vms: string[]): Promise<void> {
-  const multi = admin.multi();
-  vms.forEach((vm, i) => {
-    multi.hset(REDIS_KEYS.vm(vm), {
-      id: vm,
-      tenant: 'bench',
-      url: 'http://127.0.0.1:1',
-      registeredAt: i,
-      lastHeartbeatAt: i,
-    });
-    multi.zadd(REDIS_KEYS.vmIndex, i, vm);
-  });
-  multi.hset(REDIS_KEYS.tenantVlans, { bench: 1 });
-  await multi.exec();
-}
-
-interface RunningSwitch {
-  pid: number;
-  url: string;
-}
-
 interface Dataplane {
   ports?: { port: number; vm: string }[];
   macs?: number;
   programs?: { version: number; lastError?: string };
   counters?: { tenants: Record<string, { drops: Record<string, number> }> };
-}
-
-/** Runs `work` with a switch process that has attached the three benchmark ports; Kafka is not needed here. */
-async function withSwitch<T>(redis: TestRedis, work: (sw: RunningSwitch) => Promise<T>): Promise<T> {
-  const port = await freeLoopbackPort();
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'services', 'switch', 'dist', 'main.js')], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: String(port),
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
-      SWITCH_BATCH: String(E2E_BATCH),
-      TRACE_SAMPLING_RATE: '0',
-      PORT_SCAN_INTERVAL_MS: '100',
-      LOG_LEVEL: 'error',
-      OTEL_SDK_DISABLED: 'true',
-    },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const sw = { pid: child.pid ?? 0, url: `http://127.0.0.1:${port}` };
-  try {
-    await until('the switch to attach the benchmark ports', 30_000, async () => {
-      const dataplane = await dataplaneOf(sw).catch(() => undefined);
-      return (dataplane?.ports?.length ?? 0) >= 3;
-    });
-    return await work(sw);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
 }
 
 async function dataplaneOf(sw: RunningSwitch): Promise<Dataplane> {

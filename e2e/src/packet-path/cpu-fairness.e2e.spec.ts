@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   type LinkedPipeline,
@@ -80,12 +80,7 @@ describe('CPU budgets of tenant programs on a real switch', () => {
   before(async () => {
     redis = await startTestRedis();
     admin = new Redis(redis.url);
-    const setup = admin.multi();
-    Object.entries(VMS).forEach(([vm, tenant], i) => {
-      setup.hset(REDIS_KEYS.vm(vm), { id: vm, tenant, url: 'http://127.0.0.1:1', registeredAt: i, lastHeartbeatAt: i });
-      setup.zadd(REDIS_KEYS.vmIndex, i, vm);
-    });
-    setup.hset(REDIS_KEYS.tenantVlans, { 'tenant-a': 1, 'tenant-b': 2 });
+    await seedVmRegistry(admin, VMS);
     // The pipeline as the allocator would link it: tenant A runs the sketch, tenant B runs nothing.
     const quota = {
       tables: 8,
@@ -105,8 +100,7 @@ describe('CPU budgets of tenant programs on a real switch', () => {
         },
       },
     };
-    setup.set(REDIS_KEYS.pipelineCurrent, JSON.stringify(pipeline));
-    await setup.exec();
+    await admin.set(REDIS_KEYS.pipelineCurrent, JSON.stringify(pipeline));
     sw = await (
       await ServiceProcess.create('switch', 'switch', {
         REDIS_URL: redis.url,

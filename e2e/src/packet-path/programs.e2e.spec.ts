@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
-  REDIS_KEYS,
   requestJson,
   vmIpv4Address,
   vmMacAddress,
@@ -81,19 +80,7 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
   before(async () => {
     redis = await startTestRedis();
     admin = new Redis(redis.url);
-    const registry = admin.multi();
-    Object.entries(VMS).forEach(([vm, tenant], i) => {
-      registry.hset(REDIS_KEYS.vm(vm), {
-        id: vm,
-        tenant,
-        url: 'http://127.0.0.1:1',
-        registeredAt: i,
-        lastHeartbeatAt: i,
-      });
-      registry.zadd(REDIS_KEYS.vmIndex, i, vm);
-    });
-    registry.hset(REDIS_KEYS.tenantVlans, { 'tenant-a': 1, 'tenant-b': 2 });
-    await registry.exec();
+    await seedVmRegistry(admin, VMS);
     const deadKafka = `127.0.0.1:${await freeLoopbackPort()}`;
     allocator = await (
       await ServiceProcess.create('allocator', 'allocator', { REDIS_URL: redis.url, KAFKA_BROKERS: deadKafka })

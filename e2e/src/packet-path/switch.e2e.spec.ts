@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
-  REDIS_KEYS,
   requestJson,
   vmIpv4Address,
   vmMacAddress,
@@ -80,19 +79,7 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
     admin = new Redis(redis.url);
     kafkaPort = await freeLoopbackPort();
     // The operator's registry, as it would be after the four VMs registered.
-    const registry = admin.multi();
-    Object.entries(VMS).forEach(([vm, tenant], i) => {
-      registry.hset(REDIS_KEYS.vm(vm), {
-        id: vm,
-        tenant,
-        url: 'http://127.0.0.1:1',
-        registeredAt: i,
-        lastHeartbeatAt: i,
-      });
-      registry.zadd(REDIS_KEYS.vmIndex, i, vm);
-    });
-    registry.hset(REDIS_KEYS.tenantVlans, { 'tenant-a': 1, 'tenant-b': 2 });
-    await registry.exec();
+    await seedVmRegistry(admin, VMS);
     sw = await startSwitch();
     await eventually('the switch to attach all four ports', 10_000, async () =>
       (await dataplane()).ports.length === 4 ? true : undefined,

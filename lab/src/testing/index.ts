@@ -1,1 +1,2 @@
 export * from './test-redis';
+export * from './seed-registry';
