@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import {
-  buildFrame,
-  PORT_ENTRY_FIELDS,
-  PORT_KEYS,
-  requestJson,
-  vmIpv4Address,
-  vmMacAddress,
-} from '@tenantlab/shared';
+import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
