@@ -25,15 +25,27 @@ export interface ServiceBootstrapOptions {
  */
 export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
   const { logger } = options;
-  const app = await NestFactory.create<NestExpressApplication>(options.module, { logger, bodyParser: false });
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '256kb' });
-  app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainExceptionFilter(logger));
+  const app = await createServiceApp(options);
   installShutdown(app, options);
   await app.listen(options.port, options.host);
   logger.record('info', `${options.name} listening on http://${options.host}:${options.port}`, {
     context: 'bootstrap',
   });
+  return app;
+}
+
+/**
+ * The app as every service runs it (JSON logger, body limit, the global validation pipe and exception filter), not
+ * yet listening and without signal handlers: what in-process integration tests start, so they test the same app.
+ */
+export async function createServiceApp(
+  options: Pick<ServiceBootstrapOptions, 'module' | 'logger' | 'bodyLimit'>,
+): Promise<NestExpressApplication> {
+  const { logger } = options;
+  const app = await NestFactory.create<NestExpressApplication>(options.module, { logger, bodyParser: false });
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '256kb' });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new DomainExceptionFilter(logger));
   return app;
 }
 

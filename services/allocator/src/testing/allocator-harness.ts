@@ -1,8 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createValidationPipe, DomainExceptionFilter, JsonLogger, parseEnv, RedisModule } from '@tenantlab/shared';
+import { createServiceApp, JsonLogger, parseEnv, RedisModule } from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, type AllocatorConfig, allocatorEnv } from '../config/allocator.config';
 import { PipelineModule } from '../pipeline/pipeline.module';
 
@@ -49,13 +47,7 @@ export async function startAllocator(redisUrl: string, env: Record<string, strin
   });
   // stderr, so the allocator's log lines do not mix with the test runner's report on stdout.
   const logger = new JsonLogger('allocator', config.LOG_LEVEL, (line) => process.stderr.write(line));
-  const app = await NestFactory.create<NestExpressApplication>(PipelineUnderTestModule.forRoot(config, logger), {
-    logger,
-    bodyParser: false,
-  });
-  app.useBodyParser('json', { limit: '256kb' });
-  app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainExceptionFilter(logger));
+  const app = await createServiceApp({ module: PipelineUnderTestModule.forRoot(config, logger), logger });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   CircuitDescriptor,
-  createValidationPipe,
-  DomainExceptionFilter,
+  createServiceApp,
   fieldsFromFlatList,
   INBOX_MESSAGE_FIELD,
   JsonLogger,
@@ -39,13 +36,7 @@ export async function startOperator(redisUrl: string, env: Record<string, string
   const config = parseEnv(operatorEnv, { REDIS_URL: redisUrl, LOG_LEVEL: 'warn', ...env });
   // stderr, so the operator's log lines do not mix with the test runner's report on stdout.
   const logger = new JsonLogger('operator', config.LOG_LEVEL, (line) => process.stderr.write(line));
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
-    logger,
-    bodyParser: false,
-  });
-  app.useBodyParser('json', { limit: '256kb' });
-  app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainExceptionFilter(logger));
+  const app = await createServiceApp({ module: AppModule.forRoot(config, logger), logger });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;
