@@ -6,6 +6,8 @@ export interface BatchPublisherStats {
   /** Dropped because the queue was full or Kafka refused them: forwarding never waits for Kafka. */
   dropped: number;
   queued: number;
+  /** Records of the produce request in flight: neither published nor dropped yet. */
+  sending: number;
   connected: boolean;
   lastError?: string;
 }
@@ -23,6 +25,7 @@ export class KafkaBatchPublisher<T> {
   private connected = false;
   private connecting: Promise<void> | undefined;
   private flushing = false;
+  private sending = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -54,6 +57,7 @@ export class KafkaBatchPublisher<T> {
     return {
       ...this.stats,
       queued: this.queue.length,
+      sending: this.sending,
       connected: this.connected,
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -89,6 +93,7 @@ export class KafkaBatchPublisher<T> {
     this.flushing = true;
     const batch = this.queue;
     this.queue = [];
+    this.sending = batch.length;
     try {
       await this.producer.send({
         topic: this.topic,
@@ -101,6 +106,7 @@ export class KafkaBatchPublisher<T> {
       this.noteError(error);
       if (!this.stopped) this.reconnect();
     } finally {
+      this.sending = 0;
       this.flushing = false;
     }
   }
