@@ -1,7 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
-import { type IngressFrame, SwitchPipeline } from '@tenantlab/switch';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  validateProgram,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
+import {
+  type CompiledProgram,
+  compileProgram,
+  type IngressFrame,
+  RegisterMemory,
+  SwitchPipeline,
+} from '@tenantlab/switch';
 import { Redis } from 'ioredis';
 import { datagramThroughput, openBenchCircuit } from './bench-circuit';
 import { withSwitch } from './bench-switch';
@@ -21,6 +36,10 @@ const FRAME_PAYLOAD = 64;
 export async function runSwitchBenchmark(): Promise<void> {
   console.log('==> (a) in-process pipeline, one core');
   const { cacheOn, cacheOff } = pipelineRates();
+  console.log(
+    '==> (a) the same, tenant-a running flow-counters.json with 32 LPM routes (Oko: lookups cached per flow)',
+  );
+  const withProgram = pipelineRates(true);
 
   console.log('==> starting a private Redis');
   const redis = await startTestRedis();
@@ -44,6 +63,8 @@ export async function runSwitchBenchmark(): Promise<void> {
       metrics: {
         pipeline_pps_per_core_cache_on: Math.round(cacheOn),
         pipeline_pps_per_core_cache_off: Math.round(cacheOff),
+        pipeline_with_program_pps_cache_on: Math.round(withProgram.cacheOn),
+        pipeline_with_program_pps_cache_off: Math.round(withProgram.cacheOff),
         e2e_pps_batch1: Math.round(batch1),
         e2e_pps_batch32: Math.round(batch32),
         e2e_latency_p50_us: Math.round(latency.p50),
@@ -56,6 +77,7 @@ export async function runSwitchBenchmark(): Promise<void> {
       },
       ratios: {
         cache_on_vs_off: round(cacheOn / cacheOff),
+        program_cache_on_vs_off: round(withProgram.cacheOn / withProgram.cacheOff),
         batch32_vs_batch1: round(batch32 / batch1),
         circuit_vs_packet_path: round(circuit / batch32),
       },
@@ -67,7 +89,10 @@ export async function runSwitchBenchmark(): Promise<void> {
 }
 
 /** A pipeline with 8 ports in 2 tenants, every MAC learned, and 1024 flows of 64-1400 byte UDP frames for it. */
-function pipelineWithTraffic(flowCacheSize: number): { pipeline: SwitchPipeline; frames: IngressFrame[] } {
+function pipelineWithTraffic(
+  flowCacheSize: number,
+  withProgram = false,
+): { pipeline: SwitchPipeline; frames: IngressFrame[] } {
   const pipeline = new SwitchPipeline({ flowCacheSize });
   const ports = Array.from({ length: 8 }, (_, i) => ({
     no: i + 1,
@@ -93,6 +118,7 @@ function pipelineWithTraffic(flowCacheSize: number): { pipeline: SwitchPipeline;
       }),
     };
   });
+  if (withProgram) pipeline.installPrograms(new Map([['tenant-a', flowCountersWithRoutes(ports.slice(0, 4))]]));
   for (const frame of frames) pipeline.process(frame); // learn every MAC
   return { pipeline, frames };
 }
@@ -102,8 +128,8 @@ function pipelineWithTraffic(flowCacheSize: number): { pipeline: SwitchPipeline;
  * short rounds after a warm-up of each, and each reports its median round: measured one after the other, whichever
  * ran second profited (or suffered) from the JIT's state, and the ratio swung between 0.6 and 2.2.
  */
-function pipelineRates(): { cacheOn: number; cacheOff: number } {
-  const modes = { cacheOn: pipelineWithTraffic(65_536), cacheOff: pipelineWithTraffic(0) };
+function pipelineRates(withProgram = false): { cacheOn: number; cacheOff: number } {
+  const modes = { cacheOn: pipelineWithTraffic(65_536, withProgram), cacheOff: pipelineWithTraffic(0, withProgram) };
   const rates: Record<keyof typeof modes, number[]> = { cacheOn: [], cacheOff: [] };
   const round = ({ pipeline, frames }: (typeof modes)['cacheOn'], ms: number): number => {
     let processed = 0;
@@ -121,6 +147,41 @@ function pipelineRates(): { cacheOn: number; cacheOff: number } {
     }
   }
   return { cacheOn: quantile(rates.cacheOn, 0.5), cacheOff: quantile(rates.cacheOff, 0.5) };
+}
+
+/**
+ * Tenant A's flow counters (programs/flow-counters.json) with 32 LPM routes to its VMs' /16s: each frame takes the
+ * table lookup (a scan over the routes) and the counting actions. The lookup is what the flow cache remembers.
+ */
+function flowCountersWithRoutes(vms: readonly { vm: string }[]): CompiledProgram {
+  const document = JSON.parse(
+    readFileSync(join(__dirname, '..', '..', 'programs', 'flow-counters.json'), 'utf8'),
+  ) as unknown;
+  const quota = {
+    tables: 8,
+    tableEntries: 4096,
+    registerBits: 1 << 22,
+    counters: 1 << 16,
+    actionOpsPerPacket: 64,
+    headerBytes: 64,
+  };
+  const valid = validateProgram(document, { tenant: 'tenant-a', vms: vms.map((v) => v.vm), quota });
+  const program = compileProgram(valid, {}, new RegisterMemory(1, 1), {
+    mirror: () => undefined,
+    report: () => undefined,
+  });
+  for (let route = 0; route < 32; route++) {
+    const prefix = (10 * 2 ** 24 + route * 2 ** 16) >>> 0;
+    program.addEntry('watch', {
+      key: [
+        { value: prefix, prefixLength: 16 },
+        { value: 17, mask: 255 },
+      ],
+      action: 'count_flow',
+      args: { class: route % 16 },
+    });
+  }
+  return program;
 }
 
 function benchFrame(seq: number): Buffer {

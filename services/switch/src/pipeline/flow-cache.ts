@@ -1,5 +1,5 @@
 import type { FrameView } from '@tenantlab/shared';
-import type { SwitchPort, Verdict } from './switch-port';
+import type { SwitchPort } from './switch-port';
 
 export interface FlowCacheStats {
   hits: number;
@@ -27,11 +27,11 @@ const EMPTY = -1;
  * view, with no key object or string built per frame, and compares at most four stored keys. It is bounded: a full
  * set replaces its entries in turn, and each replacement is counted as an eviction.
  */
-export class FlowCache {
+export class FlowCache<T> {
   private readonly sets: number;
   private readonly keys: Int32Array;
   private readonly generations: Float64Array;
-  private readonly verdicts: (Verdict | undefined)[];
+  private readonly values: (T | undefined)[];
   private readonly victims: Uint8Array;
   private readonly stats = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
   private flows = 0;
@@ -45,12 +45,12 @@ export class FlowCache {
     const slots = this.sets * WAYS;
     this.keys = new Int32Array(slots * KEY_WORDS);
     this.generations = new Float64Array(slots).fill(EMPTY);
-    this.verdicts = new Array<Verdict | undefined>(slots).fill(undefined);
+    this.values = new Array<T | undefined>(slots).fill(undefined);
     this.victims = new Uint8Array(this.sets);
   }
 
-  /** The cached decision for this frame's flow, or undefined (a miss). Call `insert` after a miss. */
-  lookup(port: SwitchPort, v: FrameView, generation: number): Verdict | undefined {
+  /** What is cached for this frame's flow, or undefined (a miss). Call `insert` after a miss. */
+  lookup(port: SwitchPort, v: FrameView, generation: number): T | undefined {
     const probe = this.probe;
     probe[0] = port.no;
     probe[1] = v.dstMacHi;
@@ -72,14 +72,14 @@ export class FlowCache {
         break;
       }
       this.stats.hits += 1;
-      return this.verdicts[slot];
+      return this.values[slot];
     }
     this.stats.misses += 1;
     return undefined;
   }
 
   /** Stores the decision for the flow of the last `lookup` (which missed). */
-  insert(generation: number, verdict: Verdict): void {
+  insert(generation: number, value: T): void {
     const set = this.setOf(this.probe);
     const first = set * WAYS;
     let slot = -1;
@@ -97,7 +97,7 @@ export class FlowCache {
     }
     this.keys.set(this.probe, slot * KEY_WORDS);
     this.generations[slot] = generation;
-    this.verdicts[slot] = verdict;
+    this.values[slot] = value;
     this.flows += 1;
   }
 
@@ -115,7 +115,7 @@ export class FlowCache {
 
   private release(slot: number): void {
     this.generations[slot] = EMPTY;
-    this.verdicts[slot] = undefined;
+    this.values[slot] = undefined;
     this.flows -= 1;
   }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { FrameView, parseFrame } from '@tenantlab/shared';
-import { type CompiledProgram, PacketContext, TenantCpuBudget } from '../programs';
-import { FlowCache } from './flow-cache';
+import { type CompiledProgram, PacketContext, type TableMatch, TenantCpuBudget } from '../programs';
+import { FlowCache, type FlowCacheStats } from './flow-cache';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
 import type { DropReason, SwitchPort, Verdict } from './switch-port';
@@ -17,6 +17,18 @@ export interface PipelineOptions {
   flowCacheSize: number;
   /** Processing time tenant programs share (seed 000: fair CPU sharing); no budget when left out. */
   programCpu?: { nsPerSecond: number; burstNs: number };
+}
+
+/**
+ * What the flow cache keeps per flow: the forwarding decision (when the tenant's program let the frame go on) and,
+ * for a tenant with a flow-cacheable program, what that program's lookups found (Oko, seed 000): later packets of
+ * the flow run the program's actions, which may be stateful, without its table lookups.
+ */
+interface CachedFlow {
+  forwarding: Verdict | undefined;
+  program: CompiledProgram | undefined;
+  entriesGeneration: number;
+  lookups: (TableMatch | null)[] | undefined;
 }
 
 /** Called for each frame with its parsed headers and the switch's decision (the view is reused: copy what you keep). */
@@ -47,7 +59,7 @@ const MAX_FRAME_CHARGE_NS = 100_000;
 export class SwitchPipeline {
   readonly counters = new SwitchCounters();
   readonly macTable = new MacTable();
-  private readonly cache: FlowCache | undefined;
+  private readonly cache: FlowCache<CachedFlow> | undefined;
   private readonly view = new FrameView();
   /** The attached ports of each VLAN, for flooding. */
   private readonly vlanPorts = new Map<number, SwitchPort[]>();
@@ -104,7 +116,7 @@ export class SwitchPipeline {
     this.macTable.forgetPort(port);
   }
 
-  cacheStats(): ReturnType<FlowCache['snapshot']> | undefined {
+  cacheStats(): FlowCacheStats | undefined {
     return this.cache?.snapshot();
   }
 
@@ -120,19 +132,62 @@ export class SwitchPipeline {
       observe?.(ingress, view, verdict);
       return verdict;
     }
-    const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : (this.runProgram(port, frame) ?? this.decide(port, view));
+    const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, frame, view);
     if (verdict.kind === 'drop') this.counters.dropped(port, verdict.reason);
     observe?.(ingress, view, verdict);
     return verdict;
   }
 
-  /** The tenant's program, if it has one: a verdict that settles the frame, or undefined to forward it as usual. */
-  private runProgram(port: SwitchPort, frame: Buffer): Verdict | undefined {
+  /**
+   * The tenant's program, then forwarding. With the flow cache on, a hit serves the forwarding decision and, for a
+   * flow-cacheable program, the program's remembered lookups; a miss runs both in full and remembers them.
+   */
+  private decide(port: SwitchPort, frame: Buffer, view: FrameView): Verdict {
     const program = this.programs.get(port.tenant);
+    if (!this.cache) return this.runProgram(port, frame, program) ?? this.lookup(port, view);
+    let flow = this.cache.lookup(port, view, this.macTable.generation);
+    if (flow && program && (flow.program !== program || flow.entriesGeneration !== program.entriesGeneration)) {
+      flow = undefined; // another program or other entries since: its remembered lookups no longer hold
+    }
+    if (flow) {
+      const settled = this.runProgram(port, frame, program, flow.lookups, true);
+      // Learning during a lookup may move the generation on; the entry then simply misses next time.
+      return settled ?? (flow.forwarding ??= this.lookup(port, view));
+    }
+    const remember = program?.flowCacheable ? [] : undefined;
+    const settled = this.runProgram(port, frame, program, remember);
+    if (settled === CPU_BUDGET) return settled; // the program did not run: nothing to remember
+    const forwarding = settled ? undefined : this.lookup(port, view);
+    this.cache.insert(this.macTable.generation, {
+      forwarding,
+      program,
+      entriesGeneration: program?.entriesGeneration ?? 0,
+      lookups: remember,
+    });
+    return settled ?? forwarding!;
+  }
+
+  /**
+   * Runs the tenant's program, if it has one, within its CPU budget: a verdict that settles the frame, or undefined
+   * to forward it as usual. With `lookups`, the program remembers its lookups there, or (`remembered`) replays them.
+   */
+  private runProgram(
+    port: SwitchPort,
+    frame: Buffer,
+    program: CompiledProgram | undefined,
+    lookups?: (TableMatch | null)[],
+    remembered = false,
+  ): Verdict | undefined {
     if (!program) return undefined;
     if (this.cpu && !this.cpu.admit(port.tenant)) return CPU_BUDGET;
     const started = performance.now();
-    const verdict = program.run(this.context.load(frame, port.no));
+    const ctx = this.context.load(frame, port.no);
+    const verdict =
+      lookups === undefined
+        ? program.run(ctx)
+        : remembered
+          ? program.runRemembered(ctx, lookups)
+          : program.runRemembering(ctx, lookups);
     this.cpu?.charge(port.tenant, Math.min((performance.now() - started) * 1e6, MAX_FRAME_CHARGE_NS));
     if (verdict.kind === 'continue') return undefined;
     if (verdict.kind === 'drop') return PROGRAM_DROP;
@@ -141,16 +196,6 @@ export class SwitchPipeline {
     if (!target || target.tenant !== port.tenant) return PROGRAM_FORWARD_UNKNOWN;
     if (target.no === port.no) return SAME_PORT;
     return { kind: 'forward', outPorts: [target], flooded: false };
-  }
-
-  private decide(port: SwitchPort, view: FrameView): Verdict {
-    if (!this.cache) return this.lookup(port, view);
-    const cached = this.cache.lookup(port, view, this.macTable.generation);
-    if (cached) return cached;
-    const verdict = this.lookup(port, view);
-    // Learning during the lookup may have moved the generation on; the decision belongs to the new one.
-    this.cache.insert(this.macTable.generation, verdict);
-    return verdict;
   }
 
   /** The full lookup (the slow path): the system stage's VLAN dispatch and the tenant's L2 table. */

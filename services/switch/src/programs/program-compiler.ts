@@ -18,6 +18,7 @@ import {
   type CompiledAction,
   type KeyMatchInput,
   type TableEntryInput,
+  type TableMatch,
 } from './program-table';
 import {
   binaryWidth,
@@ -28,6 +29,7 @@ import {
   type ParamDecl,
   type Expression,
   type Op,
+  type TenantProgram,
   type ValidProgram,
 } from '@tenantlab/shared';
 import { TenantMemoryView, type PageTable, type RegisterMemory, type RegisterSlice } from './register-memory';
@@ -63,6 +65,18 @@ export interface CompiledProgram {
   readonly version: number;
   readonly memory: TenantMemoryView;
   run(ctx: PacketContext): ProgramVerdict;
+  /**
+   * True when every lookup and guard of the program reads only header fields the switch's flow cache keys on, and
+   * no action writes one: then every packet of a flow finds the same entries (until entries change), and the flow
+   * cache may remember them (Oko, seed 000) so that later packets run the actions without the lookups.
+   */
+  readonly flowCacheable: boolean;
+  /** Grows with every entry added or removed: remembered lookups hold for one generation only. */
+  readonly entriesGeneration: number;
+  /** `run`, also remembering in `lookups` what each control step found (null: its guard did not hold). */
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict;
+  /** `run` with the lookups an earlier packet of the same flow remembered: the actions run, the lookups do not. */
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict;
   addEntry(table: string, entry: TableEntryInput): void;
   removeEntry(table: string, key: readonly KeyMatchInput[]): boolean;
   entryCount(table: string): number;
@@ -124,6 +138,8 @@ class ProgramCompiler {
     const metaNarrow = this.fields.metaNarrowCount;
     const metaWide = this.fields.metaWideCount;
     const counters = this.counters;
+    const flowCacheable = isFlowCacheable(program);
+    let entriesGeneration = 0;
     const tableNamed = (name: string): ProgramTable => {
       const table = tables.get(name);
       if (table === undefined) throw new RangeError(`program ${program.name} has no table ${name}`);
@@ -145,8 +161,45 @@ class ProgramCompiler {
         }
         return ctx.verdict;
       },
-      addEntry: (table, entry) => tableNamed(table).addEntry(entry),
-      removeEntry: (table, key) => tableNamed(table).removeEntry(key),
+      flowCacheable,
+      get entriesGeneration() {
+        return entriesGeneration;
+      },
+      runRemembering(ctx, lookups) {
+        ctx.verdict = CONTINUE;
+        ctx.resetMetadata(metaNarrow, metaWide);
+        lookups.length = steps.length;
+        lookups.fill(null);
+        for (let i = 0; i < steps.length; i++) {
+          const step = steps[i];
+          if (step.guard !== undefined && !step.guard(ctx)) continue;
+          const match = step.table.lookup(ctx);
+          lookups[i] = match;
+          step.table.runMatch(ctx, match);
+          if (ctx.verdict === DROP) break;
+        }
+        return ctx.verdict;
+      },
+      runRemembered(ctx, lookups) {
+        ctx.verdict = CONTINUE;
+        ctx.resetMetadata(metaNarrow, metaWide);
+        for (let i = 0; i < steps.length; i++) {
+          const match = lookups[i];
+          if (match === null) continue;
+          steps[i].table.runMatch(ctx, match);
+          if (ctx.verdict === DROP) break;
+        }
+        return ctx.verdict;
+      },
+      addEntry: (table, entry) => {
+        tableNamed(table).addEntry(entry);
+        entriesGeneration += 1;
+      },
+      removeEntry: (table, key) => {
+        const removed = tableNamed(table).removeEntry(key);
+        if (removed) entriesGeneration += 1;
+        return removed;
+      },
       entryCount: (table) => tableNamed(table).size,
       counter(name, index) {
         const counter = counters.get(name);
@@ -469,3 +522,31 @@ function wrapIndex(index: number, size: number): number {
 }
 
 const NO_ARGS: ActionArgs = { narrow: [], wide: [] };
+
+/**
+ * The header fields the switch's flow cache keys on: a lookup or guard reading only these gives the same answer for
+ * every packet of a flow. Metadata, tenant headers and lengths vary per packet.
+ */
+const FLOW_KEY_FIELDS: ReadonlySet<string> = new Set([
+  'std.in_port',
+  'eth.src',
+  'eth.dst',
+  'eth.type',
+  'ipv4.src',
+  'ipv4.dst',
+  'ipv4.proto',
+  'l4.sport',
+  'l4.dport',
+]);
+
+function isFlowCacheable(program: TenantProgram): boolean {
+  const writesFlowField = program.actions.some((action) =>
+    action.ops.some((op) => op.op === 'set' && FLOW_KEY_FIELDS.has(op.target)),
+  );
+  const readsOnlyFlowFields =
+    program.tables.every((table) => table.key.every((key) => FLOW_KEY_FIELDS.has(key.field))) &&
+    program.control.every((step) => step.if === undefined || FLOW_KEY_FIELDS.has(step.if.field));
+  // A step skipped at the first packet (guard false) stays skipped, and a drop ends the program at the same step:
+  // both follow from the same header fields, so what was remembered is what this packet would have found.
+  return readsOnlyFlowFields && !writesFlowField;
+}

@@ -22,6 +22,9 @@ export interface TableEntryInput {
   readonly priority?: number;
 }
 
+/** What a table lookup found: an entry, or undefined for the default action. Opaque outside this module. */
+export type TableMatch = Entry | undefined;
+
 /** An action compiled for the packet path, with what its args must look like. */
 export interface CompiledAction {
   readonly name: string;
@@ -29,7 +32,7 @@ export interface CompiledAction {
   run(ctx: PacketContext, args: ActionArgs): void;
 }
 
-interface Entry {
+export interface Entry {
   /** The normalized match, for duplicates and removal. */
   readonly id: string;
   readonly seq: number;
@@ -111,9 +114,18 @@ export class ProgramTable {
 
   /** Runs the matching entry's action, or the default action. */
   apply(ctx: PacketContext): void {
-    const entry = this.exact ? this.lookupExact(ctx) : this.lookupSorted(ctx);
-    if (entry === undefined) this.defaultAction.run(ctx, this.defaultArgs);
-    else entry.action.run(ctx, entry.args);
+    this.runMatch(ctx, this.lookup(ctx));
+  }
+
+  /** The entry matching the packet; undefined when none does (the default action applies). */
+  lookup(ctx: PacketContext): TableMatch {
+    return this.exact ? this.lookupExact(ctx) : this.lookupSorted(ctx);
+  }
+
+  /** Runs what `lookup` found, for this packet or (from the flow cache) an earlier packet of the same flow. */
+  runMatch(ctx: PacketContext, match: TableMatch): void {
+    if (match === undefined) this.defaultAction.run(ctx, this.defaultArgs);
+    else match.action.run(ctx, match.args);
   }
 
   private lookupExact(ctx: PacketContext): Entry | undefined {
