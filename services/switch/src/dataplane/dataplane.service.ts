@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  extractTraceFromStreamFields,
   FrameView,
   fieldsFromFlatList,
   JsonLogger,
@@ -255,10 +256,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     const traceparent = fields['otel.traceparent'];
     const record = packetTrace({ port: entry.port, frame }, view, verdict, this.config.TRACE_SNAP_BYTES, traceparent);
     // A sampled frame gets a span, a child of the sender's, so its trace shows it crossing the switch.
-    const parent = propagation.extract(context.active(), fields, {
-      keys: (carrier) => Object.keys(carrier).map((k) => k.slice('otel.'.length)),
-      get: (carrier, key) => carrier[`otel.${key}`],
-    });
+    const parent = extractTraceFromStreamFields(fields);
     const span = tracer.startSpan('switch.forward', { kind: SpanKind.INTERNAL }, parent);
     span.setAttributes({
       'tenantlab.tenant.id': record.tenant,
