@@ -274,6 +274,19 @@ function narrowStandard(
 }
 
 /** Whether the frame has TCP or UDP ports (IPv4, first fragment, TCP or UDP): the ones FrameView parsed. */
+/** A TCP/UDP port: read from the view, written into the L4 header (`at` bytes in) with the L4 checksum fixed. */
+function l4PortField(port: 'srcPort' | 'dstPort', at: number): ReturnType<typeof narrowStandard> {
+  return narrowStandard(
+    16,
+    (ctx) => ctx.view[port],
+    (ctx, value) => {
+      if (!hasPorts(ctx)) return;
+      rewriteWord(ctx, ctx.view.l4Offset + at, value & 0xffff, false, true);
+      ctx.view[port] = value & 0xffff;
+    },
+  );
+}
+
 function hasPorts(ctx: PacketContext): boolean {
   const view = ctx.view;
   return (
@@ -385,24 +398,8 @@ const STANDARD: Readonly<Record<string, StandardAccess>> = {
       ctx.view.ipDscp = value & 0x3f;
     },
   ),
-  'l4.sport': narrowStandard(
-    16,
-    (ctx) => ctx.view.srcPort,
-    (ctx, value) => {
-      if (!hasPorts(ctx)) return;
-      rewriteWord(ctx, ctx.view.l4Offset, value & 0xffff, false, true);
-      ctx.view.srcPort = value & 0xffff;
-    },
-  ),
-  'l4.dport': narrowStandard(
-    16,
-    (ctx) => ctx.view.dstPort,
-    (ctx, value) => {
-      if (!hasPorts(ctx)) return;
-      rewriteWord(ctx, ctx.view.l4Offset + 2, value & 0xffff, false, true);
-      ctx.view.dstPort = value & 0xffff;
-    },
-  ),
+  'l4.sport': l4PortField('srcPort', 0),
+  'l4.dport': l4PortField('dstPort', 2),
   'tcp.flags': narrowStandard(8, (ctx) => ctx.view.tcpFlags),
   'std.in_port': narrowStandard(16, (ctx) => ctx.inPort & 0xffff),
   'std.length': narrowStandard(16, (ctx) => ctx.view.length & 0xffff),
