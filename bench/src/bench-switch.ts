@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { freeLoopbackPort, type TestRedis } from '@tenantlab/lab';
-import { requestJson } from '@tenantlab/shared';
+import { PORT_ENTRY_FIELDS, PORT_KEYS, requestJson } from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -51,5 +53,44 @@ export async function withSwitch<T>(
   } finally {
     child.kill('SIGTERM');
     await exited;
+  }
+}
+
+/**
+ * Frames per second from `from`'s tx to `to`'s rx through a running switch: the sender writes `batch` frames per
+ * pipelined round trip (`frame(seq)` builds each), a reader on `to`'s rx counts and trims, and the clock stops when
+ * all `total` arrived. Counting starts at a marker, not at `$`, so frames delivered before the first read count.
+ */
+export async function portTransferRate(
+  admin: Redis,
+  transfer: { from: string; to: string; total: number; batch: number; frame: (seq: number) => Buffer },
+): Promise<number> {
+  const { from, to, total, batch } = transfer;
+  const reader = admin.duplicate();
+  try {
+    let received = 0;
+    let lastId = (await admin.xadd(PORT_KEYS.rx(to), '*', 'marker', '1')) ?? '0-0';
+    const receiving = (async () => {
+      while (received < total) {
+        const reply = await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx(to), lastId);
+        if (!reply) throw new Error(`${to} received ${received} of ${total} frames, then nothing for 5 s`);
+        const entries = reply[0][1];
+        received += entries.length;
+        lastId = entries[entries.length - 1][0];
+        await reader.xtrim(PORT_KEYS.rx(to), 'MINID', lastId);
+      }
+    })();
+    const started = performance.now();
+    for (let seq = 0; seq < total; seq += batch) {
+      const pipeline = admin.pipeline();
+      for (let i = seq; i < Math.min(total, seq + batch); i++) {
+        pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, transfer.frame(i));
+      }
+      await pipeline.exec();
+    }
+    await receiving;
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    reader.disconnect();
   }
 }

@@ -31,7 +31,7 @@ import {
   type SwitchPort,
 } from '@tenantlab/switch';
 import { Redis } from 'ioredis';
-import { type RunningSwitch, withSwitch } from './bench-switch';
+import { portTransferRate, type RunningSwitch, withSwitch } from './bench-switch';
 import { publishReport } from './bench-report';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -520,34 +520,9 @@ function senderFrames(via: string): Buffer[] {
 }
 
 /** Sends `total` frames from bench-a1's tx in pipelined batches and waits until bench-a2's rx got them all. */
-async function transfer(admin: Redis, frames: readonly Buffer[], total: number): Promise<number> {
-  const reader = admin.duplicate();
-  try {
-    let received = 0;
-    let lastId = (await admin.xadd(PORT_KEYS.rx('bench-a2'), '*', 'marker', '1')) ?? '0-0';
-    const receiving = (async () => {
-      while (received < total) {
-        const reply = await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx('bench-a2'), lastId);
-        if (!reply) throw new Error(`bench-a2 received ${received} of ${total} frames, then nothing for 5 s`);
-        const entries = reply[0][1];
-        received += entries.length;
-        lastId = entries[entries.length - 1][0];
-        await reader.xtrim(PORT_KEYS.rx('bench-a2'), 'MINID', lastId);
-      }
-    })();
-    const started = performance.now();
-    for (let seq = 0; seq < total; seq += E2E_BATCH) {
-      const pipeline = admin.pipeline();
-      for (let i = seq; i < Math.min(total, seq + E2E_BATCH); i++) {
-        pipeline.xadd(PORT_KEYS.tx('bench-a1'), '*', PORT_ENTRY_FIELDS.frame, frames[i % frames.length]);
-      }
-      await pipeline.exec();
-    }
-    await receiving;
-    return total / ((performance.now() - started) / 1000);
-  } finally {
-    reader.disconnect();
-  }
+function transfer(admin: Redis, frames: readonly Buffer[], total: number): Promise<number> {
+  const frame = (seq: number): Buffer => frames[seq % frames.length];
+  return portTransferRate(admin, { from: 'bench-a1', to: 'bench-a2', total, batch: E2E_BATCH, frame });
 }
 
 const CLOCK_TICKS_PER_SECOND = clockTicks();

@@ -19,7 +19,7 @@ import {
 } from '@tenantlab/switch';
 import { Redis } from 'ioredis';
 import { datagramThroughput, openBenchCircuit } from './bench-circuit';
-import { withSwitch } from './bench-switch';
+import { portTransferRate, withSwitch } from './bench-switch';
 import { publishReport, quantile } from './bench-report';
 
 const PIPELINE_SECONDS = 2;
@@ -200,35 +200,9 @@ function benchFrame(seq: number): Buffer {
 /** Frames per second from bench-a1's tx to bench-a2's rx; the sender writes `batch` frames per round trip. */
 async function endToEnd(admin: Redis, batch: number, total: number): Promise<number> {
   await admin.del(PORT_KEYS.rx('bench-a2'));
-  const reader = admin.duplicate();
   // bench-a2 announces itself once so the switch learns its MAC and unicasts instead of flooding.
   await admin.xadd(PORT_KEYS.tx('bench-a2'), '*', PORT_ENTRY_FIELDS.frame, benchFrameFrom('bench-a2', 'bench-a1'));
-  try {
-    let received = 0;
-    // Read from a marker on, not from `$`: frames the switch delivers before the first XREAD must count too.
-    let lastId = (await admin.xadd(PORT_KEYS.rx('bench-a2'), '*', 'marker', '1')) ?? '0-0';
-    const receiving = (async () => {
-      while (received < total) {
-        const reply = await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx('bench-a2'), lastId);
-        if (!reply) throw new Error(`switch delivered ${received} of ${total} frames, then nothing for 5 s`);
-        const entries = reply[0][1];
-        received += entries.length;
-        lastId = entries[entries.length - 1][0];
-        await reader.xtrim(PORT_KEYS.rx('bench-a2'), 'MINID', lastId);
-      }
-    })();
-    const started = performance.now();
-    for (let seq = 0; seq < total; seq += batch) {
-      const pipeline = admin.pipeline();
-      for (let i = 0; i < batch; i++)
-        pipeline.xadd(PORT_KEYS.tx('bench-a1'), '*', PORT_ENTRY_FIELDS.frame, benchFrame(seq + i));
-      await pipeline.exec();
-    }
-    await receiving;
-    return total / ((performance.now() - started) / 1000);
-  } finally {
-    reader.disconnect();
-  }
+  return portTransferRate(admin, { from: 'bench-a1', to: 'bench-a2', total, batch, frame: benchFrame });
 }
 
 function benchFrameFrom(from: string, to: string): Buffer {
