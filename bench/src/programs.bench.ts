@@ -25,6 +25,7 @@ import {
   crc32,
   type IngressFrame,
   PacketContext,
+  ProgramCodeCache,
   type ProgramHooks,
   RegisterMemory,
   SwitchPipeline,
@@ -40,8 +41,8 @@ const MIDDLEBOX_ROLE = '--middlebox';
 // (a) merging overhead
 const MERGE_TENANTS = 10;
 const MERGE_FLOWS = 2048; // two frames per flow (request and reply): 4096 frames
-const MERGE_ROUNDS = 4;
-const MERGE_ROUND_SECONDS = 0.5; // 4 x 0.5 s = 2 s per configuration, interleaved
+const MERGE_ROUNDS = 9;
+const MERGE_ROUND_SECONDS = 0.25; // 9 x 0.25 s per configuration, interleaved
 
 // (b) in-switch firewall vs middlebox VM
 const E2E_FRAMES = 30_000;
@@ -102,8 +103,11 @@ export async function runProgramsBenchmark(): Promise<void> {
           `in-process SwitchPipeline, flow cache on, no CPU budget; ${MERGE_FLOWS * 2} frames (${MERGE_FLOWS} UDP ` +
           `flows, request + reply, 64-1400 B) between 20 VMs; the same frames with all 20 VMs in 1 tenant running ` +
           `stateful-firewall.json once vs 10 tenants of 2 VMs each running their own validated instance (own page ` +
-          `table: flows = 4096 consecutive cells per tenant in stage 0, own zone entry); ns/packet is the median ` +
-          `of ${MERGE_ROUNDS} interleaved ${MERGE_ROUND_SECONDS} s runs per configuration`,
+          `table: flows = 4096 consecutive cells per tenant in stage 0, own zone entry, own counters); as in the ` +
+          `switch, the 10 instances share the compiled code of the one document (ProgramCodeCache) and the system ` +
+          `stage dispatches on VLAN id; "unshared code" compiles each instance apart, as 10 different documents ` +
+          `would be; ns/packet is the median of ${MERGE_ROUNDS} interleaved ${MERGE_ROUND_SECONDS} s runs per ` +
+          `configuration`,
         e2e:
           `real switch process (SWITCH_BATCH ${E2E_BATCH}, Kafka unreachable) on a private Redis; ${E2E_FRAMES} ` +
           `frames of ${FRAME_PAYLOAD + 42} B over ${E2E_FLOWS} UDP flows bench-a1 -> bench-a2, pipelined ` +
@@ -135,6 +139,7 @@ export async function runProgramsBenchmark(): Promise<void> {
         merge_ns_per_packet_ten_tenants: round(merge.ten),
         merge_program_ns_one_tenant: round(merge.one - merge.baseOne),
         merge_program_ns_ten_tenants: round(merge.ten - merge.baseTen),
+        merge_ns_per_packet_ten_tenants_unshared_code: round(merge.tenUnshared),
         e2e_in_switch_pps: Math.round(inSwitch.pps),
         e2e_middlebox_pps: Math.round(middlebox.pps),
         e2e_in_switch_switch_cpu_ns_per_frame: Math.round(inSwitch.switchNsPerFrame),
@@ -167,6 +172,7 @@ export async function runProgramsBenchmark(): Promise<void> {
       ratios: {
         ten_vs_one_tenant_cost: round(merge.ten / merge.one),
         ten_vs_one_tenant_program_cost: round((merge.ten - merge.baseTen) / (merge.one - merge.baseOne)),
+        ten_unshared_code_vs_one_tenant_cost: round(merge.tenUnshared / merge.one),
         one_tenant_vs_no_program: round(merge.one / merge.baseOne),
         in_switch_vs_middlebox_cost: round((inSwitch.switchNsPerFrame + inSwitch.middleboxNsPerFrame) / middleboxCost),
         in_switch_vs_middlebox_pps: round(inSwitch.pps / middlebox.pps),
@@ -209,12 +215,14 @@ interface MergeResult {
   baseTen: number;
   one: number;
   ten: number;
+  tenUnshared: number;
 }
 
 /**
  * The same 4096 frames between 20 VMs, under two layouts: the 20 VMs as 1 tenant, or as 10 tenants of 2 (VM 2t
  * inside, 2t + 1 outside, for t = 0..9). Each layout runs without programs (the baseline) and with the stateful
- * firewall: one instance for the single tenant, or one instance per tenant.
+ * firewall: one instance for the single tenant, or one instance per tenant (sharing the compiled code, as the
+ * switch's installer does, or each compiled apart).
  */
 function mergingOverhead(): MergeResult {
   const vms = Array.from({ length: 2 * MERGE_TENANTS }, (_, i) => `merge-vm-${i}`);
@@ -238,16 +246,20 @@ function mergingOverhead(): MergeResult {
     frames.push({ from: outside, frame: between(outside, inside, 80, 10_000 + flow) });
   }
 
-  const build = (tenants: number, withPrograms: boolean): { pipeline: SwitchPipeline; ingress: IngressFrame[] } => {
+  const build = (
+    tenants: number,
+    programs: 'none' | 'shared-code' | 'unshared-code',
+  ): { pipeline: SwitchPipeline; ingress: IngressFrame[] } => {
     const pipeline = new SwitchPipeline({ flowCacheSize: 65_536 });
     const ports: SwitchPort[] = vms.map((vm, i) => {
       const t = Math.floor(i / 2) % tenants;
       return { no: i + 1, vm, tenant: `merge-t${t}`, vlan: t + 1 };
     });
     for (const port of ports) pipeline.attach(port);
-    if (withPrograms) {
+    if (programs !== 'none') {
       const memory = new RegisterMemory(8, 65_536);
-      const programs = new Map<string, CompiledProgram>();
+      const codes = programs === 'shared-code' ? new ProgramCodeCache() : undefined;
+      const installed = new Map<string, CompiledProgram>();
       let offset = 0;
       for (let t = 0; t < tenants; t++) {
         const tenant = `merge-t${t}`;
@@ -259,14 +271,14 @@ function mergingOverhead(): MergeResult {
         );
         const { pageTable, end } = consecutivePageTable(valid, offset);
         offset = end;
-        const program = compileProgram(valid, pageTable, memory, NO_HOOKS);
+        const program = compileProgram(valid, pageTable, memory, NO_HOOKS, codes);
         // The even VMs are the inside of their tenant: their port selects `outbound`.
         for (const port of own.filter((p) => (p.no - 1) % 2 === 0)) {
           program.addEntry('zone', { key: [{ value: port.no }], action: 'outbound' });
         }
-        programs.set(tenant, program);
+        installed.set(tenant, program);
       }
-      pipeline.installPrograms(programs);
+      pipeline.installPrograms(installed);
     }
     const ingress = frames.map(({ from, frame }) => ({ port: ports[from], frame }));
     // Learn every MAC and mark every flow (requests come before their replies), then warm the JIT.
@@ -275,14 +287,24 @@ function mergingOverhead(): MergeResult {
   };
 
   const configs = {
-    baseOne: build(1, false),
-    baseTen: build(MERGE_TENANTS, false),
-    one: build(1, true),
-    ten: build(MERGE_TENANTS, true),
+    baseOne: build(1, 'none'),
+    baseTen: build(MERGE_TENANTS, 'none'),
+    one: build(1, 'shared-code'),
+    ten: build(MERGE_TENANTS, 'shared-code'),
+    tenUnshared: build(MERGE_TENANTS, 'unshared-code'),
   };
-  const samples: Record<keyof typeof configs, number[]> = { baseOne: [], baseTen: [], one: [], ten: [] };
+  const samples: Record<keyof typeof configs, number[]> = {
+    baseOne: [],
+    baseTen: [],
+    one: [],
+    ten: [],
+    tenUnshared: [],
+  };
   for (let round = 0; round < MERGE_ROUNDS; round++) {
-    for (const key of Object.keys(configs) as (keyof typeof configs)[]) {
+    // Every other round in reverse order, so a drift in the machine's speed falls on all configurations alike.
+    const order = Object.keys(configs) as (keyof typeof configs)[];
+    if (round % 2 === 1) order.reverse();
+    for (const key of order) {
       const { pipeline, ingress } = configs[key];
       const before = dropsOf(pipeline);
       samples[key].push(nsPerPacket(pipeline, ingress, MERGE_ROUND_SECONDS));
@@ -296,6 +318,7 @@ function mergingOverhead(): MergeResult {
     baseTen: median(samples.baseTen),
     one: median(samples.one),
     ten: median(samples.ten),
+    tenUnshared: median(samples.tenUnshared),
   };
 }
 

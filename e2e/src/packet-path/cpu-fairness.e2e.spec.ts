@@ -56,6 +56,7 @@ interface Dataplane {
   programs: { version: number };
   counters: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
   waitingForCpu: Record<string, number>;
+  cpuWeights: Record<string, number>;
 }
 
 /**
@@ -171,4 +172,24 @@ describe('CPU budgets of tenant programs on a real switch', () => {
       });
     },
   );
+
+  it('sets a tenant’s CPU weight over HTTP, and refuses weights that are not positive numbers', async () => {
+    const put = (tenant: string, body: unknown) =>
+      requestJson<{ error?: { code: string; details?: string[] }; weight?: number }>(
+        'PUT',
+        `${sw.url}/tenants/${tenant}/cpu-weight`,
+        body,
+      );
+    for (const body of [{ weight: 0 }, { weight: -1 }, { weight: 'heavy' }, { weight: 1e9 }, {}]) {
+      const refused = await put('tenant-a', body);
+      assert.equal(refused.status, 400, `weight ${JSON.stringify(body)} refused`);
+      assert.equal(refused.body.error?.code, 'VALIDATION_FAILED');
+      assert.match(String(refused.body.error?.details), /weight/, 'the refusal says the weight is what is wrong');
+    }
+    assert.equal((await put('Bad_Tenant', { weight: 2 })).status, 400);
+    const set = await put('tenant-a', { weight: 4 });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.weight, 4);
+    assert.deepEqual((await dataplane()).cpuWeights, { 'tenant-a': 4 });
+  });
 });

@@ -5,6 +5,7 @@ export {
   compileProgram,
   crc32,
   PacketContext,
+  ProgramCodeCache,
   RegisterMemory,
   type CompiledProgram,
   type ProgramHooks,

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
 import { IsNumber, Max, Min } from 'class-validator';
-import { DataplaneService } from './dataplane.service';
+import { DataplaneService, MAX_CPU_WEIGHT } from './dataplane.service';
 
 export class SamplingDto {
   @IsNumber({}, { message: 'must be a number from 0 to 1' })
@@ -10,7 +10,17 @@ export class SamplingDto {
   rate!: number;
 }
 
-/** The data path as people and tests see it: ports, flow cache, counters, and per-tenant trace sampling. */
+export class CpuWeightDto {
+  @IsNumber({}, { message: 'must be a number above 0' })
+  @Min(Number.MIN_VALUE)
+  @Max(MAX_CPU_WEIGHT)
+  weight!: number;
+}
+
+/**
+ * The data path as people and tests see it: ports, flow cache, counters, per-tenant trace sampling and CPU weights.
+ * These are the lab operator's controls (like `ovs-dpctl`), reachable on the switch's loopback port only.
+ */
 @Controller()
 export class DataplaneController {
   constructor(private readonly dataplane: DataplaneService) {}
@@ -23,12 +33,22 @@ export class DataplaneController {
   @Put('tenants/:tenant/sampling')
   @HttpCode(200)
   setSampling(@Param('tenant') tenant: string, @Body() body: SamplingDto): { tenant: string; rate: number } {
-    if (!ID_PATTERN.test(tenant)) {
-      throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', [
-        'tenant: invalid id',
-      ]);
-    }
+    checkTenant(tenant);
     this.dataplane.setSampling(tenant, body.rate);
     return { tenant, rate: this.dataplane.samplingOf(tenant) };
+  }
+
+  @Put('tenants/:tenant/cpu-weight')
+  @HttpCode(200)
+  setCpuWeight(@Param('tenant') tenant: string, @Body() body: CpuWeightDto): { tenant: string; weight: number } {
+    checkTenant(tenant);
+    this.dataplane.setCpuWeight(tenant, body.weight);
+    return { tenant, weight: this.dataplane.cpuWeightOf(tenant) };
+  }
+}
+
+function checkTenant(tenant: string): void {
+  if (!ID_PATTERN.test(tenant)) {
+    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
   }
 }

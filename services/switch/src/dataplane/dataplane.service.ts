@@ -49,6 +49,8 @@ const MAX_WAITING_PER_TENANT = 4096;
 /** How long a read blocks while frames wait for CPU: short, so they run as soon as their tenant has time again. */
 const WAITING_BLOCK_MS = 5;
 const TRACE_FLUSH_MS = 200;
+/** Weights are relative; a bound keeps one tenant from being handed a share that rounds the others' to nothing. */
+export const MAX_CPU_WEIGHT = 1000;
 
 /**
  * The switch's data path: discovers ports, reads every port's tx stream in batches, runs each frame through the
@@ -147,6 +149,20 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     return program;
   }
 
+  /** A tenant's weight in the program CPU budget (seed 000's fair sharing): its share is weight / sum(weights). */
+  setCpuWeight(tenant: string, weight: number): void {
+    if (!(weight > 0 && weight <= MAX_CPU_WEIGHT)) {
+      throw new ValidationError(`weight must be a number above 0 and at most ${MAX_CPU_WEIGHT}`, [
+        `weight: expected a number in (0, ${MAX_CPU_WEIGHT}]`,
+      ]);
+    }
+    this.pipeline.setCpuWeight(tenant, weight);
+  }
+
+  cpuWeightOf(tenant: string): number {
+    return this.pipeline.cpuWeights().get(tenant) ?? 1;
+  }
+
   samplingOf(tenant: string): number {
     return this.sampling.get(tenant) ?? this.config.TRACE_SAMPLING_RATE;
   }
@@ -163,6 +179,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       counters: this.pipeline.counters.snapshot(),
       traces: this.traces.snapshot(),
       sampling: Object.fromEntries(this.sampling),
+      cpuWeights: Object.fromEntries(this.pipeline.cpuWeights()),
       programs: this.installer.status(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
@@ -217,7 +234,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     for (const entry of candidates) {
       const tenant = entry.port.tenant;
       const queue = this.waiting.get(tenant);
-      if (queue || this.pipeline.mustWait(tenant)) {
+      if (queue || this.pipeline.mustWait(entry.port)) {
         if (!queue) this.waiting.set(tenant, [entry]);
         else if (queue.length < MAX_WAITING_PER_TENANT) queue.push(entry);
         else {

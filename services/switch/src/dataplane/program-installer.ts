@@ -1,6 +1,12 @@
 import { JsonLogger, type LinkedPipeline, type LinkedTenant, REDIS_KEYS } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
-import { type CompiledProgram, compileProgram, type ProgramHooks, type RegisterMemory } from '../programs';
+import {
+  type CompiledProgram,
+  compileProgram,
+  ProgramCodeCache,
+  type ProgramHooks,
+  type RegisterMemory,
+} from '../programs';
 
 export interface InstalledPrograms {
   version: number;
@@ -12,12 +18,14 @@ const BLOCK_MS = 1000;
 /**
  * Follows the allocator's linked pipeline (the `alloc:{pipeline}:versions` stream) and installs each new version:
  * every tenant program is compiled once into closures; a tenant whose program and page table did not change keeps
- * its compiled instance (and so its table entries). All or nothing: if any program fails to compile, the running
+ * its compiled instance (and so its table entries), and tenants running the same program document share its compiled
+ * code, each with its own state (registers, counters, entries). All or nothing: if any program fails to compile, the running
  * version stays. `install` hands the new set to the data path, which swaps it between batches.
  */
 export class ProgramInstaller {
   private installed: InstalledPrograms = { version: 0, byTenant: new Map() };
   private readonly fingerprints = new Map<string, string>();
+  private readonly codes = new ProgramCodeCache();
   private stopped = false;
   private lastError: string | undefined;
 
@@ -99,7 +107,10 @@ export class ProgramInstaller {
       const running = this.installed.byTenant.get(tenant);
       if (running && this.fingerprints.get(tenant) === fingerprint) next.set(tenant, running);
       else {
-        next.set(tenant, compileProgram(linked.program, linked.pageTable, this.memory, this.hooksFor(tenant)));
+        next.set(
+          tenant,
+          compileProgram(linked.program, linked.pageTable, this.memory, this.hooksFor(tenant), this.codes),
+        );
         fresh.push([tenant, linked]);
       }
     }
@@ -107,6 +118,7 @@ export class ProgramInstaller {
     for (const [, linked] of fresh) for (const entry of Object.values(linked.pageTable)) this.memory.clear(entry);
     this.fingerprints.clear();
     for (const [tenant, fingerprint] of fingerprints) this.fingerprints.set(tenant, fingerprint);
+    this.codes.retain(Object.values(pipeline.tenants).map((linked) => linked.program.program));
     this.installed = { version: pipeline.version, byTenant: next };
     this.install(this.installed);
     this.logger.record('info', `pipeline version ${pipeline.version} installed`, {

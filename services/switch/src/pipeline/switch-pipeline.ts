@@ -1,6 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { FrameView, parseFrame } from '@tenantlab/shared';
-import { type CompiledProgram, PacketContext, type TableMatch, TenantCpuBudget } from '../programs';
+import { type CompiledProgram, type CpuBucket, PacketContext, type TableMatch, TenantCpuBudget } from '../programs';
 import { FlowCache, type FlowCacheStats } from './flow-cache';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
@@ -30,6 +29,16 @@ interface CachedFlow {
   entriesGeneration: number;
   lookups: (TableMatch | null)[] | undefined;
 }
+
+/** What the system stage dispatches a tenant's frames to: its program and, with a CPU budget, its bucket. */
+interface TenantStage {
+  readonly tenant: string;
+  readonly program: CompiledProgram;
+  readonly bucket: CpuBucket | undefined;
+}
+
+/** VLAN ids are 12 bits: the system stage's dispatch table has one slot per id. */
+const VLAN_IDS = 4096;
 
 /** Called for each frame with its parsed headers and the switch's decision (the view is reused: copy what you keep). */
 export type VerdictObserver = (frame: IngressFrame, view: FrameView, verdict: Verdict) => void;
@@ -65,6 +74,10 @@ export class SwitchPipeline {
   private readonly vlanPorts = new Map<number, SwitchPort[]>();
   private readonly portsByVm = new Map<string, SwitchPort>();
   private programs: ReadonlyMap<string, CompiledProgram> = new Map();
+  /** The system stage (seed 004): a tenant's program found by its VLAN id, with no lookup by name per frame. */
+  private stagesByVlan: (TenantStage | undefined)[] = new Array<TenantStage | undefined>(VLAN_IDS);
+  private readonly stagesByTenant = new Map<string, TenantStage>();
+  private readonly weights = new Map<string, number>();
   private readonly context = new PacketContext(this.view);
   private readonly cpu: TenantCpuBudget | undefined;
 
@@ -79,13 +92,22 @@ export class SwitchPipeline {
    */
   installPrograms(programs: ReadonlyMap<string, CompiledProgram>): void {
     for (const tenant of this.programs.keys()) if (!programs.has(tenant)) this.cpu?.removeTenant(tenant);
-    for (const tenant of programs.keys()) if (!this.programs.has(tenant)) this.cpu?.setWeight(tenant, 1);
+    for (const tenant of programs.keys()) {
+      if (!this.programs.has(tenant)) this.cpu?.setWeight(tenant, this.weights.get(tenant) ?? 1);
+    }
     this.programs = programs;
+    this.stagesByTenant.clear();
+    for (const [tenant, program] of programs) {
+      this.stagesByTenant.set(tenant, { tenant, program, bucket: this.cpu?.bucketOf(tenant) });
+    }
+    this.relink();
   }
 
-  /** True while the tenant's programs are over their share of processing time: its frames must wait. */
-  mustWait(tenant: string): boolean {
-    return this.cpu !== undefined && this.programs.has(tenant) && !this.cpu.admit(tenant);
+  /** True while the tenant's programs are over their share of processing time: frames from `port` must wait. */
+  mustWait(port: SwitchPort): boolean {
+    if (this.cpu === undefined) return false;
+    const stage = this.stageOf(port);
+    return stage?.bucket !== undefined && !this.cpu.admitAt(stage.bucket, this.cpu.now());
   }
 
   /** Counts a frame the data path drops before deciding it (its tenant's wait queue was full). */
@@ -96,7 +118,15 @@ export class SwitchPipeline {
 
   /** A tenant's share of program processing time, relative to the others' (1 unless set). */
   setCpuWeight(tenant: string, weight: number): void {
-    this.cpu?.setWeight(tenant, weight);
+    if (!(weight > 0) || !Number.isFinite(weight)) throw new RangeError(`weight of ${tenant} must be positive`);
+    this.weights.set(tenant, weight);
+    // Only tenants with a program hold a bucket; the others get theirs, with this weight, when one is installed.
+    if (this.programs.has(tenant)) this.cpu?.setWeight(tenant, weight);
+  }
+
+  /** The weights set so far (tenants not listed have 1). */
+  cpuWeights(): ReadonlyMap<string, number> {
+    return this.weights;
   }
 
   attach(port: SwitchPort): void {
@@ -106,6 +136,7 @@ export class SwitchPipeline {
     this.portsByVm.set(port.vm, port);
     // A new port changes every flood in its VLAN.
     this.macTable.forgetPort(port);
+    this.relink();
   }
 
   detach(port: SwitchPort): void {
@@ -114,6 +145,26 @@ export class SwitchPipeline {
     else this.vlanPorts.delete(port.vlan);
     if (this.portsByVm.get(port.vm)?.no === port.no) this.portsByVm.delete(port.vm);
     this.macTable.forgetPort(port);
+    this.relink();
+  }
+
+  /**
+   * Rebuilds the VLAN dispatch from the attached ports: each VLAN id leads to the program of the tenant its ports
+   * belong to. Runs when ports or programs change, never per frame.
+   */
+  private relink(): void {
+    const stages = new Array<TenantStage | undefined>(VLAN_IDS);
+    for (const [vlan, ports] of this.vlanPorts) stages[vlan] = this.stagesByTenant.get(ports[0].tenant);
+    this.stagesByVlan = stages;
+  }
+
+  /**
+   * The tenant's stage for a frame from `port`, found by VLAN id. The operator gives every tenant a VLAN of its own;
+   * should two tenants' ports ever share one, the name decides, so no frame runs under another tenant's program.
+   */
+  private stageOf(port: SwitchPort): TenantStage | undefined {
+    const stage = this.stagesByVlan[port.vlan];
+    return stage !== undefined && stage.tenant === port.tenant ? stage : this.stagesByTenant.get(port.tenant);
   }
 
   cacheStats(): FlowCacheStats | undefined {
@@ -143,19 +194,20 @@ export class SwitchPipeline {
    * flow-cacheable program, the program's remembered lookups; a miss runs both in full and remembers them.
    */
   private decide(port: SwitchPort, frame: Buffer, view: FrameView): Verdict {
-    const program = this.programs.get(port.tenant);
-    if (!this.cache) return this.runProgram(port, frame, program) ?? this.lookup(port, view);
+    const stage = this.stageOf(port);
+    const program = stage?.program;
+    if (!this.cache) return this.runProgram(port, frame, stage) ?? this.lookup(port, view);
     let flow = this.cache.lookup(port, view, this.macTable.generation);
     if (flow && program && (flow.program !== program || flow.entriesGeneration !== program.entriesGeneration)) {
       flow = undefined; // another program or other entries since: its remembered lookups no longer hold
     }
     if (flow) {
-      const settled = this.runProgram(port, frame, program, flow.lookups, true);
+      const settled = this.runProgram(port, frame, stage, flow.lookups, true);
       // Learning during a lookup may move the generation on; the entry then simply misses next time.
       return settled ?? (flow.forwarding ??= this.lookup(port, view));
     }
     const remember = program?.flowCacheable ? [] : undefined;
-    const settled = this.runProgram(port, frame, program, remember);
+    const settled = this.runProgram(port, frame, stage, remember);
     if (settled === CPU_BUDGET) return settled; // the program did not run: nothing to remember
     const forwarding = settled ? undefined : this.lookup(port, view);
     this.cache.insert(this.macTable.generation, {
@@ -174,13 +226,16 @@ export class SwitchPipeline {
   private runProgram(
     port: SwitchPort,
     frame: Buffer,
-    program: CompiledProgram | undefined,
+    stage: TenantStage | undefined,
     lookups?: (TableMatch | null)[],
     remembered = false,
   ): Verdict | undefined {
-    if (!program) return undefined;
-    if (this.cpu && !this.cpu.admit(port.tenant)) return CPU_BUDGET;
-    const started = performance.now();
+    if (!stage) return undefined;
+    const { program, bucket } = stage;
+    const cpu = bucket === undefined ? undefined : this.cpu;
+    // One clock read before and one after: the first admits and starts the measurement, the second ends it.
+    const started = cpu === undefined ? 0 : cpu.now();
+    if (cpu !== undefined && !cpu.admitAt(bucket!, started)) return CPU_BUDGET;
     const ctx = this.context.load(frame, port.no);
     const verdict =
       lookups === undefined
@@ -188,7 +243,10 @@ export class SwitchPipeline {
         : remembered
           ? program.runRemembered(ctx, lookups)
           : program.runRemembering(ctx, lookups);
-    this.cpu?.charge(port.tenant, Math.min((performance.now() - started) * 1e6, MAX_FRAME_CHARGE_NS));
+    if (cpu !== undefined) {
+      const ended = cpu.now();
+      cpu.chargeAt(bucket!, Math.min(ended - started, MAX_FRAME_CHARGE_NS), ended);
+    }
     if (verdict.kind === 'continue') return undefined;
     if (verdict.kind === 'drop') return PROGRAM_DROP;
     const target = this.portsByVm.get(verdict.vm);

@@ -10,7 +10,15 @@ import {
   type Value,
 } from './field-access';
 import { crc16, crc32 } from './hash-functions';
-import { CONTINUE, DROP, type PacketContext, type ProgramVerdict } from './packet-context';
+import {
+  CONTINUE,
+  DROP,
+  type PacketContext,
+  type ProgramHooks,
+  type ProgramState,
+  type ProgramVerdict,
+  type ReportValue,
+} from './packet-context';
 import {
   actionArgs,
   parseArgs,
@@ -29,21 +37,11 @@ import {
   type ParamDecl,
   type Expression,
   type Op,
+  type TableDecl,
   type TenantProgram,
   type ValidProgram,
 } from '@tenantlab/shared';
-import { TenantMemoryView, type PageTable, type RegisterMemory, type RegisterSlice } from './register-memory';
-
-/** A field value a `report` op publishes: numbers up to 32 bits, BigInts above. */
-export type ReportValue = number | bigint;
-
-/** The side effects a program can ask for; the dataplane wires them to packet traces and Kafka. */
-export interface ProgramHooks {
-  /** `mirror`: copy the frame to the packet trace topic. Called during `run`: copy what you keep. */
-  mirror(ctx: PacketContext): void;
-  /** `report`: publish `event` with the current values of its fields, by field reference. */
-  report(event: string, fields: Readonly<Record<string, ReportValue>>, ctx: PacketContext): void;
-}
+import { TenantMemoryView, type PageTable, type RegisterMemory } from './register-memory';
 
 export interface CounterValue {
   readonly packets: number;
@@ -51,8 +49,8 @@ export interface CounterValue {
 }
 
 /**
- * A tenant program compiled for the packet path: every expression and op became a closure once, here, so `run`
- * does no interpretation of the document. Semantics:
+ * A tenant program compiled for the packet path: every expression and op became a closure once, so `run` does no
+ * interpretation of the document. Semantics:
  *
  * - metadata is 0 when `run` starts; control steps apply their tables in order, each when its guard holds;
  * - `drop` ends the program at once (no later op or table runs) and the verdict is `drop`;
@@ -84,41 +82,99 @@ export interface CompiledProgram {
   counter(name: string, index: number): CounterValue;
 }
 
+/**
+ * A program's code, compiled once and shared by every tenant that runs the same document (Click's merged
+ * configurations, seed 002; seed 004's linked pipeline): its closures hold the program's structure only and reach
+ * the running tenant's registers, counters, tables and hooks through `ctx.state`, which `instantiate`'s program
+ * sets before each run. One shared code keeps the JIT's view of the packet path the same for 1 tenant or 10.
+ */
+export interface ProgramCode {
+  readonly program: TenantProgram;
+  readonly flowCacheable: boolean;
+  /** This code with one tenant's state: its page table over `memory`, fresh counters and empty tables. */
+  instantiate(tenant: string, pageTable: PageTable, memory: RegisterMemory, hooks: ProgramHooks): CompiledProgram;
+}
+
 type Step = (ctx: PacketContext, args: ActionArgs) => void;
 
+/** Compiles a checked program into closures and gives them one tenant's state (no code shared with others). */
 export function compileProgram(
   valid: ValidProgram,
   pageTable: PageTable,
   memory: RegisterMemory,
   hooks: ProgramHooks,
+  codes?: ProgramCodeCache,
 ): CompiledProgram {
-  return new ProgramCompiler(valid, pageTable, memory, hooks).compile();
+  const code = codes ? codes.codeFor(valid.program) : compileProgramCode(valid.program);
+  return code.instantiate(valid.tenant, pageTable, memory, hooks);
+}
+
+export function compileProgramCode(program: TenantProgram): ProgramCode {
+  return new ProgramCompiler(program).compile();
+}
+
+/**
+ * Compiled code by program document, so tenants that submit the same program share its code. The switch keeps one
+ * and, after each pipeline version, `retain`s only what that version runs.
+ */
+export class ProgramCodeCache {
+  private readonly codes = new Map<string, ProgramCode>();
+
+  codeFor(program: TenantProgram): ProgramCode {
+    const key = JSON.stringify(program);
+    let code = this.codes.get(key);
+    if (code === undefined) this.codes.set(key, (code = compileProgramCode(program)));
+    return code;
+  }
+
+  /** Forgets the code of every program not in `programs`. */
+  retain(programs: Iterable<TenantProgram>): void {
+    const keep = new Set([...programs].map((program) => JSON.stringify(program)));
+    for (const key of this.codes.keys()) if (!keep.has(key)) this.codes.delete(key);
+  }
+
+  get size(): number {
+    return this.codes.size;
+  }
+}
+
+interface CounterLayout {
+  readonly index: number;
+  readonly size: number;
+  readonly kind: string;
+}
+
+/** What a control step runs: the index of its table in the tenant's state, when its guard (if any) holds. */
+interface ControlStep {
+  readonly table: number;
+  readonly guard: ((ctx: PacketContext) => boolean) | undefined;
+}
+
+/** The tenant-independent parts of a table: its key readers, actions and default action, built once per code. */
+interface TableCode {
+  readonly decl: TableDecl;
+  readonly keys: readonly Value[];
+  readonly actions: ReadonlyMap<string, CompiledAction>;
+  readonly defaultAction: CompiledAction;
+  readonly defaultArgs: ActionArgs;
 }
 
 class ProgramCompiler {
   private readonly fields: FieldResolver;
-  private readonly view: TenantMemoryView;
-  private readonly counters = new Map<string, { cells: Float64Array; size: number; kind: string }>();
+  private readonly registers: ReadonlyMap<string, { readonly index: number; readonly width: number }>;
+  private readonly counters = new Map<string, CounterLayout>();
   private readonly hashBytes = new Uint8Array(16 * 16);
 
-  constructor(
-    private readonly valid: ValidProgram,
-    pageTable: PageTable,
-    memory: RegisterMemory,
-    private readonly hooks: ProgramHooks,
-  ) {
-    this.fields = new FieldResolver(valid.program);
-    this.view = new TenantMemoryView(memory, pageTable, valid.program.registers);
-    for (const { name, size, kind } of valid.program.counters) {
-      this.counters.set(name, { cells: new Float64Array(kind === 'both' ? size * 2 : size), size, kind });
-    }
+  constructor(private readonly program: TenantProgram) {
+    this.fields = new FieldResolver(program);
+    this.registers = new Map(program.registers.map(({ name, width }, index) => [name, { index, width }]));
+    program.counters.forEach(({ name, size, kind }, index) => this.counters.set(name, { index, size, kind }));
   }
 
-  compile(): CompiledProgram {
-    const { program, tenant } = this.valid;
+  compile(): ProgramCode {
+    const program = this.program;
     const actions = new Map(program.actions.map((a) => [a.name, this.action(a)]));
-    const tables = new Map<string, ProgramTable>();
-    for (const decl of program.tables) {
+    const tables: TableCode[] = program.tables.map((decl) => {
       const keys = decl.key.map((k) => this.fields.read(k.field));
       const defaultAction = actions.get(decl.defaultAction.action);
       if (defaultAction === undefined) throw new RangeError(`unknown action ${decl.defaultAction.action}`);
@@ -127,89 +183,23 @@ class ProgramCompiler {
       if (values === undefined) {
         throw new ValidationError(`Default action of table ${decl.name} rejected.`, problems);
       }
-      const args = actionArgs(defaultAction.params, values);
-      tables.set(decl.name, new ProgramTable(decl, keys, actions, defaultAction, args));
-    }
-    const steps = program.control.map((step) => {
-      const table = tables.get(step.table);
+      return { decl, keys, actions, defaultAction, defaultArgs: actionArgs(defaultAction.params, values) };
+    });
+    const tableIndex = new Map(program.tables.map((t, i) => [t.name, i]));
+    const steps: ControlStep[] = program.control.map((step) => {
+      const table = tableIndex.get(step.table);
       if (table === undefined) throw new RangeError(`unknown table ${step.table}`);
       return { table, guard: step.if === undefined ? undefined : this.guard(step.if) };
     });
-    const metaNarrow = this.fields.metaNarrowCount;
-    const metaWide = this.fields.metaWideCount;
-    const counters = this.counters;
-    const flowCacheable = isFlowCacheable(program);
-    let entriesGeneration = 0;
-    const tableNamed = (name: string): ProgramTable => {
-      const table = tables.get(name);
-      if (table === undefined) throw new RangeError(`program ${program.name} has no table ${name}`);
-      return table;
-    };
-    return {
-      tenant,
-      name: program.name,
-      version: program.version,
-      memory: this.view,
-      run(ctx) {
-        ctx.verdict = CONTINUE;
-        ctx.resetMetadata(metaNarrow, metaWide);
-        for (let i = 0; i < steps.length; i++) {
-          const step = steps[i];
-          if (step.guard !== undefined && !step.guard(ctx)) continue;
-          step.table.apply(ctx);
-          if (ctx.verdict === DROP) break;
-        }
-        return ctx.verdict;
-      },
-      flowCacheable,
-      get entriesGeneration() {
-        return entriesGeneration;
-      },
-      runRemembering(ctx, lookups) {
-        ctx.verdict = CONTINUE;
-        ctx.resetMetadata(metaNarrow, metaWide);
-        lookups.length = steps.length;
-        lookups.fill(null);
-        for (let i = 0; i < steps.length; i++) {
-          const step = steps[i];
-          if (step.guard !== undefined && !step.guard(ctx)) continue;
-          const match = step.table.lookup(ctx);
-          lookups[i] = match;
-          step.table.runMatch(ctx, match);
-          if (ctx.verdict === DROP) break;
-        }
-        return ctx.verdict;
-      },
-      runRemembered(ctx, lookups) {
-        ctx.verdict = CONTINUE;
-        ctx.resetMetadata(metaNarrow, metaWide);
-        for (let i = 0; i < steps.length; i++) {
-          const match = lookups[i];
-          if (match === null) continue;
-          steps[i].table.runMatch(ctx, match);
-          if (ctx.verdict === DROP) break;
-        }
-        return ctx.verdict;
-      },
-      addEntry: (table, entry) => {
-        tableNamed(table).addEntry(entry);
-        entriesGeneration += 1;
-      },
-      removeEntry: (table, key) => {
-        const removed = tableNamed(table).removeEntry(key);
-        if (removed) entriesGeneration += 1;
-        return removed;
-      },
-      entryCount: (table) => tableNamed(table).size,
-      counter(name, index) {
-        const counter = counters.get(name);
-        if (counter === undefined) throw new RangeError(`program ${program.name} has no counter ${name}`);
-        const at = wrapIndex(index, counter.size);
-        const { cells, kind } = counter;
-        if (kind === 'both') return { packets: cells[at * 2], bytes: cells[at * 2 + 1] };
-        return kind === 'packets' ? { packets: cells[at], bytes: 0 } : { packets: 0, bytes: cells[at] };
-      },
-    };
+    return new SharedProgramCode(
+      program,
+      steps,
+      tables,
+      tableIndex,
+      this.counters,
+      this.fields.metaNarrowCount,
+      this.fields.metaWideCount,
+    );
   }
 
   private guard(guard: { field: string; op: '==' | '!='; value: Constant }): (ctx: PacketContext) => boolean {
@@ -247,25 +237,24 @@ class ProgramCompiler {
       case 'hash':
         return this.hash(op.algorithm, op.fields, op.bound, op.into);
       case 'register.read': {
-        const slice = this.view.slice(op.register);
-        const cell = this.cell(slice, this.expression(op.index, params));
+        const { index: k, width } = this.register(op.register);
+        const cell = this.cell(k, this.expression(op.index, params));
         const value: Value =
-          slice.width > NARROW_BITS
-            ? { wide: true, bits: slice.width, read: (ctx, args) => slice.readWide(cell(ctx, args)) }
-            : { wide: false, bits: slice.width, read: (ctx, args) => slice.readNarrow(cell(ctx, args)) };
+          width > NARROW_BITS
+            ? { wide: true, bits: width, read: (ctx, args) => ctx.state.slices[k].readWide(cell(ctx, args)) }
+            : { wide: false, bits: width, read: (ctx, args) => ctx.state.slices[k].readNarrow(cell(ctx, args)) };
         return assign(this.fields.write(op.into), value);
       }
       case 'register.write': {
-        const slice = this.view.slice(op.register);
-        const cell = this.cell(slice, this.expression(op.index, params));
+        const { index: k, width } = this.register(op.register);
+        const cell = this.cell(k, this.expression(op.index, params));
         const value = this.expression(op.value, params);
-        if (slice.width > NARROW_BITS) {
+        if (width > NARROW_BITS) {
           const read = asWide(value);
-          const width = slice.width;
-          return (ctx, args) => slice.writeWide(cell(ctx, args), BigInt.asUintN(width, read(ctx, args)));
+          return (ctx, args) => ctx.state.slices[k].writeWide(cell(ctx, args), BigInt.asUintN(width, read(ctx, args)));
         }
-        const read = asNarrow(value, slice.width);
-        return (ctx, args) => slice.writeNarrow(cell(ctx, args), read(ctx, args));
+        const read = asNarrow(value, width);
+        return (ctx, args) => ctx.state.slices[k].writeNarrow(cell(ctx, args), read(ctx, args));
       }
       case 'register.add':
         return this.registerAdd(op.register, op.index, op.value, op.into, params);
@@ -277,18 +266,15 @@ class ProgramCompiler {
         const verdict: ProgramVerdict = Object.freeze({ kind: 'forward', vm: op.to });
         return (ctx) => (ctx.verdict = verdict);
       }
-      case 'mirror': {
-        const hooks = this.hooks;
-        return (ctx) => hooks.mirror(ctx);
-      }
+      case 'mirror':
+        return (ctx) => ctx.state.hooks.mirror(ctx);
       case 'report': {
         const readers = op.fields.map((ref) => [ref, this.fields.read(ref)] as const);
-        const hooks = this.hooks;
         const event = op.event;
         return (ctx, args) => {
           const values: Record<string, ReportValue> = {};
           for (const [ref, value] of readers) values[ref] = value.read(ctx, args);
-          hooks.report(event, values, ctx);
+          ctx.state.hooks.report(event, values, ctx);
         };
       }
     }
@@ -301,41 +287,47 @@ class ProgramCompiler {
     into: string | undefined,
     params: readonly ParamDecl[],
   ): Step {
-    const slice = this.view.slice(register);
-    const cell = this.cell(slice, this.expression(index, params));
+    const { index: k, width } = this.register(register);
+    const cell = this.cell(k, this.expression(index, params));
     const value = this.expression(delta, params);
-    if (slice.width > NARROW_BITS) {
+    if (width > NARROW_BITS) {
       const read = asWide(value);
-      if (into === undefined) return (ctx, args) => void slice.addWide(cell(ctx, args), read(ctx, args));
-      const store = assign(this.fields.write(into), {
+      if (into === undefined) return (ctx, args) => void ctx.state.slices[k].addWide(cell(ctx, args), read(ctx, args));
+      return assign(this.fields.write(into), {
         wide: true,
-        bits: slice.width,
-        read: (ctx, args) => slice.addWide(cell(ctx, args), read(ctx, args)),
+        bits: width,
+        read: (ctx, args) => ctx.state.slices[k].addWide(cell(ctx, args), read(ctx, args)),
       });
-      return store;
     }
-    const read = asNarrow(value, slice.width);
-    if (into === undefined) return (ctx, args) => void slice.addNarrow(cell(ctx, args), read(ctx, args));
+    const read = asNarrow(value, width);
+    if (into === undefined) return (ctx, args) => void ctx.state.slices[k].addNarrow(cell(ctx, args), read(ctx, args));
     return assign(this.fields.write(into), {
       wide: false,
-      bits: slice.width,
-      read: (ctx, args) => slice.addNarrow(cell(ctx, args), read(ctx, args)),
+      bits: width,
+      read: (ctx, args) => ctx.state.slices[k].addNarrow(cell(ctx, args), read(ctx, args)),
     });
   }
 
-  private cell(slice: RegisterSlice, index: Value): (ctx: PacketContext, args: ActionArgs) => number {
+  private register(name: string): { readonly index: number; readonly width: number } {
+    const register = this.registers.get(name);
+    if (register === undefined) throw new RangeError(`unknown register ${name}`);
+    return register;
+  }
+
+  /** The cell an index maps to in the running tenant's slice `k` of the register (its page-table translation). */
+  private cell(k: number, index: Value): (ctx: PacketContext, args: ActionArgs) => number {
     if (index.wide) {
       const read = index.read;
-      return (ctx, args) => slice.cellOfBig(read(ctx, args));
+      return (ctx, args) => ctx.state.slices[k].cellOfBig(read(ctx, args));
     }
     const read = index.read;
-    return (ctx, args) => slice.cell(read(ctx, args));
+    return (ctx, args) => ctx.state.slices[k].cell(read(ctx, args));
   }
 
   private count(name: string, index: Value): Step {
     const counter = this.counters.get(name);
     if (counter === undefined) throw new RangeError(`unknown counter ${name}`);
-    const { cells, size, kind } = counter;
+    const { index: k, size, kind } = counter;
     const at = index.wide
       ? (
           (read) => (ctx: PacketContext, args: ActionArgs) =>
@@ -345,9 +337,10 @@ class ProgramCompiler {
           (read) => (ctx: PacketContext, args: ActionArgs) =>
             wrapIndex(read(ctx, args), size)
         )(index.read);
-    if (kind === 'packets') return (ctx, args) => void (cells[at(ctx, args)] += 1);
-    if (kind === 'bytes') return (ctx, args) => void (cells[at(ctx, args)] += ctx.view.length);
+    if (kind === 'packets') return (ctx, args) => void (ctx.state.counters[k][at(ctx, args)] += 1);
+    if (kind === 'bytes') return (ctx, args) => void (ctx.state.counters[k][at(ctx, args)] += ctx.view.length);
     return (ctx, args) => {
+      const cells = ctx.state.counters[k];
       const i = at(ctx, args) * 2;
       cells[i] += 1;
       cells[i + 1] += ctx.view.length;
@@ -437,6 +430,146 @@ class ProgramCompiler {
     return bits > NARROW_BITS
       ? { wide: true, bits, read: (_ctx, args) => args.wide[slot] }
       : { wide: false, bits, read: (_ctx, args) => args.narrow[slot] };
+  }
+}
+
+/** The compiled code of one program document; see ProgramCode. */
+class SharedProgramCode implements ProgramCode {
+  readonly flowCacheable: boolean;
+
+  constructor(
+    readonly program: TenantProgram,
+    private readonly steps: readonly ControlStep[],
+    readonly tables: readonly TableCode[],
+    readonly tableIndex: ReadonlyMap<string, number>,
+    readonly counters: ReadonlyMap<string, CounterLayout>,
+    private readonly metaNarrow: number,
+    private readonly metaWide: number,
+  ) {
+    this.flowCacheable = isFlowCacheable(program);
+  }
+
+  instantiate(tenant: string, pageTable: PageTable, memory: RegisterMemory, hooks: ProgramHooks): CompiledProgram {
+    const view = new TenantMemoryView(memory, pageTable, this.program.registers);
+    const state: ProgramState = {
+      slices: this.program.registers.map(({ name }) => view.slice(name)),
+      counters: this.program.counters.map(({ size, kind }) => new Float64Array(kind === 'both' ? size * 2 : size)),
+      tables: this.tables.map((t) => new ProgramTable(t.decl, t.keys, t.actions, t.defaultAction, t.defaultArgs)),
+      hooks,
+    };
+    return new ProgramInstance(tenant, this, view, state);
+  }
+
+  /** Runs the program on the tenant state `ctx.state` holds. */
+  run(ctx: PacketContext): ProgramVerdict {
+    ctx.verdict = CONTINUE;
+    ctx.resetMetadata(this.metaNarrow, this.metaWide);
+    const steps = this.steps;
+    const tables = ctx.state.tables;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.guard !== undefined && !step.guard(ctx)) continue;
+      tables[step.table].apply(ctx);
+      if (ctx.verdict === DROP) break;
+    }
+    return ctx.verdict;
+  }
+
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict {
+    ctx.verdict = CONTINUE;
+    ctx.resetMetadata(this.metaNarrow, this.metaWide);
+    const steps = this.steps;
+    const tables = ctx.state.tables;
+    lookups.length = steps.length;
+    lookups.fill(null);
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.guard !== undefined && !step.guard(ctx)) continue;
+      const table = tables[step.table];
+      const match = table.lookup(ctx);
+      lookups[i] = match;
+      table.runMatch(ctx, match);
+      if (ctx.verdict === DROP) break;
+    }
+    return ctx.verdict;
+  }
+
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict {
+    ctx.verdict = CONTINUE;
+    ctx.resetMetadata(this.metaNarrow, this.metaWide);
+    const steps = this.steps;
+    const tables = ctx.state.tables;
+    for (let i = 0; i < steps.length; i++) {
+      const match = lookups[i];
+      if (match === null) continue;
+      tables[steps[i].table].runMatch(ctx, match);
+      if (ctx.verdict === DROP) break;
+    }
+    return ctx.verdict;
+  }
+}
+
+/** One tenant's program: shared code and the tenant's own state, which it hands the code for every run. */
+class ProgramInstance implements CompiledProgram {
+  readonly name: string;
+  readonly version: number;
+  readonly flowCacheable: boolean;
+  entriesGeneration = 0;
+
+  constructor(
+    readonly tenant: string,
+    private readonly code: SharedProgramCode,
+    readonly memory: TenantMemoryView,
+    private readonly state: ProgramState,
+  ) {
+    this.name = code.program.name;
+    this.version = code.program.version;
+    this.flowCacheable = code.flowCacheable;
+  }
+
+  run(ctx: PacketContext): ProgramVerdict {
+    ctx.state = this.state;
+    return this.code.run(ctx);
+  }
+
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict {
+    ctx.state = this.state;
+    return this.code.runRemembering(ctx, lookups);
+  }
+
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict {
+    ctx.state = this.state;
+    return this.code.runRemembered(ctx, lookups);
+  }
+
+  addEntry(table: string, entry: TableEntryInput): void {
+    this.table(table).addEntry(entry);
+    this.entriesGeneration += 1;
+  }
+
+  removeEntry(table: string, key: readonly KeyMatchInput[]): boolean {
+    const removed = this.table(table).removeEntry(key);
+    if (removed) this.entriesGeneration += 1;
+    return removed;
+  }
+
+  entryCount(table: string): number {
+    return this.table(table).size;
+  }
+
+  counter(name: string, index: number): CounterValue {
+    const layout = this.code.counters.get(name);
+    if (layout === undefined) throw new RangeError(`program ${this.name} has no counter ${name}`);
+    const at = wrapIndex(index, layout.size);
+    const cells = this.state.counters[layout.index];
+    if (layout.kind === 'both') return { packets: cells[at * 2], bytes: cells[at * 2 + 1] };
+    return layout.kind === 'packets' ? { packets: cells[at], bytes: 0 } : { packets: 0, bytes: cells[at] };
+  }
+
+  private table(name: string): ProgramTable {
+    const index = this.code.tableIndex.get(name);
+    if (index === undefined) throw new RangeError(`program ${this.name} has no table ${name}`);
+    return this.state.tables[index];
   }
 }
 

@@ -1,7 +1,8 @@
 /** Nanoseconds since some fixed point; inject a fake one in tests. */
 export type NanoClock = () => number;
 
-export const hrtimeClock: NanoClock = () => Number(process.hrtime.bigint());
+/** performance.now() in ns: a double, so reading it allocates nothing (process.hrtime.bigint() would, per frame). */
+export const monotonicClock: NanoClock = () => performance.now() * 1e6;
 
 export interface CpuBudgetOptions {
   /** Processing time handed out per second of wall-clock time, over all tenants (1e9 = one core). */
@@ -11,7 +12,8 @@ export interface CpuBudgetOptions {
   readonly clock?: NanoClock;
 }
 
-interface Bucket {
+/** One tenant's bucket; the pipeline keeps the handle so the per-frame path needs no lookup by name. */
+export interface CpuBucket {
   weight: number;
   tokens: number;
   last: number;
@@ -27,7 +29,7 @@ interface Bucket {
  * guaranteed, not work-conserving: time a tenant leaves unused is not lent to the others (it banks up to the burst).
  */
 export class TenantCpuBudget {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, CpuBucket>();
   private totalWeight = 0;
   private readonly clock: NanoClock;
 
@@ -35,7 +37,7 @@ export class TenantCpuBudget {
     if (!(options.nsPerSecond > 0) || !(options.burstNs > 0)) {
       throw new RangeError('a CPU budget needs a positive rate and burst');
     }
-    this.clock = options.clock ?? hrtimeClock;
+    this.clock = options.clock ?? monotonicClock;
   }
 
   /** Adds a tenant with a full bucket, or changes its weight (shares of the others change with it). */
@@ -58,6 +60,26 @@ export class TenantCpuBudget {
     this.refillAll();
     this.totalWeight -= bucket.weight;
     this.buckets.delete(tenant);
+  }
+
+  /** The tenant's bucket (undefined for a tenant without a weight); valid until the tenant is removed. */
+  bucketOf(tenant: string): CpuBucket | undefined {
+    return this.buckets.get(tenant);
+  }
+
+  /** The budget's clock, in ns: read it once per frame and pass it to `admitAt` and `chargeAt`. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** `admit` for a bucket handle at a time already read from `now()`. */
+  admitAt(bucket: CpuBucket, now: number): boolean {
+    return this.refillAt(bucket, now) > 0;
+  }
+
+  /** `charge` for a bucket handle at a time already read from `now()`. */
+  chargeAt(bucket: CpuBucket, costNs: number, now: number): void {
+    bucket.tokens = this.refillAt(bucket, now) - costNs;
   }
 
   /** Whether the tenant may run a frame now. Unknown tenants may not. */
@@ -86,8 +108,11 @@ export class TenantCpuBudget {
     return bucket === undefined ? 0 : this.refill(bucket);
   }
 
-  private refill(bucket: Bucket): number {
-    const now = this.clock();
+  private refill(bucket: CpuBucket): number {
+    return this.refillAt(bucket, this.clock());
+  }
+
+  private refillAt(bucket: CpuBucket, now: number): number {
     const elapsed = now - bucket.last;
     bucket.last = now;
     if (elapsed > 0) {

@@ -1,6 +1,6 @@
 import { buildFrame, FrameView, parseFrame, validateProgram, ValidationError } from '@tenantlab/shared';
 import { PacketContext } from '../packet-context';
-import type { ProgramHooks, ReportValue } from '../program-compiler';
+import type { ProgramHooks, ReportValue } from '../packet-context';
 import type { TenantProgram, ValidProgram } from '@tenantlab/shared';
 
 /** Programs, frames and hooks for the program specs. */

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildFrame, type ProgramQuota, validateProgram } from '@tenantlab/shared';
+import { type CompiledProgram, compileProgram, ProgramCodeCache, RegisterMemory } from '../programs';
+import { SwitchPipeline } from './switch-pipeline';
+import type { SwitchPort } from './switch-port';
+
+const QUOTA: ProgramQuota = {
+  tables: 8,
+  tableEntries: 64,
+  registerBits: 1 << 16,
+  counters: 64,
+  actionOpsPerPacket: 16,
+  headerBytes: 0,
+};
+
+/** Counts every frame its tenant sends, and drops them all: what ran is visible in the counter and the verdict. */
+const COUNT_AND_DROP = {
+  name: 'count_and_drop',
+  version: 1,
+  counters: [{ name: 'frames', size: 1, kind: 'packets' }],
+  actions: [
+    {
+      name: 'count_drop',
+      ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }, { op: 'drop' }],
+    },
+  ],
+  tables: [{ name: 'all', key: [], actions: ['count_drop'], defaultAction: { action: 'count_drop' }, size: 0 }],
+  control: [{ table: 'all' }],
+};
+
+function programFor(tenant: string, vms: string[], codes: ProgramCodeCache): CompiledProgram {
+  const valid = validateProgram(COUNT_AND_DROP, { tenant, vms, quota: QUOTA });
+  return compileProgram(
+    valid,
+    {},
+    new RegisterMemory(1, 1),
+    { mirror: () => undefined, report: () => undefined },
+    codes,
+  );
+}
+
+function udpFrom(mac: string): Buffer {
+  return buildFrame({
+    srcMac: mac,
+    dstMac: '02:00:00:00:00:ff',
+    ipv4: { src: '10.0.0.1', dst: '10.0.0.2' },
+    udp: { srcPort: 1000, dstPort: 2000 },
+    payload: Buffer.alloc(8),
+  });
+}
+
+describe('the system stage dispatches frames to their tenant program by VLAN', () => {
+  for (const cacheSize of [0, 1024]) {
+    it(`runs each tenant's own program on its frames only (flow cache ${cacheSize ? 'on' : 'off'})`, () => {
+      const a1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
+      const a2: SwitchPort = { no: 2, vm: 'vm-a2', tenant: 'tenant-a', vlan: 10 };
+      const b1: SwitchPort = { no: 3, vm: 'vm-b1', tenant: 'tenant-b', vlan: 20 };
+      const c1: SwitchPort = { no: 4, vm: 'vm-c1', tenant: 'tenant-c', vlan: 30 };
+      const pipeline = new SwitchPipeline({ flowCacheSize: cacheSize });
+      for (const port of [a1, a2, b1, c1]) pipeline.attach(port);
+      const codes = new ProgramCodeCache();
+      const a = programFor('tenant-a', ['vm-a1', 'vm-a2'], codes);
+      const b = programFor('tenant-b', ['vm-b1'], codes);
+      pipeline.installPrograms(
+        new Map([
+          ['tenant-a', a],
+          ['tenant-b', b],
+        ]),
+      );
+
+      for (let i = 0; i < 3; i++)
+        assert.deepEqual(pipeline.process({ port: a1, frame: udpFrom('02:00:00:00:00:a1') }), {
+          kind: 'drop',
+          reason: 'program-drop',
+        });
+      assert.deepEqual(pipeline.process({ port: b1, frame: udpFrom('02:00:00:00:00:b1') }), {
+        kind: 'drop',
+        reason: 'program-drop',
+      });
+      const fromC = pipeline.process({ port: c1, frame: udpFrom('02:00:00:00:00:c1') });
+      assert.notEqual(
+        fromC.kind === 'drop' && fromC.reason,
+        'program-drop',
+        'tenant C has no program: nothing drops its frames',
+      );
+      assert.equal(a.counter('frames', 0).packets, 3);
+      assert.equal(b.counter('frames', 0).packets, 1);
+    });
+  }
+
+  it("a port whose VLAN is another tenant's still runs its own tenant's program", () => {
+    // The operator never hands out one VLAN twice; if a registry said so anyway, the program must follow the tenant.
+    const a1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
+    const intruder: SwitchPort = { no: 2, vm: 'vm-b1', tenant: 'tenant-b', vlan: 10 };
+    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    pipeline.attach(a1);
+    pipeline.attach(intruder);
+    const codes = new ProgramCodeCache();
+    const a = programFor('tenant-a', ['vm-a1'], codes);
+    const b = programFor('tenant-b', ['vm-b1'], codes);
+    pipeline.installPrograms(
+      new Map([
+        ['tenant-a', a],
+        ['tenant-b', b],
+      ]),
+    );
+    pipeline.process({ port: intruder, frame: udpFrom('02:00:00:00:00:b1') });
+    assert.equal(b.counter('frames', 0).packets, 1);
+    assert.equal(a.counter('frames', 0).packets, 0, "tenant A's program never sees tenant B's frame");
+  });
+
+  it('keeps a CPU weight set before the tenant had a program', () => {
+    const a1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
+    const pipeline = new SwitchPipeline({ flowCacheSize: 0, programCpu: { nsPerSecond: 1e9, burstNs: 1e6 } });
+    pipeline.attach(a1);
+    pipeline.setCpuWeight('tenant-a', 3);
+    pipeline.installPrograms(new Map([['tenant-a', programFor('tenant-a', ['vm-a1'], new ProgramCodeCache())]]));
+    assert.equal(pipeline.cpuWeights().get('tenant-a'), 3);
+    assert.throws(() => pipeline.setCpuWeight('tenant-a', 0), /must be positive/);
+    assert.equal(pipeline.mustWait(a1), false, 'a fresh bucket is full');
+  });
+});
