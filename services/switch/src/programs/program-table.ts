@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError } from '@tenantlab/shared';
-import { NARROW_BITS, type ActionArgs, type Value } from './field-access';
+import { NARROW_BITS, narrowMask, type ActionArgs, type Value } from './field-access';
 import type { PacketContext } from './packet-context';
 import type { Constant, ParamDecl, MatchKind, TableDecl } from '@tenantlab/shared';
 
@@ -68,9 +68,10 @@ export function actionArgs(params: readonly ParamDecl[], values: readonly bigint
 
 /**
  * A match-action table on the packet path. All-exact tables are a Map (keyed by the key fields packed into one
- * number when they total 53 bits or less, else a string); tables with a ternary or LPM key keep their entries
- * sorted, highest priority first, then longest prefix, then oldest, and take the first that matches (a linear
- * scan: fine for the hundreds of entries tenants use; a per-prefix-length index would be next for big LPM tables).
+ * number when they total 53 bits or less, else a string). A routing table (one LPM key of 32 bits or less, any other
+ * keys exact, 53 bits in all) is one Map per prefix length in use, probed longest first: at most 33 probes however
+ * many routes it holds. Other tables with a ternary or LPM key keep their entries sorted, highest priority first,
+ * then longest prefix, then oldest, and take the first that matches (a linear scan, as a TCAM would match them all).
  */
 export class ProgramTable {
   private readonly kinds: readonly MatchKind[];
@@ -82,6 +83,11 @@ export class ProgramTable {
   private readonly scales: readonly number[];
   private readonly byKey = new Map<number | string, Entry>();
   private readonly sorted: Entry[] = [];
+  /** Routing tables only: which key is the LPM one, and entries by prefix length (longest first in `lengths`). */
+  private readonly lpmAt: number;
+  private readonly byLength = new Map<number, Map<number, Entry>>();
+  /** What `lookupRoute` probes, longest prefix first: the LPM field's mask for the length, and its routes. */
+  private probes: { readonly mask: number; readonly routes: Map<number, Entry> }[] = [];
   private readonly ids = new Set<string>();
   private seq = 0;
   private readonly narrowKeys: ((ctx: PacketContext, args: ActionArgs) => number)[] = [];
@@ -102,6 +108,9 @@ export class ProgramTable {
     this.ternary = this.kinds.includes('ternary');
     this.packed = this.bits.reduce((sum, b) => sum + b, 0) <= 53;
     this.scales = this.bits.map((b) => 2 ** b);
+    const lpm = this.kinds.filter((k) => k === 'lpm').length;
+    const routing = !this.ternary && lpm === 1 && this.packed && this.bits.every((b) => b <= NARROW_BITS);
+    this.lpmAt = routing ? this.kinds.indexOf('lpm') : -1;
     for (const key of keys) {
       if (key.wide) this.wideKeys.push(key.read);
       else this.narrowKeys.push(key.read);
@@ -119,7 +128,8 @@ export class ProgramTable {
 
   /** The entry matching the packet; undefined when none does (the default action applies). */
   lookup(ctx: PacketContext): TableMatch {
-    return this.exact ? this.lookupExact(ctx) : this.lookupSorted(ctx);
+    if (this.exact) return this.lookupExact(ctx);
+    return this.lpmAt >= 0 ? this.lookupRoute(ctx) : this.lookupSorted(ctx);
   }
 
   /** Runs what `lookup` found, for this packet or (from the flow cache) an earlier packet of the same flow. */
@@ -155,6 +165,24 @@ export class ProgramTable {
       key += this.bits[i] > NARROW_BITS ? `${w[wi++](ctx, NO_ARGS)},` : `${n[ni++](ctx, NO_ARGS)},`;
     }
     return this.byKey.get(key);
+  }
+
+  /** Longest prefix first: the packet's key with the LPM field cut to each length in use, looked up exactly. */
+  private lookupRoute(ctx: PacketContext): Entry | undefined {
+    const probes = this.probes;
+    if (probes.length === 0) return undefined;
+    const n = this.narrowKeys;
+    const kn = this.narrowScratch;
+    for (let i = 0; i < n.length; i++) kn[i] = n[i](ctx, NO_ARGS);
+    const at = this.lpmAt;
+    for (let p = 0; p < probes.length; p++) {
+      const { mask, routes } = probes[p];
+      let key = 0;
+      for (let i = 0; i < n.length; i++) key = key * this.scales[i] + (i === at ? (kn[i] & mask) >>> 0 : kn[i]);
+      const entry = routes.get(key);
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
   }
 
   private lookupSorted(ctx: PacketContext): Entry | undefined {
@@ -212,6 +240,39 @@ export class ProgramTable {
     let at = this.sorted.length;
     while (at > 0 && ranksBefore(entry, this.sorted[at - 1])) at--;
     this.sorted.splice(at, 0, entry);
+    if (this.lpmAt >= 0) this.indexRoute(entry);
+  }
+
+  private indexRoute(entry: Entry): void {
+    let routes = this.byLength.get(entry.prefixLength);
+    if (routes === undefined) {
+      this.byLength.set(entry.prefixLength, (routes = new Map()));
+      this.reprobe();
+    }
+    routes.set(this.routeKey(entry), entry);
+  }
+
+  private unindexRoute(entry: Entry): void {
+    const routes = this.byLength.get(entry.prefixLength);
+    routes?.delete(this.routeKey(entry));
+    if (routes?.size === 0) {
+      this.byLength.delete(entry.prefixLength);
+      this.reprobe();
+    }
+  }
+
+  /** Rebuilds the probe list when a prefix length comes into use or goes out of it (never per packet). */
+  private reprobe(): void {
+    const bits = this.bits[this.lpmAt];
+    const ones = narrowMask(bits);
+    this.probes = [...this.byLength.keys()]
+      .sort((a, b) => b - a)
+      .map((length) => ({ mask: (ones ^ narrowMask(bits - length)) >>> 0, routes: this.byLength.get(length)! }));
+  }
+
+  /** An entry's values (already zero outside its prefix) packed like a packet's key in `lookupRoute`. */
+  private routeKey(entry: Entry): number {
+    return entry.narrowValues.reduce((key, value, i) => key * this.scales[i] + value, 0);
   }
 
   /** Removes the entry with this match; false when there is none. Throws a ValidationError for a malformed key. */
@@ -225,12 +286,13 @@ export class ProgramTable {
       );
     }
     if (!this.ids.delete(match.id)) return false;
-    if (this.exact) this.byKey.delete(this.exactKey(match.values));
-    else
-      this.sorted.splice(
-        this.sorted.findIndex((e) => e.id === match.id),
-        1,
-      );
+    if (this.exact) {
+      this.byKey.delete(this.exactKey(match.values));
+      return true;
+    }
+    const at = this.sorted.findIndex((e) => e.id === match.id);
+    const [removed] = this.sorted.splice(at, 1);
+    if (this.lpmAt >= 0) this.unindexRoute(removed);
     return true;
   }
 
