@@ -246,7 +246,7 @@ export class ProgramTable {
   private indexRoute(entry: Entry): void {
     let routes = this.byLength.get(entry.prefixLength);
     if (routes === undefined) {
-      this.byLength.set(entry.prefixLength, (routes = new Map()));
+      this.byLength.set(entry.prefixLength, (routes = new Map<number, Entry>()));
       this.reprobe();
     }
     routes.set(this.routeKey(entry), entry);
