@@ -1,10 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
 import { eventually, REPO_ROOT } from './lab-process';
 
-/** One service process (operator or tenant VM) started from its compiled dist/, as the lab starts it. */
+/**
+ * One service process (operator or tenant VM) started from its compiled dist/, as the lab starts it. Its output is
+ * kept in memory; to read it after a run, set E2E_LOGS_DIR (each process appends to <dir>/<name>.log when it ends)
+ * and, for more than warnings, E2E_LOG_LEVEL=info or debug.
+ */
 export class ServiceProcess {
   readonly output: string[] = [];
   private child: ChildProcess | undefined;
@@ -36,7 +41,7 @@ export class ServiceProcess {
         PATH: process.env['PATH'] ?? '',
         HOST: '127.0.0.1',
         PORT: String(this.port),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'warn',
         // These suites need no traces; the exporter would only complain that no Jaeger listens.
         OTEL_SDK_DISABLED: 'true',
         ...this.env,
@@ -46,7 +51,12 @@ export class ServiceProcess {
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.keepLog();
+        resolve();
+      }),
+    );
     await eventually(`${this.name} ready`, timeoutMs, async () => {
       if (child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('')}`);
       const { status } = await requestJson('GET', `${this.url}${probe}`, undefined, 1000);
@@ -59,6 +69,13 @@ export class ServiceProcess {
   async kill(): Promise<void> {
     this.child?.kill('SIGKILL');
     await this.exited;
+  }
+
+  private keepLog(): void {
+    const dir = process.env['E2E_LOGS_DIR'];
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, `${this.name}.log`), this.output.splice(0).join(''));
   }
 
   async stop(): Promise<void> {

@@ -217,6 +217,12 @@ describe('circuits between tenant VM processes, through the operator, on a real 
       const acl = (await admin.call('ACL', 'GETUSER', vmAclUser(a1))) as unknown[];
       const keys = String(acl[acl.indexOf('keys') + 1]);
       assert.doesNotMatch(keys, /circuit:/, `${a1} keeps no circuit grant: ${keys}`);
+      const health = await requestJson('GET', `${vm(a1).url}/health`).catch((error: unknown) => String(error));
+      assert.equal(
+        typeof health === 'string' ? health : health.status,
+        200,
+        `${a1} lives on after its peer died: ${vm(a1).output.join('').slice(-2000)}`,
+      );
     },
   );
 });

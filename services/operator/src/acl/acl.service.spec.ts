@@ -69,4 +69,35 @@ describe('AclService.syncVm', () => {
       (e: unknown) => e instanceof DependencyUnavailableError && e.retriable,
     );
   });
+
+  it('never lets an earlier sync write stale rules after a later one has returned', async () => {
+    // A teardown's sync reads the state before a new circuit is indexed, and its read is slow; meanwhile the circuit
+    // is indexed and the connect's sync runs. Overlapping, the slow one would write the stale rules last.
+    let state: AclSources = { passwordHash: hash, circuitIds: [] };
+    let releaseSlowRead: () => void = () => undefined;
+    const slowRead = new Promise<void>((resolve) => (releaseSlowRead = resolve));
+    let reads = 0;
+    const writes: string[][] = [];
+    const repository = {
+      readSources: async (): Promise<AclSources> => {
+        const snapshot = state;
+        if (reads++ === 0) await slowRead;
+        return snapshot;
+      },
+      setUser: async (_user: string, rules: readonly string[]): Promise<void> => void writes.push([...rules]),
+      deleteUser: async (): Promise<void> => undefined,
+    };
+    const service = new AclService(repository as unknown as AclRepository);
+    const teardownSync = service.syncVm('vm-a1');
+    state = { passwordHash: hash, circuitIds: ['c-new'] };
+    const connectSync = service.syncVm('vm-a1');
+    // The slow read ends once everything else that can run has run: overlapping, the connect's sync is done by then.
+    setImmediate(releaseSlowRead);
+    await connectSync;
+    const granted = vmAclRules('vm-a1', { passwordSha256: hash }, ['c-new']);
+    assert.deepEqual(writes.at(-1), granted, 'when the connect returns, the grant is in place');
+    const writesWhenConnected = writes.length;
+    await teardownSync;
+    assert.equal(writes.length, writesWhenConnected, 'nothing is written after the connect returned');
+  });
 });

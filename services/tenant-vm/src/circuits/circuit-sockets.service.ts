@@ -96,6 +96,10 @@ export class CircuitSocketsService implements OnApplicationShutdown {
         ? new CircuitStream(descriptor, connections)
         : new CircuitDatagramSocket(descriptor, connections);
     this.open.set(descriptor.id, socket);
+    // An 'error' nobody listens for is thrown: one application's forgotten handler must not end the whole VM.
+    socket.on('error', (error: Error) =>
+      this.logger.record('debug', `circuit ${descriptor.id} failed: ${error.message}`, { circuit: descriptor.id }),
+    );
     socket.once('close', () => {
       this.open.delete(descriptor.id);
       // Both sides ask; the second gets 404, which is fine. The operator's lease reaper is the backstop.

@@ -134,6 +134,9 @@ async function sendOverStream(stream: CircuitStream, count: number, size: number
   const verifier = new PatternStreamVerifier(count, size);
   stream.on('data', (chunk: Buffer) => verifier.update(chunk));
   const ended = once(stream, 'end');
+  // If the stream fails while a write waits for 'drain', that wait rejects and `ended` is never awaited: without a
+  // handler its rejection would be unhandled, which ends the VM's process.
+  ended.catch(() => undefined);
   for (let seq = 0; seq < count; seq++) {
     if (!stream.write(patternMessage(seq, size))) await once(stream, 'drain');
   }
@@ -159,6 +162,7 @@ async function sendDatagrams(socket: CircuitDatagramSocket, count: number, size:
       if (next < count) reject(new DomainError('CIRCUIT_CLOSED', `peer closed after ${next} of ${count} echoes`));
     });
   });
+  done.catch(() => undefined); // as in sendOverStream: a failed send may leave `done` never awaited
   const window: Promise<void>[] = [];
   for (let seq = 0; seq < count; seq++) {
     window.push(socket.send(patternMessage(seq, size)));
