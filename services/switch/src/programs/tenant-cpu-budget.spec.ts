@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TenantCpuBudget, TenantFrameQueue } from './tenant-cpu-budget';
+import { TenantCpuBudget } from './tenant-cpu-budget';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
 function fakeClock(): { now: number; clock: () => number } {
@@ -56,35 +56,5 @@ describe('TenantCpuBudget', () => {
     assert.ok(Math.abs(used.steady / 1e9 - 0.25) < 0.01, `steady ${used.steady / 1e9}`);
     assert.ok(Math.abs(used.big / 1e9 - 0.5) < 0.01, `big ${used.big / 1e9}`);
     assert.ok(total / 1e9 > 0.97, 'the core stays busy');
-  });
-});
-
-describe('TenantFrameQueue', () => {
-  it('runs at once with budget, queues when over it, drops beyond the bound, drains as budget returns', () => {
-    const time = fakeClock();
-    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 10_000, clock: time.clock });
-    budget.setWeight('a', 1);
-    budget.setWeight('b', 1);
-    const ran: string[] = [];
-    const queue = new TenantFrameQueue<number>(budget, 3, (tenant, frame) => {
-      ran.push(`${tenant}${frame}`);
-      return 10_000;
-    });
-    assert.equal(queue.submit('a', 1), 'ran');
-    assert.deepEqual(
-      [2, 3, 4, 5].map((f) => queue.submit('a', f)),
-      ['queued', 'queued', 'queued', 'dropped'],
-    );
-    assert.equal(queue.submit('b', 1), 'ran', "a's backlog does not hold b up");
-    assert.deepEqual(queue.stats('a'), { queued: 3, droppedOverBudget: 1, processed: 1 });
-    assert.equal(queue.drain(), 0, 'no budget yet');
-    time.now += 20_000; // half of it each: a earns one 10 µs frame
-    assert.equal(queue.drain(), 1);
-    time.now += 1_000_000;
-    assert.equal(queue.drain(), 1, 'the burst bounds what runs at once');
-    time.now += 20_000;
-    queue.drain();
-    assert.equal(queue.waiting('a'), 0);
-    assert.deepEqual(ran, ['a1', 'b1', 'a2', 'a3', 'a4']);
   });
 });
