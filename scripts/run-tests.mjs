@@ -27,6 +27,7 @@ const packages = [
   'services/allocator',
   'services/telemetry',
   'lab',
+  'bench',
   'e2e',
 ];
 

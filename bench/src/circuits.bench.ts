@@ -43,6 +43,12 @@ export async function runCircuitsBenchmark(): Promise<void> {
 
     await publishReport({
       name: 'circuits',
+      goals: {
+        // Issue 3 (seed 001): at least half a plain pipelined XADD's rate; one-way latency p50 < 150 µs, p99 < 1 ms.
+        throughput_1k_vs_xadd: { atLeast: 0.5 },
+        latency_64b_p50_us: { atMost: 150 },
+        latency_64b_p99_us: { atMost: 1000 },
+      },
       setup: {
         messages: THROUGHPUT_MESSAGES,
         latency_samples: LATENCY_SAMPLES,

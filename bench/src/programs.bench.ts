@@ -98,6 +98,14 @@ export async function runProgramsBenchmark(): Promise<void> {
     const middleboxCost = middlebox.switchNsPerFrame + middlebox.middleboxNsPerFrame;
     await publishReport({
       name: 'programs',
+      goals: {
+        // Issue 5 (seeds 000, 002): merging 10 programs costs at most 10% more per packet, the in-switch firewall at
+        // most half the middlebox detour, and with a greedy tenant the others keep 90% of their fair share.
+        ten_vs_one_tenant_cost: { atMost: 1.1 },
+        in_switch_vs_middlebox_cost: { atMost: 0.5 },
+        greedy_min_fair_share: { atLeast: 0.9 },
+        jain_index: { atLeast: 0.95 },
+      },
       setup: {
         merging:
           `in-process SwitchPipeline, flow cache on, no CPU budget; ${MERGE_FLOWS * 2} frames (${MERGE_FLOWS} UDP ` +

@@ -55,6 +55,13 @@ export async function runSwitchBenchmark(): Promise<void> {
 
     await publishReport({
       name: 'switch',
+      goals: {
+        // Issue 4 (seeds 000, 003): 1 M pps per core, 2x with the flow cache, batching 3x, circuits 2x the packet path.
+        pipeline_pps_per_core_cache_on: { atLeast: 1_000_000 },
+        cache_on_vs_off: { atLeast: 2 },
+        batch32_vs_batch1: { atLeast: 3 },
+        circuit_vs_packet_path: { atLeast: 2 },
+      },
       setup: {
         pipeline: `${PIPELINE_SECONDS} s per mode in ${PIPELINE_ROUNDS} alternating rounds (median), 1024 flows between 8 VMs of 2 tenants, 64-1400 byte UDP frames`,
         e2e: `${E2E_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes vm-a1 -> vm-a2, sender pipelines one batch at a time`,
