@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  REDIS_KEYS,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
@@ -162,5 +170,35 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
       Array.from({ length: total }, (_, i) => 10_000 + i),
     );
     assert.equal(await installedVersion(), replaced.body.version, 'the refused program left the running version');
+  });
+
+  it('keeps the running version when the stored pipeline is garbage, says why, and installs the next good one', async () => {
+    const running = await installedVersion();
+    const stored = await admin.get(REDIS_KEYS.pipelineCurrent);
+    assert.ok(stored, 'a pipeline is stored');
+    const status = async (): Promise<{ version: number; lastError?: string }> =>
+      (await requestJson<{ programs: { version: number; lastError?: string } }>('GET', `${sw.url}/dataplane`)).body
+        .programs;
+    for (const [garbage, reason] of [
+      ['{"version": 99, "tenants": ', /not JSON/],
+      [JSON.stringify({ version: 100, tenants: { 'tenant-a': { program: 5 } } }), /tenants\.tenant-a\.program/],
+    ] as const) {
+      await admin.set(REDIS_KEYS.pipelineCurrent, garbage);
+      await admin.xadd(REDIS_KEYS.pipelineVersions, '*', 'version', 'garbage');
+      const refused = await eventually('the switch to refuse it', 10_000, async () => {
+        const now = await status();
+        return reason.test(now.lastError ?? '') ? now : undefined;
+      });
+      assert.equal(refused.version, running, 'the running version stays');
+    }
+    // The allocator links on top of what is stored: put the good pipeline back, then submit a new program.
+    await admin.set(REDIS_KEYS.pipelineCurrent, stored);
+    const next = await submit('tenant-a', portAcl(4));
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    const installed = await eventually('the next good version', 10_000, async () => {
+      const now = await status();
+      return now.version === next.body.version ? now : undefined;
+    });
+    assert.equal(installed.lastError, undefined, 'no refusal is left showing once a good version runs');
   });
 });

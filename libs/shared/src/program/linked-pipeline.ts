@@ -41,3 +41,45 @@ export const SWITCH_RESOURCE_DEFAULTS = {
   stages: 8,
   registerCellsPerStage: 65_536,
 } as const;
+
+/**
+ * Reads a linked pipeline as stored in Redis. Only trusted services write it, but a half-written value, a hand edit
+ * or another version's format must stop here with a message naming what is wrong, not as a TypeError deep in the
+ * switch's compiler or the allocator's linker.
+ */
+export function parseLinkedPipeline(raw: string): LinkedPipeline {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`the linked pipeline is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const problems = linkedPipelineProblems(value);
+  if (problems.length > 0) throw new Error(`the linked pipeline is malformed: ${problems.join('; ')}`);
+  return value as LinkedPipeline;
+}
+
+function linkedPipelineProblems(value: unknown): string[] {
+  if (!isRecord(value)) return ['not an object'];
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(value['version']) || (value['version'] as number) < 1) {
+    problems.push('version must be a whole number from 1');
+  }
+  const tenants = value['tenants'];
+  if (!isRecord(tenants)) return [...problems, 'tenants must be an object'];
+  for (const [tenant, linked] of Object.entries(tenants)) {
+    if (!isRecord(linked)) problems.push(`tenants.${tenant} must be an object`);
+    else {
+      const valid = linked['program'];
+      if (!isRecord(valid) || !isRecord(valid['program']) || valid['tenant'] !== tenant) {
+        problems.push(`tenants.${tenant}.program must be that tenant's validated program`);
+      }
+      if (!isRecord(linked['pageTable'])) problems.push(`tenants.${tenant}.pageTable must be an object`);
+    }
+  }
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

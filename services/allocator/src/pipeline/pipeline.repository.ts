@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { injectTraceIntoStreamFields, REDIS_CLIENT, REDIS_KEYS } from '@tenantlab/shared';
+import { injectTraceIntoStreamFields, parseLinkedPipeline, REDIS_CLIENT, REDIS_KEYS } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import type { LinkedPipeline } from './linked-pipeline';
 
@@ -32,7 +32,7 @@ export class PipelineRepository {
   async current(): Promise<LinkedPipeline | undefined> {
     const raw = await this.redis.get(REDIS_KEYS.pipelineCurrent);
     // Written only by commit below: trusted, not validated again.
-    return raw === null ? undefined : (JSON.parse(raw) as LinkedPipeline);
+    return raw === null ? undefined : parseLinkedPipeline(raw);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { JsonLogger, type LinkedPipeline, type LinkedTenant, REDIS_KEYS } from '@tenantlab/shared';
+import { JsonLogger, type LinkedPipeline, type LinkedTenant, parseLinkedPipeline, REDIS_KEYS } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import {
   type CompiledProgram,
@@ -51,11 +51,18 @@ export class ProgramInstaller {
   }
 
   async run(): Promise<void> {
-    let lastId = '$';
+    let lastId: string | undefined;
     let failures = 0;
-    await this.refresh();
     while (!this.stopped) {
       try {
+        if (lastId === undefined) {
+          // Where the version stream ends, then the current pipeline: a version announced in between is installed
+          // by this refresh and read again from the stream, which is harmless; none can slip through unseen.
+          const [last] = await this.redis.xrevrange(REDIS_KEYS.pipelineVersions, '+', '-', 'COUNT', 1);
+          const startAt = last?.[0] ?? '0-0';
+          await this.refresh();
+          lastId = startAt;
+        }
         const reply = await this.blocking.xread('BLOCK', BLOCK_MS, 'STREAMS', REDIS_KEYS.pipelineVersions, lastId);
         const entries = reply?.[0]?.[1] ?? [];
         if (entries.length > 0) {
@@ -76,21 +83,36 @@ export class ProgramInstaller {
     this.blocking.disconnect();
   }
 
-  /** Reads the current pipeline and installs it if it is newer than what runs. */
+  /**
+   * Reads the current pipeline and installs it if it is newer than what runs. Whatever is wrong with it (unreadable,
+   * or a program that does not compile) leaves the running version in place and shows in `status().lastError`.
+   */
   async refresh(): Promise<void> {
     const raw = await this.redis.get(REDIS_KEYS.pipelineCurrent);
     if (raw === null) return;
-    const pipeline = JSON.parse(raw) as LinkedPipeline;
-    if (pipeline.version <= this.installed.version) return;
+    let pipeline: LinkedPipeline;
+    try {
+      pipeline = parseLinkedPipeline(raw);
+    } catch (error) {
+      this.refuse(`the pipeline in ${REDIS_KEYS.pipelineCurrent} was not installed: ${errorMessage(error)}`);
+      return;
+    }
+    if (pipeline.version <= this.installed.version) {
+      // What Redis holds is what runs (or older): nothing is pending, so no earlier refusal applies any more.
+      if (pipeline.version === this.installed.version) this.lastError = undefined;
+      return;
+    }
     try {
       this.apply(pipeline);
       this.lastError = undefined;
     } catch (error) {
-      this.lastError = `pipeline version ${pipeline.version} not installed: ${error instanceof Error ? error.message : String(error)}`;
-      this.logger.record('error', `${this.lastError}; version ${this.installed.version} keeps running`, {
-        context: 'programs',
-      });
+      this.refuse(`pipeline version ${pipeline.version} not installed: ${errorMessage(error)}`);
     }
+  }
+
+  private refuse(problem: string): void {
+    this.lastError = problem;
+    this.logger.record('error', `${problem}; version ${this.installed.version} keeps running`, { context: 'programs' });
   }
 
   private apply(pipeline: LinkedPipeline): void {
@@ -127,4 +149,8 @@ export class ProgramInstaller {
       compiled: fresh.map(([tenant]) => tenant),
     });
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
