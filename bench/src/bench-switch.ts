@@ -23,7 +23,10 @@ export async function withSwitch<T>(
   work: (sw: RunningSwitch) => Promise<T>,
 ): Promise<T> {
   const port = await freeLoopbackPort();
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'services', 'switch', 'dist', 'main.js')], {
+  // BENCH_SWITCH_NODE_ARGS passes flags to the switch's node, to profile it: `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env['BENCH_SWITCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const main = join(REPO_ROOT, 'services', 'switch', 'dist', 'main.js');
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       PATH: process.env['PATH'] ?? '',
       PORT: String(port),

@@ -47,6 +47,8 @@ const MERGE_ROUND_SECONDS = 0.25; // 9 x 0.25 s per configuration, interleaved
 // (b) in-switch firewall vs middlebox VM
 const E2E_FRAMES = 30_000;
 const E2E_WARMUP_FRAMES = 2_000;
+/** Rounds of the two paths, alternating: CPU time is read in 10 ms clock ticks and the machine's speed drifts. */
+const E2E_ROUNDS = 3;
 const E2E_BATCH = 32;
 const E2E_FLOWS = 64;
 const FRAME_PAYLOAD = 64;
@@ -90,12 +92,27 @@ export async function runProgramsBenchmark(): Promise<void> {
   const admin = new Redis(redis.url);
   try {
     await seedVmRegistry(admin, { 'bench-a1': 'bench', 'bench-a2': 'bench', 'bench-mb': 'bench' });
-    console.log('==> (b) middlebox VM: bench-a1 -> switch -> bench-mb (firewall) -> switch -> bench-a2');
-    const middlebox = await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => middleboxPath(redis, admin, sw));
-    console.log('==> (b) in-switch firewall: bench-a1 -> switch (firewall program) -> bench-a2');
-    const inSwitch = await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => inSwitchPath(redis, admin, sw));
+    const middleboxRuns: PathResult[] = [];
+    const inSwitchRuns: PathResult[] = [];
+    for (let round = 1; round <= E2E_ROUNDS; round++) {
+      console.log(
+        `==> (b) round ${round}/${E2E_ROUNDS}: middlebox VM, bench-a1 -> switch -> bench-mb -> switch -> bench-a2`,
+      );
+      middleboxRuns.push(
+        await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => middleboxPath(redis, admin, sw)),
+      );
+      console.log(`==> (b) round ${round}/${E2E_ROUNDS}: in-switch firewall, bench-a1 -> switch (program) -> bench-a2`);
+      inSwitchRuns.push(
+        await withSwitch(redis, { ports: 3, batch: E2E_BATCH }, (sw) => inSwitchPath(redis, admin, sw)),
+      );
+    }
+    const middlebox = meanOf(middleboxRuns);
+    const inSwitch = meanOf(inSwitchRuns);
+    const roundRatios = inSwitchRuns.map(
+      (run, i) => (run.switchNsPerFrame + run.middleboxNsPerFrame) / pathCost(middleboxRuns[i]),
+    );
 
-    const middleboxCost = middlebox.switchNsPerFrame + middlebox.middleboxNsPerFrame;
+    const middleboxCost = pathCost(middlebox);
     await publishReport({
       name: 'programs',
       goals: {
@@ -117,7 +134,8 @@ export async function runProgramsBenchmark(): Promise<void> {
           `would be; ns/packet is the median of ${MERGE_ROUNDS} interleaved ${MERGE_ROUND_SECONDS} s runs per ` +
           `configuration`,
         e2e:
-          `real switch process (SWITCH_BATCH ${E2E_BATCH}, Kafka unreachable) on a private Redis; ${E2E_FRAMES} ` +
+          `${E2E_ROUNDS} alternating rounds of each path (figures are their means), each with a fresh real switch ` +
+          `process (SWITCH_BATCH ${E2E_BATCH}, Kafka unreachable) on a private Redis; ${E2E_FRAMES} ` +
           `frames of ${FRAME_PAYLOAD + 42} B over ${E2E_FLOWS} UDP flows bench-a1 -> bench-a2, pipelined ` +
           `${E2E_BATCH} per round trip, after ${E2E_WARMUP_FRAMES} warm-up frames; in-switch: stateful-firewall.json ` +
           `linked as pipeline version 1 with a zone entry marking bench-a1 inside; middlebox: no program, frames ` +
@@ -155,6 +173,8 @@ export async function runProgramsBenchmark(): Promise<void> {
         e2e_middlebox_vm_cpu_ns_per_frame: Math.round(middlebox.middleboxNsPerFrame),
         e2e_in_switch_redis_cpu_ns_per_frame: Math.round(inSwitch.redisNsPerFrame),
         e2e_middlebox_redis_cpu_ns_per_frame: Math.round(middlebox.redisNsPerFrame),
+        e2e_in_switch_vs_middlebox_cost_round_min: round(Math.min(...roundRatios)),
+        e2e_in_switch_vs_middlebox_cost_round_max: round(Math.max(...roundRatios)),
         e2e_in_switch_drops: inSwitch.drops,
         e2e_middlebox_drops: middlebox.drops,
         fair_heavy_program_ns_per_frame: round(fair.heavyNs),
@@ -182,7 +202,7 @@ export async function runProgramsBenchmark(): Promise<void> {
         ten_vs_one_tenant_program_cost: round((merge.ten - merge.baseTen) / (merge.one - merge.baseOne)),
         ten_unshared_code_vs_one_tenant_cost: round(merge.tenUnshared / merge.one),
         one_tenant_vs_no_program: round(merge.one / merge.baseOne),
-        in_switch_vs_middlebox_cost: round((inSwitch.switchNsPerFrame + inSwitch.middleboxNsPerFrame) / middleboxCost),
+        in_switch_vs_middlebox_cost: round(pathCost(inSwitch) / middleboxCost),
         in_switch_vs_middlebox_pps: round(inSwitch.pps / middlebox.pps),
       },
     });
@@ -503,6 +523,24 @@ interface PathResult {
   middleboxNsPerFrame: number;
   redisNsPerFrame: number;
   drops: number;
+}
+
+/** CPU per delivered frame on the path: the switch's and, on the detour, the middlebox VM's. */
+function pathCost(result: PathResult): number {
+  return result.switchNsPerFrame + result.middleboxNsPerFrame;
+}
+
+/** The rounds' mean (every round moves the same number of frames); drops are summed. */
+function meanOf(runs: readonly PathResult[]): PathResult {
+  const mean = (pick: (run: PathResult) => number): number =>
+    runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+  return {
+    pps: mean((run) => run.pps),
+    switchNsPerFrame: mean((run) => run.switchNsPerFrame),
+    middleboxNsPerFrame: mean((run) => run.middleboxNsPerFrame),
+    redisNsPerFrame: mean((run) => run.redisNsPerFrame),
+    drops: runs.reduce((sum, run) => sum + run.drops, 0),
+  };
 }
 
 interface Dataplane {
