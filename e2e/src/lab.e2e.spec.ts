@@ -111,6 +111,28 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(vm.body.tenant, 'tenant-a');
   });
 
+  it('answers a body too large or not JSON with a 4xx that says so, from the operator and from a VM', async () => {
+    const huge = { id: 'vm-huge', tenant: 'tenant-a', url: 'http://127.0.0.1:1', pad: 'x'.repeat(400_000) };
+    const targets = [
+      ['POST', `${urlOf(state, 'operator')}/vms`],
+      ['PUT', `${urlOf(state, 'vm-a1')}/program`],
+    ] as const;
+    for (const [method, url] of targets) {
+      const { status, body } = await requestJson<{ error: { code: string; message: string } }>(method, url, huge);
+      assert.equal(status, 413, `${url}: ${JSON.stringify(body)}`);
+      assert.equal(body.error.code, 'PAYLOAD_TOO_LARGE');
+      assert.match(body.error.message, /over this service's limit of \d+ bytes/);
+    }
+    const notJson = await rawPost(`${urlOf(state, 'operator')}/vms`, '{"id": ');
+    assert.equal(notJson.status, 400);
+    assert.match(notJson.body, /JSON/, 'the answer says the body is not JSON');
+    assert.equal(
+      (await requestJson('GET', `${urlOf(state, 'operator')}/vms/vm-huge`)).status,
+      404,
+      'nothing registered',
+    );
+  });
+
   it('carries status heartbeats from the switch and allocator through Kafka to the telemetry service', async () => {
     const telemetry = urlOf(state, 'telemetry');
     const seen = await eventually('switch and allocator heartbeats in telemetry', 30_000, async () => {
@@ -493,3 +515,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(existsSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'lab.json')), false);
   });
 });
+
+/** POSTs `body` as is (requestJson would encode it), for bodies that are not JSON. */
+async function rawPost(url: string, body: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: response.status, body: await response.text() };
+}

@@ -65,11 +65,58 @@ export class DomainExceptionFilter implements ExceptionFilter {
         body: { error: { code: httpCode(status), message: exception.message, retriable: status >= 500 } },
       };
     }
+    const refused = requestBodyRefusal(exception);
+    if (refused !== undefined) return refused;
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       body: { error: { code: 'INTERNAL', message: 'internal error; see the service log', retriable: true } },
     };
   }
+}
+
+/** What Express's body parser throws (http-errors): a 4xx status and a `type` such as `entity.too.large`. */
+interface BodyParserError {
+  status: number;
+  type: string;
+  message: string;
+  limit?: number;
+  length?: number;
+}
+
+function isBodyParserError(exception: unknown): exception is BodyParserError {
+  const candidate = exception as Partial<BodyParserError> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.status === 'number' &&
+    candidate.status >= 400 &&
+    candidate.status < 500 &&
+    typeof candidate.type === 'string'
+  );
+}
+
+/**
+ * A request body the parser refused before any handler ran: too large, not JSON, in an unknown charset. Those are
+ * the client's mistakes, so they get a 4xx that says what was wrong, never a 500.
+ */
+function requestBodyRefusal(exception: unknown): { status: number; body: ErrorBody } | undefined {
+  if (!isBodyParserError(exception)) return undefined;
+  if (exception.type === 'entity.too.large') {
+    const size = exception.length === undefined ? 'the request body' : `the request body of ${exception.length} bytes`;
+    const message = `${size} is over this service's limit of ${exception.limit ?? '?'} bytes; send less per request`;
+    return {
+      status: HttpStatus.PAYLOAD_TOO_LARGE,
+      body: { error: { code: 'PAYLOAD_TOO_LARGE', message, retriable: false } },
+    };
+  }
+  const message =
+    exception.type === 'entity.parse.failed'
+      ? `the request body is not valid JSON: ${exception.message}`
+      : `the request body was refused: ${exception.message}`;
+  return {
+    status: exception.status,
+    body: { error: { code: httpCode(exception.status), message, retriable: false } },
+  };
 }
 
 function httpCode(status: number): string {

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ArgumentsHost } from '@nestjs/common';
+import { BadRequestException } from '@nestjs/common';
+import { ValidationError } from '../errors';
+import { JsonLogger } from '../logging';
+import { DomainExceptionFilter, type ErrorBody } from './domain-exception.filter';
+
+/** The filter's answer to `exception`, through a stand-in for Express's response. */
+function answer(exception: unknown): { status: number; body: ErrorBody } {
+  const sent: { status: number; body?: ErrorBody } = { status: 0 };
+  const response = {
+    status(code: number) {
+      sent.status = code;
+      return this;
+    },
+    json(body: ErrorBody) {
+      sent.body = body;
+    },
+  };
+  const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
+  new DomainExceptionFilter(new JsonLogger('test', 'error', () => undefined)).catch(exception, host);
+  assert.ok(sent.body, 'a body was sent');
+  return { status: sent.status, body: sent.body };
+}
+
+/** Shaped like what Express's body parser throws (http-errors). */
+function bodyParserError(status: number, type: string, message: string, extra: object = {}): Error {
+  return Object.assign(new Error(message), { status, statusCode: status, expose: true, type, ...extra });
+}
+
+describe('DomainExceptionFilter', () => {
+  it('answers an oversized body with 413 naming its size and the limit', () => {
+    const { status, body } = answer(
+      bodyParserError(413, 'entity.too.large', 'request entity too large', { limit: 102_400, length: 3_000_000 }),
+    );
+    assert.equal(status, 413);
+    assert.equal(body.error.code, 'PAYLOAD_TOO_LARGE');
+    assert.match(body.error.message, /3000000 bytes is over this service's limit of 102400 bytes/);
+    assert.equal(body.error.retriable, false);
+  });
+
+  it('answers a body that is not JSON, or in another charset, with a 4xx saying so', () => {
+    const parse = answer(bodyParserError(400, 'entity.parse.failed', 'Unexpected end of JSON input'));
+    assert.equal(parse.status, 400);
+    assert.match(parse.body.error.message, /not valid JSON: Unexpected end of JSON input/);
+    const charset = answer(bodyParserError(415, 'charset.unsupported', 'unsupported charset "UTF-7"'));
+    assert.equal(charset.status, 415);
+    assert.match(charset.body.error.message, /UTF-7/);
+  });
+
+  it('keeps domain errors, Nest exceptions and the unexpected as they were', () => {
+    const invalid = answer(new ValidationError('bad', ['x: wrong']));
+    assert.deepEqual(
+      [invalid.status, invalid.body.error.code, invalid.body.error.details],
+      [400, 'VALIDATION_FAILED', ['x: wrong']],
+    );
+    assert.equal(answer(new BadRequestException('nope')).status, 400);
+    const crash = answer(Object.assign(new TypeError('x is undefined'), { status: 'weird' }));
+    assert.deepEqual([crash.status, crash.body.error.code], [500, 'INTERNAL']);
+    assert.doesNotMatch(crash.body.error.message, /undefined/, 'internals stay in the log');
+  });
+});
