@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
+import { createKafkaClient, JsonLogger, macToString, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
@@ -414,6 +414,82 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     }
   });
 
+  it("keeps each tenant's packet traces in telemetry, exports them as pcap one tenant per file, counts garbage", async () => {
+    const [a2, b1, sw, telemetry] = ['vm-a2', 'vm-b1', 'switch', 'telemetry'].map((name) => urlOf(state, name));
+    const sampling = async (tenant: string, rate: number): Promise<void> =>
+      assert.equal((await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate })).status, 200);
+    type TraceSummary = {
+      tenants: Record<string, { traces: number } | undefined>;
+      rejected: { count: number; recent: { reason: string }[] };
+    };
+    const summary = async (): Promise<TraceSummary> =>
+      (await requestJson<TraceSummary>('GET', `${telemetry}/traces`)).body;
+    const before = await summary();
+    await sampling('tenant-a', 1);
+    await sampling('tenant-b', 1);
+    try {
+      for (const [from, to] of [
+        [b1, 'vm-b2'],
+        [a2, 'vm-a1'],
+      ]) {
+        const sent = await requestJson('POST', `${from}/traffic/generate`, {
+          to: [to],
+          protocol: 'udp',
+          count: 50,
+          size: 128,
+        });
+        assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      }
+      await eventually('telemetry to hold 50 more traces of each tenant', 30_000, async () => {
+        const now = await summary();
+        const grew = (tenant: string): boolean =>
+          (now.tenants[tenant]?.traces ?? 0) >= (before.tenants[tenant]?.traces ?? 0) + 50;
+        return grew('tenant-a') && grew('tenant-b') ? true : undefined;
+      });
+    } finally {
+      await sampling('tenant-a', 0.01);
+      await sampling('tenant-b', 0.01);
+    }
+    const macsOf = (tenant: string): string[] =>
+      Object.entries(EXPECTED_VMS)
+        .filter(([, t]) => t === tenant)
+        .map(([vm]) => vmMacAddress(vm));
+    for (const tenant of ['tenant-a', 'tenant-b']) {
+      const response = await fetch(`${telemetry}/traces/${tenant}/pcap`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
+      const frames = pcapFrames(Buffer.from(await response.arrayBuffer()));
+      assert.ok(frames.length >= 50, `${tenant}: ${frames.length} frames in its pcap`);
+      const sources = new Set(frames.map((frame) => macToString(frame.readUInt16BE(6), frame.readUInt32BE(8))));
+      for (const source of sources) assert.ok(macsOf(tenant).includes(source), `${tenant}'s pcap holds ${source}`);
+    }
+    const unknown = await requestJson<{ error: { code: string; message: string } }>(
+      'GET',
+      `${telemetry}/traces/tenant-z/pcap`,
+    );
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error.message, /sampl/);
+
+    const kafka = createKafkaClient('e2e-trace-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: TOPICS.packetTraces,
+        messages: [{ value: '{"tenant": ' }, { value: JSON.stringify({ tenant: 'tenant-a', verdict: 'teleport' }) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const after = await eventually('two rejected trace messages', 30_000, async () => {
+      const now = await summary();
+      return now.rejected.count >= before.rejected.count + 2 ? now : undefined;
+    });
+    const reasons = after.rejected.recent.map((r) => r.reason).join(' | ');
+    assert.match(reasons, /not valid JSON/);
+    assert.match(reasons, /timestampUs|verdict/);
+  });
+
   it('finds the heavy flows of a Zipf mix with a tenant program on the switch, as the generator counted them', async () => {
     const [a1, a2, sw] = ['vm-a1', 'vm-a2', 'switch'].map((name) => urlOf(state, name));
     const threshold = 200;
@@ -520,4 +596,16 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
 async function rawPost(url: string, body: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: response.status, body: await response.text() };
+}
+
+/** The frames of a classic little-endian pcap file, each as its captured bytes. */
+function pcapFrames(file: Buffer): Buffer[] {
+  assert.equal(file.readUInt32LE(0), 0xa1b2c3d4, 'a pcap file');
+  const frames: Buffer[] = [];
+  for (let at = 24; at < file.length;) {
+    const length = file.readUInt32LE(at + 8);
+    frames.push(file.subarray(at + 16, at + 16 + length));
+    at += 16 + length;
+  }
+  return frames;
 }

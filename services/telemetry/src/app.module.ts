@@ -8,9 +8,9 @@ import {
   READINESS_CHECKS,
 } from '@tenantlab/shared';
 import type { Kafka } from 'kafkajs';
-import { ComponentsModule } from './components/components.module';
-import { StatusConsumer } from './components/status.consumer';
 import { TELEMETRY_CONFIG, TelemetryConfig } from './config/telemetry.config';
+import { ConsumerModule } from './consumer/consumer.module';
+import { TelemetryConsumer } from './consumer/telemetry.consumer';
 
 @Module({})
 export class AppModule {
@@ -18,18 +18,15 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [
-        KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }),
-        ComponentsModule,
-      ],
+      imports: [KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }), ConsumerModule],
       controllers: [HealthController],
       providers: [
         { provide: TELEMETRY_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [KAFKA_CLIENT, StatusConsumer],
-          useFactory: (kafka: Kafka, consumer: StatusConsumer) => [
+          inject: [KAFKA_CLIENT, TelemetryConsumer],
+          useFactory: (kafka: Kafka, consumer: TelemetryConsumer) => [
             kafkaReadinessCheck(kafka),
             consumer.readinessCheck(),
           ],

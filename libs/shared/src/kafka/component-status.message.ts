@@ -1,3 +1,5 @@
+import { parseJsonObject, type ParseResult } from './parse-message';
+
 /** Components that publish status to Kafka. */
 export const STATUS_COMPONENTS = ['switch', 'allocator'] as const;
 export type StatusComponent = (typeof STATUS_COMPONENTS)[number];
@@ -21,27 +23,14 @@ export interface ComponentStatusMessage {
 /** Messages larger than this are refused before parsing: a status message is a few hundred bytes. */
 export const MAX_STATUS_MESSAGE_BYTES = 16 * 1024;
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
-
 /**
  * Validates a message from the wire. Kafka topics are shared and anyone may write garbage to them, so consumers
  * parse every value with this and count what it refuses instead of crashing.
  */
 export function parseComponentStatus(value: Buffer | null): ParseResult<ComponentStatusMessage> {
-  if (value === null) return { ok: false, reason: 'message has no value (tombstone)' };
-  if (value.length > MAX_STATUS_MESSAGE_BYTES) {
-    return { ok: false, reason: `message is ${value.length} bytes, more than the ${MAX_STATUS_MESSAGE_BYTES} allowed` };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'message is not valid JSON' };
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, reason: 'message is not a JSON object' };
-  }
-  const m = data as Record<string, unknown>;
+  const parsed = parseJsonObject(value, MAX_STATUS_MESSAGE_BYTES);
+  if (!parsed.ok) return parsed;
+  const m = parsed.value;
   if (!STATUS_COMPONENTS.includes(m['component'] as StatusComponent)) {
     return { ok: false, reason: `component: expected one of ${STATUS_COMPONENTS.join(', ')}` };
   }
@@ -69,5 +58,5 @@ export function parseComponentStatus(value: Buffer | null): ParseResult<Componen
       return { ok: false, reason: `details.${key}: expected a string, number or boolean` };
     }
   }
-  return { ok: true, value: data as ComponentStatusMessage };
+  return { ok: true, value: m as unknown as ComponentStatusMessage };
 }

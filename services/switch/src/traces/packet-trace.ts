@@ -1,44 +1,16 @@
-import { type FrameView, ipv4ToString, macToString } from '@tenantlab/shared';
+import {
+  type FrameView,
+  ipv4ToString,
+  macToString,
+  type MirroredFrameMessage,
+  type PacketTraceMessage,
+} from '@tenantlab/shared';
 import type { IngressFrame } from '../pipeline/switch-pipeline';
 import type { Verdict } from '../pipeline/switch-port';
 
-/** One sampled frame, as published to `switch.packet-traces` (keyed by tenant). */
-export interface PacketTrace {
-  tenant: string;
-  vlan: number;
-  inPort: string;
-  outPorts: string[];
-  verdict: 'forward' | 'flood' | 'drop';
-  dropReason?: string;
-  /** Epoch microseconds when the switch decided. */
-  timestampUs: number;
-  length: number;
-  headers: {
-    srcMac: string;
-    dstMac: string;
-    etherType: number;
-    ipSrc?: string;
-    ipDst?: string;
-    ipProtocol?: number;
-    srcPort?: number;
-    dstPort?: number;
-  };
-  /** The first bytes of the frame, base64, when the switch is configured to capture them. */
-  firstBytes?: string;
-  /** The W3C trace id of the span that sent the frame, when the sender had one. */
-  traceId?: string;
-}
-
-/** A frame a tenant program copied to the trace topic with its `mirror` op, as it was when mirrored. */
-export interface MirroredFrame {
-  tenant: string;
-  mirrored: true;
-  /** The switch port number the frame came in on. */
-  inPortNo: number;
-  length: number;
-  timestampUs: number;
-  firstBytes: string;
-}
+/** The message formats of `switch.packet-traces` are the contract in @tenantlab/shared (telemetry reads them). */
+export type PacketTrace = PacketTraceMessage;
+export type MirroredFrame = MirroredFrameMessage;
 
 /** Copies what a trace needs out of the reused parser view. Only sampled frames pay for this. */
 export function packetTrace(

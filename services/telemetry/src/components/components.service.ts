@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ComponentStatusMessage } from '@tenantlab/shared';
+import { RejectedMessages, type RejectedSummary } from '../consumer/rejected-messages';
 
 export interface ComponentView {
   component: string;
@@ -18,19 +19,11 @@ export interface ComponentView {
   traceId?: string;
 }
 
-export interface RejectedSummary {
-  count: number;
-  /** The most recent reasons, newest last, so garbage on the topic can be diagnosed. */
-  recent: { at: string; partition: number; offset: string; reason: string }[];
-}
-
-const RECENT_REJECTIONS = 20;
-
 /** What the telemetry service has seen on `components.status`, per component instance. */
 @Injectable()
 export class ComponentsService {
   private readonly components = new Map<string, ComponentView>();
-  private readonly rejected: RejectedSummary = { count: 0, recent: [] };
+  private readonly rejected = new RejectedMessages();
 
   record(message: ComponentStatusMessage, traceId: string | undefined): void {
     const previous = this.components.get(message.instance);
@@ -52,9 +45,7 @@ export class ComponentsService {
   }
 
   reject(partition: number, offset: string, reason: string): void {
-    this.rejected.count += 1;
-    this.rejected.recent.push({ at: new Date().toISOString(), partition, offset, reason });
-    if (this.rejected.recent.length > RECENT_REJECTIONS) this.rejected.recent.shift();
+    this.rejected.add(partition, offset, reason);
   }
 
   snapshot(): { components: ComponentView[]; rejected: RejectedSummary } {
@@ -63,6 +54,6 @@ export class ComponentsService {
         ? a.lastReceivedAt.localeCompare(b.lastReceivedAt)
         : a.component.localeCompare(b.component),
     );
-    return { components, rejected: { count: this.rejected.count, recent: [...this.rejected.recent] } };
+    return { components, rejected: this.rejected.snapshot() };
   }
 }

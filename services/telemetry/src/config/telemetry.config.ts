@@ -6,6 +6,10 @@ export const telemetryEnv = {
   PORT: env.port({ default: 3003 }),
   /** Tests give each run its own group so they never share committed offsets with a lab. */
   KAFKA_GROUP_ID: env.string({ default: CONSUMER_GROUPS.telemetry }),
+  /** Packet traces kept per tenant for GET /traces/:tenant and its pcap (the newest; older ones only count). */
+  TRACES_KEPT_PER_TENANT: env.integer({ default: 2000, min: 1, max: 100_000 }),
+  /** Tenants whose traces are tracked; traces of tenants beyond it are counted as not tracked. Bounds memory. */
+  TRACE_TENANTS_MAX: env.integer({ default: 128, min: 1, max: 10_000 }),
 };
 
 export type TelemetryConfig = ConfigOf<typeof telemetryEnv>;

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ComponentsModule } from '../components/components.module';
+import { TracesModule } from '../traces/traces.module';
+import { TelemetryConsumer } from './telemetry.consumer';
+
+@Module({
+  imports: [ComponentsModule, TracesModule],
+  providers: [TelemetryConsumer],
+  exports: [TelemetryConsumer],
+})
+export class ConsumerModule {}

@@ -1,0 +1,150 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import {
+  ensureTopics,
+  extractTraceFromKafkaHeaders,
+  JsonLogger,
+  KAFKA_CLIENT,
+  parseComponentStatus,
+  parseTraceTopicMessage,
+  ReadinessCheck,
+  TOPICS,
+} from '@tenantlab/shared';
+import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { ComponentsService } from '../components/components.service';
+import { TELEMETRY_CONFIG, TelemetryConfig } from '../config/telemetry.config';
+import { TracesService } from '../traces/traces.service';
+
+const tracer = trace.getTracer('tenantlab.telemetry');
+
+/** What telemetry does with a topic's messages: validate each one, then keep it or count it as rejected. */
+interface TopicHandler {
+  /** Returns the reason a message was refused, or undefined when it was taken. */
+  take(value: Buffer | null, traceId: string): string | undefined;
+  reject(partition: number, offset: string, reason: string): void;
+}
+
+/** The topics telemetry reads. */
+const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces] as const;
+
+/**
+ * Consumes `components.status` (component heartbeats) and `switch.packet-traces` (sampled and mirrored frames) in one
+ * consumer group. Every value is validated; garbage is counted with its reason and skipped, never allowed to stop the
+ * consumer (a poison message would otherwise block the partition forever).
+ */
+@Injectable()
+export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly consumer: Consumer;
+  private joined = false;
+  private stopped = false;
+  private starting: Promise<void> | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
+    @Inject(TELEMETRY_CONFIG) config: TelemetryConfig,
+    private readonly components: ComponentsService,
+    private readonly traces: TracesService,
+    private readonly logger: JsonLogger,
+  ) {
+    this.consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, allowAutoTopicCreation: true });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.joined = false;
+      this.lastError = event.payload.error.message;
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    // Not awaited: the service must answer /health (and say why it is not ready) while Kafka is still starting.
+    this.starting = this.startWithRetry();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
+    // disconnect() waits for the message being handled, then commits and leaves the group.
+    await this.consumer.disconnect();
+  }
+
+  readinessCheck(): ReadinessCheck {
+    return {
+      name: 'telemetry-consumer',
+      check: async () => {
+        if (!this.joined) throw new Error(`not in consumer group yet${this.lastError ? `: ${this.lastError}` : ''}`);
+        return `consuming ${TOPICS_READ.join(', ')}`;
+      },
+    };
+  }
+
+  private async startWithRetry(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.logger.record('warn', `telemetry consumer not started (${this.lastError}); retrying`, {
+          context: 'consumer',
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  private async start(): Promise<void> {
+    await ensureTopics(this.kafka, [...TOPICS_READ]);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...TOPICS_READ], fromBeginning: false });
+    await this.consumer.run({ eachMessage: (payload) => this.handle(payload) });
+  }
+
+  private readonly handlers: Record<(typeof TOPICS_READ)[number], TopicHandler> = {
+    [TOPICS.componentStatus]: {
+      take: (value, traceId) => {
+        const parsed = parseComponentStatus(value);
+        if (!parsed.ok) return parsed.reason;
+        this.components.record(parsed.value, traceId);
+        return undefined;
+      },
+      reject: (partition, offset, reason) => this.components.reject(partition, offset, reason),
+    },
+    [TOPICS.packetTraces]: {
+      take: (value) => {
+        const parsed = parseTraceTopicMessage(value);
+        if (!parsed.ok) return parsed.reason;
+        this.traces.record(parsed.value);
+        return undefined;
+      },
+      reject: (partition, offset, reason) => this.traces.rejected.add(partition, offset, reason),
+    },
+  };
+
+  private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const handler = this.handlers[topic as (typeof TOPICS_READ)[number]] as TopicHandler | undefined;
+    if (handler === undefined) return;
+    // Packet traces are sampled frames: a span each would swamp Jaeger, so only heartbeats get one.
+    if (topic !== TOPICS.componentStatus) {
+      const reason = handler.take(message.value, '');
+      if (reason !== undefined) this.refuse(handler, topic, partition, message.offset, reason);
+      return;
+    }
+    const parent = extractTraceFromKafkaHeaders(message.headers);
+    const span = tracer.startSpan(`${topic} process`, { kind: SpanKind.CONSUMER }, parent);
+    context.with(trace.setSpan(parent, span), () => {
+      const reason = handler.take(message.value, span.spanContext().traceId);
+      if (reason !== undefined) {
+        span.setAttribute('tenantlab.rejected_reason', reason);
+        this.refuse(handler, topic, partition, message.offset, reason);
+      }
+    });
+    span.end();
+  }
+
+  private refuse(handler: TopicHandler, topic: string, partition: number, offset: string, reason: string): void {
+    handler.reject(partition, offset, reason);
+    this.logger.record('warn', `rejected message on ${topic} at offset ${offset}: ${reason}`, { context: 'consumer' });
+  }
+}
