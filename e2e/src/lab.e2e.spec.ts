@@ -557,6 +557,19 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
         heavy.every((flow) => reported.has(flow)) ? [...reported].sort((x, y) => x - y) : undefined,
       );
       assert.deepEqual(found, heavy, 'the flows reported are exactly the heavy ones');
+      // Telemetry keeps the same reports per tenant, for people who do not read Kafka.
+      const telemetry = urlOf(state, 'telemetry');
+      const kept = await eventually('the reports in telemetry', 30_000, async () => {
+        const { status, body } = await requestJson<{ events: { tenant: string; fields: Record<string, number> }[] }>(
+          'GET',
+          `${telemetry}/events/tenant-a?event=heavy_hitter&limit=1000`,
+        );
+        const flows = status === 200 ? body.events.map((e) => Number(e.fields['l4.sport']) - 10_000) : [];
+        return heavy.every((flow) => flows.includes(flow)) ? body.events : undefined;
+      });
+      assert.ok(kept.every((e) => e.tenant === 'tenant-a'));
+      const others = await requestJson('GET', `${telemetry}/events/tenant-b`);
+      assert.equal(others.status, 404, "tenant B's programs reported nothing: it has no events");
     } finally {
       await consumer.disconnect();
     }

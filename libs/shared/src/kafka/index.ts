@@ -5,3 +5,4 @@ export * from './component-status.publisher';
 export * from './ensure-topics';
 export * from './packet-trace.message';
 export * from './parse-message';
+export * from './program-event.message';

@@ -8,6 +8,7 @@ import {
   JsonLogger,
   KAFKA_CLIENT,
   NotFoundError,
+  type ProgramEventMessage,
   REDIS_CLIENT,
   TOPICS,
   ValidationError,
@@ -297,14 +298,16 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
           timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
           firstBytes: ctx.frame.subarray(0, this.config.TRACE_SNAP_BYTES).toString('base64'),
         }),
-      report: (event, fields) =>
-        this.events.publish(tenant, {
+      report: (event, fields) => {
+        const message: ProgramEventMessage = {
           tenant,
           event,
           // Register values may be wider than 64 bits: decimal strings survive JSON, BigInts do not.
           fields: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, reportValue(value)])),
           timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
-        }),
+        };
+        this.events.publish(tenant, message);
+      },
     };
   }
 

@@ -8,7 +8,9 @@ export const telemetryEnv = {
   KAFKA_GROUP_ID: env.string({ default: CONSUMER_GROUPS.telemetry }),
   /** Packet traces kept per tenant for GET /traces/:tenant and its pcap (the newest; older ones only count). */
   TRACES_KEPT_PER_TENANT: env.integer({ default: 2000, min: 1, max: 100_000 }),
-  /** Tenants whose traces are tracked; traces of tenants beyond it are counted as not tracked. Bounds memory. */
+  /** Program events (`report`) kept per tenant for GET /events/:tenant. */
+  EVENTS_KEPT_PER_TENANT: env.integer({ default: 1000, min: 1, max: 100_000 }),
+  /** Tenants whose traces and events are tracked; what tenants beyond it send is only counted. Bounds memory. */
   TRACE_TENANTS_MAX: env.integer({ default: 128, min: 1, max: 10_000 }),
 };
 

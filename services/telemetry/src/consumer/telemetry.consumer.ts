@@ -6,13 +6,16 @@ import {
   JsonLogger,
   KAFKA_CLIENT,
   parseComponentStatus,
+  parseProgramEvent,
   parseTraceTopicMessage,
+  type ParseResult,
   ReadinessCheck,
   TOPICS,
 } from '@tenantlab/shared';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { ComponentsService } from '../components/components.service';
 import { TELEMETRY_CONFIG, TelemetryConfig } from '../config/telemetry.config';
+import { EventsService } from '../events/events.service';
 import { TracesService } from '../traces/traces.service';
 
 const tracer = trace.getTracer('tenantlab.telemetry');
@@ -25,11 +28,11 @@ interface TopicHandler {
 }
 
 /** The topics telemetry reads. */
-const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces] as const;
+const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents] as const;
 
 /**
- * Consumes `components.status` (component heartbeats) and `switch.packet-traces` (sampled and mirrored frames) in one
- * consumer group. Every value is validated; garbage is counted with its reason and skipped, never allowed to stop the
+ * Consumes `components.status` (component heartbeats), `switch.packet-traces` (sampled and mirrored frames) and
+ * `switch.program-events` (what tenant programs report) in one consumer group. Every value is validated; garbage is counted with its reason and skipped, never allowed to stop the
  * consumer (a poison message would otherwise block the partition forever).
  */
 @Injectable()
@@ -45,6 +48,7 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
     @Inject(TELEMETRY_CONFIG) config: TelemetryConfig,
     private readonly components: ComponentsService,
     private readonly traces: TracesService,
+    private readonly events: EventsService,
     private readonly logger: JsonLogger,
   ) {
     this.consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, allowAutoTopicCreation: true });
@@ -102,30 +106,27 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
   }
 
   private readonly handlers: Record<(typeof TOPICS_READ)[number], TopicHandler> = {
-    [TOPICS.componentStatus]: {
-      take: (value, traceId) => {
-        const parsed = parseComponentStatus(value);
-        if (!parsed.ok) return parsed.reason;
-        this.components.record(parsed.value, traceId);
-        return undefined;
-      },
-      reject: (partition, offset, reason) => this.components.reject(partition, offset, reason),
-    },
-    [TOPICS.packetTraces]: {
-      take: (value) => {
-        const parsed = parseTraceTopicMessage(value);
-        if (!parsed.ok) return parsed.reason;
-        this.traces.record(parsed.value);
-        return undefined;
-      },
-      reject: (partition, offset, reason) => this.traces.rejected.add(partition, offset, reason),
-    },
+    [TOPICS.componentStatus]: topicHandler(
+      parseComponentStatus,
+      (status, traceId) => this.components.record(status, traceId),
+      (partition, offset, reason) => this.components.reject(partition, offset, reason),
+    ),
+    [TOPICS.packetTraces]: topicHandler(
+      parseTraceTopicMessage,
+      (message) => this.traces.record(message),
+      (partition, offset, reason) => this.traces.rejected.add(partition, offset, reason),
+    ),
+    [TOPICS.programEvents]: topicHandler(
+      parseProgramEvent,
+      (event) => this.events.record(event),
+      (partition, offset, reason) => this.events.rejected.add(partition, offset, reason),
+    ),
   };
 
   private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
     const handler = this.handlers[topic as (typeof TOPICS_READ)[number]] as TopicHandler | undefined;
     if (handler === undefined) return;
-    // Packet traces are sampled frames: a span each would swamp Jaeger, so only heartbeats get one.
+    // Traces and events can come thousands a second: a span each would swamp Jaeger, so only heartbeats get one.
     if (topic !== TOPICS.componentStatus) {
       const reason = handler.take(message.value, '');
       if (reason !== undefined) this.refuse(handler, topic, partition, message.offset, reason);
@@ -147,4 +148,21 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
     handler.reject(partition, offset, reason);
     this.logger.record('warn', `rejected message on ${topic} at offset ${offset}: ${reason}`, { context: 'consumer' });
   }
+}
+
+/** A topic's handler from its parser, what to do with a valid message, and where refusals are counted. */
+function topicHandler<T>(
+  parse: (value: Buffer | null) => ParseResult<T>,
+  keep: (message: T, traceId: string) => void,
+  reject: TopicHandler['reject'],
+): TopicHandler {
+  return {
+    take: (value, traceId) => {
+      const parsed = parse(value);
+      if (!parsed.ok) return parsed.reason;
+      keep(parsed.value, traceId);
+      return undefined;
+    },
+    reject,
+  };
 }

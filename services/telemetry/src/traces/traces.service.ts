@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError, type TraceTopicMessage } from '@tenantlab/shared';
 import { TELEMETRY_CONFIG, type TelemetryConfig } from '../config/telemetry.config';
+import { BoundedLog } from '../common/bounded-log';
+import { PerTenant } from '../common/per-tenant';
 import { RejectedMessages, type RejectedSummary } from '../consumer/rejected-messages';
 import { type CapturedFrame, pcapFile } from './pcap';
 
@@ -25,9 +27,8 @@ export interface TenantTraceSummary {
 
 interface TenantTraces {
   summary: TenantTraceSummary;
-  /** The newest TRACES_KEPT_PER_TENANT, oldest first (a ring: `next` is where the oldest is). */
-  kept: StoredTrace[];
-  next: number;
+  /** The newest TRACES_KEPT_PER_TENANT. */
+  kept: BoundedLog<StoredTrace>;
 }
 
 /**
@@ -37,22 +38,19 @@ interface TenantTraces {
  */
 @Injectable()
 export class TracesService {
-  private readonly tenants = new Map<string, TenantTraces>();
+  private readonly tenants: PerTenant<TenantTraces>;
   readonly rejected = new RejectedMessages();
-  private untrackedTraces = 0;
 
-  constructor(@Inject(TELEMETRY_CONFIG) private readonly config: TelemetryConfig) {}
+  constructor(@Inject(TELEMETRY_CONFIG) config: TelemetryConfig) {
+    this.tenants = new PerTenant(config.TRACE_TENANTS_MAX, () => ({
+      summary: emptySummary(),
+      kept: new BoundedLog<StoredTrace>(config.TRACES_KEPT_PER_TENANT),
+    }));
+  }
 
   record(message: TraceTopicMessage): void {
-    let tenant = this.tenants.get(message.tenant);
-    if (tenant === undefined) {
-      if (this.tenants.size >= this.config.TRACE_TENANTS_MAX) {
-        this.untrackedTraces += 1;
-        return;
-      }
-      tenant = { summary: emptySummary(message.timestampUs), kept: [], next: 0 };
-      this.tenants.set(message.tenant, tenant);
-    }
+    const tenant = this.tenants.track(message.tenant);
+    if (tenant === undefined) return;
     const { summary } = tenant;
     summary.bytes += message.length;
     summary.firstTimestampUs = Math.min(summary.firstTimestampUs, message.timestampUs);
@@ -65,13 +63,8 @@ export class TracesService {
         summary.dropReasons[message.dropReason] = (summary.dropReasons[message.dropReason] ?? 0) + 1;
       }
     }
-    const stored = { message, receivedAt: new Date().toISOString() };
-    if (tenant.kept.length < this.config.TRACES_KEPT_PER_TENANT) tenant.kept.push(stored);
-    else {
-      tenant.kept[tenant.next] = stored;
-      tenant.next = (tenant.next + 1) % tenant.kept.length;
-    }
-    summary.kept = tenant.kept.length;
+    tenant.kept.add({ message, receivedAt: new Date().toISOString() });
+    summary.kept = tenant.kept.size;
   }
 
   summary(): {
@@ -79,19 +72,18 @@ export class TracesService {
     rejected: RejectedSummary;
     untrackedTraces: number;
   } {
-    const tenants = Object.fromEntries([...this.tenants].map(([name, t]) => [name, { ...t.summary }]));
-    return { tenants, rejected: this.rejected.snapshot(), untrackedTraces: this.untrackedTraces };
+    const tenants = Object.fromEntries(this.tenants.entries().map(([name, t]) => [name, { ...t.summary }]));
+    return { tenants, rejected: this.rejected.snapshot(), untrackedTraces: this.tenants.untrackedMessages };
   }
 
   /** The tenant's kept traces, newest last, at most `limit`. */
   latest(tenant: string, limit: number): StoredTrace[] {
-    const ordered = this.ordered(this.tenantOrThrow(tenant));
-    return ordered.slice(Math.max(0, ordered.length - limit));
+    return this.tenantOrThrow(tenant).kept.latest(limit);
   }
 
   /** The tenant's kept traces that carry frame bytes, as a pcap file, oldest first. */
   pcap(tenant: string): { file: Buffer; frames: number; withoutBytes: number } {
-    const traces = this.ordered(this.tenantOrThrow(tenant));
+    const traces = this.tenantOrThrow(tenant).kept.all();
     const frames: CapturedFrame[] = [];
     for (const { message } of traces) {
       if (message.firstBytes === undefined) continue;
@@ -121,21 +113,17 @@ export class TracesService {
     }
     return found;
   }
-
-  private ordered(tenant: TenantTraces): StoredTrace[] {
-    return [...tenant.kept.slice(tenant.next), ...tenant.kept.slice(0, tenant.next)];
-  }
 }
 
-function emptySummary(at: number): TenantTraceSummary {
+function emptySummary(): TenantTraceSummary {
   return {
     traces: 0,
     mirrored: 0,
     bytes: 0,
     verdicts: {},
     dropReasons: {},
-    firstTimestampUs: at,
-    lastTimestampUs: at,
+    firstTimestampUs: Number.MAX_SAFE_INTEGER,
+    lastTimestampUs: 0,
     kept: 0,
   };
 }
