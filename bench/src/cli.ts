@@ -1,3 +1,4 @@
+import { runAllocationBenchmark } from './allocation.bench';
 import { runCircuitsBenchmark } from './circuits.bench';
 import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
@@ -17,6 +18,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       'tenant programs: 10 tenants vs 1 (merging), in-switch firewall vs middlebox VM, CPU fairness (seeds 000, 002)',
     run: runProgramsBenchmark,
+  },
+  allocation: {
+    describe:
+      '64 tenants, flow-table hit ratio over 12 windows: static memory split vs utility-driven reallocation (seed 004)',
+    run: runAllocationBenchmark,
   },
 };
 

@@ -125,8 +125,13 @@ describe('validateProgram: the example programs', () => {
     headerBytes: 64,
   };
 
-  it('finds the three examples', () => {
-    assert.deepEqual(files.sort(), ['flow-counters.json', 'heavy-hitter.json', 'stateful-firewall.json']);
+  it('finds the four examples', () => {
+    assert.deepEqual(files.sort(), [
+      'flow-counters.json',
+      'flow-table.json',
+      'heavy-hitter.json',
+      'stateful-firewall.json',
+    ]);
   });
 
   for (const file of files) {
@@ -147,6 +152,14 @@ describe('validateProgram: the example programs', () => {
         registerBits: 0,
         counters: 4096 * 2 + 16,
         maxOpsPerPacket: 4,
+        headerBytes: 0,
+      },
+      'flow-table.json': {
+        tables: 4,
+        tableEntries: 0,
+        registerBits: 2 * 32 * 4096,
+        counters: 2,
+        maxOpsPerPacket: 6 + 3 + 1 + 1,
         headerBytes: 0,
       },
       'heavy-hitter.json': {

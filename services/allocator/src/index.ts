@@ -1,0 +1,8 @@
+// What other packages (the benchmarks) use of the allocator in-process: its memory map and reallocation policy.
+export { cellsFor, MemoryMap, type RegisterRequest } from './memory/memory-map';
+export {
+  DEFAULT_UTILITY_POLICY,
+  reallocateByUtility,
+  type TenantUtilityReport,
+  type UtilityPolicyOptions,
+} from './reallocation/utility-policy';
