@@ -32,8 +32,9 @@ const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.program
 
 /**
  * Consumes `components.status` (component heartbeats), `switch.packet-traces` (sampled and mirrored frames) and
- * `switch.program-events` (what tenant programs report) in one consumer group. Every value is validated; garbage is counted with its reason and skipped, never allowed to stop the
- * consumer (a poison message would otherwise block the partition forever).
+ * `switch.program-events` (what tenant programs report) in one consumer group. Every value is validated; garbage is
+ * counted with its reason and skipped, never allowed to stop the consumer (a poison message would otherwise block the
+ * partition forever).
  */
 @Injectable()
 export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
