@@ -20,6 +20,6 @@ export {
 } from './program.constants';
 export * from './program-fields';
 export * from './program.types';
-export { binaryWidth, bitLength, constantValue } from './program-widths';
+export { binaryWidth, bitLength, constantValue, parseConstant } from './program-widths';
 export { validateProgram } from './program.validator';
 export * from './linked-pipeline';

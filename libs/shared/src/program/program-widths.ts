@@ -57,6 +57,15 @@ export function maskFor(bits: number): string {
 export const CONSTANT_PATTERN = /^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/;
 
 /**
+ * A constant as untrusted input gives it (a table entry, an action arg): a non-negative safe integer, or a decimal or
+ * 0x-hex string of at most 128 bits; undefined for anything else.
+ */
+export function parseConstant(value: unknown): bigint | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
+  return typeof value === 'string' && CONSTANT_PATTERN.test(value) ? BigInt(value) : undefined;
+}
+
+/**
  * The value of a validated constant. Throws a RangeError for anything that is not one (validated programs never
  * hold such constants): a negative, fractional or unsafe number, or a string that is not decimal or 0x-hex digits.
  */

@@ -87,7 +87,7 @@ export class FieldResolver {
         bitOffset += field.bits;
       }
       const endByte = Math.ceil(bitOffset / 8);
-      for (const [ref, at, bits] of fields) this.headerFields.set(ref, { bitOffset: at, bits, endByte });
+      for (const [ref, at, bits] of fields) this.headerFields.set(ref, headerField(at, bits, endByte));
       bitOffset = start + Math.ceil((bitOffset - start) / 8) * 8;
     }
     let narrow = 0;
@@ -133,11 +133,22 @@ export class FieldResolver {
 }
 
 interface HeaderField {
-  /** From the start of the tenant headers (FrameView.payloadOffset). */
-  readonly bitOffset: number;
   readonly bits: number;
   /** Payload bytes the field's header needs to be present. */
   readonly endByte: number;
+  /** The first byte the field touches, from the start of the tenant headers (FrameView.payloadOffset). */
+  readonly byte: number;
+  /** How many bytes it touches. */
+  readonly bytes: number;
+  /** Bits after the field in its last byte. */
+  readonly trailing: number;
+}
+
+/** Where a field of `bits` bits, `bitOffset` bits into the tenant headers, lies in the payload's bytes. */
+function headerField(bitOffset: number, bits: number, endByte: number): HeaderField {
+  const shift = bitOffset & 7;
+  const bytes = (shift + bits + 7) >>> 3;
+  return { bits, endByte, byte: bitOffset >>> 3, bytes, trailing: bytes * 8 - shift - bits };
 }
 
 function present(ctx: PacketContext, field: HeaderField): boolean {
@@ -145,11 +156,7 @@ function present(ctx: PacketContext, field: HeaderField): boolean {
 }
 
 function readHeaderField(field: HeaderField): Value {
-  const { bits } = field;
-  const byte = field.bitOffset >>> 3;
-  const shift = field.bitOffset & 7;
-  const bytes = (shift + bits + 7) >>> 3;
-  const trailing = bytes * 8 - shift - bits;
+  const { bits, byte, bytes, trailing } = field;
   if (bits > NARROW_BITS) {
     const mask = (1n << BigInt(bits)) - 1n;
     const down = BigInt(trailing);
@@ -165,7 +172,7 @@ function readHeaderField(field: HeaderField): Value {
       },
     };
   }
-  if (shift === 0 && trailing === 0 && (bits === 8 || bits === 16 || bits === 32)) {
+  if (trailing === 0 && bytes * 8 === bits && (bits === 8 || bits === 16 || bits === 32)) {
     const reader = bits === 8 ? 'readUInt8' : bits === 16 ? 'readUInt16BE' : 'readUInt32BE';
     return {
       wide: false,
@@ -190,11 +197,7 @@ function readHeaderField(field: HeaderField): Value {
 }
 
 function writeHeaderField(field: HeaderField): Target {
-  const { bits } = field;
-  const byte = field.bitOffset >>> 3;
-  const shift = field.bitOffset & 7;
-  const bytes = (shift + bits + 7) >>> 3;
-  const trailing = bytes * 8 - shift - bits;
+  const { bits, byte, bytes, trailing } = field;
   if (bits > NARROW_BITS) {
     const mask = ((1n << BigInt(bits)) - 1n) << BigInt(trailing);
     const up = BigInt(trailing);

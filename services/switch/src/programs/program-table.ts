@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError } from '@tenantlab/shared';
+import { ConflictError, parseConstant, ValidationError } from '@tenantlab/shared';
 import { NARROW_BITS, narrowMask, type ActionArgs, type Value } from './field-access';
 import type { PacketContext } from './packet-context';
 import type { Constant, ParamDecl, MatchKind, TableDecl } from '@tenantlab/shared';
@@ -45,13 +45,6 @@ export interface Entry {
   readonly wideMasks: readonly bigint[];
   readonly action: CompiledAction;
   readonly args: ActionArgs;
-}
-
-const CONSTANT_PATTERN = /^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/;
-
-function constant(value: unknown): bigint | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
-  return typeof value === 'string' && CONSTANT_PATTERN.test(value) ? BigInt(value) : undefined;
 }
 
 function ones(bits: number): bigint {
@@ -319,7 +312,7 @@ export class ProgramTable {
       const path = `key[${i}] (${this.decl.key[i].field}, ${kind})`;
       const bits = this.bits[i];
       const item = key[i] as KeyMatchInput | undefined;
-      const value = constant(item?.value);
+      const value = parseConstant(item?.value);
       if (value === undefined) {
         problems.push(`${path}: value must be an unsigned integer (a number, decimal string or 0x hex string)`);
         return;
@@ -330,7 +323,7 @@ export class ProgramTable {
       if (kind !== 'lpm' && item?.prefixLength !== undefined)
         problems.push(`${path}: only lpm keys take a prefixLength`);
       if (kind === 'ternary' && item?.mask !== undefined) {
-        const given = constant(item.mask);
+        const given = parseConstant(item.mask);
         if (given === undefined || given > ones(bits)) problems.push(`${path}: mask must fit in ${bits} bits`);
         else mask = given;
       }
@@ -403,7 +396,7 @@ export function parseArgs(
   const values: bigint[] = [];
   for (const param of action.params) {
     const given: unknown = Object.hasOwn(args, param.name) ? args[param.name] : undefined;
-    const value = constant(given);
+    const value = parseConstant(given);
     if (given === undefined) problems.push(`args.${param.name}: missing (action ${action.name} needs it)`);
     else if (value === undefined) problems.push(`args.${param.name}: must be an unsigned integer constant`);
     else if (value > ones(param.bits)) problems.push(`args.${param.name}: ${value} does not fit in ${param.bits} bits`);

@@ -13,12 +13,12 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { parseConstant } from '@tenantlab/shared';
 import { PROGRAM_NAME_PATTERN, PROGRAM_NAME_RULE } from '../program-names';
 
 /** Most key fields a table matches on; more is never a valid key, so it stops at the edge. */
 export const MAX_KEY_FIELDS = 16;
 
-const CONSTANT_PATTERN = /^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/;
 const CONSTANT_RULE = 'must be an unsigned integer: a number, a decimal string or a 0x hex string (up to 128 bits)';
 
 /** A program constant as the switch takes it: wider than 53 bits only as a string. */
@@ -27,9 +27,7 @@ function IsConstant(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isConstant',
       validator: {
-        validate: (value: unknown) =>
-          (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
-          (typeof value === 'string' && CONSTANT_PATTERN.test(value)),
+        validate: (value: unknown) => parseConstant(value) !== undefined,
         defaultMessage: () => CONSTANT_RULE,
       },
     },
