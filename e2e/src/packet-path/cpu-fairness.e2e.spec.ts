@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import {
-  buildFrame,
-  type LinkedPipeline,
-  PORT_ENTRY_FIELDS,
-  PORT_KEYS,
-  REDIS_KEYS,
-  requestJson,
-  validateProgram,
-  vmIpv4Address,
-  vmMacAddress,
-} from '@tenantlab/shared';
+import { type LinkedPipeline, PORT_KEYS, REDIS_KEYS, requestJson, validateProgram } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
+import { sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -40,18 +31,6 @@ const SKETCH = {
   control: [{ table: 'sketch' }],
 };
 
-function frame(from: Vm, to: Vm, seq: number): Buffer {
-  const payload = Buffer.alloc(16);
-  payload.writeUInt32BE(seq, 0);
-  return buildFrame({
-    srcMac: vmMacAddress(from),
-    dstMac: vmMacAddress(to),
-    ipv4: { src: vmIpv4Address(from), dst: vmIpv4Address(to) },
-    udp: { srcPort: 5000 + (seq % 64), dstPort: 7 },
-    payload,
-  });
-}
-
 interface Dataplane {
   programs: { version: number };
   counters: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
@@ -68,13 +47,15 @@ describe('CPU budgets of tenant programs on a real switch', () => {
   let admin: Redis;
   let sw: ServiceProcess;
 
-  const send = async (from: Vm, to: Vm, first: number, count: number): Promise<void> => {
-    const pipeline = admin.pipeline();
-    for (let seq = first; seq < first + count; seq++) {
-      pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, frame(from, to, seq));
-    }
-    await pipeline.exec();
-  };
+  // 64 flows (source ports), so the program's sketch sees more than one.
+  const send = (from: Vm, to: Vm, first: number, count: number): Promise<void> =>
+    sendFrames(
+      admin,
+      from,
+      Array.from({ length: count }, (_, i) =>
+        sequencedFrame(from, to, first + i, { srcPort: 5000 + ((first + i) % 64), dstPort: 7 }),
+      ),
+    );
   const arrived = (vm: Vm): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
   const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw.url}/dataplane`)).body;
 

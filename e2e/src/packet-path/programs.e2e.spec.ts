@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import {
-  buildFrame,
-  PORT_ENTRY_FIELDS,
-  PORT_KEYS,
-  REDIS_KEYS,
-  requestJson,
-  vmIpv4Address,
-  vmMacAddress,
-} from '@tenantlab/shared';
+import { PORT_KEYS, REDIS_KEYS, requestJson } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
+import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -42,15 +35,7 @@ function portAcl(version: number, extra: Record<string, unknown> = {}): Record<s
 }
 
 function frame(from: Vm, to: Vm, dstPort: number, seq: number): Buffer {
-  const payload = Buffer.alloc(16);
-  payload.writeUInt32BE(seq, 0);
-  return buildFrame({
-    srcMac: vmMacAddress(from),
-    dstMac: vmMacAddress(to),
-    ipv4: { src: vmIpv4Address(from), dst: vmIpv4Address(to) },
-    udp: { srcPort: 5000, dstPort },
-    payload,
-  });
+  return sequencedFrame(from, to, seq, { dstPort });
 }
 
 /**
@@ -63,13 +48,8 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
   let allocator: ServiceProcess;
   let sw: ServiceProcess;
 
-  const send = async (from: Vm, frames: Buffer[]): Promise<void> => {
-    const pipeline = admin.pipeline();
-    for (const f of frames) pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, f);
-    await pipeline.exec();
-  };
-  const received = async (vm: Vm): Promise<number[]> =>
-    (await admin.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+')).map(([, fields]) => fields[1].readUInt32BE(42));
+  const send = (from: Vm, frames: Buffer[]): Promise<void> => sendFrames(admin, from, frames);
+  const received = (vm: Vm): Promise<number[]> => receivedSequences(admin, vm);
   const submit = (tenant: string, program: unknown): ReturnType<typeof requestJson<{ version: number }>> =>
     requestJson('PUT', `${allocator.url}/tenants/${tenant}/program`, {
       vms: Object.keys(VMS).filter((vm) => VMS[vm as Vm] === tenant),

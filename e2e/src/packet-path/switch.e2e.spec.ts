@@ -1,34 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import {
-  buildFrame,
-  PORT_ENTRY_FIELDS,
-  PORT_KEYS,
-  requestJson,
-  vmIpv4Address,
-  vmMacAddress,
-  withVlanTag,
-} from '@tenantlab/shared';
+import { PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
+import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-a3': 'tenant-a', 'vm-b1': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
 
 /** A UDP frame from one VM to another (or to a given MAC), its payload a sequence number for exactly-once checks. */
 function frame(from: Vm, to: string, seq: number): Buffer {
-  const payload = Buffer.alloc(32);
-  payload.writeUInt32BE(seq, 0);
-  const dstMac = to in VMS ? vmMacAddress(to) : to;
-  return buildFrame({
-    srcMac: vmMacAddress(from),
-    dstMac,
-    ipv4: { src: vmIpv4Address(from), dst: to in VMS ? vmIpv4Address(to) : '10.255.255.255' },
-    udp: { srcPort: 5000, dstPort: 6000 },
-    payload,
-  });
+  return sequencedFrame(from, to, seq, { payloadBytes: 32 });
 }
 
 interface Dataplane {
@@ -62,17 +46,8 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
 
   const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw.url}/dataplane`)).body;
 
-  const send = async (from: Vm, frames: Buffer[]): Promise<void> => {
-    const pipeline = admin.pipeline();
-    for (const f of frames) pipeline.xadd(PORT_KEYS.tx(from), '*', PORT_ENTRY_FIELDS.frame, f);
-    await pipeline.exec();
-  };
-
-  /** Sequence numbers of every frame in a VM's rx stream, in order. */
-  const received = async (vm: Vm): Promise<number[]> => {
-    const entries = await admin.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+');
-    return entries.map(([, fields]) => fields[1].readUInt32BE(42));
-  };
+  const send = (from: Vm, frames: Buffer[]): Promise<void> => sendFrames(admin, from, frames);
+  const received = (vm: Vm): Promise<number[]> => receivedSequences(admin, vm);
 
   before(async () => {
     redis = await startTestRedis();
