@@ -7,7 +7,7 @@ import {
   ipv4ToString,
   mulberry32,
   type PageTable,
-  type ProgramQuota,
+  DEFAULT_TENANT_QUOTA,
   validateProgram,
   type ValidProgram,
   vmMacAddress,
@@ -41,14 +41,6 @@ const ZIPF = 1;
 const SEED = Number(process.env['ALLOCATION_SEED'] ?? 2026);
 const TARGET = DEFAULT_UTILITY_POLICY.target;
 
-const QUOTA: ProgramQuota = {
-  tables: 8,
-  tableEntries: 4096,
-  registerBits: 1 << 22,
-  counters: 16,
-  actionOpsPerPacket: 32,
-  headerBytes: 0,
-};
 const NO_HOOKS: ProgramHooks = { mirror: () => undefined, report: () => undefined };
 
 interface Tenant {
@@ -148,7 +140,7 @@ function makeTenants(): Tenant[] {
     return {
       name,
       ports,
-      valid: validateProgram(document, { tenant: name, vms, quota: QUOTA }),
+      valid: validateProgram(document, { tenant: name, vms, quota: DEFAULT_TENANT_QUOTA }),
       baseFlows: Math.round(Math.exp(Math.log(low) + random() * (Math.log(high) - Math.log(low)))),
       phase: random(),
     };

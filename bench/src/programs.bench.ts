@@ -11,7 +11,7 @@ import {
   parseFrame,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
-  type ProgramQuota,
+  DEFAULT_TENANT_QUOTA,
   REDIS_KEYS,
   requestJson,
   validateProgram,
@@ -62,15 +62,8 @@ const GREEDY_FACTOR = 10;
 /** Each light tenant offers this share of its equal share of the budget (in program time), so fair = its demand. */
 const LIGHT_DEMAND_OF_SHARE = 0.6;
 
-/** The allocator's default per-tenant quota (services/allocator config), which every program here must fit. */
-const QUOTA: ProgramQuota = {
-  tables: 8,
-  tableEntries: 4096,
-  registerBits: 1_048_576,
-  counters: 16_384,
-  actionOpsPerPacket: 32,
-  headerBytes: 64,
-};
+/** Every program here must fit the allocator's default per-tenant quota. */
+const QUOTA = DEFAULT_TENANT_QUOTA;
 
 const NO_HOOKS: ProgramHooks = { mirror: () => undefined, report: () => undefined };
 

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
+  DEFAULT_TENANT_QUOTA,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   validateProgram,
@@ -164,15 +165,11 @@ function flowCountersWithRoutes(vms: readonly { vm: string }[]): CompiledProgram
   const document = JSON.parse(
     readFileSync(join(__dirname, '..', '..', 'programs', 'flow-counters.json'), 'utf8'),
   ) as unknown;
-  const quota = {
-    tables: 8,
-    tableEntries: 4096,
-    registerBits: 1 << 22,
-    counters: 1 << 16,
-    actionOpsPerPacket: 64,
-    headerBytes: 64,
-  };
-  const valid = validateProgram(document, { tenant: 'tenant-a', vms: vms.map((v) => v.vm), quota });
+  const valid = validateProgram(document, {
+    tenant: 'tenant-a',
+    vms: vms.map((v) => v.vm),
+    quota: DEFAULT_TENANT_QUOTA,
+  });
   const program = compileProgram(valid, {}, new RegisterMemory(1, 1), {
     mirror: () => undefined,
     report: () => undefined,

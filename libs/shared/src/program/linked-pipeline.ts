@@ -1,4 +1,5 @@
-import type { ValidProgram } from './program.types';
+import { PROGRAM_LIMITS } from './program.constants';
+import type { ProgramQuota, ValidProgram } from './program.types';
 
 /**
  * Where one register lives in the switch's register memory: `amount` 64-bit cells from `offset` in `stage`'s big
@@ -41,6 +42,21 @@ export const SWITCH_RESOURCE_DEFAULTS = {
   stages: 8,
   registerCellsPerStage: 65_536,
 } as const;
+
+/**
+ * What one tenant's program may use unless the allocator is configured otherwise (its TENANT_QUOTA_* variables);
+ * benchmarks validate against it so what they run is what a lab would admit.
+ */
+export const DEFAULT_TENANT_QUOTA: ProgramQuota = {
+  tables: 8,
+  tableEntries: 4096,
+  /** Sum of width x size over the tenant's registers; 1 Mbit is 16384 64-bit cells. */
+  registerBits: 1_048_576,
+  /** 64-bit counter cells (size, twice for kind `both`). */
+  counters: 16_384,
+  actionOpsPerPacket: 32,
+  headerBytes: PROGRAM_LIMITS.headerBytes,
+};
 
 /**
  * Reads a linked pipeline as stored in Redis. Only trusted services write it, but a half-written value, a hand edit

@@ -3,6 +3,7 @@ import {
   ConfigOf,
   env,
   kafkaEnv,
+  DEFAULT_TENANT_QUOTA,
   PROGRAM_LIMITS,
   ProgramQuota,
   redisEnv,
@@ -32,15 +33,13 @@ export const allocatorEnv = {
   SWITCH_OPS_PER_PACKET: env.integer({ default: 256, min: 0 }),
 
   // What one tenant's program may use (the validator's ProgramQuota), the same for every tenant.
-  TENANT_QUOTA_TABLES: env.integer({ default: 8, min: 0, max: PROGRAM_LIMITS.tables }),
-  TENANT_QUOTA_TABLE_ENTRIES: env.integer({ default: 4096, min: 0 }),
-  /** Sum of width x size over the tenant's registers; 1 Mbit is 16384 64-bit cells. */
-  TENANT_QUOTA_REGISTER_BITS: env.integer({ default: 1_048_576, min: 0 }),
-  /** 64-bit counter cells (size, twice for kind `both`). */
-  TENANT_QUOTA_COUNTERS: env.integer({ default: 16_384, min: 0 }),
-  TENANT_QUOTA_OPS_PER_PACKET: env.integer({ default: 32, min: 0 }),
+  TENANT_QUOTA_TABLES: env.integer({ default: DEFAULT_TENANT_QUOTA.tables, min: 0, max: PROGRAM_LIMITS.tables }),
+  TENANT_QUOTA_TABLE_ENTRIES: env.integer({ default: DEFAULT_TENANT_QUOTA.tableEntries, min: 0 }),
+  TENANT_QUOTA_REGISTER_BITS: env.integer({ default: DEFAULT_TENANT_QUOTA.registerBits, min: 0 }),
+  TENANT_QUOTA_COUNTERS: env.integer({ default: DEFAULT_TENANT_QUOTA.counters, min: 0 }),
+  TENANT_QUOTA_OPS_PER_PACKET: env.integer({ default: DEFAULT_TENANT_QUOTA.actionOpsPerPacket, min: 0 }),
   TENANT_QUOTA_HEADER_BYTES: env.integer({
-    default: PROGRAM_LIMITS.headerBytes,
+    default: DEFAULT_TENANT_QUOTA.headerBytes,
     min: 0,
     max: PROGRAM_LIMITS.headerBytes,
   }),
