@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
-import { ID_PATTERN, ProgramResources, ValidationError } from '@tenantlab/shared';
+import { idParam, ProgramResources } from '@tenantlab/shared';
 import type { Response } from 'express';
 import type { PageTable } from '../memory/memory-map';
 import { SubmitProgramDto } from './dto/submit-program.dto';
@@ -27,7 +27,7 @@ export class PipelineController {
     @Body() body: SubmitProgramDto,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SubmitReply> {
-    const result = await this.pipelines.submit(validTenant(tenant), body.vms, body.program);
+    const result = await this.pipelines.submit(idParam('tenant', tenant), body.vms, body.program);
     response.status(result.created ? 201 : 200);
     return { version: result.version, pageTable: result.pageTable, resources: result.resources };
   }
@@ -35,7 +35,7 @@ export class PipelineController {
   @Delete('tenants/:tenant/program')
   @HttpCode(204)
   remove(@Param('tenant') tenant: string): Promise<void> {
-    return this.pipelines.remove(validTenant(tenant));
+    return this.pipelines.remove(idParam('tenant', tenant));
   }
 
   @Get('memory')
@@ -47,11 +47,4 @@ export class PipelineController {
   pipeline(): Promise<LinkedPipeline> {
     return this.pipelines.pipeline();
   }
-}
-
-function validTenant(tenant: string): string {
-  if (!ID_PATTERN.test(tenant)) {
-    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
-  }
-  return tenant;
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
+import { idParam } from '@tenantlab/shared';
 import type { Response } from 'express';
 import { BearerToken } from '../auth/bearer-token.decorator';
 import { RegisterVmDto } from './dto/register-vm.dto';
@@ -27,33 +27,24 @@ export class RegistryController {
 
   @Get()
   async list(@Query('tenant') tenant?: string): Promise<{ vms: VmView[] }> {
-    if (tenant !== undefined) validId('tenant', tenant);
+    if (tenant !== undefined) idParam('tenant', tenant);
     return { vms: await this.registry.list({ tenant }) };
   }
 
   @Get(':id')
   get(@Param('id') id: string): Promise<VmView> {
-    return this.registry.get(validId('id', id));
+    return this.registry.get(idParam('id', id));
   }
 
   @Post(':id/heartbeat')
   @HttpCode(204)
   heartbeat(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
-    return this.registry.heartbeat(validId('id', id), token);
+    return this.registry.heartbeat(idParam('id', id), token);
   }
 
   @Delete(':id')
   @HttpCode(204)
   deregister(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
-    return this.registry.deregister(validId('id', id), token);
+    return this.registry.deregister(idParam('id', id), token);
   }
-}
-
-function validId(name: string, value: string): string {
-  if (!ID_PATTERN.test(value)) {
-    throw new ValidationError(`${name} is invalid: expected 1-63 characters of a-z, 0-9 and -`, [
-      `${name}: invalid id`,
-    ]);
-  }
-  return value;
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
-import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
+import { idParam } from '@tenantlab/shared';
 import { IsNumber, Max, Min } from 'class-validator';
 import { DataplaneService, MAX_CPU_WEIGHT } from './dataplane.service';
 
@@ -33,22 +33,14 @@ export class DataplaneController {
   @Put('tenants/:tenant/sampling')
   @HttpCode(200)
   setSampling(@Param('tenant') tenant: string, @Body() body: SamplingDto): { tenant: string; rate: number } {
-    checkTenant(tenant);
-    this.dataplane.setSampling(tenant, body.rate);
+    this.dataplane.setSampling(idParam('tenant', tenant), body.rate);
     return { tenant, rate: this.dataplane.samplingOf(tenant) };
   }
 
   @Put('tenants/:tenant/cpu-weight')
   @HttpCode(200)
   setCpuWeight(@Param('tenant') tenant: string, @Body() body: CpuWeightDto): { tenant: string; weight: number } {
-    checkTenant(tenant);
-    this.dataplane.setCpuWeight(tenant, body.weight);
+    this.dataplane.setCpuWeight(idParam('tenant', tenant), body.weight);
     return { tenant, weight: this.dataplane.cpuWeightOf(tenant) };
-  }
-}
-
-function checkTenant(tenant: string): void {
-  if (!ID_PATTERN.test(tenant)) {
-    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
   }
 }

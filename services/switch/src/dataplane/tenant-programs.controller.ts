@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ID_PATTERN, NAME_PATTERN, NotFoundError, ValidationError } from '@tenantlab/shared';
+import { idParam, NAME_PATTERN, NotFoundError, ValidationError } from '@tenantlab/shared';
 import type { KeyMatchInput, TableEntryInput } from '../programs';
 import { DataplaneService } from './dataplane.service';
 
@@ -14,7 +14,7 @@ export class TenantProgramsController {
 
   @Get('program')
   program(@Param('tenant') tenant: string): { tenant: string; name: string; version: number } {
-    const program = this.dataplane.programOf(validTenant(tenant));
+    const program = this.dataplane.programOf(idParam('tenant', tenant));
     return { tenant, name: program.name, version: program.version };
   }
 
@@ -24,7 +24,7 @@ export class TenantProgramsController {
     @Param('table') table: string,
     @Body() entry: TableEntryInput,
   ): { table: string; entries: number } {
-    const program = this.dataplane.programOf(validTenant(tenant));
+    const program = this.dataplane.programOf(idParam('tenant', tenant));
     named(program.name, 'table', table, () => program.addEntry(table, entry));
     return { table, entries: program.entryCount(table) };
   }
@@ -36,7 +36,7 @@ export class TenantProgramsController {
     @Param('table') table: string,
     @Body() body: { key?: readonly KeyMatchInput[] },
   ): void {
-    const program = this.dataplane.programOf(validTenant(tenant));
+    const program = this.dataplane.programOf(idParam('tenant', tenant));
     if (!Array.isArray(body.key))
       throw new ValidationError('key is required: the entry key to remove', ['key: required']);
     const key = body.key;
@@ -51,7 +51,7 @@ export class TenantProgramsController {
     @Param('register') register: string,
     @Param('index') index: string,
   ): { register: string; index: number; value: string } {
-    const program = this.dataplane.programOf(validTenant(tenant));
+    const program = this.dataplane.programOf(idParam('tenant', tenant));
     const at = validIndex(index);
     const value = named(program.name, 'register', register, () => program.memory.read(register, at));
     return { register, index: at, value: value.toString() };
@@ -63,17 +63,10 @@ export class TenantProgramsController {
     @Param('counter') counter: string,
     @Param('index') index: string,
   ): { counter: string; index: number; packets: number; bytes: number } {
-    const program = this.dataplane.programOf(validTenant(tenant));
+    const program = this.dataplane.programOf(idParam('tenant', tenant));
     const at = validIndex(index);
     return { counter, index: at, ...named(program.name, 'counter', counter, () => program.counter(counter, at)) };
   }
-}
-
-function validTenant(tenant: string): string {
-  if (!ID_PATTERN.test(tenant)) {
-    throw new ValidationError('tenant is invalid: expected 1-63 characters of a-z, 0-9 and -', ['tenant: invalid id']);
-  }
-  return tenant;
 }
 
 function validIndex(index: string): number {

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import type { ProgramEventMessage } from '@tenantlab/shared';
-import { limitParam, tenantParam } from '../common/request-params';
+import { idParam } from '@tenantlab/shared';
+import { limitParam } from '../common/request-params';
 import { EventsService } from './events.service';
 
 /** Tenant programs' reported events for the people running the lab: counts per tenant, and a tenant's latest. */
@@ -19,6 +20,6 @@ export class EventsController {
     @Query('limit') limit?: string,
     @Query('event') event?: string,
   ): { tenant: string; events: ProgramEventMessage[] } {
-    return { tenant, events: this.events.latest(tenantParam(tenant), limitParam(limit), event) };
+    return { tenant, events: this.events.latest(idParam('tenant', tenant), limitParam(limit), event) };
   }
 }

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Param, Query, Res, StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
-import { limitParam, tenantParam } from '../common/request-params';
+import { idParam } from '@tenantlab/shared';
+import { limitParam } from '../common/request-params';
 import { TracesService, type StoredTrace } from './traces.service';
 
 /**
@@ -18,13 +19,13 @@ export class TracesController {
 
   @Get(':tenant')
   latest(@Param('tenant') tenant: string, @Query('limit') limit?: string): { tenant: string; traces: StoredTrace[] } {
-    return { tenant, traces: this.traces.latest(tenantParam(tenant), limitParam(limit)) };
+    return { tenant, traces: this.traces.latest(idParam('tenant', tenant), limitParam(limit)) };
   }
 
   @Get(':tenant/pcap')
   @Header('content-type', 'application/vnd.tcpdump.pcap')
   pcap(@Param('tenant') tenant: string, @Res({ passthrough: true }) response: Response): StreamableFile {
-    const { file, frames, withoutBytes } = this.traces.pcap(tenantParam(tenant));
+    const { file, frames, withoutBytes } = this.traces.pcap(idParam('tenant', tenant));
     response.setHeader('content-disposition', `attachment; filename="${tenant}.pcap"`);
     response.setHeader('x-tenantlab-frames', String(frames));
     response.setHeader('x-tenantlab-traces-without-bytes', String(withoutBytes));
