@@ -1,64 +1,38 @@
-import { Inject, Injectable } from '@nestjs/common';
-import {
-  type CircuitDescriptor,
-  type CircuitMode,
-  DependencyUnavailableError,
-  DomainError,
-  requestJson,
-} from '@tenantlab/shared';
-import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
+import { Injectable } from '@nestjs/common';
+import { type CircuitDescriptor, type CircuitMode, type JsonResponse } from '@tenantlab/shared';
+import { operatorRefusal } from '../registration/operator-refusal';
 import { RegistrationService } from '../registration/registration.service';
-
-interface ErrorBody {
-  error?: { code?: string; message?: string; retriable?: boolean; details?: string[] };
-}
 
 /** The operator's circuit broker API as this VM uses it, authenticated with the token from registration. */
 @Injectable()
 export class CircuitBrokerClient {
-  constructor(
-    @Inject(TENANT_VM_CONFIG) private readonly config: TenantVmConfig,
-    private readonly registration: RegistrationService,
-  ) {}
+  constructor(private readonly registration: RegistrationService) {}
 
   async listen(service: string): Promise<void> {
-    const { status, body } = await this.call('POST', '/listeners', { service });
-    if (status !== 201) throw this.refused(`listen on ${service}`, status, body);
+    const response = await this.call('POST', '/listeners', { service });
+    if (response.status !== 201) throw operatorRefusal(`listen on ${service}`, response);
   }
 
   async unlisten(service: string): Promise<void> {
-    const { status, body } = await this.call('DELETE', `/listeners/${encodeURIComponent(service)}`);
-    if (status !== 204 && status !== 404) throw this.refused(`stop listening on ${service}`, status, body);
+    const response = await this.call('DELETE', `/listeners/${encodeURIComponent(service)}`);
+    if (response.status !== 204 && response.status !== 404)
+      throw operatorRefusal(`stop listening on ${service}`, response);
   }
 
   async connect(target: string, mode: CircuitMode): Promise<CircuitDescriptor> {
-    const { status, body } = await this.call('POST', '/circuits', { target, mode });
-    if (status !== 201) throw this.refused(`connect to ${target}`, status, body);
-    return body as CircuitDescriptor;
+    const response = await this.call('POST', '/circuits', { target, mode });
+    if (response.status !== 201) throw operatorRefusal(`connect to ${target}`, response);
+    return response.body as CircuitDescriptor;
   }
 
   /** Asks the operator to tear a finished circuit down; already gone is fine (the peer may have asked first). */
   async close(circuitId: string): Promise<void> {
-    const { status, body } = await this.call('DELETE', `/circuits/${circuitId}`);
-    if (status !== 204 && status !== 404) throw this.refused(`close circuit ${circuitId}`, status, body);
+    const response = await this.call('DELETE', `/circuits/${circuitId}`);
+    if (response.status !== 204 && response.status !== 404)
+      throw operatorRefusal(`close circuit ${circuitId}`, response);
   }
 
-  private call(method: 'POST' | 'DELETE', path: string, body?: unknown): ReturnType<typeof requestJson> {
-    const credentials = this.registration.credentials();
-    if (!credentials) {
-      throw new DependencyUnavailableError('this VM is not registered with the operator yet; try again shortly');
-    }
-    return requestJson(method, `${this.config.OPERATOR_URL}${path}`, body, 5000, {
-      authorization: `Bearer ${credentials.token}`,
-    });
-  }
-
-  /** Keeps the operator's code and reason, so the VM's own API can answer with them. */
-  private refused(what: string, status: number, body: unknown): DomainError {
-    const error = (body as ErrorBody | undefined)?.error;
-    const code = error?.code ?? (status >= 500 ? 'DEPENDENCY_UNAVAILABLE' : 'OPERATOR_REFUSED');
-    return new DomainError(code, `operator refused to ${what}: ${error?.message ?? `HTTP ${status}`}`, {
-      retriable: status >= 500,
-    });
+  private call(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<JsonResponse<unknown>> {
+    return this.registration.callOperator(method, path, body, 5000);
   }
 }

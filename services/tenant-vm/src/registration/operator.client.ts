@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DependencyUnavailableError, requestJson } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
+import { operatorRefusal } from './operator-refusal';
 
 export interface VmRegistration {
   id: string;
@@ -24,15 +25,15 @@ export class OperatorClient {
 
   /** `token` is this VM's current one, if it has one: the operator only lets its holder re-register a live VM. */
   async register(registration: VmRegistration, token?: string): Promise<VmCredentials> {
-    const { status, body } = await requestJson<{ credentials?: VmCredentials }>(
+    const response = await requestJson<{ credentials?: VmCredentials }>(
       'POST',
       `${this.config.OPERATOR_URL}/vms`,
       registration,
       undefined,
       authorization(token),
     );
-    if (status !== 200 && status !== 201) throw this.refused('registration', status, body);
-    const credentials = body?.credentials;
+    if (response.status !== 200 && response.status !== 201) throw operatorRefusal('register this VM', response);
+    const credentials = response.body?.credentials;
     if (!credentials?.token || !credentials.redisUsername || !credentials.redisPassword) {
       throw new DependencyUnavailableError('operator accepted the registration but sent no credentials');
     }
@@ -45,28 +46,20 @@ export class OperatorClient {
    * register again.
    */
   async heartbeat(id: string, token: string): Promise<boolean> {
-    const { status, body } = await requestJson(
+    const response = await requestJson(
       'POST',
       `${this.config.OPERATOR_URL}/vms/${id}/heartbeat`,
       undefined,
       undefined,
       authorization(token),
     );
-    if (status === 204) return true;
-    if (status === 404 || status === 401 || status === 403) return false;
-    throw this.refused('heartbeat', status, body);
+    if (response.status === 204) return true;
+    if ([401, 403, 404].includes(response.status)) return false;
+    throw operatorRefusal('take the heartbeat', response);
   }
 
   async deregister(id: string, token: string): Promise<void> {
     await requestJson('DELETE', `${this.config.OPERATOR_URL}/vms/${id}`, undefined, 1000, authorization(token));
-  }
-
-  private refused(what: string, status: number, body: unknown): Error {
-    const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${status}`;
-    // 4xx means the operator understood and said no: retrying the same request cannot help.
-    return status >= 500
-      ? new DependencyUnavailableError(`operator refused ${what}: ${message}`)
-      : new Error(`operator refused ${what}: ${message}`);
   }
 }
 

@@ -1,6 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { DomainError, JsonLogger, ReadinessCheck } from '@tenantlab/shared';
+import {
+  DependencyUnavailableError,
+  DomainError,
+  JsonLogger,
+  type JsonResponse,
+  ReadinessCheck,
+  requestJson,
+} from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
 import { OperatorClient, VmCredentials } from './operator.client';
 
@@ -42,6 +49,22 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
   /** This VM's credentials from its latest registration; undefined until it is registered. Never logged. */
   credentials(): VmCredentials | undefined {
     return this.registered ? this.current : undefined;
+  }
+
+  /** A call to the operator about this VM, with its token (the operator acts for this VM's tenant only). */
+  callOperator<T>(
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<JsonResponse<T>> {
+    const credentials = this.credentials();
+    if (!credentials) {
+      throw new DependencyUnavailableError('this VM is not registered with the operator yet; try again shortly');
+    }
+    return requestJson<T>(method, `${this.config.OPERATOR_URL}${path}`, body, timeoutMs, {
+      authorization: `Bearer ${credentials.token}`,
+    });
   }
 
   status(): { id: string; tenant: string; registered: boolean; lastHeartbeatAt?: number; lastError?: string } {
