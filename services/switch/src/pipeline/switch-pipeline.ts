@@ -73,7 +73,6 @@ export class SwitchPipeline {
   /** The attached ports of each VLAN, for flooding. */
   private readonly vlanPorts = new Map<number, SwitchPort[]>();
   private readonly portsByVm = new Map<string, SwitchPort>();
-  private programs: ReadonlyMap<string, CompiledProgram> = new Map();
   /** The system stage (seed 004): a tenant's program found by its VLAN id, with no lookup by name per frame. */
   private stagesByVlan: (TenantStage | undefined)[] = new Array<TenantStage | undefined>(VLAN_IDS);
   private readonly stagesByTenant = new Map<string, TenantStage>();
@@ -91,11 +90,10 @@ export class SwitchPipeline {
    * in the middle of one), so a batch runs entirely on one pipeline version.
    */
   installPrograms(programs: ReadonlyMap<string, CompiledProgram>): void {
-    for (const tenant of this.programs.keys()) if (!programs.has(tenant)) this.cpu?.removeTenant(tenant);
+    for (const tenant of this.stagesByTenant.keys()) if (!programs.has(tenant)) this.cpu?.removeTenant(tenant);
     for (const tenant of programs.keys()) {
-      if (!this.programs.has(tenant)) this.cpu?.setWeight(tenant, this.weights.get(tenant) ?? 1);
+      if (!this.stagesByTenant.has(tenant)) this.cpu?.setWeight(tenant, this.weights.get(tenant) ?? 1);
     }
-    this.programs = programs;
     this.stagesByTenant.clear();
     for (const [tenant, program] of programs) {
       this.stagesByTenant.set(tenant, { tenant, program, bucket: this.cpu?.bucketOf(tenant) });
@@ -121,7 +119,7 @@ export class SwitchPipeline {
     if (!(weight > 0) || !Number.isFinite(weight)) throw new RangeError(`weight of ${tenant} must be positive`);
     this.weights.set(tenant, weight);
     // Only tenants with a program hold a bucket; the others get theirs, with this weight, when one is installed.
-    if (this.programs.has(tenant)) this.cpu?.setWeight(tenant, weight);
+    if (this.stagesByTenant.has(tenant)) this.cpu?.setWeight(tenant, weight);
   }
 
   /** The weights set so far (tenants not listed have 1). */

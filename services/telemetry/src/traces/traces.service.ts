@@ -26,7 +26,7 @@ export interface TenantTraceSummary {
 }
 
 interface TenantTraces {
-  summary: TenantTraceSummary;
+  summary: Omit<TenantTraceSummary, 'kept'>;
   /** The newest TRACES_KEPT_PER_TENANT. */
   kept: BoundedLog<StoredTrace>;
 }
@@ -64,7 +64,6 @@ export class TracesService {
       }
     }
     tenant.kept.add({ message, receivedAt: new Date().toISOString() });
-    summary.kept = tenant.kept.size;
   }
 
   summary(): {
@@ -72,7 +71,9 @@ export class TracesService {
     rejected: RejectedSummary;
     untrackedTraces: number;
   } {
-    const tenants = Object.fromEntries(this.tenants.entries().map(([name, t]) => [name, { ...t.summary }]));
+    const tenants = Object.fromEntries(
+      this.tenants.entries().map(([name, t]) => [name, { ...t.summary, kept: t.kept.size }]),
+    );
     return { tenants, rejected: this.rejected.snapshot(), untrackedTraces: this.tenants.untrackedMessages };
   }
 
@@ -115,7 +116,7 @@ export class TracesService {
   }
 }
 
-function emptySummary(): TenantTraceSummary {
+function emptySummary(): Omit<TenantTraceSummary, 'kept'> {
   return {
     traces: 0,
     mirrored: 0,
@@ -124,6 +125,5 @@ function emptySummary(): TenantTraceSummary {
     dropReasons: {},
     firstTimestampUs: Number.MAX_SAFE_INTEGER,
     lastTimestampUs: 0,
-    kept: 0,
   };
 }
