@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
 import { waitUntilReady } from './wait-until-ready';
+import { isProcessAlive } from '../lab-state';
 
 let dir: string;
 
@@ -37,15 +38,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('SupervisedProcess', () => {
   it('passes stdout and stderr lines to the callback and the log file', async () => {
     const lines: string[] = [];
@@ -63,7 +55,7 @@ describe('SupervisedProcess', () => {
     const child = await startNode('sleeper', 'setInterval(() => {}, 1000)');
     await child.stop();
     assert.deepEqual(child.exitStatus, { code: null, signal: 'SIGTERM' });
-    assert.equal(isAlive(child.pid), false);
+    assert.equal(isProcessAlive(child.pid), false);
   });
 
   it('kills a process that ignores SIGTERM once the deadline passes', async () => {
@@ -75,7 +67,7 @@ describe('SupervisedProcess', () => {
     await child.stop(300);
     assert.equal(child.exitStatus?.signal, 'SIGKILL');
     assert.ok(lines.includes('ignored'));
-    assert.equal(isAlive(child.pid), false);
+    assert.equal(isProcessAlive(child.pid), false);
   });
 
   it('fails the readiness wait at once when the process exits, quoting its output', async () => {

@@ -3,20 +3,11 @@ import path from 'node:path';
 
 import { InfraInstallError } from './infra.errors';
 import { infraCacheDir } from './infra.paths';
+import { isProcessAlive } from '../lab-state';
 
 // Longer than a cold Jaeger build on a slow machine: a waiter gives up only if the holder seems stuck.
 const LOCK_TIMEOUT_MS = 30 * 60_000;
 const LOCK_POLL_MS = 500;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Runs `install` while holding a lock shared by every process on this machine. `node --test` runs spec files in
@@ -43,7 +34,7 @@ export async function withInstallLock<T>(
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number(await readFile(pidFile, 'utf8').catch(() => ''));
-    if (holder && !isAlive(holder)) {
+    if (holder && !isProcessAlive(holder)) {
       await rm(lock, { recursive: true, force: true });
       continue;
     }

@@ -14,6 +14,7 @@ import { installInfra } from './install-infra';
 import { DEFAULT_INFRA_PORTS, isPortFree, offsetPorts, portClaims } from './ports';
 import { checkInfraReady } from './readiness-probes';
 import { type StartedInfra, startInfra } from './start-infra';
+import { isProcessAlive } from '../lab-state';
 
 // Far from the defaults and from the offsets people use for a second lab, so a running lab never collides.
 const PORTS = offsetPorts(DEFAULT_INFRA_PORTS, 20_000);
@@ -26,15 +27,6 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): 
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)), timeoutMs);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
@@ -76,7 +68,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
     const status = await checkInfraReady(PORTS, redisPassword);
     for (const component of ['redis', 'kafka', 'jaeger'] as const) {
       assert.equal(status[component].ready, true, `${component}: ${status[component].detail}`);
-      assert.ok(isAlive(infra.pids[component]));
+      assert.ok(isProcessAlive(infra.pids[component]));
       assert.ok(lineCounts[component] > 0, `no output from ${component}`);
       assert.notEqual(await readFile(path.join(dataDir, `${component}.log`), 'utf8'), '');
     }
@@ -177,7 +169,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   it('stops everything, leaving no process and no port behind', { timeout: 60_000 }, async () => {
     await infra.stop();
     for (const [component, pid] of Object.entries(infra.pids)) {
-      assert.equal(isAlive(pid), false, `${component} (pid ${pid}) is still running`);
+      assert.equal(isProcessAlive(pid), false, `${component} (pid ${pid}) is still running`);
     }
     for (const claim of portClaims(PORTS)) {
       assert.equal(await isPortFree(claim.port), true, `${claim.component} still holds port ${claim.port}`);
