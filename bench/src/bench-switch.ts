@@ -38,9 +38,13 @@ export async function withSwitch<T>(
       LOG_LEVEL: 'error',
       OTEL_SDK_DISABLED: 'true',
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // The last of what it wrote to stderr, to say why when it dies before it is ready (a bad node flag, say).
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  let exitCode: number | null | undefined;
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
   const sw = { pid: child.pid ?? 0, url: `http://127.0.0.1:${port}` };
   try {
     const deadline = Date.now() + 30_000;
@@ -49,6 +53,10 @@ export async function withSwitch<T>(
         () => undefined,
       );
       if ((reply?.body.ports?.length ?? 0) >= options.ports) break;
+      if (exitCode !== undefined) {
+        const flags = nodeArgs.length > 0 ? ` (node flags from BENCH_SWITCH_NODE_ARGS: ${nodeArgs.join(' ')})` : '';
+        throw new Error(`the switch exited with code ${exitCode} before it was ready${flags}:\n${stderr.trim()}`);
+      }
       if (Date.now() > deadline) throw new Error(`the switch did not attach ${options.ports} ports within 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
