@@ -105,7 +105,7 @@ export class SwitchPipeline {
   mustWait(port: SwitchPort): boolean {
     if (this.cpu === undefined) return false;
     const stage = this.stageOf(port);
-    return stage?.bucket !== undefined && !this.cpu.admitAt(stage.bucket, this.cpu.now());
+    return stage?.bucket !== undefined && !this.cpu.admit(stage.bucket, this.cpu.now());
   }
 
   /** Counts a frame the data path drops before deciding it (its tenant's wait queue was full). */
@@ -233,7 +233,7 @@ export class SwitchPipeline {
     const cpu = bucket === undefined ? undefined : this.cpu;
     // One clock read before and one after: the first admits and starts the measurement, the second ends it.
     const started = cpu === undefined ? 0 : cpu.now();
-    if (cpu !== undefined && !cpu.admitAt(bucket!, started)) return CPU_BUDGET;
+    if (cpu !== undefined && !cpu.admit(bucket!, started)) return CPU_BUDGET;
     const ctx = this.context.load(frame, port.no);
     const verdict =
       lookups === undefined
@@ -243,7 +243,7 @@ export class SwitchPipeline {
           : program.runRemembering(ctx, lookups);
     if (cpu !== undefined) {
       const ended = cpu.now();
-      cpu.chargeAt(bucket!, Math.min(ended - started, MAX_FRAME_CHARGE_NS), ended);
+      cpu.charge(bucket!, Math.min(ended - started, MAX_FRAME_CHARGE_NS), ended);
     }
     if (verdict.kind === 'continue') return undefined;
     if (verdict.kind === 'drop') return PROGRAM_DROP;

@@ -14,18 +14,20 @@ describe('TenantCpuBudget', () => {
     const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 50_000, clock: time.clock });
     budget.setWeight('a', 1);
     budget.setWeight('b', 3);
+    const a = budget.bucketOf('a')!;
     assert.equal(budget.tokens('a'), 50_000, 'a new tenant starts with a full bucket');
-    assert.ok(budget.tryCharge('a', 50_000));
-    assert.equal(budget.tryCharge('a', 1), false);
+    assert.ok(budget.admit(a, time.now));
+    budget.charge(a, 50_000, time.now);
+    assert.equal(budget.admit(a, time.now), false, 'the whole burst spent: nothing left for the next frame');
     time.now += 40_000;
     assert.equal(budget.tokens('a'), 10_000, 'a quarter of 40 µs');
     time.now += 10_000_000;
     assert.equal(budget.tokens('a'), 50_000, 'capped at the burst');
-    budget.charge('a', 80_000);
-    assert.equal(budget.admit('a'), false, 'in debt after an expensive frame');
+    budget.charge(a, 80_000, time.now);
+    assert.equal(budget.admit(a, time.now), false, 'in debt after an expensive frame');
     time.now += 124_000; // a quarter of it pays the 30 µs debt and then some
-    assert.equal(budget.admit('a'), true);
-    assert.equal(budget.admit('nobody'), false);
+    assert.equal(budget.admit(a, time.now), true);
+    assert.equal(budget.bucketOf('nobody'), undefined, 'a tenant without a weight has no bucket: nothing admits it');
   });
 
   it("a greedy tenant's share converges to its weight while the others get theirs", () => {
@@ -42,8 +44,9 @@ describe('TenantCpuBudget', () => {
       let ran = false;
       for (let k = 0; k < tenants.length && !ran; k++) {
         const tenant = tenants[(turn + k) % tenants.length];
-        if (!budget.admit(tenant)) continue;
-        budget.charge(tenant, costs[tenant]);
+        const bucket = budget.bucketOf(tenant)!;
+        if (!budget.admit(bucket, time.now)) continue;
+        budget.charge(bucket, costs[tenant], time.now);
         used[tenant] += costs[tenant];
         time.now += costs[tenant];
         ran = true;

@@ -25,7 +25,7 @@ export interface CpuBucket {
  *
  * The cost of a frame is known only after its program ran, so the dataplane asks `admit` (is the bucket above 0?),
  * runs the program, and `charge`s what it measured; the bucket may go into debt, which a tenant pays off before it
- * runs again, so one expensive frame cannot escape accounting. `tryCharge` is for costs known up front. Shares are
+ * runs again, so one expensive frame cannot escape accounting. Shares are
  * guaranteed, not work-conserving: time a tenant leaves unused is not lent to the others (it banks up to the burst).
  */
 export class TenantCpuBudget {
@@ -67,39 +67,19 @@ export class TenantCpuBudget {
     return this.buckets.get(tenant);
   }
 
-  /** The budget's clock, in ns: read it once per frame and pass it to `admitAt` and `chargeAt`. */
+  /** The budget's clock, in ns: read it once per frame and pass it to `admit` and `charge`. */
   now(): number {
     return this.clock();
   }
 
-  /** `admit` for a bucket handle at a time already read from `now()`. */
-  admitAt(bucket: CpuBucket, now: number): boolean {
+  /** Whether the bucket's tenant may run a frame at `now` (read from `now()`). */
+  admit(bucket: CpuBucket, now: number): boolean {
     return this.refillAt(bucket, now) > 0;
   }
 
-  /** `charge` for a bucket handle at a time already read from `now()`. */
-  chargeAt(bucket: CpuBucket, costNs: number, now: number): void {
+  /** Takes `costNs` from the bucket at `now`, into debt if need be (after running a frame `admit` allowed). */
+  charge(bucket: CpuBucket, costNs: number, now: number): void {
     bucket.tokens = this.refillAt(bucket, now) - costNs;
-  }
-
-  /** Whether the tenant may run a frame now. Unknown tenants may not. */
-  admit(tenant: string): boolean {
-    const bucket = this.buckets.get(tenant);
-    return bucket !== undefined && this.refill(bucket) > 0;
-  }
-
-  /** Takes `costNs` from the tenant's bucket, into debt if need be (after running a frame `admit` allowed). */
-  charge(tenant: string, costNs: number): void {
-    const bucket = this.buckets.get(tenant);
-    if (bucket !== undefined) bucket.tokens = this.refill(bucket) - costNs;
-  }
-
-  /** Takes `costNs` only when the bucket holds it; false (and nothing taken) otherwise. */
-  tryCharge(tenant: string, costNs: number): boolean {
-    const bucket = this.buckets.get(tenant);
-    if (bucket === undefined || this.refill(bucket) < costNs) return false;
-    bucket.tokens -= costNs;
-    return true;
   }
 
   /** Time in the tenant's bucket now, in ns (negative while in debt). */
