@@ -267,6 +267,16 @@ describe('the circuit ring protocol on a real Redis', () => {
     );
   });
 
+  it('rejects every send after a failure with that failure, not a bare "closed"', async () => {
+    const [da] = await createCircuit('datagram');
+    const a = new CircuitDatagramSocket(da, connections());
+    const failure = new CircuitTornDownError(da.id, 'the operator tore it down: a test said so');
+    a.on('error', () => undefined);
+    a.fail(failure);
+    await assert.rejects(a.send(Buffer.from('after the failure')), (error: unknown) => error === failure);
+    await assert.rejects(a.send(Buffer.from('and again')), (error: unknown) => error === failure);
+  });
+
   it('stamps every entry with the trace context of the write that produced it', async () => {
     const [da, db] = await createCircuit('datagram');
     const a = new CircuitDatagramSocket(da, connections());

@@ -33,6 +33,8 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   private finSent = false;
   private finReceived = false;
   private closed = false;
+  /** Why the socket failed, if it did: later sends reject with it, not with a bare "closed". */
+  private failure: Error | undefined;
 
   constructor(descriptor: CircuitDescriptor, connections: CircuitConnections) {
     super();
@@ -47,6 +49,7 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   }
 
   send(data: Buffer): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed || this.finSent) return Promise.reject(new CircuitClosedError(this.circuit.id));
     if (data.length > this.maxDatagramSize) {
       return Promise.reject(new DatagramTooLargeError(data.length, this.maxDatagramSize));
@@ -114,6 +117,7 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   /** Fails the socket with `error`: pending and later sends reject with it, and 'error' is emitted. */
   fail(error: Error): void {
     if (this.closed) return;
+    this.failure = error;
     this.rings.writer.fail(error);
     this.emit('error', error);
     this.release();
