@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { TestRedis } from '@tenantlab/lab';
 import {
+  type CircuitBatchLimits,
   CircuitDatagramSocket,
   type CircuitDescriptor,
   DEFAULT_RING_CAPACITY,
@@ -19,19 +20,21 @@ export interface BenchCircuit {
   close(): Promise<void>;
 }
 
-/** Sends kept outstanding: enough to keep batches full, far below the ring capacity. */
-const SEND_WINDOW = 2048;
+/** Sends kept outstanding by default: four full batches of the writer, far below the ring capacity. */
+export const SEND_WINDOW = 2048;
 
 /**
  * A datagram circuit between two VMs set up the way the operator does it (keys, one ACL user per VM with a grant on
  * this circuit only), each end connected as its VM's user. The data path is exactly a lab's; only the HTTP setup
- * is skipped, since it is not what the benchmarks measure.
+ * is skipped, since it is not what the benchmarks measure. `limits` bounds both ends' entries per round trip (the
+ * lab's default, 512, when left out).
  */
 export async function openBenchCircuit(
   redis: TestRedis,
   admin: Redis,
   vmA: string,
   vmB: string,
+  limits?: CircuitBatchLimits,
 ): Promise<BenchCircuit> {
   const id = randomUUID();
   const capacity = DEFAULT_RING_CAPACITY;
@@ -58,14 +61,18 @@ export async function openBenchCircuit(
       local.vm,
     );
     opened.push(base.commands);
-    return new CircuitDatagramSocket(descriptor, {
-      commands: base.commands,
-      openBlocking: () => {
-        const blocking = base.openBlocking();
-        opened.push(blocking);
-        return blocking;
+    return new CircuitDatagramSocket(
+      descriptor,
+      {
+        commands: base.commands,
+        openBlocking: () => {
+          const blocking = base.openBlocking();
+          opened.push(blocking);
+          return blocking;
+        },
       },
-    });
+      limits,
+    );
   };
   const a = open('a');
   const b = open('b');
@@ -79,22 +86,44 @@ export async function openBenchCircuit(
   };
 }
 
-/** Datagrams per second from a to b, from the first send to the last delivery. */
-export async function datagramThroughput({ a, b }: BenchCircuit, payload: Buffer, count: number): Promise<number> {
+/**
+ * Datagrams per second from a to b, from the first send to the last delivery. A sliding window: `window` sends are
+ * kept outstanding (sent, not yet in Redis), and each one that completes makes room for the next. So the writer,
+ * which has one round trip in flight at a time, finds the window's worth queued whenever its round trip returns (its
+ * first round trip carries one datagram alone, every later one min(window, its batch limit)).
+ */
+export async function datagramThroughput(
+  { a, b }: BenchCircuit,
+  payload: Buffer,
+  count: number,
+  window = SEND_WINDOW,
+): Promise<number> {
   let received = 0;
+  let onMessage = (): void => undefined;
+  let onError = (error: Error): void => void error;
   const done = new Promise<void>((resolve, reject) => {
-    b.on('error', reject);
-    b.on('message', () => {
+    onMessage = () => {
       if (++received === count) resolve();
-    });
+    };
+    onError = reject;
+    b.on('message', onMessage).on('error', onError);
   });
   const started = performance.now();
-  const window: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    window.push(a.send(payload));
-    if (window.length === SEND_WINDOW) await Promise.all(window.splice(0));
-  }
-  await Promise.all(window);
+  await new Promise<void>((resolve, reject) => {
+    let sent = 0;
+    let written = 0;
+    const sendOne = (): void => {
+      sent += 1;
+      a.send(payload).then(() => {
+        written += 1;
+        if (sent < count) sendOne();
+        else if (written === count) resolve();
+      }, reject);
+    };
+    for (let i = 0; i < Math.min(window, count); i++) sendOne();
+  });
   await done;
+  // The circuit stays usable for the next transfer (a warm-up is followed by the measured run on the same circuit).
+  b.off('message', onMessage).off('error', onError);
   return count / ((performance.now() - started) / 1000);
 }

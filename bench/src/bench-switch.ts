@@ -69,27 +69,42 @@ export async function withSwitch<T>(
 
 /**
  * Frames per second from `from`'s tx to `to`'s rx through a running switch: the sender writes `batch` frames per
- * pipelined round trip (`frame(seq)` builds each), a reader on `to`'s rx counts and trims, and the clock stops when
- * all `total` arrived. Counting starts at a marker, not at `$`, so frames delivered before the first read count.
+ * pipelined round trip and waits for it before the next (`frame(seq)` builds each), a reader on `to`'s rx takes up to
+ * `readBatch` frames per read (1000 when left out), trimming what it read in the same round trip as its next read (as
+ * a circuit's reader does), and the clock stops when all `total` arrived. Counting starts at a marker, not at `$`, so
+ * frames delivered before the first read count.
  */
 export async function portTransferRate(
   admin: Redis,
-  transfer: { from: string; to: string; total: number; batch: number; frame: (seq: number) => Buffer },
+  transfer: {
+    from: string;
+    to: string;
+    total: number;
+    batch: number;
+    readBatch?: number;
+    frame: (seq: number) => Buffer;
+  },
 ): Promise<number> {
-  const { from, to, total, batch } = transfer;
+  const { from, to, total, batch, readBatch = 1000 } = transfer;
   const reader = admin.duplicate();
   try {
     let received = 0;
-    let lastId = (await admin.xadd(PORT_KEYS.rx(to), '*', 'marker', '1')) ?? '0-0';
+    const marker = (await admin.xadd(PORT_KEYS.rx(to), '*', 'marker', '1')) ?? '0-0';
     const receiving = (async () => {
+      let lastId = marker;
       while (received < total) {
-        const reply = await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx(to), lastId);
+        const pipeline = reader.pipeline();
+        if (lastId !== marker) pipeline.xtrim(PORT_KEYS.rx(to), 'MINID', lastId);
+        pipeline.xread('COUNT', readBatch, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx(to), lastId);
+        const results = (await pipeline.exec()) ?? [];
+        for (const [error] of results) if (error) throw error;
+        const reply = results[results.length - 1]?.[1] as [string, [string, string[]][]][] | null;
         if (!reply) throw new Error(`${to} received ${received} of ${total} frames, then nothing for 5 s`);
         const entries = reply[0][1];
         received += entries.length;
         lastId = entries[entries.length - 1][0];
-        await reader.xtrim(PORT_KEYS.rx(to), 'MINID', lastId);
       }
+      return lastId;
     })();
     const started = performance.now();
     for (let seq = 0; seq < total; seq += batch) {
@@ -99,8 +114,10 @@ export async function portTransferRate(
       }
       await pipeline.exec();
     }
-    await receiving;
-    return total / ((performance.now() - started) / 1000);
+    const lastId = await receiving;
+    const rate = total / ((performance.now() - started) / 1000);
+    await reader.xtrim(PORT_KEYS.rx(to), 'MINID', lastId);
+    return rate;
   } finally {
     reader.disconnect();
   }

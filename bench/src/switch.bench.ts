@@ -19,41 +19,62 @@ import {
   SwitchPipeline,
 } from '@tenantlab/switch';
 import { Redis } from 'ioredis';
-import { datagramThroughput, openBenchCircuit } from './bench-circuit';
+import { datagramThroughput, openBenchCircuit, SEND_WINDOW } from './bench-circuit';
+import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { portTransferRate, withSwitch } from './bench-switch';
 import { publishReport, quantile } from './bench-report';
 
 const PIPELINE_SECONDS = 2;
 const PIPELINE_ROUNDS = 8;
-const E2E_FRAMES = 40_000;
+/** Frames per measured end-to-end run, the same for every mode; each run follows a warm-up of its own. */
+const E2E_FRAMES = 20_000;
+const E2E_WARMUP_FRAMES = 2_000;
+/** Rounds of the end-to-end modes, alternating their order; each mode reports its median over these. */
+const E2E_ROUNDS = 4;
+/** The batch of the equal-terms circuit/packet comparison: messages per round trip, and messages outstanding. */
+const EQUAL_BATCH = 32;
 const LATENCY_SAMPLES = 2_000;
+const LATENCY_WARMUP = 200;
 const FRAME_PAYLOAD = 64;
 
+/** The end-to-end modes, all moving E2E_FRAMES frames of one size from bench-a1 to bench-a2 on one Redis. */
+const E2E_MODES = ['batch1', 'batch32', 'circuit32', 'circuitDefault'] as const;
+type E2eMode = (typeof E2E_MODES)[number];
+
 /**
- * The packet path (seeds 000, 003): (a) the switch's in-process pipeline, flow cache on and off; (b) VM to switch to
- * VM through Redis with batches of 1 and 32 frames; (c) the same VM pair over a circuit, for the circuit/packet-path
- * ratio (seed 001).
+ * The packet path (seeds 000, 003): (a) the switch's in-process pipeline, flow cache on and off, plain and with a
+ * tenant program whose route table the traffic matches (and, as its worst case, misses); (b) VM to switch to VM
+ * through Redis with batches of 1 and 32 frames; (c) the same VM pair over a circuit at the packet path's batching
+ * (32 per round trip, 32 outstanding), and at the circuit's own defaults.
  */
 export async function runSwitchBenchmark(): Promise<void> {
   console.log('==> (a) in-process pipeline, one core');
-  const { cacheOn, cacheOff } = pipelineRates();
-  console.log(
-    '==> (a) the same, tenant-a running flow-counters.json with 32 LPM routes (Oko: lookups cached per flow)',
-  );
-  const withProgram = pipelineRates(true);
+  const plain = pipelineRates('none');
+  console.log('==> (a) the same, every tenant running flow-counters.json, 32 routes, 4 matching its VMs');
+  const routesHit = pipelineRates('hit');
+  console.log('==> (a) the same, 32 routes matching none of the VMs (every lookup scans the table and misses)');
+  const routesMiss = pipelineRates('miss');
 
   console.log('==> starting a private Redis');
   const redis = await startTestRedis();
   const admin = new Redis(redis.url);
   try {
     await seedVmRegistry(admin, { 'bench-a1': 'bench', 'bench-a2': 'bench' });
-    console.log('==> (b) VM -> switch -> VM over Redis, batch 1 and 32');
-    const batch1 = await withSwitch(redis, { ports: 2, batch: 1 }, () => endToEnd(admin, 1, E2E_FRAMES / 8));
-    const batch32 = await withSwitch(redis, { ports: 2, batch: 32 }, () => endToEnd(admin, 32, E2E_FRAMES));
+    console.log(`==> (b, c) VM -> VM: packet path batch 1 and 32, circuit; ${E2E_ROUNDS} alternating rounds`);
+    const batching: Partial<Record<E2eMode, Batching[]>> = {};
+    const samples = await alternatingRounds(E2E_ROUNDS, E2E_MODES, async (mode, round) => {
+      const { rate, observed } = await e2eRun(redis, admin, mode);
+      (batching[mode] ??= []).push(observed);
+      console.log(
+        `    round ${round + 1} ${mode.padEnd(14)} ${Math.round(rate)} frames/s (${describeBatching(observed)})`,
+      );
+      return rate;
+    });
+    const e2e = Object.fromEntries(E2E_MODES.map((mode) => [mode, median(samples[mode])])) as Record<E2eMode, number>;
+    console.log('==> (b) latency, batch 32');
     const latency = await withSwitch(redis, { ports: 2, batch: 32 }, () => latencyOf(admin));
-    console.log('==> (c) the same VM pair over a circuit');
-    const circuit = await circuitRate(redis, admin);
 
+    const roundsOf = (mode: E2eMode): string => samples[mode].map((v) => Math.round(v)).join(', ');
     await publishReport({
       name: 'switch',
       goals: {
@@ -61,33 +82,67 @@ export async function runSwitchBenchmark(): Promise<void> {
         pipeline_pps_per_core_cache_on: { atLeast: 1_000_000 },
         cache_on_vs_off: { atLeast: 2 },
         batch32_vs_batch1: { atLeast: 3 },
-        circuit_vs_packet_path: { atLeast: 2 },
+        circuit_vs_packet_path_equal_batching: { atLeast: 2 },
       },
       setup: {
-        pipeline: `${PIPELINE_SECONDS} s per mode in ${PIPELINE_ROUNDS} alternating rounds (median), 1024 flows between 8 VMs of 2 tenants, 64-1400 byte UDP frames`,
-        e2e: `${E2E_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes vm-a1 -> vm-a2, sender pipelines one batch at a time`,
-        circuit: `${E2E_FRAMES} datagrams of ${FRAME_PAYLOAD + 42} bytes over one circuit between the same VMs`,
+        pipeline:
+          `SwitchPipeline.process on one core, 1024 flows between 8 VMs of 2 tenants, 64-1400 byte UDP frames; per ` +
+          `mode a 300 ms warm-up, then ${PIPELINE_ROUNDS} rounds of ${(PIPELINE_SECONDS * 1000) / PIPELINE_ROUNDS} ms, ` +
+          `cache on/off in alternating order (on,off / off,on); each figure is the median of its rounds`,
+        pipeline_program:
+          'both tenants run programs/flow-counters.json (a hash and two counters per frame), so every frame runs a ' +
+          'program; its watch table (LPM dst + ternary proto, scanned in entry order) holds 32 /16 routes. ' +
+          "routes_hit: 4 of them cover the tenant's 4 VMs' addresses, at scan positions 4, 12, 20, 28, so every " +
+          'lookup hits after scanning 16 routes on average (checked: no frame took the default action); ' +
+          'routes_miss (worst case): none covers a VM, so every lookup scans all 32 and misses (checked: every frame ' +
+          'took the default action, which runs the same ops)',
+        e2e:
+          `bench-a1 -> bench-a2 on one private Redis, ${E2E_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes per measured ` +
+          `run after a ${E2E_WARMUP_FRAMES}-frame warm-up on the same switch process; a fresh switch process per run ` +
+          `(SWITCH_BATCH = the batch). Batch N: the sender pipelines N frames and waits for them before the next N ` +
+          `(N outstanding), the switch reads up to N per port per round trip, the receiver up to N per read (with ` +
+          `the trim of what it read in the same round trip). ${E2E_ROUNDS} rounds, order ` +
+          `${orderOfRound(E2E_MODES, 0).join(',')} then reversed, alternating; each figure is the median of its ` +
+          `${E2E_ROUNDS} runs. Runs (frames/s): batch 1 ${roundsOf('batch1')}; batch 32 ${roundsOf('batch32')}`,
+        circuit:
+          `the same ${E2E_FRAMES} messages of ${FRAME_PAYLOAD + 42} bytes, bench-a1 -> bench-a2 over a fresh datagram ` +
+          `circuit per run (each end its VM's ACL user, no switch running), after a ${E2E_WARMUP_FRAMES}-message ` +
+          `warm-up on the same circuit, in the same alternating rounds, median of ${E2E_ROUNDS}. ` +
+          `circuit32 (equal terms with batch 32): writer at most ${EQUAL_BATCH} entries per round trip, ` +
+          `${EQUAL_BATCH} sends outstanding (a sliding window), reader at most ${EQUAL_BATCH} per read. ` +
+          `circuitDefault: the circuit's defaults, 512 entries per write and per read, ${SEND_WINDOW} sends ` +
+          `outstanding. Runs (msgs/s): circuit32 ${roundsOf('circuit32')}; circuitDefault ${roundsOf('circuitDefault')}`,
+        observed_batching: `entries per round trip, from Redis INFO commandstats over the measured runs: ${E2E_MODES.map(
+          (mode) => `${mode}: ${describeBatching(meanBatching(batching[mode] ?? []))}`,
+        ).join('; ')}`,
+        latency: `one frame in flight, XADD to bench-a1's tx until it is in bench-a2's rx, batch 32 switch; ${LATENCY_WARMUP} warm-up probes, then ${LATENCY_SAMPLES} samples`,
       },
       metrics: {
-        pipeline_pps_per_core_cache_on: Math.round(cacheOn),
-        pipeline_pps_per_core_cache_off: Math.round(cacheOff),
-        pipeline_with_program_pps_cache_on: Math.round(withProgram.cacheOn),
-        pipeline_with_program_pps_cache_off: Math.round(withProgram.cacheOff),
-        e2e_pps_batch1: Math.round(batch1),
-        e2e_pps_batch32: Math.round(batch32),
+        pipeline_pps_per_core_cache_on: Math.round(plain.cacheOn),
+        pipeline_pps_per_core_cache_off: Math.round(plain.cacheOff),
+        pipeline_program_routes_hit_pps_cache_on: Math.round(routesHit.cacheOn),
+        pipeline_program_routes_hit_pps_cache_off: Math.round(routesHit.cacheOff),
+        pipeline_program_routes_miss_pps_cache_on: Math.round(routesMiss.cacheOn),
+        pipeline_program_routes_miss_pps_cache_off: Math.round(routesMiss.cacheOff),
+        e2e_pps_batch1: Math.round(e2e.batch1),
+        e2e_pps_batch32: Math.round(e2e.batch32),
         e2e_latency_p50_us: Math.round(latency.p50),
         e2e_latency_p99_us: Math.round(latency.p99),
-        circuit_pps: Math.round(circuit),
+        circuit_pps_batch32: Math.round(e2e.circuit32),
+        circuit_pps_default_batching: Math.round(e2e.circuitDefault),
       },
       baseline: {
-        pipeline_pps_per_core_cache_off: Math.round(cacheOff),
-        e2e_pps_batch1: Math.round(batch1),
+        pipeline_pps_per_core_cache_off: Math.round(plain.cacheOff),
+        e2e_pps_batch1: Math.round(e2e.batch1),
+        e2e_pps_batch32: Math.round(e2e.batch32),
       },
       ratios: {
-        cache_on_vs_off: round(cacheOn / cacheOff),
-        program_cache_on_vs_off: round(withProgram.cacheOn / withProgram.cacheOff),
-        batch32_vs_batch1: round(batch32 / batch1),
-        circuit_vs_packet_path: round(circuit / batch32),
+        cache_on_vs_off: round(plain.cacheOn / plain.cacheOff),
+        program_routes_hit_cache_on_vs_off: round(routesHit.cacheOn / routesHit.cacheOff),
+        program_routes_miss_cache_on_vs_off: round(routesMiss.cacheOn / routesMiss.cacheOff),
+        batch32_vs_batch1: round(e2e.batch32 / e2e.batch1),
+        circuit_vs_packet_path_equal_batching: round(e2e.circuit32 / e2e.batch32),
+        circuit_default_batching_vs_packet_batch32: round(e2e.circuitDefault / e2e.batch32),
       },
     });
   } finally {
@@ -96,11 +151,95 @@ export async function runSwitchBenchmark(): Promise<void> {
   }
 }
 
-/** A pipeline with 8 ports in 2 tenants, every MAC learned, and 1024 flows of 64-1400 byte UDP frames for it. */
+/** Mean entries per round trip seen in one run: per write (sender or circuit writer) and per read of each reader. */
+interface Batching {
+  write: number;
+  switchRead?: number;
+  read: number;
+}
+
+function describeBatching(b: Batching): string {
+  const sw = b.switchRead === undefined ? '' : `, switch read ${b.switchRead.toFixed(1)}`;
+  return `write ${b.write.toFixed(1)}${sw}, receiver read ${b.read.toFixed(1)}`;
+}
+
+function meanBatching(runs: readonly Batching[]): Batching {
+  const mean = (pick: (b: Batching) => number | undefined): number | undefined => {
+    const values = runs.map(pick).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : values.reduce((sum, v) => sum + v, 0) / values.length;
+  };
+  return {
+    write: mean((b) => b.write) ?? NaN,
+    switchRead: mean((b) => b.switchRead),
+    read: mean((b) => b.read) ?? NaN,
+  };
+}
+
+/**
+ * One measured run of `mode` after its warm-up: frames (or datagrams) per second, and the batching Redis saw during
+ * the measured part (calls per command from INFO commandstats, before and after).
+ */
+async function e2eRun(redis: TestRedis, admin: Redis, mode: E2eMode): Promise<{ rate: number; observed: Batching }> {
+  const frame = benchFrame(0);
+  if (mode === 'batch1' || mode === 'batch32') {
+    const batch = mode === 'batch1' ? 1 : 32;
+    return withSwitch(redis, { ports: 2, batch }, async () => {
+      await announceReceiver(admin);
+      const transfer = { from: 'bench-a1', to: 'bench-a2', batch, readBatch: batch, frame: () => frame };
+      await portTransferRate(admin, { ...transfer, total: E2E_WARMUP_FRAMES });
+      const before = await commandCalls(admin);
+      const rate = await portTransferRate(admin, { ...transfer, total: E2E_FRAMES });
+      const calls = delta(before, await commandCalls(admin));
+      return {
+        rate,
+        observed: {
+          write: batch,
+          switchRead: E2E_FRAMES / calls('xreadgroup'),
+          read: E2E_FRAMES / calls('xread'),
+        },
+      };
+    });
+  }
+  const equal = mode === 'circuit32';
+  const limits = equal ? { writeEntries: EQUAL_BATCH, readEntries: EQUAL_BATCH } : undefined;
+  const window = equal ? EQUAL_BATCH : SEND_WINDOW;
+  const circuit = await openBenchCircuit(redis, admin, 'bench-a1', 'bench-a2', limits);
+  try {
+    await datagramThroughput(circuit, frame, E2E_WARMUP_FRAMES, window);
+    const before = await commandCalls(admin);
+    const rate = await datagramThroughput(circuit, frame, E2E_FRAMES, window);
+    const calls = delta(before, await commandCalls(admin));
+    // The writer reads its credit (HMGET) once per round trip; the reader issues one XREAD per round trip.
+    return { rate, observed: { write: calls('xadd') / calls('hmget'), read: calls('xadd') / calls('xread') } };
+  } finally {
+    await circuit.close();
+  }
+}
+
+/** Calls per command so far, from INFO commandstats. */
+async function commandCalls(admin: Redis): Promise<Map<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) calls.set(match[1], Number(match[2]));
+  return calls;
+}
+
+function delta(before: Map<string, number>, after: Map<string, number>): (command: string) => number {
+  return (command) => (after.get(command) ?? 0) - (before.get(command) ?? 0);
+}
+
+/** Which tenant program the pipeline runs: none, or flow-counters with routes its traffic hits or misses. */
+type ProgramRoutes = 'none' | 'hit' | 'miss';
+
+/**
+ * A pipeline with 8 ports in 2 tenants, every MAC learned, and 1024 flows of 64-1400 byte UDP frames for it, each
+ * between two VMs of one tenant. With `routes` other than 'none', both tenants run flow-counters (see
+ * flowCountersWithRoutes), so every frame runs a program.
+ */
 function pipelineWithTraffic(
   flowCacheSize: number,
-  withProgram = false,
-): { pipeline: SwitchPipeline; frames: IngressFrame[] } {
+  routes: ProgramRoutes,
+): { pipeline: SwitchPipeline; frames: IngressFrame[]; programs: CompiledProgram[] } {
   const pipeline = new SwitchPipeline({ flowCacheSize });
   const ports = Array.from({ length: 8 }, (_, i) => ({
     no: i + 1,
@@ -126,18 +265,27 @@ function pipelineWithTraffic(
       }),
     };
   });
-  if (withProgram) pipeline.installPrograms(new Map([['tenant-a', flowCountersWithRoutes(ports.slice(0, 4))]]));
+  const programs: CompiledProgram[] = [];
+  if (routes !== 'none') {
+    const allVms = ports.map((p) => p.vm);
+    for (const tenant of ['tenant-a', 'tenant-b']) {
+      const own = ports.filter((p) => p.tenant === tenant).map((p) => p.vm);
+      programs.push(flowCountersWithRoutes(tenant, own, routes === 'hit' ? own : [], allVms));
+    }
+    pipeline.installPrograms(new Map(programs.map((program) => [program.tenant, program])));
+  }
   for (const frame of frames) pipeline.process(frame); // learn every MAC
-  return { pipeline, frames };
+  return { pipeline, frames, programs };
 }
 
 /**
  * Frames per second through `SwitchPipeline.process` on one core, flow cache on and off. The two modes alternate in
- * short rounds after a warm-up of each, and each reports its median round: measured one after the other, whichever
- * ran second profited (or suffered) from the JIT's state, and the ratio swung between 0.6 and 2.2.
+ * short rounds (on,off then off,on) after a warm-up of each, and each reports its median round: measured one after
+ * the other, whichever ran second profited (or suffered) from the JIT's state, and the ratio swung between 0.6 and
+ * 2.2. With a program, checks after the warm-up that its lookups hit (or missed) as the setup says.
  */
-function pipelineRates(withProgram = false): { cacheOn: number; cacheOff: number } {
-  const modes = { cacheOn: pipelineWithTraffic(65_536, withProgram), cacheOff: pipelineWithTraffic(0, withProgram) };
+function pipelineRates(routes: ProgramRoutes): { cacheOn: number; cacheOff: number } {
+  const modes = { cacheOn: pipelineWithTraffic(65_536, routes), cacheOff: pipelineWithTraffic(0, routes) };
   const rates: Record<keyof typeof modes, number[]> = { cacheOn: [], cacheOff: [] };
   const round = ({ pipeline, frames }: (typeof modes)['cacheOn'], ms: number): number => {
     let processed = 0;
@@ -149,40 +297,72 @@ function pipelineRates(withProgram = false): { cacheOn: number; cacheOff: number
     return processed / ((performance.now() - started) / 1000);
   };
   for (const mode of Object.values(modes)) round(mode, 300);
+  if (routes !== 'none') for (const mode of Object.values(modes)) assertLookups(mode.programs, routes);
   for (let i = 0; i < PIPELINE_ROUNDS; i++) {
-    for (const name of ['cacheOn', 'cacheOff'] as const) {
+    for (const name of orderOfRound(['cacheOn', 'cacheOff'] as const, i)) {
       rates[name].push(round(modes[name], (PIPELINE_SECONDS * 1000) / PIPELINE_ROUNDS));
     }
   }
-  return { cacheOn: quantile(rates.cacheOn, 0.5), cacheOff: quantile(rates.cacheOff, 0.5) };
+  return { cacheOn: median(rates.cacheOn), cacheOff: median(rates.cacheOff) };
+}
+
+/** Class 0 of flow-counters' `classes` counter counts the default action (a miss); routes count in classes 1-15. */
+function assertLookups(programs: readonly CompiledProgram[], routes: 'hit' | 'miss'): void {
+  for (const program of programs) {
+    const misses = program.counter('classes', 0).packets;
+    let hits = 0;
+    for (let cls = 1; cls < 16; cls++) hits += program.counter('classes', cls).packets;
+    const ok = routes === 'hit' ? misses === 0 && hits > 0 : hits === 0 && misses > 0;
+    if (!ok) {
+      throw new Error(`${program.tenant}'s route table was meant to ${routes}: ${hits} lookups hit, ${misses} missed`);
+    }
+  }
+}
+
+/** The /16 an IPv4 address is in, as the number an LPM key takes. */
+function slash16(address: string): number {
+  const [a, b] = address.split('.').map(Number);
+  return ((a << 24) | (b << 16)) >>> 0;
 }
 
 /**
- * Tenant A's flow counters (programs/flow-counters.json) with 32 LPM routes to its VMs' /16s: each frame takes the
- * table lookup (a scan over the routes) and the counting actions. The lookup is what the flow cache remembers.
+ * A tenant's flow counters (programs/flow-counters.json) with 32 LPM routes (/16, UDP): the /16s of the VMs in
+ * `matching` at scan positions 4, 12, 20, 28 (1-based; the table scans its entries in order, all having one prefix
+ * length and priority), and filler routes elsewhere in 10/8 that cover none of `allVms`. Matching routes count in
+ * classes 1-15, a miss takes the default action (class 0); both run the same ops, so the lookup is the difference.
  */
-function flowCountersWithRoutes(vms: readonly { vm: string }[]): CompiledProgram {
+function flowCountersWithRoutes(
+  tenant: string,
+  vms: readonly string[],
+  matching: readonly string[],
+  allVms: readonly string[],
+): CompiledProgram {
   const document = JSON.parse(
     readFileSync(join(__dirname, '..', '..', 'programs', 'flow-counters.json'), 'utf8'),
   ) as unknown;
-  const valid = validateProgram(document, {
-    tenant: 'tenant-a',
-    vms: vms.map((v) => v.vm),
-    quota: DEFAULT_TENANT_QUOTA,
-  });
+  const valid = validateProgram(document, { tenant, vms: [...vms], quota: DEFAULT_TENANT_QUOTA });
   const program = compileProgram(valid, {}, new RegisterMemory(1, 1), {
     mirror: () => undefined,
     report: () => undefined,
   });
-  for (let route = 0; route < 32; route++) {
-    const prefix = (10 * 2 ** 24 + route * 2 ** 16) >>> 0;
+  const taken = new Set(allVms.map((vm) => slash16(vmIpv4Address(vm))));
+  const hits = [...new Set(matching.map((vm) => slash16(vmIpv4Address(vm))))];
+  let filler = 0;
+  const nextFiller = (): number => {
+    for (;;) {
+      const prefix = (10 * 2 ** 24 + filler++ * 2 ** 16) >>> 0;
+      if (!taken.has(prefix)) return prefix;
+    }
+  };
+  for (let position = 1; position <= 32; position++) {
+    const hit = position % 8 === 4 ? hits[(position - 4) / 8] : undefined;
     program.addEntry('watch', {
       key: [
-        { value: prefix, prefixLength: 16 },
+        { value: hit ?? nextFiller(), prefixLength: 16 },
         { value: 17, mask: 255 },
       ],
       action: 'count_flow',
-      args: { class: route % 16 },
+      args: { class: 1 + (position % 15) },
     });
   }
   return program;
@@ -201,12 +381,10 @@ function benchFrame(seq: number): Buffer {
   });
 }
 
-/** Frames per second from bench-a1's tx to bench-a2's rx; the sender writes `batch` frames per round trip. */
-async function endToEnd(admin: Redis, batch: number, total: number): Promise<number> {
+/** Empties bench-a2's rx; bench-a2 sends one frame so a fresh switch learns its MAC and unicasts instead of flooding. */
+async function announceReceiver(admin: Redis): Promise<void> {
   await admin.del(PORT_KEYS.rx('bench-a2'));
-  // bench-a2 announces itself once so the switch learns its MAC and unicasts instead of flooding.
   await admin.xadd(PORT_KEYS.tx('bench-a2'), '*', PORT_ENTRY_FIELDS.frame, benchFrameFrom('bench-a2', 'bench-a1'));
-  return portTransferRate(admin, { from: 'bench-a1', to: 'bench-a2', total, batch, frame: benchFrame });
 }
 
 function benchFrameFrom(from: string, to: string): Buffer {
@@ -219,34 +397,25 @@ function benchFrameFrom(from: string, to: string): Buffer {
   });
 }
 
-/** One frame in flight at a time: µs from XADD to the frame's arrival in the destination's rx. */
+/** One frame in flight at a time: µs from XADD to the frame's arrival in the destination's rx, after a warm-up. */
 async function latencyOf(admin: Redis): Promise<{ p50: number; p99: number }> {
+  await announceReceiver(admin);
   const reader = admin.duplicate();
   const samples: number[] = [];
   try {
     let lastId = (await reader.xadd(PORT_KEYS.rx('bench-a2'), '*', 'marker', '1')) ?? '$';
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    for (let i = 0; i < LATENCY_WARMUP + LATENCY_SAMPLES; i++) {
       const started = performance.now();
       await admin.xadd(PORT_KEYS.tx('bench-a1'), '*', PORT_ENTRY_FIELDS.frame, benchFrame(i));
       const reply = await reader.xread('COUNT', 1, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx('bench-a2'), lastId);
       if (!reply) throw new Error('a latency probe frame did not arrive within 5 s');
       lastId = reply[0][1][0][0];
-      samples.push((performance.now() - started) * 1000);
+      if (i >= LATENCY_WARMUP) samples.push((performance.now() - started) * 1000);
     }
   } finally {
     reader.disconnect();
   }
   return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
-}
-
-/** Datagrams per second over one circuit between the same two VMs, the same size as the packet path's frames. */
-async function circuitRate(redis: TestRedis, admin: Redis): Promise<number> {
-  const circuit = await openBenchCircuit(redis, admin, 'bench-a1', 'bench-a2');
-  try {
-    return await datagramThroughput(circuit, benchFrame(0), E2E_FRAMES);
-  } finally {
-    await circuit.close();
-  }
 }
 
 function round(value: number): number {

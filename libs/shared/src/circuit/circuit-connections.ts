@@ -36,15 +36,27 @@ export interface CircuitRings {
   reader: RingReader;
 }
 
+/**
+ * Entries per round trip of one circuit end, each 1 to MAX_BATCH_ENTRIES (the default): what its writer sends in one
+ * pipeline and what its reader takes in one read. Lower only to compare at a given batch size (the switch benchmark
+ * runs circuits and the packet path at the same one).
+ */
+export interface CircuitBatchLimits {
+  readonly writeEntries?: number;
+  readonly readEntries?: number;
+}
+
 /** This side's writer (outbound ring) and reader (inbound ring) of a circuit. The reader starts when asked. */
 export function openCircuitRings(
   descriptor: CircuitDescriptor,
   connections: CircuitConnections,
   handlers: RingReaderHandlers,
+  limits: CircuitBatchLimits = {},
 ): CircuitRings {
+  const { id, side, capacity } = descriptor;
   return {
-    writer: new RingWriter(connections.commands, descriptor.id, outboundRing(descriptor.side), descriptor.capacity),
-    reader: new RingReader(connections.openBlocking(), descriptor.id, inboundRing(descriptor.side), handlers),
+    writer: new RingWriter(connections.commands, id, outboundRing(side), capacity, limits.writeEntries),
+    reader: new RingReader(connections.openBlocking(), id, inboundRing(side), handlers, limits.readEntries),
   };
 }
 

@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { type CircuitDescriptor, MAX_ENTRY_BYTES, maxDatagramBytes } from './circuit-descriptor';
 import { CircuitClosedError, CircuitResetError, DatagramTooLargeError } from './circuit.errors';
-import { activeTraceFields, type CircuitConnections, type CircuitRings, openCircuitRings } from './circuit-connections';
+import {
+  activeTraceFields,
+  type CircuitBatchLimits,
+  type CircuitConnections,
+  type CircuitRings,
+  openCircuitRings,
+} from './circuit-connections';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
 export interface DatagramInfo {
@@ -36,14 +42,17 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   /** Why the socket failed, if it did: later sends reject with it, not with a bare "closed". */
   private failure: Error | undefined;
 
-  constructor(descriptor: CircuitDescriptor, connections: CircuitConnections) {
+  /** `limits` bounds the entries per round trip below the default; only benchmarks set it. */
+  constructor(descriptor: CircuitDescriptor, connections: CircuitConnections, limits?: CircuitBatchLimits) {
     super();
     this.circuit = descriptor;
     this.maxDatagramSize = maxDatagramBytes(descriptor.capacity);
-    this.rings = openCircuitRings(descriptor, connections, {
-      onEntries: (entries) => this.receive(entries),
-      onError: (error) => this.fail(error),
-    });
+    this.rings = openCircuitRings(
+      descriptor,
+      connections,
+      { onEntries: (entries) => this.receive(entries), onError: (error) => this.fail(error) },
+      limits,
+    );
     // Deliver nothing before the caller had a chance to attach its 'message' listener.
     queueMicrotask(() => this.rings.reader.start());
   }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
 import { decodeRingEntry, ENTRY_KINDS, nextStreamId, type RingEntry } from './ring-entry';
+import { checkBatchLimit, MAX_BATCH_ENTRIES } from './ring-writer';
 
 export interface RingReaderHandlers {
   /**
@@ -15,8 +16,6 @@ export interface RingReaderHandlers {
   onError(error: Error): void;
 }
 
-/** One read returns up to this many entries (seed 003: one round trip for many entries). */
-const READ_BATCH = 512;
 /** A blocked read wakes this often to notice a teardown that leaves no entry behind. */
 const BLOCK_MS = 1000;
 
@@ -45,7 +44,13 @@ export class RingReader {
     private readonly circuitId: string,
     direction: RingDirection,
     private readonly handlers: RingReaderHandlers,
+    /**
+     * One read returns up to this many entries (seed 003: one round trip for many entries), 1 to MAX_BATCH_ENTRIES;
+     * a benchmark sets it to compare at a given batch size.
+     */
+    private readonly maxReadEntries = MAX_BATCH_ENTRIES,
   ) {
+    checkBatchLimit('maxReadEntries', maxReadEntries);
     this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
     this.controlKey = CIRCUIT_KEYS.control(circuitId);
     this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
@@ -107,7 +112,7 @@ export class RingReader {
 
   private async readBatch(): Promise<RingEntry[]> {
     const pipeline = this.acknowledge(this.redis.pipeline());
-    pipeline.xreadBuffer('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.ringKey, this.lastId);
+    pipeline.xreadBuffer('COUNT', this.maxReadEntries, 'BLOCK', BLOCK_MS, 'STREAMS', this.ringKey, this.lastId);
     const results = (await pipeline.exec()) ?? [];
     for (const [error] of results) if (error) throw error;
     const reply = results[results.length - 1]?.[1] as XReadReply;

@@ -14,8 +14,11 @@ interface PendingEntry {
   done: (error?: Error) => void;
 }
 
-/** One pipelined round trip carries at most this many entries, so one burst cannot hold the connection for long. */
-const MAX_BATCH_ENTRIES = 512;
+/**
+ * One pipelined round trip carries at most this many entries, so one burst cannot hold the connection for long. Also
+ * the most a reader takes per read (ring-reader.ts), and the upper bound of the per-circuit `CircuitBatchLimits`.
+ */
+export const MAX_BATCH_ENTRIES = 512;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** While out of credit the writer polls the reader's acknowledged position: first at once, then backing off. */
 const CREDIT_POLL_MAX_MS = 10;
@@ -47,7 +50,10 @@ export class RingWriter {
     private readonly circuitId: string,
     direction: RingDirection,
     private readonly capacity: RingCapacity,
+    /** Entries per round trip, 1 to MAX_BATCH_ENTRIES: a benchmark sets it to compare at a given batch size. */
+    private readonly maxBatchEntries = MAX_BATCH_ENTRIES,
   ) {
+    checkBatchLimit('maxBatchEntries', maxBatchEntries);
     this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
     this.controlKey = CIRCUIT_KEYS.control(circuitId);
     this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
@@ -101,7 +107,7 @@ export class RingWriter {
     let count = 0;
     let batchBytes = 0;
     for (const entry of this.queue) {
-      if (count === MAX_BATCH_ENTRIES || (count > 0 && batchBytes + entry.payload.length > MAX_BATCH_BYTES)) break;
+      if (count === this.maxBatchEntries || (count > 0 && batchBytes + entry.payload.length > MAX_BATCH_BYTES)) break;
       const exempt = entry.kind === ENTRY_KINDS.fin || entry.kind === ENTRY_KINDS.rst;
       if (!exempt && (entries + 1 > this.capacity.entries || bytes + entry.payload.length > this.capacity.bytes)) {
         break;
@@ -177,5 +183,12 @@ export class RingWriter {
     // Acknowledged positions only grow; a stale reply must not shrink the credit we already saw.
     this.ackedEntries = Math.max(this.ackedEntries, Number(entries));
     this.ackedBytes = Math.max(this.ackedBytes, Number(bytes));
+  }
+}
+
+/** Throws unless `value` is a whole number of entries from 1 to MAX_BATCH_ENTRIES. */
+export function checkBatchLimit(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_BATCH_ENTRIES) {
+    throw new RangeError(`${name} must be a whole number from 1 to ${MAX_BATCH_ENTRIES}, got ${value}`);
   }
 }
