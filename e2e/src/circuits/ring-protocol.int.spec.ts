@@ -43,6 +43,32 @@ async function readToEnd(stream: CircuitStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Calls `count` on the results of every pipeline `client` executes and collects what it returns. */
+function recordPipelines(
+  client: Redis,
+  count: (results: [Error | null, unknown][]) => number,
+  into: number[] = [],
+): number[] {
+  const pipeline = client.pipeline.bind(client);
+  client.pipeline = (...args: Parameters<Redis['pipeline']>) => {
+    const created = pipeline(...args);
+    const exec = created.exec.bind(created);
+    created.exec = async () => {
+      const results = (await exec()) ?? [];
+      into.push(count(results));
+      return results;
+    };
+    return created;
+  };
+  return into;
+}
+
+/** The number of entries in an XREAD reply (null when the read timed out). */
+function xreadEntries(reply: unknown): number {
+  const streams = reply as [unknown, unknown[]][] | null | undefined;
+  return streams?.[0]?.[1]?.length ?? 0;
+}
+
 describe('the circuit ring protocol on a real Redis', () => {
   let redis: TestRedis;
   let admin: Redis;
@@ -247,6 +273,56 @@ describe('the circuit ring protocol on a real Redis', () => {
     await a.close();
     await assert.rejects(a.send(Buffer.from('late')), CircuitClosedError);
     await b.close();
+  });
+
+  it("keeps every write and every read within the circuit end's batch limits", async () => {
+    const count = 100;
+    const [da, db] = await createCircuit('datagram');
+    const sender = connections();
+    const receiver = connections();
+    // Entries per round trip as Redis answered them: the writer's pipeline is its XADDs plus one HMGET (its credit),
+    // the reader's ends with its XREAD.
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const reads: number[] = [];
+    const openBlocking = (): Redis => {
+      const blocking = receiver.openBlocking();
+      recordPipelines(blocking, (results) => xreadEntries(results.at(-1)?.[1]), reads);
+      return blocking;
+    };
+    const a = new CircuitDatagramSocket(da, sender, { writeEntries: 8 });
+    const b = new CircuitDatagramSocket(db, { commands: receiver.commands, openBlocking }, { readEntries: 5 });
+    // All 100 are in the ring before b reads, so an unbounded reader would take them in one read.
+    b.pause();
+    const received: string[] = [];
+    b.on('message', (data) => received.push(data.toString()));
+    // Sent in one burst, so an unbounded writer would send all but the first in one round trip.
+    await Promise.all(Array.from({ length: count }, (_, i) => a.send(Buffer.from(`m${i}`))));
+    b.resume();
+    await until('all 100 datagrams at b', 10_000, () => received.length === count);
+    assert.deepEqual(
+      received,
+      Array.from({ length: count }, (_, i) => `m${i}`),
+    );
+    const dataWrites = writes.filter((n) => n > 0);
+    assert.equal(
+      dataWrites.reduce((sum, n) => sum + n, 0),
+      count,
+    );
+    assert.ok(Math.max(...dataWrites) === 8, `writes per round trip: ${dataWrites.join(',')}`);
+    const dataReads = reads.filter((n) => n > 0);
+    assert.equal(
+      dataReads.reduce((sum, n) => sum + n, 0),
+      count,
+    );
+    assert.ok(Math.max(...dataReads) === 5, `reads per round trip: ${dataReads.join(',')}`);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('refuses batch limits outside 1 to 512 entries', async () => {
+    const [da] = await createCircuit('datagram');
+    for (const limits of [{ writeEntries: 0 }, { writeEntries: 513 }, { readEntries: 0 }, { readEntries: 1.5 }]) {
+      assert.throws(() => new CircuitDatagramSocket(da, connections(), limits), RangeError, JSON.stringify(limits));
+    }
   });
 
   it('fails both ends with CIRCUIT_TORN_DOWN when the circuit keys are deleted', async () => {
