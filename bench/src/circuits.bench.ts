@@ -3,18 +3,27 @@ import { performance } from 'node:perf_hooks';
 import { startTestRedis } from '@tenantlab/lab';
 import { DEFAULT_RING_CAPACITY } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import { type BenchCircuit, datagramThroughput, openBenchCircuit } from './bench-circuit';
+import { type BenchCircuit, datagramThroughput, openBenchCircuit, SEND_WINDOW } from './bench-circuit';
 import { publishReport, quantile } from './bench-report';
+import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 
+/** Messages per measured run, the same for the circuit and the XADD baseline; each run follows its own warm-up. */
 const THROUGHPUT_MESSAGES = 200_000;
+const THROUGHPUT_WARMUP = 20_000;
+/** Rounds of the four throughput modes, alternating their order; each mode reports its median over these. */
+const THROUGHPUT_ROUNDS = 4;
 const LATENCY_SAMPLES = 5_000;
 const LATENCY_WARMUP = 500;
 const XADD_PIPELINE = 512;
 
+const THROUGHPUT_MODES = ['xadd1k', 'circuit1k', 'xadd64', 'circuit64'] as const;
+type ThroughputMode = (typeof THROUGHPUT_MODES)[number];
+
 /**
  * Seed 001's experiment on this testbed: one VM sends to another over a circuit, each end a separate Redis ACL user
  * as tenant VMs are. Baseline in the same run: one client pipelining XADD to a stream on the same Redis, the most a
- * ring can take.
+ * ring can take. Circuit and baseline runs alternate in rounds, each after its own warm-up, and each reports its
+ * median run.
  */
 export async function runCircuitsBenchmark(): Promise<void> {
   console.log('==> starting a private Redis');
@@ -32,12 +41,21 @@ export async function runCircuitsBenchmark(): Promise<void> {
       }
     };
 
-    console.log('==> baseline: pipelined XADD from one client');
-    const xadd1k = await pipelinedXadd(admin, 1024);
-    const xadd64 = await pipelinedXadd(admin, 64);
-    console.log('==> circuit throughput, 1 KiB and 64 B datagrams');
-    const circuit1k = await onCircuit((c) => datagramThroughput(c, randomBytes(1024), THROUGHPUT_MESSAGES));
-    const circuit64 = await onCircuit((c) => datagramThroughput(c, randomBytes(64), THROUGHPUT_MESSAGES));
+    console.log(`==> throughput: circuit and pipelined XADD, 1 KiB and 64 B, ${THROUGHPUT_ROUNDS} alternating rounds`);
+    const payloads = { '1k': randomBytes(1024), '64': randomBytes(64) };
+    const samples = await alternatingRounds(THROUGHPUT_ROUNDS, THROUGHPUT_MODES, async (mode, round) => {
+      const payload = mode.endsWith('1k') ? payloads['1k'] : payloads['64'];
+      const rate = mode.startsWith('xadd')
+        ? await pipelinedXadd(admin, payload)
+        : await onCircuit(async (c) => {
+            await datagramThroughput(c, payload, THROUGHPUT_WARMUP);
+            return datagramThroughput(c, payload, THROUGHPUT_MESSAGES);
+          });
+      console.log(`    round ${round + 1} ${mode.padEnd(9)} ${Math.round(rate)} msgs/s`);
+      return rate;
+    });
+    const [xadd1k, circuit1k, xadd64, circuit64] = THROUGHPUT_MODES.map((mode) => median(samples[mode]));
+    const runsOf = (mode: ThroughputMode): string => samples[mode].map((v) => Math.round(v)).join(', ');
     console.log('==> circuit latency, 64 B ping-pong');
     const latency = await onCircuit((c) => pingPong(c, 64));
 
@@ -51,10 +69,22 @@ export async function runCircuitsBenchmark(): Promise<void> {
       },
       setup: {
         messages: THROUGHPUT_MESSAGES,
+        rounds:
+          `each throughput figure is the median of ${THROUGHPUT_ROUNDS} measured runs of ${THROUGHPUT_MESSAGES} ` +
+          `messages, each run after its own ${THROUGHPUT_WARMUP}-message warm-up; modes in the order ` +
+          `${orderOfRound(THROUGHPUT_MODES, 0).join(',')}, reversed every other round. Runs (msgs/s): ` +
+          THROUGHPUT_MODES.map((mode) => `${mode} ${runsOf(mode)}`).join('; '),
         latency_samples: LATENCY_SAMPLES,
-        mode: 'datagram, both ends in one process, each its own Redis ACL user',
+        latency: `one message in flight, half of each a -> b -> a round trip, after ${LATENCY_WARMUP} warm-up round trips`,
+        mode:
+          'datagram, both ends in one process, each its own Redis ACL user; a fresh circuit per run (warm-up and ' +
+          `measured run on it); the writer sends up to 512 entries per round trip with ${SEND_WINDOW} sends ` +
+          'outstanding (a sliding window), the reader reads up to 512 per round trip and trims what it read',
         ring_capacity: `${DEFAULT_RING_CAPACITY.entries} entries / ${DEFAULT_RING_CAPACITY.bytes} bytes`,
-        baseline: `one client, XADD pipelined ${XADD_PIPELINE} at a time, same payload, same Redis`,
+        baseline:
+          `one client, XADD pipelined ${XADD_PIPELINE} at a time (one pipeline in flight), same payload, same Redis; ` +
+          'the warm-up and the measured run each write to a fresh stream, deleted after it (untimed), so every run ' +
+          'starts from an empty stream; nothing trims it during a run',
       },
       metrics: {
         throughput_1k_msgs_per_s: Math.round(circuit1k),
@@ -79,19 +109,28 @@ export async function runCircuitsBenchmark(): Promise<void> {
   }
 }
 
-/** Messages per second one client can XADD to one stream, pipelining; the stream is trimmed between rounds. */
-async function pipelinedXadd(redis: Redis, size: number): Promise<number> {
+/**
+ * Messages per second one client can XADD to one stream, pipelining, measured after a warm-up of the same kind. The
+ * warm-up and the measured run each go to a fresh stream, deleted after it outside the clock: every run starts from
+ * an empty stream, and none is trimmed while it runs.
+ */
+async function pipelinedXadd(redis: Redis, payload: Buffer): Promise<number> {
+  await xaddRun(redis, payload, THROUGHPUT_WARMUP);
+  return THROUGHPUT_MESSAGES / (await xaddRun(redis, payload, THROUGHPUT_MESSAGES));
+}
+
+/** Seconds to XADD `count` messages to a fresh stream, `XADD_PIPELINE` per round trip; the stream is then deleted. */
+async function xaddRun(redis: Redis, payload: Buffer, count: number): Promise<number> {
   const key = `bench:{xadd}:${randomUUID()}`;
-  const payload = randomBytes(size);
   const started = performance.now();
-  for (let sent = 0; sent < THROUGHPUT_MESSAGES; sent += XADD_PIPELINE) {
+  for (let sent = 0; sent < count; sent += XADD_PIPELINE) {
     const pipeline = redis.pipeline();
-    for (let i = 0; i < XADD_PIPELINE; i++) pipeline.xadd(key, '*', 'k', 'd', 'p', payload);
+    for (let i = sent; i < Math.min(count, sent + XADD_PIPELINE); i++) pipeline.xadd(key, '*', 'k', 'd', 'p', payload);
     await pipeline.exec();
   }
   const seconds = (performance.now() - started) / 1000;
   await redis.del(key);
-  return THROUGHPUT_MESSAGES / seconds;
+  return seconds;
 }
 
 /** One-way latency in µs: half of each round trip a -> b -> a, one message in flight at a time. */
