@@ -11,7 +11,8 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
   },
   switch: {
     describe:
-      'switch pipeline with flow cache on/off, VM-switch-VM batch 1 vs 32, and circuit vs packet path (seeds 000, 003)',
+      'switch pipeline with flow cache on/off (plain, program routes hit and all-miss), VM-switch-VM batch 1 vs 32, ' +
+      'and circuit vs packet path at equal batching (seeds 000, 003)',
     run: runSwitchBenchmark,
   },
   programs: {

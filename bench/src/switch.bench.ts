@@ -97,7 +97,8 @@ export async function runSwitchBenchmark(): Promise<void> {
           'routes_miss (worst case): none covers a VM, so every lookup scans all 32 and misses (checked: every frame ' +
           'took the default action, which runs the same ops)',
         e2e:
-          `bench-a1 -> bench-a2 on one private Redis, ${E2E_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes per measured ` +
+          `bench-a1 -> bench-a2 on one private Redis, ${E2E_FRAMES} frames (one prebuilt ${FRAME_PAYLOAD + 42}-byte UDP ` +
+          `frame, also the circuit's datagram) per measured ` +
           `run after a ${E2E_WARMUP_FRAMES}-frame warm-up on the same switch process; a fresh switch process per run ` +
           `(SWITCH_BATCH = the batch). Batch N: the sender pipelines N frames and waits for them before the next N ` +
           `(N outstanding), the switch reads up to N per port per round trip, the receiver up to N per read (with ` +
