@@ -122,6 +122,16 @@ export class SwitchPipeline {
     if (this.stagesByTenant.has(tenant)) this.cpu?.setWeight(tenant, weight);
   }
 
+  /**
+   * Processing time each tenant's programs were charged since they were installed, in ns (with no CPU budget, none):
+   * what the budget divides, so a benchmark can compare each tenant's use with its share.
+   */
+  programCpuNs(): Record<string, number> {
+    const charged: Record<string, number> = {};
+    for (const [tenant, { bucket }] of this.stagesByTenant) if (bucket) charged[tenant] = bucket.chargedNs;
+    return charged;
+  }
+
   /** The weights set so far (tenants not listed have 1). */
   cpuWeights(): ReadonlyMap<string, number> {
     return this.weights;

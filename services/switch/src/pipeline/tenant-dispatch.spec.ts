@@ -120,4 +120,35 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
     assert.throws(() => pipeline.setCpuWeight('tenant-a', 0), /must be positive/);
     assert.equal(pipeline.mustWait(a1), false, 'a fresh bucket is full');
   });
+
+  it("charges each program's time to its own tenant, and shows it per tenant", () => {
+    const a1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
+    const b1: SwitchPort = { no: 2, vm: 'vm-b1', tenant: 'tenant-b', vlan: 20 };
+    const programs = (): Map<string, CompiledProgram> => {
+      const codes = new ProgramCodeCache();
+      return new Map([
+        ['tenant-a', programFor('tenant-a', ['vm-a1'], codes)],
+        ['tenant-b', programFor('tenant-b', ['vm-b1'], codes)],
+      ]);
+    };
+    const unbudgeted = new SwitchPipeline({ flowCacheSize: 0 });
+    unbudgeted.attach(a1);
+    unbudgeted.installPrograms(programs());
+    unbudgeted.process({ port: a1, frame: udpFrom('02:00:00:00:00:a1') });
+    assert.deepEqual(unbudgeted.programCpuNs(), {}, 'without a budget nothing is measured');
+
+    const pipeline = new SwitchPipeline({ flowCacheSize: 0, programCpu: { nsPerSecond: 1e9, burstNs: 1e9 } });
+    pipeline.attach(a1);
+    pipeline.attach(b1);
+    pipeline.installPrograms(programs());
+    assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 0, 'tenant-b': 0 });
+    for (let i = 0; i < 100; i++) pipeline.process({ port: a1, frame: udpFrom('02:00:00:00:00:a1') });
+    const afterA = pipeline.programCpuNs();
+    assert.ok(afterA['tenant-a'] > 0, `tenant A's program time is charged (${afterA['tenant-a']} ns)`);
+    assert.equal(afterA['tenant-b'], 0, 'none of it to tenant B');
+    pipeline.process({ port: b1, frame: udpFrom('02:00:00:00:00:b1') });
+    const afterB = pipeline.programCpuNs();
+    assert.ok(afterB['tenant-b'] > 0);
+    assert.equal(afterB['tenant-a'], afterA['tenant-a'], "B's frame adds nothing to A");
+  });
 });

@@ -27,6 +27,7 @@ describe('TenantCpuBudget', () => {
     assert.equal(budget.admit(a, time.now), false, 'in debt after an expensive frame');
     time.now += 124_000; // a quarter of it pays the 30 µs debt and then some
     assert.equal(budget.admit(a, time.now), true);
+    assert.equal(a.chargedNs, 130_000, 'every charge is counted as used, debt included');
     assert.equal(budget.bucketOf('nobody'), undefined, 'a tenant without a weight has no bucket: nothing admits it');
   });
 
