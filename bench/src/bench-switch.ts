@@ -19,7 +19,8 @@ export interface RunningSwitch {
  */
 export async function withSwitch<T>(
   redis: TestRedis,
-  options: { ports: number; batch: number },
+  /** `env`: more of the switch's environment (e.g. PROGRAM_CPU_NS_PER_SECOND), over the defaults below. */
+  options: { ports: number; batch: number; env?: Readonly<Record<string, string>> },
   work: (sw: RunningSwitch) => Promise<T>,
 ): Promise<T> {
   const port = await freeLoopbackPort();
@@ -37,6 +38,7 @@ export async function withSwitch<T>(
       PORT_SCAN_INTERVAL_MS: '100',
       LOG_LEVEL: 'error',
       OTEL_SDK_DISABLED: 'true',
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
