@@ -130,36 +130,27 @@ export async function cpuFairness(): Promise<ReportSection> {
       ({ weight, demandOfShare }, t) => (demandOfShare * nsPerSecond * weight) / totalWeight / calibratedCost[t],
     );
 
-    const runs: { budget: Fairness[]; none: Fairness[]; budgetWindows: Window[]; noneWindows: Window[] } = {
-      budget: [],
-      none: [],
-      budgetWindows: [],
-      noneWindows: [],
-    };
+    const rounds: Record<'budget' | 'none', Window>[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       const order: ('budget' | 'none')[] = r % 2 === 1 ? ['budget', 'none'] : ['none', 'budget'];
+      const round: Partial<Record<'budget' | 'none', Window>> = {};
       for (const kind of order) {
         console.log(
           `==> (c) round ${r}/${ROUNDS}: ${kind === 'budget' ? `CPU budget ${nsPerSecond} ns/s` : 'budget not binding'}`,
         );
-        const window = await fairRun(
-          redis,
-          admin,
-          kind === 'budget' ? budget : NOT_BINDING,
-          rates,
-          WARMUP_SECONDS,
-          WINDOW_SECONDS,
-        );
-        (kind === 'budget' ? runs.budgetWindows : runs.noneWindows).push(window);
+        const settings = kind === 'budget' ? budget : NOT_BINDING;
+        round[kind] = await fairRun(redis, admin, settings, rates, WARMUP_SECONDS, WINDOW_SECONDS);
       }
+      rounds.push({ budget: round.budget!, none: round.none! });
     }
     // Demand is what the offered frames cost when nothing holds them back: the cost per frame of the same round's
     // run without a binding budget (a throttled program runs cold, a few frames at a time, and costs more per frame).
-    runs.noneWindows.forEach((none, i) => {
-      const unthrottledCost = costPerFrame(none);
-      runs.budget.push(judge(runs.budgetWindows[i], nsPerSecond, unthrottledCost));
-      runs.none.push(judge(none, nsPerSecond, unthrottledCost));
-    });
+    const runs = {
+      budget: rounds.map((r) => judge(r.budget, nsPerSecond, costPerFrame(r.none))),
+      none: rounds.map((r) => judge(r.none, nsPerSecond, costPerFrame(r.none))),
+      budgetWindows: rounds.map((r) => r.budget),
+      noneWindows: rounds.map((r) => r.none),
+    };
     return report(budget, rates, calibratedCost, runs);
   } finally {
     admin.disconnect();
