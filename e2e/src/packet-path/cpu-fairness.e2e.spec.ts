@@ -36,6 +36,7 @@ interface Dataplane {
   counters: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
   waitingForCpu: Record<string, number>;
   cpuWeights: Record<string, number>;
+  programCpuNs: Record<string, number>;
 }
 
 /**
@@ -128,7 +129,13 @@ describe('CPU budgets of tenant programs on a real switch', () => {
       await eventually("all of tenant A's frames, late", 45_000, async () =>
         (await arrived('vm-a2')) === 600 ? true : undefined,
       );
-      assert.equal((await dataplane()).counters.tenants['tenant-a']?.drops['cpu-budget'] ?? 0, 0, 'nothing dropped');
+      const state = await dataplane();
+      assert.equal(state.counters.tenants['tenant-a']?.drops['cpu-budget'] ?? 0, 0, 'nothing dropped');
+      assert.ok(
+        state.programCpuNs['tenant-a'] > 0,
+        `the program time charged to A is shown (${state.programCpuNs['tenant-a']})`,
+      );
+      assert.equal(state.programCpuNs['tenant-b'], undefined, 'B runs no program: nothing is charged to it');
     },
   );
 
