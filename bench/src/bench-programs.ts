@@ -76,12 +76,6 @@ export async function unlinkPipeline(admin: Redis): Promise<void> {
   await admin.del(REDIS_KEYS.pipelineCurrent, REDIS_KEYS.pipelineVersions);
 }
 
-export function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 export function mean(samples: readonly number[]): number {
   return samples.reduce((a, b) => a + b, 0) / samples.length;
 }

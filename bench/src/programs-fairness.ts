@@ -20,6 +20,7 @@ import {
   until,
   validFor,
 } from './bench-programs';
+import { orderOfRound } from './bench-rounds';
 import { type RunningSwitch, withSwitch } from './bench-switch';
 
 /** Tenant 0 is greedy: a heavier program and 10x its share; tenants 1-3 ask for twice theirs. */
@@ -132,9 +133,8 @@ export async function cpuFairness(): Promise<ReportSection> {
 
     const rounds: Record<'budget' | 'none', Window>[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
-      const order: ('budget' | 'none')[] = r % 2 === 1 ? ['budget', 'none'] : ['none', 'budget'];
       const round: Partial<Record<'budget' | 'none', Window>> = {};
-      for (const kind of order) {
+      for (const kind of orderOfRound(['budget', 'none'] as const, r - 1)) {
         console.log(
           `==> (c) round ${r}/${ROUNDS}: ${kind === 'budget' ? `CPU budget ${nsPerSecond} ns/s` : 'budget not binding'}`,
         );

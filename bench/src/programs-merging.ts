@@ -8,13 +8,14 @@ import {
   SwitchPipeline,
   type SwitchPort,
 } from '@tenantlab/switch';
-import { consecutivePageTable, median, NO_HOOKS, type ReportSection, round, validFor } from './bench-programs';
+import { consecutivePageTable, NO_HOOKS, type ReportSection, round, validFor } from './bench-programs';
+import { median, orderOfRound } from './bench-rounds';
 
 const TENANTS = 10;
 const FLOWS = 2048; // two frames per flow (request and reply)
 const FRAMES = 2 * FLOWS;
 const WARMUP_PASSES = 20;
-const ROUNDS = 15;
+const ROUNDS = 16; // even: every configuration runs as often in each position of the order
 const ROUND_SECONDS = 0.25;
 
 type Config = 'baseOne' | 'baseTen' | 'one' | 'ten' | 'tenUnshared';
@@ -39,8 +40,7 @@ export function mergingOverhead(): ReportSection {
   const samples: Record<Config, number[]> = { baseOne: [], baseTen: [], one: [], ten: [], tenUnshared: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Every other round in reverse order, so a drift in the machine's speed falls on all configurations alike.
-    const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
-    for (const key of order) {
+    for (const key of orderOfRound(CONFIGS, round)) {
       const { pipeline, ingress } = configs[key];
       const before = dropsOf(pipeline);
       samples[key].push(nsPerPacket(pipeline, ingress, ROUND_SECONDS));

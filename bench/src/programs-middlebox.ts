@@ -24,6 +24,7 @@ import {
   until,
   validFor,
 } from './bench-programs';
+import { orderOfRound } from './bench-rounds';
 import { portTransferRate, type RunningSwitch, withSwitch } from './bench-switch';
 
 const MIDDLEBOX_ROLE = '--middlebox';
@@ -49,8 +50,7 @@ export async function middleboxVsInSwitch(): Promise<ReportSection> {
     const runs: Record<Path, PathResult[]> = { middlebox: [], 'in-switch': [] };
     for (let round = 1; round <= ROUNDS; round++) {
       // The first path of a round alternates, so neither always runs on a switch and Redis the other warmed.
-      const order: Path[] = round % 2 === 1 ? ['middlebox', 'in-switch'] : ['in-switch', 'middlebox'];
-      for (const path of order) {
+      for (const path of orderOfRound<Path>(['middlebox', 'in-switch'], round - 1)) {
         console.log(
           path === 'middlebox'
             ? `==> (b) round ${round}/${ROUNDS}: middlebox VM, bench-a1 -> switch -> bench-mb -> switch -> bench-a2`
