@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
+import { PORT_CAPACITY_FRAMES, PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
@@ -137,4 +137,26 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
       assert.equal(await admin.xlen(PORT_KEYS.tx('vm-a1')), 0, 'every accepted frame was handled');
     },
   );
+
+  it('gives a destination whose rx holds PORT_CAPACITY_FRAMES no more, counting each frame as rx-full', async () => {
+    const drops = async (): Promise<number> => (await dataplane()).counters.ports['vm-a2']?.drops['rx-full'] ?? 0;
+    // vm-a1's rx one short of full, as if its VM had stopped reading; vm-a2 is learned by a frame of its own.
+    await admin.del(PORT_KEYS.rx('vm-a1'));
+    const filler = admin.pipeline();
+    for (let i = 0; i < PORT_CAPACITY_FRAMES - 1; i++) filler.xadd(PORT_KEYS.rx('vm-a1'), '*', 'frame', 'filler');
+    await filler.exec();
+    const dropsBefore = await drops();
+    await send('vm-a2', [frame('vm-a2', 'vm-a1', 200_000)]);
+    await eventually('the last frame that fits', 10_000, async () =>
+      (await admin.xlen(PORT_KEYS.rx('vm-a1'))) === PORT_CAPACITY_FRAMES ? true : undefined,
+    );
+    await send(
+      'vm-a2',
+      Array.from({ length: 10 }, (_, i) => frame('vm-a2', 'vm-a1', 200_001 + i)),
+    );
+    await eventually('ten rx-full drops', 10_000, async () => ((await drops()) >= dropsBefore + 10 ? true : undefined));
+    assert.equal(await drops(), dropsBefore + 10);
+    assert.equal(await admin.xlen(PORT_KEYS.rx('vm-a1')), PORT_CAPACITY_FRAMES, 'never above its capacity');
+    assert.equal(await admin.xlen(PORT_KEYS.tx('vm-a2')), 0, 'the dropped frames were handled, not left waiting');
+  });
 });
