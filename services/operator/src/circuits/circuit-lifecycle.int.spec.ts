@@ -123,7 +123,9 @@ describe('circuit lifecycle on a real Redis: leases, deregistration, operator re
   });
 
   it('lets the same tenant claim an id whose lease expired, ending the old holder’s circuits and listeners', async () => {
-    // The reaper is slowed right down, so what ends the old holder's circuit here is the claim, not the reaper.
+    // What ends the old holder's circuit here must be the claim, not a reaper: the earlier tests' operators reap on
+    // the same Redis, so they stop first, and this one's reaper is slowed right down.
+    for (const operator of operators.splice(0)) await operator.close();
     const api = new OperatorApi(
       (await operatorWith({ VM_LEASE_MS: String(LEASE_MS), CIRCUIT_REAP_INTERVAL_MS: '3600000' })).url,
     );
