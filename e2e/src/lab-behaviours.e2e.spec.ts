@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, requestJson, TOPICS } from '@tenantlab/shared';
+import {
+  createKafkaClient,
+  JsonLogger,
+  PORT_KEYS,
+  requestJson,
+  TOPICS,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
@@ -93,12 +101,11 @@ describe('the default lab keeps the promises of its README', () => {
         const port = Number(new URL(component.url.includes('//') ? component.url : `tcp://${component.url}`).port);
         const sockets = listening.filter((socket) => socket.port === port);
         assert.ok(sockets.length > 0, `${component.name} listens on ${port}`);
-        // 127.0.0.1 is 0100007F little-endian; anything else (0.0.0.0, ::) would take connections from outside.
-        assert.deepEqual(
-          sockets.map((socket) => socket.address),
-          sockets.map(() => '0100007F'),
-          `${component.name} on port ${port}`,
-        );
+        // 127.0.0.1 is 0100007F little-endian, and ::ffff:127.0.0.1 (Java's IPv6 socket) ends in it; anything
+        // else (0.0.0.0, ::) would take connections from outside.
+        const loopback = new Set(['0100007F', '0000000000000000FFFF00000100007F']);
+        const open = sockets.filter((socket) => !loopback.has(socket.address)).map((socket) => socket.address);
+        assert.deepEqual(open, [], `${component.name} on port ${port}`);
       }
     },
   );
@@ -178,15 +185,119 @@ describe('the default lab keeps the promises of its README', () => {
     assert.ok(gap > 2500 && gap < 10_000, `counters every ${gap.toFixed(0)} ms`);
   });
 
+  it("shows each VM's vNIC: its id, MAC and IPv4 derived from the id, its port streams and counters", async () => {
+    for (const vm of ['vm-a1', 'vm-b2']) {
+      const { status, body } = await requestJson<Record<string, unknown>>('GET', `${urlOf(state, vm)}/vnic`);
+      assert.equal(status, 200);
+      assert.deepEqual(
+        { vm: body['vm'], mac: body['mac'], ipv4: body['ipv4'], tx: body['tx'], rx: body['rx'] },
+        { vm, mac: vmMacAddress(vm), ipv4: vmIpv4Address(vm), tx: PORT_KEYS.tx(vm), rx: PORT_KEYS.rx(vm) },
+      );
+      assert.equal(typeof (body['sent'] as { frames?: unknown }).frames, 'number');
+      assert.equal(typeof (body['received'] as { frames?: unknown }).frames, 'number');
+      assert.equal(body['receiverProblem'], undefined, 'the receiver is reading');
+    }
+  });
+
+  it('runs one traffic generation at a time per VM (409 for a second), and shows the switch figures it made', async () => {
+    const [a1, a2, sw, telemetry] = ['vm-a1', 'vm-a2', 'switch', 'telemetry'].map((name) => urlOf(state, name));
+    assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
+    try {
+      // Paced to 200 frames/s, the first run takes about 2 s: long enough for the second request to find it going.
+      const first = requestJson('POST', `${a1}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 400,
+        size: 128,
+        ratePps: 200,
+      });
+      const second = await requestJson<{ error: { code: string } }>('POST', `${a1}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 1,
+        size: 64,
+      });
+      assert.deepEqual([second.status, second.body.error.code], [409, 'CONFLICT']);
+      assert.equal((await first).status, 201);
+      const after = await requestJson('POST', `${a1}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 1,
+        size: 64,
+      });
+      assert.equal(after.status, 201, 'the next run starts once the first has answered');
+    } finally {
+      assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
+    }
+    await eventually('vm-a2 to receive the 401 frames', 30_000, async () => {
+      const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
+      return body.total >= 401 ? true : undefined;
+    });
+
+    // GET /dataplane: flow cache figures as `ovs-dpctl show` prints them, and per-port and per-tenant counters.
+    const { body: dataplane } = await requestJson<{
+      lookups: string;
+      flowCache: { hits: number; misses: number; evictions: number; invalidations: number; flows: number };
+      counters: { ports: Record<string, { rxFrames: number }>; tenants: Record<string, { rxFrames: number }> };
+    }>('GET', `${sw}/dataplane`);
+    const cache = dataplane.flowCache;
+    assert.equal(dataplane.lookups, `hit:${cache.hits} missed:${cache.misses} lost:${cache.evictions}`);
+    assert.ok(cache.hits > 0 && cache.flows > 0 && cache.invalidations >= 0, JSON.stringify(cache));
+    assert.ok((dataplane.counters.ports['vm-a1']?.rxFrames ?? 0) >= 401);
+    assert.ok((dataplane.counters.tenants['tenant-a']?.rxFrames ?? 0) >= 401);
+
+    // GET /traces/:tenant?limit=N: that tenant's latest N traces, newest last.
+    const latest = await eventually("tenant-a's traces in telemetry", 30_000, async () => {
+      const { status, body } = await requestJson<{
+        tenant: string;
+        traces: { message: { tenant: string; inPort?: string } }[];
+      }>('GET', `${telemetry}/traces/tenant-a?limit=5`);
+      return status === 200 && body.traces.length === 5 ? body : undefined;
+    });
+    assert.equal(latest.tenant, 'tenant-a');
+    assert.ok(
+      latest.traces.every((t) => t.message.tenant === 'tenant-a' && t.message.inPort === 'vm-a1'),
+      JSON.stringify(latest.traces),
+    );
+  });
+
+  it("stamps the services' JSON log lines with the trace_id of the request they belong to", () => {
+    // The operator logs each VM's registration; the lab keeps every process's log in .lab/<profile>/logs.
+    const logs = join(labDataDir(REPO_ROOT, E2E_PROFILE), 'logs');
+    const stamped = readdirSync(logs)
+      .filter((name) => /^(operator|vm-a1)/.test(name))
+      .flatMap((name) => readFileSync(join(logs, name), 'utf8').split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { trace_id?: string; msg?: string });
+    assert.ok(stamped.length > 0, 'the logs hold JSON lines');
+    assert.ok(
+      stamped.some((line) => /^[0-9a-f]{32}$/.test(line.trace_id ?? '')),
+      `a line with a trace_id: ${JSON.stringify(stamped.slice(0, 5))}`,
+    );
+  });
+
+  it('lists its commands with `lab help`', () => {
+    const result = spawnSync(process.execPath, [LAB_CLI, 'help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(result.status, 0);
+    for (const command of ['up', 'status', 'down', 'install', 'help']) {
+      assert.match(result.stdout, new RegExp(`^\\s+${command}\\s`, 'm'), `help lists ${command}`);
+    }
+    for (const option of ['--profile', '--port-offset', '--json']) assert.ok(result.stdout.includes(option), option);
+  });
+
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
     const pids = [lab.child.pid!, ...state.components.map((c) => c.pid)];
-    const result = spawnSync(process.execPath, [LAB_CLI, 'down', '--profile', E2E_PROFILE], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
-    await lab.exited;
+    // Asynchronously: this process must keep reading the runner's output while the lab stops.
+    const started = Date.now();
+    const down = spawn(process.execPath, [LAB_CLI, 'down', '--profile', E2E_PROFILE], { cwd: REPO_ROOT });
+    const said: string[] = [];
+    down.stdout.on('data', (chunk: Buffer) => said.push(chunk.toString()));
+    down.stderr.on('data', (chunk: Buffer) => said.push(chunk.toString()));
+    const code = await new Promise<number | null>((done) => down.once('exit', done));
+    const runnerCode = await lab.exited;
+    const what = `after ${Date.now() - started} ms: ${said.join('')}\n${lab.output.join('').slice(-2000)}`;
+    assert.equal(code, 0, `lab down ${what}`);
+    assert.equal(runnerCode, 0, `the runner ${what}`);
     await eventually('every lab process gone', 30_000, async () =>
       pids.every((pid) => !isProcessAlive(pid)) ? true : undefined,
     );
