@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,11 +110,8 @@ describe('the default lab keeps the promises of its README', () => {
     },
   );
 
-  it('shows each component with its URL, readiness and memory in `lab status --json`', () => {
-    const result = spawnSync(process.execPath, [LAB_CLI, 'status', '--json', '--profile', E2E_PROFILE], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+  it('shows each component with its URL, readiness and memory in `lab status --json`', async () => {
+    const result = await runLab(['status', '--json', '--profile', E2E_PROFILE]);
     assert.equal(result.status, 0, result.stderr);
     const report = JSON.parse(result.stdout) as {
       components: { name: string; url: string; ready: boolean; rssBytes?: number }[];
@@ -276,8 +273,8 @@ describe('the default lab keeps the promises of its README', () => {
     );
   });
 
-  it('lists its commands with `lab help`', () => {
-    const result = spawnSync(process.execPath, [LAB_CLI, 'help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  it('lists its commands with `lab help`', async () => {
+    const result = await runLab(['help']);
     assert.equal(result.status, 0);
     for (const command of ['up', 'status', 'down', 'install', 'help']) {
       assert.match(result.stdout, new RegExp(`^\\s+${command}\\s`, 'm'), `help lists ${command}`);
@@ -287,15 +284,10 @@ describe('the default lab keeps the promises of its README', () => {
 
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
     const pids = [lab.child.pid!, ...state.components.map((c) => c.pid)];
-    // Asynchronously: this process must keep reading the runner's output while the lab stops.
     const started = Date.now();
-    const down = spawn(process.execPath, [LAB_CLI, 'down', '--profile', E2E_PROFILE], { cwd: REPO_ROOT });
-    const said: string[] = [];
-    down.stdout.on('data', (chunk: Buffer) => said.push(chunk.toString()));
-    down.stderr.on('data', (chunk: Buffer) => said.push(chunk.toString()));
-    const code = await new Promise<number | null>((done) => down.once('exit', done));
+    const { status: code, stdout, stderr } = await runLab(['down', '--profile', E2E_PROFILE]);
     const runnerCode = await lab.exited;
-    const what = `after ${Date.now() - started} ms: ${said.join('')}\n${lab.output.join('').slice(-2000)}`;
+    const what = `after ${Date.now() - started} ms: ${stdout}${stderr}\n${lab.output.join('').slice(-2000)}`;
     assert.equal(code, 0, `lab down ${what}`);
     assert.equal(runnerCode, 0, `the runner ${what}`);
     await eventually('every lab process gone', 30_000, async () =>
@@ -304,3 +296,18 @@ describe('the default lab keeps the promises of its README', () => {
     assert.equal(existsSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'lab.json')), false);
   });
 });
+
+/**
+ * Runs the lab CLI without blocking this process (spawnSync would): the tests' HTTP keep-alive sockets and the lab
+ * runner's output pipes must be served meanwhile, or a socket the server closed is reused and hangs up.
+ */
+function runLab(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [LAB_CLI, ...args], { cwd: REPO_ROOT });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  return new Promise((done) =>
+    child.once('close', (status) => done({ status, stdout: stdout.join(''), stderr: stderr.join('') })),
+  );
+}
