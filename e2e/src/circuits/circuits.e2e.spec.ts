@@ -113,6 +113,14 @@ describe('circuits between tenant VM processes, through the operator, on a real 
     }
   });
 
+  it('registers each VM at http://HOST:PORT when VM_ADVERTISE_URL is not set', async () => {
+    for (const id of Object.values(ids())) {
+      const { status, body } = await requestJson<{ url: string }>('GET', `${operator.url}/vms/${id}`);
+      assert.equal(status, 200);
+      assert.equal(body.url, `http://127.0.0.1:${vm(id).port}`);
+    }
+  });
+
   it('answers send with its rates, and ping with one-way latency percentiles in µs', async () => {
     const { a1, a2 } = ids();
     assert.equal((await post(a2, '/workloads/echo', { service: 'echo-rates' })).status, 201);
