@@ -181,4 +181,54 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     });
     assert.equal(installed.lastError, undefined, 'no refusal is left showing once a good version runs');
   });
+
+  it('zeroes the register slice a new program gets, even where an earlier program left its state', async () => {
+    const tally = {
+      name: 'tally',
+      version: 1,
+      registers: [{ name: 'frames', width: 32, size: 4 }],
+      actions: [
+        {
+          name: 'count',
+          ops: [{ op: 'register.add', register: 'frames', index: { const: 0 }, value: { const: 1 } }],
+        },
+      ],
+      tables: [
+        {
+          name: 'any',
+          key: [{ field: 'l4.dport', match: 'exact' }],
+          actions: ['count'],
+          defaultAction: { action: 'count' },
+          size: 1,
+        },
+      ],
+      control: [{ table: 'any' }],
+    };
+    const frames = async (): Promise<string> =>
+      (await requestJson<{ value: string }>('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).body.value;
+    const install = async (): Promise<Record<string, unknown>> => {
+      const submitted = await requestJson<{ version: number; pageTable: Record<string, unknown> }>(
+        'PUT',
+        `${allocator.url}/tenants/tenant-b/program`,
+        { vms: ['vm-b1', 'vm-b2'], program: tally },
+      );
+      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+      await eventually('the switch to run the tally', 10_000, async () =>
+        (await installedVersion()) >= submitted.body.version ? true : undefined,
+      );
+      return submitted.body.pageTable;
+    };
+    const first = await install();
+    await send('vm-b1', [frame('vm-b1', 'vm-b2', 7000, 500), frame('vm-b1', 'vm-b2', 7000, 501)]);
+    await eventually('two frames counted', 10_000, async () => ((await frames()) === '2' ? true : undefined));
+
+    const removed = await requestJson<{ version: number }>('DELETE', `${allocator.url}/tenants/tenant-b/program`);
+    assert.equal(removed.status, 204);
+    await eventually('the switch to run the version without it', 10_000, async () =>
+      (await requestJson('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).status === 404 ? true : undefined,
+    );
+    const second = await install();
+    assert.deepEqual(second, first, 'the same slice again, still holding the old count in memory');
+    assert.equal(await frames(), '0', 'a new program starts from zeroed registers');
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
+import { PORT_CAPACITY_FRAMES, PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
@@ -137,4 +137,56 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
       assert.equal(await admin.xlen(PORT_KEYS.tx('vm-a1')), 0, 'every accepted frame was handled');
     },
   );
+
+  it('gives a destination whose rx holds PORT_CAPACITY_FRAMES no more, counting each frame as rx-full', async () => {
+    const drops = async (): Promise<number> => (await dataplane()).counters.ports['vm-a2']?.drops['rx-full'] ?? 0;
+    // vm-a1's rx one short of full, as if its VM had stopped reading; vm-a2 is learned by a frame of its own.
+    await admin.del(PORT_KEYS.rx('vm-a1'));
+    const filler = admin.pipeline();
+    for (let i = 0; i < PORT_CAPACITY_FRAMES - 1; i++) filler.xadd(PORT_KEYS.rx('vm-a1'), '*', 'frame', 'filler');
+    await filler.exec();
+    const dropsBefore = await drops();
+    await send('vm-a2', [frame('vm-a2', 'vm-a1', 200_000)]);
+    await eventually('the last frame that fits', 10_000, async () =>
+      (await admin.xlen(PORT_KEYS.rx('vm-a1'))) === PORT_CAPACITY_FRAMES ? true : undefined,
+    );
+    await send(
+      'vm-a2',
+      Array.from({ length: 10 }, (_, i) => frame('vm-a2', 'vm-a1', 200_001 + i)),
+    );
+    await eventually('ten rx-full drops', 10_000, async () => ((await drops()) >= dropsBefore + 10 ? true : undefined));
+    assert.equal(await drops(), dropsBefore + 10);
+    assert.equal(await admin.xlen(PORT_KEYS.rx('vm-a1')), PORT_CAPACITY_FRAMES, 'never above its capacity');
+    assert.equal(await admin.xlen(PORT_KEYS.tx('vm-a2')), 0, 'the dropped frames were handled, not left waiting');
+  });
+
+  it("reads each port's tx in consumer group `switch`, and traces the share of a tenant's frames its rate says", async () => {
+    for (const vm of Object.keys(VMS)) {
+      const groups = (await admin.call('XINFO', 'GROUPS', PORT_KEYS.tx(vm))) as unknown[][];
+      assert.deepEqual(
+        groups.map((group) => group[group.indexOf('name') + 1]),
+        ['switch'],
+        vm,
+      );
+    }
+    const refused = await requestJson<{ error: { code: string } }>('PUT', `${sw.url}/tenants/tenant-b/sampling`, {
+      rate: 1.5,
+    });
+    assert.deepEqual([refused.status, refused.body.error.code], [400, 'VALIDATION_FAILED']);
+    // Kafka is down here, so every traced frame shows as a dropped trace: tenant B at 0 is never traced, while
+    // tenant A at this suite's TRACE_SAMPLING_RATE of 1 is traced frame by frame.
+    assert.equal((await requestJson('PUT', `${sw.url}/tenants/tenant-b/sampling`, { rate: 0 })).status, 200);
+    await admin.del(PORT_KEYS.rx('vm-a3'));
+    const tracedBefore = (await dataplane()).traces.dropped;
+    const fromB = (await dataplane()).counters.ports['vm-b1']?.rxFrames ?? 0;
+    await send('vm-b1', [frame('vm-b1', 'ff:ff:ff:ff:ff:ff', 300_000), frame('vm-b1', 'ff:ff:ff:ff:ff:ff', 300_001)]);
+    await eventually("tenant B's frames handled", 10_000, async () =>
+      (await dataplane()).counters.ports['vm-b1']?.rxFrames === fromB + 2 ? true : undefined,
+    );
+    assert.equal((await dataplane()).traces.dropped, tracedBefore, 'no trace of tenant B');
+    await send('vm-a1', [frame('vm-a1', 'vm-a3', 300_002), frame('vm-a1', 'vm-a3', 300_003)]);
+    await eventually('two traces of tenant A', 10_000, async () =>
+      (await dataplane()).traces.dropped === tracedBefore + 2 ? true : undefined,
+    );
+  });
 });

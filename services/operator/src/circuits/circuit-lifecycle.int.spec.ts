@@ -122,6 +122,57 @@ describe('circuit lifecycle on a real Redis: leases, deregistration, operator re
     assert.match(await redisError(retry.ping()), /WRONGPASS|NOAUTH|closed/i);
   });
 
+  it('lets the same tenant claim an id whose lease expired, ending the old holder’s circuits and listeners', async () => {
+    // What ends the old holder's circuit here must be the claim, not a reaper: the earlier tests' operators reap on
+    // the same Redis, so they stop first, and this one's reaper is slowed right down.
+    for (const operator of operators.splice(0)) await operator.close();
+    const api = new OperatorApi(
+      (await operatorWith({ VM_LEASE_MS: String(LEASE_MS), CIRCUIT_REAP_INTERVAL_MS: '3600000' })).url,
+    );
+    const tenant = uniqueId('tenant');
+    const peer = await api.register(uniqueId('vm'), tenant);
+    const old = await api.register(uniqueId('vm'), tenant);
+    const pump = keepAlive(api, [peer]);
+    try {
+      const service = uniqueId('svc');
+      await api.listen(old, service);
+      const circuit = await api.connect(peer, service);
+      const claim = { id: old.id, tenant, url: `http://127.0.0.1:1/${old.id}-new` };
+      // While the lease is alive, registering without the current token is a conflict.
+      assert.equal((await api.call('POST', '/vms', { body: claim })).status, 409);
+      await eventually(`${old.id}'s lease to expire`, 10 * LEASE_MS, async () => {
+        const { body } = await api.call<{ alive: boolean }>('GET', `/vms/${old.id}`);
+        return body.alive ? undefined : true;
+      });
+      // Another tenant still may not take it; the same tenant may, without the old token.
+      const other = { ...claim, tenant: uniqueId('tenant') };
+      assert.equal((await api.call('POST', '/vms', { body: other })).status, 409);
+      const claimed = await api.call<{ alive: boolean; credentials: { token: string } }>('POST', '/vms', {
+        body: claim,
+      });
+      assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+      assert.equal(claimed.body.alive, true);
+      assert.notEqual(claimed.body.credentials.token, old.credentials.token);
+      assert.equal(await api.heartbeat(old), 403, 'the old token no longer works');
+
+      assert.equal(await admin.exists(...circuitKeys(circuit.id)), 0, 'the old holder’s circuit keys are gone');
+      assert.deepEqual(await api.circuitsOf(peer), []);
+      assert.deepEqual(
+        (await readInbox(admin, peer.id))
+          .map((entry) => entry.message)
+          .filter((message) => message['type'] === 'circuit.closed'),
+        [{ type: 'circuit.closed', circuitId: circuit.id, reason: `peer ${old.id} registered again` }],
+      );
+      const listeners = await api.call<{ listeners: unknown[] }>('GET', '/listeners', {
+        token: claimed.body.credentials.token,
+      });
+      assert.deepEqual([listeners.status, listeners.body.listeners], [200, []], 'its listener ended too');
+      assert.equal(await admin.hget(REDIS_KEYS.serviceListeners(service), tenant), null);
+    } finally {
+      pump.stop();
+    }
+  });
+
   it('keeps circuits, keys and grants across an operator restart, and finishes what the old one left', async () => {
     const env = { VM_LEASE_MS: '5000', CIRCUIT_REAP_INTERVAL_MS: '200' };
     const before = await operatorWith(env);

@@ -244,6 +244,88 @@ describe('the operator as circuit broker, on a real Redis', () => {
     assert.equal(await admin.exists(CIRCUIT_KEYS.control(circuit.id)), 0);
   });
 
+  it('lists, adds and removes listeners; a removed listener leaves its open circuits alone', async () => {
+    const tenant = uniqueId('tenant');
+    const server = await api.register(uniqueId('vm'), tenant);
+    const client = await api.register(uniqueId('vm'), tenant);
+    const other = await api.register(uniqueId('vm'), tenant);
+    const service = `${uniqueId('db')}.x_y:5432`;
+    const added = await api.call('POST', '/listeners', { body: { service }, token: server.credentials.token });
+    assert.deepEqual([added.status, added.body], [201, { vm: server.id, tenant, service }]);
+    await api.listen(other, uniqueId('svc'));
+    const listed = await api.call<{ listeners: { service: string }[] }>('GET', '/listeners', {
+      token: server.credentials.token,
+    });
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.listeners.map((l) => l.service),
+      [service],
+      "the caller's listeners only",
+    );
+    const circuit = await api.connect(client, service);
+    const removed = await api.call('DELETE', `/listeners/${encodeURIComponent(service)}`, {
+      token: server.credentials.token,
+    });
+    assert.equal(removed.status, 204);
+    assert.deepEqual(
+      (await api.circuitsOf(server)).map((c) => c.id),
+      [circuit.id],
+      'the open circuit stays',
+    );
+    assert.equal(await admin.exists(CIRCUIT_KEYS.control(circuit.id)), 1);
+    const gone = await api.call<ErrorReply>('POST', '/circuits', {
+      body: { target: service, mode: 'stream' },
+      token: client.credentials.token,
+    });
+    assert.equal(gone.status, 404, 'nobody listens any more');
+    const tooLong = await api.call<ErrorReply>('POST', '/listeners', {
+      body: { service: 'a'.repeat(101) },
+      token: server.credentials.token,
+    });
+    assert.equal(tooLong.status, 400);
+    const longest = await api.call('POST', '/listeners', {
+      body: { service: 'a'.repeat(100) },
+      token: server.credentials.token,
+    });
+    assert.equal(longest.status, 201);
+  });
+
+  it('takes ring capacities of 1-65536 entries and 1 KiB-64 MiB, 4096 entries and 4 MiB by default', async () => {
+    const tenant = uniqueId('tenant');
+    const server = await api.register(uniqueId('vm'), tenant);
+    const client = await api.register(uniqueId('vm'), tenant);
+    const service = uniqueId('svc');
+    await api.listen(server, service);
+    assert.deepEqual(DEFAULT_RING_CAPACITY, { entries: 4096, bytes: 4 * MiB });
+    const plain = await api.connect(client, service);
+    assert.deepEqual(plain.capacity, { entries: 4096, bytes: 4 * MiB });
+    await api.call('DELETE', `/circuits/${plain.id}`, { token: client.credentials.token });
+    for (const [capacity, field] of [
+      [{ entries: 0, bytes: 1024 }, 'capacity.entries'],
+      [{ entries: 65_537, bytes: 1024 }, 'capacity.entries'],
+      [{ entries: 1, bytes: 1023 }, 'capacity.bytes'],
+      [{ entries: 1, bytes: 64 * MiB + 1 }, 'capacity.bytes'],
+    ] as const) {
+      const refused = await api.call<ErrorReply>('POST', '/circuits', {
+        body: { target: service, mode: 'stream', capacity },
+        token: client.credentials.token,
+      });
+      assert.equal(refused.status, 400, JSON.stringify(capacity));
+      assert.ok(
+        refused.body.error.details?.some((d) => d.startsWith(`${field}:`)),
+        JSON.stringify(refused.body),
+      );
+    }
+    for (const capacity of [
+      { entries: 1, bytes: 1024 },
+      { entries: 65_536, bytes: 1024 },
+    ]) {
+      const circuit = await api.connect(client, service, { capacity });
+      assert.deepEqual(circuit.capacity, capacity);
+      await api.call('DELETE', `/circuits/${circuit.id}`, { token: client.credentials.token });
+    }
+  });
+
   it('lets only the current token re-register a live VM, and rotates its credentials', async () => {
     const vm = await api.register(uniqueId('vm'), uniqueId('tenant'));
     const body = { id: vm.id, tenant: vm.tenant, url: 'http://127.0.0.1:2/' };

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
   extractTraceFromStreamFields,
@@ -274,8 +274,10 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     const fields = fieldsFromFlatList(entry.trace);
     const traceparent = fields['otel.traceparent'];
     const record = packetTrace({ port: entry.port, frame }, view, verdict, this.config.TRACE_SNAP_BYTES, traceparent);
-    // A sampled frame gets a span, a child of the sender's, so its trace shows it crossing the switch.
-    const parent = extractTraceFromStreamFields(fields);
+    // A sampled frame gets a span, a child of the sender's, so its trace shows it crossing the switch. The parent is
+    // extracted onto the root context, not the active one: the read loop runs with tracing suppressed, and a span
+    // started under that is never recorded (issue 11: `switch.forward` never reached Jaeger).
+    const parent = extractTraceFromStreamFields(fields, ROOT_CONTEXT);
     const span = tracer.startSpan('switch.forward', { kind: SpanKind.INTERNAL }, parent);
     span.setAttributes({
       'tenantlab.tenant.id': record.tenant,

@@ -4,7 +4,7 @@ import { buildFrame, parseIpv4, vmIpv4Address, vmMacAddress } from '@tenantlab/s
 import { LatencyHistogram } from './latency-histogram';
 import { REORDER_WINDOW } from './sequence-tracker';
 import { TLAB_HEADER_BYTES, writeTlabHeader } from './tlab-header';
-import { TrafficReceiver } from './traffic-receiver';
+import { MAX_TRACKED_FLOWS, TrafficReceiver } from './traffic-receiver';
 
 const NOW = 5_000_000;
 
@@ -143,6 +143,25 @@ describe('TrafficReceiver', () => {
       'not-tlab': 1,
       'ipv4-bad-total-length': 1,
     });
+  });
+
+  it('tracks at most MAX_TRACKED_FLOWS flows and counts frames of any further one as too-many-flows', () => {
+    // Spread over four sources (a flow's source port is 10000 + its id): the bound is on all flows this VM tracks.
+    const perSource = MAX_TRACKED_FLOWS / 4;
+    for (let i = 0; i < MAX_TRACKED_FLOWS; i++) {
+      receiver.receive(tlabFrame(`vm-s${Math.floor(i / perSource)}`, i % perSource, 1), NOW);
+    }
+    assert.deepEqual(receiver.report().rejected, {});
+    receiver.receive(tlabFrame('vm-s0', perSource, 1), NOW);
+    receiver.receive(tlabFrame('vm-c', 0, 1), NOW);
+    receiver.receive(tlabFrame('vm-s3', 1, 2), NOW); // a tracked flow still counts
+    const report = receiver.report();
+    assert.deepEqual(report.rejected, { 'too-many-flows': 2 });
+    assert.equal(report.total, MAX_TRACKED_FLOWS + 3);
+    assert.equal(countsOf('vm-s3', 1)['received'], 2);
+    receiver.reset();
+    receiver.receive(tlabFrame('vm-c', 0, 1), NOW);
+    assert.deepEqual(receiver.report().rejected, {}, 'DELETE /traffic/received starts the count again');
   });
 
   it('reports one-way latency percentiles from the send times in the frames', () => {

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseEnv } from '@tenantlab/shared';
+import { operatorEnv } from './operator.config';
+
+describe('operator configuration', () => {
+  it('has the defaults the README documents (Configuration table)', () => {
+    const config = parseEnv(operatorEnv, {});
+    const documented = {
+      HOST: '127.0.0.1',
+      PORT: 3000,
+      LOG_LEVEL: 'info',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      VM_LEASE_MS: 15_000,
+      CIRCUIT_POLICY: [],
+      MAX_CIRCUITS_PER_VM: 64,
+      TENANT_RING_BYTES: 256 * 1024 * 1024,
+      CIRCUIT_REAP_INTERVAL_MS: 1000,
+      ALLOCATOR_URL: 'http://127.0.0.1:3002',
+      SWITCH_URL: 'http://127.0.0.1:3001',
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),
+      documented,
+    );
+  });
+});
