@@ -181,6 +181,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       traces: this.traces.snapshot(),
       sampling: Object.fromEntries(this.sampling),
       cpuWeights: Object.fromEntries(this.pipeline.cpuWeights()),
+      programCpuNs: Object.fromEntries(this.pipeline.programCpuNs()),
       programs: this.installer.status(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),

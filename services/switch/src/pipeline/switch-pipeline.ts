@@ -137,6 +137,13 @@ export class SwitchPipeline {
     return this.weights;
   }
 
+  /** Program processing time charged to each tenant with a program, in ns (empty without a CPU budget). */
+  programCpuNs(): Map<string, number> {
+    const used = new Map<string, number>();
+    for (const [tenant, { bucket }] of this.stagesByTenant) if (bucket !== undefined) used.set(tenant, bucket.usedNs);
+    return used;
+  }
+
   attach(port: SwitchPort): void {
     const ports = this.vlanPorts.get(port.vlan) ?? [];
     if (ports.some((p) => p.no === port.no)) return;

@@ -178,6 +178,14 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
         );
       }
       assert.ok(Math.abs(ran.a / ran.b - 3) < 0.1, `A:B = ${(ran.a / ran.b).toFixed(3)}, expected 3`);
+      assert.deepEqual(
+        pipeline.programCpuNs(),
+        new Map([
+          ['tenant-a', ran.a * TICK],
+          ['tenant-b', ran.b * TICK],
+        ]),
+        'the time charged to each tenant, as GET /dataplane shows it',
+      );
     });
   }
 });

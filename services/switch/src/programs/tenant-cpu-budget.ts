@@ -17,6 +17,8 @@ export interface CpuBucket {
   weight: number;
   tokens: number;
   last: number;
+  /** Processing time charged to the tenant since its bucket was made, in ns. */
+  usedNs: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export class TenantCpuBudget {
     this.refillAll();
     const bucket = this.buckets.get(tenant);
     if (bucket === undefined) {
-      this.buckets.set(tenant, { weight, tokens: this.options.burstNs, last: this.clock() });
+      this.buckets.set(tenant, { weight, tokens: this.options.burstNs, last: this.clock(), usedNs: 0 });
     } else {
       this.totalWeight -= bucket.weight;
       bucket.weight = weight;
@@ -80,6 +82,7 @@ export class TenantCpuBudget {
   /** Takes `costNs` from the bucket at `now`, into debt if need be (after running a frame `admit` allowed). */
   charge(bucket: CpuBucket, costNs: number, now: number): void {
     bucket.tokens = this.refillAt(bucket, now) - costNs;
+    bucket.usedNs += costNs;
   }
 
   /** Time in the tenant's bucket now, in ns (negative while in debt). */
