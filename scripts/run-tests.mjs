@@ -3,6 +3,9 @@
 //   unit:        *.spec.js                 (no servers)
 //   integration: *.int.spec.js             (real Redis, Kafka, Jaeger)
 //   e2e:         e2e/dist/**/*.e2e.spec.js (the whole lab)
+// The tests run from each package's compiled dist/, so before running it checks that every test source of the tier
+// (src/**/*.spec.ts) has compiled output no older than the source; otherwise it fails naming the package, rather
+// than silently running fewer tests (or stale ones).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,7 +34,15 @@ const packages = [
   'e2e',
 ];
 
-function findCompiled(dir) {
+function mtimeOf(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function findFiles(dir) {
   let entries;
   try {
     entries = readdirSync(dir);
@@ -40,12 +51,42 @@ function findCompiled(dir) {
   }
   return entries.flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? findCompiled(path) : [path];
+    return statSync(path).isDirectory() ? findFiles(path) : [path];
   });
 }
 
+const tierOfSource = (f) => f.endsWith('.spec.ts') && tiers[tier](f.replace(/\.ts$/, '.js'));
+const unbuilt = packages.flatMap((pkg) => {
+  const sources = findFiles(join(root, pkg, 'src')).filter(tierOfSource);
+  if (sources.length === 0) return [];
+  // `tsc -b` leaves a .js untouched when its source was touched but not changed (a checkout, a revert) and records
+  // that check in the project's tsbuildinfo, so a build counts as current when either is newer than the source.
+  const buildInfo = mtimeOf(join(root, pkg, 'tsconfig.tsbuildinfo'));
+  const problems = sources.flatMap((source) => {
+    const compiled = join(root, pkg, 'dist', relative(join(root, pkg, 'src'), source)).replace(/\.ts$/, '.js');
+    const compiledAt = mtimeOf(compiled);
+    if (compiledAt === undefined) return [`${relative(root, compiled)} is missing`];
+    if (Math.max(compiledAt, buildInfo ?? 0) < mtimeOf(source)) {
+      return [`${relative(root, compiled)} is older than ${relative(root, source)}`];
+    }
+    return [];
+  });
+  return problems.length === 0 ? [] : [{ pkg, count: sources.length, problems }];
+});
+if (unbuilt.length > 0) {
+  for (const { pkg, count, problems } of unbuilt) {
+    console.error(`${pkg}: ${count} ${tier} test source(s) but the build is missing or stale:`);
+    for (const problem of problems.slice(0, 5)) console.error(`  ${problem}`);
+    if (problems.length > 5) console.error(`  ... and ${problems.length - 5} more`);
+  }
+  console.error(
+    `not running ${tier} tests on a partial build: run \`npx tsc -b\` and fix its errors (\`npx tsc -b --force\` if outputs were deleted)`,
+  );
+  process.exit(1);
+}
+
 const files = packages
-  .flatMap((pkg) => findCompiled(join(root, pkg, 'dist')))
+  .flatMap((pkg) => findFiles(join(root, pkg, 'dist')))
   .filter(tiers[tier])
   .sort();
 if (files.length === 0) {

@@ -5,7 +5,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, macToString, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
+import {
+  createKafkaClient,
+  JsonLogger,
+  macToString,
+  requestJson,
+  TOPICS,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import {
   E2E_PROFILE,
@@ -407,8 +415,29 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       await eventually('the switch to handle the 200 frames', 30_000, async () =>
         ((await dataplane()).counters.ports['vm-a1']?.rxFrames ?? 0) >= rxBefore + 200 ? true : undefined,
       );
-      const atB = await requestJson<Received>('GET', `${b1}/traffic/received`);
-      assert.equal(atB.body.total, 0, 'nothing from tenant A reached tenant B');
+      // B's own VM vm-b2 then sends vm-b1 a few marker frames, which it must receive. The switch counts a frame as
+      // it decides it, within a batch it read before, so the markers, sent after all 200 were counted, are read in
+      // a later batch; its loop commits each batch (one MULTI) before it reads the next, so anything of A's that
+      // reached vm-b1's rx stream sits there before the markers, and vm-b1 reads its rx stream in order. Once the
+      // markers are in vm-b1's report, so is anything of A's that got through.
+      const markers = 5;
+      const fromB2 = await requestJson('POST', `${urlOf(state, 'vm-b2')}/traffic/generate`, {
+        to: ['vm-b1'],
+        protocol: 'udp',
+        count: markers,
+        size: 128,
+      });
+      assert.equal(fromB2.status, 201, JSON.stringify(fromB2.body));
+      const atB = await eventually("the markers from tenant B's own vm-b2 at vm-b1", 30_000, async () => {
+        const { body } = await requestJson<Received>('GET', `${b1}/traffic/received`);
+        return (body.bySource[vmIpv4Address('vm-b2')]?.received ?? 0) >= markers ? body : undefined;
+      });
+      assert.deepEqual(
+        Object.keys(atB.bySource),
+        [vmIpv4Address('vm-b2')],
+        'nothing from tenant A reached tenant B: only the markers arrived',
+      );
+      assert.equal(atB.total, markers, 'nothing from tenant A reached tenant B, not even a malformed frame');
     } finally {
       await consumer.disconnect();
     }

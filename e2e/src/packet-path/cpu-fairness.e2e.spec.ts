@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { freeLoopbackPort, seedVmRegistry, startTestRedis } from '@tenantlab/lab';
 import { type LinkedPipeline, PORT_KEYS, REDIS_KEYS, requestJson, validateProgram } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
 import { sendFrames, sequencedFrame } from './port-traffic';
+
+/** `PUT /tenants/:tenant/cpu-weight` on the switch at `url`. */
+const putCpuWeight = (url: string, tenant: string, body: unknown) =>
+  requestJson<{ error?: { code: string; details?: string[] }; weight?: number }>(
+    'PUT',
+    `${url}/tenants/${tenant}/cpu-weight`,
+    body,
+  );
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -31,40 +39,64 @@ const SKETCH = {
   control: [{ table: 'sketch' }],
 };
 
+/** Fifteen hashes of the 4-tuple, each counted: enough work per frame that a few thousand frames fill seconds. */
+const HEAVY = {
+  ...SKETCH,
+  name: 'heavy',
+  actions: [
+    {
+      name: 'count',
+      ops: Array.from({ length: 15 }, (_, i) => [
+        {
+          op: 'hash',
+          algorithm: i % 2 === 0 ? 'crc32' : 'crc16',
+          fields: ['ipv4.src', 'ipv4.dst', 'l4.sport', 'l4.dport'],
+          bound: 1024,
+          into: 'meta.h',
+        },
+        { op: 'register.add', register: 'rows', index: { field: 'meta.h' }, value: { const: i + 1 } },
+      ]).flat(),
+    },
+  ],
+};
+
 interface Dataplane {
   programs: { version: number };
+  programCpuNs: Record<string, number>;
   counters: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
   waitingForCpu: Record<string, number>;
   cpuWeights: Record<string, number>;
-  programCpuNs: Record<string, number>;
+}
+
+interface BudgetedSwitch {
+  readonly sw: ServiceProcess;
+  send(from: Vm, to: Vm, first: number, count: number): Promise<void>;
+  /** How many frames are in the VM's rx stream. */
+  arrived(vm: Vm): Promise<number>;
+  dataplane(): Promise<Dataplane>;
+  stop(): Promise<void>;
 }
 
 /**
- * A switch whose tenant programs get a tiny CPU budget: a tenant whose program is over its share waits (its frames
- * queue, unacknowledged, up to a bound) and then drops, counted; a tenant without a program is never held up by it.
+ * A real switch on a private Redis, with the sketch installed for `programTenants` as the allocator would link it,
+ * a program CPU budget of `nsPerSecond` with `burstNs`, and both receivers announced (frames to them are unicast).
  */
-describe('CPU budgets of tenant programs on a real switch', () => {
-  let redis: TestRedis;
-  let admin: Redis;
-  let sw: ServiceProcess;
-
-  // 64 flows (source ports), so the program's sketch sees more than one.
-  const send = (from: Vm, to: Vm, first: number, count: number): Promise<void> =>
-    sendFrames(
-      admin,
-      from,
-      Array.from({ length: count }, (_, i) =>
-        sequencedFrame(from, to, first + i, { srcPort: 5000 + ((first + i) % 64), dstPort: 7 }),
-      ),
-    );
-  const arrived = (vm: Vm): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
-  const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw.url}/dataplane`)).body;
-
-  before(async () => {
-    redis = await startTestRedis();
-    admin = new Redis(redis.url);
+async function startBudgetedSwitch(
+  program: typeof SKETCH,
+  programTenants: readonly ('tenant-a' | 'tenant-b')[],
+  nsPerSecond: number,
+  burstNs: number,
+): Promise<BudgetedSwitch> {
+  const redis = await startTestRedis();
+  const admin = new Redis(redis.url);
+  let sw: ServiceProcess | undefined;
+  const stop = async () => {
+    await sw?.stop();
+    admin.disconnect();
+    await redis.stop();
+  };
+  try {
     await seedVmRegistry(admin, VMS);
-    // The pipeline as the allocator would link it: tenant A runs the sketch, tenant B runs nothing.
     const quota = {
       tables: 8,
       tableEntries: 4096,
@@ -76,41 +108,78 @@ describe('CPU budgets of tenant programs on a real switch', () => {
     const pipeline: LinkedPipeline = {
       version: 1,
       createdAt: new Date().toISOString(),
-      tenants: {
-        'tenant-a': {
-          program: validateProgram(SKETCH, { tenant: 'tenant-a', vms: ['vm-a1', 'vm-a2'], quota }),
-          pageTable: { rows: { stage: 0, offset: 0, amount: 1024 } },
-        },
-      },
+      tenants: Object.fromEntries(
+        programTenants.map((tenant, i) => [
+          tenant,
+          {
+            program: validateProgram(program, {
+              tenant,
+              vms: Object.keys(VMS).filter((vm) => VMS[vm as Vm] === tenant),
+              quota,
+            }),
+            pageTable: { rows: { stage: 0, offset: 1024 * i, amount: 1024 } },
+          },
+        ]),
+      ),
     };
     await admin.set(REDIS_KEYS.pipelineCurrent, JSON.stringify(pipeline));
-    sw = await (
+    const started = await (
       await ServiceProcess.create('switch', 'switch', {
         REDIS_URL: redis.url,
         KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
         PORT_SCAN_INTERVAL_MS: '100',
         TRACE_SAMPLING_RATE: '0',
-        // About a millisecond of program time per second, a tenth of that as burst: a few hundred frames a second.
-        PROGRAM_CPU_NS_PER_SECOND: '1000000',
-        PROGRAM_CPU_BURST_NS: '100000',
+        PROGRAM_CPU_NS_PER_SECOND: String(nsPerSecond),
+        PROGRAM_CPU_BURST_NS: String(burstNs),
       })
     ).start(30_000, '/health');
-    await eventually('the program installed and four ports attached', 10_000, async () => {
-      const state = (await requestJson<Dataplane & { ports: unknown[] }>('GET', `${sw.url}/dataplane`)).body;
+    sw = started;
+    const dataplane = async (): Promise<Dataplane> =>
+      (await requestJson<Dataplane>('GET', `${started.url}/dataplane`)).body;
+    // 64 flows (source ports), so the program's sketch sees more than one.
+    const send = (from: Vm, to: Vm, first: number, count: number): Promise<void> =>
+      sendFrames(
+        admin,
+        from,
+        Array.from({ length: count }, (_, i) =>
+          sequencedFrame(from, to, first + i, { srcPort: 5000 + ((first + i) % 64), dstPort: 7 }),
+        ),
+      );
+    const arrived = (vm: Vm): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
+    await eventually('the programs installed and four ports attached', 10_000, async () => {
+      const state = (await requestJson<Dataplane & { ports: unknown[] }>('GET', `${started.url}/dataplane`)).body;
       return state.programs.version === 1 && state.ports.length === 4 ? true : undefined;
     });
-    // Both receivers announce themselves, so frames to them are unicast.
     await send('vm-a2', 'vm-a1', 0, 1);
     await send('vm-b2', 'vm-b1', 0, 1);
     await eventually('the announcements', 10_000, async () =>
       (await arrived('vm-a1')) === 1 && (await arrived('vm-b1')) === 1 ? true : undefined,
     );
+    return { sw: started, send, arrived, dataplane, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * A switch whose tenant programs get a tiny CPU budget: a tenant whose program is over its share waits (its frames
+ * queue, unacknowledged, up to a bound) and then drops, counted; a tenant without a program is never held up by it.
+ */
+describe('CPU budgets of tenant programs on a real switch', () => {
+  let lab: BudgetedSwitch;
+  const send = (from: Vm, to: Vm, first: number, count: number) => lab.send(from, to, first, count);
+  const arrived = (vm: Vm) => lab.arrived(vm);
+  const dataplane = () => lab.dataplane();
+
+  before(async () => {
+    // Tenant A runs the sketch, tenant B runs nothing. About a millisecond of program time per second, a tenth of
+    // that as burst: a few hundred frames a second.
+    lab = await startBudgetedSwitch(SKETCH, ['tenant-a'], 1_000_000, 100_000);
   });
 
   after(async () => {
-    await sw?.stop();
-    admin?.disconnect();
-    await redis?.stop();
+    await lab?.stop();
   });
 
   it(
@@ -161,13 +230,8 @@ describe('CPU budgets of tenant programs on a real switch', () => {
     },
   );
 
-  it('sets a tenant’s CPU weight over HTTP, and refuses weights that are not positive numbers', async () => {
-    const put = (tenant: string, body: unknown) =>
-      requestJson<{ error?: { code: string; details?: string[] }; weight?: number }>(
-        'PUT',
-        `${sw.url}/tenants/${tenant}/cpu-weight`,
-        body,
-      );
+  it('refuses CPU weights that are not positive numbers', async () => {
+    const put = (tenant: string, body: unknown) => putCpuWeight(lab.sw.url, tenant, body);
     for (const body of [{ weight: 0 }, { weight: -1 }, { weight: 'heavy' }, { weight: 1e9 }, {}]) {
       const refused = await put('tenant-a', body);
       assert.equal(refused.status, 400, `weight ${JSON.stringify(body)} refused`);
@@ -175,9 +239,73 @@ describe('CPU budgets of tenant programs on a real switch', () => {
       assert.match(String(refused.body.error?.details), /weight/, 'the refusal says the weight is what is wrong');
     }
     assert.equal((await put('Bad_Tenant', { weight: 2 })).status, 400);
-    const set = await put('tenant-a', { weight: 4 });
-    assert.equal(set.status, 200);
-    assert.equal(set.body.weight, 4);
-    assert.deepEqual((await dataplane()).cpuWeights, { 'tenant-a': 4 });
   });
+});
+
+/**
+ * Weights set through `PUT /tenants/:tenant/cpu-weight` decide how the program CPU budget splits between tenants that
+ * both want more than it. A switch that ignored the weights would split it 1:1.
+ */
+describe('CPU weights on a real switch', () => {
+  // Two milliseconds of program time a second, 300 µs of burst.
+  const NS_PER_SECOND = 2_000_000;
+  const BURST_NS = 300_000;
+  /** The most the switch charges one frame (switch-pipeline.ts MAX_FRAME_CHARGE_NS). */
+  const MAX_FRAME_CHARGE_NS = 100_000;
+  const SENT = 4000;
+  let lab: BudgetedSwitch;
+
+  before(async () => {
+    lab = await startBudgetedSwitch(HEAVY, ['tenant-a', 'tenant-b'], NS_PER_SECOND, BURST_NS);
+  });
+
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it(
+    'splits program time 3:1 between two tenants over budget after PUT cpu-weight 3 and 1',
+    { timeout: 90_000 },
+    async () => {
+      for (const [tenant, weight] of [
+        ['tenant-a', 3],
+        ['tenant-b', 1],
+      ] as const) {
+        const set = await putCpuWeight(lab.sw.url, tenant, { weight });
+        assert.equal(set.status, 200);
+        assert.equal(set.body.weight, weight);
+      }
+      // Both backlogs fit the switch's wait queue (4096 a tenant), so nothing is dropped: every frame waits its turn.
+      await Promise.all([lab.send('vm-a1', 'vm-a2', 1, SENT), lab.send('vm-b1', 'vm-b2', 1, SENT)]);
+      const backlogged = (state: Dataplane) =>
+        (state.waitingForCpu['tenant-a'] ?? 0) > 0 && (state.waitingForCpu['tenant-b'] ?? 0) > 0;
+      const start = await eventually('both tenants over budget', 30_000, async () => {
+        const state = await lab.dataplane();
+        return backlogged(state) ? state : undefined;
+      });
+      const used = (state: Dataplane, tenant: string) => state.programCpuNs[tenant] - start.programCpuNs[tenant];
+      // 3 ms is 1.5 s of A's share, and at most 3000 of its frames even at 1 µs a frame: its backlog lasts.
+      const end = await eventually('tenant A has run 3 ms of program time more', 60_000, async () => {
+        const state = await lab.dataplane();
+        return used(state, 'tenant-a') >= 3_000_000 ? state : undefined;
+      });
+      assert.ok(backlogged(end), `both tenants still had frames waiting: ${JSON.stringify(end.waitingForCpu)}`);
+      // Between two snapshots each bucket earns weight / sum(weights) of the budget over the same time T, and what it
+      // charged differs from what it earned by the change in its tokens, which stay above minus one frame's charge
+      // and at most the burst (a backlogged tenant's bucket is emptied on every pass of the switch's loop, so it
+      // never overflows unless the loop stalls for 200 ms). So usedA = 3/4 R T + eA and usedB = 1/4 R T + eB with
+      // |e| <= burst + charge cap, and |usedA - 3 usedB| <= 4 (burst + charge cap). Ignoring the weights would give
+      // usedA = usedB, so usedA - 3 usedB = -2 usedA = -6 ms here.
+      const usedA = used(end, 'tenant-a');
+      const usedB = used(end, 'tenant-b');
+      const bound = 4 * (BURST_NS + MAX_FRAME_CHARGE_NS);
+      assert.ok(
+        Math.abs(usedA - 3 * usedB) <= bound,
+        `program time A ${(usedA / 1e6).toFixed(2)} ms, B ${(usedB / 1e6).toFixed(2)} ms: A - 3B is off by more than ${bound / 1e6} ms`,
+      );
+      for (const tenant of ['tenant-a', 'tenant-b']) {
+        assert.equal(end.counters.tenants[tenant]?.drops['cpu-budget'] ?? 0, 0, `nothing of ${tenant} dropped`);
+      }
+    },
+  );
 });

@@ -196,48 +196,61 @@ describe('CircuitsService', () => {
     await assert.rejects(circuits.close(a1, id), NotFoundError);
   });
 
+  // The quota accounting itself (check, take all or none, refund once) is the repository's Lua, tested on a real
+  // Redis in circuit-quota.int.spec.ts; the service computes the charges from its limits and words a refusal.
   describe('quotas', () => {
-    it('counts MAX_CIRCUITS_PER_VM at both endpoints, refuses with use and limit, and frees the slot on close', async () => {
-      config.MAX_CIRCUITS_PER_VM = 2;
-      await listeners.listen(a2, 'db');
-      const first = await circuits.connect(a1, { target: 'db', mode: 'stream' });
-      await circuits.connect(a1, { target: 'db', mode: 'stream' });
-      await assert.rejects(
-        circuits.connect(a1, { target: 'db', mode: 'stream' }),
-        (e: unknown) =>
-          e instanceof QuotaExceededError &&
-          /MAX_CIRCUITS_PER_VM/.test(e.message) &&
-          /has 2 circuit endpoint\(s\)/.test(e.message) &&
-          /limit is 2/.test(e.message),
+    it('charges each endpoint its VM slot and both rings to its tenant, at the limits configured now', async () => {
+      await listeners.listen(b1, 'db');
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      const capacity = { entries: 16, bytes: 2 * MiB };
+      const chargesOf = (id: string) =>
+        new Set(
+          circuitsRepository.records.get(id)?.charges.map((c) => `${c.quota}:${c.holder}=${c.amount}/${c.limit}`),
+        );
+      const first = await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
+      assert.deepEqual(
+        chargesOf(first.id),
+        new Set([
+          'MAX_CIRCUITS_PER_VM:vm-a1=1/64',
+          'MAX_CIRCUITS_PER_VM:vm-b1=1/64',
+          `TENANT_RING_BYTES:tenant-a=${4 * MiB}/${256 * MiB}`,
+          `TENANT_RING_BYTES:tenant-b=${4 * MiB}/${256 * MiB}`,
+        ]),
       );
-      // The listener's side is full too: a third VM cannot reach it either.
-      await listeners.listen(b1, 'other');
-      config.CIRCUIT_POLICY = [{ from: 'tenant-b', to: 'tenant-a', service: 'db' }];
-      await assert.rejects(circuits.connect(b1, { target: 'vm-a2/db', mode: 'stream' }), QuotaExceededError);
-      assert.equal(circuitsRepository.records.size, 2, 'a refused circuit leaves no record');
-      await circuits.close(a1, first.id);
-      await circuits.connect(a1, { target: 'db', mode: 'stream' });
+      config.MAX_CIRCUITS_PER_VM = 2;
+      config.TENANT_RING_BYTES = 10 * MiB;
+      const second = await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
+      assert.deepEqual(
+        chargesOf(second.id),
+        new Set([
+          'MAX_CIRCUITS_PER_VM:vm-a1=1/2',
+          'MAX_CIRCUITS_PER_VM:vm-b1=1/2',
+          `TENANT_RING_BYTES:tenant-a=${4 * MiB}/${10 * MiB}`,
+          `TENANT_RING_BYTES:tenant-b=${4 * MiB}/${10 * MiB}`,
+        ]),
+      );
     });
 
-    it('charges TENANT_RING_BYTES 2 x capacity.bytes per endpoint in the tenant, and refunds on close', async () => {
-      config.TENANT_RING_BYTES = 10 * MiB;
-      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
-      await listeners.listen(b1, 'db');
-      const capacity = { entries: 16, bytes: 2 * MiB };
-      const first = await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
-      await circuits.connect(a1, { target: 'db', mode: 'stream', capacity });
-      assert.equal(circuitsRepository.used('TENANT_RING_BYTES', 'tenant-a'), 8 * MiB);
+    it('turns a refusal into QUOTA_EXCEEDED with the use and limit, and sets nothing up', async () => {
+      await listeners.listen(a2, 'db');
+      circuitsRepository.refusal = (charges) => {
+        const exceeded = charges.find((c) => c.quota === 'TENANT_RING_BYTES');
+        return exceeded && { exceeded, used: 9 * MiB };
+      };
       await assert.rejects(
-        circuits.connect(a1, { target: 'db', mode: 'stream', capacity }),
+        circuits.connect(a1, { target: 'db', mode: 'stream', capacity: { entries: 16, bytes: MiB } }),
         (e: unknown) =>
           e instanceof QuotaExceededError &&
-          e.message.includes(`tenant tenant-a's circuits hold ${8 * MiB} ring bytes`) &&
+          e.message.includes('quota TENANT_RING_BYTES exceeded') &&
+          e.message.includes(`tenant tenant-a's circuits hold ${9 * MiB} ring bytes`) &&
           e.message.includes(`would add ${4 * MiB}`) &&
-          e.message.includes(`limit is ${10 * MiB}`),
+          e.message.includes(`limit is ${256 * MiB}`),
       );
-      await circuits.connect(a1, { target: 'db', mode: 'stream', capacity: { entries: 16, bytes: MiB } });
-      await circuits.close(a1, first.id);
-      assert.equal(circuitsRepository.used('TENANT_RING_BYTES', 'tenant-a'), 6 * MiB);
+      assert.equal(circuitsRepository.records.size, 0, 'no record');
+      assert.equal(circuitsRepository.circuitKeys.size, 0, 'no circuit keys');
+      assert.equal(circuitsRepository.inboxes.get('vm-a2'), undefined, 'the listener was not told');
+      circuitsRepository.refusal = undefined;
+      await circuits.connect(a1, { target: 'db', mode: 'stream' });
     });
   });
 });

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { requestJson } from '@tenantlab/shared';
+import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import { Redis } from 'ioredis';
 import {
   type ErrorReply,
   eventually,
@@ -16,8 +14,7 @@ import {
   type TestVm,
   uniqueId,
 } from '../testing/operator-harness';
-
-const REPO_ROOT = join(__dirname, '..', '..', '..', '..');
+import { REPO_ROOT, type ServiceUnderTest, startServiceProcess } from '../testing/service-process';
 
 /** programs/flow-counters.json plus an action forwarding to `forwardTo`: the allocator checks that it is the tenant's. */
 function flowCounters(forwardTo: string): Record<string, unknown> {
@@ -31,99 +28,11 @@ function flowCounters(forwardTo: string): Record<string, unknown> {
   return program;
 }
 
-/** The real allocator, from its build, as its own process (it has no public index to import its module from). */
-async function startAllocator(redisUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freeLoopbackPort();
-  const url = `http://127.0.0.1:${port}`;
-  let stderr = '';
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'services', 'allocator', 'dist', 'main.js')], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      REDIS_URL: redisUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      // Nothing listens there: the allocator is not ready without Kafka, but its API works, which is all these use.
-      KAFKA_BROKERS: '127.0.0.1:1',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-  };
-  try {
-    await eventually('the allocator answering GET /health', 30_000, async () => {
-      if (child.exitCode !== null) throw new Error(`the allocator exited with ${child.exitCode}: ${stderr}`);
-      return (await requestJson('GET', `${url}/health`, undefined, 1000)).status === 200 ? true : undefined;
-    });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url, stop };
-}
-
-interface SwitchRequest {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-/** Plays the switch's control API contract, recording what the operator asked for. */
-async function startFakeSwitch(): Promise<{ url: string; requests: SwitchRequest[]; server: Server }> {
-  const requests: SwitchRequest[] = [];
-  const readBody = async (request: IncomingMessage): Promise<unknown> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    return text ? JSON.parse(text) : undefined;
-  };
-  const server = createServer((request, response) => {
-    void readBody(request).then((body) => {
-      const path = request.url ?? '';
-      requests.push({ method: request.method ?? '', path, body });
-      const answer = (status: number, reply?: unknown): void => {
-        response.writeHead(status, reply === undefined ? {} : { 'content-type': 'application/json' });
-        response.end(reply === undefined ? undefined : JSON.stringify(reply));
-      };
-      const error = (status: number, code: string, message: string, details?: string[]): void =>
-        answer(status, { error: { code, message, retriable: false, details } });
-      const match = /^\/tenants\/([^/]+)\/(tables|registers|counters)\/([^/]+)(?:\/(entries|\d+))?$/.exec(path);
-      if (!match) return error(404, 'NOT_FOUND', `no route ${path}`);
-      const [, , kind, name, rest] = match;
-      if (name === 'missing') return error(404, 'NOT_FOUND', `table ${name} does not exist in the tenant's program`);
-      if (name === 'broken') return error(500, 'INTERNAL', 'internal error; see the service log');
-      if (kind === 'tables' && request.method === 'POST') {
-        const action = (body as { action?: string }).action;
-        if (action === 'bad') {
-          return error(400, 'VALIDATION_FAILED', 'entry is invalid', [
-            'key[0] (ipv4.dst, lpm): prefixLength must be a whole number from 0 to 32',
-          ]);
-        }
-        if (action === 'full') return error(409, 'CONFLICT', `table ${name} is full (64 entries)`);
-        return answer(201, { table: name, entries: 1 });
-      }
-      if (kind === 'tables' && request.method === 'DELETE') return answer(204);
-      if (kind === 'registers')
-        return answer(200, { register: name, index: Number(rest), value: (2n ** 128n - 1n).toString() });
-      return answer(200, { counter: name, index: Number(rest), packets: 3, bytes: 180 });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
-}
-
-describe('tenant programs through the operator, with the real allocator on a real Redis', () => {
+describe('tenant programs through the operator, with the real allocator and switch on a real Redis', () => {
   let redis: TestRedis;
-  let allocator: { url: string; stop(): Promise<void> } | undefined;
-  let fakeSwitch: Awaited<ReturnType<typeof startFakeSwitch>> | undefined;
+  let admin: Redis;
+  let allocator: ServiceUnderTest | undefined;
+  let switchProcess: ServiceUnderTest | undefined;
   const operators: OperatorUnderTest[] = [];
   let api: OperatorApi;
   let a1: TestVm;
@@ -133,9 +42,23 @@ describe('tenant programs through the operator, with the real allocator on a rea
   before(
     async () => {
       redis = await startTestRedis();
-      allocator = await startAllocator(redis.url);
-      fakeSwitch = await startFakeSwitch();
-      const operator = await startOperator(redis.url, { ALLOCATOR_URL: allocator.url, SWITCH_URL: fakeSwitch.url });
+      admin = new Redis(redis.url);
+      // Nothing listens on the Kafka port: the allocator and the switch are not ready without Kafka, but their APIs
+      // and the switch's data path work, which is all these tests use.
+      const kafka = `127.0.0.1:${await freeLoopbackPort()}`;
+      allocator = await startServiceProcess('allocator', { REDIS_URL: redis.url, KAFKA_BROKERS: kafka });
+      switchProcess = await startServiceProcess('switch', {
+        REDIS_URL: redis.url,
+        KAFKA_BROKERS: kafka,
+        PORT_SCAN_INTERVAL_MS: '100',
+        TRACE_SAMPLING_RATE: '0',
+      });
+      const operator = await startOperator(redis.url, {
+        ALLOCATOR_URL: allocator.url,
+        SWITCH_URL: switchProcess.url,
+        // The switch must keep the VMs' ports for the whole file: no heartbeats here.
+        VM_LEASE_MS: '600000',
+      });
       operators.push(operator);
       api = new OperatorApi(operator.url);
       const tenantA = uniqueId('tenant-a');
@@ -150,7 +73,8 @@ describe('tenant programs through the operator, with the real allocator on a rea
   after(async () => {
     for (const operator of operators) await operator.close();
     await allocator?.stop();
-    await new Promise((resolve) => fakeSwitch?.server.close(resolve) ?? resolve(undefined));
+    await switchProcess?.stop();
+    admin?.disconnect();
     await redis?.stop();
   });
 
@@ -216,9 +140,17 @@ describe('tenant programs through the operator, with the real allocator on a rea
     assert.equal((await call('PUT', '/program', undefined, { program })).status, 401);
   });
 
-  it("sends the caller's tenant to the switch whatever the body says, and passes the switch's errors through", async () => {
-    assert.ok(fakeSwitch);
-    fakeSwitch.requests.length = 0;
+  it("installs entries in the caller tenant's program on the real switch, reads its counters, and passes its errors through", async () => {
+    // Tenant B's program, through the allocator, to the switch, which follows the linked pipeline in Redis.
+    const submitted = await call<{ version: number }>('PUT', '/program', b1, { program: flowCounters(b1.id) });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const onSwitch = (tenant: string) =>
+      requestJson<{ name: string; version: number }>('GET', `${switchProcess!.url}/tenants/${tenant}/program`);
+    await eventually("tenant B's program running on the switch", 15_000, async () =>
+      (await onSwitch(b1.tenant)).status === 200 ? true : undefined,
+    );
+    assert.equal((await onSwitch(a1.tenant)).status, 404, 'tenant A has no program on the switch');
+
     const entry = {
       key: [
         { value: '0x0a000000', prefixLength: 8 },
@@ -228,44 +160,71 @@ describe('tenant programs through the operator, with the real allocator on a rea
       args: { class: 1 },
     };
     const added = await call('POST', '/program/tables/watch/entries', b1, entry);
-    assert.equal(added.status, 201);
-    assert.deepEqual(added.body, { table: 'watch', entries: 1 });
-    const smuggled = await call<ErrorReply>('POST', '/program/tables/watch/entries', b1, {
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.deepEqual(added.body, { table: 'watch', entries: 1 }, "the switch's count of the table's entries");
+    const again = await call<ErrorReply>('POST', '/program/tables/watch/entries', b1, entry);
+    assert.deepEqual([again.status, again.body.error.code], [409, 'CONFLICT'], 'the switch holds the entry');
+    assert.match(again.body.error.message, /already has an entry matching/);
+    // The operator puts the caller's tenant in the switch's path: A's request reaches A's (absent) program.
+    const fromA = await call<ErrorReply>('POST', '/program/tables/watch/entries', a1, entry);
+    assert.deepEqual([fromA.status, fromA.body.error.code], [404, 'NOT_FOUND']);
+    assert.match(fromA.body.error.message, new RegExp(`tenant ${a1.tenant} has no program on the switch`));
+    const smuggled = await call<ErrorReply>('POST', '/program/tables/watch/entries', a1, {
       ...entry,
-      tenant: a1.tenant,
+      tenant: b1.tenant,
     });
     assert.equal(smuggled.status, 400, 'a tenant in the body is refused, not used');
     assert.ok(smuggled.body.error.details?.some((d) => d.startsWith('tenant:')));
-    assert.equal((await call('DELETE', '/program/tables/watch/entries', b1, { key: entry.key })).status, 204);
-    const register = await call('GET', '/program/registers/seen/7', b1);
-    assert.deepEqual(register.body, { register: 'seen', index: 7, value: '340282366920938463463374607431768211455' });
-    const counter = await call('GET', '/program/counters/flows/4095', b1);
-    assert.deepEqual(counter.body, { counter: 'flows', index: 4095, packets: 3, bytes: 180 });
-    const tenantPath = `/tenants/${b1.tenant}`;
-    assert.deepEqual(fakeSwitch.requests, [
-      { method: 'POST', path: `${tenantPath}/tables/watch/entries`, body: entry },
-      { method: 'DELETE', path: `${tenantPath}/tables/watch/entries`, body: { key: entry.key } },
-      { method: 'GET', path: `${tenantPath}/registers/seen/7`, body: undefined },
-      { method: 'GET', path: `${tenantPath}/counters/flows/4095`, body: undefined },
-    ]);
 
-    const bad = await call<ErrorReply>('POST', '/program/tables/watch/entries', b1, { ...entry, action: 'bad' });
-    assert.equal(bad.status, 400);
-    assert.deepEqual(bad.body.error.details, [
-      'key[0] (ipv4.dst, lpm): prefixLength must be a whole number from 0 to 32',
-    ]);
-    const full = await call<ErrorReply>('POST', '/program/tables/watch/entries', b1, { ...entry, action: 'full' });
-    assert.deepEqual([full.status, full.body.error.code], [409, 'CONFLICT']);
+    // A UDP frame from vm-b1 through the switch runs B's program: the table misses (the entry is for TCP), so the
+    // default action counts it in class 0, and the operator reads that counter from the switch.
+    await eventually("vm-b1's port attached on the switch", 15_000, async () => {
+      const { body } = await requestJson<{ ports: { vm: string }[] }>('GET', `${switchProcess!.url}/dataplane`);
+      return body.ports.some((p) => p.vm === b1.id) ? true : undefined;
+    });
+    const frame = buildFrame({
+      srcMac: vmMacAddress(b1.id),
+      dstMac: 'ff:ff:ff:ff:ff:ff',
+      ipv4: { src: vmIpv4Address(b1.id), dst: '10.1.2.3' },
+      udp: { srcPort: 1000, dstPort: 2000 },
+      payload: Buffer.alloc(18),
+    });
+    await admin.xadd(PORT_KEYS.tx(b1.id), '*', PORT_ENTRY_FIELDS.frame, frame);
+    const counted = await eventually('the frame counted in class 0', 15_000, async () => {
+      const { body } = await call<{ packets: number }>('GET', '/program/counters/classes/0', b1);
+      return body.packets > 0 ? body : undefined;
+    });
+    assert.deepEqual(counted, { counter: 'classes', index: 0, packets: 1, bytes: 0 });
+    const flows = await call('GET', '/program/counters/flows/4095', b1);
+    assert.equal(flows.status, 200);
+    assert.deepEqual(flows.body, { counter: 'flows', index: 4095, packets: 0, bytes: 0 });
+
+    // The switch's refusals, passed through with their status, code and details.
+    const badAction = await call<ErrorReply>('POST', '/program/tables/watch/entries', b1, {
+      ...entry,
+      action: 'no_such_action',
+    });
+    assert.deepEqual([badAction.status, badAction.body.error.code], [400, 'VALIDATION_FAILED']);
+    assert.ok(
+      badAction.body.error.details?.some((d) => d.includes('no_such_action')),
+      JSON.stringify(badAction.body),
+    );
     const missing = await call<ErrorReply>('POST', '/program/tables/missing/entries', b1, entry);
     assert.deepEqual([missing.status, missing.body.error.code], [404, 'NOT_FOUND']);
-    assert.match(missing.body.error.message, /table missing does not exist/);
-    const broken = await call<ErrorReply>('GET', '/program/counters/broken/0', b1);
-    assert.deepEqual([broken.status, broken.body.error.code], [503, 'DEPENDENCY_UNAVAILABLE']);
+    assert.match(missing.body.error.message, /program flow_counters has no table missing/);
+    const register = await call<ErrorReply>('GET', '/program/registers/seen/7', b1);
+    assert.deepEqual([register.status, register.body.error.code], [404, 'NOT_FOUND']);
+    assert.match(register.body.error.message, /has no register seen/);
+
+    assert.equal((await call('DELETE', '/program/tables/watch/entries', b1, { key: entry.key })).status, 204);
+    const gone = await call<ErrorReply>('DELETE', '/program/tables/watch/entries', b1, { key: entry.key });
+    assert.deepEqual([gone.status, gone.body.error.code], [404, 'NOT_FOUND'], 'the switch removed it');
+    assert.equal((await call('POST', '/program/tables/watch/entries', b1, entry)).status, 201, 'and can add it again');
   });
 
   it('checks path params and entry bodies before calling the switch, naming each bad one', async () => {
-    assert.ok(fakeSwitch);
-    fakeSwitch.requests.length = 0;
+    // Each refusal names the operator's own checks (the switch words its refusals differently): nothing invalid is
+    // passed on.
     const badTable = await call<ErrorReply>('POST', '/program/tables/Watch/entries', a1, {
       key: [{ value: 1 }],
       action: 'x',
@@ -292,12 +251,14 @@ describe('tenant programs through the operator, with the real allocator on a rea
       key: Array.from({ length: 17 }, () => ({ value: 1 })),
     });
     assert.ok(tooLong.body.error.details?.some((d) => d.startsWith('key:')));
-    assert.deepEqual(fakeSwitch.requests, [], 'nothing invalid reached the switch');
   });
 
-  it('answers 503 DEPENDENCY_UNAVAILABLE when the allocator does not answer', async () => {
+  it('answers 503 DEPENDENCY_UNAVAILABLE when the allocator or the switch does not answer', async () => {
     const closedPort = await freeLoopbackPort();
-    const operator = await startOperator(redis.url, { ALLOCATOR_URL: `http://127.0.0.1:${closedPort}` });
+    const operator = await startOperator(redis.url, {
+      ALLOCATOR_URL: `http://127.0.0.1:${closedPort}`,
+      SWITCH_URL: `http://127.0.0.1:${closedPort}`,
+    });
     operators.push(operator);
     const lonely = new OperatorApi(operator.url);
     const vm = await lonely.register(uniqueId('vm'), uniqueId('tenant'));
@@ -306,5 +267,8 @@ describe('tenant programs through the operator, with the real allocator on a rea
     assert.equal(body.error.code, 'DEPENDENCY_UNAVAILABLE');
     assert.match(body.error.message, /the allocator did not answer GET \/pipeline/);
     assert.equal(body.error.retriable, true);
+    const counter = await lonely.call<ErrorReply>('GET', '/program/counters/flows/0', { token: vm.credentials.token });
+    assert.deepEqual([counter.status, counter.body.error.code], [503, 'DEPENDENCY_UNAVAILABLE']);
+    assert.match(counter.body.error.message, /the switch did not answer GET/);
   });
 });

@@ -69,8 +69,12 @@ export class InMemoryCircuitsRepository implements Pick<
   /** service -> tenant -> vm */
   readonly listeners = new Map<string, Map<string, string>>();
   readonly records = new Map<string, { record: CircuitRecord; charges: QuotaCharge[] }>();
-  /** `<quota>:<holder>` -> amount held */
-  readonly usage = new Map<string, number>();
+  /**
+   * No quota accounting here: that is the Lua in CircuitsRepository, tested on a real Redis
+   * (circuit-quota.int.spec.ts). `create` keeps the charges it was handed with the record, and refuses with what
+   * `refusal` returns, when set.
+   */
+  refusal: ((charges: readonly QuotaCharge[]) => { exceeded: QuotaCharge; used: number } | undefined) | undefined;
   readonly circuitKeys = new Set<string>();
   readonly inboxes = new Map<string, InboxMessage[]>();
 
@@ -105,11 +109,8 @@ export class InMemoryCircuitsRepository implements Pick<
     record: CircuitRecord,
     charges: readonly QuotaCharge[],
   ): Promise<{ exceeded: QuotaCharge; used: number } | undefined> {
-    for (const charge of charges) {
-      const used = this.usage.get(field(charge)) ?? 0;
-      if (used + charge.amount > charge.limit) return { exceeded: charge, used };
-    }
-    for (const charge of charges) this.usage.set(field(charge), (this.usage.get(field(charge)) ?? 0) + charge.amount);
+    const refused = this.refusal?.(charges);
+    if (refused) return refused;
     this.records.set(record.id, { record: { ...record }, charges: [...charges] });
     return undefined;
   }
@@ -144,8 +145,6 @@ export class InMemoryCircuitsRepository implements Pick<
     if (entry.record.state !== 'closing') {
       entry.record.state = 'closing';
       entry.record.closeReason = reason;
-      for (const charge of entry.charges)
-        this.usage.set(field(charge), (this.usage.get(field(charge)) ?? 0) - charge.amount);
     }
     return entry.record.closeReason;
   }
@@ -165,15 +164,6 @@ export class InMemoryCircuitsRepository implements Pick<
   async deleteInbox(vm: string): Promise<void> {
     this.inboxes.delete(vm);
   }
-
-  /** Use by one holder, as the quota check sees it. */
-  used(quota: QuotaCharge['quota'], holder: string): number {
-    return this.usage.get(`${quota}:${holder}`) ?? 0;
-  }
-}
-
-function field(charge: QuotaCharge): string {
-  return `${charge.quota}:${charge.holder}`;
 }
 
 /** ACL users as the operator last wrote them; built from the in-memory registry and circuit records. */

@@ -1,5 +1,12 @@
 import { FrameView, parseFrame } from '@tenantlab/shared';
-import { type CompiledProgram, type CpuBucket, PacketContext, type TableMatch, TenantCpuBudget } from '../programs';
+import {
+  type CompiledProgram,
+  type CpuBucket,
+  type CpuBudgetOptions,
+  PacketContext,
+  type TableMatch,
+  TenantCpuBudget,
+} from '../programs';
 import { FlowCache, type FlowCacheStats } from './flow-cache';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
@@ -14,8 +21,11 @@ export interface IngressFrame {
 export interface PipelineOptions {
   /** 0 turns the flow cache off (every frame takes the full lookup), for the benchmark's comparison. */
   flowCacheSize: number;
-  /** Processing time tenant programs share (seed 000: fair CPU sharing); no budget when left out. */
-  programCpu?: { nsPerSecond: number; burstNs: number };
+  /**
+   * Processing time tenant programs share (seed 000: fair CPU sharing); no budget when left out. Its clock times the
+   * programs too (tests pass a simulated one).
+   */
+  programCpu?: CpuBudgetOptions;
 }
 
 /**

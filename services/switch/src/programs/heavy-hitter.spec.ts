@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileProgram } from './program-compiler';
 import type { Op } from '@tenantlab/shared';
+import { crc16, crc32 } from './hash-functions';
 import { RegisterMemory } from './register-memory';
 import { context, frame, recordingHooks, valid } from './testing/program-fixtures';
 
@@ -44,6 +45,15 @@ function sketchProgram() {
   });
 }
 
+/** The cell each row's `hash` op picks for a source, computed here from the hash functions, not by the program. */
+function sketchIndex(row: number, src: string): number {
+  const address = src.split('.').map(Number);
+  // Fields are hashed as their big-endian bytes, concatenated in op order: row 2 hashes l4.dport (80, the fixture's
+  // default) then ipv4.src.
+  const bytes = Uint8Array.from(row === 2 ? [0, 80, ...address] : address);
+  return (row === 1 ? crc16(bytes, bytes.length) : crc32(bytes, bytes.length)) % 256;
+}
+
 describe('count-min sketch heavy hitter', () => {
   it('counts a Zipf-like stream and reports the heavy source', () => {
     const memory = new RegisterMemory(1, 1024);
@@ -67,17 +77,32 @@ describe('count-min sketch heavy hitter', () => {
       program.run(context(frame({ src })));
       sent.set(src, (sent.get(src) ?? 0) + 1);
     }
-    assert.equal(hooks.reports.length, 1, JSON.stringify(hooks.reports.map((r) => r.fields['ipv4.src'])));
-    assert.equal(hooks.reports[0].event, 'heavy_hitter');
-    assert.equal(hooks.reports[0].fields['ipv4.src'], 0x0a010001, 'the heaviest source, 10.1.0.1');
-    // The sketch never underestimates: every row's cell for the heavy source holds at least its 1000 packets.
-    const slice = program.memory;
-    const estimate = Math.min(
-      ...Array.from({ length: ROWS }, (_, r) =>
-        Math.max(...Array.from({ length: 256 }, (_, i) => Number(slice.read(`row${r}`, i)))),
-      ),
+
+    // One report, for the heavy source, carrying row 0's count at the moment it reached the threshold.
+    assert.deepEqual(
+      hooks.reports.map((r) => ({ event: r.event, src: r.fields['ipv4.src'], count: r.fields['meta.c0'] })),
+      [{ event: 'heavy_hitter', src: 0x0a010001, count: THRESHOLD }],
+      'one report, for the heaviest source 10.1.0.1',
     );
-    assert.ok(estimate >= 1000);
-    assert.equal(sent.get('10.1.0.1'), 1000);
+
+    // Each row's cell at the heavy source's hashed index holds exactly the packets of the sources that hash there
+    // (the heavy source's 1000 plus its collisions in that row): a count-min sketch never underestimates.
+    const heavy = '10.1.0.1';
+    const heavyCells = Array.from({ length: ROWS }, (_, row) => {
+      const index = sketchIndex(row, heavy);
+      let expected = 0;
+      for (const [src, n] of sent) if (sketchIndex(row, src) === index) expected += n;
+      const cell = Number(program.memory.read(`row${row}`, index));
+      assert.equal(cell, expected, `row ${row}, cell ${index}: the heavy source's 1000 packets and its collisions`);
+      return cell;
+    });
+    assert.ok(Math.min(...heavyCells) >= 1000, `estimate ${Math.min(...heavyCells)} is below the 1000 sent`);
+    // Every other cell likewise holds exactly what hashed to it: the rows count with their own hashes.
+    for (let row = 0; row < ROWS; row++) {
+      const expected = new Array<number>(256).fill(0);
+      for (const [src, n] of sent) expected[sketchIndex(row, src)] += n;
+      const cells = Array.from({ length: 256 }, (_, i) => Number(program.memory.read(`row${row}`, i)));
+      assert.deepEqual(cells, expected, `row ${row}`);
+    }
   });
 });
