@@ -3,15 +3,21 @@
 //   unit:        *.spec.js                 (no servers)
 //   integration: *.int.spec.js             (real Redis, Kafka, Jaeger)
 //   e2e:         e2e/dist/**/*.e2e.spec.js (the whole lab)
+//   containers:  *.containers.spec.js      (the lab in Docker; scripts/test.sh runs it only where an engine runs)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const tier = process.argv[2];
 const tiers = {
-  unit: (f) => f.endsWith('.spec.js') && !f.endsWith('.int.spec.js') && !f.endsWith('.e2e.spec.js'),
+  unit: (f) =>
+    f.endsWith('.spec.js') &&
+    !f.endsWith('.int.spec.js') &&
+    !f.endsWith('.e2e.spec.js') &&
+    !f.endsWith('.containers.spec.js'),
   integration: (f) => f.endsWith('.int.spec.js'),
   e2e: (f) => f.endsWith('.e2e.spec.js'),
+  containers: (f) => f.endsWith('.containers.spec.js'),
 };
 if (!tiers[tier]) {
   console.error(`usage: node scripts/run-tests.mjs <${Object.keys(tiers).join('|')}>`);
