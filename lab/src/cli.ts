@@ -163,7 +163,7 @@ async function images(): Promise<number> {
   const built = reports.filter((r) => r.action === 'built').length;
   console.log(
     `${reports.length} images (${built} built) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-      `${(total / 1024 / 1024).toFixed(0)} MiB counting shared layers once per image.`,
+      `${(total / 1024 / 1024).toFixed(0)} MiB summed over the images (shared layers counted in each).`,
   );
   return 0;
 }
