@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import { composeProject, renderComposeFile } from '../docker/compose-file';
+import { composeCommand } from '../docker/docker-engine';
 import { composeProjectName, dockerComponents, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
@@ -62,8 +63,12 @@ async function startInContainers(
   const startedAt = new Date().toISOString();
   let environment: StartedDockerComposeEnvironment | undefined;
   try {
+    // Debian's Compose v1 (docker-compose) when it is there; else the docker client's compose plugin.
+    const [command = 'docker', ...rest] = composeCommand() ?? [];
+    const executable = rest.length === 0 ? { standalone: true as const, executablePath: command } : undefined;
     environment = await new DockerComposeEnvironment(dataDir, composeFile)
       .withProjectName(composeProjectName(options.profile))
+      .withClientOptions(executable ? { executable } : {})
       .withEnvironment({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir) })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
