@@ -1,9 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import { composeProject, renderComposeFile } from '../docker/compose-file';
-import { composeCommand } from '../docker/docker-engine';
+import { composeCommand, dockerBinary } from '../docker/docker-engine';
 import { composeProjectName, dockerComponents, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
@@ -96,6 +96,16 @@ async function startInContainers(
   writeLabState(options.repoRoot, state);
   const started = environment;
   const stop = async (): Promise<void> => {
+    // Keep each container's log where local mode keeps its processes' logs, to see afterwards why a test failed.
+    const logDir = path.join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    for (const [name, container] of await listContainers(options.profile)) {
+      const logs = spawnSync(dockerBinary(), ['logs', container.id], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      writeFileSync(path.join(logDir, `${name}.log`), `${logs.stdout}${logs.stderr}`);
+    }
     await started.down({ removeVolumes: true, timeout: 10_000 });
     clearLabState(options.repoRoot, options.profile);
   };
