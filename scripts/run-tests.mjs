@@ -3,6 +3,7 @@
 //   unit:        *.spec.js                 (no servers)
 //   integration: *.int.spec.js             (real Redis, Kafka, Jaeger)
 //   e2e:         e2e/dist/**/*.e2e.spec.js (the whole lab)
+//   containers:  *.containers.spec.js      (the lab in Docker; scripts/test.sh runs it only where an engine runs)
 // The tests run from each package's compiled dist/, so before running it checks that every test source of the tier
 // (src/**/*.spec.ts) has compiled output no older than the source; otherwise it fails naming the package, rather
 // than silently running fewer tests (or stale ones).
@@ -12,9 +13,14 @@ import { join, relative } from 'node:path';
 
 const tier = process.argv[2];
 const tiers = {
-  unit: (f) => f.endsWith('.spec.js') && !f.endsWith('.int.spec.js') && !f.endsWith('.e2e.spec.js'),
+  unit: (f) =>
+    f.endsWith('.spec.js') &&
+    !f.endsWith('.int.spec.js') &&
+    !f.endsWith('.e2e.spec.js') &&
+    !f.endsWith('.containers.spec.js'),
   integration: (f) => f.endsWith('.int.spec.js'),
   e2e: (f) => f.endsWith('.e2e.spec.js'),
+  containers: (f) => f.endsWith('.containers.spec.js'),
 };
 if (!tiers[tier]) {
   console.error(`usage: node scripts/run-tests.mjs <${Object.keys(tiers).join('|')}>`);

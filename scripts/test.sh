@@ -18,3 +18,15 @@ echo "==> Integration tests (real Redis, Kafka, Jaeger)"
 node scripts/run-tests.mjs integration
 echo "==> End-to-end tests (the whole lab)"
 node scripts/run-tests.mjs e2e
+
+echo "==> Containers tests (the lab in Docker)"
+# Only where an engine runs: one line and a skip elsewhere; in CI (CI=true) a missing engine is a failure.
+if node -e "process.exit(require('./lab/dist/docker').engineAnswers() ? 0 : 1)"; then
+  node lab/dist/cli.js images
+  node scripts/run-tests.mjs containers
+elif [ "${CI:-}" = true ]; then
+  echo "containers: FAILED: no Docker engine answers in CI (.ci/run starts one with \`npm run lab -- engine\`)" >&2
+  exit 1
+else
+  echo "containers: skipped: no Docker engine answers \`docker info\` (start one: npm run lab -- engine)"
+fi

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildLabImages, engineAnswers, ensureEngine } from './docker';
+import { chooseMode, LabMode } from './docker/lab-mode';
+import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readRedisAdminPassword } from './lab-secrets';
-import { isProcessAlive, labDataDir, readLabState } from './lab-state';
+import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
 import { formatLogLine } from './log-formatter';
 
@@ -16,18 +20,24 @@ const HELP = `Tenantlab lab runner
 Usage: npm run lab -- <command> [options]
 
 Commands:
-  up          bring up a lab (default): Redis, Kafka, Jaeger, the services and the tenant VMs as local
-              processes; streams a merged log; Ctrl-C stops everything. Redis's admin password is
-              in .lab/NAME/redis-admin-password (only the services get it, never the tenant VMs)
+  up          bring up a lab (default): Redis, Kafka, Jaeger, the services and the tenant VMs, as
+              containers (Docker mode) or local processes; streams a merged log; Ctrl-C stops
+              everything. Redis's admin password is in .lab/NAME/redis-admin-password (only the
+              services get it, never the tenant VMs)
   status      show each component with its URL, readiness and memory (--json for machines)
   down        stop a lab started from another terminal
   install     install Redis, Kafka and Jaeger if missing (first time: several minutes)
+  images      build the Docker lab's images without a registry (Debian, npm, Maven, Go sources);
+              only what changed is rebuilt. Needs a running engine (see engine)
+  engine      start the Docker engine (dockerd) if it is installed but not running (root)
   help        this text
 
 Options:
   --lab FILE          lab definition (default labs/default.json)
   --profile NAME      data folder .lab/NAME and state of this lab (default "default")
   --port-offset N     move every port by N, to run a second lab beside one (default 0)
+  --mode MODE         up: docker, local or auto (default auto, or TENANTLAB_MODE): Docker only when an
+                      engine answers, Compose is installed and the images exist (npm run lab -- images)
   --quiet             up: show progress only, not the merged log (logs stay in .lab/NAME/logs)
   --json              status: print JSON
 `;
@@ -40,6 +50,7 @@ async function main(): Promise<number> {
       profile: { type: 'string', default: 'default' },
       'port-offset': { type: 'string', default: '0' },
       quiet: { type: 'boolean', default: false },
+      mode: { type: 'string', default: process.env['TENANTLAB_MODE'] ?? 'auto' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -50,10 +61,11 @@ async function main(): Promise<number> {
     throw new UsageError('--port-offset must be an integer from 0 to 50000');
   }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(values.profile)) throw new UsageError('--profile must be a name of a-z, 0-9 and -');
+  if (!['auto', 'docker', 'local'].includes(values.mode)) throw new UsageError('--mode must be docker, local or auto');
 
   switch (command) {
     case 'up':
-      return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet);
+      return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet, values.mode as LabMode);
     case 'status':
       return status(values.profile, values.json);
     case 'down':
@@ -61,6 +73,11 @@ async function main(): Promise<number> {
     case 'install':
       await installInfra((message) => console.log(`==> ${message}`));
       console.log('Redis, Kafka and Jaeger are installed.');
+      return 0;
+    case 'images':
+      return images();
+    case 'engine':
+      console.log(`Docker engine ${await ensureEngine(labDataDir(REPO_ROOT, 'docker'))}.`);
       return 0;
     case 'help':
       console.log(HELP);
@@ -70,7 +87,13 @@ async function main(): Promise<number> {
   }
 }
 
-async function up(labFile: string, profile: string, portOffset: number, quiet: boolean): Promise<number> {
+async function up(
+  labFile: string,
+  profile: string,
+  portOffset: number,
+  quiet: boolean,
+  requested: LabMode,
+): Promise<number> {
   const existing = readLabState(REPO_ROOT, profile);
   if (existing && isProcessAlive(existing.runnerPid)) {
     console.error(
@@ -81,6 +104,12 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
   }
   const definition = readLabDefinition(labFile);
   const progress = (message: string): void => console.log(`==> ${message}`);
+  const mode = await chooseMode(requested);
+  progress(`mode: ${mode.mode} (${mode.reason})`);
+  if (mode.mode === 'docker' && mode.problem) {
+    console.error(`--mode docker: ${mode.problem}`);
+    return 1;
+  }
   // Ctrl-C while starting: exit at once; the supervisor's exit hook kills every child already started.
   const interruptStartup = (): void => {
     console.error('interrupted while starting; killing what was started');
@@ -88,7 +117,7 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
   };
   process.once('SIGINT', interruptStartup);
   process.once('SIGTERM', interruptStartup);
-  const lab = await startLab({
+  const lab = await (mode.mode === 'docker' ? startDockerLab : startLab)({
     repoRoot: REPO_ROOT,
     definition,
     profile,
@@ -123,9 +152,25 @@ async function up(labFile: string, profile: string, portOffset: number, quiet: b
   });
 }
 
+async function images(): Promise<number> {
+  if (!engineAnswers()) {
+    console.error('No Docker engine answers `docker info`. Start one with `npm run lab -- engine` (root).');
+    return 1;
+  }
+  const started = Date.now();
+  const reports = await buildLabImages(REPO_ROOT, (message) => console.log(`==> ${message}`));
+  const total = reports.reduce((sum, r) => sum + r.sizeBytes, 0);
+  const built = reports.filter((r) => r.action === 'built').length;
+  console.log(
+    `${reports.length} images (${built} built) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+      `${(total / 1024 / 1024).toFixed(0)} MiB summed over the images (shared layers counted in each).`,
+  );
+  return 0;
+}
+
 async function status(profile: string, json: boolean): Promise<number> {
   const state = readLabState(REPO_ROOT, profile);
-  if (!state || !isProcessAlive(state.runnerPid)) {
+  if (!state || (!isProcessAlive(state.runnerPid) && state.mode !== 'docker')) {
     if (json) console.log(JSON.stringify({ profile, running: false, components: [] }));
     else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
     return 3;
@@ -139,6 +184,13 @@ async function status(profile: string, json: boolean): Promise<number> {
 
 async function down(profile: string): Promise<number> {
   const state = readLabState(REPO_ROOT, profile);
+  // A Docker lab whose runner is gone can still have containers: remove them (and its networks and volumes).
+  if (state?.mode === 'docker' && !isProcessAlive(state.runnerPid) && existsSync(composeFileOf(REPO_ROOT, profile))) {
+    await runCompose(REPO_ROOT, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
+    clearLabState(REPO_ROOT, profile);
+    console.log(`Lab "${profile}" stopped.`);
+    return 0;
+  }
   if (!state || !isProcessAlive(state.runnerPid)) {
     console.log(`No lab "${profile}" is running.`);
     return 0;

@@ -7,3 +7,4 @@ export * from './lab-state';
 export * from './lab-status';
 export * from './log-formatter';
 export * from './testing';
+export * from './docker';

@@ -8,10 +8,11 @@ import { after, describe, it } from 'node:test';
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /**
- * `npm run lab` is scripts/lab.sh. It picks Docker or local processes; what it then runs (docker, bash for the
- * install step, node for the lab CLI) is found on PATH, so stand-ins placed first on PATH record what it chose.
+ * `npm run lab` is scripts/lab.sh: it installs what is missing, then hands over to the lab CLI (which picks Docker or
+ * local processes: lab-mode.spec.ts). What it runs (bash for the install step, node for the CLI) is found on PATH, so
+ * stand-ins placed first on PATH record it.
  */
-describe('npm run lab (scripts/lab.sh): Docker or local processes', () => {
+describe('npm run lab (scripts/lab.sh)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-script-'));
   const log = join(dir, 'calls.log');
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,23 +37,18 @@ describe('npm run lab (scripts/lab.sh): Docker or local processes', () => {
   standIn('bash', 0);
   standIn('node', 0);
 
-  it('runs `docker compose up --build` when a Docker engine answers', () => {
-    standIn('docker', 0);
-    assert.deepEqual(run({}), ['docker info', 'docker compose up --build']);
+  it('installs what is missing, then runs `lab up` by default (the CLI picks the mode and says why)', () => {
+    assert.deepEqual(run({}), ['bash scripts/ensure-deps.sh', 'node lab/dist/cli.js up']);
   });
 
-  it('runs the local lab when TENANTLAB_MODE=local, even with a Docker engine', () => {
-    standIn('docker', 0);
-    assert.deepEqual(run({ TENANTLAB_MODE: 'local' }), ['bash scripts/ensure-deps.sh', 'node lab/dist/cli.js up']);
-  });
-
-  it('runs the local lab when no Docker engine answers, and passes other commands to the lab CLI', () => {
-    standIn('docker', 1);
-    assert.deepEqual(run({}), ['docker info', 'bash scripts/ensure-deps.sh', 'node lab/dist/cli.js up']);
-    standIn('docker', 0);
+  it('passes other commands and their options to the lab CLI', () => {
     assert.deepEqual(run({}, ['status', '--json']), [
       'bash scripts/ensure-deps.sh',
       'node lab/dist/cli.js status --json',
+    ]);
+    assert.deepEqual(run({}, ['up', '--mode', 'local']), [
+      'bash scripts/ensure-deps.sh',
+      'node lab/dist/cli.js up --mode local',
     ]);
   });
 });

@@ -17,6 +17,8 @@ export interface LabState {
   /** The `lab up` process: stopping it stops the whole lab. */
   runnerPid: number;
   portOffset: number;
+  /** How the lab runs: local processes (pid per component) or containers (compose project `tenantlab-<profile>`). */
+  mode?: 'local' | 'docker';
   startedAt: string;
   /** Set once every component answered ready. */
   readyAt?: string;

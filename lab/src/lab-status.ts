@@ -1,3 +1,4 @@
+import { containerMemory, listContainers } from './docker/docker-lab';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from './infra';
 import { probeJaeger, probeKafka, probeRedis } from './infra/readiness-probes';
 import type { ReadinessResult } from './infra/wait-until-ready';
@@ -26,6 +27,7 @@ export async function collectStatus(state: LabState, redisPassword?: string): Pr
     kafka: () => probeKafka(ports.kafka),
     jaeger: () => probeJaeger(ports.jaegerQuery),
   };
+  if (state.mode === 'docker') return collectDockerStatus(state, infraProbes);
   return Promise.all(
     state.components.map(async (component): Promise<ComponentStatus> => {
       const running = isProcessAlive(component.pid);
@@ -33,6 +35,31 @@ export async function collectStatus(state: LabState, redisPassword?: string): Pr
         ? { ready: false, detail: 'process not running' }
         : await (infraProbes[component.name] ?? (() => probeReady(component.url)))();
       return { ...component, running, ...readiness, rssBytes: running ? residentBytes(component.pid) : undefined };
+    }),
+  );
+}
+
+/** The same rows for a lab in containers: running from Docker, memory from `docker stats`, readiness probed alike. */
+async function collectDockerStatus(
+  state: LabState,
+  infraProbes: Record<string, () => Promise<ReadinessResult>>,
+): Promise<ComponentStatus[]> {
+  const containers = await listContainers(state.profile);
+  const memory = await containerMemory([...containers.values()].filter((c) => c.running).map((c) => c.id));
+  return Promise.all(
+    state.components.map(async (component): Promise<ComponentStatus> => {
+      const container = containers.get(component.name);
+      const running = container?.running ?? false;
+      const readiness = !running
+        ? { ready: false, detail: 'container not running' }
+        : await (infraProbes[component.name] ?? (() => probeReady(component.url)))();
+      return {
+        ...component,
+        pid: container?.pid ?? 0,
+        running,
+        ...readiness,
+        rssBytes: container && running ? memory.get(container.id) : undefined,
+      };
     }),
   );
 }

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { readLabDefinition } from '../lab-definition';
+import { composeProject, renderComposeFile } from './compose-file';
+
+const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+
+describe('the compose project generated from a lab file', () => {
+  it('is, for labs/default.json, exactly the checked-in docker-compose.yml', () => {
+    const generated = renderComposeFile(composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json'))));
+    const checkedIn = readFileSync(resolve(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+    assert.equal(
+      checkedIn,
+      generated,
+      'docker-compose.yml differs from the generator: regenerate it with `node lab/dist/docker/write-default-compose.js`',
+    );
+  });
+
+  it('gives every VM of the lab file its own container, only on the tenant network', () => {
+    const project = composeProject(
+      {
+        name: 'big',
+        tenants: [
+          { id: 't1', vms: ['v1', 'v2', 'v3'] },
+          { id: 't2', vms: ['v4'] },
+        ],
+      },
+      20_000,
+    );
+    const vms = Object.entries(project.services).filter(([, s]) => s.environment['VM_ID'] !== undefined);
+    assert.deepEqual(
+      vms.map(([name, s]) => [name, s.environment['TENANT_ID'], s.ports, s.networks]),
+      [
+        ['v1', 't1', ['127.0.0.1:23101:3100'], ['tenant-vms']],
+        ['v2', 't1', ['127.0.0.1:23102:3100'], ['tenant-vms']],
+        ['v3', 't1', ['127.0.0.1:23103:3100'], ['tenant-vms']],
+        ['v4', 't2', ['127.0.0.1:23104:3100'], ['tenant-vms']],
+      ],
+    );
+    // Credentials never reach a VM: its Redis URL has none.
+    assert.ok(vms.every(([, s]) => s.environment['REDIS_URL'] === 'redis://redis:6379'));
+  });
+
+  it('keeps the switch, allocator, telemetry and Kafka off the network the VMs are on', () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const onTenantNetwork = Object.entries(project.services)
+      .filter(([, s]) => s.networks.includes('tenant-vms') && s.environment['VM_ID'] === undefined)
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(onTenantNetwork, ['jaeger', 'operator', 'redis']);
+    for (const [name, service] of Object.entries(project.services)) {
+      assert.ok(service.mem_limit, `${name} has a memory limit`);
+      assert.ok(service.healthcheck.test.length > 0, `${name} has a health check`);
+    }
+  });
+});

@@ -1,0 +1,259 @@
+import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
+import type { LabDefinition } from '../lab-definition';
+
+/**
+ * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
+ * file, each VM with its own address on the `tenant-vms` network. Two networks keep tenants off the trusted side:
+ *   tenant-vms: the VMs, Redis, the operator and Jaeger (for OTLP): all a VM may reach.
+ *   core:       Redis, Kafka, Jaeger, operator, switch, allocator, telemetry; no VM is on it.
+ * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names, OTel settings and the
+ * Redis admin password come from .env (or the environment), so one file serves every lab.
+ */
+export function composeProject(definition: LabDefinition, portOffset = 0): ComposeDocument {
+  const infra = offsetPorts(DEFAULT_INFRA_PORTS, portOffset);
+  const nodeHealth = {
+    // Readiness, so depends_on waits for a usable service. No curl in the image: Node's fetch.
+    test: [
+      'CMD',
+      'node',
+      '-e',
+      "fetch('http://127.0.0.1:' + process.env.PORT + '/ready', { signal: AbortSignal.timeout(2000) })" +
+        '.then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))',
+    ],
+    interval: '5s',
+    timeout: '3s',
+    retries: 24,
+    start_period: '20s',
+  };
+  const nodeEnv = (port: number, serviceName: string): Record<string, string> => ({
+    HOST: '0.0.0.0',
+    PORT: String(port),
+    LOG_LEVEL: '${LOG_LEVEL:-info}',
+    OTEL_SERVICE_NAME: serviceName,
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_BSP_SCHEDULE_DELAY: '500',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+  });
+  const nodeService = (
+    name: string,
+    port: number,
+    hostPort: number,
+    env: Record<string, string>,
+    networks: string[],
+    dependsOn: Record<string, string>,
+  ): ComposeService => ({
+    image: `tenantlab/${name === 'vm' ? 'tenant-vm' : name}:\${TENANTLAB_TAG:-local}`,
+    build: {
+      context: '.',
+      dockerfile: 'services/Dockerfile',
+      args: { NODE_IMAGE: '${NODE_IMAGE:-tenantlab/node:local}', SERVICE: name === 'vm' ? 'tenant-vm' : name },
+    },
+    restart: 'unless-stopped',
+    // tini as PID 1 forwards SIGTERM so the services' shutdown hooks run.
+    init: true,
+    mem_limit: '256m',
+    environment: env,
+    ports: [`127.0.0.1:${hostPort}:${port}`],
+    networks,
+    depends_on: Object.fromEntries(Object.entries(dependsOn).map(([dep, condition]) => [dep, { condition }])),
+    healthcheck: nodeHealth,
+  });
+  const adminRedis = 'redis://:${REDIS_ADMIN_PASSWORD}@redis:6379';
+  const services: Record<string, ComposeService> = {
+    redis: {
+      image: '${REDIS_IMAGE:-tenantlab/redis:local}',
+      restart: 'unless-stopped',
+      // Lab data is disposable: no RDB/AOF. maxmemory below mem_limit with noeviction: writes fail with an error
+      // instead of the container being killed or circuit keys evicted. The admin (`default`) user needs the password.
+      command: [
+        'redis-server',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory',
+        '192mb',
+        '--maxmemory-policy',
+        'noeviction',
+        '--requirepass',
+        '${REDIS_ADMIN_PASSWORD:?set REDIS_ADMIN_PASSWORD}',
+      ],
+      // redis-cli reads the password from here: the health check has no password on its command line.
+      environment: { REDISCLI_AUTH: '${REDIS_ADMIN_PASSWORD}' },
+      mem_limit: '256m',
+      ports: [`127.0.0.1:${infra.redis}:6379`],
+      networks: ['core', 'tenant-vms'],
+      healthcheck: { test: ['CMD-SHELL', 'redis-cli ping | grep -q PONG'], interval: '5s', timeout: '3s', retries: 12 },
+    },
+    kafka: {
+      image: '${KAFKA_IMAGE:-tenantlab/kafka:local}',
+      restart: 'unless-stopped',
+      mem_limit: '768m',
+      environment: {
+        KAFKA_NODE_ID: '1',
+        KAFKA_PROCESS_ROLES: 'broker,controller',
+        // Fixed, so a restarted container reuses its formatted data volume.
+        CLUSTER_ID: 'vXhJtenWT5SmSzLfBC-pOQ',
+        KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka:9093',
+        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+        KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
+        // PLAINTEXT for containers (kafka:9092); EXTERNAL for clients on the host.
+        KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093,EXTERNAL://:9094',
+        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://kafka:9092,EXTERNAL://127.0.0.1:${infra.kafka}`,
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT',
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
+        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        KAFKA_NUM_PARTITIONS: '1',
+        KAFKA_LOG_DIRS: '/var/lib/kafka/data',
+        KAFKA_HEAP_OPTS: '-Xmx512m -Xms256m',
+      },
+      ports: [`127.0.0.1:${infra.kafka}:9094`],
+      networks: ['core'],
+      // The broker's listener accepting connections; the services' own /ready checks that Kafka answers them.
+      healthcheck: {
+        test: ['CMD', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/9092'],
+        interval: '5s',
+        timeout: '3s',
+        retries: 24,
+        start_period: '10s',
+      },
+    },
+    jaeger: {
+      image: '${JAEGER_IMAGE:-tenantlab/jaeger:local}',
+      restart: 'unless-stopped',
+      mem_limit: '512m',
+      // All-in-one with memory storage; fewer kept traces and a Go soft memory limit keep it under mem_limit.
+      command: ['--set=extensions.jaeger_storage.backends.some_storage.memory.max_traces=20000'],
+      environment: { GOMEMLIMIT: '400MiB' },
+      ports: [
+        `127.0.0.1:${infra.jaegerQuery}:16686`,
+        `127.0.0.1:${infra.otlpGrpc}:4317`,
+        `127.0.0.1:${infra.otlpHttp}:4318`,
+      ],
+      networks: ['core', 'tenant-vms'],
+      // 13133: the health check extension of the built-in all-in-one config.
+      healthcheck: {
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:13133/status'],
+        interval: '5s',
+        timeout: '3s',
+        retries: 12,
+        start_period: '5s',
+      },
+    },
+    operator: nodeService(
+      'operator',
+      SERVICE_PORTS.operator,
+      SERVICE_PORTS.operator + portOffset,
+      {
+        ...nodeEnv(SERVICE_PORTS.operator, 'operator'),
+        REDIS_URL: adminRedis,
+        VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
+        ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
+        SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
+      },
+      ['core', 'tenant-vms'],
+      { redis: 'service_healthy', jaeger: 'service_started' },
+    ),
+    switch: nodeService(
+      'switch',
+      SERVICE_PORTS.switch,
+      SERVICE_PORTS.switch + portOffset,
+      { ...nodeEnv(SERVICE_PORTS.switch, 'switch'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
+      ['core'],
+      { redis: 'service_healthy', kafka: 'service_healthy', jaeger: 'service_started' },
+    ),
+    allocator: nodeService(
+      'allocator',
+      SERVICE_PORTS.allocator,
+      SERVICE_PORTS.allocator + portOffset,
+      { ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
+      ['core'],
+      { redis: 'service_healthy', kafka: 'service_healthy', jaeger: 'service_started' },
+    ),
+    telemetry: nodeService(
+      'telemetry',
+      SERVICE_PORTS.telemetry,
+      SERVICE_PORTS.telemetry + portOffset,
+      { ...nodeEnv(SERVICE_PORTS.telemetry, 'telemetry'), KAFKA_BROKERS: 'kafka:9092' },
+      ['core'],
+      { kafka: 'service_healthy', jaeger: 'service_started' },
+    ),
+  };
+  const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
+  vms.forEach(({ vm, tenant }, index) => {
+    services[vm] = nodeService(
+      'vm',
+      VM_BASE_PORT,
+      VM_BASE_PORT + 1 + index + portOffset,
+      {
+        ...nodeEnv(VM_BASE_PORT, 'tenant-vm'),
+        VM_ID: vm,
+        TENANT_ID: tenant,
+        // No credentials, ever: the VM logs in to Redis as the ACL user the operator hands it.
+        REDIS_URL: 'redis://redis:6379',
+        OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
+        VM_ADVERTISE_URL: `http://${vm}:${VM_BASE_PORT}`,
+        OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${vm},tenantlab.tenant.id=${tenant}`,
+      },
+      ['tenant-vms'],
+      { redis: 'service_healthy', operator: 'service_healthy', jaeger: 'service_started' },
+    );
+  });
+  return { services, networks: { core: {}, 'tenant-vms': {} } };
+}
+
+export interface ComposeService {
+  image: string;
+  build?: { context: string; dockerfile: string; args: Record<string, string> };
+  restart: string;
+  init?: boolean;
+  command?: string[];
+  mem_limit: string;
+  environment: Record<string, string>;
+  ports: string[];
+  networks: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period?: string };
+}
+
+export interface ComposeDocument {
+  services: Record<string, ComposeService>;
+  networks: Record<string, Record<string, never>>;
+}
+
+const HEADER = `# GENERATED from labs/default.json by the lab runner (lab/src/docker/compose-file.ts): do not edit by hand.
+# A unit test keeps it equal to what the generator makes. \`npm run lab -- up --mode docker --lab FILE\` generates
+# the project of any other lab file. Images: \`npm run lab -- images\` (no registry needed); names, settings and the
+# Redis admin password in .env.
+`;
+
+/** The compose file's text: a header, then the document as YAML (every scalar quoted, so nothing is reinterpreted). */
+export function renderComposeFile(document: ComposeDocument): string {
+  return `${HEADER}${toYaml(document as unknown as Yaml, 0)}`;
+}
+
+type Yaml = string | number | boolean | Yaml[] | { [key: string]: Yaml };
+
+function toYaml(value: Yaml, indent: number): string {
+  const pad = ' '.repeat(indent);
+  if (Array.isArray(value)) return value.map((item) => `${pad}- ${scalar(item as string)}\n`).join('');
+  return Object.entries(value as Record<string, Yaml>)
+    .map(([key, item]) => {
+      if (typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length === 0)
+        return `${pad}${key}: {}\n`;
+      if (typeof item === 'object') return `${pad}${key}:\n${toYaml(item, indent + 2)}`;
+      return `${pad}${key}: ${scalar(item)}\n`;
+    })
+    .join('');
+}
+
+function scalar(value: string | number | boolean): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,208 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
+import { runCommand } from '../infra/run-command';
+import type { LabOptions, RunningLab } from '../lab-runner';
+import { ensureRedisAdminPassword } from '../lab-secrets';
+import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
+import { composeProject, renderComposeFile } from './compose-file';
+import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
+
+/** The Compose project name of a profile's Docker lab: containers, networks and volumes all carry it. */
+export function composeProjectName(profile: string): string {
+  return `tenantlab-${profile}`;
+}
+
+/** Where `up --mode docker` writes the profile's generated compose file. */
+export function composeFileOf(repoRoot: string, profile: string): string {
+  return path.join(labDataDir(repoRoot, profile), 'docker-compose.yml');
+}
+
+/** Runs Compose on a profile's project, with the profile's Redis admin password in its environment. */
+export function runCompose(
+  repoRoot: string,
+  profile: string,
+  args: readonly string[],
+  purpose: string,
+): Promise<string> {
+  const compose = composeCommand();
+  if (!compose) throw new Error('no Compose: install docker-compose (Debian) or the docker compose plugin');
+  const [command = 'docker-compose', ...prefix] = compose;
+  return runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
+    cwd: repoRoot,
+    purpose,
+    env: composeEnv({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)) }),
+  });
+}
+
+function projectArgs(repoRoot: string, profile: string): string[] {
+  // The project directory is the repository: its .env gives image names and settings; the shell's REDIS_ADMIN_PASSWORD
+  // (the profile's own, set by runCompose) wins over the lab default in .env.
+  return ['-p', composeProjectName(profile), '-f', composeFileOf(repoRoot, profile), '--project-directory', repoRoot];
+}
+
+/** The lab's containers, by Compose service name: id, running, health. */
+export async function listContainers(
+  profile: string,
+): Promise<Map<string, { id: string; running: boolean; health: string; pid: number }>> {
+  const ids = (
+    await runCommand(
+      dockerBinary(),
+      ['ps', '-aq', '--filter', `label=com.docker.compose.project=${composeProjectName(profile)}`],
+      { purpose: 'list the lab containers' },
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
+  const found = new Map<string, { id: string; running: boolean; health: string; pid: number }>();
+  if (ids.length === 0) return found;
+  const lines = await runCommand(
+    dockerBinary(),
+    [
+      'inspect',
+      '--format',
+      '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
+        '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}none{{ end }} {{ .State.Pid }}',
+      ...ids,
+    ],
+    { purpose: 'inspect the lab containers' },
+  );
+  for (const line of lines.split('\n').filter(Boolean)) {
+    const [service = '', id = '', running, health = 'none', pid] = line.trim().split(' ');
+    found.set(service, { id, running: running === 'true', health, pid: Number(pid) });
+  }
+  return found;
+}
+
+/** Memory in use per container id (`docker stats --no-stream`), in bytes. */
+export async function containerMemory(ids: string[]): Promise<Map<string, number>> {
+  const memory = new Map<string, number>();
+  if (ids.length === 0) return memory;
+  const output = await runCommand(
+    dockerBinary(),
+    ['stats', '--no-stream', '--no-trunc', '--format', '{{ .ID }} {{ .MemUsage }}', ...ids],
+    { purpose: 'read the containers memory' },
+  ).catch(() => '');
+  for (const line of output.split('\n').filter(Boolean)) {
+    const [id = '', usage = ''] = line.split(' ');
+    memory.set(id, parseSize(usage));
+  }
+  return memory;
+}
+
+function parseSize(text: string): number {
+  const match = /^([\d.]+)([KMG]i?B|B)$/.exec(text);
+  if (!match) return 0;
+  const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, kB: 1e3, MB: 1e6, GB: 1e9 };
+  return Number(match[1]) * (units[match[2] ?? 'B'] ?? 1);
+}
+
+/** The components of a Docker lab as the state file records them: the same names and URLs as local mode. */
+export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portOffset'>): ComponentEntry[] {
+  const ports = offsetPorts(DEFAULT_INFRA_PORTS, options.portOffset);
+  const http = (port: number): string => `http://127.0.0.1:${port}`;
+  const vms = options.definition.tenants.flatMap((tenant) => tenant.vms);
+  return [
+    { name: 'redis', kind: 'infra', url: `redis://127.0.0.1:${ports.redis}`, pid: 0 },
+    { name: 'kafka', kind: 'infra', url: `127.0.0.1:${ports.kafka}`, pid: 0 },
+    { name: 'jaeger', kind: 'infra', url: http(ports.jaegerQuery), pid: 0 },
+    ...(['operator', 'switch', 'allocator', 'telemetry'] as const).map((name): ComponentEntry => ({
+      name,
+      kind: 'service',
+      url: http(SERVICE_PORTS[name] + options.portOffset),
+      pid: 0,
+    })),
+    ...vms.map((vm, index): ComponentEntry => ({
+      name: vm,
+      kind: 'vm',
+      url: http(VM_BASE_PORT + 1 + index + options.portOffset),
+      pid: 0,
+    })),
+  ];
+}
+
+/**
+ * Brings up the lab in containers: generates the compose project from the lab file, starts it (images must exist:
+ * `npm run lab -- images`), reports each container as it becomes healthy, and follows every container's log into
+ * `.lab/<profile>/logs/` and `onLine`. stop() removes the containers, networks and volumes.
+ */
+export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
+  const { repoRoot, profile, onProgress } = options;
+  const dataDir = labDataDir(repoRoot, profile);
+  const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const startedAt = Date.now();
+  writeFileSync(
+    composeFileOf(repoRoot, profile),
+    renderComposeFile(composeProject(options.definition, options.portOffset)),
+  );
+  const followers: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const follower of followers) follower.kill('SIGTERM');
+    await runCompose(repoRoot, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
+    clearLabState(repoRoot, profile);
+  };
+  const components = dockerComponents(options);
+  try {
+    onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
+    const up = runCompose(repoRoot, profile, ['up', '--detach', '--no-build', '--remove-orphans'], 'start the lab');
+    let upError: Error | undefined;
+    up.catch((error: unknown) => (upError = error instanceof Error ? error : new Error(String(error))));
+    const healthy = new Set<string>();
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 300_000);
+    while (healthy.size < components.length) {
+      if (upError) throw upError;
+      if (Date.now() > deadline) {
+        const waiting = components.filter((c) => !healthy.has(c.name)).map((c) => c.name);
+        throw new Error(`not healthy within ${(options.readyTimeoutMs ?? 300_000) / 1000} s: ${waiting.join(', ')}`);
+      }
+      const containers = await listContainers(profile);
+      for (const component of components) {
+        const container = containers.get(component.name);
+        if (!healthy.has(component.name) && container?.health === 'healthy') {
+          healthy.add(component.name);
+          onProgress(`${component.name} healthy at ${component.url} (${seconds(startedAt)})`);
+          followers.push(followLog(container.id, component.name, logDir, options.onLine));
+        }
+      }
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+    await up;
+    const containers = await listContainers(profile);
+    const state: LabState = {
+      profile,
+      runnerPid: process.pid,
+      portOffset: options.portOffset,
+      mode: 'docker',
+      startedAt: new Date(startedAt).toISOString(),
+      readyAt: new Date().toISOString(),
+      components: components.map((c) => ({ ...c, pid: containers.get(c.name)?.pid ?? 0 })),
+    };
+    writeLabState(repoRoot, state);
+    // Docker restarts a container that exits (restart: unless-stopped): no single exit ends a Docker lab.
+    return { state, firstExit: new Promise<string>(() => undefined), stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+function followLog(id: string, name: string, logDir: string, onLine: LabOptions['onLine']): ChildProcess {
+  const child = spawn(dockerBinary(), ['logs', '--follow', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      file.write(`${line}\n`);
+      onLine(name, line);
+    });
+  }
+  child.once('exit', () => file.end());
+  return child;
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,12 @@
+export { composeCommand, composeEnv, docker, dockerBinary, engineAnswers, ensureEngine } from './docker-engine';
+export {
+  buildLabImages,
+  IMAGE_NODE_VERSION,
+  IMAGE_TAG,
+  imageRef,
+  type ImageReport,
+  LAB_IMAGES,
+  type LabImage,
+  missingLabImages,
+  NODE_SERVICES,
+} from './lab-images';
