@@ -18,6 +18,7 @@ import {
   CircuitStream,
   CircuitTornDownError,
   DatagramTooLargeError,
+  ENTRY_KINDS,
   queueCircuitKeysCreation,
   type RingCapacity,
 } from '@tenantlab/shared';
@@ -41,6 +42,11 @@ async function readToEnd(stream: CircuitStream): Promise<Buffer> {
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   await once(stream, 'end');
   return Buffer.concat(chunks);
+}
+
+/** The keys an operator's teardown deletes. */
+function circuitKeys(id: string): string[] {
+  return [CIRCUIT_KEYS.control(id), CIRCUIT_KEYS.ring(id, 'a2b'), CIRCUIT_KEYS.ring(id, 'b2a')];
 }
 
 /** Calls `count` on the results of every pipeline `client` executes and collects what it returns. */
@@ -243,6 +249,42 @@ describe('the circuit ring protocol on a real Redis', () => {
     b.end('answer');
     assert.equal((await readToEnd(a)).toString(), 'answer');
     await until('both ends closed', 5_000, () => a.closed && b.closed);
+  });
+
+  it('closes an echoing end only once the peer has taken its FIN, so a teardown then loses nothing', async () => {
+    const [da, db] = await createCircuit('stream');
+    const a = new CircuitStream(da, connections());
+    const b = new CircuitStream(db, connections());
+    // What the tenant VM does: on 'close' it asks the operator to tear the circuit down, which deletes its keys.
+    b.once('close', () => void admin.del(...circuitKeys(da.id)));
+    b.pipe(b); // the echo workload
+    const sent = Buffer.alloc(1024 * 1024, 'echo');
+    a.end(sent);
+    // A reads nothing until B's FIN is in B's ring behind the whole echo: the peer under load, late to read.
+    await until("B's FIN in its ring", 10_000, async () => {
+      const [last] = await admin.xrevrange(CIRCUIT_KEYS.ring(da.id, 'b2a'), '+', '-', 'COUNT', 1);
+      return last?.[1][1] === ENTRY_KINDS.fin;
+    });
+    // Before the fix B closed (and the circuit went) right after writing its FIN. Only a deadline can show it stays.
+    await assert.rejects(until('B closed', 500, () => b.closed));
+    assert.deepEqual(await readToEnd(a), sent);
+    await until('both ends closed', 5_000, () => a.closed && b.closed);
+  });
+
+  it('lets a stream past both FINs end normally when the operator tears the circuit down', async () => {
+    const [da, db] = await createCircuit('stream');
+    const a = new CircuitStream(da, connections());
+    const b = new CircuitStream(db, connections());
+    a.end('question');
+    assert.equal((await readToEnd(b)).toString(), 'question');
+    b.end('answer');
+    // A's reader takes the answer and the FIN into the stream's buffer; the application has not read it yet.
+    await until("A took B's FIN", 5_000, async () => {
+      return b.writableFinished && (await admin.xlen(CIRCUIT_KEYS.ring(da.id, 'b2a'))) === 0;
+    });
+    await admin.del(...circuitKeys(da.id));
+    a.tornDown(new CircuitTornDownError(da.id, 'the operator tore it down: closed by vm-b'));
+    assert.equal((await readToEnd(a)).toString(), 'answer');
   });
 
   it('resets the peer with RST when one side aborts', async () => {

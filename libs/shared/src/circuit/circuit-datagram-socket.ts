@@ -84,12 +84,16 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
     this.rings.reader.resume();
   }
 
-  /** Sends FIN: this side sends nothing more. Resolves once the peer can see it; messages may still arrive. */
+  /**
+   * Sends FIN: this side sends nothing more. Resolves once the peer can see it; messages may still arrive. After the
+   * peer's FIN it resolves, and the socket closes, once the peer has taken everything: the tenant VM tears the
+   * circuit down on 'close', and must not delete what the peer has yet to read.
+   */
   async close(): Promise<void> {
     if (this.closed || this.finSent) return;
     this.finSent = true;
     await this.rings.writer.write(ENTRY_KINDS.fin, Buffer.alloc(0));
-    if (this.finReceived) this.release();
+    if (this.finReceived) await this.releaseOnceTaken();
   }
 
   /** Aborts: the peer gets RST, and pending sends fail. */
@@ -112,7 +116,7 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
       } else if (entry.kind === ENTRY_KINDS.fin) {
         this.finReceived = true;
         this.emit('end');
-        if (this.finSent) this.release();
+        if (this.finSent) void this.releaseOnceTaken();
         return false;
       } else {
         this.fail(new CircuitResetError(this.circuit.id, entry.payload.toString('utf8') || 'peer aborted'));
@@ -129,6 +133,12 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
     this.failure = error;
     this.rings.writer.fail(error);
     this.emit('error', error);
+    this.release();
+  }
+
+  /** Both FINs have passed: closes once the peer has taken this side's last entries (simultaneous closes race). */
+  private async releaseOnceTaken(): Promise<void> {
+    await this.rings.writer.whenTaken();
     this.release();
   }
 

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { CircuitDescriptor } from './circuit-descriptor';
 import { MAX_ENTRY_BYTES } from './circuit-descriptor';
-import { CircuitResetError } from './circuit.errors';
+import { CircuitClosedError, CircuitResetError, type CircuitTornDownError } from './circuit.errors';
 import { activeTraceFields, type CircuitConnections, type CircuitRings, openCircuitRings } from './circuit-connections';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
@@ -35,9 +35,17 @@ export class CircuitStream extends Duplex {
     this.send(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
   }
 
+  /**
+   * Sends FIN and waits for the peer to take it: 'finish' means the peer holds everything this side wrote. Once both
+   * sides have finished the stream closes, and whoever tears the circuit down then (the tenant VM asks the operator
+   * on 'close') deletes nothing the peer has yet to read.
+   */
   override _final(callback: (error?: Error | null) => void): void {
     this.finSent = true;
-    this.rings.writer.write(ENTRY_KINDS.fin, Buffer.alloc(0)).then(() => callback(), callback);
+    this.rings.writer
+      .write(ENTRY_KINDS.fin, Buffer.alloc(0))
+      .then(() => this.rings.writer.whenTaken())
+      .then(() => callback(), callback);
   }
 
   override _read(): void {
@@ -48,6 +56,7 @@ export class CircuitStream extends Duplex {
     const clean = this.finSent && this.finReceived;
     this.rings.reader.close();
     if (clean || error instanceof CircuitResetError) {
+      this.rings.writer.fail(error ?? new CircuitClosedError(this.circuit.id)); // ends a wait in _final
       callback(error);
       return;
     }
@@ -60,6 +69,15 @@ export class CircuitStream extends Duplex {
         this.rings.writer.fail(error ?? new Error('circuit stream destroyed'));
         callback(error);
       });
+  }
+
+  /**
+   * The operator tore the circuit down. After both FINs everything the peer sent is already here, and the stream is
+   * left to end on its own: destroying it would discard what the application has not read yet. Before, it fails.
+   */
+  tornDown(error: CircuitTornDownError): void {
+    if (this.finSent && this.finReceived) return;
+    this.destroy(error);
   }
 
   /**

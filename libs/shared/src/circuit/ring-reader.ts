@@ -94,10 +94,16 @@ export class RingReader {
             this.consumedBytes += entry.payload.length;
           }
         }
+        if (entries.some((entry) => entry.kind === ENTRY_KINDS.fin)) {
+          // The writer learns that its FIN was taken from this trim (RingWriter.whenTaken), and the stream may end,
+          // and this reader be closed, as soon as it is handed over: acknowledge first, or it might never be.
+          await this.acknowledgeNow();
+          if (this.closed) return;
+        }
         if (!this.handlers.onEntries(entries)) this.paused = true;
       }
       // Paused: acknowledge what was handed over now, so the writer's credit does not wait for resume().
-      if (!this.closed && this.ackedId !== this.lastId) await this.acknowledge(this.redis.pipeline()).exec();
+      if (!this.closed && this.ackedId !== this.lastId) await this.acknowledgeNow();
     } catch (error) {
       if (this.closed) return;
       this.closed = true;
@@ -118,6 +124,14 @@ export class RingReader {
     const reply = results[results.length - 1]?.[1] as XReadReply;
     const stream = reply?.[0]?.[1] ?? [];
     return stream.map(([id, fields]) => decodeRingEntry(id.toString('latin1'), fields));
+  }
+
+  /**
+   * Acknowledges now, outside a read. A refused acknowledgement (the circuit was torn down meanwhile) does not fail
+   * the reader: what it already read is delivered, and the next read reports the teardown.
+   */
+  private async acknowledgeNow(): Promise<void> {
+    await this.acknowledge(this.redis.pipeline()).exec();
   }
 
   /** Adds the acknowledgement and trim of everything consumed since the last one, if anything was. */

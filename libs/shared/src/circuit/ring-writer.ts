@@ -22,6 +22,8 @@ export const MAX_BATCH_ENTRIES = 512;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** While out of credit the writer polls the reader's acknowledged position: first at once, then backing off. */
 const CREDIT_POLL_MAX_MS = 10;
+/** While waiting for the reader to take the last entries (FIN), the writer polls the ring's length, backing off. */
+const TAKEN_POLL_MAX_MS = 50;
 
 /**
  * The writing end of one ring. Writes queue locally and go out as one pipelined round trip per batch (seed 003:
@@ -73,6 +75,26 @@ export class RingWriter {
   /** Entries written and not yet acknowledged by the reader, as this writer last saw it. */
   inFlight(): { entries: number; bytes: number } {
     return { entries: this.sentEntries - this.ackedEntries, bytes: this.sentBytes - this.ackedBytes };
+  }
+
+  /**
+   * Resolves once the reader has taken every entry written so far, FIN included: its acknowledgement trims what it
+   * took, and it acknowledges a FIN before handing it over, so an empty ring means the peer holds everything. Also
+   * resolves once the ring is gone or this writer failed, since then nothing more can reach the peer. A clean close
+   * waits for this before the circuit may be torn down; tearing it down earlier deletes what the peer has not read.
+   */
+  async whenTaken(): Promise<void> {
+    for (let polls = 0; !this.failure; polls++) {
+      let length: number;
+      try {
+        length = await this.redis.xlen(this.ringKey);
+      } catch {
+        return; // NOPERM: the grant is gone, so is the circuit
+      }
+      if (length === 0) return;
+      const delay = Math.min(2 ** polls, TAKEN_POLL_MAX_MS);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   /** Fails everything queued and every later write with `error` (the circuit was reset or closed). */

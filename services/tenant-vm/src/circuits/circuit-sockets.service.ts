@@ -71,7 +71,7 @@ export class CircuitSocketsService implements OnApplicationShutdown {
     const socket = this.open.get(circuitId);
     if (!socket) return;
     const error = new CircuitTornDownError(circuitId, `the operator tore it down: ${reason}`);
-    if (socket instanceof CircuitStream) socket.destroy(error);
+    if (socket instanceof CircuitStream) socket.tornDown(error);
     else socket.fail(error);
   }
 
