@@ -67,11 +67,18 @@ describe('circuits between tenant VM processes, through the operator, on a real 
   const circuitKeys = async (): Promise<string[]> => admin.keys('circuit:*');
 
   /** Waits until `id` has a circuit open: the transfer a test started is under way. */
-  const circuitOpenOn = (id: string): Promise<true> =>
-    eventually('the transfer to be under way', 10_000, async () => {
-      const { body } = await requestJson<{ circuits: unknown[] }>('GET', `${vm(id).url}/circuits`);
-      return body.circuits.length > 0 ? true : undefined;
-    });
+  const circuitsOn = async (id: string): Promise<string[]> => {
+    const { body } = await requestJson<{ circuits: { id: string }[] }>('GET', `${vm(id).url}/circuits`);
+    return body.circuits.map((circuit) => circuit.id);
+  };
+  /**
+   * Waits for a circuit on the VM that was not there `before`: the previous test's circuit may still be open for a
+   * moment, since an end closes only once its peer has taken its FIN.
+   */
+  const circuitOpenOn = (id: string, before: readonly string[]): Promise<true> =>
+    eventually('the transfer to be under way', 10_000, async () =>
+      (await circuitsOn(id)).some((circuit) => !before.includes(circuit)) ? true : undefined,
+    );
 
   before(async () => {
     redis = await startTestRedis();
@@ -210,13 +217,14 @@ describe('circuits between tenant VM processes, through the operator, on a real 
 
   it('completes a transfer without loss while the operator is killed and restarted', { timeout: 120_000 }, async () => {
     const { a1, a2 } = ids();
+    const before = await circuitsOn(a2);
     const transfer = post<SendReport>(a1, '/workloads/send', {
       target: `${a2}/echo`,
       mode: 'datagram',
       count: 200_000,
       size: 1024,
     });
-    await circuitOpenOn(a2);
+    await circuitOpenOn(a2, before);
     const port = operator.port;
     await operator.kill();
     operator = await (await startOperator(port)).start();
@@ -234,13 +242,14 @@ describe('circuits between tenant VM processes, through the operator, on a real 
     { timeout: 60_000 },
     async () => {
       const { a1, a2 } = ids();
+      const before = await circuitsOn(a2);
       const transfer = post<SendReport & ErrorBody>(a1, '/workloads/send', {
         target: `${a2}/echo`,
         mode: 'stream',
         count: 500_000,
         size: 1024,
       });
-      await circuitOpenOn(a2);
+      await circuitOpenOn(a2, before);
       await vm(a2).kill();
       const { status, body } = await transfer;
       assert.equal(status, 502, `the sender sees the failure: ${status} ${JSON.stringify(body)}`);
