@@ -21,15 +21,20 @@ export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDes
   private pass: Promise<void> | undefined;
   private stopped = false;
   private lastErrorLoggedAt = 0;
+  /** VMs heartbeat through the operator, so none could while no operator ran: see `reasonToEnd`. */
+  private readonly startedAt: number;
 
   constructor(
     private readonly repository: CircuitsRepository,
     private readonly registry: RegistryService,
     private readonly teardowns: CircuitTeardownService,
-    @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'CIRCUIT_REAP_INTERVAL_MS'>,
+    @Inject(OPERATOR_CONFIG)
+    private readonly config: Pick<OperatorConfig, 'CIRCUIT_REAP_INTERVAL_MS' | 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
     private readonly logger: JsonLogger,
-  ) {}
+  ) {
+    this.startedAt = now();
+  }
 
   onApplicationBootstrap(): void {
     this.schedule();
@@ -62,10 +67,14 @@ export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDes
     if (circuit.state === 'opening' && this.now() - circuit.createdAt > SETUP_TIMEOUT_MS) {
       return 'setup did not complete';
     }
+    // A lease that ran out while no operator was there to take heartbeats says nothing about the VM (circuits keep
+    // working while the operator restarts, seed 001): a VM is judged dead only once it has had a whole lease to
+    // reach this operator.
+    const leasesJudged = this.now() - this.startedAt >= this.config.VM_LEASE_MS;
     for (const id of endpointVms(circuit)) {
       const vm = vms.get(id);
       if (!vm) return `peer ${id} was deregistered`;
-      if (!vm.alive) return `peer ${id} stopped heartbeating`;
+      if (!vm.alive && leasesJudged) return `peer ${id} stopped heartbeating`;
     }
     return undefined;
   }
