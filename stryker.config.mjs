@@ -1,17 +1,17 @@
 // Mutation testing of the core modules (issue 14); run it with `npm run mutation` (scripts/mutation.sh), which runs
-// Stryker once per package group (MUTATION_GROUP) and then scores the modules. Stryker writes every mutant of a file
-// into one instrumented copy in a sandbox (each switched on by an environment variable), builds the group's package
-// there once with tsc, and runs the compiled unit specs against each mutant with Node's test runner (tap runner).
+// Stryker once per module (MUTATION_GROUP) and then scores the modules. Stryker writes every mutant of a file
+// into one instrumented copy in a sandbox (each switched on by an environment variable), builds the module's package
+// there once with tsc, and runs the module's compiled unit specs against each mutant with Node's test runner (tap runner).
 // Running the compiled specs costs half what loading the TypeScript through tsx does per spec process, and a mutant
 // runs one process per spec file that reaches it. Specs import their own module relatively, so they see the mutated
 // code; imports by package name (`@tenantlab/shared`) resolve to the unmutated dist of the working tree.
 import { MUTATION_MODULES } from './scripts/mutation-modules.mjs';
 
 const group = process.env.MUTATION_GROUP;
-const modules = MUTATION_MODULES.filter((module) => module.group === group);
+const modules = MUTATION_MODULES.filter((module) => module.name === group);
 if (modules.length === 0) {
-  const groups = [...new Set(MUTATION_MODULES.map((module) => module.group))];
-  throw new Error(`set MUTATION_GROUP to one of ${groups.join(', ')} (npm run mutation runs them all)`);
+  const names = MUTATION_MODULES.map((module) => module.name);
+  throw new Error(`set MUTATION_GROUP to one of ${names.join(', ')} (npm run mutation runs them all)`);
 }
 
 /** `services/x/src/a/*.spec.ts` -> `services/x/dist/a/*.spec.js`: what tsc builds in the sandbox. */

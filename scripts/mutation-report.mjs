@@ -28,13 +28,16 @@ function moduleOf(file) {
 
 const counts = new Map(MUTATION_MODULES.map((module) => [module.name, { detected: 0, valid: 0, survived: 0 }]));
 const versions = new Set();
-for (const group of new Set(MUTATION_MODULES.map((module) => module.group))) {
+const missing = [];
+for (const { name: group } of MUTATION_MODULES) {
   const file = join(root, 'reports', 'mutation', group, 'mutation.json');
   let report;
   try {
     report = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`no Stryker report for group ${group} at ${file}: run \`npm run mutation\` first`, { cause: err });
+  } catch {
+    // Not run yet (or stopped): the figures leave it out and the setup says so, rather than failing the others.
+    missing.push(group);
+    continue;
   }
   if (report.framework?.version) versions.add(report.framework.version);
   for (const [path, { mutants }] of Object.entries(report.files)) {
@@ -57,6 +60,7 @@ const total = [...counts.values()].reduce(
 const metrics = { mutation_score: score(total), valid_mutants: total.valid, detected_mutants: total.detected };
 const goals = { mutation_score: { atLeast: 0.8 } };
 for (const [name, count] of counts) {
+  if (missing.includes(name)) continue;
   metrics[`mutation_score_${name}`] = score(count);
   goals[`mutation_score_${name}`] = { atLeast: 0.7 };
 }
@@ -68,10 +72,15 @@ const setup = {
   tool: `Stryker ${[...versions].join(', ')} with @stryker-mutator/tap-runner on Node's test runner, perTest coverage (per spec file), all default mutators`,
   score: 'detected (killed + timed out) / valid (detected + survived + no coverage)',
 };
+if (missing.length > 0) setup.not_measured = `no Stryker report for ${missing.join(', ')}: overall covers the rest`;
 const report = { name: 'mutation', metrics, baseline: {}, ratios: {}, setup, goals };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'mutation.json'), `${JSON.stringify(report, null, 2)}\n`);
 for (const [name, count] of counts) {
+  if (missing.includes(name)) {
+    console.log(`${name.padEnd(20)}  not run`);
+    continue;
+  }
   const verdict = score(count) >= goals[`mutation_score_${name}`].atLeast ? 'met' : 'NOT met';
   console.log(`${name.padEnd(20)} ${String(score(count)).padStart(6)}  ${count.detected}/${count.valid}  ${verdict}`);
 }
