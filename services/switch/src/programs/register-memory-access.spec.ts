@@ -68,6 +68,28 @@ describe('RegisterSlice narrow access (what compiled programs use for registers 
   });
 });
 
+describe('RegisterSlice wide access', () => {
+  it('keeps a value written to a register of 32 bits or less in its low half', () => {
+    const memory = new RegisterMemory(1, 2);
+    const word = new RegisterSlice(memory, 'w', 32, { stage: 0, offset: 0, amount: 2 });
+    word.writeWide(0, 0x1_0000_0005n);
+    assert.equal(word.readWide(0), 5n);
+    assert.deepEqual(memory.cells(0, 0, 2), [5n, 0n]);
+  });
+
+  it('writes a 64-bit entry into its one cell only, and a 128-bit entry into its two, in order', () => {
+    const memory = new RegisterMemory(1, 8);
+    const long = new RegisterSlice(memory, 'l', 64, { stage: 0, offset: 0, amount: 2 });
+    long.writeWide(1, 2n ** 64n - 1n);
+    assert.deepEqual(memory.cells(0, 0, 3), [0n, 2n ** 64n - 1n, 0n], 'the next cell is not the register');
+    const wide = new RegisterSlice(memory, 'x', 128, { stage: 0, offset: 4, amount: 4 });
+    const value = 0x11111111_22222222_33333333_44444444n;
+    wide.writeWide(6, value);
+    assert.equal(wide.readWide(6), value);
+    assert.deepEqual(memory.cells(0, 4, 4), [0n, 0n, 0x33333333_44444444n, 0x11111111_22222222n]);
+  });
+});
+
 describe('TenantMemoryView page table entries', () => {
   it('accepts a slice that ends exactly at the end of its stage, and says how far one runs past', () => {
     const memory = new RegisterMemory(2, 16);
@@ -76,7 +98,11 @@ describe('TenantMemoryView page table entries', () => {
     assert.deepEqual(memory.cells(1, 15, 1), [7n]);
     assert.throws(
       () => new TenantMemoryView(memory, { r: { stage: 1, offset: 10, amount: 7 } }, [{ name: 'r', width: 32 }]),
-      /^ValidationError: Page table entry for register r rejected: cells 10 to 16 run past the stage's 16 cells\.$/,
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.message === "Page table entry for register r rejected: cells 10 to 16 run past the stage's 16 cells." &&
+        error.details.length === 1 &&
+        error.details[0] === "r: cells 10 to 16 run past the stage's 16 cells",
     );
   });
 
@@ -108,7 +134,10 @@ describe('TenantMemoryView page table entries', () => {
     const memory = new RegisterMemory(1, 16);
     assert.throws(
       () => new TenantMemoryView(memory, {}, [{ name: 'toString', width: 32 }]),
-      /no entry for register toString/,
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        /no entry for register toString/.test(error.message) &&
+        error.details.join() === 'toString: no page table entry',
     );
     const view = new TenantMemoryView(memory, { r: { stage: 0, offset: 0, amount: 4 } }, [{ name: 'r', width: 32 }]);
     assert.throws(() => view.read('s', 0), /^RangeError: no register s$/);
