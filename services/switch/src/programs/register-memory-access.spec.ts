@@ -80,8 +80,10 @@ describe('RegisterSlice wide access', () => {
   it('writes a 64-bit entry into its one cell only, and a 128-bit entry into its two, in order', () => {
     const memory = new RegisterMemory(1, 8);
     const long = new RegisterSlice(memory, 'l', 64, { stage: 0, offset: 0, amount: 2 });
+    const next = new RegisterSlice(memory, 'n', 64, { stage: 0, offset: 2, amount: 1 });
+    next.writeWide(2, 7n);
     long.writeWide(1, 2n ** 64n - 1n);
-    assert.deepEqual(memory.cells(0, 0, 3), [0n, 2n ** 64n - 1n, 0n], 'the next cell is not the register');
+    assert.deepEqual(memory.cells(0, 0, 3), [0n, 2n ** 64n - 1n, 7n], "the next register's cell is left alone");
     const wide = new RegisterSlice(memory, 'x', 128, { stage: 0, offset: 4, amount: 4 });
     const value = 0x11111111_22222222_33333333_44444444n;
     wide.writeWide(6, value);
