@@ -84,6 +84,7 @@ describe('RegisterSlice wide access', () => {
     next.writeWide(2, 7n);
     long.writeWide(1, 2n ** 64n - 1n);
     assert.deepEqual(memory.cells(0, 0, 3), [0n, 2n ** 64n - 1n, 7n], "the next register's cell is left alone");
+    assert.equal(long.readWide(1), 2n ** 64n - 1n, "and is not read as part of this one's value");
     const wide = new RegisterSlice(memory, 'x', 128, { stage: 0, offset: 4, amount: 4 });
     const value = 0x11111111_22222222_33333333_44444444n;
     wide.writeWide(6, value);
