@@ -192,6 +192,7 @@ export class MemoryMap {
 
   private insert(stage: number, slice: SliceView): void {
     const slices = this.slices[stage];
+    // Stryker disable next-line EqualityOperator: slices of a stage never share an offset, so > and >= agree
     const at = slices.findIndex((s) => s.offset > slice.offset);
     slices.splice(at === -1 ? slices.length : at, 0, slice);
   }

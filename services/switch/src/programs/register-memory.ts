@@ -85,6 +85,7 @@ export class RegisterSlice {
     // The page table counts cells (the allocator's unit); a 128-bit entry takes two of them.
     this.amount = entry.amount / this.cellsPerEntry;
     this.bigAmount = BigInt(this.amount);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: 2 ** 32 - 1 is 0xffffffff, and only registers of 32 bits or less use the mask
     this.mask = width >= 32 ? 0xffffffff : 2 ** width - 1;
   }
 

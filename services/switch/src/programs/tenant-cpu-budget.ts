@@ -98,6 +98,7 @@ export class TenantCpuBudget {
   private refillAt(bucket: CpuBucket, now: number): number {
     const elapsed = now - bucket.last;
     bucket.last = now;
+    // Stryker disable next-line EqualityOperator: at elapsed = 0 the refill adds nothing, so > and >= agree
     if (elapsed > 0) {
       const rate = (this.options.nsPerSecond / 1e9) * (bucket.weight / this.totalWeight);
       bucket.tokens = Math.min(this.options.burstNs, bucket.tokens + elapsed * rate);
