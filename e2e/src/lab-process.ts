@@ -15,11 +15,14 @@ export interface LabProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `lab up` exactly as a user would, as a child process, keeping its output for failure messages. */
+/**
+ * Starts `lab up` exactly as a user would, as a child process, keeping its output for failure messages. Local
+ * processes, even where Docker could run the lab: the containers tier (e2e/src/containers) covers Docker mode.
+ */
 export function spawnLab(): LabProcess {
   const child = spawn(
     process.execPath,
-    [LAB_CLI, 'up', '--profile', E2E_PROFILE, '--port-offset', String(E2E_PORT_OFFSET), '--quiet'],
+    [LAB_CLI, 'up', '--mode', 'local', '--profile', E2E_PROFILE, '--port-offset', String(E2E_PORT_OFFSET), '--quiet'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];

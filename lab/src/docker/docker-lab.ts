@@ -44,10 +44,13 @@ function projectArgs(repoRoot: string, profile: string): string[] {
   return ['-p', composeProjectName(profile), '-f', composeFileOf(repoRoot, profile), '--project-directory', repoRoot];
 }
 
-/** The lab's containers, by Compose service name: id, running, health. */
-export async function listContainers(
-  profile: string,
-): Promise<Map<string, { id: string; running: boolean; health: string; pid: number }>> {
+type LabContainer = { id: string; running: boolean; health: string; pid: number };
+
+/**
+ * The lab's containers, by Compose service name: id, running, health. Compose may remove a container between the
+ * listing and the inspection (it recreates one whose configuration changed): then the listing is taken again.
+ */
+export async function listContainers(profile: string, attempts = 3): Promise<Map<string, LabContainer>> {
   const ids = (
     await runCommand(
       dockerBinary(),
@@ -57,22 +60,37 @@ export async function listContainers(
   )
     .split('\n')
     .filter(Boolean);
-  const found = new Map<string, { id: string; running: boolean; health: string; pid: number }>();
+  const found = new Map<string, LabContainer>();
   if (ids.length === 0) return found;
-  const lines = await runCommand(
-    dockerBinary(),
-    [
-      'inspect',
-      '--format',
-      '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
-        '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}none{{ end }} {{ .State.Pid }}',
-      ...ids,
-    ],
-    { purpose: 'inspect the lab containers' },
-  );
+  let lines: string;
+  try {
+    // `json .State` rather than `.State.Health.Status`: a container without a health check (or not yet started)
+    // has no Health key, which Docker 20.10's template refuses to read.
+    lines = await runCommand(
+      dockerBinary(),
+      [
+        'inspect',
+        '--format',
+        '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ json .State }}',
+        ...ids,
+      ],
+      { purpose: 'inspect the lab containers' },
+    );
+  } catch (error) {
+    if (attempts > 1 && error instanceof Error && /No such object/i.test(error.message)) {
+      return listContainers(profile, attempts - 1);
+    }
+    throw error;
+  }
   for (const line of lines.split('\n').filter(Boolean)) {
-    const [service = '', id = '', running, health = 'none', pid] = line.trim().split(' ');
-    found.set(service, { id, running: running === 'true', health, pid: Number(pid) });
+    const [service = '', id = '', ...rest] = line.trim().split(' ');
+    const state = JSON.parse(rest.join(' ')) as { Running?: boolean; Pid?: number; Health?: { Status?: string } };
+    found.set(service, {
+      id,
+      running: state.Running === true,
+      health: state.Health?.Status ?? 'none',
+      pid: state.Pid ?? 0,
+    });
   }
   return found;
 }
