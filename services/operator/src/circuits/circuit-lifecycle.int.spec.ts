@@ -198,15 +198,18 @@ describe('circuit lifecycle on a real Redis: leases, deregistration, operator re
       const restarted = await operatorWith(env);
       api.url = restarted.url;
 
-      // The new operator's reaper has walked every circuit once it has ended the canary's.
-      await eventually("the new operator's reaper ending the orphaned circuit", 10_000, async () =>
-        (await admin.exists(CIRCUIT_KEYS.control(canary.id))) === 0 ? true : undefined,
-      );
-      assert.deepEqual((await readInbox(admin, server.id)).map((entry) => entry.message).at(-1), {
+      // The new operator's reaper has walked every circuit once it has ended the canary's. Telling the peer is the
+      // last step of a teardown (after its keys are deleted), so that is what to wait for.
+      const notice = await eventually("the new operator's reaper ending the orphaned circuit", 10_000, async () => {
+        const last = (await readInbox(admin, server.id)).map((entry) => entry.message).at(-1);
+        return last?.type === 'circuit.closed' ? last : undefined;
+      });
+      assert.deepEqual(notice, {
         type: 'circuit.closed',
         circuitId: canary.id,
         reason: `peer ${doomed.id} was deregistered`,
       });
+      assert.equal(await admin.exists(CIRCUIT_KEYS.control(canary.id)), 0);
 
       assert.deepEqual(
         (await api.circuitsOf(client)).map((c) => c.id),
