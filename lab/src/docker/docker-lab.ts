@@ -44,6 +44,8 @@ function projectArgs(repoRoot: string, profile: string): string[] {
   return ['-p', composeProjectName(profile), '-f', composeFileOf(repoRoot, profile), '--project-directory', repoRoot];
 }
 
+const INSPECT_CHUNK = 32;
+
 type LabContainer = { id: string; running: boolean; health: string; pid: number };
 
 /**
@@ -62,20 +64,25 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
     .filter(Boolean);
   const found = new Map<string, LabContainer>();
   if (ids.length === 0) return found;
-  let lines: string;
+  let lines = '';
   try {
-    // `json .State` rather than `.State.Health.Status`: a container without a health check (or not yet started)
-    // has no Health key, which Docker 20.10's template refuses to read.
-    lines = await runCommand(
-      dockerBinary(),
-      [
-        'inspect',
-        '--format',
-        '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ json .State }}',
-        ...ids,
-      ],
-      { purpose: 'inspect the lab containers' },
-    );
+    // `index .State "Health"` rather than `.State.Health`: a container without a health check (or just created) has
+    // no Health key, which Docker 20.10's template refuses to read; `index` gives nothing instead. (Not `json .State`:
+    // its health log makes the output longer than runCommand keeps.)
+    // In chunks: runCommand keeps the last 8 KiB of output, about 60 of these lines, and a lab may have more VMs.
+    for (let start = 0; start < ids.length; start += INSPECT_CHUNK) {
+      lines += await runCommand(
+        dockerBinary(),
+        [
+          'inspect',
+          '--format',
+          '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
+            '{{ with index .State "Health" }}{{ index . "Status" }}{{ else }}none{{ end }} {{ .State.Pid }}',
+          ...ids.slice(start, start + INSPECT_CHUNK),
+        ],
+        { purpose: 'inspect the lab containers' },
+      );
+    }
   } catch (error) {
     if (attempts > 1 && error instanceof Error && /No such object/i.test(error.message)) {
       return listContainers(profile, attempts - 1);
@@ -83,14 +90,8 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
     throw error;
   }
   for (const line of lines.split('\n').filter(Boolean)) {
-    const [service = '', id = '', ...rest] = line.trim().split(' ');
-    const state = JSON.parse(rest.join(' ')) as { Running?: boolean; Pid?: number; Health?: { Status?: string } };
-    found.set(service, {
-      id,
-      running: state.Running === true,
-      health: state.Health?.Status ?? 'none',
-      pid: state.Pid ?? 0,
-    });
+    const [service = '', id = '', running, health = 'none', pid] = line.trim().split(' ');
+    found.set(service, { id, running: running === 'true', health, pid: Number(pid) });
   }
   return found;
 }
