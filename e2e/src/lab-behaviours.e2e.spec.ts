@@ -125,7 +125,10 @@ describe('the default lab keeps the promises of its README', () => {
   });
 
   it("joins a sampled frame's switch.forward span to the trace of the VM send that carried it, in Jaeger", async () => {
-    const [a1, sw, jaeger] = ['vm-a1', 'switch', 'jaeger'].map((name) => urlOf(state, name));
+    const [a1, a2, sw, jaeger] = ['vm-a1', 'vm-a2', 'switch', 'jaeger'].map((name) => urlOf(state, name));
+    const receivedByA2 = async (): Promise<number> =>
+      (await requestJson<{ total: number }>('GET', `${a2}/traffic/received`)).body.total;
+    const before = await receivedByA2();
     assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
     try {
       const sent = await requestJson('POST', `${a1}/traffic/generate`, {
@@ -135,6 +138,11 @@ describe('the default lab keeps the promises of its README', () => {
         size: 128,
       });
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      // `generate` answers once the frames are in vm-a1's tx stream; the switch decides them later. The sampling goes
+      // back only once vm-a2 has them all, or the switch could read them at the old rate (seen in a CI run).
+      await eventually('vm-a2 to receive the 20 sampled frames', 30_000, async () =>
+        (await receivedByA2()) >= before + 20 ? true : undefined,
+      );
     } finally {
       assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
     }
