@@ -395,6 +395,23 @@ describe('the circuit ring protocol on a real Redis', () => {
     await assert.rejects(a.send(Buffer.from('and again')), (error: unknown) => error === failure);
   });
 
+  it(
+    'finishes a close within the time limit when the peer never reads, leaving its data in the ring',
+    { timeout: 60_000 },
+    async () => {
+      // A peer that stops reading (hostile or stuck) must not hold this end, and so its circuit and quota, open for
+      // good: the close waits for the peer to take the FIN only up to TAKEN_TIMEOUT_MS (15 s).
+      const [da] = await createCircuit('stream');
+      const a = new CircuitStream(da, connections());
+      a.on('error', () => undefined);
+      a.end(Buffer.from('never read'));
+      await once(a, 'finish');
+      const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
+      assert.equal(await admin.xlen(ring), 2, 'the data and the FIN are still there: nobody took them');
+      a.destroy();
+    },
+  );
+
   it('stamps every entry with the trace context of the write that produced it', async () => {
     const [da, db] = await createCircuit('datagram');
     const a = new CircuitDatagramSocket(da, connections());

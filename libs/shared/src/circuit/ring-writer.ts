@@ -24,6 +24,12 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const CREDIT_POLL_MAX_MS = 10;
 /** While waiting for the reader to take the last entries (FIN), the writer polls the ring's length, backing off. */
 const TAKEN_POLL_MAX_MS = 50;
+/**
+ * A close waits at most this long for the peer to take what it was sent: a peer that stops reading (hostile or
+ * stuck) must not keep this end, its circuit and its quota open for good. An honest reader drains a full ring in well
+ * under a second.
+ */
+export const TAKEN_TIMEOUT_MS = 15_000;
 
 /**
  * The writing end of one ring. Writes queue locally and go out as one pipelined round trip per batch (seed 003:
@@ -82,9 +88,11 @@ export class RingWriter {
    * took, and it acknowledges a FIN before handing it over, so an empty ring means the peer holds everything. Also
    * resolves once the ring is gone or this writer failed, since then nothing more can reach the peer. A clean close
    * waits for this before the circuit may be torn down; tearing it down earlier deletes what the peer has not read.
+   * Gives up after `timeoutMs`, so a peer that never reads cannot hold the close back.
    */
-  async whenTaken(): Promise<void> {
-    for (let polls = 0; !this.failure; polls++) {
+  async whenTaken(timeoutMs = TAKEN_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let polls = 0; !this.failure && Date.now() < deadline; polls++) {
       let length: number;
       try {
         length = await this.redis.xlen(this.ringKey);
