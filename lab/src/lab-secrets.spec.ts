@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ensureRedisAdminPassword, readRedisAdminPassword, redisAdminPasswordFile } from './lab-secrets';
+import {
+  ensureLabSecret,
+  ensureRedisAdminPassword,
+  labSecretFile,
+  readLabSecret,
+  readRedisAdminPassword,
+  redisAdminPasswordFile,
+} from './lab-secrets';
 
 describe('the Redis admin password of a lab profile', () => {
   let root: string;
@@ -54,5 +61,30 @@ describe('the Redis admin password of a lab profile', () => {
     await writeFile(redisAdminPasswordFile(dataDir), '\n');
     assert.equal(readRedisAdminPassword(dataDir), undefined);
     assert.match(ensureRedisAdminPassword(dataDir), /^[0-9a-f]{64}$/);
+  });
+});
+
+describe('named lab secrets', () => {
+  let root: string;
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'lab-secrets-named-'));
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps each name in its own owner-only file, each with its own value', async () => {
+    const one = ensureLabSecret(root, 'service-token-switch');
+    const two = ensureLabSecret(root, 'tenant-secret-tenant-a');
+    assert.notEqual(one, two);
+    assert.equal(readLabSecret(root, 'service-token-switch'), one);
+    assert.equal((await stat(labSecretFile(root, 'tenant-secret-tenant-a'))).mode & 0o777, 0o600);
+  });
+
+  it('refuses a name that could leave the data dir', () => {
+    assert.throws(() => ensureLabSecret(root, '../escape'), /invalid lab secret name "..\/escape"/);
+    assert.throws(() => labSecretFile(root, '.hidden'), /invalid lab secret name/);
   });
 });
