@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RestartBackoff } from './restart-backoff';
+import { DEFAULT_RESTART_BACKOFF, RestartBackoff } from './restart-backoff';
 
 const options = { initialDelayMs: 100, maxDelayMs: 500, stableAfterMs: 10_000, maxQuickCrashes: 4 };
 
@@ -19,5 +19,16 @@ describe('RestartBackoff', () => {
     backoff.afterCrash(50);
     assert.equal(backoff.afterCrash(10_000), 100);
     assert.equal(backoff.afterCrash(9_999), 200);
+  });
+});
+
+describe('the lab default restart backoff (as the README states it)', () => {
+  it('waits 0.5 s, doubles up to 30 s, and gives up after five quick crashes in a row', () => {
+    const backoff = new RestartBackoff();
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map(() => backoff.afterCrash(1_000)),
+      [500, 1_000, 2_000, 4_000, 8_000, undefined],
+    );
+    assert.equal(DEFAULT_RESTART_BACKOFF.maxDelayMs, 30_000);
   });
 });
