@@ -84,6 +84,47 @@ describe('the lab supervises its components', () => {
     assert.ok(log.split('listening on').length - 1 >= 2, 'telemetry.log holds both runs');
     assert.match(lab.output.join(''), /telemetry was killed by SIGKILL; starting it again in/);
   });
+  it('converges by itself after Redis restarts empty: VMs register and listen again, circuits and frames flow', async () => {
+    const redisPid = state.components.find((c) => c.name === 'redis')?.pid ?? 0;
+    const operator = urlOf(state, 'operator');
+    const vmNames = state.components.filter((c) => c.kind === 'vm').map((c) => c.name);
+    process.kill(redisPid, 'SIGKILL');
+
+    await eventually('every VM registered and alive again in an empty Redis', 30_000, async () => {
+      const { status, body } = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${operator}/vms`);
+      return status === 200 && vmNames.every((vm) => body.vms.some((v) => v.id === vm && v.alive)) ? true : undefined;
+    });
+    // vm-a2 listened on echo before Redis lost its listeners: it announces it again without being asked.
+    const echoed = await eventually('a verified echo to vm-a2 over a new circuit', 30_000, async () => {
+      const sent = await requestJson<{ verified: boolean }>(
+        'POST',
+        `${urlOf(state, 'vm-a1')}/workloads/send`,
+        { target: 'vm-a2/echo', mode: 'datagram', count: 20, size: 64 },
+        20_000,
+      );
+      return sent.status === 201 && sent.body.verified ? sent.body : undefined;
+    });
+    assert.equal(echoed.verified, true);
+    const a2 = urlOf(state, 'vm-a2');
+    assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
+    const frames = await eventually('frames from vm-a1 through the switch to vm-a2 again', 30_000, async () => {
+      await requestJson('POST', `${urlOf(state, 'vm-a1')}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 10,
+        size: 128,
+      });
+      const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
+      return body.total > 0 ? body.total : undefined;
+    });
+    assert.ok(frames > 0);
+    const status = await labStatus();
+    assert.equal(status.find((row) => row.name === 'redis')?.restarts, 1);
+    assert.ok(
+      status.every((row) => row.ready),
+      `all ready again: ${JSON.stringify(status)}`,
+    );
+  });
 });
 
 async function labStatus(): Promise<StatusRow[]> {
