@@ -126,28 +126,20 @@ describe('compiled expressions: values wider than 32 bits', () => {
     });
   });
 
-  it('a 64-bit param fills its own slot: narrow and wide params are read by their position among their kind', () => {
+  it('params are read by their position among their kind: up to 32 bits as numbers, wider ones as BigInts', () => {
     const hooks = recordingHooks();
+    const names = ['a', 'x', 'w', 'b'];
+    const bits: Record<string, number> = { a: 8, x: 32, w: 64, b: 16 };
     const program = compileProgram(
       valid({
-        metadata: [
-          { name: 'a', bits: 8 },
-          { name: 'w', bits: 64 },
-          { name: 'b', bits: 16 },
-        ],
+        metadata: names.map((name) => ({ name, bits: bits[name] })),
         actions: [
           {
             name: 'tag',
-            params: [
-              { name: 'a', bits: 8 },
-              { name: 'w', bits: 64 },
-              { name: 'b', bits: 16 },
-            ],
+            params: names.map((name) => ({ name, bits: bits[name] })),
             ops: [
-              { op: 'set', target: 'meta.a', value: { param: 'a' } },
-              { op: 'set', target: 'meta.w', value: { param: 'w' } },
-              { op: 'set', target: 'meta.b', value: { param: 'b' } },
-              { op: 'report', event: 'tag', fields: ['meta.a', 'meta.w', 'meta.b'] },
+              ...names.map((name): Op => ({ op: 'set', target: `meta.${name}`, value: { param: name } })),
+              { op: 'report', event: 'tag', fields: names.map((name) => `meta.${name}`) },
             ],
           },
         ],
@@ -156,7 +148,7 @@ describe('compiled expressions: values wider than 32 bits', () => {
             name: 't',
             key: [{ field: 'l4.dport', match: 'exact' }],
             actions: ['tag'],
-            defaultAction: { action: 'tag', args: { a: 1, w: '0x123456789a', b: 2 } },
+            defaultAction: { action: 'tag', args: { a: 1, x: '0xfffffffe', w: '0x123456789a', b: 2 } },
             size: 2,
           },
         ],
@@ -166,16 +158,35 @@ describe('compiled expressions: values wider than 32 bits', () => {
       new RegisterMemory(1, 8),
       hooks,
     );
-    program.addEntry('t', { key: [{ value: 53 }], action: 'tag', args: { a: 7, w: '0xfedcba9876543210', b: 513 } });
+    program.addEntry('t', {
+      key: [{ value: 53 }],
+      action: 'tag',
+      args: { a: 7, x: 3, w: '0xfedcba9876543210', b: 513 },
+    });
     program.run(context(frame({ dport: 80 })));
     program.run(context(frame({ dport: 53 })));
     assert.deepEqual(
       hooks.reports.map((r) => r.fields),
       [
-        { 'meta.a': 1, 'meta.w': 0x123456789an, 'meta.b': 2 },
-        { 'meta.a': 7, 'meta.w': 0xfedcba9876543210n, 'meta.b': 513 },
+        { 'meta.a': 1, 'meta.x': 0xfffffffe, 'meta.w': 0x123456789an, 'meta.b': 2 },
+        { 'meta.a': 7, 'meta.x': 3, 'meta.w': 0xfedcba9876543210n, 'meta.b': 513 },
       ],
     );
+  });
+
+  it('a constant wider than 32 bits masks a 32-bit field', () => {
+    const { run } = computing(
+      [{ name: 'm', bits: 32 }],
+      [
+        {
+          op: 'set',
+          target: 'meta.m',
+          value: { op: '&', left: { field: 'ipv4.src' }, right: { const: '0x1ffffff00' } },
+        },
+      ],
+      ['meta.m'],
+    );
+    assert.deepEqual(run(frame({ src: '10.1.2.3' })), { 'meta.m': parseIpv4('10.1.2.0') });
   });
 
   it('a 64-bit register keeps values past 32 bits through write, read and add', () => {
@@ -250,6 +261,7 @@ describe('compiled expressions: values wider than 32 bits', () => {
     assert.deepEqual(program.counter('bytes', 2), { packets: 0, bytes: 2 * bytes.length });
     assert.deepEqual(program.counter('both', 0), { packets: 2, bytes: 2 * bytes.length });
     assert.deepEqual(program.counter('by_mac', at - 4), { packets: 2, bytes: 0 }, 'a negative index counts back');
+    assert.deepEqual(program.counter('both', Number.NaN), { packets: 2, bytes: 2 * bytes.length }, 'NaN reads cell 0');
     assert.throws(() => program.counter('nope', 0), /program test_program has no counter nope/);
     assert.throws(() => program.entryCount('nope'), /program test_program has no table nope/);
   });
@@ -280,14 +292,18 @@ describe('compiled hashes over several fields, wide fields and bit fields', () =
         { name: 'bits', bits: 32 },
         { name: 'wide', bits: 32 },
         { name: 'bytes', bits: 32 },
+        { name: 'dscp', bits: 32 },
+        { name: 'mac', bits: 32 },
       ],
       [
         { op: 'set', target: 'ipv4.dscp', value: { const: 46 } },
         { op: 'hash', algorithm: 'crc32', fields: ['ipv4.dscp', 'ipv4.ttl'], bound: 2 ** 32, into: 'meta.bits' },
         { op: 'hash', algorithm: 'crc32', fields: ['ipv4.src', 'eth.src'], bound: 1000, into: 'meta.wide' },
         { op: 'hash', algorithm: 'crc32', fields: ['ipv4.src', 'l4.dport'], bound: 1000, into: 'meta.bytes' },
+        { op: 'hash', algorithm: 'crc32', fields: ['ipv4.dscp'], bound: 2 ** 32, into: 'meta.dscp' },
+        { op: 'hash', algorithm: 'crc32', fields: ['eth.src'], bound: 2 ** 32, into: 'meta.mac' },
       ],
-      ['meta.bits', 'meta.wide', 'meta.bytes'],
+      ['meta.bits', 'meta.wide', 'meta.bytes', 'meta.dscp', 'meta.mac'],
     );
     const crc = (hex: string) => zlibCrc32(Buffer.from(hex, 'hex'));
     // dscp (6 bits) then ttl (8 bits): the 14-bit number 46 << 8 | 64 as two bytes.
@@ -295,6 +311,8 @@ describe('compiled hashes over several fields, wide fields and bit fields', () =
       'meta.bits': crc(((46 << 8) | 64).toString(16).padStart(4, '0')),
       'meta.wide': crc('0a000001' + '020000000001') % 1000,
       'meta.bytes': crc('0a000001' + '0050') % 1000,
+      'meta.dscp': crc('2e'),
+      'meta.mac': crc('020000000001'),
     });
   });
 });
@@ -327,10 +345,14 @@ describe('compiled programs: control flow and the flow cache', () => {
   }
 
   it('a drop ends the program: no later control step runs, and the verdict stays drop', () => {
+    // The route step's guard holds for the dropped frame: had it run, it would have forwarded the frame.
     const program = twoSteps(22);
     program.addEntry('acl', { key: [{ value: 22 }], action: 'deny' });
     program.addEntry('route', { key: [{ value: parseIpv4('10.0.0.2') }], action: 'to_vm' });
     assert.deepEqual(program.run(context(frame({ dport: 22 }))), { kind: 'drop' });
+    const lookups: (TableMatch | null)[] = [];
+    assert.deepEqual(program.runRemembering(context(frame({ dport: 22 })), lookups), { kind: 'drop' });
+    assert.equal(lookups[1], null, 'the route step was not looked up');
     assert.deepEqual(program.counter('seen', 0), { packets: 0, bytes: 0 });
   });
 
@@ -360,6 +382,11 @@ describe('compiled programs: control flow and the flow cache', () => {
     assert.deepEqual(program.runRemembered(context(other), forwarded), { kind: 'forward', vm: 'vm-2' });
     assert.deepEqual(program.runRemembered(context(other), dropped), { kind: 'drop' });
     assert.deepEqual(program.runRemembered(context(other), guardedOut), { kind: 'continue' });
+    assert.deepEqual(
+      program.runRemembered(context(other), [dropped[0], forwarded[1]]),
+      { kind: 'drop' },
+      'a remembered drop ends the replay before the remembered forward',
+    );
     assert.deepEqual(program.counter('seen', 0), { packets: 0, bytes: 0 }, 'no replay ran the route default');
     assert.deepEqual(program.runRemembered(context(other), [undefined, undefined]), { kind: 'continue' });
     assert.deepEqual(program.counter('seen', 0), { packets: 1, bytes: 0 }, 'a remembered miss runs the default');
@@ -456,6 +483,15 @@ describe('compiled programs: control flow and the flow cache', () => {
       }),
       false,
       'a guard on the TTL',
+    );
+    assert.equal(
+      cacheable({
+        actions: [allow],
+        tables: [bySrc, table('by_dst', [{ field: 'ipv4.dst', match: 'exact' }], ['allow'], 'allow')],
+        control: [{ table: 'by_src' }, { table: 'by_dst', if: { field: 'ipv4.ttl', op: '==', value: 1 } }],
+      }),
+      false,
+      'one of two steps guarded on the TTL',
     );
     assert.equal(
       cacheable({
