@@ -55,6 +55,7 @@ export const MUTATION_MODULES = [
     mutate: [`${SWITCH}/programs/program-compiler.ts`],
     specs: [
       'program-compiler',
+      'program-compiler-values',
       'program-isolation',
       'program-code-sharing',
       'program-table-routes',

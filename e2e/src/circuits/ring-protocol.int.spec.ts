@@ -360,6 +360,43 @@ describe('the circuit ring protocol on a real Redis', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('acknowledges, trims and reads again in one round trip', async () => {
+    const [da, db] = await createCircuit('datagram');
+    const receiver = connections();
+    // The replies of each pipeline the reader's blocking connection executes: an acknowledgement (HSET), a trim
+    // (XTRIM) and the read (XREAD) come back as three replies of one round trip, a bare read as one.
+    const replies: unknown[][] = [];
+    const openBlocking = (): Redis => {
+      const blocking = receiver.openBlocking();
+      recordPipelines(blocking, (results) => replies.push(results.map(([, reply]) => reply)), []);
+      return blocking;
+    };
+    const a = new CircuitDatagramSocket(da, connections());
+    const b = new CircuitDatagramSocket(db, { commands: receiver.commands, openBlocking });
+    const received: string[] = [];
+    b.on('message', (data) => received.push(data.toString()));
+    const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
+    for (let burst = 1; burst <= 3; burst++) {
+      await Promise.all(Array.from({ length: 4 }, (_, i) => a.send(Buffer.from(`b${burst}m${i}`))));
+      await until(`burst ${burst} at b`, 10_000, () => received.length === burst * 4);
+    }
+    // The read after the last burst carries its acknowledgement and trim: wait for it, then look at Redis.
+    await until('the last burst acknowledged', 10_000, async () => (await admin.xlen(ring)) === 0);
+    const acked = await admin.hmget(CIRCUIT_KEYS.control(da.id), 'a2b.ack.entries', 'a2b.ack.bytes');
+    assert.deepEqual(acked, ['12', String(received.reduce((sum, m) => sum + m.length, 0))]);
+
+    // Every pipeline is either a bare read or acknowledgement + trim + read; none acknowledges on its own.
+    const shapes = replies.map((r) => (r.length === 1 ? 'read' : r.length === 3 ? 'ack+trim+read' : `${r.length}`));
+    assert.deepEqual(new Set(shapes), new Set(['read', 'ack+trim+read']), shapes.join(', '));
+    const combined = replies.filter((r) => r.length === 3);
+    assert.ok(combined.length >= 3, `one per burst at least: ${shapes.join(', ')}`);
+    for (const [ack, trimmed] of combined) {
+      assert.equal(typeof ack, 'number', 'HSET answers with a count');
+      assert.ok(typeof trimmed === 'number' && trimmed > 0, 'XTRIM removed the entries just acknowledged');
+    }
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('refuses batch limits outside 1 to 512 entries', async () => {
     const [da] = await createCircuit('datagram');
     for (const limits of [{ writeEntries: 0 }, { writeEntries: 513 }, { readEntries: 0 }, { readEntries: 1.5 }]) {

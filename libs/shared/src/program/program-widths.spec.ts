@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binaryWidth, bitLength, constantValue, maskFor } from './program-widths';
+import { binaryWidth, bitLength, constantValue, maskFor, parseConstant } from './program-widths';
 
 describe('binaryWidth', () => {
   for (const [op, left, right, constant, expected] of [
@@ -31,9 +31,40 @@ describe('constants', () => {
     assert.equal(constantValue('0xFFff'), 0xffffn);
   });
 
-  it('refuse what validated programs never hold', () => {
-    for (const bad of [-1, 1.5, 2 ** 53, '', '-1', '0x', '12abc']) {
-      assert.throws(() => constantValue(bad), RangeError, String(bad));
+  it('refuse what validated programs never hold, saying what was wrong', () => {
+    for (const bad of [-1, 1.5, 2 ** 53]) {
+      assert.throws(() => constantValue(bad), { name: 'RangeError', message: `not a constant: ${bad}` });
+    }
+    for (const bad of ['', '-1', '0x', '12abc']) {
+      assert.throws(() => constantValue(bad), {
+        name: 'RangeError',
+        message: 'not a constant: expected decimal digits or 0x and hex digits',
+      });
+    }
+  });
+
+  it('parse untrusted input (table entries, action args) into a value, or nothing', () => {
+    assert.deepEqual(
+      [0, 2048, 2 ** 53 - 1, '42', '0xff', '340282366920938463463374607431768211455'].map(parseConstant),
+      [0n, 2048n, 2n ** 53n - 1n, 42n, 255n, 2n ** 128n - 1n],
+    );
+    for (const bad of [
+      -1,
+      1.5,
+      2 ** 53,
+      Number.NaN,
+      '',
+      '-1',
+      '0x',
+      '12abc',
+      ' 1',
+      true,
+      null,
+      undefined,
+      [1],
+      { value: 1 },
+    ]) {
+      assert.equal(parseConstant(bad), undefined, JSON.stringify(bad));
     }
   });
 

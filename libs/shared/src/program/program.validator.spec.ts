@@ -670,6 +670,163 @@ const INVALID: readonly InvalidCase[] = [
     path: 'actions[3].ops[0].op',
     reason: `${op} is not a primitive op (the primitives: set, hash, register.read, register.write, register.add,`,
   })),
+  // A declaration that is not an object is one problem: what names it would have declared are not reported unknown
+  // wherever they are used.
+  {
+    wrong: 'a header that is not an object',
+    edit: { 'headers[0]': 5 },
+    path: 'headers[0]',
+    reason: 'expected an object, got an integer',
+  },
+  {
+    wrong: 'a header field that is not an object',
+    edit: { 'headers[0].fields[1]': 'flags' },
+    path: 'headers[0].fields[1]',
+    reason: 'expected an object, got a string',
+  },
+  {
+    wrong: 'a metadata declaration that is not an object',
+    edit: { 'metadata[0]': null },
+    path: 'metadata[0]',
+    reason: 'expected an object, got null',
+  },
+  {
+    wrong: 'a register that is not an object',
+    edit: { 'registers[0]': [] },
+    path: 'registers[0]',
+    reason: 'expected an object, got an array',
+  },
+  {
+    wrong: 'a counter that is not an object',
+    edit: { 'counters[0]': true },
+    path: 'counters[0]',
+    reason: 'expected an object, got a boolean',
+  },
+  {
+    wrong: 'an action that is not an object',
+    edit: { 'actions[3]': 'deny' },
+    path: 'actions[3]',
+    reason: 'expected an object, got a string',
+  },
+  {
+    wrong: 'a param that is not an object',
+    edit: { 'actions[1].params[0]': 6.5 },
+    path: 'actions[1].params[0]',
+    reason: 'expected an object, got a number',
+  },
+  {
+    wrong: 'a table that is not an object',
+    edit: { 'tables[1]': 1 },
+    path: 'tables[1]',
+    reason: 'expected an object, got an integer',
+  },
+  {
+    wrong: 'an op that is not an object',
+    edit: { 'actions[3].ops[0]': 'drop' },
+    path: 'actions[3].ops[0]',
+    reason: 'expected an object, got a string',
+  },
+  {
+    wrong: 'an op kind that is not a string',
+    edit: { 'actions[3].ops[0].op': 7 },
+    path: 'actions[3].ops[0].op',
+    reason: 'expected a string, got an integer',
+  },
+  {
+    wrong: 'a hashed field that is not a string',
+    edit: { 'actions[2].ops[0].fields[1]': 4 },
+    path: 'actions[2].ops[0].fields[1]',
+    reason: 'expected a field reference (a string), got an integer',
+  },
+  {
+    wrong: 'a hash over no fields',
+    edit: { 'actions[2].ops[0].fields': [] },
+    path: 'actions[2].ops[0].fields',
+    reason: 'needs at least 1 item',
+  },
+  {
+    wrong: "a table's action that is not a string",
+    edit: { 'tables[0].actions[2]': { name: 'deny' } },
+    path: 'tables[0].actions[2]',
+    reason: 'expected an action name (a string), got an object',
+  },
+  {
+    wrong: 'default action args that are not an object',
+    edit: { 'tables[0].defaultAction.args': [10] },
+    path: 'tables[0].defaultAction.args',
+    reason: 'expected an object (param name to constant), got an array',
+  },
+  {
+    wrong: 'an enum value of the wrong type (an operator)',
+    edit: { 'control[1].if.op': 1 },
+    path: 'control[1].if.op',
+    reason: 'expected a string, got an integer',
+  },
+  {
+    wrong: 'an enum value of the wrong type (a register width)',
+    edit: { 'registers[0].width': '8' },
+    path: 'registers[0].width',
+    reason: 'expected an integer, got a string',
+  },
+  // Constants and references
+  {
+    wrong: 'a constant number above 2^53 - 1',
+    edit: { 'actions[2].ops[1].value': { const: 2 ** 53 } },
+    path: 'actions[2].ops[1].value.const',
+    reason: '9007199254740992 is above 2^53 - 1: write it as a string of digits ("0x..." or decimal)',
+  },
+  {
+    wrong: 'a constant string that is not digits',
+    edit: { 'actions[2].ops[1].value': { const: '12abc' } },
+    path: 'actions[2].ops[1].value.const',
+    reason: '12abc is not a constant: expected decimal digits, or 0x and hex digits',
+  },
+  {
+    wrong: 'a constant that is neither a number nor a string',
+    edit: { 'actions[2].ops[1].value': { const: true } },
+    path: 'actions[2].ops[1].value.const',
+    reason: 'expected a constant (a non-negative integer or a string of digits), got a boolean',
+  },
+  {
+    wrong: 'a param used in an action without params',
+    edit: { 'actions[2].ops[1].value': { param: 'dscp' } },
+    path: 'actions[2].ops[1].value.param',
+    reason: 'unknown param dscp (this action has no params)',
+  },
+  {
+    wrong: 'a field reference with three parts',
+    edit: { 'tables[0].key[1].field': 'tun.id.x' },
+    path: 'tables[0].key[1].field',
+    reason: 'unknown field tun.id.x',
+  },
+  {
+    wrong: 'a long name, quoted and cut short in the message',
+    edit: { 'tables[1].name': 'track all the things that pass by, every one' },
+    path: 'tables[1].name',
+    reason: '"track all the things that pass by, e... is not a valid name',
+  },
+  {
+    wrong: 'a property whose name is not an identifier, quoted in the path',
+    edit: { 'tables[0].1size': 3 },
+    path: 'tables[0]."1size"',
+    reason: 'unknown property',
+  },
+  {
+    wrong: 'a property whose name has a space, quoted in the path',
+    edit: { 'tables[0].size limit': 3 },
+    path: 'tables[0]."size limit"',
+    reason: 'unknown property',
+  },
+  {
+    wrong: 'tenant headers beyond 64 bytes',
+    edit: {
+      'headers[1]': { name: 'big', fields: Array.from({ length: 16 }, (_, i) => ({ name: `f${i}`, bits: 32 })) },
+      'headers[2]': { name: 'big2', fields: Array.from({ length: 2 }, (_, i) => ({ name: `f${i}`, bits: 8 })) },
+    },
+    quota: { headerBytes: 1024 },
+    path: 'headers',
+    reason: '70 bytes in total exceed the limit of 64',
+  },
 ];
 
 describe('validateProgram: the invalid corpus', () => {

@@ -58,7 +58,10 @@ describe('tenants running the same program share its code, not its state', () =>
     );
     assert.equal(codes.size, 1, 'one compiled code for the two tenants');
     assert.notEqual(a, b);
+    const code = codes.codeFor(valid(COUNTING, 'tenant-d').program);
+    assert.equal(codes.codeFor(valid(COUNTING, 'tenant-e').program), code, 'the same document, the same code');
     const other = { ...COUNTING, name: 'other_program' };
+    const otherCode = codes.codeFor(valid(other, 'tenant-c').program);
     compileProgram(
       valid(other, 'tenant-c'),
       { seen: { stage: 0, offset: 8, amount: 4 } },
@@ -69,6 +72,8 @@ describe('tenants running the same program share its code, not its state', () =>
     assert.equal(codes.size, 2, 'another document is compiled apart');
     codes.retain([valid(other, 'tenant-c').program]);
     assert.equal(codes.size, 1, 'the code no running program uses is forgotten');
+    assert.equal(codes.codeFor(valid(other, 'tenant-c').program), otherCode, 'the running code is kept, not rebuilt');
+    assert.notEqual(codes.codeFor(valid(COUNTING, 'tenant-a').program), code, 'the forgotten code is compiled anew');
   });
 
   it("one tenant's packets, entries and hooks never show in the other's registers, counters, tables or events", () => {

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+const PACKAGE_ROOT = resolve(__dirname, '..', '..');
+
+/**
+ * A process that starts telemetry as a service's instrumentation.ts does (`startTelemetry('operator')`), records one
+ * span and shuts down, which exports it. With BLOCK_EXPORT set, the export request is recorded and stopped before it
+ * leaves, so the default endpoint can be checked without anything listening there.
+ */
+const CHILD = `
+const dc = require('node:diagnostics_channel');
+if (process.env.BLOCK_EXPORT) {
+  dc.subscribe('http.client.request.start', ({ request }) => {
+    console.log(JSON.stringify({ host: request.getHeader('host'), method: request.method, path: request.path }));
+    request.destroy(new Error('not sent'));
+  });
+}
+const { startTelemetry, shutdownTelemetry } = require('./dist/telemetry');
+const api = require(require.resolve('@opentelemetry/api', { paths: [process.cwd()] }));
+startTelemetry('operator');
+api.trace.getTracer('spec').startSpan('probe').end();
+shutdownTelemetry().then(() => process.exit(0), () => process.exit(0));
+`;
+
+/** Runs the child with only PATH and `env`; its stdout. */
+function runChild(env: Record<string, string>): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['-e', CHILD], {
+      cwd: PACKAGE_ROOT,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+}
+
+/** A stand-in OTLP/HTTP collector: what each request asked for, and its body as text (protobuf keeps strings whole). */
+async function withCollector(
+  run: (endpoint: string) => Promise<void>,
+): Promise<{ method: string; url: string; contentType: string; body: string }[]> {
+  const received: { method: string; url: string; contentType: string; body: string }[] = [];
+  const server = createServer((request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        contentType: request.headers['content-type'] ?? '',
+        body: Buffer.concat(chunks).toString('latin1'),
+      });
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((closed) => server.close(closed));
+  }
+  return received;
+}
+
+/**
+ * The resource's `service.name` in an OTLP protobuf export: the key, then the value as an AnyValue string
+ * (0x12 length, 0x0a length, the bytes). Other attributes (the process's command line) may mention names too.
+ */
+function serviceName(body: string): string | undefined {
+  const at = body.indexOf('service.name');
+  if (at < 0) return undefined;
+  const value = body.slice(at + 'service.name'.length);
+  if (value.charCodeAt(0) !== 0x12 || value.charCodeAt(2) !== 0x0a) return undefined;
+  return value.slice(4, 4 + value.charCodeAt(3));
+}
+
+/** The README's Configuration table: `OTEL_SERVICE_NAME` defaults to the service name, the endpoint to :4318. */
+describe('startTelemetry and the OTEL_* variables', () => {
+  it('exports to http://localhost:4318/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
+    const out = await runChild({ BLOCK_EXPORT: '1' });
+    const attempts = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { host: string; method: string; path: string });
+    assert.deepEqual(attempts[0], { host: 'localhost:4318', method: 'POST', path: '/v1/traces' });
+  });
+
+  it('sends OTLP/HTTP protobuf to OTEL_EXPORTER_OTLP_ENDPOINT, named after the service unless OTEL_SERVICE_NAME says', async () => {
+    const byDefault = await withCollector((endpoint) =>
+      runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).then(() => undefined),
+    );
+    assert.equal(byDefault.length, 1, JSON.stringify(byDefault.map((r) => r.url)));
+    assert.equal(byDefault[0].method, 'POST');
+    assert.equal(byDefault[0].url, '/v1/traces');
+    assert.equal(byDefault[0].contentType, 'application/x-protobuf');
+    assert.ok(byDefault[0].body.includes('probe'), 'the span is in the export');
+    assert.equal(serviceName(byDefault[0].body), 'operator', 'service.name is the service');
+
+    const named = await withCollector((endpoint) =>
+      runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'named-by-env' }).then(() => undefined),
+    );
+    assert.equal(named.length, 1);
+    assert.equal(serviceName(named[0].body), 'named-by-env', 'OTEL_SERVICE_NAME replaces the default');
+  });
+});
