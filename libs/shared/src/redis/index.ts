@@ -1,2 +1,3 @@
 export * from './redis-keys';
 export * from './redis-client.factory';
+export * from './redis-limits';
