@@ -8,4 +8,5 @@ RUN apt-get update \
 USER redis
 WORKDIR /var/lib/redis
 EXPOSE 6379
-CMD ["redis-server", "--save", "", "--appendonly", "no"]
+# The same limits as every lab mode (libs/shared/src/redis/redis-limits.ts): the compose file passes them too.
+CMD ["redis-server", "--save", "", "--appendonly", "no", "--maxmemory", "192mb", "--maxmemory-policy", "noeviction", "--proto-max-bulk-len", "1048576"]

@@ -40,8 +40,13 @@ export async function openBenchCircuit(
   const capacity = DEFAULT_RING_CAPACITY;
   await queueCircuitKeysCreation(admin.multi(), { id, mode: 'datagram', capacity, vmA, vmB }).exec();
   const ends = [vmA, vmB].map((vm) => ({ vm, password: randomBytes(16).toString('hex') }));
-  for (const { vm, password } of ends) {
-    await admin.call('ACL', 'SETUSER', vmAclUser(vm), ...vmAclRules(vm, { password }, [id]));
+  for (const [i, { vm, password }] of ends.entries()) {
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      vmAclUser(vm),
+      ...vmAclRules(vm, { password }, [{ id, side: i === 0 ? 'a' : 'b' }]),
+    );
   }
   const opened: Redis[] = [];
   const open = (side: 'a' | 'b'): CircuitDatagramSocket => {

@@ -1,4 +1,4 @@
-import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 
@@ -67,17 +67,15 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       image: '${REDIS_IMAGE:-tenantlab/redis:local}',
       restart: 'unless-stopped',
       // Lab data is disposable: no RDB/AOF. maxmemory below mem_limit with noeviction: writes fail with an error
-      // instead of the container being killed or circuit keys evicted. The admin (`default`) user needs the password.
+      // instead of the container being killed or circuit keys evicted; REDIS_MAXMEMORY in .env overrides it. Same
+      // limits as local mode (redisLimitArgs). The admin (`default`) user needs the password.
       command: [
         'redis-server',
         '--save',
         '',
         '--appendonly',
         'no',
-        '--maxmemory',
-        '192mb',
-        '--maxmemory-policy',
-        'noeviction',
+        ...redisLimitArgs('${REDIS_MAXMEMORY:-192mb}'),
         '--requirepass',
         '${REDIS_ADMIN_PASSWORD:?set REDIS_ADMIN_PASSWORD}',
       ],

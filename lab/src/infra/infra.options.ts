@@ -10,6 +10,8 @@ export interface InfraOptions {
    * admin user must not be open to anyone on the machine. Unset: no password (only for tools that need none).
    */
   redisPassword?: string;
+  /** Redis's `maxmemory` (bytes, or with kb/mb/gb); default REDIS_DEFAULT_MAXMEMORY. Always with noeviction. */
+  redisMaxMemory?: string;
   /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/<component>.log`. */
   onLine?: (component: InfraComponent, line: string) => void;
   /**

@@ -1,6 +1,8 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import { redisLimitArgs } from '@tenantlab/shared';
+
 import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
 import type { InfraOptions } from './infra.options';
@@ -9,7 +11,10 @@ import { readyOrStopped } from './wait-until-ready';
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** Runs redis-server in the foreground on loopback, without persistence: lab state starts empty on every run. */
+/**
+ * Runs redis-server in the foreground on loopback, without persistence: lab state starts empty on every run. With the
+ * limits every mode has (redisLimitArgs): maxmemory (InfraOptions.redisMaxMemory), noeviction, proto-max-bulk-len.
+ */
 export async function startRedis(redisServer: string, options: InfraOptions): Promise<SupervisedProcess> {
   const dir = path.join(options.dataDir, 'redis');
   await mkdir(dir, { recursive: true });
@@ -21,6 +26,7 @@ export async function startRedis(redisServer: string, options: InfraOptions): Pr
     args: [
       ...(await writePasswordConfig(dir, options.redisPassword)),
       ...['--port', `${port}`, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...redisLimitArgs(options.redisMaxMemory),
     ],
     cwd: dir,
     logFile: path.join(options.dataDir, 'redis.log'),

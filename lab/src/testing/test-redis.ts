@@ -28,16 +28,17 @@ export interface TestRedis {
 /**
  * A real, private redis-server for one integration test file: its own free loopback port and temporary data dir, so
  * test files never share state with each other or with a running lab. Like the lab's, its `default` user needs a
- * password. Installs Redis first if it is missing.
+ * password, and the lab's limits (maxmemory, here `options.maxMemory` or the default; noeviction; proto-max-bulk-len).
+ * Installs Redis first if it is missing.
  */
-export async function startTestRedis(): Promise<TestRedis> {
+export async function startTestRedis(options: { maxMemory?: string } = {}): Promise<TestRedis> {
   const redisServer = await installRedis();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-test-redis-'));
   const port = await freeLoopbackPort();
   const password = randomBytes(16).toString('hex');
   const ports = { ...DEFAULT_INFRA_PORTS, redis: port };
-  const options = { dataDir, ports, redisPassword: password };
-  let child = await startRedis(redisServer, options);
+  const infraOptions = { dataDir, ports, redisPassword: password, redisMaxMemory: options.maxMemory };
+  let child = await startRedis(redisServer, infraOptions);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= child.stop().then(() => rm(dataDir, { recursive: true, force: true }));
@@ -52,7 +53,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     async restartEmpty() {
       process.kill(child.pid, 'SIGKILL');
       await child.exited;
-      child = await startRedis(redisServer, { ...options, restarting: true });
+      child = await startRedis(redisServer, { ...infraOptions, restarting: true });
       testRedis.pid = child.pid;
     },
     stop,

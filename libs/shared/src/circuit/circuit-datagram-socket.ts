@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type CircuitDescriptor, MAX_ENTRY_BYTES, maxDatagramBytes } from './circuit-descriptor';
-import { CircuitClosedError, CircuitResetError, DatagramTooLargeError } from './circuit.errors';
+import { CircuitClosedError, CircuitProtocolError, CircuitResetError, DatagramTooLargeError } from './circuit.errors';
 import {
   activeTraceFields,
   type CircuitBatchLimits,
@@ -35,6 +35,8 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   readonly maxDatagramSize: number;
   private readonly rings: CircuitRings;
   private fragments: Buffer[] = [];
+  /** Bytes in `fragments`: an unfinished datagram never holds more than maxDatagramSize. */
+  private fragmentBytes = 0;
   private paused = false;
   private finSent = false;
   private finReceived = false;
@@ -107,11 +109,26 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
 
   private receive(entries: RingEntry[]): boolean {
     for (const entry of entries) {
+      if (entry.kind === ENTRY_KINDS.more || entry.kind === ENTRY_KINDS.data) {
+        // The peer is not trusted: a datagram (finished or not) over the maximum resets the circuit instead of being
+        // buffered. Counting fragments too bounds a stream of empty ones; an honest writer fills each but the last.
+        this.fragmentBytes += entry.payload.length;
+        if (this.fragmentBytes > this.maxDatagramSize || this.fragments.length >= this.maxFragments()) {
+          this.fail(
+            new CircuitProtocolError(
+              this.circuit.id,
+              `a datagram of more than ${this.maxDatagramSize} bytes or ${this.maxFragments()} fragments (ring entry ${entry.id})`,
+            ),
+          );
+          return false;
+        }
+      }
       if (entry.kind === ENTRY_KINDS.more) {
         this.fragments.push(entry.payload);
       } else if (entry.kind === ENTRY_KINDS.data) {
         const data = this.fragments.length === 0 ? entry.payload : Buffer.concat([...this.fragments, entry.payload]);
         this.fragments = [];
+        this.fragmentBytes = 0;
         this.emit('message', data, { traceparent: entry.traceparent });
       } else if (entry.kind === ENTRY_KINDS.fin) {
         this.finReceived = true;
@@ -127,10 +144,19 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
     return !this.paused;
   }
 
+  /** The most entries one datagram of maxDatagramSize takes when split as send() splits it. */
+  private maxFragments(): number {
+    return Math.max(1, Math.ceil(this.maxDatagramSize / MAX_ENTRY_BYTES));
+  }
+
   /** Fails the socket with `error`: pending and later sends reject with it, and 'error' is emitted. */
   fail(error: Error): void {
     if (this.closed) return;
     this.failure = error;
+    // A protocol violation is this side's reset: the peer is told why, best effort.
+    if (error instanceof CircuitProtocolError) {
+      void this.rings.writer.write(ENTRY_KINDS.rst, Buffer.from(error.message)).catch(() => undefined);
+    }
     this.rings.writer.fail(error);
     this.emit('error', error);
     this.release();

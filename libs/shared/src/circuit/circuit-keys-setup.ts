@@ -5,8 +5,8 @@ import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys
 const DIRECTIONS: readonly RingDirection[] = ['a2b', 'b2a'];
 
 /**
- * Queues the commands that create one circuit's keys on a MULTI or pipeline: the control area with both
- * acknowledged positions at zero, and both rings as empty streams. The rings must exist before the first write,
+ * Queues the commands that create one circuit's keys on a MULTI or pipeline: the control area, and both rings as
+ * empty streams. The rings must exist before the first write,
  * because writers use NOMKSTREAM so that a torn-down circuit is never recreated by a late write.
  */
 export function queueCircuitKeysCreation(
@@ -19,12 +19,6 @@ export function queueCircuitKeysCreation(
     [CONTROL_FIELDS.capacityBytes]: circuit.capacity.bytes,
     [CONTROL_FIELDS.vmA]: circuit.vmA,
     [CONTROL_FIELDS.vmB]: circuit.vmB,
-    ...Object.fromEntries(
-      DIRECTIONS.flatMap((direction) => [
-        [CONTROL_FIELDS.ackEntries(direction), 0],
-        [CONTROL_FIELDS.ackBytes(direction), 0],
-      ]),
-    ),
   });
   for (const direction of DIRECTIONS) {
     const ring = CIRCUIT_KEYS.ring(circuit.id, direction);

@@ -1,7 +1,7 @@
 /**
  * Redis key schema of circuits (seed 001: a control area plus two rings per connection). Every key of one circuit
- * shares the hash tag `{id}`, so a circuit lives in one slot and the same code runs on Redis Cluster; one ACL
- * pattern (`circuitKeyPattern`) grants exactly one circuit.
+ * shares the hash tag `{id}`, so a circuit lives in one slot and the same code runs on Redis Cluster. A VM's ACL
+ * names each key exactly (vm-acl.ts).
  */
 export type RingDirection = 'a2b' | 'b2a';
 
@@ -14,11 +14,6 @@ export const CIRCUIT_KEYS = {
   /** Stream: one ring, written by one side and read by the other. */
   ring: (circuitId: string, direction: RingDirection): string => `circuit:{${circuitId}}:${direction}`,
 } as const;
-
-/** The ACL key pattern that covers every key of one circuit and nothing else (ids never contain `*`, `?` or `[`). */
-export function circuitKeyPattern(circuitId: string): string {
-  return `circuit:{${circuitId}}:*`;
-}
 
 /** Keys private to one VM: its control inbox, where the operator announces circuits and teardowns. */
 export const VM_KEYS = {
@@ -34,14 +29,15 @@ export function inboundRing(side: CircuitSide): RingDirection {
   return side === 'a' ? 'b2a' : 'a2b';
 }
 
-/** Fields of the control hash. Acknowledged positions are cumulative counts since the circuit opened. */
+/**
+ * Fields of the control hash, which VMs may only read. There is no acknowledged position in it: a reader
+ * acknowledges by trimming what it consumed from its ring, and the writer derives its credit from the ring's length
+ * (ring-writer.ts), so a VM writes nothing but ring entries.
+ */
 export const CONTROL_FIELDS = {
   mode: 'mode',
   capacityEntries: 'cap.entries',
   capacityBytes: 'cap.bytes',
   vmA: 'a.vm',
   vmB: 'b.vm',
-  /** Entries and payload bytes of a ring its reader has consumed (and trimmed). */
-  ackEntries: (direction: RingDirection): string => `${direction}.ack.entries`,
-  ackBytes: (direction: RingDirection): string => `${direction}.ack.bytes`,
 } as const;

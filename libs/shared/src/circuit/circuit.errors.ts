@@ -1,9 +1,30 @@
 import { DomainError, ValidationError } from '../errors';
 
+/**
+ * A reason that came from a peer (an RST payload) is cut to this many characters before it is kept or logged: the
+ * peer chooses it, up to a whole ring entry.
+ */
+export const MAX_RESET_REASON_CHARS = 200;
+
+/** `reason` cut to MAX_RESET_REASON_CHARS, with a mark that it was cut. */
+export function boundedReason(reason: string): string {
+  return reason.length <= MAX_RESET_REASON_CHARS ? reason : `${reason.slice(0, MAX_RESET_REASON_CHARS)}… (cut)`;
+}
+
 /** The peer aborted the circuit (RST), or it crashed and the operator reset it. */
 export class CircuitResetError extends DomainError {
   constructor(circuitId: string, reason: string) {
-    super('CIRCUIT_RESET', `circuit ${circuitId} was reset: ${reason}`);
+    super('CIRCUIT_RESET', `circuit ${circuitId} was reset: ${boundedReason(reason)}`);
+  }
+}
+
+/**
+ * The peer wrote what the protocol does not allow (an entry over the fragment limit, a datagram over its maximum):
+ * this side resets the circuit, telling the peer why, rather than buffer without bound.
+ */
+export class CircuitProtocolError extends DomainError {
+  constructor(circuitId: string, violation: string) {
+    super('CIRCUIT_PROTOCOL_VIOLATION', `circuit ${circuitId} was reset: the peer broke the protocol: ${violation}`);
   }
 }
 

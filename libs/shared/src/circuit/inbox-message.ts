@@ -11,3 +11,9 @@ export type InboxMessage =
   | { type: 'circuit.closed'; circuitId: string; reason: string };
 
 export const INBOX_MESSAGE_FIELD = 'msg';
+
+/**
+ * The operator keeps at most about this many messages in an inbox (XADD MAXLEN ~): a VM that stops reading must not
+ * grow Redis without bound.
+ */
+export const INBOX_MAX_ENTRIES = 1000;

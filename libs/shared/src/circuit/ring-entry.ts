@@ -1,3 +1,5 @@
+import { MAX_ENTRY_BYTES } from './circuit-descriptor';
+
 /**
  * One ring entry: a Redis stream entry with a kind field, a payload field and the W3C trace context fields of the
  * write that produced it (`otel.traceparent`, `otel.tracestate`). Short field names: they are stored per entry.
@@ -28,6 +30,7 @@ export interface RingEntry {
 const KINDS = new Set<string>(Object.values(ENTRY_KINDS));
 const EMPTY: Buffer = Buffer.alloc(0);
 const TRACEPARENT_FIELD = 'otel.traceparent';
+const PAYLOAD_FIELD_BYTE = ENTRY_FIELDS.payload.charCodeAt(0);
 
 /**
  * Decodes the flat `[field, value, ...]` Buffer list XREAD returns. An entry this protocol did not write (a
@@ -47,6 +50,33 @@ export function decodeRingEntry(id: string, fields: readonly Buffer[]): RingEntr
     return { id, kind: ENTRY_KINDS.rst, payload: Buffer.from(`malformed ring entry ${id}: unknown kind`) };
   }
   return { id, kind: kind as EntryKind, payload, traceparent };
+}
+
+/**
+ * The most bytes one ring entry may hold, field names and values together: a payload of at most MAX_ENTRY_BYTES, the
+ * kind, and the trace context fields (`traceparent` is 55 characters, W3C caps `tracestate` at 512).
+ */
+export const MAX_RING_ENTRY_BYTES = MAX_ENTRY_BYTES + 1024;
+
+/**
+ * Why an entry read from a peer's ring breaks the protocol, or undefined when it does not: its payload is over the
+ * fragment limit (MAX_ENTRY_BYTES), or the entry as a whole is over MAX_RING_ENTRY_BYTES (fields nobody reads). Checked
+ * before decoding, so nothing oversized is handed on or kept.
+ */
+export function ringEntryViolation(id: string, fields: readonly Buffer[]): string | undefined {
+  let total = 0;
+  for (let i = 0; i < fields.length; i++) {
+    total += fields[i].length;
+    if (i % 2 === 1 && fields[i - 1].length === 1 && fields[i - 1][0] === PAYLOAD_FIELD_BYTE) {
+      if (fields[i].length > MAX_ENTRY_BYTES) {
+        return `ring entry ${id} carries ${fields[i].length} payload bytes, over the ${MAX_ENTRY_BYTES}-byte fragment limit`;
+      }
+    }
+  }
+  if (total > MAX_RING_ENTRY_BYTES) {
+    return `ring entry ${id} is ${total} bytes, over the ${MAX_RING_ENTRY_BYTES}-byte entry limit`;
+  }
+  return undefined;
 }
 
 /** The smallest stream id greater than `id`, for XTRIM MINID (which keeps ids >= the threshold). */

@@ -1,9 +1,9 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
-import { CircuitTornDownError, toCircuitError } from './circuit.errors';
-import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
-import { decodeRingEntry, ENTRY_KINDS, nextStreamId, type RingEntry } from './ring-entry';
+import { CircuitProtocolError, CircuitTornDownError, toCircuitError } from './circuit.errors';
+import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
+import { decodeRingEntry, ENTRY_KINDS, nextStreamId, ringEntryViolation, type RingEntry } from './ring-entry';
 import { checkBatchLimit, MAX_BATCH_ENTRIES } from './ring-writer';
 
 export interface RingReaderHandlers {
@@ -23,17 +23,14 @@ type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 /**
  * The reading end of one ring, on a connection of its own (XREAD BLOCK holds its connection). Each round trip
- * pipelines the acknowledgement of what was consumed (the credit the writer waits for), the trim of those entries
- * (so Redis holds only unread data), and the next blocking read.
+ * pipelines the trim of what was consumed (so Redis holds only unread data; the trim is also the acknowledgement the
+ * writer's credit comes from, see ring-writer.ts) and the next blocking read. The peer is not trusted: an entry over
+ * the fragment limit fails the ring with a CircuitProtocolError before anything of its batch is handed over.
  */
 export class RingReader {
   private readonly ringKey: string;
   private readonly controlKey: string;
-  private readonly ackEntriesField: string;
-  private readonly ackBytesField: string;
   private lastId = '0-0';
-  private consumedEntries = 0;
-  private consumedBytes = 0;
   private ackedId = '0-0';
   private paused = false;
   private running = false;
@@ -53,8 +50,6 @@ export class RingReader {
     checkBatchLimit('maxReadEntries', maxReadEntries);
     this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
     this.controlKey = CIRCUIT_KEYS.control(circuitId);
-    this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
-    this.ackBytesField = CONTROL_FIELDS.ackBytes(direction);
   }
 
   start(): void {
@@ -88,12 +83,6 @@ export class RingReader {
           continue;
         }
         this.lastId = entries[entries.length - 1].id;
-        for (const entry of entries) {
-          if (entry.kind === ENTRY_KINDS.data || entry.kind === ENTRY_KINDS.more) {
-            this.consumedEntries += 1;
-            this.consumedBytes += entry.payload.length;
-          }
-        }
         if (entries.some((entry) => entry.kind === ENTRY_KINDS.fin)) {
           // The writer learns that its FIN was taken from this trim (RingWriter.whenTaken), and the stream may end,
           // and this reader be closed, as soon as it is handed over: acknowledge first, or it might never be.
@@ -123,7 +112,12 @@ export class RingReader {
     for (const [error] of results) if (error) throw error;
     const reply = results[results.length - 1]?.[1] as XReadReply;
     const stream = reply?.[0]?.[1] ?? [];
-    return stream.map(([id, fields]) => decodeRingEntry(id.toString('latin1'), fields));
+    return stream.map(([rawId, fields]) => {
+      const id = rawId.toString('latin1');
+      const violation = ringEntryViolation(id, fields);
+      if (violation !== undefined) throw new CircuitProtocolError(this.circuitId, violation);
+      return decodeRingEntry(id, fields);
+    });
   }
 
   /**
@@ -134,10 +128,9 @@ export class RingReader {
     await this.acknowledge(this.redis.pipeline()).exec();
   }
 
-  /** Adds the acknowledgement and trim of everything consumed since the last one, if anything was. */
+  /** Adds the trim (the acknowledgement) of everything consumed since the last one, if anything was. */
   private acknowledge<P extends ReturnType<Redis['pipeline']>>(pipeline: P): P {
     if (this.ackedId === this.lastId) return pipeline;
-    pipeline.hset(this.controlKey, this.ackEntriesField, this.consumedEntries, this.ackBytesField, this.consumedBytes);
     pipeline.xtrim(this.ringKey, 'MINID', nextStreamId(this.lastId));
     this.ackedId = this.lastId;
     return pipeline;

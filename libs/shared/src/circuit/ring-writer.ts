@@ -3,7 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
 import { type RingCapacity } from './circuit-descriptor';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
-import { CIRCUIT_KEYS, CONTROL_FIELDS, type RingDirection } from './circuit-keys';
+import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
 import { ENTRY_FIELDS, ENTRY_KINDS, type EntryKind } from './ring-entry';
 
 interface PendingEntry {
@@ -33,18 +33,20 @@ export const TAKEN_TIMEOUT_MS = 15_000;
 
 /**
  * The writing end of one ring. Writes queue locally and go out as one pipelined round trip per batch (seed 003:
- * batching amortises the per-operation cost). A writer may run ahead of the reader's acknowledged position by at
- * most the ring's capacity in entries and payload bytes; beyond that it waits for credit, so an absent reader holds
- * the writer back instead of growing Redis memory. The acknowledged position is read in the same pipeline as every
- * batch, so credit costs no extra round trip while the reader keeps up. FIN and RST carry no payload and are exempt
- * from credit, so a full ring can still be closed or aborted (the bound is capacity plus those two entries).
+ * batching amortises the per-operation cost). A writer may run ahead of the reader by at most the ring's capacity in
+ * entries and payload bytes; beyond that it waits for credit, so an absent reader holds the writer back instead of
+ * growing Redis memory. The reader acknowledges by trimming what it consumed (ring-reader.ts), so what is still in
+ * the ring is exactly what it has not: the writer reads XLEN in the same pipeline as every batch, and the oldest
+ * `sent - XLEN` of the entries it remembers are acknowledged. Credit thus costs no extra round trip while the reader
+ * keeps up, and a VM never writes to the control hash (its ACL has no HSET: vm-acl.ts). FIN and RST carry no payload
+ * and are exempt from credit, so a full ring can still be closed or aborted (the bound is capacity plus those two).
  */
 export class RingWriter {
   private readonly ringKey: string;
-  private readonly controlKey: string;
-  private readonly ackEntriesField: string;
-  private readonly ackBytesField: string;
   private readonly queue: PendingEntry[] = [];
+  /** Payload bytes of every entry written and not yet known to be taken, oldest first (-1: FIN or RST, exempt). */
+  private readonly unacked: number[] = [];
+  private unackedHead = 0;
   private sentEntries = 0;
   private sentBytes = 0;
   private ackedEntries = 0;
@@ -63,9 +65,6 @@ export class RingWriter {
   ) {
     checkBatchLimit('maxBatchEntries', maxBatchEntries);
     this.ringKey = CIRCUIT_KEYS.ring(circuitId, direction);
-    this.controlKey = CIRCUIT_KEYS.control(circuitId);
-    this.ackEntriesField = CONTROL_FIELDS.ackEntries(direction);
-    this.ackBytesField = CONTROL_FIELDS.ackBytes(direction);
   }
 
   /** Queues one entry; resolves once Redis holds it, rejects if the circuit failed first. */
@@ -167,7 +166,7 @@ export class RingWriter {
         ...entry.trace,
       );
     }
-    pipeline.hmget(this.controlKey, this.ackEntriesField, this.ackBytesField);
+    pipeline.xlen(this.ringKey);
     let results: [Error | null, unknown][];
     try {
       results = (await pipeline.exec()) ?? [];
@@ -189,7 +188,8 @@ export class RingWriter {
       if (entry.kind !== ENTRY_KINDS.fin && entry.kind !== ENTRY_KINDS.rst) {
         this.sentEntries += 1;
         this.sentBytes += entry.payload.length;
-      }
+        this.unacked.push(entry.payload.length);
+      } else this.unacked.push(-1);
       entry.done();
     }
     if (error) throw error;
@@ -200,19 +200,28 @@ export class RingWriter {
     const delay = Math.min(2 ** this.creditWaits - 1, CREDIT_POLL_MAX_MS);
     this.creditWaits += 1;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    this.takeAcks([null, await this.redis.hmget(this.controlKey, this.ackEntriesField, this.ackBytesField)]);
+    this.takeAcks([null, await this.redis.xlen(this.ringKey)]);
   }
 
+  /**
+   * The ring holds `length` entries: everything older that this writer wrote was taken. A ring that vanished reads
+   * as empty; the next XADD (NOMKSTREAM) then reports the teardown.
+   */
   private takeAcks(result: [Error | null, unknown] | undefined): void {
-    const [error, values] = result ?? [new Error('no reply')];
+    const [error, length] = result ?? [new Error('no reply')];
     if (error) throw error;
-    const [entries, bytes] = values as (string | null)[];
-    if (entries === null || entries === undefined) {
-      throw new CircuitTornDownError(this.circuitId, 'its control area no longer exists');
+    const remaining = Number(length);
+    while (this.unacked.length - this.unackedHead > remaining) {
+      const bytes = this.unacked[this.unackedHead++];
+      if (bytes >= 0) {
+        this.ackedEntries += 1;
+        this.ackedBytes += bytes;
+      }
     }
-    // Acknowledged positions only grow; a stale reply must not shrink the credit we already saw.
-    this.ackedEntries = Math.max(this.ackedEntries, Number(entries));
-    this.ackedBytes = Math.max(this.ackedBytes, Number(bytes));
+    if (this.unackedHead > 1024 && this.unackedHead * 2 > this.unacked.length) {
+      this.unacked.splice(0, this.unackedHead);
+      this.unackedHead = 0;
+    }
   }
 }
 

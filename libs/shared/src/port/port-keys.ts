@@ -10,11 +10,6 @@ export const PORT_KEYS = {
   rx: (vmId: string): string => `port:{${vmId}}:rx`,
 } as const;
 
-/** The ACL key pattern of one VM's port streams. */
-export function portKeyPattern(vmId: string): string {
-  return `port:{${vmId}}:*`;
-}
-
 /** Fields of a port stream entry: the frame, plus the W3C trace context fields of whoever sent it (`otel.*`). */
 export const PORT_ENTRY_FIELDS = { frame: 'f' } as const;
 

@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { injectTraceIntoStreamFields, parseLinkedPipeline, REDIS_CLIENT, REDIS_KEYS } from '@tenantlab/shared';
+import {
+  injectTraceIntoStreamFields,
+  parseLinkedPipeline,
+  REDIS_CLIENT,
+  REDIS_KEYS,
+  REDIS_PROTO_MAX_BULK_BYTES,
+  ValidationError,
+} from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import type { LinkedPipeline } from './linked-pipeline';
 
@@ -40,6 +47,15 @@ export class PipelineRepository {
    * writing nothing, when the stored version is no longer `next.version - 1` (another change got there first).
    */
   async commit(next: LinkedPipeline): Promise<boolean> {
+    const json = JSON.stringify(next);
+    // Redis closes the connection on an argument over proto-max-bulk-len (redis-limits.ts): refuse it here instead.
+    const bytes = Buffer.byteLength(json);
+    if (bytes > REDIS_PROTO_MAX_BULK_BYTES) {
+      throw new ValidationError(
+        `the linked pipeline would be ${bytes} bytes, over the ${REDIS_PROTO_MAX_BULK_BYTES}-byte limit of one Redis argument; make programs smaller or remove some`,
+        [`pipeline: ${bytes} > ${REDIS_PROTO_MAX_BULK_BYTES} bytes`],
+      );
+    }
     const trace = Object.entries(injectTraceIntoStreamFields()).flat();
     const written = await this.redis.eval(
       COMMIT_SCRIPT,
@@ -47,7 +63,7 @@ export class PipelineRepository {
       REDIS_KEYS.pipelineCurrent,
       REDIS_KEYS.pipelineVersions,
       next.version,
-      JSON.stringify(next),
+      json,
       PIPELINE_HISTORY,
       ...trace,
     );

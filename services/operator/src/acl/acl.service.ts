@@ -38,9 +38,9 @@ export class AclService {
     const user = vmAclUser(vmId);
     let written: string | undefined;
     for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
-      const { passwordHash, circuitIds } = await this.repository.readSources(vmId);
+      const { passwordHash, circuits } = await this.repository.readSources(vmId);
       const rules =
-        passwordHash === undefined ? undefined : vmAclRules(vmId, { passwordSha256: passwordHash }, circuitIds);
+        passwordHash === undefined ? undefined : vmAclRules(vmId, { passwordSha256: passwordHash }, circuits);
       const desired = rules?.join(' ') ?? 'deleted';
       if (desired === written) return;
       if (rules) await this.repository.setUser(user, rules);

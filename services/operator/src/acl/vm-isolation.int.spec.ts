@@ -115,7 +115,7 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
       await assertNoPerm(`XTRIM ${key}`, attacker.xtrim(key, 'MAXLEN', 0));
       await assertNoPerm(`DEL ${key}`, attacker.del(key));
     }
-    await assertNoPerm('HSET ctl', attacker.hset(ctl, CONTROL_FIELDS.ackEntries('a2b'), '999'));
+    await assertNoPerm('HSET ctl', attacker.hset(ctl, CONTROL_FIELDS.vmB, a1.id));
     await assertNoPerm('DEL ctl', attacker.del(ctl));
 
     const entries = await admin.xrange(ring, '-', '+');
@@ -124,7 +124,7 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
       [['data', 'tenant B secret']],
     );
     assert.equal(await admin.xlen(inbox), inboxLength);
-    assert.equal(await admin.hget(ctl, CONTROL_FIELDS.ackEntries('a2b')), '0');
+    assert.equal(await admin.hget(ctl, CONTROL_FIELDS.vmB), victimCircuit.peer.vm);
   });
 
   it("cannot read, write, trim or delete B's port streams, which stay intact", async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CircuitMode,
+  INBOX_MAX_ENTRIES,
   INBOX_MESSAGE_FIELD,
   InboxMessage,
   injectTraceIntoStreamFields,
@@ -13,9 +14,6 @@ import {
 import type { Redis } from 'ioredis';
 import { CircuitRecord } from './circuit-record';
 import type { QuotaCharge } from './circuit-quota';
-
-/** Inboxes are capped: a VM that stops reading must not grow Redis without bound. */
-const INBOX_MAX_ENTRIES = 1000;
 
 // The scripts touch only `ops:{circuits}:*` keys, all passed in KEYS: one slot, so they also run on Redis Cluster.
 

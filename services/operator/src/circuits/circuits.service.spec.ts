@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
-  circuitKeyPattern,
+  vmAclGrantsCircuit,
   ConflictError,
   DependencyUnavailableError,
   JsonLogger,
@@ -17,6 +17,7 @@ import {
   InMemoryAclRepository,
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
+  inMemoryVmKeys,
 } from '../testing/in-memory-repositories';
 import type { CircuitPolicyRule } from './circuit-policy';
 import { CircuitTeardownService } from './circuit-teardown.service';
@@ -54,6 +55,7 @@ describe('CircuitsService', () => {
       { VM_LEASE_MS: LEASE_MS },
       () => now,
       new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
+      inMemoryVmKeys(),
     );
     const logger = new JsonLogger('operator-test', 'error', () => undefined);
     const repository = circuitsRepository as unknown as CircuitsRepository;
@@ -164,9 +166,9 @@ describe('CircuitsService', () => {
     });
     assert.ok(circuitsRepository.circuitKeys.has(descriptor.id));
     for (const user of ['vm-vm-a1', 'vm-vm-b1']) {
-      assert.ok(acl.users.get(user)?.includes(`~${circuitKeyPattern(descriptor.id)}`), user);
+      assert.ok(vmAclGrantsCircuit(acl.users.get(user) ?? [], descriptor.id), user);
     }
-    assert.equal(acl.users.get('vm-vm-a2')?.includes(`~${circuitKeyPattern(descriptor.id)}`), false);
+    assert.equal(vmAclGrantsCircuit(acl.users.get('vm-vm-a2') ?? [], descriptor.id), false);
     assert.deepEqual(circuitsRepository.inboxes.get('vm-b1'), [
       {
         type: 'circuit.incoming',
@@ -185,7 +187,7 @@ describe('CircuitsService', () => {
     await assert.rejects(circuits.close(b1, id), NotFoundError);
     await circuits.close(a2, id);
     assert.equal(circuitsRepository.circuitKeys.has(id), false);
-    assert.equal(acl.users.get('vm-vm-a1')?.includes(`~${circuitKeyPattern(id)}`), false);
+    assert.equal(vmAclGrantsCircuit(acl.users.get('vm-vm-a1') ?? [], id), false);
     for (const vm of ['vm-a1', 'vm-a2']) {
       assert.deepEqual(circuitsRepository.inboxes.get(vm)?.at(-1), {
         type: 'circuit.closed',

@@ -19,6 +19,7 @@ import {
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
   InMemoryTenantVlanRepository,
+  inMemoryVmKeys,
 } from '../testing/in-memory-repositories';
 import type { AllocatorClient, LinkedPipeline, ProgramAdmitted } from './allocator.client';
 import type { TableEntryDto } from './dto/table-entry.dto';
@@ -105,6 +106,7 @@ describe('ProgramsService', () => {
       { VM_LEASE_MS: 15_000 },
       () => now++,
       new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
+      inMemoryVmKeys(),
     );
     for (const [id, tenant] of [
       ['vm-a1', 'tenant-a'],

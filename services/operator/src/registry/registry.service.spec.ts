@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ConflictError, NotFoundError, TENANT_VLAN_RANGE } from '@tenantlab/shared';
+import { ConflictError, NotFoundError, PORT_KEYS, TENANT_VLAN_RANGE, VM_KEYS } from '@tenantlab/shared';
 import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import { ForbiddenError } from '../auth/auth.errors';
 import { sha256Hex } from '../auth/vm-secrets';
-import { InMemoryAclRepository, InMemoryRegistryRepository } from '../testing/in-memory-repositories';
+import {
+  InMemoryAclRepository,
+  InMemoryRegistryRepository,
+  inMemoryVmKeys,
+  InMemoryVmKeysRepository,
+} from '../testing/in-memory-repositories';
 import type { RegistryRepository } from './registry.repository';
 import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryService } from './registry.service';
@@ -18,18 +23,21 @@ describe('RegistryService', () => {
   let acl: InMemoryAclRepository;
   let vlans: InMemoryTenantVlanRepository;
   let registry: RegistryService;
+  let vmKeys: InMemoryVmKeysRepository;
 
   beforeEach(() => {
     now = 1_000_000;
     repository = new InMemoryRegistryRepository();
     acl = new InMemoryAclRepository(repository);
     vlans = new InMemoryTenantVlanRepository();
+    vmKeys = new InMemoryVmKeysRepository();
     registry = new RegistryService(
       repository as unknown as RegistryRepository,
       new AclService(acl as unknown as AclRepository),
       { VM_LEASE_MS: 15_000 },
       () => now,
       vlans as unknown as TenantVlanRepository,
+      inMemoryVmKeys(vmKeys),
     );
   });
 
@@ -58,7 +66,25 @@ describe('RegistryService', () => {
     assert.equal((await registry.authenticate(credentials.token)).id, 'vm-a1');
     const rules = acl.users.get('vm-vm-a1') ?? [];
     assert.ok(rules.includes(`#${sha256Hex(credentials.redisPassword)}`));
-    assert.ok(rules.includes('~vm:{vm-a1}:inbox'));
+    assert.ok(rules.some((rule) => rule.includes(`~${VM_KEYS.inbox('vm-a1')}`)));
+  });
+
+  it("creates the VM's keys at registration and deletes them at deregistration", async () => {
+    const keys = [PORT_KEYS.tx('vm-a1'), PORT_KEYS.rx('vm-a1'), VM_KEYS.inbox('vm-a1')];
+    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    assert.deepEqual([...vmKeys.keys].sort(), [...keys].sort());
+    await registry.deregister('vm-a1', credentials.token);
+    assert.deepEqual([...vmKeys.keys], []);
+  });
+
+  it("starts a new holder of an expired id empty, after closing the old holder's connections", async () => {
+    const first = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' }, first.credentials.token);
+    assert.deepEqual(vmKeys.disconnected, ['vm-a1'], 'the same holder keeps its connections and keys');
+    now += 15_001;
+    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3199' });
+    assert.deepEqual(vmKeys.disconnected, ['vm-a1', 'vm-a1']);
+    assert.ok(vmKeys.keys.has(PORT_KEYS.tx('vm-a1')));
   });
 
   it('lets a restarted VM register again, keeping its first registration time and taking its new URL', async () => {

@@ -4,6 +4,7 @@ import { AclService } from '../acl/acl.service';
 import { ForbiddenError } from '../auth/auth.errors';
 import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
+import { VmKeysService } from '../vm-keys/vm-keys.service';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryRepository } from './registry.repository';
@@ -30,6 +31,7 @@ export class RegistryService {
     @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
     private readonly vlans: TenantVlanRepository,
+    private readonly vmKeys: VmKeysService,
   ) {}
 
   onRelease(hook: VmReleaseHook): void {
@@ -82,6 +84,7 @@ export class RegistryService {
     try {
       // A new holder knows nothing of the previous one's circuits: end them, so its peers hear of it.
       if (existing && !sameHolder) await this.release(existing, `peer ${request.id} registered again`);
+      await this.vmKeys.prepare(request.id, sameHolder);
       await this.acl.syncVm(request.id);
     } catch (error) {
       // The caller gets an error and no credentials: the new ones must not stay valid.
@@ -141,6 +144,7 @@ export class RegistryService {
       await this.release(record, `peer ${id} was deregistered`);
     } finally {
       await this.acl.syncVm(id);
+      await this.vmKeys.remove(id);
     }
   }
 

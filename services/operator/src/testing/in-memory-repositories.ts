@@ -6,6 +6,8 @@ import type { CircuitsRepository } from '../circuits/circuits.repository';
 import type { RegistryRepository } from '../registry/registry.repository';
 import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
 import type { VmRecord } from '../registry/vm-record';
+import { vmKeyNames, type VmKeysRepository } from '../vm-keys/vm-keys.repository';
+import { VmKeysService } from '../vm-keys/vm-keys.service';
 
 // Stand-ins for the repositories (Redis I/O) only, for unit tests: the behaviour under test is the services'.
 
@@ -177,8 +179,13 @@ export class InMemoryAclRepository implements Pick<AclRepository, 'readSources' 
 
   async readSources(vmId: string): Promise<AclSources> {
     const record = this.registry.records.get(vmId);
-    const circuitIds = (await this.circuits?.circuitsOf(vmId))?.map((c) => c.id) ?? [];
-    return { passwordHash: record?.aclPasswordHash, circuitIds };
+    const circuits = (await this.circuits?.circuitsOf(vmId)) ?? [];
+    return {
+      passwordHash: record?.aclPasswordHash,
+      circuits: circuits.flatMap((c) =>
+        (['a', 'b'] as const).filter((side) => c[side].vm === vmId).map((side) => ({ id: c.id, side })),
+      ),
+    };
   }
 
   async setUser(user: string, rules: readonly string[]): Promise<void> {
@@ -210,4 +217,27 @@ export class InMemoryTenantVlanRepository implements Pick<TenantVlanRepository, 
     }
     return undefined;
   }
+}
+
+/** A VM's own keys (tx, rx, inbox) as sets of names, and which VMs had their connections closed. */
+export class InMemoryVmKeysRepository implements Pick<VmKeysRepository, 'create' | 'delete' | 'disconnect'> {
+  readonly keys = new Set<string>();
+  readonly disconnected: string[] = [];
+
+  async create(vmId: string): Promise<void> {
+    for (const key of vmKeyNames(vmId)) this.keys.add(key);
+  }
+
+  async delete(vmId: string): Promise<void> {
+    for (const key of vmKeyNames(vmId)) this.keys.delete(key);
+  }
+
+  async disconnect(vmId: string): Promise<void> {
+    this.disconnected.push(vmId);
+  }
+}
+
+/** The VM keys service over an in-memory repository. */
+export function inMemoryVmKeys(repository = new InMemoryVmKeysRepository()): VmKeysService {
+  return new VmKeysService(repository as unknown as VmKeysRepository);
 }

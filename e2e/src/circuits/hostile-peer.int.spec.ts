@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  CIRCUIT_KEYS,
+  type CircuitConnections,
+  CircuitDatagramSocket,
+  type CircuitDescriptor,
+  type CircuitMode,
+  CircuitStream,
+  ENTRY_FIELDS,
+  ENTRY_KINDS,
+  MAX_DATAGRAM_BYTES,
+  MAX_ENTRY_BYTES,
+  MAX_RESET_REASON_CHARS,
+  queueCircuitKeysCreation,
+  REDIS_PROTO_MAX_BULK_BYTES,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+
+interface DomainLike extends Error {
+  code?: string;
+}
+
+/**
+ * A hostile circuit peer writes straight to Redis what its ACL lets it write (XADD on its outbound ring, any fields
+ * and sizes): the honest end resets the circuit with a bounded reason instead of buffering without bound.
+ */
+describe('a circuit end facing a hostile peer that writes straight to Redis', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const opened: Redis[] = [];
+
+  const connections = (): CircuitConnections => {
+    const commands = new Redis(redis.url);
+    opened.push(commands);
+    return {
+      commands,
+      openBlocking: () => {
+        const blocking = new Redis(redis.url);
+        opened.push(blocking);
+        return blocking;
+      },
+    };
+  };
+
+  /** The honest end is side `b`; the hostile peer (side `a`) writes a2b, and finds b's answers in b2a. */
+  async function honestEnd(mode: CircuitMode): Promise<CircuitDescriptor> {
+    const id = randomUUID();
+    const capacity = { entries: 4096, bytes: 4 * 1024 * 1024 };
+    await queueCircuitKeysCreation(admin.multi(), { id, mode, capacity, vmA: 'vm-h', vmB: 'vm-v' }).exec();
+    const hostile = { vm: 'vm-h', tenant: 'tenant-h' };
+    const victim = { vm: 'vm-v', tenant: 'tenant-v' };
+    return { id, mode, service: 'test', capacity, side: 'b', local: victim, peer: hostile };
+  }
+
+  /** XADDs one raw entry to the ring the honest end reads, as the peer could. */
+  function hostileWrite(circuitId: string, fields: (string | Buffer)[]): Promise<string | null> {
+    return admin.xadd(CIRCUIT_KEYS.ring(circuitId, 'a2b'), 'NOMKSTREAM', '*', ...fields);
+  }
+
+  /** The RST the honest end sent back, if any. */
+  async function resetSentBack(circuitId: string): Promise<string | undefined> {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const entries = await admin.xrange(CIRCUIT_KEYS.ring(circuitId, 'b2a'), '-', '+');
+      const rst = entries.find(([, fields]) => fields[1] === ENTRY_KINDS.rst);
+      if (rst) return rst[1][3];
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return undefined;
+  }
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+  });
+
+  after(async () => {
+    for (const client of opened) client.disconnect();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('resets a datagram circuit on an entry over the fragment limit, telling the peer why', async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    const messages: Buffer[] = [];
+    socket.on('message', (data) => messages.push(data));
+    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    await hostileWrite(descriptor.id, [
+      ENTRY_FIELDS.kind,
+      ENTRY_KINDS.data,
+      ENTRY_FIELDS.payload,
+      Buffer.alloc(MAX_ENTRY_BYTES + 1),
+    ]);
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /over the 65536-byte fragment limit/);
+    assert.deepEqual(messages, []);
+    assert.match((await resetSentBack(descriptor.id)) ?? '', /broke the protocol/);
+  });
+
+  it('resets a stream circuit on an entry over the fragment limit, telling the peer why', async () => {
+    const descriptor = await honestEnd('stream');
+    const stream = new CircuitStream(descriptor, connections());
+    stream.on('data', () => assert.fail('nothing oversized is delivered'));
+    const failed = once(stream, 'error') as Promise<[DomainLike]>;
+    await hostileWrite(descriptor.id, [
+      ENTRY_FIELDS.kind,
+      ENTRY_KINDS.data,
+      ENTRY_FIELDS.payload,
+      Buffer.alloc(MAX_ENTRY_BYTES + 1),
+    ]);
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match((await resetSentBack(descriptor.id)) ?? '', /broke the protocol/);
+  });
+
+  it('resets on an entry whose extra fields make it too large, though its payload is small', async () => {
+    const descriptor = await honestEnd('stream');
+    const stream = new CircuitStream(descriptor, connections());
+    const failed = once(stream, 'error') as Promise<[DomainLike]>;
+    const padding = Buffer.alloc(512 * 1024);
+    await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.data, ENTRY_FIELDS.payload, 'x', 'pad', padding]);
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /over the \d+-byte entry limit/);
+  });
+
+  it('resets on an unfinished datagram that grows past the datagram limit, before buffering more', async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    socket.on('message', () => assert.fail('no datagram is delivered'));
+    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    // Full fragments, never a last one: one more than a 1 MiB datagram takes.
+    const fragment = Buffer.alloc(MAX_ENTRY_BYTES);
+    for (let i = 0; i <= MAX_DATAGRAM_BYTES / MAX_ENTRY_BYTES; i++) {
+      await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.more, ENTRY_FIELDS.payload, fragment]);
+    }
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /a datagram of more than 1048576 bytes/);
+  });
+
+  it('resets on a stream of empty fragments that never finishes a datagram', async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    const pipeline = admin.pipeline();
+    for (let i = 0; i < 1000; i++) {
+      pipeline.xadd(
+        CIRCUIT_KEYS.ring(descriptor.id, 'a2b'),
+        '*',
+        ENTRY_FIELDS.kind,
+        ENTRY_KINDS.more,
+        ENTRY_FIELDS.payload,
+        '',
+      );
+    }
+    await pipeline.exec();
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+  });
+
+  it("cuts a peer's RST reason to a bounded length before it is kept or logged", async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.rst, ENTRY_FIELDS.payload, 'x'.repeat(60_000)]);
+    const [error] = await failed;
+    assert.equal(error.code, 'CIRCUIT_RESET');
+    assert.ok(error.message.length < MAX_RESET_REASON_CHARS + 100, `${error.message.length} characters`);
+    assert.match(error.message, /\(cut\)$/);
+  });
+
+  it('still delivers the largest legitimate datagram, and Redis refuses an argument over its bulk limit', async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    const received = once(socket, 'message') as Promise<[Buffer]>;
+    const datagram = Buffer.alloc(MAX_DATAGRAM_BYTES, 5);
+    for (let offset = 0; offset < datagram.length; offset += MAX_ENTRY_BYTES) {
+      const last = offset + MAX_ENTRY_BYTES >= datagram.length;
+      const kind = last ? ENTRY_KINDS.data : ENTRY_KINDS.more;
+      const payload = datagram.subarray(offset, offset + MAX_ENTRY_BYTES);
+      await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, kind, ENTRY_FIELDS.payload, payload]);
+    }
+    const [data] = await received;
+    assert.ok(data.equals(datagram));
+
+    const probe = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    opened.push(probe);
+    probe.on('error', () => undefined);
+    const ring = CIRCUIT_KEYS.ring(descriptor.id, 'a2b');
+    await assert.rejects(
+      probe.xadd(ring, '*', ENTRY_FIELDS.payload, Buffer.alloc(REDIS_PROTO_MAX_BULK_BYTES + 1)),
+      /Protocol error|invalid bulk length|Connection is closed/,
+    );
+    socket.destroy();
+  });
+});

@@ -1,0 +1,92 @@
+import { MAX_ENTRY_BYTES } from '../circuit/circuit-descriptor';
+import { INBOX_MAX_ENTRIES } from '../circuit/inbox-message';
+import { MAX_RING_ENTRY_BYTES } from '../circuit/ring-entry';
+import { MAX_FRAME_BYTES, PORT_CAPACITY_FRAMES } from '../port/port-keys';
+
+/**
+ * What one VM's rings may hold, from the operator's quotas (its config and the circuit DTO's limits).
+ */
+export interface AttackerRingLimits {
+  /** Circuit endpoints one VM may hold: MAX_CIRCUITS_PER_VM (default 64). */
+  circuits: number;
+  /** Entries of one ring's capacity at most: the operator's MAX_RING_ENTRIES (65536). */
+  entriesPerRing: number;
+  /**
+   * Payload bytes of all the VM's outbound rings together. Each circuit endpoint counts 2 × capacity.bytes against
+   * the ring quota, and the VM writes one ring per endpoint, so this is half the quota one VM can take: today its
+   * tenant's whole TENANT_RING_BYTES (default 256 MiB), so 128 MiB.
+   */
+  ringPayloadBytes: number;
+}
+
+/** The lab operator's defaults (operator.config.ts, create-circuit.dto.ts). */
+export const DEFAULT_ATTACKER_RING_LIMITS: Readonly<AttackerRingLimits> = Object.freeze({
+  circuits: 64,
+  entriesPerRing: 65_536,
+  ringPayloadBytes: 268_435_456 / 2,
+});
+
+/** jemalloc's size classes are four per doubling, so an allocation rounds up by less than a quarter. */
+const ALLOCATOR_FACTOR = 1.25;
+/** A stream entry's own bytes beyond its fields' (listpack entry header, id deltas, field count, back-lengths). */
+const STREAM_ENTRY_OVERHEAD = 64;
+/** A stream node (radix tree node plus listpack header); an entry over stream-node-max-bytes (4 KiB) gets its own. */
+const STREAM_NODE_OVERHEAD = 128;
+/** A stream key: the key, its object, stream struct and dict entry, and a consumer group with one consumer. */
+const STREAM_KEY_BYTES = 2048;
+/** A pending-entries-list record of the switch's group on tx (radix node and NACK): an entry read, not yet acked. */
+const PENDING_ENTRY_BYTES = 128;
+/** Non-payload bytes a reader accepts in one entry: kind, field names and the trace context (ring-entry.ts). */
+const ENTRY_META_BYTES = MAX_RING_ENTRY_BYTES - MAX_ENTRY_BYTES;
+/** One inbox message: JSON of a circuit descriptor or a close reason, with trace context (operator-written). */
+export const INBOX_MESSAGE_MAX_BYTES = 2048;
+/** XADD MAXLEN ~ trims whole stream nodes only, so a stream may hold up to one node (100 entries) more. */
+const APPROXIMATE_TRIM_SLACK = 100;
+/** A circuit's control hash (operator-written, fixed fields) and the VM's ACL user, per key it names. */
+const CONTROL_HASH_BYTES = 1024;
+const ACL_BYTES_PER_KEY = 256;
+
+/** Bytes Redis allocates for `count` stream entries of `fieldBytes` each (fields and values together). */
+function streamEntries(count: number, fieldBytes: number): number {
+  return count * (Math.ceil(ALLOCATOR_FACTOR * (fieldBytes + STREAM_ENTRY_OVERHEAD)) + STREAM_NODE_OVERHEAD);
+}
+
+/**
+ * attacker_redis_bytes_max: the most Redis memory one tenant VM can hold with everything its ACL allows (vm-acl.ts:
+ * XADD to its tx and its outbound rings; everything else it may touch is written by the switch or the operator, up
+ * to their caps), so long as every stream is kept to its cap (see "Holds while" below):
+ *
+ *   B = tx + rx + inbox + rings + control
+ *   tx      = F × e(FRAME + META) + F × PEL + K          the switch's tx bound F = PORT_CAPACITY_FRAMES (8192), each
+ *                                                         entry at most a frame plus META, all possibly pending
+ *   rx      = F × e(FRAME + META) + K                     the switch delivers at most F frames to a VM's rx
+ *   inbox   = (I + 100) × e(M) + K                        operator's MAXLEN ~ I = INBOX_MAX_ENTRIES (1000)
+ *   rings   = C × (E + 2) × e(META) + A × P + C × K       C circuits × (E entries + FIN + RST) of at most META
+ *                                                         non-payload bytes each, and P payload bytes in all
+ *   control = C × H + (3 + 3C) × U                        control hashes, and the ACL user's key names
+ *   e(n)    = A × (n + O) + N                             one stream entry of n field bytes
+ *
+ * with FRAME = MAX_FRAME_BYTES (9216), META = MAX_RING_ENTRY_BYTES − MAX_ENTRY_BYTES (1024: what a reader accepts
+ * beside the payload), M = INBOX_MESSAGE_MAX_BYTES, A = 1.25 (jemalloc rounding), O = 64 and N = 128 (entry and node
+ * overhead), K = 2048 (a stream key), PEL = 128, H = 1024, U = 256; C, E and P are the operator's quotas
+ * (AttackerRingLimits). With the lab's defaults the ring entries dominate: C × E is four million entries.
+ *
+ * Holds while: the switch keeps tx to F entries and refuses entries over the frame limit (the fairness work), and
+ * rings are kept to their capacity. A VM's XADD cannot be limited by its ACL (arguments are not expressible), so a
+ * VM that ignores its credit can grow a ring until its reader resets the circuit (ring-reader.ts refuses oversized
+ * entries; nothing yet counts a ring's entries against its capacity), and until then only Redis's maxmemory with
+ * noeviction (redis-limits.ts) bounds it, for all tenants together. Client buffers of the VM's connections
+ * (query and output buffers, per connection) are not in B either.
+ */
+export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTACKER_RING_LIMITS): number {
+  const frameEntry = MAX_FRAME_BYTES + ENTRY_META_BYTES;
+  const tx = streamEntries(PORT_CAPACITY_FRAMES, frameEntry) + PORT_CAPACITY_FRAMES * PENDING_ENTRY_BYTES;
+  const rx = streamEntries(PORT_CAPACITY_FRAMES, frameEntry);
+  const inbox = streamEntries(INBOX_MAX_ENTRIES + APPROXIMATE_TRIM_SLACK, INBOX_MESSAGE_MAX_BYTES);
+  const rings =
+    streamEntries(limits.circuits * (limits.entriesPerRing + 2), ENTRY_META_BYTES) +
+    Math.ceil(ALLOCATOR_FACTOR * limits.ringPayloadBytes) +
+    limits.circuits * STREAM_KEY_BYTES;
+  const control = limits.circuits * CONTROL_HASH_BYTES + (3 + 3 * limits.circuits) * ACL_BYTES_PER_KEY;
+  return tx + rx + inbox + rings + control + 3 * STREAM_KEY_BYTES;
+}
