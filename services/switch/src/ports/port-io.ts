@@ -108,7 +108,7 @@ export class PortReader {
         this.bound,
       );
     }
-    return ((await pipeline.exec()) ?? []);
+    return (await pipeline.exec()) ?? [];
   }
 
   private decode(
