@@ -1,5 +1,6 @@
 import { runAllocationBenchmark } from './allocation.bench';
 import { runCircuitsBenchmark } from './circuits.bench';
+import { runIsolationBenchmark } from './isolation.bench';
 import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
 
@@ -19,6 +20,12 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       'tenant programs: 10 tenants vs 1 (merging), in-switch firewall vs middlebox VM, CPU fairness (seeds 000, 002)',
     run: runProgramsBenchmark,
+  },
+  isolation: {
+    describe:
+      "a victim tenant's frames/s and p99 latency alone vs while another tenant's 16 VMs run a broadcast storm " +
+      'straight to their tx streams (issue 10)',
+    run: runIsolationBenchmark,
   },
   allocation: {
     describe:

@@ -9,8 +9,13 @@ export const switchEnv = {
   STATUS_INTERVAL_MS: env.integer({ default: 2000, min: 100 }),
   /** Flows the exact-match cache holds; 0 turns it off (every frame takes the full lookup). */
   FLOW_CACHE_SIZE: env.integer({ default: 65_536, min: 0 }),
-  /** Frames read from each port per round trip. */
+  /** The most frames read from one port per round trip. */
   SWITCH_BATCH: env.integer({ default: 256, min: 1 }),
+  /**
+   * Work each tenant may make the switch do per round (deficit round robin over tenants): a frame read costs 1, and
+   * 1 more per copy delivered. Smaller: a busy tenant delays another's frames less, in more round trips.
+   */
+  SWITCH_TENANT_QUANTUM: env.integer({ default: 256, min: 1 }),
   /** This switch's consumer name in each port's group: a restarted switch with the same name resumes its reads. */
   SWITCH_CONSUMER: env.string({
     default: 'switch-1',

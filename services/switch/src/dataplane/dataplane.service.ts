@@ -21,7 +21,10 @@ import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportVal
 import { ProgramInstaller } from './program-installer';
 import type { SwitchPort, Verdict } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
-import { type PortEntry, PortReader, PortWriter } from '../ports/port-io';
+import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
+import { PortQuarantine } from '../ports/port-quarantine';
+import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
+import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
 import { type MirroredFrame, type PacketTrace, packetTrace } from '../traces/packet-trace';
 
@@ -47,8 +50,12 @@ function reportValue(value: ReportValue): number | string {
 const MAX_QUEUED_TRACES = 10_000;
 /** Frames of one tenant that may wait, unacknowledged, while its programs are over their CPU share. */
 const MAX_WAITING_PER_TENANT = 4096;
-/** How long a read blocks while frames wait for CPU: short, so they run as soon as their tenant has time again. */
+/** How long the data path waits while frames wait for CPU: short, so they run as soon as their tenant has time again. */
 const WAITING_BLOCK_MS = 5;
+/** The longest an idle data path waits for a tx write's notification before it reads anyway (a safety net). */
+const IDLE_WAIT_MS = 250;
+/** How often an idle data path polls when Redis does not send keyspace notifications. */
+const POLL_MS = 2;
 const TRACE_FLUSH_MS = 200;
 /** Weights are relative; a bound keeps one tenant from being handed a share that rounds the others' to nothing. */
 export const MAX_CPU_WEIGHT = 1000;
@@ -64,7 +71,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly directory: PortDirectory;
   private readonly reader: PortReader;
   private readonly writer: PortWriter;
-  private readonly blocking: Redis;
+  private readonly reads: Redis;
+  private readonly subscriber: Redis;
+  private readonly doorbell: TxDoorbell;
+  private readonly scheduler: ReadScheduler;
+  private readonly quarantine = new PortQuarantine();
+  /** Per tenant, what this round's frames cost so far (for the scheduler), and whether it left frames behind. */
+  private usage = new Map<string, TenantUsage>();
   private readonly traces: KafkaBatchPublisher<PacketTrace | MirroredFrame>;
   private readonly counters: KafkaBatchPublisher<unknown>;
   private readonly events: KafkaBatchPublisher<ProgramEvent>;
@@ -82,7 +95,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(SWITCH_CONFIG) private readonly config: SwitchConfig,
-    @Inject(REDIS_CLIENT) redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(KAFKA_CLIENT) kafka: Kafka,
     private readonly logger: JsonLogger,
   ) {
@@ -91,8 +104,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
     this.directory = new PortDirectory(redis);
-    this.blocking = redis.duplicate({ connectionName: 'switch:ports' });
-    this.reader = new PortReader(this.blocking, config.SWITCH_CONSUMER, config.SWITCH_BATCH, 1000);
+    this.reads = redis.duplicate({ connectionName: 'switch:ports' });
+    this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
+    this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
+    this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
+    this.scheduler = new ReadScheduler(config.SWITCH_TENANT_QUANTUM, config.SWITCH_BATCH);
     this.writer = new PortWriter(redis);
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
@@ -124,7 +140,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.stopped = true;
     clearTimeout(this.scanTimer);
     clearInterval(this.countersTimer);
-    this.blocking.disconnect();
+    this.doorbell.interrupt();
+    this.reads.disconnect();
+    this.subscriber.disconnect();
     this.installer.stop();
     await Promise.all([this.running, this.installing]);
     await Promise.all([this.traces.stop(), this.counters.stop(), this.events.stop()]);
@@ -183,6 +201,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       cpuWeights: Object.fromEntries(this.pipeline.cpuWeights()),
       programCpuNs: this.pipeline.programCpuNs(),
       programs: this.installer.status(),
+      ...this.quarantine.snapshot(this.directory.ports()),
+      scheduler: this.scheduler.snapshot(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -190,18 +210,25 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async run(): Promise<void> {
+    if (!(await this.doorbell.enable(this.redis))) {
+      this.logger.record('warn', `Redis refused keyspace notifications: the idle data path polls every ${POLL_MS} ms`, {
+        context: 'dataplane',
+      });
+    }
     await this.rescan();
     let failures = 0;
     while (!this.stopped) {
       try {
-        const entries = await this.reader.read(
-          this.directory.ports(),
-          this.waiting.size > 0 ? WAITING_BLOCK_MS : undefined,
-        );
-        if (entries.length === 0 && this.waiting.size === 0) {
-          if (this.directory.ports().length === 0) await this.pause(this.config.PORT_SCAN_INTERVAL_MS);
-          continue;
-        }
+        this.doorbell.arm();
+        const entries = await this.readRound();
+        if (entries.length === 0) {
+          if (this.waiting.size === 0) {
+            const idle = this.directory.ports().length === 0 ? this.config.PORT_SCAN_INTERVAL_MS : IDLE_WAIT_MS;
+            await this.doorbell.wait(idle);
+            continue;
+          }
+          await this.doorbell.wait(WAITING_BLOCK_MS);
+        } else this.doorbell.busy();
         await this.forward(entries);
         this.batches += 1;
         failures = 0;
@@ -210,7 +237,6 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         if (this.stopped) return;
         this.lastError = error instanceof Error ? error.message : String(error);
         if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
-        if (this.lastError.startsWith('NOGROUP')) await this.recreateGroups();
         // Whatever this batch read is pending again, waiting frames included: read it all anew, once.
         this.waiting.clear();
         this.reader.rereadPending();
@@ -225,10 +251,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    * to MAX_WAITING_PER_TENANT; beyond that they are dropped and counted as `cpu-budget`.
    */
   private async forward(entries: PortEntry[]): Promise<void> {
-    const deliveries = new Map<SwitchPort, { frame: Buffer; trace: string[] }[]>();
+    const deliveries = new Map<SwitchPort, Delivery[]>();
     const touched = new Set<SwitchPort>();
     const acks = new Map<SwitchPort, string[]>();
-    const delivered: [SwitchPort, number][] = [];
     const candidates: PortEntry[] = [];
     for (const queue of this.waiting.values()) candidates.push(...queue);
     this.waiting.clear();
@@ -246,6 +271,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         continue;
       }
       acknowledge(acks, entry);
+      const usage = this.usageOf(tenant);
+      usage.frames += 1;
+      usage.cost += 1;
       const rate = this.samplingOf(entry.port.tenant);
       const sampled = rate > 0 && Math.random() < rate;
       const verdict = this.pipeline.process(
@@ -254,20 +282,29 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       );
       if (verdict.kind !== 'forward') continue;
       for (const out of verdict.outPorts) {
+        if (this.quarantine.has(out)) {
+          this.pipeline.counters.dropped(entry.port, 'port-quarantined');
+          continue;
+        }
         touched.add(out);
         const planned = deliveries.get(out);
         if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
           this.pipeline.counters.dropped(entry.port, 'rx-full');
           continue;
         }
-        if (planned) planned.push({ frame: entry.frame, trace: entry.trace });
-        else deliveries.set(out, [{ frame: entry.frame, trace: entry.trace }]);
-        delivered.push([out, entry.frame.length]);
+        usage.cost += 1;
+        const delivery = { from: entry.port, frame: entry.frame, trace: entry.trace };
+        if (planned) planned.push(delivery);
+        else deliveries.set(out, [delivery]);
       }
     }
-    await this.writer.commit(deliveries, touched, acks);
-    // Counted only once Redis holds them: a failed commit is read and decided again.
-    for (const [port, bytes] of delivered) this.pipeline.counters.delivered(port, bytes);
+    for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
+    const { applied, refused, faults } = await this.writer.commit(deliveries, touched, acks);
+    this.scheduler.charge(this.usage);
+    // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
+    for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
+    for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
+    for (const [port, reason] of faults) this.quarantinePort(port, reason);
   }
 
   private trace(entry: PortEntry, frame: Buffer, view: FrameView, verdict: Verdict): void {
@@ -316,13 +353,15 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   private async rescan(): Promise<void> {
     try {
-      const { attached, detached } = await this.directory.scan();
+      const { attached, detached, faulty } = await this.directory.scan();
       for (const port of detached) {
         this.pipeline.detach(port);
         this.reader.forget(port);
         this.writer.forget(port);
+        this.quarantine.forget(port);
       }
       for (const port of attached) this.pipeline.attach(port);
+      for (const [port, reason] of faulty) this.quarantinePort(port, reason);
       if (attached.length + detached.length > 0) {
         this.logger.record('info', `ports: +${attached.length} -${detached.length}`, {
           context: 'dataplane',
@@ -337,8 +376,52 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private async recreateGroups(): Promise<void> {
-    for (const port of this.directory.ports()) await this.directory.ensureGroup(port.vm).catch(() => undefined);
+  /**
+   * One round of reads, as the scheduler plans it over the ports not in quarantine. What each port's read found
+   * besides frames is settled here: entries dropped unread are counted, a port that faulted is quarantined, a
+   * quarantined port that read cleanly is released, a stream that lost its group gets it back.
+   */
+  private async readRound(): Promise<PortEntry[]> {
+    const ports = this.directory.ports().filter((port) => this.quarantine.readable(port));
+    const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
+    this.usage = new Map();
+    for (const outcome of outcomes) {
+      const { port } = outcome;
+      if (outcome.fault !== undefined) {
+        this.quarantinePort(port, outcome.fault);
+        continue;
+      }
+      if (outcome.noGroup) {
+        await this.directory.ensureGroup(port.vm).catch((error: unknown) => this.quarantinePort(port, String(error)));
+        continue;
+      }
+      if (this.quarantine.has(port)) {
+        this.quarantine.release(port);
+        this.logger.record('info', `port of ${port.vm} released from quarantine`, { context: 'dataplane' });
+      }
+      const counters = this.pipeline.counters;
+      if (outcome.overBound > 0)
+        counters.droppedUnread(port, 'tx-over-bound', outcome.overBound, outcome.overBoundBytes);
+      if (outcome.oversized > 0) {
+        counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
+      }
+      const usage = this.usageOf(port.tenant);
+      usage.backlogged ||= outcome.length > outcome.read;
+    }
+    return entries;
+  }
+
+  private usageOf(tenant: string): TenantUsage {
+    let usage = this.usage.get(tenant);
+    if (!usage) this.usage.set(tenant, (usage = { frames: 0, cost: 0, backlogged: false }));
+    return usage;
+  }
+
+  /** A port whose keys misbehave stops being served until a clean read; the others go on. */
+  private quarantinePort(port: SwitchPort, reason: string): void {
+    const first = !this.quarantine.has(port);
+    this.quarantine.add(port, reason);
+    if (first) this.logger.record('warn', `port of ${port.vm} quarantined: ${reason}`, { context: 'dataplane' });
   }
 
   private pause(ms: number): Promise<void> {

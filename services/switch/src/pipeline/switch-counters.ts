@@ -46,6 +46,15 @@ export class SwitchCounters {
     }
   }
 
+  /** Counts `frames` entries of `bytes` in all that the switch dropped without reading them (never parsed). */
+  droppedUnread(port: SwitchPort, reason: DropReason, frames: number, bytes: number): void {
+    for (const counters of this.both(port)) {
+      counters.rxFrames += frames;
+      counters.rxBytes += bytes;
+      counters.drops[reason] = (counters.drops[reason] ?? 0) + frames;
+    }
+  }
+
   snapshot(): { ports: Record<string, TrafficCounters>; tenants: Record<string, TrafficCounters> } {
     const copy = (map: Map<string, TrafficCounters>): Record<string, TrafficCounters> =>
       Object.fromEntries(

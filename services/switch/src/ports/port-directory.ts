@@ -5,6 +5,8 @@ import type { SwitchPort } from '../pipeline/switch-port';
 export interface PortChanges {
   attached: SwitchPort[];
   detached: SwitchPort[];
+  /** Attached ports whose consumer group could not be made (their tx key is of another type, say), and why. */
+  faulty: [SwitchPort, string][];
 }
 
 /**
@@ -40,7 +42,7 @@ export class PortDirectory {
       if (tenant && Number.isInteger(vlan) && vlan > 0) wanted.set(id, { tenant, vlan });
     });
 
-    const changes: PortChanges = { attached: [], detached: [] };
+    const changes: PortChanges = { attached: [], detached: [], faulty: [] };
     for (const [vm, port] of this.byVm) {
       const want = wanted.get(vm);
       if (!want || want.tenant !== port.tenant || want.vlan !== port.vlan) {
@@ -50,10 +52,11 @@ export class PortDirectory {
     }
     for (const [vm, { tenant, vlan }] of wanted) {
       if (this.byVm.has(vm)) continue;
-      await this.ensureGroup(vm);
       const port: SwitchPort = { no: this.nextPortNo++, vm, tenant, vlan };
       this.byVm.set(vm, port);
       changes.attached.push(port);
+      // One VM's keys must not stop the scan for the VMs after it: its port is attached, and reported as faulty.
+      await this.ensureGroup(vm).catch((error: unknown) => changes.faulty.push([port, describe(error)]));
     }
     return changes;
   }
@@ -66,4 +69,8 @@ export class PortDirectory {
       if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
     }
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, SWITCH_CONSUMER_GROUP } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import type { SwitchPort } from '../pipeline/switch-port';
+import { MAX_TX_ENTRY_BYTES, TX_READ_SCRIPT, TX_READ_SHA } from './tx-read.script';
 
 /** One frame read from a port's tx stream: its stream id (for XACK), bytes, and the sender's trace context. */
 export interface PortEntry {
@@ -11,15 +12,46 @@ export interface PortEntry {
   trace: string[];
 }
 
-type XReadGroupReply = [Buffer, [Buffer, Buffer[]][]][] | null;
+/** How many frames to read from one port this round; 0 only enforces its tx bound. */
+export interface PortRead {
+  port: SwitchPort;
+  count: number;
+}
+
+/** What one port's read found besides its entries. */
+export interface PortReadOutcome {
+  port: SwitchPort;
+  /** Entries read this time. */
+  read: number;
+  /** Entries still in the tx stream after the read, those just read included (they go at the commit). */
+  length: number;
+  /** Entries beyond the tx bound (and their bytes), deleted unread. */
+  overBound: number;
+  overBoundBytes: number;
+  /** Entries over MAX_TX_ENTRY_BYTES (and their bytes), deleted without leaving Redis. */
+  oversized: number;
+  oversizedBytes: number;
+  /** Why the port could not be read (a key of another type, a command error), when it could not. */
+  fault?: string;
+  /** The stream or its group is gone (Redis restarted empty, the stream was deleted): the group must be made again. */
+  noGroup?: boolean;
+}
+
+export interface ReadRound {
+  entries: PortEntry[];
+  outcomes: PortReadOutcome[];
+}
 
 const FRAME_FIELD = Buffer.from(PORT_ENTRY_FIELDS.frame);
 const TRACE_PREFIX = 'otel.';
+/** The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes, vanished. */
+const HEADER = 7;
 
 /**
- * Reads every port's tx stream in one XREADGROUP (a batch per port per round trip, seed 003), on a connection of its
- * own since it blocks. After a restart each port's pending entries (read by this consumer, never acknowledged) are
- * read again first, so a frame accepted into a tx stream is never lost between read and delivery.
+ * Reads the ports' tx streams, one TX_READ_SCRIPT call per port, all in one round trip (a batch per port per round
+ * trip, seed 003), on a connection of its own. One call per port keeps every call on one key (Redis Cluster-ready)
+ * and each port's error in its own reply. After a restart each port's pending entries (read by this consumer, never
+ * acknowledged) are read again first, so a frame accepted into a tx stream is never lost between read and delivery.
  */
 export class PortReader {
   /** Ports whose pending entries have been read again since this reader started. */
@@ -28,30 +60,21 @@ export class PortReader {
   constructor(
     private readonly redis: Redis,
     private readonly consumer: string,
-    private readonly batchPerPort: number,
-    private readonly blockMs: number,
+    /** The most entries a port's tx stream may hold; what a VM writes beyond it is dropped. */
+    private readonly bound = PORT_CAPACITY_FRAMES,
   ) {}
 
-  /** One batch from every port; blocks up to `blockMs` (default: the reader's) when nothing is there yet. */
-  async read(ports: readonly SwitchPort[], blockMs = this.blockMs): Promise<PortEntry[]> {
-    if (ports.length === 0) return [];
-    const keys = ports.map((port) => PORT_KEYS.tx(port.vm));
-    const ids = ports.map((port) => (this.recovered.has(port.no) ? '>' : '0'));
-    const recovering = ids.includes('0');
-    const args: (string | number)[] = ['GROUP', SWITCH_CONSUMER_GROUP, this.consumer, 'COUNT', this.batchPerPort];
-    // Reading pending history never blocks; only block when every port is on new entries.
-    if (!recovering) args.push('BLOCK', blockMs);
-    // callBuffer: frames are binary, and ioredis has no Buffer variant of XREADGROUP.
-    const reply = (await this.redis.callBuffer('XREADGROUP', ...args, 'STREAMS', ...keys, ...ids)) as XReadGroupReply;
-    const streams = reply ?? [];
-    const byKey = new Map(streams.map(([key, entries]) => [key.toString(), entries]));
+  /** Reads each port of `plan` as it says; never blocks. */
+  async read(plan: readonly PortRead[]): Promise<ReadRound> {
+    if (plan.length === 0) return { entries: [], outcomes: [] };
+    let replies = await this.send(plan);
+    if (replies.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
+      await this.redis.script('LOAD', TX_READ_SCRIPT);
+      replies = await this.send(plan);
+    }
     const entries: PortEntry[] = [];
-    ports.forEach((port, i) => {
-      const read = byKey.get(keys[i]) ?? [];
-      if (ids[i] === '0' && read.length === 0) this.recovered.add(port.no);
-      for (const [id, fields] of read) entries.push(decodeEntry(port, id.toString(), fields));
-    });
-    return entries;
+    const outcomes = plan.map((read, i) => this.decode(read, replies[i] ?? [null, null], entries));
+    return { entries, outcomes };
   }
 
   /**
@@ -65,6 +88,64 @@ export class PortReader {
   /** Forgets a detached port, so that if its number were reused it would be recovered again. */
   forget(port: SwitchPort): void {
     this.recovered.delete(port.no);
+  }
+
+  private async send(plan: readonly PortRead[]): Promise<[Error | null, unknown][]> {
+    const pipeline = this.redis.pipeline();
+    for (const { port, count } of plan) {
+      const start = this.recovered.has(port.no) ? '>' : '0';
+      // callBuffer: frames are binary, and ioredis has no Buffer variant of EVALSHA.
+      pipeline.callBuffer(
+        'EVALSHA',
+        TX_READ_SHA,
+        1,
+        PORT_KEYS.tx(port.vm),
+        SWITCH_CONSUMER_GROUP,
+        this.consumer,
+        count,
+        start,
+        MAX_TX_ENTRY_BYTES,
+        this.bound,
+      );
+    }
+    return (await pipeline.exec()) ?? [];
+  }
+
+  private decode(
+    { port, count }: PortRead,
+    [error, reply]: [Error | null, unknown],
+    entries: PortEntry[],
+  ): PortReadOutcome {
+    const outcome: PortReadOutcome = {
+      port,
+      read: 0,
+      length: 0,
+      overBound: 0,
+      overBoundBytes: 0,
+      oversized: 0,
+      oversizedBytes: 0,
+    };
+    if (error) {
+      if (error.message.startsWith('NOGROUP')) return { ...outcome, noGroup: true };
+      return { ...outcome, fault: error.message };
+    }
+    const parts = reply as (Buffer | number | Buffer[])[];
+    const status = String(parts[0]);
+    if (status === 'nogroup') return { ...outcome, noGroup: true };
+    if (status !== 'ok') return { ...outcome, fault: `its tx stream is a ${String(parts[1])}, not a stream` };
+    outcome.length = Number(parts[1]);
+    outcome.overBound = Number(parts[2]);
+    outcome.overBoundBytes = Number(parts[3]);
+    outcome.oversized = Number(parts[4]);
+    outcome.oversizedBytes = Number(parts[5]);
+    const pending = this.recovered.has(port.no) === false;
+    for (let i = HEADER; i + 1 < parts.length; i += 2) {
+      entries.push(decodeEntry(port, String(parts[i]), parts[i + 1] as Buffer[]));
+      outcome.read += 1;
+    }
+    // Vanished entries (parts[6]) were pending ones: read again, now gone, and acknowledged by the script.
+    if (pending && count > 0 && outcome.read + Number(parts[6]) === 0) this.recovered.add(port.no);
+    return outcome;
   }
 }
 
@@ -80,10 +161,28 @@ function decodeEntry(port: SwitchPort, id: string, fields: Buffer[]): PortEntry 
   return { port, id, frame: frame ?? Buffer.alloc(0), trace };
 }
 
+/** One frame for one destination port, and the port it came in on (whose counters a failed write is charged to). */
+export interface Delivery {
+  from: SwitchPort;
+  frame: Buffer;
+  trace: string[];
+}
+
+/** What Redis applied of a commit: per destination the deliveries it took, and the ports whose commands failed. */
+export interface CommitResult {
+  applied: [SwitchPort, Delivery][];
+  refused: [SwitchPort, Delivery][];
+  /** Ports whose rx (as destination) or tx (acknowledging) a command failed on, with the error. */
+  faults: Map<SwitchPort, string>;
+}
+
 /**
- * Writes one batch's deliveries and acknowledges its reads in a single MULTI: either every frame of the batch is in
- * its destination rx stream and the tx entries are gone, or nothing happened and the entries are read again. Each
- * destination's rx length comes back in the same round trip; a destination at PORT_CAPACITY_FRAMES gets no more.
+ * Writes one batch's deliveries and acknowledges its reads in a single MULTI, in one round trip. Redis runs every
+ * command of an EXEC even when one of them fails (a VM's rx replaced by a key of another type): each reply is looked
+ * at on its own, so one port's failure costs that port's frames only, and a delivery counts once its XADD replied
+ * with an id. When Redis refuses the whole EXEC (EXECABORT: nothing ran) or the connection drops, commit throws and
+ * the batch's entries, still pending, are read again. Each destination's rx length comes back in the same round trip;
+ * a destination at PORT_CAPACITY_FRAMES gets no more.
  */
 export class PortWriter {
   private readonly rxLength = new Map<string, number>();
@@ -96,27 +195,51 @@ export class PortWriter {
   }
 
   async commit(
-    deliveries: ReadonlyMap<SwitchPort, { frame: Buffer; trace: string[] }[]>,
+    deliveries: ReadonlyMap<SwitchPort, Delivery[]>,
     touched: ReadonlySet<SwitchPort>,
     acks: ReadonlyMap<SwitchPort, string[]>,
-  ): Promise<void> {
+  ): Promise<CommitResult> {
     const multi = this.redis.multi();
+    const writes: [SwitchPort, Delivery][] = [];
     for (const [port, frames] of deliveries) {
       const rx = PORT_KEYS.rx(port.vm);
-      for (const { frame, trace } of frames) multi.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, frame, ...trace);
+      for (const delivery of frames) {
+        multi.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, delivery.frame, ...delivery.trace);
+        writes.push([port, delivery]);
+      }
     }
     const lengthsOf = [...touched];
     for (const port of lengthsOf) multi.xlen(PORT_KEYS.rx(port.vm));
-    for (const [port, ids] of acks) {
+    const acked = [...acks];
+    for (const [port, ids] of acked) {
       const tx = PORT_KEYS.tx(port.vm);
       multi.xack(tx, SWITCH_CONSUMER_GROUP, ...ids);
       // Deleting what was handled keeps a tx stream's length equal to its backlog, which is what its VM waits on.
       multi.xdel(tx, ...ids);
     }
     const results = (await multi.exec()) ?? [];
-    for (const [error] of results) if (error) throw error;
-    const firstLength = results.length - lengthsOf.length - acks.size * 2;
-    lengthsOf.forEach((port, i) => this.rxLength.set(port.vm, Number(results[firstLength + i]?.[1] ?? 0)));
+    if (results.length !== writes.length + lengthsOf.length + acked.length * 2) {
+      throw new Error(
+        `the commit's EXEC answered ${results.length} replies for ${writes.length + lengthsOf.length + acked.length * 2} commands`,
+      );
+    }
+    const result: CommitResult = { applied: [], refused: [], faults: new Map() };
+    writes.forEach((write, i) => {
+      const [error] = results[i];
+      if (error) result.faults.set(write[0], error.message);
+      (error ? result.refused : result.applied).push(write);
+    });
+    lengthsOf.forEach((port, i) => {
+      const [error, length] = results[writes.length + i];
+      if (error) result.faults.set(port, error.message);
+      else this.rxLength.set(port.vm, Number(length));
+    });
+    acked.forEach(([port], i) => {
+      const first = writes.length + lengthsOf.length + i * 2;
+      const error = results[first][0] ?? results[first + 1][0];
+      if (error) result.faults.set(port, error.message);
+    });
+    return result;
   }
 
   forget(port: SwitchPort): void {

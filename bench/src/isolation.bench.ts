@@ -1,0 +1,288 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { alternatingRounds, median, orderOfRound } from './bench-rounds';
+import { publishReport, quantile } from './bench-report';
+import { type RunningSwitch, withSwitch } from './bench-switch';
+import type { StormReport } from './isolation-storm';
+
+const STORM_VMS = Array.from({ length: 16 }, (_, i) => `storm-${i}`);
+const VICTIM_FROM = 'victim-1';
+const VICTIM_TO = 'victim-2';
+/** The victim's offered load: what it asks of the switch, well within a fair half of it. */
+const VICTIM_RATE = 2000;
+const MEASURE_SECONDS = 3;
+const WARMUP_SECONDS = 1;
+/** How long the storm runs before the victim's measurement starts, so the switch is already under it. */
+const STORM_RAMP_MS = 1000;
+const ROUNDS = 4;
+const MODES = ['alone', 'storm'] as const;
+type Mode = (typeof MODES)[number];
+/** Where a frame's send time sits in its payload (after Ethernet, IPv4 and UDP headers and a sequence number). */
+const STAMP_AT = 14 + 20 + 8 + 4;
+
+interface VictimRun {
+  /** Frames delivered per second, from the first send until the last frame arrived. */
+  fps: number;
+  p50Us: number;
+  p99Us: number;
+  lost: number;
+}
+
+interface StormRun {
+  written: number;
+  writtenPerSecond: number;
+  /** Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound. */
+  delivered: number;
+  overBound: number;
+}
+
+/**
+ * Issue 10's fairness on the shared switch: a victim tenant (two VMs, one sending VICTIM_RATE frames/s of unicast to
+ * the other) alone, and while another tenant runs a broadcast storm with 16 VMs writing straight to their tx streams;
+ * a fresh switch process per run on one private Redis, the two modes in alternating rounds, medians.
+ */
+export async function runIsolationBenchmark(): Promise<void> {
+  console.log('==> starting a private Redis');
+  const redis = await startTestRedis();
+  const admin = new Redis(redis.url);
+  try {
+    const tenants: Record<string, string> = { [VICTIM_FROM]: 'victim', [VICTIM_TO]: 'victim' };
+    for (const vm of STORM_VMS) tenants[vm] = 'storm';
+    await seedVmRegistry(admin, tenants);
+    const victims: Record<Mode, VictimRun[]> = { alone: [], storm: [] };
+    const storms: StormRun[] = [];
+    console.log(`==> victim alone vs under a 16-VM broadcast storm, ${ROUNDS} alternating rounds`);
+    await alternatingRounds(ROUNDS, MODES, async (mode, round) => {
+      const { victim, storm } = await run(redis, admin, mode);
+      victims[mode].push(victim);
+      if (storm) storms.push(storm);
+      const stormText = storm
+        ? `; storm wrote ${Math.round(storm.writtenPerSecond)} frames/s, ${storm.delivered} copies delivered, ` +
+          `${storm.overBound} dropped over its bound`
+        : '';
+      console.log(
+        `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
+          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}`,
+      );
+      return victim.fps;
+    });
+    const med = (mode: Mode, pick: (r: VictimRun) => number): number => median(victims[mode].map(pick));
+    const fps = { alone: med('alone', (r) => r.fps), storm: med('storm', (r) => r.fps) };
+    const p99 = { alone: med('alone', (r) => r.p99Us), storm: med('storm', (r) => r.p99Us) };
+    const p50 = { alone: med('alone', (r) => r.p50Us), storm: med('storm', (r) => r.p50Us) };
+    const runsOf = (mode: Mode): string =>
+      victims[mode].map((r) => `${Math.round(r.fps)} f/s p99 ${Math.round(r.p99Us)} µs`).join('; ');
+    await publishReport({
+      name: 'isolation',
+      goals: {
+        victim_throughput_under_storm: { atLeast: 0.8 },
+        victim_p99_under_storm: { atMost: 2.0 },
+      },
+      setup: {
+        victim:
+          `tenant "victim": ${VICTIM_FROM} sends ${VICTIM_RATE} frames/s (106-byte unicast UDP, open loop: the due ` +
+          `frames every millisecond, pipelined) to ${VICTIM_TO}, which reads its rx as a VM does (XREAD BLOCK, ` +
+          `trimming what it read). Per run a ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s measured: ` +
+          `frames/s = frames delivered / (first send to last arrival, at most 5 s after the last send); latency = ` +
+          `send stamp in the payload to arrival at the reader, per frame`,
+        storm:
+          `tenant "storm": ${STORM_VMS.length} VMs in a process of their own, each broadcasting 106-byte frames ` +
+          `straight to its tx stream (32 per pipelined round trip, as fast as Redis takes them, no vNIC cap) and ` +
+          `emptying its rx in the same round trip; it starts ${STORM_RAMP_MS} ms before the victim's warm-up and ` +
+          `stops after its measurement`,
+        switch:
+          'a fresh switch process (services/switch/dist/main.js, defaults: SWITCH_BATCH 256, SWITCH_TENANT_QUANTUM ' +
+          '256) per run, on one private Redis; Kafka absent, traces off',
+        rounds:
+          `${ROUNDS} rounds, order ${orderOfRound(MODES, 0).join(',')} then reversed, alternating; each figure is ` +
+          `the median of its ${ROUNDS} runs. Runs alone: ${runsOf('alone')}. Runs under storm: ${runsOf('storm')}`,
+        storm_load:
+          `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
+          `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
+          `${storms.map((s) => s.overBound).join(', ')}`,
+      },
+      metrics: {
+        victim_fps_under_storm: Math.round(fps.storm),
+        victim_p50_us_under_storm: Math.round(p50.storm),
+        victim_p99_us_under_storm: Math.round(p99.storm),
+        storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
+      },
+      baseline: {
+        victim_fps_alone: Math.round(fps.alone),
+        victim_p50_us_alone: Math.round(p50.alone),
+        victim_p99_us_alone: Math.round(p99.alone),
+      },
+      ratios: {
+        victim_throughput_under_storm: round(fps.storm / fps.alone),
+        victim_p99_under_storm: round(p99.storm / p99.alone),
+      },
+    });
+  } finally {
+    admin.disconnect();
+    await redis.stop();
+  }
+}
+
+/** One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. */
+async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim: VictimRun; storm?: StormRun }> {
+  await admin.del(...[VICTIM_FROM, VICTIM_TO, ...STORM_VMS].flatMap((vm) => [PORT_KEYS.tx(vm), PORT_KEYS.rx(vm)]));
+  return withSwitch(redis, { ports: 2 + STORM_VMS.length, batch: 256 }, async (sw) => {
+    const storm = mode === 'storm' ? await startStorm(redis) : undefined;
+    try {
+      const countersBefore = await stormCounters(sw);
+      if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
+      await victimTraffic(admin, WARMUP_SECONDS);
+      const victim = await victimTraffic(admin, MEASURE_SECONDS);
+      if (!storm) return { victim };
+      const report = await storm.stop();
+      const countersAfter = await stormCounters(sw);
+      return {
+        victim,
+        storm: {
+          written: report.written,
+          writtenPerSecond: report.written / report.seconds,
+          delivered: countersAfter.delivered - countersBefore.delivered,
+          overBound: countersAfter.overBound - countersBefore.overBound,
+        },
+      };
+    } finally {
+      await storm?.stop();
+    }
+  });
+}
+
+interface Storm {
+  stop(): Promise<StormReport>;
+}
+
+async function startStorm(redis: TestRedis): Promise<Storm> {
+  const child: ChildProcess = fork(join(__dirname, 'isolation-storm.js'), [], {
+    env: { PATH: process.env['PATH'] ?? '', REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the storm process exited with ${code} before it started`)));
+  });
+  let stopping: Promise<StormReport> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= (async () => {
+        const report = new Promise<StormReport>((resolve) =>
+          child.on('message', (message) => {
+            if (typeof message === 'object') resolve(message as StormReport);
+          }),
+        );
+        child.send('stop');
+        const result = await Promise.race([report, exited.then(() => ({ written: 0, seconds: 1 }))]);
+        await exited;
+        return result;
+      })()),
+  };
+}
+
+/** The storm tenant's copies delivered and entries dropped over its bound, so far, from the switch's counters. */
+async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; overBound: number }> {
+  type Counters = { txFrames: number; drops: Record<string, number | undefined> };
+  const reply = await requestJson<{ counters: { tenants: Record<string, Counters | undefined> } }>(
+    'GET',
+    `${sw.url}/dataplane`,
+    undefined,
+    10_000,
+  );
+  const storm = reply.body.counters.tenants['storm'];
+  return { delivered: storm?.txFrames ?? 0, overBound: storm?.drops['tx-over-bound'] ?? 0 };
+}
+
+/**
+ * The victim's traffic for `seconds`: VICTIM_RATE frames/s from VICTIM_FROM, read at VICTIM_TO, each frame's
+ * latency taken from the send time stamped in it.
+ */
+async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> {
+  const sender = admin.duplicate();
+  const reader = admin.duplicate();
+  const total = Math.round(VICTIM_RATE * seconds);
+  const latencies: number[] = [];
+  let lastArrival = 0;
+  let sendingDone = false;
+  try {
+    const marker = (await reader.xadd(PORT_KEYS.rx(VICTIM_TO), '*', 'marker', '1')) ?? '0-0';
+    const started = performance.timeOrigin + performance.now();
+    const receiving = (async () => {
+      let lastId = marker;
+      let quietSince = 0;
+      while (latencies.length < total) {
+        const pipeline = reader.pipeline();
+        pipeline.xtrim(PORT_KEYS.rx(VICTIM_TO), 'MINID', lastId);
+        pipeline.xreadBuffer('COUNT', 1000, 'BLOCK', 100, 'STREAMS', PORT_KEYS.rx(VICTIM_TO), lastId);
+        const results = (await pipeline.exec()) ?? [];
+        const reply = results[1]?.[1] as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const now = performance.timeOrigin + performance.now();
+        if (!reply) {
+          if (!sendingDone) continue;
+          quietSince ||= now;
+          if (now - quietSince > 5000) break; // what has not come 5 s after the last send is lost
+          continue;
+        }
+        quietSince = 0;
+        for (const [id, fields] of reply[0][1]) {
+          lastId = id.toString();
+          const frame = fields[1];
+          // An earlier run's straggler (sent before this one started) is not this run's.
+          if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
+          latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
+          lastArrival = now;
+        }
+      }
+    })();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(
+        total,
+        Math.floor(((performance.timeOrigin + performance.now() - started) / 1000) * VICTIM_RATE) + 1,
+      );
+      if (due > sent) {
+        const pipeline = sender.pipeline();
+        for (; sent < due; sent++) {
+          pipeline.xadd(PORT_KEYS.tx(VICTIM_FROM), '*', PORT_ENTRY_FIELDS.frame, victimFrame(sent));
+        }
+        await pipeline.exec();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    sendingDone = true;
+    await receiving;
+    const elapsed = Math.max(lastArrival - started, (total / VICTIM_RATE) * 1000);
+    return {
+      fps: latencies.length / (elapsed / 1000),
+      p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
+      p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
+      lost: total - latencies.length,
+    };
+  } finally {
+    sender.disconnect();
+    reader.disconnect();
+  }
+}
+
+function victimFrame(seq: number): Buffer {
+  const payload = Buffer.alloc(64);
+  payload.writeUInt32BE(seq, 0);
+  payload.writeDoubleBE(performance.timeOrigin + performance.now(), 4);
+  return buildFrame({
+    srcMac: vmMacAddress(VICTIM_FROM),
+    dstMac: vmMacAddress(VICTIM_TO),
+    ipv4: { src: vmIpv4Address(VICTIM_FROM), dst: vmIpv4Address(VICTIM_TO) },
+    udp: { srcPort: 4000, dstPort: 4001 },
+    payload,
+  });
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

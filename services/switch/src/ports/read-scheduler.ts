@@ -1,0 +1,114 @@
+import type { SwitchPort } from '../pipeline/switch-port';
+import type { PortRead } from './port-io';
+
+/** What a tenant's reads of one round came to: frames read, their cost, and whether frames are still waiting. */
+export interface TenantUsage {
+  frames: number;
+  /** Work the frames made: 1 per frame read, plus 1 per copy written to a destination (a flood costs its fan-out). */
+  cost: number;
+  backlogged: boolean;
+}
+
+interface TenantState {
+  /** Work the tenant may still do; negative after a round that cost more than it had (paid back before it reads). */
+  deficit: number;
+  /** Mean cost of one of its frames lately, to turn a deficit into a number of frames to read. */
+  costPerFrame: number;
+  backlogged: boolean;
+  /** Which of its ports gets the first of the frames that do not divide evenly. */
+  cursor: number;
+}
+
+/** How much of the last cost-per-frame sample the estimate takes in. */
+const COST_SMOOTHING = 0.25;
+
+/**
+ * Decides how many frames the switch reads from each port in a round: deficit round robin (Shreedhar and Varghese)
+ * over tenants, then over each tenant's ports, so a tenant's share of the switch is the same whatever its number of
+ * VMs and whatever they send. Each round every tenant earns `quantum` units of work; a tenant reads as many frames
+ * as its deficit pays for at its recent cost per frame, split evenly over its ports (the remainder rotating). A frame
+ * is only costed once it has been decided (a broadcast costs its fan-out), so the round's real cost is charged
+ * afterwards: a tenant that overspent reads nothing until its debt is repaid. A tenant with nothing waiting keeps no
+ * credit (as in DRR, an idle queue's deficit is reset), only its debt; it is still read each round it has credit, so
+ * its first frame goes in the next round. Every port is in every round's plan, with 0 frames when its tenant has no
+ * credit: the read also enforces the port's tx bound.
+ */
+export class ReadScheduler {
+  private readonly tenants = new Map<string, TenantState>();
+
+  constructor(
+    /** Work each tenant earns per round. */
+    private readonly quantum: number,
+    /** The most frames read from one port in a round. */
+    private readonly maxPerPort: number,
+  ) {
+    if (!(quantum >= 1)) throw new RangeError('quantum must be at least 1');
+    if (!(maxPerPort >= 1)) throw new RangeError('maxPerPort must be at least 1');
+  }
+
+  plan(ports: readonly SwitchPort[]): PortRead[] {
+    const byTenant = new Map<string, SwitchPort[]>();
+    for (const port of ports) {
+      const list = byTenant.get(port.tenant);
+      if (list) list.push(port);
+      else byTenant.set(port.tenant, [port]);
+    }
+    for (const tenant of this.tenants.keys()) if (!byTenant.has(tenant)) this.tenants.delete(tenant);
+    const states = [...byTenant.keys()].map((tenant) => this.stateOf(tenant));
+    for (const state of states) {
+      if (!state.backlogged) state.deficit = Math.min(state.deficit, 0);
+      state.deficit += this.quantum;
+    }
+    // When every tenant is in debt, the rounds in which no one could read are skipped rather than spent idle.
+    const richest = Math.max(...states.map((s) => s.deficit));
+    if (richest <= 0) {
+      const rounds = Math.floor(-richest / this.quantum) + 1;
+      for (const state of states) state.deficit += rounds * this.quantum;
+    }
+    const plan: PortRead[] = [];
+    for (const [tenant, own] of byTenant) {
+      const state = this.stateOf(tenant);
+      const frames = state.deficit > 0 ? Math.max(1, Math.floor(state.deficit / state.costPerFrame)) : 0;
+      const each = Math.floor(frames / own.length);
+      const extra = frames % own.length;
+      own.forEach((port, i) => {
+        const turn = (i - state.cursor + own.length) % own.length;
+        plan.push({ port, count: Math.min(this.maxPerPort, each + (turn < extra ? 1 : 0)) });
+      });
+      state.cursor = (state.cursor + extra) % own.length;
+    }
+    return plan;
+  }
+
+  /** Charges each tenant what its frames of the round cost; tenants not listed read nothing and wait for nothing. */
+  charge(usage: ReadonlyMap<string, TenantUsage>): void {
+    for (const [tenant, state] of this.tenants) {
+      const used = usage.get(tenant);
+      state.backlogged = used?.backlogged ?? false;
+      if (!used || used.frames === 0) continue;
+      state.deficit -= used.cost;
+      const sample = used.cost / used.frames;
+      state.costPerFrame += COST_SMOOTHING * (sample - state.costPerFrame);
+    }
+  }
+
+  /** Each tenant's deficit, for GET /dataplane. */
+  snapshot(): Record<string, { deficit: number; costPerFrame: number; backlogged: boolean }> {
+    return Object.fromEntries(
+      [...this.tenants].map(([tenant, s]) => [
+        tenant,
+        {
+          deficit: Math.round(s.deficit),
+          costPerFrame: Math.round(s.costPerFrame * 100) / 100,
+          backlogged: s.backlogged,
+        },
+      ]),
+    );
+  }
+
+  private stateOf(tenant: string): TenantState {
+    let state = this.tenants.get(tenant);
+    if (!state) this.tenants.set(tenant, (state = { deficit: 0, costPerFrame: 1, backlogged: false, cursor: 0 }));
+    return state;
+  }
+}

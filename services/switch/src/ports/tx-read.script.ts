@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { MAX_FRAME_BYTES } from '@tenantlab/shared';
+
+/**
+ * The largest tx entry the switch takes into its memory: a frame of MAX_FRAME_BYTES plus its field names and the
+ * sender's trace context (`otel.traceparent`, `otel.tracestate`: W3C caps tracestate at 512 bytes).
+ */
+export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
+
+/**
+ * One port's read, run inside Redis (KEYS[1] = the port's tx stream; ARGV = group, consumer, count, start id
+ * ('0' for this consumer's pending entries, '>' for new ones), MAX_TX_ENTRY_BYTES, the tx bound).
+ *
+ * Why a script and not XREADGROUP: XREADGROUP hands the switch every entry whole, whatever its size, and a VM can
+ * write entries as large as Redis's bulk-length limit (seen: the switch at 900 MiB). The script looks at each entry
+ * where it already is, in Redis, and only entries up to MAX_TX_ENTRY_BYTES cross the wire; bigger ones are
+ * acknowledged and deleted there, and only their number and size come back to be counted. The copy Lua makes of an
+ * entry lives for the script's run, inside Redis, bounded by Redis's own bulk-length limit: never in the switch.
+ *
+ * The same call enforces the tx bound: a VM's vNIC stops at PORT_CAPACITY_FRAMES, but a VM writing straight to its
+ * stream need not. Entries beyond the bound are the newest ones the switch has not yet been handed (after the
+ * group's last-delivered id, so none is both dropped and delivered); they are deleted unread and counted. It runs on
+ * every port every round, even one whose tenant gets no frames this round (count 0), so a stream never stays above
+ * its bound for longer than a round.
+ *
+ * Errors stay in the reply of this one port: a key of another type is reported ('fault', its type), a stream without
+ * the switch's group as 'nogroup', so one port's state never fails another port's read.
+ *
+ * Reply: {'ok', length after the read, over-bound entries, their bytes, oversized entries, their bytes,
+ * vanished entries, id1, fields1, id2, fields2, ...}. Vanished: pending entries deleted since they were read (only
+ * their ids are left), acknowledged here so they never come back.
+ */
+export const TX_READ_SCRIPT = `
+local tx = KEYS[1]
+local group, consumer, count, start = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local maxBytes, bound = tonumber(ARGV[5]), tonumber(ARGV[6])
+local kind = redis.call('TYPE', tx)['ok']
+if kind == 'none' then return {'nogroup'} end
+if kind ~= 'stream' then return {'fault', kind} end
+local function entryBytes(fields)
+  local n = 0
+  for i = 1, #fields do n = n + #fields[i] end
+  return n
+end
+local last
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', tx)) do
+  local name, id
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then id = g[i + 1] end
+  end
+  if name == group then last = id end
+end
+if not last then return {'nogroup'} end
+local overFrames, overBytes = 0, 0
+local excess = redis.call('XLEN', tx) - bound
+while excess > 0 do
+  local newest = redis.call('XREVRANGE', tx, '+', '(' .. last, 'COUNT', math.min(excess, 64))
+  if #newest == 0 then break end
+  local ids = {}
+  for i, entry in ipairs(newest) do
+    ids[i] = entry[1]
+    overBytes = overBytes + entryBytes(entry[2])
+  end
+  redis.call('XDEL', tx, unpack(ids))
+  overFrames = overFrames + #ids
+  excess = excess - #ids
+end
+local result = {'ok', 0, overFrames, overBytes, 0, 0, 0}
+local oversized, oversizedBytes, vanished = 0, 0, 0
+if count > 0 then
+  local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', tx, start)
+  if reply then
+    for _, entry in ipairs(reply[1][2]) do
+      local id, fields = entry[1], entry[2]
+      if not fields then
+        redis.call('XACK', tx, group, id)
+        vanished = vanished + 1
+      else
+        local bytes = entryBytes(fields)
+        if bytes > maxBytes then
+          redis.call('XACK', tx, group, id)
+          redis.call('XDEL', tx, id)
+          oversized = oversized + 1
+          oversizedBytes = oversizedBytes + bytes
+        else
+          result[#result + 1] = id
+          result[#result + 1] = fields
+        end
+      end
+    end
+  end
+end
+result[2] = redis.call('XLEN', tx)
+result[5], result[6], result[7] = oversized, oversizedBytes, vanished
+return result
+`;
+
+export const TX_READ_SHA = createHash('sha1').update(TX_READ_SCRIPT).digest('hex');
