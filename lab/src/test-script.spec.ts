@@ -48,7 +48,7 @@ describe('npm test (scripts/test.sh)', () => {
     return { status: result.status, output: result.stdout + result.stderr, commands };
   }
 
-  const THROUGH_E2E = [
+  const THROUGH_ATTACKS = [
     'ensure-deps',
     'npx prettier --check . --log-level warn',
     'npx eslint . --max-warnings 0',
@@ -56,21 +56,22 @@ describe('npm test (scripts/test.sh)', () => {
     'node scripts/run-tests.mjs unit',
     'node scripts/run-tests.mjs integration',
     'node scripts/run-tests.mjs e2e',
+    'node scripts/run-tests.mjs attacks',
     'node engine-check',
   ];
 
-  it('runs format, lint, install, unit, integration and e2e in that order, and skips containers without an engine', () => {
+  it('runs format, lint, install, unit, integration, e2e and attacks in that order, and skips containers without an engine', () => {
     const result = run();
     assert.equal(result.status, 0, result.output);
-    assert.deepEqual(result.commands, THROUGH_E2E);
+    assert.deepEqual(result.commands, THROUGH_ATTACKS);
     assert.match(result.output, /containers: skipped: no Docker engine answers/);
   });
 
-  it('runs the containers tier after e2e where an engine answers, building the images first', () => {
+  it('runs the containers tier after the attacks where an engine answers, building the images first', () => {
     const result = run({ ENGINE: 'yes' });
     assert.equal(result.status, 0, result.output);
     assert.deepEqual(result.commands, [
-      ...THROUGH_E2E,
+      ...THROUGH_ATTACKS,
       'node lab/dist/cli.js images',
       'node scripts/run-tests.mjs containers',
     ]);
@@ -90,7 +91,7 @@ describe('npm test (scripts/test.sh)', () => {
     it(`stops at the first failure: nothing runs after a failing ${failing} step`, () => {
       const result = run({ FAIL_ON: failing });
       assert.equal(result.status, 3, result.output);
-      assert.deepEqual(result.commands, THROUGH_E2E.slice(0, THROUGH_E2E.indexOf(ranUpTo) + 1));
+      assert.deepEqual(result.commands, THROUGH_ATTACKS.slice(0, THROUGH_ATTACKS.indexOf(ranUpTo) + 1));
     });
   }
 });
