@@ -4,19 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
+import {
+  isPortFree,
+  isProcessAlive,
+  labDataDir,
+  LabState,
+  redisAdminPasswordFile,
+  startTestLab,
+  type TestLab,
+} from '@tenantlab/lab';
 import { createKafkaClient, JsonLogger, macToString, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
 import { findTraces } from './jaeger-api';
-import {
-  E2E_PROFILE,
-  eventually,
-  LAB_CLI,
-  LabProcess,
-  REPO_ROOT,
-  spawnLab,
-  urlOf,
-  waitForReadyLab,
-} from './lab-process';
+import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
 import { DEFAULT_LAB_VMS } from './lab-suite';
 import { redisReplies } from './redis-wire';
 
@@ -39,20 +38,23 @@ function readAdminPassword(): string {
 }
 
 describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
-  let lab: LabProcess;
+  let lab: TestLab;
   let state: LabState;
 
   before(async () => {
-    lab = spawnLab();
-    state = await waitForReadyLab(lab, 240_000);
+    lab = await startTestLab({
+      repoRoot: REPO_ROOT,
+      mode: 'local',
+      profile: E2E_PROFILE,
+      portOffset: E2E_PORT_OFFSET,
+      startupTimeoutMs: 240_000,
+    });
+    state = lab.state;
   });
 
   after(async () => {
     // Only if a test failed before the stop test ran: never leave a lab behind.
-    if (lab.child.exitCode === null) {
-      lab.child.kill('SIGINT');
-      await lab.exited;
-    }
+    await lab?.stop();
   });
 
   it('has every component ready, as `lab status --json` reports', () => {
@@ -225,7 +227,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       assert.ok(!result.stdout.includes(password), `lab ${args.join(' ')} printed the password`);
       assert.ok(!result.stderr.includes(password), `lab ${args.join(' ')} printed the password on stderr`);
     }
-    assert.ok(!lab.output.join('').includes(password), 'lab up printed the password');
+    assert.ok(!lab.runner!.output.join('').includes(password), 'lab up printed the password');
 
     // What the lab writes: its state, the infrastructure logs and every process's log.
     const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
@@ -338,10 +340,11 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   });
 
   it('stops on Ctrl-C leaving no process behind, no port taken and no state file', async () => {
-    const pids = [lab.child.pid!, ...state.components.map((c) => c.pid)];
-    lab.child.kill('SIGINT');
-    const code = await lab.exited;
-    assert.equal(code, 0, lab.output.join(''));
+    const runner = lab.runner!;
+    const pids = [runner.pid, ...state.components.map((c) => c.pid)];
+    process.kill(runner.pid, 'SIGINT');
+    const code = await runner.exited;
+    assert.equal(code, 0, runner.output.join(''));
     const alive = pids.filter((pid) => isProcessAlive(pid));
     assert.deepEqual(alive, []);
     for (const component of state.components) {
