@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, startTestLab, type TestLab } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, readLabState, startTestLab, type TestLab } from '@tenantlab/lab';
 import {
   createKafkaClient,
   JsonLogger,
@@ -43,7 +43,17 @@ describe('the default lab keeps the promises of its README', () => {
   });
 
   // First: its packet test must see the lab's first sampled frames.
-  describeLabSuite(() => lab);
+  describeLabSuite(() => lab, {
+    vmCrash: {
+      kill: async (vm) => {
+        const pid = readLabState(REPO_ROOT, E2E_PROFILE)?.components.find((c) => c.name === vm)?.pid;
+        assert.ok(pid, `${vm} has a process`);
+        process.kill(pid, 'SIGKILL');
+      },
+      // The lab supervises its processes: it starts a VM that exited by itself again.
+      start: () => Promise.resolve(),
+    },
+  });
 
   it('answers GET /health and GET /ready on every service, naming each dependency it checked', async () => {
     const services = state.components.filter((c) => c.kind !== 'infra');
@@ -253,7 +263,9 @@ describe('the default lab keeps the promises of its README', () => {
 
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
     const runner = lab.runner!;
-    const pids = [runner.pid, ...state.components.map((c) => c.pid)];
+    // As the state file has them now: a process the lab started again has a new pid.
+    const now = readLabState(REPO_ROOT, E2E_PROFILE) ?? state;
+    const pids = [runner.pid, ...now.components.map((c) => c.pid)];
     const started = Date.now();
     const { status: code, stdout, stderr } = await runLab(['down', '--profile', E2E_PROFILE]);
     const runnerCode = await runner.exited;

@@ -10,11 +10,8 @@ import { eventually, REPO_ROOT, urlOf } from './lab-process';
 export const DEFAULT_LAB_VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' };
 
 export interface LabSuiteOptions {
-  /**
-   * Kills a VM as a crash would, and starts it again. Docker mode only: in local mode a lab process that exits ends
-   * the lab (circuits.e2e.spec.ts kills and restarts VM processes of its own instead).
-   */
-  vmCrash?: { kill(vm: string): Promise<void>; start(vm: string): Promise<void> };
+  /** Kills a VM as a crash would (SIGKILL, `docker kill`), and has it started again where the lab does not. */
+  vmCrash: { kill(vm: string): Promise<void>; start(vm: string): Promise<void> };
 }
 
 /**
@@ -25,7 +22,7 @@ export interface LabSuiteOptions {
  * the packet trace topic from its beginning, so it must see the first sampled frames: register this suite before
  * any other test sends vNIC frames.
  */
-export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions = {}): void {
+export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): void {
   describe(`the default lab's circuits, packet path, programs and traces`, () => {
     const url = (name: string): string => urlOf(lab().state, name);
 
@@ -353,36 +350,35 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions = 
     });
 
     const crash = options.vmCrash;
-    if (crash) {
-      it('re-registers a VM killed and started again; its peer sees the old circuit end', async () => {
-        const { vms, operator } = lab().clients;
-        assert.equal((await vms['vm-a2'].echo('kill-echo')).status, 201);
-        const transfer = vms['vm-a1'].send({
-          target: 'vm-a2/kill-echo',
-          mode: 'stream',
-          count: 1_000_000,
-          size: 1024,
-        });
-        const circuit = await eventually('the circuit open on vm-a1', 30_000, async () =>
-          (await vms['vm-a1'].circuits()).body.circuits.find((c) => c.id),
-        );
-        await crash.kill('vm-a2');
-        const { status, body } = await transfer;
-        assert.ok(status >= 400, `the sender sees its peer die: ${status} ${JSON.stringify(body)}`);
-        await eventually('the old circuit gone from vm-a1', 60_000, async () =>
-          (await vms['vm-a1'].circuits()).body.circuits.some((c) => c.id === circuit.id) ? undefined : true,
-        );
-        await crash.start('vm-a2');
-        await eventually('vm-a2 ready again', 60_000, async () =>
-          (await vms['vm-a2'].ready()).status === 200 ? true : undefined,
-        );
-        const registry = await operator.get<{ vms: { id: string; alive: boolean }[] }>('/vms');
-        assert.equal(registry.body.vms.find((v) => v.id === 'vm-a2')?.alive, true);
-        // A new circuit to the restarted VM works.
-        assert.equal((await vms['vm-a2'].echo('echo-again')).status, 201);
-        const again = await vms['vm-a1'].send({ target: 'vm-a2/echo-again', mode: 'stream', count: 100, size: 64 });
-        assert.equal(again.body.verified, true, JSON.stringify(again.body));
+    // Last: it takes vm-a2 down for a while.
+    it('re-registers a VM killed and started again; its peer sees the old circuit end', async () => {
+      const { vms, operator } = lab().clients;
+      assert.equal((await vms['vm-a2'].echo('kill-echo')).status, 201);
+      const transfer = vms['vm-a1'].send({
+        target: 'vm-a2/kill-echo',
+        mode: 'stream',
+        count: 1_000_000,
+        size: 1024,
       });
-    }
+      const circuit = await eventually('the circuit open on vm-a1', 30_000, async () =>
+        (await vms['vm-a1'].circuits()).body.circuits.find((c) => c.id),
+      );
+      await crash.kill('vm-a2');
+      const { status, body } = await transfer;
+      assert.ok(status >= 400, `the sender sees its peer die: ${status} ${JSON.stringify(body)}`);
+      await eventually('the old circuit gone from vm-a1', 60_000, async () =>
+        (await vms['vm-a1'].circuits()).body.circuits.some((c) => c.id === circuit.id) ? undefined : true,
+      );
+      await crash.start('vm-a2');
+      await eventually('vm-a2 ready again', 60_000, async () =>
+        (await vms['vm-a2'].ready()).status === 200 ? true : undefined,
+      );
+      const registry = await operator.get<{ vms: { id: string; alive: boolean }[] }>('/vms');
+      assert.equal(registry.body.vms.find((v) => v.id === 'vm-a2')?.alive, true);
+      // A new circuit to the restarted VM works.
+      assert.equal((await vms['vm-a2'].echo('echo-again')).status, 201);
+      const again = await vms['vm-a1'].send({ target: 'vm-a2/echo-again', mode: 'stream', count: 100, size: 64 });
+      assert.equal(again.body.verified, true, JSON.stringify(again.body));
+    });
   });
 }
