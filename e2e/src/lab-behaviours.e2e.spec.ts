@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, readLabState, startTestLab, type TestLab } from '@tenantlab/lab';
 import {
   createKafkaClient,
   JsonLogger,
@@ -13,38 +13,46 @@ import {
   vmIpv4Address,
   vmMacAddress,
 } from '@tenantlab/shared';
-import { type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
-import {
-  E2E_PROFILE,
-  eventually,
-  LAB_CLI,
-  LabProcess,
-  REPO_ROOT,
-  spawnLab,
-  urlOf,
-  waitForReadyLab,
-} from './lab-process';
+import { E2E_PROFILE, eventually, LAB_CLI, E2E_PORT_OFFSET, REPO_ROOT, urlOf } from './lab-process';
+import { describeLabSuite } from './lab-suite';
 
 /**
- * README behaviours of the whole default lab that lab.e2e.spec.ts does not check (see docs/readme-behaviours.md).
- * One bring-up for all of them: the lab is costly to start. It uses the same profile and ports as lab.e2e.spec.ts,
- * so the two never run at once (the test runner runs e2e files one at a time, and helpers hold the tests lock).
+ * README behaviours of the whole default lab that lab.e2e.spec.ts does not check (see docs/readme-behaviours.md),
+ * and the checks shared with the containers tier (lab-suite.ts), here on a local lab. One bring-up for all of them:
+ * the lab is costly to start. It uses the same profile and ports as lab.e2e.spec.ts, so the two never run at once
+ * (the test runner runs e2e files one at a time, and helpers hold the tests lock).
  */
 describe('the default lab keeps the promises of its README', () => {
-  let lab: LabProcess;
+  let lab: TestLab;
   let state: LabState;
 
   before(async () => {
-    lab = spawnLab();
-    state = await waitForReadyLab(lab, 240_000);
+    lab = await startTestLab({
+      repoRoot: REPO_ROOT,
+      mode: 'local',
+      profile: E2E_PROFILE,
+      portOffset: E2E_PORT_OFFSET,
+      startupTimeoutMs: 240_000,
+    });
+    state = lab.state;
   });
 
   after(async () => {
     // Only if a test failed before `lab down` ran: never leave a lab behind.
-    if (lab.child.exitCode === null) {
-      lab.child.kill('SIGINT');
-      await lab.exited;
-    }
+    await lab?.stop();
+  });
+
+  // First: its packet test must see the lab's first sampled frames.
+  describeLabSuite(() => lab, {
+    vmCrash: {
+      kill: async (vm) => {
+        const pid = readLabState(REPO_ROOT, E2E_PROFILE)?.components.find((c) => c.name === vm)?.pid;
+        assert.ok(pid, `${vm} has a process`);
+        process.kill(pid, 'SIGKILL');
+      },
+      // The lab supervises its processes: it starts a VM that exited by itself again.
+      start: () => Promise.resolve(),
+    },
   });
 
   it('answers GET /health and GET /ready on every service, naming each dependency it checked', async () => {
@@ -122,43 +130,6 @@ describe('the default lab keeps the promises of its README', () => {
       assert.equal(component.ready, true, component.name);
       assert.ok((component.rssBytes ?? 0) > 1024 * 1024, `${component.name} holds ${component.rssBytes} bytes`);
     }
-  });
-
-  it("joins a sampled frame's switch.forward span to the trace of the VM send that carried it, in Jaeger", async () => {
-    const [a1, a2, sw, jaeger] = ['vm-a1', 'vm-a2', 'switch', 'jaeger'].map((name) => urlOf(state, name));
-    const receivedByA2 = async (): Promise<number> =>
-      (await requestJson<{ total: number }>('GET', `${a2}/traffic/received`)).body.total;
-    const before = await receivedByA2();
-    assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
-    try {
-      const sent = await requestJson('POST', `${a1}/traffic/generate`, {
-        to: ['vm-a2'],
-        protocol: 'udp',
-        count: 20,
-        size: 128,
-      });
-      assert.equal(sent.status, 201, JSON.stringify(sent.body));
-      // `generate` answers once the frames are in vm-a1's tx stream; the switch decides them later. The sampling goes
-      // back only once vm-a2 has them all, or the switch could read them at the old rate (seen in a CI run).
-      await eventually('vm-a2 to receive the 20 sampled frames', 30_000, async () =>
-        (await receivedByA2()) >= before + 20 ? true : undefined,
-      );
-    } finally {
-      assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
-    }
-    const query = new URLSearchParams({ service: 'switch', operation: 'switch.forward', limit: '20', lookback: '1h' });
-    const trace = await eventually('a switch.forward span in a trace that starts in vm-a1', 60_000, async () => {
-      const { body } = await requestJson<{ data?: JaegerTrace[] }>('GET', `${jaeger}/api/traces?${query.toString()}`);
-      return body.data?.find((t) =>
-        t.spans.some((s) => s.operationName === 'switch.forward' && parentOf(t, s) !== undefined),
-      );
-    });
-    const forward = trace.spans.find((s) => s.operationName === 'switch.forward' && parentOf(trace, s))!;
-    assert.equal(serviceOf(trace, forward), 'switch');
-    assert.equal(tag(forward, 'tenantlab.tenant.id'), 'tenant-a');
-    assert.equal(tag(forward, 'tenantlab.switch.in_port'), 'vm-a1');
-    const parent = parentOf(trace, forward)!;
-    assert.equal(serviceOf(trace, parent), 'tenant-vm', 'the parent is the sending VM span');
   });
 
   it('publishes the counters to switch.counters every COUNTERS_INTERVAL_MS (5000 by default)', async () => {
@@ -291,11 +262,14 @@ describe('the default lab keeps the promises of its README', () => {
   });
 
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
-    const pids = [lab.child.pid!, ...state.components.map((c) => c.pid)];
+    const runner = lab.runner!;
+    // As the state file has them now: a process the lab started again has a new pid.
+    const now = readLabState(REPO_ROOT, E2E_PROFILE) ?? state;
+    const pids = [runner.pid, ...now.components.map((c) => c.pid)];
     const started = Date.now();
     const { status: code, stdout, stderr } = await runLab(['down', '--profile', E2E_PROFILE]);
-    const runnerCode = await lab.exited;
-    const what = `after ${Date.now() - started} ms: ${stdout}${stderr}\n${lab.output.join('').slice(-2000)}`;
+    const runnerCode = await runner.exited;
+    const what = `after ${Date.now() - started} ms: ${stdout}${stderr}\n${runner.output.join('').slice(-2000)}`;
     assert.equal(code, 0, `lab down ${what}`);
     assert.equal(runnerCode, 0, `the runner ${what}`);
     await eventually('every lab process gone', 30_000, async () =>

@@ -3,18 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, startTestLab, type TestLab } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
-import {
-  E2E_PROFILE,
-  eventually,
-  LAB_CLI,
-  LabProcess,
-  REPO_ROOT,
-  spawnLab,
-  urlOf,
-  waitForReadyLab,
-} from './lab-process';
+import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
 
 interface StatusRow {
   name: string;
@@ -25,19 +16,22 @@ interface StatusRow {
 
 /** What happens to a running lab when its parts crash. Its own bring-up: the tests here kill things. */
 describe('the lab supervises its components', () => {
-  let lab: LabProcess;
+  let lab: TestLab;
   let state: LabState;
 
   before(async () => {
-    lab = spawnLab();
-    state = await waitForReadyLab(lab, 240_000);
+    lab = await startTestLab({
+      repoRoot: REPO_ROOT,
+      mode: 'local',
+      profile: E2E_PROFILE,
+      portOffset: E2E_PORT_OFFSET,
+      startupTimeoutMs: 240_000,
+    });
+    state = lab.state;
   });
 
   after(async () => {
-    if (lab.child.exitCode === null) {
-      lab.child.kill('SIGINT');
-      await lab.exited;
-    }
+    await lab?.stop();
   });
 
   it('starts a killed service, VM and Jaeger again, counts it in `status`, and the rest runs on untouched', async () => {
@@ -59,7 +53,7 @@ describe('the lab supervises its components', () => {
       assert.equal(row?.restarts ?? 0, 0, `${component.name} was not restarted`);
       assert.ok(isProcessAlive(component.pid), `${component.name} is alive`);
     }
-    assert.ok(isProcessAlive(lab.child.pid!), 'the lab runner goes on');
+    assert.ok(isProcessAlive(lab.runner!.pid), 'the lab runner goes on');
 
     // The restarted VM registered again and carries a circuit's traffic.
     const vms = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${urlOf(state, 'operator')}/vms`);
@@ -82,7 +76,7 @@ describe('the lab supervises its components', () => {
     // The crashed run's log is kept above the new one's.
     const log = readFileSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'logs', 'telemetry.log'), 'utf8');
     assert.ok(log.split('listening on').length - 1 >= 2, 'telemetry.log holds both runs');
-    assert.match(lab.output.join(''), /telemetry was killed by SIGKILL; starting it again in/);
+    assert.match(lab.runner!.output.join(''), /telemetry was killed by SIGKILL; starting it again in/);
   });
   it('converges by itself after Redis restarts empty: VMs register and listen again, circuits and frames flow', async () => {
     const redisPid = state.components.find((c) => c.name === 'redis')?.pid ?? 0;

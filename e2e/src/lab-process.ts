@@ -1,50 +1,15 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { LabState, readLabState } from '@tenantlab/lab';
+import type { LabState } from '@tenantlab/lab';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
 
-/** The e2e lab runs beside a user's default lab: its own profile and every port moved by this much. */
+/**
+ * The e2e lab runs beside a user's default lab: its own profile and every port moved by this much. The e2e files start
+ * it with startTestLab in local mode, even where Docker could run it: the containers tier covers Docker mode.
+ */
 export const E2E_PROFILE = 'e2e';
 export const E2E_PORT_OFFSET = 10_000;
-
-export interface LabProcess {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-/**
- * Starts `lab up` exactly as a user would, as a child process, keeping its output for failure messages. Local
- * processes, even where Docker could run the lab: the containers tier (e2e/src/containers) covers Docker mode.
- */
-export function spawnLab(): LabProcess {
-  const child = spawn(
-    process.execPath,
-    [LAB_CLI, 'up', '--mode', 'local', '--profile', E2E_PROFILE, '--port-offset', String(E2E_PORT_OFFSET), '--quiet'],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, output, exited };
-}
-
-/** Waits for the lab to write its state with `readyAt`; fails at once if the runner exits first. */
-export async function waitForReadyLab(lab: LabProcess, timeoutMs: number): Promise<LabState> {
-  let exitCode: number | null | undefined;
-  void lab.exited.then((code) => (exitCode = code));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`lab up exited with ${exitCode}:\n${lab.output.join('')}`);
-    const state = readLabState(REPO_ROOT, E2E_PROFILE);
-    if (state?.readyAt && state.runnerPid === lab.child.pid) return state;
-    await pause(250);
-  }
-  throw new Error(`lab not ready within ${timeoutMs / 1000} s:\n${lab.output.join('')}`);
-}
 
 export function urlOf(state: LabState, name: string): string {
   const component = state.components.find((c) => c.name === name);

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dockerBinary, startTestLab, type TestLab } from '@tenantlab/lab';
+import { composeCommand, dockerBinary, startTestLab, type TestLab } from '@tenantlab/lab';
 import { eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
+import { describeLabSuite } from '../lab-suite';
 
 /** Beside a user's lab (offset 0) and the local e2e lab (offset 10000). */
 const PROFILE = 'containers';
@@ -112,73 +116,79 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     );
   });
 
-  it('echoes over a circuit within a tenant and refuses one across tenants', async () => {
-    const { vms } = lab.clients;
-    assert.equal((await vms['vm-a2'].echo('echo')).status, 201);
-    const sent = await vms['vm-a1'].send({ target: 'vm-a2/echo', mode: 'stream', count: 1000, size: 512 });
-    assert.equal(sent.status, 201, JSON.stringify(sent.body));
-    assert.equal(sent.body.verified, true, sent.body.problem);
-    const denied = await vms['vm-b1'].send({ target: 'vm-a2/echo', mode: 'datagram', count: 1, size: 16 });
-    assert.equal(denied.status, 403);
-    assert.equal(denied.body.error?.code, 'POLICY_DENIED');
+  describeLabSuite(() => lab, {
+    vmCrash: {
+      kill: async (vm) => {
+        docker('kill', await lab.containerId(vm));
+      },
+      // Docker restarts it by its restart policy unless the kill counted as a manual stop; start it either way.
+      start: async (vm) => {
+        const container = await lab.containerId(vm);
+        if (docker('inspect', '--format', '{{ .State.Running }}', container) !== 'true') docker('start', container);
+      },
+    },
   });
 
-  it('carries frames VM to switch to VM within a tenant, never across', async () => {
-    const { vms } = lab.clients;
-    const count = 500;
-    assert.equal(
-      (await vms['vm-a1'].generateTraffic({ to: ['vm-a2'], protocol: 'udp', count, size: 128 })).status,
-      201,
+  it("fails Kafka's health check while the broker does not serve, though its port still takes connections", async () => {
+    const kafka = await lab.containerId('kafka');
+    const [kind, ...check] = JSON.parse(
+      docker('inspect', '--format', '{{ json .Config.Healthcheck.Test }}', kafka),
+    ) as [string, ...string[]];
+    assert.equal(kind, 'CMD');
+    const passes = (command: string[]): boolean =>
+      spawnSync(dockerBinary(), ['exec', kafka, ...command], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+    assert.equal(passes(check), true, 'healthy while the broker serves');
+    // Frozen, the broker answers nothing, but the kernel still accepts connections on its listening socket.
+    const broker = Number(docker('inspect', '--format', '{{ .State.Pid }}', kafka));
+    process.kill(broker, 'SIGSTOP');
+    try {
+      assert.equal(passes(['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/9092']), true, 'the port takes connections');
+      assert.equal(passes(check), false, 'the health check fails while the broker does not answer');
+    } finally {
+      process.kill(broker, 'SIGCONT');
+    }
+    await eventually('the health check to pass again', 30_000, async () => (passes(check) ? true : undefined));
+  });
+});
+
+describe('the checked-in docker-compose.yml, as a plain `docker compose up` reads it', () => {
+  /** `compose config`: the project as Compose resolves it, variables filled in from .env (none from the shell). */
+  function resolved(envFile?: string): { status: number | null; stdout: string; stderr: string } {
+    const [command = 'docker', ...rest] = composeCommand() ?? [];
+    const args = [...rest, ...(envFile ? ['--env-file', envFile] : []), '-f', 'docker-compose.yml', 'config'];
+    const environment = { ...process.env };
+    delete environment['REDIS_ADMIN_PASSWORD'];
+    return spawnSync(command, args, { cwd: REPO_ROOT, env: environment, encoding: 'utf8', timeout: 60_000 });
+  }
+
+  it("takes REDIS_ADMIN_PASSWORD from .env for Redis and the trusted services' REDIS_URL, never for a VM", () => {
+    const dotEnv = readFileSync(join(REPO_ROOT, '.env'), 'utf8');
+    const password = /^REDIS_ADMIN_PASSWORD=(.+)$/m.exec(dotEnv)?.[1]?.trim() ?? '';
+    assert.ok(password.length >= 16, '.env sets a password');
+    const result = resolved();
+    assert.equal(result.status, 0, result.stderr);
+    // Each service's block of the resolved project: its name at two spaces under `services:`.
+    const services = result.stdout.slice(result.stdout.indexOf('\nservices:\n'));
+    const blocks = new Map(
+      [...services.matchAll(/^ {2}([a-z0-9-]+):\n((?: {4}.*\n|\n)*)/gm)].map((m) => [m[1], m[2] ?? '']),
     );
-    await eventually(`${count} frames at vm-a2`, 30_000, async () =>
-      (await vms['vm-a2'].received()).body.total >= count ? true : undefined,
+    const holding = [...blocks].filter(([, block]) => block.includes(password)).map(([name]) => name);
+    assert.deepEqual(holding.sort(), ['allocator', 'operator', 'redis', 'switch']);
+    for (const name of ['allocator', 'operator', 'switch']) {
+      assert.ok(blocks.get(name)?.includes(`redis://:${password}@redis:6379`), `${name}'s REDIS_URL`);
+    }
+    assert.match(blocks.get('redis') ?? '', new RegExp(`--requirepass\n\\s+- ${password}\n`));
+    assert.deepEqual(
+      [...blocks.keys()].filter((name) => name.startsWith('vm-')),
+      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'],
     );
-    assert.equal(
-      (await vms['vm-a1'].generateTraffic({ to: ['vm-b1'], protocol: 'udp', count: 100, size: 128 })).status,
-      201,
-    );
-    await eventually('the switch to handle the 100 frames for vm-b1', 30_000, async () => {
-      const { body } = await lab.clients.switch.get<{ counters: { ports: Record<string, { rxFrames: number }> } }>(
-        '/dataplane',
-      );
-      return (body.counters.ports['vm-a1']?.rxFrames ?? 0) >= count + 100 ? true : undefined;
-    });
-    assert.equal((await vms['vm-b1'].received()).body.total, 0, 'nothing from tenant A reached tenant B');
   });
 
-  it('has traces in the Jaeger container: a VM registering through the operator', async () => {
-    const trace = await eventually('a vm.register trace with operator spans', 30_000, async () => {
-      const traces = await lab.clients.jaeger.traces('tenant-vm', 'vm.register');
-      return traces.find((t) => Object.values(t.processes).some((p) => p.serviceName === 'operator'));
-    });
-    const services = new Set(Object.values(trace.processes).map((p) => p.serviceName));
-    assert.ok(services.has('tenant-vm') && services.has('operator'), [...services].join(', '));
-  });
-
-  it('re-registers a VM container killed with docker kill and started again; its peer sees the old circuit end', async () => {
-    const { vms, operator } = lab.clients;
-    assert.equal((await vms['vm-a2'].echo('kill-echo')).status, 201);
-    const transfer = vms['vm-a1'].send({ target: 'vm-a2/kill-echo', mode: 'stream', count: 1_000_000, size: 1024 });
-    const circuit = await eventually('the circuit open on vm-a1', 30_000, async () =>
-      (await vms['vm-a1'].circuits()).body.circuits.find((c) => c.id),
-    );
-    const container = await lab.containerId('vm-a2');
-    docker('kill', container);
-    const { status, body } = await transfer;
-    assert.ok(status >= 400, `the sender sees its peer die: ${status} ${JSON.stringify(body)}`);
-    await eventually('the old circuit gone from vm-a1', 60_000, async () =>
-      (await vms['vm-a1'].circuits()).body.circuits.some((c) => c.id === circuit.id) ? undefined : true,
-    );
-    // Docker restarts it by its restart policy unless the kill counted as a manual stop; start it either way.
-    if (docker('inspect', '--format', '{{ .State.Running }}', container) !== 'true') docker('start', container);
-    await eventually('vm-a2 ready again', 60_000, async () =>
-      (await vms['vm-a2'].ready()).status === 200 ? true : undefined,
-    );
-    const registry = await operator.get<{ vms: { id: string; alive: boolean }[] }>('/vms');
-    assert.equal(registry.body.vms.find((v) => v.id === 'vm-a2')?.alive, true);
-    // A new circuit to the restarted VM works.
-    assert.equal((await vms['vm-a2'].echo('echo-again')).status, 201);
-    const again = await vms['vm-a1'].send({ target: 'vm-a2/echo-again', mode: 'stream', count: 100, size: 64 });
-    assert.equal(again.body.verified, true, JSON.stringify(again.body));
+  it('refuses to start without REDIS_ADMIN_PASSWORD, naming it', () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'tenantlab-env-')), '.env');
+    writeFileSync(empty, '');
+    const result = resolved(empty);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /set REDIS_ADMIN_PASSWORD/);
   });
 });

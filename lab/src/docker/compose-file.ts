@@ -3,6 +3,16 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 
 /**
+ * Kafka's health check, in bash and coreutils only (both the local image and apache/kafka have them): sends an
+ * ApiVersions v0 request (api key 18, correlation id 42, client id "tlhc") to the broker's PLAINTEXT listener and
+ * passes only if within 2 s the answer carries correlation id 42 and error code 0.
+ */
+export const KAFKA_HEALTH_CHECK =
+  'exec 3<>/dev/tcp/127.0.0.1/9092' +
+  " && printf '\\x00\\x00\\x00\\x0e\\x00\\x12\\x00\\x00\\x00\\x00\\x00\\x2a\\x00\\x04tlhc' >&3" +
+  " && timeout 2 od -An -tx1 -N10 <&3 | tr -d ' \\n' | grep -qx '.\\{8\\}0000002a0000'";
+
+/**
  * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
  * file, each VM with its own address on the `tenant-vms` network. Two networks keep tenants off the trusted side:
  *   tenant-vms: the VMs, Redis, the operator and Jaeger (for OTLP): all a VM may reach.
@@ -114,9 +124,10 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       },
       ports: [`127.0.0.1:${infra.kafka}:9094`],
       networks: ['core'],
-      // The broker's listener accepting connections; the services' own /ready checks that Kafka answers them.
+      // The broker answering a request, not only its port taken (the kernel accepts connections on a listening
+      // socket before the broker serves them, and while it is stuck): see KAFKA_HEALTH_CHECK.
       healthcheck: {
-        test: ['CMD', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/9092'],
+        test: ['CMD', 'bash', '-c', KAFKA_HEALTH_CHECK],
         interval: '5s',
         timeout: '3s',
         retries: 24,

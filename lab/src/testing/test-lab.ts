@@ -33,6 +33,8 @@ export interface TestLab extends AsyncDisposable {
   containerId(name: string): Promise<string>;
   /** Stops everything it started: containers, networks and volumes, or the processes. */
   stop(): Promise<void>;
+  /** Local mode: the `lab up` process it runs, for tests of the CLI (its exit code, its output so far). */
+  runner?: { pid: number; exited: Promise<number | null>; output: string[] };
 }
 
 /**
@@ -157,6 +159,7 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
     mode: 'local',
     state,
     clients: labClients(state),
+    runner: { pid: child.pid ?? 0, exited, output },
     containerId: () => Promise.reject(new Error('a local lab has no containers')),
     stop,
     [Symbol.asyncDispose]: stop,
