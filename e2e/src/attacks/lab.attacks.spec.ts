@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LabState } from '@tenantlab/lab';
+import { LabState, startTestLab, type TestLab } from '@tenantlab/lab';
 import { PORT_KEYS, requestJson } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import { E2E_PORT_OFFSET, eventually, LabProcess, spawnLab, urlOf, waitForReadyLab } from '../lab-process';
+import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, REPO_ROOT, urlOf } from '../lab-process';
 import { AttackTable } from './attack-table';
 
 interface Credentials {
@@ -23,7 +23,7 @@ interface ErrorBody {
  */
 describe('a hostile tenant against the lab', () => {
   const table = new AttackTable();
-  let lab: LabProcess;
+  let lab: TestLab;
   let state: LabState;
   let operator: string;
   let mallory: Credentials;
@@ -37,8 +37,14 @@ describe('a hostile tenant against the lab', () => {
     `${status} ${body.error?.code ?? ''}: ${body.error?.message ?? JSON.stringify(body)}`;
 
   before(async () => {
-    lab = spawnLab();
-    state = await waitForReadyLab(lab, 240_000);
+    lab = await startTestLab({
+      repoRoot: REPO_ROOT,
+      mode: 'local',
+      profile: E2E_PROFILE,
+      portOffset: E2E_PORT_OFFSET,
+      startupTimeoutMs: 240_000,
+    });
+    state = lab.state;
     operator = urlOf(state, 'operator');
     const registered = await requestJson<{ credentials: Credentials }>('POST', `${operator}/vms`, {
       id: MALLORY,
@@ -73,10 +79,7 @@ describe('a hostile tenant against the lab', () => {
     clearInterval(heartbeat);
     malloryRedis?.disconnect();
     console.log(`\nAttacks on the lab (${new Date().toISOString()}):\n${table.render()}\n`);
-    if (lab?.child.exitCode === null) {
-      lab.child.kill('SIGINT');
-      await lab.exited;
-    }
+    await lab?.stop();
   });
 
   it("cannot open a circuit to another tenant's service", async () => {
