@@ -24,11 +24,26 @@ interface DomainLike extends Error {
   code?: string;
 }
 
+/** The first 'error' the socket emits, or a failure naming `what` after 5 s. */
+async function firstError(socket: NodeJS.EventEmitter, what: string): Promise<DomainLike> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), 5000);
+  try {
+    const [error] = (await once(socket, 'error', { signal: timeout.signal })) as [DomainLike];
+    return error;
+  } catch (error) {
+    if (timeout.signal.aborted) throw new Error(`no error within 5 s: ${what}`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * A hostile circuit peer writes straight to Redis what its ACL lets it write (XADD on its outbound ring, any fields
  * and sizes): the honest end resets the circuit with a bounded reason instead of buffering without bound.
  */
-describe('a circuit end facing a hostile peer that writes straight to Redis', () => {
+describe('a circuit end facing a hostile peer that writes straight to Redis', { timeout: 60_000 }, () => {
   let redis: TestRedis;
   let admin: Redis;
   const opened: Redis[] = [];
@@ -89,14 +104,14 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
     const socket = new CircuitDatagramSocket(descriptor, connections());
     const messages: Buffer[] = [];
     socket.on('message', (data) => messages.push(data));
-    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(socket, 'the circuit must be reset');
     await hostileWrite(descriptor.id, [
       ENTRY_FIELDS.kind,
       ENTRY_KINDS.data,
       ENTRY_FIELDS.payload,
       Buffer.alloc(MAX_ENTRY_BYTES + 1),
     ]);
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
     assert.match(error.message, /over the 65536-byte fragment limit/);
     assert.deepEqual(messages, []);
@@ -107,14 +122,14 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
     const descriptor = await honestEnd('stream');
     const stream = new CircuitStream(descriptor, connections());
     stream.on('data', () => assert.fail('nothing oversized is delivered'));
-    const failed = once(stream, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(stream, 'the circuit must be reset');
     await hostileWrite(descriptor.id, [
       ENTRY_FIELDS.kind,
       ENTRY_KINDS.data,
       ENTRY_FIELDS.payload,
       Buffer.alloc(MAX_ENTRY_BYTES + 1),
     ]);
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
     assert.match((await resetSentBack(descriptor.id)) ?? '', /broke the protocol/);
   });
@@ -122,10 +137,10 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
   it('resets on an entry whose extra fields make it too large, though its payload is small', async () => {
     const descriptor = await honestEnd('stream');
     const stream = new CircuitStream(descriptor, connections());
-    const failed = once(stream, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(stream, 'the circuit must be reset');
     const padding = Buffer.alloc(512 * 1024);
     await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.data, ENTRY_FIELDS.payload, 'x', 'pad', padding]);
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
     assert.match(error.message, /over the \d+-byte entry limit/);
   });
@@ -134,13 +149,13 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
     const descriptor = await honestEnd('datagram');
     const socket = new CircuitDatagramSocket(descriptor, connections());
     socket.on('message', () => assert.fail('no datagram is delivered'));
-    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(socket, 'the circuit must be reset');
     // Full fragments, never a last one: one more than a 1 MiB datagram takes.
     const fragment = Buffer.alloc(MAX_ENTRY_BYTES);
     for (let i = 0; i <= MAX_DATAGRAM_BYTES / MAX_ENTRY_BYTES; i++) {
       await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.more, ENTRY_FIELDS.payload, fragment]);
     }
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
     assert.match(error.message, /a datagram of more than 1048576 bytes/);
   });
@@ -148,7 +163,7 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
   it('resets on a stream of empty fragments that never finishes a datagram', async () => {
     const descriptor = await honestEnd('datagram');
     const socket = new CircuitDatagramSocket(descriptor, connections());
-    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(socket, 'the circuit must be reset');
     const pipeline = admin.pipeline();
     for (let i = 0; i < 1000; i++) {
       pipeline.xadd(
@@ -161,16 +176,16 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', ()
       );
     }
     await pipeline.exec();
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
   });
 
   it("cuts a peer's RST reason to a bounded length before it is kept or logged", async () => {
     const descriptor = await honestEnd('datagram');
     const socket = new CircuitDatagramSocket(descriptor, connections());
-    const failed = once(socket, 'error') as Promise<[DomainLike]>;
+    const failed = firstError(socket, 'the circuit must be reset');
     await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.rst, ENTRY_FIELDS.payload, 'x'.repeat(60_000)]);
-    const [error] = await failed;
+    const error = await failed;
     assert.equal(error.code, 'CIRCUIT_RESET');
     assert.ok(error.message.length < MAX_RESET_REASON_CHARS + 100, `${error.message.length} characters`);
     assert.match(error.message, /\(cut\)$/);

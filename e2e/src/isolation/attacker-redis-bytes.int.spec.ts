@@ -18,6 +18,7 @@ import {
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   queueCircuitKeysCreation,
+  REDIS_PROTO_MAX_BULK_BYTES,
   SWITCH_CONSUMER_GROUP,
   VM_KEYS,
   vmAclRules,
@@ -78,6 +79,15 @@ describe('attacker_redis_bytes_max: one VM filling everything it may fill', () =
     vm?.disconnect();
     admin?.disconnect();
     await redis?.stop();
+  });
+
+  it('runs on a Redis with maxmemory, noeviction and the bulk-length limit', async () => {
+    assert.deepEqual(await admin.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'noeviction']);
+    assert.deepEqual(await admin.config('GET', 'maxmemory'), ['maxmemory', String(1024 ** 3)]);
+    assert.deepEqual(await admin.config('GET', 'proto-max-bulk-len'), [
+      'proto-max-bulk-len',
+      String(REDIS_PROTO_MAX_BULK_BYTES),
+    ]);
   });
 
   it('stays under the bound', { timeout: 120_000 }, async () => {
