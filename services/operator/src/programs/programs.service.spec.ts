@@ -13,12 +13,12 @@ import { AclService } from '../acl/acl.service';
 import type { CallerIdentity } from '../circuits/circuits.service';
 import type { RegistryRepository } from '../registry/registry.repository';
 import { RegistryService } from '../registry/registry.service';
-import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
 import {
   InMemoryAclRepository,
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
-  InMemoryTenantVlanRepository,
+  declareTestTenants,
+  testTenantSecret,
 } from '../testing/in-memory-repositories';
 import type { AllocatorClient, LinkedPipeline, ProgramAdmitted } from './allocator.client';
 import type { TableEntryDto } from './dto/table-entry.dto';
@@ -104,7 +104,7 @@ describe('ProgramsService', () => {
       new AclService(acl as unknown as AclRepository),
       { VM_LEASE_MS: 15_000 },
       () => now++,
-      new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
+      (await declareTestTenants(['tenant-a', 'tenant-b', 'tenant-c'])).tenants,
     );
     for (const [id, tenant] of [
       ['vm-a1', 'tenant-a'],
@@ -112,7 +112,7 @@ describe('ProgramsService', () => {
       ['vm-a2', 'tenant-a'],
       ['vm-b2', 'tenant-b'],
     ]) {
-      await registry.register({ id, tenant, url: `http://127.0.0.1:1/${id}` });
+      await registry.register({ id, tenant, url: `http://127.0.0.1:1/${id}` }, undefined, testTenantSecret(tenant));
     }
     allocator = new StandInAllocator();
     switchApi = new StandInSwitch();
