@@ -9,11 +9,21 @@ import {
   isProcessAlive,
   labDataDir,
   LabState,
+  readLabSecret,
   redisAdminPasswordFile,
   startTestLab,
+  tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, macToString, requestJson, TOPICS, vmMacAddress } from '@tenantlab/shared';
+import {
+  createKafkaClient,
+  JsonLogger,
+  macToString,
+  requestJson,
+  TENANT_SECRET_HEADER,
+  TOPICS,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { findTraces } from './jaeger-api';
 import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
 import { DEFAULT_LAB_VMS } from './lab-suite';
@@ -35,6 +45,13 @@ const EXPECTED_VMS = DEFAULT_LAB_VMS;
 /** The e2e lab's Redis admin password, as `lab up` keeps it in the profile's data dir. */
 function readAdminPassword(): string {
   return readFileSync(redisAdminPasswordFile(labDataDir(REPO_ROOT, E2E_PROFILE)), 'utf8').trim();
+}
+
+/** A tenant's enrollment secret, as `lab up` keeps it in the profile's data dir. */
+function tenantSecret(tenant: string): string {
+  const secret = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), tenantSecretName(tenant));
+  if (!secret) throw new Error(`the e2e lab has no enrollment secret for ${tenant}`);
+  return secret;
 }
 
 describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
@@ -97,12 +114,14 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(body.error.code, 'VALIDATION_FAILED');
     assert.ok(body.error.details.some((d) => d.startsWith('id:')));
     assert.ok(body.error.details.some((d) => d.startsWith('url:')));
-    const hijack = await requestJson('POST', `${operator}/vms`, {
-      id: 'vm-a1',
-      tenant: 'tenant-b',
-      url: 'http://127.0.0.1:1',
+    // Taking vm-a1 into tenant-b: refused without tenant-b's secret (403), and with it (409, the id is tenant-a's).
+    const hijackBody = { id: 'vm-a1', tenant: 'tenant-b', url: 'http://127.0.0.1:1' };
+    const hijack = await requestJson('POST', `${operator}/vms`, hijackBody);
+    assert.equal(hijack.status, 403);
+    const withSecret = await requestJson('POST', `${operator}/vms`, hijackBody, undefined, {
+      [TENANT_SECRET_HEADER]: tenantSecret('tenant-b'),
     });
-    assert.equal(hijack.status, 409);
+    assert.equal(withSecret.status, 409);
     const vm = await requestJson<VmView>('GET', `${operator}/vms/vm-a1`);
     assert.equal(vm.body.tenant, 'tenant-a');
   });
@@ -214,6 +233,91 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       }
     },
   );
+
+  describe('tenant identity (issue 10)', () => {
+    const register = (body: { id: string; tenant: string }, secret?: string) =>
+      requestJson<{ error: { code: string; message: string }; credentials: { token: string } }>(
+        'POST',
+        `${urlOf(state, 'operator')}/vms`,
+        { ...body, url: `http://127.0.0.1:1/${body.id}` },
+        undefined,
+        secret === undefined ? {} : { [TENANT_SECRET_HEADER]: secret },
+      );
+    const adminCall = <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+      requestJson<T>(method, `${urlOf(state, 'operator')}${path}`, body, undefined, {
+        authorization: `Bearer ${readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), 'operator-admin-token') ?? ''}`,
+      });
+
+    it(
+      "hands each VM only its own tenant's secret, and the operator only hashes",
+      { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+      () => {
+        const secrets = { 'tenant-a': tenantSecret('tenant-a'), 'tenant-b': tenantSecret('tenant-b') };
+        for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+          const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8');
+          for (const [tenant, secret] of Object.entries(secrets)) {
+            const own = component.kind === 'vm' && EXPECTED_VMS[component.name as keyof typeof EXPECTED_VMS] === tenant;
+            assert.equal(environment.includes(secret), own, `${component.name} and ${tenant}'s secret`);
+          }
+        }
+      },
+    );
+
+    it("refuses a VM holding tenant-a's secret that asks to join tenant-b, and a VM of an undeclared tenant", async () => {
+      const id = `vm-x${randomUUID().slice(0, 6)}`;
+      const crossed = await register({ id, tenant: 'tenant-b' }, tenantSecret('tenant-a'));
+      assert.equal(crossed.status, 403);
+      assert.match(crossed.body.error.message, /not tenant tenant-b's enrollment secret/);
+      assert.ok(!JSON.stringify(crossed.body).includes(tenantSecret('tenant-a')), 'the secret is not echoed');
+      const madeUp = await register({ id, tenant: 'tenant-made-up' }, tenantSecret('tenant-a'));
+      assert.equal(madeUp.status, 403);
+      assert.match(madeUp.body.error.message, /tenant tenant-made-up is not declared/);
+      assert.equal((await requestJson('GET', `${urlOf(state, 'operator')}/vms/${id}`)).status, 404);
+      const tenants = await adminCall<{ tenants: { id: string; vlan: number }[] }>('GET', '/tenants');
+      assert.deepEqual(tenants.body.tenants.map((t) => t.id).sort(), ['tenant-a', 'tenant-b']);
+    });
+
+    it('creates a tenant through the admin API, caps its VMs, needs its secret to re-claim an expired id, and deletes it', async () => {
+      const tenant = `tenant-t${randomUUID().slice(0, 6)}`;
+      assert.equal((await requestJson('POST', `${urlOf(state, 'operator')}/tenants`, { id: tenant })).status, 401);
+      const created = await adminCall<{ vlan: number; enrollmentSecret: string }>('POST', '/tenants', {
+        id: tenant,
+        caps: { maxVms: 1 },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const secret = created.body.enrollmentSecret;
+      const first = await register({ id: `${tenant}-vm1`, tenant }, secret);
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      const second = await register({ id: `${tenant}-vm2`, tenant }, secret);
+      assert.equal(second.status, 429);
+      assert.match(second.body.error.message, /quota maxVms exceeded/);
+
+      // vm1 never heartbeats: once its lease is over, its id may be claimed again, but only with the secret.
+      await eventually('the lease of vm1 to expire', 40_000, async () => {
+        const { body } = await requestJson<VmView>('GET', `${urlOf(state, 'operator')}/vms/${tenant}-vm1`);
+        return body.alive ? undefined : true;
+      });
+      assert.equal((await register({ id: `${tenant}-vm1`, tenant }, tenantSecret('tenant-a'))).status, 403);
+      assert.equal((await register({ id: `${tenant}-vm1`, tenant })).status, 403);
+      const claimed = await register({ id: `${tenant}-vm1`, tenant }, secret);
+      assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+
+      assert.equal((await adminCall('DELETE', `/tenants/${tenant}`)).status, 409, 'a VM of it is alive');
+      const token = claimed.body.credentials.token;
+      const deregistered = await requestJson(
+        'DELETE',
+        `${urlOf(state, 'operator')}/vms/${tenant}-vm1`,
+        undefined,
+        5000,
+        {
+          authorization: `Bearer ${token}`,
+        },
+      );
+      assert.equal(deregistered.status, 204);
+      assert.equal((await adminCall('DELETE', `/tenants/${tenant}`)).status, 204);
+      assert.equal((await register({ id: `${tenant}-vm1`, tenant }, secret)).status, 403, 'the tenant is gone');
+    });
+  });
 
   it('never shows the admin password: not in `lab status` (human or --json), the lab output, its logs or state', async () => {
     const password = readAdminPassword();

@@ -51,6 +51,15 @@ describe('starting a service: configuration and readiness', () => {
     assert.match(lines[0] ?? '', /^tenant-vm: invalid configuration: VM_ID is required/);
   });
 
+  it("tenant-vm: without its tenant's enrollment secret it does not start, naming TENANT_SECRET", () => {
+    const result = runService('tenant-vm', { VM_ID: 'vm-x1', TENANT_ID: 'tenant-x' });
+    assert.equal(result.status, 78, result.stderr);
+    assert.match(
+      result.stderr.trim(),
+      /^tenant-vm: invalid configuration: TENANT_SECRET is required: set it to the tenant's enrollment secret/,
+    );
+  });
+
   describe('GET /ready with its dependencies down', () => {
     const started: ServiceProcess[] = [];
     after(async () => {
@@ -67,6 +76,7 @@ describe('starting a service: configuration and readiness', () => {
         (closed) => ({
           VM_ID: 'vm-x1',
           TENANT_ID: 'tenant-x',
+          TENANT_SECRET: 'tenant-x-enrollment-secret',
           REDIS_URL: `redis://${closed}`,
           OPERATOR_URL: `http://${closed}`,
         }),

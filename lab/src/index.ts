@@ -1,5 +1,6 @@
 export * from './infra';
 export * from './lab-definition';
+export * from './lab-identity';
 export * from './lab-plan';
 export * from './lab-runner';
 export * from './lab-secrets';

@@ -1,9 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
 
+/** Per-tenant caps over the operator's defaults (issue 10); the operator checks their ranges. */
+export interface TenantCapsOverrides {
+  maxVms?: number;
+  maxCircuits?: number;
+  maxPrograms?: number;
+  ringBytes?: number;
+  vmRingBytes?: number;
+}
+
+const CAP_NAMES = ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes'];
+
 export interface LabDefinition {
   name: string;
-  tenants: { id: string; vms: string[] }[];
+  /** The lab's tenants: the only ones the operator knows at start (more only through its admin API). */
+  tenants: { id: string; vms: string[]; caps?: TenantCapsOverrides }[];
 }
 
 /** A lab file is user input: every problem is reported with its path, all at once. */
@@ -20,6 +32,19 @@ export function parseLabDefinition(json: unknown, source: string): LabDefinition
       problems.push(`tenants[${t}].id: expected an id of a-z, 0-9 and -`);
     } else if (seenTenants.has(tenant.id)) problems.push(`tenants[${t}].id: duplicate tenant ${tenant.id}`);
     else seenTenants.add(tenant.id);
+    const caps: unknown = tenant?.caps;
+    if (caps !== undefined) {
+      if (typeof caps !== 'object' || caps === null || Array.isArray(caps)) {
+        problems.push(`tenants[${t}].caps: expected an object of caps (${CAP_NAMES.join(', ')})`);
+      } else {
+        for (const [name, value] of Object.entries(caps)) {
+          if (!CAP_NAMES.includes(name)) problems.push(`tenants[${t}].caps.${name}: unknown cap`);
+          else if (!Number.isSafeInteger(value) || (value as number) < 0) {
+            problems.push(`tenants[${t}].caps.${name}: expected a non-negative integer`);
+          }
+        }
+      }
+    }
     if (!Array.isArray(tenant?.vms)) {
       problems.push(`tenants[${t}].vms: expected an array of VM ids`);
       return;

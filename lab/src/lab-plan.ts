@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { SERVICE_PORTS, ServiceName, VM_BASE_PORT } from '@tenantlab/shared';
 import type { LabDefinition } from './lab-definition';
+import { type LabIdentity, labTenantsEnv } from './lab-identity';
 
 /** One Node process of the lab: a service or a tenant VM. */
 export interface ProcessSpec {
@@ -10,7 +11,10 @@ export interface ProcessSpec {
   serviceDir: string;
   port: number;
   url: string;
-  /** May hold the Redis admin password (services' REDIS_URL): give it to the process, never print it. */
+  /**
+   * May hold the Redis admin password (services' REDIS_URL), the admin token (operator) or a tenant's enrollment
+   * secret (VMs' TENANT_SECRET): give it to the process, never print it.
+   */
   env: Record<string, string>;
 }
 
@@ -36,6 +40,7 @@ export function planLab(
   repoRoot: string,
   infra: InfraUrls,
   portOffset: number,
+  identity?: LabIdentity,
 ): ProcessSpec[] {
   const common = {
     HOST: '127.0.0.1',
@@ -63,6 +68,13 @@ export function planLab(
   const urlOf = (name: ServiceName): string => services.find((spec) => spec.name === name)?.url ?? '';
   const operator = services.find((spec) => spec.name === 'operator');
   if (operator) Object.assign(operator.env, { ALLOCATOR_URL: urlOf('allocator'), SWITCH_URL: urlOf('switch') });
+  // The lab's tenants (hashes of their secrets only) and the admin token: only the operator gets them.
+  if (operator && identity) {
+    Object.assign(operator.env, {
+      LAB_TENANTS: labTenantsEnv(definition, identity),
+      OPERATOR_ADMIN_TOKEN: identity.adminToken,
+    });
+  }
   const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [
@@ -82,6 +94,8 @@ export function planLab(
           PORT: String(port),
           VM_ID: vm,
           TENANT_ID: tenant,
+          // Its own tenant's enrollment secret, never another's.
+          ...(identity ? { TENANT_SECRET: identity.tenantSecrets[tenant] ?? '' } : {}),
           OPERATOR_URL: operatorUrl,
           VM_ADVERTISE_URL: url,
           OTEL_SERVICE_NAME: 'tenant-vm',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestRedis, type TestRedis } from '@tenantlab/lab';
 import { requestJson, vmAclUser } from '@tenantlab/shared';
@@ -25,6 +25,10 @@ const LEASE_MS = 3000;
  * Circuits end to end with real processes: a private Redis, the operator, and tenant VMs, each its own process as
  * in the lab, so a test can kill and restart any of them.
  */
+/** Each tenant's enrollment secret in this suite (a lab generates random ones). */
+const tenantSecret = (tenant: string): string => `e2e-enrollment-secret-of-${tenant}`;
+const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
+
 describe('circuits between tenant VM processes, through the operator, on a real Redis', () => {
   let redis: TestRedis;
   let admin: Redis;
@@ -37,6 +41,10 @@ describe('circuits between tenant VM processes, through the operator, on a real 
       VM_LEASE_MS: String(LEASE_MS),
       CIRCUIT_REAP_INTERVAL_MS: '250',
       CIRCUIT_POLICY: JSON.stringify([{ from: 'tenant-a', to: 'tenant-b', service: 'shared-db' }]),
+      // The tenants as a lab declares them: the hashes of their enrollment secrets.
+      LAB_TENANTS: JSON.stringify(
+        ['tenant-a', 'tenant-b'].map((id) => ({ id, secretSha256: sha256Hex(tenantSecret(id)) })),
+      ),
       ...(port ? { PORT: String(port) } : {}),
     };
     const process = await ServiceProcess.create('operator', 'operator', env);
@@ -47,6 +55,7 @@ describe('circuits between tenant VM processes, through the operator, on a real 
     const vm = await ServiceProcess.create(id, 'tenant-vm', {
       VM_ID: id,
       TENANT_ID: tenant,
+      TENANT_SECRET: tenantSecret(tenant),
       REDIS_URL: redis.anonymousUrl,
       OPERATOR_URL: operator.url,
       HEARTBEAT_INTERVAL_MS: '500',

@@ -1,6 +1,7 @@
 import { redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
+import { tenantSecretVariable } from '../lab-identity';
 
 /**
  * Kafka's health check, in bash and coreutils only (both the local image and apache/kafka have them): sends an
@@ -164,6 +165,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         ...nodeEnv(SERVICE_PORTS.operator, 'operator'),
         REDIS_URL: adminRedis,
         VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
+        // The lab's tenants (their secrets' hashes) and the admin token, from the lab runner's environment (or .env).
+        LAB_TENANTS: '${LAB_TENANTS:-}',
+        OPERATOR_ADMIN_TOKEN: '${OPERATOR_ADMIN_TOKEN:-}',
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
       },
@@ -205,6 +209,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         ...nodeEnv(VM_BASE_PORT, 'tenant-vm'),
         VM_ID: vm,
         TENANT_ID: tenant,
+        // Its own tenant's enrollment secret, from the lab runner's environment (or .env): never in this file.
+        TENANT_SECRET: `\${${tenantSecretVariable(tenant)}:-}`,
         // No credentials, ever: the VM logs in to Redis as the ACL user the operator hands it.
         REDIS_URL: 'redis://redis:6379',
         OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,

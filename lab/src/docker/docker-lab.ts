@@ -6,6 +6,8 @@ import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
+import type { LabDefinition } from '../lab-definition';
+import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
 import { ensureRedisAdminPassword } from '../lab-secrets';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
@@ -21,12 +23,17 @@ export function composeFileOf(repoRoot: string, profile: string): string {
   return path.join(labDataDir(repoRoot, profile), 'docker-compose.yml');
 }
 
-/** Runs Compose on a profile's project, with the profile's Redis admin password in its environment. */
+/**
+ * Runs Compose on a profile's project, with the profile's Redis admin password in its environment, and for `up` its
+ * admin token, LAB_TENANTS and tenants' secrets (the compose file names them as `${...}`, empty when unset).
+ */
 export function runCompose(
   repoRoot: string,
   profile: string,
   args: readonly string[],
   purpose: string,
+  /** The lab file, when Compose creates containers (`up`): their tenants' secrets and LAB_TENANTS come from it. */
+  definition?: LabDefinition,
 ): Promise<string> {
   const compose = composeCommand();
   if (!compose) throw new Error('no Compose: install docker-compose (Debian) or the docker compose plugin');
@@ -34,7 +41,12 @@ export function runCompose(
   return runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
     cwd: repoRoot,
     purpose,
-    env: composeEnv({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)) }),
+    env: composeEnv({
+      REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)),
+      ...(definition
+        ? identityComposeEnv(definition, ensureLabIdentity(labDataDir(repoRoot, profile), definition))
+        : {}),
+    }),
   });
 }
 
@@ -167,7 +179,13 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const components = dockerComponents(options);
   try {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
-    const up = runCompose(repoRoot, profile, ['up', '--detach', '--no-build', '--remove-orphans'], 'start the lab');
+    const up = runCompose(
+      repoRoot,
+      profile,
+      ['up', '--detach', '--no-build', '--remove-orphans'],
+      'start the lab',
+      options.definition,
+    );
     let upError: Error | undefined;
     up.catch((error: unknown) => (upError = error instanceof Error ? error : new Error(String(error))));
     const healthy = new Set<string>();

@@ -7,6 +7,7 @@ import { composeCommand, dockerBinary } from '../docker/docker-engine';
 import { composeProjectName, dockerComponents, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
+import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
 import { ensureRedisAdminPassword } from '../lab-secrets';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
@@ -71,7 +72,10 @@ async function startInContainers(
     environment = await new DockerComposeEnvironment(dataDir, composeFile)
       .withProjectName(composeProjectName(options.profile))
       .withClientOptions(executable ? { executable } : {})
-      .withEnvironment({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir) })
+      .withEnvironment({
+        REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
+        ...identityComposeEnv(definition, ensureLabIdentity(dataDir, definition)),
+      })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
       .up();

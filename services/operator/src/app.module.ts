@@ -12,6 +12,7 @@ import { CircuitsModule } from './circuits/circuits.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
+import { TenantsService } from './tenants/tenants.service';
 
 @Module({})
 export class AppModule {
@@ -31,8 +32,8 @@ export class AppModule {
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [REDIS_CLIENT],
-          useFactory: (redis: Redis) => [redisReadinessCheck(redis)],
+          inject: [REDIS_CLIENT, TenantsService],
+          useFactory: (redis: Redis, tenants: TenantsService) => [redisReadinessCheck(redis), tenants.readiness()],
         },
       ],
       exports: [OPERATOR_CONFIG, JsonLogger],

@@ -10,10 +10,17 @@ export const REDIS_KEYS = {
   vm: (vmId: string): string => `registry:{vms}:vm:${vmId}`,
   /** Sorted set of VM ids scored by registration time: the registry's index. */
   vmIndex: 'registry:{vms}:index',
-  /** Hash: tenant -> its VLAN id on the packet path (1-4094), given by the operator at the tenant's first VM. */
+  /** Hash: tenant -> its VLAN id on the packet path (1-4094), given when the tenant is declared, returned when it is deleted. */
   tenantVlans: 'registry:{vms}:tenant-vlans',
   /** String: the last VLAN id given out. */
   lastTenantVlan: 'registry:{vms}:last-vlan',
+  /**
+   * Hash: one declared tenant (id, sha256 of its enrollment secret, createdAt, caps as JSON). Only declared tenants'
+   * VMs may register; the tenant's VLAN id is in `tenantVlans`, given when the tenant is declared.
+   */
+  tenant: (tenantId: string): string => `registry:{vms}:tenant:${tenantId}`,
+  /** Set of the declared tenants' ids. */
+  tenantIndex: 'registry:{vms}:tenants',
   /** String: the VM id whose API token has this sha256 hash, so a bearer token alone names its VM. */
   vmToken: (tokenHash: string): string => `registry:{vms}:token:${tokenHash}`,
 

@@ -12,6 +12,7 @@ import {
   readInbox,
   redisError,
   startOperator,
+  harnessTenantSecret,
   uniqueId,
 } from '../testing/operator-harness';
 
@@ -139,16 +140,23 @@ describe('circuit lifecycle on a real Redis: leases, deregistration, operator re
       const circuit = await api.connect(peer, service);
       const claim = { id: old.id, tenant, url: `http://127.0.0.1:1/${old.id}-new` };
       // While the lease is alive, registering without the current token is a conflict.
-      assert.equal((await api.call('POST', '/vms', { body: claim })).status, 409);
+      const tenantSecret = harnessTenantSecret(tenant);
+      assert.equal((await api.call('POST', '/vms', { body: claim, tenantSecret })).status, 409);
       await eventually(`${old.id}'s lease to expire`, 10 * LEASE_MS, async () => {
         const { body } = await api.call<{ alive: boolean }>('GET', `/vms/${old.id}`);
         return body.alive ? undefined : true;
       });
-      // Another tenant still may not take it; the same tenant may, without the old token.
+      // Another tenant still may not take it, even with its own secret; the same tenant may, without the old token
+      // but only with its tenant's enrollment secret.
       const other = { ...claim, tenant: uniqueId('tenant') };
-      assert.equal((await api.call('POST', '/vms', { body: other })).status, 409);
+      await api.declareTenant(other.tenant);
+      const otherSecret = harnessTenantSecret(other.tenant);
+      assert.equal((await api.call('POST', '/vms', { body: other, tenantSecret: otherSecret })).status, 409);
+      assert.equal((await api.call('POST', '/vms', { body: claim, tenantSecret: otherSecret })).status, 403);
+      assert.equal((await api.call('POST', '/vms', { body: claim })).status, 403);
       const claimed = await api.call<{ alive: boolean; credentials: { token: string } }>('POST', '/vms', {
         body: claim,
+        tenantSecret,
       });
       assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
       assert.equal(claimed.body.alive, true);

@@ -1,16 +1,21 @@
 import type { CircuitEndpointInfo, RingCapacity } from '@tenantlab/shared';
 
-export type QuotaName = 'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES';
+export type QuotaName = 'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES' | 'VM_RING_BYTES' | 'TENANT_MAX_CIRCUITS';
 
+/** The operator-wide limits; the tenant quotas (and VM_RING_BYTES) may be overridden per tenant (`perTenant`). */
 export interface QuotaLimits {
   MAX_CIRCUITS_PER_VM: number;
   TENANT_RING_BYTES: number;
+  VM_RING_BYTES?: number;
+  TENANT_MAX_CIRCUITS?: number;
+  /** Per tenant, the limits its caps set (for VM quotas: those of its VMs). */
+  perTenant?: Record<string, Partial<Record<QuotaName, number>>>;
 }
 
 /** What one circuit takes from one quota holder (a VM or a tenant). */
 export interface QuotaCharge {
   quota: QuotaName;
-  /** The VM (MAX_CIRCUITS_PER_VM) or tenant (TENANT_RING_BYTES) the amount is counted against. */
+  /** The VM (MAX_CIRCUITS_PER_VM, VM_RING_BYTES) or tenant (TENANT_*) the amount is counted against. */
   holder: string;
   amount: number;
   limit: number;
@@ -27,15 +32,20 @@ export function circuitCharges(
   limits: QuotaLimits,
 ): QuotaCharge[] {
   const charges = new Map<string, QuotaCharge>();
-  const add = (quota: QuotaName, holder: string, amount: number): void => {
+  const add = (quota: QuotaName, holder: string, tenant: string, amount: number): void => {
+    const limit = limits.perTenant?.[tenant]?.[quota] ?? limits[quota];
+    // A quota without a limit (an operator-wide default not configured) is not charged.
+    if (limit === undefined) return;
     const key = `${quota}:${holder}`;
-    const charge = charges.get(key) ?? { quota, holder, amount: 0, limit: limits[quota] };
+    const charge = charges.get(key) ?? { quota, holder, amount: 0, limit };
     charge.amount += amount;
     charges.set(key, charge);
   };
   for (const endpoint of [circuit.a, circuit.b]) {
-    add('MAX_CIRCUITS_PER_VM', endpoint.vm, 1);
-    add('TENANT_RING_BYTES', endpoint.tenant, 2 * circuit.capacity.bytes);
+    add('MAX_CIRCUITS_PER_VM', endpoint.vm, endpoint.tenant, 1);
+    add('TENANT_RING_BYTES', endpoint.tenant, endpoint.tenant, 2 * circuit.capacity.bytes);
+    add('VM_RING_BYTES', endpoint.vm, endpoint.tenant, 2 * circuit.capacity.bytes);
+    add('TENANT_MAX_CIRCUITS', endpoint.tenant, endpoint.tenant, 1);
   }
   return [...charges.values()];
 }
@@ -48,8 +58,22 @@ export function describeQuotaExceeded(charge: QuotaCharge, used: number): string
       `add ${charge.amount}, and the limit is ${charge.limit}; close one of its circuits (DELETE /circuits/:id) first`
     );
   }
+  if (charge.quota === 'VM_RING_BYTES') {
+    return (
+      `quota VM_RING_BYTES exceeded (cap vmRingBytes): VM ${charge.holder}'s circuits hold ${used} ring bytes, this ` +
+      `circuit would add ${charge.amount} (2 rings x capacity.bytes per endpoint at the VM), and the limit is ` +
+      `${charge.limit}; close circuits of this VM or ask for a smaller capacity`
+    );
+  }
+  if (charge.quota === 'TENANT_MAX_CIRCUITS') {
+    return (
+      `quota TENANT_MAX_CIRCUITS exceeded (cap maxCircuits): tenant ${charge.holder} has ${used} circuit ` +
+      `endpoint(s), this circuit would add ${charge.amount}, and the limit is ${charge.limit}; close one of the ` +
+      `tenant's circuits first`
+    );
+  }
   return (
-    `quota TENANT_RING_BYTES exceeded: tenant ${charge.holder}'s circuits hold ${used} ring bytes, this circuit ` +
+    `quota TENANT_RING_BYTES exceeded (cap ringBytes): tenant ${charge.holder}'s circuits hold ${used} ring bytes, this circuit ` +
     `would add ${charge.amount} (2 rings x capacity.bytes per endpoint in the tenant), and the limit is ` +
     `${charge.limit}; close circuits or ask for a smaller capacity`
   );

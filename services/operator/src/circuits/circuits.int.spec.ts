@@ -21,6 +21,7 @@ import {
   readInbox,
   startOperator,
   type TestVm,
+  harnessTenantSecret,
   uniqueId,
 } from '../testing/operator-harness';
 
@@ -324,12 +325,14 @@ describe('the operator as circuit broker, on a real Redis', () => {
   it('lets only the current token re-register a live VM, and rotates its credentials', async () => {
     const vm = await api.register(uniqueId('vm'), uniqueId('tenant'));
     const body = { id: vm.id, tenant: vm.tenant, url: 'http://127.0.0.1:2/' };
-    const taken = await api.call<ErrorReply>('POST', '/vms', { body });
+    const tenantSecret = harnessTenantSecret(vm.tenant);
+    const taken = await api.call<ErrorReply>('POST', '/vms', { body, tenantSecret });
     assert.equal(taken.status, 409);
     assert.match(taken.body.error.message, /taken by a live VM/);
     const again = await api.call<{ credentials: TestVm['credentials'] }>('POST', '/vms', {
       body,
       token: vm.credentials.token,
+      tenantSecret,
     });
     assert.equal(again.status, 200);
     assert.notEqual(again.body.credentials.token, vm.credentials.token);

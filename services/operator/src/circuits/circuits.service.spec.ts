@@ -11,9 +11,9 @@ import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import type { RegistryRepository } from '../registry/registry.repository';
 import { RegistryService } from '../registry/registry.service';
-import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
 import {
-  InMemoryTenantVlanRepository,
+  declareTestTenants,
+  testTenantSecret,
   InMemoryAclRepository,
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
@@ -54,7 +54,7 @@ describe('CircuitsService', () => {
       aclService,
       { VM_LEASE_MS: LEASE_MS },
       () => now,
-      new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
+      (await declareTestTenants(['tenant-a', 'tenant-b', 'tenant-c'])).tenants,
       inMemoryVmKeys(),
     );
     const logger = new JsonLogger('operator-test', 'error', () => undefined);
@@ -65,7 +65,11 @@ describe('CircuitsService', () => {
     circuits = new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger);
     listeners = new ListenersService(repository);
     for (const vm of [a1, a2, b1, c1]) {
-      await registry.register({ id: vm.id, tenant: vm.tenant, url: `http://127.0.0.1/${vm.id}` });
+      await registry.register(
+        { id: vm.id, tenant: vm.tenant, url: `http://127.0.0.1/${vm.id}` },
+        undefined,
+        testTenantSecret(vm.tenant),
+      );
     }
   });
 
@@ -143,7 +147,11 @@ describe('CircuitsService', () => {
       await listeners.listen(a2, 'db');
       now += LEASE_MS + 1;
       // The caller's lease ran out too; registering again (its lease has expired, so no token needed) renews it.
-      await registry.register({ id: a1.id, tenant: a1.tenant, url: 'http://127.0.0.1/vm-a1' });
+      await registry.register(
+        { id: a1.id, tenant: a1.tenant, url: 'http://127.0.0.1/vm-a1' },
+        undefined,
+        testTenantSecret(a1.tenant),
+      );
       await assert.rejects(
         circuits.resolveTarget(a1, { service: 'db' }),
         (e: unknown) => e instanceof DependencyUnavailableError && e.retriable,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   CircuitDescriptor,
   ConflictError,
@@ -12,7 +12,8 @@ import { AclService } from '../acl/acl.service';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
 import { Clock, CLOCK, RegistryService } from '../registry/registry.service';
 import { evaluatePolicy } from './circuit-policy';
-import { circuitCharges, describeQuotaExceeded } from './circuit-quota';
+import { TenantsService } from '../tenants/tenants.service';
+import { circuitCharges, describeQuotaExceeded, type QuotaLimits } from './circuit-quota';
 import { CircuitRecord, describeCircuit, endpointVms, Listener } from './circuit-record';
 import { CircuitTarget, parseTarget } from './circuit-target';
 import { CircuitTeardownService } from './circuit-teardown.service';
@@ -26,7 +27,8 @@ export interface CallerIdentity {
   tenant: string;
 }
 
-type CircuitsConfig = Pick<OperatorConfig, 'CIRCUIT_POLICY' | 'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES'>;
+type CircuitsConfig = Pick<OperatorConfig, 'CIRCUIT_POLICY' | 'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES'> &
+  Partial<Pick<OperatorConfig, 'VM_RING_BYTES' | 'TENANT_MAX_CIRCUITS'>>;
 
 /**
  * The operator as circuit broker (seed 001): resolves a target to a listener, checks policy and quotas once, sets
@@ -43,6 +45,7 @@ export class CircuitsService {
     @Inject(OPERATOR_CONFIG) private readonly config: CircuitsConfig,
     @Inject(CLOCK) private readonly now: Clock,
     private readonly logger: JsonLogger,
+    @Optional() private readonly tenants?: TenantsService,
   ) {}
 
   async connect(caller: CallerIdentity, request: CreateCircuitDto): Promise<CircuitDescriptor> {
@@ -58,7 +61,7 @@ export class CircuitsService {
       createdAt: this.now(),
       state: 'opening',
     };
-    const refused = await this.repository.create(record, circuitCharges(record, this.config));
+    const refused = await this.repository.create(record, circuitCharges(record, await this.quotaLimits(record)));
     if (refused) throw new QuotaExceededError(describeQuotaExceeded(refused.exceeded, refused.used));
 
     let announced = false;
@@ -90,6 +93,24 @@ export class CircuitsService {
       circuit: record.id,
     });
     return describeCircuit(record, 'a');
+  }
+
+  /**
+   * The operator's limits (VM_RING_BYTES and TENANT_MAX_CIRCUITS among them), with each endpoint tenant's own caps
+   * over them (when the tenants feature is wired in).
+   */
+  private async quotaLimits(record: CircuitRecord): Promise<QuotaLimits> {
+    if (!this.tenants) return this.config;
+    const perTenant: NonNullable<QuotaLimits['perTenant']> = {};
+    for (const tenant of new Set([record.a.tenant, record.b.tenant])) {
+      const caps = await this.tenants.ownCapsOf(tenant);
+      perTenant[tenant] = {
+        ...(caps.ringBytes === undefined ? {} : { TENANT_RING_BYTES: caps.ringBytes }),
+        ...(caps.vmRingBytes === undefined ? {} : { VM_RING_BYTES: caps.vmRingBytes }),
+        ...(caps.maxCircuits === undefined ? {} : { TENANT_MAX_CIRCUITS: caps.maxCircuits }),
+      };
+    }
+    return { ...this.config, perTenant };
   }
 
   /** The caller's circuits, from its side (both sides of a circuit to itself). */

@@ -18,10 +18,28 @@ describe('operator configuration', () => {
       CIRCUIT_REAP_INTERVAL_MS: 1000,
       ALLOCATOR_URL: 'http://127.0.0.1:3002',
       SWITCH_URL: 'http://127.0.0.1:3001',
+      VM_RING_BYTES: 128 * 1024 * 1024,
+      TENANT_MAX_VMS: 64,
+      TENANT_MAX_CIRCUITS: 1024,
+      TENANT_MAX_PROGRAMS: 1,
+      LAB_TENANTS: [],
+      OPERATOR_ADMIN_TOKEN: undefined,
     };
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),
       documented,
+    );
+  });
+
+  it('refuses LAB_TENANTS holding a secret instead of its hash, and a short admin token, never echoing them', () => {
+    const secret = 'plain-enrollment-secret';
+    assert.throws(
+      () => parseEnv(operatorEnv, { LAB_TENANTS: JSON.stringify([{ id: 'tenant-a', secretSha256: secret }]) }),
+      (error: Error) => /LAB_TENANTS is invalid/.test(error.message) && !error.message.includes(secret),
+    );
+    assert.throws(
+      () => parseEnv(operatorEnv, { OPERATOR_ADMIN_TOKEN: 'short-token' }),
+      (error: Error) => /OPERATOR_ADMIN_TOKEN is invalid/.test(error.message) && !error.message.includes('short-token'),
     );
   });
 });

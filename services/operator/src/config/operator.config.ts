@@ -1,5 +1,7 @@
 import { commonEnv, ConfigOf, env, EnvVar, redisEnv } from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
+import { parseDeclaredTenants } from '../tenants/declared-tenants';
+import type { DeclaredTenant } from '../tenants/tenant-record';
 
 /**
  * A variable holding JSON, checked by `validate`. Like the shared helpers, a bad value is reported by what was
@@ -37,6 +39,32 @@ export const operatorEnv = {
   MAX_CIRCUITS_PER_VM: env.integer({ default: 64, min: 1 }),
   /** Ring memory per tenant: 2 x capacity.bytes for each circuit endpoint in the tenant. */
   TENANT_RING_BYTES: env.integer({ default: 268_435_456, min: 2048 }),
+  /** Ring memory per VM: 2 x capacity.bytes for each of its circuit endpoints (a tenant may override: vmRingBytes). */
+  VM_RING_BYTES: env.integer({ default: 134_217_728, min: 2048 }),
+  /** Default per-tenant caps (a tenant may override each in the lab file or the admin API). */
+  TENANT_MAX_VMS: env.integer({ default: 64, min: 0 }),
+  TENANT_MAX_CIRCUITS: env.integer({ default: 1024, min: 0 }),
+  TENANT_MAX_PROGRAMS: env.integer({ default: 1, min: 0, max: 1 }),
+  /**
+   * The tenants the lab declares, at every start (idempotently: a known tenant keeps its VLAN). Hashes only: the
+   * operator never holds a tenant's enrollment secret.
+   */
+  LAB_TENANTS: jsonEnv<DeclaredTenant[]>({
+    default: [],
+    expects:
+      'a JSON array of tenants {"id": "<tenant id>", "secretSha256": "<64 hex digits>", "caps"?: {...}}, ' +
+      'each id once, caps among maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes',
+    validate: parseDeclaredTenants,
+  }),
+  /**
+   * Bearer token of the admin API (POST/GET/DELETE /tenants). Unset: the admin API refuses every call. At least 32
+   * characters; the lab generates one per profile.
+   */
+  OPERATOR_ADMIN_TOKEN: {
+    expects: 'a token of at least 32 characters without spaces (optional: unset disables the admin API)',
+    optional: true,
+    parse: (raw: string): string | undefined => (/^\S{32,}$/.test(raw) ? raw : undefined),
+  } as EnvVar<string | undefined>,
   CIRCUIT_REAP_INTERVAL_MS: env.integer({ default: 1000, min: 50 }),
   /** The allocator's API, where the operator submits and removes tenants' programs on their behalf. */
   ALLOCATOR_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3002' }),

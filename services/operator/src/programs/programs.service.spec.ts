@@ -12,13 +12,15 @@ import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import type { CallerIdentity } from '../circuits/circuits.service';
 import type { RegistryRepository } from '../registry/registry.repository';
+import { QuotaExceededError } from '../circuits/circuit.errors';
 import { RegistryService } from '../registry/registry.service';
-import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
+import type { TenantsService } from '../tenants/tenants.service';
 import {
   InMemoryAclRepository,
   InMemoryCircuitsRepository,
   InMemoryRegistryRepository,
-  InMemoryTenantVlanRepository,
+  declareTestTenants,
+  testTenantSecret,
   inMemoryVmKeys,
 } from '../testing/in-memory-repositories';
 import type { AllocatorClient, LinkedPipeline, ProgramAdmitted } from './allocator.client';
@@ -95,17 +97,21 @@ describe('ProgramsService', () => {
   let programs: ProgramsService;
   const a1: CallerIdentity = { id: 'vm-a1', tenant: 'tenant-a' };
   const b1: CallerIdentity = { id: 'vm-b1', tenant: 'tenant-b' };
+  let tenants: TenantsService;
 
   beforeEach(async () => {
     const registryRepository = new InMemoryRegistryRepository();
     const acl = new InMemoryAclRepository(registryRepository, new InMemoryCircuitsRepository());
     let now = 1_000_000;
+    tenants = (
+      await declareTestTenants(['tenant-a', 'tenant-b', 'tenant-c'], { caps: { 'tenant-b': { maxPrograms: 0 } } })
+    ).tenants;
     const registry = new RegistryService(
       registryRepository as unknown as RegistryRepository,
       new AclService(acl as unknown as AclRepository),
       { VM_LEASE_MS: 15_000 },
       () => now++,
-      new InMemoryTenantVlanRepository() as unknown as TenantVlanRepository,
+      tenants,
       inMemoryVmKeys(),
     );
     for (const [id, tenant] of [
@@ -114,7 +120,7 @@ describe('ProgramsService', () => {
       ['vm-a2', 'tenant-a'],
       ['vm-b2', 'tenant-b'],
     ]) {
-      await registry.register({ id, tenant, url: `http://127.0.0.1:1/${id}` });
+      await registry.register({ id, tenant, url: `http://127.0.0.1:1/${id}` }, undefined, testTenantSecret(tenant));
     }
     allocator = new StandInAllocator();
     switchApi = new StandInSwitch();
@@ -122,7 +128,16 @@ describe('ProgramsService', () => {
       registry,
       allocator as unknown as AllocatorClient,
       switchApi as unknown as SwitchClient,
+      tenants,
     );
+  });
+
+  it('refuses a program to a tenant whose maxPrograms cap is 0, naming the cap, before calling the allocator', async () => {
+    await assert.rejects(
+      programs.submit(b1, { name: 'p' }),
+      (e: unknown) => e instanceof QuotaExceededError && /quota maxPrograms exceeded: tenant tenant-b/.test(e.message),
+    );
+    assert.deepEqual(allocator.calls, []);
   });
 
   it("submits for the caller's tenant with only that tenant's registered VMs, whatever the document says", async () => {

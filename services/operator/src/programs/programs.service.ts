@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { NotFoundError, type PageTable, type TenantProgram } from '@tenantlab/shared';
 import type { CallerIdentity } from '../circuits/circuits.service';
+import { QuotaExceededError } from '../circuits/circuit.errors';
 import { RegistryService } from '../registry/registry.service';
+import { TenantsService } from '../tenants/tenants.service';
 import { AllocatorClient, type ProgramAdmitted } from './allocator.client';
 import type { TableEntryDto, TableKeyDto } from './dto/table-entry.dto';
 import { type CounterCellView, type RegisterCellView, SwitchClient, type TableEntriesView } from './switch.client';
@@ -25,6 +27,7 @@ export class ProgramsService {
     private readonly registry: RegistryService,
     private readonly allocator: AllocatorClient,
     private readonly switchApi: SwitchClient,
+    @Optional() private readonly tenants?: TenantsService,
   ) {}
 
   /**
@@ -32,8 +35,24 @@ export class ProgramsService {
    * name. `created` when the tenant had no program before.
    */
   async submit(caller: CallerIdentity, program: unknown): Promise<{ created: boolean; admitted: ProgramAdmitted }> {
+    await this.checkMaxPrograms(caller.tenant);
     const vms = (await this.registry.list({ tenant: caller.tenant })).map((vm) => vm.id);
     return this.allocator.submit(caller.tenant, vms, program);
+  }
+
+  /**
+   * A tenant has at most one program in the pipeline (a submission replaces it), so its maxPrograms cap is 0 or 1:
+   * 0 keeps a tenant out of the switch's shared program capacity altogether.
+   */
+  private async checkMaxPrograms(tenant: string): Promise<void> {
+    if (!this.tenants) return;
+    const { maxPrograms } = await this.tenants.capsOf(tenant);
+    if (maxPrograms < 1) {
+      throw new QuotaExceededError(
+        `quota maxPrograms exceeded: tenant ${tenant} may have ${maxPrograms} programs in the switch pipeline ` +
+          '(its cap maxPrograms, or TENANT_MAX_PROGRAMS); an administrator can raise it to 1',
+      );
+    }
   }
 
   async remove(caller: CallerIdentity): Promise<void> {

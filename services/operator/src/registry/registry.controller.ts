@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { idParam } from '@tenantlab/shared';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { idParam, TENANT_SECRET_HEADER } from '@tenantlab/shared';
 import type { Response } from 'express';
 import { BearerToken } from '../auth/bearer-token.decorator';
 import { RegisterVmDto } from './dto/register-vm.dto';
@@ -12,15 +12,17 @@ export class RegistryController {
 
   /**
    * 201 for a new VM, 200 when a known VM registers again. The response carries the VM's credentials, the only
-   * time they are shown; a live VM registering again must send its current token.
+   * time they are shown; a live VM registering again must send its current token. Every registration needs the
+   * tenant's enrollment secret in the X-Tenant-Secret header (a header, so it never lands in a logged body).
    */
   @Post()
   async register(
     @Body() body: RegisterVmDto,
     @BearerToken({ optional: true }) token: string | undefined,
+    @Headers(TENANT_SECRET_HEADER) tenantSecret: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<RegisteredVm> {
-    const { vm, created, credentials } = await this.registry.register(body, token);
+    const { vm, created, credentials } = await this.registry.register(body, token, tenantSecret);
     response.status(created ? 201 : 200);
     return { ...vm, credentials };
   }

@@ -4,17 +4,14 @@ import { VmKeysModule } from '../vm-keys/vm-keys.module';
 import { RegistryController } from './registry.controller';
 import { RegistryRepository } from './registry.repository';
 import { CLOCK, RegistryService } from './registry.service';
-import { TenantVlanRepository } from './tenant-vlan.repository';
+import { AdminTokenGuard } from '../auth/admin-token.guard';
+import { TenantsController } from '../tenants/tenants.controller';
+import { TenantsModule } from '../tenants/tenants.module';
 
 @Module({
-  imports: [AclModule, VmKeysModule],
-  controllers: [RegistryController],
-  providers: [
-    RegistryRepository,
-    TenantVlanRepository,
-    RegistryService,
-    { provide: CLOCK, useValue: () => Date.now() },
-  ],
-  exports: [RegistryService, CLOCK],
+  imports: [AclModule, VmKeysModule, TenantsModule],
+  controllers: [RegistryController, TenantsController],
+  providers: [RegistryRepository, AdminTokenGuard, RegistryService, { provide: CLOCK, useValue: () => Date.now() }],
+  exports: [RegistryService, CLOCK, TenantsModule],
 })
 export class RegistryModule {}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ConflictError, NotFoundError, PORT_KEYS, TENANT_VLAN_RANGE, VM_KEYS } from '@tenantlab/shared';
+import { ConflictError, NotFoundError, PORT_KEYS, VM_KEYS } from '@tenantlab/shared';
 import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import { ForbiddenError } from '../auth/auth.errors';
@@ -12,37 +12,47 @@ import {
   InMemoryVmKeysRepository,
 } from '../testing/in-memory-repositories';
 import type { RegistryRepository } from './registry.repository';
-import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryService } from './registry.service';
-import type { TenantVlanRepository } from './tenant-vlan.repository';
-import { InMemoryTenantVlanRepository } from '../testing/in-memory-repositories';
+import { declareTestTenants, InMemoryTenantsRepository, testTenantSecret } from '../testing/in-memory-repositories';
+import { QuotaExceededError } from '../circuits/circuit.errors';
+import type { TenantsService } from '../tenants/tenants.service';
+import type { RegisterVmDto } from './dto/register-vm.dto';
 
 describe('RegistryService', () => {
   let now: number;
   let repository: InMemoryRegistryRepository;
   let acl: InMemoryAclRepository;
-  let vlans: InMemoryTenantVlanRepository;
+  let tenants: TenantsService;
+  let tenantStore: InMemoryTenantsRepository;
   let registry: RegistryService;
   let vmKeys: InMemoryVmKeysRepository;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     now = 1_000_000;
     repository = new InMemoryRegistryRepository();
     acl = new InMemoryAclRepository(repository);
-    vlans = new InMemoryTenantVlanRepository();
     vmKeys = new InMemoryVmKeysRepository();
+    ({ tenants, repository: tenantStore } = await declareTestTenants(['tenant-a', 'tenant-b'], {
+      now: () => now,
+      caps: { 'tenant-b': { maxVms: 2 } },
+    }));
     registry = new RegistryService(
       repository as unknown as RegistryRepository,
       new AclService(acl as unknown as AclRepository),
       { VM_LEASE_MS: 15_000 },
       () => now,
-      vlans as unknown as TenantVlanRepository,
+      tenants,
       inMemoryVmKeys(vmKeys),
     );
   });
 
+  /** Registers as a VM holding its tenant's enrollment secret. */
+  function register(request: RegisterVmDto, token?: string): ReturnType<RegistryService['register']> {
+    return registry.register(request, token, testTenantSecret(request.tenant));
+  }
+
   it('registers a new VM as alive', async () => {
-    const { vm, created } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const { vm, created } = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     assert.equal(created, true);
     assert.deepEqual(vm, {
       id: 'vm-a1',
@@ -56,7 +66,7 @@ describe('RegistryService', () => {
   });
 
   it('hands out fresh credentials, stores only their hashes, and creates the VM ACL user with that password', async () => {
-    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const { credentials } = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     assert.equal(credentials.redisUsername, 'vm-vm-a1');
     assert.match(credentials.token, /^[0-9a-f]{64}$/);
     assert.match(credentials.redisPassword, /^[0-9a-f]{64}$/);
@@ -71,27 +81,27 @@ describe('RegistryService', () => {
 
   it("creates the VM's keys at registration and deletes them at deregistration", async () => {
     const keys = [PORT_KEYS.tx('vm-a1'), PORT_KEYS.rx('vm-a1'), VM_KEYS.inbox('vm-a1')];
-    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const { credentials } = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     assert.deepEqual([...vmKeys.keys].sort(), [...keys].sort());
     await registry.deregister('vm-a1', credentials.token);
     assert.deepEqual([...vmKeys.keys], []);
   });
 
   it("starts a new holder of an expired id empty, after closing the old holder's connections", async () => {
-    const first = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' }, first.credentials.token);
+    const first = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' }, first.credentials.token);
     assert.deepEqual(vmKeys.disconnected, ['vm-a1'], 'the same holder keeps its connections and keys');
     now += 15_001;
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3199' });
+    await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3199' });
     assert.deepEqual(vmKeys.disconnected, ['vm-a1', 'vm-a1']);
     assert.ok(vmKeys.keys.has(PORT_KEYS.tx('vm-a1')));
   });
 
   it('lets a restarted VM register again, keeping its first registration time and taking its new URL', async () => {
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     const first = now;
     now += 60_000;
-    const { vm, created } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:4101' });
+    const { vm, created } = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:4101' });
     assert.equal(created, false);
     assert.equal(vm.registeredAt, first);
     assert.equal(vm.lastHeartbeatAt, now);
@@ -99,9 +109,9 @@ describe('RegistryService', () => {
   });
 
   it('refuses to move a registered VM to another tenant, and leaves the record unchanged', async () => {
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     await assert.rejects(
-      registry.register({ id: 'vm-a1', tenant: 'tenant-b', url: 'http://evil:1' }),
+      register({ id: 'vm-a1', tenant: 'tenant-b', url: 'http://evil:1' }),
       (error: unknown) => error instanceof ConflictError && error.message.includes('registered to tenant tenant-a'),
     );
     assert.equal(repository.records.get('vm-a1')?.tenant, 'tenant-a');
@@ -109,15 +119,15 @@ describe('RegistryService', () => {
   });
 
   it('lets only the holder of the current token re-register a live VM, and rotates its credentials', async () => {
-    const first = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const first = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     for (const token of [undefined, 'f'.repeat(64)]) {
       await assert.rejects(
-        registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://evil:1' }, token),
+        register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://evil:1' }, token),
         (e: unknown) => e instanceof ConflictError && /taken by a live VM/.test(e.message),
       );
     }
     assert.equal(repository.records.get('vm-a1')?.url, 'http://127.0.0.1:3101');
-    const second = await registry.register(
+    const second = await register(
       { id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' },
       first.credentials.token,
     );
@@ -127,7 +137,7 @@ describe('RegistryService', () => {
   });
 
   it('shows a VM as not alive once its lease has passed without a heartbeat, and alive again after one', async () => {
-    const { credentials } = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const { credentials } = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     now += 15_001;
     assert.equal((await registry.get('vm-a1')).alive, false);
     await registry.heartbeat('vm-a1', credentials.token);
@@ -135,8 +145,8 @@ describe('RegistryService', () => {
   });
 
   it("refuses a heartbeat or deregistration with another VM's token", async () => {
-    await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
-    const other = await registry.register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
+    await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const other = await register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
     await assert.rejects(registry.heartbeat('vm-a1', other.credentials.token), ForbiddenError);
     await assert.rejects(registry.deregister('vm-a1', other.credentials.token), ForbiddenError);
     assert.ok(repository.records.has('vm-a1'));
@@ -152,9 +162,9 @@ describe('RegistryService', () => {
   });
 
   it('lists VMs, optionally of one tenant, and forgets a deregistered one and its ACL user', async () => {
-    const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+    const a1 = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
     now += 1;
-    await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
+    await register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
     assert.deepEqual(
       (await registry.list()).map((vm) => vm.id),
       ['vm-a1', 'vm-b1'],
@@ -172,58 +182,79 @@ describe('RegistryService', () => {
     await assert.rejects(registry.authenticate(a1.credentials.token), ForbiddenError);
   });
 
-  describe('tenant VLANs', () => {
-    it("gives a tenant's first VM a VLAN id, its other VMs the same one, and the next tenant the next id", async () => {
-      const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
-      const a2 = await registry.register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
-      const b1 = await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
+  describe('tenants', () => {
+    it("gives every VM its tenant's VLAN id, the one the tenant got when it was declared", async () => {
+      const a1 = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+      const a2 = await register({ id: 'vm-a2', tenant: 'tenant-a', url: 'http://127.0.0.1:3102' });
+      const b1 = await register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
       assert.deepEqual([a1.vm.vlan, a2.vm.vlan, b1.vm.vlan], [1, 1, 2]);
-      assert.deepEqual(
-        (await registry.list()).map((vm) => [vm.id, vm.vlan]),
-        [
-          ['vm-a1', 1],
-          ['vm-a2', 1],
-          ['vm-b1', 2],
-        ],
-      );
       assert.equal((await registry.get('vm-b1')).vlan, 2);
     });
 
-    it('keeps the VLAN across re-registration and after the tenant has no VM left; a new tenant never reuses it', async () => {
-      const a1 = await registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
-      const again = await registry.register(
-        { id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:4101' },
-        a1.credentials.token,
-      );
-      assert.equal(again.vm.vlan, 1);
-      await registry.deregister('vm-a1', again.credentials.token);
-      const b1 = await registry.register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:3103' });
-      assert.equal(b1.vm.vlan, 2);
-      const back = await registry.register({ id: 'vm-a9', tenant: 'tenant-a', url: 'http://127.0.0.1:3109' });
-      assert.equal(back.vm.vlan, 1);
-    });
-
-    it('takes the first free id after the last one given out, wrapping from 4094 to 1', async () => {
-      vlans.vlans.set('tenant-old', 1);
-      vlans.last = TENANT_VLAN_RANGE.max;
-      const { vm } = await registry.register({ id: 'vm-n1', tenant: 'tenant-new', url: 'http://127.0.0.1:3101' });
-      assert.equal(vm.vlan, 2);
-    });
-
-    it('refuses the first VM of a new tenant when all 4094 ids are taken, writing nothing; known tenants still register', async () => {
-      for (let i = 0; vlans.vlans.size < TENANT_VLAN_RANGE.max; i++) await vlans.vlanOf(`tenant-${i}`);
-      await assert.rejects(
-        registry.register({ id: 'vm-z1', tenant: 'tenant-z', url: 'http://127.0.0.1:3101' }),
-        (e: unknown) =>
-          e instanceof TenantVlansExhaustedError &&
-          e instanceof ConflictError &&
-          /tenant tenant-z has no VLAN id and none is left: all 4094 \(1-4094\)/.test(e.message) &&
-          /Register this VM under an existing tenant/.test(e.message),
-      );
+    it('refuses a VM of an undeclared tenant, writing nothing, whatever secret it sends', async () => {
+      for (const secret of [undefined, testTenantSecret('tenant-z')]) {
+        await assert.rejects(
+          registry.register({ id: 'vm-z1', tenant: 'tenant-z', url: 'http://127.0.0.1:1' }, undefined, secret),
+          (e: unknown) => e instanceof ForbiddenError && /tenant tenant-z is not declared/.test(e.message),
+        );
+      }
       assert.equal(repository.records.has('vm-z1'), false);
       assert.equal(acl.users.has('vm-vm-z1'), false);
-      const { vm } = await registry.register({ id: 'vm-k1', tenant: 'tenant-7', url: 'http://127.0.0.1:3102' });
-      assert.equal(vm.vlan, 8);
+      assert.equal(tenantStore.vlans.has('tenant-z'), false, 'no VLAN for a made-up tenant');
+    });
+
+    it("refuses a VM without its tenant's secret or with another tenant's, never echoing the secret", async () => {
+      const url = 'http://127.0.0.1:1';
+      await assert.rejects(
+        registry.register({ id: 'vm-x1', tenant: 'tenant-b', url }, undefined, undefined),
+        (e: unknown) => e instanceof ForbiddenError && /needs the tenant's enrollment secret/.test(e.message),
+      );
+      await assert.rejects(
+        registry.register({ id: 'vm-x1', tenant: 'tenant-b', url }, undefined, testTenantSecret('tenant-a')),
+        (e: unknown) =>
+          e instanceof ForbiddenError &&
+          /not tenant tenant-b's enrollment secret/.test(e.message) &&
+          !e.message.includes(testTenantSecret('tenant-a')),
+      );
+      assert.equal(repository.records.has('vm-x1'), false);
+    });
+
+    it('lets an expired id be claimed again only with its tenant secret', async () => {
+      const first = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:3101' });
+      now += 15_001;
+      await assert.rejects(
+        registry.register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://evil:1' }, undefined, 'guess'),
+        ForbiddenError,
+      );
+      assert.equal(repository.records.get('vm-a1')?.url, 'http://127.0.0.1:3101');
+      assert.equal((await registry.authenticate(first.credentials.token)).id, 'vm-a1');
+      const claimed = await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:4101' });
+      assert.equal(claimed.vm.url, 'http://127.0.0.1:4101');
+    });
+
+    it("caps a tenant's live VMs at maxVms, counting neither re-registrations nor expired VMs", async () => {
+      const b1 = await register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:1' });
+      await register({ id: 'vm-b2', tenant: 'tenant-b', url: 'http://127.0.0.1:2' });
+      await assert.rejects(
+        register({ id: 'vm-b3', tenant: 'tenant-b', url: 'http://127.0.0.1:3' }),
+        (e: unknown) =>
+          e instanceof QuotaExceededError &&
+          /quota maxVms exceeded: tenant tenant-b has 2 VM\(s\) with a live lease and its limit is 2/.test(e.message),
+      );
+      assert.equal(repository.records.has('vm-b3'), false);
+      await register({ id: 'vm-b1', tenant: 'tenant-b', url: 'http://127.0.0.1:1' }, b1.credentials.token);
+      now += 15_001;
+      await register({ id: 'vm-b3', tenant: 'tenant-b', url: 'http://127.0.0.1:3' });
+    });
+
+    it("deletes a tenant's expired VMs with it, and refuses while any is alive", async () => {
+      await register({ id: 'vm-a1', tenant: 'tenant-a', url: 'http://127.0.0.1:1' });
+      assert.deepEqual(await registry.releaseExpiredVmsOf('tenant-a'), ['vm-a1']);
+      assert.ok(repository.records.has('vm-a1'));
+      now += 15_001;
+      assert.deepEqual(await registry.releaseExpiredVmsOf('tenant-a'), []);
+      assert.equal(repository.records.has('vm-a1'), false);
+      assert.equal(acl.users.has('vm-vm-a1'), false);
     });
   });
 });

@@ -1,18 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError, vmAclUser } from '@tenantlab/shared';
+import { QuotaExceededError } from '../circuits/circuit.errors';
+import type { TenantRecord } from '../tenants/tenant-record';
 import { AclService } from '../acl/acl.service';
 import { ForbiddenError } from '../auth/auth.errors';
 import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
 import { VmKeysService } from '../vm-keys/vm-keys.service';
+import { CLOCK, type Clock } from '../clock';
 import { RegisterVmDto } from './dto/register-vm.dto';
-import { TenantVlansExhaustedError } from './registry.errors';
 import { RegistryRepository } from './registry.repository';
-import { TenantVlanRepository } from './tenant-vlan.repository';
+import { TenantsService } from '../tenants/tenants.service';
 import { VmCredentials, VmRecord, VmView } from './vm-record';
 
-export const CLOCK = Symbol('CLOCK');
-export type Clock = () => number;
+export { CLOCK, type Clock } from '../clock';
 
 /**
  * Called when whatever a VM held must go: its circuits, listeners and inbox. Circuits depend on the registry (for
@@ -30,7 +31,7 @@ export class RegistryService {
     private readonly acl: AclService,
     @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
-    private readonly vlans: TenantVlanRepository,
+    private readonly tenants: TenantsService,
     private readonly vmKeys: VmKeysService,
   ) {}
 
@@ -42,14 +43,17 @@ export class RegistryService {
    * Registers a VM, or re-registers it after a restart (same id and tenant: the URL may change), handing out fresh
    * credentials each time. A VM id is bound to its tenant for as long as it is registered: letting it move would
    * hand one tenant's identity to another. While its lease is alive only the holder of its current token may
-   * register it again (that rotates its credentials and keeps its circuits); once the lease has expired anyone of
-   * the same tenant may claim it, and whatever the previous holder had (circuits, listeners, inbox) is released.
-   * A tenant's first VM gives the tenant its VLAN id; when none is left the VM is refused before anything is written.
+   * register it again (that rotates its credentials and keeps its circuits); once the lease has expired a VM of
+   * the same tenant (holding its enrollment secret) may claim it, and whatever the previous holder had (circuits, listeners, inbox) is released.
+   * Only a declared tenant's VMs register, each with its tenant's enrollment secret (`tenantSecret`), a new VM as
+   * well as one re-claiming an expired id; the VM takes its tenant's VLAN id, and counts against its maxVms cap.
    */
   async register(
     request: RegisterVmDto,
     presentedToken?: string,
+    tenantSecret?: string,
   ): Promise<{ vm: VmView; created: boolean; credentials: VmCredentials }> {
+    const tenant = await this.tenants.admit(request.tenant, tenantSecret);
     const existing = await this.repository.find(request.id);
     if (existing && existing.tenant !== request.tenant) {
       throw new ConflictError(
@@ -67,7 +71,8 @@ export class RegistryService {
           `expires (VM_LEASE_MS = ${this.config.VM_LEASE_MS} ms without a heartbeat), or pick another id.`,
       );
     }
-    const vlan = await this.tenantVlan(request.tenant);
+    await this.checkMaxVms(tenant, request.id);
+    const vlan = tenant.vlan;
     const at = this.now();
     const credentials = { redisUsername: vmAclUser(request.id), redisPassword: newSecret(), token: newSecret() };
     const record: VmRecord = {
@@ -162,11 +167,41 @@ export class RegistryService {
     for (const hook of this.releaseHooks) await hook(vm, reason);
   }
 
-  /** The tenant's VLAN id, given to it at its first VM and kept (even when all its VMs are gone). */
-  private async tenantVlan(tenant: string): Promise<number> {
-    const vlan = await this.vlans.vlanOf(tenant);
-    if (vlan === undefined) throw new TenantVlansExhaustedError(tenant);
-    return vlan;
+  /**
+   * The tenant's maxVms cap counts its VMs with a live lease, other than this id (a VM registering again, or
+   * re-claiming an expired id, takes no new place). Checked before anything is written; two VMs registering at
+   * the same moment may both pass (the cap then bounds them to within the operator's concurrency, not exactly).
+   */
+  private async checkMaxVms(tenant: TenantRecord, id: string): Promise<void> {
+    const { maxVms } = this.tenants.effectiveCaps(tenant.caps);
+    const others = (await this.repository.list()).filter(
+      (vm) => vm.tenant === tenant.id && vm.id !== id && this.isAlive(vm),
+    );
+    if (others.length >= maxVms) {
+      throw new QuotaExceededError(
+        `quota maxVms exceeded: tenant ${tenant.id} has ${others.length} VM(s) with a live lease and its limit is ` +
+          `${maxVms} (${this.tenants.describeCap(tenant.id, 'maxVms', tenant.caps)}); deregister one of its VMs first`,
+      );
+    }
+  }
+
+  /**
+   * For deleting a tenant: deregisters its VMs whose lease has expired (as their own deregistration would) and
+   * returns the ids of those still alive, which the caller refuses to remove.
+   */
+  async releaseExpiredVmsOf(tenant: string): Promise<string[]> {
+    const vms = (await this.repository.list()).filter((vm) => vm.tenant === tenant);
+    const alive = vms.filter((vm) => this.isAlive(vm)).map((vm) => vm.id);
+    if (alive.length > 0) return alive;
+    for (const vm of vms) {
+      if (!(await this.repository.remove(vm))) continue;
+      try {
+        await this.release(vm, `peer ${vm.id} was deregistered with its tenant`);
+      } finally {
+        await this.acl.syncVm(vm.id);
+      }
+    }
+    return [];
   }
 
   private isAlive(record: VmRecord): boolean {

@@ -1,10 +1,14 @@
-import { type InboxMessage, TENANT_VLAN_RANGE } from '@tenantlab/shared';
+import { type InboxMessage, JsonLogger, TENANT_VLAN_RANGE } from '@tenantlab/shared';
 import type { AclRepository, AclSources } from '../acl/acl.repository';
 import type { CircuitRecord } from '../circuits/circuit-record';
 import type { QuotaCharge } from '../circuits/circuit-quota';
 import type { CircuitsRepository } from '../circuits/circuits.repository';
 import type { RegistryRepository } from '../registry/registry.repository';
-import type { TenantVlanRepository } from '../registry/tenant-vlan.repository';
+import { sha256Hex } from '../auth/vm-secrets';
+import type { TenantCaps } from '../tenants/tenant-caps';
+import type { TenantRecord } from '../tenants/tenant-record';
+import type { DeclareOutcome, TenantsRepository } from '../tenants/tenants.repository';
+import { TenantsService, type TenantsConfig } from '../tenants/tenants.service';
 import type { VmRecord } from '../registry/vm-record';
 import { vmKeyNames, type VmKeysRepository } from '../vm-keys/vm-keys.repository';
 import { VmKeysService } from '../vm-keys/vm-keys.service';
@@ -198,19 +202,44 @@ export class InMemoryAclRepository implements Pick<AclRepository, 'readSources' 
 }
 
 /** Stands in for the VLAN script's Redis I/O, with the same rule: keep the tenant's id, else the next free one. */
-export class InMemoryTenantVlanRepository implements Pick<TenantVlanRepository, 'vlanOf'> {
+/** Declared tenants and their VLAN ids, as TenantsRepository keeps them in Redis. */
+export class InMemoryTenantsRepository implements Pick<TenantsRepository, 'declare' | 'find' | 'list' | 'remove'> {
+  readonly tenants = new Map<string, Omit<TenantRecord, 'vlan'>>();
   readonly vlans = new Map<string, number>();
   last = TENANT_VLAN_RANGE.min - 1;
 
-  async vlanOf(tenant: string): Promise<number | undefined> {
-    const existing = this.vlans.get(tenant);
-    if (existing !== undefined) return existing;
+  async declare(tenant: Omit<TenantRecord, 'vlan'>, mode: 'create' | 'declare'): Promise<DeclareOutcome> {
+    const existing = this.tenants.get(tenant.id);
+    if (existing && mode === 'create') return 'exists';
+    const vlan = this.vlans.get(tenant.id) ?? this.nextVlan();
+    if (vlan === undefined) return 'no-vlan-left';
+    this.vlans.set(tenant.id, vlan);
+    this.tenants.set(tenant.id, { ...tenant, createdAt: existing?.createdAt ?? tenant.createdAt });
+    return { vlan };
+  }
+
+  async find(id: string): Promise<TenantRecord | undefined> {
+    const tenant = this.tenants.get(id);
+    const vlan = this.vlans.get(id);
+    return tenant && vlan !== undefined ? { ...tenant, vlan } : undefined;
+  }
+
+  async list(): Promise<TenantRecord[]> {
+    const found = await Promise.all([...this.tenants.keys()].sort().map((id) => this.find(id)));
+    return found.flatMap((record) => record ?? []);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.vlans.delete(id);
+    return this.tenants.delete(id);
+  }
+
+  private nextVlan(): number | undefined {
     const { min, max } = TENANT_VLAN_RANGE;
     const used = new Set(this.vlans.values());
     for (let step = 1; step <= max - min + 1; step++) {
       const candidate = min + ((this.last - min + step) % (max - min + 1));
       if (!used.has(candidate)) {
-        this.vlans.set(tenant, candidate);
         this.last = candidate;
         return candidate;
       }
@@ -240,4 +269,41 @@ export class InMemoryVmKeysRepository implements Pick<VmKeysRepository, 'create'
 /** The VM keys service over an in-memory repository. */
 export function inMemoryVmKeys(repository = new InMemoryVmKeysRepository()): VmKeysService {
   return new VmKeysService(repository as unknown as VmKeysRepository);
+}
+
+/** The enrollment secret unit tests give tenant `id` (declareTestTenants). */
+export function testTenantSecret(id: string): string {
+  return `test-enrollment-secret-of-${id}`;
+}
+
+/**
+ * A TenantsService on an in-memory repository with `ids` declared (secrets from testTenantSecret), for unit tests
+ * of the services that check tenants.
+ */
+export async function declareTestTenants(
+  ids: string[],
+  options: { now?: () => number; caps?: Record<string, Partial<TenantCaps>>; config?: Partial<TenantsConfig> } = {},
+): Promise<{ tenants: TenantsService; repository: InMemoryTenantsRepository }> {
+  const repository = new InMemoryTenantsRepository();
+  const config: TenantsConfig = {
+    LAB_TENANTS: ids.map((id) => ({
+      id,
+      secretSha256: sha256Hex(testTenantSecret(id)),
+      caps: options.caps?.[id] ?? {},
+    })),
+    TENANT_MAX_VMS: 64,
+    TENANT_MAX_CIRCUITS: 1024,
+    TENANT_MAX_PROGRAMS: 1,
+    TENANT_RING_BYTES: 268_435_456,
+    VM_RING_BYTES: 134_217_728,
+    ...options.config,
+  };
+  const tenants = new TenantsService(
+    repository as unknown as TenantsRepository,
+    config,
+    options.now ?? (() => Date.now()),
+    new JsonLogger('operator-test', 'error', () => undefined),
+  );
+  await tenants.declareLabTenants();
+  return { tenants, repository };
 }

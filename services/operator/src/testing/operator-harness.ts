@@ -10,10 +10,12 @@ import {
   JsonResponse,
   parseEnv,
   requestJson,
+  TENANT_SECRET_HEADER,
   VM_KEYS,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { AppModule } from '../app.module';
+import { sha256Hex } from '../auth/vm-secrets';
 import { operatorEnv } from '../config/operator.config';
 import type { RegisteredVm, VmCredentials } from '../registry/vm-record';
 
@@ -33,7 +35,12 @@ export interface OperatorUnderTest {
  * signal handlers (they would exit the test process). `env` is operator environment, validated like at boot.
  */
 export async function startOperator(redisUrl: string, env: Record<string, string> = {}): Promise<OperatorUnderTest> {
-  const config = parseEnv(operatorEnv, { REDIS_URL: redisUrl, LOG_LEVEL: 'warn', ...env });
+  const config = parseEnv(operatorEnv, {
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'warn',
+    OPERATOR_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ...env,
+  });
   // stderr, so the operator's log lines do not mix with the test runner's report on stdout.
   const logger = new JsonLogger('operator', config.LOG_LEVEL, (line) => process.stderr.write(line));
   const app = await createServiceApp({ module: AppModule.forRoot(config, logger), logger });
@@ -43,22 +50,53 @@ export async function startOperator(redisUrl: string, env: Record<string, string
   return { url: `http://127.0.0.1:${port}`, app, close: () => (closing ??= app.close()) };
 }
 
+/** The admin token startOperator gives the operator unless the test sets OPERATOR_ADMIN_TOKEN itself. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789abcdef';
+
+/**
+ * The enrollment secret the harness gives tenant `id` when it declares it (declareTenant): derived from the id, so
+ * every test and operator of a test process agrees on it without sharing state. Tests only.
+ */
+export function harnessTenantSecret(id: string): string {
+  return `harness-enrollment-secret-of-${id}`;
+}
+
 /** The operator's HTTP API as a VM (or an impostor) calls it. */
 export class OperatorApi {
-  constructor(public url: string) {}
+  constructor(
+    public url: string,
+    private readonly adminToken = TEST_ADMIN_TOKEN,
+  ) {}
 
   call<T = unknown>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
-    options: { body?: unknown; token?: string } = {},
+    options: { body?: unknown; token?: string; tenantSecret?: string } = {},
   ): Promise<JsonResponse<T>> {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    if (options.tenantSecret !== undefined) headers[TENANT_SECRET_HEADER] = options.tenantSecret;
     return requestJson<T>(method, `${this.url}${path}`, options.body, 5000, headers);
   }
 
+  /**
+   * Declares the tenant through the admin API with harnessTenantSecret(tenant), unless it is declared already (409):
+   * so a test registers VMs of any tenant id it likes, as a lab that declares them would.
+   */
+  async declareTenant(tenant: string, caps: Record<string, number> = {}): Promise<void> {
+    const { status, body } = await this.call('POST', '/tenants', {
+      body: { id: tenant, secretSha256: sha256Hex(harnessTenantSecret(tenant)), caps },
+      token: this.adminToken,
+    });
+    if (status !== 201 && status !== 409) {
+      throw new Error(`declaring tenant ${tenant} answered ${status}: ${JSON.stringify(body)}`);
+    }
+  }
+
   async register(id: string, tenant: string): Promise<TestVm> {
+    await this.declareTenant(tenant);
     const { status, body } = await this.call<RegisteredVm & ErrorReply>('POST', '/vms', {
       body: { id, tenant, url: `http://127.0.0.1:1/${id}` },
+      tenantSecret: harnessTenantSecret(tenant),
     });
     if (status !== 201) throw new Error(`registering ${id} answered ${status}: ${JSON.stringify(body)}`);
     return { id, tenant, credentials: body.credentials };

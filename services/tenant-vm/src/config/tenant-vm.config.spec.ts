@@ -5,7 +5,7 @@ import { tenantVmEnv } from './tenant-vm.config';
 
 describe('tenant-vm configuration', () => {
   it('has the defaults the README documents (Configuration table)', () => {
-    const config = parseEnv(tenantVmEnv, { VM_ID: 'vm-a1', TENANT_ID: 'tenant-a' });
+    const config = parseEnv(tenantVmEnv, { VM_ID: 'vm-a1', TENANT_ID: 'tenant-a', TENANT_SECRET: 's3cret' });
     const documented = {
       HOST: '127.0.0.1',
       PORT: 3100,
@@ -20,9 +20,9 @@ describe('tenant-vm configuration', () => {
     );
   });
 
-  it('refuses to start without VM_ID and TENANT_ID, naming each', () => {
-    for (const missing of ['VM_ID', 'TENANT_ID']) {
-      const given = { VM_ID: 'vm-a1', TENANT_ID: 'tenant-a' } as Record<string, string>;
+  it('refuses to start without VM_ID, TENANT_ID and TENANT_SECRET, naming each', () => {
+    for (const missing of ['VM_ID', 'TENANT_ID', 'TENANT_SECRET']) {
+      const given = { VM_ID: 'vm-a1', TENANT_ID: 'tenant-a', TENANT_SECRET: 's3cret' } as Record<string, string>;
       delete given[missing];
       assert.throws(
         () => parseEnv(tenantVmEnv, given),

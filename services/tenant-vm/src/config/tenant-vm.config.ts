@@ -12,6 +12,13 @@ export const tenantVmEnv = {
   PORT: env.port({ default: 3100 }),
   VM_ID: env.string({ pattern: ID_PATTERN, describe: `${idRule}, such as vm-a1` }),
   TENANT_ID: env.string({ pattern: ID_PATTERN, describe: `${idRule}, such as tenant-a` }),
+  /**
+   * Its tenant's enrollment secret, sent to the operator at each registration (X-Tenant-Secret): only a VM holding
+   * it joins the tenant. The lab hands each VM its own tenant's secret, never another's.
+   */
+  TENANT_SECRET: env.string({
+    describe: "the tenant's enrollment secret (from the lab, or from the operator's POST /tenants)",
+  }),
   OPERATOR_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3000' }),
   /** Where others reach this VM's control API; defaults to http://HOST:PORT. */
   VM_ADVERTISE_URL: { ...env.url({ protocols: ['http:', 'https:'] }), optional: true },

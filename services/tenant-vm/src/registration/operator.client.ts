@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DependencyUnavailableError, requestJson } from '@tenantlab/shared';
+import { DependencyUnavailableError, requestJson, TENANT_SECRET_HEADER } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
 import { operatorRefusal } from './operator-refusal';
 
@@ -23,14 +23,17 @@ export interface VmCredentials {
 export class OperatorClient {
   constructor(@Inject(TENANT_VM_CONFIG) private readonly config: TenantVmConfig) {}
 
-  /** `token` is this VM's current one, if it has one: the operator only lets its holder re-register a live VM. */
+  /**
+   * `token` is this VM's current one, if it has one: the operator only lets its holder re-register a live VM. Every
+   * registration carries the tenant's enrollment secret (TENANT_SECRET), in the X-Tenant-Secret header.
+   */
   async register(registration: VmRegistration, token?: string): Promise<VmCredentials> {
     const response = await requestJson<{ credentials?: VmCredentials }>(
       'POST',
       `${this.config.OPERATOR_URL}/vms`,
       registration,
       undefined,
-      authorization(token),
+      { ...authorization(token), [TENANT_SECRET_HEADER]: this.config.TENANT_SECRET },
     );
     if (response.status !== 200 && response.status !== 201) throw operatorRefusal('register this VM', response);
     const credentials = response.body?.credentials;

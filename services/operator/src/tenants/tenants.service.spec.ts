@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConflictError, NotFoundError, TENANT_VLAN_RANGE } from '@tenantlab/shared';
+import { ForbiddenError } from '../auth/auth.errors';
+import { sha256Hex } from '../auth/vm-secrets';
+import { declareTestTenants, testTenantSecret } from '../testing/in-memory-repositories';
+import { parseDeclaredTenants } from './declared-tenants';
+import { parseTenantCaps } from './tenant-caps';
+import { TenantVlansExhaustedError } from './tenants.errors';
+
+describe('TenantsService', () => {
+  it("declares the lab's tenants with VLANs, idempotently: a second start keeps each VLAN and takes a new secret", async () => {
+    const { tenants, repository } = await declareTestTenants(['tenant-a', 'tenant-b']);
+    assert.deepEqual(
+      (await tenants.list()).map((t) => [t.id, t.vlan]),
+      [
+        ['tenant-a', 1],
+        ['tenant-b', 2],
+      ],
+    );
+    await repository.declare({ id: 'tenant-a', secretSha256: sha256Hex('rotated'), caps: {}, createdAt: 5 }, 'declare');
+    await tenants.declareLabTenants();
+    assert.equal((await tenants.get('tenant-a')).vlan, 1);
+    assert.equal((await tenants.admit('tenant-a', testTenantSecret('tenant-a'))).id, 'tenant-a');
+  });
+
+  it('creates a tenant with a fresh secret, stores only its hash, and refuses to create it twice', async () => {
+    const { tenants, repository } = await declareTestTenants([]);
+    const { tenant, enrollmentSecret = assert.fail('no secret in the answer') } = await tenants.create('tenant-n', {
+      maxVms: 3,
+    });
+    assert.match(enrollmentSecret, /^[0-9a-f]{64}$/);
+    assert.equal(tenant.caps.maxVms, 3);
+    assert.equal(tenant.caps.maxCircuits, 1024, 'the default where the tenant sets none');
+    assert.ok(!JSON.stringify([...repository.tenants.values()]).includes(enrollmentSecret));
+    assert.equal((await tenants.admit('tenant-n', enrollmentSecret)).vlan, tenant.vlan);
+    await assert.rejects(tenants.create('tenant-n', {}), ConflictError);
+  });
+
+  it('admits a VM only with its declared tenant and that tenant secret', async () => {
+    const { tenants } = await declareTestTenants(['tenant-a', 'tenant-b']);
+    await assert.rejects(tenants.admit('tenant-x', 'anything'), (e: unknown) => e instanceof ForbiddenError);
+    await assert.rejects(tenants.admit('tenant-b', undefined), /X-Tenant-Secret header/);
+    await assert.rejects(tenants.admit('tenant-b', testTenantSecret('tenant-a')), /not tenant tenant-b's enrollment/);
+  });
+
+  it('returns the VLAN when a tenant is deleted, and the next tenant may get it', async () => {
+    const { tenants } = await declareTestTenants(['tenant-a']);
+    await tenants.remove('tenant-a');
+    await assert.rejects(tenants.get('tenant-a'), NotFoundError);
+    await assert.rejects(tenants.remove('tenant-a'), NotFoundError);
+    const again = await tenants.create('tenant-a', {});
+    assert.equal(again.tenant.vlan, 2, 'the next free id after the last given out');
+  });
+
+  it('refuses a new tenant when every VLAN id is taken', async () => {
+    const { tenants, repository } = await declareTestTenants([]);
+    for (let i = 0; repository.vlans.size < TENANT_VLAN_RANGE.max; i++) repository.vlans.set(`t-${i}`, i + 1);
+    await assert.rejects(tenants.create('tenant-late', {}), TenantVlansExhaustedError);
+    assert.equal(repository.tenants.has('tenant-late'), false);
+  });
+
+  it('validates caps and LAB_TENANTS, naming each problem', () => {
+    assert.deepEqual(parseTenantCaps({ maxVms: 2, vmRingBytes: 4096 }, 'caps').caps, { maxVms: 2, vmRingBytes: 4096 });
+    assert.deepEqual(parseTenantCaps({ maxVm: 2, maxPrograms: 2 }, 'caps').problems, [
+      'caps.maxVm: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes',
+      'caps.maxPrograms: expected an integer from 0 to 1',
+    ]);
+    const hash = sha256Hex('s');
+    assert.deepEqual(parseDeclaredTenants([{ id: 'tenant-a', secretSha256: hash }]), [
+      { id: 'tenant-a', secretSha256: hash, caps: {} },
+    ]);
+    assert.equal(parseDeclaredTenants([{ id: 'tenant-a', secretSha256: 'plain-secret' }]), undefined);
+    const twice = { id: 'tenant-a', secretSha256: hash };
+    assert.equal(parseDeclaredTenants([twice, twice]), undefined);
+  });
+});

@@ -1,0 +1,180 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConflictError, JsonLogger, NotFoundError } from '@tenantlab/shared';
+import { ForbiddenError } from '../auth/auth.errors';
+import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
+import { CLOCK, type Clock } from '../clock';
+import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
+import { TENANT_CAP_DEFAULT_ENV, type TenantCaps } from './tenant-caps';
+import type { TenantRecord, TenantView } from './tenant-record';
+import { TenantVlansExhaustedError } from './tenants.errors';
+import { TenantsRepository } from './tenants.repository';
+
+export type TenantsConfig = Pick<
+  OperatorConfig,
+  | 'LAB_TENANTS'
+  | 'TENANT_MAX_VMS'
+  | 'TENANT_MAX_CIRCUITS'
+  | 'TENANT_MAX_PROGRAMS'
+  | 'TENANT_RING_BYTES'
+  | 'VM_RING_BYTES'
+>;
+
+/** How long to wait before declaring the lab's tenants again when Redis did not take them. */
+const DECLARE_RETRY_MS = 1000;
+
+/**
+ * Declared tenants (issue 10): a tenant exists only when the lab file declares it (LAB_TENANTS, at every start) or
+ * an administrator creates it (POST /tenants); registering a VM never creates one. Each has an enrollment secret,
+ * kept as its sha256, that its VMs must present; a VLAN id from its creation to its deletion; and caps.
+ */
+@Injectable()
+export class TenantsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private labTenantsDeclared = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly repository: TenantsRepository,
+    @Inject(OPERATOR_CONFIG) private readonly config: TenantsConfig,
+    @Inject(CLOCK) private readonly now: Clock,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  /** Declares the lab's tenants in the background, retrying until Redis takes them; readiness waits for it. */
+  onApplicationBootstrap(): void {
+    const attempt = (): void => {
+      this.declareLabTenants().then(
+        () => (this.labTenantsDeclared = true),
+        (error: unknown) => {
+          this.logger.record('warn', `could not declare the lab's tenants yet (retrying): ${String(error)}`, {
+            context: 'tenants',
+          });
+          this.retry = setTimeout(attempt, DECLARE_RETRY_MS);
+        },
+      );
+    };
+    attempt();
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.retry);
+  }
+
+  /** A readiness check: the operator is ready only once the lab's tenants are declared. */
+  readiness(): { name: string; check(): Promise<string> } {
+    return {
+      name: 'tenants',
+      check: () =>
+        this.labTenantsDeclared
+          ? Promise.resolve(`${this.config.LAB_TENANTS.length} lab tenant(s) declared`)
+          : Promise.reject(new Error("the lab's tenants are not declared yet (Redis did not answer)")),
+    };
+  }
+
+  /** LAB_TENANTS, idempotently: a tenant that exists keeps its VLAN and creation time, and takes the new hash. */
+  async declareLabTenants(): Promise<void> {
+    for (const tenant of this.config.LAB_TENANTS) {
+      const outcome = await this.repository.declare(
+        { id: tenant.id, secretSha256: tenant.secretSha256, caps: tenant.caps ?? {}, createdAt: this.now() },
+        'declare',
+      );
+      if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(tenant.id);
+    }
+  }
+
+  /**
+   * A new tenant (admin API): 409 when it exists. Its enrollment secret is made here and shown only in the answer,
+   * unless the administrator brings the sha256 of their own (then no secret is in the answer).
+   */
+  async create(
+    id: string,
+    caps: Partial<TenantCaps>,
+    secretSha256?: string,
+  ): Promise<{ tenant: TenantView; enrollmentSecret?: string }> {
+    const enrollmentSecret = secretSha256 === undefined ? newSecret() : undefined;
+    const hash = secretSha256 ?? sha256Hex(enrollmentSecret ?? '');
+    const record = { id, secretSha256: hash, caps, createdAt: this.now() };
+    const outcome = await this.repository.declare(record, 'create');
+    if (outcome === 'exists') {
+      throw new ConflictError(
+        `tenant ${id} already exists; delete it first (DELETE /tenants/${id}) or pick another id`,
+      );
+    }
+    if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(id);
+    return { tenant: this.view({ ...record, vlan: outcome.vlan }), ...(enrollmentSecret ? { enrollmentSecret } : {}) };
+  }
+
+  async list(): Promise<TenantView[]> {
+    return (await this.repository.list()).map((record) => this.view(record));
+  }
+
+  async get(id: string): Promise<TenantView> {
+    const record = await this.repository.find(id);
+    if (!record) throw this.notDeclared(id);
+    return this.view(record);
+  }
+
+  /** Removes the tenant and returns its VLAN; the caller has made sure no VM of it is left. */
+  async remove(id: string): Promise<void> {
+    if (!(await this.repository.remove(id))) throw this.notDeclared(id);
+  }
+
+  /**
+   * The tenant a VM may join with this enrollment secret: 403 when the tenant is not declared, or the secret is
+   * missing or not the tenant's. Never echoes the secret.
+   */
+  async admit(tenant: string, secret: string | undefined): Promise<TenantRecord> {
+    const record = await this.repository.find(tenant);
+    if (!record) {
+      throw new ForbiddenError(
+        `tenant ${tenant} is not declared, and registering a VM never creates one: declare it in the lab file ` +
+          '(tenants[]) or have an administrator create it (POST /tenants), then register with its enrollment secret',
+      );
+    }
+    if (secret === undefined || secret === '') {
+      throw new ForbiddenError(
+        `registering a VM of tenant ${tenant} needs the tenant's enrollment secret: send it in the X-Tenant-Secret header`,
+      );
+    }
+    if (!sameDigest(record.secretSha256, sha256Hex(secret))) {
+      throw new ForbiddenError(
+        `the X-Tenant-Secret header is not tenant ${tenant}'s enrollment secret; a VM joins only its own tenant, with that tenant's secret`,
+      );
+    }
+    return record;
+  }
+
+  /** The caps in force for a tenant: its own, else the operator's defaults (also for a tenant no longer declared). */
+  async capsOf(tenant: string): Promise<TenantCaps> {
+    return this.effectiveCaps((await this.repository.find(tenant))?.caps ?? {});
+  }
+
+  /** The tenant's own caps (overrides of the operator's defaults); none for a tenant no longer declared. */
+  async ownCapsOf(tenant: string): Promise<Partial<TenantCaps>> {
+    return (await this.repository.find(tenant))?.caps ?? {};
+  }
+
+  /** Names a cap in a refusal: the tenant's own override, or the operator's default variable. */
+  describeCap(tenant: string, cap: keyof TenantCaps, own: Partial<TenantCaps>): string {
+    return own[cap] === undefined
+      ? `${TENANT_CAP_DEFAULT_ENV[cap]} (the default cap ${cap})`
+      : `tenant ${tenant}'s cap ${cap}`;
+  }
+
+  effectiveCaps(own: Partial<TenantCaps>): TenantCaps {
+    return {
+      maxVms: own.maxVms ?? this.config.TENANT_MAX_VMS,
+      maxCircuits: own.maxCircuits ?? this.config.TENANT_MAX_CIRCUITS,
+      maxPrograms: own.maxPrograms ?? this.config.TENANT_MAX_PROGRAMS,
+      ringBytes: own.ringBytes ?? this.config.TENANT_RING_BYTES,
+      vmRingBytes: own.vmRingBytes ?? this.config.VM_RING_BYTES,
+    };
+  }
+
+  private view(record: TenantRecord): TenantView {
+    return { id: record.id, createdAt: record.createdAt, vlan: record.vlan, caps: this.effectiveCaps(record.caps) };
+  }
+
+  private notDeclared(id: string): NotFoundError {
+    return new NotFoundError(`tenant ${id} is not declared; GET /tenants lists the declared tenants`);
+  }
+}
