@@ -44,6 +44,16 @@ describe('TenantsService', () => {
     await assert.rejects(tenants.admit('tenant-b', testTenantSecret('tenant-a')), /not tenant tenant-b's enrollment/);
   });
 
+  it("declares the lab's tenants again when Redis lost every tenant, but not one an administrator deleted", async () => {
+    const { tenants, repository } = await declareTestTenants(['tenant-a', 'tenant-b']);
+    await tenants.remove('tenant-b');
+    await assert.rejects(tenants.admit('tenant-b', testTenantSecret('tenant-b')), /tenant tenant-b is not declared/);
+    repository.tenants.clear(); // Redis restarted empty
+    repository.vlans.clear();
+    assert.equal((await tenants.admit('tenant-b', testTenantSecret('tenant-b'))).id, 'tenant-b');
+    assert.deepEqual((await tenants.list()).map((t) => t.id).sort(), ['tenant-a', 'tenant-b']);
+  });
+
   it('returns the VLAN when a tenant is deleted, and the next tenant may get it', async () => {
     const { tenants } = await declareTestTenants(['tenant-a']);
     await tenants.remove('tenant-a');

@@ -123,7 +123,15 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
    * missing or not the tenant's. Never echoes the secret.
    */
   async admit(tenant: string, secret: string | undefined): Promise<TenantRecord> {
-    const record = await this.repository.find(tenant);
+    let record = await this.repository.find(tenant);
+    const labTenant = this.config.LAB_TENANTS.some((declared) => declared.id === tenant);
+    if (!record && labTenant && (await this.repository.list()).length === 0) {
+      // No tenant at all, not even the lab's: Redis lost its state (it restarted empty). Declare the lab's tenants
+      // again, so its VMs can register again without anyone acting. Tenants made through the admin API are gone; a
+      // lab tenant an administrator deleted while others remain stays deleted.
+      await this.declareLabTenants();
+      record = await this.repository.find(tenant);
+    }
     if (!record) {
       throw new ForbiddenError(
         `tenant ${tenant} is not declared, and registering a VM never creates one: declare it in the lab file ` +
