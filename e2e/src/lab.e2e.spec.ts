@@ -18,6 +18,8 @@ import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, s
 import {
   E2E_PROFILE,
   eventually,
+  labAdminHeaders,
+  labAdminRequest,
   LAB_CLI,
   LabProcess,
   REPO_ROOT,
@@ -144,7 +146,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   it('carries status heartbeats from the switch and allocator through Kafka to the telemetry service', async () => {
     const telemetry = urlOf(state, 'telemetry');
     const seen = await eventually('switch and allocator heartbeats in telemetry', 30_000, async () => {
-      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const { body } = await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`);
       const kinds = new Set(body.components.filter((c) => c.messages > 0).map((c) => c.component));
       return kinds.has('switch') && kinds.has('allocator') ? body : undefined;
     });
@@ -153,7 +155,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
 
   it('counts garbage on the status topic with a reason and keeps consuming', async () => {
     const telemetry = urlOf(state, 'telemetry');
-    const before = (await requestJson<ComponentsBody>('GET', `${telemetry}/components`)).body;
+    const before = (await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`)).body;
     const switchMessages = before.components.find((c) => c.component === 'switch')?.messages ?? 0;
     const kafka = createKafkaClient('e2e-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
     const producer = kafka.producer();
@@ -171,7 +173,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       await producer.disconnect();
     }
     const after = await eventually('three rejected messages and newer switch heartbeats', 30_000, async () => {
-      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const { body } = await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`);
       const newer = (body.components.find((c) => c.component === 'switch')?.messages ?? 0) > switchMessages;
       return body.rejected.count >= before.rejected.count + 3 && newer ? body : undefined;
     });
@@ -353,9 +355,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       counters: { ports: Record<string, { rxFrames: number } | undefined> };
       traces: { published: number; dropped: number; queued: number; sending: number };
     }
-    const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw}/dataplane`)).body;
+    const dataplane = async (): Promise<Dataplane> => (await labAdminRequest<Dataplane>('GET', `${sw}/dataplane`)).body;
     const put = async (tenant: string, rate: number): Promise<void> => {
-      const { status } = await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate });
+      const { status } = await labAdminRequest('PUT', `${sw}/tenants/${tenant}/sampling`, { rate });
       assert.equal(status, 200);
     };
     await put('tenant-a', 0.5);
@@ -446,13 +448,13 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   it("keeps each tenant's packet traces in telemetry, exports them as pcap one tenant per file, counts garbage", async () => {
     const [a2, b1, sw, telemetry] = ['vm-a2', 'vm-b1', 'switch', 'telemetry'].map((name) => urlOf(state, name));
     const sampling = async (tenant: string, rate: number): Promise<void> =>
-      assert.equal((await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate })).status, 200);
+      assert.equal((await labAdminRequest('PUT', `${sw}/tenants/${tenant}/sampling`, { rate })).status, 200);
     type TraceSummary = {
       tenants: Record<string, { traces: number } | undefined>;
       rejected: { count: number; recent: { reason: string }[] };
     };
     const summary = async (): Promise<TraceSummary> =>
-      (await requestJson<TraceSummary>('GET', `${telemetry}/traces`)).body;
+      (await labAdminRequest<TraceSummary>('GET', `${telemetry}/traces`)).body;
     const before = await summary();
     await sampling('tenant-a', 1);
     await sampling('tenant-b', 1);
@@ -484,7 +486,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
         .filter(([, t]) => t === tenant)
         .map(([vm]) => vmMacAddress(vm));
     for (const tenant of ['tenant-a', 'tenant-b']) {
-      const response = await fetch(`${telemetry}/traces/${tenant}/pcap`);
+      const response = await fetch(`${telemetry}/traces/${tenant}/pcap`, { headers: labAdminHeaders() });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
       const frames = pcapFrames(Buffer.from(await response.arrayBuffer()));
@@ -492,7 +494,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       const sources = new Set(frames.map((frame) => macToString(frame.readUInt16BE(6), frame.readUInt32BE(8))));
       for (const source of sources) assert.ok(macsOf(tenant).includes(source), `${tenant}'s pcap holds ${source}`);
     }
-    const unknown = await requestJson<{ error: { code: string; message: string } }>(
+    const unknown = await labAdminRequest<{ error: { code: string; message: string } }>(
       'GET',
       `${telemetry}/traces/tenant-z/pcap`,
     );
@@ -536,7 +538,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     const submitted = await requestJson<{ version: number }>('PUT', `${a1}/program`, { program: example });
     assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
     await eventually('the switch to run the program', 15_000, async () => {
-      const { body } = await requestJson<{ programs: { version: number; tenants: string[] } }>(
+      const { body } = await labAdminRequest<{ programs: { version: number; tenants: string[] } }>(
         'GET',
         `${sw}/dataplane`,
       );
@@ -579,7 +581,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       await eventually(`all ${count} frames at vm-a2`, 30_000, async () =>
         (await arrived()) >= count ? true : undefined,
       ).catch(async (error: unknown) => {
-        const { body } = await requestJson('GET', `${sw}/dataplane`);
+        const { body } = await labAdminRequest('GET', `${sw}/dataplane`);
         throw new Error(`${String(error)}; ${await arrived()} arrived; switch: ${JSON.stringify(body)}`);
       });
       const found = await eventually('a report for every heavy flow', 30_000, async () =>
@@ -589,15 +591,14 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       // Telemetry keeps the same reports per tenant, for people who do not read Kafka.
       const telemetry = urlOf(state, 'telemetry');
       const kept = await eventually('the reports in telemetry', 30_000, async () => {
-        const { status, body } = await requestJson<{ events: { tenant: string; fields: Record<string, number> }[] }>(
-          'GET',
-          `${telemetry}/events/tenant-a?event=heavy_hitter&limit=1000`,
-        );
+        const { status, body } = await labAdminRequest<{
+          events: { tenant: string; fields: Record<string, number> }[];
+        }>('GET', `${telemetry}/events/tenant-a?event=heavy_hitter&limit=1000`);
         const flows = status === 200 ? body.events.map((e) => Number(e.fields['l4.sport']) - 10_000) : [];
         return heavy.every((flow) => flows.includes(flow)) ? body.events : undefined;
       });
       assert.ok(kept.every((e) => e.tenant === 'tenant-a'));
-      const others = await requestJson('GET', `${telemetry}/events/tenant-b`);
+      const others = await labAdminRequest('GET', `${telemetry}/events/tenant-b`);
       assert.equal(others.status, 404, "tenant B's programs reported nothing: it has no events");
     } finally {
       await consumer.disconnect();

@@ -63,6 +63,8 @@ export function planLab(
   const urlOf = (name: ServiceName): string => services.find((spec) => spec.name === name)?.url ?? '';
   const operator = services.find((spec) => spec.name === 'operator');
   if (operator) Object.assign(operator.env, { ALLOCATOR_URL: urlOf('allocator'), SWITCH_URL: urlOf('switch') });
+  // ...and telemetry for a tenant's own traces and events.
+  if (operator) operator.env['TELEMETRY_URL'] = urlOf('telemetry');
   const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [

@@ -7,6 +7,7 @@ import { waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
+import { ensureServiceTokens, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
 
@@ -64,7 +65,10 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = planLab(options.definition, repoRoot, { ...infra.urls, redisAdmin: infra.redisAdminUrl }, portOffset);
+    const plan = withServiceCredentials(
+      planLab(options.definition, repoRoot, { ...infra.urls, redisAdmin: infra.redisAdminUrl }, portOffset),
+      ensureServiceTokens(dataDir),
+    );
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {
       await Promise.all(

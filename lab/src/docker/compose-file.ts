@@ -1,6 +1,7 @@
 import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
+import { serviceCredentialComposeEnv } from '../service-tokens';
 
 /**
  * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
@@ -157,6 +158,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
+        TELEMETRY_URL: `http://telemetry:${SERVICE_PORTS.telemetry}`,
       },
       ['core', 'tenant-vms'],
       { redis: 'service_healthy', jaeger: 'service_started' },
@@ -206,6 +208,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       { redis: 'service_healthy', operator: 'service_healthy', jaeger: 'service_started' },
     );
   });
+  // Service credentials as ${VAR} references (the lab runner passes the profile's tokens); VMs get none.
+  for (const [name, service] of Object.entries(services))
+    Object.assign(service.environment, serviceCredentialComposeEnv(name));
   return { services, networks: { core: {}, 'tenant-vms': {} } };
 }
 

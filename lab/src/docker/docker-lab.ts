@@ -7,6 +7,7 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
 import { ensureRedisAdminPassword } from '../lab-secrets';
+import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
@@ -21,7 +22,7 @@ export function composeFileOf(repoRoot: string, profile: string): string {
   return path.join(labDataDir(repoRoot, profile), 'docker-compose.yml');
 }
 
-/** Runs Compose on a profile's project, with the profile's Redis admin password in its environment. */
+/** Runs Compose on a profile's project, with the profile's Redis admin password and service tokens in its environment. */
 export function runCompose(
   repoRoot: string,
   profile: string,
@@ -34,7 +35,10 @@ export function runCompose(
   return runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
     cwd: repoRoot,
     purpose,
-    env: composeEnv({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)) }),
+    env: composeEnv({
+      REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)),
+      ...serviceTokenComposeEnv(ensureServiceTokens(labDataDir(repoRoot, profile))),
+    }),
   });
 }
 

@@ -8,6 +8,7 @@ import { composeProjectName, dockerComponents, listContainers, runCompose } from
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
 import { ensureRedisAdminPassword } from '../lab-secrets';
+import { ensureServiceTokens, readAdminToken, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
 
@@ -69,7 +70,10 @@ async function startInContainers(
     environment = await new DockerComposeEnvironment(dataDir, composeFile)
       .withProjectName(composeProjectName(options.profile))
       .withClientOptions(executable ? { executable } : {})
-      .withEnvironment({ REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir) })
+      .withEnvironment({
+        REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
+        ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
+      })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
       .up();
@@ -112,7 +116,7 @@ async function startInContainers(
   return {
     mode: 'docker',
     state,
-    clients: labClients(state),
+    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     containerId: async (name) => {
       const container = (await listContainers(options.profile)).get(name);
       if (!container) throw new Error(`no container for ${name} in ${composeProjectName(options.profile)}`);
@@ -156,7 +160,7 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
   return {
     mode: 'local',
     state,
-    clients: labClients(state),
+    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     containerId: () => Promise.reject(new Error('a local lab has no containers')),
     stop,
     [Symbol.asyncDispose]: stop,

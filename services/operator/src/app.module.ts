@@ -12,6 +12,7 @@ import { CircuitsModule } from './circuits/circuits.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
+import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
         RegistryModule,
         CircuitsModule,
         ProgramsModule,
+        TelemetryModule,
       ],
       controllers: [HealthController],
       providers: [

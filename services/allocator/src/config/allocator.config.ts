@@ -1,4 +1,5 @@
 import {
+  callerTokensEnv,
   commonEnv,
   ConfigOf,
   env,
@@ -12,6 +13,8 @@ import {
 
 export const allocatorEnv = {
   ...commonEnv,
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
   ...redisEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3002 }),

@@ -12,6 +12,7 @@ import {
   requestJson,
   VM_KEYS,
 } from '@tenantlab/shared';
+import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
 import { Redis } from 'ioredis';
 import { AppModule } from '../app.module';
 import { operatorEnv } from '../config/operator.config';
@@ -33,7 +34,12 @@ export interface OperatorUnderTest {
  * signal handlers (they would exit the test process). `env` is operator environment, validated like at boot.
  */
 export async function startOperator(redisUrl: string, env: Record<string, string> = {}): Promise<OperatorUnderTest> {
-  const config = parseEnv(operatorEnv, { REDIS_URL: redisUrl, LOG_LEVEL: 'warn', ...env });
+  const config = parseEnv(operatorEnv, {
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'warn',
+    ...serviceCredentialEnv('operator', TEST_SERVICE_TOKENS),
+    ...env,
+  });
   // stderr, so the operator's log lines do not mix with the test runner's report on stdout.
   const logger = new JsonLogger('operator', config.LOG_LEVEL, (line) => process.stderr.write(line));
   const app = await createServiceApp({ module: AppModule.forRoot(config, logger), logger });

@@ -1,7 +1,17 @@
-import { commonEnv, ConfigOf, env, kafkaEnv, redisEnv, SWITCH_RESOURCE_DEFAULTS } from '@tenantlab/shared';
+import {
+  callerTokensEnv,
+  commonEnv,
+  ConfigOf,
+  env,
+  kafkaEnv,
+  redisEnv,
+  SWITCH_RESOURCE_DEFAULTS,
+} from '@tenantlab/shared';
 
 export const switchEnv = {
   ...commonEnv,
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
   ...redisEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3001 }),

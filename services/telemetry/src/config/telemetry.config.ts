@@ -1,7 +1,9 @@
-import { commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
+import { callerTokensEnv, commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
 
 export const telemetryEnv = {
   ...commonEnv,
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3003 }),
   /** Tests give each run its own group so they never share committed offsets with a lab. */
