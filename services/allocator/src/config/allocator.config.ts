@@ -13,8 +13,6 @@ import {
 
 export const allocatorEnv = {
   ...commonEnv,
-  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
-  ...callerTokensEnv,
   ...redisEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3002 }),
@@ -46,6 +44,8 @@ export const allocatorEnv = {
     min: 0,
     max: PROGRAM_LIMITS.headerBytes,
   }),
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
 };
 
 export type AllocatorConfig = ConfigOf<typeof allocatorEnv>;

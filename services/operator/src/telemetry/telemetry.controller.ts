@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, Query, Res, StreamableFile, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res, StreamableFile, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ForbiddenError } from '../auth/auth.errors';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
@@ -24,13 +24,14 @@ export class TelemetryController {
   }
 
   @Get('traces/pcap')
-  @Header('content-type', 'application/vnd.tcpdump.pcap')
   async pcap(
     @CallerVm() caller: VmRecord,
     @Param('tenant') tenant: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<StreamableFile> {
     const pcap = await this.telemetry.pcap(ownTenant(caller, tenant));
+    // Set here, not with @Header: that would label a refusal's JSON as a pcap file too.
+    response.setHeader('content-type', 'application/vnd.tcpdump.pcap');
     response.setHeader('content-disposition', `attachment; filename="${caller.tenant}.pcap"`);
     response.setHeader('x-tenantlab-frames', pcap.frames);
     response.setHeader('x-tenantlab-traces-without-bytes', pcap.withoutBytes);
