@@ -4,7 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isPortFree, isProcessAlive, labDataDir, LabState, redisAdminPasswordFile } from '@tenantlab/lab';
+import {
+  ensureServiceTokens,
+  isPortFree,
+  isProcessAlive,
+  labDataDir,
+  LabState,
+  redisAdminPasswordFile,
+} from '@tenantlab/lab';
 import {
   createKafkaClient,
   JsonLogger,
@@ -141,6 +148,20 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       404,
       'nothing registered',
     );
+  });
+
+  it("refuses calls to the switch, the allocator and telemetry without the lab's service credentials", async () => {
+    const wrong = { authorization: `Bearer ${'0'.repeat(64)}` };
+    for (const [service, path] of [
+      ['switch', '/dataplane'],
+      ['allocator', '/memory'],
+      ['telemetry', '/components'],
+    ] as const) {
+      const url = `${urlOf(state, service)}${path}`;
+      assert.equal((await requestJson('GET', url)).status, 401, `${service} without a token`);
+      assert.equal((await requestJson('GET', url, undefined, 3000, wrong)).status, 403, `${service}, a wrong token`);
+      assert.equal((await labAdminRequest('GET', url)).status, 200, `${service} with the lab's admin token`);
+    }
   });
 
   it('carries status heartbeats from the switch and allocator through Kafka to the telemetry service', async () => {
@@ -298,6 +319,35 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.ok(traces.length > 0);
     assert.ok(!JSON.stringify(traces).includes(password), 'a Jaeger trace holds the password');
   });
+
+  it(
+    'gives the operator its service token and the guarded services their callers, tenant VMs none; prints none',
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+    () => {
+      const tokens = ensureServiceTokens(labDataDir(REPO_ROOT, E2E_PROFILE));
+      const callers = `CALLER_TOKENS=operator=${tokens.operator},admin=${tokens.admin}`;
+      const expected: Record<string, string[]> = {
+        operator: [`SERVICE_TOKEN=${tokens.operator}`],
+        switch: [callers],
+        allocator: [callers],
+        telemetry: [callers],
+      };
+      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
+        const held = environment.filter((v) => Object.values(tokens).some((token) => v.includes(token)));
+        assert.deepEqual(held, expected[component.name] ?? [], component.name);
+      }
+      const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+      const written = [
+        join(dataDir, 'lab.json'),
+        ...readdirSync(join(dataDir, 'logs')).map((n) => join(dataDir, 'logs', n)),
+      ];
+      for (const token of Object.values(tokens)) {
+        assert.ok(!lab.output.join('').includes(token), 'lab up printed a service token');
+        for (const file of written) assert.ok(!readFileSync(file, 'utf8').includes(token), `${file} holds a token`);
+      }
+    },
+  );
 
   it('echoes over a policy-checked circuit between two VMs of a tenant, and traces the setup VM to operator to VM', async () => {
     const [a1, a2, b1] = ['vm-a1', 'vm-a2', 'vm-b1'].map((vm) => urlOf(state, vm));
