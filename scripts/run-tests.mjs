@@ -3,6 +3,7 @@
 //   unit:        *.spec.js                 (no servers)
 //   integration: *.int.spec.js             (real Redis, Kafka, Jaeger)
 //   e2e:         e2e/dist/**/*.e2e.spec.js (the whole lab)
+//   attacks:     *.attacks.spec.js         (a hostile tenant against the whole lab)
 //   containers:  *.containers.spec.js      (the lab in Docker; scripts/test.sh runs it only where an engine runs)
 // The tests run from each package's compiled dist/, so before running it checks that every test source of the tier
 // (src/**/*.spec.ts) has compiled output no older than the source; otherwise it fails naming the package, rather
@@ -17,9 +18,11 @@ const tiers = {
     f.endsWith('.spec.js') &&
     !f.endsWith('.int.spec.js') &&
     !f.endsWith('.e2e.spec.js') &&
+    !f.endsWith('.attacks.spec.js') &&
     !f.endsWith('.containers.spec.js'),
   integration: (f) => f.endsWith('.int.spec.js'),
   e2e: (f) => f.endsWith('.e2e.spec.js'),
+  attacks: (f) => f.endsWith('.attacks.spec.js'),
   containers: (f) => f.endsWith('.containers.spec.js'),
 };
 if (!tiers[tier]) {

@@ -18,6 +18,8 @@ echo "==> Integration tests (real Redis, Kafka, Jaeger)"
 node scripts/run-tests.mjs integration
 echo "==> End-to-end tests (the whole lab)"
 node scripts/run-tests.mjs e2e
+echo "==> Attack suite (a hostile tenant against the whole lab)"
+node scripts/run-tests.mjs attacks
 
 echo "==> Containers tests (the lab in Docker)"
 # Only where an engine runs: one line and a skip elsewhere; in CI (CI=true) a missing engine is a failure.

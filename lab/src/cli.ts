@@ -143,12 +143,6 @@ async function up(
   return new Promise<number>((done) => {
     process.once('SIGINT', () => void stop('Ctrl-C').then(done));
     process.once('SIGTERM', () => void stop('SIGTERM').then(done));
-    void lab.firstExit.then(async (which) => {
-      if (stopping) return;
-      console.error(`${which}; the lab cannot go on without it (its log is in .lab/${profile}/logs)`);
-      await stop('component failed');
-      done(1);
-    });
   });
 }
 

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeExit, SupervisedProcess } from './infra/child-process.supervisor';
+import { SupervisedProcess } from './infra/child-process.supervisor';
+import { type RestartHooks, RestartingProcess } from './infra/restarting-process';
 import { isPortFree } from './infra/ports';
 import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './infra';
-import { waitUntilReady } from './infra/wait-until-ready';
+import { readyOrStopped, waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
@@ -25,14 +26,14 @@ export interface LabOptions {
 
 export interface RunningLab {
   state: LabState;
-  /** Resolves when any lab process exits on its own (the lab is then broken); carries which. */
-  firstExit: Promise<string>;
   stop(): Promise<void>;
 }
 
 /**
  * Brings up the lab: infrastructure, then the services, then the tenant VMs (which register with the operator),
- * each waited for until its /ready says yes. On any failure everything already started is stopped again.
+ * each waited for until its /ready says yes. On any failure everything already started is stopped again. Once the
+ * lab is ready it is supervised: a component that exits by itself is started again with backoff while the rest
+ * goes on, and the state file counts its restarts for `status`.
  * Redis requires the profile's admin password (`.lab/<profile>/redis-admin-password`), which only the services get.
  */
 export async function startLab(options: LabOptions): Promise<RunningLab> {
@@ -41,7 +42,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const startedAt = Date.now();
-  const started: { spec: ProcessSpec; child: SupervisedProcess }[] = [];
+  const started: { spec: ProcessSpec; child: SupervisedProcess | RestartingProcess }[] = [];
   let infra: StartedInfra | undefined;
 
   const stop = async (): Promise<void> => {
@@ -103,10 +104,18 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       ],
     };
     writeLabState(repoRoot, state);
-    const firstExit = Promise.race(
-      started.map(async ({ spec, child }) => `${spec.name} ${describeExit(await child.exited)}`),
-    );
-    return { state, firstExit, stop };
+    const hooks = restartHooks(repoRoot, state, onProgress);
+    infra.supervise(hooks);
+    for (const entry of started) {
+      const { spec } = entry;
+      const startAgain = async (): Promise<SupervisedProcess> => {
+        const child = await startProcess(spec, logDir, options.onLine, true);
+        await readyOrStopped(child, spec.name, () => probeReady(spec.url), timeoutMs);
+        return child;
+      };
+      entry.child = new RestartingProcess(spec.name, entry.child as SupervisedProcess, startAgain, hooks);
+    }
+    return { state, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -135,7 +144,30 @@ async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {
   }
 }
 
-function startProcess(spec: ProcessSpec, logDir: string, onLine: LabOptions['onLine']): Promise<SupervisedProcess> {
+/**
+ * What a restart changes in the lab: a line for the person watching, and the component's pid and restart count in
+ * the state file, which `status` reads from another terminal.
+ */
+function restartHooks(repoRoot: string, state: LabState, onProgress: (message: string) => void): RestartHooks {
+  return {
+    onCrash: (name, exit, delayMs) =>
+      onProgress(`${name} ${exit}; starting it again in ${(delayMs / 1000).toFixed(1)} s`),
+    onRestarted: (name, pid, restarts) => {
+      const entry = state.components.find((component) => component.name === name);
+      if (entry) Object.assign(entry, { pid, restarts });
+      writeLabState(repoRoot, state);
+      onProgress(`${name} is running again (pid ${pid}, restart ${restarts})`);
+    },
+    onGaveUp: (name, reason) => onProgress(`${name} ${reason}; the rest of the lab goes on (see its log)`),
+  };
+}
+
+function startProcess(
+  spec: ProcessSpec,
+  logDir: string,
+  onLine: LabOptions['onLine'],
+  appendLog = false,
+): Promise<SupervisedProcess> {
   return SupervisedProcess.start({
     component: spec.name,
     command: process.execPath,
@@ -144,6 +176,7 @@ function startProcess(spec: ProcessSpec, logDir: string, onLine: LabOptions['onL
     // PATH and HOME only: a service must not pick up stray variables from the user's shell.
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...spec.env },
     logFile: join(logDir, `${spec.name}.log`),
+    appendLog,
     onLine: (line) => onLine(spec.name, line),
   });
 }

@@ -9,6 +9,8 @@ export interface ComponentEntry {
   /** Where it answers: an http URL, redis://…, or host:port for Kafka. */
   url: string;
   pid: number;
+  /** How often the lab started it again after it exited by itself (local mode: the runner; Docker: the engine). */
+  restarts?: number;
 }
 
 /** What a running lab writes about itself, so `status` and `down` from another terminal can find it. */

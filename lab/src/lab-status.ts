@@ -10,6 +10,7 @@ export interface ComponentStatus {
   kind: string;
   url: string;
   pid: number;
+  restarts?: number;
   running: boolean;
   ready: boolean;
   detail: string;
@@ -56,6 +57,8 @@ async function collectDockerStatus(
       return {
         ...component,
         pid: container?.pid ?? 0,
+        // The engine restarts a container that exits (`restart: unless-stopped`) and counts it.
+        restarts: container?.restarts ?? 0,
         running,
         ...readiness,
         rssBytes: container && running ? memory.get(container.id) : undefined,
@@ -65,12 +68,13 @@ async function collectDockerStatus(
 }
 
 export function formatStatusTable(state: LabState, rows: ComponentStatus[]): string {
-  const header = ['COMPONENT', 'KIND', 'PID', 'READY', 'MEMORY', 'URL', 'DETAIL'];
+  const header = ['COMPONENT', 'KIND', 'PID', 'READY', 'RESTARTS', 'MEMORY', 'URL', 'DETAIL'];
   const lines = rows.map((r) => [
     r.name,
     r.kind,
     String(r.pid),
     r.ready ? 'yes' : 'NO',
+    String(r.restarts ?? 0),
     r.rssBytes === undefined ? '-' : mebibytes(r.rssBytes),
     r.url,
     r.ready ? '' : r.detail,

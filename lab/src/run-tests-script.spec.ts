@@ -82,6 +82,6 @@ describe('node scripts/run-tests.mjs <tier>', () => {
   it('refuses an unknown tier with its usage', () => {
     const result = run('everything');
     assert.equal(result.status, 2, result.output);
-    assert.match(result.output, /usage: node scripts\/run-tests\.mjs <unit\|integration\|e2e\|containers>/);
+    assert.match(result.output, /usage: node scripts\/run-tests\.mjs <unit\|integration\|e2e\|attacks\|containers>/);
   });
 });

@@ -61,6 +61,8 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
   before(async () => {
     redis = await startTestRedis();
     admin = new Redis(redis.url);
+    // The last test restarts Redis: this client reconnects by itself, and its refused attempts are expected.
+    admin.on('error', () => undefined);
     await seedVmRegistry(admin, VMS);
     const deadKafka = `127.0.0.1:${await freeLoopbackPort()}`;
     allocator = await (
@@ -230,5 +232,36 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     const second = await install();
     assert.deepEqual(second, first, 'the same slice again, still holding the old count in memory');
     assert.equal(await frames(), '0', 'a new program starts from zeroed registers');
+  });
+
+  // Last in this file: it restarts Redis.
+  it('agrees with the allocator after Redis restarts empty: the lost pipeline stops running, a new epoch runs', async () => {
+    type Pipeline = { version: number; epoch?: string; tenants: Record<string, unknown> };
+    type Installed = { version: number; epoch: string; tenants: string[] };
+    const installed = async (): Promise<Installed> =>
+      (await adminRequest<{ programs: Installed }>('GET', `${sw.url}/dataplane`)).body.programs;
+    const linked = async (): Promise<Pipeline> =>
+      (await adminRequest<Pipeline>('GET', `${allocator.url}/pipeline`)).body;
+    assert.equal((await submit('tenant-a', portAcl(10))).status < 300, true);
+    const before = await linked();
+    assert.ok(before.version >= 2 && before.epoch, `a history of several versions: ${JSON.stringify(before)}`);
+    await eventually('the switch to run the latest version', 10_000, async () =>
+      (await installed()).version === before.version ? true : undefined,
+    );
+
+    await redis.restartEmpty();
+    await seedVmRegistry(admin, VMS);
+    // Version 1 of a new history, lower than what the switch runs: only the epoch says it is newer.
+    const submitted = await submit('tenant-b', portAcl(1));
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const after = await linked();
+    assert.equal(after.version, 1);
+    assert.notEqual(after.epoch, before.epoch);
+    const running = await eventually('the switch to run the new epoch', 15_000, async () => {
+      const now = await installed();
+      return now.epoch === after.epoch ? now : undefined;
+    });
+    assert.deepEqual([running.version, running.tenants], [1, ['tenant-b']], "tenant-a's lost program no longer runs");
+    assert.equal((await adminRequest('GET', `${sw.url}/tenants/tenant-a/program`)).status, 404);
   });
 });

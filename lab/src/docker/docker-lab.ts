@@ -50,7 +50,7 @@ function projectArgs(repoRoot: string, profile: string): string[] {
 
 const INSPECT_CHUNK = 32;
 
-type LabContainer = { id: string; running: boolean; health: string; pid: number };
+type LabContainer = { id: string; running: boolean; health: string; pid: number; restarts: number };
 
 /**
  * The lab's containers, by Compose service name: id, running, health. Compose may remove a container between the
@@ -81,7 +81,7 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
           'inspect',
           '--format',
           '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
-            '{{ with index .State "Health" }}{{ index . "Status" }}{{ else }}none{{ end }} {{ .State.Pid }}',
+            '{{ with index .State "Health" }}{{ index . "Status" }}{{ else }}none{{ end }} {{ .State.Pid }} {{ .RestartCount }}',
           ...ids.slice(start, start + INSPECT_CHUNK),
         ],
         { purpose: 'inspect the lab containers' },
@@ -94,8 +94,8 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
     throw error;
   }
   for (const line of lines.split('\n').filter(Boolean)) {
-    const [service = '', id = '', running, health = 'none', pid] = line.trim().split(' ');
-    found.set(service, { id, running: running === 'true', health, pid: Number(pid) });
+    const [service = '', id = '', running, health = 'none', pid, restarts] = line.trim().split(' ');
+    found.set(service, { id, running: running === 'true', health, pid: Number(pid), restarts: Number(restarts ?? 0) });
   }
   return found;
 }
@@ -206,7 +206,7 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
     };
     writeLabState(repoRoot, state);
     // Docker restarts a container that exits (restart: unless-stopped): no single exit ends a Docker lab.
-    return { state, firstExit: new Promise<string>(() => undefined), stop };
+    return { state, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -19,8 +19,9 @@ export interface SuperviseOptions {
   args: readonly string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Truncated at start: it holds this run only. */
+  /** Truncated at start, so it holds this run only; unless `appendLog`, as for a restart, which keeps the crash. */
   logFile: string;
+  appendLog?: boolean;
   onLine?: (line: string) => void;
 }
 
@@ -93,7 +94,7 @@ export class SupervisedProcess {
       // Opened before spawning so that an unwritable data dir fails the start instead of a running process.
       let logFd: number;
       try {
-        logFd = openSync(options.logFile, 'w');
+        logFd = openSync(options.logFile, options.appendLog ? 'a' : 'w');
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         reject(new InfraStartError(`Could not create ${options.component}'s log file: ${reason}`, { cause: error }));

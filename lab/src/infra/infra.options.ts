@@ -12,6 +12,11 @@ export interface InfraOptions {
   redisPassword?: string;
   /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/<component>.log`. */
   onLine?: (component: InfraComponent, line: string) => void;
+  /**
+   * A start after the component crashed, the lab still running: its log is appended to (the crash stays readable)
+   * and Kafka keeps its topics and offsets. Redis has no persistence, so it comes back empty either way.
+   */
+  restarting?: boolean;
   /** Install and startup milestones, for a person watching. */
   onProgress?: (message: string) => void;
 }

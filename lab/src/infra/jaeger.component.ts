@@ -78,6 +78,7 @@ export async function startJaeger(binary: string, options: InfraOptions): Promis
     args: ['--config', config],
     cwd: dir,
     logFile: path.join(options.dataDir, 'jaeger.log'),
+    appendLog: options.restarting,
     onLine: (line) => options.onLine?.('jaeger', line),
   });
   const port = options.ports.jaegerQuery;

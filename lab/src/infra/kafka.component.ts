@@ -58,8 +58,10 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
   // Every lab starts with no topics, messages or consumer offsets, like its Redis: a consumer group must not
   // resume from an earlier run's offsets and report that run's components. Copying the formatted template is
   // much faster than running the storage tool (a JVM start) every time.
-  await rm(logDir, { recursive: true, force: true });
-  await cp(formatted, logDir, { recursive: true });
+  if (!options.restarting) {
+    await rm(logDir, { recursive: true, force: true });
+    await cp(formatted, logDir, { recursive: true });
+  }
 
   const child = await SupervisedProcess.start({
     component: 'kafka',
@@ -68,6 +70,7 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
     args: [...jvmArgs(kafka), '-Xms256m', '-Xmx512m', '-XX:+UseG1GC', 'kafka.Kafka', properties],
     cwd: dir,
     logFile: path.join(options.dataDir, 'kafka.log'),
+    appendLog: options.restarting,
     onLine: (line) => options.onLine?.('kafka', line),
   });
   const port = options.ports.kafka;

@@ -24,6 +24,7 @@ export async function startRedis(redisServer: string, options: InfraOptions): Pr
     ],
     cwd: dir,
     logFile: path.join(options.dataDir, 'redis.log'),
+    appendLog: options.restarting,
     onLine: (line) => options.onLine?.('redis', line),
   });
   return readyOrStopped(

@@ -9,6 +9,7 @@ import { startJaeger } from './jaeger.component';
 import { startKafka } from './kafka.component';
 import { type InfraPorts, assertPortsFree } from './ports';
 import { startRedis } from './redis.component';
+import { type RestartHooks, RestartingProcess } from './restarting-process';
 
 export interface InfraUrls {
   redis: string;
@@ -27,6 +28,13 @@ export interface StartedInfra {
    */
   redisAdminUrl: string;
   pids: Record<InfraComponent, number>;
+  /**
+   * From now on a component that exits by itself is started again (with backoff; Redis comes back empty, Kafka with
+   * its data), and `hooks` hear of it. Before this, a crash is the caller's to handle (a failed start).
+   */
+  supervise(hooks: RestartHooks): void;
+  /** Restarts so far, per component (0 until `supervise`). */
+  restarts(): Record<InfraComponent, number>;
   /** Stops all three (SIGTERM, then SIGKILL after 20s) and resolves when they have exited. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -68,7 +76,16 @@ export async function startInfra(requested: InfraOptions): Promise<StartedInfra>
   const [redis, kafka, jaeger] = results;
   if (redis.status === 'fulfilled' && kafka.status === 'fulfilled' && jaeger.status === 'fulfilled') {
     options.onProgress?.(`Redis, Kafka and Jaeger ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return startedInfra(options, { redis: redis.value, kafka: kafka.value, jaeger: jaeger.value });
+    const again = { ...options, restarting: true };
+    return startedInfra(
+      options,
+      { redis: redis.value, kafka: kafka.value, jaeger: jaeger.value },
+      {
+        redis: () => startRedis(installation.redisServer, again),
+        kafka: () => startKafka(installation.kafka, again),
+        jaeger: () => startJaeger(installation.jaeger, again),
+      },
+    );
   }
 
   // Each component stops itself when it fails; the ones that came up must not outlive the failed start.
@@ -79,16 +96,35 @@ export async function startInfra(requested: InfraOptions): Promise<StartedInfra>
   throw new InfraStartError(messages.join('\n\n'), { cause: failures[0] });
 }
 
-function startedInfra(options: InfraOptions, children: Record<InfraComponent, SupervisedProcess>): StartedInfra {
+function startedInfra(
+  options: InfraOptions,
+  children: Record<InfraComponent, SupervisedProcess>,
+  starters: Record<InfraComponent, () => Promise<SupervisedProcess>>,
+): StartedInfra {
+  const components = Object.keys(children) as InfraComponent[];
+  let supervised: Record<InfraComponent, RestartingProcess> | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= Promise.all(Object.values(children).map((child) => child.stop())).then(() => undefined);
+    stopping ??= Promise.all(
+      components.map((name) => (supervised ? supervised[name].stop() : children[name].stop())),
+    ).then(() => undefined);
     return stopping;
   };
   return {
     urls: infraUrls(options.ports),
     redisAdminUrl: redisUrl(options.ports.redis, options.redisPassword),
     pids: { redis: children.redis.pid, kafka: children.kafka.pid, jaeger: children.jaeger.pid },
+    supervise(hooks) {
+      if (supervised || stopping) return;
+      const keep = (name: InfraComponent): RestartingProcess =>
+        new RestartingProcess(name, children[name], starters[name], hooks);
+      supervised = { redis: keep('redis'), kafka: keep('kafka'), jaeger: keep('jaeger') };
+    },
+    restarts: () => ({
+      redis: supervised?.redis.restarts ?? 0,
+      kafka: supervised?.kafka.restarts ?? 0,
+      jaeger: supervised?.jaeger.restarts ?? 0,
+    }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

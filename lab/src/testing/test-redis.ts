@@ -16,6 +16,11 @@ export interface TestRedis {
   password: string;
   port: number;
   pid: number;
+  /**
+   * SIGKILLs the server and starts a new one on the same port with the same password: Redis lost everything, as when
+   * it crashes in a lab (which keeps no Redis data). Clients see their connections drop and reconnect.
+   */
+  restartEmpty(): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -31,21 +36,29 @@ export async function startTestRedis(): Promise<TestRedis> {
   const port = await freeLoopbackPort();
   const password = randomBytes(16).toString('hex');
   const ports = { ...DEFAULT_INFRA_PORTS, redis: port };
-  const child = await startRedis(redisServer, { dataDir, ports, redisPassword: password });
+  const options = { dataDir, ports, redisPassword: password };
+  let child = await startRedis(redisServer, options);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= child.stop().then(() => rm(dataDir, { recursive: true, force: true }));
     return stopping;
   };
-  return {
+  const testRedis: TestRedis = {
     url: `redis://:${password}@127.0.0.1:${port}`,
     anonymousUrl: `redis://127.0.0.1:${port}`,
     password,
     port,
     pid: child.pid,
+    async restartEmpty() {
+      process.kill(child.pid, 'SIGKILL');
+      await child.exited;
+      child = await startRedis(redisServer, { ...options, restarting: true });
+      testRedis.pid = child.pid;
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };
+  return testRedis;
 }
 
 /** A port the kernel just handed out and released; good enough for a test server started right after. */

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { shutdownTelemetry } from '../telemetry';
 import type { JsonLogger } from '../logging';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { assertJsonDepthWithin } from './json-depth';
 import { createValidationPipe } from './validation.pipe';
 
 export interface ServiceBootstrapOptions {
@@ -43,7 +44,11 @@ export async function createServiceApp(
 ): Promise<NestExpressApplication> {
   const { logger } = options;
   const app = await NestFactory.create<NestExpressApplication>(options.module, { logger, bodyParser: false });
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '256kb' });
+  // Depth is checked on the raw bytes before parsing: a thrown error ends the request as a 400 naming the limit.
+  app.useBodyParser('json', {
+    limit: options.bodyLimit ?? '256kb',
+    verify: (_request: unknown, _response: unknown, body: Buffer) => assertJsonDepthWithin(body),
+  });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new DomainExceptionFilter(logger));
   return app;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ArgumentsHost } from '@nestjs/common';
 import { BadRequestException } from '@nestjs/common';
+import { ReplyError } from 'ioredis';
 import { ValidationError } from '../errors';
 import { JsonLogger } from '../logging';
 import { DomainExceptionFilter, type ErrorBody } from './domain-exception.filter';
@@ -22,6 +23,11 @@ function answer(exception: unknown): { status: number; body: ErrorBody } {
   new DomainExceptionFilter(new JsonLogger('test', 'error', () => undefined)).catch(exception, host);
   assert.ok(sent.body, 'a body was sent');
   return { status: sent.status, body: sent.body };
+}
+
+/** A Redis error reply as ioredis raises it (its ReplyError, untyped in its declarations). */
+function redisReply(message: string): Error {
+  return new (ReplyError as new (text: string) => Error)(message);
 }
 
 /** Shaped like what Express's body parser throws (http-errors). */
@@ -59,5 +65,50 @@ describe('DomainExceptionFilter', () => {
     const crash = answer(Object.assign(new TypeError('x is undefined'), { status: 'weird' }));
     assert.deepEqual([crash.status, crash.body.error.code], [500, 'INTERNAL']);
     assert.doesNotMatch(crash.body.error.message, /undefined/, 'internals stay in the log');
+  });
+});
+
+describe('DomainExceptionFilter, when a dependency refuses', () => {
+  it('answers Redis refusals (wrong password, loading, too many clients, memory full) with 503, retriable, quoting the reason', () => {
+    for (const reply of [
+      'WRONGPASS invalid username-password pair or user is disabled.',
+      'LOADING Redis is loading the dataset in memory',
+      'ERR max number of clients reached',
+      "OOM command not allowed when used memory > 'maxmemory'.",
+    ]) {
+      const { status, body } = answer(redisReply(reply));
+      assert.deepEqual([status, body.error.code, body.error.retriable], [503, 'DEPENDENCY_UNAVAILABLE', true], reply);
+      assert.ok(body.error.message.includes(reply), `the answer names the refusal: ${body.error.message}`);
+    }
+  });
+
+  it("keeps a Redis reply that is the service's own fault a 500", () => {
+    const { status } = answer(redisReply('WRONGTYPE Operation against a key holding the wrong kind of value'));
+    assert.equal(status, 500);
+  });
+
+  it('answers a lost Redis connection, a Kafka error and a refused socket with 503', () => {
+    const closed = answer(new Error('Connection is closed.'));
+    assert.equal(closed.status, 503);
+    const kafka = answer(
+      Object.assign(new Error('SASL SCRAM authentication failed'), { name: 'KafkaJSSASLAuthenticationError' }),
+    );
+    assert.deepEqual([kafka.status, kafka.body.error.retriable], [503, true]);
+    assert.match(kafka.body.error.message, /Kafka refused or did not answer: SASL SCRAM/);
+    const refused = answer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }));
+    assert.equal(refused.status, 503);
+  });
+
+  it('cuts a long refusal before quoting it', () => {
+    const { body } = answer(redisReply(`LOADING ${'x'.repeat(10_000)}`));
+    assert.ok(body.error.message.length < 300, `${body.error.message.length} characters`);
+  });
+
+  it('answers a body nested too deep with 400 naming the limit', () => {
+    const { status, body } = answer(
+      bodyParserError(400, 'entity.too.deep', 'the request body nests JSON objects and arrays deeper than 64 levels'),
+    );
+    assert.equal(status, 400);
+    assert.match(body.error.message, /deeper than 64 levels.*flatter/);
   });
 });

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Response } from 'express';
 import { DomainError, ValidationError } from '../errors';
+import { dependencyRefusal } from './dependency-refusal';
 import type { JsonLogger } from '../logging';
 
 export interface ErrorBody {
@@ -67,6 +68,13 @@ export class DomainExceptionFilter implements ExceptionFilter {
     }
     const refused = requestBodyRefusal(exception);
     if (refused !== undefined) return refused;
+    const dependency = dependencyRefusal(exception);
+    if (dependency !== undefined) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: { error: { code: 'DEPENDENCY_UNAVAILABLE', message: dependency, retriable: true } },
+      };
+    }
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       body: { error: { code: 'INTERNAL', message: 'internal error; see the service log', retriable: true } },
@@ -112,7 +120,9 @@ function requestBodyRefusal(exception: unknown): { status: number; body: ErrorBo
   const message =
     exception.type === 'entity.parse.failed'
       ? `the request body is not valid JSON: ${exception.message}`
-      : `the request body was refused: ${exception.message}`;
+      : exception.type === 'entity.too.deep'
+        ? `${exception.message}; send a flatter body`
+        : `the request body was refused: ${exception.message}`;
   return {
     status: exception.status,
     body: { error: { code: httpCode(exception.status), message, retriable: false } },

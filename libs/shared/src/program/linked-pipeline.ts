@@ -29,6 +29,12 @@ export interface LinkedTenant {
 export interface LinkedPipeline {
   /** 1 for the first pipeline, one more for each change. */
   readonly version: number;
+  /**
+   * Names the history `version` counts in: new (random) at version 1, kept by each later version. When Redis loses
+   * the pipeline and versions start again from 1, the new epoch tells the switch that a lower number is newer.
+   * Absent only in pipelines written before epochs existed, which count as epoch "".
+   */
+  readonly epoch?: string;
   /** ISO 8601. */
   readonly createdAt: string;
   readonly tenants: Readonly<Record<string, LinkedTenant>>;
@@ -80,6 +86,9 @@ function linkedPipelineProblems(value: unknown): string[] {
   const problems: string[] = [];
   if (!Number.isSafeInteger(value['version']) || (value['version'] as number) < 1) {
     problems.push('version must be a whole number from 1');
+  }
+  if (value['epoch'] !== undefined && (typeof value['epoch'] !== 'string' || value['epoch'] === '')) {
+    problems.push('epoch must be a non-empty string when present');
   }
   const tenants = value['tenants'];
   if (!isRecord(tenants)) return [...problems, 'tenants must be an object'];

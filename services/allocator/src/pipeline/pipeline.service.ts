@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError, ProgramResources, validateProgram, ValidProgram } from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, switchResources, tenantQuota } from '../config/allocator.config';
@@ -40,7 +41,7 @@ export type AdmissionSettings = Parameters<typeof switchResources>[0] & Paramete
  */
 @Injectable()
 export class PipelineService {
-  private cached: { version: number; map: MemoryMap } | undefined;
+  private cached: { key: string; map: MemoryMap } | undefined;
 
   constructor(
     private readonly repository: PipelineRepository,
@@ -146,11 +147,13 @@ export class PipelineService {
       const { tenants, map, result } = plan(current);
       const next: LinkedPipeline = {
         version: current.version + 1,
+        // A first version starts a new history (after a Redis that lost the old one, too): see LinkedPipeline.epoch.
+        epoch: current.version === 0 || current.epoch === undefined ? randomUUID() : current.epoch,
         createdAt: new Date(this.now()).toISOString(),
         tenants,
       };
       if (await this.repository.commit(next)) {
-        this.cached = { version: next.version, map };
+        this.cached = { key: cacheKey(next), map };
         return { pipeline: next, result };
       }
     }
@@ -161,10 +164,15 @@ export class PipelineService {
   }
 
   private mapOf(pipeline: LinkedPipeline): MemoryMap {
-    if (this.cached?.version !== pipeline.version) {
+    if (this.cached?.key !== cacheKey(pipeline)) {
       const map = memoryMapOf(pipeline, this.config.SWITCH_STAGES, this.config.REGISTER_CELLS_PER_STAGE);
-      this.cached = { version: pipeline.version, map };
+      this.cached = { key: cacheKey(pipeline), map };
     }
     return this.cached.map;
   }
+}
+
+/** Which pipeline a cached memory map belongs to: a version number alone repeats once Redis has lost the history. */
+function cacheKey(pipeline: LinkedPipeline): string {
+  return `${pipeline.epoch ?? ''}/${pipeline.version}`;
 }

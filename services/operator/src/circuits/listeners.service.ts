@@ -9,12 +9,14 @@ import type { CallerIdentity } from './circuits.service';
 export class ListenersService {
   constructor(private readonly repository: CircuitsRepository) {}
 
+  /** Idempotent for the VM that already listens on `service`; 409 when another VM of the tenant does. */
   async listen(caller: CallerIdentity, service: string): Promise<Listener> {
     const holder = await this.repository.addListener(caller.tenant, service, caller.id);
-    if (holder !== undefined) {
+    // The holder asking again is no conflict: a VM re-announces its listeners after it registered again.
+    if (holder !== undefined && holder !== caller.id) {
       throw new ConflictError(
-        `service ${service} is already listened on in tenant ${caller.tenant} by VM ${holder}` +
-          `${holder === caller.id ? ' (this VM)' : ''}; that VM must DELETE /listeners/${service} first, or pick another name`,
+        `service ${service} is already listened on in tenant ${caller.tenant} by VM ${holder}; ` +
+          `that VM must DELETE /listeners/${service} first, or pick another name`,
       );
     }
     return { vm: caller.id, tenant: caller.tenant, service };

@@ -10,8 +10,12 @@ import {
 
 export interface InstalledPrograms {
   version: number;
+  /** The pipeline history `version` counts in (LinkedPipeline.epoch); "" before any pipeline. */
+  epoch: string;
   byTenant: ReadonlyMap<string, CompiledProgram>;
 }
+
+const NOTHING_INSTALLED: InstalledPrograms = { version: 0, epoch: '', byTenant: new Map() };
 
 const BLOCK_MS = 1000;
 
@@ -23,7 +27,7 @@ const BLOCK_MS = 1000;
  * version stays. `install` hands the new set to the data path, which swaps it between batches.
  */
 export class ProgramInstaller {
-  private installed: InstalledPrograms = { version: 0, byTenant: new Map() };
+  private installed: InstalledPrograms = NOTHING_INSTALLED;
   private readonly fingerprints = new Map<string, string>();
   private readonly codes = new ProgramCodeCache();
   private stopped = false;
@@ -42,9 +46,10 @@ export class ProgramInstaller {
     return this.installed;
   }
 
-  status(): { version: number; tenants: string[]; lastError?: string } {
+  status(): { version: number; epoch: string; tenants: string[]; lastError?: string } {
     return {
       version: this.installed.version,
+      epoch: this.installed.epoch,
       tenants: [...this.installed.byTenant.keys()],
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -68,6 +73,9 @@ export class ProgramInstaller {
         if (entries.length > 0) {
           lastId = entries[entries.length - 1][0];
           await this.refresh();
+        } else if (this.installed.version > 0 && (await this.redis.exists(REDIS_KEYS.pipelineCurrent)) === 0) {
+          // A Redis that restarted empty announces nothing: only a quiet look finds the pipeline gone.
+          await this.refresh();
         }
         failures = 0;
       } catch (error) {
@@ -89,7 +97,10 @@ export class ProgramInstaller {
    */
   async refresh(): Promise<void> {
     const raw = await this.redis.get(REDIS_KEYS.pipelineCurrent);
-    if (raw === null) return;
+    if (raw === null) {
+      if (this.installed.version > 0) this.forget();
+      return;
+    }
     let pipeline: LinkedPipeline;
     try {
       pipeline = parseLinkedPipeline(raw);
@@ -97,7 +108,8 @@ export class ProgramInstaller {
       this.refuse(`the pipeline in ${REDIS_KEYS.pipelineCurrent} was not installed: ${errorMessage(error)}`);
       return;
     }
-    if (pipeline.version <= this.installed.version) {
+    const sameHistory = (pipeline.epoch ?? '') === this.installed.epoch;
+    if (sameHistory && pipeline.version <= this.installed.version) {
       // What Redis holds is what runs (or older): nothing is pending, so no earlier refusal applies any more.
       if (pipeline.version === this.installed.version) this.lastError = undefined;
       return;
@@ -110,12 +122,33 @@ export class ProgramInstaller {
     }
   }
 
+  /**
+   * Redis no longer holds a pipeline although one runs here: it restarted empty, and the allocator and the operator
+   * now know of no program. Running the old ones would make the switch disagree with both, so nothing runs until
+   * tenants install programs again (a new epoch).
+   */
+  private forget(): void {
+    const was = this.installed;
+    this.fingerprints.clear();
+    this.codes.retain([]);
+    this.installed = NOTHING_INSTALLED;
+    this.install(this.installed);
+    this.lastError = undefined;
+    this.logger.record(
+      'warn',
+      `the pipeline is gone from Redis (restarted empty?); version ${was.version} of epoch ${was.epoch || '""'} removed, no program runs until tenants install again`,
+      { context: 'programs', tenants: [...was.byTenant.keys()] },
+    );
+  }
+
   private refuse(problem: string): void {
     this.lastError = problem;
     this.logger.record('error', `${problem}; version ${this.installed.version} keeps running`, { context: 'programs' });
   }
 
   private apply(pipeline: LinkedPipeline): void {
+    // Another history: no program of it is the one running here, even where name, version and cells match.
+    if ((pipeline.epoch ?? '') !== this.installed.epoch) this.fingerprints.clear();
     const next = new Map<string, CompiledProgram>();
     const fingerprints = new Map<string, string>();
     const fresh: [string, LinkedTenant][] = [];
@@ -141,7 +174,7 @@ export class ProgramInstaller {
     this.fingerprints.clear();
     for (const [tenant, fingerprint] of fingerprints) this.fingerprints.set(tenant, fingerprint);
     this.codes.retain(Object.values(pipeline.tenants).map((linked) => linked.program.program));
-    this.installed = { version: pipeline.version, byTenant: next };
+    this.installed = { version: pipeline.version, epoch: pipeline.epoch ?? '', byTenant: next };
     this.install(this.installed);
     this.logger.record('info', `pipeline version ${pipeline.version} installed`, {
       context: 'programs',

@@ -8,6 +8,7 @@ import {
   ConflictError,
   JsonLogger,
 } from '@tenantlab/shared';
+import { RegistrationService } from '../registration/registration.service';
 import { CircuitBrokerClient } from './circuit-broker.client';
 import { VmRedis } from './vm-redis';
 
@@ -36,7 +37,23 @@ export class CircuitSocketsService implements OnApplicationShutdown {
     private readonly broker: CircuitBrokerClient,
     private readonly redis: VmRedis,
     private readonly logger: JsonLogger,
-  ) {}
+    registration: RegistrationService,
+  ) {
+    registration.onRegisteredAgain(() => this.listenAgain());
+  }
+
+  /** Announces every listener of this VM again, after a registration the operator may have started afresh. */
+  private async listenAgain(): Promise<void> {
+    for (const service of this.handlers.keys()) {
+      try {
+        await this.broker.listen(service);
+      } catch (error) {
+        this.logger.record('warn', `could not listen on ${service} again after registering: ${String(error)}`, {
+          context: 'circuits',
+        });
+      }
+    }
+  }
 
   async listen(service: string, handler: ConnectionHandler): Promise<void> {
     if (this.handlers.has(service)) throw new ConflictError(`this VM already listens on ${service}`);

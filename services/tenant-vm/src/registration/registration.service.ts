@@ -23,10 +23,12 @@ const tracer = trace.getTracer('tenantlab.tenant-vm');
 export class RegistrationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private registered = false;
+  private everRegistered = false;
   private current: VmCredentials | undefined;
   private stopped = false;
   private lastError: string | undefined;
   private lastHeartbeatAt: number | undefined;
+  private readonly registeredHooks: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly operator: OperatorClient,
@@ -44,6 +46,14 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
     if (this.registered && this.current) {
       await this.operator.deregister(this.config.VM_ID, this.current.token).catch(() => undefined);
     }
+  }
+
+  /**
+   * Runs `hook` after each registration but the first: the operator may have forgotten what this VM held (Redis
+   * restarted empty, or the lease expired and the registration counted as a new holder's), so it announces it again.
+   */
+  onRegisteredAgain(hook: () => Promise<void>): void {
+    this.registeredHooks.push(hook);
   }
 
   /** This VM's credentials from its latest registration; undefined until it is registered. Never logged. */
@@ -129,9 +139,12 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
           // Still ours if the operator only forgot us; useless (and harmless) if it was rotated or reclaimed.
           this.current?.token,
         );
+        const again = this.everRegistered;
         this.registered = true;
+        this.everRegistered = true;
         this.lastHeartbeatAt = Date.now();
         this.logger.record('info', `registered with the operator at ${this.config.OPERATOR_URL}`);
+        if (again) for (const hook of this.registeredHooks) void hook();
       } catch (error) {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR });

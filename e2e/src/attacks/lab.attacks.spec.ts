@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LabState } from '@tenantlab/lab';
+import { PORT_KEYS, requestJson } from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import { E2E_PORT_OFFSET, eventually, LabProcess, spawnLab, urlOf, waitForReadyLab } from '../lab-process';
+import { AttackTable } from './attack-table';
+
+interface Credentials {
+  redisUsername: string;
+  redisPassword: string;
+  token: string;
+}
+
+interface ErrorBody {
+  error?: { code: string; message: string };
+}
+
+/**
+ * A hostile tenant against the default lab, with only what a tenant VM has: a VM of its own (registered as any VM of
+ * tenant-a is, with its token and Redis credentials) and the lab's addresses. Every attack must fail, and tenant-b,
+ * which behaves, must see its traffic flow throughout. The table of attacks and outcomes is printed at the end.
+ */
+describe('a hostile tenant against the lab', () => {
+  const table = new AttackTable();
+  let lab: LabProcess;
+  let state: LabState;
+  let operator: string;
+  let mallory: Credentials;
+  let malloryRedis: Redis;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const MALLORY = 'mallory';
+
+  const asMallory = <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+    requestJson<T & ErrorBody>(method, url, body, 10_000, { authorization: `Bearer ${mallory.token}` });
+  const refusedWith = (status: number, body: ErrorBody): string =>
+    `${status} ${body.error?.code ?? ''}: ${body.error?.message ?? JSON.stringify(body)}`;
+
+  before(async () => {
+    lab = spawnLab();
+    state = await waitForReadyLab(lab, 240_000);
+    operator = urlOf(state, 'operator');
+    const registered = await requestJson<{ credentials: Credentials }>('POST', `${operator}/vms`, {
+      id: MALLORY,
+      tenant: 'tenant-a',
+      url: 'http://127.0.0.1:9',
+    });
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    mallory = registered.body.credentials;
+    // Alive for the whole suite, so its Redis user stays and every refusal below is the ACL's, not a dead login's.
+    heartbeat = setInterval(
+      () => void asMallory('POST', `${operator}/vms/${MALLORY}/heartbeat`).catch(() => undefined),
+      2_000,
+    );
+    malloryRedis = new Redis({
+      port: 6379 + E2E_PORT_OFFSET,
+      host: '127.0.0.1',
+      username: mallory.redisUsername,
+      password: mallory.redisPassword,
+      maxRetriesPerRequest: 1,
+      // Its ready check runs INFO, which a VM's user may not.
+      enableReadyCheck: false,
+    });
+    await malloryRedis.ping();
+    // tenant-b behaves: an echo service it will use at the end, to show its traffic survived every attack.
+    assert.equal(
+      (await requestJson('POST', `${urlOf(state, 'vm-b2')}/workloads/echo`, { service: 'echo' })).status,
+      201,
+    );
+  });
+
+  after(async () => {
+    clearInterval(heartbeat);
+    malloryRedis?.disconnect();
+    console.log(`\nAttacks on the lab (${new Date().toISOString()}):\n${table.render()}\n`);
+    if (lab?.child.exitCode === null) {
+      lab.child.kill('SIGINT');
+      await lab.exited;
+    }
+  });
+
+  it("cannot open a circuit to another tenant's service", async () => {
+    const { status, body } = await asMallory('POST', `${operator}/circuits`, { target: 'vm-b2/echo', mode: 'stream' });
+    assert.ok(
+      table.record('circuit to another tenant', '403 POLICY_DENIED', refusedWith(status, body), status === 403),
+    );
+    assert.equal(body.error?.code, 'POLICY_DENIED');
+  });
+
+  it('cannot take over a live VM of its own tenant, nor move a VM of another tenant into its own', async () => {
+    const takeover = await requestJson<ErrorBody>('POST', `${operator}/vms`, {
+      id: 'vm-a2',
+      tenant: 'tenant-a',
+      url: 'http://127.0.0.1:9',
+    });
+    assert.ok(
+      table.record(
+        'take over live vm-a2 (same tenant)',
+        '409',
+        refusedWith(takeover.status, takeover.body),
+        takeover.status === 409,
+      ),
+    );
+    const move = await requestJson<ErrorBody>('POST', `${operator}/vms`, {
+      id: 'vm-b1',
+      tenant: 'tenant-a',
+      url: 'http://127.0.0.1:9',
+    });
+    assert.ok(
+      table.record("claim vm-b1's id for tenant-a", '409', refusedWith(move.status, move.body), move.status === 409),
+    );
+  });
+
+  it('cannot heartbeat, deregister or listen for another VM with its own token', async () => {
+    const beat = await asMallory('POST', `${operator}/vms/vm-a2/heartbeat`);
+    assert.ok(
+      table.record(
+        "heartbeat vm-a2 with mallory's token",
+        '403',
+        refusedWith(beat.status, beat.body),
+        beat.status === 403,
+      ),
+    );
+    const gone = await asMallory('DELETE', `${operator}/vms/vm-b1`);
+    assert.ok(
+      table.record(
+        "deregister vm-b1 with mallory's token",
+        '403',
+        refusedWith(gone.status, gone.body),
+        gone.status === 403,
+      ),
+    );
+    await requestJson('POST', `${urlOf(state, 'vm-a2')}/workloads/echo`, { service: 'echo-a' });
+    const steal = await asMallory('POST', `${operator}/listeners`, { service: 'echo-a' });
+    assert.ok(
+      table.record(
+        "listen on vm-a2's service name",
+        '409',
+        refusedWith(steal.status, steal.body),
+        steal.status === 409,
+      ),
+    );
+  });
+
+  it('gets a 4xx naming the limit for a body too deep or too large, and the operator keeps serving', async () => {
+    const deep = await fetch(`${operator}/vms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '['.repeat(50_000) + ']'.repeat(50_000),
+    });
+    const deepBody = (await deep.json()) as ErrorBody;
+    assert.ok(
+      table.record(
+        'JSON nested 50 000 deep',
+        '400 naming the limit',
+        refusedWith(deep.status, deepBody),
+        deep.status === 400,
+      ),
+    );
+    assert.match(deepBody.error?.message ?? '', /deeper than 64 levels/);
+    const large = await requestJson<ErrorBody>('POST', `${operator}/vms`, { pad: 'x'.repeat(2 * 1024 * 1024) });
+    assert.ok(table.record('2 MiB request body', '413', refusedWith(large.status, large.body), large.status === 413));
+    assert.equal((await requestJson('GET', `${operator}/health`)).status, 200);
+  });
+
+  it("cannot read, write or enumerate another VM's keys or the lab's with its own Redis credentials", async () => {
+    const attempts: [string, string[]][] = [
+      ["read tenant-mate vm-a2's rx", ['XRANGE', PORT_KEYS.rx('vm-a2'), '-', '+']],
+      ["read vm-b1's rx", ['XRANGE', PORT_KEYS.rx('vm-b1'), '-', '+']],
+      ["read vm-b1's rx the way a VM reads its own", ['XREAD', 'COUNT', '1', 'STREAMS', PORT_KEYS.rx('vm-b1'), '0']],
+      ["inject a frame into vm-b1's tx", ['XADD', PORT_KEYS.tx('vm-b1'), '*', 'frame', 'x']],
+      ["delete vm-a2's tx", ['DEL', PORT_KEYS.tx('vm-a2')]],
+      ['list every key', ['KEYS', '*']],
+      ['scan the keyspace', ['SCAN', '0']],
+      ['flush Redis', ['FLUSHALL']],
+      ['read the config', ['CONFIG', 'GET', '*']],
+      ['list ACL users', ['ACL', 'LIST']],
+      ['run a script', ['EVAL', 'return 1', '0']],
+    ];
+    for (const [attack, command] of attempts) {
+      const outcome = await malloryRedis.call(command[0], ...command.slice(1)).then(
+        (reply) => `answered ${JSON.stringify(reply).slice(0, 60)}`,
+        (error: Error) => error.message,
+      );
+      assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
+    }
+  });
+
+  it("leaves tenant-b's circuits and frames flowing after all of the above", async () => {
+    const echo = await requestJson<{ verified: boolean; problem?: string }>(
+      'POST',
+      `${urlOf(state, 'vm-b1')}/workloads/send`,
+      { target: 'vm-b2/echo', mode: 'stream', count: 200, size: 512 },
+      60_000,
+    );
+    assert.equal(echo.status, 201, JSON.stringify(echo.body));
+    assert.equal(echo.body.verified, true, echo.body.problem);
+    const b2 = urlOf(state, 'vm-b2');
+    assert.equal((await requestJson('DELETE', `${b2}/traffic/received`)).status, 204);
+    const count = 500;
+    const sent = await requestJson('POST', `${urlOf(state, 'vm-b1')}/traffic/generate`, {
+      to: ['vm-b2'],
+      protocol: 'udp',
+      count,
+      size: 128,
+    });
+    assert.equal(sent.status, 201);
+    const total = await eventually(`${count} frames at vm-b2`, 30_000, async () => {
+      const { body } = await requestJson<{ total: number }>('GET', `${b2}/traffic/received`);
+      return body.total >= count ? body.total : undefined;
+    });
+    assert.ok(
+      table.record(
+        '(control) tenant-b echo and frames',
+        'verified, all delivered',
+        `echo verified, ${total}/${count} frames`,
+        total === count,
+      ),
+    );
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isProcessAlive, labDataDir, LabState } from '@tenantlab/lab';
+import { requestJson } from '@tenantlab/shared';
+import {
+  E2E_PROFILE,
+  eventually,
+  LAB_CLI,
+  LabProcess,
+  REPO_ROOT,
+  spawnLab,
+  urlOf,
+  waitForReadyLab,
+} from './lab-process';
+
+interface StatusRow {
+  name: string;
+  pid: number;
+  ready: boolean;
+  restarts?: number;
+}
+
+/** What happens to a running lab when its parts crash. Its own bring-up: the tests here kill things. */
+describe('the lab supervises its components', () => {
+  let lab: LabProcess;
+  let state: LabState;
+
+  before(async () => {
+    lab = spawnLab();
+    state = await waitForReadyLab(lab, 240_000);
+  });
+
+  after(async () => {
+    if (lab.child.exitCode === null) {
+      lab.child.kill('SIGINT');
+      await lab.exited;
+    }
+  });
+
+  it('starts a killed service, VM and Jaeger again, counts it in `status`, and the rest runs on untouched', async () => {
+    const victims = ['telemetry', 'vm-a2', 'jaeger'];
+    const pidOf = (name: string): number => state.components.find((c) => c.name === name)?.pid ?? 0;
+    const bystanders = state.components.filter((c) => !victims.includes(c.name));
+    for (const name of victims) process.kill(pidOf(name), 'SIGKILL');
+
+    const rows = await eventually('each killed component running again and ready', 120_000, async () => {
+      const status = await labStatus();
+      const restarted = victims.map((name) => status.find((row) => row.name === name));
+      return restarted.every((row) => row?.ready && row.restarts === 1 && row.pid !== pidOf(row.name))
+        ? status
+        : undefined;
+    });
+    for (const component of bystanders) {
+      const row = rows.find((r) => r.name === component.name);
+      assert.equal(row?.pid, component.pid, `${component.name} kept its process`);
+      assert.equal(row?.restarts ?? 0, 0, `${component.name} was not restarted`);
+      assert.ok(isProcessAlive(component.pid), `${component.name} is alive`);
+    }
+    assert.ok(isProcessAlive(lab.child.pid!), 'the lab runner goes on');
+
+    // The restarted VM registered again and carries a circuit's traffic.
+    const vms = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${urlOf(state, 'operator')}/vms`);
+    assert.equal(vms.body.vms.find((vm) => vm.id === 'vm-a2')?.alive, true);
+    const restartedA2 = rows.find((row) => row.name === 'vm-a2')!;
+    assert.equal(
+      (await requestJson('POST', `${urlOf(state, 'vm-a2')}/workloads/echo`, { service: 'echo' })).status,
+      201,
+    );
+    const sent = await requestJson<{ verified: boolean; problem?: string }>(
+      'POST',
+      `${urlOf(state, 'vm-a1')}/workloads/send`,
+      { target: 'vm-a2/echo', mode: 'datagram', count: 50, size: 256 },
+      60_000,
+    );
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal(sent.body.verified, true, sent.body.problem);
+    assert.ok(isProcessAlive(restartedA2.pid));
+
+    // The crashed run's log is kept above the new one's.
+    const log = readFileSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'logs', 'telemetry.log'), 'utf8');
+    assert.ok(log.split('listening on').length - 1 >= 2, 'telemetry.log holds both runs');
+    assert.match(lab.output.join(''), /telemetry was killed by SIGKILL; starting it again in/);
+  });
+  it('converges by itself after Redis restarts empty: VMs register and listen again, circuits and frames flow', async () => {
+    const redisPid = state.components.find((c) => c.name === 'redis')?.pid ?? 0;
+    const operator = urlOf(state, 'operator');
+    const vmNames = state.components.filter((c) => c.kind === 'vm').map((c) => c.name);
+    process.kill(redisPid, 'SIGKILL');
+
+    await eventually('every VM registered and alive again in an empty Redis', 30_000, async () => {
+      const { status, body } = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${operator}/vms`);
+      return status === 200 && vmNames.every((vm) => body.vms.some((v) => v.id === vm && v.alive)) ? true : undefined;
+    });
+    // vm-a2 listened on echo before Redis lost its listeners: it announces it again without being asked.
+    const echoed = await eventually('a verified echo to vm-a2 over a new circuit', 30_000, async () => {
+      const sent = await requestJson<{ verified: boolean }>(
+        'POST',
+        `${urlOf(state, 'vm-a1')}/workloads/send`,
+        { target: 'vm-a2/echo', mode: 'datagram', count: 20, size: 64 },
+        20_000,
+      );
+      return sent.status === 201 && sent.body.verified ? sent.body : undefined;
+    });
+    assert.equal(echoed.verified, true);
+    const a2 = urlOf(state, 'vm-a2');
+    assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
+    const frames = await eventually('frames from vm-a1 through the switch to vm-a2 again', 30_000, async () => {
+      await requestJson('POST', `${urlOf(state, 'vm-a1')}/traffic/generate`, {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 10,
+        size: 128,
+      });
+      const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
+      return body.total > 0 ? body.total : undefined;
+    });
+    assert.ok(frames > 0);
+    const status = await labStatus();
+    assert.equal(status.find((row) => row.name === 'redis')?.restarts, 1);
+    assert.ok(
+      status.every((row) => row.ready),
+      `all ready again: ${JSON.stringify(status)}`,
+    );
+  });
+});
+
+async function labStatus(): Promise<StatusRow[]> {
+  const child = spawn(process.execPath, [LAB_CLI, 'status', '--json', '--profile', E2E_PROFILE], { cwd: REPO_ROOT });
+  const out: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
+  await new Promise((done) => child.once('close', done));
+  return (JSON.parse(out.join('')) as { components: StatusRow[] }).components;
+}
