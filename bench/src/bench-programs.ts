@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testAdminHeaders } from '@tenantlab/lab';
 import {
   DEFAULT_TENANT_QUOTA,
   type LinkedPipeline,
@@ -44,7 +45,7 @@ export function consecutivePageTable(valid: ValidProgram, offset: number): { pag
 
 /** `GET /dataplane` of a running switch, typed as far as the caller reads it. */
 export async function dataplaneOf<T>(sw: RunningSwitch): Promise<T> {
-  return (await requestJson<T>('GET', `${sw.url}/dataplane`, undefined, 2000)).body;
+  return (await requestJson<T>('GET', `${sw.url}/dataplane`, undefined, 2000, testAdminHeaders())).body;
 }
 
 /** Waits for `check` to hold, polling every 50 ms, or fails naming `what` after `timeoutMs`. */

@@ -1,7 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freeLoopbackPort, type TestRedis } from '@tenantlab/lab';
+import {
+  freeLoopbackPort,
+  serviceCredentialEnv,
+  TEST_SERVICE_TOKENS,
+  testAdminHeaders,
+  type TestRedis,
+} from '@tenantlab/lab';
 import { PORT_ENTRY_FIELDS, PORT_KEYS, requestJson } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 
@@ -38,6 +44,7 @@ export async function withSwitch<T>(
       PORT_SCAN_INTERVAL_MS: '100',
       LOG_LEVEL: 'error',
       OTEL_SDK_DISABLED: 'true',
+      ...serviceCredentialEnv('switch', TEST_SERVICE_TOKENS),
       ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -51,9 +58,13 @@ export async function withSwitch<T>(
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const reply = await requestJson<{ ports?: unknown[] }>('GET', `${sw.url}/dataplane`, undefined, 1000).catch(
-        () => undefined,
-      );
+      const reply = await requestJson<{ ports?: unknown[] }>(
+        'GET',
+        `${sw.url}/dataplane`,
+        undefined,
+        1000,
+        testAdminHeaders(),
+      ).catch(() => undefined);
       if ((reply?.body.ports?.length ?? 0) >= options.ports) break;
       if (exitCode !== undefined) {
         const flags = nodeArgs.length > 0 ? ` (node flags from BENCH_SWITCH_NODE_ARGS: ${nodeArgs.join(' ')})` : '';

@@ -1,6 +1,6 @@
 import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { seedVmRegistry, startTestRedis, testAdminHeaders, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   FrameView,
@@ -212,10 +212,13 @@ async function inSwitchPath(redis: TestRedis, admin: Redis, sw: RunningSwitch): 
     bench: { program: valid, pageTable: consecutivePageTable(valid, 0).pageTable },
   });
   const insidePort = (await dataplaneOf<Dataplane>(sw)).ports?.find((p) => p.vm === 'bench-a1')?.port;
-  const entry = await requestJson('POST', `${sw.url}/tenants/bench/tables/zone/entries`, {
-    key: [{ value: insidePort }],
-    action: 'outbound',
-  });
+  const entry = await requestJson(
+    'POST',
+    `${sw.url}/tenants/bench/tables/zone/entries`,
+    { key: [{ value: insidePort }], action: 'outbound' },
+    3000,
+    testAdminHeaders(),
+  );
   if (entry.status !== 201) throw new Error(`zone entry refused: ${entry.status} ${JSON.stringify(entry.body)}`);
   try {
     const frames = senderFrames('bench-a2');

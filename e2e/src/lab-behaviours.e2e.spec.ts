@@ -13,7 +13,7 @@ import {
   vmIpv4Address,
   vmMacAddress,
 } from '@tenantlab/shared';
-import { E2E_PROFILE, eventually, LAB_CLI, E2E_PORT_OFFSET, REPO_ROOT, urlOf } from './lab-process';
+import { E2E_PROFILE, eventually, labAdminRequest, LAB_CLI, E2E_PORT_OFFSET, REPO_ROOT, urlOf } from './lab-process';
 import { describeLabSuite } from './lab-suite';
 
 /**
@@ -177,7 +177,7 @@ describe('the default lab keeps the promises of its README', () => {
 
   it('runs one traffic generation at a time per VM (409 for a second), and shows the switch figures it made', async () => {
     const [a1, a2, sw, telemetry] = ['vm-a1', 'vm-a2', 'switch', 'telemetry'].map((name) => urlOf(state, name));
-    assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
+    assert.equal((await labAdminRequest('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
     try {
       // Paced to 200 frames/s, the first run takes about 2 s: long enough for the second request to find it going.
       const first = requestJson('POST', `${a1}/traffic/generate`, {
@@ -203,7 +203,7 @@ describe('the default lab keeps the promises of its README', () => {
       });
       assert.equal(after.status, 201, 'the next run starts once the first has answered');
     } finally {
-      assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
+      assert.equal((await labAdminRequest('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
     }
     await eventually('vm-a2 to receive the 401 frames', 30_000, async () => {
       const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
@@ -211,7 +211,7 @@ describe('the default lab keeps the promises of its README', () => {
     });
 
     // GET /dataplane: flow cache figures as `ovs-dpctl show` prints them, and per-port and per-tenant counters.
-    const { body: dataplane } = await requestJson<{
+    const { body: dataplane } = await labAdminRequest<{
       lookups: string;
       flowCache: { hits: number; misses: number; evictions: number; invalidations: number; flows: number };
       counters: { ports: Record<string, { rxFrames: number }>; tenants: Record<string, { rxFrames: number }> };
@@ -224,7 +224,7 @@ describe('the default lab keeps the promises of its README', () => {
 
     // GET /traces/:tenant?limit=N: that tenant's latest N traces, newest last.
     const latest = await eventually("tenant-a's traces in telemetry", 30_000, async () => {
-      const { status, body } = await requestJson<{
+      const { status, body } = await labAdminRequest<{
         tenant: string;
         traces: { message: { tenant: string; inPort?: string } }[];
       }>('GET', `${telemetry}/traces/tenant-a?limit=5`);

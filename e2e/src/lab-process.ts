@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { LabState } from '@tenantlab/lab';
+import { labDataDir, LabState, readAdminToken } from '@tenantlab/lab';
+import { type JsonResponse, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
@@ -37,4 +38,21 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
   throw new Error(
     `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
+}
+
+/** The e2e lab's admin headers (its `service-token-admin`): the switch, the allocator and telemetry require them. */
+export function labAdminHeaders(): { authorization: string } {
+  const token = readAdminToken(labDataDir(REPO_ROOT, E2E_PROFILE));
+  if (token === undefined) throw new Error(`the ${E2E_PROFILE} lab has no admin token: is it running?`);
+  return serviceAuthHeaders(token);
+}
+
+/** requestJson to a service of the e2e lab, as its admin tools call it (with labAdminHeaders). */
+export function labAdminRequest<T = unknown>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+  timeoutMs = 3000,
+): Promise<JsonResponse<T>> {
+  return requestJson<T>(method, url, body, timeoutMs, labAdminHeaders());
 }

@@ -2,8 +2,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { TestLab } from '@tenantlab/lab';
-import { createKafkaClient, JsonLogger, requestJson, TOPICS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import { labDataDir, readAdminToken, type TestLab } from '@tenantlab/lab';
+import {
+  createKafkaClient,
+  type JsonResponse,
+  JsonLogger,
+  requestJson,
+  serviceAuthHeaders,
+  TOPICS,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import { eventually, REPO_ROOT, urlOf } from './lab-process';
 
@@ -25,6 +34,12 @@ export interface LabSuiteOptions {
 export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): void {
   describe(`the default lab's circuits, packet path, programs and traces`, () => {
     const url = (name: string): string => urlOf(lab().state, name);
+    /** A call to a guarded service (switch, telemetry) with the lab's admin token, as its admin tools make it. */
+    const admin = <T = unknown>(method: 'GET' | 'PUT', target: string, body?: unknown): Promise<JsonResponse<T>> => {
+      const token = readAdminToken(labDataDir(REPO_ROOT, lab().state.profile));
+      if (token === undefined) throw new Error(`lab ${lab().state.profile} has no admin token`);
+      return requestJson<T>(method, target, body, 10_000, serviceAuthHeaders(token));
+    };
 
     it('lists each tenant VM in the operator registry, alive, under its tenant', async () => {
       const { status, body } = await requestJson<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
@@ -131,9 +146,9 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         counters: { ports: Record<string, { rxFrames: number } | undefined> };
         traces: { published: number; dropped: number; queued: number; sending: number };
       }
-      const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw}/dataplane`)).body;
+      const dataplane = async (): Promise<Dataplane> => (await admin<Dataplane>('GET', `${sw}/dataplane`)).body;
       const put = async (tenant: string, rate: number): Promise<void> => {
-        const { status } = await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate });
+        const { status } = await admin('PUT', `${sw}/tenants/${tenant}/sampling`, { rate });
         assert.equal(status, 200);
       };
       await put('tenant-a', 0.5);
@@ -229,7 +244,7 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       const receivedByA2 = async (): Promise<number> =>
         (await requestJson<{ total: number }>('GET', `${a2}/traffic/received`)).body.total;
       const before = await receivedByA2();
-      assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
+      assert.equal((await admin('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
       try {
         const sent = await requestJson('POST', `${a1}/traffic/generate`, {
           to: ['vm-a2'],
@@ -244,7 +259,7 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
           (await receivedByA2()) >= before + 20 ? true : undefined,
         );
       } finally {
-        assert.equal((await requestJson('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
+        assert.equal((await admin('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 0.01 })).status, 200);
       }
       const query = new URLSearchParams({
         service: 'switch',
@@ -283,10 +298,7 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       const submitted = await requestJson<{ version: number }>('PUT', `${a1}/program`, { program: example });
       assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
       await eventually('the switch to run the program', 15_000, async () => {
-        const { body } = await requestJson<{ programs: { version: number; tenants: string[] } }>(
-          'GET',
-          `${sw}/dataplane`,
-        );
+        const { body } = await admin<{ programs: { version: number; tenants: string[] } }>('GET', `${sw}/dataplane`);
         return body.programs.version >= submitted.body.version && body.programs.tenants.includes('tenant-a')
           ? true
           : undefined;
@@ -326,7 +338,7 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         await eventually(`all ${count} frames at vm-a2`, 30_000, async () =>
           (await arrived()) >= count ? true : undefined,
         ).catch(async (error: unknown) => {
-          const { body } = await requestJson('GET', `${sw}/dataplane`);
+          const { body } = await admin('GET', `${sw}/dataplane`);
           throw new Error(`${String(error)}; ${await arrived()} arrived; switch: ${JSON.stringify(body)}`);
         });
         const found = await eventually('a report for every heavy flow', 30_000, async () =>
@@ -335,14 +347,14 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         assert.deepEqual(found, heavy, 'the flows reported are exactly the heavy ones');
         // Telemetry keeps the same reports per tenant, for people who do not read Kafka.
         const kept = await eventually('the reports in telemetry', 30_000, async () => {
-          const { status, body } = await requestJson<{
+          const { status, body } = await admin<{
             events: { tenant: string; fields: Record<string, number> }[];
           }>('GET', `${telemetry}/events/tenant-a?event=heavy_hitter&limit=1000`);
           const flows = status === 200 ? body.events.map((e) => Number(e.fields['l4.sport']) - 10_000) : [];
           return heavy.every((flow) => flows.includes(flow)) ? body.events : undefined;
         });
         assert.ok(kept.every((e) => e.tenant === 'tenant-a'));
-        const others = await requestJson('GET', `${telemetry}/events/tenant-b`);
+        const others = await admin('GET', `${telemetry}/events/tenant-b`);
         assert.equal(others.status, 404, "tenant B's programs reported nothing: it has no events");
       } finally {
         await consumer.disconnect();

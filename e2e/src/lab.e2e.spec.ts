@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  ensureServiceTokens,
   isPortFree,
   isProcessAlive,
   labDataDir,
@@ -25,7 +26,16 @@ import {
   vmMacAddress,
 } from '@tenantlab/shared';
 import { findTraces } from './jaeger-api';
-import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
+import {
+  E2E_PORT_OFFSET,
+  E2E_PROFILE,
+  eventually,
+  labAdminHeaders,
+  labAdminRequest,
+  LAB_CLI,
+  REPO_ROOT,
+  urlOf,
+} from './lab-process';
 import { DEFAULT_LAB_VMS } from './lab-suite';
 import { redisReplies } from './redis-wire';
 
@@ -148,10 +158,24 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     );
   });
 
+  it("refuses calls to the switch, the allocator and telemetry without the lab's service credentials", async () => {
+    const wrong = { authorization: `Bearer ${'0'.repeat(64)}` };
+    for (const [service, path] of [
+      ['switch', '/dataplane'],
+      ['allocator', '/memory'],
+      ['telemetry', '/components'],
+    ] as const) {
+      const url = `${urlOf(state, service)}${path}`;
+      assert.equal((await requestJson('GET', url)).status, 401, `${service} without a token`);
+      assert.equal((await requestJson('GET', url, undefined, 3000, wrong)).status, 403, `${service}, a wrong token`);
+      assert.equal((await labAdminRequest('GET', url)).status, 200, `${service} with the lab's admin token`);
+    }
+  });
+
   it('carries status heartbeats from the switch and allocator through Kafka to the telemetry service', async () => {
     const telemetry = urlOf(state, 'telemetry');
     const seen = await eventually('switch and allocator heartbeats in telemetry', 30_000, async () => {
-      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const { body } = await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`);
       const kinds = new Set(body.components.filter((c) => c.messages > 0).map((c) => c.component));
       return kinds.has('switch') && kinds.has('allocator') ? body : undefined;
     });
@@ -160,7 +184,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
 
   it('counts garbage on the status topic with a reason and keeps consuming', async () => {
     const telemetry = urlOf(state, 'telemetry');
-    const before = (await requestJson<ComponentsBody>('GET', `${telemetry}/components`)).body;
+    const before = (await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`)).body;
     const switchMessages = before.components.find((c) => c.component === 'switch')?.messages ?? 0;
     const kafka = createKafkaClient('e2e-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
     const producer = kafka.producer();
@@ -178,7 +202,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       await producer.disconnect();
     }
     const after = await eventually('three rejected messages and newer switch heartbeats', 30_000, async () => {
-      const { body } = await requestJson<ComponentsBody>('GET', `${telemetry}/components`);
+      const { body } = await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`);
       const newer = (body.components.find((c) => c.component === 'switch')?.messages ?? 0) > switchMessages;
       return body.rejected.count >= before.rejected.count + 3 && newer ? body : undefined;
     });
@@ -352,16 +376,45 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.ok(!JSON.stringify(traces).includes(password), 'a Jaeger trace holds the password');
   });
 
+  it(
+    'gives the operator its service token and the guarded services their callers, tenant VMs none; prints none',
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+    () => {
+      const tokens = ensureServiceTokens(labDataDir(REPO_ROOT, E2E_PROFILE));
+      const callers = `CALLER_TOKENS=operator=${tokens.operator},admin=${tokens.admin}`;
+      const expected: Record<string, string[]> = {
+        operator: [`SERVICE_TOKEN=${tokens.operator}`],
+        switch: [callers],
+        allocator: [callers],
+        telemetry: [callers],
+      };
+      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
+        const held = environment.filter((v) => Object.values(tokens).some((token) => v.includes(token)));
+        assert.deepEqual(held, expected[component.name] ?? [], component.name);
+      }
+      const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+      const written = [
+        join(dataDir, 'lab.json'),
+        ...readdirSync(join(dataDir, 'logs')).map((n) => join(dataDir, 'logs', n)),
+      ];
+      for (const token of Object.values(tokens)) {
+        assert.ok(!lab.runner!.output.join('').includes(token), 'lab up printed a service token');
+        for (const file of written) assert.ok(!readFileSync(file, 'utf8').includes(token), `${file} holds a token`);
+      }
+    },
+  );
+
   it("keeps each tenant's packet traces in telemetry, exports them as pcap one tenant per file, counts garbage", async () => {
     const [a2, b1, sw, telemetry] = ['vm-a2', 'vm-b1', 'switch', 'telemetry'].map((name) => urlOf(state, name));
     const sampling = async (tenant: string, rate: number): Promise<void> =>
-      assert.equal((await requestJson('PUT', `${sw}/tenants/${tenant}/sampling`, { rate })).status, 200);
+      assert.equal((await labAdminRequest('PUT', `${sw}/tenants/${tenant}/sampling`, { rate })).status, 200);
     type TraceSummary = {
       tenants: Record<string, { traces: number } | undefined>;
       rejected: { count: number; recent: { reason: string }[] };
     };
     const summary = async (): Promise<TraceSummary> =>
-      (await requestJson<TraceSummary>('GET', `${telemetry}/traces`)).body;
+      (await labAdminRequest<TraceSummary>('GET', `${telemetry}/traces`)).body;
     const before = await summary();
     await sampling('tenant-a', 1);
     await sampling('tenant-b', 1);
@@ -393,7 +446,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
         .filter(([, t]) => t === tenant)
         .map(([vm]) => vmMacAddress(vm));
     for (const tenant of ['tenant-a', 'tenant-b']) {
-      const response = await fetch(`${telemetry}/traces/${tenant}/pcap`);
+      const response = await fetch(`${telemetry}/traces/${tenant}/pcap`, { headers: labAdminHeaders() });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
       const frames = pcapFrames(Buffer.from(await response.arrayBuffer()));
@@ -401,7 +454,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       const sources = new Set(frames.map((frame) => macToString(frame.readUInt16BE(6), frame.readUInt32BE(8))));
       for (const source of sources) assert.ok(macsOf(tenant).includes(source), `${tenant}'s pcap holds ${source}`);
     }
-    const unknown = await requestJson<{ error: { code: string; message: string } }>(
+    const unknown = await labAdminRequest<{ error: { code: string; message: string } }>(
       'GET',
       `${telemetry}/traces/tenant-z/pcap`,
     );

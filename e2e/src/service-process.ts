@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '@tenantlab/lab';
-import { requestJson } from '@tenantlab/shared';
+import { freeLoopbackPort, serviceCredentialEnv, TEST_SERVICE_TOKENS, testAdminHeaders } from '@tenantlab/lab';
+import { type JsonResponse, requestJson } from '@tenantlab/shared';
 import { eventually, REPO_ROOT } from './lab-process';
 
 /**
@@ -44,6 +44,8 @@ export class ServiceProcess {
         LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'warn',
         // These suites need no traces; the exporter would only complain that no Jaeger listens.
         OTEL_SDK_DISABLED: 'true',
+        // The operator's own token, a guarded service's accepted callers: tests call those with adminHeaders().
+        ...serviceCredentialEnv(this.service, TEST_SERVICE_TOKENS),
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,4 +84,14 @@ export class ServiceProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     await this.exited;
   }
+}
+
+/** requestJson as the admin tools call a service a test started (with the test admin token). */
+export function adminRequest<T = unknown>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+  timeoutMs = 3000,
+): Promise<JsonResponse<T>> {
+  return requestJson<T>(method, url, body, timeoutMs, testAdminHeaders());
 }

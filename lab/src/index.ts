@@ -4,6 +4,7 @@ export * from './lab-identity';
 export * from './lab-plan';
 export * from './lab-runner';
 export * from './lab-secrets';
+export * from './service-tokens';
 export * from './lab-state';
 export * from './lab-status';
 export * from './log-formatter';

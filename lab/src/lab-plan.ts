@@ -75,6 +75,8 @@ export function planLab(
       OPERATOR_ADMIN_TOKEN: identity.adminToken,
     });
   }
+  // ...and telemetry for a tenant's own traces and events.
+  if (operator) operator.env['TELEMETRY_URL'] = urlOf('telemetry');
   const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [

@@ -9,6 +9,7 @@ import type { LabDefinition } from './lab-definition';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
+import { ensureServiceTokens, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
 
@@ -66,12 +67,15 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = planLab(
-      options.definition,
-      repoRoot,
-      { ...infra.urls, redisAdmin: infra.redisAdminUrl },
-      portOffset,
-      ensureLabIdentity(dataDir, options.definition),
+    const plan = withServiceCredentials(
+      planLab(
+        options.definition,
+        repoRoot,
+        { ...infra.urls, redisAdmin: infra.redisAdminUrl },
+        portOffset,
+        ensureLabIdentity(dataDir, options.definition),
+      ),
+      ensureServiceTokens(dataDir),
     );
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {

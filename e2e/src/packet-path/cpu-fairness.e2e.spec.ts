@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis } from '@tenantlab/lab';
-import { type LinkedPipeline, PORT_KEYS, REDIS_KEYS, requestJson, validateProgram } from '@tenantlab/shared';
+import { type LinkedPipeline, PORT_KEYS, REDIS_KEYS, validateProgram } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
-import { ServiceProcess } from '../service-process';
+import { adminRequest, ServiceProcess } from '../service-process';
 import { sendFrames, sequencedFrame } from './port-traffic';
 
 /** `PUT /tenants/:tenant/cpu-weight` on the switch at `url`. */
 const putCpuWeight = (url: string, tenant: string, body: unknown) =>
-  requestJson<{ error?: { code: string; details?: string[] }; weight?: number }>(
+  adminRequest<{ error?: { code: string; details?: string[] }; weight?: number }>(
     'PUT',
     `${url}/tenants/${tenant}/cpu-weight`,
     body,
@@ -135,7 +135,7 @@ async function startBudgetedSwitch(
     ).start(30_000, '/health');
     sw = started;
     const dataplane = async (): Promise<Dataplane> =>
-      (await requestJson<Dataplane>('GET', `${started.url}/dataplane`)).body;
+      (await adminRequest<Dataplane>('GET', `${started.url}/dataplane`)).body;
     // 64 flows (source ports), so the program's sketch sees more than one.
     const send = (from: Vm, to: Vm, first: number, count: number): Promise<void> =>
       sendFrames(
@@ -147,7 +147,7 @@ async function startBudgetedSwitch(
       );
     const arrived = (vm: Vm): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
     await eventually('the programs installed and four ports attached', 10_000, async () => {
-      const state = (await requestJson<Dataplane & { ports: unknown[] }>('GET', `${started.url}/dataplane`)).body;
+      const state = (await adminRequest<Dataplane & { ports: unknown[] }>('GET', `${started.url}/dataplane`)).body;
       return state.programs.version === 1 && state.ports.length === 4 ? true : undefined;
     });
     await send('vm-a2', 'vm-a1', 0, 1);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_KEYS, REDIS_KEYS, requestJson } from '@tenantlab/shared';
+import { PORT_KEYS, REDIS_KEYS } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
-import { ServiceProcess } from '../service-process';
+import { adminRequest, ServiceProcess } from '../service-process';
 import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
@@ -50,13 +50,13 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
 
   const send = (from: Vm, frames: Buffer[]): Promise<void> => sendFrames(admin, from, frames);
   const received = (vm: Vm): Promise<number[]> => receivedSequences(admin, vm);
-  const submit = (tenant: string, program: unknown): ReturnType<typeof requestJson<{ version: number }>> =>
-    requestJson('PUT', `${allocator.url}/tenants/${tenant}/program`, {
+  const submit = (tenant: string, program: unknown): ReturnType<typeof adminRequest<{ version: number }>> =>
+    adminRequest('PUT', `${allocator.url}/tenants/${tenant}/program`, {
       vms: Object.keys(VMS).filter((vm) => VMS[vm as Vm] === tenant),
       program,
     });
   const installedVersion = async (): Promise<number> =>
-    (await requestJson<{ programs: { version: number } }>('GET', `${sw.url}/dataplane`)).body.programs.version;
+    (await adminRequest<{ programs: { version: number } }>('GET', `${sw.url}/dataplane`)).body.programs.version;
 
   before(async () => {
     redis = await startTestRedis();
@@ -91,12 +91,12 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     await eventually('the switch to install the program', 10_000, async () =>
       (await installedVersion()) === submitted.body.version ? true : undefined,
     );
-    const entry = await requestJson<{ entries: number }>('POST', `${sw.url}/tenants/tenant-a/tables/acl/entries`, {
+    const entry = await adminRequest<{ entries: number }>('POST', `${sw.url}/tenants/tenant-a/tables/acl/entries`, {
       key: [{ value: 6666 }],
       action: 'deny',
     });
     assert.equal(entry.status, 201, JSON.stringify(entry.body));
-    const bad = await requestJson<{ error: { code: string } }>(
+    const bad = await adminRequest<{ error: { code: string } }>(
       'POST',
       `${sw.url}/tenants/tenant-a/tables/acl/entries`,
       {
@@ -105,7 +105,7 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
       },
     );
     assert.equal(bad.status, 400, 'an entry with the wrong key arity is refused');
-    assert.equal((await requestJson('GET', `${sw.url}/tenants/tenant-b/program`)).status, 404);
+    assert.equal((await adminRequest('GET', `${sw.url}/tenants/tenant-b/program`)).status, 404);
 
     await send('vm-a2', [frame('vm-a2', 'vm-a1', 9, 0)]); // a2 announces itself: unicast from now on
     await send('vm-a1', [
@@ -119,7 +119,7 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     );
     assert.deepEqual(await received('vm-a2'), [1, 3], "tenant A's program dropped port 6666");
     assert.deepEqual(await received('vm-b2'), [4], "tenant A's program never saw tenant B's frame");
-    const seen = await requestJson<{ packets: number }>('GET', `${sw.url}/tenants/tenant-a/counters/seen/0`);
+    const seen = await adminRequest<{ packets: number }>('GET', `${sw.url}/tenants/tenant-a/counters/seen/0`);
     assert.equal(seen.body.packets, 4, "the counter saw all four of tenant A's frames, and only those");
   });
 
@@ -159,7 +159,7 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     const stored = await admin.get(REDIS_KEYS.pipelineCurrent);
     assert.ok(stored, 'a pipeline is stored');
     const status = async (): Promise<{ version: number; lastError?: string }> =>
-      (await requestJson<{ programs: { version: number; lastError?: string } }>('GET', `${sw.url}/dataplane`)).body
+      (await adminRequest<{ programs: { version: number; lastError?: string } }>('GET', `${sw.url}/dataplane`)).body
         .programs;
     for (const [garbage, reason] of [
       ['{"version": 99, "tenants": ', /not JSON/],
@@ -207,9 +207,9 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
       control: [{ table: 'any' }],
     };
     const frames = async (): Promise<string> =>
-      (await requestJson<{ value: string }>('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).body.value;
+      (await adminRequest<{ value: string }>('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).body.value;
     const install = async (): Promise<Record<string, unknown>> => {
-      const submitted = await requestJson<{ version: number; pageTable: Record<string, unknown> }>(
+      const submitted = await adminRequest<{ version: number; pageTable: Record<string, unknown> }>(
         'PUT',
         `${allocator.url}/tenants/tenant-b/program`,
         { vms: ['vm-b1', 'vm-b2'], program: tally },
@@ -224,10 +224,10 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     await send('vm-b1', [frame('vm-b1', 'vm-b2', 7000, 500), frame('vm-b1', 'vm-b2', 7000, 501)]);
     await eventually('two frames counted', 10_000, async () => ((await frames()) === '2' ? true : undefined));
 
-    const removed = await requestJson<{ version: number }>('DELETE', `${allocator.url}/tenants/tenant-b/program`);
+    const removed = await adminRequest<{ version: number }>('DELETE', `${allocator.url}/tenants/tenant-b/program`);
     assert.equal(removed.status, 204);
     await eventually('the switch to run the version without it', 10_000, async () =>
-      (await requestJson('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).status === 404 ? true : undefined,
+      (await adminRequest('GET', `${sw.url}/tenants/tenant-b/registers/frames/0`)).status === 404 ? true : undefined,
     );
     const second = await install();
     assert.deepEqual(second, first, 'the same slice again, still holding the old count in memory');
@@ -239,9 +239,9 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     type Pipeline = { version: number; epoch?: string; tenants: Record<string, unknown> };
     type Installed = { version: number; epoch: string; tenants: string[] };
     const installed = async (): Promise<Installed> =>
-      (await requestJson<{ programs: Installed }>('GET', `${sw.url}/dataplane`)).body.programs;
+      (await adminRequest<{ programs: Installed }>('GET', `${sw.url}/dataplane`)).body.programs;
     const linked = async (): Promise<Pipeline> =>
-      (await requestJson<Pipeline>('GET', `${allocator.url}/pipeline`)).body;
+      (await adminRequest<Pipeline>('GET', `${allocator.url}/pipeline`)).body;
     assert.equal((await submit('tenant-a', portAcl(10))).status < 300, true);
     const before = await linked();
     assert.ok(before.version >= 2 && before.epoch, `a history of several versions: ${JSON.stringify(before)}`);
@@ -262,6 +262,6 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
       return now.epoch === after.epoch ? now : undefined;
     });
     assert.deepEqual([running.version, running.tenants], [1, ['tenant-b']], "tenant-a's lost program no longer runs");
-    assert.equal((await requestJson('GET', `${sw.url}/tenants/tenant-a/program`)).status, 404);
+    assert.equal((await adminRequest('GET', `${sw.url}/tenants/tenant-a/program`)).status, 404);
   });
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_CAPACITY_FRAMES, PORT_KEYS, requestJson, withVlanTag } from '@tenantlab/shared';
+import { PORT_CAPACITY_FRAMES, PORT_KEYS, withVlanTag } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
-import { ServiceProcess } from '../service-process';
+import { adminRequest, ServiceProcess } from '../service-process';
 import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-a3': 'tenant-a', 'vm-b1': 'tenant-b' } as const;
@@ -44,7 +44,7 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
     return process.start(30_000, '/health');
   };
 
-  const dataplane = async (): Promise<Dataplane> => (await requestJson<Dataplane>('GET', `${sw.url}/dataplane`)).body;
+  const dataplane = async (): Promise<Dataplane> => (await adminRequest<Dataplane>('GET', `${sw.url}/dataplane`)).body;
 
   const send = (from: Vm, frames: Buffer[]): Promise<void> => sendFrames(admin, from, frames);
   const received = (vm: Vm): Promise<number[]> => receivedSequences(admin, vm);
@@ -169,13 +169,13 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
         vm,
       );
     }
-    const refused = await requestJson<{ error: { code: string } }>('PUT', `${sw.url}/tenants/tenant-b/sampling`, {
+    const refused = await adminRequest<{ error: { code: string } }>('PUT', `${sw.url}/tenants/tenant-b/sampling`, {
       rate: 1.5,
     });
     assert.deepEqual([refused.status, refused.body.error.code], [400, 'VALIDATION_FAILED']);
     // Kafka is down here, so every traced frame shows as a dropped trace: tenant B at 0 is never traced, while
     // tenant A at this suite's TRACE_SAMPLING_RATE of 1 is traced frame by frame.
-    assert.equal((await requestJson('PUT', `${sw.url}/tenants/tenant-b/sampling`, { rate: 0 })).status, 200);
+    assert.equal((await adminRequest('PUT', `${sw.url}/tenants/tenant-b/sampling`, { rate: 0 })).status, 200);
     await admin.del(PORT_KEYS.rx('vm-a3'));
     const tracedBefore = (await dataplane()).traces.dropped;
     const fromB = (await dataplane()).counters.ports['vm-b1']?.rxFrames ?? 0;

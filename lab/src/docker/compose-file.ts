@@ -12,6 +12,7 @@ export const KAFKA_HEALTH_CHECK =
   'exec 3<>/dev/tcp/127.0.0.1/9092' +
   " && printf '\\x00\\x00\\x00\\x0e\\x00\\x12\\x00\\x00\\x00\\x00\\x00\\x2a\\x00\\x04tlhc' >&3" +
   " && timeout 2 od -An -tx1 -N10 <&3 | tr -d ' \\n' | grep -qx '.\\{8\\}0000002a0000'";
+import { serviceCredentialComposeEnv } from '../service-tokens';
 
 /**
  * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
@@ -170,6 +171,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         OPERATOR_ADMIN_TOKEN: '${OPERATOR_ADMIN_TOKEN:-}',
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
+        TELEMETRY_URL: `http://telemetry:${SERVICE_PORTS.telemetry}`,
       },
       ['core', 'tenant-vms'],
       { redis: 'service_healthy', jaeger: 'service_started' },
@@ -221,6 +223,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       { redis: 'service_healthy', operator: 'service_healthy', jaeger: 'service_started' },
     );
   });
+  // Service credentials as ${VAR} references (the lab runner passes the profile's tokens); VMs get none.
+  for (const [name, service] of Object.entries(services))
+    Object.assign(service.environment, serviceCredentialComposeEnv(name));
   return { services, networks: { core: {}, 'tenant-vms': {} } };
 }
 

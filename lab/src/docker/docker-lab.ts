@@ -9,6 +9,7 @@ import type { LabOptions, RunningLab } from '../lab-runner';
 import type { LabDefinition } from '../lab-definition';
 import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
 import { ensureRedisAdminPassword } from '../lab-secrets';
+import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
@@ -24,8 +25,8 @@ export function composeFileOf(repoRoot: string, profile: string): string {
 }
 
 /**
- * Runs Compose on a profile's project, with the profile's Redis admin password in its environment, and for `up` its
- * admin token, LAB_TENANTS and tenants' secrets (the compose file names them as `${...}`, empty when unset).
+ * Runs Compose on a profile's project, with the profile's Redis admin password and service tokens in its environment,
+ * and for `up` its admin token, LAB_TENANTS and tenants' secrets (the compose file names them as `${...}`).
  */
 export function runCompose(
   repoRoot: string,
@@ -46,6 +47,7 @@ export function runCompose(
       ...(definition
         ? identityComposeEnv(definition, ensureLabIdentity(labDataDir(repoRoot, profile), definition))
         : {}),
+      ...serviceTokenComposeEnv(ensureServiceTokens(labDataDir(repoRoot, profile))),
     }),
   });
 }

@@ -1,4 +1,4 @@
-import { type JsonResponse, requestJson } from '@tenantlab/shared';
+import { type JsonResponse, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 import type { LabState } from '../lab-state';
 
 /** What a stream or datagram workload reports after sending through a circuit. */
@@ -75,16 +75,26 @@ export class JaegerClient {
   }
 }
 
-/** A plain JSON client for one service (operator, switch, allocator, telemetry): GET/POST/PUT/DELETE on its URL. */
+/**
+ * A plain JSON client for one service (operator, switch, allocator, telemetry): GET/PUT on its URL, with the lab's
+ * admin token when it has one (the switch, the allocator and telemetry refuse calls without a service credential).
+ */
 export class ServiceClient {
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    private readonly token?: string,
+  ) {}
 
   get<T>(path: string): Promise<JsonResponse<T>> {
-    return requestJson<T>('GET', `${this.url}${path}`);
+    return requestJson<T>('GET', `${this.url}${path}`, undefined, 3000, this.headers());
   }
 
   put<T>(path: string, body: unknown): Promise<JsonResponse<T>> {
-    return requestJson<T>('PUT', `${this.url}${path}`, body);
+    return requestJson<T>('PUT', `${this.url}${path}`, body, 3000, this.headers());
+  }
+
+  private headers(): Record<string, string> {
+    return this.token === undefined ? {} : serviceAuthHeaders(this.token);
   }
 }
 
@@ -100,7 +110,8 @@ export interface LabClients {
   kafkaBrokers: string;
 }
 
-export function labClients(state: LabState): LabClients {
+/** Clients of a running lab; `adminToken` (the profile's `service-token-admin`) for the guarded services. */
+export function labClients(state: LabState, adminToken?: string): LabClients {
   const url = (name: string): string => {
     const component = state.components.find((c) => c.name === name);
     if (!component) throw new Error(`no component ${name} in the lab`);
@@ -108,9 +119,9 @@ export function labClients(state: LabState): LabClients {
   };
   return {
     operator: new ServiceClient(url('operator')),
-    switch: new ServiceClient(url('switch')),
-    allocator: new ServiceClient(url('allocator')),
-    telemetry: new ServiceClient(url('telemetry')),
+    switch: new ServiceClient(url('switch'), adminToken),
+    allocator: new ServiceClient(url('allocator'), adminToken),
+    telemetry: new ServiceClient(url('telemetry'), adminToken),
     jaeger: new JaegerClient(url('jaeger')),
     vms: Object.fromEntries(
       state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, new VmClient(c.name, c.url)]),

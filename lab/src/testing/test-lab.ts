@@ -9,6 +9,7 @@ import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
 import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
 import { ensureRedisAdminPassword } from '../lab-secrets';
+import { ensureServiceTokens, readAdminToken, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
 
@@ -75,6 +76,7 @@ async function startInContainers(
       .withEnvironment({
         REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
         ...identityComposeEnv(definition, ensureLabIdentity(dataDir, definition)),
+        ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
       })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
@@ -118,7 +120,7 @@ async function startInContainers(
   return {
     mode: 'docker',
     state,
-    clients: labClients(state),
+    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     containerId: async (name) => {
       const container = (await listContainers(options.profile)).get(name);
       if (!container) throw new Error(`no container for ${name} in ${composeProjectName(options.profile)}`);
@@ -162,7 +164,7 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
   return {
     mode: 'local',
     state,
-    clients: labClients(state),
+    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     runner: { pid: child.pid ?? 0, exited, output },
     containerId: () => Promise.reject(new Error('a local lab has no containers')),
     stop,

@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './config';
+export * from './auth';
 export * from './logging';
 export * from './kafka';
 export * from './redis';

@@ -8,6 +8,7 @@ import {
   KafkaModule,
   kafkaReadinessCheck,
   READINESS_CHECKS,
+  ServiceAuthModule,
   REDIS_CLIENT,
   RedisModule,
   redisReadinessCheck,
@@ -28,6 +29,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
         KafkaModule.forRoot({ clientId: 'allocator', brokers: config.KAFKA_BROKERS, logger }),
         statusModule,

@@ -13,6 +13,7 @@ import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
 import { TenantsService } from './tenants/tenants.service';
+import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +26,7 @@ export class AppModule {
         RegistryModule,
         CircuitsModule,
         ProgramsModule,
+        TelemetryModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -8,6 +8,7 @@ import {
   KafkaModule,
   kafkaReadinessCheck,
   READINESS_CHECKS,
+  ServiceAuthModule,
   REDIS_CLIENT,
   RedisModule,
   redisReadinessCheck,
@@ -25,6 +26,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        ServiceAuthModule.forRoot({ service: 'switch', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'switch', logger }),
         KafkaModule.forRoot({ clientId: 'switch', brokers: config.KAFKA_BROKERS, logger }),
         statusModule,

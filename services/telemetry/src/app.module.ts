@@ -6,6 +6,7 @@ import {
   KafkaModule,
   kafkaReadinessCheck,
   READINESS_CHECKS,
+  ServiceAuthModule,
 } from '@tenantlab/shared';
 import type { Kafka } from 'kafkajs';
 import { TELEMETRY_CONFIG, TelemetryConfig } from './config/telemetry.config';
@@ -18,7 +19,11 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }), ConsumerModule],
+      imports: [
+        ServiceAuthModule.forRoot({ service: 'telemetry', callers: config.CALLER_TOKENS }),
+        KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }),
+        ConsumerModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: TELEMETRY_CONFIG, useValue: config },

@@ -61,3 +61,35 @@ function parseBody(text: string): unknown {
     return text;
   }
 }
+
+export interface BytesResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * A GET whose answer is taken as bytes (a pcap file, say), with its headers, through node:http like requestJson.
+ * Network failures and timeouts become a retriable DependencyUnavailableError; `headers` never appear in errors.
+ */
+export function requestBytes(
+  url: string,
+  timeoutMs = 3000,
+  headers: Record<string, string> = {},
+): Promise<BytesResponse> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(target, { method: 'GET', timeout: timeoutMs, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (error) =>
+      reject(new DependencyUnavailableError(`GET ${url} failed: ${error.message}`, { cause: error })),
+    );
+    req.end();
+  });
+}

@@ -1,8 +1,11 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { OpenRoute } from './service-auth.guard';
 import { READINESS_CHECKS, ReadinessCheck, ReadinessReport, runReadinessChecks } from './readiness';
 
+/** Open to any caller (probes, Docker health checks): neither route shows tenant data. */
 @Controller()
+@OpenRoute()
 export class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
 

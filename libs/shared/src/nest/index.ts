@@ -6,3 +6,4 @@ export * from './bootstrap-service';
 export * from './redis.module';
 export * from './kafka.module';
 export * from './component-status.module';
+export * from './service-auth.guard';

@@ -1,4 +1,5 @@
 import {
+  callerTokensEnv,
   commonEnv,
   ConfigOf,
   env,
@@ -43,6 +44,8 @@ export const allocatorEnv = {
     min: 0,
     max: PROGRAM_LIMITS.headerBytes,
   }),
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
 };
 
 export type AllocatorConfig = ConfigOf<typeof allocatorEnv>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, after, before, beforeEach, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
 import { fieldsFromFlatList, REDIS_KEYS, requestJson, type JsonResponse } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import type { MemoryView, StageView } from '../memory/memory-map';
@@ -66,7 +66,7 @@ describe('allocator HTTP API on a real Redis', () => {
   });
 
   function call<T>(method: 'GET' | 'PUT' | 'DELETE', route: string, body?: unknown): Promise<JsonResponse<T>> {
-    return requestJson<T>(method, `${allocator.url}${route}`, body, 5000);
+    return requestJson<T>(method, `${allocator.url}${route}`, body, 5000, testAdminHeaders());
   }
 
   function submit(

@@ -10,6 +10,7 @@ import { MAX_COMMIT_ATTEMPTS, PipelineService } from './pipeline.service';
 
 /** A small switch: 2 stages of 4096 cells, 100 table entries, 20 ops per packet; each tenant 64 Kbit of registers. */
 const config = parseEnv(allocatorEnv, {
+  CALLER_TOKENS: `admin=${'b'.repeat(64)}`,
   SWITCH_STAGES: '2',
   REGISTER_CELLS_PER_STAGE: '4096',
   SWITCH_TABLE_ENTRIES: '100',

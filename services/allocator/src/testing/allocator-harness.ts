@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { createServiceApp, JsonLogger, parseEnv, RedisModule } from '@tenantlab/shared';
+import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
+import { createServiceApp, JsonLogger, parseEnv, RedisModule, ServiceAuthModule } from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, type AllocatorConfig, allocatorEnv } from '../config/allocator.config';
 import { PipelineModule } from '../pipeline/pipeline.module';
 
@@ -25,7 +26,11 @@ class PipelineUnderTestModule {
     return {
       module: PipelineUnderTestModule,
       global: true,
-      imports: [RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }), PipelineModule],
+      imports: [
+        ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
+        RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
+        PipelineModule,
+      ],
       providers: [
         { provide: ALLOCATOR_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
@@ -43,6 +48,7 @@ export async function startAllocator(redisUrl: string, env: Record<string, strin
   const config = parseEnv(allocatorEnv, {
     REDIS_URL: redisUrl,
     LOG_LEVEL: 'warn',
+    ...serviceCredentialEnv('allocator', TEST_SERVICE_TOKENS),
     ...env,
   });
   // stderr, so the allocator's log lines do not mix with the test runner's report on stdout.

@@ -29,9 +29,12 @@ describe('evaluatePolicy', () => {
 describe('CIRCUIT_POLICY', () => {
   it('parses rules and defaults to no rules', () => {
     assert.deepEqual(parseCircuitPolicy(rules), rules);
-    const config = parseEnv(operatorEnv, {});
+    const config = parseEnv(operatorEnv, { SERVICE_TOKEN: 'c'.repeat(64) });
     assert.deepEqual(config.CIRCUIT_POLICY, []);
-    assert.deepEqual(parseEnv(operatorEnv, { CIRCUIT_POLICY: JSON.stringify(rules) }).CIRCUIT_POLICY, rules);
+    assert.deepEqual(
+      parseEnv(operatorEnv, { SERVICE_TOKEN: 'c'.repeat(64), CIRCUIT_POLICY: JSON.stringify(rules) }).CIRCUIT_POLICY,
+      rules,
+    );
   });
 
   for (const [what, raw] of [

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEnv } from '@tenantlab/shared';
+import { ConfigError, parseEnv } from '@tenantlab/shared';
 import { operatorEnv } from './operator.config';
 
 describe('operator configuration', () => {
+  it('refuses to start without its service credential, naming SERVICE_TOKEN', () => {
+    assert.throws(
+      () => parseEnv(operatorEnv, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /SERVICE_TOKEN is required/);
+        return true;
+      },
+    );
+  });
+
   it('has the defaults the README documents (Configuration table)', () => {
-    const config = parseEnv(operatorEnv, {});
+    const config = parseEnv(operatorEnv, { SERVICE_TOKEN: 'c'.repeat(64) });
     const documented = {
       HOST: '127.0.0.1',
       PORT: 3000,
@@ -24,6 +35,7 @@ describe('operator configuration', () => {
       TENANT_MAX_PROGRAMS: 1,
       LAB_TENANTS: [],
       OPERATOR_ADMIN_TOKEN: undefined,
+      TELEMETRY_URL: 'http://127.0.0.1:3003',
     };
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),

@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, env, EnvVar, redisEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, EnvVar, redisEnv, serviceTokenEnv } from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
 import { parseDeclaredTenants } from '../tenants/declared-tenants';
 import type { DeclaredTenant } from '../tenants/tenant-record';
@@ -70,6 +70,10 @@ export const operatorEnv = {
   ALLOCATOR_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3002' }),
   /** The switch's API, where the operator manages tenants' table entries and reads their registers and counters. */
   SWITCH_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3001' }),
+  /** Telemetry's API, where the operator reads a tenant's traces, pcap and events for that tenant's VMs. */
+  TELEMETRY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3003' }),
+  /** The operator's credential for the switch, the allocator and telemetry, which refuse calls without one. */
+  ...serviceTokenEnv,
 };
 
 export type OperatorConfig = ConfigOf<typeof operatorEnv>;

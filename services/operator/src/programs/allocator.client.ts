@@ -26,7 +26,9 @@ const ALLOCATOR_TIMEOUT_MS = 10_000;
  */
 @Injectable()
 export class AllocatorClient {
-  constructor(@Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'ALLOCATOR_URL'>) {}
+  constructor(
+    @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'ALLOCATOR_URL' | 'SERVICE_TOKEN'>,
+  ) {}
 
   /** `created` when the tenant had no program before (allocator 201), false when this one replaced it (200). */
   async submit(
@@ -57,7 +59,15 @@ export class AllocatorClient {
     body?: unknown,
     options: { absentOn404?: boolean } = {},
   ): Promise<JsonResponse<T>> {
-    const response = await send<T>('allocator', this.config.ALLOCATOR_URL, method, path, body, ALLOCATOR_TIMEOUT_MS);
+    const response = await send<T>(
+      'allocator',
+      this.config.ALLOCATOR_URL,
+      method,
+      path,
+      body,
+      ALLOCATOR_TIMEOUT_MS,
+      this.config.SERVICE_TOKEN,
+    );
     if (response.status >= 200 && response.status < 300) return response;
     if (options.absentOn404 && response.status === 404) return response;
     throw remoteError('allocator', `${method} ${path}`, response);

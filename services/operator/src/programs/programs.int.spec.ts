@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { freeLoopbackPort, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
 import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import {
@@ -145,7 +145,13 @@ describe('tenant programs through the operator, with the real allocator and swit
     const submitted = await call<{ version: number }>('PUT', '/program', b1, { program: flowCounters(b1.id) });
     assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
     const onSwitch = (tenant: string) =>
-      requestJson<{ name: string; version: number }>('GET', `${switchProcess!.url}/tenants/${tenant}/program`);
+      requestJson<{ name: string; version: number }>(
+        'GET',
+        `${switchProcess!.url}/tenants/${tenant}/program`,
+        undefined,
+        3000,
+        testAdminHeaders(),
+      );
     await eventually("tenant B's program running on the switch", 15_000, async () =>
       (await onSwitch(b1.tenant)).status === 200 ? true : undefined,
     );
@@ -179,7 +185,13 @@ describe('tenant programs through the operator, with the real allocator and swit
     // A UDP frame from vm-b1 through the switch runs B's program: the table misses (the entry is for TCP), so the
     // default action counts it in class 0, and the operator reads that counter from the switch.
     await eventually("vm-b1's port attached on the switch", 15_000, async () => {
-      const { body } = await requestJson<{ ports: { vm: string }[] }>('GET', `${switchProcess!.url}/dataplane`);
+      const { body } = await requestJson<{ ports: { vm: string }[] }>(
+        'GET',
+        `${switchProcess!.url}/dataplane`,
+        undefined,
+        3000,
+        testAdminHeaders(),
+      );
       return body.ports.some((p) => p.vm === b1.id) ? true : undefined;
     });
     const frame = buildFrame({

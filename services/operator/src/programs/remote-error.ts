@@ -5,23 +5,35 @@ import {
   type JsonResponse,
   NotFoundError,
   requestJson,
+  serviceAuthHeaders,
   ValidationError,
 } from '@tenantlab/shared';
+
+/** The trusted services the operator calls on tenants' behalf. */
+export type TrustedService = 'allocator' | 'switch' | 'telemetry';
 
 /**
  * One JSON call to a trusted service at `baseUrl` (a path prefix in it is kept). A service that does not answer is
  * 503 DEPENDENCY_UNAVAILABLE naming the service, so the tenant knows it is not its request that failed.
  */
 export async function send<T>(
-  service: 'allocator' | 'switch',
+  service: TrustedService,
   baseUrl: string,
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body: unknown,
   timeoutMs: number,
+  /** The operator's service credential (SERVICE_TOKEN), which the trusted services require. */
+  serviceToken: string,
 ): Promise<JsonResponse<T>> {
   try {
-    return await requestJson<T>(method, `${baseUrl.replace(/\/+$/, '')}${path}`, body, timeoutMs);
+    return await requestJson<T>(
+      method,
+      `${baseUrl.replace(/\/+$/, '')}${path}`,
+      body,
+      timeoutMs,
+      serviceAuthHeaders(serviceToken),
+    );
   } catch (error) {
     throw new DependencyUnavailableError(
       `the ${service} did not answer ${method} ${path} (${error instanceof Error ? error.message : String(error)}); ` +
@@ -47,11 +59,7 @@ const PASSED_THROUGH = new Set(['INSUFFICIENT_CAPACITY', 'PAYLOAD_TOO_LARGE']);
  * (VALIDATION_FAILED 400, NOT_FOUND 404, CONFLICT and INSUFFICIENT_CAPACITY 409, DEPENDENCY_UNAVAILABLE 503).
  * Anything else (a 5xx, a body that is not an error reply) is the dependency failing: 503 DEPENDENCY_UNAVAILABLE.
  */
-export function remoteError(
-  service: 'allocator' | 'switch',
-  call: string,
-  response: JsonResponse<unknown>,
-): DomainError {
+export function remoteError(service: TrustedService, call: string, response: JsonResponse<unknown>): DomainError {
   const error = (response.body as ErrorReply | undefined)?.error;
   const code = typeof error?.code === 'string' ? error.code : undefined;
   const message = typeof error?.message === 'string' ? error.message : undefined;

@@ -37,7 +37,10 @@ describe('SwitchClient when the switch does not answer or fails', () => {
   });
 
   it('answers DEPENDENCY_UNAVAILABLE, retriable, naming the switch, when nothing listens', async () => {
-    const client = new SwitchClient({ SWITCH_URL: `http://127.0.0.1:${await freeLoopbackPort()}` });
+    const client = new SwitchClient({
+      SERVICE_TOKEN: 'f'.repeat(64),
+      SWITCH_URL: `http://127.0.0.1:${await freeLoopbackPort()}`,
+    });
     const error = await failure(client.readCounter('tenant-a', 'hits', 0));
     assert.equal(error.code, 'DEPENDENCY_UNAVAILABLE');
     assert.equal(error.retriable, true);
@@ -45,7 +48,7 @@ describe('SwitchClient when the switch does not answer or fails', () => {
   });
 
   it('answers DEPENDENCY_UNAVAILABLE, retriable, when the switch fails with a 5xx', async () => {
-    const client = new SwitchClient({ SWITCH_URL: failingUrl });
+    const client = new SwitchClient({ SERVICE_TOKEN: 'f'.repeat(64), SWITCH_URL: failingUrl });
     const error = await failure(client.addEntry('tenant-a', 'acl', { key: [{ value: 1 }], action: 'allow' }));
     assert.equal(error.code, 'DEPENDENCY_UNAVAILABLE');
     assert.equal(error.retriable, true);

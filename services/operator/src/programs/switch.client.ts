@@ -33,7 +33,7 @@ const SWITCH_TIMEOUT_MS = 5000;
  */
 @Injectable()
 export class SwitchClient {
-  constructor(@Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'SWITCH_URL'>) {}
+  constructor(@Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'SWITCH_URL' | 'SERVICE_TOKEN'>) {}
 
   async addEntry(tenant: string, table: string, entry: TableEntryDto): Promise<TableEntriesView> {
     return (await this.call<TableEntriesView>('POST', `${this.tenantPath(tenant)}/tables/${table}/entries`, entry))
@@ -57,7 +57,15 @@ export class SwitchClient {
   }
 
   private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<JsonResponse<T>> {
-    const response = await send<T>('switch', this.config.SWITCH_URL, method, path, body, SWITCH_TIMEOUT_MS);
+    const response = await send<T>(
+      'switch',
+      this.config.SWITCH_URL,
+      method,
+      path,
+      body,
+      SWITCH_TIMEOUT_MS,
+      this.config.SERVICE_TOKEN,
+    );
     if (response.status >= 200 && response.status < 300) return response;
     throw remoteError('switch', `${method} ${path}`, response);
   }

@@ -13,6 +13,7 @@ import {
   TENANT_SECRET_HEADER,
   VM_KEYS,
 } from '@tenantlab/shared';
+import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
 import { Redis } from 'ioredis';
 import { AppModule } from '../app.module';
 import { sha256Hex } from '../auth/vm-secrets';
@@ -39,6 +40,7 @@ export async function startOperator(redisUrl: string, env: Record<string, string
     REDIS_URL: redisUrl,
     LOG_LEVEL: 'warn',
     OPERATOR_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ...serviceCredentialEnv('operator', TEST_SERVICE_TOKENS),
     ...env,
   });
   // stderr, so the operator's log lines do not mix with the test runner's report on stdout.

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '@tenantlab/lab';
+import { freeLoopbackPort, serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
 import { eventually } from './operator-harness';
 
@@ -13,7 +13,8 @@ export interface ServiceUnderTest {
 }
 
 /**
- * Starts `services/<service>/dist/main.js` on a free loopback port with `env` and waits until `GET /health`
+ * Starts `services/<service>/dist/main.js` on a free loopback port with `env` (and the service credentials of
+ * TEST_SERVICE_TOKENS: the operator's own token, a guarded service's accepted callers) and waits until `GET /health`
  * answers 200. Its stderr is kept, to say why it exited if it does.
  */
 export async function startServiceProcess(service: string, env: Record<string, string>): Promise<ServiceUnderTest> {
@@ -29,6 +30,7 @@ export async function startServiceProcess(service: string, env: Record<string, s
       LOG_LEVEL: 'error',
       // No Jaeger here: the exporter would only complain.
       OTEL_SDK_DISABLED: 'true',
+      ...serviceCredentialEnv(service, TEST_SERVICE_TOKENS),
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,11 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEnv } from '@tenantlab/shared';
+import { ConfigError, parseEnv } from '@tenantlab/shared';
 import { switchEnv } from './switch.config';
 
+/** CALLER_TOKENS has no default: a service without it would accept no one (or, worse, anyone). */
+const CREDENTIALS = { CALLER_TOKENS: `operator=${'a'.repeat(64)},admin=${'b'.repeat(64)}` };
+
 describe('switch configuration', () => {
+  it('refuses to start without the callers it accepts, or with a malformed list, naming CALLER_TOKENS', () => {
+    for (const given of [{}, { CALLER_TOKENS: 'operator' }, { CALLER_TOKENS: `admin=short` }]) {
+      assert.throws(
+        () => parseEnv(switchEnv, given),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /CALLER_TOKENS/);
+          return true;
+        },
+      );
+    }
+    assert.deepEqual(
+      parseEnv(switchEnv, CREDENTIALS).CALLER_TOKENS.map((c) => c.caller),
+      ['operator', 'admin'],
+    );
+  });
+
   it('has the defaults the README documents (Configuration table)', () => {
-    const config = parseEnv(switchEnv, {});
+    const config = parseEnv(switchEnv, CREDENTIALS);
     const documented = {
       HOST: '127.0.0.1',
       PORT: 3001,

@@ -1,4 +1,12 @@
-import { commonEnv, ConfigOf, env, kafkaEnv, redisEnv, SWITCH_RESOURCE_DEFAULTS } from '@tenantlab/shared';
+import {
+  callerTokensEnv,
+  commonEnv,
+  ConfigOf,
+  env,
+  kafkaEnv,
+  redisEnv,
+  SWITCH_RESOURCE_DEFAULTS,
+} from '@tenantlab/shared';
 
 export const switchEnv = {
   ...commonEnv,
@@ -41,6 +49,8 @@ export const switchEnv = {
   PROGRAM_CPU_NS_PER_SECOND: env.integer({ default: 500_000_000, min: 1_000 }),
   /** Most processing time one tenant may bank while idle (a burst). */
   PROGRAM_CPU_BURST_NS: env.integer({ default: 20_000_000, min: 1_000 }),
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
 };
 
 export type SwitchConfig = ConfigOf<typeof switchEnv>;

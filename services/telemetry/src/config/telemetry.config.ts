@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
+import { callerTokensEnv, commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
 
 export const telemetryEnv = {
   ...commonEnv,
@@ -12,6 +12,8 @@ export const telemetryEnv = {
   EVENTS_KEPT_PER_TENANT: env.integer({ default: 1000, min: 1, max: 100_000 }),
   /** Tenants whose traces and events are tracked; what tenants beyond it send is only counted. Bounds memory. */
   TRACE_TENANTS_MAX: env.integer({ default: 128, min: 1, max: 10_000 }),
+  /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
+  ...callerTokensEnv,
 };
 
 export type TelemetryConfig = ConfigOf<typeof telemetryEnv>;

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseCallerTokens } from '@tenantlab/shared';
+import { labSecretFile } from './lab-secrets';
+import {
+  ensureServiceTokens,
+  readAdminToken,
+  serviceCredentialComposeEnv,
+  serviceCredentialEnv,
+  TOKEN_HOLDERS,
+} from './service-tokens';
+
+describe('service tokens of a lab profile', () => {
+  let root: string;
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'service-tokens-spec-'));
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('are one per service and one for the admin tools, distinct, kept in owner-only files and reused', async () => {
+    const dataDir = path.join(root, 'profile');
+    const tokens = ensureServiceTokens(dataDir);
+    assert.deepEqual(Object.keys(tokens), [...TOKEN_HOLDERS]);
+    assert.equal(new Set(Object.values(tokens)).size, TOKEN_HOLDERS.length);
+    for (const holder of TOKEN_HOLDERS) {
+      assert.match(tokens[holder], /^[0-9a-f]{64}$/);
+      assert.equal((await stat(labSecretFile(dataDir, `service-token-${holder}`))).mode & 0o777, 0o600);
+    }
+    assert.deepEqual(ensureServiceTokens(dataDir), tokens);
+    assert.equal(readAdminToken(dataDir), tokens.admin);
+  });
+
+  it("give the operator its own token, the guarded services the operator's and the admin's, VMs nothing", () => {
+    const tokens = ensureServiceTokens(path.join(root, 'env'));
+    assert.deepEqual(serviceCredentialEnv('operator', tokens), { SERVICE_TOKEN: tokens.operator });
+    for (const service of ['switch', 'allocator', 'telemetry']) {
+      const env = serviceCredentialEnv(service, tokens);
+      assert.deepEqual(parseCallerTokens(env['CALLER_TOKENS'] ?? ''), [
+        { caller: 'operator', token: tokens.operator },
+        { caller: 'admin', token: tokens.admin },
+      ]);
+    }
+    assert.deepEqual(serviceCredentialEnv('vm-a1', tokens), {});
+  });
+
+  it('are references to variables in the compose file, never values', () => {
+    assert.deepEqual(serviceCredentialComposeEnv('operator'), {
+      SERVICE_TOKEN: '${OPERATOR_SERVICE_TOKEN:?set OPERATOR_SERVICE_TOKEN}',
+    });
+    assert.equal(
+      serviceCredentialComposeEnv('telemetry')['CALLER_TOKENS'],
+      'operator=${OPERATOR_SERVICE_TOKEN:?set OPERATOR_SERVICE_TOKEN},admin=${ADMIN_SERVICE_TOKEN:?set ADMIN_SERVICE_TOKEN}',
+    );
+    assert.deepEqual(serviceCredentialComposeEnv('vm-b1'), {});
+  });
+});

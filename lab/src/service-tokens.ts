@@ -1,0 +1,80 @@
+import { formatCallerTokens } from '@tenantlab/shared';
+import { ensureLabSecret, readLabSecret } from './lab-secrets';
+
+/**
+ * Service credentials: one bearer token per trusted service and one for the lab's admin tools (the lab runner's
+ * clients, tests, benches), each a lab secret (`.lab/<profile>/service-token-<holder>`). The switch, the allocator and
+ * telemetry accept only the callers `CALLERS_OF` names, each with its token; nothing else gets a token, tenants never.
+ */
+export const TOKEN_HOLDERS = ['operator', 'switch', 'allocator', 'telemetry', 'admin'] as const;
+export type TokenHolder = (typeof TOKEN_HOLDERS)[number];
+export type ServiceTokens = Record<TokenHolder, string>;
+
+/**
+ * Who calls whom over HTTP: the operator calls the switch and the allocator for tenants' programs and telemetry for
+ * tenants' traces and events; the admin tools read and set everything. The switch, the allocator and telemetry call
+ * no one's HTTP API (their tokens are kept for the Kafka credentials).
+ */
+export const CALLERS_OF = {
+  switch: ['operator', 'admin'],
+  allocator: ['operator', 'admin'],
+  telemetry: ['operator', 'admin'],
+} as const satisfies Record<string, readonly TokenHolder[]>;
+
+/** The profile's service tokens, each created on first use like the Redis admin password. Never print them. */
+export function ensureServiceTokens(dataDir: string): ServiceTokens {
+  return Object.fromEntries(
+    TOKEN_HOLDERS.map((holder) => [holder, ensureLabSecret(dataDir, `service-token-${holder}`)]),
+  ) as ServiceTokens;
+}
+
+/** The admin tools' token of a running lab (`status`, tests), or undefined when the profile has none. */
+export function readAdminToken(dataDir: string): string | undefined {
+  return readLabSecret(dataDir, 'service-token-admin');
+}
+
+/**
+ * The credential variables of one process of the lab: a guarded service's `CALLER_TOKENS`, the operator's own
+ * `SERVICE_TOKEN`; nothing for tenant VMs.
+ */
+export function serviceCredentialEnv(name: string, tokens: ServiceTokens): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (name === 'operator') env['SERVICE_TOKEN'] = tokens.operator;
+  if (name in CALLERS_OF) {
+    const callers = CALLERS_OF[name as keyof typeof CALLERS_OF];
+    env['CALLER_TOKENS'] = formatCallerTokens(Object.fromEntries(callers.map((caller) => [caller, tokens[caller]])));
+  }
+  return env;
+}
+
+/**
+ * The same variables for Compose, as `${VAR}` references that Compose fills from the environment the lab runner
+ * gives it (`serviceTokenComposeEnv`): the compose file holds no token.
+ */
+export function serviceCredentialComposeEnv(name: string): Record<string, string> {
+  return serviceCredentialEnv(
+    name,
+    Object.fromEntries(
+      TOKEN_HOLDERS.map((holder) => [holder, `\${${composeVariable(holder)}:?set ${composeVariable(holder)}}`]),
+    ) as ServiceTokens,
+  );
+}
+
+/** Gives each planned process its credential variables (see serviceCredentialEnv). */
+export function withServiceCredentials<T extends { name: string; kind: string; env: Record<string, string> }>(
+  specs: T[],
+  tokens: ServiceTokens,
+): T[] {
+  return specs.map((spec) =>
+    spec.kind === 'service' ? { ...spec, env: { ...spec.env, ...serviceCredentialEnv(spec.name, tokens) } } : spec,
+  );
+}
+
+/** The variables Compose interpolates tokens from, with the profile's tokens. */
+export function serviceTokenComposeEnv(tokens: ServiceTokens): Record<string, string> {
+  return Object.fromEntries(TOKEN_HOLDERS.map((holder) => [composeVariable(holder), tokens[holder]]));
+}
+
+function composeVariable(holder: TokenHolder): string {
+  return `${holder.toUpperCase()}_SERVICE_TOKEN`;
+}
