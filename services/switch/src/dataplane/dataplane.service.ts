@@ -405,8 +405,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.logger.record('info', `port of ${port.vm} released from quarantine`, { context: 'dataplane' });
       }
       const counters = this.pipeline.counters;
-      if (outcome.overBound > 0)
+      if (outcome.overBound > 0) {
         counters.droppedUnread(port, 'tx-over-bound', outcome.overBound, outcome.overBoundBytes);
+      }
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }
