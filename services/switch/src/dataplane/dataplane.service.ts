@@ -220,6 +220,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         context: 'dataplane',
       });
     }
+    // Notifications are server configuration: a Redis that restarted empty has them off again.
+    this.redis.on('ready', () => void this.doorbell.enable(this.redis));
     await this.rescan();
     let failures = 0;
     while (!this.stopped) {
