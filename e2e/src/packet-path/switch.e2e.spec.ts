@@ -71,6 +71,9 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
     await send('vm-a1', [frame('vm-a1', 'vm-a2', 1)]); // unknown yet: flooded to a2 and a3
     await eventually('the flood', 5_000, async () => ((await received('vm-a3')).includes(1) ? true : undefined));
     await send('vm-a2', [frame('vm-a2', 'vm-a1', 2)]); // a1 was learned: unicast
+    // Frames of different ports read in one round are decided in port order, not in the order they were written:
+    // a2's MAC is learned once frame 2 has gone through.
+    await eventually('frame 2 at a1', 5_000, async () => ((await received('vm-a1')).includes(2) ? true : undefined));
     await send('vm-a1', [frame('vm-a1', 'vm-a2', 3)]); // a2 was learned: unicast
     // Attacks from tenant A: tenant B's MAC, broadcast, and B's VLAN tag of its own.
     await send('vm-a1', [

@@ -50,8 +50,13 @@ function reportValue(value: ReportValue): number | string {
 const MAX_QUEUED_TRACES = 10_000;
 /** Frames of one tenant that may wait, unacknowledged, while its programs are over their CPU share. */
 const MAX_WAITING_PER_TENANT = 4096;
-/** How long the data path waits while frames wait for CPU: short, so they run as soon as their tenant has time again. */
-const WAITING_BLOCK_MS = 5;
+/**
+ * How long the data path waits, when nothing new came, before it tries frames waiting for CPU again. Each try's
+ * first frame runs cold and is charged more than the frames after it, so trying every few milliseconds would spend
+ * the tenant's budget on cold starts; a new frame from any VM still ends the wait at once. (The blocking read this
+ * replaced asked for 5 ms, but Redis times blocked clients out on its 100 ms cron, so it waited about this long.)
+ */
+const WAITING_BLOCK_MS = 50;
 /** The longest an idle data path waits for a tx write's notification before it reads anyway (a safety net). */
 const IDLE_WAIT_MS = 250;
 /** How often an idle data path polls when Redis does not send keyspace notifications. */
@@ -215,6 +220,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         context: 'dataplane',
       });
     }
+    // Notifications are server configuration: a Redis that restarted empty has them off again.
+    this.redis.on('ready', () => void this.doorbell.enable(this.redis));
     await this.rescan();
     let failures = 0;
     while (!this.stopped) {
@@ -400,8 +407,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.logger.record('info', `port of ${port.vm} released from quarantine`, { context: 'dataplane' });
       }
       const counters = this.pipeline.counters;
-      if (outcome.overBound > 0)
+      if (outcome.overBound > 0) {
         counters.droppedUnread(port, 'tx-over-bound', outcome.overBound, outcome.overBoundBytes);
+      }
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }

@@ -29,7 +29,7 @@ const COST_SMOOTHING = 0.25;
  * as its deficit pays for at its recent cost per frame, split evenly over its ports (the remainder rotating). A frame
  * is only costed once it has been decided (a broadcast costs its fan-out), so the round's real cost is charged
  * afterwards: a tenant that overspent reads nothing until its debt is repaid. A tenant with nothing waiting keeps no
- * credit (as in DRR, an idle queue's deficit is reset), only its debt; it is still read each round it has credit, so
+ * credit (as in DRR, an idle queue's deficit is reset), only its debt, and a busy one at most a quantum; it is still read each round it has credit, so
  * its first frame goes in the next round. Every port is in every round's plan, with 0 frames when its tenant has no
  * credit: the read also enforces the port's tx bound.
  */
@@ -57,7 +57,8 @@ export class ReadScheduler {
     const states = [...byTenant.keys()].map((tenant) => this.stateOf(tenant));
     for (const state of states) {
       if (!state.backlogged) state.deficit = Math.min(state.deficit, 0);
-      state.deficit += this.quantum;
+      // Credit a tenant did not use (it had fewer frames than it could read) is not carried over: at most a quantum.
+      state.deficit = Math.min(state.deficit + this.quantum, this.quantum);
     }
     // When every tenant is in debt, the rounds in which no one could read are skipped rather than spent idle.
     const richest = Math.max(...states.map((s) => s.deficit));
