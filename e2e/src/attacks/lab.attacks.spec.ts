@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LabState, startTestLab, type TestLab } from '@tenantlab/lab';
-import { PORT_KEYS, requestJson } from '@tenantlab/shared';
+import { labDataDir, LabState, readLabSecret, startTestLab, tenantSecretName, type TestLab } from '@tenantlab/lab';
+import {
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  requestJson,
+  SWITCH_CONSUMER_GROUP,
+  TENANT_SECRET_HEADER,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, REPO_ROOT, urlOf } from '../lab-process';
+import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, labAdminRequest, REPO_ROOT, urlOf } from '../lab-process';
 import { AttackTable } from './attack-table';
 
 interface Credentials {
@@ -29,6 +35,7 @@ describe('a hostile tenant against the lab', () => {
   let mallory: Credentials;
   let malloryRedis: Redis;
   let heartbeat: NodeJS.Timeout | undefined;
+  let tenantASecret = '';
   const MALLORY = 'mallory';
 
   const asMallory = <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
@@ -46,11 +53,15 @@ describe('a hostile tenant against the lab', () => {
     });
     state = lab.state;
     operator = urlOf(state, 'operator');
-    const registered = await requestJson<{ credentials: Credentials }>('POST', `${operator}/vms`, {
-      id: MALLORY,
-      tenant: 'tenant-a',
-      url: 'http://127.0.0.1:9',
-    });
+    // Mallory is a VM of tenant-a: the lab hands it tenant-a's enrollment secret, as it does every tenant-a VM.
+    tenantASecret = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), tenantSecretName('tenant-a')) ?? '';
+    const registered = await requestJson<{ credentials: Credentials }>(
+      'POST',
+      `${operator}/vms`,
+      { id: MALLORY, tenant: 'tenant-a', url: 'http://127.0.0.1:9' },
+      10_000,
+      { [TENANT_SECRET_HEADER]: tenantASecret },
+    );
     assert.equal(registered.status, 201, JSON.stringify(registered.body));
     mallory = registered.body.credentials;
     // Alive for the whole suite, so its Redis user stays and every refusal below is the ACL's, not a dead login's.
@@ -187,6 +198,144 @@ describe('a hostile tenant against the lab', () => {
       );
       assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
     }
+  });
+
+  it('cannot join another tenant, with or without its own secret, nor a tenant nobody declared', async () => {
+    const join = (tenant: string, secret?: string) =>
+      requestJson<ErrorBody>(
+        'POST',
+        `${operator}/vms`,
+        { id: `mallory-${tenant}`, tenant, url: 'http://127.0.0.1:9' },
+        10_000,
+        secret === undefined ? {} : { [TENANT_SECRET_HEADER]: secret },
+      );
+    for (const [attack, tenant, secret] of [
+      ["join tenant-b with tenant-a's secret", 'tenant-b', tenantASecret],
+      ['join tenant-b without a secret', 'tenant-b', undefined],
+      ['join a made-up tenant', 'tenant-evil', tenantASecret],
+    ] as const) {
+      const { status, body } = await join(tenant, secret);
+      assert.ok(table.record(attack, '403', refusedWith(status, body), status === 403), attack);
+      assert.ok(!JSON.stringify(body).includes(tenantASecret), 'the secret is never echoed');
+    }
+    const { body } = await requestJson<{ vms: { id: string }[] }>('GET', `${operator}/vms`);
+    assert.ok(!body.vms.some((vm) => vm.id.startsWith('mallory-')), 'no refused VM was registered');
+  });
+
+  it('cannot call the switch, the allocator or telemetry, with no credential or with its VM token', async () => {
+    const [sw, allocator, telemetry] = ['switch', 'allocator', 'telemetry'].map((name) => urlOf(state, name));
+    const dropAll = {
+      name: 'drop_all',
+      version: 1,
+      actions: [{ name: 'drop', ops: [{ op: 'drop' }] }],
+      tables: [
+        {
+          name: 't',
+          key: [{ field: 'l4.dport', match: 'exact' }],
+          actions: ['drop'],
+          defaultAction: { action: 'drop' },
+          size: 1,
+        },
+      ],
+      control: [{ table: 't' }],
+    };
+    const calls: [string, 'GET' | 'PUT', string, unknown][] = [
+      ["sample tenant-b's frames at 1.0", 'PUT', `${sw}/tenants/tenant-b/sampling`, { rate: 1 }],
+      ["set tenant-b's CPU weight", 'PUT', `${sw}/tenants/tenant-b/cpu-weight`, { weight: 0.01 }],
+      ["read tenant-b's switch counters", 'GET', `${sw}/dataplane`, undefined],
+      ["download tenant-b's frames as pcap", 'GET', `${telemetry}/traces/tenant-b/pcap`, undefined],
+      ["read tenant-b's program events", 'GET', `${telemetry}/events/tenant-b`, undefined],
+      [
+        'install a drop-all program for tenant-b',
+        'PUT',
+        `${allocator}/tenants/tenant-b/program`,
+        { vms: ['vm-b1', 'vm-b2'], program: dropAll },
+      ],
+    ];
+    for (const [attack, method, url, body] of calls) {
+      const bare = await requestJson<ErrorBody>(method, url, body);
+      assert.ok(
+        table.record(`${attack}, no credential`, '401', refusedWith(bare.status, bare.body), bare.status === 401),
+        attack,
+      );
+      const withVmToken = await asMallory(method, url, body);
+      assert.ok(
+        table.record(
+          `${attack}, VM token`,
+          '403',
+          refusedWith(withVmToken.status, withVmToken.body),
+          withVmToken.status === 403,
+        ),
+        attack,
+      );
+    }
+    assert.equal(
+      (await labAdminRequest('GET', `${sw}/tenants/tenant-b/program`)).status,
+      404,
+      'no program was installed',
+    );
+  });
+
+  it("reads its own tenant's telemetry through the operator, never another's", async () => {
+    const own = await asMallory('GET', `${operator}/tenants/tenant-a/traces`);
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    for (const path of ['traces', 'traces/pcap', 'events']) {
+      const other = await asMallory('GET', `${operator}/tenants/tenant-b/${path}`);
+      assert.ok(
+        table.record(
+          `tenant-b ${path} through the operator`,
+          '403',
+          refusedWith(other.status, other.body),
+          other.status === 403,
+        ),
+        path,
+      );
+    }
+  });
+
+  it('cannot delete, retype, trim or detach its own port streams, only write frames to them', async () => {
+    const attempts: [string, string[]][] = [
+      ['delete its own tx', ['DEL', PORT_KEYS.tx(MALLORY)]],
+      ['retype its own tx as a string', ['SET', PORT_KEYS.tx(MALLORY), 'x']],
+      ['trim its own tx', ['XTRIM', PORT_KEYS.tx(MALLORY), 'MAXLEN', '0']],
+      ["destroy the switch's group on its tx", ['XGROUP', 'DESTROY', PORT_KEYS.tx(MALLORY), SWITCH_CONSUMER_GROUP]],
+      ['rename its own rx', ['RENAME', PORT_KEYS.rx(MALLORY), 'x']],
+      ['set an expiry on its own rx', ['EXPIRE', PORT_KEYS.rx(MALLORY), '1']],
+      ['create a key of its own choosing', ['SET', `port:{${MALLORY}}:junk`, 'x']],
+    ];
+    for (const [attack, command] of attempts) {
+      const outcome = await malloryRedis.call(command[0], ...command.slice(1)).then(
+        (reply) => `answered ${JSON.stringify(reply).slice(0, 60)}`,
+        (error: Error) => error.message,
+      );
+      assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
+    }
+  });
+
+  it('gets an oversized entry and garbage frames in its own tx dropped and counted, never forwarded', async () => {
+    const sw = urlOf(state, 'switch');
+    type Counters = {
+      counters: {
+        ports: Record<string, { drops: Record<string, number>; malformed: Record<string, number> } | undefined>;
+      };
+    };
+    const huge = Buffer.alloc(200 * 1024, 0xab).toString('latin1');
+    await malloryRedis.call('XADD', PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frame, huge);
+    await malloryRedis.call('XADD', PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frame, 'not a frame');
+    const port = await eventually('the switch to count both', 30_000, async () => {
+      const { body } = await labAdminRequest<Counters>('GET', `${sw}/dataplane`);
+      const counters = body.counters.ports[MALLORY];
+      const malformed = Object.values(counters?.malformed ?? {}).reduce((sum, n) => sum + n, 0);
+      return counters && (counters.drops['oversized-entry'] ?? 0) >= 1 && malformed >= 1 ? counters : undefined;
+    });
+    assert.ok(
+      table.record(
+        'a 200 KiB entry and a garbage frame in its own tx',
+        'dropped and counted',
+        `oversized-entry ${port.drops['oversized-entry']}, malformed ${JSON.stringify(port.malformed)}`,
+        true,
+      ),
+    );
   });
 
   it("leaves tenant-b's circuits and frames flowing after all of the above", async () => {

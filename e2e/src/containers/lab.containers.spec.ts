@@ -156,7 +156,12 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
   function resolved(envFile?: string): { status: number | null; stdout: string; stderr: string } {
     const [command = 'docker', ...rest] = composeCommand() ?? [];
     const args = [...rest, ...(envFile ? ['--env-file', envFile] : []), '-f', 'docker-compose.yml', 'config'];
-    const environment = { ...process.env };
+    // The service tokens have no default in .env: a user of plain Compose sets them in the shell (see README).
+    const environment: NodeJS.ProcessEnv = {
+      ...process.env,
+      OPERATOR_SERVICE_TOKEN: 'shell-token-1',
+      ADMIN_SERVICE_TOKEN: 'shell-token-2',
+    };
     delete environment['REDIS_ADMIN_PASSWORD'];
     return spawnSync(command, args, { cwd: REPO_ROOT, env: environment, encoding: 'utf8', timeout: 60_000 });
   }
