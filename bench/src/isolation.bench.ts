@@ -2,7 +2,15 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import {
+  attackerRedisBytesMax,
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { publishReport, quantile } from './bench-report';
@@ -100,6 +108,10 @@ export async function runIsolationBenchmark(): Promise<void> {
         rounds:
           `${ROUNDS} rounds, order ${orderOfRound(MODES, 0).join(',')} then reversed, alternating; each figure is ` +
           `the median of its ${ROUNDS} runs. Runs alone: ${runsOf('alone')}. Runs under storm: ${runsOf('storm')}`,
+        attacker_redis_bytes_max:
+          "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
+          '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
+          "above the lab's maxmemory, which with noeviction is the limit that holds for all tenants together",
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
@@ -110,6 +122,9 @@ export async function runIsolationBenchmark(): Promise<void> {
         victim_p50_us_under_storm: Math.round(p50.storm),
         victim_p99_us_under_storm: Math.round(p99.storm),
         storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
+        // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
+        // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
+        attacker_redis_bytes_max: attackerRedisBytesMax(),
       },
       baseline: {
         victim_fps_alone: Math.round(fps.alone),
