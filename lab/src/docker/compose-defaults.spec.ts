@@ -30,6 +30,12 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
     assert.equal(option('--proto-max-bulk-len'), String(1024 * 1024));
   });
 
+  it('has the engine restart every container that exits (`restart: unless-stopped`)', () => {
+    const services = Object.entries(composeProject(DEFAULT_LAB).services);
+    assert.ok(services.length > 8, services.map(([name]) => name).join(', '));
+    for (const [name, service] of services) assert.equal(service.restart, 'unless-stopped', name);
+  });
+
   it("takes each tenant's enrollment secret, the operator's hashes of them and an admin token from .env", () => {
     const env = dotEnv();
     const declared = JSON.parse(env['LAB_TENANTS'] ?? '[]') as { id: string; secretSha256: string }[];
