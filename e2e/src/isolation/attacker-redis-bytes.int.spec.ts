@@ -32,7 +32,12 @@ const META = MAX_RING_ENTRY_BYTES - MAX_ENTRY_BYTES;
  * Small quotas, so the test fills them whole in seconds; the formula is the same at any size. The VM's entries cap
  * (VM_RING_ENTRIES) is below circuits × entriesPerRing, as at the operator's defaults, so it is what bounds the rings.
  */
-const LIMITS: AttackerRingLimits = { circuits: 4, entriesPerRing: 64, ringEntries: 128, ringPayloadBytes: 512 * 1024 };
+const LIMITS: AttackerRingLimits = {
+  circuits: 4,
+  entriesPerRing: 16_384,
+  ringEntries: 32_768,
+  ringPayloadBytes: 512 * 1024,
+};
 
 async function usedMemory(admin: Redis): Promise<number> {
   const info = await admin.info('memory');
