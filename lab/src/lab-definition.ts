@@ -8,9 +8,10 @@ export interface TenantCapsOverrides {
   maxPrograms?: number;
   ringBytes?: number;
   vmRingBytes?: number;
+  vmRingEntries?: number;
 }
 
-const CAP_NAMES = ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes'];
+const CAP_NAMES = ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'vmRingEntries'];
 
 export interface LabDefinition {
   name: string;

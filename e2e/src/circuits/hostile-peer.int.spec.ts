@@ -62,9 +62,11 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', { 
   };
 
   /** The honest end is side `b`; the hostile peer (side `a`) writes a2b, and finds b's answers in b2a. */
-  async function honestEnd(mode: CircuitMode): Promise<CircuitDescriptor> {
+  async function honestEnd(
+    mode: CircuitMode,
+    capacity = { entries: 4096, bytes: 4 * 1024 * 1024 },
+  ): Promise<CircuitDescriptor> {
     const id = randomUUID();
-    const capacity = { entries: 4096, bytes: 4 * 1024 * 1024 };
     await queueCircuitKeysCreation(admin.multi(), { id, mode, capacity, vmA: 'vm-h', vmB: 'vm-v' }).exec();
     const hostile = { vm: 'vm-h', tenant: 'tenant-h' };
     const victim = { vm: 'vm-v', tenant: 'tenant-v' };
@@ -178,6 +180,55 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', { 
     await pipeline.exec();
     const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+  });
+
+  /** XADDs `count` data entries of `payload` in one pipeline, as a writer ignoring its credit would. */
+  async function floodRing(circuitId: string, count: number, payload: Buffer): Promise<void> {
+    const pipeline = admin.pipeline();
+    for (let i = 0; i < count; i++) {
+      pipeline.xadd(
+        CIRCUIT_KEYS.ring(circuitId, 'a2b'),
+        'NOMKSTREAM',
+        '*',
+        ENTRY_FIELDS.kind,
+        ENTRY_KINDS.data,
+        ENTRY_FIELDS.payload,
+        payload,
+      );
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
+  it('resets a circuit whose writer ignores its credit and fills the ring past its capacity in entries', async () => {
+    const capacity = { entries: 16, bytes: 1024 * 1024 };
+    const descriptor = await honestEnd('stream', capacity);
+    const stream = new CircuitStream(descriptor, connections());
+    let delivered = 0;
+    stream.on('data', (chunk: Buffer) => (delivered += chunk.length));
+    const failed = firstError(stream, 'the circuit must be reset');
+    // Four times the ring's capacity, each entry well within the fragment and byte limits.
+    await floodRing(descriptor.id, 4 * capacity.entries, Buffer.from('x'));
+    const error = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(
+      error.message,
+      /unread entries, over its capacity of 16 \(\+ FIN and RST\): the writer ignores its credit/,
+    );
+    assert.ok(delivered < 4 * capacity.entries, `${delivered} bytes delivered`);
+    assert.match((await resetSentBack(descriptor.id)) ?? '', /ignores its credit/);
+  });
+
+  it('resets a circuit whose writer ignores its credit in bytes, though its entries are within capacity', async () => {
+    const capacity = { entries: 4096, bytes: 128 * 1024 };
+    const descriptor = await honestEnd('stream', capacity);
+    const stream = new CircuitStream(descriptor, connections());
+    stream.on('data', () => undefined);
+    const failed = firstError(stream, 'the circuit must be reset');
+    // Eight fragments of 60 KiB: 480 KiB unread, over 128 KiB, in 8 entries of 4096.
+    await floodRing(descriptor.id, 8, Buffer.alloc(60 * 1024, 7));
+    const error = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /unread payload bytes, over its capacity of 131072: the writer ignores its credit/);
   });
 
   it("cuts a peer's RST reason to a bounded length before it is kept or logged", async () => {

@@ -363,9 +363,9 @@ describe('the circuit ring protocol on a real Redis', () => {
   it('acknowledges (trims) and reads again in one round trip', async () => {
     const [da, db] = await createCircuit('datagram');
     const receiver = connections();
-    // The replies of each pipeline the reader's blocking connection executes: the acknowledgement is the trim (XTRIM
-    // of what it consumed; the writer takes its credit from the ring's length) and comes back with the next read
-    // (XREAD) as two replies of one round trip, a bare read as one.
+    // The replies of each pipeline the reader's blocking connection executes: the trim (XTRIM, which is also the
+    // acknowledgement the writer's credit comes from), the ring's length (XLEN, held to the capacity) and the read
+    // (XREAD) come back as three replies of one round trip; with nothing to acknowledge, length and read as two.
     const replies: unknown[][] = [];
     const openBlocking = (): Redis => {
       const blocking = receiver.openBlocking();
@@ -385,13 +385,16 @@ describe('the circuit ring protocol on a real Redis', () => {
     await until('the last burst acknowledged', 10_000, async () => (await admin.xlen(ring)) === 0);
     assert.equal(received.length, 12);
 
-    // Every pipeline is either a bare read or trim + read; none acknowledges on its own.
-    const shapes = replies.map((r) => (r.length === 1 ? 'read' : r.length === 2 ? 'trim+read' : `${r.length}`));
-    assert.deepEqual(new Set(shapes), new Set(['read', 'trim+read']), shapes.join(', '));
-    const combined = replies.filter((r) => r.length === 2);
+    // Every pipeline is either length + read or trim + length + read; none trims on its own.
+    const shapes = replies.map((r) =>
+      r.length === 2 ? 'xlen+read' : r.length === 3 ? 'trim+xlen+read' : `${r.length}`,
+    );
+    assert.deepEqual(new Set(shapes), new Set(['xlen+read', 'trim+xlen+read']), shapes.join(', '));
+    const combined = replies.filter((r) => r.length === 3);
     assert.ok(combined.length >= 3, `one per burst at least: ${shapes.join(', ')}`);
-    for (const [trimmed] of combined) {
+    for (const [trimmed, length] of combined) {
       assert.ok(typeof trimmed === 'number' && trimmed > 0, 'XTRIM removed the entries just consumed');
+      assert.equal(typeof length, 'number', 'XLEN answers with the unread entries');
     }
     await Promise.all([a.close(), b.close()]);
   });

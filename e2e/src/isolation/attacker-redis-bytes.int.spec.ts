@@ -28,8 +28,16 @@ import { Redis } from 'ioredis';
 
 /** Non-payload bytes a reader accepts per entry; every entry below carries exactly this much beside its payload. */
 const META = MAX_RING_ENTRY_BYTES - MAX_ENTRY_BYTES;
-/** Small quotas, so the test fills them whole in seconds; the formula is the same at any size. */
-const LIMITS: AttackerRingLimits = { circuits: 2, entriesPerRing: 64, ringPayloadBytes: 2 * 256 * 1024 };
+/**
+ * Small quotas, so the test fills them whole in seconds; the formula is the same at any size. The VM's entries cap
+ * (VM_RING_ENTRIES) is below circuits × entriesPerRing, as at the operator's defaults, so it is what bounds the rings.
+ */
+const LIMITS: AttackerRingLimits = {
+  circuits: 4,
+  entriesPerRing: 16_384,
+  ringEntries: 32_768,
+  ringPayloadBytes: 512 * 1024,
+};
 
 async function usedMemory(admin: Redis): Promise<number> {
   const info = await admin.info('memory');
@@ -96,8 +104,10 @@ describe('attacker_redis_bytes_max: one VM filling everything it may fill', () =
     const password = randomBytes(16).toString('hex');
     const circuits = Array.from({ length: LIMITS.circuits }, () => ({ id: randomUUID(), side: 'a' as const }));
     const perRing = LIMITS.ringPayloadBytes / LIMITS.circuits;
+    // The operator gives the VM circuits whose capacities together take its whole entries cap.
+    const entriesPerRing = Math.min(LIMITS.entriesPerRing, LIMITS.ringEntries / LIMITS.circuits);
     for (const { id } of circuits) {
-      const capacity = { entries: LIMITS.entriesPerRing, bytes: perRing };
+      const capacity = { entries: entriesPerRing, bytes: perRing };
       await queueCircuitKeysCreation(admin.multi(), {
         id,
         mode: 'datagram',
@@ -114,11 +124,11 @@ describe('attacker_redis_bytes_max: one VM filling everything it may fill', () =
     // and RST, payload spread over every entry.
     const frame = Buffer.alloc(MAX_FRAME_BYTES, 2);
     await fill(vm, PORT_KEYS.tx(vmId), PORT_CAPACITY_FRAMES, paddedFields(PORT_ENTRY_FIELDS.frame, frame));
-    const payload = Buffer.alloc(perRing / LIMITS.entriesPerRing, 3);
+    const payload = Buffer.alloc(perRing / entriesPerRing, 3);
     const kind = [ENTRY_FIELDS.kind, ENTRY_KINDS.data];
     for (const { id } of circuits) {
       const ring = CIRCUIT_KEYS.ring(id, 'a2b');
-      await fill(vm, ring, LIMITS.entriesPerRing, paddedFields(ENTRY_FIELDS.payload, payload, kind), false);
+      await fill(vm, ring, entriesPerRing, paddedFields(ENTRY_FIELDS.payload, payload, kind), false);
       await fill(vm, ring, 2, paddedFields(ENTRY_FIELDS.payload, Buffer.alloc(0), kind), false);
     }
     // The switch: has read every tx entry (all pending in its group) and filled rx to its bound.

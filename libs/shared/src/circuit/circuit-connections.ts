@@ -56,7 +56,7 @@ export function openCircuitRings(
   const { id, side, capacity } = descriptor;
   return {
     writer: new RingWriter(connections.commands, id, outboundRing(side), capacity, limits.writeEntries),
-    reader: new RingReader(connections.openBlocking(), id, inboundRing(side), handlers, limits.readEntries),
+    reader: new RingReader(connections.openBlocking(), id, inboundRing(side), capacity, handlers, limits.readEntries),
   };
 }
 

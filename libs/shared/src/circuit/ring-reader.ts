@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
+import type { RingCapacity } from './circuit-descriptor';
 import { CircuitProtocolError, CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
 import { decodeRingEntry, ENTRY_KINDS, nextStreamId, ringEntryViolation, type RingEntry } from './ring-entry';
@@ -21,6 +22,36 @@ const BLOCK_MS = 1000;
 
 type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
+/** FIN and RST are exempt from the writer's credit (ring-writer.ts), so an honest ring holds at most two more. */
+const CREDIT_EXEMPT_ENTRIES = 2;
+
+/**
+ * Why a ring breaks its capacity, or undefined when it does not. `unread` is the ring's length once what this reader
+ * consumed is trimmed, so everything the writer has sent and not yet seen acknowledged, and more: an honest writer
+ * keeps that to capacity.entries (plus FIN and RST) and the payload of any run of unread entries to capacity.bytes.
+ */
+export function ringCapacityViolation(
+  capacity: RingCapacity,
+  unread: number,
+  batch: readonly RingEntry[],
+): string | undefined {
+  if (unread > capacity.entries + CREDIT_EXEMPT_ENTRIES) {
+    return (
+      `ring holds ${unread} unread entries, over its capacity of ${capacity.entries} (+ FIN and RST): ` +
+      'the writer ignores its credit'
+    );
+  }
+  let bytes = 0;
+  for (const entry of batch) bytes += entry.payload.length;
+  if (bytes > capacity.bytes) {
+    return (
+      `ring holds at least ${bytes} unread payload bytes, over its capacity of ${capacity.bytes}: ` +
+      'the writer ignores its credit'
+    );
+  }
+  return undefined;
+}
+
 /**
  * The reading end of one ring, on a connection of its own (XREAD BLOCK holds its connection). Each round trip
  * pipelines the trim of what was consumed (so Redis holds only unread data; the trim is also the acknowledgement the
@@ -40,6 +71,8 @@ export class RingReader {
     private readonly redis: Redis,
     private readonly circuitId: string,
     direction: RingDirection,
+    /** The ring's capacity, which the writer's credit keeps it to; a ring over it resets the circuit. */
+    private readonly capacity: RingCapacity,
     private readonly handlers: RingReaderHandlers,
     /**
      * One read returns up to this many entries (seed 003: one round trip for many entries), 1 to MAX_BATCH_ENTRIES;
@@ -106,18 +139,25 @@ export class RingReader {
   }
 
   private async readBatch(): Promise<RingEntry[]> {
+    // After the trim, the ring holds only what this reader has not consumed: its length is checked against the
+    // capacity with what this read returns (which was all in the ring when it was read).
     const pipeline = this.acknowledge(this.redis.pipeline());
+    pipeline.xlen(this.ringKey);
     pipeline.xreadBuffer('COUNT', this.maxReadEntries, 'BLOCK', BLOCK_MS, 'STREAMS', this.ringKey, this.lastId);
     const results = (await pipeline.exec()) ?? [];
     for (const [error] of results) if (error) throw error;
+    const unread = Number(results[results.length - 2]?.[1]);
     const reply = results[results.length - 1]?.[1] as XReadReply;
     const stream = reply?.[0]?.[1] ?? [];
-    return stream.map(([rawId, fields]) => {
+    const entries = stream.map(([rawId, fields]) => {
       const id = rawId.toString('latin1');
       const violation = ringEntryViolation(id, fields);
       if (violation !== undefined) throw new CircuitProtocolError(this.circuitId, violation);
       return decodeRingEntry(id, fields);
     });
+    const violation = ringCapacityViolation(this.capacity, unread, entries);
+    if (violation !== undefined) throw new CircuitProtocolError(this.circuitId, violation);
+    return entries;
   }
 
   /**

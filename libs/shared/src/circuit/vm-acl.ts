@@ -10,7 +10,8 @@ import { CIRCUIT_KEYS, type CircuitSide, inboundRing, outboundRing, VM_KEYS } fr
  * - keys it writes: its port's tx (PortSender: XADD, XLEN for its cap) and each circuit's outbound ring (RingWriter:
  *   XADD NOMKSTREAM, XLEN for credit and for "the peer took my FIN");
  * - keys it reads: its port's rx (PortReceiver), its inbox (InboxListener) and each circuit's inbound ring
- *   (RingReader): XREAD, then XTRIM MINID of what it read (the trim is also the reader's acknowledgement);
+ *   (RingReader): XREAD, then XTRIM MINID of what it read (the trim is also the reader's acknowledgement), and XLEN
+ *   (RingReader holds a ring to its capacity);
  * - each circuit's control hash, read only: EXISTS (RingReader notices a teardown), HGET/HMGET.
  * So a key the VM writes it cannot trim, delete, retype, expire or rename (no XTRIM, DEL, UNLINK, SET, RENAME,
  * EXPIRE, XGROUP, XSETID on it), and the only write on a key it reads is trimming what it was sent. Everything else
@@ -24,7 +25,7 @@ export const VM_ACL_CONNECTION_COMMANDS: readonly string[] = ['+ping', '+client|
 /** On a stream the VM writes: its tx, its circuits' outbound rings. */
 export const VM_ACL_WRITE_COMMANDS: readonly string[] = ['+xadd', '+xlen'];
 /** On a stream the VM reads: its rx, its inbox, its circuits' inbound rings. */
-export const VM_ACL_READ_COMMANDS: readonly string[] = ['+xread', '+xtrim'];
+export const VM_ACL_READ_COMMANDS: readonly string[] = ['+xread', '+xtrim', '+xlen'];
 /** On its circuits' control hashes, read only. */
 export const VM_ACL_CONTROL_COMMANDS: readonly string[] = ['+exists', '+hget', '+hmget'];
 

@@ -12,9 +12,14 @@ export interface AttackerRingLimits {
   /** Entries of one ring's capacity at most: the operator's MAX_RING_ENTRIES (65536). */
   entriesPerRing: number;
   /**
+   * Entries of all the VM's outbound rings together: VM_RING_ENTRIES (default 65536), which charges capacity.entries
+   * per circuit endpoint, the ring that endpoint writes.
+   */
+  ringEntries: number;
+  /**
    * Payload bytes of all the VM's outbound rings together. Each circuit endpoint counts 2 × capacity.bytes against
-   * the ring quota, and the VM writes one ring per endpoint, so this is half the quota one VM can take: today its
-   * tenant's whole TENANT_RING_BYTES (default 256 MiB), so 128 MiB.
+   * the ring quotas, and the VM writes one ring per endpoint, so this is half the quota one VM can take: VM_RING_BYTES
+   * (default 128 MiB, under TENANT_RING_BYTES' 256 MiB), so 64 MiB.
    */
   ringPayloadBytes: number;
 }
@@ -23,7 +28,8 @@ export interface AttackerRingLimits {
 export const DEFAULT_ATTACKER_RING_LIMITS: Readonly<AttackerRingLimits> = Object.freeze({
   circuits: 64,
   entriesPerRing: 65_536,
-  ringPayloadBytes: 268_435_456 / 2,
+  ringEntries: 65_536,
+  ringPayloadBytes: 134_217_728 / 2,
 });
 
 /** jemalloc's size classes are four per doubling, so an allocation rounds up by less than a quarter. */
@@ -61,22 +67,26 @@ function streamEntries(count: number, fieldBytes: number): number {
  *                                                         entry at most a frame plus META, all possibly pending
  *   rx      = F × e(FRAME + META) + K                     the switch delivers at most F frames to a VM's rx
  *   inbox   = (I + 100) × e(M) + K                        operator's MAXLEN ~ I = INBOX_MAX_ENTRIES (1000)
- *   rings   = C × (E + 2) × e(META) + A × P + C × K       C circuits × (E entries + FIN + RST) of at most META
- *                                                         non-payload bytes each, and P payload bytes in all
+ *   rings   = (min(R, C × E) + 2C) × e(META)             R entries in all (at most E per ring), plus FIN and RST
+ *             + A × P + C × K                             per circuit, of at most META non-payload bytes each, and
+ *                                                         P payload bytes in all
  *   control = C × H + (3 + 3C) × U                        control hashes, and the ACL user's key names
  *   e(n)    = A × (n + O) + N                             one stream entry of n field bytes
  *
  * with FRAME = MAX_FRAME_BYTES (9216), META = MAX_RING_ENTRY_BYTES − MAX_ENTRY_BYTES (1024: what a reader accepts
  * beside the payload), M = INBOX_MESSAGE_MAX_BYTES, A = 1.25 (jemalloc rounding), O = 64 and N = 128 (entry and node
- * overhead), K = 2048 (a stream key), PEL = 128, H = 1024, U = 256; C, E and P are the operator's quotas
- * (AttackerRingLimits). With the lab's defaults the ring entries dominate: C × E is four million entries.
+ * overhead), K = 2048 (a stream key), PEL = 128, H = 1024, U = 256; C, E, R and P are the operator's quotas
+ * (AttackerRingLimits). With the lab's defaults B is about 400 MB (see docs/redis-rights.md): under the local lab's
+ * maxmemory (512mb), above Docker's (192mb).
  *
  * Holds while: the switch keeps tx to F entries and refuses entries over the frame limit (the fairness work), and
  * rings are kept to their capacity. A VM's XADD cannot be limited by its ACL (arguments are not expressible), so a
- * VM that ignores its credit can grow a ring until its reader resets the circuit (ring-reader.ts refuses oversized
- * entries; nothing yet counts a ring's entries against its capacity), and until then only Redis's maxmemory with
- * noeviction (redis-limits.ts) bounds it, for all tenants together. Client buffers of the VM's connections
- * (query and output buffers, per connection) are not in B either.
+ * VM that ignores its credit can write past its ring's capacity; its peer's reader then resets the circuit (ring-
+ * reader.ts checks the ring's length, and the payload it reads, against the capacity on every read) and the ring is
+ * deleted with it. Between two reads the ring can overshoot by what the writer adds in one round trip; and a VM
+ * holding both ends of a circuit (to itself, or two VMs of one attacker) is not checked at all, so for it only Redis's
+ * maxmemory with noeviction (redis-limits.ts) bounds its rings, for all tenants together. Client buffers of the VM's
+ * connections (query and output buffers, per connection) are not in B either.
  */
 export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTACKER_RING_LIMITS): number {
   const frameEntry = MAX_FRAME_BYTES + ENTRY_META_BYTES;
@@ -84,7 +94,10 @@ export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTAC
   const rx = streamEntries(PORT_CAPACITY_FRAMES, frameEntry);
   const inbox = streamEntries(INBOX_MAX_ENTRIES + APPROXIMATE_TRIM_SLACK, INBOX_MESSAGE_MAX_BYTES);
   const rings =
-    streamEntries(limits.circuits * (limits.entriesPerRing + 2), ENTRY_META_BYTES) +
+    streamEntries(
+      Math.min(limits.ringEntries, limits.circuits * limits.entriesPerRing) + 2 * limits.circuits,
+      ENTRY_META_BYTES,
+    ) +
     Math.ceil(ALLOCATOR_FACTOR * limits.ringPayloadBytes) +
     limits.circuits * STREAM_KEY_BYTES;
   const control = limits.circuits * CONTROL_HASH_BYTES + (3 + 3 * limits.circuits) * ACL_BYTES_PER_KEY;

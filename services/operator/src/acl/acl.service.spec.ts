@@ -57,7 +57,7 @@ describe('vmAclRules', () => {
       '+client|setname',
       '+client|id',
       `(+xadd +xlen ~${PORT_KEYS.tx('vm-a1')} ~${CIRCUIT_KEYS.ring('c-1', 'a2b')} ~${CIRCUIT_KEYS.ring('c-2', 'b2a')})`,
-      `(+xread +xtrim ~${PORT_KEYS.rx('vm-a1')} ~${VM_KEYS.inbox('vm-a1')} ~${CIRCUIT_KEYS.ring('c-1', 'b2a')} ~${CIRCUIT_KEYS.ring('c-2', 'a2b')})`,
+      `(+xread +xtrim +xlen ~${PORT_KEYS.rx('vm-a1')} ~${VM_KEYS.inbox('vm-a1')} ~${CIRCUIT_KEYS.ring('c-1', 'b2a')} ~${CIRCUIT_KEYS.ring('c-2', 'a2b')})`,
       `(+exists +hget +hmget %R~${CIRCUIT_KEYS.control('c-1')} %R~${CIRCUIT_KEYS.control('c-2')})`,
     ]);
     assert.ok(!rules.join(' ').includes('*'));

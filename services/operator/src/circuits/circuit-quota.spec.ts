@@ -31,6 +31,20 @@ describe('circuitCharges', () => {
     assert.equal(charges.filter((c) => c.quota === 'TENANT_RING_BYTES').length, 1);
   });
 
+  it('charges each endpoint VM the entries of the ring it writes, against VM_RING_ENTRIES or its tenant cap', () => {
+    const charges = circuitCharges(
+      { a: { vm: 'vm-a1', tenant: 'tenant-a' }, b: { vm: 'vm-b1', tenant: 'tenant-b' }, capacity },
+      { ...limits, VM_RING_ENTRIES: 65_536, perTenant: { 'tenant-b': { VM_RING_ENTRIES: 8192 } } },
+    );
+    assert.deepEqual(
+      charges.filter((c) => c.quota === 'VM_RING_ENTRIES').map((c) => `${c.holder}=${c.amount}/${c.limit}`),
+      [`vm-a1=${capacity.entries}/65536`, `vm-b1=${capacity.entries}/8192`],
+    );
+    const self = { vm: 'vm-a1', tenant: 'tenant-a' };
+    const both = circuitCharges({ a: self, b: self, capacity }, { ...limits, VM_RING_ENTRIES: 65_536 });
+    assert.equal(both.find((c) => c.quota === 'VM_RING_ENTRIES')?.amount, 2 * capacity.entries);
+  });
+
   it('counts a circuit from a VM to itself twice against that VM', () => {
     const self = { vm: 'vm-a1', tenant: 'tenant-a' };
     const charges = circuitCharges({ a: self, b: self, capacity }, limits);
@@ -45,5 +59,12 @@ describe('describeQuotaExceeded', () => {
     assert.match(message, /tenant-a's circuits hold 16 ring bytes/);
     assert.match(message, /would add 8/);
     assert.match(message, /limit is 20/);
+  });
+
+  it('names the per-VM entries cap and what to do', () => {
+    const message = describeQuotaExceeded({ quota: 'VM_RING_ENTRIES', holder: 'vm-a1', amount: 64, limit: 96 }, 64);
+    assert.match(message, /quota VM_RING_ENTRIES exceeded \(cap vmRingEntries\)/);
+    assert.match(message, /vm-a1's circuits hold 64 ring entries, this circuit would add 64/);
+    assert.match(message, /limit is 96/);
   });
 });

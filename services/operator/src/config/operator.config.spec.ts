@@ -30,6 +30,7 @@ describe('operator configuration', () => {
       ALLOCATOR_URL: 'http://127.0.0.1:3002',
       SWITCH_URL: 'http://127.0.0.1:3001',
       VM_RING_BYTES: 128 * 1024 * 1024,
+      VM_RING_ENTRIES: 65_536,
       TENANT_MAX_VMS: 64,
       TENANT_MAX_CIRCUITS: 1024,
       TENANT_MAX_PROGRAMS: 1,

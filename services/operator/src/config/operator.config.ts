@@ -41,6 +41,12 @@ export const operatorEnv = {
   TENANT_RING_BYTES: env.integer({ default: 268_435_456, min: 2048 }),
   /** Ring memory per VM: 2 x capacity.bytes for each of its circuit endpoints (a tenant may override: vmRingBytes). */
   VM_RING_BYTES: env.integer({ default: 134_217_728, min: 2048 }),
+  /**
+   * Ring entries per VM: capacity.entries for each of its circuit endpoints, the ring it writes (a tenant may override:
+   * vmRingEntries). Entries, not bytes, dominate what a VM's rings can hold (each may carry 1 KiB beside its payload),
+   * so this keeps attackerRedisBytesMax under the lab's maxmemory (docs/redis-rights.md).
+   */
+  VM_RING_ENTRIES: env.integer({ default: 65_536, min: 1 }),
   /** Default per-tenant caps (a tenant may override each in the lab file or the admin API). */
   TENANT_MAX_VMS: env.integer({ default: 64, min: 0 }),
   TENANT_MAX_CIRCUITS: env.integer({ default: 1024, min: 0 }),
@@ -53,7 +59,7 @@ export const operatorEnv = {
     default: [],
     expects:
       'a JSON array of tenants {"id": "<tenant id>", "secretSha256": "<64 hex digits>", "caps"?: {...}}, ' +
-      'each id once, caps among maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes',
+      'each id once, caps among maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries',
     validate: parseDeclaredTenants,
   }),
   /**

@@ -14,6 +14,8 @@ export interface TenantCaps {
   ringBytes: number;
   /** The same, per VM of the tenant, so one VM cannot take its whole tenant's ring memory. */
   vmRingBytes: number;
+  /** Ring entries per VM of the tenant: capacity.entries of the ring each of its circuit endpoints writes. */
+  vmRingEntries: number;
 }
 
 /** Each cap's bounds, checked wherever caps come in (lab file via LAB_TENANTS, admin API). */
@@ -23,6 +25,7 @@ export const TENANT_CAP_BOUNDS: Record<keyof TenantCaps, { min: number; max: num
   maxPrograms: { min: 0, max: 1 },
   ringBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
   vmRingBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  vmRingEntries: { min: 0, max: Number.MAX_SAFE_INTEGER },
 };
 
 /** The config variable holding each cap's operator-wide default, named in refusals so an operator knows what to set. */
@@ -32,6 +35,7 @@ export const TENANT_CAP_DEFAULT_ENV: Record<keyof TenantCaps, string> = {
   maxPrograms: 'TENANT_MAX_PROGRAMS',
   ringBytes: 'TENANT_RING_BYTES',
   vmRingBytes: 'VM_RING_BYTES',
+  vmRingEntries: 'VM_RING_ENTRIES',
 };
 
 /**

@@ -186,4 +186,30 @@ describe('tenants on a real Redis', () => {
       pump.stop();
     }
   });
+
+  it('enforces vmRingEntries: the entries of the rings one VM writes, with 429 naming the cap', async () => {
+    const tenant = uniqueId('tenant-entries');
+    await api.declareTenant(tenant, { vmRingEntries: 96 });
+    const [a, b] = [await api.register(uniqueId('vm'), tenant), await api.register(uniqueId('vm'), tenant)];
+    const pump = keepAlive(api, [a, b]);
+    try {
+      const service = uniqueId('svc');
+      await api.listen(b, service);
+      // Each endpoint charges its VM the entries of the ring it writes: 64, then 64 more would pass a's 96.
+      await api.connect(a, service, { capacity: { entries: 64, bytes: 1024 } });
+      const over = await api.call<ErrorReply>('POST', '/circuits', {
+        body: { target: service, mode: 'stream', capacity: { entries: 64, bytes: 1024 } },
+        token: a.credentials.token,
+      });
+      assert.equal(over.status, 429);
+      assert.match(
+        over.body.error.message,
+        /quota VM_RING_ENTRIES exceeded \(cap vmRingEntries\): VM .*'s circuits hold 64 ring entries, this circuit would add 64/,
+      );
+      // What is left of the cap is still given.
+      await api.connect(a, service, { capacity: { entries: 32, bytes: 1024 } });
+    } finally {
+      pump.stop();
+    }
+  });
 });

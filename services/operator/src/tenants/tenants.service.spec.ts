@@ -81,7 +81,7 @@ describe('TenantsService', () => {
   it('validates caps and LAB_TENANTS, naming each problem', () => {
     assert.deepEqual(parseTenantCaps({ maxVms: 2, vmRingBytes: 4096 }, 'caps').caps, { maxVms: 2, vmRingBytes: 4096 });
     assert.deepEqual(parseTenantCaps({ maxVm: 2, maxPrograms: 2 }, 'caps').problems, [
-      'caps.maxVm: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes',
+      'caps.maxVm: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries',
       'caps.maxPrograms: expected an integer from 0 to 1',
     ]);
     const hash = sha256Hex('s');

@@ -17,6 +17,7 @@ export type TenantsConfig = Pick<
   | 'TENANT_MAX_PROGRAMS'
   | 'TENANT_RING_BYTES'
   | 'VM_RING_BYTES'
+  | 'VM_RING_ENTRIES'
 >;
 
 /** How long to wait before declaring the lab's tenants again when Redis did not take them. */
@@ -175,6 +176,7 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
       maxPrograms: own.maxPrograms ?? this.config.TENANT_MAX_PROGRAMS,
       ringBytes: own.ringBytes ?? this.config.TENANT_RING_BYTES,
       vmRingBytes: own.vmRingBytes ?? this.config.VM_RING_BYTES,
+      vmRingEntries: own.vmRingEntries ?? this.config.VM_RING_ENTRIES,
     };
   }
 

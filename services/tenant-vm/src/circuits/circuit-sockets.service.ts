@@ -10,6 +10,7 @@ import {
 } from '@tenantlab/shared';
 import { RegistrationService } from '../registration/registration.service';
 import { CircuitBrokerClient } from './circuit-broker.client';
+import { type CircuitResetCount, CircuitResets } from './circuit-resets';
 import { VmRedis } from './vm-redis';
 
 export type CircuitSocket = CircuitStream | CircuitDatagramSocket;
@@ -32,6 +33,7 @@ export interface OpenCircuitView {
 export class CircuitSocketsService implements OnApplicationShutdown {
   private readonly handlers = new Map<string, ConnectionHandler>();
   private readonly open = new Map<string, CircuitSocket>();
+  private readonly resetCounts = new CircuitResets();
 
   constructor(
     private readonly broker: CircuitBrokerClient,
@@ -92,6 +94,11 @@ export class CircuitSocketsService implements OnApplicationShutdown {
     else socket.fail(error);
   }
 
+  /** This VM's circuits that ended in a reset since it started, by error code, with the last reason. */
+  resets(): Record<string, CircuitResetCount> {
+    return this.resetCounts.snapshot();
+  }
+
   list(): OpenCircuitView[] {
     return [...this.open.values()].map(({ circuit }) => ({
       id: circuit.id,
@@ -114,9 +121,13 @@ export class CircuitSocketsService implements OnApplicationShutdown {
         : new CircuitDatagramSocket(descriptor, connections);
     this.open.set(descriptor.id, socket);
     // An 'error' nobody listens for is thrown: one application's forgotten handler must not end the whole VM.
-    socket.on('error', (error: Error) =>
-      this.logger.record('debug', `circuit ${descriptor.id} failed: ${error.message}`, { circuit: descriptor.id }),
-    );
+    // A reset (the peer broke the protocol, e.g. wrote past its ring's capacity, or reset) is counted with its reason.
+    socket.on('error', (error: Error) => {
+      const reset = this.resetCounts.record(error);
+      this.logger.record(reset ? 'warn' : 'debug', `circuit ${descriptor.id} failed: ${error.message}`, {
+        circuit: descriptor.id,
+      });
+    });
     socket.once('close', () => {
       this.open.delete(descriptor.id);
       // Both sides ask; the second gets 404, which is fine. The operator's lease reaper is the backstop.

@@ -5,7 +5,10 @@ export class CreateTenantDto {
   @Matches(ID_PATTERN, { message: 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter or digit' })
   id!: string;
 
-  /** Overrides of the default caps: maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes (checked by the service). */
+  /**
+   * Overrides of the default caps: maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries (checked by
+   * the service).
+   */
   @IsOptional()
   @IsObject({ message: 'must be an object of caps' })
   caps?: Record<string, unknown>;
