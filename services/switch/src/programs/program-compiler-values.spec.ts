@@ -215,6 +215,21 @@ describe('compiled expressions: values wider than 32 bits', () => {
     assert.equal(program.memory.read('big', 2), 0x200000000n);
   });
 
+  it('a 64-bit constant and a sum past 2^53 keep every bit (a double would round them)', () => {
+    const { run } = computing(
+      [
+        { name: 'c', bits: 64 },
+        { name: 's', bits: 64 },
+      ],
+      [
+        { op: 'set', target: 'meta.c', value: { const: '0xfedcba9876543211' } },
+        { op: 'set', target: 'meta.s', value: { op: '+', left: { field: 'meta.c' }, right: { const: 2 } } },
+      ],
+      ['meta.c', 'meta.s'],
+    );
+    assert.deepEqual(run(), { 'meta.c': 0xfedcba9876543211n, 'meta.s': 0xfedcba9876543213n });
+  });
+
   it('a guard on a MAC address compares all 48 bits', () => {
     const deny: ActionDecl = { name: 'deny', params: [], ops: [{ op: 'drop' }] };
     const guarded = (op: '==' | '!=') =>
