@@ -235,6 +235,15 @@ describe("the data path's waits, drops and CPU charges", () => {
     assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 0 });
   });
 
+  it("without a CPU budget, a tenant's program can be removed again", () => {
+    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    pipeline.attach(A1);
+    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map());
+    assert.deepEqual(pipeline.programCpuNs(), {});
+    assert.equal(pipeline.mustWait(A1), false);
+  });
+
   it("a new program installed for a tenant that has one keeps the tenant's bucket: its debt and charged time", () => {
     // As in the mustWait case: every clock read moves 5 µs on, the burst covers 1 µs.
     let now = 0;
