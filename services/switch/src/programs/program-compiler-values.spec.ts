@@ -215,6 +215,44 @@ describe('compiled expressions: values wider than 32 bits', () => {
     assert.equal(program.memory.read('big', 2), 0x200000000n);
   });
 
+  it('a param wider than 32 bits masked by a 16-bit field gives a 16-bit result; added to, it wraps at 64 bits', () => {
+    const hooks = recordingHooks();
+    const program = compileProgram(
+      valid({
+        metadata: [
+          { name: 'low', bits: 16 },
+          { name: 'next', bits: 64 },
+        ],
+        actions: [
+          {
+            name: 'mask',
+            params: [{ name: 'w', bits: 64 }],
+            ops: [
+              { op: 'set', target: 'meta.low', value: { op: '&', left: { param: 'w' }, right: { field: 'l4.dport' } } },
+              { op: 'set', target: 'meta.next', value: { op: '+', left: { param: 'w' }, right: { const: 1 } } },
+              { op: 'report', event: 'out', fields: ['meta.low', 'meta.next'] },
+            ],
+          },
+        ],
+        tables: [
+          {
+            name: 't',
+            key: [],
+            actions: ['mask'],
+            defaultAction: { action: 'mask', args: { w: '0xffffffffffffffff' } },
+            size: 0,
+          },
+        ],
+        control: [{ table: 't' }],
+      }),
+      {},
+      new RegisterMemory(1, 8),
+      hooks,
+    );
+    program.run(context(frame({ dport: 80 })));
+    assert.deepEqual(hooks.reports.at(-1)?.fields, { 'meta.low': 80, 'meta.next': 0n });
+  });
+
   it('a 64-bit constant and a sum past 2^53 keep every bit (a double would round them)', () => {
     const { run } = computing(
       [
