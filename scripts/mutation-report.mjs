@@ -1,7 +1,9 @@
 // Scores the mutation run (issue 14): reads each group's Stryker JSON report (reports/mutation/<group>/mutation.json)
 // and writes bench/results/mutation.json in the benchmarks' shape ({name, metrics, baseline, ratios, setup, goals}).
 // Score = detected (killed + timed out) / valid (detected + survived + no coverage); compile and runtime errors and
-// ignored mutants are not valid mutants.
+// ignored mutants are not valid mutants. Ignored mutants are the equivalent ones: each is marked in the source with a
+// `// Stryker disable next-line <Mutator>: <reason>` comment (or a disable/restore pair) saying why no test can kill it.
+// A comment disables its mutator on the whole line, so a killed mutant of the same mutator there is ignored too.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,9 @@ function moduleOf(file) {
   });
 }
 
-const counts = new Map(MUTATION_MODULES.map((module) => [module.name, { detected: 0, valid: 0, survived: 0 }]));
+const counts = new Map(
+  MUTATION_MODULES.map((module) => [module.name, { detected: 0, valid: 0, survived: 0, ignored: 0 }]),
+);
 const versions = new Set();
 const missing = [];
 for (const { name: group } of MUTATION_MODULES) {
@@ -48,6 +52,7 @@ for (const { name: group } of MUTATION_MODULES) {
       if (DETECTED.has(status)) count.detected += 1;
       if (DETECTED.has(status) || UNDETECTED.has(status)) count.valid += 1;
       if (UNDETECTED.has(status)) count.survived += 1;
+      if (status === 'Ignored') count.ignored += 1;
     }
   }
 }
@@ -71,6 +76,12 @@ const setup = {
   ].join(' ')}`,
   tool: `Stryker ${[...versions].join(', ')} with @stryker-mutator/tap-runner on Node's test runner, perTest coverage (per spec file), all default mutators`,
   score: 'detected (killed + timed out) / valid (detected + survived + no coverage)',
+  ignored: `not in the score: equivalent mutants, each marked in source with a Stryker disable comment giving the reason (${[
+    ...counts,
+  ]
+    .filter(([name]) => !missing.includes(name))
+    .map(([name, count]) => `${name} ${count.ignored}`)
+    .join(', ')})`,
 };
 if (missing.length > 0) setup.not_measured = `no Stryker report for ${missing.join(', ')}: overall covers the rest`;
 const report = { name: 'mutation', metrics, baseline: {}, ratios: {}, setup, goals };
@@ -82,7 +93,10 @@ for (const [name, count] of counts) {
     continue;
   }
   const verdict = score(count) >= goals[`mutation_score_${name}`].atLeast ? 'met' : 'NOT met';
-  console.log(`${name.padEnd(20)} ${String(score(count)).padStart(6)}  ${count.detected}/${count.valid}  ${verdict}`);
+  const ignored = `${count.ignored} ignored (equivalent)`;
+  console.log(
+    `${name.padEnd(20)} ${String(score(count)).padStart(6)}  ${count.detected}/${count.valid}  ${verdict}  ${ignored}`,
+  );
 }
 console.log(`${'overall'.padEnd(20)} ${String(metrics.mutation_score).padStart(6)}  ${total.detected}/${total.valid}`);
 console.log('wrote bench/results/mutation.json; HTML reports in reports/mutation/<group>/index.html');

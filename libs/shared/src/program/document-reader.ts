@@ -47,6 +47,7 @@ export function jsonType(value: unknown): string {
  * short, so a hostile document cannot make messages huge, multi-line or ambiguous.
  */
 export function show(value: unknown): string {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: JSON.stringify of a finite number (all a JSON document holds) is String of it, and no number is over 40 characters
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string' && /^[\w.:<>=!&|^+*/%~$@#-]{1,64}$/.test(value)) return value;
   const text = JSON.stringify(value) ?? String(value);

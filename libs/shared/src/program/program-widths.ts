@@ -40,11 +40,13 @@ export function binaryWidth(op: BinaryOperator, left: number, right: number, rig
 /** Shifts of 128 or more leave nothing of a 128-bit value; clamping keeps the arithmetic in small numbers. */
 function clampShift(shift: bigint): bigint {
   const max = BigInt(PROGRAM_LIMITS.valueBits);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a shift of exactly 128 is the clamp itself, and an unclamped larger one still gives a width of 1 (>>) or the 128-bit limit (<<)
   return shift > max ? max : shift;
 }
 
 /** Bits needed to write `value` (at least 1, so that 0 is a 1-bit value). */
 export function bitLength(value: bigint): number {
+  // Stryker disable next-line ConditionalExpression: 0n.toString(2) is '0', one digit, so 0 takes 1 bit either way
   return value === 0n ? 1 : value.toString(2).length;
 }
 

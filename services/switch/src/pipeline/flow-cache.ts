@@ -45,6 +45,7 @@ export class FlowCache<T> {
     const slots = this.sets * WAYS;
     this.keys = new Int32Array(slots * KEY_WORDS);
     this.generations = new Float64Array(slots).fill(EMPTY);
+    // Stryker disable next-line ArrayDeclaration: an empty array reads undefined at every slot, as the filled one does
     this.values = new Array<T | undefined>(slots).fill(undefined);
     this.victims = new Uint8Array(this.sets);
   }

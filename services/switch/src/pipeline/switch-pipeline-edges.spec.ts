@@ -234,6 +234,31 @@ describe("the data path's waits, drops and CPU charges", () => {
     pipeline.installPrograms(new Map([['tenant-a', counting()]]));
     assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 0 });
   });
+
+  it("without a CPU budget, a tenant's program can be removed again", () => {
+    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    pipeline.attach(A1);
+    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map());
+    assert.deepEqual(pipeline.programCpuNs(), {});
+    assert.equal(pipeline.mustWait(A1), false);
+  });
+
+  it("a new program installed for a tenant that has one keeps the tenant's bucket: its debt and charged time", () => {
+    // As in the mustWait case: every clock read moves 5 µs on, the burst covers 1 µs.
+    let now = 0;
+    const pipeline = new SwitchPipeline({
+      flowCacheSize: 0,
+      programCpu: { nsPerSecond: 1_000, burstNs: 1_000, clock: () => (now += 5_000) },
+    });
+    pipeline.attach(A1);
+    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
+    assert.equal(pipeline.mustWait(A1), true, 'in debt after one frame');
+    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    assert.equal(pipeline.mustWait(A1), true, 'still in debt: replacing the program does not refill the bucket');
+    assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 5_000 });
+  });
 });
 
 describe('MacTable', () => {

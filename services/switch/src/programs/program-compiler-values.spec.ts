@@ -215,6 +215,59 @@ describe('compiled expressions: values wider than 32 bits', () => {
     assert.equal(program.memory.read('big', 2), 0x200000000n);
   });
 
+  it('a param wider than 32 bits masked by a 16-bit field gives a 16-bit result; added to, it wraps at 64 bits', () => {
+    const hooks = recordingHooks();
+    const program = compileProgram(
+      valid({
+        metadata: [
+          { name: 'low', bits: 16 },
+          { name: 'next', bits: 64 },
+        ],
+        actions: [
+          {
+            name: 'mask',
+            params: [{ name: 'w', bits: 64 }],
+            ops: [
+              { op: 'set', target: 'meta.low', value: { op: '&', left: { param: 'w' }, right: { field: 'l4.dport' } } },
+              { op: 'set', target: 'meta.next', value: { op: '+', left: { param: 'w' }, right: { const: 1 } } },
+              { op: 'report', event: 'out', fields: ['meta.low', 'meta.next'] },
+            ],
+          },
+        ],
+        tables: [
+          {
+            name: 't',
+            key: [],
+            actions: ['mask'],
+            defaultAction: { action: 'mask', args: { w: '0xffffffffffffffff' } },
+            size: 0,
+          },
+        ],
+        control: [{ table: 't' }],
+      }),
+      {},
+      new RegisterMemory(1, 8),
+      hooks,
+    );
+    program.run(context(frame({ dport: 80 })));
+    assert.deepEqual(hooks.reports.at(-1)?.fields, { 'meta.low': 80, 'meta.next': 0n });
+  });
+
+  it('a 64-bit constant and a sum past 2^53 keep every bit (a double would round them)', () => {
+    const { run } = computing(
+      [
+        { name: 'c', bits: 64 },
+        { name: 's', bits: 64 },
+      ],
+      [
+        { op: 'set', target: 'meta.c', value: { const: '0xfedcba9876543211' } },
+        { op: 'set', target: 'meta.s', value: { op: '+', left: { field: 'meta.c' }, right: { const: 2 } } },
+      ],
+      ['meta.c', 'meta.s'],
+    );
+    assert.deepEqual(run(), { 'meta.c': 0xfedcba9876543211n, 'meta.s': 0xfedcba9876543213n });
+  });
+
   it('a guard on a MAC address compares all 48 bits', () => {
     const deny: ActionDecl = { name: 'deny', params: [], ops: [{ op: 'drop' }] };
     const guarded = (op: '==' | '!=') =>

