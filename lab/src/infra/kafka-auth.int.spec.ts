@@ -80,12 +80,15 @@ describe('a lab Kafka with users (SASL/SCRAM and ACLs)', { timeout: 240_000 }, (
   const as = (username: keyof typeof USERS, retries = 0): Kafka =>
     client(port, { username, password: USERS[username] }, retries);
 
+  let restart: () => Promise<SupervisedProcess>;
+
   before(async () => {
     const installation = await installKafka();
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-kafka-auth-'));
     port = await freeLoopbackPort();
     const ports = { ...DEFAULT_INFRA_PORTS, kafka: port, kafkaController: await freeLoopbackPort() };
     kafka = await startKafka(installation, { dataDir, ports, kafkaUsers: USERS });
+    restart = () => startKafka(installation, { dataDir, ports, kafkaUsers: USERS, restarting: true });
   });
 
   after(async () => {
@@ -118,5 +121,17 @@ describe('a lab Kafka with users (SASL/SCRAM and ACLs)', { timeout: 240_000 }, (
       consumeOne(as('allocator'), TOPICS.packetTraces, CONSUMER_GROUPS.telemetry, 'x'),
       /AUTHORIZATION_FAILED|authorized/i,
     );
+  });
+
+  it('keeps its users and grants when started again after a crash, and still refuses the anonymous', async () => {
+    const crashed = kafka;
+    assert.ok(crashed);
+    process.kill(crashed.pid, 'SIGKILL');
+    await crashed.exited;
+    kafka = await restart();
+    const value = `after-restart-${Date.now()}`;
+    await produce(as('switch', 8), TOPICS.packetTraces, value);
+    assert.equal(await consumeOne(as('telemetry', 8), TOPICS.packetTraces, CONSUMER_GROUPS.telemetry, value), value);
+    await assert.rejects(produce(client(port), TOPICS.packetTraces, 'forged'), REFUSED);
   });
 });
