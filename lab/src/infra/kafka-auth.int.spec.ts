@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,7 +84,8 @@ describe('a lab Kafka with users (SASL/SCRAM and ACLs)', { timeout: 240_000 }, (
 
   before(async () => {
     const installation = await installKafka();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab-kafka-auth-'));
+    // A space in the path: the storage tool's argument file must quote it.
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'tenantlab kafka-auth-'));
     port = await freeLoopbackPort();
     const ports = { ...DEFAULT_INFRA_PORTS, kafka: port, kafkaController: await freeLoopbackPort() };
     kafka = await startKafka(installation, { dataDir, ports, kafkaUsers: USERS });
@@ -100,6 +101,17 @@ describe('a lab Kafka with users (SASL/SCRAM and ACLs)', { timeout: 240_000 }, (
     const value = `trace-${Date.now()}`;
     await produce(as('switch'), TOPICS.packetTraces, value);
     assert.equal(await consumeOne(as('telemetry', 8), TOPICS.packetTraces, CONSUMER_GROUPS.telemetry, value), value);
+  });
+
+  it('keeps the passwords in owner-only files: server.properties 0600, no argument file left', async () => {
+    const dir = path.join(dataDir, 'kafka');
+    for (const file of ['server.properties', 'format.properties']) {
+      assert.equal((await stat(path.join(dir, file))).mode & 0o777, 0o600, file);
+    }
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.endsWith('.args')),
+      [],
+    );
   });
 
   it('refuses a client without credentials, to produce and to consume', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
@@ -97,7 +97,7 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
   const properties = path.join(dir, 'server.properties');
   await mkdir(dir, { recursive: true });
   // Holds the admin password when the broker is secured: owner-only, like the lab's other secrets.
-  await writeFile(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers), { mode: 0o600 });
+  await writeOwnerOnly(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers));
   const formatted = await formatStorage(kafka, dir, options);
   // Every lab starts with no topics, messages or consumer offsets, like its Redis: a consumer group must not
   // resume from an earlier run's offsets and report that run's components. Copying the formatted template is
@@ -169,23 +169,41 @@ async function formatStorage(kafka: KafkaInstallation, dir: string, options: Inf
   if (previous === formattedFor && existsSync(path.join(logDir, 'meta.properties'))) return logDir;
   await rm(marker, { force: true });
   await rm(logDir, { recursive: true, force: true });
-  await writeFile(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers), { mode: 0o600 });
+  await writeOwnerOnly(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers));
   const scramUsers = Object.entries(options.kafkaUsers ?? {}).flatMap(([name, password]) => {
     assertSafeSecret(password);
     return ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`];
   });
-  await runStorageTool(
-    kafka,
-    ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties, ...scramUsers],
-    Object.values(options.kafkaUsers ?? {}),
-  );
+  const format = ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties, ...scramUsers];
+  if (scramUsers.length === 0) {
+    await runStorageTool(kafka, format);
+  } else {
+    // The SCRAM passwords stay off the command line (any local user can read it): the java launcher reads the main
+    // class and its arguments from an owner-only argument file, removed right after.
+    const argFile = path.join(dir, 'format.args');
+    const quoted = ['kafka.tools.StorageTool', ...format].map((arg) => `"${arg.replace(/[\\"]/g, '\\$&')}"`);
+    await writeOwnerOnly(argFile, quoted.join('\n').concat('\n'));
+    try {
+      await runCommand(kafka.java, [...jvmArgs(kafka), `@${argFile}`], {
+        purpose: "run Kafka's storage tool (format, with SCRAM users)",
+        secrets: Object.values(options.kafkaUsers ?? {}),
+      });
+    } finally {
+      await rm(argFile, { force: true });
+    }
+  }
   await writeFile(marker, `${formattedFor}\n`);
   return logDir;
 }
 
-function runStorageTool(kafka: KafkaInstallation, args: string[], secrets: string[] = []): Promise<string> {
+/** Writes a file only its owner can read, also when it existed before with wider rights. */
+async function writeOwnerOnly(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+function runStorageTool(kafka: KafkaInstallation, args: string[]): Promise<string> {
   return runCommand(kafka.java, [...jvmArgs(kafka), 'kafka.tools.StorageTool', ...args], {
     purpose: `run Kafka's storage tool (${args[0]})`,
-    secrets,
   });
 }
