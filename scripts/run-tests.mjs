@@ -103,8 +103,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`${tier}: ${files.length} file(s): ${files.map((f) => relative(root, f)).join(', ')}`);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-  cwd: root,
-});
+// A test that hangs fails after TEST_TIMEOUT_MS instead of holding the run (and CI) forever; the slowest tests (a
+// lab brought up cold, the containers tier) take a few minutes.
+const TEST_TIMEOUT_MS = 15 * 60_000;
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: root },
+);
 process.exit(result.status ?? 1);

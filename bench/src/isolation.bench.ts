@@ -28,11 +28,11 @@ const WARMUP_SECONDS = 1;
 const STORM_RAMP_MS = 1000;
 const ROUNDS = 4;
 const MODES = ['alone', 'storm'] as const;
-type Mode = (typeof MODES)[number];
+export type Mode = (typeof MODES)[number];
 /** Where a frame's send time sits in its payload (after Ethernet, IPv4 and UDP headers and a sequence number). */
 const STAMP_AT = 14 + 20 + 8 + 4;
 
-interface VictimRun {
+export interface VictimRun {
   /** Frames delivered per second, from the first send until the last frame arrived. */
   fps: number;
   p50Us: number;
@@ -40,7 +40,7 @@ interface VictimRun {
   lost: number;
 }
 
-interface StormRun {
+export interface StormRun {
   written: number;
   writtenPerSecond: number;
   /** Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound. */
@@ -78,18 +78,10 @@ export async function runIsolationBenchmark(): Promise<void> {
       );
       return victim.fps;
     });
-    const med = (mode: Mode, pick: (r: VictimRun) => number): number => median(victims[mode].map(pick));
-    const fps = { alone: med('alone', (r) => r.fps), storm: med('storm', (r) => r.fps) };
-    const p99 = { alone: med('alone', (r) => r.p99Us), storm: med('storm', (r) => r.p99Us) };
-    const p50 = { alone: med('alone', (r) => r.p50Us), storm: med('storm', (r) => r.p50Us) };
     const runsOf = (mode: Mode): string =>
       victims[mode].map((r) => `${Math.round(r.fps)} f/s p99 ${Math.round(r.p99Us)} µs`).join('; ');
     await publishReport({
       name: 'isolation',
-      goals: {
-        victim_throughput_under_storm: { atLeast: 0.8 },
-        victim_p99_under_storm: { atMost: 2.0 },
-      },
       setup: {
         victim:
           `tenant "victim": ${VICTIM_FROM} sends ${VICTIM_RATE} frames/s (106-byte unicast UDP, open loop: the due ` +
@@ -117,29 +109,47 @@ export async function runIsolationBenchmark(): Promise<void> {
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
           `${storms.map((s) => s.overBound).join(', ')}`,
       },
-      metrics: {
-        victim_fps_under_storm: Math.round(fps.storm),
-        victim_p50_us_under_storm: Math.round(p50.storm),
-        victim_p99_us_under_storm: Math.round(p99.storm),
-        storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
-        // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
-        // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
-        attacker_redis_bytes_max: attackerRedisBytesMax(),
-      },
-      baseline: {
-        victim_fps_alone: Math.round(fps.alone),
-        victim_p50_us_alone: Math.round(p50.alone),
-        victim_p99_us_alone: Math.round(p99.alone),
-      },
-      ratios: {
-        victim_throughput_under_storm: round(fps.storm / fps.alone),
-        victim_p99_under_storm: round(p99.storm / p99.alone),
-      },
+      ...isolationFigures(victims, storms),
     });
   } finally {
     admin.disconnect();
     await redis.stop();
   }
+}
+
+/**
+ * The report's figures from the runs: medians of the victim's runs alone (baseline) and under the storm (metrics),
+ * their ratios with the goals the README states, and the derived bound on what one VM can hold in Redis.
+ */
+export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: StormRun[]) {
+  const med = (mode: Mode, pick: (r: VictimRun) => number): number => median(victims[mode].map(pick));
+  const fps = { alone: med('alone', (r) => r.fps), storm: med('storm', (r) => r.fps) };
+  const p99 = { alone: med('alone', (r) => r.p99Us), storm: med('storm', (r) => r.p99Us) };
+  const p50 = { alone: med('alone', (r) => r.p50Us), storm: med('storm', (r) => r.p50Us) };
+  return {
+    goals: {
+      victim_throughput_under_storm: { atLeast: 0.8 },
+      victim_p99_under_storm: { atMost: 2.0 },
+    },
+    metrics: {
+      victim_fps_under_storm: Math.round(fps.storm),
+      victim_p50_us_under_storm: Math.round(p50.storm),
+      victim_p99_us_under_storm: Math.round(p99.storm),
+      storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
+      // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
+      // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
+      attacker_redis_bytes_max: attackerRedisBytesMax(),
+    },
+    baseline: {
+      victim_fps_alone: Math.round(fps.alone),
+      victim_p50_us_alone: Math.round(p50.alone),
+      victim_p99_us_alone: Math.round(p99.alone),
+    },
+    ratios: {
+      victim_throughput_under_storm: round(fps.storm / fps.alone),
+      victim_p99_under_storm: round(p99.storm / p99.alone),
+    },
+  };
 }
 
 /** One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. */

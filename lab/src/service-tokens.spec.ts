@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import {
   readAdminToken,
   serviceCredentialComposeEnv,
   serviceCredentialEnv,
+  serviceTokenComposeEnv,
   type ServiceTokens,
   TOKEN_HOLDERS,
   withKafkaCredentials,
@@ -62,6 +64,20 @@ describe('service tokens of a lab profile', () => {
       'operator=${OPERATOR_SERVICE_TOKEN:?set OPERATOR_SERVICE_TOKEN},admin=${ADMIN_SERVICE_TOKEN:?set ADMIN_SERVICE_TOKEN}',
     );
     assert.deepEqual(serviceCredentialComposeEnv('vm-b1'), {});
+  });
+
+  it("hand Compose the profile's tokens as OPERATOR_SERVICE_TOKEN, ADMIN_SERVICE_TOKEN, ...; .env has none", () => {
+    const tokens = ensureServiceTokens(path.join(root, 'compose'));
+    assert.deepEqual(serviceTokenComposeEnv(tokens), {
+      OPERATOR_SERVICE_TOKEN: tokens.operator,
+      SWITCH_SERVICE_TOKEN: tokens.switch,
+      ALLOCATOR_SERVICE_TOKEN: tokens.allocator,
+      TELEMETRY_SERVICE_TOKEN: tokens.telemetry,
+      ADMIN_SERVICE_TOKEN: tokens.admin,
+    });
+    // A plain `docker compose up` reads .env: no default there, so it needs them set in the shell.
+    const dotEnv = readFileSync(path.join(__dirname, '..', '..', '.env'), 'utf8');
+    assert.doesNotMatch(dotEnv, /^\s*[A-Z]+_SERVICE_TOKEN\s*=/m);
   });
 });
 

@@ -60,7 +60,7 @@ function projectArgs(repoRoot: string, profile: string): string[] {
 
 const INSPECT_CHUNK = 32;
 
-type LabContainer = { id: string; running: boolean; health: string; pid: number; restarts: number };
+export type LabContainer = { id: string; running: boolean; health: string; pid: number; restarts: number };
 
 /**
  * The lab's containers, by Compose service name: id, running, health. Compose may remove a container between the
@@ -87,13 +87,7 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
     for (let start = 0; start < ids.length; start += INSPECT_CHUNK) {
       lines += await runCommand(
         dockerBinary(),
-        [
-          'inspect',
-          '--format',
-          '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
-            '{{ with index .State "Health" }}{{ index . "Status" }}{{ else }}none{{ end }} {{ .State.Pid }} {{ .RestartCount }}',
-          ...ids.slice(start, start + INSPECT_CHUNK),
-        ],
+        ['inspect', '--format', CONTAINER_INSPECT_FORMAT, ...ids.slice(start, start + INSPECT_CHUNK)],
         { purpose: 'inspect the lab containers' },
       );
     }
@@ -103,6 +97,20 @@ export async function listContainers(profile: string, attempts = 3): Promise<Map
     }
     throw error;
   }
+  return parseContainerLines(lines);
+}
+
+/**
+ * What listContainers asks `docker inspect` for, one line per container: Compose service, id, running, health, pid
+ * and the engine's restart count (`restart: unless-stopped` restarts a container that exits, and counts it).
+ */
+export const CONTAINER_INSPECT_FORMAT =
+  '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Id }} {{ .State.Running }} ' +
+  '{{ with index .State "Health" }}{{ index . "Status" }}{{ else }}none{{ end }} {{ .State.Pid }} {{ .RestartCount }}';
+
+/** The containers in `docker inspect --format CONTAINER_INSPECT_FORMAT` output, by Compose service name. */
+export function parseContainerLines(lines: string): Map<string, LabContainer> {
+  const found = new Map<string, LabContainer>();
   for (const line of lines.split('\n').filter(Boolean)) {
     const [service = '', id = '', running, health = 'none', pid, restarts] = line.trim().split(' ');
     found.set(service, { id, running: running === 'true', health, pid: Number(pid), restarts: Number(restarts ?? 0) });

@@ -23,12 +23,21 @@ describe('RestartBackoff', () => {
 });
 
 describe('the lab default restart backoff (as the README states it)', () => {
-  it('waits 0.5 s, doubles up to 30 s, and gives up after five quick crashes in a row', () => {
+  it('waits 0.5 s, then 1, 2, 4, 8 s, and leaves it down when the fifth restart in a row crashes quickly too', () => {
     const backoff = new RestartBackoff();
     assert.deepEqual(
       [1, 2, 3, 4, 5, 6].map(() => backoff.afterCrash(1_000)),
       [500, 1_000, 2_000, 4_000, 8_000, undefined],
     );
     assert.equal(DEFAULT_RESTART_BACKOFF.maxDelayMs, 30_000);
+  });
+
+  it('counts a crash within 30 s of a start as quick, and starts afresh after a longer run', () => {
+    const backoff = new RestartBackoff();
+    assert.deepEqual(
+      [29_999, 29_999, 29_999].map((ranForMs) => backoff.afterCrash(ranForMs)),
+      [500, 1_000, 2_000],
+    );
+    assert.equal(backoff.afterCrash(30_000), 500);
   });
 });

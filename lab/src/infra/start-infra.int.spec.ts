@@ -158,6 +158,33 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
     assert.ok(Array.isArray(body.data) || body.data === null);
   });
 
+  it('starts a killed Kafka again under supervision, and it keeps its topics', { timeout: 120_000 }, async () => {
+    const restarted: { component: string; pid: number }[] = [];
+    infra.supervise({ onRestarted: (component, pid) => restarted.push({ component, pid }) });
+    process.kill(infra.pids.kafka, 'SIGKILL');
+    const deadline = Date.now() + 90_000;
+    while (!(infra.restarts().kafka === 1 && (await checkInfraReady(PORTS, redisPassword)).kafka.ready)) {
+      assert.ok(Date.now() < deadline, `Kafka not running again within 90 s: ${JSON.stringify(restarted)}`);
+      await new Promise((poll) => setTimeout(poll, 250));
+    }
+    assert.deepEqual(
+      restarted.map((r) => r.component),
+      ['kafka'],
+    );
+    assert.ok(isProcessAlive(restarted[0]?.pid ?? 0), 'the new Kafka runs');
+    const admin = new Kafka({
+      clientId: `infra-spec-${suffix}-2`,
+      brokers: [infra.urls.kafkaBrokers],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    try {
+      await admin.connect();
+      assert.ok((await admin.listTopics()).includes(`infra-spec.smoke-${suffix}`), 'the topic made before the crash');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('refuses a second start on the same ports, naming the component', async () => {
     await assert.rejects(startInfra({ dataDir, ports: PORTS }), (error: unknown) => {
       assert.ok(error instanceof PortInUseError);

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -54,6 +55,24 @@ export async function createServiceApp(
   return app;
 }
 
+/** How often closeApp closes keep-alive connections that went idle while the app shuts down. */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Closes the app and its HTTP server. A server stops accepting at close but keeps each keep-alive connection until
+ * it idles, and clients that call often (VMs heartbeating, a test's pump) may never leave it idle: so connections are
+ * closed each time they go idle between requests until the close completes. No request in flight is cut.
+ */
+export async function closeApp(app: INestApplication): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 function installShutdown(app: INestApplication, options: ServiceBootstrapOptions): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -66,7 +85,7 @@ function installShutdown(app: INestApplication, options: ServiceBootstrapOptions
     }, options.shutdownTimeoutMs ?? 10_000);
     deadline.unref();
     try {
-      await app.close();
+      await closeApp(app);
       await shutdownTelemetry();
       process.exitCode = 0;
     } catch (error) {

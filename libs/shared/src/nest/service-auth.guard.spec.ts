@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -115,5 +116,22 @@ describe('caller tokens', () => {
     assert.equal(matchCaller(callers, OPERATOR), 'operator');
     assert.equal(matchCaller(callers, `${ADMIN}x`), undefined);
     assert.equal(matchCaller([], ADMIN), undefined);
+  });
+
+  it('compares sha256 digests in constant time, against every accepted token, even after a match', (t) => {
+    const compare = t.mock.method(crypto, 'timingSafeEqual');
+    const callers = [
+      { caller: 'operator', token: OPERATOR },
+      { caller: 'admin', token: ADMIN },
+    ];
+    assert.equal(matchCaller(callers, OPERATOR), 'operator');
+    assert.equal(compare.mock.callCount(), callers.length, 'one comparison per accepted caller, no early stop');
+    for (const { arguments: compared } of compare.mock.calls) {
+      assert.deepEqual(
+        compared.map((digest) => (digest as Buffer).length),
+        [32, 32],
+        'sha256 digests, never the tokens',
+      );
+    }
   });
 });

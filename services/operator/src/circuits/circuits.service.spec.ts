@@ -11,6 +11,7 @@ import type { AclRepository } from '../acl/acl.repository';
 import { AclService } from '../acl/acl.service';
 import type { RegistryRepository } from '../registry/registry.repository';
 import { RegistryService } from '../registry/registry.service';
+import type { TenantsService } from '../tenants/tenants.service';
 import {
   declareTestTenants,
   testTenantSecret,
@@ -37,6 +38,8 @@ describe('CircuitsService', () => {
   let listeners: ListenersService;
   let config: { CIRCUIT_POLICY: CircuitPolicyRule[]; MAX_CIRCUITS_PER_VM: number; TENANT_RING_BYTES: number };
   let circuits: CircuitsService;
+  /** A CircuitsService like `circuits`, but reading each tenant's caps from `tenants`. */
+  let circuitsWithCaps: (tenants: TenantsService) => CircuitsService;
 
   const a1: CallerIdentity = { id: 'vm-a1', tenant: 'tenant-a' };
   const a2: CallerIdentity = { id: 'vm-a2', tenant: 'tenant-a' };
@@ -63,6 +66,8 @@ describe('CircuitsService', () => {
     teardowns.onModuleInit();
     config = { CIRCUIT_POLICY: [], MAX_CIRCUITS_PER_VM: 64, TENANT_RING_BYTES: 256 * MiB };
     circuits = new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger);
+    circuitsWithCaps = (tenants) =>
+      new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger, tenants);
     listeners = new ListenersService(repository);
     for (const vm of [a1, a2, b1, c1]) {
       await registry.register(
@@ -239,6 +244,20 @@ describe('CircuitsService', () => {
           `TENANT_RING_BYTES:tenant-b=${4 * MiB}/${10 * MiB}`,
         ]),
       );
+    });
+
+    it("charges a tenant's rings against its own ringBytes cap, over TENANT_RING_BYTES", async () => {
+      await listeners.listen(a2, 'db');
+      const { tenants } = await declareTestTenants(['tenant-a'], { caps: { 'tenant-a': { ringBytes: 8 * MiB } } });
+      const circuit = await circuitsWithCaps(tenants).connect(a1, {
+        target: 'db',
+        mode: 'stream',
+        capacity: { entries: 16, bytes: MiB },
+      });
+      const charge = circuitsRepository.records
+        .get(circuit.id)
+        ?.charges.find((c) => c.quota === 'TENANT_RING_BYTES' && c.holder === 'tenant-a');
+      assert.deepEqual([charge?.amount, charge?.limit], [4 * MiB, 8 * MiB]);
     });
 
     it('turns a refusal into QUOTA_EXCEEDED with the use and limit, and sets nothing up', async () => {

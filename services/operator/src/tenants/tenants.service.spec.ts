@@ -37,6 +37,14 @@ describe('TenantsService', () => {
     await assert.rejects(tenants.create('tenant-n', {}), ConflictError);
   });
 
+  it("creates a tenant from an administrator's own secret hash, showing no secret, and admits that secret", async () => {
+    const { tenants, repository } = await declareTestTenants([]);
+    const created = await tenants.create('tenant-h', {}, sha256Hex('the-admins-own-secret'));
+    assert.equal(created.enrollmentSecret, undefined);
+    assert.equal(repository.tenants.get('tenant-h')?.secretSha256, sha256Hex('the-admins-own-secret'));
+    assert.equal((await tenants.admit('tenant-h', 'the-admins-own-secret')).id, 'tenant-h');
+  });
+
   it('admits a VM only with its declared tenant and that tenant secret', async () => {
     const { tenants } = await declareTestTenants(['tenant-a', 'tenant-b']);
     await assert.rejects(tenants.admit('tenant-x', 'anything'), (e: unknown) => e instanceof ForbiddenError);

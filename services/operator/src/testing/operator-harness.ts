@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import {
+  closeApp,
   CircuitDescriptor,
   createServiceApp,
   fieldsFromFlatList,
@@ -49,7 +50,7 @@ export async function startOperator(redisUrl: string, env: Record<string, string
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;
-  return { url: `http://127.0.0.1:${port}`, app, close: () => (closing ??= app.close()) };
+  return { url: `http://127.0.0.1:${port}`, app, close: () => (closing ??= closeApp(app)) };
 }
 
 /** The admin token startOperator gives the operator unless the test sets OPERATOR_ADMIN_TOKEN itself. */

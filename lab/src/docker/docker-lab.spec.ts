@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatStatusTable } from '../lab-status';
+import type { LabState } from '../lab-state';
+import { CONTAINER_INSPECT_FORMAT, parseContainerLines } from './docker-lab';
+
+/** Three lines as `docker inspect --format CONTAINER_INSPECT_FORMAT` prints them: vm-a1 was restarted twice. */
+const INSPECT_OUTPUT =
+  'operator 4f1c2e true healthy 4242 0\n' + 'vm-a1 9b8d7c true none 5151 2\n' + 'kafka 1a2b3c false unhealthy 0 7\n';
+
+describe('the Docker lab listing (what `status` shows in Docker mode)', () => {
+  it("asks the engine for each container's restart count and reads it", () => {
+    assert.match(CONTAINER_INSPECT_FORMAT, /\{\{ \.RestartCount \}\}$/);
+    const containers = parseContainerLines(INSPECT_OUTPUT);
+    assert.deepEqual(containers.get('vm-a1'), { id: '9b8d7c', running: true, health: 'none', pid: 5151, restarts: 2 });
+    assert.deepEqual(containers.get('operator'), {
+      id: '4f1c2e',
+      running: true,
+      health: 'healthy',
+      pid: 4242,
+      restarts: 0,
+    });
+    assert.equal(containers.get('kafka')?.restarts, 7);
+    assert.equal(containers.get('kafka')?.running, false);
+  });
+
+  it('shows the restart count in the RESTARTS column of `status`', () => {
+    const state = { profile: 'default', runnerPid: 1, startedAt: 'now' } as LabState;
+    const table = formatStatusTable(state, [
+      {
+        name: 'vm-a1',
+        kind: 'vm',
+        url: 'http://127.0.0.1:3101',
+        pid: 5151,
+        restarts: 2,
+        running: true,
+        ready: true,
+        detail: '',
+      },
+      {
+        name: 'operator',
+        kind: 'service',
+        url: 'http://127.0.0.1:3000',
+        pid: 4242,
+        running: true,
+        ready: true,
+        detail: '',
+      },
+    ]).split('\n');
+    const header = table[1]?.split(/\s+/) ?? [];
+    const column = header.indexOf('RESTARTS');
+    assert.ok(column > 0, table.join('\n'));
+    assert.equal(table[2]?.split(/\s+/)[column], '2', 'vm-a1 restarted twice');
+    assert.equal(table[3]?.split(/\s+/)[column], '0', 'no count is none');
+  });
+});
