@@ -4,16 +4,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isProcessAlive, labDataDir, LabState, readLabState, startTestLab, type TestLab } from '@tenantlab/lab';
+import { PORT_KEYS, requestJson, TOPICS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import {
-  createKafkaClient,
-  JsonLogger,
-  PORT_KEYS,
-  requestJson,
-  TOPICS,
-  vmIpv4Address,
-  vmMacAddress,
-} from '@tenantlab/shared';
-import { E2E_PROFILE, eventually, labAdminRequest, LAB_CLI, E2E_PORT_OFFSET, REPO_ROOT, urlOf } from './lab-process';
+  E2E_PROFILE,
+  eventually,
+  labAdminRequest,
+  labKafka,
+  LAB_CLI,
+  E2E_PORT_OFFSET,
+  REPO_ROOT,
+  urlOf,
+} from './lab-process';
 import { describeLabSuite } from './lab-suite';
 
 /**
@@ -134,7 +135,7 @@ describe('the default lab keeps the promises of its README', () => {
 
   it('publishes the counters to switch.counters every COUNTERS_INTERVAL_MS (5000 by default)', async () => {
     const received: { timestamp: number; key: string; counters?: unknown; flowCache?: unknown }[] = [];
-    const kafka = createKafkaClient('e2e-counters', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const kafka = labKafka(state, 'e2e-counters');
     const consumer = kafka.consumer({ groupId: `e2e-counters-${process.pid}-${Date.now()}` });
     await consumer.connect();
     try {

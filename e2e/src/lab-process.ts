@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { labDataDir, LabState, readAdminToken } from '@tenantlab/lab';
-import { type JsonResponse, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
+import { kafkaAdminCredentials, labDataDir, LabState, readAdminToken } from '@tenantlab/lab';
+import { createKafkaClient, type JsonResponse, JsonLogger, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
+import type { Kafka } from 'kafkajs';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
@@ -55,4 +56,10 @@ export function labAdminRequest<T = unknown>(
   timeoutMs = 3000,
 ): Promise<JsonResponse<T>> {
   return requestJson<T>(method, url, body, timeoutMs, labAdminHeaders());
+}
+
+/** A Kafka client of the e2e lab as its admin tools connect: a local lab's broker takes only its admin user. */
+export function labKafka(state: LabState, clientId: string): Kafka {
+  const credentials = kafkaAdminCredentials(state, readAdminToken(labDataDir(REPO_ROOT, E2E_PROFILE)));
+  return createKafkaClient(clientId, [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'), credentials);
 }

@@ -154,7 +154,12 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       await put('tenant-a', 0.5);
       await put('tenant-b', 0);
       const traces: { inPort: string; tenant: string; verdict: string; headers: { srcMac: string } }[] = [];
-      const kafka = createKafkaClient('e2e-traces', [lab().clients.kafkaBrokers], new JsonLogger('e2e', 'error'));
+      const kafka = createKafkaClient(
+        'e2e-traces',
+        [lab().clients.kafkaBrokers],
+        new JsonLogger('e2e', 'error'),
+        lab().clients.kafkaCredentials,
+      );
       const consumer = kafka.consumer({ groupId: `e2e-traces-${process.pid}-${Date.now()}` });
       await consumer.connect();
       try {
@@ -305,7 +310,12 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       });
 
       const reported = new Set<number>();
-      const kafka = createKafkaClient('e2e-heavy', [lab().clients.kafkaBrokers], new JsonLogger('e2e', 'error'));
+      const kafka = createKafkaClient(
+        'e2e-heavy',
+        [lab().clients.kafkaBrokers],
+        new JsonLogger('e2e', 'error'),
+        lab().clients.kafkaCredentials,
+      );
       const consumer = kafka.consumer({ groupId: `e2e-heavy-${process.pid}-${Date.now()}` });
       await consumer.connect();
       try {

@@ -16,15 +16,7 @@ import {
   tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
-import {
-  createKafkaClient,
-  JsonLogger,
-  macToString,
-  requestJson,
-  TENANT_SECRET_HEADER,
-  TOPICS,
-  vmMacAddress,
-} from '@tenantlab/shared';
+import { macToString, requestJson, TENANT_SECRET_HEADER, TOPICS, vmMacAddress } from '@tenantlab/shared';
 import { findTraces } from './jaeger-api';
 import {
   E2E_PORT_OFFSET,
@@ -32,6 +24,7 @@ import {
   eventually,
   labAdminHeaders,
   labAdminRequest,
+  labKafka,
   LAB_CLI,
   REPO_ROOT,
   urlOf,
@@ -186,7 +179,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     const telemetry = urlOf(state, 'telemetry');
     const before = (await labAdminRequest<ComponentsBody>('GET', `${telemetry}/components`)).body;
     const switchMessages = before.components.find((c) => c.component === 'switch')?.messages ?? 0;
-    const kafka = createKafkaClient('e2e-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const kafka = labKafka(state, 'e2e-garbage');
     const producer = kafka.producer();
     await producer.connect();
     try {
@@ -384,9 +377,10 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       const callers = `CALLER_TOKENS=operator=${tokens.operator},admin=${tokens.admin}`;
       const expected: Record<string, string[]> = {
         operator: [`SERVICE_TOKEN=${tokens.operator}`],
-        switch: [callers],
-        allocator: [callers],
-        telemetry: [callers],
+        // Each also holds its own token as its Kafka password (KAFKA_USERNAME is its name).
+        switch: [callers, `KAFKA_PASSWORD=${tokens.switch}`],
+        allocator: [callers, `KAFKA_PASSWORD=${tokens.allocator}`],
+        telemetry: [callers, `KAFKA_PASSWORD=${tokens.telemetry}`],
       };
       for (const component of state.components.filter((c) => c.kind !== 'infra')) {
         const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
@@ -461,7 +455,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error.message, /sampl/);
 
-    const kafka = createKafkaClient('e2e-trace-garbage', [urlOf(state, 'kafka')], new JsonLogger('e2e', 'error'));
+    const kafka = labKafka(state, 'e2e-trace-garbage');
     const producer = kafka.producer();
     await producer.connect();
     try {

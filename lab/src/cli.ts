@@ -9,6 +9,7 @@ import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readRedisAdminPassword } from './lab-secrets';
+import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
 import { formatLogLine } from './log-formatter';
@@ -125,7 +126,12 @@ async function up(
     onProgress: progress,
     onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
   });
-  console.log(formatStatusTable(lab.state, await collectStatus(lab.state, redisPasswordOf(profile))));
+  console.log(
+    formatStatusTable(
+      lab.state,
+      await collectStatus(lab.state, redisPasswordOf(profile), readAdminToken(labDataDir(REPO_ROOT, profile))),
+    ),
+  );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
@@ -169,7 +175,7 @@ async function status(profile: string, json: boolean): Promise<number> {
     else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
     return 3;
   }
-  const rows = await collectStatus(state, redisPasswordOf(profile));
+  const rows = await collectStatus(state, redisPasswordOf(profile), readAdminToken(labDataDir(REPO_ROOT, profile)));
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
   else console.log(formatStatusTable(state, rows));

@@ -9,7 +9,7 @@ import type { LabDefinition } from './lab-definition';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
-import { ensureServiceTokens, withServiceCredentials } from './service-tokens';
+import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
 
@@ -59,23 +59,28 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
     await assertServicePortsFree(specs);
     onProgress('starting Redis, Kafka and Jaeger');
+    const tokens = ensureServiceTokens(dataDir);
     infra = await startInfra({
       dataDir,
       ports: offsetPorts(DEFAULT_INFRA_PORTS, portOffset),
       redisPassword: ensureRedisAdminPassword(dataDir),
+      kafkaUsers: kafkaUsersOf(tokens),
       onLine: (component, line) => options.onLine(component, line),
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = withServiceCredentials(
-      planLab(
-        options.definition,
-        repoRoot,
-        { ...infra.urls, redisAdmin: infra.redisAdminUrl },
-        portOffset,
-        ensureLabIdentity(dataDir, options.definition),
+    const plan = withKafkaCredentials(
+      withServiceCredentials(
+        planLab(
+          options.definition,
+          repoRoot,
+          { ...infra.urls, redisAdmin: infra.redisAdminUrl },
+          portOffset,
+          ensureLabIdentity(dataDir, options.definition),
+        ),
+        tokens,
       ),
-      ensureServiceTokens(dataDir),
+      tokens,
     );
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {

@@ -19,13 +19,22 @@ export interface ComponentStatus {
 
 /**
  * Asks every component of a running lab whether it is ready, and how much memory it holds. `redisPassword` is the
- * lab's Redis admin password, for the Redis probe; it appears in nothing this returns.
+ * lab's Redis admin password, for the Redis probe, `kafkaAdminPassword` its Kafka admin's (the admin token), for the
+ * Kafka probe; neither appears in anything this returns.
  */
-export async function collectStatus(state: LabState, redisPassword?: string): Promise<ComponentStatus[]> {
+export async function collectStatus(
+  state: LabState,
+  redisPassword?: string,
+  kafkaAdminPassword?: string,
+): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
+  // A local lab's broker takes only authenticated clients (the admin user's password is the admin token); Docker
+  // mode's broker is still open behind its network wall.
+  const kafkaAdmin =
+    state.mode !== 'docker' && kafkaAdminPassword ? { username: 'admin', password: kafkaAdminPassword } : undefined;
   const infraProbes: Record<string, () => Promise<ReadinessResult>> = {
     redis: () => probeRedis(ports.redis, redisPassword),
-    kafka: () => probeKafka(ports.kafka),
+    kafka: () => probeKafka(ports.kafka, kafkaAdmin),
     jaeger: () => probeJaeger(ports.jaegerQuery),
   };
   if (state.mode === 'docker') return collectDockerStatus(state, infraProbes);

@@ -8,11 +8,14 @@ import { parseCallerTokens } from '@tenantlab/shared';
 import { labSecretFile } from './lab-secrets';
 import {
   ensureServiceTokens,
+  kafkaUsersOf,
   readAdminToken,
   serviceCredentialComposeEnv,
   serviceCredentialEnv,
   serviceTokenComposeEnv,
+  type ServiceTokens,
   TOKEN_HOLDERS,
+  withKafkaCredentials,
 } from './service-tokens';
 
 describe('service tokens of a lab profile', () => {
@@ -75,5 +78,34 @@ describe('service tokens of a lab profile', () => {
     // A plain `docker compose up` reads .env: no default there, so it needs them set in the shell.
     const dotEnv = readFileSync(path.join(__dirname, '..', '..', '.env'), 'utf8');
     assert.doesNotMatch(dotEnv, /^\s*[A-Z]+_SERVICE_TOKEN\s*=/m);
+  });
+});
+
+describe('Kafka users of a local lab', () => {
+  const tokens = Object.fromEntries(
+    TOKEN_HOLDERS.map((holder) => [holder, `${holder}-token`.padEnd(40, 'x')]),
+  ) as ServiceTokens;
+
+  it('are the admin and the three services that use Kafka, each with its own token as password', () => {
+    assert.deepEqual(kafkaUsersOf(tokens), {
+      admin: tokens.admin,
+      switch: tokens.switch,
+      allocator: tokens.allocator,
+      telemetry: tokens.telemetry,
+    });
+  });
+
+  it('give each of those services only its own Kafka user, and the operator and VMs none', () => {
+    const specs = ['operator', 'switch', 'allocator', 'telemetry', 'vm-a1'].map((name) => ({
+      name,
+      kind: name.startsWith('vm-') ? 'vm' : 'service',
+      env: { LOG_LEVEL: 'info' },
+    }));
+    const env = Object.fromEntries(withKafkaCredentials(specs, tokens).map((spec) => [spec.name, spec.env]));
+    for (const name of ['switch', 'allocator', 'telemetry'] as const) {
+      assert.deepEqual(env[name], { LOG_LEVEL: 'info', KAFKA_USERNAME: name, KAFKA_PASSWORD: tokens[name] });
+    }
+    assert.deepEqual(env['operator'], { LOG_LEVEL: 'info' });
+    assert.deepEqual(env['vm-a1'], { LOG_LEVEL: 'info' });
   });
 });

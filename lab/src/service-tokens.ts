@@ -78,3 +78,29 @@ export function serviceTokenComposeEnv(tokens: ServiceTokens): Record<string, st
 function composeVariable(holder: TokenHolder): string {
   return `${holder.toUpperCase()}_SERVICE_TOKEN`;
 }
+
+/**
+ * The Kafka users of a local lab, each password a service token: the switch, the allocator and telemetry each as
+ * itself, and `admin` (the super user) for the lab's tools and tests. The operator uses no Kafka.
+ */
+export const KAFKA_USERS = ['switch', 'allocator', 'telemetry'] as const;
+
+/** The broker's SCRAM users for InfraOptions.kafkaUsers. */
+export function kafkaUsersOf(tokens: ServiceTokens): { admin: string } & Record<string, string> {
+  return { admin: tokens.admin, ...Object.fromEntries(KAFKA_USERS.map((user) => [user, tokens[user]])) };
+}
+
+/** Gives the switch, the allocator and telemetry their Kafka user (`KAFKA_USERNAME`, `KAFKA_PASSWORD`). */
+export function withKafkaCredentials<T extends { name: string; kind: string; env: Record<string, string> }>(
+  specs: T[],
+  tokens: ServiceTokens,
+): T[] {
+  return specs.map((spec) =>
+    spec.kind === 'service' && (KAFKA_USERS as readonly string[]).includes(spec.name)
+      ? {
+          ...spec,
+          env: { ...spec.env, KAFKA_USERNAME: spec.name, KAFKA_PASSWORD: tokens[spec.name as TokenHolder] },
+        }
+      : spec,
+  );
+}

@@ -7,8 +7,10 @@ import {
   requestJson,
   SWITCH_CONSUMER_GROUP,
   TENANT_SECRET_HEADER,
+  TOPICS,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, labAdminRequest, REPO_ROOT, urlOf } from '../lab-process';
 import { AttackTable } from './attack-table';
 
@@ -280,6 +282,62 @@ describe('a hostile tenant against the lab', () => {
       404,
       'no program was installed',
     );
+  });
+
+  it('cannot forge or read packet traces on Kafka, without credentials or as a made-up Kafka user', async () => {
+    const broker = urlOf(state, 'kafka');
+    const forged = {
+      topic: TOPICS.packetTraces,
+      messages: [{ key: 'tenant-b', value: JSON.stringify({ tenant: 'tenant-b', forged: true }) }],
+    };
+    // What the attempt came to: "accepted", or the broker's refusal.
+    const attempt = async (run: () => Promise<unknown>): Promise<string> =>
+      run().then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+      );
+    const refused = (outcome: string): boolean =>
+      outcome !== 'accepted' &&
+      /SASL|authentication|AUTHORIZATION_FAILED|not authorized|closed connection/i.test(outcome);
+    const clientAs = (sasl?: { username: string; password: string }): Kafka =>
+      new Kafka({
+        clientId: 'mallory',
+        brokers: [broker],
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: 3000,
+        retry: { retries: 0 },
+        ...(sasl ? { sasl: { mechanism: 'scram-sha-512' as const, ...sasl } } : {}),
+      });
+    const produceAs = (kafka: Kafka) => async (): Promise<void> => {
+      const producer = kafka.producer({ retry: { retries: 0 } });
+      try {
+        await producer.connect();
+        await producer.send(forged);
+      } finally {
+        await producer.disconnect();
+      }
+    };
+    const readAs = (kafka: Kafka) => async (): Promise<void> => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await admin.fetchTopicOffsets(TOPICS.packetTraces);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    // Mallory's own credentials are the only secrets it has: its VM token as a Kafka password under its VM id.
+    const madeUp = { username: MALLORY, password: mallory.token };
+    const attacks: [string, () => Promise<void>][] = [
+      ['forge a packet trace on Kafka without credentials', produceAs(clientAs())],
+      ['forge a packet trace on Kafka as a made-up user', produceAs(clientAs(madeUp))],
+      ['read packet trace offsets on Kafka without credentials', readAs(clientAs())],
+      ['read packet trace offsets on Kafka as a made-up user', readAs(clientAs(madeUp))],
+    ];
+    for (const [attack, run] of attacks) {
+      const outcome = await attempt(run);
+      assert.ok(table.record(attack, 'refused', outcome, refused(outcome)), `${attack}: ${outcome}`);
+    }
   });
 
   it("reads its own tenant's telemetry through the operator, never another's", async () => {

@@ -1,6 +1,6 @@
 export { type ExitStatus, type InfraComponent, SupervisedProcess, describeExit } from './child-process.supervisor';
 export { CommandFailedError, InfraError, InfraInstallError, InfraStartError, PortInUseError } from './infra.errors';
-export type { InfraOptions } from './infra.options';
+export type { InfraOptions, KafkaUsers } from './infra.options';
 export { installInfra } from './install-infra';
 export { DEFAULT_INFRA_PORTS, type InfraPorts, isPortFree, offsetPorts } from './ports';
 export { checkInfraReady, probeJaeger, probeKafka, probeRedis } from './readiness-probes';

@@ -1,6 +1,9 @@
 import type { InfraComponent } from './child-process.supervisor';
 import type { InfraPorts } from './ports';
 
+/** Kafka SCRAM users, name to password; `admin` is the broker's super user. */
+export type KafkaUsers = { admin: string } & Record<string, string>;
+
 export interface InfraOptions {
   /** Holds each component's data, generated config and log; the lab uses `<repo>/.lab/<profile>/`. */
   dataDir: string;
@@ -10,6 +13,12 @@ export interface InfraOptions {
    * admin user must not be open to anyone on the machine. Unset: no password (only for tools that need none).
    */
   redisPassword?: string;
+  /**
+   * Kafka's SCRAM users, name to password (`admin` required, the super user): the broker then takes only
+   * SASL/SCRAM-SHA-512 clients, with ACLs (kafka-acls.ts) that let each service use only its own topics. Unset: an
+   * open PLAINTEXT broker, for tests that start their own Kafka and need no credentials.
+   */
+  kafkaUsers?: KafkaUsers;
   /** Redis's `maxmemory` (bytes, or with kb/mb/gb); default REDIS_DEFAULT_MAXMEMORY. Always with noeviction. */
   redisMaxMemory?: string;
   /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/<component>.log`. */

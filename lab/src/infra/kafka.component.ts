@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
-import type { InfraOptions } from './infra.options';
+import type { InfraOptions, KafkaUsers } from './infra.options';
+import { applyKafkaAcls } from './kafka-acls';
 import { KAFKA_LOG4J_CONFIG, type KafkaInstallation } from './install-kafka';
 import type { InfraPorts } from './ports';
 import { probeKafka } from './readiness-probes';
@@ -18,19 +20,35 @@ const READY_TIMEOUT_MS = 60_000;
  * A single KRaft node that is both broker and controller, on loopback only (127.0.0.1 rather than localhost,
  * which Node may resolve to ::1). Replication factors are 1 because there is one broker; the rebalance delay is 0
  * so consumer groups in tests join at once.
+ *
+ * With `users`, clients must authenticate: the broker listener takes SASL/SCRAM-SHA-512 only (the users are added
+ * when storage is formatted), the controller listener SASL/PLAIN with the admin user alone (KRaft cannot use SCRAM
+ * there: the controller needs the credential before it has read the metadata log), and the StandardAuthorizer
+ * refuses everything no ACL allows; `admin` is the super user, and the broker talks to itself as admin.
  */
-export function kafkaServerProperties(ports: InfraPorts, logDir: string): string {
+export function kafkaServerProperties(ports: InfraPorts, logDir: string, users?: KafkaUsers): string {
   const broker = `127.0.0.1:${ports.kafka}`;
   const controller = `127.0.0.1:${ports.kafkaController}`;
+  const listeners = users
+    ? {
+        listeners: `BROKER://${broker},CONTROLLER://${controller}`,
+        'advertised.listeners': `BROKER://${broker},CONTROLLER://${controller}`,
+        'listener.security.protocol.map': 'BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+        'inter.broker.listener.name': 'BROKER',
+        ...kafkaSecuritySettings(users.admin),
+      }
+    : {
+        listeners: `PLAINTEXT://${broker},CONTROLLER://${controller}`,
+        'advertised.listeners': `PLAINTEXT://${broker},CONTROLLER://${controller}`,
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'inter.broker.listener.name': 'PLAINTEXT',
+      };
   const settings: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.bootstrap.servers': controller,
-    listeners: `PLAINTEXT://${broker},CONTROLLER://${controller}`,
-    'advertised.listeners': `PLAINTEXT://${broker},CONTROLLER://${controller}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    ...listeners,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': logDir,
     'num.partitions': 1,
     'auto.create.topics.enable': true,
@@ -47,13 +65,39 @@ export function kafkaServerProperties(ports: InfraPorts, logDir: string): string
     .concat('\n');
 }
 
+/** The listener, SASL and authorizer settings of a broker that takes only authenticated clients. */
+function kafkaSecuritySettings(adminPassword: string): Record<string, string> {
+  assertSafeSecret(adminPassword);
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule';
+  const plain = 'org.apache.kafka.common.security.plain.PlainLoginModule';
+  return {
+    'listener.name.broker.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.broker.scram-sha-512.sasl.jaas.config': `${scram} required username="admin" password="${adminPassword}";`,
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config': `${plain} required username="admin" password="${adminPassword}" user_admin="${adminPassword}";`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': 'false',
+    'super.users': 'User:admin',
+  };
+}
+
+/** Passwords go into JAAS strings and the storage tool's --add-scram argument: only characters safe in both. */
+function assertSafeSecret(password: string): void {
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(password)) {
+    throw new InfraStartError('a Kafka password must be 16-256 characters of A-Z a-z 0-9 _ -');
+  }
+}
+
 /** Formats storage when needed, then runs the broker and waits until clients can use it. */
 export async function startKafka(kafka: KafkaInstallation, options: InfraOptions): Promise<SupervisedProcess> {
   const dir = path.join(options.dataDir, 'kafka');
   const logDir = path.join(dir, 'data');
   const properties = path.join(dir, 'server.properties');
   await mkdir(dir, { recursive: true });
-  await writeFile(properties, kafkaServerProperties(options.ports, logDir));
+  // Holds the admin password when the broker is secured: owner-only, like the lab's other secrets.
+  await writeOwnerOnly(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers));
   const formatted = await formatStorage(kafka, dir, options);
   // Every lab starts with no topics, messages or consumer offsets, like its Redis: a consumer group must not
   // resume from an earlier run's offsets and report that run's components. Copying the formatted template is
@@ -74,7 +118,19 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
     onLine: (line) => options.onLine?.('kafka', line),
   });
   const port = options.ports.kafka;
-  return readyOrStopped(child, `Kafka on port ${port}`, () => probeKafka(port), READY_TIMEOUT_MS);
+  const admin = options.kafkaUsers ? { username: 'admin', password: options.kafkaUsers.admin } : undefined;
+  const ready = await readyOrStopped(child, `Kafka on port ${port}`, () => probeKafka(port, admin), READY_TIMEOUT_MS);
+  if (admin) {
+    try {
+      await applyKafkaAcls(port, admin);
+    } catch (error) {
+      await ready.stop();
+      throw new InfraStartError(`Kafka started but its topics and ACLs could not be set: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  return ready;
 }
 
 function jvmArgs(kafka: KafkaInstallation): string[] {
@@ -102,15 +158,48 @@ async function formatStorage(kafka: KafkaInstallation, dir: string, options: Inf
     }
     await writeFile(clusterIdFile, `${clusterId}\n`);
   }
-  const formattedFor = `${clusterId} controller=127.0.0.1:${options.ports.kafkaController} version=${kafka.version}`;
+  // The SCRAM users are in the template, so a change of user or password formats it again (a digest, not secrets).
+  const users = createHash('sha256')
+    .update(JSON.stringify(Object.entries(options.kafkaUsers ?? {}).sort()))
+    .digest('hex')
+    .slice(0, 16);
+  const controller = `127.0.0.1:${options.ports.kafkaController}`;
+  const formattedFor = `${clusterId} controller=${controller} version=${kafka.version} users=${users}`;
   const previous = (await readFile(marker, 'utf8').catch(() => '')).trim();
   if (previous === formattedFor && existsSync(path.join(logDir, 'meta.properties'))) return logDir;
   await rm(marker, { force: true });
   await rm(logDir, { recursive: true, force: true });
-  await writeFile(properties, kafkaServerProperties(options.ports, logDir));
-  await runStorageTool(kafka, ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties]);
+  await writeOwnerOnly(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers));
+  const scramUsers = Object.entries(options.kafkaUsers ?? {}).flatMap(([name, password]) => {
+    assertSafeSecret(password);
+    return ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`];
+  });
+  const format = ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties, ...scramUsers];
+  if (scramUsers.length === 0) {
+    await runStorageTool(kafka, format);
+  } else {
+    // The SCRAM passwords stay off the command line (any local user can read it): the java launcher reads the main
+    // class and its arguments from an owner-only argument file, removed right after.
+    const argFile = path.join(dir, 'format.args');
+    const quoted = ['kafka.tools.StorageTool', ...format].map((arg) => `"${arg.replace(/[\\"]/g, '\\$&')}"`);
+    await writeOwnerOnly(argFile, quoted.join('\n').concat('\n'));
+    try {
+      await runCommand(kafka.java, [...jvmArgs(kafka), `@${argFile}`], {
+        purpose: "run Kafka's storage tool (format, with SCRAM users)",
+        secrets: Object.values(options.kafkaUsers ?? {}),
+      });
+    } finally {
+      await rm(argFile, { force: true });
+    }
+  }
   await writeFile(marker, `${formattedFor}\n`);
   return logDir;
+}
+
+/** Writes a file only its owner can read, also when it existed before with wider rights. */
+async function writeOwnerOnly(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
 }
 
 function runStorageTool(kafka: KafkaInstallation, args: string[]): Promise<string> {

@@ -47,11 +47,18 @@ export async function probeRedis(port: number, password?: string): Promise<Readi
   }
 }
 
-/** Ready when the broker answers cluster metadata and names an active controller, as clients need. */
-export async function probeKafka(port: number): Promise<ReadinessResult> {
+/**
+ * Ready when the broker answers cluster metadata and names an active controller, as clients need; `credentials` are the
+ * lab's Kafka admin user's when the broker takes only authenticated clients.
+ */
+export async function probeKafka(
+  port: number,
+  credentials?: { username: string; password: string },
+): Promise<ReadinessResult> {
   const kafka = new Kafka({
     clientId: 'tenantlab-readiness',
     brokers: [`127.0.0.1:${port}`],
+    ...(credentials ? { sasl: { mechanism: 'scram-sha-512' as const, ...credentials } } : {}),
     logLevel: logLevel.NOTHING,
     connectionTimeout: PROBE_TIMEOUT_MS,
     requestTimeout: PROBE_TIMEOUT_MS,

@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   env?: NodeJS.ProcessEnv;
   /** What the command does, for the error message: "download Kafka with Maven". */
   purpose: string;
+  /** Strings (passwords in the arguments) replaced by *** in the error message. */
+  secrets?: readonly string[];
 }
 
 // Enough of a failed build's output to show its error without flooding the terminal.
@@ -52,8 +54,11 @@ export function runCommand(command: string, args: readonly string[], options: Ru
         return;
       }
       const status = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const shown = [command, ...args].join(' ');
-      reject(new CommandFailedError(`Could not ${options.purpose}: \`${shown}\` ${status}.\n${output.trimEnd()}`));
+      const redact = (text: string): string =>
+        (options.secrets ?? []).reduce((shown, secret) => shown.split(secret).join('***'), text);
+      const shown = redact([command, ...args].join(' '));
+      const message = `Could not ${options.purpose}: \`${shown}\` ${status}.\n${redact(output.trimEnd())}`;
+      reject(new CommandFailedError(message));
     });
   });
 }

@@ -1,5 +1,13 @@
 export * from './test-redis';
 export * from './seed-registry';
-export { JaegerClient, type LabClients, labClients, type SendResult, ServiceClient, VmClient } from './lab-clients';
+export {
+  JaegerClient,
+  kafkaAdminCredentials,
+  type LabClients,
+  labClients,
+  type SendResult,
+  ServiceClient,
+  VmClient,
+} from './lab-clients';
 export { startTestLab, type TestLab, type TestLabOptions } from './test-lab';
 export { TEST_SERVICE_TOKENS, testAdminHeaders } from './test-service-tokens';

@@ -1,4 +1,4 @@
-import { type JsonResponse, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
+import { type JsonResponse, type KafkaCredentials, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 import type { LabState } from '../lab-state';
 
 /** What a stream or datagram workload reports after sending through a circuit. */
@@ -108,6 +108,16 @@ export interface LabClients {
   vms: Record<string, VmClient>;
   /** Kafka's bootstrap address for clients on the host. */
   kafkaBrokers: string;
+  /**
+   * The lab's Kafka admin user (its password is the admin token) for a local lab, whose broker takes only
+   * authenticated clients; undefined in Docker mode, whose broker is still open behind its network wall.
+   */
+  kafkaCredentials?: KafkaCredentials;
+}
+
+/** The Kafka admin user of a local lab with an admin token (see LabClients.kafkaCredentials). */
+export function kafkaAdminCredentials(state: LabState, adminToken?: string): KafkaCredentials | undefined {
+  return state.mode !== 'docker' && adminToken ? { username: 'admin', password: adminToken } : undefined;
 }
 
 /** Clients of a running lab; `adminToken` (the profile's `service-token-admin`) for the guarded services. */
@@ -127,5 +137,6 @@ export function labClients(state: LabState, adminToken?: string): LabClients {
       state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, new VmClient(c.name, c.url)]),
     ),
     kafkaBrokers: url('kafka'),
+    kafkaCredentials: kafkaAdminCredentials(state, adminToken),
   };
 }

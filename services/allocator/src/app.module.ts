@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import {
+  kafkaCredentialsOf,
   ComponentStatusModule,
   ComponentStatusService,
   HealthController,
@@ -31,7 +32,12 @@ export class AppModule {
       imports: [
         ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
-        KafkaModule.forRoot({ clientId: 'allocator', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          clientId: 'allocator',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          credentials: kafkaCredentialsOf(config),
+        }),
         statusModule,
         PipelineModule,
       ],

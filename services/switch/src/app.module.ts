@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import {
+  kafkaCredentialsOf,
   ComponentStatusModule,
   ComponentStatusService,
   HealthController,
@@ -28,7 +29,12 @@ export class AppModule {
       imports: [
         ServiceAuthModule.forRoot({ service: 'switch', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'switch', logger }),
-        KafkaModule.forRoot({ clientId: 'switch', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          clientId: 'switch',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          credentials: kafkaCredentialsOf(config),
+        }),
         statusModule,
         DataplaneModule,
       ],

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import {
+  kafkaCredentialsOf,
   HealthController,
   JsonLogger,
   KAFKA_CLIENT,
@@ -21,7 +22,12 @@ export class AppModule {
       global: true,
       imports: [
         ServiceAuthModule.forRoot({ service: 'telemetry', callers: config.CALLER_TOKENS }),
-        KafkaModule.forRoot({ clientId: 'telemetry', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          clientId: 'telemetry',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          credentials: kafkaCredentialsOf(config),
+        }),
         ConsumerModule,
       ],
       controllers: [HealthController],

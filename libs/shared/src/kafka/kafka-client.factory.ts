@@ -8,14 +8,27 @@ const KAFKA_TO_LOG_LEVEL: Record<number, LogLevel> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+/** A Kafka user's SCRAM credentials: the lab's broker refuses clients without them (`KAFKA_USERNAME`/`_PASSWORD`). */
+export interface KafkaCredentials {
+  username: string;
+  password: string;
+}
+
 /**
  * A kafkajs client whose own log lines go through the service's JSON logger, so they carry trace ids and show up in
- * the lab's merged log instead of kafkajs's separate console format.
+ * the lab's merged log instead of kafkajs's separate console format. With `credentials` it authenticates with
+ * SASL/SCRAM-SHA-512 (the lab's broker); without, it connects unauthenticated (tests' own open brokers).
  */
-export function createKafkaClient(clientId: string, brokers: string[], logger: JsonLogger): Kafka {
+export function createKafkaClient(
+  clientId: string,
+  brokers: string[],
+  logger: JsonLogger,
+  credentials?: KafkaCredentials,
+): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    ...(credentials ? { sasl: kafkaSasl(credentials) } : {}),
     connectionTimeout: 3000,
     retry: { initialRetryTime: 200, retries: 8 },
     logLevel: KafkaLogLevel.WARN,
@@ -29,4 +42,13 @@ export function createKafkaClient(clientId: string, brokers: string[], logger: J
         });
       },
   });
+}
+
+/** kafkajs's SASL options for a SCRAM-SHA-512 user. */
+export function kafkaSasl(credentials: KafkaCredentials): {
+  mechanism: 'scram-sha-512';
+  username: string;
+  password: string;
+} {
+  return { mechanism: 'scram-sha-512', username: credentials.username, password: credentials.password };
 }

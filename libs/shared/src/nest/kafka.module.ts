@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { createKafkaClient } from '../kafka';
+import { createKafkaClient, type KafkaCredentials } from '../kafka';
 import type { JsonLogger } from '../logging';
 import type { ReadinessCheck } from './readiness';
 
@@ -9,14 +9,19 @@ export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 /** Provides the service's kafkajs client under KAFKA_CLIENT; producers and consumers are owned by their features. */
 @Module({})
 export class KafkaModule {
-  static forRoot(options: { clientId: string; brokers: string[]; logger: JsonLogger }): DynamicModule {
+  static forRoot(options: {
+    clientId: string;
+    brokers: string[];
+    logger: JsonLogger;
+    credentials?: KafkaCredentials;
+  }): DynamicModule {
     return {
       module: KafkaModule,
       global: true,
       providers: [
         {
           provide: KAFKA_CLIENT,
-          useFactory: () => createKafkaClient(options.clientId, options.brokers, options.logger),
+          useFactory: () => createKafkaClient(options.clientId, options.brokers, options.logger, options.credentials),
         },
       ],
       exports: [KAFKA_CLIENT],
