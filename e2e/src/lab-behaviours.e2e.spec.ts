@@ -3,15 +3,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, readLabState, startTestLab, type TestLab } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, readLabState, type TestLab } from '@tenantlab/lab';
 import { PORT_KEYS, requestJson, TOPICS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import {
+  startE2eLab,
   E2E_PROFILE,
   eventually,
   labAdminRequest,
   labKafka,
   LAB_CLI,
-  E2E_PORT_OFFSET,
   REPO_ROOT,
   urlOf,
 } from './lab-process';
@@ -28,13 +28,7 @@ describe('the default lab keeps the promises of its README', () => {
   let state: LabState;
 
   before(async () => {
-    lab = await startTestLab({
-      repoRoot: REPO_ROOT,
-      mode: 'local',
-      profile: E2E_PROFILE,
-      portOffset: E2E_PORT_OFFSET,
-      startupTimeoutMs: 240_000,
-    });
+    lab = await startE2eLab();
     state = lab.state;
   });
 

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, startTestLab, type TestLab } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, type TestLab } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
-import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
+import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
 
 interface StatusRow {
   name: string;
@@ -20,13 +20,7 @@ describe('the lab supervises its components', () => {
   let state: LabState;
 
   before(async () => {
-    lab = await startTestLab({
-      repoRoot: REPO_ROOT,
-      mode: 'local',
-      profile: E2E_PROFILE,
-      portOffset: E2E_PORT_OFFSET,
-      startupTimeoutMs: 240_000,
-    });
+    lab = await startE2eLab();
     state = lab.state;
   });
 

@@ -1,5 +1,12 @@
 import { resolve } from 'node:path';
-import { kafkaAdminCredentials, labDataDir, LabState, readAdminToken } from '@tenantlab/lab';
+import {
+  kafkaAdminCredentials,
+  labDataDir,
+  LabState,
+  readAdminToken,
+  startTestLab,
+  type TestLab,
+} from '@tenantlab/lab';
 import { createKafkaClient, type JsonResponse, JsonLogger, requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 import type { Kafka } from 'kafkajs';
 
@@ -12,6 +19,17 @@ export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
  */
 export const E2E_PROFILE = 'e2e';
 export const E2E_PORT_OFFSET = 10_000;
+
+/** Starts the e2e lab (local mode, its profile and port offset); the caller stops it in its `after`. */
+export function startE2eLab(): Promise<TestLab> {
+  return startTestLab({
+    repoRoot: REPO_ROOT,
+    mode: 'local',
+    profile: E2E_PROFILE,
+    portOffset: E2E_PORT_OFFSET,
+    startupTimeoutMs: 240_000,
+  });
+}
 
 export function urlOf(state: LabState, name: string): string {
   const component = state.components.find((c) => c.name === name);

@@ -12,14 +12,13 @@ import {
   LabState,
   readLabSecret,
   redisAdminPasswordFile,
-  startTestLab,
   tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
 import { macToString, requestJson, TENANT_SECRET_HEADER, TOPICS, vmMacAddress } from '@tenantlab/shared';
 import { findTraces } from './jaeger-api';
 import {
-  E2E_PORT_OFFSET,
+  startE2eLab,
   E2E_PROFILE,
   eventually,
   labAdminHeaders,
@@ -62,13 +61,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   let state: LabState;
 
   before(async () => {
-    lab = await startTestLab({
-      repoRoot: REPO_ROOT,
-      mode: 'local',
-      profile: E2E_PROFILE,
-      portOffset: E2E_PORT_OFFSET,
-      startupTimeoutMs: 240_000,
-    });
+    lab = await startE2eLab();
     state = lab.state;
   });
 

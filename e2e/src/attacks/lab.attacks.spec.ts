@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { labDataDir, LabState, readLabSecret, startTestLab, tenantSecretName, type TestLab } from '@tenantlab/lab';
+import { labDataDir, LabState, readLabSecret, tenantSecretName, type TestLab } from '@tenantlab/lab';
 import {
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
@@ -11,7 +11,15 @@ import {
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { E2E_PORT_OFFSET, E2E_PROFILE, eventually, labAdminRequest, REPO_ROOT, urlOf } from '../lab-process';
+import {
+  startE2eLab,
+  E2E_PORT_OFFSET,
+  E2E_PROFILE,
+  eventually,
+  labAdminRequest,
+  REPO_ROOT,
+  urlOf,
+} from '../lab-process';
 import { AttackTable } from './attack-table';
 
 interface Credentials {
@@ -44,15 +52,19 @@ describe('a hostile tenant against the lab', () => {
     requestJson<T & ErrorBody>(method, url, body, 10_000, { authorization: `Bearer ${mallory.token}` });
   const refusedWith = (status: number, body: ErrorBody): string =>
     `${status} ${body.error?.code ?? ''}: ${body.error?.message ?? JSON.stringify(body)}`;
+  /** Runs each command as Mallory's Redis user and records it in the table: each must be refused with NOPERM. */
+  const expectRedisRefusals = async (attempts: readonly (readonly [string, readonly string[]])[]): Promise<void> => {
+    for (const [attack, [name = '', ...args]] of attempts) {
+      const outcome = await malloryRedis.call(name, ...args).then(
+        (reply) => `answered ${JSON.stringify(reply).slice(0, 60)}`,
+        (error: Error) => error.message,
+      );
+      assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
+    }
+  };
 
   before(async () => {
-    lab = await startTestLab({
-      repoRoot: REPO_ROOT,
-      mode: 'local',
-      profile: E2E_PROFILE,
-      portOffset: E2E_PORT_OFFSET,
-      startupTimeoutMs: 240_000,
-    });
+    lab = await startE2eLab();
     state = lab.state;
     operator = urlOf(state, 'operator');
     // Mallory is a VM of tenant-a: the lab hands it tenant-a's enrollment secret, as it does every tenant-a VM.
@@ -199,13 +211,7 @@ describe('a hostile tenant against the lab', () => {
       ['list ACL users', ['ACL', 'LIST']],
       ['run a script', ['EVAL', 'return 1', '0']],
     ];
-    for (const [attack, command] of attempts) {
-      const outcome = await malloryRedis.call(command[0], ...command.slice(1)).then(
-        (reply) => `answered ${JSON.stringify(reply).slice(0, 60)}`,
-        (error: Error) => error.message,
-      );
-      assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
-    }
+    await expectRedisRefusals(attempts);
   });
 
   it('cannot join another tenant, with or without its own secret, nor a tenant nobody declared', async () => {
@@ -368,13 +374,7 @@ describe('a hostile tenant against the lab', () => {
       ['set an expiry on its own rx', ['EXPIRE', PORT_KEYS.rx(MALLORY), '1']],
       ['create a key of its own choosing', ['SET', `port:{${MALLORY}}:junk`, 'x']],
     ];
-    for (const [attack, command] of attempts) {
-      const outcome = await malloryRedis.call(command[0], ...command.slice(1)).then(
-        (reply) => `answered ${JSON.stringify(reply).slice(0, 60)}`,
-        (error: Error) => error.message,
-      );
-      assert.ok(table.record(`Redis: ${attack}`, 'NOPERM', outcome, /^NOPERM/.test(outcome)), `${attack}: ${outcome}`);
-    }
+    await expectRedisRefusals(attempts);
   });
 
   it('gets an oversized entry and garbage frames in its own tx dropped and counted, never forwarded', async () => {
