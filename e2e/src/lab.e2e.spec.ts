@@ -447,6 +447,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     );
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error.message, /sampl/);
+    // A refusal is JSON, and says so: only a pcap file is labelled as one.
+    const refusal = await fetch(`${telemetry}/traces/tenant-z/pcap`, { headers: labAdminHeaders() });
+    assert.match(refusal.headers.get('content-type') ?? '', /^application\/json/);
 
     const kafka = labKafka(state, 'e2e-trace-garbage');
     const producer = kafka.producer();
