@@ -36,12 +36,47 @@ export function createKafkaClient(
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...fields } = log;
-        logger.record(KAFKA_TO_LOG_LEVEL[level] ?? 'info', String(message), {
+        logger.record(kafkaLogLevel(namespace, level, log), String(message), {
           context: namespace ? `kafkajs.${namespace}` : 'kafkajs',
           ...fields,
         });
       },
   });
+}
+
+/**
+ * The level a kafkajs log line gets in the service's log. kafkajs logs at ERROR every failed response of a connection
+ * (a group coordinator or partition leader not elected yet, a broker still starting) and every attempt of a retry,
+ * though it retries them itself and the caller gets the error only if the retries run out, and reports it then
+ * ("status heartbeat not published", "Kafka unavailable", readiness). So those two kinds are debug: a healthy lab
+ * start, whose Kafka settles its coordinator and leaders while the services connect, prints no error. The rest
+ * (a consumer crash, a restart of it, a failed listener) keeps kafkajs's level.
+ */
+export function kafkaLogLevel(namespace: string, level: KafkaLogLevel, log: LogEntry['log']): LogLevel {
+  const retried = (log as { retryCount?: unknown }).retryCount !== undefined;
+  if (level <= KafkaLogLevel.WARN && (namespace === 'Connection' || retried)) return 'debug';
+  return KAFKA_TO_LOG_LEVEL[level] ?? 'info';
+}
+
+/**
+ * The level of a client's own "Kafka not reached" lines: debug until Kafka has answered it once, for at most
+ * `graceMs` from its start (a lab starts the services while Kafka settles; readiness shows the wait), warn after
+ * that, and warn for every failure once Kafka had been reached.
+ */
+export class KafkaStartupLogLevel {
+  private reached = false;
+  private readonly since = Date.now();
+
+  constructor(private readonly graceMs = 60_000) {}
+
+  /** Kafka answered: from now on a failure is news. */
+  markReached(): void {
+    this.reached = true;
+  }
+
+  level(): LogLevel {
+    return !this.reached && Date.now() - this.since < this.graceMs ? 'debug' : 'warn';
+  }
 }
 
 /** kafkajs's SASL options for a SCRAM-SHA-512 user. */
