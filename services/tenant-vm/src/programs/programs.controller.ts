@@ -29,12 +29,6 @@ export class ProgramsController {
     await this.operator.call('DELETE', '/program');
   }
 
-  /** This tenant's VMs and their `std.in_port` numbers on the switch. */
-  @Get('ports')
-  async ports(): Promise<unknown> {
-    return (await this.operator.call('GET', '/program/ports')).body;
-  }
-
   @Post('tables/:table/entries')
   async addEntry(@Param('table') table: string, @Body() body: unknown): Promise<unknown> {
     return (await this.operator.call('POST', `/program/tables/${encodeURIComponent(table)}/entries`, body)).body;
