@@ -47,13 +47,15 @@ export function createKafkaClient(
 /**
  * The level a kafkajs log line gets in the service's log. kafkajs logs at ERROR every failed response of a connection
  * (a group coordinator or partition leader not elected yet, a broker still starting) and every attempt of a retry,
- * though it retries them itself and the caller gets the error only if the retries run out, and reports it then
- * ("status heartbeat not published", "Kafka unavailable", readiness). So those two kinds are debug: a healthy lab
- * start, whose Kafka settles its coordinator and leaders while the services connect, prints no error. The rest
- * (a consumer crash, a restart of it, a failed listener) keeps kafkajs's level.
+ * and a consumer's crash and restart, though it retries or restarts by itself and the caller hears of the outcome
+ * (a rejected call when the retries run out, the consumer's CRASH event) and reports it ("status heartbeat not
+ * published", "Kafka unavailable", telemetry's consumer, readiness). So those are debug: a healthy lab start, whose
+ * Kafka settles its group coordinator and partition leaders while the services connect, prints no error. The rest
+ * (a failed listener, a rebalance) keeps kafkajs's level.
  */
 export function kafkaLogLevel(namespace: string, level: KafkaLogLevel, log: LogEntry['log']): LogLevel {
-  const retried = (log as { retryCount?: unknown }).retryCount !== undefined;
+  // Lines of the retrier and of a consumer's crash and restart carry `retryCount` (set or not).
+  const retried = Object.hasOwn(log, 'retryCount');
   if (level <= KafkaLogLevel.WARN && (namespace === 'Connection' || retried)) return 'debug';
   return KAFKA_TO_LOG_LEVEL[level] ?? 'info';
 }

@@ -61,11 +61,22 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
     this.consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, allowAutoTopicCreation: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.failureLevel.markReached();
       this.rereadHeartbeats(payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.joined = false;
       this.lastError = event.payload.error.message;
+      // kafkajs's own lines about it are debug (kafkaLogLevel): this says what it means for telemetry.
+      if (event.payload.restart) {
+        this.logger.record(this.failureLevel.level(), `telemetry consumer restarting: ${this.lastError}`, {
+          context: 'consumer',
+        });
+      } else {
+        this.logger.record('error', `telemetry consumer stopped: ${this.lastError}; restart telemetry`, {
+          context: 'consumer',
+        });
+      }
     });
   }
 
