@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-deps.sh
+# Install and build progress goes to stderr: stdout is the lab CLI's alone, so `status --json` can be parsed.
+bash scripts/ensure-deps.sh >&2
 exec node lab/dist/cli.js "${@:-up}"

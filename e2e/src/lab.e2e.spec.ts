@@ -38,7 +38,7 @@ interface VmView {
 }
 
 interface ComponentsBody {
-  components: { component: string; messages: number; state: string }[];
+  components: { component: string; messages: number; state: string; missing: number }[];
   rejected: { count: number; recent: { reason: string }[] };
 }
 
@@ -61,13 +61,37 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
   let state: LabState;
 
   before(async () => {
-    lab = await startE2eLab();
+    // With the merged log, as `npm run lab` shows it: the quiet-start test reads it.
+    lab = await startE2eLab({ quiet: false });
     state = lab.state;
   });
 
   after(async () => {
     // Only if a test failed before the stop test ran: never leave a lab behind.
     await lab?.stop();
+  });
+
+  it('starts quietly: progress, the merged log and the ready table, no line that looks like an error', async () => {
+    const output = await eventually('the ready table', 30_000, async () => {
+      const text = lab.runner!.output.join('');
+      const end = text.indexOf(`Lab "${E2E_PROFILE}" is ready.`);
+      return end >= 0 ? text.slice(0, text.indexOf('\n', end)) : undefined;
+    });
+    const lines = output.split('\n');
+    assert.ok(
+      lines.some((line) => / operator +INFO /.test(line)),
+      `the merged log of the services is shown:\n${output}`,
+    );
+    const alarming = lines.filter((line) => /error|warn|unavailable|not started/i.test(line));
+    assert.deepEqual(alarming, [], 'a healthy start prints nothing that looks like an error');
+    const starting = lines.filter((line) => line.includes('starting Redis, Kafka and Jaeger'));
+    assert.equal(starting.length, 1, starting.join('\n'));
+    // Redis, Kafka and Jaeger write to their log files only, beside the services' (README: `.lab/<profile>/logs/`).
+    assert.ok(!lines.some((line) => /^[\d:.]+ (redis|kafka|jaeger) /.test(line)), 'no infrastructure line on screen');
+    for (const component of ['redis', 'kafka', 'jaeger', 'operator']) {
+      const file = join(labDataDir(REPO_ROOT, E2E_PROFILE), 'logs', `${component}.log`);
+      assert.ok(existsSync(file) && statSync(file).size > 0, `${file} holds its log`);
+    }
   });
 
   it('has every component ready, as `lab status --json` reports', () => {
@@ -166,6 +190,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       return kinds.has('switch') && kinds.has('allocator') ? body : undefined;
     });
     assert.ok(seen.components.every((c) => c.state === 'running'));
+    // Every heartbeat so far is on the topic, including those sent before telemetry joined its group.
+    const missing = seen.components.filter((c) => c.missing !== 0);
+    assert.deepEqual(missing, [], 'no heartbeat on the topic is reported missing');
   });
 
   it('counts garbage on the status topic with a reason and keeps consuming', async () => {

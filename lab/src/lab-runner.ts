@@ -19,7 +19,7 @@ export interface LabOptions {
   /** Names the data folder `.lab/<profile>` and the state file; the e2e suite uses its own. */
   profile: string;
   portOffset: number;
-  /** Every output line of every process, prefixed with its name by the caller. */
+  /** Every output line of every service and VM, prefixed with its name by the caller (Redis, Kafka and Jaeger: files only). */
   onLine: (processName: string, line: string) => void;
   onProgress: (message: string) => void;
   readyTimeoutMs?: number;
@@ -58,14 +58,15 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   try {
     const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
     await assertServicePortsFree(specs);
-    onProgress('starting Redis, Kafka and Jaeger');
     const tokens = ensureServiceTokens(dataDir);
+    // startInfra says "starting Redis, Kafka and Jaeger" itself, once it has checked the installs. Their output goes
+    // only to their log files (`logs/<component>.log`): a healthy start is not the screen's business, and a failed
+    // one throws with the end of the log; a crash later is a progress line (restartHooks).
     infra = await startInfra({
       dataDir,
       ports: offsetPorts(DEFAULT_INFRA_PORTS, portOffset),
       redisPassword: ensureRedisAdminPassword(dataDir),
       kafkaUsers: kafkaUsersOf(tokens),
-      onLine: (component, line) => options.onLine(component, line),
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);

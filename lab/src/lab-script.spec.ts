@@ -52,3 +52,47 @@ describe('npm run lab (scripts/lab.sh)', () => {
     ]);
   });
 });
+
+/**
+ * `status --json` for scripts: stdout holds the JSON and nothing else, through npm with `-s` (without it npm prints
+ * its own banner on stdout first, which no script can stop) and through the CLI directly. scripts/ensure-deps.sh is
+ * replaced by a stand-in that prints build progress, as the real one does (`==> Building the workspace`); the rest is
+ * real: npm, scripts/lab.sh and the lab CLI, asked about a profile with no lab.
+ */
+describe('lab status --json prints only JSON on stdout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-status-json-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const bash = join(dir, 'bash');
+  writeFileSync(
+    bash,
+    [
+      '#!/bin/sh',
+      'if [ "$1" = "scripts/ensure-deps.sh" ]; then echo "==> Building the workspace (tsc -b)"; exit 0; fi',
+      'exec /bin/bash "$@"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(bash, 0o755);
+  const profile = `no-lab-${process.pid}`;
+
+  const forms: [string, string, string[]][] = [
+    ['npm run -s lab -- status --json', 'npm', ['run', '-s', 'lab', '--', 'status', '--json', '--profile', profile]],
+    [
+      'node lab/dist/cli.js status --json',
+      process.execPath,
+      ['lab/dist/cli.js', 'status', '--json', '--profile', profile],
+    ],
+  ];
+  for (const [form, command, args] of forms) {
+    it(form, () => {
+      const result = spawnSync(command, args, {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` },
+        encoding: 'utf8',
+      });
+      assert.deepEqual(JSON.parse(result.stdout), { profile, running: false, components: [] }, result.stderr);
+      assert.equal(result.status, 3, 'status exits 3 when no lab runs');
+      if (command === 'npm') assert.match(result.stderr, /==> Building the workspace/, 'build progress on stderr');
+    });
+  }
+});

@@ -19,6 +19,7 @@ interface Dataplane {
   counters: { ports: Record<string, { rxFrames: number; txFrames: number; drops: Record<string, number> }> };
   traces: { published: number; dropped: number };
   ports: { vm: string }[];
+  sampling: Record<string, number>;
 }
 
 /**
@@ -176,6 +177,15 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
       rate: 1.5,
     });
     assert.deepEqual([refused.status, refused.body.error.code], [400, 'VALIDATION_FAILED']);
+    // A tenant the operator never declared (no VLAN in its registry) has no frames to sample: 404 naming it.
+    const unknown = await adminRequest<{ error: { code: string; message: string } }>(
+      'PUT',
+      `${sw.url}/tenants/tenant-nobody/sampling`,
+      { rate: 0.5 },
+    );
+    assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'NOT_FOUND'], JSON.stringify(unknown.body));
+    assert.match(unknown.body.error.message, /tenant tenant-nobody is not declared/);
+    assert.equal((await dataplane()).sampling['tenant-nobody'], undefined, 'no rate kept for it');
     // Kafka is down here, so every traced frame shows as a dropped trace: tenant B at 0 is never traced, while
     // tenant A at this suite's TRACE_SAMPLING_RATE of 1 is traced frame by frame.
     assert.equal((await adminRequest('PUT', `${sw.url}/tenants/tenant-b/sampling`, { rate: 0 })).status, 200);

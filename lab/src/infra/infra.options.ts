@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { InfraComponent } from './child-process.supervisor';
 import type { InfraPorts } from './ports';
 
@@ -5,7 +7,7 @@ import type { InfraPorts } from './ports';
 export type KafkaUsers = { admin: string } & Record<string, string>;
 
 export interface InfraOptions {
-  /** Holds each component's data, generated config and log; the lab uses `<repo>/.lab/<profile>/`. */
+  /** Holds each component's data and generated config, and its log in `logs/`; the lab uses `<repo>/.lab/<profile>/`. */
   dataDir: string;
   ports: InfraPorts;
   /**
@@ -21,7 +23,7 @@ export interface InfraOptions {
   kafkaUsers?: KafkaUsers;
   /** Redis's `maxmemory` (bytes, or with kb/mb/gb); default REDIS_DEFAULT_MAXMEMORY. Always with noeviction. */
   redisMaxMemory?: string;
-  /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/<component>.log`. */
+  /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/logs/<component>.log`. */
   onLine?: (component: InfraComponent, line: string) => void;
   /**
    * A start after the component crashed, the lab still running: its log is appended to (the crash stays readable)
@@ -30,4 +32,14 @@ export interface InfraOptions {
   restarting?: boolean;
   /** Install and startup milestones, for a person watching. */
   onProgress?: (message: string) => void;
+}
+
+/**
+ * Where a component's output goes: `<dataDir>/logs/<component>.log`, beside the services' logs (README: "the full
+ * logs stay in `.lab/<profile>/logs/`"). Creates the folder.
+ */
+export async function infraLogFile(dataDir: string, component: InfraComponent): Promise<string> {
+  const dir = path.join(dataDir, 'logs');
+  await mkdir(dir, { recursive: true });
+  return path.join(dir, `${component}.log`);
 }

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
-import type { InfraOptions } from './infra.options';
+import { infraLogFile, type InfraOptions } from './infra.options';
 import { type InfraPorts, jaegerQueryGrpcPort } from './ports';
 import { probeJaeger } from './readiness-probes';
 import { readyOrStopped } from './wait-until-ready';
@@ -77,7 +77,7 @@ export async function startJaeger(binary: string, options: InfraOptions): Promis
     command: binary,
     args: ['--config', config],
     cwd: dir,
-    logFile: path.join(options.dataDir, 'jaeger.log'),
+    logFile: await infraLogFile(options.dataDir, 'jaeger'),
     appendLog: options.restarting,
     onLine: (line) => options.onLine?.('jaeger', line),
   });

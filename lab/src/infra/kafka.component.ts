@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
-import type { InfraOptions, KafkaUsers } from './infra.options';
+import { infraLogFile, type InfraOptions, type KafkaUsers } from './infra.options';
 import { applyKafkaAcls } from './kafka-acls';
 import { KAFKA_LOG4J_CONFIG, type KafkaInstallation } from './install-kafka';
 import type { InfraPorts } from './ports';
@@ -113,7 +113,7 @@ export async function startKafka(kafka: KafkaInstallation, options: InfraOptions
     command: kafka.java,
     args: [...jvmArgs(kafka), '-Xms256m', '-Xmx512m', '-XX:+UseG1GC', 'kafka.Kafka', properties],
     cwd: dir,
-    logFile: path.join(options.dataDir, 'kafka.log'),
+    logFile: await infraLogFile(options.dataDir, 'kafka'),
     appendLog: options.restarting,
     onLine: (line) => options.onLine?.('kafka', line),
   });

@@ -5,7 +5,7 @@ import { redisLimitArgs } from '@tenantlab/shared';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
-import type { InfraOptions } from './infra.options';
+import { infraLogFile, type InfraOptions } from './infra.options';
 import { probeRedis } from './readiness-probes';
 import { readyOrStopped } from './wait-until-ready';
 
@@ -29,7 +29,7 @@ export async function startRedis(redisServer: string, options: InfraOptions): Pr
       ...redisLimitArgs(options.redisMaxMemory),
     ],
     cwd: dir,
-    logFile: path.join(options.dataDir, 'redis.log'),
+    logFile: await infraLogFile(options.dataDir, 'redis'),
     appendLog: options.restarting,
     onLine: (line) => options.onLine?.('redis', line),
   });

@@ -70,7 +70,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       assert.equal(status[component].ready, true, `${component}: ${status[component].detail}`);
       assert.ok(isProcessAlive(infra.pids[component]));
       assert.ok(lineCounts[component] > 0, `no output from ${component}`);
-      assert.notEqual(await readFile(path.join(dataDir, `${component}.log`), 'utf8'), '');
+      assert.notEqual(await readFile(path.join(dataDir, 'logs', `${component}.log`), 'utf8'), '');
     }
   });
 

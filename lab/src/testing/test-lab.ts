@@ -25,6 +25,8 @@ export interface TestLabOptions {
   /** Every host port moves by this much, so the lab runs beside others. */
   portOffset: number;
   startupTimeoutMs?: number;
+  /** Local mode: false runs `lab up` without --quiet, so `runner.output` has the merged log too (default true). */
+  quiet?: boolean;
 }
 
 export interface TestLab extends AsyncDisposable {
@@ -133,7 +135,8 @@ async function startInContainers(
 
 async function startAsProcesses(options: TestLabOptions, labFile: string): Promise<TestLab> {
   const cli = path.join(options.repoRoot, 'lab', 'dist', 'cli.js');
-  const args = ['up', '--mode', 'local', '--quiet', '--lab', labFile, '--profile', options.profile];
+  const quiet = options.quiet === false ? [] : ['--quiet'];
+  const args = ['up', '--mode', 'local', ...quiet, '--lab', labFile, '--profile', options.profile];
   const child: ChildProcess = spawn(process.execPath, [cli, ...args, '--port-offset', String(options.portOffset)], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import type { JsonLogger } from '../logging';
 import { injectTraceIntoKafkaHeaders } from '../trace-context';
 import { ComponentState, ComponentStatusMessage, StatusComponent } from './component-status.message';
 import { ensureTopics } from './ensure-topics';
+import { KafkaStartupLogLevel } from './kafka-client.factory';
 import { TOPICS } from './topics';
 
 export interface ComponentStatusPublisherOptions {
@@ -29,6 +30,7 @@ export class ComponentStatusPublisher {
   private inFlight = false;
   private lastSentAt: number | undefined;
   private lastError: string | undefined;
+  private readonly failureLevel = new KafkaStartupLogLevel();
 
   constructor(
     private readonly kafka: Kafka,
@@ -70,9 +72,13 @@ export class ComponentStatusPublisher {
         this.connected = true;
       }
       await this.send(state);
+      this.failureLevel.markReached();
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
-      this.logger.record('warn', `status heartbeat not published: ${this.lastError}`, { context: 'status' });
+      // Debug while the component starts and Kafka has not answered yet: readiness shows the wait meanwhile.
+      this.logger.record(this.failureLevel.level(), `status heartbeat not published: ${this.lastError}`, {
+        context: 'status',
+      });
     } finally {
       this.inFlight = false;
     }

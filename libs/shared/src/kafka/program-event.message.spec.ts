@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { reportedFieldValue } from '../program';
 import { parseProgramEvent } from './program-event.message';
 
 const good = {
@@ -13,6 +14,23 @@ const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 describe('parseProgramEvent', () => {
   it('takes what the switch publishes, wide values as decimal strings', () => {
     assert.deepEqual(parseProgramEvent(json(good)), { ok: true, value: good });
+  });
+
+  it('takes IPv4 address fields as dotted quads, as the switch reports them (and numbers, as older switches did)', () => {
+    const dotted = { ...good, fields: { 'ipv4.src': '10.0.0.1', 'ipv4.dst': 167772162 } };
+    assert.deepEqual(parseProgramEvent(json(dotted)), { ok: true, value: dotted });
+    const parsed = parseProgramEvent(json({ ...good, fields: { 'ipv4.src': '10.0.0.256' } }));
+    assert.equal(parsed.ok, false);
+  });
+
+  it('the switch reports ipv4.src and ipv4.dst as dotted quads, every other field as its number', () => {
+    assert.equal(reportedFieldValue('ipv4.src', 167772161), '10.0.0.1');
+    assert.equal(reportedFieldValue('ipv4.dst', 0xc0a80001), '192.168.0.1');
+    assert.equal(reportedFieldValue('l4.sport', 10001), 10001);
+    assert.equal(
+      reportedFieldValue('meta.c0', '340282366920938463463374607431768211455'),
+      '340282366920938463463374607431768211455',
+    );
   });
 
   it('names the first thing wrong with anything else', () => {

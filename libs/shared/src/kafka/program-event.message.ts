@@ -1,4 +1,5 @@
 import { ID_PATTERN } from '../lab/lab-topology';
+import { isDottedIpv4 } from '../program/address-constants';
 import { parseJsonObject, type ParseResult } from './parse-message';
 
 /** An event a tenant program's `report` op published to `switch.program-events` (keyed by tenant). */
@@ -6,7 +7,10 @@ export interface ProgramEventMessage {
   tenant: string;
   /** The event name the program gave, such as `heavy_hitter`. */
   event: string;
-  /** The reported fields by reference (`ipv4.src`, `meta.c0`): numbers up to 32 bits, decimal strings above. */
+  /**
+   * The reported fields by reference (`ipv4.src`, `meta.c0`): numbers up to 32 bits, decimal strings above; IPv4
+   * address fields (`ipv4.src`, `ipv4.dst`) as dotted quads (`"10.0.0.1"`), or as numbers from older switches.
+   */
   fields: Record<string, number | string>;
   /** Epoch microseconds when the switch ran the op. */
   timestampUs: number;
@@ -38,8 +42,13 @@ export function parseProgramEvent(value: Buffer | null): ParseResult<ProgramEven
   for (const [name, field] of Object.entries(fields)) {
     const ok =
       (typeof field === 'number' && Number.isSafeInteger(field) && field >= 0) ||
-      (typeof field === 'string' && DECIMAL.test(field));
-    if (!ok) return { ok: false, reason: `fields.${name}: expected an unsigned integer (a number or decimal string)` };
+      (typeof field === 'string' && (DECIMAL.test(field) || isDottedIpv4(field)));
+    if (!ok) {
+      return {
+        ok: false,
+        reason: `fields.${name}: expected an unsigned integer (a number or decimal string) or a dotted IPv4 address`,
+      };
+    }
   }
   return { ok: true, value: m as unknown as ProgramEventMessage };
 }

@@ -21,5 +21,12 @@ export {
 export * from './program-fields';
 export * from './program.types';
 export { binaryWidth, bitLength, constantValue, parseConstant } from './program-widths';
+export {
+  IPV4_ADDRESS_FIELDS,
+  isDottedIpv4,
+  parseConstantOrAddress,
+  parseFieldConstant,
+  reportedFieldValue,
+} from './address-constants';
 export { validateProgram } from './program.validator';
 export * from './linked-pipeline';

@@ -7,7 +7,7 @@ import { SubmitProgramDto } from './dto/submit-program.dto';
 import { TableEntryDto, TableKeyDto } from './dto/table-entry.dto';
 import { cellIndex, programName } from './program-names';
 import { ProgramsService, type TenantProgramView } from './programs.service';
-import type { CounterCellView, RegisterCellView, TableEntriesView } from './switch.client';
+import type { CounterCellView, RegisterCellView, TableEntriesView, TenantPortsView } from './switch.client';
 
 /** The caller tenant's switch program; the bearer token says which VM, and so which tenant, is asking. */
 @Controller('program')
@@ -36,6 +36,12 @@ export class ProgramsController {
   @HttpCode(204)
   remove(@CallerVm() caller: VmRecord): Promise<void> {
     return this.programs.remove(caller);
+  }
+
+  /** The caller tenant's VMs and their port numbers on the switch, as programs see them in `std.in_port`. */
+  @Get('ports')
+  ports(@CallerVm() caller: VmRecord): Promise<TenantPortsView> {
+    return this.programs.ports(caller);
   }
 
   @Post('tables/:table/entries')

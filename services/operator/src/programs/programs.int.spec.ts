@@ -234,6 +234,40 @@ describe('tenant programs through the operator, with the real allocator and swit
     assert.equal((await call('POST', '/program/tables/watch/entries', b1, entry)).status, 201, 'and can add it again');
   });
 
+  it("shows the caller tenant's VMs with their std.in_port numbers on the switch, no other tenant's", async () => {
+    const dataplane = async () =>
+      (
+        await requestJson<{ ports: { port: number; vm: string }[] }>(
+          'GET',
+          `${switchProcess!.url}/dataplane`,
+          undefined,
+          3000,
+          testAdminHeaders(),
+        )
+      ).body.ports;
+    const onSwitch = await eventually('the three ports attached on the switch', 15_000, async () => {
+      const ports = await dataplane();
+      return [a1, a2, b1].every((vm) => ports.some((p) => p.vm === vm.id)) ? ports : undefined;
+    });
+    const portOf = (vm: TestVm): number | undefined => onSwitch.find((p) => p.vm === vm.id)?.port;
+    const shown = await call<{ tenant: string; ports: { vm: string; port: number }[] }>('GET', '/program/ports', a1);
+    assert.equal(shown.status, 200, JSON.stringify(shown.body));
+    assert.deepEqual(
+      shown.body,
+      {
+        tenant: a1.tenant,
+        ports: [a1, a2].map((vm) => ({ vm: vm.id, port: portOf(vm)! })).sort((x, y) => x.port - y.port),
+      },
+      "tenant A's two VMs with the switch's numbers",
+    );
+    const fromB = await call<{ ports: { vm: string }[] }>('GET', '/program/ports', b1);
+    assert.deepEqual(
+      fromB.body.ports.map((p) => p.vm),
+      [b1.id],
+    );
+    assert.equal((await call('GET', '/program/ports', undefined)).status, 401);
+  });
+
   it('checks path params and entry bodies before calling the switch, naming each bad one', async () => {
     // Each refusal names the operator's own checks (the switch words its refusals differently): nothing invalid is
     // passed on.

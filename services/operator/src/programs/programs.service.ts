@@ -6,7 +6,13 @@ import { RegistryService } from '../registry/registry.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { AllocatorClient, type ProgramAdmitted } from './allocator.client';
 import type { TableEntryDto, TableKeyDto } from './dto/table-entry.dto';
-import { type CounterCellView, type RegisterCellView, SwitchClient, type TableEntriesView } from './switch.client';
+import {
+  type CounterCellView,
+  type RegisterCellView,
+  SwitchClient,
+  type TableEntriesView,
+  type TenantPortsView,
+} from './switch.client';
 
 /** A tenant's program as the running pipeline has it. */
 export interface TenantProgramView {
@@ -80,6 +86,10 @@ export class ProgramsService {
 
   readRegister(caller: CallerIdentity, register: string, index: number): Promise<RegisterCellView> {
     return this.switchApi.readRegister(caller.tenant, register, index);
+  }
+
+  ports(caller: CallerIdentity): Promise<TenantPortsView> {
+    return this.switchApi.ports(caller.tenant);
   }
 
   readCounter(caller: CallerIdentity, counter: string, index: number): Promise<CounterCellView> {

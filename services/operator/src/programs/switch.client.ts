@@ -24,6 +24,12 @@ export interface CounterCellView {
   bytes: number;
 }
 
+/** A tenant's ports on the switch: the `std.in_port` number of each of its VMs. */
+export interface TenantPortsView {
+  tenant: string;
+  ports: { vm: string; port: number }[];
+}
+
 /** The switch answers from memory; anything slower than this is the switch in trouble. */
 const SWITCH_TIMEOUT_MS = 5000;
 
@@ -50,6 +56,10 @@ export class SwitchClient {
 
   async readCounter(tenant: string, counter: string, index: number): Promise<CounterCellView> {
     return (await this.call<CounterCellView>('GET', `${this.tenantPath(tenant)}/counters/${counter}/${index}`)).body;
+  }
+
+  async ports(tenant: string): Promise<TenantPortsView> {
+    return (await this.call<TenantPortsView>('GET', `${this.tenantPath(tenant)}/ports`)).body;
   }
 
   private tenantPath(tenant: string): string {

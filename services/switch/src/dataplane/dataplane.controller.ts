@@ -5,15 +5,18 @@ import { DataplaneService, MAX_CPU_WEIGHT } from './dataplane.service';
 
 export class SamplingDto {
   @IsNumber({}, { message: 'must be a number from 0 to 1' })
-  @Min(0)
-  @Max(1)
+  @Min(0, { message: 'must be a number from 0 to 1' })
+  @Max(1, { message: 'must be a number from 0 to 1' })
   rate!: number;
 }
 
+/** The rule in words, for every way a weight can be wrong: 0 < weight ≤ 1000. */
+export const CPU_WEIGHT_RULE = `must be a number above 0 and at most ${MAX_CPU_WEIGHT} (0 < weight ≤ ${MAX_CPU_WEIGHT})`;
+
 export class CpuWeightDto {
-  @IsNumber({}, { message: 'must be a number above 0' })
-  @Min(Number.MIN_VALUE)
-  @Max(MAX_CPU_WEIGHT)
+  @IsNumber({}, { message: CPU_WEIGHT_RULE })
+  @Min(Number.MIN_VALUE, { message: CPU_WEIGHT_RULE })
+  @Max(MAX_CPU_WEIGHT, { message: CPU_WEIGHT_RULE })
   weight!: number;
 }
 
@@ -32,8 +35,11 @@ export class DataplaneController {
 
   @Put('tenants/:tenant/sampling')
   @HttpCode(200)
-  setSampling(@Param('tenant') tenant: string, @Body() body: SamplingDto): { tenant: string; rate: number } {
-    this.dataplane.setSampling(idParam('tenant', tenant), body.rate);
+  async setSampling(
+    @Param('tenant') tenant: string,
+    @Body() body: SamplingDto,
+  ): Promise<{ tenant: string; rate: number }> {
+    await this.dataplane.setSampling(idParam('tenant', tenant), body.rate);
     return { tenant, rate: this.dataplane.samplingOf(tenant) };
   }
 

@@ -10,6 +10,8 @@ import {
   NotFoundError,
   type ProgramEventMessage,
   REDIS_CLIENT,
+  REDIS_KEYS,
+  reportedFieldValue,
   TOPICS,
   ValidationError,
 } from '@tenantlab/shared';
@@ -157,9 +159,16 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     return this.directory.ports();
   }
 
-  setSampling(tenant: string, rate: number): void {
+  /**
+   * The share of a declared tenant's frames traced. A tenant is declared when the operator has given it a VLAN (the
+   * registry the switch reads its ports from); a rate for any other name would sit unused, so it is refused (404).
+   */
+  async setSampling(tenant: string, rate: number): Promise<void> {
     if (!(rate >= 0 && rate <= 1)) {
       throw new ValidationError('rate must be a number from 0 to 1', ['rate: expected a number from 0 to 1']);
+    }
+    if ((await this.redis.hexists(REDIS_KEYS.tenantVlans, tenant)) !== 1) {
+      throw new NotFoundError(`tenant ${tenant} is not declared: declare it on the operator (POST /tenants) first`);
     }
     this.sampling.set(tenant, rate);
   }
@@ -349,8 +358,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         const message: ProgramEventMessage = {
           tenant,
           event,
-          // Register values may be wider than 64 bits: decimal strings survive JSON, BigInts do not.
-          fields: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, reportValue(value)])),
+          // Register values may be wider than 64 bits: decimal strings survive JSON, BigInts do not. Addresses read
+          // as people write them: ipv4.src and ipv4.dst as dotted quads.
+          fields: Object.fromEntries(
+            Object.entries(fields).map(([name, value]) => [name, reportedFieldValue(name, reportValue(value))]),
+          ),
           timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
         };
         this.events.publish(tenant, message);

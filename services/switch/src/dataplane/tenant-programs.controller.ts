@@ -12,6 +12,21 @@ import { DataplaneService } from './dataplane.service';
 export class TenantProgramsController {
   constructor(private readonly dataplane: DataplaneService) {}
 
+  /**
+   * The tenant's ports on the switch, by VM: the numbers its programs see as `std.in_port`. Numbers are the switch's
+   * own, given as it attaches ports, so a restarted switch may number them anew. Its own ports only; no program needed.
+   */
+  @Get('ports')
+  ports(@Param('tenant') tenant: string): { tenant: string; ports: { vm: string; port: number }[] } {
+    const own = idParam('tenant', tenant);
+    const ports = this.dataplane
+      .ports()
+      .filter((port) => port.tenant === own)
+      .map((port) => ({ vm: port.vm, port: port.no }))
+      .sort((x, y) => x.port - y.port);
+    return { tenant: own, ports };
+  }
+
   @Get('program')
   program(@Param('tenant') tenant: string): { tenant: string; name: string; version: number } {
     const program = this.dataplane.programOf(idParam('tenant', tenant));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ipv4ToString, mulberry32, type TenantProgram } from '@tenantlab/shared';
+import { ipv4ToString, mulberry32, type TenantProgram, ValidationError } from '@tenantlab/shared';
 import { compileProgram, type CompiledProgram } from './program-compiler';
 import { RegisterMemory } from './register-memory';
 import { context, frame, recordingHooks, valid } from './testing/program-fixtures';
@@ -123,5 +123,66 @@ describe('routing tables (one LPM key, the others exact): indexed by prefix leng
     assert.equal(matched(program, 80, 0x0a000005), ROUTES, 'another port: no route, the default action');
     program.removeEntry('routes', [{ value: 53 }, { value: 0, prefixLength: 0 }]);
     assert.equal(matched(program, 53, 0xc0a80001), ROUTES, 'without the default route: a miss');
+  });
+});
+
+describe('IPv4 address fields as people write them', () => {
+  it('takes a dotted address (and a dotted mask) wherever the key field is ipv4.src or ipv4.dst; integers still work', () => {
+    const program = compileProgram(valid(ROUTING), {}, new RegisterMemory(1, 1), recordingHooks());
+    program.addEntry('routes', {
+      key: [{ value: 53 }, { value: '10.1.0.0', prefixLength: 16 }],
+      action: 'route',
+      args: { id: 7 },
+    });
+    program.addEntry('routes', {
+      key: [{ value: 53 }, { value: 0x0a010203, prefixLength: 32 }],
+      action: 'route',
+      args: { id: 8 },
+    });
+    assert.equal(matched(program, 53, 0x0a01ffff), 7, '10.1.255.255 is in 10.1.0.0/16');
+    assert.equal(matched(program, 53, 0x0a010203), 8, 'the /32 given as an integer');
+    assert.equal(matched(program, 53, 0x0a020000), ROUTES, '10.2.0.0 is not');
+    assert.ok(program.removeEntry('routes', [{ value: 53 }, { value: '10.1.0.0', prefixLength: 16 }]));
+    assert.equal(matched(program, 53, 0x0a01ffff), ROUTES, 'removed by its dotted key');
+
+    const ternary = compileProgram(
+      valid({
+        ...ROUTING,
+        tables: [
+          {
+            name: 'routes',
+            key: [{ field: 'ipv4.src', match: 'ternary' }],
+            actions: ['route', 'miss'],
+            defaultAction: { action: 'miss', args: {} },
+            size: 4,
+          },
+        ],
+      }),
+      {},
+      new RegisterMemory(1, 1),
+      recordingHooks(),
+    );
+    ternary.addEntry('routes', {
+      key: [{ value: '10.0.0.0', mask: '255.255.255.0' }],
+      action: 'route',
+      args: { id: 3 },
+    });
+    ternary.run(context(frame({ src: '10.0.0.9' })));
+    assert.equal(ternary.counter('hits', 3).packets, 1, '10.0.0.9 matches 10.0.0.0 under mask 255.255.255.0');
+
+    // Only address fields take dots, and only real addresses; the refusal says which key and what it takes.
+    const naming = (pattern: RegExp) => (error: unknown) =>
+      error instanceof ValidationError && error.details.some((detail) => pattern.test(detail));
+    assert.throws(
+      () => program.addEntry('routes', { key: [{ value: '0.0.0.53' }, { value: 0, prefixLength: 0 }], action: 'miss' }),
+      naming(
+        /key\[0\] \(l4\.dport, exact\): value must be an unsigned integer \(a number, decimal string or 0x hex string\)$/,
+      ),
+    );
+    assert.throws(
+      () =>
+        program.addEntry('routes', { key: [{ value: 53 }, { value: '10.0.0.256', prefixLength: 32 }], action: 'miss' }),
+      naming(/key\[1\] \(ipv4\.dst, lpm\): .*or a dotted IPv4 address like 10\.0\.0\.1/),
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { ConflictError, parseConstant, ValidationError } from '@tenantlab/shared';
+import {
+  ConflictError,
+  IPV4_ADDRESS_FIELDS,
+  parseConstant,
+  parseFieldConstant,
+  ValidationError,
+} from '@tenantlab/shared';
 import { NARROW_BITS, narrowMask, type ActionArgs, type Value } from './field-access';
 import type { PacketContext } from './packet-context';
 import type { Constant, ParamDecl, MatchKind, TableDecl } from '@tenantlab/shared';
@@ -312,9 +318,13 @@ export class ProgramTable {
       const path = `key[${i}] (${this.decl.key[i].field}, ${kind})`;
       const bits = this.bits[i];
       const item = key[i] as KeyMatchInput | undefined;
-      const value = parseConstant(item?.value);
+      const field = this.decl.key[i].field;
+      const value = parseFieldConstant(field, item?.value);
       if (value === undefined) {
-        problems.push(`${path}: value must be an unsigned integer (a number, decimal string or 0x hex string)`);
+        const address = IPV4_ADDRESS_FIELDS.includes(field) ? ', or a dotted IPv4 address like 10.0.0.1' : '';
+        problems.push(
+          `${path}: value must be an unsigned integer (a number, decimal string or 0x hex string${address})`,
+        );
         return;
       }
       if (value > ones(bits)) problems.push(`${path}: value ${item?.value} does not fit in the field's ${bits} bits`);
@@ -323,7 +333,7 @@ export class ProgramTable {
       if (kind !== 'lpm' && item?.prefixLength !== undefined)
         problems.push(`${path}: only lpm keys take a prefixLength`);
       if (kind === 'ternary' && item?.mask !== undefined) {
-        const given = parseConstant(item.mask);
+        const given = parseFieldConstant(field, item.mask);
         if (given === undefined || given > ones(bits)) problems.push(`${path}: mask must fit in ${bits} bits`);
         else mask = given;
       }

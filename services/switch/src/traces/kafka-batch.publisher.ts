@@ -1,4 +1,4 @@
-import { ensureTopics, JsonLogger } from '@tenantlab/shared';
+import { ensureTopics, JsonLogger, KafkaStartupLogLevel } from '@tenantlab/shared';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 
 export interface BatchPublisherStats {
@@ -28,6 +28,7 @@ export class KafkaBatchPublisher<T> {
   private sending = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly failureLevel = new KafkaStartupLogLevel();
 
   constructor(
     private readonly kafka: Kafka,
@@ -80,6 +81,7 @@ export class KafkaBatchPublisher<T> {
         await ensureTopics(this.kafka, [this.topic]);
         await this.producer.connect();
         this.connected = true;
+        this.failureLevel.markReached();
         this.lastError = undefined;
       } catch (error) {
         this.noteError(error);
@@ -113,8 +115,9 @@ export class KafkaBatchPublisher<T> {
 
   private noteError(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
+    // Before Kafka is first reached (a lab still starting) this is debug: the records dropped meanwhile are counted.
     if (message !== this.lastError) {
-      this.logger.record('warn', `${this.topic}: Kafka unavailable, dropping records: ${message}`, {
+      this.logger.record(this.failureLevel.level(), `${this.topic}: Kafka unavailable, dropping records: ${message}`, {
         context: 'kafka',
       });
     }

@@ -27,6 +27,8 @@ export class ComponentsService {
 
   record(message: ComponentStatusMessage, traceId: string | undefined): void {
     const previous = this.components.get(message.instance);
+    // A heartbeat read again (telemetry re-reads the topic from its start when it joins) is not news.
+    if (previous && message.seq <= previous.lastSeq) return;
     // Sequence numbers start at 0 per instance, so a first message with seq n means n were missed before it.
     const gap = previous ? Math.max(0, message.seq - previous.lastSeq - 1) : message.seq;
     this.components.set(message.instance, {

@@ -5,6 +5,7 @@ import {
   extractTraceFromKafkaHeaders,
   JsonLogger,
   KAFKA_CLIENT,
+  KafkaStartupLogLevel,
   parseComponentStatus,
   parseProgramEvent,
   parseTraceTopicMessage,
@@ -27,6 +28,9 @@ interface TopicHandler {
   reject(partition: number, offset: string, reason: string): void;
 }
 
+/** kafkajs's offset for "the partition's earliest message". */
+const EARLIEST_OFFSET = '-2';
+
 /** The topics telemetry reads. */
 const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents] as const;
 
@@ -40,9 +44,11 @@ const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.program
 export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumer: Consumer;
   private joined = false;
+  private heartbeatsReread = false;
   private stopped = false;
   private starting: Promise<void> | undefined;
   private lastError: string | undefined;
+  private readonly failureLevel = new KafkaStartupLogLevel();
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
@@ -53,12 +59,24 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
     private readonly logger: JsonLogger,
   ) {
     this.consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, allowAutoTopicCreation: true });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.failureLevel.markReached();
+      this.rereadHeartbeats(payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.joined = false;
       this.lastError = event.payload.error.message;
+      // kafkajs's own lines about it are debug (kafkaLogLevel): this says what it means for telemetry.
+      if (event.payload.restart) {
+        this.logger.record(this.failureLevel.level(), `telemetry consumer restarting: ${this.lastError}`, {
+          context: 'consumer',
+        });
+      } else {
+        this.logger.record('error', `telemetry consumer stopped: ${this.lastError}; restart telemetry`, {
+          context: 'consumer',
+        });
+      }
     });
   }
 
@@ -91,7 +109,8 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
         return;
       } catch (error) {
         this.lastError = error instanceof Error ? error.message : String(error);
-        this.logger.record('warn', `telemetry consumer not started (${this.lastError}); retrying`, {
+        // Debug while Kafka settles at a lab's start (readiness says "not in consumer group yet" meanwhile).
+        this.logger.record(this.failureLevel.level(), `telemetry consumer not started (${this.lastError}); retrying`, {
           context: 'consumer',
         });
         await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
@@ -102,8 +121,25 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
   private async start(): Promise<void> {
     await ensureTopics(this.kafka, [...TOPICS_READ]);
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...TOPICS_READ], fromBeginning: false });
+    // Heartbeats are read from the topic's start: those sent before telemetry joined (the services start together,
+    // and a restarted telemetry's group resumes where the last one stopped) are on the topic, not missing. Traces and
+    // events are read from where the group is.
+    await this.consumer.subscribe({ topics: [TOPICS.componentStatus], fromBeginning: true });
+    await this.consumer.subscribe({ topics: [TOPICS.packetTraces, TOPICS.programEvents], fromBeginning: false });
     await this.consumer.run({ eachMessage: (payload) => this.handle(payload) });
+  }
+
+  /**
+   * At this process's first join, its heartbeat partitions go back to their earliest offset, so its view of the
+   * components holds every heartbeat still on the topic, whatever the group had committed; ComponentsService skips
+   * any it has already seen.
+   */
+  private rereadHeartbeats(assignment: Record<string, number[]>): void {
+    if (this.heartbeatsReread) return;
+    this.heartbeatsReread = true;
+    for (const partition of assignment[TOPICS.componentStatus] ?? []) {
+      this.consumer.seek({ topic: TOPICS.componentStatus, partition, offset: EARLIEST_OFFSET });
+    }
   }
 
   private readonly handlers: Record<(typeof TOPICS_READ)[number], TopicHandler> = {

@@ -62,7 +62,9 @@ export class InboxListener implements OnApplicationBootstrap, OnApplicationShutd
         // Not registered yet, or credentials rotated: start over with a fresh connection after a pause.
         this.reader?.disconnect();
         this.reader = undefined;
-        if (failures++ % 20 === 0) this.logger.record('warn', `inbox not readable yet: ${String(error)}`);
+        // Not registered yet is how every VM starts: debug. Anything else (Redis away, credentials refused) is news.
+        const level = this.redis.hasCredentials() ? 'warn' : 'debug';
+        if (failures++ % 20 === 0) this.logger.record(level, `inbox not readable yet: ${String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 2000)));
       }
     }

@@ -23,6 +23,11 @@ export class VmRedis implements OnApplicationShutdown {
     private readonly registration: RegistrationService,
   ) {}
 
+  /** Whether the operator has issued this VM's credentials yet: until it has, its Redis reads wait, as expected. */
+  hasCredentials(): boolean {
+    return this.registration.credentials() !== undefined;
+  }
+
   connections(): CircuitConnections {
     const credentials = this.registration.credentials();
     if (!credentials) {

@@ -115,7 +115,9 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
         if (this.stopped) return;
         if (receiver && receiver.reads > 0) failures = 0;
         this.receiverProblem = error instanceof Error ? error.message : String(error);
-        if (failures++ % 20 === 0) this.logger.record('warn', `vNIC rx not readable: ${this.receiverProblem}`);
+        // Not registered yet is how every VM starts: debug. Anything else (Redis away, credentials refused) is news.
+        const level = this.redis.hasCredentials() ? 'warn' : 'debug';
+        if (failures++ % 20 === 0) this.logger.record(level, `vNIC rx not readable: ${this.receiverProblem}`);
         await this.pause(Math.min(100 * 2 ** failures, RETRY_MAX_MS));
       } finally {
         position = receiver?.position ?? position;

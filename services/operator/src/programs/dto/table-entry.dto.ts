@@ -13,22 +13,24 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
-import { parseConstant } from '@tenantlab/shared';
+import { parseConstantOrAddress } from '@tenantlab/shared';
 import { PROGRAM_NAME_PATTERN, PROGRAM_NAME_RULE } from '../program-names';
 
 /** Most key fields a table matches on; more is never a valid key, so it stops at the edge. */
 export const MAX_KEY_FIELDS = 16;
 
-const CONSTANT_RULE = 'must be an unsigned integer: a number, a decimal string or a 0x hex string (up to 128 bits)';
+const KEY_CONSTANT_RULE =
+  'must be an unsigned integer (a number, a decimal string or a 0x hex string, up to 128 bits), ' +
+  'or for an IPv4 address field a dotted address like "10.0.0.1"';
 
-/** A program constant as the switch takes it: wider than 53 bits only as a string. */
-function IsConstant(options?: ValidationOptions): PropertyDecorator {
+/** A key match's value or mask: a constant, or a dotted IPv4 address (the switch checks the key's field is one). */
+function IsKeyConstant(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
-      name: 'isConstant',
+      name: 'isKeyConstant',
       validator: {
-        validate: (value: unknown) => parseConstant(value) !== undefined,
-        defaultMessage: () => CONSTANT_RULE,
+        validate: (value: unknown) => parseConstantOrAddress(value) !== undefined,
+        defaultMessage: () => KEY_CONSTANT_RULE,
       },
     },
     options,
@@ -37,12 +39,12 @@ function IsConstant(options?: ValidationOptions): PropertyDecorator {
 
 /** One key field's match, in the order of the table's key; the switch checks it against the table. */
 export class KeyMatchDto {
-  @IsConstant()
+  @IsKeyConstant()
   value!: number | string;
 
   /** Ternary keys only. */
   @IsOptional()
-  @IsConstant()
+  @IsKeyConstant()
   mask?: number | string;
 
   /** LPM keys only. */
