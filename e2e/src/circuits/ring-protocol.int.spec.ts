@@ -19,6 +19,7 @@ import {
   CircuitTornDownError,
   DatagramTooLargeError,
   ENTRY_KINDS,
+  MAX_ENTRY_BYTES,
   queueCircuitKeysCreation,
   type RingCapacity,
 } from '@tenantlab/shared';
@@ -317,6 +318,54 @@ describe('the circuit ring protocol on a real Redis', () => {
     await b.close();
   });
 
+  it('packs a burst of small datagrams into fewer entries, intact and in order', { timeout: 60_000 }, async () => {
+    const count = 5000;
+    const [da, db] = await createCircuit('datagram');
+    const sender = connections();
+    // Entries each of the writer's round trips carried: its pipeline is its XADDs plus one XLEN (its credit).
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const a = new CircuitDatagramSocket(da, sender);
+    const b = new CircuitDatagramSocket(db, connections());
+    const received: Buffer[] = [];
+    b.on('message', (data) => received.push(data));
+    const sent = Array.from({ length: count }, (_, i) => Buffer.from(`datagram ${i} `.padEnd(64, String(i % 10))));
+    sent[7] = Buffer.alloc(0); // an empty datagram keeps its place too
+    await Promise.all(sent.map((data) => a.send(data)));
+    await until(`all ${count} datagrams at b`, 20_000, () => received.length === count);
+    assert.ok(
+      received.every((data, i) => data.equals(sent[i])),
+      'every datagram arrives whole, in order',
+    );
+    const entries = writes.reduce((sum, n) => sum + n, 0);
+    assert.ok(entries * 10 < count, `${count} datagrams sent in a burst took ${entries} ring entries`);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('sends one entry per datagram, at once, when each is sent alone and the reader waits', async () => {
+    const count = 50;
+    const [da, db] = await createCircuit('datagram');
+    const sender = connections();
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const a = new CircuitDatagramSocket(da, sender);
+    const b = new CircuitDatagramSocket(db, connections());
+    const received: string[] = [];
+    b.on('message', (data) => received.push(data.toString()));
+    for (let i = 0; i < count; i++) {
+      await a.send(Buffer.from(`alone ${i}`));
+      await until(`datagram ${i} at b`, 5_000, () => received.length === i + 1);
+    }
+    assert.deepEqual(
+      received,
+      Array.from({ length: count }, (_, i) => `alone ${i}`),
+    );
+    assert.deepEqual(
+      writes.filter((n) => n > 0),
+      Array.from({ length: count }, () => 1),
+      'one round trip of one entry per datagram: nothing waited to be packed',
+    );
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("keeps every write and every read within the circuit end's batch limits", async () => {
     const count = 100;
     const [da, db] = await createCircuit('datagram');
@@ -336,9 +385,11 @@ describe('the circuit ring protocol on a real Redis', () => {
     // All 100 are in the ring before b reads, so an unbounded reader would take them in one read.
     b.pause();
     const received: string[] = [];
-    b.on('message', (data) => received.push(data.toString()));
-    // Sent in one burst, so an unbounded writer would send all but the first in one round trip.
-    await Promise.all(Array.from({ length: count }, (_, i) => a.send(Buffer.from(`m${i}`))));
+    b.on('message', (data) => received.push(data.toString('latin1', 0, data.indexOf('|'))));
+    // Sent in one burst, so an unbounded writer would send all but the first in one round trip. Over half an entry
+    // each, so no two share one: the limits are on entries.
+    const datagram = (i: number): Buffer => Buffer.concat([Buffer.from(`m${i}|`), Buffer.alloc(MAX_ENTRY_BYTES / 2)]);
+    await Promise.all(Array.from({ length: count }, (_, i) => a.send(datagram(i))));
     b.resume();
     await until('all 100 datagrams at b', 10_000, () => received.length === count);
     assert.deepEqual(
