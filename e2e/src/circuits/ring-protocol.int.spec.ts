@@ -199,47 +199,68 @@ describe('the circuit ring protocol on a real Redis', () => {
     reader.end();
   });
 
-  it(
-    'holds the writer at the ring capacity while the reader stops, and loses nothing when it resumes',
-    { timeout: 60_000 },
-    async () => {
-      const capacity = { entries: 64, bytes: 64 * 1024 };
-      const [da, db] = await createCircuit('datagram', capacity);
-      const a = new CircuitDatagramSocket(da, connections());
-      const b = new CircuitDatagramSocket(db, connections());
-      const received: number[] = [];
-      b.on('message', (data) => received.push(data.readUInt32BE(0)));
-      b.pause();
-      const total = 2000;
-      let sent = 0;
-      const sends = Array.from({ length: total }, (_, i) => {
-        const payload = Buffer.alloc(1024);
-        payload.writeUInt32BE(i, 0);
-        return a.send(payload).then(() => void (sent += 1));
-      });
-      const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
-      await until('the writer to fill the ring', 10_000, async () => (await admin.xlen(ring)) >= capacity.entries);
-      // Give the writer every chance to overrun: many more round trips than it needs to fill the ring.
-      for (let i = 0; i < 50; i++) await admin.ping();
-      const length = await admin.xlen(ring);
-      const memory = Number(await admin.memory('USAGE', ring));
-      assert.ok(length <= capacity.entries, `ring holds ${length} entries, capacity ${capacity.entries}`);
-      assert.ok(
-        memory <= capacity.bytes * 1.5,
-        `ring uses ${memory} bytes of Redis memory, capacity ${capacity.bytes}`,
-      );
-      assert.ok(sent <= capacity.entries + received.length, `${sent} sends resolved while the reader was stopped`);
-      b.resume();
-      await Promise.all(sends);
-      await until('every datagram', 20_000, () => received.length === total);
-      assert.deepEqual(
-        received,
-        Array.from({ length: total }, (_, i) => i),
-      );
-      await until('the reader to trim the ring', 5_000, async () => (await admin.xlen(ring)) === 0);
-      await Promise.all([a.close(), b.close()]);
-    },
-  );
+  /** The payload bytes a ring holds: what the writer's credit counts against its capacity in bytes. */
+  async function ringPayloadBytes(ring: string): Promise<number> {
+    const entries = await admin.xrangeBuffer(ring, '-', '+');
+    let bytes = 0;
+    for (const [, fields] of entries) {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].toString() === 'p') bytes += fields[i + 1].length;
+    }
+    return bytes;
+  }
+
+  // Datagrams over half an entry each take an entry of their own, so the capacity in entries holds the writer;
+  // 1 KiB ones are packed, so the capacity in bytes does.
+  for (const { size, total, capacity } of [
+    { size: MAX_ENTRY_BYTES / 2 + 1024, total: 200, capacity: { entries: 16, bytes: 1024 * 1024 } },
+    { size: 1024, total: 2000, capacity: { entries: 64, bytes: 64 * 1024 } },
+  ]) {
+    it(
+      `holds the writer at the ring capacity while the reader stops, and loses nothing when it resumes (${size} B)`,
+      { timeout: 60_000 },
+      async () => {
+        const [da, db] = await createCircuit('datagram', capacity);
+        const a = new CircuitDatagramSocket(da, connections());
+        const b = new CircuitDatagramSocket(db, connections());
+        const received: number[] = [];
+        b.on('message', (data) => received.push(data.readUInt32BE(0)));
+        b.pause();
+        let sent = 0;
+        const sends = Array.from({ length: total }, (_, i) => {
+          const payload = Buffer.alloc(size);
+          payload.writeUInt32BE(i, 0);
+          return a.send(payload).then(() => void (sent += 1));
+        });
+        const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
+        await until('the writer to fill the ring', 10_000, async () => {
+          const full = (await admin.xlen(ring)) >= capacity.entries;
+          return full || (await ringPayloadBytes(ring)) + size > capacity.bytes;
+        });
+        // Give the writer every chance to overrun: many more round trips than it needs to fill the ring.
+        for (let i = 0; i < 50; i++) await admin.ping();
+        const length = await admin.xlen(ring);
+        const bytes = await ringPayloadBytes(ring);
+        const memory = Number(await admin.memory('USAGE', ring));
+        assert.ok(length <= capacity.entries, `ring holds ${length} entries, capacity ${capacity.entries}`);
+        assert.ok(bytes <= capacity.bytes, `ring holds ${bytes} payload bytes, capacity ${capacity.bytes}`);
+        assert.ok(
+          memory <= capacity.bytes * 1.5,
+          `ring uses ${memory} bytes of Redis memory, capacity ${capacity.bytes}`,
+        );
+        const fits = Math.min(capacity.entries * Math.floor(MAX_ENTRY_BYTES / size), capacity.bytes / size);
+        assert.ok(sent <= fits + received.length, `${sent} sends resolved while the reader was stopped`);
+        b.resume();
+        await Promise.all(sends);
+        await until('every datagram', 20_000, () => received.length === total);
+        assert.deepEqual(
+          received,
+          Array.from({ length: total }, (_, i) => i),
+        );
+        await until('the reader to trim the ring', 5_000, async () => (await admin.xlen(ring)) === 0);
+        await Promise.all([a.close(), b.close()]);
+      },
+    );
+  }
 
   it('half-closes with FIN: the peer sees the end and can still answer', async () => {
     const [da, db] = await createCircuit('stream');
