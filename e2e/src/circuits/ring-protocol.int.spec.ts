@@ -367,6 +367,19 @@ describe('the circuit ring protocol on a real Redis', () => {
     const [da, db] = await createCircuit('datagram');
     const sender = connections();
     const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    // The kind of every entry the writer adds: XADD key NOMKSTREAM * k <kind> p <payload> ...
+    const kinds: string[] = [];
+    const pipeline = sender.commands.pipeline.bind(sender.commands);
+    sender.commands.pipeline = (...args: Parameters<Redis['pipeline']>) => {
+      const created = pipeline(...args);
+      const xadd = created.xadd.bind(created) as (...xaddArgs: unknown[]) => typeof created;
+      const recording = (...xaddArgs: unknown[]): typeof created => {
+        kinds.push(String(xaddArgs[4]));
+        return xadd(...xaddArgs);
+      };
+      created.xadd = recording;
+      return created;
+    };
     const a = new CircuitDatagramSocket(da, sender);
     const b = new CircuitDatagramSocket(db, connections());
     const received: string[] = [];
@@ -384,6 +397,7 @@ describe('the circuit ring protocol on a real Redis', () => {
       Array.from({ length: count }, () => 1),
       'one round trip of one entry per datagram: nothing waited to be packed',
     );
+    assert.deepEqual(new Set(kinds), new Set([ENTRY_KINDS.data]), 'each went as a plain data entry, not packed');
     await Promise.all([a.close(), b.close()]);
   });
 
