@@ -362,6 +362,24 @@ describe('the circuit ring protocol on a real Redis', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('sends a burst of small stream writes as a few full entries, byte for byte', async () => {
+    const count = 5000;
+    const [sa, sb] = await createCircuit('stream');
+    const sender = connections();
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const a = new CircuitStream(sa, sender);
+    const b = new CircuitStream(sb, connections());
+    const record = (i: number): string => `w${String(i).padStart(5, '0')};`;
+    // Written at once, past the high-water mark: what waits behind the write in flight goes out together.
+    for (let i = 0; i < count; i++) a.write(record(i));
+    a.end();
+    const expected = Array.from({ length: count }, (_, i) => record(i)).join('');
+    assert.ok((await readToEnd(b)).toString() === expected, 'b received exactly what a wrote, in order');
+    const entries = writes.reduce((sum, n) => sum + n, 0) - 1; // the FIN
+    assert.ok(entries * 100 < count, `${count} writes in a burst took ${entries} ring entries`);
+    b.end();
+  });
+
   it('sends one entry per datagram, at once, when each is sent alone and the reader waits', async () => {
     const count = 50;
     const [da, db] = await createCircuit('datagram');
