@@ -83,14 +83,15 @@ export function unpackDatagrams(payload: Buffer): UnpackResult {
       };
     }
     const start = at + PACKED_RECORD_HEADER_BYTES;
-    const traceparent = payload.toString('latin1', start, start + traceBytes);
-    if (!PRINTABLE.test(traceparent)) {
-      return { ok: false, reason: `record ${record} at byte ${at} has a trace context that is not printable ASCII` };
+    const data = payload.subarray(start + traceBytes, at + needed);
+    if (traceBytes === 0) datagrams.push({ data });
+    else {
+      const traceparent = payload.toString('latin1', start, start + traceBytes);
+      if (!PRINTABLE.test(traceparent)) {
+        return { ok: false, reason: `record ${record} at byte ${at} has a trace context that is not printable ASCII` };
+      }
+      datagrams.push({ data, traceparent });
     }
-    datagrams.push({
-      data: payload.subarray(start + traceBytes, at + needed),
-      ...(traceBytes > 0 ? { traceparent } : {}),
-    });
     at += needed;
   }
   if (datagrams.length === 0) return { ok: false, reason: 'it holds no datagram' };
