@@ -29,6 +29,7 @@ import {
   urlOf,
 } from './lab-process';
 import { DEFAULT_LAB_VMS } from './lab-suite';
+import { checkMalformedFrameTrace } from './packet-trace-truth';
 import { redisReplies } from './redis-wire';
 
 interface VmView {
@@ -497,6 +498,9 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.match(reasons, /not valid JSON/);
     assert.match(reasons, /timestampUs|verdict/);
   });
+
+  it("traces a sampled malformed frame with the parser's reason, in the sender's trace, on Kafka and in Jaeger", () =>
+    checkMalformedFrameTrace(state, readAdminPassword()));
 
   it('refuses to start a service with a bad variable: non-zero exit, one line naming it, never its value', () => {
     const result = spawnSync(process.execPath, ['dist/main.js'], {

@@ -15,6 +15,7 @@ import {
   MAX_DATAGRAM_BYTES,
   MAX_ENTRY_BYTES,
   MAX_RESET_REASON_CHARS,
+  packDatagrams,
   queueCircuitKeysCreation,
   REDIS_PROTO_MAX_BULK_BYTES,
 } from '@tenantlab/shared';
@@ -160,6 +161,35 @@ describe('a circuit end facing a hostile peer that writes straight to Redis', { 
     const error = await failed;
     assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
     assert.match(error.message, /a datagram of more than 1048576 bytes/);
+  });
+
+  it('resets a datagram circuit on a packed entry with bad framing, delivering none of it', async () => {
+    const descriptor = await honestEnd('datagram');
+    const socket = new CircuitDatagramSocket(descriptor, connections());
+    const messages: Buffer[] = [];
+    socket.on('message', (data) => messages.push(data));
+    const failed = firstError(socket, 'the circuit must be reset');
+    // One good record, then one whose length runs past the end of the entry.
+    const good = packDatagrams([{ data: Buffer.from('fine') }]);
+    const bad = Buffer.concat([good, Buffer.from([0, 0, 0x10, 0, 0]), Buffer.from('short')]);
+    await hostileWrite(descriptor.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.packed, ENTRY_FIELDS.payload, bad]);
+    const error = await failed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /packed ring entry \S+: record 2 at byte 9 declares 4096 data bytes/);
+    assert.deepEqual(messages, [], 'nothing of a bad entry is delivered');
+    assert.match((await resetSentBack(descriptor.id)) ?? '', /packed ring entry/);
+  });
+
+  it('resets a stream circuit on an entry of packed datagrams', async () => {
+    const streamEnd = await honestEnd('stream');
+    const stream = new CircuitStream(streamEnd, connections());
+    stream.on('data', () => assert.fail('nothing is delivered'));
+    const streamFailed = firstError(stream, 'the stream must be reset');
+    const two = packDatagrams([{ data: Buffer.from('a') }, { data: Buffer.from('b') }]);
+    await hostileWrite(streamEnd.id, [ENTRY_FIELDS.kind, ENTRY_KINDS.packed, ENTRY_FIELDS.payload, two]);
+    const error = await streamFailed;
+    assert.equal(error.code, 'CIRCUIT_PROTOCOL_VIOLATION');
+    assert.match(error.message, /packs datagrams on a stream circuit/);
   });
 
   it('resets on a stream of empty fragments that never finishes a datagram', async () => {

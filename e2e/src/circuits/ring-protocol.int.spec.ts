@@ -19,6 +19,7 @@ import {
   CircuitTornDownError,
   DatagramTooLargeError,
   ENTRY_KINDS,
+  MAX_ENTRY_BYTES,
   queueCircuitKeysCreation,
   type RingCapacity,
 } from '@tenantlab/shared';
@@ -198,47 +199,68 @@ describe('the circuit ring protocol on a real Redis', () => {
     reader.end();
   });
 
-  it(
-    'holds the writer at the ring capacity while the reader stops, and loses nothing when it resumes',
-    { timeout: 60_000 },
-    async () => {
-      const capacity = { entries: 64, bytes: 64 * 1024 };
-      const [da, db] = await createCircuit('datagram', capacity);
-      const a = new CircuitDatagramSocket(da, connections());
-      const b = new CircuitDatagramSocket(db, connections());
-      const received: number[] = [];
-      b.on('message', (data) => received.push(data.readUInt32BE(0)));
-      b.pause();
-      const total = 2000;
-      let sent = 0;
-      const sends = Array.from({ length: total }, (_, i) => {
-        const payload = Buffer.alloc(1024);
-        payload.writeUInt32BE(i, 0);
-        return a.send(payload).then(() => void (sent += 1));
-      });
-      const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
-      await until('the writer to fill the ring', 10_000, async () => (await admin.xlen(ring)) >= capacity.entries);
-      // Give the writer every chance to overrun: many more round trips than it needs to fill the ring.
-      for (let i = 0; i < 50; i++) await admin.ping();
-      const length = await admin.xlen(ring);
-      const memory = Number(await admin.memory('USAGE', ring));
-      assert.ok(length <= capacity.entries, `ring holds ${length} entries, capacity ${capacity.entries}`);
-      assert.ok(
-        memory <= capacity.bytes * 1.5,
-        `ring uses ${memory} bytes of Redis memory, capacity ${capacity.bytes}`,
-      );
-      assert.ok(sent <= capacity.entries + received.length, `${sent} sends resolved while the reader was stopped`);
-      b.resume();
-      await Promise.all(sends);
-      await until('every datagram', 20_000, () => received.length === total);
-      assert.deepEqual(
-        received,
-        Array.from({ length: total }, (_, i) => i),
-      );
-      await until('the reader to trim the ring', 5_000, async () => (await admin.xlen(ring)) === 0);
-      await Promise.all([a.close(), b.close()]);
-    },
-  );
+  /** The payload bytes a ring holds: what the writer's credit counts against its capacity in bytes. */
+  async function ringPayloadBytes(ring: string): Promise<number> {
+    const entries = await admin.xrangeBuffer(ring, '-', '+');
+    let bytes = 0;
+    for (const [, fields] of entries) {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].toString() === 'p') bytes += fields[i + 1].length;
+    }
+    return bytes;
+  }
+
+  // Datagrams over half an entry each take an entry of their own, so the capacity in entries holds the writer;
+  // 1 KiB ones are packed, so the capacity in bytes does.
+  for (const { size, total, capacity } of [
+    { size: MAX_ENTRY_BYTES / 2 + 1024, total: 200, capacity: { entries: 16, bytes: 1024 * 1024 } },
+    { size: 1024, total: 2000, capacity: { entries: 64, bytes: 64 * 1024 } },
+  ]) {
+    it(
+      `holds the writer at the ring capacity while the reader stops, and loses nothing when it resumes (${size} B)`,
+      { timeout: 60_000 },
+      async () => {
+        const [da, db] = await createCircuit('datagram', capacity);
+        const a = new CircuitDatagramSocket(da, connections());
+        const b = new CircuitDatagramSocket(db, connections());
+        const received: number[] = [];
+        b.on('message', (data) => received.push(data.readUInt32BE(0)));
+        b.pause();
+        let sent = 0;
+        const sends = Array.from({ length: total }, (_, i) => {
+          const payload = Buffer.alloc(size);
+          payload.writeUInt32BE(i, 0);
+          return a.send(payload).then(() => void (sent += 1));
+        });
+        const ring = CIRCUIT_KEYS.ring(da.id, 'a2b');
+        await until('the writer to fill the ring', 10_000, async () => {
+          const full = (await admin.xlen(ring)) >= capacity.entries;
+          return full || (await ringPayloadBytes(ring)) + size > capacity.bytes;
+        });
+        // Give the writer every chance to overrun: many more round trips than it needs to fill the ring.
+        for (let i = 0; i < 50; i++) await admin.ping();
+        const length = await admin.xlen(ring);
+        const bytes = await ringPayloadBytes(ring);
+        const memory = Number(await admin.memory('USAGE', ring));
+        assert.ok(length <= capacity.entries, `ring holds ${length} entries, capacity ${capacity.entries}`);
+        assert.ok(bytes <= capacity.bytes, `ring holds ${bytes} payload bytes, capacity ${capacity.bytes}`);
+        assert.ok(
+          memory <= capacity.bytes * 1.5,
+          `ring uses ${memory} bytes of Redis memory, capacity ${capacity.bytes}`,
+        );
+        const fits = Math.min(capacity.entries * Math.floor(MAX_ENTRY_BYTES / size), capacity.bytes / size);
+        assert.ok(sent <= fits + received.length, `${sent} sends resolved while the reader was stopped`);
+        b.resume();
+        await Promise.all(sends);
+        await until('every datagram', 20_000, () => received.length === total);
+        assert.deepEqual(
+          received,
+          Array.from({ length: total }, (_, i) => i),
+        );
+        await until('the reader to trim the ring', 5_000, async () => (await admin.xlen(ring)) === 0);
+        await Promise.all([a.close(), b.close()]);
+      },
+    );
+  }
 
   it('half-closes with FIN: the peer sees the end and can still answer', async () => {
     const [da, db] = await createCircuit('stream');
@@ -317,6 +339,86 @@ describe('the circuit ring protocol on a real Redis', () => {
     await b.close();
   });
 
+  it('packs a burst of small datagrams into fewer entries, intact and in order', { timeout: 60_000 }, async () => {
+    const count = 5000;
+    const [da, db] = await createCircuit('datagram');
+    const sender = connections();
+    // Entries each of the writer's round trips carried: its pipeline is its XADDs plus one XLEN (its credit).
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const a = new CircuitDatagramSocket(da, sender);
+    const b = new CircuitDatagramSocket(db, connections());
+    const received: Buffer[] = [];
+    b.on('message', (data) => received.push(data));
+    const sent = Array.from({ length: count }, (_, i) => Buffer.from(`datagram ${i} `.padEnd(64, String(i % 10))));
+    sent[7] = Buffer.alloc(0); // an empty datagram keeps its place too
+    await Promise.all(sent.map((data) => a.send(data)));
+    await until(`all ${count} datagrams at b`, 20_000, () => received.length === count);
+    assert.ok(
+      received.every((data, i) => data.equals(sent[i])),
+      'every datagram arrives whole, in order',
+    );
+    const entries = writes.reduce((sum, n) => sum + n, 0);
+    assert.ok(entries * 10 < count, `${count} datagrams sent in a burst took ${entries} ring entries`);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('sends a burst of small stream writes as a few full entries, byte for byte', async () => {
+    const count = 5000;
+    const [sa, sb] = await createCircuit('stream');
+    const sender = connections();
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    const a = new CircuitStream(sa, sender);
+    const b = new CircuitStream(sb, connections());
+    const record = (i: number): string => `w${String(i).padStart(5, '0')};`;
+    // Written at once, past the high-water mark: what waits behind the write in flight goes out together.
+    for (let i = 0; i < count; i++) a.write(record(i));
+    a.end();
+    const expected = Array.from({ length: count }, (_, i) => record(i)).join('');
+    assert.ok((await readToEnd(b)).toString() === expected, 'b received exactly what a wrote, in order');
+    const entries = writes.reduce((sum, n) => sum + n, 0) - 1; // the FIN
+    assert.ok(entries * 100 < count, `${count} writes in a burst took ${entries} ring entries`);
+    b.end();
+  });
+
+  it('sends one entry per datagram, at once, when each is sent alone and the reader waits', async () => {
+    const count = 50;
+    const [da, db] = await createCircuit('datagram');
+    const sender = connections();
+    const writes = recordPipelines(sender.commands, (results) => results.length - 1);
+    // The kind of every entry the writer adds: XADD key NOMKSTREAM * k <kind> p <payload> ...
+    const kinds: string[] = [];
+    const pipeline = sender.commands.pipeline.bind(sender.commands);
+    sender.commands.pipeline = (...args: Parameters<Redis['pipeline']>) => {
+      const created = pipeline(...args);
+      const xadd = created.xadd.bind(created) as (...xaddArgs: unknown[]) => typeof created;
+      const recording = (...xaddArgs: unknown[]): typeof created => {
+        kinds.push(String(xaddArgs[4]));
+        return xadd(...xaddArgs);
+      };
+      created.xadd = recording;
+      return created;
+    };
+    const a = new CircuitDatagramSocket(da, sender);
+    const b = new CircuitDatagramSocket(db, connections());
+    const received: string[] = [];
+    b.on('message', (data) => received.push(data.toString()));
+    for (let i = 0; i < count; i++) {
+      await a.send(Buffer.from(`alone ${i}`));
+      await until(`datagram ${i} at b`, 5_000, () => received.length === i + 1);
+    }
+    assert.deepEqual(
+      received,
+      Array.from({ length: count }, (_, i) => `alone ${i}`),
+    );
+    assert.deepEqual(
+      writes.filter((n) => n > 0),
+      Array.from({ length: count }, () => 1),
+      'one round trip of one entry per datagram: nothing waited to be packed',
+    );
+    assert.deepEqual(new Set(kinds), new Set([ENTRY_KINDS.data]), 'each went as a plain data entry, not packed');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("keeps every write and every read within the circuit end's batch limits", async () => {
     const count = 100;
     const [da, db] = await createCircuit('datagram');
@@ -336,9 +438,11 @@ describe('the circuit ring protocol on a real Redis', () => {
     // All 100 are in the ring before b reads, so an unbounded reader would take them in one read.
     b.pause();
     const received: string[] = [];
-    b.on('message', (data) => received.push(data.toString()));
-    // Sent in one burst, so an unbounded writer would send all but the first in one round trip.
-    await Promise.all(Array.from({ length: count }, (_, i) => a.send(Buffer.from(`m${i}`))));
+    b.on('message', (data) => received.push(data.toString('latin1', 0, data.indexOf('|'))));
+    // Sent in one burst, so an unbounded writer would send all but the first in one round trip. Over half an entry
+    // each, so no two share one: the limits are on entries.
+    const datagram = (i: number): Buffer => Buffer.concat([Buffer.from(`m${i}|`), Buffer.alloc(MAX_ENTRY_BYTES / 2)]);
+    await Promise.all(Array.from({ length: count }, (_, i) => a.send(datagram(i))));
     b.resume();
     await until('all 100 datagrams at b', 10_000, () => received.length === count);
     assert.deepEqual(

@@ -8,6 +8,7 @@ import {
   type CircuitRings,
   openCircuitRings,
 } from './circuit-connections';
+import { unpackDatagrams } from './datagram-packing';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
 export interface DatagramInfo {
@@ -26,7 +27,8 @@ export interface CircuitDatagramSocketEvents {
 
 /**
  * Datagram mode: message boundaries kept, delivered reliably and in order. A datagram larger than one entry is
- * split into fragments and rejoined before delivery; the largest one is `maxDatagramSize`. `send()` resolves once
+ * split into fragments and rejoined before delivery; the largest one is `maxDatagramSize`. Datagrams sent while the
+ * ring's last round trip is in flight share entries (ring-writer.ts), unpacked here. `send()` resolves once
  * the datagram is in the ring and waits while the ring is out of credit, so awaiting it is the backpressure.
  * `pause()` stops taking datagrams from the ring (the peer's sends then wait for credit); `resume()` continues.
  */
@@ -66,7 +68,8 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
       return Promise.reject(new DatagramTooLargeError(data.length, this.maxDatagramSize));
     }
     const trace = activeTraceFields();
-    if (data.length <= MAX_ENTRY_BYTES) return this.rings.writer.write(ENTRY_KINDS.data, data, trace);
+    // A datagram that fits one entry may share it with the others queued beside it (seed 003: aggregation).
+    if (data.length <= MAX_ENTRY_BYTES) return this.rings.writer.writeDatagram(data, trace);
     const writes: Promise<void>[] = [];
     for (let offset = 0; offset < data.length; offset += MAX_ENTRY_BYTES) {
       const end = offset + MAX_ENTRY_BYTES;
@@ -123,7 +126,9 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
           return false;
         }
       }
-      if (entry.kind === ENTRY_KINDS.more) {
+      if (entry.kind === ENTRY_KINDS.packed) {
+        if (!this.deliverPacked(entry)) return false;
+      } else if (entry.kind === ENTRY_KINDS.more) {
         this.fragments.push(entry.payload);
       } else if (entry.kind === ENTRY_KINDS.data) {
         const data = this.fragments.length === 0 ? entry.payload : Buffer.concat([...this.fragments, entry.payload]);
@@ -142,6 +147,28 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
       if (this.closed) return false;
     }
     return !this.paused;
+  }
+
+  /**
+   * Delivers a packed entry's datagrams, or resets the circuit when the entry is not a well-formed one (the peer is
+   * not trusted): bad framing, or a packed entry amid a fragmented datagram.
+   * Nothing of a bad entry is delivered. False when the socket closed meanwhile.
+   */
+  private deliverPacked(entry: RingEntry): boolean {
+    const violation = (detail: string): false => {
+      this.fail(new CircuitProtocolError(this.circuit.id, `packed ring entry ${entry.id}: ${detail}`));
+      return false;
+    };
+    if (this.fragments.length > 0) return violation('it arrived in the middle of a fragmented datagram');
+    const unpacked = unpackDatagrams(entry.payload);
+    if (!unpacked.ok) return violation(unpacked.reason);
+    // No datagram here can be over maxDatagramSize: the reader already refused a payload over the fragment limit
+    // (64 KiB, under MAX_DATAGRAM_BYTES) or over the ring's byte capacity (which bounds maxDatagramSize).
+    for (const { data, traceparent } of unpacked.datagrams) {
+      this.emit('message', data, { traceparent });
+      if (this.closed) return false;
+    }
+    return true;
   }
 
   /** The most entries one datagram of maxDatagramSize takes when split as send() splits it. */

@@ -1,7 +1,12 @@
 import { Duplex } from 'node:stream';
 import type { CircuitDescriptor } from './circuit-descriptor';
 import { MAX_ENTRY_BYTES } from './circuit-descriptor';
-import { CircuitClosedError, CircuitResetError, type CircuitTornDownError } from './circuit.errors';
+import {
+  CircuitClosedError,
+  CircuitProtocolError,
+  CircuitResetError,
+  type CircuitTornDownError,
+} from './circuit.errors';
 import { activeTraceFields, type CircuitConnections, type CircuitRings, openCircuitRings } from './circuit-connections';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
@@ -82,7 +87,9 @@ export class CircuitStream extends Duplex {
 
   /**
    * Coalesces small chunks and splits large ones into entries of at most MAX_ENTRY_BYTES, queued together so they
-   * leave in one pipelined round trip.
+   * leave in one pipelined round trip. This is the stream's aggregation (seed 003): the Writable holds back whatever
+   * is written while a send is in flight and hands it all to `_writev` next, so a busy stream fills its entries and
+   * an idle one sends each write at once.
    */
   private send(chunks: Buffer[]): Promise<void> {
     const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
@@ -102,6 +109,11 @@ export class CircuitStream extends Duplex {
       } else if (entry.kind === ENTRY_KINDS.fin) {
         this.finReceived = true;
         this.push(null);
+        return false;
+      } else if (entry.kind === ENTRY_KINDS.packed) {
+        // Datagrams have no place in a byte stream: an honest peer never packs on a stream circuit.
+        const violation = `ring entry ${entry.id} packs datagrams on a stream circuit`;
+        this.destroy(new CircuitProtocolError(this.circuit.id, violation));
         return false;
       } else {
         this.destroy(new CircuitResetError(this.circuit.id, entry.payload.toString('utf8') || 'peer aborted'));

@@ -4,6 +4,7 @@ export * from './circuit.errors';
 export * from './inbox-message';
 export * from './vm-acl';
 export * from './ring-entry';
+export * from './datagram-packing';
 export * from './ring-writer';
 export * from './ring-reader';
 export * from './circuit-connections';

@@ -11,6 +11,8 @@ export const ENTRY_KINDS = {
   data: 'd',
   /** A datagram fragment with more to follow (datagrams above MAX_ENTRY_BYTES are split and rejoined). */
   more: 'm',
+  /** Several whole datagrams, packed (datagram-packing.ts): what a busy writer sends instead of one entry each. */
+  packed: 'p',
   /** The writer will send nothing more (half-close). */
   fin: 'f',
   /** The writer aborted; the reader must fail the circuit. The payload is the reason. */

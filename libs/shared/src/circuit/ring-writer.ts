@@ -1,9 +1,10 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
-import { type RingCapacity } from './circuit-descriptor';
+import { MAX_ENTRY_BYTES, type RingCapacity } from './circuit-descriptor';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
+import { packDatagrams, packedRecordBytes } from './datagram-packing';
 import { ENTRY_FIELDS, ENTRY_KINDS, type EntryKind } from './ring-entry';
 
 interface PendingEntry {
@@ -11,8 +12,21 @@ interface PendingEntry {
   payload: Buffer;
   /** Flat `[field, value, ...]` trace context fields of the write. */
   trace: readonly string[];
+  /** A whole datagram that may share an entry with the datagrams queued next to it (datagram-packing.ts). */
+  packable: boolean;
   done: (error?: Error) => void;
 }
+
+/** One ring entry of a round trip: a write as it was queued, or several packable datagrams packed into one. */
+interface OutgoingEntry {
+  kind: EntryKind;
+  payload: Buffer;
+  trace: readonly string[];
+  writes: PendingEntry[];
+}
+
+const NO_TRACE: readonly string[] = [];
+const TRACEPARENT_FIELD = 'otel.traceparent';
 
 /**
  * One pipelined round trip carries at most this many entries, so one burst cannot hold the connection for long. Also
@@ -40,6 +54,10 @@ export const TAKEN_TIMEOUT_MS = 15_000;
  * `sent - XLEN` of the entries it remembers are acknowledged. Credit thus costs no extra round trip while the reader
  * keeps up, and a VM never writes to the control hash (its ACL has no HSET: vm-acl.ts). FIN and RST carry no payload
  * and are exempt from credit, so a full ring can still be closed or aborted (the bound is capacity plus those two).
+ *
+ * Aggregation (seed 003): datagrams written with `writeDatagram` that are queued together when a round trip leaves
+ * are packed into as few entries as the fragment limit and the credit allow. Nothing waits to be packed: a write to
+ * an idle writer leaves at once as a plain entry, and only what queued behind a round trip in flight shares entries.
  */
 export class RingWriter {
   private readonly ringKey: string;
@@ -68,10 +86,22 @@ export class RingWriter {
   }
 
   /** Queues one entry; resolves once Redis holds it, rejects if the circuit failed first. */
-  write(kind: EntryKind, payload: Buffer, trace: readonly string[] = []): Promise<void> {
+  write(kind: EntryKind, payload: Buffer, trace: readonly string[] = NO_TRACE): Promise<void> {
+    return this.enqueue(kind, payload, trace, false);
+  }
+
+  /**
+   * Queues one whole datagram of at most MAX_ENTRY_BYTES, which may share a packed entry with the datagrams queued
+   * next to it; resolves once Redis holds it.
+   */
+  writeDatagram(data: Buffer, trace: readonly string[] = NO_TRACE): Promise<void> {
+    return this.enqueue(ENTRY_KINDS.data, data, trace, true);
+  }
+
+  private enqueue(kind: EntryKind, payload: Buffer, trace: readonly string[], packable: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, payload, trace, done: (error) => (error ? reject(error) : resolve()) });
+      this.queue.push({ kind, payload, trace, packable, done: (error) => (error ? reject(error) : resolve()) });
       // The trace context travels inside each entry; a span per XADD on the hot path would cost more than the write.
       if (!this.flushing) void context.with(suppressTracing(context.active()), () => this.flush());
     });
@@ -129,29 +159,48 @@ export class RingWriter {
     }
   }
 
-  /** The longest prefix of the queue that fits the credit and the batch limits. */
-  private takeBatch(): PendingEntry[] {
+  /**
+   * The entries for the longest prefix of the queue that fits the credit and the batch limits: each run of packable
+   * datagrams packed into entries of at most MAX_ENTRY_BYTES, every other write an entry of its own.
+   */
+  private takeBatch(): OutgoingEntry[] {
     let entries = this.sentEntries - this.ackedEntries;
     let bytes = this.sentBytes - this.ackedBytes;
-    let count = 0;
     let batchBytes = 0;
-    for (const entry of this.queue) {
-      if (count === this.maxBatchEntries || (count > 0 && batchBytes + entry.payload.length > MAX_BATCH_BYTES)) break;
-      const exempt = entry.kind === ENTRY_KINDS.fin || entry.kind === ENTRY_KINDS.rst;
-      if (!exempt && (entries + 1 > this.capacity.entries || bytes + entry.payload.length > this.capacity.bytes)) {
+    let taken = 0;
+    const batch: OutgoingEntry[] = [];
+    const queue = this.queue;
+    while (taken < queue.length && batch.length < this.maxBatchEntries) {
+      const first = queue[taken];
+      const exempt = first.kind === ENTRY_KINDS.fin || first.kind === ENTRY_KINDS.rst;
+      const room = Math.min(this.capacity.bytes - bytes, MAX_BATCH_BYTES - batchBytes);
+      if (batch.length > 0 && first.payload.length > MAX_BATCH_BYTES - batchBytes) break;
+      if (!exempt && (entries + 1 > this.capacity.entries || first.payload.length > this.capacity.bytes - bytes)) {
         break;
       }
+      let end = taken + 1;
+      if (first.packable) {
+        let packed = packedRecordBytes(first.payload.length, traceparentOf(first));
+        for (; end < queue.length && queue[end].packable; end++) {
+          const next = packed + packedRecordBytes(queue[end].payload.length, traceparentOf(queue[end]));
+          if (next > MAX_ENTRY_BYTES || next > room) break;
+          packed = next;
+        }
+      }
+      const entry = end - taken === 1 ? plainEntry(first) : packedEntry(queue.slice(taken, end));
+      batch.push(entry);
+      taken = end;
+      batchBytes += entry.payload.length;
       if (!exempt) {
         entries += 1;
         bytes += entry.payload.length;
       }
-      count += 1;
-      batchBytes += entry.payload.length;
     }
-    return this.queue.splice(0, count);
+    queue.splice(0, taken);
+    return batch;
   }
 
-  private async send(batch: PendingEntry[]): Promise<void> {
+  private async send(batch: OutgoingEntry[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     for (const entry of batch) {
       // NOMKSTREAM: after teardown the ring must stay deleted, not reappear as an orphan key.
@@ -171,7 +220,7 @@ export class RingWriter {
     try {
       results = (await pipeline.exec()) ?? [];
     } catch (error) {
-      for (const entry of batch) entry.done(toCircuitError(this.circuitId, error));
+      for (const entry of batch) settle(entry, toCircuitError(this.circuitId, error));
       throw error;
     }
     let error: Error | undefined;
@@ -182,7 +231,7 @@ export class RingWriter {
         (id === null ? new CircuitTornDownError(this.circuitId, 'its ring no longer exists') : undefined);
       const entry = batch[i];
       if (error) {
-        entry.done(toCircuitError(this.circuitId, error));
+        settle(entry, toCircuitError(this.circuitId, error));
         continue;
       }
       if (entry.kind !== ENTRY_KINDS.fin && entry.kind !== ENTRY_KINDS.rst) {
@@ -190,7 +239,7 @@ export class RingWriter {
         this.sentBytes += entry.payload.length;
         this.unacked.push(entry.payload.length);
       } else this.unacked.push(-1);
-      entry.done();
+      settle(entry);
     }
     if (error) throw error;
     this.takeAcks(results[batch.length]);
@@ -223,6 +272,26 @@ export class RingWriter {
       this.unackedHead = 0;
     }
   }
+}
+
+function plainEntry(write: PendingEntry): OutgoingEntry {
+  return { kind: write.kind, payload: write.payload, trace: write.trace, writes: [write] };
+}
+
+/** Datagrams packed into one entry; each record keeps its own traceparent, so the entry needs no trace fields. */
+function packedEntry(writes: PendingEntry[]): OutgoingEntry {
+  const payload = packDatagrams(writes.map((write) => ({ data: write.payload, traceparent: traceparentOf(write) })));
+  return { kind: ENTRY_KINDS.packed, payload, trace: NO_TRACE, writes };
+}
+
+function traceparentOf(write: PendingEntry): string | undefined {
+  const trace = write.trace;
+  for (let i = 0; i + 1 < trace.length; i += 2) if (trace[i] === TRACEPARENT_FIELD) return trace[i + 1];
+  return undefined;
+}
+
+function settle(entry: OutgoingEntry, error?: Error): void {
+  for (const write of entry.writes) write.done(error);
 }
 
 /** Throws unless `value` is a whole number of entries from 1 to MAX_BATCH_ENTRIES. */

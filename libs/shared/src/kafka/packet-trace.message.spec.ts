@@ -23,6 +23,10 @@ describe('parseTraceTopicMessage', () => {
     assert.deepEqual(parseTraceTopicMessage(json(mirrored)), { ok: true, value: mirrored });
     const { firstBytes: _bytes, traceId: _id, ...bare } = trace;
     assert.equal(parseTraceTopicMessage(json({ ...bare, verdict: 'drop', dropReason: 'no-destination' })).ok, true);
+    const malformed = { ...bare, verdict: 'drop', dropReason: 'malformed', malformedReason: 'ipv4-bad-checksum' };
+    assert.deepEqual(parseTraceTopicMessage(json(malformed)), { ok: true, value: malformed });
+    const egress = { ...trace, egressDrops: [{ outPort: 'vm-a3', reason: 'rx-full' }] };
+    assert.deepEqual(parseTraceTopicMessage(json(egress)), { ok: true, value: egress });
   });
 
   it('names the first thing wrong with anything else', () => {
@@ -41,6 +45,8 @@ describe('parseTraceTopicMessage', () => {
       [json({ ...trace, verdict: 'teleport' }), /^verdict:/],
       [json({ ...trace, headers: null }), /^headers:/],
       [json({ ...trace, traceId: 'xyz' }), /^traceId:/],
+      [json({ ...trace, malformedReason: 7 }), /^malformedReason:/],
+      [json({ ...trace, egressDrops: [{ outPort: 'vm-a3' }] }), /^egressDrops:/],
       [json({ ...mirrored, mirrored: 'yes' }), /^mirrored:/],
       [json({ ...mirrored, inPortNo: 1.5 }), /^inPortNo:/],
       [json({ ...mirrored, firstBytes: undefined }), /^firstBytes: a mirrored frame carries its bytes/],

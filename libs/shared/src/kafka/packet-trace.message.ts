@@ -8,7 +8,15 @@ export interface PacketTraceMessage {
   inPort: string;
   outPorts: string[];
   verdict: 'forward' | 'flood' | 'drop';
+  /** Why the frame was dropped: one of the switch's drop reasons (the counter it was counted under). */
   dropReason?: string;
+  /** For `malformed`: the parser's reason (a FrameRejectReason, such as `ipv4-bad-checksum`). */
+  malformedReason?: string;
+  /**
+   * Destinations the frame was decided for but not handed to, each with its drop reason (`rx-full`,
+   * `port-quarantined`). A frame dropped at every destination has verdict `drop` and the first of these reasons.
+   */
+  egressDrops?: { outPort: string; reason: string }[];
   /** Epoch microseconds when the switch decided. */
   timestampUs: number;
   length: number;
@@ -97,6 +105,25 @@ function traceProblem(m: Record<string, unknown>): string | undefined {
     return `verdict: expected one of ${VERDICTS.join(', ')}`;
   }
   if (m['dropReason'] !== undefined && typeof m['dropReason'] !== 'string') return 'dropReason: expected a string';
+  if (m['malformedReason'] !== undefined && typeof m['malformedReason'] !== 'string') {
+    return 'malformedReason: expected a string';
+  }
+  const egressDrops = m['egressDrops'];
+  if (
+    egressDrops !== undefined &&
+    !(
+      Array.isArray(egressDrops) &&
+      egressDrops.every(
+        (d) =>
+          typeof d === 'object' &&
+          d !== null &&
+          typeof (d as Record<string, unknown>)['outPort'] === 'string' &&
+          typeof (d as Record<string, unknown>)['reason'] === 'string',
+      )
+    )
+  ) {
+    return 'egressDrops: expected a list of { outPort, reason }';
+  }
   const headers = m['headers'];
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return 'headers: expected an object';
   if (m['traceId'] !== undefined && (typeof m['traceId'] !== 'string' || !/^[0-9a-f]{32}$/.test(m['traceId']))) {

@@ -1,10 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
-  extractTraceFromStreamFields,
-  FrameView,
-  fieldsFromFlatList,
   JsonLogger,
   KAFKA_CLIENT,
   NotFoundError,
@@ -21,14 +18,15 @@ import { SWITCH_CONFIG, SwitchConfig } from '../config/switch.config';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
 import { ProgramInstaller } from './program-installer';
-import type { SwitchPort, Verdict } from '../pipeline/switch-port';
+import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
-import { type MirroredFrame, type PacketTrace, packetTrace } from '../traces/packet-trace';
+import { type MirroredFrame, type PacketTrace } from '../traces/packet-trace';
+import { PacketTraceSink, type SampledFrame } from '../traces/packet-trace.sink';
 
 const tracer = trace.getTracer('tenantlab.switch');
 
@@ -86,6 +84,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   /** Per tenant, what this round's frames cost so far (for the scheduler), and whether it left frames behind. */
   private usage = new Map<string, TenantUsage>();
   private readonly traces: KafkaBatchPublisher<PacketTrace | MirroredFrame>;
+  private readonly traceSink: PacketTraceSink;
   private readonly counters: KafkaBatchPublisher<unknown>;
   private readonly events: KafkaBatchPublisher<ProgramEvent>;
   private readonly installer: ProgramInstaller;
@@ -117,7 +116,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
     this.scheduler = new ReadScheduler(config.SWITCH_TENANT_QUANTUM, config.SWITCH_BATCH);
     this.writer = new PortWriter(redis);
-    this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
+    // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
+    this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
+    this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
     this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
     this.installer = new ProgramInstaller(
@@ -282,6 +283,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         else if (queue.length < MAX_WAITING_PER_TENANT) queue.push(entry);
         else {
           this.pipeline.drop(entry, 'cpu-budget');
+          if (this.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
           acknowledge(acks, entry);
         }
         continue;
@@ -290,22 +292,28 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(tenant);
       usage.frames += 1;
       usage.cost += 1;
-      const rate = this.samplingOf(entry.port.tenant);
-      const sampled = rate > 0 && Math.random() < rate;
+      let traced: SampledFrame | undefined;
       const verdict = this.pipeline.process(
         entry,
-        sampled ? (ingress, view, decided) => this.trace(entry, ingress.frame, view, decided) : undefined,
+        this.sampled(tenant)
+          ? (_, view, decided) => (traced = this.traceSink.decided(entry, view, decided))
+          : undefined,
       );
-      if (verdict.kind !== 'forward') continue;
+      if (verdict.kind !== 'forward') {
+        traced?.finish();
+        continue;
+      }
       for (const out of verdict.outPorts) {
         if (this.quarantine.has(out)) {
           this.pipeline.counters.dropped(entry.port, 'port-quarantined');
+          traced?.droppedAt(out, 'port-quarantined');
           continue;
         }
         touched.add(out);
         const planned = deliveries.get(out);
         if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
           this.pipeline.counters.dropped(entry.port, 'rx-full');
+          traced?.droppedAt(out, 'rx-full');
           continue;
         }
         usage.cost += 1;
@@ -313,6 +321,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         if (planned) planned.push(delivery);
         else deliveries.set(out, [delivery]);
       }
+      traced?.finish();
     }
     for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
     const { applied, refused, faults } = await this.writer.commit(deliveries, touched, acks);
@@ -323,23 +332,10 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     for (const [port, reason] of faults) this.quarantinePort(port, reason);
   }
 
-  private trace(entry: PortEntry, frame: Buffer, view: FrameView, verdict: Verdict): void {
-    const fields = fieldsFromFlatList(entry.trace);
-    const traceparent = fields['otel.traceparent'];
-    const record = packetTrace({ port: entry.port, frame }, view, verdict, this.config.TRACE_SNAP_BYTES, traceparent);
-    // A sampled frame gets a span, a child of the sender's, so its trace shows it crossing the switch. The parent is
-    // extracted onto the root context, not the active one: the read loop runs with tracing suppressed, and a span
-    // started under that is never recorded (issue 11: `switch.forward` never reached Jaeger).
-    const parent = extractTraceFromStreamFields(fields, ROOT_CONTEXT);
-    const span = tracer.startSpan('switch.forward', { kind: SpanKind.INTERNAL }, parent);
-    span.setAttributes({
-      'tenantlab.tenant.id': record.tenant,
-      'tenantlab.switch.in_port': record.inPort,
-      'tenantlab.switch.verdict': record.verdict,
-      ...(record.dropReason ? { 'tenantlab.switch.drop_reason': record.dropReason } : {}),
-    });
-    span.end();
-    this.traces.publish(record.tenant, { ...record, traceId: record.traceId ?? span.spanContext().traceId });
+  /** Whether to trace this frame of `tenant`: a draw at the tenant's sampling rate. */
+  private sampled(tenant: string): boolean {
+    const rate = this.samplingOf(tenant);
+    return rate > 0 && Math.random() < rate;
   }
 
   /** Where a tenant program's `mirror` and `report` go: the packet trace topic and the program events topic. */

@@ -199,7 +199,7 @@ export class SwitchPipeline {
     const rejected = parseFrame(frame, view);
     if (rejected !== undefined) {
       this.counters.dropped(port, 'malformed', rejected);
-      const verdict: Verdict = { kind: 'drop', reason: 'malformed' };
+      const verdict: Verdict = { kind: 'drop', reason: 'malformed', malformed: rejected };
       observe?.(ingress, view, verdict);
       return verdict;
     }

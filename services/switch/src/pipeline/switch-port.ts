@@ -1,3 +1,5 @@
+import type { FrameRejectReason } from '@tenantlab/shared';
+
 /** One vNIC port of the switch: a tenant VM's pair of streams, with the VLAN its tenant was given. */
 export interface SwitchPort {
   /** Small integer, stable for the port's life: flow cache keys and MAC tables use it instead of the VM id. */
@@ -28,4 +30,9 @@ export type DropReason = keyof typeof DROP_REASONS;
 
 export type Verdict =
   | { readonly kind: 'forward'; readonly outPorts: readonly SwitchPort[]; readonly flooded: boolean }
-  | { readonly kind: 'drop'; readonly reason: DropReason };
+  | {
+      readonly kind: 'drop';
+      readonly reason: DropReason;
+      /** For `malformed`: the parser's reason, which a packet trace names (issue 11). */
+      readonly malformed?: FrameRejectReason;
+    };

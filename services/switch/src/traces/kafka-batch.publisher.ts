@@ -1,4 +1,6 @@
-import { ensureTopics, JsonLogger, KafkaStartupLogLevel } from '@tenantlab/shared';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { ensureTopics, JsonLogger, KafkaStartupLogLevel, type KafkaHeaders } from '@tenantlab/shared';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 
 export interface BatchPublisherStats {
@@ -19,7 +21,7 @@ export interface BatchPublisherStats {
  */
 export class KafkaBatchPublisher<T> {
   private readonly producer: Producer;
-  private queue: { key: string; value: T }[] = [];
+  private queue: { key: string; value: T; headers?: KafkaHeaders }[] = [];
   private readonly stats = { published: 0, dropped: 0 };
   private lastError: string | undefined;
   private connected = false;
@@ -36,6 +38,12 @@ export class KafkaBatchPublisher<T> {
     private readonly maxQueued: number,
     private readonly flushIntervalMs: number,
     private readonly logger: JsonLogger,
+    /**
+     * Records carry their own trace context in their headers (packet traces: the packet's trace, issue 11). The
+     * produce request then runs with tracing suppressed, so the Kafka instrumentation neither starts a publish span
+     * nor overwrites that `traceparent` with one; a record without headers then goes without trace context.
+     */
+    private readonly ownTraceContext = false,
   ) {
     // One quick retry: a record that cannot go now is worth less than the next one.
     this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 1 } });
@@ -46,12 +54,12 @@ export class KafkaBatchPublisher<T> {
     this.reconnect();
   }
 
-  publish(key: string, value: T): void {
+  publish(key: string, value: T, headers?: KafkaHeaders): void {
     if (!this.connected || this.queue.length >= this.maxQueued) {
       this.stats.dropped += 1;
       return;
     }
-    this.queue.push({ key, value });
+    this.queue.push(headers ? { key, value, headers } : { key, value });
   }
 
   snapshot(): BatchPublisherStats {
@@ -97,10 +105,13 @@ export class KafkaBatchPublisher<T> {
     this.queue = [];
     this.sending = batch.length;
     try {
-      await this.producer.send({
+      const request = {
         topic: this.topic,
-        messages: batch.map(({ key, value }) => ({ key, value: JSON.stringify(value) })),
-      });
+        messages: batch.map(({ key, value, headers }) => ({ key, value: JSON.stringify(value), headers })),
+      };
+      await (this.ownTraceContext
+        ? context.with(suppressTracing(ROOT_CONTEXT), () => this.producer.send(request))
+        : this.producer.send(request));
       this.stats.published += batch.length;
     } catch (error) {
       this.stats.dropped += batch.length;

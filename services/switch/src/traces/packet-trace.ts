@@ -28,6 +28,7 @@ export function packetTrace(
     outPorts: verdict.kind === 'forward' ? verdict.outPorts.map((p) => p.vm) : [],
     verdict: verdict.kind === 'drop' ? 'drop' : verdict.flooded ? 'flood' : 'forward',
     ...(verdict.kind === 'drop' ? { dropReason: verdict.reason } : {}),
+    ...(verdict.kind === 'drop' && verdict.malformed ? { malformedReason: verdict.malformed } : {}),
     timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
     length: ingress.frame.length,
     headers: parsed
