@@ -8,6 +8,7 @@ import { composeProject, renderComposeFile } from './docker/compose-file';
 import { parseLabDefinition } from './lab-definition';
 import { ensureLabIdentity, identityComposeEnv, tenantSecretVariable } from './lab-identity';
 import { planLab } from './lab-plan';
+import { requiredComposeVariable } from './service-tokens';
 
 const INFRA = {
   redis: 'redis://127.0.0.1:16379',
@@ -69,8 +70,11 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
       assert.ok(!text.includes(secret));
     }
     const project = composeProject(DEFINITION);
-    assert.equal(project.services['vm-b1']?.environment['TENANT_SECRET'], '${TENANT_SECRET_TENANT_B:-}');
-    assert.equal(project.services['operator']?.environment['LAB_TENANTS'], '${LAB_TENANTS:-}');
+    assert.equal(
+      project.services['vm-b1']?.environment['TENANT_SECRET'],
+      requiredComposeVariable('TENANT_SECRET_TENANT_B'),
+    );
+    assert.equal(project.services['operator']?.environment['LAB_TENANTS'], requiredComposeVariable('LAB_TENANTS'));
     const env = identityComposeEnv(DEFINITION, identity);
     assert.equal(env[tenantSecretVariable('tenant-a')], identity.tenantSecrets['tenant-a']);
     assert.equal(env['OPERATOR_ADMIN_TOKEN'], identity.adminToken);

@@ -28,10 +28,8 @@ export async function collectStatus(
   kafkaAdminPassword?: string,
 ): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
-  // A local lab's broker takes only authenticated clients (the admin user's password is the admin token); Docker
-  // mode's broker is still open behind its network wall.
-  const kafkaAdmin =
-    state.mode !== 'docker' && kafkaAdminPassword ? { username: 'admin', password: kafkaAdminPassword } : undefined;
+  // The broker takes only authenticated clients, in both modes (the admin user's password is the admin token).
+  const kafkaAdmin = kafkaAdminPassword ? { username: 'admin', password: kafkaAdminPassword } : undefined;
   const infraProbes: Record<string, () => Promise<ReadinessResult>> = {
     redis: () => probeRedis(ports.redis, redisPassword),
     kafka: () => probeKafka(ports.kafka, kafkaAdmin),

@@ -57,11 +57,12 @@ describe('service tokens of a lab profile', () => {
 
   it('are references to variables in the compose file, never values', () => {
     assert.deepEqual(serviceCredentialComposeEnv('operator'), {
-      SERVICE_TOKEN: '${OPERATOR_SERVICE_TOKEN:?set OPERATOR_SERVICE_TOKEN}',
+      SERVICE_TOKEN:
+        '${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
     });
     assert.equal(
       serviceCredentialComposeEnv('telemetry')['CALLER_TOKENS'],
-      'operator=${OPERATOR_SERVICE_TOKEN:?set OPERATOR_SERVICE_TOKEN},admin=${ADMIN_SERVICE_TOKEN:?set ADMIN_SERVICE_TOKEN}',
+      'operator=${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker},admin=${ADMIN_SERVICE_TOKEN:?ADMIN_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
     );
     assert.deepEqual(serviceCredentialComposeEnv('vm-b1'), {});
   });

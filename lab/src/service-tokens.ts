@@ -1,4 +1,4 @@
-import { formatCallerTokens } from '@tenantlab/shared';
+import { formatCallerTokens, KAFKA_SERVICE_USERS } from '@tenantlab/shared';
 import { ensureLabSecret, readLabSecret } from './lab-secrets';
 
 /**
@@ -54,9 +54,7 @@ export function serviceCredentialEnv(name: string, tokens: ServiceTokens): Recor
 export function serviceCredentialComposeEnv(name: string): Record<string, string> {
   return serviceCredentialEnv(
     name,
-    Object.fromEntries(
-      TOKEN_HOLDERS.map((holder) => [holder, `\${${composeVariable(holder)}:?set ${composeVariable(holder)}}`]),
-    ) as ServiceTokens,
+    Object.fromEntries(TOKEN_HOLDERS.map((holder) => [holder, composeTokenReference(holder)])) as ServiceTokens,
   );
 }
 
@@ -80,10 +78,22 @@ function composeVariable(holder: TokenHolder): string {
 }
 
 /**
+ * A `${VAR:?message}` reference to a value the lab runner generates per profile: a plain `docker compose up` without
+ * it stops before it creates anything, with a message that names the variable and the command that sets it.
+ */
+export function requiredComposeVariable(name: string): string {
+  return `\${${name}:?${name} is generated per lab: start it with npm run lab -- up --mode docker}`;
+}
+
+function composeTokenReference(holder: TokenHolder): string {
+  return requiredComposeVariable(composeVariable(holder));
+}
+
+/**
  * The Kafka users of a local lab, each password a service token: the switch, the allocator and telemetry each as
  * itself, and `admin` (the super user) for the lab's tools and tests. The operator uses no Kafka.
  */
-export const KAFKA_USERS = ['switch', 'allocator', 'telemetry'] as const;
+export const KAFKA_USERS = KAFKA_SERVICE_USERS;
 
 /** The broker's SCRAM users for InfraOptions.kafkaUsers. */
 export function kafkaUsersOf(tokens: ServiceTokens): { admin: string } & Record<string, string> {
@@ -103,4 +113,27 @@ export function withKafkaCredentials<T extends { name: string; kind: string; env
         }
       : spec,
   );
+}
+
+/**
+ * Docker mode: a Kafka service's `KAFKA_USERNAME` and `KAFKA_PASSWORD` (its token, as a Compose reference); `admin`
+ * for the kafka-setup container; nothing for a process that uses no Kafka.
+ */
+export function kafkaCredentialComposeEnv(name: string): Record<string, string> {
+  const user = name === 'kafka-setup' ? 'admin' : name;
+  if (user !== 'admin' && !(KAFKA_USERS as readonly string[]).includes(user)) return {};
+  return { KAFKA_USERNAME: user, KAFKA_PASSWORD: composeTokenReference(user as TokenHolder) };
+}
+
+/**
+ * Docker mode: the broker's SCRAM users as the Kafka container's SCRAM_USERS (`name=password` pairs, space
+ * separated; its entrypoint adds them when it formats storage), each password a Compose reference to a token.
+ */
+export function kafkaScramUsersComposeValue(): string {
+  return (['admin', ...KAFKA_USERS] as const).map((user) => `${user}=${composeTokenReference(user)}`).join(' ');
+}
+
+/** Docker mode: the admin password (the admin token) as a Compose reference, for the broker's own JAAS settings. */
+export function kafkaAdminPasswordComposeReference(): string {
+  return composeTokenReference('admin');
 }

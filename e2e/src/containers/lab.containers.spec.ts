@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { composeCommand, dockerBinary, startTestLab, type TestLab } from '@tenantlab/lab';
+import { TOPICS } from '@tenantlab/shared';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
 import { describeLabSuite } from '../lab-suite';
 
@@ -34,6 +34,76 @@ function reachableFrom(container: string, targets: string[]): Record<string, boo
       socket.once('error', () => done([t, false]));
     }))).then((results) => console.log(JSON.stringify(Object.fromEntries(results))));`;
   return JSON.parse(docker('exec', container, 'node', '-e', script)) as Record<string, boolean>;
+}
+
+/** Kafka's refusals: a failed SASL handshake or authentication, or the authorizer's "not authorized". */
+const REFUSED = /SASL|authentication|AUTHORIZATION_FAILED|not authorized|closed connection|connection closed/i;
+
+interface ProduceAttempt {
+  label: string;
+  /** `own`: the container's own Kafka user (its KAFKA_USERNAME/KAFKA_PASSWORD); `made-up`: a user the broker never had. */
+  as: 'anonymous' | 'own' | 'made-up';
+  topic: string;
+}
+
+/**
+ * From inside a container on the lab's core network, each attempt produces one message to kafka:9092 with the
+ * container's own Node and kafkajs, and reports `produced` or the error. The container's password never leaves it
+ * (the script reads its environment), and a made-up user's is drawn inside.
+ */
+function produceFrom(container: string, attempts: ProduceAttempt[]): Record<string, string> {
+  const script = `
+    const { Kafka, logLevel } = require('kafkajs');
+    const { randomBytes } = require('node:crypto');
+    const attempts = ${JSON.stringify(attempts)};
+    const sasl = (as) => as === 'own'
+      ? { mechanism: 'scram-sha-512', username: process.env.KAFKA_USERNAME, password: process.env.KAFKA_PASSWORD }
+      : as === 'made-up'
+        ? { mechanism: 'scram-sha-512', username: 'vm-a1', password: randomBytes(24).toString('hex') }
+        : undefined;
+    (async () => {
+      const results = {};
+      for (const { label, as, topic } of attempts) {
+        const credentials = sasl(as);
+        const kafka = new Kafka({ clientId: 'containers-test', brokers: ['kafka:9092'], logLevel: logLevel.NOTHING,
+          connectionTimeout: 3000, retry: { retries: 2, initialRetryTime: 200 }, ...(credentials ? { sasl: credentials } : {}) });
+        const producer = kafka.producer({ retry: { retries: 2 } });
+        try {
+          await producer.connect();
+          await producer.send({ topic, messages: [{ key: 'tenant-a', value: 'forged' }] });
+          results[label] = 'produced';
+        } catch (error) {
+          results[label] = 'refused: ' + error.message + ' ' + (error.cause ? error.cause.type : '');
+        } finally {
+          await producer.disconnect().catch(() => undefined);
+        }
+      }
+      console.log(JSON.stringify(results));
+    })();`;
+  const lines = docker('exec', container, 'node', '-e', script).split('\n');
+  return JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, string>;
+}
+
+/** From the host, one message to the broker's published port: `produced` or the error. */
+async function produceFromHost(brokers: string, sasl?: { username: string; password: string }): Promise<string> {
+  const kafka = new Kafka({
+    clientId: 'containers-test-host',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 2, initialRetryTime: 200 },
+    ...(sasl ? { sasl: { mechanism: 'scram-sha-512' as const, ...sasl } } : {}),
+  });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2 } });
+  try {
+    await producer.connect();
+    await producer.send({ topic: TOPICS.switchCounters, messages: [{ key: 'tenant-a', value: 'forged' }] });
+    return 'produced';
+  } catch (error) {
+    return `refused: ${String(error)}`;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
 }
 
 describe('the default lab in containers (Docker mode, Testcontainers)', () => {
@@ -149,51 +219,115 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     }
     await eventually('the health check to pass again', 30_000, async () => (passes(check) ? true : undefined));
   });
+
+  // After the lab suite: its packet test reads the trace topic from the beginning and must find only real traces.
+  it("refuses an anonymous client and a made-up user, on the lab's network and on the host port", async () => {
+    const results = produceFrom(await lab.containerId('switch'), [
+      { label: 'anonymous', as: 'anonymous', topic: TOPICS.packetTraces },
+      { label: 'made-up user', as: 'made-up', topic: TOPICS.packetTraces },
+      // The same client as itself may: the refusals are the broker's, not a broken script or network.
+      { label: 'switch as itself', as: 'own', topic: TOPICS.switchCounters },
+    ]);
+    assert.match(results['anonymous'] ?? '', REFUSED);
+    assert.match(results['made-up user'] ?? '', REFUSED);
+    assert.equal(results['switch as itself'], 'produced');
+    assert.match(await produceFromHost(lab.clients.kafkaBrokers), REFUSED);
+    const madeUp = { username: 'vm-a1', password: randomBytes(24).toString('hex') };
+    assert.match(await produceFromHost(lab.clients.kafkaBrokers, madeUp), REFUSED);
+    assert.equal(await produceFromHost(lab.clients.kafkaBrokers, lab.clients.kafkaCredentials), 'produced');
+  });
+
+  it('lets telemetry read the packet traces but not publish one', async () => {
+    const results = produceFrom(await lab.containerId('telemetry'), [
+      { label: 'telemetry forges a trace', as: 'own', topic: TOPICS.packetTraces },
+    ]);
+    assert.match(results['telemetry forges a trace'] ?? '', /TOPIC_AUTHORIZATION_FAILED|not authorized/i);
+  });
+
+  it("has telemetry hold the switch's sampled traces: switch and telemetry each use Kafka as themselves", async () => {
+    // The lab suite sampled tenant A's frames at 0.5: the switch published them, telemetry consumed them.
+    const held = await eventually("tenant A's traces in telemetry", 30_000, async () => {
+      const { status, body } = await lab.clients.telemetry.get<{ traces: unknown[] }>('/traces/tenant-a?limit=5');
+      return status === 200 && body.traces.length > 0 ? body.traces : undefined;
+    });
+    assert.ok(held.length > 0);
+  });
 });
 
 describe('the checked-in docker-compose.yml, as a plain `docker compose up` reads it', () => {
-  /** `compose config`: the project as Compose resolves it, variables filled in from .env (none from the shell). */
-  function resolved(envFile?: string): { status: number | null; stdout: string; stderr: string } {
+  /** What the lab runner generates per profile and gives Compose; the committed .env has none of it. */
+  const secrets = (): Record<string, string> =>
+    Object.fromEntries(
+      [
+        'REDIS_ADMIN_PASSWORD',
+        'OPERATOR_ADMIN_TOKEN',
+        'LAB_TENANTS',
+        'TENANT_SECRET_TENANT_A',
+        'TENANT_SECRET_TENANT_B',
+        ...['OPERATOR', 'SWITCH', 'ALLOCATOR', 'TELEMETRY', 'ADMIN'].map((holder) => `${holder}_SERVICE_TOKEN`),
+      ].map((name) => [name, randomBytes(24).toString('hex')]),
+    );
+
+  /** `compose config`: the project as Compose resolves it from .env and `shell` (none of the caller's secrets). */
+  function resolved(shell: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
     const [command = 'docker', ...rest] = composeCommand() ?? [];
-    const args = [...rest, ...(envFile ? ['--env-file', envFile] : []), '-f', 'docker-compose.yml', 'config'];
-    // The service tokens have no default in .env: a user of plain Compose sets them in the shell (see README).
-    const environment: NodeJS.ProcessEnv = {
-      ...process.env,
-      OPERATOR_SERVICE_TOKEN: 'shell-token-1',
-      ADMIN_SERVICE_TOKEN: 'shell-token-2',
-    };
-    delete environment['REDIS_ADMIN_PASSWORD'];
-    return spawnSync(command, args, { cwd: REPO_ROOT, env: environment, encoding: 'utf8', timeout: 60_000 });
+    const environment: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of Object.keys(secrets())) delete environment[name];
+    return spawnSync(command, [...rest, '-f', 'docker-compose.yml', 'config'], {
+      cwd: REPO_ROOT,
+      env: { ...environment, ...shell },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
   }
 
-  it("takes REDIS_ADMIN_PASSWORD from .env for Redis and the trusted services' REDIS_URL, never for a VM", () => {
-    const dotEnv = readFileSync(join(REPO_ROOT, '.env'), 'utf8');
-    const password = /^REDIS_ADMIN_PASSWORD=(.+)$/m.exec(dotEnv)?.[1]?.trim() ?? '';
-    assert.ok(password.length >= 16, '.env sets a password');
-    const result = resolved();
+  it('refuses to start on the committed .env alone, and without any one secret, naming it and `lab up --mode docker`', () => {
+    const alone = resolved({});
+    assert.notEqual(alone.status, 0);
+    assert.match(alone.stderr, /[A-Z_]+ is generated per lab: start it with npm run lab -- up --mode docker/);
+    const all = secrets();
+    for (const name of Object.keys(all)) {
+      const result = resolved(Object.fromEntries(Object.entries(all).filter(([other]) => other !== name)));
+      assert.notEqual(result.status, 0, name);
+      assert.match(
+        result.stderr,
+        new RegExp(`${name} is generated per lab: start it with npm run lab -- up --mode docker`),
+      );
+    }
+  });
+
+  it('puts the Redis password and the Kafka passwords only where they belong, never in a VM', () => {
+    const shell = secrets();
+    const result = resolved(shell);
     assert.equal(result.status, 0, result.stderr);
     // Each service's block of the resolved project: its name at two spaces under `services:`.
     const services = result.stdout.slice(result.stdout.indexOf('\nservices:\n'));
     const blocks = new Map(
       [...services.matchAll(/^ {2}([a-z0-9-]+):\n((?: {4}.*\n|\n)*)/gm)].map((m) => [m[1], m[2] ?? '']),
     );
-    const holding = [...blocks].filter(([, block]) => block.includes(password)).map(([name]) => name);
-    assert.deepEqual(holding.sort(), ['allocator', 'operator', 'redis', 'switch']);
+    const holding = (name: string): string[] =>
+      [...blocks]
+        .filter(([, block]) => block.includes(shell[name] ?? '-'))
+        .map(([service]) => service ?? '')
+        .sort();
+    const password = shell['REDIS_ADMIN_PASSWORD'] ?? '';
+    assert.deepEqual(holding('REDIS_ADMIN_PASSWORD'), ['allocator', 'operator', 'redis', 'switch']);
     for (const name of ['allocator', 'operator', 'switch']) {
       assert.ok(blocks.get(name)?.includes(`redis://:${password}@redis:6379`), `${name}'s REDIS_URL`);
     }
     assert.match(blocks.get('redis') ?? '', new RegExp(`--requirepass\n\\s+- ${password}\n`));
-    assert.deepEqual(
-      [...blocks.keys()].filter((name) => name.startsWith('vm-')),
-      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'],
-    );
-  });
-
-  it('refuses to start without REDIS_ADMIN_PASSWORD, naming it', () => {
-    const empty = join(mkdtempSync(join(tmpdir(), 'tenantlab-env-')), '.env');
-    writeFileSync(empty, '');
-    const result = resolved(empty);
-    assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /set REDIS_ADMIN_PASSWORD/);
+    // A Kafka service's password (its token) is in the broker's SCRAM users and its own container only.
+    assert.deepEqual(holding('SWITCH_SERVICE_TOKEN'), ['kafka', 'switch']);
+    assert.deepEqual(holding('TELEMETRY_SERVICE_TOKEN'), ['kafka', 'telemetry']);
+    assert.deepEqual(holding('ALLOCATOR_SERVICE_TOKEN'), ['allocator', 'kafka']);
+    const vms = [...blocks.keys()].filter((name) => name?.startsWith('vm-'));
+    assert.deepEqual(vms, ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
+    for (const name of Object.keys(shell).filter((name) => name.endsWith('_SERVICE_TOKEN'))) {
+      assert.deepEqual(
+        holding(name).filter((service) => service.startsWith('vm-')),
+        [],
+        name,
+      );
+    }
   });
 });

@@ -52,7 +52,9 @@ describe('the compose project generated from a lab file', () => {
     assert.deepEqual(onTenantNetwork, ['jaeger', 'operator', 'redis']);
     for (const [name, service] of Object.entries(project.services)) {
       assert.ok(service.mem_limit, `${name} has a memory limit`);
-      assert.ok(service.healthcheck.test.length > 0, `${name} has a health check`);
+      // The one-shot kafka-setup has none: the services wait for it to exit 0 instead.
+      if (name === 'kafka-setup') continue;
+      assert.ok('test' in service.healthcheck && service.healthcheck.test.length > 0, `${name} has a health check`);
     }
   });
 });

@@ -2,25 +2,55 @@ import { redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 import { tenantSecretVariable } from '../lab-identity';
+import { kafkaSecuritySettings } from '../infra/kafka-security';
 
 /**
  * Kafka's health check, in bash and coreutils only (both the local image and apache/kafka have them): sends an
- * ApiVersions v0 request (api key 18, correlation id 42, client id "tlhc") to the broker's PLAINTEXT listener and
- * passes only if within 2 s the answer carries correlation id 42 and error code 0.
+ * ApiVersions v0 request (api key 18, correlation id 42, client id "tlhc") to the broker's client listener (a SASL
+ * listener answers ApiVersions before authentication) and passes only if within 2 s the answer carries correlation
+ * id 42 and error code 0.
  */
 export const KAFKA_HEALTH_CHECK =
   'exec 3<>/dev/tcp/127.0.0.1/9092' +
   " && printf '\\x00\\x00\\x00\\x0e\\x00\\x12\\x00\\x00\\x00\\x00\\x00\\x2a\\x00\\x04tlhc' >&3" +
   " && timeout 2 od -An -tx1 -N10 <&3 | tr -d ' \\n' | grep -qx '.\\{8\\}0000002a0000'";
-import { serviceCredentialComposeEnv } from '../service-tokens';
+import {
+  kafkaAdminPasswordComposeReference,
+  kafkaCredentialComposeEnv,
+  kafkaScramUsersComposeValue,
+  requiredComposeVariable,
+  serviceCredentialComposeEnv,
+} from '../service-tokens';
+
+/**
+ * A broker property as the KAFKA_* variable the Kafka images read (the apache/kafka convention, which
+ * docker/kafka-entrypoint.sh follows): `.` -> `_`, `_` -> `__`, `-` -> `___`, upper case.
+ */
+export function kafkaPropertyVariable(property: string): string {
+  return `KAFKA_${property.replaceAll('_', '__').replaceAll('-', '___').replaceAll('.', '_').toUpperCase()}`;
+}
+
+/**
+ * The Kafka container's security settings: the same as local mode's (kafkaSecuritySettings) on both client
+ * listeners, the admin password a Compose reference, and the SCRAM users its entrypoint adds when it formats storage.
+ */
+function kafkaSecurityEnv(): Record<string, string> {
+  const settings = kafkaSecuritySettings(kafkaAdminPasswordComposeReference(), ['broker', 'external']);
+  return {
+    ...Object.fromEntries(Object.entries(settings).map(([key, value]) => [kafkaPropertyVariable(key), value])),
+    SCRAM_USERS: kafkaScramUsersComposeValue(),
+  };
+}
 
 /**
  * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
  * file, each VM with its own address on the `tenant-vms` network. Two networks keep tenants off the trusted side:
  *   tenant-vms: the VMs, Redis, the operator and Jaeger (for OTLP): all a VM may reach.
  *   core:       Redis, Kafka, Jaeger, operator, switch, allocator, telemetry; no VM is on it.
- * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names, OTel settings and the
- * Redis admin password come from .env (or the environment), so one file serves every lab.
+ * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names and settings come from .env;
+ * every secret (Redis admin password, service tokens that are also the Kafka users' passwords, admin token, tenants'
+ * secrets) is a required `${VAR:?...}` that `npm run lab -- up --mode docker` sets per profile, so one file serves
+ * every lab and a plain `docker compose up` without them stops before it creates anything.
  */
 export function composeProject(definition: LabDefinition, portOffset = 0): ComposeDocument {
   const infra = offsetPorts(DEFAULT_INFRA_PORTS, portOffset);
@@ -74,6 +104,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     healthcheck: nodeHealth,
   });
   const adminRedis = 'redis://:${REDIS_ADMIN_PASSWORD}@redis:6379';
+  const kafkaReady = { kafka: 'service_healthy', 'kafka-setup': 'service_completed_successfully' };
   const services: Record<string, ComposeService> = {
     redis: {
       image: '${REDIS_IMAGE:-tenantlab/redis:local}',
@@ -89,7 +120,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         'no',
         ...redisLimitArgs('${REDIS_MAXMEMORY:-192mb}'),
         '--requirepass',
-        '${REDIS_ADMIN_PASSWORD:?set REDIS_ADMIN_PASSWORD}',
+        requiredComposeVariable('REDIS_ADMIN_PASSWORD'),
       ],
       // redis-cli reads the password from here: the health check has no password on its command line.
       environment: { REDISCLI_AUTH: '${REDIS_ADMIN_PASSWORD}' },
@@ -107,13 +138,15 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         KAFKA_PROCESS_ROLES: 'broker,controller',
         // Fixed, so a restarted container reuses its formatted data volume.
         CLUSTER_ID: 'vXhJtenWT5SmSzLfBC-pOQ',
-        KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka:9093',
+        // The controller listens inside the container only.
+        KAFKA_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:9093',
         KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-        KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
-        // PLAINTEXT for containers (kafka:9092); EXTERNAL for clients on the host.
-        KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093,EXTERNAL://:9094',
-        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://kafka:9092,EXTERNAL://127.0.0.1:${infra.kafka}`,
-        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT',
+        KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
+        // BROKER for containers (kafka:9092), EXTERNAL for clients on the host: both SASL/SCRAM-SHA-512 only.
+        KAFKA_LISTENERS: 'BROKER://:9092,CONTROLLER://127.0.0.1:9093,EXTERNAL://:9094',
+        KAFKA_ADVERTISED_LISTENERS: `BROKER://kafka:9092,EXTERNAL://127.0.0.1:${infra.kafka}`,
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,EXTERNAL:SASL_PLAINTEXT',
+        ...kafkaSecurityEnv(),
         KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
         KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
         KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
@@ -135,6 +168,19 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         retries: 24,
         start_period: '10s',
       },
+    },
+    // One-shot, from the telemetry image: as admin, creates the topics and the ACLs (KAFKA_GRANTS, as local mode),
+    // then exits; the services that use Kafka start once it has exited 0.
+    'kafka-setup': {
+      image: 'tenantlab/telemetry:${TENANTLAB_TAG:-local}',
+      restart: 'on-failure',
+      init: true,
+      command: ['node', '/app/libs/shared/dist/kafka/kafka-setup.main.js'],
+      mem_limit: '128m',
+      environment: { KAFKA_BROKERS: 'kafka:9092' },
+      networks: ['core'],
+      depends_on: { kafka: { condition: 'service_healthy' } },
+      healthcheck: { disable: true },
     },
     jaeger: {
       image: '${JAEGER_IMAGE:-tenantlab/jaeger:local}',
@@ -167,8 +213,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         REDIS_URL: adminRedis,
         VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
         // The lab's tenants (their secrets' hashes) and the admin token, from the lab runner's environment (or .env).
-        LAB_TENANTS: '${LAB_TENANTS:-}',
-        OPERATOR_ADMIN_TOKEN: '${OPERATOR_ADMIN_TOKEN:-}',
+        LAB_TENANTS: requiredComposeVariable('LAB_TENANTS'),
+        OPERATOR_ADMIN_TOKEN: requiredComposeVariable('OPERATOR_ADMIN_TOKEN'),
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
         TELEMETRY_URL: `http://telemetry:${SERVICE_PORTS.telemetry}`,
@@ -182,7 +228,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       SERVICE_PORTS.switch + portOffset,
       { ...nodeEnv(SERVICE_PORTS.switch, 'switch'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
       ['core'],
-      { redis: 'service_healthy', kafka: 'service_healthy', jaeger: 'service_started' },
+      { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),
     allocator: nodeService(
       'allocator',
@@ -190,7 +236,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       SERVICE_PORTS.allocator + portOffset,
       { ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
       ['core'],
-      { redis: 'service_healthy', kafka: 'service_healthy', jaeger: 'service_started' },
+      { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),
     telemetry: nodeService(
       'telemetry',
@@ -198,7 +244,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       SERVICE_PORTS.telemetry + portOffset,
       { ...nodeEnv(SERVICE_PORTS.telemetry, 'telemetry'), KAFKA_BROKERS: 'kafka:9092' },
       ['core'],
-      { kafka: 'service_healthy', jaeger: 'service_started' },
+      { ...kafkaReady, jaeger: 'service_started' },
     ),
   };
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
@@ -212,7 +258,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         VM_ID: vm,
         TENANT_ID: tenant,
         // Its own tenant's enrollment secret, from the lab runner's environment (or .env): never in this file.
-        TENANT_SECRET: `\${${tenantSecretVariable(tenant)}:-}`,
+        TENANT_SECRET: requiredComposeVariable(tenantSecretVariable(tenant)),
         // No credentials, ever: the VM logs in to Redis as the ACL user the operator hands it.
         REDIS_URL: 'redis://redis:6379',
         OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
@@ -225,7 +271,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
   });
   // Service credentials as ${VAR} references (the lab runner passes the profile's tokens); VMs get none.
   for (const [name, service] of Object.entries(services))
-    Object.assign(service.environment, serviceCredentialComposeEnv(name));
+    Object.assign(service.environment, serviceCredentialComposeEnv(name), kafkaCredentialComposeEnv(name));
   return { services, networks: { core: {}, 'tenant-vms': {} } };
 }
 
@@ -237,10 +283,12 @@ export interface ComposeService {
   command?: string[];
   mem_limit: string;
   environment: Record<string, string>;
-  ports: string[];
+  /** None for the one-shot kafka-setup. */
+  ports?: string[];
   networks: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period?: string };
+  healthcheck:
+    { test: string[]; interval: string; timeout: string; retries: number; start_period?: string } | { disable: true };
 }
 
 export interface ComposeDocument {

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
@@ -7,8 +7,14 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
 import type { LabDefinition } from '../lab-definition';
-import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
-import { ensureRedisAdminPassword } from '../lab-secrets';
+import {
+  ensureLabIdentity,
+  identityComposeEnv,
+  OPERATOR_ADMIN_TOKEN_SECRET,
+  tenantSecretName,
+  tenantSecretVariable,
+} from '../lab-identity';
+import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
 import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
@@ -42,19 +48,39 @@ export function runCompose(
   return runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
     cwd: repoRoot,
     purpose,
-    env: composeEnv({
-      REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(labDataDir(repoRoot, profile)),
-      ...(definition
-        ? identityComposeEnv(definition, ensureLabIdentity(labDataDir(repoRoot, profile), definition))
-        : {}),
-      ...serviceTokenComposeEnv(ensureServiceTokens(labDataDir(repoRoot, profile))),
-    }),
+    env: composeEnv(labComposeEnv(labDataDir(repoRoot, profile), definition)),
   });
 }
 
+/**
+ * Every secret variable the compose file requires (`${VAR:?...}`), from the profile's own secrets. Compose
+ * interpolates the whole file for every command, `down` too: without the lab file, the tenants are those whose
+ * secrets the profile holds, and LAB_TENANTS (read only when containers are created) is empty.
+ */
+export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
+  const identity = definition
+    ? identityComposeEnv(definition, ensureLabIdentity(dataDir, definition))
+    : {
+        OPERATOR_ADMIN_TOKEN: ensureLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET),
+        LAB_TENANTS: '[]',
+        ...Object.fromEntries(
+          (existsSync(dataDir) ? readdirSync(dataDir) : [])
+            .filter((file) => file.startsWith(TENANT_SECRET_PREFIX))
+            .map((file) => file.slice(TENANT_SECRET_PREFIX.length))
+            .map((tenant) => [tenantSecretVariable(tenant), readLabSecret(dataDir, tenantSecretName(tenant)) ?? '']),
+        ),
+      };
+  return {
+    REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
+    ...identity,
+    ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
+  };
+}
+
+const TENANT_SECRET_PREFIX = tenantSecretName('');
+
 function projectArgs(repoRoot: string, profile: string): string[] {
-  // The project directory is the repository: its .env gives image names and settings; the shell's REDIS_ADMIN_PASSWORD
-  // (the profile's own, set by runCompose) wins over the lab default in .env.
+  // The project directory is the repository: its .env gives image names and settings; runCompose gives the secrets.
   return ['-p', composeProjectName(profile), '-f', composeFileOf(repoRoot, profile), '--project-directory', repoRoot];
 }
 

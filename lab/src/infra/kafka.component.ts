@@ -7,6 +7,7 @@ import { SupervisedProcess } from './child-process.supervisor';
 import { InfraStartError } from './infra.errors';
 import { infraLogFile, type InfraOptions, type KafkaUsers } from './infra.options';
 import { applyKafkaAcls } from './kafka-acls';
+import { assertSafeKafkaPassword, kafkaSecuritySettings, scramUserArgument } from './kafka-security';
 import { KAFKA_LOG4J_CONFIG, type KafkaInstallation } from './install-kafka';
 import type { InfraPorts } from './ports';
 import { probeKafka } from './readiness-probes';
@@ -21,11 +22,15 @@ const READY_TIMEOUT_MS = 60_000;
  * which Node may resolve to ::1). Replication factors are 1 because there is one broker; the rebalance delay is 0
  * so consumer groups in tests join at once.
  *
- * With `users`, clients must authenticate: the broker listener takes SASL/SCRAM-SHA-512 only (the users are added
- * when storage is formatted), the controller listener SASL/PLAIN with the admin user alone (KRaft cannot use SCRAM
- * there: the controller needs the credential before it has read the metadata log), and the StandardAuthorizer
- * refuses everything no ACL allows; `admin` is the super user, and the broker talks to itself as admin.
+ * With `users`, clients must authenticate (kafkaSecuritySettings, shared with Docker mode): SASL/SCRAM-SHA-512 on
+ * the broker listener (the users are added when storage is formatted), SASL/PLAIN with the admin user alone on the
+ * controller listener, and ACLs; `admin` is the super user.
  */
+function securedBy(adminPassword: string): Record<string, string> {
+  assertSafeKafkaPassword(adminPassword);
+  return kafkaSecuritySettings(adminPassword);
+}
+
 export function kafkaServerProperties(ports: InfraPorts, logDir: string, users?: KafkaUsers): string {
   const broker = `127.0.0.1:${ports.kafka}`;
   const controller = `127.0.0.1:${ports.kafkaController}`;
@@ -35,7 +40,7 @@ export function kafkaServerProperties(ports: InfraPorts, logDir: string, users?:
         'advertised.listeners': `BROKER://${broker},CONTROLLER://${controller}`,
         'listener.security.protocol.map': 'BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
         'inter.broker.listener.name': 'BROKER',
-        ...kafkaSecuritySettings(users.admin),
+        ...securedBy(users.admin),
       }
     : {
         listeners: `PLAINTEXT://${broker},CONTROLLER://${controller}`,
@@ -63,31 +68,6 @@ export function kafkaServerProperties(ports: InfraPorts, logDir: string, users?:
     .map(([key, value]) => `${key}=${value}`)
     .join('\n')
     .concat('\n');
-}
-
-/** The listener, SASL and authorizer settings of a broker that takes only authenticated clients. */
-function kafkaSecuritySettings(adminPassword: string): Record<string, string> {
-  assertSafeSecret(adminPassword);
-  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule';
-  const plain = 'org.apache.kafka.common.security.plain.PlainLoginModule';
-  return {
-    'listener.name.broker.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
-    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
-    'listener.name.broker.scram-sha-512.sasl.jaas.config': `${scram} required username="admin" password="${adminPassword}";`,
-    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
-    'sasl.mechanism.controller.protocol': 'PLAIN',
-    'listener.name.controller.plain.sasl.jaas.config': `${plain} required username="admin" password="${adminPassword}" user_admin="${adminPassword}";`,
-    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-    'allow.everyone.if.no.acl.found': 'false',
-    'super.users': 'User:admin',
-  };
-}
-
-/** Passwords go into JAAS strings and the storage tool's --add-scram argument: only characters safe in both. */
-function assertSafeSecret(password: string): void {
-  if (!/^[A-Za-z0-9_-]{16,256}$/.test(password)) {
-    throw new InfraStartError('a Kafka password must be 16-256 characters of A-Z a-z 0-9 _ -');
-  }
 }
 
 /** Formats storage when needed, then runs the broker and waits until clients can use it. */
@@ -171,8 +151,8 @@ async function formatStorage(kafka: KafkaInstallation, dir: string, options: Inf
   await rm(logDir, { recursive: true, force: true });
   await writeOwnerOnly(properties, kafkaServerProperties(options.ports, logDir, options.kafkaUsers));
   const scramUsers = Object.entries(options.kafkaUsers ?? {}).flatMap(([name, password]) => {
-    assertSafeSecret(password);
-    return ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`];
+    assertSafeKafkaPassword(password);
+    return ['--add-scram', scramUserArgument(name, password)];
   });
   const format = ['format', '--standalone', '--ignore-formatted', '-t', clusterId, '-c', properties, ...scramUsers];
   if (scramUsers.length === 0) {

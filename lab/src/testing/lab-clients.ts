@@ -108,16 +108,13 @@ export interface LabClients {
   vms: Record<string, VmClient>;
   /** Kafka's bootstrap address for clients on the host. */
   kafkaBrokers: string;
-  /**
-   * The lab's Kafka admin user (its password is the admin token) for a local lab, whose broker takes only
-   * authenticated clients; undefined in Docker mode, whose broker is still open behind its network wall.
-   */
+  /** The lab's Kafka admin user (its password is the admin token): the broker takes only authenticated clients. */
   kafkaCredentials?: KafkaCredentials;
 }
 
-/** The Kafka admin user of a local lab with an admin token (see LabClients.kafkaCredentials). */
-export function kafkaAdminCredentials(state: LabState, adminToken?: string): KafkaCredentials | undefined {
-  return state.mode !== 'docker' && adminToken ? { username: 'admin', password: adminToken } : undefined;
+/** The Kafka admin user of a lab with an admin token, in either mode (see LabClients.kafkaCredentials). */
+export function kafkaAdminCredentials(_state: LabState, adminToken?: string): KafkaCredentials | undefined {
+  return adminToken ? { username: 'admin', password: adminToken } : undefined;
 }
 
 /** Clients of a running lab; `adminToken` (the profile's `service-token-admin`) for the guarded services. */

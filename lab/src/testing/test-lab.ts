@@ -4,12 +4,10 @@ import path from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import { composeProject, renderComposeFile } from '../docker/compose-file';
 import { composeCommand, dockerBinary } from '../docker/docker-engine';
-import { composeProjectName, dockerComponents, listContainers, runCompose } from '../docker/docker-lab';
+import { composeProjectName, dockerComponents, labComposeEnv, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
-import { ensureLabIdentity, identityComposeEnv } from '../lab-identity';
-import { ensureRedisAdminPassword } from '../lab-secrets';
-import { ensureServiceTokens, readAdminToken, serviceTokenComposeEnv } from '../service-tokens';
+import { readAdminToken } from '../service-tokens';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
 
@@ -75,11 +73,7 @@ async function startInContainers(
     environment = await new DockerComposeEnvironment(dataDir, composeFile)
       .withProjectName(composeProjectName(options.profile))
       .withClientOptions(executable ? { executable } : {})
-      .withEnvironment({
-        REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
-        ...identityComposeEnv(definition, ensureLabIdentity(dataDir, definition)),
-        ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
-      })
+      .withEnvironment(labComposeEnv(dataDir, definition))
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
       .up();

@@ -6,3 +6,4 @@ export * from './ensure-topics';
 export * from './packet-trace.message';
 export * from './parse-message';
 export * from './program-event.message';
+export * from './kafka-acls';

@@ -1,0 +1,67 @@
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  type AclEntry,
+  type Kafka,
+  ResourcePatternTypes,
+} from 'kafkajs';
+import { ensureTopics } from './ensure-topics';
+import { CONSUMER_GROUPS, TOPICS } from './topics';
+
+/** One grant: a Kafka user may do `operation` on a topic or a consumer group (literal names, never prefixes). */
+export interface KafkaGrant {
+  user: string;
+  operation: 'write' | 'read';
+  resource: { topic: string } | { group: string };
+}
+
+/**
+ * Who may produce and consume what, and nothing more: the switch publishes traces, counters, program events and its
+ * status; the allocator its status; telemetry reads status, traces and events with its own consumer group. Any
+ * other user (a made-up one, a tenant's) is refused by the authorizer; `admin` is the super user (lab tools, tests).
+ * The same grants in both lab modes: the local lab runner applies them, in Docker mode the `kafka-setup` container.
+ */
+export const KAFKA_GRANTS: readonly KafkaGrant[] = [
+  ...[TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.switchCounters, TOPICS.programEvents].map(
+    (topic): KafkaGrant => ({ user: 'switch', operation: 'write', resource: { topic } }),
+  ),
+  { user: 'allocator', operation: 'write', resource: { topic: TOPICS.componentStatus } },
+  ...[TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents].map((topic): KafkaGrant => ({
+    user: 'telemetry',
+    operation: 'read',
+    resource: { topic },
+  })),
+  { user: 'telemetry', operation: 'read', resource: { group: CONSUMER_GROUPS.telemetry } },
+];
+
+/** The Kafka users of a lab besides `admin`, the super user: each service that uses Kafka, as itself. */
+export const KAFKA_SERVICE_USERS = ['switch', 'allocator', 'telemetry'] as const;
+
+function aclEntry(grant: KafkaGrant): AclEntry {
+  const topic = 'topic' in grant.resource;
+  return {
+    resourceType: topic ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+    resourceName: 'topic' in grant.resource ? grant.resource.topic : grant.resource.group,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: `User:${grant.user}`,
+    host: '*',
+    operation: grant.operation === 'write' ? AclOperationTypes.WRITE : AclOperationTypes.READ,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+}
+
+/**
+ * With `kafka` a client of the admin (super) user: creates the lab's topics (the services may not create any) and
+ * the ACLs of KAFKA_GRANTS. Both are idempotent, so a restarted broker that kept its metadata gets the same again.
+ */
+export async function applyKafkaGrants(kafka: Kafka): Promise<void> {
+  await ensureTopics(kafka);
+  const client = kafka.admin();
+  await client.connect();
+  try {
+    await client.createAcls({ acl: KAFKA_GRANTS.map(aclEntry) });
+  } finally {
+    await client.disconnect();
+  }
+}
