@@ -7,3 +7,4 @@ export * from './redis.module';
 export * from './kafka.module';
 export * from './component-status.module';
 export * from './service-auth.guard';
+export * from './openapi';
