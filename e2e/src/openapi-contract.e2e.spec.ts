@@ -59,8 +59,8 @@ async function runSchemathesis(command: string, url: string, authorization?: str
       '10',
       '--report',
       'ndjson',
-      '--report-dir',
-      dir,
+      '--report-ndjson-path',
+      join(dir, 'events.ndjson'),
       '--no-color',
       ...(authorization ? ['-H', `Authorization: ${authorization}`] : []),
     ];
@@ -156,7 +156,7 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
       // The page's script is served by the service itself (no CDN), so the page works offline.
       const script = /src="([^"]*swagger-ui-bundle\.js)"/.exec(html)?.[1];
       assert.ok(script && !script.startsWith('http'), `the page loads swagger-ui from the service: ${script}`);
-      const asset = await fetch(new URL(script, `${url}/docs/`));
+      const asset = await fetch(new URL(script, `${url}/docs`));
       assert.equal(asset.status, 200);
     });
 

@@ -8,3 +8,4 @@ export * from './kafka.module';
 export * from './component-status.module';
 export * from './service-auth.guard';
 export * from './openapi';
+export * from './openapi-schemas';

@@ -1,5 +1,7 @@
 import { applyDecorators, type INestApplication } from '@nestjs/common';
 import { ApiResponse, DocumentBuilder, type OpenAPIObject, type SchemaObject, SwaggerModule } from '@nestjs/swagger';
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
+import { IS_URL } from 'class-validator';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 
 /** The routes every service serves its description on; open to any caller, like /health (they hold no tenant data). */
@@ -74,7 +76,12 @@ export function buildOpenApiDocument(app: INestApplication, options: OpenApiOpti
   const document = SwaggerModule.createDocument(app, builder.build());
   const schemas = (document.components ??= {}).schemas ?? {};
   // The DTOs as validated: the pipe refuses unknown properties (forbidNonWhitelisted), so the schemas do too.
-  const validated = validationMetadatasToSchemas({ refPointerPrefix: '#/components/schemas/' });
+  const validated = validationMetadatasToSchemas({
+    refPointerPrefix: '#/components/schemas/',
+    classTransformerMetadataStorage: defaultMetadataStorage,
+    // class-validator's IsUrl as JSON Schema's own format, which tools know (the default says `url`).
+    additionalConverters: { [IS_URL]: { type: 'string', format: 'uri' } },
+  });
   for (const [name, schema] of Object.entries(validated)) {
     schemas[name] = { ...(schema as SchemaObject), additionalProperties: false };
   }
@@ -102,6 +109,8 @@ export function buildOpenApiDocument(app: INestApplication, options: OpenApiOpti
         add(401);
         add(403);
       }
+      // Every route but liveness reads or calls something (Redis, Kafka, another service) that may be down.
+      if (path !== '/health') add(503);
     }
   }
   return document;
@@ -124,4 +133,19 @@ export function installOpenApi(app: INestApplication, options: OpenApiOptions): 
 
 function jsonOf(schema: object): Record<string, { schema: object }> {
   return { 'application/json': { schema } };
+}
+
+/** An object schema that declares every property and refuses others, so a field the route does not document fails. */
+export function strictObject(properties: Record<string, SchemaObject>, optional: readonly string[] = []): SchemaObject {
+  const required = Object.keys(properties).filter((name) => !optional.includes(name));
+  return { type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}) };
+}
+
+/** A documented success answer with its body schema (`undefined` for a route that answers without a body). */
+export function ApiAnswer(
+  status: number,
+  schema?: SchemaObject,
+  description = 'done',
+): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, ...(schema ? { schema } : {}) });
 }

@@ -3,6 +3,8 @@ import type { Response } from 'express';
 import { idParam } from '@tenantlab/shared';
 import { limitParam } from '../common/request-params';
 import { TracesService, type StoredTrace } from './traces.service';
+import { ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, PCAP_CONTENT, strictObject } from '@tenantlab/shared';
 
 /**
  * Packet traces for the people running the lab (telemetry is not tenant-facing): per-tenant figures, a tenant's
@@ -13,16 +15,26 @@ export class TracesController {
   constructor(private readonly traces: TracesService) {}
 
   @Get()
+  @ApiAnswer(200, { type: 'object' }, 'trace figures per tenant')
   summary(): ReturnType<TracesService['summary']> {
     return this.traces.summary();
   }
 
   @Get(':tenant')
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiAnswer(
+    200,
+    strictObject({ tenant: { type: 'string' }, traces: { type: 'array', items: { type: 'object' } } }),
+    "the tenant's latest traces",
+  )
+  @ApiErrors(404)
   latest(@Param('tenant') tenant: string, @Query('limit') limit?: string): { tenant: string; traces: StoredTrace[] } {
     return { tenant, traces: this.traces.latest(idParam('tenant', tenant), limitParam(limit)) };
   }
 
   @Get(':tenant/pcap')
+  @ApiResponse({ status: 200, description: "the tenant's captured frames", content: PCAP_CONTENT })
+  @ApiErrors(404)
   @Header('content-type', 'application/vnd.tcpdump.pcap')
   pcap(@Param('tenant') tenant: string, @Res({ passthrough: true }) response: Response): StreamableFile {
     const { file, frames, withoutBytes } = this.traces.pcap(idParam('tenant', tenant));
