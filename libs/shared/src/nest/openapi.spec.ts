@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Body, Controller, Get, type INestApplication, Module, Param, Post } from '@nestjs/common';
 import { Type } from 'class-transformer';
@@ -73,7 +74,7 @@ describe('the OpenAPI document a service serves', () => {
       },
     });
     await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
     document = (await (await fetch(`${base}/openapi.json`)).json()) as Document;
   });
 
