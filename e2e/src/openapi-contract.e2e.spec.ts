@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   installSchemathesis,
   labDataDir,
+  OPERATOR_ADMIN_TOKEN_SECRET,
   readLabSecret,
   startTestLab,
   tenantSecretName,
@@ -16,7 +17,7 @@ import { requestJson, TENANT_SECRET_HEADER } from '@tenantlab/shared';
 import { E2E_PORT_OFFSET, E2E_PROFILE, labAdminHeaders, REPO_ROOT, urlOf } from './lab-process';
 
 /** Test cases Schemathesis generates per operation and phase: enough to find a 5xx, bounded so CI stays short. */
-const MAX_EXAMPLES = 15;
+const MAX_EXAMPLES = 25;
 /** One service's run may take this long; past it the test fails rather than hanging CI. */
 const RUN_TIMEOUT_MS = 240_000;
 /** The checks asked for: no 5xx, and every answer documented (status, content type, body schema). */
@@ -39,7 +40,12 @@ interface ContractRun {
  * Runs `schemathesis run` against a service's /openapi.json with the given Authorization header. Its working
  * directory and reports are a temporary directory: nothing is written into the repository.
  */
-async function runSchemathesis(command: string, url: string, authorization?: string): Promise<ContractRun> {
+async function runSchemathesis(
+  command: string,
+  url: string,
+  authorization: string | undefined,
+  only: readonly string[],
+): Promise<ContractRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tenantlab-schemathesis-'));
   try {
     const args = [
@@ -63,6 +69,7 @@ async function runSchemathesis(command: string, url: string, authorization?: str
       join(dir, 'events.ndjson'),
       '--no-color',
       ...(authorization ? ['-H', `Authorization: ${authorization}`] : []),
+      ...only,
     ];
     const child = spawn(command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -133,41 +140,48 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
     await lab?.stop();
   });
 
-  const services: { name: string; auth: () => string | undefined }[] = [
+  const operatorAdmin = (): string =>
+    `Bearer ${readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), OPERATOR_ADMIN_TOKEN_SECRET) ?? ''}`;
+  /** The operator's admin routes (tenants), run again with its admin token; every other route takes a VM's. */
+  const adminRoutes = ['--include-path-regex', '^/tenants(/\\{id\\})?$'];
+  const services: { name: string; auth: () => string | undefined; only?: readonly string[]; label?: string }[] = [
     { name: 'operator', auth: () => `Bearer ${vmToken}` },
+    { name: 'operator', auth: operatorAdmin, only: adminRoutes, label: 'operator (admin routes)' },
     { name: 'vm-a1', auth: () => undefined },
     { name: 'switch', auth: () => labAdminHeaders().authorization },
     { name: 'allocator', auth: () => labAdminHeaders().authorization },
     { name: 'telemetry', auth: () => labAdminHeaders().authorization },
   ];
 
-  for (const { name, auth } of services) {
-    it(`${name}: serves /openapi.json and an offline /docs page to any caller`, async () => {
-      const url = urlOf(lab.state, name);
-      const document = await fetch(`${url}/openapi.json`);
-      assert.equal(document.status, 200);
-      const body = (await document.json()) as { openapi: string; paths: Record<string, unknown> };
-      assert.match(body.openapi, /^3\./);
-      assert.ok(Object.keys(body.paths).length > 2, 'the document lists the routes');
-      const page = await fetch(`${url}/docs`);
-      assert.equal(page.status, 200);
-      const html = await page.text();
-      assert.match(html, /swagger-ui/);
-      // The page's script is served by the service itself (no CDN), so the page works offline.
-      const script = /src="([^"]*swagger-ui-bundle\.js)"/.exec(html)?.[1];
-      assert.ok(script && !script.startsWith('http'), `the page loads swagger-ui from the service: ${script}`);
-      const asset = await fetch(new URL(script, `${url}/docs`));
-      assert.equal(asset.status, 200);
-    });
+  for (const { name, auth, only = [], label = name } of services) {
+    if (only.length === 0) {
+      it(`${name}: serves /openapi.json and an offline /docs page to any caller`, async () => {
+        const url = urlOf(lab.state, name);
+        const document = await fetch(`${url}/openapi.json`);
+        assert.equal(document.status, 200);
+        const body = (await document.json()) as { openapi: string; paths: Record<string, unknown> };
+        assert.match(body.openapi, /^3\./);
+        assert.ok(Object.keys(body.paths).length > 2, 'the document lists the routes');
+        const page = await fetch(`${url}/docs`);
+        assert.equal(page.status, 200);
+        const html = await page.text();
+        assert.match(html, /swagger-ui/);
+        // The page's script is served by the service itself (no CDN), so the page works offline.
+        const script = /src="([^"]*swagger-ui-bundle\.js)"/.exec(html)?.[1];
+        assert.ok(script && !script.startsWith('http'), `the page loads swagger-ui from the service: ${script}`);
+        const asset = await fetch(new URL(script, `${url}/docs`));
+        assert.equal(asset.status, 200);
+      });
+    }
 
-    it(`${name}: answers every request Schemathesis generates without a 5xx, each as documented`, async () => {
-      const run = await runSchemathesis(schemathesis, urlOf(lab.state, name), auth());
+    it(`${label}: answers every request Schemathesis generates without a 5xx, each as documented`, async () => {
+      const run = await runSchemathesis(schemathesis, urlOf(lab.state, name), auth(), only);
       totals.requests += run.requests;
       totals.serverErrors += run.serverErrors;
-      console.log(`# ${name}: ${run.requests} requests, ${run.serverErrors} with a 5xx`);
+      console.log(`# ${label}: ${run.requests} requests, ${run.serverErrors} with a 5xx`);
       assert.ok(run.requests > 0, `Schemathesis sent no request:\n${run.output}`);
-      assert.equal(run.exitCode, 0, `Schemathesis found failures against ${name}:\n${run.output}`);
-      assert.equal(run.serverErrors, 0, `${name} answered with a 5xx:\n${run.output}`);
+      assert.equal(run.exitCode, 0, `Schemathesis found failures against ${label}:\n${run.output}`);
+      assert.equal(run.serverErrors, 0, `${label} answered with a 5xx:\n${run.output}`);
     });
   }
 });

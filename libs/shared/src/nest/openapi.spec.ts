@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Body, Controller, Get, type INestApplication, Module, Param, Post } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsInt, IsOptional, IsPositive, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { JsonLogger } from '../logging';
 import { createServiceApp } from './bootstrap-service';
 import { HealthController } from './health.controller';
@@ -16,6 +16,10 @@ class SizeDto {
   @Min(1)
   @Max(64)
   entries!: number;
+
+  @IsOptional()
+  @IsPositive()
+  rate?: number;
 }
 
 class CreateThingDto {
@@ -93,6 +97,8 @@ describe('the OpenAPI document a service serves', () => {
     assert.equal(properties['size']?.['$ref'], '#/components/schemas/SizeDto');
     const size = document.components.schemas['SizeDto']?.['properties'] as Record<string, Record<string, unknown>>;
     assert.deepEqual(size['entries'], { type: 'integer', minimum: 1, maximum: 64 });
+    // In OpenAPI 3.0's form, which Schemathesis checks the document against.
+    assert.deepEqual(size['rate'], { type: 'number', minimum: 0, exclusiveMinimum: true });
   });
 
   it('documents the error envelope and the statuses each route answers, with the bearer scheme where guarded', () => {

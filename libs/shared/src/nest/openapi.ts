@@ -83,7 +83,7 @@ export function buildOpenApiDocument(app: INestApplication, options: OpenApiOpti
     additionalConverters: { [IS_URL]: { type: 'string', format: 'uri' } },
   });
   for (const [name, schema] of Object.entries(validated)) {
-    schemas[name] = { ...(schema as SchemaObject), additionalProperties: false };
+    schemas[name] = { ...asOpenApi30(schema as SchemaObject), additionalProperties: false };
   }
   schemas['ErrorBody'] = ERROR_BODY_SCHEMA;
   document.components.schemas = schemas;
@@ -129,6 +129,29 @@ export function installOpenApi(app: INestApplication, options: OpenApiOptions): 
     customSiteTitle: options.title,
     swaggerOptions: { persistAuthorization: false },
   });
+}
+
+/**
+ * class-validator-jsonschema writes JSON Schema 2019's numeric `exclusiveMinimum: 0` (IsPositive); OpenAPI 3.0, the
+ * version @nestjs/swagger writes, wants `minimum: 0, exclusiveMinimum: true`.
+ */
+function asOpenApi30(schema: SchemaObject): SchemaObject {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof value === 'number') {
+      out[key === 'exclusiveMinimum' ? 'minimum' : 'maximum'] = value;
+      out[key] = true;
+    } else if (key === 'properties' && value && typeof value === 'object') {
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, SchemaObject>).map(([name, child]) => [name, asOpenApi30(child)]),
+      );
+    } else if (key === 'items' && value && typeof value === 'object') {
+      out[key] = asOpenApi30(value as SchemaObject);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out as SchemaObject;
 }
 
 function jsonOf(schema: object): Record<string, { schema: object }> {

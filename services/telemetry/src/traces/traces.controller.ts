@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, Query, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res, StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
 import { idParam } from '@tenantlab/shared';
 import { limitParam } from '../common/request-params';
@@ -35,9 +35,10 @@ export class TracesController {
   @Get(':tenant/pcap')
   @ApiResponse({ status: 200, description: "the tenant's captured frames", content: PCAP_CONTENT })
   @ApiErrors(404)
-  @Header('content-type', 'application/vnd.tcpdump.pcap')
   pcap(@Param('tenant') tenant: string, @Res({ passthrough: true }) response: Response): StreamableFile {
     const { file, frames, withoutBytes } = this.traces.pcap(idParam('tenant', tenant));
+    // Set here, not with @Header: that would label a refusal's JSON (404, 400) as a pcap file too.
+    response.setHeader('content-type', 'application/vnd.tcpdump.pcap');
     response.setHeader('content-disposition', `attachment; filename="${tenant}.pcap"`);
     response.setHeader('x-tenantlab-frames', String(frames));
     response.setHeader('x-tenantlab-traces-without-bytes', String(withoutBytes));
