@@ -3,7 +3,7 @@ import { GenerateTrafficDto } from './dto/generate-traffic.dto';
 import type { GenerateReport } from './traffic-generator';
 import type { ReceivedReport } from './traffic-receiver';
 import { TrafficService } from './traffic.service';
-import { ApiAnswer } from '@tenantlab/shared';
+import { ApiAnswer, ApiErrors } from '@tenantlab/shared';
 import { GENERATE_REPORT_SCHEMA } from '../openapi.schemas';
 
 /** Frames over the vNIC: `POST /traffic/generate` sends, `GET|DELETE /traffic/received` reads or resets what came in. */
@@ -13,6 +13,7 @@ export class TrafficController {
 
   @Post('generate')
   @ApiAnswer(201, GENERATE_REPORT_SCHEMA, 'frames sent')
+  @ApiErrors(409)
   generate(@Body() body: GenerateTrafficDto): Promise<GenerateReport> {
     return this.traffic.generate(body);
   }
