@@ -143,6 +143,17 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
     await lab?.stop();
   });
 
+  it('telemetry labels a pcap download as pcap and a refused one as the JSON error it is', async () => {
+    const telemetry = urlOf(lab.state, 'telemetry');
+    const pcap = await fetch(`${telemetry}/traces/tenant-a/pcap`, { headers: labAdminHeaders() });
+    assert.equal(pcap.status, 200);
+    assert.equal(pcap.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
+    const refused = await fetch(`${telemetry}/traces/Not_A_Tenant/pcap`, { headers: labAdminHeaders() });
+    assert.equal(refused.status, 400);
+    assert.match(refused.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'VALIDATION_FAILED');
+  });
+
   const operatorAdmin = (): string =>
     `Bearer ${readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), OPERATOR_ADMIN_TOKEN_SECRET) ?? ''}`;
   /** The operator's admin routes (tenants), run again with its admin token; every other route takes a VM's. */
