@@ -151,7 +151,7 @@ function asOpenApi30(schema: SchemaObject): SchemaObject {
       out[key] = value;
     }
   }
-  return out as SchemaObject;
+  return out;
 }
 
 function jsonOf(schema: object): Record<string, { schema: object }> {
