@@ -7,3 +7,4 @@ export { checkInfraReady, probeJaeger, probeKafka, probeRedis } from './readines
 // The urls type stays unnamed here: lab-plan.ts declares its own InfraUrls, which this one satisfies.
 export { type StartedInfra, infraUrls, startInfra } from './start-infra';
 export { type ReadinessProbe, type ReadinessResult, readyOrStopped, waitUntilReady } from './wait-until-ready';
+export { installSchemathesis } from './install-schemathesis';

@@ -12,6 +12,14 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    openApi: {
+      title: 'Tenantlab allocator',
+      description: "Admits tenant programs into the switch pipeline's register memory and reports the memory map.",
+      bearer: {
+        schemes: { service: 'a caller service token (CALLER_TOKENS), such as the lab admin token' },
+        requiredOnAllRoutes: true,
+      },
+    },
   });
 }
 

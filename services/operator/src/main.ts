@@ -12,6 +12,17 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    openApi: {
+      title: 'Tenantlab operator',
+      description:
+        "Tenants (admin token), the VM registry, circuits, listeners, tenant programs and a tenant's own telemetry (VM token).",
+      bearer: {
+        schemes: {
+          vm: 'a VM token, from POST /vms (credentials.token)',
+          admin: 'the admin token (OPERATOR_ADMIN_TOKEN)',
+        },
+      },
+    },
   });
 }
 

@@ -12,6 +12,15 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    openApi: {
+      title: 'Tenantlab switch',
+      description:
+        "The software switch's control API: the data plane, per-tenant sampling and CPU weights, tenant programs' tables, registers and counters.",
+      bearer: {
+        schemes: { service: 'a caller service token (CALLER_TOKENS), such as the lab admin token' },
+        requiredOnAllRoutes: true,
+      },
+    },
   });
 }
 

@@ -12,6 +12,14 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    openApi: {
+      title: 'Tenantlab telemetry',
+      description: "Components' heartbeats, packet traces (and their pcap) and program events, read from Kafka.",
+      bearer: {
+        schemes: { service: 'a caller service token (CALLER_TOKENS), such as the lab admin token' },
+        requiredOnAllRoutes: true,
+      },
+    },
   });
 }
 

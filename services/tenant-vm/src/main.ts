@@ -12,6 +12,11 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    openApi: {
+      title: 'Tenantlab tenant VM',
+      description:
+        "A tenant VM's control API: its registration, vNIC, circuits, workloads, traffic and its tenant's program (through the operator).",
+    },
   });
 }
 

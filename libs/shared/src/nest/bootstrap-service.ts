@@ -6,6 +6,7 @@ import { shutdownTelemetry } from '../telemetry';
 import type { JsonLogger } from '../logging';
 import { DomainExceptionFilter } from './domain-exception.filter';
 import { assertJsonDepthWithin } from './json-depth';
+import { installOpenApi, type OpenApiOptions } from './openapi';
 import { createValidationPipe } from './validation.pipe';
 
 export interface ServiceBootstrapOptions {
@@ -18,6 +19,8 @@ export interface ServiceBootstrapOptions {
   bodyLimit?: string;
   /** Shutdown that takes longer than this is cut short, so a stuck dependency cannot keep a stopped lab alive. */
   shutdownTimeoutMs?: number;
+  /** Serves the service's OpenAPI document at /openapi.json and its browsable page at /docs. */
+  openApi?: OpenApiOptions;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
  * yet listening and without signal handlers: what in-process integration tests start, so they test the same app.
  */
 export async function createServiceApp(
-  options: Pick<ServiceBootstrapOptions, 'module' | 'logger' | 'bodyLimit'>,
+  options: Pick<ServiceBootstrapOptions, 'module' | 'logger' | 'bodyLimit' | 'openApi'>,
 ): Promise<NestExpressApplication> {
   const { logger } = options;
   const app = await NestFactory.create<NestExpressApplication>(options.module, { logger, bodyParser: false });
@@ -52,6 +55,7 @@ export async function createServiceApp(
   });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new DomainExceptionFilter(logger));
+  if (options.openApi) installOpenApi(app, options.openApi);
   return app;
 }
 

@@ -7,3 +7,5 @@ export * from './redis.module';
 export * from './kafka.module';
 export * from './component-status.module';
 export * from './service-auth.guard';
+export * from './openapi';
+export * from './openapi-schemas';

@@ -5,6 +5,8 @@ import type { PageTable } from '../memory/memory-map';
 import { SubmitProgramDto } from './dto/submit-program.dto';
 import type { LinkedPipeline } from './linked-pipeline';
 import { MemoryReport, PipelineService } from './pipeline.service';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, PROGRAM_ADMITTED_SCHEMA, strictObject } from '@tenantlab/shared';
 
 export interface SubmitReply {
   version: number;
@@ -17,11 +19,15 @@ export interface SubmitReply {
  * the request; the operator is where tenants authenticate.
  */
 @Controller()
+@ApiTags('pipeline')
 export class PipelineController {
   constructor(private readonly pipelines: PipelineService) {}
 
   /** 201 when the tenant had no program, 200 when this one replaced it. */
   @Put('tenants/:tenant/program')
+  @ApiAnswer(201, PROGRAM_ADMITTED_SCHEMA, 'admitted; the tenant had no program')
+  @ApiAnswer(200, PROGRAM_ADMITTED_SCHEMA, 'admitted in place of the previous one')
+  @ApiErrors(409, 429)
   async submit(
     @Param('tenant') tenant: string,
     @Body() body: SubmitProgramDto,
@@ -34,16 +40,25 @@ export class PipelineController {
 
   @Delete('tenants/:tenant/program')
   @HttpCode(204)
+  @ApiAnswer(204, undefined, 'removed')
+  @ApiErrors(404)
   remove(@Param('tenant') tenant: string): Promise<void> {
     return this.pipelines.remove(idParam('tenant', tenant));
   }
 
   @Get('memory')
+  @ApiAnswer(200, { type: 'object' }, 'the register memory map: stages, slices, free memory')
   memory(): Promise<MemoryReport> {
     return this.pipelines.memory();
   }
 
   @Get('pipeline')
+  @ApiAnswer(
+    200,
+    strictObject({ version: { type: 'integer' }, createdAt: { type: 'string' }, tenants: { type: 'object' } }),
+    'the linked pipeline',
+  )
+  @ApiErrors(404)
   pipeline(): Promise<LinkedPipeline> {
     return this.pipelines.pipeline();
   }

@@ -4,26 +4,40 @@ import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { CircuitsService } from './circuits.service';
 import { CreateCircuitDto } from './dto/create-circuit.dto';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, CIRCUIT_DESCRIPTOR_SCHEMA, strictObject } from '@tenantlab/shared';
 
 /** A VM's circuits; the bearer token says which VM is asking. */
 @Controller('circuits')
 @UseGuards(VmAuthGuard)
+@ApiTags('circuits')
+@ApiBearerAuth('vm')
+@ApiErrors(401, 403)
 export class CircuitsController {
   constructor(private readonly circuits: CircuitsService) {}
 
   /** 201 with the connecting side's descriptor; the listener learns of it through its inbox. */
   @Post()
+  @ApiAnswer(201, CIRCUIT_DESCRIPTOR_SCHEMA, "the connecting side's descriptor")
+  @ApiErrors(404, 409, 429)
   connect(@CallerVm() caller: VmRecord, @Body() body: CreateCircuitDto): Promise<CircuitDescriptor> {
     return this.circuits.connect(caller, body);
   }
 
   @Get()
+  @ApiAnswer(
+    200,
+    strictObject({ circuits: { type: 'array', items: CIRCUIT_DESCRIPTOR_SCHEMA } }),
+    "the caller's circuits",
+  )
   async list(@CallerVm() caller: VmRecord): Promise<{ circuits: CircuitDescriptor[] }> {
     return { circuits: await this.circuits.list(caller) };
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiAnswer(204, undefined, 'closed')
+  @ApiErrors(404)
   close(@CallerVm() caller: VmRecord, @Param('id') id: string): Promise<void> {
     return this.circuits.close(caller, id);
   }

@@ -5,8 +5,12 @@ import { BearerToken } from '../auth/bearer-token.decorator';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { RegistryService } from './registry.service';
 import { RegisteredVm, VmView } from './vm-record';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, strictObject } from '@tenantlab/shared';
+import { REGISTERED_VM_SCHEMA, VM_VIEW_SCHEMA } from '../openapi.schemas';
 
 @Controller('vms')
+@ApiTags('registry')
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
@@ -16,6 +20,11 @@ export class RegistryController {
    * tenant's enrollment secret in the X-Tenant-Secret header (a header, so it never lands in a logged body).
    */
   @Post()
+  @ApiHeader({ name: TENANT_SECRET_HEADER, required: false, description: "the tenant's enrollment secret" })
+  @ApiBearerAuth('vm')
+  @ApiAnswer(201, REGISTERED_VM_SCHEMA, 'a new VM, with its credentials (shown only here)')
+  @ApiAnswer(200, REGISTERED_VM_SCHEMA, 'a known VM registered again, with new credentials')
+  @ApiErrors(401, 403, 409, 429)
   async register(
     @Body() body: RegisterVmDto,
     @BearerToken({ optional: true }) token: string | undefined,
@@ -28,24 +37,34 @@ export class RegistryController {
   }
 
   @Get()
+  @ApiQuery({ name: 'tenant', required: false })
+  @ApiAnswer(200, strictObject({ vms: { type: 'array', items: VM_VIEW_SCHEMA } }), 'the registered VMs')
   async list(@Query('tenant') tenant?: string): Promise<{ vms: VmView[] }> {
     if (tenant !== undefined) idParam('tenant', tenant);
     return { vms: await this.registry.list({ tenant }) };
   }
 
   @Get(':id')
+  @ApiAnswer(200, VM_VIEW_SCHEMA, 'the VM')
+  @ApiErrors(404)
   get(@Param('id') id: string): Promise<VmView> {
     return this.registry.get(idParam('id', id));
   }
 
   @Post(':id/heartbeat')
   @HttpCode(204)
+  @ApiBearerAuth('vm')
+  @ApiAnswer(204, undefined, 'lease renewed')
+  @ApiErrors(401, 403, 404)
   heartbeat(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
     return this.registry.heartbeat(idParam('id', id), token);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiBearerAuth('vm')
+  @ApiAnswer(204, undefined, 'deregistered')
+  @ApiErrors(401, 403, 404)
   deregister(@Param('id') id: string, @BearerToken() token: string): Promise<void> {
     return this.registry.deregister(idParam('id', id), token);
   }

@@ -4,6 +4,8 @@ import { ForbiddenError } from '../auth/auth.errors';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { TelemetryClient } from './telemetry.client';
+import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, PCAP_CONTENT } from '@tenantlab/shared';
 
 /**
  * A tenant's own telemetry (packet traces, their pcap, program events), read from telemetry with the operator's
@@ -11,10 +13,15 @@ import { TelemetryClient } from './telemetry.client';
  */
 @Controller('tenants/:tenant')
 @UseGuards(VmAuthGuard)
+@ApiTags('telemetry')
+@ApiBearerAuth('vm')
+@ApiErrors(401, 403, 404, 502)
 export class TelemetryController {
   constructor(private readonly telemetry: TelemetryClient) {}
 
   @Get('traces')
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiAnswer(200, { type: 'object' }, "the tenant's latest packet traces (telemetry's answer)")
   traces(
     @CallerVm() caller: VmRecord,
     @Param('tenant') tenant: string,
@@ -24,6 +31,7 @@ export class TelemetryController {
   }
 
   @Get('traces/pcap')
+  @ApiResponse({ status: 200, description: "the tenant's captured frames", content: PCAP_CONTENT })
   async pcap(
     @CallerVm() caller: VmRecord,
     @Param('tenant') tenant: string,
@@ -39,6 +47,9 @@ export class TelemetryController {
   }
 
   @Get('events')
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'event', required: false })
+  @ApiAnswer(200, { type: 'object' }, "the tenant's latest program events (telemetry's answer)")
   events(
     @CallerVm() caller: VmRecord,
     @Param('tenant') tenant: string,

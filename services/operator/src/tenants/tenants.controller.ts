@@ -6,10 +6,16 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { parseTenantCaps } from './tenant-caps';
 import type { TenantView } from './tenant-record';
 import { TenantsService } from './tenants.service';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, strictObject } from '@tenantlab/shared';
+import { TENANT_CREATED_SCHEMA, TENANT_VIEW_SCHEMA } from '../openapi.schemas';
 
 /** The admin API: declared tenants. Every call needs `Authorization: Bearer <OPERATOR_ADMIN_TOKEN>`. */
 @Controller('tenants')
 @UseGuards(AdminTokenGuard)
+@ApiTags('tenants')
+@ApiBearerAuth('admin')
+@ApiErrors(401, 403)
 export class TenantsController {
   constructor(
     private readonly tenants: TenantsService,
@@ -21,6 +27,8 @@ export class TenantsController {
    * secret when the body brought its hash (`secretSha256`).
    */
   @Post()
+  @ApiAnswer(201, TENANT_CREATED_SCHEMA, 'the tenant, with its enrollment secret unless the body brought its hash')
+  @ApiErrors(409)
   async create(@Body() body: CreateTenantDto): Promise<TenantView & { enrollmentSecret?: string }> {
     const { caps, problems } = parseTenantCaps(body.caps, 'caps');
     if (!caps) throw new ValidationError(`the tenant's caps are invalid: ${problems.join('; ')}`, problems);
@@ -29,11 +37,14 @@ export class TenantsController {
   }
 
   @Get()
+  @ApiAnswer(200, strictObject({ tenants: { type: 'array', items: TENANT_VIEW_SCHEMA } }), 'the declared tenants')
   async list(): Promise<{ tenants: TenantView[] }> {
     return { tenants: await this.tenants.list() };
   }
 
   @Get(':id')
+  @ApiAnswer(200, TENANT_VIEW_SCHEMA, 'the tenant')
+  @ApiErrors(404)
   get(@Param('id') id: string): Promise<TenantView> {
     return this.tenants.get(idParam('id', id));
   }
@@ -44,6 +55,8 @@ export class TenantsController {
    */
   @Delete(':id')
   @HttpCode(204)
+  @ApiAnswer(204, undefined, 'deleted')
+  @ApiErrors(404, 409)
   async remove(@Param('id') id: string): Promise<void> {
     const tenant = (await this.tenants.get(idParam('id', id))).id;
     const alive = await this.registry.releaseExpiredVmsOf(tenant);

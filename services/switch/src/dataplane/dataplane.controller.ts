@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { idParam } from '@tenantlab/shared';
 import { IsNumber, Max, Min } from 'class-validator';
 import { DataplaneService, MAX_CPU_WEIGHT } from './dataplane.service';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, strictObject } from '@tenantlab/shared';
 
 export class SamplingDto {
   @IsNumber({}, { message: 'must be a number from 0 to 1' })
@@ -25,16 +27,20 @@ export class CpuWeightDto {
  * These are the lab operator's controls (like `ovs-dpctl`), reachable on the switch's loopback port only.
  */
 @Controller()
+@ApiTags('dataplane')
 export class DataplaneController {
   constructor(private readonly dataplane: DataplaneService) {}
 
   @Get('dataplane')
+  @ApiAnswer(200, { type: 'object' }, 'ports, flow cache, counters, sampling and CPU weights')
   show(): Record<string, unknown> {
     return this.dataplane.show();
   }
 
   @Put('tenants/:tenant/sampling')
   @HttpCode(200)
+  @ApiAnswer(200, strictObject({ tenant: { type: 'string' }, rate: { type: 'number' } }), 'the rate now in force')
+  @ApiErrors(404)
   async setSampling(
     @Param('tenant') tenant: string,
     @Body() body: SamplingDto,
@@ -45,6 +51,8 @@ export class DataplaneController {
 
   @Put('tenants/:tenant/cpu-weight')
   @HttpCode(200)
+  @ApiAnswer(200, strictObject({ tenant: { type: 'string' }, weight: { type: 'number' } }), 'the weight now in force')
+  @ApiErrors(404)
   setCpuWeight(@Param('tenant') tenant: string, @Body() body: CpuWeightDto): { tenant: string; weight: number } {
     this.dataplane.setCpuWeight(idParam('tenant', tenant), body.weight);
     return { tenant, weight: this.dataplane.cpuWeightOf(tenant) };

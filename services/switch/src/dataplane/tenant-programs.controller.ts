@@ -2,6 +2,16 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { idParam, NAME_PATTERN, NotFoundError, ValidationError } from '@tenantlab/shared';
 import type { KeyMatchInput, TableEntryInput } from '../programs';
 import { DataplaneService } from './dataplane.service';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAnswer,
+  ApiErrors,
+  COUNTER_CELL_SCHEMA,
+  REGISTER_CELL_SCHEMA,
+  strictObject,
+  TABLE_ENTRIES_SCHEMA,
+  TENANT_PORTS_SCHEMA,
+} from '@tenantlab/shared';
 
 /**
  * Tenant programs on the switch as the operator reaches them, always for one tenant named by the operator (this is
@@ -9,6 +19,8 @@ import { DataplaneService } from './dataplane.service';
  * checked against the table's declaration by the compiled program itself.
  */
 @Controller('tenants/:tenant')
+@ApiTags('programs')
+@ApiErrors(404)
 export class TenantProgramsController {
   constructor(private readonly dataplane: DataplaneService) {}
 
@@ -17,6 +29,7 @@ export class TenantProgramsController {
    * own, given as it attaches ports, so a restarted switch may number them anew. Its own ports only; no program needed.
    */
   @Get('ports')
+  @ApiAnswer(200, TENANT_PORTS_SCHEMA, "the tenant's ports and their numbers")
   ports(@Param('tenant') tenant: string): { tenant: string; ports: { vm: string; port: number }[] } {
     const own = idParam('tenant', tenant);
     const ports = this.dataplane
@@ -28,12 +41,25 @@ export class TenantProgramsController {
   }
 
   @Get('program')
+  @ApiAnswer(
+    200,
+    strictObject({ tenant: { type: 'string' }, name: { type: 'string' }, version: { type: 'integer' } }),
+    "the tenant's installed program",
+  )
   program(@Param('tenant') tenant: string): { tenant: string; name: string; version: number } {
     const program = this.dataplane.programOf(idParam('tenant', tenant));
     return { tenant, name: program.name, version: program.version };
   }
 
   @Post('tables/:table/entries')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      description: '{ key, action, args?, priority? }: checked against the table by the compiled program',
+    },
+  })
+  @ApiAnswer(201, TABLE_ENTRIES_SCHEMA, 'added')
+  @ApiErrors(409)
   addEntry(
     @Param('tenant') tenant: string,
     @Param('table') table: string,
@@ -46,6 +72,8 @@ export class TenantProgramsController {
 
   @Delete('tables/:table/entries')
   @HttpCode(204)
+  @ApiBody({ schema: { type: 'object', description: '{ key }: the entry to remove' } })
+  @ApiAnswer(204, undefined, 'removed')
   removeEntry(
     @Param('tenant') tenant: string,
     @Param('table') table: string,
@@ -61,6 +89,7 @@ export class TenantProgramsController {
   }
 
   @Get('registers/:register/:index')
+  @ApiAnswer(200, REGISTER_CELL_SCHEMA, 'the cell')
   register(
     @Param('tenant') tenant: string,
     @Param('register') register: string,
@@ -73,6 +102,7 @@ export class TenantProgramsController {
   }
 
   @Get('counters/:counter/:index')
+  @ApiAnswer(200, COUNTER_CELL_SCHEMA, 'the cell')
   counter(
     @Param('tenant') tenant: string,
     @Param('counter') counter: string,
