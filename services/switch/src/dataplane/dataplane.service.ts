@@ -413,6 +413,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }
+      this.scheduler.observe(port, outcome.length);
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
