@@ -406,6 +406,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async readRound(): Promise<PortEntry[]> {
     const ports = this.directory.ports().filter((port) => this.quarantine.readable(port));
+    // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
+    // the last round's commit, answered just before this read) stays in.
+    const onProbation = new Set(ports.filter((port) => this.quarantine.has(port)));
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
     this.usage = new Map();
     for (const outcome of outcomes) {
@@ -418,7 +421,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         await this.directory.ensureGroup(port.vm).catch((error: unknown) => this.quarantinePort(port, String(error)));
         continue;
       }
-      if (this.quarantine.has(port)) {
+      if (onProbation.has(port) && this.quarantine.has(port)) {
         this.quarantine.release(port);
         this.logger.record('info', `port of ${port.vm} released from quarantine`, { context: 'dataplane' });
       }
