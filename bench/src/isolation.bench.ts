@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { seedVmRegistry, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
 import {
   attackerRedisBytesMax,
   buildFrame,
@@ -219,6 +219,7 @@ async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; ov
     `${sw.url}/dataplane`,
     undefined,
     10_000,
+    testAdminHeaders(),
   );
   const storm = reply.body.counters.tenants['storm'];
   return { delivered: storm?.txFrames ?? 0, overBound: storm?.drops['tx-over-bound'] ?? 0 };

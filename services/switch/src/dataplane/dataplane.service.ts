@@ -115,7 +115,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
     this.scheduler = new ReadScheduler(config.SWITCH_TENANT_QUANTUM, config.SWITCH_BATCH);
-    this.writer = new PortWriter(redis);
+    // The commit shares the reads' connection: Redis runs a round's commit before the next round's reads, sent
+    // right behind it (see `run`), so the two take one round trip and a read never sees entries it has committed.
+    this.writer = new PortWriter(this.reads);
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
     this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
@@ -234,10 +236,18 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.redis.on('ready', () => void this.doorbell.enable(this.redis));
     await this.rescan();
     let failures = 0;
+    // The last round's commit, still in flight while the next round's reads go out behind it on the same connection.
+    let committing: Promise<void> | undefined;
     while (!this.stopped) {
       try {
         this.doorbell.arm();
-        const entries = await this.readRound();
+        const [read, committed] = await Promise.allSettled([this.readRound(), committing]);
+        committing = undefined;
+        // A failed commit's entries are pending again, and so are the ones this read just took: the error below
+        // drops them all, to be read anew.
+        if (committed.status === 'rejected') throw committed.reason;
+        if (read.status === 'rejected') throw read.reason;
+        const entries = read.value;
         if (entries.length === 0) {
           if (this.waiting.size === 0) {
             const idle = this.directory.ports().length === 0 ? this.config.PORT_SCAN_INTERVAL_MS : IDLE_WAIT_MS;
@@ -246,11 +256,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
           }
           await this.doorbell.wait(WAITING_BLOCK_MS);
         } else this.doorbell.busy();
-        await this.forward(entries);
+        committing = this.forward(entries);
         this.batches += 1;
         failures = 0;
         this.lastError = undefined;
       } catch (error) {
+        committing = undefined;
         if (this.stopped) return;
         this.lastError = error instanceof Error ? error.message : String(error);
         if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
@@ -260,14 +271,17 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         await this.pause(Math.min(50 * 2 ** failures, 2000));
       }
     }
+    // Stopping: the last commit either ran or left its entries pending for the next switch; nothing to count.
+    await committing?.catch(() => undefined);
   }
 
   /**
-   * One batch: decide every frame, then deliver and acknowledge them all in one MULTI. Frames of a tenant whose
+   * One batch: decide every frame, then deliver and acknowledge them all in one MULTI, sent at once; the promise
+   * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant whose
    * programs are over their CPU share wait, in order and unacknowledged (a restarted switch reads them again), up
    * to MAX_WAITING_PER_TENANT; beyond that they are dropped and counted as `cpu-budget`.
    */
-  private async forward(entries: PortEntry[]): Promise<void> {
+  private forward(entries: PortEntry[]): Promise<void> {
     const deliveries = new Map<SwitchPort, Delivery[]>();
     const touched = new Set<SwitchPort>();
     const acks = new Map<SwitchPort, string[]>();
@@ -324,12 +338,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       traced?.finish();
     }
     for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
-    const { applied, refused, faults } = await this.writer.commit(deliveries, touched, acks);
+    // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.scheduler.charge(this.usage);
-    // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
-    for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
-    for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
-    for (const [port, reason] of faults) this.quarantinePort(port, reason);
+    return this.writer.commit(deliveries, touched, acks).then(({ applied, refused, faults }) => {
+      // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
+      for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
+      for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
+      for (const [port, reason] of faults) this.quarantinePort(port, reason);
+    });
   }
 
   /** Whether to trace this frame of `tenant`: a draw at the tenant's sampling rate. */
@@ -398,6 +414,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async readRound(): Promise<PortEntry[]> {
     const ports = this.directory.ports().filter((port) => this.quarantine.readable(port));
+    // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
+    // the last round's commit, answered just before this read) stays in.
+    const onProbation = new Set(ports.filter((port) => this.quarantine.has(port)));
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
     this.usage = new Map();
     for (const outcome of outcomes) {
@@ -410,7 +429,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         await this.directory.ensureGroup(port.vm).catch((error: unknown) => this.quarantinePort(port, String(error)));
         continue;
       }
-      if (this.quarantine.has(port)) {
+      if (onProbation.has(port) && this.quarantine.has(port)) {
         this.quarantine.release(port);
         this.logger.record('info', `port of ${port.vm} released from quarantine`, { context: 'dataplane' });
       }
@@ -421,6 +440,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }
+      this.scheduler.observe(port, outcome.length);
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }

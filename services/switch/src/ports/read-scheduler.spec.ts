@@ -12,6 +12,8 @@ interface Load {
   costPerFrame: number;
   /** Frames each port has waiting at the start of a round (Infinity: always backlogged). */
   offeredPerRound: number;
+  /** Ports that never send (VMs that only receive). */
+  silent?: SwitchPort[];
 }
 
 function portsOf(tenant: string, count: number, firstNo: number): SwitchPort[] {
@@ -38,10 +40,12 @@ function simulate(
     for (const [tenant, load] of Object.entries(loads)) {
       let frames = 0;
       let backlogged = false;
-      for (const { count } of plan.filter((p) => p.port.tenant === tenant)) {
-        const read = Math.min(count, load.offeredPerRound);
+      for (const { port, count } of plan.filter((p) => p.port.tenant === tenant)) {
+        const offered = load.silent?.includes(port) ? 0 : load.offeredPerRound;
+        const read = Math.min(count, offered);
+        scheduler.observe(port, offered === Infinity ? 8192 : offered);
         frames += read;
-        backlogged ||= load.offeredPerRound > read;
+        backlogged ||= offered > read;
       }
       usage.set(tenant, { frames, cost: frames * load.costPerFrame, backlogged });
       totals[tenant].work += frames * load.costPerFrame;
@@ -92,6 +96,41 @@ describe('ReadScheduler: deficit round robin over tenants, then their ports', ()
     );
     // Round 1 spreads the victim's first credit over both ports; from then on it reads all 20 offered.
     assert.deepEqual(totals.victim.perRound.slice(1), new Array<number>(199).fill(20));
+  });
+
+  it("gives a tenant's share to its ports with frames waiting, one frame a round to a port that only receives", () => {
+    // The isolation bench's victim: one VM sends, the other only receives. Split evenly, the sender would get 64
+    // frames a round of the 128 its credit pays for (256 / 2 a frame), and fall behind once rounds are long.
+    const victim = portsOf('victim', 2, 100);
+    const totals = simulate(
+      {
+        storm: { ports: portsOf('storm', 16, 1), costPerFrame: 16, offeredPerRound: Infinity },
+        victim: { ports: victim, silent: [victim[1]], costPerFrame: 2, offeredPerRound: 120 },
+      },
+      50,
+    );
+    // Round 1 knows nothing of the ports yet and splits evenly; from then on the sender reads all it offers.
+    assert.deepEqual(totals.victim.perRound.slice(1), new Array<number>(49).fill(120));
+  });
+
+  it('gives a port that had nothing its share again from the round after it is found with frames', () => {
+    const scheduler = new ReadScheduler(100, 1000);
+    const [a, b] = portsOf('a', 2, 1);
+    const countOf = (plan: { port: SwitchPort; count: number }[], port: SwitchPort): number =>
+      plan.find((p) => p.port === port)?.count ?? -1;
+    const charge = (frames: number): void =>
+      scheduler.charge(new Map([['a', { frames, cost: frames, backlogged: true }]]));
+    scheduler.plan([a, b]);
+    scheduler.observe(a, 500);
+    scheduler.observe(b, 0);
+    charge(50);
+    let plan = scheduler.plan([a, b]);
+    assert.deepEqual([countOf(plan, a), countOf(plan, b)], [99, 1]);
+    scheduler.observe(a, 500);
+    scheduler.observe(b, 300);
+    charge(100);
+    plan = scheduler.plan([a, b]);
+    assert.deepEqual([countOf(plan, a), countOf(plan, b)], [50, 50]);
   });
 
   it('splits a tenant evenly over its ports, the remainder rotating', () => {

@@ -26,7 +26,8 @@ const COST_SMOOTHING = 0.25;
  * Decides how many frames the switch reads from each port in a round: deficit round robin (Shreedhar and Varghese)
  * over tenants, then over each tenant's ports, so a tenant's share of the switch is the same whatever its number of
  * VMs and whatever they send. Each round every tenant earns `quantum` units of work; a tenant reads as many frames
- * as its deficit pays for at its recent cost per frame, split evenly over its ports (the remainder rotating). A frame
+ * as its deficit pays for at its recent cost per frame, split evenly over its ports that had frames waiting at their
+ * last read (the remainder rotating; a port that had none gets one frame, see `plan`). A frame
  * is only costed once it has been decided (a broadcast costs its fan-out), so the round's real cost is charged
  * afterwards: a tenant that overspent reads nothing until its debt is repaid. A tenant with nothing waiting keeps no
  * credit (as in DRR, an idle queue's deficit is reset), only its debt, and a busy one at most a quantum; it is still read each round it has credit, so
@@ -35,6 +36,8 @@ const COST_SMOOTHING = 0.25;
  */
 export class ReadScheduler {
   private readonly tenants = new Map<string, TenantState>();
+  /** Ports whose tx stream was empty at their last read. */
+  private readonly empty = new Set<SwitchPort>();
 
   constructor(
     /** Work each tenant earns per round. */
@@ -66,19 +69,41 @@ export class ReadScheduler {
       const rounds = Math.floor(-richest / this.quantum) + 1;
       for (const state of states) state.deficit += rounds * this.quantum;
     }
+    const present = new Set(ports);
+    for (const port of this.empty) if (!present.has(port)) this.empty.delete(port);
     const plan: PortRead[] = [];
     for (const [tenant, own] of byTenant) {
       const state = this.stateOf(tenant);
       const frames = state.deficit > 0 ? Math.max(1, Math.floor(state.deficit / state.costPerFrame)) : 0;
-      const each = Math.floor(frames / own.length);
-      const extra = frames % own.length;
-      own.forEach((port, i) => {
-        const turn = (i - state.cursor + own.length) % own.length;
+      // A port whose stream was empty at its last read (a VM that only receives) gets one frame, enough to find out
+      // it has some; the tenant's other frames go to its ports that had frames waiting. Split over all its ports
+      // instead, a receiving VM would hold half of a two-VM tenant's share unused, and once rounds grow long (a
+      // storm, a busy machine) its sender would fall behind for good.
+      const idle = own.filter((port) => this.empty.has(port)).length;
+      const sharing = idle < own.length && frames - idle >= own.length - idle;
+      const busy = sharing ? own.filter((port) => !this.empty.has(port)) : own;
+      const shared = sharing ? frames - idle : frames;
+      const each = Math.floor(shared / busy.length);
+      const extra = shared % busy.length;
+      const cursor = state.cursor % busy.length;
+      for (const port of own) {
+        const i = busy.indexOf(port);
+        if (i < 0) {
+          plan.push({ port, count: 1 });
+          continue;
+        }
+        const turn = (i - cursor + busy.length) % busy.length;
         plan.push({ port, count: Math.min(this.maxPerPort, each + (turn < extra ? 1 : 0)) });
-      });
-      state.cursor = (state.cursor + extra) % own.length;
+      }
+      state.cursor = (cursor + extra) % busy.length;
     }
     return plan;
+  }
+
+  /** What a port's read found: `length` entries in its tx stream, those just read included (0: it had none). */
+  observe(port: SwitchPort, length: number): void {
+    if (length > 0) this.empty.delete(port);
+    else this.empty.add(port);
   }
 
   /** Charges each tenant what its frames of the round cost; tenants not listed read nothing and wait for nothing. */
