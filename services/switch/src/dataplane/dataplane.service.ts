@@ -23,6 +23,7 @@ import type { SwitchPort, Verdict } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
+import { StoreLedger } from '../ports/store-ledger';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
@@ -81,6 +82,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly doorbell: TxDoorbell;
   private readonly scheduler: ReadScheduler;
   private readonly quarantine = new PortQuarantine();
+  /** Per VM port and store generation, what the switch took and gave: survives a Redis that restarts empty. */
+  private readonly ledger = new StoreLedger();
   /** Per tenant, what this round's frames cost so far (for the scheduler), and whether it left frames behind. */
   private usage = new Map<string, TenantUsage>();
   private readonly traces: KafkaBatchPublisher<PacketTrace | MirroredFrame>;
@@ -108,7 +111,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
-    this.directory = new PortDirectory(redis);
+    this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     this.reads = redis.duplicate({ connectionName: 'switch:ports' });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
@@ -210,6 +213,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       scheduler: this.scheduler.snapshot(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
+      storeLedger: this.ledger.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -226,6 +230,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     let failures = 0;
     while (!this.stopped) {
       try {
+        // Between batches no commit is in flight, so a ledger entry lands after every delivery it counts.
+        if (this.ledger.pending()) await this.ledger.flush(this.redis);
         this.doorbell.arm();
         const entries = await this.readRound();
         if (entries.length === 0) {
@@ -306,7 +312,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
-    const { applied, refused, faults } = await this.writer.commit(deliveries, touched, acks);
+    const { applied, refused, faults } = await this.writer.commit(deliveries, touched, acks).catch((error: unknown) => {
+      for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
+      throw error;
+    });
+    for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+    for (const [port] of applied) this.ledger.delivered(port.vm, 1);
     this.scheduler.charge(this.usage);
     // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
     for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
@@ -416,6 +427,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
+    for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
     return entries;
   }
 
