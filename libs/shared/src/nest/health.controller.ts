@@ -15,7 +15,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every dependency answers; 503 with the failing checks otherwise. */
+  /** Readiness: every dependency answers and nothing is left to converge; 503 with the failing checks or reasons. */
   @Get('ready')
   async ready(@Res({ passthrough: true }) response: Response): Promise<ReadinessReport> {
     const report = await runReadinessChecks(this.checks);

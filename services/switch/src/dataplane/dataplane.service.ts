@@ -63,6 +63,8 @@ const IDLE_WAIT_MS = 250;
 /** How often an idle data path polls when Redis does not send keyspace notifications. */
 const POLL_MS = 2;
 const TRACE_FLUSH_MS = 200;
+/** After Redis restarted empty, a VM that has not come back by then stops holding the switch's readiness back. */
+const CONVERGENCE_GIVE_UP_MS = 60_000;
 /** Weights are relative; a bound keeps one tenant from being handed a share that rounds the others' to nothing. */
 export const MAX_CPU_WEIGHT = 1000;
 
@@ -100,6 +102,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private stopped = false;
   private batches = 0;
   private lastError: string | undefined;
+  /** The run id of the Redis server last seen: a new one means the store restarted (empty, in a lab). */
+  private storeRunId: string | undefined;
 
   constructor(
     @Inject(SWITCH_CONFIG) private readonly config: SwitchConfig,
@@ -226,6 +230,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     }
     // Notifications are server configuration: a Redis that restarted empty has them off again.
     this.redis.on('ready', () => void this.doorbell.enable(this.redis));
+    this.redis.on('ready', () => void this.noticeStoreLoss());
+    await this.noticeStoreLoss();
     await this.rescan();
     let failures = 0;
     while (!this.stopped) {
@@ -380,6 +386,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       }
       for (const port of attached) this.pipeline.attach(port);
       for (const [port, reason] of faulty) this.quarantinePort(port, reason);
+      this.ledger.attached(this.directory.ports().map((port) => port.vm));
       if (attached.length + detached.length > 0) {
         this.logger.record('info', `ports: +${attached.length} -${detached.length}`, {
           context: 'dataplane',
@@ -429,6 +436,29 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     }
     for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
     return entries;
+  }
+
+  /** Why the switch has not converged after Redis restarted empty (its `/ready` says `degraded` meanwhile). */
+  degradedReasons(): string[] {
+    return this.ledger.degradedReasons(CONVERGENCE_GIVE_UP_MS);
+  }
+
+  /** A Redis with another run id is another server: whatever the old one held, this one does not. */
+  private async noticeStoreLoss(): Promise<void> {
+    // The ports as they were before this connection came back: a scan after it finds an empty registry.
+    const served = this.directory.ports().map((port) => port.vm);
+    try {
+      const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1];
+      if (runId && this.storeRunId && runId !== this.storeRunId) {
+        this.ledger.storeLost(served);
+        this.logger.record('warn', 'Redis restarted empty: waiting for every port to be attached again', {
+          context: 'dataplane',
+        });
+      }
+      this.storeRunId = runId ?? this.storeRunId;
+    } catch (error) {
+      this.logger.record('warn', `could not read Redis's run id: ${String(error)}`, { context: 'dataplane' });
+    }
   }
 
   private usageOf(tenant: string): TenantUsage {

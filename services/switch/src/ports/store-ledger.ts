@@ -29,6 +29,36 @@ interface Generation {
  */
 export class StoreLedger {
   private readonly byVm = new Map<string, Generation>();
+  /** VMs whose port the switch served when the store was lost, and not yet made again, with when it was lost. */
+  private awaiting = new Set<string>();
+  private lostAt = 0;
+
+  /**
+   * The store was lost (Redis answers as another server): until each of `vms` has its port made again and its ledger
+   * entry written, the switch has not converged. A VM that does not come back within `giveUpMs` stops counting (it
+   * may have been deleted meanwhile).
+   */
+  storeLost(vms: readonly string[], now = Date.now()): void {
+    this.awaiting = new Set(vms);
+    this.lostAt = now;
+  }
+
+  /** A port scan of the store as it is now found these VMs registered, so their ports are attached again. */
+  attached(vms: readonly string[]): void {
+    for (const vm of vms) this.awaiting.delete(vm);
+  }
+
+  /** Why the switch has not converged after a store loss; empty when it has. */
+  degradedReasons(giveUpMs: number, now = Date.now()): string[] {
+    if (this.awaiting.size > 0 && now - this.lostAt > giveUpMs) this.awaiting.clear();
+    const reasons: string[] = [];
+    if (this.awaiting.size > 0) {
+      reasons.push(`Redis restarted empty; ports not attached again yet: ${[...this.awaiting].sort().join(', ')}`);
+    }
+    const due = [...this.byVm].filter(([, g]) => g.due).map(([vm]) => vm);
+    if (due.length > 0) reasons.push(`store ledger entries not yet written for: ${due.sort().join(', ')}`);
+    return reasons;
+  }
 
   /** `vm`'s tx group had to be made: a new stream, so the store lost the old one (or the port is new). */
   txRecreated(vm: string): void {
