@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { SWITCH_CONFIG, SwitchConfig } from './config/switch.config';
 import { DataplaneModule } from './dataplane/dataplane.module';
+import { DataplaneService } from './dataplane/dataplane.service';
 
 @Module({})
 export class AppModule {
@@ -44,9 +45,9 @@ export class AppModule {
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [REDIS_CLIENT, KAFKA_CLIENT, ComponentStatusService],
-          useFactory: (redis: Redis, kafka: Kafka, status: ComponentStatusService) => [
-            redisReadinessCheck(redis),
+          inject: [REDIS_CLIENT, KAFKA_CLIENT, ComponentStatusService, DataplaneService],
+          useFactory: (redis: Redis, kafka: Kafka, status: ComponentStatusService, dataplane: DataplaneService) => [
+            { ...redisReadinessCheck(redis), degraded: () => dataplane.degradedReasons() },
             kafkaReadinessCheck(kafka),
             status.readinessCheck(),
           ],

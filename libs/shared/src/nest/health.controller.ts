@@ -17,7 +17,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every dependency answers; 503 with the failing checks otherwise. */
+  /** Readiness: every dependency answers and nothing is left to converge; 503 with the failing checks or reasons. */
   @Get('ready')
   @ApiAnswer(200, { type: 'object', required: ['ready'] }, 'every dependency answers')
   @ApiAnswer(503, { type: 'object', required: ['ready'] }, 'a dependency does not answer; the report names it')

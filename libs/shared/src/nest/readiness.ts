@@ -3,13 +3,21 @@ export interface ReadinessCheck {
   readonly name: string;
   /** Resolves with an optional detail when the dependency is usable; rejects with the reason when it is not. */
   check(): Promise<string | void>;
+  /**
+   * Why the service, though its dependency answers, knows it has not converged yet (issue 10: after Redis restarted
+   * empty, until what it held is back in the store); empty when it has. Read only when `check` passed.
+   */
+  degraded?(): readonly string[];
 }
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
 export interface ReadinessReport {
+  /** `degraded`: every dependency answers, but the service has not converged after a loss (see `reasons`). */
+  status: 'ready' | 'not-ready' | 'degraded';
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
+  reasons?: string[];
 }
 
 /** Runs all checks concurrently; a check that does not settle within the deadline counts as failed. */
@@ -35,5 +43,9 @@ export async function runReadinessChecks(
       }
     }),
   );
-  return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+  const checked = Object.fromEntries(results);
+  if (!results.every(([, r]) => r.ok)) return { status: 'not-ready', ready: false, checks: checked };
+  const reasons = checks.flatMap((c) => c.degraded?.() ?? []);
+  if (reasons.length > 0) return { status: 'degraded', ready: false, checks: checked, reasons };
+  return { status: 'ready', ready: true, checks: checked };
 }

@@ -1,2 +1,3 @@
 export * from './port-keys';
 export * from './vm-addresses';
+export * from './port-ledger';

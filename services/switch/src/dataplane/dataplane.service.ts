@@ -22,6 +22,7 @@ import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
+import { StoreLedger } from '../ports/store-ledger';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
@@ -62,6 +63,8 @@ const IDLE_WAIT_MS = 250;
 /** How often an idle data path polls when Redis does not send keyspace notifications. */
 const POLL_MS = 2;
 const TRACE_FLUSH_MS = 200;
+/** After Redis restarted empty, a VM that has not come back by then stops holding the switch's readiness back. */
+const CONVERGENCE_GIVE_UP_MS = 60_000;
 /** Weights are relative; a bound keeps one tenant from being handed a share that rounds the others' to nothing. */
 export const MAX_CPU_WEIGHT = 1000;
 
@@ -81,6 +84,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly doorbell: TxDoorbell;
   private readonly scheduler: ReadScheduler;
   private readonly quarantine = new PortQuarantine();
+  /** Per VM port and store generation, what the switch took and gave: survives a Redis that restarts empty. */
+  private readonly ledger = new StoreLedger();
   /** Per tenant, what this round's frames cost so far (for the scheduler), and whether it left frames behind. */
   private usage = new Map<string, TenantUsage>();
   private readonly traces: KafkaBatchPublisher<PacketTrace | MirroredFrame>;
@@ -98,6 +103,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private stopped = false;
   private batches = 0;
   private lastError: string | undefined;
+  /** The run id of the Redis server last seen: a new one means the store restarted (empty, in a lab). */
+  private storeRunId: string | undefined;
 
   constructor(
     @Inject(SWITCH_CONFIG) private readonly config: SwitchConfig,
@@ -109,7 +116,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
-    this.directory = new PortDirectory(redis);
+    this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     this.reads = redis.duplicate({ connectionName: 'switch:ports' });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
@@ -222,6 +229,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       scheduler: this.scheduler.snapshot(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
+      storeLedger: this.ledger.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -234,12 +242,22 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     }
     // Notifications are server configuration: a Redis that restarted empty has them off again.
     this.redis.on('ready', () => void this.doorbell.enable(this.redis));
+    this.redis.on('ready', () => void this.noticeStoreLoss());
+    await this.noticeStoreLoss();
     await this.rescan();
     let failures = 0;
     // The last round's commit, still in flight while the next round's reads go out behind it on the same connection.
     let committing: Promise<void> | undefined;
     while (!this.stopped) {
       try {
+        // A ledger entry must land after every delivery it counts: the commit in flight answers first (a failed one
+        // throws here, as it would below).
+        if (this.ledger.pending()) {
+          const inFlight = committing;
+          committing = undefined;
+          await inFlight;
+          await this.ledger.flush(this.redis);
+        }
         this.doorbell.arm();
         const [read, committed] = await Promise.allSettled([this.readRound(), committing]);
         committing = undefined;
@@ -340,12 +358,24 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.scheduler.charge(this.usage);
-    return this.writer.commit(deliveries, touched, acks).then(({ applied, refused, faults }) => {
-      // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
-      for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
-      for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
-      for (const [port, reason] of faults) this.quarantinePort(port, reason);
-    });
+    return this.writer.commit(deliveries, touched, acks).then(
+      ({ applied, refused, faults }) => {
+        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        for (const [port] of applied) this.ledger.delivered(port.vm, 1);
+        // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
+        for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
+        for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
+        for (const [port, reason] of faults) this.quarantinePort(port, reason);
+      },
+      (error: unknown) => {
+        // No reply: each rx write may or may not be in rx, so its destination counts it in doubt. The batch's tx
+        // entries are settled with it (a drop was counted when decided, a delivery is in doubt at its destination):
+        // left unsettled, a frame lost with the store would be counted at its sender too.
+        for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
+        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        throw error;
+      },
+    );
   }
 
   /** Whether to trace this frame of `tenant`: a draw at the tenant's sampling rate. */
@@ -393,6 +423,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       }
       for (const port of attached) this.pipeline.attach(port);
       for (const [port, reason] of faulty) this.quarantinePort(port, reason);
+      this.ledger.attached(this.directory.ports().map((port) => port.vm));
       if (attached.length + detached.length > 0) {
         this.logger.record('info', `ports: +${attached.length} -${detached.length}`, {
           context: 'dataplane',
@@ -444,7 +475,31 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
+    for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
     return entries;
+  }
+
+  /** Why the switch has not converged after Redis restarted empty (its `/ready` says `degraded` meanwhile). */
+  degradedReasons(): string[] {
+    return this.ledger.degradedReasons(CONVERGENCE_GIVE_UP_MS);
+  }
+
+  /** A Redis with another run id is another server: whatever the old one held, this one does not. */
+  private async noticeStoreLoss(): Promise<void> {
+    // The ports as they were before this connection came back: a scan after it finds an empty registry.
+    const served = this.directory.ports().map((port) => port.vm);
+    try {
+      const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1];
+      if (runId && this.storeRunId && runId !== this.storeRunId) {
+        this.ledger.storeLost(served);
+        this.logger.record('warn', 'Redis restarted empty: waiting for every port to be attached again', {
+          context: 'dataplane',
+        });
+      }
+      this.storeRunId = runId ?? this.storeRunId;
+    } catch (error) {
+      this.logger.record('warn', `could not read Redis's run id: ${String(error)}`, { context: 'dataplane' });
+    }
   }
 
   private usageOf(tenant: string): TenantUsage {

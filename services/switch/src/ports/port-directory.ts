@@ -18,7 +18,11 @@ export class PortDirectory {
   private readonly byVm = new Map<string, SwitchPort>();
   private nextPortNo = 1;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** Told each time a port's tx group had to be made (a new stream: the port is new, or the store lost it). */
+    private readonly onTxCreated: (vm: string) => void = () => undefined,
+  ) {}
 
   ports(): SwitchPort[] {
     return [...this.byVm.values()];
@@ -53,10 +57,11 @@ export class PortDirectory {
     for (const [vm, { tenant, vlan }] of wanted) {
       if (this.byVm.has(vm)) continue;
       const port: SwitchPort = { no: this.nextPortNo++, vm, tenant, vlan };
-      this.byVm.set(vm, port);
       changes.attached.push(port);
       // One VM's keys must not stop the scan for the VMs after it: its port is attached, and reported as faulty.
       await this.ensureGroup(vm).catch((error: unknown) => changes.faulty.push([port, describe(error)]));
+      // Listed (so read) only once its group is there: a read of the new stream never overtakes its group's making.
+      this.byVm.set(vm, port);
     }
     return changes;
   }
@@ -65,6 +70,7 @@ export class PortDirectory {
   async ensureGroup(vm: string): Promise<void> {
     try {
       await this.redis.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0', 'MKSTREAM');
+      this.onTxCreated(vm);
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
     }

@@ -1,6 +1,13 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { nextStreamId, PORT_ENTRY_FIELDS, PORT_KEYS } from '@tenantlab/shared';
+import {
+  nextStreamId,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  PORT_LEDGER_FIELD,
+  parsePortLedger,
+  type PortLedger,
+} from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 
 /** One read returns up to this many frames (seed 003: one round trip for many entries). */
@@ -9,16 +16,20 @@ const READ_BATCH = 512;
 const BLOCK_MS = 1000;
 
 const FRAME_FIELD = Buffer.from(PORT_ENTRY_FIELDS.frame);
+const LEDGER_FIELD = Buffer.from(PORT_LEDGER_FIELD);
 
 type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 /** Handed each batch of frames read from rx, in stream order. Must not keep the array (the Buffers are its own). */
 export type FrameBatchHandler = (frames: Buffer[]) => void;
 
+/** Handed each ledger entry the switch wrote to rx, when it is read: the counters already count the frames before it. */
+export type LedgerHandler = (ledger: PortLedger) => void;
+
 export interface PortReceiverCounters {
   framesReceived: number;
   bytesReceived: number;
-  /** rx entries without a frame field: not written by the switch, skipped. */
+  /** rx entries without a frame field (nor a ledger): not written by the switch, skipped. */
   malformed: number;
 }
 
@@ -46,6 +57,7 @@ export class PortReceiver {
     /** Where to start: after this stream id (default: everything in rx). */
     startAfter = '0-0',
     private readonly counters: PortReceiverCounters = newReceiverCounters(),
+    private readonly onLedger: LedgerHandler = () => undefined,
   ) {
     this.key = PORT_KEYS.rx(vmId);
     this.lastId = startAfter;
@@ -99,7 +111,11 @@ export class PortReceiver {
         frames.push(frame);
         this.counters.framesReceived += 1;
         this.counters.bytesReceived += frame.length;
-      } else this.counters.malformed += 1;
+      } else {
+        const ledger = ledgerOf(fields);
+        if (ledger) this.onLedger(ledger);
+        else this.counters.malformed += 1;
+      }
       this.lastId = id.toString('latin1');
     }
     return frames;
@@ -108,5 +124,12 @@ export class PortReceiver {
 
 function frameOf(fields: readonly Buffer[]): Buffer | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].equals(FRAME_FIELD)) return fields[i + 1];
+  return undefined;
+}
+
+function ledgerOf(fields: readonly Buffer[]): PortLedger | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i].equals(LEDGER_FIELD)) return parsePortLedger(fields[i + 1].toString());
+  }
   return undefined;
 }

@@ -8,7 +8,7 @@ import {
   PORT_KEYS,
   ValidationError,
 } from '@tenantlab/shared';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { FrameTooLargeError, SendAbortedError } from './vnic.errors';
 
 /** Frames per pipelined round trip unless a send asks otherwise, and the most one may ask for. */
@@ -30,6 +30,11 @@ export interface PortSenderCounters {
   bytesSent: number;
   /** Times the sender found tx full and had to wait for the switch to drain it. */
   sendWaits: number;
+  /**
+   * Frames whose XADD got no reply (the connection died with it in flight): Redis may or may not hold them. Their
+   * send rejected; the switch's ledger entry tells, after a store loss, how many of them it read after all.
+   */
+  unknownOutcome: number;
 }
 
 interface PendingSend {
@@ -45,7 +50,7 @@ interface PendingSend {
 }
 
 export function newSenderCounters(): PortSenderCounters {
-  return { framesSent: 0, bytesSent: 0, sendWaits: 0 };
+  return { framesSent: 0, bytesSent: 0, sendWaits: 0, unknownOutcome: 0 };
 }
 
 /**
@@ -138,14 +143,28 @@ export class PortSender {
       pipeline.xadd(this.key, '*', PORT_ENTRY_FIELDS.frame, head.frames[i], ...head.trace);
     }
     pipeline.xlen(this.key);
-    const results = (await pipeline.exec()) ?? [];
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      this.counters.unknownOutcome += count;
+      throw error;
+    }
+    // Every reply is looked at, so a frame Redis took is counted even when one before it failed; a frame whose
+    // reply is an error from Redis was refused, one without a reply may or may not be in tx.
+    let firstError: Error | undefined;
     for (let i = 0; i < count; i++) {
       const [error] = results[i] ?? [new Error('Redis sent no reply to XADD')];
-      if (error) throw error;
+      if (error) {
+        if (!(error instanceof ReplyError)) this.counters.unknownOutcome += 1;
+        firstError ??= error;
+        continue;
+      }
       this.counters.framesSent += 1;
-      this.counters.bytesSent += head.frames[head.next].length;
-      head.next += 1;
+      this.counters.bytesSent += head.frames[head.next + i].length;
     }
+    if (firstError) throw firstError;
+    head.next += count;
     const [error, length] = results[count] ?? [new Error('Redis sent no reply to XLEN')];
     if (error) throw error;
     this.knownLength = Number(length);

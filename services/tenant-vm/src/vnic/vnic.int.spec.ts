@@ -115,6 +115,7 @@ describe('the vNIC on a real Redis, as the VM user', () => {
       framesSent: 1000,
       bytesSent: frames.reduce((total, frame) => total + frame.length, 0),
       sendWaits: 0,
+      unknownOutcome: 0,
     });
   });
 

@@ -1,9 +1,17 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { type CircuitConnections, JsonLogger, PORT_KEYS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import {
+  type CircuitConnections,
+  JsonLogger,
+  PORT_KEYS,
+  type PortLedger,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { VmRedis } from '../circuits/vm-redis';
 import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
 import { type FrameBatchHandler, newReceiverCounters, PortReceiver } from './port-receiver';
 import { newSenderCounters, type PortSendOptions, PortSender } from './port-sender';
+import { StoreLoss, type StoreLossReport } from './store-loss';
 
 export interface VnicStatus {
   vm: string;
@@ -11,8 +19,10 @@ export interface VnicStatus {
   ipv4: string;
   tx: string;
   rx: string;
-  sent: { frames: number; bytes: number; waits: number };
+  sent: { frames: number; bytes: number; waits: number; unknownOutcome: number };
   received: { frames: number; bytes: number; malformed: number };
+  /** Frames lost with a store that restarted empty, from the switch's ledger entries (issue 10). */
+  lostInStore: StoreLossReport;
   /** Why the receiver is not reading right now (not registered yet, Redis away), if it is not. */
   receiverProblem?: string;
 }
@@ -30,6 +40,7 @@ const RETRY_MAX_MS = 2000;
 export class VnicService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly sentCounters = newSenderCounters();
   private readonly receivedCounters = newReceiverCounters();
+  private readonly storeLoss = new StoreLoss(this.sentCounters, this.receivedCounters);
   private readonly subscribers = new Set<FrameBatchHandler>();
   private sender: { connections: CircuitConnections; sender: PortSender } | undefined;
   private receiver: PortReceiver | undefined;
@@ -53,6 +64,8 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
       return Promise.reject(error instanceof Error ? error : new Error('no Redis connection', { cause: error }));
     }
     if (this.sender?.connections !== connections) {
+      // New credentials: the frames the old ones wrote went to the store those credentials were made in.
+      this.storeLoss.credentialsChanged();
       this.sender = {
         connections,
         sender: new PortSender(connections.commands, this.config.VM_ID, this.sentCounters),
@@ -69,7 +82,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
 
   status(): VnicStatus {
     const vm = this.config.VM_ID;
-    const { framesSent, bytesSent, sendWaits } = this.sentCounters;
+    const { framesSent, bytesSent, sendWaits, unknownOutcome } = this.sentCounters;
     const { framesReceived, bytesReceived, malformed } = this.receivedCounters;
     return {
       vm,
@@ -77,8 +90,9 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
       ipv4: vmIpv4Address(vm),
       tx: PORT_KEYS.tx(vm),
       rx: PORT_KEYS.rx(vm),
-      sent: { frames: framesSent, bytes: bytesSent, waits: sendWaits },
+      sent: { frames: framesSent, bytes: bytesSent, waits: sendWaits, unknownOutcome },
       received: { frames: framesReceived, bytes: bytesReceived, malformed },
+      lostInStore: this.storeLoss.report(),
       ...(this.receiverProblem === undefined ? {} : { receiverProblem: this.receiverProblem }),
     };
   }
@@ -107,6 +121,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
           (frames) => this.dispatch(frames),
           position,
           this.receivedCounters,
+          (ledger) => this.settle(ledger),
         );
         this.receiver = receiver;
         this.receiverProblem = undefined;
@@ -122,6 +137,24 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
       } finally {
         position = receiver?.position ?? position;
       }
+    }
+  }
+
+  private settle(ledger: PortLedger): void {
+    // The sender of the current credentials writes to the new store; any older one wrote to the store now lost.
+    const current = this.sender !== undefined && this.sender.connections === this.currentConnections();
+    this.storeLoss.settle(ledger, current);
+    this.logger.record('info', `store generation ${ledger.generation} of this vNIC ended`, {
+      ledger,
+      lostInStore: this.storeLoss.report(),
+    });
+  }
+
+  private currentConnections(): CircuitConnections | undefined {
+    try {
+      return this.redis.connections();
+    } catch {
+      return undefined;
     }
   }
 
