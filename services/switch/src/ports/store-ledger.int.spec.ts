@@ -209,6 +209,13 @@ describe('the store ledger across a Redis that restarts empty', () => {
         passwords.set(vm, randomBytes(16).toString('hex'));
         await register(vm, passwords.get(vm)!);
       }
+      // A broadcast reaches the ports attached when it is switched: the frames from here on are owed to all three
+      // only once the switch has them all again (a scan in the empty store's window detaches them; without this
+      // wait, a port attached a scan later missed the first frames, uncounted, and the balance timed out).
+      await waitFor('the switch to attach the three ports again', 10_000, () => {
+        const vms = new Set(dataplane.ports().map((port) => port.vm));
+        return [a1, a2, a3].every((vm) => vms.has(vm)) && dataplane.degradedReasons().length === 0 ? true : undefined;
+      });
       current = undefined;
       // As a VM does: the new credentials' connection, once it is up, carries the frames from here on.
       current = { connection: await readyConnection(a1, passwords.get(a1)!), generation: 'new' };

@@ -27,6 +27,25 @@ describe('StoreLedger', () => {
     assert.deepEqual(written, []);
   });
 
+  it('ends every generation when the store is lost, whether or not the switch makes the tx group again', async () => {
+    const ledger = new StoreLedger();
+    for (const vm of ['vm-1', 'vm-2']) ledger.txRecreated(vm);
+    ledger.read('vm-1', '5-0');
+    ledger.read('vm-1', '5-1');
+    ledger.settled('vm-1', ['5-0']);
+    ledger.delivered('vm-2', 1);
+    ledger.storeLost(['vm-1', 'vm-2']);
+    // The switch makes vm-1's group (it got NOGROUP); the operator made vm-2's (BUSYGROUP: no call). One end each.
+    ledger.txRecreated('vm-1');
+    ledger.settled('vm-1', ['5-1']); // the lost store's commit answered late
+    const { redis, written } = recorder();
+    await ledger.flush(redis);
+    assert.deepEqual(written, [
+      [PORT_KEYS.rx('vm-1'), { generation: 1, consumed: 2, unsettled: 0, delivered: 0, inDoubt: 0 }],
+      [PORT_KEYS.rx('vm-2'), { generation: 1, consumed: 0, unsettled: 0, delivered: 1, inDoubt: 0 }],
+    ]);
+  });
+
   it('closes a generation: distinct reads, settled and delivered frames go into the entry, then start again', async () => {
     const ledger = new StoreLedger();
     ledger.txRecreated('vm-1');

@@ -13,6 +13,8 @@ interface Generation {
   /** rx writes confirmed, and rx writes whose commit got no reply. */
   delivered: number;
   inDoubt: number;
+  /** The store loss ended the generation, and its tx group has not been made anew by the switch since. */
+  endedByLoss?: boolean;
   /** The tx side of the generation that ended, waiting for its ledger entry to be written (with the rx side). */
   due?: { consumed: number; settled: number; highestId: string };
   last?: PortLedger;
@@ -41,6 +43,12 @@ export class StoreLedger {
   storeLost(vms: readonly string[], now = Date.now()): void {
     this.awaiting = new Set(vms);
     this.lostAt = now;
+    // Every tx stream went with the store. Its group is not always made anew by the switch (the operator makes it
+    // when a VM registers), so the loss itself ends each port's generation.
+    for (const generation of this.byVm.values()) {
+      endTx(generation);
+      generation.endedByLoss = true;
+    }
   }
 
   /** A port scan of the store as it is now found these VMs registered, so their ports are attached again. */
@@ -67,14 +75,10 @@ export class StoreLedger {
       this.byVm.set(vm, fresh());
       return;
     }
-    const { consumed, settled, highestId, due } = generation;
-    // Lost twice before the entry could be written: one entry accounts for both.
-    generation.due = due
-      ? { consumed: due.consumed + consumed, settled: due.settled + settled, highestId }
-      : { consumed, settled, highestId };
-    generation.consumed = 0;
-    generation.settled = 0;
-    generation.highestId = '0-0';
+    // The store loss already ended this generation, and nothing of the new stream was read since: the same end.
+    const sameLoss = generation.endedByLoss && generation.consumed === 0;
+    generation.endedByLoss = false;
+    if (!sameLoss) endTx(generation);
   }
 
   /** Counts entries read from `vm`'s tx. Ids only grow in a stream, so an id at or below the highest is a re-read. */
@@ -155,6 +159,22 @@ export class StoreLedger {
     if (!generation) this.byVm.set(vm, (generation = fresh()));
     return generation;
   }
+}
+
+/** Closes the tx counts of `generation`'s current store generation; its ledger entry is due. */
+function endTx(generation: Generation): void {
+  const { consumed, settled, highestId, due } = generation;
+  // Lost twice before the entry could be written: one entry accounts for both.
+  generation.due = due
+    ? {
+        consumed: due.consumed + consumed,
+        settled: due.settled + settled,
+        highestId: compareStreamIds(highestId, due.highestId) > 0 ? highestId : due.highestId,
+      }
+    : { consumed, settled, highestId };
+  generation.consumed = 0;
+  generation.settled = 0;
+  generation.highestId = '0-0';
 }
 
 function fresh(): Generation {
