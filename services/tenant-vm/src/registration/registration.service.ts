@@ -24,6 +24,8 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
   private timer: NodeJS.Timeout | undefined;
   private registered = false;
   private everRegistered = false;
+  /** The operator no longer knew this VM (its registry restarted empty, or the lease ran out): until registered again. */
+  private forgotten = false;
   private current: VmCredentials | undefined;
   private stopped = false;
   private lastError: string | undefined;
@@ -91,9 +93,15 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
     return {
       name: 'operator',
       check: async () => {
-        if (!this.registered) throw new Error(`not registered with the operator yet: ${this.lastError ?? 'trying'}`);
-        return `registered as ${this.config.VM_ID} of ${this.config.TENANT_ID}`;
+        if (this.registered) return `registered as ${this.config.VM_ID} of ${this.config.TENANT_ID}`;
+        // Forgotten, and the operator answers: the VM runs and is registering again (degraded, below).
+        if (this.forgotten && this.lastError === undefined) return 'forgotten by the operator; registering again';
+        throw new Error(`not registered with the operator yet: ${this.lastError ?? 'trying'}`);
       },
+      degraded: () =>
+        this.forgotten && !this.registered
+          ? ['the operator forgot this VM (its store restarted empty?): not registered again yet']
+          : [],
     };
   }
 
@@ -107,6 +115,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
       if (this.registered && this.current) {
         this.registered = await this.operator.heartbeat(this.config.VM_ID, this.current.token);
         if (!this.registered) {
+          this.forgotten = true;
           this.logger.record(
             'warn',
             'operator no longer accepts this registration (forgotten or token rejected); registering again',
@@ -142,6 +151,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnApplicatio
         const again = this.everRegistered;
         this.registered = true;
         this.everRegistered = true;
+        this.forgotten = false;
         this.lastHeartbeatAt = Date.now();
         this.logger.record('info', `registered with the operator at ${this.config.OPERATOR_URL}`);
         if (again) for (const hook of this.registeredHooks) void hook();
