@@ -57,6 +57,23 @@ function streamEntries(count: number, fieldBytes: number): number {
   return count * (Math.ceil(ALLOCATOR_FACTOR * (fieldBytes + STREAM_ENTRY_OVERHEAD)) + STREAM_NODE_OVERHEAD);
 }
 
+/** Entries a ring may hold beyond its capacity: FIN and RST, which a writer may send without credit. */
+export const RING_ENTRIES_SLACK = 2;
+
+/**
+ * The most Redis memory one ring whose writer keeps to its credit can take: capacity.entries (+ FIN and RST) entries
+ * of at most META non-payload bytes each, capacity.bytes of payload in all, and its key; the same terms as `rings`
+ * in attackerRedisBytesMax, for one ring. The operator's ring warden resets a circuit whose ring is over it (or over
+ * capacity.entries + RING_ENTRIES_SLACK entries), whoever holds its ends.
+ */
+export function ringBytesMax(capacity: { entries: number; bytes: number }): number {
+  return (
+    streamEntries(capacity.entries + RING_ENTRIES_SLACK, ENTRY_META_BYTES) +
+    Math.ceil(ALLOCATOR_FACTOR * capacity.bytes) +
+    STREAM_KEY_BYTES
+  );
+}
+
 /**
  * attacker_redis_bytes_max: the most Redis memory one tenant VM can hold with everything its ACL allows (vm-acl.ts:
  * XADD to its tx and its outbound rings; everything else it may touch is written by the switch or the operator, up

@@ -4,12 +4,16 @@ import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { CircuitsService } from './circuits.service';
 import { CreateCircuitDto } from './dto/create-circuit.dto';
+import { type WardenCounts, WardensRepository } from '../wardens/wardens.repository';
 
 /** A VM's circuits; the bearer token says which VM is asking. */
 @Controller('circuits')
 @UseGuards(VmAuthGuard)
 export class CircuitsController {
-  constructor(private readonly circuits: CircuitsService) {}
+  constructor(
+    private readonly circuits: CircuitsService,
+    private readonly wardens: WardensRepository,
+  ) {}
 
   /** 201 with the connecting side's descriptor; the listener learns of it through its inbox. */
   @Post()
@@ -17,9 +21,10 @@ export class CircuitsController {
     return this.circuits.connect(caller, body);
   }
 
+  /** The caller's circuits, and what the operator's wardens did to it (rings reset, connections closed). */
   @Get()
-  async list(@CallerVm() caller: VmRecord): Promise<{ circuits: CircuitDescriptor[] }> {
-    return { circuits: await this.circuits.list(caller) };
+  async list(@CallerVm() caller: VmRecord): Promise<{ circuits: CircuitDescriptor[]; warden: WardenCounts }> {
+    return { circuits: await this.circuits.list(caller), warden: await this.wardens.countsOf(caller.id) };
   }
 
   @Delete(':id')
