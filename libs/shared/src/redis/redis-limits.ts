@@ -59,12 +59,21 @@ export const REDIS_OUTPUT_BUFFER_LIMIT_BYTES = (Math.ceil(REDIS_LARGEST_REPLY_BY
 export const REDIS_PUBSUB_BUFFER_LIMIT_BYTES = 8 * MiB;
 
 /**
- * Redis's memory limit when none is given: room for the default lab's rings (each circuit holds at most twice its
- * capacity, 4 MiB per ring by default) and every port's streams, well under the machine. With `noeviction`, a write
- * that would go over it is refused (OOM error) instead of any key being evicted: nothing a tenant fills can push out
- * another tenant's or the services' keys.
+ * `maxmemory-clients`: all clients' buffers together (query, output, arguments being read). Past it Redis closes
+ * the clients that use most first, so one VM's many connections (each under the limits above) cannot take Redis's
+ * memory between them. Eight of the largest legitimate replies at once, 272 MiB.
  */
-export const REDIS_DEFAULT_MAXMEMORY = '512mb';
+export const REDIS_CLIENTS_MEMORY_BYTES = 8 * REDIS_OUTPUT_BUFFER_LIMIT_BYTES;
+
+/**
+ * Redis's memory limit in every mode unless overridden (local lab: InfraOptions.redisMaxMemory; Docker:
+ * REDIS_MAXMEMORY in .env, under the container's mem_limit). Sized for the default lab (2 tenants of 2 VMs): each
+ * VM can hold attackerRedisBytesMax (about 399 MB at the default quotas), 1.6 GB for the four, plus every client's
+ * buffers (REDIS_CLIENTS_MEMORY_BYTES, 285 MB): 1.9 GB, under 3 GiB (3.2 GB) with room for the services' own keys
+ * (docs/redis-rights.md). With `noeviction`, a write that would go over it is refused (OOM error) instead of any
+ * key being evicted: nothing a tenant fills can push out another tenant's or the services' keys.
+ */
+export const REDIS_DEFAULT_MAXMEMORY = '3gb';
 
 /**
  * The redis-server arguments every mode runs with (local processes, test servers, containers): maxmemory with
@@ -83,5 +92,7 @@ export function redisLimitArgs(maxmemory: string = REDIS_DEFAULT_MAXMEMORY): str
     `${REDIS_QUERY_BUFFER_LIMIT_BYTES}`,
     '--client-output-buffer-limit',
     `normal ${REDIS_OUTPUT_BUFFER_LIMIT_BYTES} 0 0 pubsub ${REDIS_PUBSUB_BUFFER_LIMIT_BYTES} 0 0`,
+    '--maxmemory-clients',
+    `${REDIS_CLIENTS_MEMORY_BYTES}`,
   ];
 }
