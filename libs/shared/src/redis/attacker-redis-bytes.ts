@@ -101,9 +101,10 @@ export function ringBytesMax(capacity: { entries: number; bytes: number }): numb
  * VM that ignores its credit can write past its ring's capacity; its peer's reader then resets the circuit (ring-
  * reader.ts checks the ring's length, and the payload it reads, against the capacity on every read) and the ring is
  * deleted with it. Between two reads the ring can overshoot by what the writer adds in one round trip; and a VM
- * holding both ends of a circuit (to itself, or two VMs of one attacker) is not checked at all, so for it only Redis's
- * the operator's ring warden bounds its rings, up to wardenOvershootBytes (below). Client buffers of the VM's
- * connections (query and output buffers, per connection) are not in B either.
+ * holding both ends of a circuit (to itself, or two VMs of one attacker) is not checked by a reader, so for it the
+ * operator's ring warden bounds its rings, up to wardenOvershootBytes (below). Client buffers of the VM's
+ * connections (query and output buffers, bounded per connection and for all clients by redis-limits.ts) are not in
+ * B either.
  */
 export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTACKER_RING_LIMITS): number {
   const frameEntry = MAX_FRAME_BYTES + ENTRY_META_BYTES;
