@@ -103,7 +103,7 @@ export async function runIsolationBenchmark(): Promise<void> {
         attacker_redis_bytes_max:
           "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
           '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
-          "above the lab's maxmemory, which with noeviction is the limit that holds for all tenants together",
+          "under the lab's maxmemory (3gb, sized for the default lab's four VMs: docs/redis-rights.md)",
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +

@@ -11,6 +11,15 @@ interface TraceRecord {
   traceparent: string | undefined;
 }
 
+function parseRecord(text: string): TraceRecord['value'] | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Issue 11, traces that tell the truth: vm-a1 sends a malformed frame (its IPv4 checksum broken) in a trace of its
  * own, written to its tx stream as its vNIC writes it; the switch samples it. Its record on `switch.packet-traces`
@@ -42,8 +51,9 @@ export async function checkMalformedFrameTrace(state: LabState, redisAdminPasswo
     await consumer.subscribe({ topic: TOPICS.packetTraces, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        const value = JSON.parse(message.value?.toString() ?? '{}') as TraceRecord['value'];
-        if (value.traceId === traceId)
+        // The topic also holds what other tests put there, garbage included (read from the beginning): skip it.
+        const value = parseRecord(message.value?.toString() ?? '');
+        if (value?.traceId === traceId)
           records.push({ value, traceparent: message.headers?.['traceparent']?.toString() });
       },
     });

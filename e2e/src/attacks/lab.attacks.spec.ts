@@ -403,6 +403,125 @@ describe('a hostile tenant against the lab', () => {
     );
   });
 
+  it('gets its Redis connections over its cap closed by the operator, and is told so', async () => {
+    const many = Array.from(
+      { length: 50 },
+      () =>
+        new Redis({
+          port: 6379 + E2E_PORT_OFFSET,
+          host: '127.0.0.1',
+          username: mallory.redisUsername,
+          password: mallory.redisPassword,
+          enableReadyCheck: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        }),
+    );
+    for (const connection of many) connection.on('error', () => undefined);
+    try {
+      await Promise.all(many.map((connection) => connection.ping()));
+      const open = await eventually('the connection warden to close the surplus', 20_000, async () => {
+        const alive = many.filter((connection) => connection.status === 'ready').length;
+        return alive <= 8 ? alive : undefined;
+      });
+      const { body } = await asMallory<{ warden: { connectionsClosed: number } }>('GET', `${operator}/circuits`);
+      assert.ok(
+        table.record(
+          '50 Redis connections as its own user',
+          'all but its cap (8) closed',
+          `${open} of 50 still open, warden counts ${body.warden.connectionsClosed} closed`,
+          open <= 8,
+        ),
+      );
+    } finally {
+      for (const connection of many) connection.disconnect();
+    }
+  });
+
+  it('cannot register more VMs than its maxVms by registering many at once', async () => {
+    // The lab declares tenant-a with the operator's default caps: TENANT_MAX_VMS, 64.
+    const maxVms = 64;
+    const attempts = maxVms + 16;
+    const answers = await Promise.all(
+      Array.from({ length: attempts }, (_, i) =>
+        requestJson<{ credentials: Credentials }>(
+          'POST',
+          `${operator}/vms`,
+          { id: `mallory-swarm-${i}`, tenant: 'tenant-a', url: 'http://127.0.0.1:9' },
+          30_000,
+          { [TENANT_SECRET_HEADER]: tenantASecret },
+        ).then((answer) => ({ ...answer, id: `mallory-swarm-${i}` })),
+      ),
+    );
+    const admitted = answers.filter((answer) => answer.status === 201);
+    const { body: vms } = await labAdminRequest<{ vms: { tenant: string; alive: boolean }[] }>(
+      'GET',
+      `${operator}/vms`,
+    );
+    const live = vms.vms.filter((vm) => vm.tenant === 'tenant-a' && vm.alive).length;
+    for (const answer of admitted) {
+      await requestJson('DELETE', `${operator}/vms/${answer.id}`, undefined, 10_000, {
+        authorization: `Bearer ${answer.body.credentials.token}`,
+      });
+    }
+    assert.ok(
+      table.record(
+        `${attempts} registrations at once in its own tenant (maxVms ${maxVms})`,
+        'at most maxVms live, the rest 429',
+        `${admitted.length} admitted, ${live} live at once, ${answers.filter((a) => a.status === 429).length} refused 429`,
+        live <= maxVms && admitted.length + answers.filter((a) => a.status === 429).length === attempts,
+      ),
+    );
+  });
+
+  it('gets a circuit between two of its own VMs reset when both ends ignore the protocol', async () => {
+    const second = await requestJson<{ credentials: Credentials }>(
+      'POST',
+      `${operator}/vms`,
+      { id: `${MALLORY}-2`, tenant: 'tenant-a', url: 'http://127.0.0.1:9' },
+      10_000,
+      { [TENANT_SECRET_HEADER]: tenantASecret },
+    );
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const listen = await requestJson('POST', `${operator}/listeners`, { service: 'mallory-sink' }, 10_000, {
+      authorization: `Bearer ${second.body.credentials.token}`,
+    });
+    assert.equal(listen.status, 201, JSON.stringify(listen.body));
+    const circuit = await asMallory<{ id: string; rings: { write: string } }>('POST', `${operator}/circuits`, {
+      target: `${MALLORY}-2/mallory-sink`,
+      mode: 'stream',
+      capacity: { entries: 16, bytes: 65_536 },
+    });
+    assert.equal(circuit.status, 201, JSON.stringify(circuit.body));
+    const ring = `circuit:{${circuit.body.id}}:a2b`;
+    // The writer ignores its credit, the reader (its own other VM) never trims.
+    const pipeline = malloryRedis.pipeline();
+    for (let i = 0; i < 2000; i++) pipeline.xadd(ring, '*', 'k', 'd', 'p', 'x'.repeat(64));
+    await pipeline.exec();
+    const warden = await eventually('the ring warden to reset the circuit', 20_000, async () => {
+      const { body } = await asMallory<{ warden: { ringResets: number; lastReason?: string } }>(
+        'GET',
+        `${operator}/circuits`,
+      );
+      return body.warden.ringResets >= 1 ? body.warden : undefined;
+    });
+    const after = await malloryRedis.xlen(ring).then(
+      (length) => `XLEN ${length}`,
+      (error: Error) => error.message.slice(0, 40),
+    );
+    await requestJson('DELETE', `${operator}/vms/${MALLORY}-2`, undefined, 10_000, {
+      authorization: `Bearer ${second.body.credentials.token}`,
+    });
+    assert.ok(
+      table.record(
+        '2000 entries into a ring of 16, both ends its own VMs',
+        'circuit reset, ring freed',
+        `${warden.lastReason ?? ''}; then ${after}`,
+        /ring warden/.test(warden.lastReason ?? '') && !after.startsWith('XLEN 2'),
+      ),
+    );
+  });
+
   it("leaves tenant-b's circuits and frames flowing after all of the above", async () => {
     const echo = await requestJson<{ verified: boolean; problem?: string }>(
       'POST',

@@ -31,6 +31,18 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
     assert.equal(option('--proto-max-bulk-len'), String(1024 * 1024));
   });
 
+  it("caps Redis clients' buffers (query, output, all together) as local mode does", () => {
+    const command = composeProject(DEFAULT_LAB).services['redis']?.command ?? [];
+    const option = (name: string): string | undefined => command[command.indexOf(name) + 1];
+    assert.equal(option('--client-query-buffer-limit'), String(2 * 1024 * 1024));
+    assert.equal(
+      option('--client-output-buffer-limit'),
+      `normal ${34 * 1024 * 1024} 0 0 pubsub ${8 * 1024 * 1024} 0 0`,
+    );
+    assert.equal(option('--maxmemory-clients'), String(8 * 34 * 1024 * 1024));
+    assert.equal(option('--maxmemory'), '${REDIS_MAXMEMORY:-3gb}');
+  });
+
   it('has the engine restart every container that exits (`restart: unless-stopped`), kafka-setup until it succeeds', () => {
     const services = Object.entries(composeProject(DEFAULT_LAB).services);
     assert.ok(services.length > 8, services.map(([name]) => name).join(', '));

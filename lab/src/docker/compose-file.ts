@@ -1,4 +1,4 @@
-import { redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { REDIS_DEFAULT_MAXMEMORY, redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 import { tenantSecretVariable } from '../lab-identity';
@@ -118,13 +118,14 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         '',
         '--appendonly',
         'no',
-        ...redisLimitArgs('${REDIS_MAXMEMORY:-192mb}'),
+        ...redisLimitArgs(`\${REDIS_MAXMEMORY:-${REDIS_DEFAULT_MAXMEMORY}}`),
         '--requirepass',
         requiredComposeVariable('REDIS_ADMIN_PASSWORD'),
       ],
       // redis-cli reads the password from here: the health check has no password on its command line.
       environment: { REDISCLI_AUTH: '${REDIS_ADMIN_PASSWORD}' },
-      mem_limit: '256m',
+      // maxmemory (3gb, sized for the default lab's VMs: docs/redis-rights.md) plus Redis's own overhead.
+      mem_limit: '3584m',
       ports: [`127.0.0.1:${infra.redis}:6379`],
       networks: ['core', 'tenant-vms'],
       healthcheck: { test: ['CMD-SHELL', 'redis-cli ping | grep -q PONG'], interval: '5s', timeout: '3s', retries: 12 },

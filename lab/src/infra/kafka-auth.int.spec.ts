@@ -47,6 +47,9 @@ async function consumeOne(kafka: Kafka, topic: string, groupId: string, wanted: 
     return await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no message on ${topic} within 20 s`)), 20_000);
       consumer.on(consumer.events.CRASH, (event) => {
+        // A retriable crash (a fresh broker's coordinator still loading its group, say) is restarted by kafkajs
+        // itself; only a refusal it gives up on (authentication, authorization) ends the read.
+        if (event.payload.restart) return;
         clearTimeout(timer);
         reject(event.payload.error);
       });

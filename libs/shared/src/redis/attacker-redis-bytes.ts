@@ -57,6 +57,23 @@ function streamEntries(count: number, fieldBytes: number): number {
   return count * (Math.ceil(ALLOCATOR_FACTOR * (fieldBytes + STREAM_ENTRY_OVERHEAD)) + STREAM_NODE_OVERHEAD);
 }
 
+/** Entries a ring may hold beyond its capacity: FIN and RST, which a writer may send without credit. */
+export const RING_ENTRIES_SLACK = 2;
+
+/**
+ * The most Redis memory one ring whose writer keeps to its credit can take: capacity.entries (+ FIN and RST) entries
+ * of at most META non-payload bytes each, capacity.bytes of payload in all, and its key; the same terms as `rings`
+ * in attackerRedisBytesMax, for one ring. The operator's ring warden resets a circuit whose ring is over it (or over
+ * capacity.entries + RING_ENTRIES_SLACK entries), whoever holds its ends.
+ */
+export function ringBytesMax(capacity: { entries: number; bytes: number }): number {
+  return (
+    streamEntries(capacity.entries + RING_ENTRIES_SLACK, ENTRY_META_BYTES) +
+    Math.ceil(ALLOCATOR_FACTOR * capacity.bytes) +
+    STREAM_KEY_BYTES
+  );
+}
+
 /**
  * attacker_redis_bytes_max: the most Redis memory one tenant VM can hold with everything its ACL allows (vm-acl.ts:
  * XADD to its tx and its outbound rings; everything else it may touch is written by the switch or the operator, up
@@ -76,17 +93,18 @@ function streamEntries(count: number, fieldBytes: number): number {
  * with FRAME = MAX_FRAME_BYTES (9216), META = MAX_RING_ENTRY_BYTES − MAX_ENTRY_BYTES (1024: what a reader accepts
  * beside the payload), M = INBOX_MESSAGE_MAX_BYTES, A = 1.25 (jemalloc rounding), O = 64 and N = 128 (entry and node
  * overhead), K = 2048 (a stream key), PEL = 128, H = 1024, U = 256; C, E, R and P are the operator's quotas
- * (AttackerRingLimits). With the lab's defaults B is about 400 MB (see docs/redis-rights.md): under the local lab's
- * maxmemory (512mb), above Docker's (192mb).
+ * (AttackerRingLimits). With the lab's defaults B is about 400 MB (see docs/redis-rights.md): under every mode's
+ * maxmemory (3gb), which is sized for the default lab's four VMs.
  *
  * Holds while: the switch keeps tx to F entries and refuses entries over the frame limit (the fairness work), and
  * rings are kept to their capacity. A VM's XADD cannot be limited by its ACL (arguments are not expressible), so a
  * VM that ignores its credit can write past its ring's capacity; its peer's reader then resets the circuit (ring-
  * reader.ts checks the ring's length, and the payload it reads, against the capacity on every read) and the ring is
  * deleted with it. Between two reads the ring can overshoot by what the writer adds in one round trip; and a VM
- * holding both ends of a circuit (to itself, or two VMs of one attacker) is not checked at all, so for it only Redis's
- * maxmemory with noeviction (redis-limits.ts) bounds its rings, for all tenants together. Client buffers of the VM's
- * connections (query and output buffers, per connection) are not in B either.
+ * holding both ends of a circuit (to itself, or two VMs of one attacker) is not checked by a reader, so for it the
+ * operator's ring warden bounds its rings, up to wardenOvershootBytes (below). Client buffers of the VM's
+ * connections (query and output buffers, bounded per connection and for all clients by redis-limits.ts) are not in
+ * B either.
  */
 export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTACKER_RING_LIMITS): number {
   const frameEntry = MAX_FRAME_BYTES + ENTRY_META_BYTES;
@@ -102,4 +120,17 @@ export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTAC
     limits.circuits * STREAM_KEY_BYTES;
   const control = limits.circuits * CONTROL_HASH_BYTES + (3 + 3 * limits.circuits) * ACL_BYTES_PER_KEY;
   return tx + rx + inbox + rings + control + 3 * STREAM_KEY_BYTES;
+}
+
+/**
+ * What one VM can add to its rings beyond attackerRedisBytesMax when it holds both ends of circuits (their readers
+ * never trim, their writers ignore credit): only the operator's ring warden (services/operator/src/wardens) bounds
+ * those rings, and it sees each ring once a tick. Between two of its looks a ring grows by what Redis takes in that
+ * time, so the bound is Redis's write rate `writeBytesPerSecond` (an assumption: Redis is single-threaded, and one
+ * client's XADDs take at most what all clients' do) over two ticks (the tick that just missed the ring, then the
+ * one that resets it: WARDEN_INTERVAL_MS plus a pass, at most another interval). Its connections' buffers are
+ * bounded by Redis for all clients together (maxmemory-clients, redis-limits.ts), not per VM.
+ */
+export function wardenOvershootBytes(writeBytesPerSecond: number, wardenIntervalMs: number): number {
+  return Math.ceil((writeBytesPerSecond * 2 * wardenIntervalMs) / 1000);
 }

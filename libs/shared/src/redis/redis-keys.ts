@@ -36,6 +36,11 @@ export const REDIS_KEYS = {
   circuitUsage: 'ops:{circuits}:usage',
   /** Hash: tenant -> VM that listens on this service name in that tenant. */
   serviceListeners: (service: string): string => `ops:{circuits}:listeners:${service}`,
+  /**
+   * Hash: what the operator's wardens did to each VM (`ring-resets:<vm>`, `connections-closed:<vm>`, and
+   * `last-reason:<vm>`), shown to the VM in the operator's GET /circuits.
+   */
+  wardenCounts: 'ops:{circuits}:warden',
   /** Set of the service names one VM listens on. */
   vmListeners: (vmId: string): string => `ops:{circuits}:vm:${vmId}:listeners`,
 

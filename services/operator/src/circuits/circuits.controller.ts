@@ -6,6 +6,7 @@ import { CircuitsService } from './circuits.service';
 import { CreateCircuitDto } from './dto/create-circuit.dto';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiErrors, CIRCUIT_DESCRIPTOR_SCHEMA, strictObject } from '@tenantlab/shared';
+import { type WardenCounts, WardensRepository } from '../wardens/wardens.repository';
 
 /** A VM's circuits; the bearer token says which VM is asking. */
 @Controller('circuits')
@@ -14,7 +15,10 @@ import { ApiAnswer, ApiErrors, CIRCUIT_DESCRIPTOR_SCHEMA, strictObject } from '@
 @ApiBearerAuth('vm')
 @ApiErrors(401, 403)
 export class CircuitsController {
-  constructor(private readonly circuits: CircuitsService) {}
+  constructor(
+    private readonly circuits: CircuitsService,
+    private readonly wardens: WardensRepository,
+  ) {}
 
   /** 201 with the connecting side's descriptor; the listener learns of it through its inbox. */
   @Post()
@@ -24,14 +28,21 @@ export class CircuitsController {
     return this.circuits.connect(caller, body);
   }
 
+  /** The caller's circuits, and what the operator's wardens did to it (rings reset, connections closed). */
   @Get()
   @ApiAnswer(
     200,
-    strictObject({ circuits: { type: 'array', items: CIRCUIT_DESCRIPTOR_SCHEMA } }),
-    "the caller's circuits",
+    strictObject({
+      circuits: { type: 'array', items: CIRCUIT_DESCRIPTOR_SCHEMA },
+      warden: strictObject(
+        { ringResets: { type: 'integer' }, connectionsClosed: { type: 'integer' }, lastReason: { type: 'string' } },
+        ['lastReason'],
+      ),
+    }),
+    "the caller's circuits, and what the operator's wardens did to this VM",
   )
-  async list(@CallerVm() caller: VmRecord): Promise<{ circuits: CircuitDescriptor[] }> {
-    return { circuits: await this.circuits.list(caller) };
+  async list(@CallerVm() caller: VmRecord): Promise<{ circuits: CircuitDescriptor[]; warden: WardenCounts }> {
+    return { circuits: await this.circuits.list(caller), warden: await this.wardens.countsOf(caller.id) };
   }
 
   @Delete(':id')

@@ -8,10 +8,22 @@ import { CircuitsRepository } from './circuits.repository';
 import { CircuitsService } from './circuits.service';
 import { ListenersController } from './listeners.controller';
 import { ListenersService } from './listeners.service';
+import { ConnectionWardenService } from '../wardens/connection-warden.service';
+import { RingWardenService } from '../wardens/ring-warden.service';
+import { WardensRepository } from '../wardens/wardens.repository';
 
 @Module({
   imports: [RegistryModule, AclModule],
   controllers: [ListenersController, CircuitsController],
-  providers: [CircuitsRepository, CircuitTeardownService, CircuitsService, ListenersService, CircuitReaperService],
+  providers: [
+    CircuitsRepository,
+    CircuitTeardownService,
+    CircuitsService,
+    ListenersService,
+    CircuitReaperService,
+    WardensRepository,
+    RingWardenService,
+    ConnectionWardenService,
+  ],
 })
 export class CircuitsModule {}

@@ -72,6 +72,13 @@ export const operatorEnv = {
     parse: (raw: string): string | undefined => (/^\S{32,}$/.test(raw) ? raw : undefined),
   } as EnvVar<string | undefined>,
   CIRCUIT_REAP_INTERVAL_MS: env.integer({ default: 1000, min: 50 }),
+  /**
+   * How often the wardens look at Redis (wardens/): the ring warden resets a circuit whose ring is over its capacity,
+   * the connection warden closes a VM's Redis connections over its cap.
+   */
+  WARDEN_INTERVAL_MS: env.integer({ default: 500, min: 50 }),
+  /** Redis connections a VM may hold beside one per live circuit it is an endpoint of (the connection warden). */
+  VM_REDIS_CONNECTIONS: env.integer({ default: 8, min: 1 }),
   /** The allocator's API, where the operator submits and removes tenants' programs on their behalf. */
   ALLOCATOR_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3002' }),
   /** The switch's API, where the operator manages tenants' table entries and reads their registers and counters. */

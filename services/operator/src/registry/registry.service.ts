@@ -71,7 +71,6 @@ export class RegistryService {
           `expires (VM_LEASE_MS = ${this.config.VM_LEASE_MS} ms without a heartbeat), or pick another id.`,
       );
     }
-    await this.checkMaxVms(tenant, request.id);
     const vlan = tenant.vlan;
     const at = this.now();
     const credentials = { redisUsername: vmAclUser(request.id), redisPassword: newSecret(), token: newSecret() };
@@ -85,7 +84,7 @@ export class RegistryService {
       aclPasswordHash: sha256Hex(credentials.redisPassword),
       ...(vlan === undefined ? {} : { vlan }),
     };
-    await this.repository.save(record, existing?.tokenHash);
+    await this.claim(record, tenant, existing);
     try {
       // A new holder knows nothing of the previous one's circuits: end them, so its peers hear of it.
       if (existing && !sameHolder) await this.release(existing, `peer ${request.id} registered again`);
@@ -168,21 +167,38 @@ export class RegistryService {
   }
 
   /**
-   * The tenant's maxVms cap counts its VMs with a live lease, other than this id (a VM registering again, or
-   * re-claiming an expired id, takes no new place). Checked before anything is written; two VMs registering at
-   * the same moment may both pass (the cap then bounds them to within the operator's concurrency, not exactly).
+   * Writes the registration if what it was decided on still holds, in one Redis script (RegistryRepository.claim):
+   * the tenant's maxVms cap counts its VMs with a live lease other than this id (a VM registering again, or
+   * re-claiming an expired id, takes no new place), so concurrent registrations pass it exactly up to the cap; the
+   * tenant must still be the one that admitted the VM (same secret, same VLAN), so a tenant deleted meanwhile gets
+   * no VM and a VLAN given to another tenant is never taken; and the id's record must be the one read, so two
+   * claims of one expired id cannot both win.
    */
-  private async checkMaxVms(tenant: TenantRecord, id: string): Promise<void> {
+  private async claim(record: VmRecord, tenant: TenantRecord, existing: VmRecord | undefined): Promise<void> {
     const { maxVms } = this.tenants.effectiveCaps(tenant.caps);
-    const others = (await this.repository.list()).filter(
-      (vm) => vm.tenant === tenant.id && vm.id !== id && this.isAlive(vm),
-    );
-    if (others.length >= maxVms) {
+    const outcome = await this.repository.claim(record, {
+      readTokenHash: existing?.tokenHash,
+      tenantSecretSha256: tenant.secretSha256,
+      tenantVlan: tenant.vlan,
+      maxVms,
+      aliveSince: this.now() - this.config.VM_LEASE_MS,
+    });
+    if (outcome.claimed) return;
+    if (outcome.reason === 'max-vms') {
       throw new QuotaExceededError(
-        `quota maxVms exceeded: tenant ${tenant.id} has ${others.length} VM(s) with a live lease and its limit is ` +
+        `quota maxVms exceeded: tenant ${tenant.id} has ${outcome.live} VM(s) with a live lease and its limit is ` +
           `${maxVms} (${this.tenants.describeCap(tenant.id, 'maxVms', tenant.caps)}); deregister one of its VMs first`,
       );
     }
+    if (outcome.reason === 'tenant-changed') {
+      throw new ForbiddenError(
+        `tenant ${tenant.id} was deleted (or declared again) while VM ${record.id} registered; register again once ` +
+          'it is declared, with its current enrollment secret',
+      );
+    }
+    throw new ConflictError(
+      `VM ${record.id} was registered or deregistered by another request while this one registered it; try again`,
+    );
   }
 
   /**

@@ -36,8 +36,18 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'secretSha256', ARGV[2], 'caps', ARGV
 redis.call('SADD', KEYS[2], ARGV[1])
 return vlan`;
 
-/** Removes a tenant and returns its VLAN id to the pool. 1 when it existed. */
+/**
+ * Removes a tenant and returns its VLAN id to the pool: 1 when it existed, 0 when it did not, and -1 (nothing
+ * removed) while any VM record of the tenant is left, alive or not. The registry writes a VM only in one script that
+ * checks its tenant is still there (registry.repository.ts, CLAIM_SCRIPT), and this checks in one step that no VM
+ * is: so a VM registering while its tenant is deleted either lands first (and the deletion is refused) or finds no
+ * tenant, and the VLAN never goes back to the pool under a live VM. KEYS: the tenant's hash, the tenant index, the
+ * tenant -> VLAN hash, the registry index. ARGV: id, the key prefix of VM hashes. O(VMs).
+ */
 const DELETE_SCRIPT = `
+for _, vm in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
+  if redis.call('HGET', ARGV[2] .. vm, 'tenant') == ARGV[1] then return -1 end
+end
 local existed = redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
@@ -88,16 +98,20 @@ export class TenantsRepository {
     return found.flatMap((record) => record ?? []);
   }
 
-  async remove(id: string): Promise<boolean> {
+  /** `has-vms` (nothing removed) while a VM record of the tenant is left: see DELETE_SCRIPT. */
+  async remove(id: string): Promise<'removed' | 'missing' | 'has-vms'> {
     const removed = await this.redis.eval(
       DELETE_SCRIPT,
-      3,
+      4,
       REDIS_KEYS.tenant(id),
       REDIS_KEYS.tenantIndex,
       REDIS_KEYS.tenantVlans,
+      REDIS_KEYS.vmIndex,
       id,
+      REDIS_KEYS.vm(''),
     );
-    return removed === 1;
+    if (removed === -1) return 'has-vms';
+    return removed === 1 ? 'removed' : 'missing';
   }
 }
 

@@ -114,9 +114,19 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
     return this.view(record);
   }
 
-  /** Removes the tenant and returns its VLAN; the caller has made sure no VM of it is left. */
+  /**
+   * Removes the tenant and returns its VLAN. The caller has released its expired VMs; a VM that registered since
+   * (or one the caller found alive) makes this 409, checked in the same step as the removal (tenants.repository.ts).
+   */
   async remove(id: string): Promise<void> {
-    if (!(await this.repository.remove(id))) throw this.notDeclared(id);
+    const outcome = await this.repository.remove(id);
+    if (outcome === 'missing') throw this.notDeclared(id);
+    if (outcome === 'has-vms') {
+      throw new ConflictError(
+        `tenant ${id} still has registered VMs (one may have registered while it was being deleted): deregister ` +
+          'them (DELETE /vms/:id with each VM token) or stop them and wait for their leases to expire, then delete the tenant',
+      );
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import type { AclRepository, AclSources } from '../acl/acl.repository';
 import type { CircuitRecord } from '../circuits/circuit-record';
 import type { QuotaCharge } from '../circuits/circuit-quota';
 import type { CircuitsRepository } from '../circuits/circuits.repository';
-import type { RegistryRepository } from '../registry/registry.repository';
+import type { ClaimConditions, ClaimOutcome, RegistryRepository } from '../registry/registry.repository';
 import { sha256Hex } from '../auth/vm-secrets';
 import type { TenantCaps } from '../tenants/tenant-caps';
 import type { TenantRecord } from '../tenants/tenant-record';
@@ -17,7 +17,7 @@ import { VmKeysService } from '../vm-keys/vm-keys.service';
 
 export class InMemoryRegistryRepository implements Pick<
   RegistryRepository,
-  'find' | 'findIdByTokenHash' | 'save' | 'touch' | 'remove' | 'list'
+  'find' | 'findIdByTokenHash' | 'save' | 'claim' | 'touch' | 'remove' | 'list'
 > {
   readonly records = new Map<string, VmRecord>();
   readonly tokens = new Map<string, string>();
@@ -35,6 +35,19 @@ export class InMemoryRegistryRepository implements Pick<
     if (replacedTokenHash !== undefined) this.tokens.delete(replacedTokenHash);
     this.records.set(record.id, { ...record });
     this.tokens.set(record.tokenHash, record.id);
+  }
+
+  /** CLAIM_SCRIPT's checks but the tenant's (this registry knows no tenants): the record read, and maxVms. */
+  async claim(record: VmRecord, conditions: ClaimConditions): Promise<ClaimOutcome> {
+    if (this.records.get(record.id)?.tokenHash !== conditions.readTokenHash) {
+      return { claimed: false, reason: 'record-changed' };
+    }
+    const live = [...this.records.values()].filter(
+      (vm) => vm.id !== record.id && vm.tenant === record.tenant && vm.lastHeartbeatAt >= conditions.aliveSince,
+    ).length;
+    if (live >= conditions.maxVms) return { claimed: false, reason: 'max-vms', live };
+    await this.save(record, conditions.readTokenHash);
+    return { claimed: true };
   }
 
   async touch(id: string, at: number): Promise<boolean> {
@@ -229,9 +242,10 @@ export class InMemoryTenantsRepository implements Pick<TenantsRepository, 'decla
     return found.flatMap((record) => record ?? []);
   }
 
-  async remove(id: string): Promise<boolean> {
+  /** Knows no VMs (unlike TenantsRepository, which refuses while the registry holds one): never `has-vms`. */
+  async remove(id: string): Promise<'removed' | 'missing'> {
     this.vlans.delete(id);
-    return this.tenants.delete(id);
+    return this.tenants.delete(id) ? 'removed' : 'missing';
   }
 
   private nextVlan(): number | undefined {

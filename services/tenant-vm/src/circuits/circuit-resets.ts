@@ -1,5 +1,11 @@
 import { CircuitProtocolError, CircuitResetError } from '@tenantlab/shared';
 
+/** The code a circuit the operator's ring warden reset is counted under. */
+export const WARDEN_RESET_CODE = 'CIRCUIT_RING_OVER_CAPACITY';
+
+/** How the operator's ring warden starts its reasons (services/operator/src/wardens/ring-warden.service.ts). */
+export const WARDEN_REASON_PREFIX = 'ring warden:';
+
 /** Circuits of this VM reset by a side, counted by why: the peer broke the protocol, or the peer reset it. */
 export interface CircuitResetCount {
   count: number;
@@ -23,6 +29,17 @@ export class CircuitResets {
     entry.lastReason = error.message;
     this.counts.set(error.code, entry);
     return true;
+  }
+
+  /**
+   * Counts a circuit the operator's ring warden reset (its ring was over its capacity: both ends broke the protocol),
+   * under `CIRCUIT_RING_OVER_CAPACITY`, with the reason the operator gave.
+   */
+  recordWardenReset(reason: string): void {
+    const entry = this.counts.get(WARDEN_RESET_CODE) ?? { count: 0, lastReason: '' };
+    entry.count += 1;
+    entry.lastReason = reason.slice(0, 400);
+    this.counts.set(WARDEN_RESET_CODE, entry);
   }
 
   snapshot(): Record<string, CircuitResetCount> {

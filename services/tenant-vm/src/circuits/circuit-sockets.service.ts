@@ -10,7 +10,7 @@ import {
 } from '@tenantlab/shared';
 import { RegistrationService } from '../registration/registration.service';
 import { CircuitBrokerClient } from './circuit-broker.client';
-import { type CircuitResetCount, CircuitResets } from './circuit-resets';
+import { type CircuitResetCount, CircuitResets, WARDEN_REASON_PREFIX } from './circuit-resets';
 import { VmRedis } from './vm-redis';
 
 export type CircuitSocket = CircuitStream | CircuitDatagramSocket;
@@ -87,6 +87,7 @@ export class CircuitSocketsService implements OnApplicationShutdown {
 
   /** The operator tore a circuit down; its socket learns it from its own ring too, this only makes it prompt. */
   closed(circuitId: string, reason: string): void {
+    if (reason.startsWith(WARDEN_REASON_PREFIX)) this.resetCounts.recordWardenReset(reason);
     const socket = this.open.get(circuitId);
     if (!socket) return;
     const error = new CircuitTornDownError(circuitId, `the operator tore it down: ${reason}`);

@@ -1,0 +1,49 @@
+import type { JsonLogger } from '@tenantlab/shared';
+
+/**
+ * Runs `pass` every `intervalMs` after the previous one finished (never two at once), until stopped; a failed pass
+ * (Redis away) is logged at most every 10 s and the next one runs as usual.
+ */
+export class PeriodicPass {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastErrorLoggedAt = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly intervalMs: number,
+    private readonly pass: () => Promise<unknown>,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  start(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass()
+        .then(
+          () => undefined,
+          (error: unknown) => this.logFailure(error),
+        )
+        .finally(() => {
+          this.running = undefined;
+          this.start();
+        });
+    }, this.intervalMs);
+  }
+
+  /** Stops scheduling and waits for a running pass to finish (before Redis closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private logFailure(error: unknown): void {
+    if (Date.now() - this.lastErrorLoggedAt < 10_000) return;
+    this.lastErrorLoggedAt = Date.now();
+    this.logger.record('warn', `${this.name} pass failed: ${error instanceof Error ? error.message : String(error)}`, {
+      context: 'wardens',
+    });
+  }
+}
