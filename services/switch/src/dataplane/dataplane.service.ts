@@ -414,6 +414,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   private async rescan(): Promise<void> {
     try {
+      const epoch = this.ledger.scanEpoch();
       const { attached, detached, faulty } = await this.directory.scan();
       for (const port of detached) {
         this.pipeline.detach(port);
@@ -423,7 +424,15 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       }
       for (const port of attached) this.pipeline.attach(port);
       for (const [port, reason] of faulty) this.quarantinePort(port, reason);
-      this.ledger.attached(this.directory.ports().map((port) => port.vm));
+      // A port counts as attached again after a store loss only once the operator has made its keys anew (it deletes
+      // them when the VM registers again): a ledger entry written before that would be wiped unread.
+      const listed = new Set(this.directory.ports().map((port) => port.vm));
+      const held = this.ledger.held().filter((vm) => listed.has(vm));
+      const ready = new Set(await this.directory.keysReady(held));
+      this.ledger.attached(
+        [...listed].filter((vm) => !held.includes(vm) || ready.has(vm)),
+        epoch,
+      );
       if (attached.length + detached.length > 0) {
         this.logger.record('info', `ports: +${attached.length} -${detached.length}`, {
           context: 'dataplane',

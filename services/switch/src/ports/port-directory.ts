@@ -66,6 +66,26 @@ export class PortDirectory {
     return changes;
   }
 
+  /**
+   * Of `vms`, those whose keys are in place as the operator makes them at registration: the tx stream with the
+   * switch's group and the rx stream. Read-only: nothing is made here.
+   */
+  async keysReady(vms: readonly string[]): Promise<string[]> {
+    if (vms.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const vm of vms) {
+      pipeline.exists(PORT_KEYS.rx(vm));
+      pipeline.xinfo('GROUPS', PORT_KEYS.tx(vm));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return vms.filter((_, i) => {
+      const [rxError, rx] = results[2 * i] ?? [];
+      const [groupsError, groups] = results[2 * i + 1] ?? [];
+      if (rxError || groupsError || rx !== 1 || !Array.isArray(groups)) return false;
+      return groups.some((group) => Array.isArray(group) && group[1] === SWITCH_CONSUMER_GROUP);
+    });
+  }
+
   /** The consumer group reads the tx stream from its start, so frames sent before the switch saw the port count. */
   async ensureGroup(vm: string): Promise<void> {
     try {

@@ -17,6 +17,11 @@ interface Generation {
   endedByLoss?: boolean;
   /** The tx side of the generation that ended, waiting for its ledger entry to be written (with the rx side). */
   due?: { consumed: number; settled: number; highestId: string };
+  /**
+   * The entry waits for the VM's port to be attached again in the new store: the operator deletes and re-creates a
+   * VM's keys (rx included) when it registers again, so an entry written before would be wiped unread.
+   */
+  held?: boolean;
   last?: PortLedger;
 }
 
@@ -34,6 +39,8 @@ export class StoreLedger {
   /** VMs whose port the switch served when the store was lost, and not yet made again, with when it was lost. */
   private awaiting = new Set<string>();
   private lostAt = 0;
+  /** Counts store losses: a port scan that began before the latest loss says nothing of the new store. */
+  private losses = 0;
 
   /**
    * The store was lost (Redis answers as another server): until each of `vms` has its port made again and its ledger
@@ -43,22 +50,52 @@ export class StoreLedger {
   storeLost(vms: readonly string[], now = Date.now()): void {
     this.awaiting = new Set(vms);
     this.lostAt = now;
+    this.losses += 1;
     // Every tx stream went with the store. Its group is not always made anew by the switch (the operator makes it
     // when a VM registers), so the loss itself ends each port's generation.
     for (const generation of this.byVm.values()) {
       endTx(generation);
       generation.endedByLoss = true;
+      generation.held = true;
     }
   }
 
-  /** A port scan of the store as it is now found these VMs registered, so their ports are attached again. */
-  attached(vms: readonly string[]): void {
-    for (const vm of vms) this.awaiting.delete(vm);
+  /** Pass to `attached`: which store the port scan about to begin sees. */
+  scanEpoch(): number {
+    return this.losses;
+  }
+
+  /**
+   * A port scan begun at `epoch` found these VMs registered with their keys in place (tx group and rx made by the
+   * operator at registration), so their ports are attached again in the current store and their entries may be
+   * written. A scan begun before the latest loss is ignored.
+   */
+  attached(vms: readonly string[], epoch = this.losses): void {
+    if (epoch !== this.losses) return;
+    for (const vm of vms) {
+      this.awaiting.delete(vm);
+      const generation = this.byVm.get(vm);
+      if (generation) generation.held = false;
+    }
+  }
+
+  /** VMs whose entry waits for their port to be attached again. */
+  held(): string[] {
+    return [...this.byVm].filter(([, g]) => g.due && g.held).map(([vm]) => vm);
   }
 
   /** Why the switch has not converged after a store loss; empty when it has. */
   degradedReasons(giveUpMs: number, now = Date.now()): string[] {
     if (this.awaiting.size > 0 && now - this.lostAt > giveUpMs) this.awaiting.clear();
+    // A VM not back by then may be gone: its held entry is dropped (writing it would make a key nobody owns).
+    if (now - this.lostAt > giveUpMs) {
+      for (const generation of this.byVm.values()) {
+        if (generation.due && generation.held) {
+          generation.due = undefined;
+          generation.held = false;
+        }
+      }
+    }
     const reasons: string[] = [];
     if (this.awaiting.size > 0) {
       reasons.push(`Redis restarted empty; ports not attached again yet: ${[...this.awaiting].sort().join(', ')}`);
@@ -108,17 +145,20 @@ export class StoreLedger {
     this.generationOf(vm).inDoubt += frames;
   }
 
-  /** True when some port's ledger entry is waiting to be written. */
+  /** True when some port's ledger entry can be written (its port is attached again). */
   pending(): boolean {
-    for (const generation of this.byVm.values()) if (generation.due) return true;
+    for (const generation of this.byVm.values()) if (generation.due && !generation.held) return true;
     return false;
   }
 
-  /** Writes every waiting ledger entry to its port's rx; throws (keeping them waiting) when Redis does not take them. */
+  /**
+   * Writes every ledger entry whose port is attached again to its rx; throws (keeping them waiting) when Redis does
+   * not take them. Held entries stay waiting.
+   */
   async flush(redis: Redis): Promise<void> {
     for (const [vm, generation] of this.byVm) {
       const { due } = generation;
-      if (!due) continue;
+      if (!due || generation.held) continue;
       const ledger: PortLedger = {
         generation: generation.ended + 1,
         consumed: due.consumed,
@@ -148,6 +188,7 @@ export class StoreLedger {
           delivered: g.delivered,
           inDoubt: g.inDoubt,
           ...(g.due ? { ledgerDue: true } : {}),
+          ...(g.due && g.held ? { ledgerHeld: true } : {}),
           ...(g.last ? { lastLedger: g.last } : {}),
         },
       ]),
