@@ -5,7 +5,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isProcessAlive, labDataDir, LabState, type TestLab } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
-import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, REPO_ROOT, urlOf } from './lab-process';
+import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, labAdminRequest, REPO_ROOT, urlOf } from './lab-process';
+
+interface VnicView {
+  ipv4: string;
+  sent: { frames: number; unknownOutcome: number };
+  lostInStore: {
+    ledgers: number;
+    tx: number;
+    rx: number;
+    unknownOutcome: { tx: number; atSwitch: number; rx: number };
+  };
+}
 
 interface StatusRow {
   name: string;
@@ -112,6 +123,76 @@ describe('the lab supervises its components', () => {
       status.every((row) => row.ready),
       `all ready again: ${JSON.stringify(status)}`,
     );
+  });
+  it('accounts for every frame of a flow across a Redis SIGKILL: received once, or counted by a drop or the ledger', async (t) => {
+    const a1 = urlOf(state, 'vm-a1');
+    const a2 = urlOf(state, 'vm-a2');
+    const vnic = async (url: string): Promise<VnicView> => (await requestJson<VnicView>('GET', `${url}/vnic`)).body;
+    const drops = async (): Promise<number> => {
+      const { body } = await labAdminRequest<{
+        counters: { ports: Record<string, { drops: Record<string, number> }> };
+      }>('GET', `${urlOf(state, 'switch')}/dataplane`);
+      return Object.values(body.counters.ports['vm-a1']?.drops ?? {}).reduce((sum, n) => sum + n, 0);
+    };
+    // Everything counted from here on: deltas, since the tests before sent frames and restarted Redis too.
+    const [a1Before, a2Before, dropsBefore] = await Promise.all([vnic(a1), vnic(a2), drops()]);
+    assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
+    const fromA1 = async (): Promise<{ received: number; duplicates: number }> => {
+      const { body } = await requestJson<{ bySource: Record<string, { received: number; duplicates: number }> }>(
+        'GET',
+        `${a2}/traffic/received`,
+      );
+      return body.bySource[a1Before.ipv4] ?? { received: 0, duplicates: 0 };
+    };
+
+    // A fixed count, unicast, as fast as the vNIC takes it (so frames wait in tx and rx when Redis goes): the run is cut
+    // short when its store goes away (a send error ends it).
+    const generating = requestJson(
+      'POST',
+      `${a1}/traffic/generate`,
+      {
+        to: ['vm-a2'],
+        protocol: 'udp',
+        count: 20_000,
+        size: 128,
+      },
+      60_000,
+    ).catch(() => undefined);
+    await eventually('frames from vm-a1 arriving at vm-a2', 30_000, async () =>
+      (await fromA1()).received >= 500 ? true : undefined,
+    );
+    const redisPid = (await labStatus()).find((row) => row.name === 'redis')?.pid ?? 0;
+    process.kill(redisPid, 'SIGKILL');
+    await generating;
+
+    const balance = async () => {
+      const [a1Now, a2Now, dropsNow, got] = await Promise.all([vnic(a1), vnic(a2), drops(), fromA1()]);
+      const delta = (now: VnicView, before: VnicView, pick: (v: VnicView) => number): number =>
+        pick(now) - pick(before);
+      const sent = delta(a1Now, a1Before, (v) => v.sent.frames + v.sent.unknownOutcome);
+      const counted =
+        dropsNow -
+        dropsBefore +
+        delta(a1Now, a1Before, (v) => v.lostInStore.tx + v.lostInStore.unknownOutcome.tx) +
+        delta(a1Now, a1Before, (v) => v.lostInStore.unknownOutcome.atSwitch) +
+        delta(a2Now, a2Before, (v) => v.lostInStore.rx + v.lostInStore.unknownOutcome.rx);
+      const ledgers = [
+        delta(a1Now, a1Before, (v) => v.lostInStore.ledgers),
+        delta(a2Now, a2Before, (v) => v.lostInStore.ledgers),
+      ];
+      return { sent, received: got.received, duplicates: got.duplicates, counted, ledgers };
+    };
+    // Converged: both vNICs read the switch's ledger entry for the store that was lost, and nothing is unaccounted.
+    const settled = await eventually('every frame of the flow received or counted', 30_000, async () => {
+      const b = await balance();
+      return b.ledgers.every((n) => n >= 1) && b.received + b.counted >= b.sent ? b : undefined;
+    }).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await balance())}`);
+    });
+    t.diagnostic(`balance: ${JSON.stringify(settled)}`);
+    assert.ok(settled.sent > 500, `vm-a1 sent frames before the fault: ${JSON.stringify(settled)}`);
+    assert.equal(settled.duplicates, 0, 'no frame received twice');
+    assert.equal(settled.received + settled.counted, settled.sent, JSON.stringify(settled));
   });
 });
 
