@@ -7,6 +7,7 @@ import {
   JsonLogger,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  SWITCH_CONSUMER_GROUP,
   PORT_LEDGER_FIELD,
   parsePortLedger,
   type PortLedger,
@@ -93,6 +94,12 @@ describe('the store ledger across a Redis that restarts empty', () => {
       .hset(REDIS_KEYS.vm(vm), 'tenant', tenant)
       .zadd(REDIS_KEYS.vmIndex, Date.now(), vm)
       .exec();
+    // As the operator's registration does: the VM's rx stream and the switch's group on its tx, made empty.
+    await admin.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0', 'MKSTREAM').catch(() => undefined);
+    if ((await admin.exists(PORT_KEYS.rx(vm))) === 0) {
+      await admin.xadd(PORT_KEYS.rx(vm), '0-1', 'init', '1');
+      await admin.xdel(PORT_KEYS.rx(vm), '0-1');
+    }
   }
 
   before(
