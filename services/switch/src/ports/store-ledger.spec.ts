@@ -39,6 +39,15 @@ describe('StoreLedger', () => {
     ledger.txRecreated('vm-1');
     ledger.settled('vm-1', ['5-1']); // the lost store's commit answered late
     const { redis, written } = recorder();
+    // Held until each port is attached again in the new store (the operator re-creates a VM's rx at registration).
+    const epoch = ledger.scanEpoch();
+    assert.equal(ledger.pending(), false);
+    await ledger.flush(redis);
+    assert.deepEqual(written, []);
+    ledger.attached(['vm-1', 'vm-2'], epoch - 1); // a scan begun before the loss says nothing of the new store
+    assert.equal(ledger.pending(), false);
+    ledger.attached(['vm-1', 'vm-2'], epoch);
+    assert.equal(ledger.pending(), true);
     await ledger.flush(redis);
     assert.deepEqual(written, [
       [PORT_KEYS.rx('vm-1'), { generation: 1, consumed: 2, unsettled: 0, delivered: 0, inDoubt: 0 }],
