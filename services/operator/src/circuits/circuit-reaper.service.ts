@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { JsonLogger } from '@tenantlab/shared';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
+import { PeriodicPass } from '../periodic-pass';
 import { Clock, CLOCK, RegistryService } from '../registry/registry.service';
 import type { VmView } from '../registry/vm-record';
 import { CircuitRecord, endpointVms } from './circuit-record';
@@ -17,10 +18,7 @@ export const SETUP_TIMEOUT_MS = 30_000;
  */
 @Injectable()
 export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> | undefined;
-  private stopped = false;
-  private lastErrorLoggedAt = 0;
+  private readonly periodic: PeriodicPass;
   /** VMs heartbeat through the operator, so none could while no operator ran: see `reasonToEnd`. */
   private readonly startedAt: number;
 
@@ -31,20 +29,22 @@ export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDes
     @Inject(OPERATOR_CONFIG)
     private readonly config: Pick<OperatorConfig, 'CIRCUIT_REAP_INTERVAL_MS' | 'VM_LEASE_MS'>,
     @Inject(CLOCK) private readonly now: Clock,
-    private readonly logger: JsonLogger,
+    logger: JsonLogger,
   ) {
     this.startedAt = now();
+    this.periodic = new PeriodicPass('circuit reaper', config.CIRCUIT_REAP_INTERVAL_MS, () => this.reapOnce(), logger, {
+      context: 'circuits',
+      now,
+    });
   }
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.periodic.start();
   }
 
   /** Before Redis closes (that is onApplicationShutdown): stop scheduling and let a running pass finish. */
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.pass;
+    await this.periodic.stop();
   }
 
   /** One pass; returns how many circuits it tore down. */
@@ -77,33 +77,5 @@ export class CircuitReaperService implements OnApplicationBootstrap, OnModuleDes
       if (!vm.alive && leasesJudged) return `peer ${id} stopped heartbeating`;
     }
     return undefined;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.pass = this.reapOnce()
-        .then(
-          () => undefined,
-          (error: unknown) => this.logFailure(error),
-        )
-        .finally(() => {
-          this.pass = undefined;
-          this.schedule();
-        });
-    }, this.config.CIRCUIT_REAP_INTERVAL_MS);
-  }
-
-  private logFailure(error: unknown): void {
-    // Redis being away fails every pass; once every 10 s says the same.
-    if (this.now() - this.lastErrorLoggedAt < 10_000) return;
-    this.lastErrorLoggedAt = this.now();
-    this.logger.record(
-      'warn',
-      `circuit reaper pass failed: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        context: 'circuits',
-      },
-    );
   }
 }

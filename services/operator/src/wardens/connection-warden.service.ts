@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { JsonLogger, vmAclUser } from '@tenantlab/shared';
 import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
 import { RegistryService } from '../registry/registry.service';
-import { PeriodicPass } from './periodic-pass';
+import { PeriodicPass } from '../periodic-pass';
 import { WardensRepository } from './wardens.repository';
 
 /**
@@ -25,7 +25,9 @@ export class ConnectionWardenService implements OnApplicationBootstrap, OnModule
     private readonly config: Pick<OperatorConfig, 'WARDEN_INTERVAL_MS' | 'VM_REDIS_CONNECTIONS'>,
     private readonly logger: JsonLogger,
   ) {
-    this.periodic = new PeriodicPass('connection warden', config.WARDEN_INTERVAL_MS, () => this.checkOnce(), logger);
+    this.periodic = new PeriodicPass('connection warden', config.WARDEN_INTERVAL_MS, () => this.checkOnce(), logger, {
+      context: 'wardens',
+    });
   }
 
   onApplicationBootstrap(): void {

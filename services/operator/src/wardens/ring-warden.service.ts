@@ -4,7 +4,7 @@ import { CircuitTeardownService } from '../circuits/circuit-teardown.service';
 import type { CircuitRecord } from '../circuits/circuit-record';
 import { CircuitsRepository } from '../circuits/circuits.repository';
 import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
-import { PeriodicPass } from './periodic-pass';
+import { PeriodicPass } from '../periodic-pass';
 import { WardensRepository } from './wardens.repository';
 
 /** How every reason the ring warden gives starts, so a VM told of the teardown can tell it from a close. */
@@ -33,7 +33,9 @@ export class RingWardenService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(OPERATOR_CONFIG) config: Pick<OperatorConfig, 'WARDEN_INTERVAL_MS'>,
     private readonly logger: JsonLogger,
   ) {
-    this.periodic = new PeriodicPass('ring warden', config.WARDEN_INTERVAL_MS, () => this.checkOnce(), logger);
+    this.periodic = new PeriodicPass('ring warden', config.WARDEN_INTERVAL_MS, () => this.checkOnce(), logger, {
+      context: 'wardens',
+    });
   }
 
   onApplicationBootstrap(): void {
