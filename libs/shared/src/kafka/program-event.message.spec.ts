@@ -16,17 +16,22 @@ describe('parseProgramEvent', () => {
     assert.deepEqual(parseProgramEvent(json(good)), { ok: true, value: good });
   });
 
-  it('takes IPv4 address fields as dotted quads, as the switch reports them (and numbers, as older switches did)', () => {
+  it('takes address fields as the switch reports them: dotted quads, MACs with colons (and numbers, as older switches did)', () => {
     const dotted = { ...good, fields: { 'ipv4.src': '10.0.0.1', 'ipv4.dst': 167772162 } };
     assert.deepEqual(parseProgramEvent(json(dotted)), { ok: true, value: dotted });
     const parsed = parseProgramEvent(json({ ...good, fields: { 'ipv4.src': '10.0.0.256' } }));
     assert.equal(parsed.ok, false);
+    const mac = { ...good, fields: { 'eth.src': '02:00:00:00:0a:0b' } };
+    assert.deepEqual(parseProgramEvent(json(mac)), { ok: true, value: mac });
+    assert.equal(parseProgramEvent(json({ ...good, fields: { 'eth.src': '02:00:00:00:0a' } })).ok, false);
   });
 
-  it('the switch reports ipv4.src and ipv4.dst as dotted quads, every other field as its number', () => {
+  it('the switch reports IPv4 addresses as dotted quads, MACs with colons, every other field as its number', () => {
     assert.equal(reportedFieldValue('ipv4.src', 167772161), '10.0.0.1');
     assert.equal(reportedFieldValue('ipv4.dst', 0xc0a80001), '192.168.0.1');
     assert.equal(reportedFieldValue('l4.sport', 10001), 10001);
+    assert.equal(reportedFieldValue('eth.src', 0x020000000a0b), '02:00:00:00:0a:0b');
+    assert.equal(reportedFieldValue('eth.dst', '2199023255552'), '02:00:00:00:00:00');
     assert.equal(
       reportedFieldValue('meta.c0', '340282366920938463463374607431768211455'),
       '340282366920938463463374607431768211455',

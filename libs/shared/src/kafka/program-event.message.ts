@@ -1,5 +1,5 @@
 import { ID_PATTERN } from '../lab/lab-topology';
-import { isDottedIpv4 } from '../program/address-constants';
+import { isAddressLiteral } from '../program/address-constants';
 import { parseJsonObject, type ParseResult } from './parse-message';
 
 /** An event a tenant program's `report` op published to `switch.program-events` (keyed by tenant). */
@@ -9,7 +9,8 @@ export interface ProgramEventMessage {
   event: string;
   /**
    * The reported fields by reference (`ipv4.src`, `meta.c0`): numbers up to 32 bits, decimal strings above; IPv4
-   * address fields (`ipv4.src`, `ipv4.dst`) as dotted quads (`"10.0.0.1"`), or as numbers from older switches.
+   * address fields (`ipv4.src`, `ipv4.dst`) as dotted quads (`"10.0.0.1"`), MAC address fields (`eth.src`, `eth.dst`)
+   * with colons (`"02:00:00:00:00:01"`), or as numbers from older switches.
    */
   fields: Record<string, number | string>;
   /** Epoch microseconds when the switch ran the op. */
@@ -42,11 +43,11 @@ export function parseProgramEvent(value: Buffer | null): ParseResult<ProgramEven
   for (const [name, field] of Object.entries(fields)) {
     const ok =
       (typeof field === 'number' && Number.isSafeInteger(field) && field >= 0) ||
-      (typeof field === 'string' && (DECIMAL.test(field) || isDottedIpv4(field)));
+      (typeof field === 'string' && (DECIMAL.test(field) || isAddressLiteral(field)));
     if (!ok) {
       return {
         ok: false,
-        reason: `fields.${name}: expected an unsigned integer (a number or decimal string) or a dotted IPv4 address`,
+        reason: `fields.${name}: expected an unsigned integer (a number or decimal string), a dotted IPv4 address or a MAC address with colons`,
       };
     }
   }

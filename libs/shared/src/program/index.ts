@@ -23,7 +23,8 @@ export * from './program.types';
 export { binaryWidth, bitLength, constantValue, parseConstant } from './program-widths';
 export {
   IPV4_ADDRESS_FIELDS,
-  isDottedIpv4,
+  MAC_ADDRESS_FIELDS,
+  isAddressLiteral,
   parseConstantOrAddress,
   parseFieldConstant,
   reportedFieldValue,

@@ -126,7 +126,7 @@ describe('routing tables (one LPM key, the others exact): indexed by prefix leng
   });
 });
 
-describe('IPv4 address fields as people write them', () => {
+describe('address fields as people write them', () => {
   it('takes a dotted address (and a dotted mask) wherever the key field is ipv4.src or ipv4.dst; integers still work', () => {
     const program = compileProgram(valid(ROUTING), {}, new RegisterMemory(1, 1), recordingHooks());
     program.addEntry('routes', {
@@ -183,6 +183,67 @@ describe('IPv4 address fields as people write them', () => {
       () =>
         program.addEntry('routes', { key: [{ value: 53 }, { value: '10.0.0.256', prefixLength: 32 }], action: 'miss' }),
       naming(/key\[1\] \(ipv4\.dst, lpm\): .*or a dotted IPv4 address like 10\.0\.0\.1/),
+    );
+  });
+
+  it('takes a MAC address with colons wherever the key field is eth.src or eth.dst, and addresses as action args', () => {
+    const byMac = compileProgram(
+      valid({
+        ...ROUTING,
+        tables: [
+          {
+            name: 'routes',
+            key: [{ field: 'eth.src', match: 'exact' }],
+            actions: ['route', 'miss'],
+            defaultAction: { action: 'miss', args: {} },
+            size: 4,
+          },
+        ],
+      }),
+      {},
+      new RegisterMemory(1, 1),
+      recordingHooks(),
+    );
+    // The fixture's frames come from 02:00:00:00:00:01; the upper-case form names the same address.
+    byMac.addEntry('routes', { key: [{ value: '02:00:00:00:00:01' }], action: 'route', args: { id: 5 } });
+    byMac.run(context(frame()));
+    assert.equal(byMac.counter('hits', 5).packets, 1, 'matched by the colon form of its source MAC');
+    assert.ok(byMac.removeEntry('routes', [{ value: '02:00:00:00:00:01' }]));
+    byMac.addEntry('routes', { key: [{ value: 0x020000000001 }], action: 'route', args: { id: 6 } });
+    byMac.run(context(frame()));
+    assert.equal(byMac.counter('hits', 6).packets, 1, 'the same MAC as an integer');
+
+    const naming = (pattern: RegExp) => (error: unknown) =>
+      error instanceof ValidationError && error.details.some((detail) => pattern.test(detail));
+    assert.throws(
+      () => byMac.addEntry('routes', { key: [{ value: '02:00:00:00:00' }], action: 'miss' }),
+      naming(/key\[0\] \(eth\.src, exact\): .*or a MAC address with colons like 02:00:00:00:00:01/),
+    );
+    // An action's param has a width, not a field: an address is taken as its number, and must fit.
+    const routes = compileProgram(valid(ROUTING), {}, new RegisterMemory(1, 1), recordingHooks());
+    routes.addEntry('routes', {
+      key: [{ value: 53 }, { value: '10.1.0.0', prefixLength: 16 }],
+      action: 'route',
+      args: { id: '0.0.1.2' },
+    });
+    assert.equal(matched(routes, 53, 0x0a010001), 0x0102, 'the dotted argument 0.0.1.2 is the id 258');
+    assert.throws(
+      () =>
+        routes.addEntry('routes', {
+          key: [{ value: 54 }, { value: 0, prefixLength: 0 }],
+          action: 'route',
+          args: { id: '10.0.0.1' },
+        }),
+      naming(/args\.id: 167772161 does not fit in 16 bits/),
+    );
+    assert.throws(
+      () =>
+        routes.addEntry('routes', {
+          key: [{ value: 54 }, { value: 0, prefixLength: 0 }],
+          action: 'route',
+          args: { id: 'ten' },
+        }),
+      naming(/args\.id: must be an unsigned integer constant, a dotted IPv4 address or a MAC address with colons/),
     );
   });
 });

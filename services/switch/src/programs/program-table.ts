@@ -1,7 +1,8 @@
 import {
   ConflictError,
   IPV4_ADDRESS_FIELDS,
-  parseConstant,
+  MAC_ADDRESS_FIELDS,
+  parseConstantOrAddress,
   parseFieldConstant,
   ValidationError,
 } from '@tenantlab/shared';
@@ -321,7 +322,11 @@ export class ProgramTable {
       const field = this.decl.key[i].field;
       const value = parseFieldConstant(field, item?.value);
       if (value === undefined) {
-        const address = IPV4_ADDRESS_FIELDS.includes(field) ? ', or a dotted IPv4 address like 10.0.0.1' : '';
+        const address = IPV4_ADDRESS_FIELDS.includes(field)
+          ? ', or a dotted IPv4 address like 10.0.0.1'
+          : MAC_ADDRESS_FIELDS.includes(field)
+            ? ', or a MAC address with colons like 02:00:00:00:00:01'
+            : '';
         problems.push(
           `${path}: value must be an unsigned integer (a number, decimal string or 0x hex string${address})`,
         );
@@ -406,10 +411,14 @@ export function parseArgs(
   const values: bigint[] = [];
   for (const param of action.params) {
     const given: unknown = Object.hasOwn(args, param.name) ? args[param.name] : undefined;
-    const value = parseConstant(given);
+    const value = parseConstantOrAddress(given);
     if (given === undefined) problems.push(`args.${param.name}: missing (action ${action.name} needs it)`);
-    else if (value === undefined) problems.push(`args.${param.name}: must be an unsigned integer constant`);
-    else if (value > ones(param.bits)) problems.push(`args.${param.name}: ${value} does not fit in ${param.bits} bits`);
+    else if (value === undefined) {
+      problems.push(
+        `args.${param.name}: must be an unsigned integer constant, a dotted IPv4 address or a MAC address with colons`,
+      );
+    } else if (value > ones(param.bits))
+      problems.push(`args.${param.name}: ${value} does not fit in ${param.bits} bits`);
     values.push(value ?? 0n);
   }
   for (const name of Object.keys(args)) {

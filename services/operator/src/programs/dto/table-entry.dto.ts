@@ -21,9 +21,10 @@ export const MAX_KEY_FIELDS = 16;
 
 const KEY_CONSTANT_RULE =
   'must be an unsigned integer (a number, a decimal string or a 0x hex string, up to 128 bits), ' +
-  'or for an IPv4 address field a dotted address like "10.0.0.1"';
+  'or for an address field an address as people write it: "10.0.0.1" (ipv4.src, ipv4.dst), ' +
+  '"02:00:00:00:00:01" (eth.src, eth.dst)';
 
-/** A key match's value or mask: a constant, or a dotted IPv4 address (the switch checks the key's field is one). */
+/** A key match's value or mask: a constant or an address (the switch checks the key's field is one of its kind). */
 function IsKeyConstant(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
