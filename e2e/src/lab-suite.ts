@@ -16,6 +16,12 @@ import {
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import { eventually, REPO_ROOT, urlOf } from './lab-process';
 
+/**
+ * A generation answers once every frame is written: thousands of frames from a container on a loaded 2-core machine
+ * take seconds, and the behaviour under test is what the frames do, not how fast the call returns.
+ */
+const GENERATE_TIMEOUT_MS = 30_000;
+
 export const DEFAULT_LAB_VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' };
 
 export interface LabSuiteOptions {
@@ -173,12 +179,17 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         });
         for (const vm of [a2, b1]) assert.equal((await requestJson('DELETE', `${vm}/traffic/received`)).status, 204);
         const count = 2000;
-        const sent = await requestJson<{ sent: number }>('POST', `${a1}/traffic/generate`, {
-          to: ['vm-a2'],
-          protocol: 'udp',
-          count,
-          size: 128,
-        });
+        const sent = await requestJson<{ sent: number }>(
+          'POST',
+          `${a1}/traffic/generate`,
+          {
+            to: ['vm-a2'],
+            protocol: 'udp',
+            count,
+            size: 128,
+          },
+          GENERATE_TIMEOUT_MS,
+        );
         assert.equal(sent.status, 201, JSON.stringify(sent.body));
         const received = await eventually(`${count} frames at vm-a2`, 30_000, async () => {
           const { body } = await requestJson<Received>('GET', `${a2}/traffic/received`);
@@ -210,7 +221,12 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
 
         // Tenant A aims at tenant B's VM: the switch handles every frame, and none reaches B.
         const rxBefore = (await dataplane()).counters.ports['vm-a1']?.rxFrames ?? 0;
-        await requestJson('POST', `${a1}/traffic/generate`, { to: ['vm-b1'], protocol: 'udp', count: 200, size: 128 });
+        await requestJson(
+          'POST',
+          `${a1}/traffic/generate`,
+          { to: ['vm-b1'], protocol: 'udp', count: 200, size: 128 },
+          GENERATE_TIMEOUT_MS,
+        );
         await eventually('the switch to handle the 200 frames', 30_000, async () =>
           ((await dataplane()).counters.ports['vm-a1']?.rxFrames ?? 0) >= rxBefore + 200 ? true : undefined,
         );
@@ -220,12 +236,17 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         // that reached vm-b1's rx stream sits there before the markers, and vm-b1 reads its rx stream in order.
         // Once the markers are in vm-b1's report, so is anything of A's that got through.
         const markers = 5;
-        const fromB2 = await requestJson('POST', `${url('vm-b2')}/traffic/generate`, {
-          to: ['vm-b1'],
-          protocol: 'udp',
-          count: markers,
-          size: 128,
-        });
+        const fromB2 = await requestJson(
+          'POST',
+          `${url('vm-b2')}/traffic/generate`,
+          {
+            to: ['vm-b1'],
+            protocol: 'udp',
+            count: markers,
+            size: 128,
+          },
+          GENERATE_TIMEOUT_MS,
+        );
         assert.equal(fromB2.status, 201, JSON.stringify(fromB2.body));
         const atB = await eventually("the markers from tenant B's own vm-b2 at vm-b1", 30_000, async () => {
           const { body } = await requestJson<Received>('GET', `${b1}/traffic/received`);
@@ -251,12 +272,17 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       const before = await receivedByA2();
       assert.equal((await admin('PUT', `${sw}/tenants/tenant-a/sampling`, { rate: 1 })).status, 200);
       try {
-        const sent = await requestJson('POST', `${a1}/traffic/generate`, {
-          to: ['vm-a2'],
-          protocol: 'udp',
-          count: 20,
-          size: 128,
-        });
+        const sent = await requestJson(
+          'POST',
+          `${a1}/traffic/generate`,
+          {
+            to: ['vm-a2'],
+            protocol: 'udp',
+            count: 20,
+            size: 128,
+          },
+          GENERATE_TIMEOUT_MS,
+        );
         assert.equal(sent.status, 201, JSON.stringify(sent.body));
         // `generate` answers once the frames are in vm-a1's tx stream; the switch decides them later. The sampling
         // goes back only once vm-a2 has them all, or the switch could read them at the old rate (seen in a CI run).
@@ -336,6 +362,7 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
           'POST',
           `${a1}/traffic/generate`,
           { to: ['vm-a2'], protocol: 'udp', count, size: 128, flows: 50, zipf: 1.2, seed: 7 },
+          GENERATE_TIMEOUT_MS,
         );
         assert.equal(generated.status, 201, JSON.stringify(generated.body));
         const heavy = Object.entries(generated.body.perFlow)
