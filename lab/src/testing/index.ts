@@ -11,3 +11,4 @@ export {
 } from './lab-clients';
 export { startTestLab, type TestLab, type TestLabOptions } from './test-lab';
 export { TEST_SERVICE_TOKENS, testAdminHeaders } from './test-service-tokens';
+export { waitFor } from './wait-for';

@@ -18,9 +18,10 @@ export interface TestRedis {
   pid: number;
   /**
    * SIGKILLs the server and starts a new one on the same port with the same password: Redis lost everything, as when
-   * it crashes in a lab (which keeps no Redis data). Clients see their connections drop and reconnect.
+   * it crashes in a lab (which keeps no Redis data). Clients see their connections drop and reconnect. `maxMemory`
+   * starts the new one with another `maxmemory` (say `1`, so it refuses every write until a CONFIG SET raises it).
    */
-  restartEmpty(): Promise<void>;
+  restartEmpty(options?: { maxMemory?: string }): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -50,10 +51,11 @@ export async function startTestRedis(options: { maxMemory?: string } = {}): Prom
     password,
     port,
     pid: child.pid,
-    async restartEmpty() {
+    async restartEmpty(restart = {}) {
       process.kill(child.pid, 'SIGKILL');
       await child.exited;
-      child = await startRedis(redisServer, { ...infraOptions, restarting: true });
+      const redisMaxMemory = restart.maxMemory ?? infraOptions.redisMaxMemory;
+      child = await startRedis(redisServer, { ...infraOptions, redisMaxMemory, restarting: true });
       testRedis.pid = child.pid;
     },
     stop,

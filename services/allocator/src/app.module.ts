@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { ALLOCATOR_CONFIG, AllocatorConfig } from './config/allocator.config';
 import { PipelineModule } from './pipeline/pipeline.module';
+import { PipelineService } from './pipeline/pipeline.service';
 
 @Module({})
 export class AppModule {
@@ -47,11 +48,12 @@ export class AppModule {
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [REDIS_CLIENT, KAFKA_CLIENT, ComponentStatusService],
-          useFactory: (redis: Redis, kafka: Kafka, status: ComponentStatusService) => [
+          inject: [REDIS_CLIENT, KAFKA_CLIENT, ComponentStatusService, PipelineService],
+          useFactory: (redis: Redis, kafka: Kafka, status: ComponentStatusService, pipeline: PipelineService) => [
             redisReadinessCheck(redis),
             kafkaReadinessCheck(kafka),
             status.readinessCheck(),
+            pipeline.readiness(),
           ],
         },
       ],

@@ -12,6 +12,7 @@ import { CircuitsModule } from './circuits/circuits.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
+import { StoreLossService } from './store/store-loss.service';
 import { TenantsService } from './tenants/tenants.service';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
@@ -34,8 +35,12 @@ export class AppModule {
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,
-          inject: [REDIS_CLIENT, TenantsService],
-          useFactory: (redis: Redis, tenants: TenantsService) => [redisReadinessCheck(redis), tenants.readiness()],
+          inject: [REDIS_CLIENT, TenantsService, StoreLossService],
+          useFactory: (redis: Redis, tenants: TenantsService, store: StoreLossService) => [
+            redisReadinessCheck(redis),
+            tenants.readiness(),
+            store.readiness(),
+          ],
         },
       ],
       exports: [OPERATOR_CONFIG, JsonLogger],

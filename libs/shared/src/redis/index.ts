@@ -2,3 +2,4 @@ export * from './redis-keys';
 export * from './redis-client.factory';
 export * from './redis-limits';
 export * from './attacker-redis-bytes';
+export * from './store-epoch';

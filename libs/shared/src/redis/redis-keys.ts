@@ -50,4 +50,10 @@ export const REDIS_KEYS = {
   pipelineCurrent: 'alloc:{pipeline}:current',
   /** Stream, MAXLEN ~ 100: each new pipeline version (`version`, `pipeline` JSON, trace context); the switch follows it. */
   pipelineVersions: 'alloc:{pipeline}:versions',
+
+  /**
+   * String: the store's epoch, a random id the first trusted service to find it missing sets (store-epoch.ts). A
+   * service that saw one epoch and then finds another, or none, knows Redis lost its state (restarted empty).
+   */
+  storeEpoch: 'store:epoch',
 } as const;

@@ -42,6 +42,11 @@ export class PipelineRepository {
     return raw === null ? undefined : parseLinkedPipeline(raw);
   }
 
+  /** Whether Redis holds a current pipeline: one look without reading it (it may be up to 1 MiB). */
+  async exists(): Promise<boolean> {
+    return (await this.redis.exists(REDIS_KEYS.pipelineCurrent)) === 1;
+  }
+
   /**
    * Stores `next` as the current pipeline and appends it to the versions stream, both or neither. Returns false,
    * writing nothing, when the stored version is no longer `next.version - 1` (another change got there first).

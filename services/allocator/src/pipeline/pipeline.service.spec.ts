@@ -198,4 +198,33 @@ describe('PipelineService', () => {
     );
     assert.equal(commits, MAX_COMMIT_ATTEMPTS);
   });
+  it('after the store lost the pipeline, links its programs again in a new epoch before a change, which goes on top', async () => {
+    await service.submit('tenant-a', ['vm-a1'], testProgram('hh', [r32('cms', 3000)]));
+    await service.submit('tenant-b', ['vm-b1'], testProgram('fw', [r32('flows', 2000)]));
+    const lost = await service.pipeline();
+    assert.deepEqual(service.degradedReasons(), []);
+    repository.stored = undefined; // Redis restarted empty
+
+    await assert.rejects(service.pipeline(), NotFoundError);
+    assert.match(service.degradedReasons().join(), /Redis lost the linked pipeline.*tenant-a, tenant-b/);
+    const result = await service.submit('tenant-c', ['vm-c1'], testProgram('fc', [r32('hits', 100)]));
+    assert.equal(result.version, 2, 'on top of the programs linked again as version 1');
+    assert.deepEqual(result.pageTable, { hits: { stage: 0, offset: 3000, amount: 100 } }, 'next to their slices');
+    const [restored, current] = repository.versions.slice(-2);
+    assert.equal(restored.version, 1);
+    assert.notEqual(restored.epoch, lost.epoch);
+    assert.deepEqual(restored.tenants, lost.tenants);
+    assert.equal(current.epoch, restored.epoch);
+    assert.deepEqual(Object.keys(current.tenants).sort(), ['tenant-a', 'tenant-b', 'tenant-c']);
+    assert.deepEqual(service.degradedReasons(), []);
+  });
+
+  it('restores nothing when the pipeline it knew held no program', async () => {
+    await service.submit('tenant-a', ['vm-a1'], testProgram('hh', [r32('cms', 3000)]));
+    await service.remove('tenant-a');
+    repository.stored = undefined;
+    await assert.rejects(service.pipeline(), NotFoundError);
+    assert.deepEqual(service.degradedReasons(), []);
+    assert.equal((await service.submit('tenant-b', ['vm-b1'], testProgram('fw', [r32('flows', 10)]))).version, 1);
+  });
 });

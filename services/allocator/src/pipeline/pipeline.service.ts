@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { ConflictError, NotFoundError, ProgramResources, validateProgram, ValidProgram } from '@tenantlab/shared';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  ConflictError,
+  JsonLogger,
+  NotFoundError,
+  ProgramResources,
+  type ReadinessCheck,
+  validateProgram,
+  ValidProgram,
+} from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, switchResources, tenantQuota } from '../config/allocator.config';
 import { InsufficientCapacityError } from '../memory/insufficient-capacity.error';
 import { MemoryMap, MemoryView, PageTable } from '../memory/memory-map';
@@ -15,6 +23,9 @@ export type Clock = () => number;
  * round some change wins, so this many rounds serve as many concurrent changes; beyond that the caller retries.
  */
 export const MAX_COMMIT_ATTEMPTS = 16;
+
+/** How often the allocator looks whether the pipeline it knows is still in Redis (issue 10). */
+export const STORE_CHECK_INTERVAL_MS = 1000;
 
 export interface SubmitResult {
   /** True when the tenant had no program before (HTTP 201), false when this one replaced its program (200). */
@@ -35,19 +46,59 @@ export type AdmissionSettings = Parameters<typeof switchResources>[0] & Paramete
 /**
  * Admission and linking (seed 004): the resource usage checker (the shared validator with the tenant's quota, then
  * the switch's free capacity), the run-time memory allocator's first placement, and the linker that produces the
- * next pipeline version. Redis holds the only state: the memory map is rebuilt from the stored pipeline whenever
+ * next pipeline version. Redis holds the state: the memory map is rebuilt from the stored pipeline whenever
  * the version this process last saw is not the current one (at the first request after boot, or after another
  * allocator instance changed it).
+ *
+ * Redis that restarts empty loses the pipeline (issue 10). The allocator keeps the last pipeline it read or linked,
+ * and when that is gone from Redis it links the same programs and page tables again, as version 1 of a new epoch
+ * (so the switch installs it although its version went back). Until then `/ready` says `degraded`, and a change
+ * waits for it, so no submission lands in the empty store on its own and drops every other tenant's program.
  */
 @Injectable()
-export class PipelineService {
+export class PipelineService implements OnApplicationBootstrap, OnApplicationShutdown {
   private cached: { key: string; map: MemoryMap } | undefined;
+  /** The latest pipeline this process read from Redis or linked there. */
+  private known: LinkedPipeline | undefined;
+  /** The pipeline Redis lost, not linked again yet, and why the last try failed. */
+  private lost: { pipeline: LinkedPipeline; error?: string } | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly repository: PipelineRepository,
     @Inject(ALLOCATOR_CONFIG) private readonly config: AdmissionSettings,
     @Inject(CLOCK) private readonly now: Clock,
+    @Optional() private readonly logger?: JsonLogger,
   ) {}
+
+  onApplicationBootstrap(): void {
+    void this.watch();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.watchTimer);
+  }
+
+  /** Readiness: `degraded` while a pipeline Redis lost is not linked again. */
+  readiness(): ReadinessCheck {
+    return {
+      name: 'pipeline',
+      check: () => Promise.resolve(this.known ? `version ${this.known.version}` : 'no pipeline linked'),
+      degraded: () => this.degradedReasons(),
+    };
+  }
+
+  degradedReasons(): string[] {
+    if (!this.lost) return [];
+    const { pipeline, error } = this.lost;
+    const tenants = Object.keys(pipeline.tenants).sort().join(', ');
+    return [
+      `Redis lost the linked pipeline (restarted empty): version ${pipeline.version} with the programs of ${tenants} ` +
+        `is not linked again yet${error ? ` (${error})` : ''}`,
+    ];
+  }
 
   /**
    * Validates the tenant's program, checks it fits next to every other tenant's, places its registers and links the
@@ -87,7 +138,7 @@ export class PipelineService {
   }
 
   async pipeline(): Promise<LinkedPipeline> {
-    const current = await this.repository.current();
+    const current = await this.read();
     if (!current) {
       throw new NotFoundError('no pipeline has been linked yet; submit a program with PUT /tenants/:tenant/program');
     }
@@ -95,7 +146,7 @@ export class PipelineService {
   }
 
   async memory(): Promise<MemoryReport> {
-    const current = (await this.repository.current()) ?? NO_PIPELINE;
+    const current = (await this.read()) ?? NO_PIPELINE;
     return { version: current.version, ...this.mapOf(current).view() };
   }
 
@@ -143,7 +194,10 @@ export class PipelineService {
     plan: (current: LinkedPipeline) => { tenants: Record<string, LinkedTenant>; map: MemoryMap; result: T },
   ): Promise<{ pipeline: LinkedPipeline; result: T }> {
     for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
-      const current = (await this.repository.current()) ?? NO_PIPELINE;
+      let stored = await this.read();
+      // Planned from an empty store, this change would drop every other tenant's program: link them again first.
+      if (!stored && this.lost) stored = await this.restore();
+      const current = stored ?? NO_PIPELINE;
       const { tenants, map, result } = plan(current);
       const next: LinkedPipeline = {
         version: current.version + 1,
@@ -154,6 +208,7 @@ export class PipelineService {
       };
       if (await this.repository.commit(next)) {
         this.cached = { key: cacheKey(next), map };
+        this.known = next;
         return { pipeline: next, result };
       }
     }
@@ -161,6 +216,69 @@ export class PipelineService {
       `${what} was not linked: other changes to the pipeline won ${MAX_COMMIT_ATTEMPTS} times in a row. Try again.`,
       { retriable: true },
     );
+  }
+
+  /** The current pipeline; notes a loss when Redis no longer holds the one this process knew. */
+  private async read(): Promise<LinkedPipeline | undefined> {
+    const current = await this.repository.current();
+    if (current) this.known = current;
+    else this.noticeGone();
+    return current;
+  }
+
+  private noticeGone(): void {
+    const known = this.known;
+    if (!known || this.lost) return;
+    this.known = undefined;
+    // A pipeline without programs loses nothing: the next change starts a new history anyway.
+    if (Object.keys(known.tenants).length === 0) return;
+    this.lost = { pipeline: known };
+    this.logger?.record('warn', `the linked pipeline (version ${known.version}) is gone from Redis: linking it again`, {
+      context: 'pipeline',
+    });
+  }
+
+  /**
+   * Links the lost pipeline's programs and page tables again as version 1 of a new epoch, unless a pipeline was
+   * linked meanwhile (by another allocator), which then stands. Returns what Redis holds afterwards; throws, staying
+   * degraded, when Redis refuses (full, loading, not there).
+   */
+  private async restore(): Promise<LinkedPipeline | undefined> {
+    const lost = this.lost;
+    if (!lost) return this.read();
+    const next: LinkedPipeline = {
+      version: 1,
+      epoch: randomUUID(),
+      createdAt: new Date(this.now()).toISOString(),
+      tenants: lost.pipeline.tenants,
+    };
+    try {
+      const linked = await this.repository.commit(next);
+      this.lost = undefined;
+      if (!linked) return await this.read();
+      this.known = next;
+      this.logger?.record('info', `the lost pipeline's programs are linked again as version 1 of a new epoch`, {
+        context: 'pipeline',
+        tenants: Object.keys(next.tenants),
+      });
+      return next;
+    } catch (error) {
+      lost.error = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  }
+
+  /** Every STORE_CHECK_INTERVAL_MS: is the pipeline this process knows still there? If not, link it again. */
+  private async watch(): Promise<void> {
+    try {
+      if (!this.known) await this.read();
+      else if (!(await this.repository.exists())) this.noticeGone();
+      if (this.lost) await this.restore();
+    } catch {
+      // Redis refused or is away: the next look tries again; a failed restore shows in degradedReasons.
+    } finally {
+      if (!this.stopped) this.watchTimer = setTimeout(() => void this.watch(), STORE_CHECK_INTERVAL_MS);
+    }
   }
 
   private mapOf(pipeline: LinkedPipeline): MemoryMap {

@@ -1,9 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
-import { createServiceApp, JsonLogger, parseEnv, RedisModule, ServiceAuthModule } from '@tenantlab/shared';
+import {
+  createServiceApp,
+  HealthController,
+  JsonLogger,
+  parseEnv,
+  READINESS_CHECKS,
+  REDIS_CLIENT,
+  RedisModule,
+  redisReadinessCheck,
+  ServiceAuthModule,
+} from '@tenantlab/shared';
+import type { Redis } from 'ioredis';
 import { ALLOCATOR_CONFIG, type AllocatorConfig, allocatorEnv } from '../config/allocator.config';
 import { PipelineModule } from '../pipeline/pipeline.module';
+import { PipelineService } from '../pipeline/pipeline.service';
 
 export interface ErrorReply {
   error: { code: string; message: string; retriable: boolean; details?: string[] };
@@ -16,8 +28,8 @@ export interface AllocatorUnderTest {
 }
 
 /**
- * The allocator's pipeline feature on its real Redis module, as AppModule wires it, without the Kafka status
- * heartbeat: these tests do not look at it, and a heartbeat retrying an absent broker would keep the test process
+ * The allocator's pipeline feature on its real Redis module and its readiness (Redis and the pipeline), as AppModule
+ * wires them, without the Kafka status heartbeat: these tests do not look at it, and a heartbeat retrying an absent broker would keep the test process
  * alive for a minute after the tests end.
  */
 @Module({})
@@ -31,9 +43,15 @@ class PipelineUnderTestModule {
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
         PipelineModule,
       ],
+      controllers: [HealthController],
       providers: [
         { provide: ALLOCATOR_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
+        {
+          provide: READINESS_CHECKS,
+          inject: [REDIS_CLIENT, PipelineService],
+          useFactory: (redis: Redis, pipeline: PipelineService) => [redisReadinessCheck(redis), pipeline.readiness()],
+        },
       ],
       exports: [ALLOCATOR_CONFIG, JsonLogger],
     };

@@ -14,6 +14,10 @@ export class InMemoryPipelineRepository {
     return Promise.resolve(this.stored === undefined ? undefined : (JSON.parse(this.stored) as LinkedPipeline));
   }
 
+  exists(): Promise<boolean> {
+    return Promise.resolve(this.stored !== undefined);
+  }
+
   async commit(next: LinkedPipeline): Promise<boolean> {
     await this.beforeCommit?.();
     const storedVersion = this.stored === undefined ? 0 : (JSON.parse(this.stored) as LinkedPipeline).version;

@@ -6,11 +6,12 @@ import type { TenantRecord } from './tenant-record';
 
 /**
  * Declares a tenant and gives it a VLAN id, in one step. KEYS: the tenant's hash, the tenant index, the tenant ->
- * VLAN hash, the last VLAN given out. ARGV: id, secret sha256, caps JSON, createdAt, mode, VLAN range min and max.
- * Mode `create` (admin API) refuses a tenant that exists (-1); mode `declare` (the lab, at every operator start)
- * updates its secret hash and caps and keeps its VLAN and creation time. A new VLAN is the first free id after the
- * last one given out (wrapping from 4094 to 1); 0 when every id in the range is taken, and then nothing is written.
- * All keys share the tag `{vms}`: one slot, so it also runs on Redis Cluster.
+ * VLAN hash, the last VLAN given out. ARGV: id, secret sha256, caps JSON, createdAt, mode, VLAN range min and max,
+ * and the VLAN it had before (0 for none). Mode `create` (admin API) refuses a tenant that exists (-1); mode
+ * `declare` (the lab, at every operator start; and the operator restoring what Redis lost) updates its secret hash
+ * and caps and keeps its VLAN and creation time. A new VLAN is the one it had before if that is free, else the first
+ * free id after the last one given out (wrapping from 4094 to 1); 0 when every id in the range is taken, and then
+ * nothing is written. All keys share the tag `{vms}`: one slot, so it also runs on Redis Cluster.
  */
 const DECLARE_SCRIPT = `
 local exists = redis.call('EXISTS', KEYS[1]) == 1
@@ -22,10 +23,13 @@ if not vlan then
   if redis.call('HLEN', KEYS[3]) >= size then return 0 end
   local used = {}
   for _, taken in ipairs(redis.call('HVALS', KEYS[3])) do used[tonumber(taken)] = true end
+  local before = tonumber(ARGV[8])
+  if before >= min and before <= max and not used[before] then vlan = before end
   local last = tonumber(redis.call('GET', KEYS[4]) or '') or (min - 1)
   for step = 1, size do
+    if vlan then break end
     local candidate = min + ((last - min + step) % size)
-    if not used[candidate] then vlan = candidate break end
+    if not used[candidate] then vlan = candidate end
   end
   if not vlan then return 0 end
   redis.call('HSET', KEYS[3], ARGV[1], vlan)
@@ -60,7 +64,11 @@ export type DeclareOutcome = { vlan: number } | 'exists' | 'no-vlan-left';
 export class TenantsRepository {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
 
-  async declare(tenant: Omit<TenantRecord, 'vlan'>, mode: 'create' | 'declare'): Promise<DeclareOutcome> {
+  /** `tenant.vlan`: the VLAN it had before Redis lost it, given again if free. */
+  async declare(
+    tenant: Omit<TenantRecord, 'vlan'> & { vlan?: number },
+    mode: 'create' | 'declare',
+  ): Promise<DeclareOutcome> {
     const result = Number(
       await this.redis.eval(
         DECLARE_SCRIPT,
@@ -76,6 +84,7 @@ export class TenantsRepository {
         mode,
         TENANT_VLAN_RANGE.min,
         TENANT_VLAN_RANGE.max,
+        tenant.vlan ?? 0,
       ),
     );
     if (result === -1) return 'exists';

@@ -82,6 +82,25 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** Every declared tenant as stored, secret hash included: what the operator would restore if Redis lost it. */
+  records(): Promise<TenantRecord[]> {
+    return this.repository.list();
+  }
+
+  /**
+   * After Redis lost its state: declares `records` again (each with its secret hash, caps, creation time, and its
+   * VLAN when that is free), lowest VLAN first, then the lab's tenants. A tenant declared again meanwhile keeps its
+   * VLAN and takes the remembered secret hash and caps.
+   */
+  async restore(records: readonly TenantRecord[]): Promise<void> {
+    for (const record of [...records].sort((x, y) => x.vlan - y.vlan)) {
+      const outcome = await this.repository.declare(record, 'declare');
+      if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(record.id);
+    }
+    await this.declareLabTenants();
+    this.labTenantsDeclared = true;
+  }
+
   /**
    * A new tenant (admin API): 409 when it exists. Its enrollment secret is made here and shown only in the answer,
    * unless the administrator brings the sha256 of their own (then no secret is in the answer).

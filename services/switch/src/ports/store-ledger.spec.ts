@@ -90,6 +90,27 @@ describe('StoreLedger', () => {
     assert.equal(written[0][1].unsettled, 2);
   });
 
+  it('settles an entry once when a commit that failed without a store loss is retried', async () => {
+    // The data path settles a batch whose commit got no reply (dataplane.service.ts), then reads the entries the
+    // commit did not acknowledge again and settles them once more when their retry commits. Counted twice, the
+    // surplus would hide as many entries still unsettled when the store is lost later.
+    const ledger = new StoreLedger();
+    ledger.txRecreated('vm-1');
+    for (const id of ['1-0', '2-0', '3-0']) ledger.read('vm-1', id);
+    ledger.settled('vm-1', ['1-0', '2-0', '3-0']); // the commit without a reply
+    for (const id of ['1-0', '2-0', '3-0']) ledger.read('vm-1', id); // read again: it had not applied
+    ledger.settled('vm-1', ['1-0', '2-0', '3-0']); // the retry's commit
+    for (const id of ['4-0', '5-0']) ledger.read('vm-1', id); // read, never committed: the store is lost
+    assert.equal((ledger.snapshot()['vm-1'] as Record<string, unknown>).settled, 3);
+    ledger.storeLost(['vm-1']);
+    ledger.attached(['vm-1']);
+    const { redis, written } = recorder();
+    await ledger.flush(redis);
+    assert.deepEqual(written, [
+      [PORT_KEYS.rx('vm-1'), { generation: 1, consumed: 5, unsettled: 2, delivered: 0, inDoubt: 0 }],
+    ]);
+  });
+
   it('keeps the entry waiting when Redis does not take it', async () => {
     const ledger = new StoreLedger();
     ledger.txRecreated('vm-1');

@@ -8,15 +8,20 @@ interface Generation {
   /** Distinct tx entries read (an entry read again after a failed commit counts once), and the highest id read. */
   consumed: number;
   highestId: string;
-  /** Of those, entries acknowledged by a confirmed commit (forwarded or dropped). */
+  /** Of those, entries acknowledged by a commit (forwarded or dropped), each once. */
   settled: number;
+  /**
+   * Entries read and not settled yet. A commit without a reply settles its batch, and the entries it did not apply
+   * are read again and settled by their retry: counted from this set, an entry settles once.
+   */
+  outstanding: Set<string>;
   /** rx writes confirmed, and rx writes whose commit got no reply. */
   delivered: number;
   inDoubt: number;
   /** The store loss ended the generation, and its tx group has not been made anew by the switch since. */
   endedByLoss?: boolean;
   /** The tx side of the generation that ended, waiting for its ledger entry to be written (with the rx side). */
-  due?: { consumed: number; settled: number; highestId: string };
+  due?: { consumed: number; settled: number; highestId: string; outstanding: Set<string> };
   /**
    * The entry waits for the VM's port to be attached again in the new store: the operator deletes and re-creates a
    * VM's keys (rx included) when it registers again, so an entry written before would be wiped unread.
@@ -124,15 +129,16 @@ export class StoreLedger {
     if (compareStreamIds(id, generation.highestId) <= 0) return;
     generation.highestId = id;
     generation.consumed += 1;
+    generation.outstanding.add(id);
   }
 
-  /** Entries of `vm`'s tx acknowledged by a commit that Redis confirmed. */
+  /** Entries of `vm`'s tx acknowledged by a commit (confirmed, or without a reply); one settled before is not again. */
   settled(vm: string, ids: readonly string[]): void {
     const generation = this.generationOf(vm);
     for (const id of ids) {
       // A commit that replied after the generation ended settles entries of the ended one.
-      if (generation.due && compareStreamIds(id, generation.due.highestId) <= 0) generation.due.settled += 1;
-      else generation.settled += 1;
+      if (generation.due?.outstanding.delete(id)) generation.due.settled += 1;
+      else if (generation.outstanding.delete(id)) generation.settled += 1;
     }
   }
 
@@ -204,22 +210,24 @@ export class StoreLedger {
 
 /** Closes the tx counts of `generation`'s current store generation; its ledger entry is due. */
 function endTx(generation: Generation): void {
-  const { consumed, settled, highestId, due } = generation;
+  const { consumed, settled, highestId, outstanding, due } = generation;
   // Lost twice before the entry could be written: one entry accounts for both.
   generation.due = due
     ? {
         consumed: due.consumed + consumed,
         settled: due.settled + settled,
         highestId: compareStreamIds(highestId, due.highestId) > 0 ? highestId : due.highestId,
+        outstanding: new Set([...due.outstanding, ...outstanding]),
       }
-    : { consumed, settled, highestId };
+    : { consumed, settled, highestId, outstanding };
   generation.consumed = 0;
   generation.settled = 0;
   generation.highestId = '0-0';
+  generation.outstanding = new Set();
 }
 
 function fresh(): Generation {
-  return { ended: 0, consumed: 0, highestId: '0-0', settled: 0, delivered: 0, inDoubt: 0 };
+  return { ended: 0, consumed: 0, highestId: '0-0', settled: 0, outstanding: new Set(), delivered: 0, inDoubt: 0 };
 }
 
 /** Orders two stream ids (`ms-seq`) numerically. */
