@@ -20,7 +20,7 @@ export async function otlpExport(attributes: Record<string, string>, spanNames: 
   return Buffer.from(body);
 }
 
-/** Each ResourceSpans' resource attributes whose value is a string, in order. */
+/** Each ResourceSpans' resource attributes whose value is a string; throws if a resource names a key twice. */
 export function resourceAttributes(request: Buffer): Record<string, string>[] {
   const resources: Record<string, string>[] = [];
   for (const resourceSpans of wireFields(request)) {
@@ -31,6 +31,7 @@ export function resourceAttributes(request: Buffer): Record<string, string>[] {
       for (const keyValue of wireFields(part.payload)) {
         if (keyValue.field !== 1) continue;
         const key = attributeKey(keyValue.payload) ?? '';
+        if (Object.hasOwn(attributes, key)) throw new Error(`the resource names ${key} twice`);
         for (const value of wireFields(keyValue.payload))
           if (value.field === 2)
             for (const anyValue of wireFields(value.payload))
