@@ -76,7 +76,7 @@ describe('the compose project generated from a lab file', () => {
     assert.equal(relay.ports, undefined, 'no host port: the host reaches Jaeger itself');
     assert.equal(relay.environment['RELAY_VMS'], 'v1=t1,v2=t1,v3=t2');
     assert.equal(relay.environment['RELAY_UPSTREAM'], 'http://jaeger:4318/v1/traces');
-    assert.equal(relay.mem_limit, '128m');
+    assert.equal(relay.mem_limit, '160m');
     assert.ok('test' in relay.healthcheck && relay.healthcheck.test.join(' ').includes('/health'));
     assert.deepEqual(project.services['jaeger']?.networks, ['core']);
     for (const vm of ['v1', 'v2', 'v3']) {

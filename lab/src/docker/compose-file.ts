@@ -295,9 +295,9 @@ function otlpRelayService(definition: LabDefinition): ComposeService {
     image: 'tenantlab/telemetry:${TENANTLAB_TAG:-local}',
     restart: 'unless-stopped',
     init: true,
-    command: ['node', '/app/services/telemetry/dist/otlp-relay/otlp-relay.main.js'],
-    // Node's own ~50 MiB plus a few exports of at most 1 MiB in flight.
-    mem_limit: '128m',
+    // A small heap: the relay holds only the exports in flight (at most 1 MiB each).
+    command: ['node', '--max-old-space-size=48', '/app/services/telemetry/dist/otlp-relay/otlp-relay.main.js'],
+    mem_limit: '160m',
     environment: {
       HOST: '0.0.0.0',
       PORT: String(OTLP_RELAY_PORT),

@@ -42,8 +42,7 @@ export function createOtlpRelay(options: OtlpRelayOptions): Server {
         response.writeHead(refusal.status, { 'content-type': 'text/plain', ...refusal.headers, connection: 'close' });
       }
       response.end(`${refusal.message}\n`);
-      // An unread body is not worth reading: drop the connection once the answer is out.
-      if (!request.complete) response.once('finish', () => request.socket.destroy());
+      if (!request.complete) discardBody(request, 4 * options.maxBodyBytes);
     });
   });
 }
@@ -86,13 +85,25 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     .end(answer);
 }
 
+/**
+ * Reads and drops the rest of a refused body, so a client still sending it gets the answer instead of a reset
+ * connection; past `maxBytes` more it is not worth reading, and the connection is dropped.
+ */
+function discardBody(request: IncomingMessage, maxBytes: number): void {
+  let discarded = 0;
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) request.socket.destroy();
+  });
+  request.resume();
+}
+
 function tooLarge(maxBodyBytes: number): Refusal {
   return new Refusal(413, `an export may be at most ${maxBodyBytes} bytes: export smaller batches`);
 }
 
 /**
- * The body, refused with 413 as soon as it passes `maxBodyBytes` (never held whole when it is too large). A refused
- * body is left unread (paused): the answer goes out, then the connection is dropped.
+ * The body, refused with 413 as soon as it passes `maxBodyBytes` (never held whole when it is too large).
  */
 function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -105,7 +116,6 @@ function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffe
         return;
       }
       request.off('data', onData);
-      request.pause();
       reject(tooLarge(maxBodyBytes));
     };
     request.on('data', onData);
