@@ -12,7 +12,8 @@ export interface JaegerSpan {
 export interface JaegerTrace {
   traceID: string;
   spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
+  /** Each process: the resource's service.name, and its other attributes as tags. */
+  processes: Record<string, { serviceName: string; tags?: { key: string; value: unknown }[] }>;
 }
 
 /** Jaeger's query API (the v1 HTTP JSON API that Jaeger v2 still serves at /api). */

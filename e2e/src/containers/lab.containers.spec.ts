@@ -3,8 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { composeCommand, dockerBinary, startTestLab, type TestLab } from '@tenantlab/lab';
-import { TOPICS } from '@tenantlab/shared';
+import { requestJson, TOPICS } from '@tenantlab/shared';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { findTraces, type JaegerTrace } from '../jaeger-api';
 import { eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
 import { describeLabSuite } from '../lab-suite';
 
@@ -34,6 +38,38 @@ function reachableFrom(container: string, targets: string[]): Record<string, boo
       socket.once('error', () => done([t, false]));
     }))).then((results) => console.log(JSON.stringify(Object.fromEntries(results))));`;
   return JSON.parse(docker('exec', container, 'node', '-e', script)) as Record<string, boolean>;
+}
+
+/**
+ * Every port the Jaeger v2 all-in-one config (the image's built-in one) opens: OTLP, the query API and UI (HTTP and
+ * gRPC), health check, its own metrics, remote sampling, the Jaeger and Zipkin receivers, expvar and zpages.
+ */
+const JAEGER_PORTS = [4317, 4318, 16686, 16685, 13133, 8888, 5778, 5779, 14250, 14268, 9411, 27777, 55679];
+
+/** An OTLP/HTTP protobuf trace export of one span, from a resource claiming `attributes` (made by the OTel SDK). */
+async function otlpExport(attributes: Record<string, string>, spanName: string): Promise<Buffer> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes(attributes),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  provider.getTracer('containers-test').startSpan(spanName).end();
+  await provider.forceFlush();
+  const body = ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans());
+  await provider.shutdown();
+  assert.ok(body, 'the serializer made an export');
+  return Buffer.from(body);
+}
+
+/** From inside a container, one HTTP request with its own Node's fetch: the status, or 0 if it could not connect. */
+function httpFrom(container: string, url: string, init: { method: string; body?: Buffer }): number {
+  const script = `
+    const body = ${JSON.stringify(init.body?.toString('base64') ?? null)};
+    fetch(${JSON.stringify(url)}, { method: ${JSON.stringify(init.method)},
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: body === null ? undefined : Buffer.from(body, 'base64'), signal: AbortSignal.timeout(5000) })
+      .then((r) => console.log(r.status), () => console.log(0));`;
+  return Number(docker('exec', container, 'node', '-e', script));
 }
 
 /** Kafka's refusals: a failed SASL handshake or authentication, or the authorizer's "not authorized". */
@@ -156,7 +192,7 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     for (const id of ids) assert.equal(docker('inspect', '--format', '{{ .State.Health.Status }}', id), 'healthy');
   });
 
-  it('lets a VM reach Redis, the operator and Jaeger OTLP, and nothing of the trusted side', async () => {
+  it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {
     const vm = await lab.containerId('vm-a1');
     const addressOf = async (name: string): Promise<string> =>
       docker(
@@ -165,25 +201,74 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
         '{{ range .NetworkSettings.Networks }}{{ .IPAddress }} {{ end }}',
         await lab.containerId(name),
       ).split(' ')[0] ?? '';
-    const trusted = { switch: 3001, allocator: 3002, telemetry: 3003, kafka: 9092 };
+    const trusted: [string, number][] = [
+      ['switch', 3001],
+      ['allocator', 3002],
+      ['telemetry', 3003],
+      ['kafka', 9092],
+      // Jaeger's query API serves every tenant's traces without a credential: a VM exports through the relay only.
+      ...JAEGER_PORTS.map((port): [string, number] => ['jaeger', port]),
+    ];
+    const jaegerAddress = await addressOf('jaeger');
     const byAddress = await Promise.all(
-      Object.entries(trusted).map(async ([name, port]) => `${await addressOf(name)}:${port}`),
+      trusted.map(async ([name, port]) => `${name === 'jaeger' ? jaegerAddress : await addressOf(name)}:${port}`),
     );
     const results = reachableFrom(vm, [
       'redis:6379',
       'operator:3000',
-      'jaeger:4318',
-      'jaeger:4317',
-      ...Object.entries(trusted).map(([name, port]) => `${name}:${port}`),
+      'otlp-relay:4318',
+      ...trusted.map(([name, port]) => `${name}:${port}`),
       ...byAddress,
     ]);
     assert.deepEqual(
       Object.entries(results)
         .filter(([, ok]) => ok)
         .map(([target]) => target),
-      ['redis:6379', 'operator:3000', 'jaeger:4318', 'jaeger:4317'],
+      ['redis:6379', 'operator:3000', 'otlp-relay:4318'],
       `reachable from vm-a1 (trusted side by name and by address ${byAddress.join(', ')})`,
     );
+  });
+
+  it("carries a VM's spans to Jaeger through the relay, pinned to that VM whatever it claims, and no query", async () => {
+    const vm = await lab.containerId('vm-a1');
+    const jaeger = lab.clients.jaeger.url;
+    // The VMs' own instrumentation: their spans reach Jaeger (the relay is their only way there), one per VM.
+    const instances = await eventually("every VM's own spans in Jaeger", 60_000, async () => {
+      const query = new URLSearchParams({ service: 'tenant-vm', limit: '200', lookback: '1h' });
+      const { body } = await requestJson<{ data?: JaegerTrace[] }>('GET', `${jaeger}/api/traces?${query.toString()}`);
+      const traces = body.data ?? [];
+      const seen = new Set(
+        traces.flatMap((t) =>
+          Object.values(t.processes).flatMap((p) =>
+            (p.tags ?? []).filter((x) => x.key === 'service.instance.id').map((x) => String(x.value)),
+          ),
+        ),
+      );
+      return ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].every((name) => seen.has(name))
+        ? [...seen].filter((name) => name.startsWith('vm-')).sort()
+        : undefined;
+    });
+    assert.deepEqual(instances, ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
+    // vm-a1 poses as the operator and as vm-b1 of tenant B: Jaeger holds the span as vm-a1's, of tenant A.
+    const operation = `forged-${randomBytes(6).toString('hex')}`;
+    const forged = await otlpExport(
+      { 'service.name': 'operator', 'service.instance.id': 'vm-b1', 'tenantlab.tenant.id': 'tenant-b' },
+      operation,
+    );
+    assert.equal(httpFrom(vm, 'http://otlp-relay:4318/v1/traces', { method: 'POST', body: forged }), 200);
+    const [trace] = await eventually('the forged span in Jaeger', 30_000, async () => {
+      const found = await findTraces(jaeger, 'tenant-vm', operation);
+      return found.length > 0 ? found : undefined;
+    });
+    const holder = Object.values(trace?.processes ?? {})[0];
+    const tags = Object.fromEntries((holder?.tags ?? []).map((t) => [t.key, t.value]));
+    assert.equal(holder?.serviceName, 'tenant-vm');
+    assert.equal(tags['service.instance.id'], 'vm-a1');
+    assert.equal(tags['tenantlab.tenant.id'], 'tenant-a');
+    assert.deepEqual(await findTraces(jaeger, 'operator', operation), []);
+    // Through the relay, nothing of Jaeger's query API.
+    assert.equal(httpFrom(vm, 'http://otlp-relay:4318/api/traces?service=operator', { method: 'GET' }), 404);
+    assert.equal(httpFrom(vm, 'http://otlp-relay:4318/api/services', { method: 'GET' }), 404);
   });
 
   describeLabSuite(() => lab, {

@@ -49,12 +49,43 @@ describe('the compose project generated from a lab file', () => {
       .filter(([, s]) => s.networks.includes('tenant-vms') && s.environment['VM_ID'] === undefined)
       .map(([name]) => name)
       .sort();
-    assert.deepEqual(onTenantNetwork, ['jaeger', 'operator', 'redis']);
+    // Not Jaeger: its query API holds every tenant's traces. VMs export through the relay only.
+    assert.deepEqual(onTenantNetwork, ['operator', 'otlp-relay', 'redis']);
     for (const [name, service] of Object.entries(project.services)) {
       assert.ok(service.mem_limit, `${name} has a memory limit`);
       // The one-shot kafka-setup has none: the services wait for it to exit 0 instead.
       if (name === 'kafka-setup') continue;
       assert.ok('test' in service.healthcheck && service.healthcheck.test.length > 0, `${name} has a health check`);
     }
+  });
+
+  it('has VMs export traces to the OTLP relay, which alone bridges the networks to Jaeger and knows every VM', () => {
+    const project = composeProject(
+      {
+        name: 'big',
+        tenants: [
+          { id: 't1', vms: ['v1', 'v2'] },
+          { id: 't2', vms: ['v3'] },
+        ],
+      },
+      20_000,
+    );
+    const relay = project.services['otlp-relay'];
+    assert.ok(relay);
+    assert.deepEqual(relay.networks, ['core', 'tenant-vms']);
+    assert.equal(relay.ports, undefined, 'no host port: the host reaches Jaeger itself');
+    assert.equal(relay.environment['RELAY_VMS'], 'v1=t1,v2=t1,v3=t2');
+    assert.equal(relay.environment['RELAY_UPSTREAM'], 'http://jaeger:4318/v1/traces');
+    assert.equal(relay.mem_limit, '160m');
+    assert.ok('test' in relay.healthcheck && relay.healthcheck.test.join(' ').includes('/health'));
+    assert.deepEqual(project.services['jaeger']?.networks, ['core']);
+    for (const vm of ['v1', 'v2', 'v3']) {
+      const service = project.services[vm];
+      assert.equal(service?.environment['OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://otlp-relay:4318', vm);
+      assert.deepEqual(service?.depends_on?.['otlp-relay'], { condition: 'service_healthy' }, vm);
+      assert.equal(service?.depends_on?.['jaeger'], undefined, vm);
+    }
+    // The trusted services still export to Jaeger directly, on `core`.
+    assert.equal(project.services['switch']?.environment['OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://jaeger:4318');
   });
 });

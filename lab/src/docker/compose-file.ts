@@ -45,8 +45,10 @@ function kafkaSecurityEnv(): Record<string, string> {
 /**
  * The Compose project of a lab: Redis, Kafka, Jaeger, the four services and one container per tenant VM of the lab
  * file, each VM with its own address on the `tenant-vms` network. Two networks keep tenants off the trusted side:
- *   tenant-vms: the VMs, Redis, the operator and Jaeger (for OTLP): all a VM may reach.
- *   core:       Redis, Kafka, Jaeger, operator, switch, allocator, telemetry; no VM is on it.
+ *   tenant-vms: the VMs, Redis, the operator and the OTLP relay (trace export only): all a VM may reach.
+ *   core:       Redis, Kafka, Jaeger, the OTLP relay, operator, switch, allocator, telemetry; no VM is on it.
+ * Jaeger is on `core` only: its query API (every tenant's traces, no credential) and admin ports are out of a VM's
+ * reach; VMs export through the relay (otlpRelayService), which pins each export to the VM that sent it.
  * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names and settings come from .env;
  * every secret (Redis admin password, service tokens that are also the Kafka users' passwords, admin token, tenants'
  * secrets) is a required `${VAR:?...}` that `npm run lab -- up --mode docker` sets per profile, so one file serves
@@ -195,7 +197,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         `127.0.0.1:${infra.otlpGrpc}:4317`,
         `127.0.0.1:${infra.otlpHttp}:4318`,
       ],
-      networks: ['core', 'tenant-vms'],
+      networks: ['core'],
       // 13133: the health check extension of the built-in all-in-one config.
       healthcheck: {
         test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:13133/status'],
@@ -205,6 +207,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         start_period: '5s',
       },
     },
+    'otlp-relay': otlpRelayService(definition),
     operator: nodeService(
       'operator',
       SERVICE_PORTS.operator,
@@ -256,6 +259,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       VM_BASE_PORT + 1 + index + portOffset,
       {
         ...nodeEnv(VM_BASE_PORT, 'tenant-vm'),
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-relay:${OTLP_RELAY_PORT}`,
         VM_ID: vm,
         TENANT_ID: tenant,
         // Its own tenant's enrollment secret, from the lab runner's environment (or .env): never in this file.
@@ -267,13 +271,56 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${vm},tenantlab.tenant.id=${tenant}`,
       },
       ['tenant-vms'],
-      { redis: 'service_healthy', operator: 'service_healthy', jaeger: 'service_started' },
+      { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },
     );
   });
   // Service credentials as ${VAR} references (the lab runner passes the profile's tokens); VMs get none.
   for (const [name, service] of Object.entries(services))
     Object.assign(service.environment, serviceCredentialComposeEnv(name), kafkaCredentialComposeEnv(name));
   return { services, networks: { core: {}, 'tenant-vms': {} } };
+}
+
+/** The relay's port on both networks (the OTLP/HTTP port, so a VM's exporter needs only the host name changed). */
+export const OTLP_RELAY_PORT = 4318;
+
+/**
+ * The OTLP relay (services/telemetry/src/otlp-relay), from the telemetry image: on the tenant network it takes only
+ * OTLP/HTTP trace export (size and per-VM rate limited), pins each export's resource to the VM that sent it (known by
+ * its address: RELAY_VMS names the lab's VMs, each name resolving to its container), and forwards it to Jaeger on
+ * `core`. No host port: the host reaches Jaeger itself.
+ */
+function otlpRelayService(definition: LabDefinition): ComposeService {
+  const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => `${vm}=${tenant.id}`));
+  return {
+    image: 'tenantlab/telemetry:${TENANTLAB_TAG:-local}',
+    restart: 'unless-stopped',
+    init: true,
+    // A small heap: the relay holds only the exports in flight (at most 1 MiB each).
+    command: ['node', '--max-old-space-size=48', '/app/services/telemetry/dist/otlp-relay/otlp-relay.main.js'],
+    mem_limit: '160m',
+    environment: {
+      HOST: '0.0.0.0',
+      PORT: String(OTLP_RELAY_PORT),
+      LOG_LEVEL: '${LOG_LEVEL:-info}',
+      RELAY_UPSTREAM: 'http://jaeger:4318/v1/traces',
+      RELAY_VMS: vms.join(','),
+    },
+    networks: ['core', 'tenant-vms'],
+    depends_on: { jaeger: { condition: 'service_started' } },
+    healthcheck: {
+      test: [
+        'CMD',
+        'node',
+        '-e',
+        "fetch('http://127.0.0.1:' + process.env.PORT + '/health', { signal: AbortSignal.timeout(2000) })" +
+          '.then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))',
+      ],
+      interval: '5s',
+      timeout: '3s',
+      retries: 12,
+      start_period: '5s',
+    },
+  };
 }
 
 export interface ComposeService {
