@@ -1,7 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
-import { createServiceApp, JsonLogger, parseEnv, RedisModule, ServiceAuthModule } from '@tenantlab/shared';
+import {
+  createServiceApp,
+  JsonLogger,
+  MetricsModule,
+  parseEnv,
+  RedisModule,
+  ServiceAuthModule,
+} from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, type AllocatorConfig, allocatorEnv } from '../config/allocator.config';
 import { PipelineModule } from '../pipeline/pipeline.module';
 
@@ -29,6 +36,7 @@ class PipelineUnderTestModule {
       imports: [
         ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
+        MetricsModule.forRoot({ service: 'allocator', tokenSha256: config.METRICS_TOKEN_SHA256 }),
         PipelineModule,
       ],
       providers: [
