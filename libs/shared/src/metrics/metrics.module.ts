@@ -4,7 +4,6 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DomainError } from '../errors';
 import { OpenRoute } from '../nest/service-auth.guard';
 import { metricsTokenMatches } from './metrics-token';
-import { type Sample, scrapedGauge } from './scraped-metrics';
 
 /** The service's Prometheus registry: the runtime's default metrics, and whatever collectors the service adds. */
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
@@ -54,9 +53,9 @@ export class MetricsController {
 }
 
 /**
- * prom-client's default metrics name three gauges `*_total` (`nodejs_active_handles_total` and the like), which
- * Prometheus's conventions keep for counters and `promtool check metrics` refuses: they are left out, and the one of
- * them Node offers a public API for comes back as a gauge with a conventional name.
+ * prom-client's default metrics also sum three gauges into `*_total` series (`nodejs_active_handles_total` and the
+ * like), a suffix Prometheus's conventions keep for counters, which `promtool check metrics` refuses: they are left
+ * out. The same figures stay, by type, in `nodejs_active_handles`, `nodejs_active_requests`, `nodejs_active_resources`.
  */
 const MISNAMED_DEFAULTS = [
   'nodejs_active_handles_total',
@@ -69,17 +68,6 @@ export function runtimeRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
-  scrapedGauge({
-    registry,
-    name: 'nodejs_active_resources',
-    help: 'Resources keeping the event loop alive, by type (process.getActiveResourcesInfo()).',
-    labelNames: ['type'],
-    read: () => {
-      const counts = new Map<string, number>();
-      for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
-      return [...counts].map(([type, count]): Sample<'type'> => [{ type }, count]);
-    },
-  });
   return registry;
 }
 
