@@ -155,6 +155,25 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     }
   });
 
+  it(
+    "gives every service and VM the token's sha256, no process the token, and prints it nowhere",
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+    () => {
+      const hash = createHash('sha256').update(token).digest('hex');
+      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
+        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds the hash`);
+        assert.ok(!environment.some((variable) => variable.includes(token)), `${component.name} holds the token`);
+      }
+      const prometheus = state.components.find((c) => c.name === 'prometheus');
+      assert.ok(prometheus, 'the lab state lists Prometheus');
+      const command = readFileSync(`/proc/${prometheus.pid}/cmdline`, 'utf8');
+      assert.match(command, /--web\.listen-address=127\.0\.0\.1:/);
+      assert.ok(!command.includes(token), "the token is not on Prometheus's command line");
+      assert.ok(!(lab.runner?.output.join('') ?? '').includes(token), 'lab up printed the token');
+    },
+  );
+
   it('runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up', async () => {
     const prometheus = urlOf(state, 'prometheus');
     assert.match(prometheus, /^http:\/\/127\.0\.0\.1:\d+$/);
