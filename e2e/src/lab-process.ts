@@ -21,7 +21,7 @@ export const E2E_PROFILE = 'e2e';
 export const E2E_PORT_OFFSET = 10_000;
 
 /** Starts the e2e lab (local mode, its profile and port offset); the caller stops it in its `after`. */
-export function startE2eLab(options: { quiet?: boolean } = {}): Promise<TestLab> {
+export function startE2eLab(options: { quiet?: boolean; prometheus?: boolean } = {}): Promise<TestLab> {
   return startTestLab({
     repoRoot: REPO_ROOT,
     mode: 'local',

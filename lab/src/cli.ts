@@ -8,7 +8,8 @@ import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
-import { readRedisAdminPassword } from './lab-secrets';
+import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
+import { METRICS_SCRAPE_TOKEN } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
@@ -40,6 +41,8 @@ Options:
   --mode MODE         up: docker, local or auto (default auto, or TENANTLAB_MODE): Docker only when an
                       engine answers, Compose is installed and the images exist (npm run lab -- images)
   --quiet             up: show progress only, not the merged log (logs stay in .lab/NAME/logs)
+  --prometheus        up: also run Prometheus (127.0.0.1:9090 + offset) scraping every service's and
+                      VM's /metrics; installs Debian's prometheus package the first time (root)
   --json              status: print JSON
 `;
 
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
       profile: { type: 'string', default: 'default' },
       'port-offset': { type: 'string', default: '0' },
       quiet: { type: 'boolean', default: false },
+      prometheus: { type: 'boolean', default: false },
       mode: { type: 'string', default: process.env['TENANTLAB_MODE'] ?? 'auto' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -66,7 +70,9 @@ async function main(): Promise<number> {
 
   switch (command) {
     case 'up':
-      return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet, values.mode as LabMode);
+      return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet, values.mode as LabMode, {
+        prometheus: values.prometheus,
+      });
     case 'status':
       return status(values.profile, values.json);
     case 'down':
@@ -94,6 +100,7 @@ async function up(
   portOffset: number,
   quiet: boolean,
   requested: LabMode,
+  extras: { prometheus: boolean } = { prometheus: false },
 ): Promise<number> {
   const existing = readLabState(REPO_ROOT, profile);
   if (existing && isProcessAlive(existing.runnerPid)) {
@@ -123,16 +130,23 @@ async function up(
     definition,
     profile,
     portOffset,
+    prometheus: extras.prometheus,
     onProgress: progress,
     onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
   });
   console.log(
     formatStatusTable(
       lab.state,
-      await collectStatus(lab.state, redisPasswordOf(profile), readAdminToken(labDataDir(REPO_ROOT, profile))),
+      await collectStatus(
+        lab.state,
+        redisPasswordOf(profile),
+        readAdminToken(labDataDir(REPO_ROOT, profile)),
+        readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+      ),
     ),
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
+  if (extras.prometheus) console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/targets`);
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
   process.off('SIGINT', interruptStartup);
@@ -175,7 +189,12 @@ async function status(profile: string, json: boolean): Promise<number> {
     else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
     return 3;
   }
-  const rows = await collectStatus(state, redisPasswordOf(profile), readAdminToken(labDataDir(REPO_ROOT, profile)));
+  const rows = await collectStatus(
+    state,
+    redisPasswordOf(profile),
+    readAdminToken(labDataDir(REPO_ROOT, profile)),
+    readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+  );
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
   else console.log(formatStatusTable(state, rows));

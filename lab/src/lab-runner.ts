@@ -12,6 +12,15 @@ import { ensureRedisAdminPassword } from './lab-secrets';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
+import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
+import { startPrometheus } from './infra/prometheus.component';
+import {
+  ensureMetricsScrapeToken,
+  prometheusConfig,
+  PROMETHEUS_PORT,
+  type ScrapeTarget,
+  withMetricsTokenHash,
+} from './prometheus-config';
 
 export interface LabOptions {
   repoRoot: string;
@@ -23,6 +32,8 @@ export interface LabOptions {
   onLine: (processName: string, line: string) => void;
   onProgress: (message: string) => void;
   readyTimeoutMs?: number;
+  /** Also run a Prometheus server (127.0.0.1, port 9090 + offset) scraping every service and VM of the lab. */
+  prometheus?: boolean;
 }
 
 export interface RunningLab {
@@ -45,8 +56,10 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   const startedAt = Date.now();
   const started: { spec: ProcessSpec; child: SupervisedProcess | RestartingProcess }[] = [];
   let infra: StartedInfra | undefined;
+  let prometheus: SupervisedProcess | RestartingProcess | undefined;
 
   const stop = async (): Promise<void> => {
+    await prometheus?.stop(10_000);
     // Reverse start order: VMs deregister while the operator still answers; services flush to Kafka and Jaeger.
     for (const kind of ['vm', 'service'] as const) {
       await Promise.all(started.filter((p) => p.spec.kind === kind).map((p) => p.child.stop(10_000)));
@@ -58,6 +71,14 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   try {
     const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
     await assertServicePortsFree(specs);
+    const prometheusPort = PROMETHEUS_PORT + portOffset;
+    let prometheusInstall: PrometheusInstall | undefined;
+    if (options.prometheus) {
+      prometheusInstall = await installPrometheus(onProgress);
+      if (!(await isPortFree(prometheusPort))) {
+        throw new Error(`Port ${prometheusPort} for Prometheus is already in use by another process.`);
+      }
+    }
     const tokens = ensureServiceTokens(dataDir);
     // startInfra says "starting Redis, Kafka and Jaeger" itself, once it has checked the installs. Their output goes
     // only to their log files (`logs/<component>.log`): a healthy start is not the screen's business, and a failed
@@ -70,7 +91,8 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = withKafkaCredentials(
+    const metricsToken = ensureMetricsScrapeToken(dataDir);
+    const credentialed = withKafkaCredentials(
       withServiceCredentials(
         planLab(
           options.definition,
@@ -83,6 +105,8 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       ),
       tokens,
     );
+    // Every process checks scrapes of its /metrics against the token's hash; only Prometheus holds the token.
+    const plan = withMetricsTokenHash(credentialed, metricsToken);
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {
       await Promise.all(
@@ -96,6 +120,29 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     };
     await startGroup(plan.filter((s) => s.kind === 'service'));
     await startGroup(plan.filter((s) => s.kind === 'vm'));
+    let startPrometheusAgain: (() => Promise<SupervisedProcess>) | undefined;
+    if (prometheusInstall) {
+      const targets = plan.map((spec): ScrapeTarget => ({
+        component: spec.name,
+        kind: spec.kind,
+        address: `127.0.0.1:${spec.port}`,
+      }));
+      const credentialsFile = join(dataDir, 'prometheus', 'scrape-token');
+      const binary = prometheusInstall.prometheus;
+      const run = (restarting: boolean): Promise<SupervisedProcess> =>
+        startPrometheus({
+          binary,
+          dataDir,
+          port: prometheusPort,
+          config: prometheusConfig(targets, credentialsFile),
+          credentialsFile,
+          token: metricsToken,
+          restarting,
+        });
+      prometheus = await run(false);
+      startPrometheusAgain = () => run(true);
+      onProgress(`prometheus ready at http://127.0.0.1:${prometheusPort} (${seconds(startedAt)})`);
+    }
 
     const state: LabState = {
       profile,
@@ -108,6 +155,16 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
         { name: 'redis', kind: 'infra', url: infra.urls.redis, pid: infra.pids.redis },
         { name: 'kafka', kind: 'infra', url: infra.urls.kafkaBrokers, pid: infra.pids.kafka },
         { name: 'jaeger', kind: 'infra', url: infra.urls.jaegerQuery, pid: infra.pids.jaeger },
+        ...(prometheus
+          ? [
+              {
+                name: 'prometheus',
+                kind: 'infra' as const,
+                url: `http://127.0.0.1:${prometheusPort}`,
+                pid: prometheus.pid,
+              },
+            ]
+          : []),
         ...started.map(({ spec, child }): ComponentEntry => ({
           name: spec.name,
           kind: spec.kind,
@@ -119,6 +176,10 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     writeLabState(repoRoot, state);
     const hooks = restartHooks(repoRoot, state, onProgress);
     infra.supervise(hooks);
+    if (prometheus instanceof SupervisedProcess && startPrometheusAgain) {
+      const again = startPrometheusAgain;
+      prometheus = new RestartingProcess('prometheus', prometheus, again, hooks);
+    }
     for (const entry of started) {
       const { spec } = entry;
       const startAgain = async (): Promise<SupervisedProcess> => {

@@ -4,6 +4,8 @@ import { probeJaeger, probeKafka, probeRedis } from './infra/readiness-probes';
 import type { ReadinessResult } from './infra/wait-until-ready';
 import { isProcessAlive, LabState, residentBytes } from './lab-state';
 import { probeReady } from './readiness-probe';
+import { probePrometheus } from './infra/prometheus.component';
+import { PROMETHEUS_PORT } from './prometheus-config';
 
 export interface ComponentStatus {
   name: string;
@@ -26,6 +28,7 @@ export async function collectStatus(
   state: LabState,
   redisPassword?: string,
   kafkaAdminPassword?: string,
+  prometheusToken?: string,
 ): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
   // The broker takes only authenticated clients, in both modes (the admin user's password is the admin token).
@@ -34,6 +37,7 @@ export async function collectStatus(
     redis: () => probeRedis(ports.redis, redisPassword),
     kafka: () => probeKafka(ports.kafka, kafkaAdmin),
     jaeger: () => probeJaeger(ports.jaegerQuery),
+    prometheus: () => probePrometheus(PROMETHEUS_PORT + state.portOffset, prometheusToken),
   };
   if (state.mode === 'docker') return collectDockerStatus(state, infraProbes);
   return Promise.all(

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { labDataDir, LabState, readLabSecret, tenantSecretName, type TestLab } from '@tenantlab/lab';
+import {
+  labDataDir,
+  LabState,
+  METRICS_SCRAPE_TOKEN,
+  readLabSecret,
+  tenantSecretName,
+  type TestLab,
+} from '@tenantlab/lab';
 import {
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
@@ -64,7 +72,8 @@ describe('a hostile tenant against the lab', () => {
   };
 
   before(async () => {
-    lab = await startE2eLab();
+    // With the lab's Prometheus, whose API (every tenant's series) is one more thing a tenant must not read.
+    lab = await startE2eLab({ prometheus: true });
     state = lab.state;
     operator = urlOf(state, 'operator');
     // Mallory is a VM of tenant-a: the lab hands it tenant-a's enrollment secret, as it does every tenant-a VM.
@@ -360,6 +369,50 @@ describe('a hostile tenant against the lab', () => {
           other.status === 403,
         ),
         path,
+      );
+    }
+  });
+
+  it("cannot read another tenant's counters: no service's or VM's /metrics, nor the lab's Prometheus", async () => {
+    // Every process of the lab holds the sha256 of the metrics token (METRICS_TOKEN_SHA256, in a VM's environment
+    // too), so Mallory may know it; the token itself only Prometheus has.
+    const metricsToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
+    const hash = createHash('sha256').update(metricsToken).digest('hex');
+    const credentials: [string, string | undefined][] = [
+      ['no credential', undefined],
+      ['its VM token', `Bearer ${mallory.token}`],
+      ['its Redis password', `Bearer ${mallory.redisPassword}`],
+      ["the token's sha256", `Bearer ${hash}`],
+    ];
+    const get = async (url: string, authorization: string | undefined): Promise<string> => {
+      const response = await fetch(url, {
+        headers: authorization ? { authorization } : {},
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await response.text();
+      return `${response.status} ${text.includes('tenant-b') ? "with tenant-b's series" : text.slice(0, 80)}`;
+    };
+    for (const name of ['switch', 'telemetry', 'allocator', 'operator', 'vm-b1']) {
+      for (const [what, authorization] of credentials) {
+        const outcome = await get(`${urlOf(state, name)}/metrics`, authorization);
+        const expected = authorization === undefined ? '401' : '403';
+        assert.ok(
+          table.record(`read ${name}'s /metrics, ${what}`, expected, outcome, outcome.startsWith(expected)),
+          outcome,
+        );
+      }
+    }
+    const query = `${urlOf(state, 'prometheus')}/api/v1/query?query=tenantlab_switch_received_frames_total`;
+    const basic = (password: string): string => `Basic ${Buffer.from(`tenantlab:${password}`).toString('base64')}`;
+    for (const [what, authorization] of [
+      ...credentials,
+      ['its VM token as the password', basic(mallory.token)],
+      ["the token's sha256 as the password", basic(hash)],
+    ] as [string, string | undefined][]) {
+      const outcome = await get(query, authorization);
+      assert.ok(
+        table.record(`query the lab's Prometheus, ${what}`, '401', outcome, outcome.startsWith('401')),
+        outcome,
       );
     }
   });

@@ -80,6 +80,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     OTEL_BSP_SCHEDULE_DELAY: '500',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
+    // The sha256 of the lab's metrics scrape token (not a secret: it opens nothing); unset, /metrics refuses all.
+    METRICS_TOKEN_SHA256: '${METRICS_TOKEN_SHA256:-}',
   });
   const nodeService = (
     name: string,

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { metricsTokenSha256, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
@@ -16,6 +16,7 @@ import {
 } from '../lab-identity';
 import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
 import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
+import { ensureMetricsScrapeToken } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
@@ -74,6 +75,7 @@ export function labComposeEnv(dataDir: string, definition?: LabDefinition): Reco
     REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
     ...identity,
     ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
+    METRICS_TOKEN_SHA256: metricsTokenSha256(ensureMetricsScrapeToken(dataDir)),
   };
 }
 

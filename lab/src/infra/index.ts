@@ -8,3 +8,5 @@ export { checkInfraReady, probeJaeger, probeKafka, probeRedis } from './readines
 export { type StartedInfra, infraUrls, startInfra } from './start-infra';
 export { type ReadinessProbe, type ReadinessResult, readyOrStopped, waitUntilReady } from './wait-until-ready';
 export { installSchemathesis } from './install-schemathesis';
+export { installPrometheus, type PrometheusInstall } from './install-prometheus';
+export { PROMETHEUS_USER, probePrometheus, prometheusAuthHeaders, prometheusWebConfig } from './prometheus.component';

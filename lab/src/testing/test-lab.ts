@@ -25,6 +25,8 @@ export interface TestLabOptions {
   startupTimeoutMs?: number;
   /** Local mode: false runs `lab up` without --quiet, so `runner.output` has the merged log too (default true). */
   quiet?: boolean;
+  /** Local mode: also run the lab's Prometheus (`lab up --prometheus`). */
+  prometheus?: boolean;
 }
 
 export interface TestLab extends AsyncDisposable {
@@ -131,6 +133,7 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
   const cli = path.join(options.repoRoot, 'lab', 'dist', 'cli.js');
   const quiet = options.quiet === false ? [] : ['--quiet'];
   const args = ['up', '--mode', 'local', ...quiet, '--lab', labFile, '--profile', options.profile];
+  if (options.prometheus) args.push('--prometheus');
   const child: ChildProcess = spawn(process.execPath, [cli, ...args, '--port-offset', String(options.portOffset)], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

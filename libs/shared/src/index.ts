@@ -12,3 +12,4 @@ export * from './circuit';
 export * from './port';
 export * from './packet';
 export * from './program';
+export * from './metrics';

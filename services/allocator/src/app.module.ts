@@ -13,6 +13,7 @@ import {
   REDIS_CLIENT,
   RedisModule,
   redisReadinessCheck,
+  MetricsModule,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -31,6 +32,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        MetricsModule.forRoot({ service: 'allocator', tokenSha256: config.METRICS_TOKEN_SHA256 }),
         ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
         KafkaModule.forRoot({

@@ -6,6 +6,7 @@ import {
   REDIS_CLIENT,
   RedisModule,
   redisReadinessCheck,
+  MetricsModule,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import { CircuitsModule } from './circuits/circuits.module';
@@ -23,6 +24,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        MetricsModule.forRoot({ service: 'operator', tokenSha256: config.METRICS_TOKEN_SHA256 }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'operator', logger }),
         RegistryModule,
         CircuitsModule,

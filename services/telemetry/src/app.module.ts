@@ -8,6 +8,7 @@ import {
   kafkaReadinessCheck,
   READINESS_CHECKS,
   ServiceAuthModule,
+  MetricsModule,
 } from '@tenantlab/shared';
 import type { Kafka } from 'kafkajs';
 import { TELEMETRY_CONFIG, TelemetryConfig } from './config/telemetry.config';
@@ -21,6 +22,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        MetricsModule.forRoot({ service: 'telemetry', tokenSha256: config.METRICS_TOKEN_SHA256 }),
         ServiceAuthModule.forRoot({ service: 'telemetry', callers: config.CALLER_TOKENS }),
         KafkaModule.forRoot({
           clientId: 'telemetry',

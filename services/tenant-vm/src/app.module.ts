@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { HealthController, JsonLogger, READINESS_CHECKS } from '@tenantlab/shared';
+import { HealthController, JsonLogger, READINESS_CHECKS, MetricsModule } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from './config/tenant-vm.config';
 import { CircuitsModule } from './circuits/circuits.module';
 import { VmRedis } from './circuits/vm-redis';
@@ -9,6 +9,7 @@ import { WorkloadsModule } from './workloads/workloads.module';
 import { RegistrationService } from './registration/registration.service';
 import { TrafficModule } from './traffic/traffic.module';
 import { VnicModule } from './vnic/vnic.module';
+import { VmMetrics } from './metrics/vm.metrics';
 
 @Module({})
 export class AppModule {
@@ -16,10 +17,19 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RegistrationModule, CircuitsModule, WorkloadsModule, VnicModule, TrafficModule, ProgramsModule],
+      imports: [
+        MetricsModule.forRoot({ service: 'tenant-vm', tokenSha256: config.METRICS_TOKEN_SHA256 }),
+        RegistrationModule,
+        CircuitsModule,
+        WorkloadsModule,
+        VnicModule,
+        TrafficModule,
+        ProgramsModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: TENANT_VM_CONFIG, useValue: config },
+        VmMetrics,
         { provide: JsonLogger, useValue: logger },
         {
           provide: READINESS_CHECKS,

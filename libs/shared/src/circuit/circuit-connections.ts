@@ -36,6 +36,16 @@ export interface CircuitRings {
   reader: RingReader;
 }
 
+/** A circuit end's payload bytes so far, each way. */
+export interface CircuitTraffic {
+  sentBytes: number;
+  receivedBytes: number;
+}
+
+export function trafficOf(rings: CircuitRings): CircuitTraffic {
+  return { sentBytes: rings.writer.bytesWritten(), receivedBytes: rings.reader.bytesRead() };
+}
+
 /**
  * Entries per round trip of one circuit end, each 1 to MAX_BATCH_ENTRIES (the default): what its writer sends in one
  * pipeline and what its reader takes in one read. Lower only to compare at a given batch size (the switch benchmark

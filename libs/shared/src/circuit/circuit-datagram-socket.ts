@@ -6,7 +6,9 @@ import {
   type CircuitBatchLimits,
   type CircuitConnections,
   type CircuitRings,
+  type CircuitTraffic,
   openCircuitRings,
+  trafficOf,
 } from './circuit-connections';
 import { unpackDatagrams } from './datagram-packing';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
@@ -36,6 +38,11 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
   readonly circuit: CircuitDescriptor;
   readonly maxDatagramSize: number;
   private readonly rings: CircuitRings;
+
+  /** Payload bytes this end wrote and read so far. */
+  traffic(): CircuitTraffic {
+    return trafficOf(this.rings);
+  }
   private fragments: Buffer[] = [];
   /** Bytes in `fragments`: an unfinished datagram never holds more than maxDatagramSize. */
   private fragmentBytes = 0;

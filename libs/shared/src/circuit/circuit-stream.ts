@@ -7,7 +7,14 @@ import {
   CircuitResetError,
   type CircuitTornDownError,
 } from './circuit.errors';
-import { activeTraceFields, type CircuitConnections, type CircuitRings, openCircuitRings } from './circuit-connections';
+import {
+  activeTraceFields,
+  type CircuitConnections,
+  type CircuitRings,
+  type CircuitTraffic,
+  openCircuitRings,
+  trafficOf,
+} from './circuit-connections';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
 /**
@@ -19,6 +26,11 @@ import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 export class CircuitStream extends Duplex {
   readonly circuit: CircuitDescriptor;
   private readonly rings: CircuitRings;
+
+  /** Payload bytes this end wrote and read so far. */
+  traffic(): CircuitTraffic {
+    return trafficOf(this.rings);
+  }
   private finSent = false;
   private finReceived = false;
 

@@ -63,6 +63,8 @@ export class RingReader {
   private readonly controlKey: string;
   private lastId = '0-0';
   private ackedId = '0-0';
+  /** Payload bytes handed over so far (a circuit's bytes in, for metrics). */
+  private readBytes = 0;
   private paused = false;
   private running = false;
   private closed = false;
@@ -105,6 +107,11 @@ export class RingReader {
     this.redis.disconnect();
   }
 
+  /** Payload bytes read from the ring and handed over so far. */
+  bytesRead(): number {
+    return this.readBytes;
+  }
+
   private async loop(): Promise<void> {
     this.running = true;
     try {
@@ -122,6 +129,7 @@ export class RingReader {
           await this.acknowledgeNow();
           if (this.closed) return;
         }
+        for (const entry of entries) this.readBytes += entry.payload.length;
         if (!this.handlers.onEntries(entries)) this.paused = true;
       }
       // Paused: acknowledge what was handed over now, so the writer's credit does not wait for resume().

@@ -107,6 +107,11 @@ export class RingWriter {
     });
   }
 
+  /** Payload bytes written into the ring so far (a circuit's bytes out, for metrics). */
+  bytesWritten(): number {
+    return this.sentBytes;
+  }
+
   /** Entries written and not yet acknowledged by the reader, as this writer last saw it. */
   inFlight(): { entries: number; bytes: number } {
     return { entries: this.sentEntries - this.ackedEntries, bytes: this.sentBytes - this.ackedBytes };

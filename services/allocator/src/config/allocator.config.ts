@@ -9,10 +9,13 @@ import {
   ProgramQuota,
   redisEnv,
   SWITCH_RESOURCE_DEFAULTS,
+  metricsTokenEnv,
 } from '@tenantlab/shared';
 
 export const allocatorEnv = {
   ...commonEnv,
+  /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
+  ...metricsTokenEnv,
   ...redisEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3002 }),

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
-import { idParam, ProgramResources } from '@tenantlab/shared';
+import { DomainError, idParam, ProgramResources } from '@tenantlab/shared';
 import type { Response } from 'express';
 import type { PageTable } from '../memory/memory-map';
 import { SubmitProgramDto } from './dto/submit-program.dto';
 import type { LinkedPipeline } from './linked-pipeline';
 import { MemoryReport, PipelineService } from './pipeline.service';
+import { AllocatorMetrics } from './allocator.metrics';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiErrors, PROGRAM_ADMITTED_SCHEMA, strictObject } from '@tenantlab/shared';
 
@@ -21,7 +22,10 @@ export interface SubmitReply {
 @Controller()
 @ApiTags('pipeline')
 export class PipelineController {
-  constructor(private readonly pipelines: PipelineService) {}
+  constructor(
+    private readonly pipelines: PipelineService,
+    private readonly metrics: AllocatorMetrics,
+  ) {}
 
   /** 201 when the tenant had no program, 200 when this one replaced it. */
   @Put('tenants/:tenant/program')
@@ -33,7 +37,15 @@ export class PipelineController {
     @Body() body: SubmitProgramDto,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SubmitReply> {
-    const result = await this.pipelines.submit(idParam('tenant', tenant), body.vms, body.program);
+    let result: Awaited<ReturnType<PipelineService['submit']>>;
+    try {
+      result = await this.pipelines.submit(idParam('tenant', tenant), body.vms, body.program);
+    } catch (error) {
+      // Refused: over a quota, no room, or an invalid program (not a store that did not answer).
+      if (error instanceof DomainError && !error.retriable) this.metrics.decided('refused');
+      throw error;
+    }
+    this.metrics.decided(result.created ? 'admitted' : 'replaced');
     response.status(result.created ? 201 : 200);
     return { version: result.version, pageTable: result.pageTable, resources: result.resources };
   }
@@ -42,8 +54,9 @@ export class PipelineController {
   @HttpCode(204)
   @ApiAnswer(204, undefined, 'removed')
   @ApiErrors(404)
-  remove(@Param('tenant') tenant: string): Promise<void> {
-    return this.pipelines.remove(idParam('tenant', tenant));
+  async remove(@Param('tenant') tenant: string): Promise<void> {
+    await this.pipelines.remove(idParam('tenant', tenant));
+    this.metrics.decided('removed');
   }
 
   @Get('memory')

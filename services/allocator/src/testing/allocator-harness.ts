@@ -5,6 +5,7 @@ import {
   createServiceApp,
   HealthController,
   JsonLogger,
+  MetricsModule,
   parseEnv,
   READINESS_CHECKS,
   REDIS_CLIENT,
@@ -41,6 +42,7 @@ class PipelineUnderTestModule {
       imports: [
         ServiceAuthModule.forRoot({ service: 'allocator', callers: config.CALLER_TOKENS }),
         RedisModule.forRoot({ url: config.REDIS_URL, connectionName: 'allocator', logger }),
+        MetricsModule.forRoot({ service: 'allocator', tokenSha256: config.METRICS_TOKEN_SHA256 }),
         PipelineModule,
       ],
       controllers: [HealthController],

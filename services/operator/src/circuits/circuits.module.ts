@@ -8,6 +8,7 @@ import { CircuitsRepository } from './circuits.repository';
 import { CircuitsService } from './circuits.service';
 import { ListenersController } from './listeners.controller';
 import { ListenersService } from './listeners.service';
+import { OperatorMetrics } from './operator.metrics';
 import { ConnectionWardenService } from '../wardens/connection-warden.service';
 import { RingWardenService } from '../wardens/ring-warden.service';
 import { WardensRepository } from '../wardens/wardens.repository';
@@ -24,6 +25,7 @@ import { WardensRepository } from '../wardens/wardens.repository';
     WardensRepository,
     RingWardenService,
     ConnectionWardenService,
+    OperatorMetrics,
   ],
 })
 export class CircuitsModule {}

@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, env, EnvVar, redisEnv, serviceTokenEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, EnvVar, redisEnv, serviceTokenEnv, metricsTokenEnv } from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
 import { parseDeclaredTenants } from '../tenants/declared-tenants';
 import type { DeclaredTenant } from '../tenants/tenant-record';
@@ -23,6 +23,8 @@ function jsonEnv<T>(options: { default: T; expects: string; validate: (value: un
 
 export const operatorEnv = {
   ...commonEnv,
+  /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
+  ...metricsTokenEnv,
   ...redisEnv,
   PORT: env.port({ default: 3000 }),
   /** A VM whose last heartbeat is older than this is shown as not alive, and its circuits are torn down. */

@@ -6,10 +6,13 @@ import {
   kafkaEnv,
   redisEnv,
   SWITCH_RESOURCE_DEFAULTS,
+  metricsTokenEnv,
 } from '@tenantlab/shared';
 
 export const switchEnv = {
   ...commonEnv,
+  /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
+  ...metricsTokenEnv,
   ...redisEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3001 }),

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DataplaneController } from './dataplane.controller';
 import { DataplaneService } from './dataplane.service';
+import { SwitchMetrics } from './switch.metrics';
 import { TenantProgramsController } from './tenant-programs.controller';
 
 @Module({
   controllers: [DataplaneController, TenantProgramsController],
-  providers: [DataplaneService],
+  providers: [DataplaneService, SwitchMetrics],
   exports: [DataplaneService],
 })
 export class DataplaneModule {}

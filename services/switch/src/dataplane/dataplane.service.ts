@@ -169,6 +169,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     return this.directory.ports();
   }
 
+  /** Per tenant, frames waiting because its programs are over their CPU share (`waitingForCpu` in GET /dataplane). */
+  cpuWaiting(): Map<string, number> {
+    return new Map([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+  }
+
   /**
    * The share of a declared tenant's frames traced. A tenant is declared when the operator has given it a VLAN (the
    * registry the switch reads its ports from); a rate for any other name would sit unused, so it is refused (404).

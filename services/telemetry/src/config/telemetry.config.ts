@@ -1,7 +1,17 @@
-import { callerTokensEnv, commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
+import {
+  callerTokensEnv,
+  commonEnv,
+  ConfigOf,
+  CONSUMER_GROUPS,
+  env,
+  kafkaEnv,
+  metricsTokenEnv,
+} from '@tenantlab/shared';
 
 export const telemetryEnv = {
   ...commonEnv,
+  /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
+  ...metricsTokenEnv,
   ...kafkaEnv,
   PORT: env.port({ default: 3003 }),
   /** Tests give each run its own group so they never share committed offsets with a lab. */

@@ -32,7 +32,7 @@ interface TopicHandler {
 const EARLIEST_OFFSET = '-2';
 
 /** The topics telemetry reads. */
-const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents] as const;
+export const TOPICS_READ = [TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents] as const;
 
 /**
  * Consumes `components.status` (component heartbeats), `switch.packet-traces` (sampled and mirrored frames) and
@@ -49,6 +49,8 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
   private starting: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly failureLevel = new KafkaStartupLogLevel();
+  /** Per topic and partition, the offset after the last message handled: where the consumer is (for its lag). */
+  private readonly handled = new Map<string, Map<number, number>>();
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
@@ -160,7 +162,15 @@ export class TelemetryConsumer implements OnApplicationBootstrap, OnApplicationS
     ),
   };
 
+  /** Per topic and partition, the offset of the next message this consumer will handle, as far as it has handled. */
+  positions(): ReadonlyMap<string, ReadonlyMap<number, number>> {
+    return this.handled;
+  }
+
   private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    let positions = this.handled.get(topic);
+    if (!positions) this.handled.set(topic, (positions = new Map<number, number>()));
+    positions.set(partition, Number(message.offset) + 1);
     const handler = this.handlers[topic as (typeof TOPICS_READ)[number]] as TopicHandler | undefined;
     if (handler === undefined) return;
     // Traces and events can come thousands a second: a span each would swamp Jaeger, so only heartbeats get one.

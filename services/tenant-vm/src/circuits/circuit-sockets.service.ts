@@ -3,6 +3,7 @@ import {
   type CircuitDescriptor,
   CircuitDatagramSocket,
   type CircuitMode,
+  type CircuitTraffic,
   CircuitStream,
   CircuitTornDownError,
   ConflictError,
@@ -34,6 +35,8 @@ export class CircuitSocketsService implements OnApplicationShutdown {
   private readonly handlers = new Map<string, ConnectionHandler>();
   private readonly open = new Map<string, CircuitSocket>();
   private readonly resetCounts = new CircuitResets();
+  /** Bytes of the circuits that closed, so the totals (metrics) never go back when one closes. */
+  private readonly closedTraffic: CircuitTraffic = { sentBytes: 0, receivedBytes: 0 };
 
   constructor(
     private readonly broker: CircuitBrokerClient,
@@ -100,6 +103,17 @@ export class CircuitSocketsService implements OnApplicationShutdown {
     return this.resetCounts.snapshot();
   }
 
+  /** Payload bytes over this VM's circuits since it started, each way, closed circuits included. */
+  traffic(): CircuitTraffic {
+    const total = { ...this.closedTraffic };
+    for (const socket of this.open.values()) {
+      const traffic = socket.traffic();
+      total.sentBytes += traffic.sentBytes;
+      total.receivedBytes += traffic.receivedBytes;
+    }
+    return total;
+  }
+
   list(): OpenCircuitView[] {
     return [...this.open.values()].map(({ circuit }) => ({
       id: circuit.id,
@@ -131,6 +145,9 @@ export class CircuitSocketsService implements OnApplicationShutdown {
     });
     socket.once('close', () => {
       this.open.delete(descriptor.id);
+      const traffic = socket.traffic();
+      this.closedTraffic.sentBytes += traffic.sentBytes;
+      this.closedTraffic.receivedBytes += traffic.receivedBytes;
       // Both sides ask; the second gets 404, which is fine. The operator's lease reaper is the backstop.
       this.broker.close(descriptor.id).catch((error: unknown) => {
         this.logger.record('warn', `operator did not tear down circuit ${descriptor.id}: ${String(error)}`);

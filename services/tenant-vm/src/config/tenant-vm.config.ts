@@ -1,9 +1,11 @@
-import { commonEnv, ConfigOf, env, ID_PATTERN, redisEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, ID_PATTERN, redisEnv, metricsTokenEnv } from '@tenantlab/shared';
 
 const idRule = 'an id of 1-63 characters of a-z, 0-9 and -';
 
 export const tenantVmEnv = {
   ...commonEnv,
+  /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
+  ...metricsTokenEnv,
   /**
    * Where Redis answers, without credentials: the VM logs in as its own ACL user with the password the operator
    * issues at registration, never as the admin.

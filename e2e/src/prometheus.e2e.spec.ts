@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  installPrometheus,
+  labDataDir,
+  type LabState,
+  METRICS_SCRAPE_TOKEN,
+  prometheusAuthHeaders,
+  readLabSecret,
+  type TestLab,
+} from '@tenantlab/lab';
+import { requestJson } from '@tenantlab/shared';
+import { E2E_PROFILE, eventually, REPO_ROOT, startE2eLab, urlOf } from './lab-process';
+
+/** What each component's /metrics must carry beyond the runtime's own: metric name, labels, and a check of its value. */
+type Expectation = readonly [name: string, labels: Record<string, string>, check: (value: number) => boolean];
+
+const FRAMES = 200;
+const atLeast =
+  (n: number) =>
+  (value: number): boolean =>
+    value >= n;
+const RUNTIME: Expectation[] = [
+  ['process_cpu_seconds_total', {}, atLeast(0)],
+  ['nodejs_eventloop_lag_seconds', {}, atLeast(0)],
+  ['nodejs_heap_size_used_bytes', {}, atLeast(1)],
+];
+const EXPECTED: Record<string, Expectation[]> = {
+  switch: [
+    ['tenantlab_switch_received_frames_total', { tenant: 'tenant-a' }, atLeast(FRAMES)],
+    ['tenantlab_switch_delivered_bytes_total', { tenant: 'tenant-a' }, atLeast(FRAMES * 128)],
+    ['tenantlab_switch_flow_cache_hits_total', {}, atLeast(1)],
+    ['tenantlab_switch_ports', { tenant: 'tenant-b' }, (value) => value === 2],
+  ],
+  allocator: [['tenantlab_allocator_register_free_bytes', { stage: '0' }, atLeast(8)]],
+  telemetry: [
+    ['tenantlab_telemetry_consumer_lag_messages', { topic: 'components.status', partition: '0' }, atLeast(0)],
+  ],
+  'vm-a1': [
+    ['tenantlab_vm_vnic_sent_frames_total', { tenant: 'tenant-a', vm: 'vm-a1' }, atLeast(FRAMES)],
+    ['tenantlab_vm_circuit_sent_bytes_total', { tenant: 'tenant-a', vm: 'vm-a1' }, atLeast(64)],
+  ],
+  'vm-a2': [
+    ['tenantlab_vm_vnic_received_frames_total', { tenant: 'tenant-a', vm: 'vm-a2' }, atLeast(FRAMES)],
+    ['tenantlab_vm_circuit_received_bytes_total', { tenant: 'tenant-a', vm: 'vm-a2' }, atLeast(64)],
+  ],
+  'vm-b1': [['tenantlab_vm_vnic_send_waits_total', { tenant: 'tenant-b', vm: 'vm-b1' }, atLeast(0)]],
+  'vm-b2': [['tenantlab_vm_circuits', { tenant: 'tenant-b', vm: 'vm-b2' }, atLeast(0)]],
+};
+
+/** The value of the series `name{labels}` in Prometheus's text format, or undefined when it is not there. */
+function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+/**
+ * The lab with its Prometheus (`lab up --prometheus`): every service's and VM's /metrics passes `promtool check
+ * metrics` (Debian's prometheus package, installed as the lab installs it) and carries its domain's series, only a
+ * scraper with the lab's metrics token may read them, and the Prometheus the lab started scrapes every one of them.
+ */
+describe('metrics: /metrics on every service and the lab-started Prometheus', () => {
+  let lab: TestLab;
+  let state: LabState;
+  let token: string;
+  let promtool: string;
+  let scraped: ScrapeTarget[];
+
+  interface ScrapeTarget {
+    name: string;
+    url: string;
+  }
+
+  const scrape = (url: string, authorization?: string): Promise<Response> =>
+    fetch(`${url}/metrics`, {
+      headers: authorization ? { authorization } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
+
+  before(async () => {
+    promtool = (await installPrometheus()).promtool;
+    lab = await startE2eLab({ prometheus: true });
+    state = lab.state;
+    token = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
+    assert.match(token, /^[0-9a-f]{64}$/, 'the lab made a metrics scrape token');
+    scraped = state.components
+      .filter((component) => component.kind === 'service' || component.kind === 'vm')
+      .map((component) => ({ name: component.name, url: component.url }));
+    // Traffic to count: frames over the packet path, and a circuit (open while the echo listener holds it).
+    const sent = await requestJson<{ sent: number }>(
+      'POST',
+      `${urlOf(state, 'vm-a1')}/traffic/generate`,
+      { to: ['vm-a2'], protocol: 'udp', count: FRAMES, size: 128 },
+      30_000,
+    );
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal((await lab.clients.vms['vm-a2'].echo('echo')).status, 201);
+    const echoed = await lab.clients.vms['vm-a1'].send({ target: 'vm-a2/echo', mode: 'stream', count: 10, size: 64 });
+    assert.equal(echoed.status, 201, JSON.stringify(echoed.body));
+  });
+
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('serves /metrics on every service and VM that promtool check metrics passes, with its domain series', async () => {
+    assert.deepEqual(
+      scraped.map((target) => target.name),
+      ['operator', 'switch', 'allocator', 'telemetry', 'vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'],
+    );
+    for (const target of scraped) {
+      const expectations = [...RUNTIME, ...(EXPECTED[target.name] ?? [])];
+      // Counters a scrape reads may trail the traffic by a moment (frames still in flight to the receiver).
+      const text = await eventually(`${target.name}'s /metrics to show its series`, 20_000, async () => {
+        const response = await scrape(target.url, `Bearer ${token}`);
+        assert.equal(response.status, 200, `${target.name}: ${response.status}`);
+        const type = response.headers.get('content-type') ?? '';
+        assert.ok(type.startsWith('text/plain') && type.includes('version=0.0.4'), `${target.name}: ${type}`);
+        const body = await response.text();
+        const missing = expectations.filter(([name, labels, check]) => {
+          const value = valueOf(body, name, labels);
+          return value === undefined || !check(value);
+        });
+        return missing.length === 0 ? body : undefined;
+      });
+      if (target.name === 'operator') {
+        // Its circuit gauges show circuits open now (the echo circuit may have closed): declared, if without series.
+        assert.match(text, /^# TYPE tenantlab_operator_circuits gauge$/m);
+        assert.match(text, /^# TYPE tenantlab_operator_circuit_ring_bytes gauge$/m);
+      }
+      const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(check.status, 0, `promtool check metrics on ${target.name}: ${check.stdout}${check.stderr}`);
+    }
+  });
+
+  it('refuses a scrape without the metrics token (401) and with any other credential (403)', async () => {
+    const adminToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), 'service-token-admin') ?? '';
+    for (const target of scraped) {
+      const none = await scrape(target.url);
+      assert.equal(none.status, 401, `${target.name} without a token`);
+      assert.match(await none.text(), /metrics scrape token/);
+      // The admin token opens the services' APIs, not their metrics; nor does the hash every process is given.
+      const hash = createHash('sha256').update(token).digest('hex');
+      for (const wrong of [adminToken, hash]) {
+        assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with another token`);
+      }
+    }
+  });
+
+  it(
+    "gives every service and VM the token's sha256, no process the token, and prints it nowhere",
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
+    () => {
+      const hash = createHash('sha256').update(token).digest('hex');
+      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
+        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
+        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds the hash`);
+        assert.ok(!environment.some((variable) => variable.includes(token)), `${component.name} holds the token`);
+      }
+      const prometheus = state.components.find((c) => c.name === 'prometheus');
+      assert.ok(prometheus, 'the lab state lists Prometheus');
+      const command = readFileSync(`/proc/${prometheus.pid}/cmdline`, 'utf8');
+      assert.match(command, /--web\.listen-address=127\.0\.0\.1:/);
+      assert.ok(!command.includes(token), "the token is not on Prometheus's command line");
+      assert.ok(!(lab.runner?.output.join('') ?? '').includes(token), 'lab up printed the token');
+    },
+  );
+
+  it('runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up', async () => {
+    const prometheus = urlOf(state, 'prometheus');
+    assert.match(prometheus, /^http:\/\/127\.0\.0\.1:\d+$/);
+    interface Target {
+      labels: { component: string; job: string };
+      health: string;
+      lastError: string;
+    }
+    const targets = await eventually('every Prometheus target to be up', 60_000, async () => {
+      const { status, body } = await requestJson<{ data: { activeTargets: Target[] } }>(
+        'GET',
+        `${prometheus}/api/v1/targets?state=active`,
+        undefined,
+        5000,
+        prometheusAuthHeaders(token),
+      );
+      assert.equal(status, 200);
+      const active = body.data.activeTargets;
+      return active.length === scraped.length && active.every((t) => t.health === 'up') ? active : undefined;
+    });
+    assert.deepEqual(
+      targets.map((t) => t.labels.component).sort(),
+      scraped.map((t) => t.name).sort(),
+      'one target per service and VM',
+    );
+    // Its API shows every tenant's series: it refuses callers without the lab's credentials.
+    const anonymous = await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(anonymous.status, 401);
+    // The token reaches it through a credentials file: never in its configuration.
+    const config = readFileSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'prometheus', 'prometheus.yml'), 'utf8');
+    assert.ok(config.includes('credentials_file') && !config.includes(token), 'the config names a file, not the token');
+  });
+});
