@@ -10,3 +10,4 @@ export * from './lab-status';
 export * from './log-formatter';
 export * from './testing';
 export * from './docker';
+export * from './scenarios';
