@@ -77,6 +77,9 @@ describe('run analysis', () => {
       [balanced.sent, balanced.received, balanced.switchDrops, balanced.lostInStore, balanced.uncounted],
       [100, 90, 6, 4, 0],
     );
+    assert.equal(balanced.countedTwice, 0);
     assert.equal(accountFor(sample(1000, 100, 90, { drops: 6 })).uncounted, 4);
+    const twice = accountFor(sample(1000, 100, 90, { drops: 6 }, 9));
+    assert.deepEqual([twice.uncounted, twice.countedTwice], [0, 5]);
   });
 });

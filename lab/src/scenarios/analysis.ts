@@ -64,8 +64,14 @@ export interface Accounting {
   dropsByReason: Record<string, number>;
   lostInStore: number;
   duplicates: number;
-  /** sent − received − drops − lostInStore: frames accepted and lost without a count. 0 when all is accounted. */
+  /** Frames accepted and lost without a count: sent − (received + drops + lostInStore), when that is above 0. */
   uncounted: number;
+  /**
+   * Frames counted more than once: (received + drops + lostInStore) − sent, when that is above 0. The store ledger's
+   * counts live in the switch's memory, so a switch that restarted before a store loss does not know what its
+   * previous process took from the lost store, and the VMs count those frames as lost although they were received.
+   */
+  countedTwice: number;
 }
 
 export function accountFor(last: Sample | undefined): Accounting {
@@ -82,7 +88,8 @@ export function accountFor(last: Sample | undefined): Accounting {
     dropsByReason: last?.switch.dropsByReason ?? {},
     lostInStore,
     duplicates,
-    uncounted: sent - received - switchDrops - lostInStore,
+    uncounted: Math.max(0, sent - received - switchDrops - lostInStore),
+    countedTwice: Math.max(0, received + switchDrops + lostInStore - sent),
   };
 }
 

@@ -204,9 +204,15 @@ function report(results: RunResults, plots: string[]): string {
       ' per reason), or counted by the store ledger when Redis restarted empty (`GET /vnic` lostInStore).',
     '',
     table(
-      ['sent', 'received', 'switch drops', 'ledger losses', 'uncounted', 'duplicates'],
-      [[a.sent, a.received, a.switchDrops, a.lostInStore, a.uncounted, a.duplicates]],
+      ['sent', 'received', 'switch drops', 'ledger losses', 'uncounted', 'counted twice', 'duplicates'],
+      [[a.sent, a.received, a.switchDrops, a.lostInStore, a.uncounted, a.countedTwice, a.duplicates]],
     ),
+    '',
+    a.countedTwice > 0
+      ? `${a.countedTwice} frames are counted twice (received, and lost in the ledger): the store ledger's counts live` +
+        " in the switch's memory, so when the switch restarted before Redis lost its data, the new switch did not know" +
+        ' what its previous process had taken from the lost store, and the VMs counted those frames as lost.'
+      : '',
     '',
     Object.keys(a.dropsByReason).length
       ? `Drops by reason: ${Object.entries(a.dropsByReason)

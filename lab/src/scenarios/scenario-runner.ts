@@ -210,7 +210,7 @@ async function settle(collector: CounterCollector, drainMs: number): Promise<voi
   const deadline = performance.now() + drainMs;
   for (;;) {
     const sample = await collector.sampleNow();
-    if (accountFor(sample).uncounted <= 0 || performance.now() > deadline) return;
+    if (accountFor(sample).uncounted === 0 || performance.now() > deadline) return;
     await wait(250);
   }
 }
