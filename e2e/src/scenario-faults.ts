@@ -26,6 +26,7 @@ interface Summary {
 /** Runs `npm run lab -- run` as a user does (the CLI), in the given mode, and returns its exit code, output and results. */
 export async function runFaultsScenario(
   mode: 'local' | 'docker',
+  portOffset = E2E_PORT_OFFSET,
 ): Promise<{ code: number; output: string; dir: string }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'scenario-faults-')), 'results');
   const child = spawn(
@@ -39,7 +40,7 @@ export async function runFaultsScenario(
       '--profile',
       `e2e-scenario-${mode}`,
       '--port-offset',
-      String(E2E_PORT_OFFSET),
+      String(portOffset),
       '--seed',
       '7',
       '--out',

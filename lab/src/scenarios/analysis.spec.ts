@@ -68,7 +68,7 @@ describe('run analysis', () => {
   it('counts no dip when the rate stays above 80% of before', () => {
     const [dip] = findDips(series({ 6000: 850 }), [event(5800)], 20_000);
     assert.equal(dip?.recoveryMs, 0);
-    assert.equal(dip?.minimumPerSecond, 850);
+    assert.equal(dip?.minimumPerSecond, (1000 + 850) / 2, 'rates over 1 s: half at 1000, half at 850');
   });
 
   it('accounts for every frame: sent = received + switch drops + ledger losses, else uncounted', () => {

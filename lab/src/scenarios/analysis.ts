@@ -28,6 +28,9 @@ export const SERIES_COLUMNS: (keyof SeriesRow)[] = [
   'vmsUp',
 ];
 
+/** Rates are taken over at least this long. */
+export const RATE_WINDOW_MS = 1000;
+
 export function toSeries(samples: readonly Sample[]): SeriesRow[] {
   const rows: SeriesRow[] = [];
   for (const sample of samples) {
@@ -46,10 +49,12 @@ export function toSeries(samples: readonly Sample[]): SeriesRow[] {
       switchUp: sample.switchUp ? 1 : 0,
       vmsUp: sample.vmsUp,
     };
-    const dt = previous ? (row.tMs - previous.tMs) / 1000 : 0;
-    if (previous && dt > 0) {
-      row.sentPerSecond = Math.round((row.sent - previous.sent) / dt);
-      row.receivedPerSecond = Math.round((row.received - previous.received) / dt);
+    // Over the last RATE_WINDOW_MS at least: the VMs send in runs and samples come unevenly on a busy machine.
+    const from = rows.findLast((r) => row.tMs - r.tMs >= RATE_WINDOW_MS) ?? previous;
+    const dt = from ? (row.tMs - from.tMs) / 1000 : 0;
+    if (from && dt > 0) {
+      row.sentPerSecond = Math.round((row.sent - from.sent) / dt);
+      row.receivedPerSecond = Math.round((row.received - from.received) / dt);
     }
     rows.push(row);
   }

@@ -31,7 +31,8 @@ export interface Sample {
 interface VnicView {
   sent: { frames: number; unknownOutcome: number };
   received: { frames: number };
-  lostInStore: {
+  /** Missing from a VM built before the store ledger (issue 10): then it counts nothing lost. */
+  lostInStore?: {
     ledgers: number;
     tx: number;
     rx: number;
@@ -147,7 +148,8 @@ export class CounterCollector {
         ),
       ]);
       if (vnic.status !== 200 || received.status !== 200) return undefined;
-      const { sent, lostInStore: lost } = vnic.body;
+      const { sent } = vnic.body;
+      const lost = vnic.body.lostInStore ?? { ledgers: 0, tx: 0, rx: 0, unknownOutcome: { tx: 0, atSwitch: 0, rx: 0 } };
       const duplicates = Object.values(received.body.bySource).reduce((sum, s) => sum + (s.duplicates ?? 0), 0);
       const m = (name: string, value: number): number => this.monotonic.read(`${vm}.${name}`, value, false);
       return {
