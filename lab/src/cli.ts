@@ -187,6 +187,14 @@ async function run(
     console.error(`--mode docker: ${mode.problem}`);
     return 1;
   }
+  // Ctrl-C ends the timeline early: the lab is still stopped (containers too) and the results written.
+  const interrupt = new AbortController();
+  const stopEarly = (): void => {
+    console.error('interrupted: ending the run, stopping the lab and writing the results');
+    interrupt.abort();
+  };
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
   const { ok } = await runScenario({
     repoRoot: REPO_ROOT,
     file: resolve(process.cwd(), file),
@@ -196,6 +204,7 @@ async function run(
     profile,
     portOffset,
     onProgress: (line) => console.log(line),
+    interrupt: interrupt.signal,
   });
   return ok ? 0 : 1;
 }

@@ -31,6 +31,8 @@ export interface RunScenarioOptions {
   /** One line per step and per event. */
   onProgress: (line: string) => void;
   onLine?: LabOptions['onLine'];
+  /** Ctrl-C: ends the timeline early; the lab is still torn down and the results written (the run fails). */
+  interrupt?: AbortSignal;
 }
 
 export interface ScenarioRun {
@@ -128,7 +130,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         `${(startedMs / 1000).toFixed(1).padStart(7)} s  ${planned.label.padEnd(28)} ${ok ? 'ok    ' : 'FAILED'} ${result}`,
       );
     });
-    await wait(Math.max(0, plan.durationMs - now()));
+    await wait(Math.max(0, plan.durationMs - now()), options.interrupt);
+    if (options.interrupt?.aborted) failures.push(`interrupted at ${(now() / 1000).toFixed(1)} s`);
     abort.abort();
     await Promise.all([...workloads, ...events]);
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
