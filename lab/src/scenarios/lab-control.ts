@@ -58,13 +58,17 @@ export class DockerLabControl implements LabControl {
     const id = await this.containerId(component);
     const started = Date.now();
     await docker(['kill', id], `kill ${component}`);
-    // A killed container counts as stopped by hand, which its restart policy leaves alone: start it here.
-    await docker(['start', id], `start ${component} again`);
+    // A killed container may count as stopped by hand, which its restart policy leaves alone: start it here. If the
+    // engine is restarting it already, `start` can refuse; the wait below says whether it came back.
+    const start = await docker(['start', id], `start ${component} again`).then(
+      () => '',
+      (error: unknown) => ` (docker start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+    );
     await until(`${component} healthy again`, timeoutMs, async () => {
       const container = (await listContainers(this.profile)).get(component);
       return container?.running === true && (container.health === 'healthy' || container.health === 'none');
     });
-    return `docker kill + start; healthy after ${seconds(started)}`;
+    return `docker kill + start${start}; healthy after ${seconds(started)}`;
   }
 
   async pause(component: string): Promise<string> {
