@@ -69,7 +69,13 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
   assert.equal(summary.mode, mode);
 
   // One progress line per event, with its time and result.
-  for (const label of ['switch killed', 'Kafka paused 4 s', 'Redis restarted empty', 'vm-a2 port impaired 5 s']) {
+  for (const label of [
+    'switch killed',
+    'program tenant-a',
+    'Kafka paused 4 s',
+    'Redis restarted empty',
+    'vm-a2 port impaired 5 s',
+  ]) {
     assert.match(output, new RegExp(`^\\s+\\d+\\.\\d s  ${label}\\s+(ok|FAILED)`, 'm'), `a line for ${label}`);
   }
   const byLabel = new Map(summary.events.map((e) => [e.label, e]));
@@ -80,12 +86,19 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
   if (!impairmentRoute) {
     assert.match(impair?.result ?? '', /PUT \/vms\/vm-a2\/impairment answered 404/);
     assert.equal(code, 1, 'a failed event fails the run');
-    assert.match(output, /event timeline\[3\] \(vm-a2 port impaired 5 s\) failed/);
+    assert.match(output, /event timeline\[6\] \(vm-a2 port impaired 5 s\) failed/);
     assert.deepEqual(summary.failures.length, 1, JSON.stringify(summary.failures));
   } else {
     assert.equal(code, 0, output);
   }
-  for (const label of ['switch killed', 'Kafka paused 4 s', 'Redis restarted empty']) {
+  for (const label of [
+    'switch killed',
+    'program tenant-a',
+    'cpu-weight tenant-b',
+    'sampling tenant-b',
+    'Kafka paused 4 s',
+    'Redis restarted empty',
+  ]) {
     assert.equal(byLabel.get(label)?.ok, true, `${label}: ${byLabel.get(label)?.result}`);
   }
 
