@@ -132,10 +132,19 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
   );
   assert.match(report, /\| switch killed \| \d+\.\d \| \d+ \| \d+ \| [\d.]+ \| \d+\.\d \|/);
   const csv = readFileSync(join(dir, 'timeseries.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'tMs,sent,received,drops,lostInStore,duplicates,sentPerSecond,receivedPerSecond,switchUp,vmsUp');
+  assert.equal(
+    csv[0],
+    'tMs,sent,received,drops,lostInStore,duplicates,sentPerSecond,receivedPerSecond,switchUp,vmsUp,vmsRegistered',
+  );
   assert.ok(csv.length > 80, `a sample every 500 ms over the run: ${csv.length} rows`);
   assert.ok(
     csv.some((row) => row.split(',')[8] === '0'),
     'the switch was seen down',
+  );
+  const registered = csv.slice(1).map((row) => row.split(',')[10] ?? '');
+  assert.ok(registered.includes('4'), 'the operator counts the 4 VMs alive');
+  assert.ok(
+    registered.some((n) => n !== '' && Number(n) < 4),
+    'fewer VMs registered for a while after Redis restarted empty',
   );
 }

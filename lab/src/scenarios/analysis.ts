@@ -13,6 +13,8 @@ export interface SeriesRow {
   receivedPerSecond: number;
   switchUp: number;
   vmsUp: number;
+  /** VMs alive at the operator; null when it did not answer. */
+  vmsRegistered: number | null;
 }
 
 export const SERIES_COLUMNS: (keyof SeriesRow)[] = [
@@ -26,6 +28,7 @@ export const SERIES_COLUMNS: (keyof SeriesRow)[] = [
   'receivedPerSecond',
   'switchUp',
   'vmsUp',
+  'vmsRegistered',
 ];
 
 /** Rates are taken over at least this long. */
@@ -48,6 +51,7 @@ export function toSeries(samples: readonly Sample[]): SeriesRow[] {
       receivedPerSecond: 0,
       switchUp: sample.switchUp ? 1 : 0,
       vmsUp: sample.vmsUp,
+      vmsRegistered: sample.vmsRegistered ?? null,
     };
     // Over the last RATE_WINDOW_MS at least: the VMs send in runs and samples come unevenly on a busy machine.
     const from = rows.findLast((r) => row.tMs - r.tMs >= RATE_WINDOW_MS) ?? previous;

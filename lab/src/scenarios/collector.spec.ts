@@ -28,6 +28,7 @@ describe('CounterCollector', () => {
         });
       }
       if (request.url === '/traffic/received') return send(200, { bySource: { x: { duplicates: 0 } } });
+      if (request.url === '/vms') return send(200, { vms: [{ alive: true }, { alive: false }] });
       now.authorization = request.headers.authorization ?? '';
       if (!now.switchUp) return send(503, {});
       return send(200, {
@@ -46,12 +47,13 @@ describe('CounterCollector', () => {
 
   it('keeps counts across a restarted switch and VM, and carries the last counts while the switch is down', async () => {
     let t = 0;
-    const collector = new CounterCollector({ 'vm-a1': url }, url, { authorization: 'Bearer x' }, () => (t += 100));
+    const collector = new CounterCollector({ 'vm-a1': url }, url, { authorization: 'Bearer x' }, () => (t += 100), url);
     Object.assign(now.vm, { sent: 100, received: 90, lost: 0 });
     Object.assign(now.switch, { batches: 50, drops: 10 });
     const first = await collector.sampleNow();
     assert.equal(now.authorization, 'Bearer x');
     assert.equal(first.switch.drops, 10);
+    assert.equal(first.vmsRegistered, 1, 'the VMs alive at the operator');
 
     now.switchUp = false;
     const down = await collector.sampleNow();

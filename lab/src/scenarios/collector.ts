@@ -26,6 +26,8 @@ export interface Sample {
   vmsUp: number;
   switchUp: boolean;
   switch: SwitchCounters;
+  /** VMs with a live lease at the operator (GET /vms); absent when the operator did not answer. */
+  vmsRegistered?: number;
 }
 
 interface VnicView {
@@ -81,6 +83,7 @@ export class CounterCollector {
     private readonly switchHeaders: Record<string, string>,
     /** ms since the run's start. */
     private readonly clock: () => number,
+    private readonly operatorUrl?: string,
   ) {}
 
   start(intervalMs: number): void {
@@ -110,12 +113,18 @@ export class CounterCollector {
 
   private async take(): Promise<Sample> {
     const tMs = this.clock();
-    const [vms, dataplane] = await Promise.all([
+    const [vms, dataplane, registered] = await Promise.all([
       Promise.all(Object.entries(this.vmUrls).map(async ([vm, url]) => [vm, await this.readVm(vm, url)] as const)),
       requestJson<DataplaneView>('GET', `${this.switchUrl}/dataplane`, undefined, 2000, this.switchHeaders).then(
         (r) => (r.status === 200 ? r.body : undefined),
         () => undefined,
       ),
+      this.operatorUrl === undefined
+        ? undefined
+        : requestJson<{ vms: { alive: boolean }[] }>('GET', `${this.operatorUrl}/vms`, undefined, 2000).then(
+            (r) => (r.status === 200 ? r.body.vms.filter((vm) => vm.alive).length : undefined),
+            () => undefined,
+          ),
     ]);
     let vmsUp = 0;
     for (const [vm, counters] of vms) {
@@ -131,6 +140,7 @@ export class CounterCollector {
       vmsUp,
       switchUp: dataplane !== undefined,
       switch: structuredClone(this.lastSwitch),
+      ...(registered === undefined ? {} : { vmsRegistered: registered }),
     };
     this.samples.push(sample);
     return sample;

@@ -72,7 +72,7 @@ describe('writeResults', () => {
     assert.equal((JSON.parse(readFileSync(join(dir, 'scenario.json'), 'utf8')) as { seed: number }).seed, 8);
     const csv = readFileSync(join(dir, 'timeseries.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 1 + samples.length);
-    assert.equal(csv[6], '2500,500,500,0,0,0,200,200,0,1');
+    assert.equal(csv[6], '2500,500,500,0,0,0,200,200,0,1,');
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     assert.match(report, /seed \*\*8\*\*/);
     assert.match(report, /\*\*failed\*\*: event timeline\[0\] \(switch killed\) failed: boom/);

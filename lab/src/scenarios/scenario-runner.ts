@@ -79,7 +79,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     const operatorToken = readLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET);
     if (!adminToken || !operatorToken) throw new Error(`the lab's tokens are missing from ${dataDir}`);
     const vmUrls = Object.fromEntries(lab.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
-    collector = new CounterCollector(vmUrls, urlOf(lab, 'switch'), serviceAuthHeaders(adminToken), now);
+    collector = new CounterCollector(
+      vmUrls,
+      urlOf(lab, 'switch'),
+      serviceAuthHeaders(adminToken),
+      now,
+      urlOf(lab, 'operator'),
+    );
     const abort = new AbortController();
     const context: ScenarioContext = {
       scenario,
