@@ -14,6 +14,7 @@ import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
 import { formatLogLine } from './log-formatter';
+import { runScenario } from './scenarios';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -26,6 +27,10 @@ Commands:
               containers (Docker mode) or local processes; streams a merged log; Ctrl-C stops
               everything. Redis's admin password is in .lab/NAME/redis-admin-password (only the
               services get it, never the tenant VMs)
+  run FILE    run a scenario (a lab file with workloads and a timeline, see scenarios/ and the
+              README's lab-file section): brings the lab up, applies the timeline with one line per
+              event, collects the counters, tears the lab down and writes a results folder (report.md,
+              time series as CSV and JSON, SVG plots). Exits 1 if an event failed (results still written)
   status      show each component with its URL, readiness and memory (--json for machines)
   down        stop a lab started from another terminal
   install     install Redis, Kafka and Jaeger if missing (first time: several minutes)
@@ -44,6 +49,8 @@ Options:
   --prometheus        up: also run Prometheus (127.0.0.1:9090 + offset) scraping every service's and
                       VM's /metrics; installs Debian's prometheus package the first time (root)
   --json              status: print JSON
+  --seed N            run: seed every random choice with N instead of the file's seed
+  --out DIR           run: the results folder (default results/<scenario>-<timestamp>/)
 `;
 
 async function main(): Promise<number> {
@@ -57,6 +64,8 @@ async function main(): Promise<number> {
       prometheus: { type: 'boolean', default: false },
       mode: { type: 'string', default: process.env['TENANTLAB_MODE'] ?? 'auto' },
       json: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -73,6 +82,8 @@ async function main(): Promise<number> {
       return up(resolve(REPO_ROOT, values.lab), values.profile, portOffset, values.quiet, values.mode as LabMode, {
         prometheus: values.prometheus,
       });
+    case 'run':
+      return run(positionals[1], values.seed, values.out, values.profile, portOffset, values.mode as LabMode);
     case 'status':
       return status(values.profile, values.json);
     case 'down':
@@ -164,6 +175,52 @@ async function up(
     process.once('SIGINT', () => void stop('Ctrl-C').then(done));
     process.once('SIGTERM', () => void stop('SIGTERM').then(done));
   });
+}
+
+async function run(
+  file: string | undefined,
+  seedText: string | undefined,
+  out: string | undefined,
+  profile: string,
+  portOffset: number,
+  requested: LabMode,
+): Promise<number> {
+  if (!file) throw new UsageError('run needs a scenario file, such as `npm run lab -- run scenarios/faults.json`');
+  const seed = seedText === undefined ? undefined : Number(seedText);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
+    throw new UsageError('--seed must be an integer from 0 to 4294967295');
+  }
+  const existing = readLabState(REPO_ROOT, profile);
+  if (existing && isProcessAlive(existing.runnerPid)) {
+    console.error(`A lab with profile "${profile}" is running (pid ${existing.runnerPid}): stop it, or use --profile.`);
+    return 1;
+  }
+  const mode = await chooseMode(requested);
+  console.log(`==> mode: ${mode.mode} (${mode.reason})`);
+  if (mode.mode === 'docker' && mode.problem) {
+    console.error(`--mode docker: ${mode.problem}`);
+    return 1;
+  }
+  // Ctrl-C ends the timeline early: the lab is still stopped (containers too) and the results written.
+  const interrupt = new AbortController();
+  const stopEarly = (): void => {
+    console.error('interrupted: ending the run, stopping the lab and writing the results');
+    interrupt.abort();
+  };
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
+  const { ok } = await runScenario({
+    repoRoot: REPO_ROOT,
+    file: resolve(process.cwd(), file),
+    ...(seed === undefined ? {} : { seed }),
+    ...(out === undefined ? {} : { out: resolve(process.cwd(), out) }),
+    mode: mode.mode,
+    profile,
+    portOffset,
+    onProgress: (line) => console.log(line),
+    interrupt: interrupt.signal,
+  });
+  return ok ? 0 : 1;
 }
 
 async function images(): Promise<number> {

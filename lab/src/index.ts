@@ -11,3 +11,4 @@ export * from './log-formatter';
 export * from './testing';
 export * from './docker';
 export * from './prometheus-config';
+export * from './scenarios';

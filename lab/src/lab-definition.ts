@@ -17,6 +17,8 @@ export interface LabDefinition {
   name: string;
   /** The lab's tenants: the only ones the operator knows at start (more only through its admin API). */
   tenants: { id: string; vms: string[]; caps?: TenantCapsOverrides }[];
+  /** The operator's CIRCUIT_POLICY rules (a scenario's tenants[].allow); none: circuits only within a tenant. */
+  circuitPolicy?: { from: string; to: string; service: string }[];
 }
 
 /** A lab file is user input: every problem is reported with its path, all at once. */

@@ -77,6 +77,10 @@ export function planLab(
   }
   // ...and telemetry for a tenant's own traces and events.
   if (operator) operator.env['TELEMETRY_URL'] = urlOf('telemetry');
+  // A scenario's circuit policy (lab file tenants[].allow), when it has one.
+  if (operator && definition.circuitPolicy?.length) {
+    operator.env['CIRCUIT_POLICY'] = JSON.stringify(definition.circuitPolicy);
+  }
   const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [

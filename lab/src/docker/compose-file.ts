@@ -224,6 +224,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
         TELEMETRY_URL: `http://telemetry:${SERVICE_PORTS.telemetry}`,
+        // A scenario's circuit policy (lab file tenants[].allow), when it has one.
+        ...(definition.circuitPolicy?.length ? { CIRCUIT_POLICY: JSON.stringify(definition.circuitPolicy) } : {}),
       },
       ['core', 'tenant-vms'],
       { redis: 'service_healthy', jaeger: 'service_started' },

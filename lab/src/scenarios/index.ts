@@ -1,0 +1,11 @@
+export { assertSupportedSchema, type JsonSchema, validateJson } from './json-schema';
+export type { Scenario, ScenarioEvent, ScenarioTenant, Workload } from './scenario';
+export { SCENARIO_SCHEMA } from './scenario-schema';
+export { LAB_COMPONENTS, loadScenario, type LoadedScenario, parseScenario } from './scenario-loader';
+export { planScenario, type PlannedEvent, type PlannedWorkload, type ScenarioPlan } from './scenario-plan';
+export { EVENT_HANDLERS } from './event-handlers';
+export { WORKLOAD_DRIVERS } from './workload-drivers';
+export { type Accounting, accountFor, type Dip, findDips, toSeries } from './analysis';
+export { linePlot } from './line-plot';
+export { type EventOutcome, type RunResults, summaryOf, writeResults } from './results-writer';
+export { circuitPolicyOf, runScenario, type RunScenarioOptions, type ScenarioRun } from './scenario-runner';

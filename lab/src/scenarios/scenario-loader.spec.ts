@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ValidationError } from '@tenantlab/shared';
+import { assertSupportedSchema, validateJson } from './json-schema';
+import { loadScenario, parseScenario } from './scenario-loader';
+import { SCENARIO_SCHEMA } from './scenario-schema';
+
+const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+
+const base = (): Record<string, unknown> => ({
+  name: 'unit',
+  durationMs: 10_000,
+  tenants: [
+    { id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] },
+    { id: 'tenant-b', vms: ['vm-b1'] },
+  ],
+});
+
+/** The problems loading `changes` over a valid scenario names (none when it loads). */
+function problems(changes: Record<string, unknown>): string[] {
+  try {
+    parseScenario({ ...base(), ...changes }, 'unit.json', REPO_ROOT);
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ValidationError, String(error));
+    assert.match(error.message, /^unit\.json is invalid: /);
+    return error.details;
+  }
+}
+
+describe('scenario files', () => {
+  it('the schema uses only keywords the evaluator enforces, and scenarios/scenario.schema.json is it written out', () => {
+    assertSupportedSchema(SCENARIO_SCHEMA);
+    assert.throws(() => assertSupportedSchema({ type: 'object', patternProperties: {} }), /unsupported keyword/);
+    const written: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'scenarios', 'scenario.schema.json'), 'utf8'));
+    assert.deepEqual(written, JSON.parse(JSON.stringify(SCENARIO_SCHEMA)));
+    assert.equal(SCENARIO_SCHEMA['$schema'], 'https://json-schema.org/draft/2020-12/schema');
+  });
+
+  it('loads every scenario in scenarios/ and the default lab file', () => {
+    const files = readdirSync(join(REPO_ROOT, 'scenarios')).filter((f) => f.endsWith('.json') && !f.includes('schema'));
+    assert.ok(files.includes('faults.json'));
+    for (const file of [
+      ...files.map((f) => join(REPO_ROOT, 'scenarios', f)),
+      join(REPO_ROOT, 'labs', 'default.json'),
+    ]) {
+      assert.ok(loadScenario(file, REPO_ROOT).scenario.tenants.length > 0, file);
+    }
+  });
+
+  it('accepts a scenario using every kind of workload and event', () => {
+    assert.deepEqual(
+      problems({
+        seed: 7,
+        collect: { intervalMs: 250, drainMs: 0 },
+        tenants: [
+          { id: 'tenant-a', vms: ['vm-a1', 'vm-a2'], allow: [{ to: 'tenant-b', service: 'db' }], cpuWeight: 2 },
+          { id: 'tenant-b', vms: ['vm-b1'], program: 'programs/flow-counters.json', traceSampling: 0.5 },
+        ],
+        workloads: [
+          { kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 100, phases: { onMs: [100, 200], offMs: 50 } },
+          { kind: 'transfer', from: 'vm-a1', target: 'vm-b1/db', count: 10, size: 100, mode: 'datagram' },
+          { kind: 'ping', from: 'vm-a1', target: 'vm-a2/echo', everyMs: 500 },
+          { kind: 'echo', vm: 'vm-a2', service: 'echo' },
+        ],
+        timeline: [
+          { kind: 'kill', atMs: 1000, target: 'switch' },
+          { kind: 'pause', atMs: [1000, 2000], target: 'kafka', forMs: 500 },
+          { kind: 'restart-empty', atMs: 3000, target: 'redis' },
+          { kind: 'impair', atMs: 4000, vm: 'vm-a2', delayMs: 5, lossRate: 0.01, forMs: 1000 },
+          { kind: 'clear-impairment', atMs: 6000, vm: 'vm-a2' },
+          { kind: 'program', atMs: 7000, tenant: 'tenant-a', program: { name: 'x' } },
+          { kind: 'cpu-weight', atMs: 8000, tenant: 'tenant-a', weight: 3 },
+          { kind: 'sampling', atMs: 9000, tenant: 'tenant-b', rate: 0 },
+        ],
+      }),
+      [],
+    );
+  });
+
+  // One case per kind of error, each with the path it must name.
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a wrong type', { durationMs: 'long' }, /^durationMs: expected integer, got string$/],
+    ['a missing field', { tenants: [{ id: 'tenant-a' }] }, /^tenants\[0\]\.vms: required$/],
+    [
+      'an unknown field',
+      { timeline: [{ kind: 'kill', atMs: 1, target: 'switch', when: 2 }] },
+      /^timeline\[0\]\.when: unknown field$/,
+    ],
+    ['a value out of range', { collect: { intervalMs: 5 } }, /^collect\.intervalMs: must be at least 100$/],
+    ['a bad id', { tenants: [{ id: 'Tenant A', vms: [] }] }, /^tenants\[0\]\.id: does not match/],
+    [
+      'an unknown enum value',
+      { workloads: [{ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 1, protocol: 'icmp' }] },
+      /^workloads\[0\]\.protocol: expected one of "udp", "tcp"$/,
+    ],
+    [
+      'an unknown event kind',
+      { timeline: [{ kind: 'explode', atMs: 1 }] },
+      /^timeline\[0\]\.kind: expected one of "kill", "pause"/,
+    ],
+    [
+      'a missing field of an event kind',
+      { timeline: [{ kind: 'pause', atMs: 1, target: 'kafka' }] },
+      /^timeline\[0\]\.forMs: required$/,
+    ],
+    [
+      'a bad range',
+      { timeline: [{ kind: 'kill', atMs: [1, 2, 3], target: 'switch' }] },
+      /^timeline\[0\]\.atMs: matches none of the 2 choices$/,
+    ],
+    [
+      'a fraction above 1',
+      { timeline: [{ kind: 'impair', atMs: 1, vm: 'vm-a1', lossRate: 2 }] },
+      /^timeline\[0\]\.lossRate: must be at most 1$/,
+    ],
+    [
+      'an unknown VM',
+      { workloads: [{ kind: 'traffic', from: 'vm-a1', to: ['vm-zz'], ratePps: 1 }] },
+      /^workloads\[0\]\.to\[0\]: no VM vm-zz/,
+    ],
+    [
+      'an unknown tenant',
+      { timeline: [{ kind: 'sampling', atMs: 1, tenant: 'tenant-z', rate: 1 }] },
+      /^timeline\[0\]\.tenant: no tenant tenant-z/,
+    ],
+    [
+      'an unknown component',
+      { timeline: [{ kind: 'kill', atMs: 1, target: 'dns' }] },
+      /^timeline\[0\]\.target: no component dns/,
+    ],
+    [
+      'a time after the end',
+      { timeline: [{ kind: 'kill', atMs: 20_000, target: 'switch' }] },
+      /^timeline\[0\]\.atMs: 20000 ms is after the end of the run/,
+    ],
+    [
+      'a range out of order',
+      { timeline: [{ kind: 'kill', atMs: [500, 100], target: 'switch' }] },
+      /^timeline\[0\]\.atMs: \[min, max\] with min above max$/,
+    ],
+    [
+      'a workload that stops before it starts',
+      { workloads: [{ kind: 'ping', from: 'vm-a1', target: 'x', startMs: 500, stopMs: 100 }] },
+      /^workloads\[0\]\.stopMs: must be after startMs$/,
+    ],
+    [
+      'a program file that is not there',
+      { tenants: [{ id: 'tenant-a', vms: ['vm-a1'], program: 'programs/none.json' }] },
+      /^tenants\[0\]\.program: cannot read program programs\/none\.json/,
+    ],
+    [
+      'a policy naming an unknown tenant',
+      { tenants: [{ id: 'tenant-a', vms: ['vm-a1'], allow: [{ to: 'tenant-q', service: 'db' }] }] },
+      /^tenants\[0\]\.allow\[0\]\.to: no tenant tenant-q/,
+    ],
+    [
+      'a VM in two tenants',
+      {
+        tenants: [
+          { id: 'tenant-a', vms: ['vm-1'] },
+          { id: 'tenant-b', vms: ['vm-1'] },
+        ],
+      },
+      /^tenants\[1\]\.vms\[0\]: duplicate VM vm-1$/,
+    ],
+  ];
+  for (const [kind, changes, expected] of cases) {
+    it(`names ${kind} with its path`, () => {
+      const found = problems(changes);
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        `expected ${expected} in ${JSON.stringify(found)}`,
+      );
+    });
+  }
+
+  it('reports every problem at once', () => {
+    const found = problems({ durationMs: 'x', seed: -1, timeline: [{ kind: 'kill' }] });
+    assert.ok(found.length >= 4, JSON.stringify(found));
+  });
+
+  it('says when a file is missing or not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenario-'));
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    assert.throws(() => loadScenario(join(dir, 'bad.json'), REPO_ROOT), /is not valid JSON/);
+    assert.throws(() => loadScenario(join(dir, 'none.json'), REPO_ROOT), /cannot read scenario file/);
+  });
+
+  it('evaluates if/then/else, const and prefixItems', () => {
+    const schema = {
+      type: 'object',
+      if: { properties: { a: { const: 1 } } },
+      then: { required: ['b'] },
+      else: { required: ['c'] },
+      properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }], items: { type: 'integer' } } },
+    };
+    assert.deepEqual(validateJson(schema, { a: 1 }), ['b: required']);
+    assert.deepEqual(validateJson(schema, { a: 2 }), ['c: required']);
+    assert.deepEqual(validateJson(schema, { a: 1, b: 0, pair: [1, 'x'] }), [
+      'pair[0]: expected string, got integer',
+      'pair[1]: expected integer, got string',
+    ]);
+  });
+});

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ValidationError } from '@tenantlab/shared';
+import { parseLabDefinition } from '../lab-definition';
+import { validateJson } from './json-schema';
+import { DEFAULT_DURATION_MS, type MsRange, type ProgramSource, type Scenario } from './scenario';
+import { SCENARIO_SCHEMA } from './scenario-schema';
+
+/** Components a timeline may kill or pause, besides the lab's VMs. */
+export const LAB_COMPONENTS = ['redis', 'kafka', 'jaeger', 'operator', 'switch', 'allocator', 'telemetry'];
+
+export interface LoadedScenario {
+  scenario: Scenario;
+  /** Program documents by the path the file names them with (inline ones are not here). */
+  programs: Map<string, Record<string, unknown>>;
+}
+
+/** Reads and checks a scenario file: the schema first, then what it cannot say; every problem at once, with its path. */
+export function loadScenario(path: string, repoRoot: string): LoadedScenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`cannot read scenario file ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`scenario file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseScenario(json, path, repoRoot);
+}
+
+export function parseScenario(json: unknown, source: string, repoRoot: string): LoadedScenario {
+  const problems = validateJson(SCENARIO_SCHEMA, json);
+  if (problems.length > 0) throw invalid(source, problems);
+  const scenario = json as Scenario;
+  try {
+    parseLabDefinition({ name: scenario.name, tenants: scenario.tenants }, source);
+  } catch (error) {
+    if (error instanceof ValidationError) problems.push(...error.details);
+    else throw error;
+  }
+  const programs = new Map<string, Record<string, unknown>>();
+  problems.push(...crossCheck(scenario, repoRoot, programs));
+  if (problems.length > 0) throw invalid(source, problems);
+  return { scenario, programs };
+}
+
+function invalid(source: string, problems: string[]): ValidationError {
+  return new ValidationError(`${source} is invalid: ${problems.join('; ')}`, problems);
+}
+
+/** What the schema cannot check: names that must exist, times within the run, ranges in order, program files. */
+function crossCheck(scenario: Scenario, repoRoot: string, programs: Map<string, Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  const vms = new Set(scenario.tenants.flatMap((t) => t.vms));
+  const tenants = new Set(scenario.tenants.map((t) => t.id));
+  const duration = scenario.durationMs ?? DEFAULT_DURATION_MS;
+  const vm = (path: string, value: string): void => {
+    if (!vms.has(value)) problems.push(`${path}: no VM ${value} in tenants[].vms`);
+  };
+  const tenant = (path: string, value: string): void => {
+    if (!tenants.has(value)) problems.push(`${path}: no tenant ${value} in tenants[]`);
+  };
+  const time = (path: string, value: MsRange): void => {
+    const [min, max] = typeof value === 'number' ? [value, value] : value;
+    if (min > max) problems.push(`${path}: [min, max] with min above max`);
+    if (max > duration) problems.push(`${path}: ${max} ms is after the end of the run (durationMs ${duration})`);
+  };
+  const target = (path: string, value: string): void => {
+    const slash = value.indexOf('/');
+    if (slash >= 0) vm(path, value.slice(0, slash));
+  };
+  const program = (path: string, value: ProgramSource): void => {
+    if (typeof value !== 'string') return;
+    const file = isAbsolute(value) ? value : resolve(repoRoot, value);
+    try {
+      const document: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof document !== 'object' || document === null) throw new Error('not a JSON object');
+      programs.set(value, document as Record<string, unknown>);
+    } catch (error) {
+      problems.push(`${path}: cannot read program ${value}: ${(error as Error).message}`);
+    }
+  };
+  scenario.tenants.forEach((t, i) => {
+    t.allow?.forEach((rule, r) => tenant(`tenants[${i}].allow[${r}].to`, rule.to));
+    if (t.program !== undefined) program(`tenants[${i}].program`, t.program);
+    if (t.program !== undefined && t.vms.length === 0) {
+      problems.push(`tenants[${i}].program: the tenant needs a VM to submit its program through`);
+    }
+  });
+  scenario.workloads?.forEach((w, i) => {
+    const path = `workloads[${i}]`;
+    if (w.kind === 'echo') return vm(`${path}.vm`, w.vm);
+    vm(`${path}.from`, w.from);
+    if (w.kind === 'traffic') {
+      w.to.forEach((to, j) => vm(`${path}.to[${j}]`, to));
+      if (w.phases) (['onMs', 'offMs'] as const).forEach((k) => time(`${path}.phases.${k}`, w.phases![k]));
+    } else target(`${path}.target`, w.target);
+    if (w.startMs !== undefined) time(`${path}.startMs`, w.startMs);
+    if (w.stopMs !== undefined) time(`${path}.stopMs`, w.stopMs);
+    if ((w.stopMs ?? duration) <= (w.startMs ?? 0)) problems.push(`${path}.stopMs: must be after startMs`);
+  });
+  scenario.timeline?.forEach((e, i) => {
+    const path = `timeline[${i}]`;
+    time(`${path}.atMs`, e.atMs);
+    switch (e.kind) {
+      case 'kill':
+      case 'pause':
+        if (!LAB_COMPONENTS.includes(e.target) && !vms.has(e.target)) {
+          problems.push(`${path}.target: no component ${e.target} (one of ${LAB_COMPONENTS.join(', ')} or a VM)`);
+        }
+        break;
+      case 'impair':
+      case 'clear-impairment':
+        vm(`${path}.vm`, e.vm);
+        break;
+      case 'program':
+        tenant(`${path}.tenant`, e.tenant);
+        program(`${path}.program`, e.program);
+        break;
+      case 'cpu-weight':
+      case 'sampling':
+        tenant(`${path}.tenant`, e.tenant);
+        break;
+      case 'restart-empty':
+        break;
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,225 @@
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { requestJson, serviceAuthHeaders } from '@tenantlab/shared';
+import { startDockerLab } from '../docker/docker-lab';
+import type { LabMode } from '../docker/lab-mode';
+import { OPERATOR_ADMIN_TOKEN_SECRET } from '../lab-identity';
+import { type LabOptions, type RunningLab, startLab } from '../lab-runner';
+import { readLabSecret } from '../lab-secrets';
+import { labDataDir } from '../lab-state';
+import { readAdminToken } from '../service-tokens';
+import { accountFor, findDips, toSeries } from './analysis';
+import { CounterCollector } from './collector';
+import { applyEvent } from './event-handlers';
+import { DockerLabControl, LocalLabControl } from './lab-control';
+import type { Scenario } from './scenario';
+import { expectOk, putProgram, type ScenarioContext, urlOf, wait } from './scenario-context';
+import { loadScenario } from './scenario-loader';
+import { planScenario } from './scenario-plan';
+import { type EventOutcome, type RunResults, writeResults } from './results-writer';
+import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
+
+export interface RunScenarioOptions {
+  repoRoot: string;
+  file: string;
+  seed?: number;
+  mode: Exclude<LabMode, 'auto'>;
+  /** The results folder; default results/<name>-<timestamp>/ in the repository. */
+  out?: string;
+  profile: string;
+  portOffset: number;
+  /** One line per step and per event. */
+  onProgress: (line: string) => void;
+  onLine?: LabOptions['onLine'];
+  /** Ctrl-C: ends the timeline early; the lab is still torn down and the results written (the run fails). */
+  interrupt?: AbortSignal;
+}
+
+export interface ScenarioRun {
+  ok: boolean;
+  outDir: string;
+  results: RunResults;
+}
+
+/**
+ * Runs a scenario: brings the lab up, sets up the tenants (programs, CPU weights, sampling) and echo servers, starts
+ * the counter collector, runs the workloads and applies the timeline at its times (one progress line per event:
+ * time, event, result), lets the last frames settle, tears the lab down and writes the results folder. A failed event
+ * fails the run but not the timeline: the other events still run and everything collected is written.
+ */
+export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
+  const { scenario, programs } = loadScenario(options.file, options.repoRoot);
+  const plan = planScenario(scenario, options.seed);
+  const startedAt = new Date();
+  const outDir = resolve(
+    options.repoRoot,
+    options.out ?? join('results', `${scenario.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`),
+  );
+  const say = options.onProgress;
+  say(`scenario ${scenario.name}: seed ${plan.seed}, ${plan.events.length} events, ${plan.workloads.length} workloads`);
+
+  const failures: string[] = [];
+  const outcomes: EventOutcome[] = [];
+  const stats = plan.workloads.map(newStats);
+  let collector: CounterCollector | undefined;
+  let lab: RunningLab | undefined;
+  let origin = performance.now();
+  const now = (): number => performance.now() - origin;
+  try {
+    lab = await (options.mode === 'docker' ? startDockerLab : startLab)({
+      repoRoot: options.repoRoot,
+      definition: { name: scenario.name, tenants: scenario.tenants, circuitPolicy: circuitPolicyOf(scenario) },
+      profile: options.profile,
+      portOffset: options.portOffset,
+      onProgress: (message) => say(`==> ${message}`),
+      onLine: options.onLine ?? (() => undefined),
+    });
+    const dataDir = labDataDir(options.repoRoot, options.profile);
+    const adminToken = readAdminToken(dataDir);
+    const operatorToken = readLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET);
+    if (!adminToken || !operatorToken) throw new Error(`the lab's tokens are missing from ${dataDir}`);
+    const vmUrls = Object.fromEntries(lab.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
+    collector = new CounterCollector(
+      vmUrls,
+      urlOf(lab, 'switch'),
+      serviceAuthHeaders(adminToken),
+      now,
+      urlOf(lab, 'operator'),
+    );
+    const abort = new AbortController();
+    const context: ScenarioContext = {
+      scenario,
+      state: lab.state,
+      control: options.mode === 'docker' ? new DockerLabControl(options.profile) : new LocalLabControl(lab.state),
+      collector,
+      programs,
+      serviceHeaders: serviceAuthHeaders(adminToken),
+      operatorAdminHeaders: { authorization: `Bearer ${operatorToken}` },
+      now,
+      signal: abort.signal,
+    };
+    await setUpTenants(context, say);
+    for (const planned of plan.workloads.filter((p) => isSetupWorkload(p.workload))) {
+      await runWorkload(planned, context, stats[planned.index]);
+    }
+
+    origin = performance.now();
+    collector.start(plan.intervalMs);
+    say(`running for ${(plan.durationMs / 1000).toFixed(1)} s`);
+    const workloads = plan.workloads
+      .filter((p) => !isSetupWorkload(p.workload))
+      .map((p) => runWorkload(p, context, stats[p.index]));
+    const events = plan.events.map(async (planned) => {
+      await wait(Math.max(0, planned.atMs - now()));
+      const startedMs = now();
+      let ok = true;
+      let result: string;
+      try {
+        result = await applyEvent(planned.event, context);
+      } catch (error) {
+        ok = false;
+        result = error instanceof Error ? error.message : String(error);
+        failures.push(`event timeline[${planned.index}] (${planned.label}) failed: ${result}`);
+      }
+      const outcome: EventOutcome = {
+        index: planned.index,
+        label: planned.label,
+        kind: planned.event.kind,
+        atMs: planned.atMs,
+        startedMs,
+        endedMs: now(),
+        ok,
+        result,
+      };
+      outcomes.push(outcome);
+      say(
+        `${(startedMs / 1000).toFixed(1).padStart(7)} s  ${planned.label.padEnd(28)} ${ok ? 'ok    ' : 'FAILED'} ${result}`,
+      );
+    });
+    await wait(Math.max(0, plan.durationMs - now()), options.interrupt);
+    if (options.interrupt?.aborted) failures.push(`interrupted at ${(now() / 1000).toFixed(1)} s`);
+    abort.abort();
+    await Promise.all([...workloads, ...events]);
+    say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
+    await settle(collector, plan.drainMs);
+  } catch (error) {
+    failures.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await collector?.stop();
+    if (lab) {
+      say('==> stopping the lab');
+      await lab.stop().catch((error: unknown) => failures.push(`stopping the lab: ${String(error)}`));
+    }
+  }
+
+  const series = toSeries(collector?.samples ?? []);
+  const results: RunResults = {
+    scenario,
+    source: relative(options.repoRoot, resolve(options.file)),
+    mode: options.mode,
+    plan,
+    startedAt: startedAt.toISOString(),
+    events: outcomes.sort((a, b) => a.atMs - b.atMs || a.index - b.index),
+    workloads: stats,
+    samples: collector?.samples ?? [],
+    series,
+    dips: findDips(series, plan.events, plan.durationMs),
+    accounting: accountFor(collector?.samples.at(-1)),
+    failures,
+  };
+  writeResults(outDir, results);
+  say(
+    `results in ${relative(options.repoRoot, outDir) || outDir}${failures.length ? ` (failed: ${failures.join('; ')})` : ''}`,
+  );
+  return { ok: failures.length === 0, outDir, results };
+}
+
+/** The lab file's per-tenant `allow` lists as the operator's CIRCUIT_POLICY rules. */
+export function circuitPolicyOf(scenario: Scenario): { from: string; to: string; service: string }[] {
+  return scenario.tenants.flatMap((t) => (t.allow ?? []).map((rule) => ({ from: t.id, ...rule })));
+}
+
+async function setUpTenants(context: ScenarioContext, say: (line: string) => void): Promise<void> {
+  for (const tenant of context.scenario.tenants) {
+    const done: string[] = [];
+    if (tenant.program !== undefined) done.push(await putProgram(context, tenant.id, tenant.program));
+    const switchUrl = urlOf(context, 'switch');
+    if (tenant.cpuWeight !== undefined) {
+      await expectOk(
+        `switch PUT /tenants/${tenant.id}/cpu-weight`,
+        requestJson(
+          'PUT',
+          `${switchUrl}/tenants/${tenant.id}/cpu-weight`,
+          { weight: tenant.cpuWeight },
+          10_000,
+          context.serviceHeaders,
+        ),
+      );
+      done.push(`CPU weight ${tenant.cpuWeight}`);
+    }
+    if (tenant.traceSampling !== undefined) {
+      await expectOk(
+        `switch PUT /tenants/${tenant.id}/sampling`,
+        requestJson(
+          'PUT',
+          `${switchUrl}/tenants/${tenant.id}/sampling`,
+          { rate: tenant.traceSampling },
+          10_000,
+          context.serviceHeaders,
+        ),
+      );
+      done.push(`trace sampling ${tenant.traceSampling}`);
+    }
+    if (done.length) say(`==> ${tenant.id}: ${done.join(', ')}`);
+  }
+}
+
+/** Samples until every frame sent is received or counted (or `drainMs` passes): the last sample is the balance. */
+async function settle(collector: CounterCollector, drainMs: number): Promise<void> {
+  const deadline = performance.now() + drainMs;
+  for (;;) {
+    const sample = await collector.sampleNow();
+    if (accountFor(sample).uncounted === 0 || performance.now() > deadline) return;
+    await wait(250);
+  }
+}

@@ -1,0 +1,262 @@
+import type { JsonSchema } from './json-schema';
+
+/**
+ * The scenario file's JSON Schema (draft 2020-12): a lab file (name, tenants) that may also declare each tenant's
+ * circuit policy, program, CPU weight and trace sampling, the workloads that run on its VMs, and a timeline of events.
+ * `scenarios/scenario.schema.json` is this object written out for editors (scenario-schema.spec.ts keeps them equal);
+ * loadScenario checks every file against it, then checks what a schema cannot (ids that must exist, times within the
+ * run). A value written `[min, max]` where a range is allowed is drawn from the scenario's seeded PRNG.
+ */
+const id = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' };
+const ms = { type: 'integer', minimum: 0, maximum: 3_600_000 };
+const positiveMs = { type: 'integer', minimum: 1, maximum: 3_600_000 };
+const service = { type: 'string', pattern: '^[a-z0-9][a-z0-9._:-]{0,99}$' };
+const target = { type: 'string', minLength: 1, maxLength: 200, description: '`<service>` or `<vm-id>/<service>`' };
+const fraction = { type: 'number', minimum: 0, maximum: 1 };
+
+const common = {
+  label: { type: 'string', maxLength: 80, description: 'What the report calls this event (default: its kind).' },
+  atMs: { $ref: '#/$defs/msRange', description: 'When, from the start of the run; [min, max] draws it from the seed.' },
+};
+
+export const SCENARIO_SCHEMA: JsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://tenantlab.local/scenario.schema.json',
+  title: 'Tenantlab lab file with a scenario',
+  description:
+    'A lab file: tenants and their VMs; optionally what the tenants run (policy, program, CPU weight, sampling), the ' +
+    'workloads on their VMs and a timeline of events, run by `npm run lab -- run <file>`.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'tenants'],
+  properties: {
+    $schema: { type: 'string' },
+    $comment: { type: 'string' },
+    name: id,
+    description: { type: 'string', maxLength: 2000 },
+    seed: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 4_294_967_295,
+      description: 'Seeds every random choice (default 1).',
+    },
+    durationMs: { type: 'integer', minimum: 1000, maximum: 3_600_000, description: 'How long the run lasts.' },
+    collect: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        intervalMs: { type: 'integer', minimum: 100, maximum: 60_000, description: 'Counter polling (default 500).' },
+        drainMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 120_000,
+          description: 'After the run, how long to wait for the last frames to settle (default 10000).',
+        },
+      },
+    },
+    tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
+    workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
+    timeline: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/event' } },
+  },
+  $defs: {
+    id,
+    msRange: {
+      oneOf: [ms, { type: 'array', prefixItems: [ms, ms], minItems: 2, maxItems: 2 }],
+    },
+    program: {
+      description: 'A program document, or the path of one (relative to the repository, such as programs/x.json).',
+      oneOf: [{ type: 'string', minLength: 1, maxLength: 500 }, { type: 'object' }],
+    },
+    tenant: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'vms'],
+      properties: {
+        id,
+        vms: { type: 'array', items: id, maxItems: 64 },
+        caps: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(
+            ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'vmRingEntries'].map((cap) => [
+              cap,
+              { type: 'integer', minimum: 0 },
+            ]),
+          ),
+        },
+        allow: {
+          description: "Circuit policy: this tenant's VMs may open circuits to these services of other tenants.",
+          type: 'array',
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['to', 'service'],
+            properties: { to: id, service },
+          },
+        },
+        program: { $ref: '#/$defs/program' },
+        cpuWeight: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+        traceSampling: { ...fraction, description: 'Share of its frames the switch traces.' },
+      },
+    },
+    workload: {
+      oneOf: [
+        { $ref: '#/$defs/trafficWorkload' },
+        { $ref: '#/$defs/transferWorkload' },
+        { $ref: '#/$defs/pingWorkload' },
+        { $ref: '#/$defs/echoWorkload' },
+      ],
+    },
+    trafficWorkload: {
+      description: 'Frames over the vNIC (POST /traffic/generate on `from`), paced, optionally in on/off phases.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'from', 'to', 'ratePps'],
+      properties: {
+        kind: { const: 'traffic' },
+        from: id,
+        to: { type: 'array', items: id, minItems: 1, maxItems: 64 },
+        protocol: { enum: ['udp', 'tcp'] },
+        ratePps: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        size: { type: 'integer', minimum: 64, maximum: 1500 },
+        flows: { type: 'integer', minimum: 1, maximum: 55_536 },
+        zipf: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+        startMs: ms,
+        stopMs: ms,
+        phases: {
+          description: 'On/off: send for onMs, pause for offMs, again; each [min, max] is drawn per phase.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['onMs', 'offMs'],
+          properties: { onMs: { $ref: '#/$defs/msRange' }, offMs: { $ref: '#/$defs/msRange' } },
+        },
+      },
+    },
+    transferWorkload: {
+      description: 'A verified transfer over a circuit (POST /workloads/send), repeated every everyMs.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'from', 'target', 'count', 'size'],
+      properties: {
+        kind: { const: 'transfer' },
+        from: id,
+        target,
+        mode: { enum: ['stream', 'datagram'] },
+        count: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        size: { type: 'integer', minimum: 4, maximum: 1_048_576 },
+        everyMs: positiveMs,
+        startMs: ms,
+        stopMs: ms,
+      },
+    },
+    pingWorkload: {
+      description: 'Round trips over a datagram circuit (POST /workloads/ping), repeated every everyMs.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'from', 'target'],
+      properties: {
+        kind: { const: 'ping' },
+        from: id,
+        target,
+        count: { type: 'integer', minimum: 1, maximum: 100_000 },
+        size: { type: 'integer', minimum: 4, maximum: 65_536 },
+        everyMs: positiveMs,
+        startMs: ms,
+        stopMs: ms,
+      },
+    },
+    echoWorkload: {
+      description: 'An echo server on a VM (POST /workloads/echo), started before the timeline.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'vm', 'service'],
+      properties: { kind: { const: 'echo' }, vm: id, service },
+    },
+    event: {
+      oneOf: [
+        { $ref: '#/$defs/killEvent' },
+        { $ref: '#/$defs/pauseEvent' },
+        { $ref: '#/$defs/restartEmptyEvent' },
+        { $ref: '#/$defs/impairEvent' },
+        { $ref: '#/$defs/clearImpairmentEvent' },
+        { $ref: '#/$defs/programEvent' },
+        { $ref: '#/$defs/cpuWeightEvent' },
+        { $ref: '#/$defs/samplingEvent' },
+      ],
+    },
+    killEvent: {
+      description: 'Kill a component (SIGKILL, or docker kill); the lab starts it again. Done once it is ready.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'target'],
+      properties: {
+        kind: { const: 'kill' },
+        ...common,
+        target: { type: 'string', minLength: 1, description: 'switch, operator, allocator, telemetry, jaeger or a VM' },
+      },
+    },
+    pauseEvent: {
+      description: 'Freeze a component for forMs (SIGSTOP/SIGCONT, or docker pause/unpause): kafka, typically.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'target', 'forMs'],
+      properties: { kind: { const: 'pause' }, ...common, target: { type: 'string', minLength: 1 }, forMs: positiveMs },
+    },
+    restartEmptyEvent: {
+      description: 'Restart Redis empty (it keeps nothing on disk); the lab converges by itself.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'target'],
+      properties: { kind: { const: 'restart-empty' }, ...common, target: { const: 'redis' } },
+    },
+    impairEvent: {
+      description: "Impair a VM's port on the switch (operator PUT /vms/:id/impairment); cleared after forMs if given.",
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'vm'],
+      properties: {
+        kind: { const: 'impair' },
+        ...common,
+        vm: id,
+        forMs: positiveMs,
+        delayMs: { type: 'number', minimum: 0, maximum: 10_000 },
+        jitterMs: { type: 'number', minimum: 0, maximum: 10_000 },
+        lossRate: fraction,
+        reorderRate: fraction,
+        rateFramesPerSecond: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+        seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, description: 'Default: drawn from the seed.' },
+      },
+    },
+    clearImpairmentEvent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'vm'],
+      properties: { kind: { const: 'clear-impairment' }, ...common, vm: id },
+    },
+    programEvent: {
+      description: "Replace a tenant's program (PUT /program through one of its VMs).",
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'tenant', 'program'],
+      properties: { kind: { const: 'program' }, ...common, tenant: id, program: { $ref: '#/$defs/program' } },
+    },
+    cpuWeightEvent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'tenant', 'weight'],
+      properties: {
+        kind: { const: 'cpu-weight' },
+        ...common,
+        tenant: id,
+        weight: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+      },
+    },
+    samplingEvent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'atMs', 'tenant', 'rate'],
+      properties: { kind: { const: 'sampling' }, ...common, tenant: id, rate: fraction },
+    },
+  },
+};

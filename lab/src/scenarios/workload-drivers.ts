@@ -1,0 +1,168 @@
+import { requestJson } from '@tenantlab/shared';
+import type { Workload } from './scenario';
+import { expectOk, type ScenarioContext, urlOf, wait } from './scenario-context';
+import type { PlannedWorkload } from './scenario-plan';
+
+/** What one workload did: requests made and failed, and per-run figures for the time series. */
+export interface WorkloadStats {
+  index: number;
+  kind: Workload['kind'];
+  from: string;
+  runs: number;
+  errors: number;
+  lastError?: string;
+  /** Traffic: frames the VM reported sent; transfer: messages; ping: round trips. */
+  units: number;
+  /** Per run: when it ended (ms since the start) and what it measured. */
+  points: { tMs: number; [figure: string]: number }[];
+}
+
+type WorkloadOf<K extends Workload['kind']> = Extract<Workload, { kind: K }>;
+export type WorkloadDriver<K extends Workload['kind']> = (
+  planned: PlannedWorkload & { workload: WorkloadOf<K> },
+  context: ScenarioContext,
+  stats: WorkloadStats,
+) => Promise<void>;
+
+/** Traffic is sent in runs of at most this long, so the VM's answers give a time series and a fault ends one run only. */
+const TRAFFIC_CHUNK_MS = 1000;
+/** After a failed request, wait this long before the next (a restarting lab refuses for a while). */
+const RETRY_MS = 250;
+const DEFAULT_EVERY_MS = 1000;
+
+/**
+ * The workload kinds: each drives one VM over its HTTP API until the run ends. A new kind is a schema entry, a type
+ * and a driver here (the runner starts every workload through this table).
+ */
+export const WORKLOAD_DRIVERS: { [K in Workload['kind']]: WorkloadDriver<K> } = {
+  async traffic(planned, context, stats) {
+    const w = planned.workload;
+    const url = urlOf(context, w.from);
+    for (const [on, off] of planned.onPhases) {
+      await waitUntil(context, on);
+      while (!context.signal.aborted && context.now() < off) {
+        const ms = Math.min(TRAFFIC_CHUNK_MS, off - context.now());
+        const count = Math.max(1, Math.round((w.ratePps * ms) / 1000));
+        const body = {
+          to: w.to,
+          protocol: w.protocol ?? 'udp',
+          count,
+          size: w.size ?? 256,
+          ratePps: w.ratePps,
+          ...(w.flows === undefined ? {} : { flows: w.flows }),
+          ...(w.zipf === undefined ? {} : { zipf: w.zipf }),
+          // A different seed per run of the same workload, all drawn from the scenario's.
+          seed: (planned.seed + stats.runs) >>> 0,
+        };
+        await attempt(stats, async () => {
+          const report = await expectOk<{ sent: number; packetsPerSecond: number }>(
+            `${w.from} POST /traffic/generate`,
+            requestJson('POST', `${url}/traffic/generate`, body, ms + 30_000),
+          );
+          stats.units += report.sent;
+          stats.points.push({ tMs: context.now(), sent: report.sent, pps: report.packetsPerSecond });
+        });
+      }
+    }
+  },
+  async transfer(planned, context, stats) {
+    const w = planned.workload;
+    const url = urlOf(context, w.from);
+    await repeat(planned, context, w.everyMs ?? DEFAULT_EVERY_MS, () =>
+      attempt(stats, async () => {
+        const report = await expectOk<{ verified: boolean; problem?: string; messagesPerSecond: number }>(
+          `${w.from} POST /workloads/send`,
+          requestJson(
+            'POST',
+            `${url}/workloads/send`,
+            { target: w.target, mode: w.mode ?? 'stream', count: w.count, size: w.size },
+            60_000,
+          ),
+        );
+        if (!report.verified) throw new Error(`transfer not verified: ${report.problem ?? 'unknown problem'}`);
+        stats.units += w.count;
+        stats.points.push({ tMs: context.now(), messagesPerSecond: report.messagesPerSecond });
+      }),
+    );
+  },
+  async ping(planned, context, stats) {
+    const w = planned.workload;
+    const url = urlOf(context, w.from);
+    await repeat(planned, context, w.everyMs ?? DEFAULT_EVERY_MS, () =>
+      attempt(stats, async () => {
+        const report = await expectOk<{ count: number; oneWayP50Us: number; oneWayP99Us: number }>(
+          `${w.from} POST /workloads/ping`,
+          requestJson(
+            'POST',
+            `${url}/workloads/ping`,
+            { target: w.target, count: w.count ?? 100, size: w.size ?? 64 },
+            60_000,
+          ),
+        );
+        stats.units += report.count;
+        stats.points.push({ tMs: context.now(), p50Us: report.oneWayP50Us, p99Us: report.oneWayP99Us });
+      }),
+    );
+  },
+  async echo(planned, context, stats) {
+    const w = planned.workload;
+    await attempt(stats, async () => {
+      await expectOk(
+        `${w.vm} POST /workloads/echo`,
+        requestJson('POST', `${urlOf(context, w.vm)}/workloads/echo`, { service: w.service }, 10_000),
+      );
+    });
+    if (stats.errors > 0) throw new Error(stats.lastError);
+  },
+};
+
+/** Echo servers are set up before the timeline starts (transfers and pings need them); the rest run with it. */
+export function isSetupWorkload(workload: Workload): boolean {
+  return workload.kind === 'echo';
+}
+
+export function runWorkload(planned: PlannedWorkload, context: ScenarioContext, stats: WorkloadStats): Promise<void> {
+  const driver = WORKLOAD_DRIVERS[planned.workload.kind] as WorkloadDriver<Workload['kind']>;
+  return driver(planned, context, stats);
+}
+
+export function newStats(planned: PlannedWorkload): WorkloadStats {
+  const w = planned.workload;
+  return {
+    index: planned.index,
+    kind: w.kind,
+    from: w.kind === 'echo' ? w.vm : w.from,
+    runs: 0,
+    errors: 0,
+    units: 0,
+    points: [],
+  };
+}
+
+async function attempt(stats: WorkloadStats, run: () => Promise<void>): Promise<void> {
+  stats.runs += 1;
+  try {
+    await run();
+  } catch (error) {
+    stats.errors += 1;
+    stats.lastError = error instanceof Error ? error.message : String(error);
+    await new Promise((done) => setTimeout(done, RETRY_MS));
+  }
+}
+
+async function repeat(
+  planned: PlannedWorkload,
+  context: ScenarioContext,
+  everyMs: number,
+  run: () => Promise<void>,
+): Promise<void> {
+  await waitUntil(context, planned.startMs);
+  for (let next = planned.startMs; !context.signal.aborted && context.now() < planned.stopMs; next += everyMs) {
+    await run();
+    await waitUntil(context, Math.min(planned.stopMs, next + everyMs));
+  }
+}
+
+function waitUntil(context: ScenarioContext, atMs: number): Promise<void> {
+  return wait(Math.max(0, atMs - context.now()), context.signal);
+}
