@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { ALLOCATOR_CONFIG, AllocatorConfig } from './config/allocator.config';
 import { PipelineModule } from './pipeline/pipeline.module';
+import { ReallocationModule } from './reallocation/reallocation.module';
 
 @Module({})
 export class AppModule {
@@ -40,6 +41,7 @@ export class AppModule {
         }),
         statusModule,
         PipelineModule,
+        ReallocationModule,
       ],
       controllers: [HealthController],
       providers: [
