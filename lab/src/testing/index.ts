@@ -11,3 +11,5 @@ export {
 } from './lab-clients';
 export { startTestLab, type TestLab, type TestLabOptions } from './test-lab';
 export { TEST_SERVICE_TOKENS, testAdminHeaders } from './test-service-tokens';
+export { startTestKafka, type TestKafka } from './test-kafka';
+export { type ServiceProcess, startServiceProcess } from './service-process';
