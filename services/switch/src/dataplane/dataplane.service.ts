@@ -144,11 +144,20 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       logger,
       true,
     );
-    this.utility = new UtilityReporter(this.utilityReports, tracer, config.UTILITY_WINDOW_MS);
+    const memory = new RegisterMemory(config.SWITCH_STAGES, config.REGISTER_CELLS_PER_STAGE);
+    this.utility = new UtilityReporter(
+      this.utilityReports,
+      tracer,
+      config.UTILITY_WINDOW_MS,
+      Date.now,
+      config.UTILITY_WINDOW_RESET === 'true'
+        ? (linked) => Object.values(linked.pageTable).forEach((entry) => memory.clear(entry))
+        : undefined,
+    );
     this.installer = new ProgramInstaller(
       redis,
       redis.duplicate({ connectionName: 'switch:pipeline' }),
-      new RegisterMemory(config.SWITCH_STAGES, config.REGISTER_CELLS_PER_STAGE),
+      memory,
       (tenant) => this.hooksFor(tenant),
       ({ byTenant }) => this.pipeline.installPrograms(byTenant),
       logger,

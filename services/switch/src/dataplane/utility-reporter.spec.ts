@@ -139,6 +139,25 @@ describe('UtilityReporter: seed 004 utility per window from the switch', () => {
     );
   });
 
+  it('with a window reset, clears a reported program’s registers once its window is reported', () => {
+    const sink = recorder();
+    const cleared: string[] = [];
+    const reporter = new UtilityReporter(sink, trace.getTracer('test'), 2000, Date.now, (linked) => {
+      cleared.push(linked.program.tenant);
+      for (const entry of Object.values(linked.pageTable)) memory.clear(entry);
+    });
+    const tenant = flowTable(32, 6000);
+    send(tenant[1], 5, 50);
+    const used = Array.from({ length: 32 }, (_, i) => tenant[1].memory.read('keys', i)).filter((key) => key !== 0n);
+    assert.equal(used.length, 5, 'five sources hold five slots');
+    reporter.closeWindow(installed(1, [tenant]));
+    assert.deepEqual(cleared, ['tenant-a']);
+    assert.deepEqual(
+      Array.from({ length: 32 }, (_, i) => tenant[1].memory.read('keys', i)).filter((key) => key !== 0n),
+      [],
+    );
+  });
+
   it('reads slots back from a page table the allocator resized in proportion to the declared sizes', () => {
     const program: Partial<TenantProgram> = {
       ...FLOW_TABLE,

@@ -59,6 +59,11 @@ export class UtilityReporter {
     private readonly tracer: Tracer,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
+    /**
+     * With UTILITY_WINDOW_RESET: clears a reported program's registers once its window is reported, so every window
+     * is one detection interval from an empty table (seed 004's per-interval heavy-hitter tasks).
+     */
+    private readonly resetWindow: ((linked: LinkedTenant) => void) | undefined = undefined,
   ) {}
 
   /** Closes a window over what is installed now; returns the reports it published. */
@@ -70,7 +75,7 @@ export class UtilityReporter {
     for (const [tenant, program] of installed.byTenant) {
       const linked = installed.linked.get(tenant);
       const slots = linked && utilitySlots(linked);
-      if (slots === undefined) continue;
+      if (linked === undefined || slots === undefined) continue;
       const packetsNow = program.counter(UTILITY_COUNTERS.packets, 0).packets;
       const missesNow = program.counter(UTILITY_COUNTERS.misses, 0).packets;
       const before = this.last.get(tenant);
@@ -106,6 +111,7 @@ export class UtilityReporter {
       );
       this.publisher.publish(tenant, report, injectTraceIntoKafkaHeaders({}, trace.setSpan(ROOT_CONTEXT, span)));
       span.end();
+      this.resetWindow?.(linked);
       reports.push(report);
     }
     return reports;
