@@ -15,6 +15,7 @@ import {
 } from '@tenantlab/lab';
 import {
   buildFrame,
+  ensureTopics,
   ipv4ToString,
   type JsonResponse,
   parseReallocationDecision,
@@ -122,6 +123,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
         traced,
       );
       client = new Kafka({ clientId: 'loop-int', brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
+      await ensureTopics(client, [TOPICS.utilityReports, TOPICS.reallocationDecisions]);
       const consumer = client.consumer({ groupId: `loop-int-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topics: [TOPICS.utilityReports, TOPICS.reallocationDecisions], fromBeginning: true });
