@@ -195,6 +195,21 @@ describe('ReallocationLoop: seed 004 utility reports in, decisions out, the pipe
     assert.equal(fixed.status().relinks, 0);
   });
 
+  it('leaves a tenant whose window had no packet out of the decision: it keeps what it holds', async () => {
+    const live = loop('live');
+    live.take({ ...report('tenant-a', 1, 1024, 1, 3), packets: 0, misses: 0 }, undefined);
+    live.take(report('tenant-b', 1, 1024, 0.5, 3), undefined);
+    await live.decidePending();
+    assert.deepEqual(
+      published[0].decision.shares.map((s) => s.tenant),
+      ['tenant-b'],
+    );
+    const pipeline = await pipelines.pipeline();
+    assert.deepEqual(pipeline.tenants['tenant-a'], repository.versions[2].tenants['tenant-a']);
+    // Its cells are not shared out: the capacity is what tenants a and c leave.
+    assert.equal(published[0].decision.capacitySlots, Math.floor(((8192 - 1000 - 2048) * PACKING_SLACK) / 2));
+  });
+
   it('counts refused messages and reports of tenants it does not know, and keeps deciding', async () => {
     const live = loop('live');
     live.reject(0, '17', 'message is not valid JSON');

@@ -233,7 +233,9 @@ export class ReallocationLoop {
   /** The policy's shares for the reporting tenants, re-linked in live mode; the decision that says what happened. */
   private async plan(window: number, reports: UtilityReportMessage[]): Promise<ReallocationDecisionMessage> {
     const current = (await this.pipelines.current()) ?? NO_PIPELINE;
-    const known = reports.filter((report) => current.tenants[report.tenant] !== undefined);
+    // A window in which a program saw no packet says nothing of its need: that tenant keeps what it holds (and a
+    // quiet lab is not re-linked, which would restart its programs' state, every window).
+    const known = reports.filter((report) => current.tenants[report.tenant] !== undefined && report.packets > 0);
     const { capacitySlots, maxSlots } = this.capacity(current, new Set(known.map((report) => report.tenant)));
     let shares = new Map(known.map((report) => [report.tenant, report.slots]));
     let pipelineVersion: number | null = null;
