@@ -176,6 +176,22 @@ describe('ReallocationLoop: seed 004 utility reports in, decisions out, the pipe
     assert.equal((await pipelines.pipeline()).version, 4);
   });
 
+  it('ignores a late report of a window it decided, but follows a restarted switch that counts windows again', async () => {
+    const fixed = loop('static');
+    fixed.take(report('tenant-a', 5, 1024, 0.6, 3), undefined);
+    await fixed.decidePending();
+    fixed.take({ ...report('tenant-b', 5, 1024, 1, 3), windowEndMs: 5000 }, undefined);
+    await fixed.decidePending();
+    assert.equal(published.length, 1, 'window 5 was decided once');
+    // Restarted: window 1 again, closed after window 5.
+    fixed.take({ ...report('tenant-a', 1, 1024, 0.6, 3), windowEndMs: 9000 }, undefined);
+    await fixed.decidePending();
+    assert.deepEqual(
+      published.map((p) => p.decision.window),
+      [5, 1],
+    );
+  });
+
   it('static: publishes a decision each window that keeps every share, and never re-links', async () => {
     const fixed = loop('static');
     fixed.take(report('tenant-a', 1, 1024, 0.6, 3), undefined);

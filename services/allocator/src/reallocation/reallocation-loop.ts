@@ -94,6 +94,7 @@ export class ReallocationLoop {
   /** The last pipeline version this loop committed: reports counted under an older one are stale evidence. */
   private lastRelinkVersion = 0;
   private lastDecidedWindow = 0;
+  private lastDecidedEndMs = 0;
   private deciding: Promise<void> = Promise.resolve();
 
   constructor(
@@ -115,7 +116,11 @@ export class ReallocationLoop {
     stats.windows += 1;
     if (report.utility > DEFAULT_UTILITY_POLICY.target) stats.satisfied += 1;
     this.tenants.set(report.tenant, stats);
-    if (report.window <= this.lastDecidedWindow) return;
+    if (report.window <= this.lastDecidedWindow) {
+      // A window number already decided, yet closed later than that one: the switch restarted and counts again.
+      if (report.windowEndMs <= this.lastDecidedEndMs) return;
+      this.lastDecidedWindow = 0;
+    }
     let window = this.pending.get(report.window);
     if (!window) this.pending.set(report.window, (window = new Map<string, PendingReport>()));
     window.set(report.tenant, { report, link });
@@ -135,6 +140,7 @@ export class ReallocationLoop {
         const reports = [...(this.pending.get(window)?.values() ?? [])];
         this.pending.delete(window);
         this.lastDecidedWindow = Math.max(this.lastDecidedWindow, window);
+        this.lastDecidedEndMs = Math.max(this.lastDecidedEndMs, ...reports.map(({ report }) => report.windowEndMs));
         await this.decide(window, reports);
       }
     });
