@@ -199,11 +199,15 @@ export async function runHeavyHitterLive(options: HeavyHitterLiveOptions): Promi
     let straddledWindows = 0;
     const receivers = tenants.map((tenant) => tenant.ports[1].vm);
     for (let w = 0; w < WINDOWS; w++) {
-      // The decision on the last window, installed (live) or published (static): the same wait in both modes.
-      const decision = await until(`the decision on window ${window}`, 10 * options.windowMs, () =>
-        Promise.resolve(decisions.get(window)),
-      );
-      if (decision.pipelineVersion !== null) {
+      // The decision on the last window, installed (live) or published (static): the same wait in both modes. The
+      // first window had no traffic, so no decision.
+      const decision =
+        w === 0
+          ? undefined
+          : await until(`the decision on window ${window}`, 10 * options.windowMs, () =>
+              Promise.resolve(decisions.get(window)),
+            );
+      if (decision && decision.pipelineVersion !== null) {
         const version = decision.pipelineVersion;
         await until(`pipeline version ${version} installed`, 10 * options.windowMs, async () =>
           (await installedVersion()) >= version ? true : undefined,

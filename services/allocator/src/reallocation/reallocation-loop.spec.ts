@@ -214,7 +214,11 @@ describe('ReallocationLoop: seed 004 utility reports in, decisions out, the pipe
   it('leaves a tenant whose window had no packet out of the decision: it keeps what it holds', async () => {
     const live = loop('live');
     live.take({ ...report('tenant-a', 1, 1024, 1, 3), packets: 0, misses: 0 }, undefined);
-    live.take(report('tenant-b', 1, 1024, 0.5, 3), undefined);
+    await live.decidePending();
+    assert.equal(published.length, 0, 'a window in which nothing ran is not decided');
+    assert.equal(live.status().quietWindows, 1);
+    live.take({ ...report('tenant-a', 2, 1024, 1, 3), packets: 0, misses: 0 }, undefined);
+    live.take(report('tenant-b', 2, 1024, 0.5, 3), undefined);
     await live.decidePending();
     assert.deepEqual(
       published[0].decision.shares.map((s) => s.tenant),

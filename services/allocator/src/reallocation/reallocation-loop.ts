@@ -61,6 +61,8 @@ export interface ReallocationStatus {
   windowsDecided: number;
   /** Windows left undecided: their reports ran under a linking older than the last re-link. */
   staleWindows: number;
+  /** Windows left undecided because no reported program saw a packet. */
+  quietWindows: number;
   relinks: number;
   failedDecisions: number;
   lastError?: string;
@@ -87,6 +89,7 @@ export class ReallocationLoop {
   private decisions = 0;
   private reportsTaken = 0;
   private staleWindows = 0;
+  private quietWindows = 0;
   private relinks = 0;
   private failedDecisions = 0;
   private lastError: string | undefined;
@@ -160,6 +163,7 @@ export class ReallocationLoop {
       reportsTaken: this.reportsTaken,
       windowsDecided: this.decisions,
       staleWindows: this.staleWindows,
+      quietWindows: this.quietWindows,
       relinks: this.relinks,
       failedDecisions: this.failedDecisions,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -191,6 +195,11 @@ export class ReallocationLoop {
   }
 
   private async decide(window: number, reports: PendingReport[]): Promise<void> {
+    if (reports.every(({ report }) => report.packets === 0)) {
+      // Nothing ran: no evidence to decide on, and no decision (nor span) every window of a quiet lab.
+      this.quietWindows += 1;
+      return;
+    }
     if (reports.some(({ report }) => report.pipelineVersion < this.lastRelinkVersion)) {
       // Counted under the linking before the last re-link: deciding on it would act on the same evidence twice.
       this.staleWindows += 1;
