@@ -16,13 +16,13 @@ function wholeFromEnv(name: string, fallback: number, min: number, max: number):
 /**
  * `npm run bench -- heavy-hitter-live`: seed 004's experiment on the running switch and allocator (see
  * runHeavyHitterLive), static split then live utility-driven reallocation on the same traffic, beside the in-process
- * `allocation` benchmark's figure on the same seed. HH_LIVE_TENANTS (default 64), HH_LIVE_WINDOW_MS (default 6000),
+ * `allocation` benchmark's figure on the same seed. HH_LIVE_TENANTS (default 64), HH_LIVE_WINDOW_MS (default 15000),
  * ALLOCATION_SEED (default 2026). Writes bench/results/scenario-heavy-hitter-<tenants>.json.
  */
 export async function runHeavyHitterLiveBenchmark(): Promise<void> {
   const seed = seedFromEnv(process.env['ALLOCATION_SEED']);
   const tenants = wholeFromEnv('HH_LIVE_TENANTS', TENANTS, 2, TENANTS);
-  const windowMs = wholeFromEnv('HH_LIVE_WINDOW_MS', 6000, 500, 120_000);
+  const windowMs = wholeFromEnv('HH_LIVE_WINDOW_MS', 15_000, 500, 120_000);
   const log = (line: string): void => console.log(`==> ${line}`);
   const runs: Record<'static' | 'live', HeavyHitterLiveRun> = {
     static: await runHeavyHitterLive({ tenants, seed, windowMs, mode: 'static', log }),
