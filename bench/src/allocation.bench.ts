@@ -24,13 +24,13 @@ import {
 } from '@tenantlab/switch';
 import { publishReport, quantile } from './bench-report';
 
-const TENANTS = 64;
-const WINDOWS = 12;
+export const TENANTS = 64;
+export const WINDOWS = 12;
 /** The switch's register memory in this experiment: two stages of 32768 cells. */
-const STAGES = 2;
-const CELLS_PER_STAGE = 32_768;
+export const STAGES = 2;
+export const CELLS_PER_STAGE = 32_768;
 /** Each slot is a key cell and a count cell; a little is left for first-fit's fragmentation. */
-const CAPACITY_SLOTS = Math.floor(((STAGES * CELLS_PER_STAGE) / 2) * 0.97);
+export const CAPACITY_SLOTS = Math.floor(((STAGES * CELLS_PER_STAGE) / 2) * 0.97);
 /** Flows per tenant swing around a base drawn log-uniformly from this range, by up to AMPLITUDE either way. */
 const BASE_FLOWS = [30, 1200] as const;
 const AMPLITUDE = 0.75;
@@ -38,7 +38,7 @@ const PACKETS_PER_FLOW = 6;
 /** Packets per flow follow Zipf(1): a few heavy sources, many light ones (the heavy-hitter workload). */
 const ZIPF = 1;
 /** ALLOCATION_SEED draws another population of tenants and traffic (the default keeps runs comparable). */
-function seedFromEnv(raw: string | undefined): number {
+export function seedFromEnv(raw: string | undefined): number {
   if (raw === undefined) return 2026;
   const seed = Number(raw);
   if (!Number.isSafeInteger(seed) || seed < 0) {
@@ -50,7 +50,7 @@ const TARGET = DEFAULT_UTILITY_POLICY.target;
 
 const NO_HOOKS: ProgramHooks = { mirror: () => undefined, report: () => undefined };
 
-interface Tenant {
+export interface Tenant {
   name: string;
   ports: [SwitchPort, SwitchPort];
   valid: ValidProgram;
@@ -58,7 +58,7 @@ interface Tenant {
   phase: number;
 }
 
-interface ModeResult {
+export interface ModeResult {
   /** utility[tenant][window] */
   utility: number[][];
   slots: number[][];
@@ -76,13 +76,7 @@ interface ModeResult {
  */
 export async function runAllocationBenchmark(): Promise<void> {
   const seed = seedFromEnv(process.env['ALLOCATION_SEED']);
-  const tenants = makeTenants(seed);
-  const windows = Array.from({ length: WINDOWS }, (_, w) => windowTraffic(tenants, w, seed));
-  console.log(`==> ${TENANTS} tenants, ${WINDOWS} windows, ${CAPACITY_SLOTS} slots to share`);
-  console.log('==> static: an equal share each');
-  const fixed = run(tenants, windows, () => equalShares());
-  console.log('==> utility-driven: reallocated after every window');
-  const driven = run(tenants, windows, (previous) => (previous ? reallocate(tenants, previous) : equalShares()));
+  const { fixed, driven } = runAllocationModes(seed);
 
   const staticSat = satisfaction(fixed.utility);
   const drivenSat = satisfaction(driven.utility);
@@ -132,7 +126,19 @@ export async function runAllocationBenchmark(): Promise<void> {
   });
 }
 
-function makeTenants(seed: number): Tenant[] {
+/** Both modes of the in-process experiment on `seed`: static split and utility-driven, utility per tenant and window. */
+export function runAllocationModes(seed: number): { fixed: ModeResult; driven: ModeResult } {
+  const tenants = makeTenants(seed);
+  const windows = Array.from({ length: WINDOWS }, (_, w) => windowTraffic(tenants, w, seed));
+  console.log(`==> ${TENANTS} tenants, ${WINDOWS} windows, ${CAPACITY_SLOTS} slots to share`);
+  console.log('==> static: an equal share each');
+  const fixed = run(tenants, windows, () => equalShares());
+  console.log('==> utility-driven: reallocated after every window');
+  const driven = run(tenants, windows, (previous) => (previous ? reallocate(tenants, previous) : equalShares()));
+  return { fixed, driven };
+}
+
+export function makeTenants(seed: number): Tenant[] {
   const random = mulberry32(seed);
   const document = JSON.parse(
     readFileSync(join(__dirname, '..', '..', 'programs', 'flow-table.json'), 'utf8'),
@@ -156,7 +162,7 @@ function makeTenants(seed: number): Tenant[] {
 }
 
 /** One window's frames, every tenant's interleaved: each tenant's sources in its /6, Zipf packets per source. */
-function windowTraffic(tenants: readonly Tenant[], window: number, seed: number): IngressFrame[] {
+export function windowTraffic(tenants: readonly Tenant[], window: number, seed: number): IngressFrame[] {
   const random = mulberry32(seed * 31 + window);
   const perTenant = tenants.map((tenant, t) => {
     const swing = 1 + AMPLITUDE * Math.sin(2 * Math.PI * (window / WINDOWS + tenant.phase));
@@ -240,7 +246,7 @@ function run(
   return { utility, slots, frames, seconds: busy / 1000 };
 }
 
-function satisfaction(utility: readonly number[][]): number[] {
+export function satisfaction(utility: readonly number[][]): number[] {
   return utility.map((windows) => windows.filter((u) => u > TARGET).length / windows.length);
 }
 

@@ -1,5 +1,6 @@
 import { runAllocationBenchmark } from './allocation.bench';
 import { runCircuitsBenchmark } from './circuits.bench';
+import { runHeavyHitterLiveBenchmark } from './heavy-hitter-live.bench';
 import { runIsolationBenchmark } from './isolation.bench';
 import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
@@ -31,6 +32,12 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       '64 tenants, flow-table hit ratio over 12 windows: static memory split vs utility-driven reallocation (seed 004)',
     run: runAllocationBenchmark,
+  },
+  'heavy-hitter-live': {
+    describe:
+      'seed 004 on the running switch and allocator: N tenants (HH_LIVE_TENANTS, 64), static split vs live ' +
+      'utility-driven re-links over Kafka; satisfaction, decision-to-installed latency, frames lost',
+    run: runHeavyHitterLiveBenchmark,
   },
 };
 

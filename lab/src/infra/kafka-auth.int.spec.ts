@@ -129,6 +129,22 @@ describe('a lab Kafka with users (SASL/SCRAM and ACLs)', { timeout: 240_000 }, (
     await assert.rejects(produce(wrong, TOPICS.packetTraces, 'forged'), REFUSED);
   });
 
+  it("seed 004's loop: the switch writes utility reports the allocator reads in its group; nobody else may", async () => {
+    const value = `report-${Date.now()}`;
+    await produce(as('switch'), TOPICS.utilityReports, value);
+    assert.equal(await consumeOne(as('allocator', 8), TOPICS.utilityReports, CONSUMER_GROUPS.allocator, value), value);
+    await produce(as('allocator'), TOPICS.reallocationDecisions, `decision-${Date.now()}`);
+    const denied = /AUTHORIZATION_FAILED|authorized/i;
+    await assert.rejects(produce(as('allocator'), TOPICS.utilityReports, 'forged'), denied);
+    await assert.rejects(produce(as('telemetry'), TOPICS.utilityReports, 'forged'), denied);
+    await assert.rejects(produce(as('switch'), TOPICS.reallocationDecisions, 'forged'), denied);
+    await assert.rejects(consumeOne(as('switch'), TOPICS.utilityReports, CONSUMER_GROUPS.allocator, 'x'), denied);
+    // A tenant has no Kafka user at all: a made-up one is refused before any ACL is asked.
+    const tenant = client(port, { username: 'vm-a1', password: password() });
+    await assert.rejects(produce(tenant, TOPICS.utilityReports, 'forged'), REFUSED);
+    await assert.rejects(consumeOne(tenant, TOPICS.utilityReports, CONSUMER_GROUPS.allocator, 'x'), REFUSED);
+  });
+
   it('lets each service do only its own part: telemetry cannot forge a trace, the allocator cannot read them', async () => {
     await assert.rejects(produce(as('telemetry'), TOPICS.packetTraces, 'forged'), /AUTHORIZATION_FAILED|authorized/i);
     await assert.rejects(produce(as('allocator'), TOPICS.packetTraces, 'forged'), /AUTHORIZATION_FAILED|authorized/i);

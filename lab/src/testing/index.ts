@@ -12,3 +12,5 @@ export {
 export { startTestLab, type TestLab, type TestLabOptions } from './test-lab';
 export { TEST_SERVICE_TOKENS, testAdminHeaders } from './test-service-tokens';
 export { waitFor } from './wait-for';
+export { startTestKafka, type TestKafka } from './test-kafka';
+export { type ServiceProcess, startServiceProcess } from './service-process';

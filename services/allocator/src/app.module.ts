@@ -20,6 +20,7 @@ import type { Kafka } from 'kafkajs';
 import { ALLOCATOR_CONFIG, AllocatorConfig } from './config/allocator.config';
 import { PipelineModule } from './pipeline/pipeline.module';
 import { PipelineService } from './pipeline/pipeline.service';
+import { ReallocationModule } from './reallocation/reallocation.module';
 
 @Module({})
 export class AppModule {
@@ -43,6 +44,7 @@ export class AppModule {
         }),
         statusModule,
         PipelineModule,
+        ReallocationModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -7,3 +7,5 @@ export * from './packet-trace.message';
 export * from './parse-message';
 export * from './program-event.message';
 export * from './kafka-acls';
+export * from './utility-report.message';
+export * from './reallocation-decision.message';

@@ -18,16 +18,24 @@ export interface KafkaGrant {
 }
 
 /**
- * Who may produce and consume what, and nothing more: the switch publishes traces, counters, program events and its
- * status; the allocator its status; telemetry reads status, traces and events with its own consumer group. Any
+ * Who may produce and consume what, and nothing more: the switch publishes traces, counters, program events, utility
+ * reports and its status; the allocator its status and reallocation decisions, and reads utility reports; telemetry reads status, traces and events with its own consumer group. Any
  * other user (a made-up one, a tenant's) is refused by the authorizer; `admin` is the super user (lab tools, tests).
  * The same grants in both lab modes: the local lab runner applies them, in Docker mode the `kafka-setup` container.
  */
 export const KAFKA_GRANTS: readonly KafkaGrant[] = [
-  ...[TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.switchCounters, TOPICS.programEvents].map(
-    (topic): KafkaGrant => ({ user: 'switch', operation: 'write', resource: { topic } }),
-  ),
+  ...[
+    TOPICS.componentStatus,
+    TOPICS.packetTraces,
+    TOPICS.switchCounters,
+    TOPICS.programEvents,
+    TOPICS.utilityReports,
+  ].map((topic): KafkaGrant => ({ user: 'switch', operation: 'write', resource: { topic } })),
   { user: 'allocator', operation: 'write', resource: { topic: TOPICS.componentStatus } },
+  // Seed 004's loop: the allocator reads the switch's utility reports in its own group and publishes its decisions.
+  { user: 'allocator', operation: 'read', resource: { topic: TOPICS.utilityReports } },
+  { user: 'allocator', operation: 'read', resource: { group: CONSUMER_GROUPS.allocator } },
+  { user: 'allocator', operation: 'write', resource: { topic: TOPICS.reallocationDecisions } },
   ...[TOPICS.componentStatus, TOPICS.packetTraces, TOPICS.programEvents].map((topic): KafkaGrant => ({
     user: 'telemetry',
     operation: 'read',

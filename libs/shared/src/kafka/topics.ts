@@ -8,6 +8,10 @@ export const TOPICS = {
   switchCounters: 'switch.counters',
   /** Events tenant programs `report` (heavy hitters, ...), keyed by tenant. */
   programEvents: 'switch.program-events',
+  /** Per window, each tenant program's utility (memory hit ratio) as the switch measured it, keyed by tenant (seed 004). */
+  utilityReports: 'allocator.utility-reports',
+  /** Each run-time reallocation decision of the allocator, with the trace context of the reports it used. */
+  reallocationDecisions: 'allocator.decisions',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -15,4 +19,6 @@ export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 /** Consumer groups, one per consuming service. */
 export const CONSUMER_GROUPS = {
   telemetry: 'telemetry',
+  /** The allocator's consumer of utility reports. */
+  allocator: 'allocator',
 } as const;

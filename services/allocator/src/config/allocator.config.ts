@@ -47,6 +47,14 @@ export const allocatorEnv = {
     min: 0,
     max: PROGRAM_LIMITS.headerBytes,
   }),
+  /**
+   * Seed 004's run-time reallocation. live: after every switch window the utility policy's shares are re-linked into
+   * the pipeline; static: each tenant keeps the memory it was admitted with, and the decisions only say so (for
+   * comparison). Either way the allocator reads `allocator.utility-reports` and publishes on `allocator.decisions`.
+   */
+  ALLOCATOR_REALLOCATION: env.oneOf(['live', 'static'] as const, { default: 'live' }),
+  /** How long after a window's first report the allocator waits for the rest of that window's before it decides. */
+  REALLOCATION_SETTLE_MS: env.integer({ default: 300, min: 0, max: 60_000 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
 };

@@ -11,7 +11,7 @@ import {
 } from '@tenantlab/shared';
 import { ALLOCATOR_CONFIG, switchResources, tenantQuota } from '../config/allocator.config';
 import { InsufficientCapacityError } from '../memory/insufficient-capacity.error';
-import { MemoryMap, MemoryView, PageTable } from '../memory/memory-map';
+import { cellsFor, MemoryMap, MemoryView, PageTable, type RegisterRequest } from '../memory/memory-map';
 import { LinkedPipeline, LinkedTenant, memoryMapOf, NO_PIPELINE, usedBy } from './linked-pipeline';
 import { PipelineRepository } from './pipeline.repository';
 
@@ -137,6 +137,47 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  /**
+   * Seed 004's re-link: gives each tenant in `shares` that many slots (its registers resized together, each in
+   * proportion to its declared size, see `resizedRegisters`) as one new pipeline version; every other tenant keeps its
+   * slices where they are. The tenants re-linked are placed again largest first (first fit packs better that way), so
+   * a re-linked tenant may move even when its share did not change. Returns undefined, writing nothing, when the
+   * shares are the ones in force; throws InsufficientCapacityError when they do not fit beside the others.
+   */
+  async relink(shares: ReadonlyMap<string, number>): Promise<LinkedPipeline | undefined> {
+    const { pipeline, result } = await this.change(
+      'a run-time reallocation',
+      (current) => {
+        const moving = [...shares]
+          .filter(([tenant]) => current.tenants[tenant] !== undefined)
+          .sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+        const unchanged = moving.every(([tenant, slots]) => {
+          const linked = current.tenants[tenant];
+          return resizedRegisters(linked.program.program.registers ?? [], slots).every(
+            (register) => linked.pageTable[register.name]?.amount === cellsFor(register),
+          );
+        });
+        const map = this.mapOf(current).clone();
+        if (unchanged) return { tenants: current.tenants, map, result: false };
+        for (const [tenant] of moving) map.free(tenant);
+        const tenants = { ...current.tenants };
+        for (const [tenant, slots] of moving) {
+          const linked = current.tenants[tenant];
+          const registers = resizedRegisters(linked.program.program.registers ?? [], slots);
+          tenants[tenant] = { ...linked, pageTable: map.allocate(tenant, linked.program.program.name, registers) };
+        }
+        return { tenants, map, result: true };
+      },
+      (result) => result,
+    );
+    return result ? pipeline : undefined;
+  }
+
+  /** The pipeline in force; undefined before the first one was linked. */
+  current(): Promise<LinkedPipeline | undefined> {
+    return this.repository.current();
+  }
+
   async pipeline(): Promise<LinkedPipeline> {
     const current = await this.read();
     if (!current) {
@@ -192,6 +233,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   private async change<T>(
     what: string,
     plan: (current: LinkedPipeline) => { tenants: Record<string, LinkedTenant>; map: MemoryMap; result: T },
+    /** False for a plan that changes nothing: then nothing is committed and the current pipeline is the answer. */
+    commits: (result: T) => boolean = () => true,
   ): Promise<{ pipeline: LinkedPipeline; result: T }> {
     for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
       let stored = await this.read();
@@ -199,6 +242,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       if (!stored && this.lost) stored = await this.restore();
       const current = stored ?? NO_PIPELINE;
       const { tenants, map, result } = plan(current);
+      if (!commits(result)) return { pipeline: current, result };
       const next: LinkedPipeline = {
         version: current.version + 1,
         // A first version starts a new history (after a Redis that lost the old one, too): see LinkedPipeline.epoch.
@@ -293,4 +337,18 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
 /** Which pipeline a cached memory map belongs to: a version number alone repeats once Redis has lost the history. */
 function cacheKey(pipeline: LinkedPipeline): string {
   return `${pipeline.epoch ?? ''}/${pipeline.version}`;
+}
+
+/**
+ * A program's registers resized to `slots`: the largest declared register gets `slots` entries and every other one
+ * the same share of its declared size (at least one entry). The switch's utility report reads a tenant's slots back
+ * from its page table the same way (services/switch utilitySlots).
+ */
+export function resizedRegisters(registers: readonly RegisterRequest[], slots: number): RegisterRequest[] {
+  const largest = Math.max(1, ...registers.map((register) => register.size));
+  return registers.map((register) => ({
+    name: register.name,
+    width: register.width,
+    size: Math.max(1, Math.round((register.size * slots) / largest)),
+  }));
 }

@@ -41,6 +41,16 @@ export const switchEnv = {
   TRACE_SNAP_BYTES: env.integer({ default: 64, min: 0, max: 9216 }),
   /** How often counters go to Kafka. */
   COUNTERS_INTERVAL_MS: env.integer({ default: 5000, min: 100 }),
+  /**
+   * Length of a utility window (seed 004): at the end of each, every tenant program with `packets` and `misses`
+   * counters is reported on `allocator.utility-reports` with its hit ratio. 0: no reports.
+   */
+  UTILITY_WINDOW_MS: env.integer({ default: 2000, min: 0 }),
+  /**
+   * true: a reported program's registers are cleared at the end of each window, so each window is one detection
+   * interval from an empty table (as the in-process allocation benchmark models seed 004's per-interval tasks).
+   */
+  UTILITY_WINDOW_RESET: env.oneOf(['true', 'false'] as const, { default: 'false' }),
   /** Register memory: stages of 64-bit cells. Must match the allocator's, which hands the cells out. */
   SWITCH_STAGES: env.integer({ default: SWITCH_RESOURCE_DEFAULTS.stages, min: 1, max: 64 }),
   REGISTER_CELLS_PER_STAGE: env.integer({

@@ -10,6 +10,7 @@ import {
   REDIS_KEYS,
   reportedFieldValue,
   TOPICS,
+  type UtilityReportMessage,
   ValidationError,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
@@ -18,6 +19,7 @@ import { SWITCH_CONFIG, SwitchConfig } from '../config/switch.config';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
 import { ProgramInstaller } from './program-installer';
+import { UtilityReporter } from './utility-reporter';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
@@ -93,6 +95,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly counters: KafkaBatchPublisher<unknown>;
   private readonly events: KafkaBatchPublisher<ProgramEvent>;
   private readonly installer: ProgramInstaller;
+  private readonly utilityReports: KafkaBatchPublisher<UtilityReportMessage>;
+  private readonly utility: UtilityReporter;
+  private utilityTimer: NodeJS.Timeout | undefined;
   private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
   /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
@@ -130,10 +135,29 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
     this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
+    // Each report carries its own span's context (the allocator's decision links to it): no publish span over it.
+    this.utilityReports = new KafkaBatchPublisher(
+      kafka,
+      TOPICS.utilityReports,
+      MAX_QUEUED_TRACES,
+      TRACE_FLUSH_MS,
+      logger,
+      true,
+    );
+    const memory = new RegisterMemory(config.SWITCH_STAGES, config.REGISTER_CELLS_PER_STAGE);
+    this.utility = new UtilityReporter(
+      this.utilityReports,
+      tracer,
+      config.UTILITY_WINDOW_MS,
+      Date.now,
+      config.UTILITY_WINDOW_RESET === 'true'
+        ? (linked) => Object.values(linked.pageTable).forEach((entry) => memory.clear(entry))
+        : undefined,
+    );
     this.installer = new ProgramInstaller(
       redis,
       redis.duplicate({ connectionName: 'switch:pipeline' }),
-      new RegisterMemory(config.SWITCH_STAGES, config.REGISTER_CELLS_PER_STAGE),
+      memory,
       (tenant) => this.hooksFor(tenant),
       ({ byTenant }) => this.pipeline.installPrograms(byTenant),
       logger,
@@ -145,6 +169,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.counters.start();
     this.events.start();
     this.installing = this.installer.run();
+    if (this.config.UTILITY_WINDOW_MS > 0) {
+      this.utilityReports.start();
+      // The installer swaps programs between batches on this same event loop, so a window closes between batches too.
+      this.utilityTimer = setInterval(
+        () => this.utility.closeWindow(this.installer.current()),
+        this.config.UTILITY_WINDOW_MS,
+      );
+    }
     this.countersTimer = setInterval(
       () => this.counters.publish('switch', this.show()),
       this.config.COUNTERS_INTERVAL_MS,
@@ -157,12 +189,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.stopped = true;
     clearTimeout(this.scanTimer);
     clearInterval(this.countersTimer);
+    clearInterval(this.utilityTimer);
     this.doorbell.interrupt();
     this.reads.disconnect();
     this.subscriber.disconnect();
     this.installer.stop();
     await Promise.all([this.running, this.installing]);
-    await Promise.all([this.traces.stop(), this.counters.stop(), this.events.stop()]);
+    await Promise.all([this.traces.stop(), this.counters.stop(), this.events.stop(), this.utilityReports.stop()]);
   }
 
   ports(): SwitchPort[] {
@@ -234,6 +267,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       scheduler: this.scheduler.snapshot(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
       programEvents: this.events.snapshot(),
+      utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };

@@ -13,9 +13,19 @@ export interface InstalledPrograms {
   /** The pipeline history `version` counts in (LinkedPipeline.epoch); "" before any pipeline. */
   epoch: string;
   byTenant: ReadonlyMap<string, CompiledProgram>;
+  /** Each tenant's program and page table as linked (what its utility report names: program, slots). */
+  linked: ReadonlyMap<string, LinkedTenant>;
+  /** Epoch milliseconds when this version was handed to the data path (0 before any). */
+  installedAtMs: number;
 }
 
-const NOTHING_INSTALLED: InstalledPrograms = { version: 0, epoch: '', byTenant: new Map() };
+const NOTHING_INSTALLED: InstalledPrograms = {
+  version: 0,
+  epoch: '',
+  byTenant: new Map(),
+  linked: new Map(),
+  installedAtMs: 0,
+};
 
 const BLOCK_MS = 1000;
 
@@ -174,7 +184,13 @@ export class ProgramInstaller {
     this.fingerprints.clear();
     for (const [tenant, fingerprint] of fingerprints) this.fingerprints.set(tenant, fingerprint);
     this.codes.retain(Object.values(pipeline.tenants).map((linked) => linked.program.program));
-    this.installed = { version: pipeline.version, epoch: pipeline.epoch ?? '', byTenant: next };
+    this.installed = {
+      version: pipeline.version,
+      epoch: pipeline.epoch ?? '',
+      byTenant: next,
+      linked: new Map(Object.entries(pipeline.tenants)),
+      installedAtMs: Date.now(),
+    };
     this.install(this.installed);
     this.logger.record('info', `pipeline version ${pipeline.version} installed`, {
       context: 'programs',
