@@ -50,4 +50,11 @@ export const REDIS_KEYS = {
   pipelineCurrent: 'alloc:{pipeline}:current',
   /** Stream, MAXLEN ~ 100: each new pipeline version (`version`, `pipeline` JSON, trace context); the switch follows it. */
   pipelineVersions: 'alloc:{pipeline}:versions',
+
+  /**
+   * Hash: sender VM -> frames the switch acknowledged at its tx and holds in a port impairment, not yet written to
+   * their destination. Written in the same MULTI as the acknowledgements and writes that change it, so a switch that
+   * stops holding frames leaves their number here for the next switch to count (`impaired-switch-restart`).
+   */
+  impairmentHeld: 'switch:impairments:held',
 } as const;
