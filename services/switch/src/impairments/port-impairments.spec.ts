@@ -116,4 +116,35 @@ describe('PortImpairments', () => {
     assert.deepEqual(impairments.view('vm-a2').held, { frames: 0, bytes: 0 });
     assert.deepEqual(impairments.view('vm-a2').impairment, { delayMs: 10 }, 'the spec stays for the port to come back');
   });
+
+  it('releases frames early by what the data path is late, so that they leave on their due time on median', () => {
+    // A data path that shapes on every new frame (one every 2 ms) and, when idle, wakes 1 ms after it was asked to.
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 5 });
+    const errors: number[] = [];
+    const sentAt = new Map<number, number>();
+    let now = 0;
+    let seq = 0;
+    const shapeAt = (at: number, arriving: Delivery[]): void => {
+      const deliveries = new Map<SwitchPort, Delivery[]>(arriving.length > 0 ? [[a2, arriving]] : []);
+      impairments.shape(deliveries, new Set(), at, hooks());
+      for (const d of deliveries.get(a2) ?? []) errors.push(at - ((sentAt.get(d.frame.readUInt32LE(0)) ?? 0) + 5));
+    };
+    while (now < 4000) {
+      const nextFrame = Math.floor(now / 2) * 2 + 2;
+      const dueIn = impairments.nextDueIn(now);
+      const wake = dueIn === undefined ? Infinity : now + dueIn + 1;
+      now = Math.min(nextFrame, wake);
+      if (now === nextFrame) {
+        const d: Delivery = { from: a1, frame: Buffer.alloc(64), trace: [] };
+        d.frame.writeUInt32LE(seq, 0);
+        sentAt.set(seq++, now);
+        shapeAt(now, [d]);
+      } else shapeAt(now, []);
+    }
+    const settled = errors.slice(errors.length / 2).sort((x, y) => x - y);
+    const median = settled[Math.floor(settled.length / 2)] ?? NaN;
+    assert.ok(Math.abs(median) <= 0.1, `median release error ${median} ms`);
+    assert.ok(impairments.snapshot().releaseLeadMs > 0.5, 'the lead grew to meet the lateness');
+  });
 });

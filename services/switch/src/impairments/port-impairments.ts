@@ -11,6 +11,14 @@ export interface ShapeHooks {
   dropped(from: SwitchPort, reason: DropReason): void;
 }
 
+/**
+ * The data path reaches a due frame late: its wait's timer fires on a millisecond tick, then it reads a round before it
+ * shapes. So it releases frames up to `lead` ms before they are due, and tunes `lead` from what it sees, a step per
+ * release (Robbins-Monro's median estimate): up when the first due frame was reached late, down when early. Frames
+ * then leave at their due time on median, whatever this machine's wake-up lateness; the lead stays within bounds.
+ */
+export const RELEASE_LEAD = { stepMs: 0.02, maxMs: 2 } as const;
+
 interface Impaired {
   element: PortImpairment<Delivery>;
   /** The port its frames go to, known once a frame has been offered. */
@@ -31,6 +39,8 @@ export class PortImpairments {
   /** Per sender VM, frames held here (acknowledged at its tx, not yet written to their destination's rx). */
   private readonly heldBySender = new Map<string, number>();
   private readonly changedSenders = new Set<string>();
+  /** How early a frame may be released (see RELEASE_LEAD). */
+  private lead = 0;
   /** Senders whose held count was last written as above 0. */
   private readonly tallied = new Set<string>();
 
@@ -141,7 +151,10 @@ export class PortImpairments {
     this.flushing.clear();
     const due: Delivery[] = [];
     for (const impaired of this.byVm.values()) {
-      if (!impaired.port || impaired.element.release(now, due) === 0) continue;
+      const head = impaired.element.nextDue();
+      if (!impaired.port || head === undefined || head > now + this.lead) continue;
+      this.lead = Math.min(RELEASE_LEAD.maxMs, Math.max(0, this.lead + Math.sign(now - head) * RELEASE_LEAD.stepMs));
+      if (impaired.element.release(now + this.lead, due) === 0) continue;
       this.write(impaired.port, due, deliveries, touched, hooks);
       due.length = 0;
     }
@@ -157,7 +170,7 @@ export class PortImpairments {
       const due = port ? element.nextDue() : undefined;
       if (due !== undefined && (next === undefined || due < next)) next = due;
     }
-    return next === undefined ? undefined : Math.max(0, next - now);
+    return next === undefined ? undefined : Math.max(0, next - this.lead - now);
   }
 
   /** Senders whose held count changed since the last call, with the count now (0: none held). */
@@ -177,14 +190,17 @@ export class PortImpairments {
     for (const vm of this.heldBySender.keys()) this.changedSenders.add(vm);
   }
 
-  /** Per impaired VM: its spec, what it holds and its counts (for GET /dataplane). */
-  snapshot(): Record<string, Omit<ImpairmentView, 'vm'>> {
-    return Object.fromEntries(
-      [...this.byVm.keys()].map((vm) => {
-        const { impairment, held, counts } = this.view(vm);
-        return [vm, { impairment, held, counts }];
-      }),
-    );
+  /** Per impaired VM: its spec, what it holds and its counts, and the release lead now (for GET /dataplane). */
+  snapshot(): { releaseLeadMs: number; ports: Record<string, Omit<ImpairmentView, 'vm'>> } {
+    return {
+      releaseLeadMs: Math.round(this.lead * 1000) / 1000,
+      ports: Object.fromEntries(
+        [...this.byVm.keys()].map((vm) => {
+          const { impairment, held, counts } = this.view(vm);
+          return [vm, { impairment, held, counts }];
+        }),
+      ),
+    };
   }
 
   /** Appends `frames` to `port`'s writes of this batch, each checked for rx room as every write is. */
