@@ -20,8 +20,13 @@ export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
 export const E2E_PROFILE = 'e2e';
 export const E2E_PORT_OFFSET = 10_000;
 
-/** Starts the e2e lab (local mode, its profile and port offset); the caller stops it in its `after`. */
-export function startE2eLab(options: { quiet?: boolean; prometheus?: boolean } = {}): Promise<TestLab> {
+/**
+ * Starts the e2e lab (local mode, its profile and port offset; `labFile`, relative to the repository, for another
+ * topology than labs/default.json); the caller stops it in its `after`.
+ */
+export function startE2eLab(
+  options: { quiet?: boolean; prometheus?: boolean; labFile?: string } = {},
+): Promise<TestLab> {
   return startTestLab({
     repoRoot: REPO_ROOT,
     mode: 'local',

@@ -159,8 +159,8 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
 
   const operatorAdmin = (): string =>
     `Bearer ${readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), OPERATOR_ADMIN_TOKEN_SECRET) ?? ''}`;
-  /** The operator's admin routes (tenants), run again with its admin token; every other route takes a VM's. */
-  const adminRoutes = ['--include-path-regex', '^/tenants(/\\{id\\})?$'];
+  /** The operator's admin routes (tenants, VMs' impairments), run again with its admin token; the rest take a VM's. */
+  const adminRoutes = ['--include-path-regex', '^/(tenants(/\\{id\\})?|vms/\\{id\\}/impairment)$'];
   const services: { name: string; auth: () => string | undefined; only?: readonly string[]; label?: string }[] = [
     { name: 'operator', auth: () => `Bearer ${vmToken}` },
     { name: 'operator', auth: operatorAdmin, only: adminRoutes, label: 'operator (admin routes)' },

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
 import { chooseMode, LabMode } from './docker/lab-mode';
 import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
+import { impairCommand } from './impair-command';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
@@ -37,6 +38,9 @@ Commands:
   images      build the Docker lab's images without a registry (Debian, npm, Maven, Go sources);
               only what changed is rebuilt. Needs a running engine (see engine)
   engine      start the Docker engine (dockerd) if it is installed but not running (root)
+  impair VM   set a VM's port impairment, applied by the switch to the frames it delivers to the VM:
+              --delay MS --jitter MS --loss P --reorder P --rate FPS --seed N (any of them);
+              --clear removes it (held frames are flushed in order), --show prints it
   help        this text
 
 Options:
@@ -67,6 +71,14 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      delay: { type: 'string' },
+      jitter: { type: 'string' },
+      loss: { type: 'string' },
+      reorder: { type: 'string' },
+      rate: { type: 'string' },
+      seed: { type: 'string' },
+      clear: { type: 'boolean', default: false },
+      show: { type: 'boolean', default: false },
     },
   });
   const command = values.help ? 'help' : (positionals[0] ?? 'up');
@@ -97,6 +109,8 @@ async function main(): Promise<number> {
     case 'engine':
       console.log(`Docker engine ${await ensureEngine(labDataDir(REPO_ROOT, 'docker'))}.`);
       return 0;
+    case 'impair':
+      return impairCommand(REPO_ROOT, values.profile, positionals[1], values, impairMode(values));
     case 'help':
       console.log(HELP);
       return 0;
@@ -289,6 +303,11 @@ function redisPasswordOf(profile: string): string | undefined {
 
 function urlOf(state: { components: { name: string; url: string }[] }, name: string): string {
   return state.components.find((c) => c.name === name)?.url ?? '';
+}
+
+function impairMode({ clear, show }: { clear: boolean; show: boolean }): 'set' | 'clear' | 'show' {
+  if (clear && show) throw new UsageError('impair: --clear and --show exclude each other');
+  return clear ? 'clear' : show ? 'show' : 'set';
 }
 
 class UsageError extends Error {}

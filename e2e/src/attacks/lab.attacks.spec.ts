@@ -299,6 +299,43 @@ describe('a hostile tenant against the lab', () => {
     );
   });
 
+  it("cannot impair any VM's port, another tenant's or its own, at the switch or through the operator", async () => {
+    const sw = urlOf(state, 'switch');
+    const calls: [string, 'GET' | 'PUT' | 'DELETE', string, unknown][] = [
+      ["drop all of vm-b1's frames at the switch", 'PUT', `${sw}/ports/vm-b1/impairment`, { lossRate: 1 }],
+      ['delay its own port at the switch', 'PUT', `${sw}/ports/${MALLORY}/impairment`, { delayMs: 10_000 }],
+      ["lift vm-b1's impairment at the switch", 'DELETE', `${sw}/ports/vm-b1/impairment`, undefined],
+      ["drop all of vm-b1's frames through the operator", 'PUT', `${operator}/vms/vm-b1/impairment`, { lossRate: 1 }],
+      ['impair its own port through the operator', 'PUT', `${operator}/vms/${MALLORY}/impairment`, { lossRate: 1 }],
+      ["read vm-b1's impairment through the operator", 'GET', `${operator}/vms/vm-b1/impairment`, undefined],
+    ];
+    for (const [attack, method, url, body] of calls) {
+      const bare = await requestJson<ErrorBody>(method, url, body);
+      assert.ok(
+        table.record(`${attack}, no credential`, '401', refusedWith(bare.status, bare.body), bare.status === 401),
+        attack,
+      );
+      const withVmToken = await asMallory(method, url, body);
+      assert.ok(
+        table.record(
+          `${attack}, VM token`,
+          '403',
+          refusedWith(withVmToken.status, withVmToken.body),
+          withVmToken.status === 403,
+        ),
+        attack,
+      );
+    }
+    for (const vm of ['vm-b1', MALLORY]) {
+      // Mallory's port may not be attached (its VM has no vNIC running): 404 says there is nothing to impair either.
+      const { status, body } = await labAdminRequest<{ impairment: unknown }>('GET', `${sw}/ports/${vm}/impairment`);
+      assert.ok(
+        status === 404 || (status === 200 && body.impairment === null),
+        `${vm}: ${status} ${JSON.stringify(body)}`,
+      );
+    }
+  });
+
   it('cannot forge or read packet traces on Kafka, without credentials or as a made-up Kafka user', async () => {
     const broker = urlOf(state, 'kafka');
     const forged = {

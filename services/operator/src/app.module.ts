@@ -10,6 +10,7 @@ import {
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import { CircuitsModule } from './circuits/circuits.module';
+import { ImpairmentsModule } from './impairments/impairments.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
 import { ProgramsModule } from './programs/programs.module';
 import { RegistryModule } from './registry/registry.module';
@@ -30,6 +31,7 @@ export class AppModule {
         CircuitsModule,
         ProgramsModule,
         TelemetryModule,
+        ImpairmentsModule,
       ],
       controllers: [HealthController],
       providers: [

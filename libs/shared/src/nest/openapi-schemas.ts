@@ -1,4 +1,5 @@
 import type { SchemaObject } from '@nestjs/swagger';
+import { MAX_IMPAIRMENT_DELAY_MS, MAX_IMPAIRMENT_RATE_FPS } from '../port/impairment-spec';
 import { strictObject } from './openapi';
 
 // Response bodies that more than one service answers (the operator passes the allocator's and the switch's on).
@@ -51,3 +52,30 @@ export const CIRCUIT_DESCRIPTOR_SCHEMA = strictObject({
 
 /** A pcap file (answers of the traces' pcap routes). */
 export const PCAP_CONTENT = { 'application/vnd.tcpdump.pcap': { schema: { type: 'string', format: 'binary' } } };
+
+const rate: SchemaObject = { type: 'number', minimum: 0, maximum: 1 };
+const delay: SchemaObject = { type: 'number', minimum: 0, maximum: MAX_IMPAIRMENT_DELAY_MS };
+
+/** A port impairment as answered (the request body's schema comes from ImpairmentSpecDto). */
+export const IMPAIRMENT_SPEC_SCHEMA = strictObject(
+  {
+    delayMs: delay,
+    jitterMs: delay,
+    lossRate: rate,
+    reorderRate: rate,
+    rateFramesPerSecond: { type: 'number', minimum: 1, maximum: MAX_IMPAIRMENT_RATE_FPS },
+    seed: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+  },
+  ['delayMs', 'jitterMs', 'lossRate', 'reorderRate', 'rateFramesPerSecond', 'seed'],
+);
+
+/** A port's impairment, what it holds and its counts (the switch's GET and PUT, passed on by the operator). */
+export const IMPAIRMENT_VIEW_SCHEMA = strictObject({
+  vm: text,
+  impairment: { ...IMPAIRMENT_SPEC_SCHEMA, nullable: true },
+  held: strictObject({ frames: integer, bytes: integer }),
+  counts: strictObject({ offered: integer, lost: integer, queueFull: integer, reordered: integer, released: integer }),
+});
+
+/** What removing a port's impairment answers: how many held frames were flushed to the port, in order. */
+export const IMPAIRMENT_CLEARED_SCHEMA = strictObject({ vm: text, flushed: integer });

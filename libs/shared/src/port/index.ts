@@ -1,3 +1,4 @@
 export * from './port-keys';
 export * from './vm-addresses';
 export * from './port-ledger';
+export * from './impairment-spec';

@@ -56,4 +56,11 @@ export const REDIS_KEYS = {
    * service that saw one epoch and then finds another, or none, knows Redis lost its state (restarted empty).
    */
   storeEpoch: 'store:epoch',
+
+  /**
+   * Hash: sender VM -> frames the switch acknowledged at its tx and holds in a port impairment, not yet written to
+   * their destination. Written in the same MULTI as the acknowledgements and writes that change it, so a switch that
+   * stops holding frames leaves their number here for the next switch to count (`impaired-switch-restart`).
+   */
+  impairmentHeld: 'switch:impairments:held',
 } as const;

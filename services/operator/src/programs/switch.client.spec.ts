@@ -55,3 +55,38 @@ describe('SwitchClient when the switch does not answer or fails', () => {
     assert.match(error.message, /switch/);
   });
 });
+
+describe("SwitchClient's impairment calls", () => {
+  it("PUT, GET and DELETE the switch's /ports/:vm/impairment with the spec and the service token", async () => {
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        seen.push(`${request.method} ${request.url} ${request.headers.authorization ?? ''} ${body}`);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ vm: 'vm-a2', flushed: 0 }));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    try {
+      const client = new SwitchClient({
+        SERVICE_TOKEN: 'f'.repeat(64),
+        SWITCH_URL: `http://127.0.0.1:${address.port}`,
+      });
+      await client.setImpairment('vm-a2', { delayMs: 5, lossRate: 0.01 });
+      await client.impairment('vm-a2');
+      assert.deepEqual(await client.clearImpairment('vm-a2'), { vm: 'vm-a2', flushed: 0 });
+      const token = `Bearer ${'f'.repeat(64)}`;
+      assert.deepEqual(seen, [
+        `PUT /ports/vm-a2/impairment ${token} {"delayMs":5,"lossRate":0.01}`,
+        `GET /ports/vm-a2/impairment ${token} `,
+        `DELETE /ports/vm-a2/impairment ${token} `,
+      ]);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JsonResponse } from '@tenantlab/shared';
+import type { ImpairmentCleared, ImpairmentSpec, ImpairmentView, JsonResponse } from '@tenantlab/shared';
 import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
 import type { TableEntryDto, TableKeyDto } from './dto/table-entry.dto';
 import { remoteError, send } from './remote-error';
@@ -62,11 +62,32 @@ export class SwitchClient {
     return (await this.call<TenantPortsView>('GET', `${this.tenantPath(tenant)}/ports`)).body;
   }
 
+  /** A VM's port impairment on the switch (admin only: the caller checked the admin token and the VM). */
+  async setImpairment(vm: string, spec: ImpairmentSpec): Promise<ImpairmentView> {
+    return (await this.call<ImpairmentView>('PUT', this.impairmentPath(vm), spec)).body;
+  }
+
+  async impairment(vm: string): Promise<ImpairmentView> {
+    return (await this.call<ImpairmentView>('GET', this.impairmentPath(vm))).body;
+  }
+
+  async clearImpairment(vm: string): Promise<ImpairmentCleared> {
+    return (await this.call<ImpairmentCleared>('DELETE', this.impairmentPath(vm))).body;
+  }
+
+  private impairmentPath(vm: string): string {
+    return `/ports/${encodeURIComponent(vm)}/impairment`;
+  }
+
   private tenantPath(tenant: string): string {
     return `/tenants/${encodeURIComponent(tenant)}`;
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<JsonResponse<T>> {
+  private async call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<JsonResponse<T>> {
     const response = await send<T>(
       'switch',
       this.config.SWITCH_URL,

@@ -16,6 +16,8 @@ import {
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { SWITCH_CONFIG, SwitchConfig } from '../config/switch.config';
+import { HeldTally } from '../impairments/held-tally';
+import { PortImpairments, type ShapeHooks } from '../impairments/port-impairments';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
 import { ProgramInstaller } from './program-installer';
@@ -86,6 +88,15 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly doorbell: TxDoorbell;
   private readonly scheduler: ReadScheduler;
   private readonly quarantine = new PortQuarantine();
+  /** Per VM port, what the switch does to the frames it delivers there (delay, loss, rate...), in place of netem. */
+  readonly impairments: PortImpairments;
+  private readonly heldTally = new HeldTally();
+  /** Per sender VM, frames a switch before this one held in an impairment and never delivered: counted on attach. */
+  private heldLeftOver = new Map<string, number>();
+  private readonly shapeHooks: ShapeHooks = {
+    hasRoom: (port, planned) => this.writer.hasRoom(port, planned),
+    dropped: (from, reason) => this.pipeline.counters.dropped(from, reason),
+  };
   /** Per VM port and store generation, what the switch took and gave: survives a Redis that restarts empty. */
   private readonly ledger = new StoreLedger();
   /** Per tenant, what this round's frames cost so far (for the scheduler), and whether it left frames behind. */
@@ -130,6 +141,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     // The commit shares the reads' connection: Redis runs a round's commit before the next round's reads, sent
     // right behind it (see `run`), so the two take one round trip and a read never sees entries it has committed.
     this.writer = new PortWriter(this.reads);
+    this.impairments = new PortImpairments(this.heldTally);
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
     this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
@@ -269,6 +281,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
+      impairments: this.impairments.snapshot(),
+      ...(this.heldLeftOver.size > 0 ? { impairmentsHeldByEarlierSwitch: Object.fromEntries(this.heldLeftOver) } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -283,6 +297,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.redis.on('ready', () => void this.doorbell.enable(this.redis));
     this.redis.on('ready', () => void this.noticeStoreLoss());
     await this.noticeStoreLoss();
+    await this.takeHeldLeftOver();
     await this.rescan();
     let failures = 0;
     // The last round's commit, still in flight while the next round's reads go out behind it on the same connection.
@@ -305,14 +320,16 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         if (committed.status === 'rejected') throw committed.reason;
         if (read.status === 'rejected') throw read.reason;
         const entries = read.value;
-        if (entries.length === 0) {
+        // Frames held by an impairment fall due with no new frame to wake the data path: it waits no longer.
+        const dueIn = this.impairments.nextDueIn(performance.now()) ?? Infinity;
+        if (entries.length === 0 && dueIn > 0) {
           if (this.waiting.size === 0) {
             const idle = this.directory.ports().length === 0 ? this.config.PORT_SCAN_INTERVAL_MS : IDLE_WAIT_MS;
-            await this.doorbell.wait(idle);
+            await this.doorbell.wait(Math.min(idle, dueIn));
             continue;
           }
-          await this.doorbell.wait(WAITING_BLOCK_MS);
-        } else this.doorbell.busy();
+          await this.doorbell.wait(Math.min(WAITING_BLOCK_MS, dueIn));
+        } else if (entries.length > 0) this.doorbell.busy();
         committing = this.forward(entries);
         this.batches += 1;
         failures = 0;
@@ -397,7 +414,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.scheduler.charge(this.usage);
-    return this.writer.commit(deliveries, touched, acks).then(
+    const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), this.shapeHooks);
+    return this.writer.commit(deliveries, touched, acks, heldCounts).then(
       ({ applied, refused, faults }) => {
         for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
         for (const [port] of applied) this.ledger.delivered(port.vm, 1);
@@ -412,6 +430,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         // left unsettled, a frame lost with the store would be counted at its sender too.
         for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
         for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        if (heldCounts) this.impairments.heldChangesInDoubt();
         throw error;
       },
     );
@@ -460,8 +479,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.reader.forget(port);
         this.writer.forget(port);
         this.quarantine.forget(port);
+        this.impairments.detached(port, this.shapeHooks);
       }
-      for (const port of attached) this.pipeline.attach(port);
+      for (const port of attached) {
+        this.pipeline.attach(port);
+        const lost = this.heldLeftOver.get(port.vm) ?? 0;
+        this.heldLeftOver.delete(port.vm);
+        for (let i = 0; i < lost; i++) this.pipeline.counters.dropped(port, 'impaired-switch-restart');
+      }
       for (const [port, reason] of faulty) this.quarantinePort(port, reason);
       // A port counts as attached again after a store loss only once the operator has made its keys anew (it deletes
       // them when the VM registers again): a ledger entry written before that would be wiped unread.
@@ -525,6 +550,22 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     }
     for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
     return entries;
+  }
+
+  /** Wakes an idle data path: an impairment removed has frames to flush now. */
+  wake(): void {
+    this.doorbell.interrupt();
+  }
+
+  /** What a switch before this one left held in port impairments: counted as dropped as each sender's port attaches. */
+  private async takeHeldLeftOver(): Promise<void> {
+    try {
+      this.heldLeftOver = await this.heldTally.takeLeftOver(this.redis);
+    } catch (error) {
+      this.logger.record('warn', `could not read the impairments' held counts: ${String(error)}`, {
+        context: 'dataplane',
+      });
+    }
   }
 
   /** Why the switch has not converged after Redis restarted empty (its `/ready` says `degraded` meanwhile). */

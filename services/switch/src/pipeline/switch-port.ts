@@ -24,6 +24,10 @@ export const DROP_REASONS = {
   'oversized-entry': 'the tx entry was larger than a frame with its trace context (MAX_TX_ENTRY_BYTES): deleted unread',
   'port-fault': "a command on the destination's rx stream failed (a key of another type, say): the port is quarantined",
   'port-quarantined': 'the destination port is quarantined (its keys misbehaved)',
+  'impaired-loss': "the destination port's impairment lost the frame (its lossRate)",
+  'impaired-queue-full': "the destination port's impairment queue was full (its delay or rate held too much)",
+  'impaired-port-detached': "the frame was held by the destination port's impairment when the port was detached",
+  'impaired-switch-restart': 'the frame was held by a port impairment of a switch that stopped before delivering it',
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

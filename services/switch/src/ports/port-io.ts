@@ -1,5 +1,5 @@
 import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, SWITCH_CONSUMER_GROUP } from '@tenantlab/shared';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { MAX_TX_ENTRY_BYTES, TX_READ_SCRIPT, TX_READ_SHA } from './tx-read.script';
 
@@ -198,6 +198,8 @@ export class PortWriter {
     deliveries: ReadonlyMap<SwitchPort, Delivery[]>,
     touched: ReadonlySet<SwitchPort>,
     acks: ReadonlyMap<SwitchPort, string[]>,
+    /** Queues more commands to run in the same MULTI, after the batch's (their replies are not looked at). */
+    extra?: (multi: ChainableCommander) => number,
   ): Promise<CommitResult> {
     const multi = this.redis.multi();
     const writes: [SwitchPort, Delivery][] = [];
@@ -217,11 +219,10 @@ export class PortWriter {
       // Deleting what was handled keeps a tx stream's length equal to its backlog, which is what its VM waits on.
       multi.xdel(tx, ...ids);
     }
+    const commands = writes.length + lengthsOf.length + acked.length * 2 + (extra?.(multi) ?? 0);
     const results = (await multi.exec()) ?? [];
-    if (results.length !== writes.length + lengthsOf.length + acked.length * 2) {
-      throw new Error(
-        `the commit's EXEC answered ${results.length} replies for ${writes.length + lengthsOf.length + acked.length * 2} commands`,
-      );
+    if (results.length !== commands) {
+      throw new Error(`the commit's EXEC answered ${results.length} replies for ${commands} commands`);
     }
     const result: CommitResult = { applied: [], refused: [], faults: new Map() };
     writes.forEach((write, i) => {

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ChainableCommander } from 'ioredis';
+import type { DropReason, SwitchPort } from '../pipeline/switch-port';
+import type { Delivery } from '../ports/port-io';
+import { PortImpairments, type ShapeHooks } from './port-impairments';
+
+const port = (no: number, vm: string): SwitchPort => ({ no, vm, tenant: 'tenant-a', vlan: 10 });
+const a1 = port(1, 'vm-a1');
+const a2 = port(2, 'vm-a2');
+const a3 = port(3, 'vm-a3');
+
+const frame = (from: SwitchPort, seq: number): Delivery => ({ from, frame: Buffer.alloc(64, seq), trace: [] });
+const seqs = (frames: readonly Delivery[] | undefined): number[] => (frames ?? []).map((d) => d.frame[0] ?? -1);
+
+/** Hooks that count drops by `vm:reason`, with room for `room` frames per port per batch. */
+function hooks(room = Infinity): ShapeHooks & { drops: Map<string, number> } {
+  const drops = new Map<string, number>();
+  return {
+    drops,
+    hasRoom: (_port, planned) => planned < room,
+    dropped: (from: SwitchPort, reason: DropReason) =>
+      drops.set(`${from.vm}:${reason}`, (drops.get(`${from.vm}:${reason}`) ?? 0) + 1),
+  };
+}
+
+/** A MULTI that records the held-count commands queued on it. */
+function recordingMulti(): { multi: ChainableCommander; calls: string[] } {
+  const calls: string[] = [];
+  const multi = {
+    hset: (key: string, field: string, value: number) => calls.push(`hset ${key} ${field} ${value}`),
+    hdel: (key: string, field: string) => calls.push(`hdel ${key} ${field}`),
+  };
+  return { multi: multi as unknown as ChainableCommander, calls };
+}
+
+describe('PortImpairments', () => {
+  it('leaves a batch untouched when no port is impaired, and an impaired port does not slow the others', () => {
+    const impairments = new PortImpairments();
+    const toA2 = [frame(a1, 1)];
+    const deliveries = new Map([[a2, toA2]]);
+    assert.equal(impairments.shape(deliveries, new Set(), 0, hooks()), undefined);
+    assert.equal(deliveries.get(a2), toA2, 'the same list, not a copy');
+    impairments.set('vm-a3', { delayMs: 5 });
+    const mixed = new Map([
+      [a2, toA2],
+      [a3, [frame(a1, 2)]],
+    ]);
+    impairments.shape(mixed, new Set(), 0, hooks());
+    assert.equal(mixed.get(a2), toA2, 'the unimpaired port keeps its frames in this batch');
+    assert.equal(mixed.has(a3), false, "the impaired port's frame is held");
+  });
+
+  it('holds frames for their delay, counts losses at the sender, and keeps per sender what it holds in Redis', () => {
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 5, lossRate: 0.5, seed: 9 });
+    const h = hooks();
+    const deliveries = new Map([[a2, Array.from({ length: 40 }, (_, i) => frame(a1, i))]]);
+    const append = impairments.shape(deliveries, new Set(), 0, h);
+    const lost = h.drops.get('vm-a1:impaired-loss') ?? 0;
+    assert.ok(lost > 5 && lost < 35, `${lost} lost`);
+    const held = 40 - lost;
+    assert.deepEqual(impairments.view('vm-a2').held, { frames: held, bytes: held * 64 });
+    const first = recordingMulti();
+    assert.equal(append?.(first.multi), 1);
+    assert.deepEqual(first.calls, [`hset switch:impairments:held vm-a1 ${held}`]);
+    assert.equal(impairments.nextDueIn(1), 4);
+
+    const later = new Map<SwitchPort, Delivery[]>();
+    const touched = new Set<SwitchPort>();
+    assert.equal(impairments.shape(later, touched, 4.9, h), undefined, 'nothing due, nothing changed');
+    const released = impairments.shape(later, touched, 5, h);
+    assert.equal(later.get(a2)?.length, held);
+    assert.ok(touched.has(a2));
+    const second = recordingMulti();
+    released?.(second.multi);
+    assert.deepEqual(second.calls, ['hdel switch:impairments:held vm-a1']);
+    assert.deepEqual(impairments.view('vm-a2').counts, {
+      offered: 40,
+      lost,
+      queueFull: 0,
+      reordered: 0,
+      released: held,
+    });
+  });
+
+  it('flushes what it held, in order and ahead of later frames, when removed; later frames take the baseline', () => {
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 1000 });
+    impairments.shape(new Map([[a2, [frame(a1, 1), frame(a1, 2)]]]), new Set(), 0, hooks());
+    impairments.shape(new Map([[a2, [frame(a1, 3)]]]), new Set(), 1, hooks());
+    assert.equal(impairments.clear('vm-a2'), 3);
+    assert.equal(impairments.nextDueIn(2), 0, 'the flush is due at once');
+    const next = new Map([[a2, [frame(a1, 4)]]]);
+    impairments.shape(next, new Set(), 2, hooks());
+    assert.deepEqual(seqs(next.get(a2)), [1, 2, 3, 4]);
+    assert.equal(impairments.active(), false);
+    const baseline = new Map([[a2, [frame(a1, 5)]]]);
+    impairments.shape(baseline, new Set(), 3, hooks());
+    assert.deepEqual(seqs(baseline.get(a2)), [5]);
+    assert.equal(impairments.view('vm-a2').impairment, null);
+  });
+
+  it("counts held frames dropped when their port detaches, or when the port's rx has no room", () => {
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 10 });
+    const h = hooks(2);
+    impairments.shape(new Map([[a2, [frame(a1, 1), frame(a3, 2), frame(a3, 3)]]]), new Set(), 0, h);
+    const due = new Map<SwitchPort, Delivery[]>();
+    impairments.shape(due, new Set(), 10, h);
+    assert.deepEqual(seqs(due.get(a2)), [1, 2]);
+    assert.equal(h.drops.get('vm-a3:rx-full'), 1);
+    impairments.shape(new Map([[a2, [frame(a1, 4)]]]), new Set(), 11, h);
+    impairments.detached(a2, h);
+    assert.equal(h.drops.get('vm-a1:impaired-port-detached'), 1);
+    assert.deepEqual(impairments.view('vm-a2').held, { frames: 0, bytes: 0 });
+    assert.deepEqual(impairments.view('vm-a2').impairment, { delayMs: 10 }, 'the spec stays for the port to come back');
+  });
+
+  it('releases frames early by what the data path is late, so that they leave on their due time on median', () => {
+    // A data path that shapes on every new frame (one every 2 ms) and, when idle, wakes 1 ms after it was asked to.
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 5 });
+    const errors: number[] = [];
+    const sentAt = new Map<number, number>();
+    let now = 0;
+    let seq = 0;
+    const shapeAt = (at: number, arriving: Delivery[]): void => {
+      const deliveries = new Map<SwitchPort, Delivery[]>(arriving.length > 0 ? [[a2, arriving]] : []);
+      impairments.shape(deliveries, new Set(), at, hooks());
+      for (const d of deliveries.get(a2) ?? []) errors.push(at - ((sentAt.get(d.frame.readUInt32LE(0)) ?? 0) + 5));
+    };
+    while (now < 4000) {
+      const nextFrame = Math.floor(now / 2) * 2 + 2;
+      const dueIn = impairments.nextDueIn(now);
+      const wake = dueIn === undefined ? Infinity : now + dueIn + 1;
+      now = Math.min(nextFrame, wake);
+      if (now === nextFrame) {
+        const d: Delivery = { from: a1, frame: Buffer.alloc(64), trace: [] };
+        d.frame.writeUInt32LE(seq, 0);
+        sentAt.set(seq++, now);
+        shapeAt(now, [d]);
+      } else shapeAt(now, []);
+    }
+    const settled = errors.slice(errors.length / 2).sort((x, y) => x - y);
+    const median = settled[Math.floor(settled.length / 2)] ?? NaN;
+    assert.ok(Math.abs(median) <= 0.1, `median release error ${median} ms`);
+    assert.ok(impairments.snapshot().releaseLeadMs > 0.5, 'the lead grew to meet the lateness');
+  });
+});
