@@ -53,7 +53,8 @@ Options:
   --prometheus        up: also run Prometheus (127.0.0.1:9090 + offset) scraping every service's and
                       VM's /metrics; installs Debian's prometheus package the first time (root)
   --json              status: print JSON
-  --seed N            run: seed every random choice with N instead of the file's seed
+  --seed N            run: seed every random choice with N instead of the file's seed; impair: the
+                      seed of the impairment's random choices
   --out DIR           run: the results folder (default results/<scenario>-<timestamp>/)
 `;
 
@@ -76,7 +77,6 @@ async function main(): Promise<number> {
       loss: { type: 'string' },
       reorder: { type: 'string' },
       rate: { type: 'string' },
-      seed: { type: 'string' },
       clear: { type: 'boolean', default: false },
       show: { type: 'boolean', default: false },
     },
