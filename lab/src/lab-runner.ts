@@ -6,6 +6,7 @@ import { isPortFree } from './infra/ports';
 import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './infra';
 import { readyOrStopped, waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
+import { ensureDashboardToken, withDashboardToken } from './dashboard-access';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
@@ -70,18 +71,21 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const plan = withKafkaCredentials(
-      withServiceCredentials(
-        planLab(
-          options.definition,
-          repoRoot,
-          { ...infra.urls, redisAdmin: infra.redisAdminUrl },
-          portOffset,
-          ensureLabIdentity(dataDir, options.definition),
+    const plan = withDashboardToken(
+      withKafkaCredentials(
+        withServiceCredentials(
+          planLab(
+            options.definition,
+            repoRoot,
+            { ...infra.urls, redisAdmin: infra.redisAdminUrl },
+            portOffset,
+            ensureLabIdentity(dataDir, options.definition),
+          ),
+          tokens,
         ),
         tokens,
       ),
-      tokens,
+      ensureDashboardToken(dataDir),
     );
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {

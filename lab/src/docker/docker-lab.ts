@@ -15,6 +15,7 @@ import {
   tenantSecretVariable,
 } from '../lab-identity';
 import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
+import { ensureDashboardToken } from '../dashboard-access';
 import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
@@ -74,6 +75,7 @@ export function labComposeEnv(dataDir: string, definition?: LabDefinition): Reco
     REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
     ...identity,
     ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
+    DASHBOARD_TOKEN: ensureDashboardToken(dataDir),
   };
 }
 

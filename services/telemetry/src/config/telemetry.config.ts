@@ -1,4 +1,5 @@
 import { callerTokensEnv, commonEnv, ConfigOf, CONSUMER_GROUPS, env, kafkaEnv } from '@tenantlab/shared';
+import { dashboardEnv } from '../dashboard/dashboard.config';
 
 export const telemetryEnv = {
   ...commonEnv,
@@ -14,6 +15,8 @@ export const telemetryEnv = {
   TRACE_TENANTS_MAX: env.integer({ default: 128, min: 1, max: 10_000 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
+  /** The lab dashboard (GET /dashboard): its login token and where its data comes from. */
+  ...dashboardEnv,
 };
 
 export type TelemetryConfig = ConfigOf<typeof telemetryEnv>;
