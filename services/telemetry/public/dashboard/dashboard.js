@@ -295,7 +295,7 @@ function renderTopology(snap) {
     );
   });
   const switchBox = [
-    s('rect', { x: switchX - 110, y: 8, width: 220, height: 38, rx: 6, fill: '#1d2330' }),
+    s('rect', { x: switchX - 150, y: 6, width: 300, height: 42, rx: 6, fill: '#1d2330' }),
     s(
       'text',
       { x: switchX, y: 24, 'text-anchor': 'middle', fill: '#fff', style: 'fill:#fff' },
