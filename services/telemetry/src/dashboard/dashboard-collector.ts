@@ -11,6 +11,8 @@ import { SseHub } from './sse-hub';
 /** The charts' window: five minutes. */
 const WINDOW_MS = 5 * 60_000;
 const RECENT_TRACES = 25;
+/** While no page watches, one poll in this many. */
+const IDLE_EVERY = 5;
 const RECENT_EVENTS = 25;
 
 type SourceName = 'operator' | 'switch' | 'allocator';
@@ -44,7 +46,7 @@ export interface DashboardSnapshot {
 }
 
 /**
- * Collects the dashboard's data every DASHBOARD_POLL_MS while the dashboard is on: the lab's topology, counters and
+ * Collects the dashboard's data every DASHBOARD_POLL_MS while a page watches (every fifth while none does): the lab's topology, counters and
  * memory map from the operator, the switch and the allocator (LabSources), and what telemetry itself read from Kafka
  * (traces, program events, heartbeats); keeps five minutes of rates for the charts; and hands every snapshot to the
  * SSE hub. A source that does not answer leaves its part empty and says why, the rest goes on.
@@ -53,6 +55,8 @@ export interface DashboardSnapshot {
 export class DashboardCollector implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private collecting = false;
+  /** Ticks since the last collection while nobody watches; then only every IDLE_EVERY-th tick collects. */
+  private idleTicks = 0;
   private latest: DashboardSnapshot | undefined;
   private readonly frames: RateSeries;
   private readonly drops: RateSeries;
@@ -67,10 +71,9 @@ export class DashboardCollector implements OnApplicationBootstrap, OnModuleDestr
     private readonly components: ComponentsService,
     private readonly logger: JsonLogger,
   ) {
-    const points = Math.max(2, Math.ceil(WINDOW_MS / config.DASHBOARD_POLL_MS));
-    this.frames = new RateSeries(points);
-    this.drops = new RateSeries(points);
-    this.circuitEntries = new RateSeries(points);
+    this.frames = new RateSeries(WINDOW_MS);
+    this.drops = new RateSeries(WINDOW_MS);
+    this.circuitEntries = new RateSeries(WINDOW_MS);
   }
 
   onApplicationBootstrap(): void {
@@ -91,6 +94,9 @@ export class DashboardCollector implements OnApplicationBootstrap, OnModuleDestr
   private async tick(): Promise<void> {
     // A slow source must not pile polls up: skip a tick while the last one still runs.
     if (this.collecting) return;
+    // Nobody watching: collect only every IDLE_EVERY-th tick, enough to have the charts' history when a page opens.
+    if (this.hub.size === 0 && ++this.idleTicks < IDLE_EVERY) return;
+    this.idleTicks = 0;
     this.collecting = true;
     try {
       this.hub.broadcast('snapshot', await this.collect());

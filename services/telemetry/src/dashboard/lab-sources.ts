@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DependencyUnavailableError, NotFoundError, serviceAuthHeaders } from '@tenantlab/shared';
 import { DASHBOARD_CONFIG, type DashboardConfig } from './dashboard.config';
@@ -129,7 +130,10 @@ export class LabSources {
   private async get<T>(source: 'OPERATOR_URL' | 'SWITCH_URL' | 'ALLOCATOR_URL' | 'JAEGER_QUERY_URL', path: string) {
     const base = this.config[source];
     if (base === undefined) throw new DependencyUnavailableError(`telemetry was started without ${source}`);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // A parent that is not sampled (W3C trace flags 00): the services' default ParentBased sampler then records no
+    // span of a poll, so a dashboard left open does not fill Jaeger with its reads.
+    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+    const headers: Record<string, string> = { accept: 'application/json', traceparent };
     if (source !== 'JAEGER_QUERY_URL' && this.config.SERVICE_TOKEN !== undefined) {
       Object.assign(headers, serviceAuthHeaders(this.config.SERVICE_TOKEN));
     }

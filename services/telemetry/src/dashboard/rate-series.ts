@@ -8,7 +8,8 @@ export class RateSeries {
   private readonly series = new Map<string, number[]>();
   private previous: { at: number; totals: Map<string, number> } | undefined;
 
-  constructor(private readonly points: number) {}
+  /** Keeps the samples of the last `windowMs`. */
+  constructor(private readonly windowMs: number) {}
 
   /** Adds one sample taken at `at` (epoch ms) of every counter's total. */
   sample(at: number, totals: Map<string, number>): void {
@@ -25,7 +26,7 @@ export class RateSeries {
       const before = previous.totals.get(key) ?? 0;
       values.push(now === undefined || now < before ? 0 : (now - before) / seconds);
     }
-    if (this.times.length > this.points) {
+    while (this.times.length > 0 && (this.times[0] ?? at) < at - this.windowMs) {
       this.times.shift();
       for (const values of this.series.values()) values.shift();
     }
