@@ -12,6 +12,8 @@ import { E2E_PROFILE, eventually, labAdminRequest, REPO_ROOT, startE2eLab, urlOf
 
 /** What the issue asks of the live page: a new circuit and new traffic on it within this long. */
 const SEEN_WITHIN_MS = 2000;
+/** Traces and program events come the longer way, switch to Kafka to telemetry: a looser deadline on a busy machine. */
+const KAFKA_PATH_WITHIN_MS = 10_000;
 
 /**
  * The lab dashboard in a real headless Chromium (Debian's, driven by puppeteer-core): log in with the lab's dashboard
@@ -27,13 +29,18 @@ describe('the lab dashboard in a browser', () => {
   const url = (name: string): string => urlOf(lab.state, name);
 
   /** Waits on the page for `condition` (run in the browser with `arg`) and returns how long it took. */
-  const seenWithin = async (what: string, condition: (arg: string) => boolean, arg: string): Promise<number> => {
+  const seenWithin = async (
+    what: string,
+    condition: (arg: string) => boolean,
+    arg: string,
+    withinMs = SEEN_WITHIN_MS,
+  ): Promise<number> => {
     const started = Date.now();
     try {
-      await page.waitForFunction(condition, { timeout: SEEN_WITHIN_MS, polling: 50 }, arg);
+      await page.waitForFunction(condition, { timeout: withinMs, polling: 50 }, arg);
     } catch (error) {
       const shot = await screenshot(page, `failed-${what.replace(/\W+/g, '-')}`);
-      throw new Error(`${what} not on the page within ${SEEN_WITHIN_MS} ms (screenshot: ${shot})`, { cause: error });
+      throw new Error(`${what} not on the page within ${withinMs} ms (screenshot: ${shot})`, { cause: error });
     }
     const took = Date.now() - started;
     console.log(`dashboard: ${what} on the page after ${took} ms`);
@@ -144,11 +151,13 @@ describe('the lab dashboard in a browser', () => {
         document.querySelector(`#traces tr[data-tenant="${tenant}"]`) !== null &&
         document.querySelector(`#pcaps a[data-pcap="${tenant}"]`) !== null,
       'tenant-a',
+      KAFKA_PATH_WITHIN_MS,
     );
     await seenWithin(
       "the heavy-hitter program's event",
       () => Array.from(document.querySelectorAll('#programs td')).some((cell) => cell.textContent === 'heavy_hitter'),
       '',
+      KAFKA_PATH_WITHIN_MS,
     );
     await seenWithin(
       "tenant-a's frames/s in the chart",
