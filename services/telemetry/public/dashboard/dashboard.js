@@ -522,7 +522,7 @@ function renderComponents(components) {
           class: c.state === 'running' || c.state === 'ready' ? '' : 'stale',
           title: `last heartbeat ${c.lastReceivedAt}`,
         },
-        `${c.instance}: ${c.state}`,
+        `${c.component} ${c.instance.slice(0, 8)}: ${c.state}`,
       ),
     ),
   );
