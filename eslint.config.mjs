@@ -32,4 +32,14 @@ export default tseslint.config(
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Plain scripts the browser runs as they are (telemetry's dashboard page): no build step, no TypeScript.
+    files: ['services/*/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      globals: { ...globals.browser },
+      parserOptions: { projectService: false, project: null },
+    },
+  },
 );

@@ -11,6 +11,8 @@ npx eslint . --max-warnings 0
 
 echo "==> Installing local infrastructure if missing (Redis, Kafka, Jaeger)"
 node lab/dist/cli.js install
+# Chromium for the dashboard's browser test (Debian's package; nothing to do when it is installed).
+bash scripts/ensure-chromium.sh
 
 echo "==> Unit tests"
 node scripts/run-tests.mjs unit

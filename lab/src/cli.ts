@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
 import { chooseMode, LabMode } from './docker/lab-mode';
 import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
@@ -172,6 +173,7 @@ async function up(
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   if (extras.prometheus) console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/targets`);
+  console.log(dashboardHint(urlOf(lab.state, 'telemetry'), labDataDir(REPO_ROOT, profile)));
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
   process.off('SIGINT', interruptStartup);

@@ -1,4 +1,5 @@
 export * from './infra';
+export * from './dashboard-access';
 export * from './lab-definition';
 export * from './lab-identity';
 export * from './lab-plan';

@@ -81,6 +81,16 @@ export function planLab(
   if (operator && definition.circuitPolicy?.length) {
     operator.env['CIRCUIT_POLICY'] = JSON.stringify(definition.circuitPolicy);
   }
+  // Telemetry's dashboard reads the operator, the switch, the allocator and Jaeger's query API.
+  const telemetry = services.find((spec) => spec.name === 'telemetry');
+  if (telemetry) {
+    Object.assign(telemetry.env, {
+      OPERATOR_URL: urlOf('operator'),
+      SWITCH_URL: urlOf('switch'),
+      ALLOCATOR_URL: urlOf('allocator'),
+      ...(infra.jaegerQuery ? { JAEGER_QUERY_URL: infra.jaegerQuery } : {}),
+    });
+  }
   const operatorUrl = urlOf('operator');
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   return [

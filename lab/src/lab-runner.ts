@@ -6,6 +6,7 @@ import { isPortFree } from './infra/ports';
 import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './infra';
 import { readyOrStopped, waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
+import { ensureDashboardToken, withDashboardToken } from './dashboard-access';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureRedisAdminPassword } from './lab-secrets';
@@ -92,18 +93,21 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
     const metricsToken = ensureMetricsScrapeToken(dataDir);
-    const credentialed = withKafkaCredentials(
-      withServiceCredentials(
-        planLab(
-          options.definition,
-          repoRoot,
-          { ...infra.urls, redisAdmin: infra.redisAdminUrl },
-          portOffset,
-          ensureLabIdentity(dataDir, options.definition),
+    const credentialed = withDashboardToken(
+      withKafkaCredentials(
+        withServiceCredentials(
+          planLab(
+            options.definition,
+            repoRoot,
+            { ...infra.urls, redisAdmin: infra.redisAdminUrl },
+            portOffset,
+            ensureLabIdentity(dataDir, options.definition),
+          ),
+          tokens,
         ),
         tokens,
       ),
-      tokens,
+      ensureDashboardToken(dataDir),
     );
     // Every process checks scrapes of its /metrics against the token's hash; only Prometheus holds the token.
     const plan = withMetricsTokenHash(credentialed, metricsToken);

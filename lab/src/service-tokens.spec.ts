@@ -42,24 +42,37 @@ describe('service tokens of a lab profile', () => {
     assert.equal(readAdminToken(dataDir), tokens.admin);
   });
 
-  it("give the operator its own token, the guarded services the operator's and the admin's, VMs nothing", () => {
+  it('give each caller its own token and each guarded service its callers, VMs nothing', () => {
     const tokens = ensureServiceTokens(path.join(root, 'env'));
-    assert.deepEqual(serviceCredentialEnv('operator', tokens), { SERVICE_TOKEN: tokens.operator });
-    for (const service of ['switch', 'allocator', 'telemetry']) {
-      const env = serviceCredentialEnv(service, tokens);
-      assert.deepEqual(parseCallerTokens(env['CALLER_TOKENS'] ?? ''), [
+    const callersOf = (service: string) =>
+      parseCallerTokens(serviceCredentialEnv(service, tokens)['CALLER_TOKENS'] ?? '');
+    assert.equal(serviceCredentialEnv('operator', tokens)['SERVICE_TOKEN'], tokens.operator);
+    assert.equal(serviceCredentialEnv('telemetry', tokens)['SERVICE_TOKEN'], tokens.telemetry);
+    // The operator's lab view (GET /lab/circuits) takes telemetry (its dashboard) and the admin tools only.
+    assert.deepEqual(callersOf('operator'), [
+      { caller: 'telemetry', token: tokens.telemetry },
+      { caller: 'admin', token: tokens.admin },
+    ]);
+    for (const service of ['switch', 'allocator']) {
+      assert.deepEqual(serviceCredentialEnv(service, tokens)['SERVICE_TOKEN'], undefined);
+      assert.deepEqual(callersOf(service), [
         { caller: 'operator', token: tokens.operator },
+        { caller: 'telemetry', token: tokens.telemetry },
         { caller: 'admin', token: tokens.admin },
       ]);
     }
+    assert.deepEqual(callersOf('telemetry'), [
+      { caller: 'operator', token: tokens.operator },
+      { caller: 'admin', token: tokens.admin },
+    ]);
     assert.deepEqual(serviceCredentialEnv('vm-a1', tokens), {});
   });
 
   it('are references to variables in the compose file, never values', () => {
-    assert.deepEqual(serviceCredentialComposeEnv('operator'), {
-      SERVICE_TOKEN:
-        '${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
-    });
+    assert.equal(
+      serviceCredentialComposeEnv('operator')['SERVICE_TOKEN'],
+      '${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
+    );
     assert.equal(
       serviceCredentialComposeEnv('telemetry')['CALLER_TOKENS'],
       'operator=${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker},admin=${ADMIN_SERVICE_TOKEN:?ADMIN_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',

@@ -12,14 +12,19 @@ export type ServiceTokens = Record<TokenHolder, string>;
 
 /**
  * Who calls whom over HTTP: the operator calls the switch and the allocator for tenants' programs and telemetry for
- * tenants' traces and events; the admin tools read and set everything. The switch, the allocator and telemetry call
- * no one's HTTP API (their tokens are kept for the Kafka credentials).
+ * tenants' traces and events; telemetry reads the operator (the lab's circuits), the switch and the allocator for its
+ * dashboard; the admin tools read and set everything. The switch and the allocator call no one's HTTP API (their
+ * tokens are kept for the Kafka credentials; telemetry's is both).
  */
 export const CALLERS_OF = {
-  switch: ['operator', 'admin'],
-  allocator: ['operator', 'admin'],
+  operator: ['telemetry', 'admin'],
+  switch: ['operator', 'telemetry', 'admin'],
+  allocator: ['operator', 'telemetry', 'admin'],
   telemetry: ['operator', 'admin'],
 } as const satisfies Record<string, readonly TokenHolder[]>;
+
+/** The services that call others' HTTP APIs, each with its own token as SERVICE_TOKEN. */
+const HTTP_CALLERS: readonly string[] = ['operator', 'telemetry'];
 
 /** The profile's service tokens, each created on first use like the Redis admin password. Never print them. */
 export function ensureServiceTokens(dataDir: string): ServiceTokens {
@@ -34,12 +39,12 @@ export function readAdminToken(dataDir: string): string | undefined {
 }
 
 /**
- * The credential variables of one process of the lab: a guarded service's `CALLER_TOKENS`, the operator's own
- * `SERVICE_TOKEN`; nothing for tenant VMs.
+ * The credential variables of one process of the lab: a guarded service's `CALLER_TOKENS`, the own `SERVICE_TOKEN`
+ * of the operator and telemetry; nothing for tenant VMs.
  */
 export function serviceCredentialEnv(name: string, tokens: ServiceTokens): Record<string, string> {
   const env: Record<string, string> = {};
-  if (name === 'operator') env['SERVICE_TOKEN'] = tokens.operator;
+  if (HTTP_CALLERS.includes(name)) env['SERVICE_TOKEN'] = tokens[name as TokenHolder];
   if (name in CALLERS_OF) {
     const callers = CALLERS_OF[name as keyof typeof CALLERS_OF];
     env['CALLER_TOKENS'] = formatCallerTokens(Object.fromEntries(callers.map((caller) => [caller, tokens[caller]])));

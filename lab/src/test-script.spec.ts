@@ -23,6 +23,7 @@ describe('npm test (scripts/test.sh)', () => {
   mkdirSync(bin);
   copyFileSync(join(REPO_ROOT, 'scripts', 'test.sh'), join(root, 'scripts', 'test.sh'));
   writeFileSync(join(root, 'scripts', 'ensure-deps.sh'), `echo ensure-deps >> "${log}"\n`);
+  writeFileSync(join(root, 'scripts', 'ensure-chromium.sh'), `echo ensure-chromium >> "${log}"\n`);
   // Each stand-in logs its command line; FAIL_ON names one that fails; ENGINE=yes makes the engine check answer.
   const standIn = (name: string): string =>
     [
@@ -53,6 +54,7 @@ describe('npm test (scripts/test.sh)', () => {
     'npx prettier --check . --log-level warn',
     'npx eslint . --max-warnings 0',
     'node lab/dist/cli.js install',
+    'ensure-chromium',
     'node scripts/run-tests.mjs unit',
     'node scripts/run-tests.mjs integration',
     'node scripts/run-tests.mjs e2e',

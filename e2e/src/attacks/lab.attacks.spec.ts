@@ -336,6 +336,56 @@ describe('a hostile tenant against the lab', () => {
     }
   });
 
+  it("cannot see the lab dashboard (every tenant's data), nor the operator's lab view, with what a VM holds", async () => {
+    const telemetry = urlOf(state, 'telemetry');
+    const readers: [string, string][] = [
+      ['dashboard data', `${telemetry}/dashboard/api/snapshot`],
+      ['dashboard live stream', `${telemetry}/dashboard/events`],
+      ["dashboard pcap of tenant-b's frames", `${telemetry}/dashboard/api/traces/tenant-b/pcap`],
+      ['dashboard Jaeger proxy', `${telemetry}/dashboard/api/jaeger/traces?service=operator`],
+      ["operator's view of every circuit", `${operator}/lab/circuits`],
+    ];
+    const held: [string, Record<string, string>][] = [
+      ['no credential', {}],
+      ['VM token', { authorization: `Bearer ${mallory.token}` }],
+      ['VM Redis password as a bearer token', { authorization: `Bearer ${mallory.redisPassword}` }],
+      ['a made-up session cookie', { cookie: `tenantlab_dashboard=${'0'.repeat(64)}` }],
+    ];
+    for (const [what, url] of readers) {
+      for (const [credential, headers] of held) {
+        // The operator knows no cookies: a cookie alone is no credential there.
+        const bare = credential === 'no credential' || (url.startsWith(operator) && headers.cookie !== undefined);
+        const answer = await requestJson<ErrorBody>('GET', url, undefined, 10_000, headers);
+        const expected = bare ? 401 : 403;
+        assert.ok(
+          table.record(
+            `${what}, ${credential}`,
+            String(expected),
+            refusedWith(answer.status, answer.body),
+            answer.status === expected,
+          ),
+          `${what}, ${credential}: ${answer.status}`,
+        );
+      }
+    }
+    for (const [credential, token] of [
+      ['VM token', mallory.token],
+      ['VM Redis password', mallory.redisPassword],
+      ["tenant-a's enrollment secret", tenantASecret],
+    ] as const) {
+      const login = await requestJson<ErrorBody>('POST', `${telemetry}/dashboard/login`, { token });
+      assert.ok(
+        table.record(
+          `dashboard login with its ${credential}`,
+          '403',
+          refusedWith(login.status, login.body),
+          login.status === 403,
+        ),
+        credential,
+      );
+    }
+  });
+
   it('cannot forge or read packet traces on Kafka, without credentials or as a made-up Kafka user', async () => {
     const broker = urlOf(state, 'kafka');
     const forged = {

@@ -349,6 +349,7 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
         'LAB_TENANTS',
         'TENANT_SECRET_TENANT_A',
         'TENANT_SECRET_TENANT_B',
+        'DASHBOARD_TOKEN',
         ...['OPERATOR', 'SWITCH', 'ALLOCATOR', 'TELEMETRY', 'ADMIN'].map((holder) => `${holder}_SERVICE_TOKEN`),
       ].map((name) => [name, randomBytes(24).toString('hex')]),
     );
@@ -403,8 +404,10 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
     assert.match(blocks.get('redis') ?? '', new RegExp(`--requirepass\n\\s+- ${password}\n`));
     // A Kafka service's password (its token) is in the broker's SCRAM users and its own container only.
     assert.deepEqual(holding('SWITCH_SERVICE_TOKEN'), ['kafka', 'switch']);
-    assert.deepEqual(holding('TELEMETRY_SERVICE_TOKEN'), ['kafka', 'telemetry']);
+    // Telemetry's token is also its credential for its dashboard's reads, which the operator, switch and allocator take.
+    assert.deepEqual(holding('TELEMETRY_SERVICE_TOKEN'), ['allocator', 'kafka', 'operator', 'switch', 'telemetry']);
     assert.deepEqual(holding('ALLOCATOR_SERVICE_TOKEN'), ['allocator', 'kafka']);
+    assert.deepEqual(holding('DASHBOARD_TOKEN'), ['telemetry'], 'only telemetry checks the dashboard login');
     const vms = [...blocks.keys()].filter((name) => name?.startsWith('vm-'));
     assert.deepEqual(vms, ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
     for (const name of Object.keys(shell).filter((name) => name.endsWith('_SERVICE_TOKEN'))) {

@@ -58,6 +58,7 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
       'REDIS_ADMIN_PASSWORD',
       'OPERATOR_ADMIN_TOKEN',
       'LAB_TENANTS',
+      'DASHBOARD_TOKEN',
       ...DEFAULT_LAB.tenants.map((tenant) => tenantSecretVariable(tenant.id)),
       ...TOKEN_HOLDERS.map((holder) => `${holder.toUpperCase()}_SERVICE_TOKEN`),
     ];

@@ -250,7 +250,16 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       'telemetry',
       SERVICE_PORTS.telemetry,
       SERVICE_PORTS.telemetry + portOffset,
-      { ...nodeEnv(SERVICE_PORTS.telemetry, 'telemetry'), KAFKA_BROKERS: 'kafka:9092' },
+      {
+        ...nodeEnv(SERVICE_PORTS.telemetry, 'telemetry'),
+        KAFKA_BROKERS: 'kafka:9092',
+        // The dashboard (GET /dashboard): its login token, and the services and Jaeger API it reads.
+        DASHBOARD_TOKEN: requiredComposeVariable('DASHBOARD_TOKEN'),
+        OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
+        SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
+        ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
+        JAEGER_QUERY_URL: 'http://jaeger:16686',
+      },
       ['core'],
       { ...kafkaReady, jaeger: 'service_started' },
     ),

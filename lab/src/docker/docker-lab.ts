@@ -15,6 +15,7 @@ import {
   tenantSecretVariable,
 } from '../lab-identity';
 import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
+import { ensureDashboardToken } from '../dashboard-access';
 import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
 import { ensureMetricsScrapeToken } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
@@ -76,6 +77,7 @@ export function labComposeEnv(dataDir: string, definition?: LabDefinition): Reco
     ...identity,
     ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
     METRICS_TOKEN_SHA256: metricsTokenSha256(ensureMetricsScrapeToken(dataDir)),
+    DASHBOARD_TOKEN: ensureDashboardToken(dataDir),
   };
 }
 

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
         schemes: {
           vm: 'a VM token, from POST /vms (credentials.token)',
           admin: 'the admin token (OPERATOR_ADMIN_TOKEN)',
+          service: 'a trusted service token (CALLER_TOKENS), such as telemetry for its dashboard',
         },
       },
     },

@@ -14,6 +14,7 @@ import type { Kafka } from 'kafkajs';
 import { TELEMETRY_CONFIG, TelemetryConfig } from './config/telemetry.config';
 import { ConsumerModule } from './consumer/consumer.module';
 import { TelemetryConsumer } from './consumer/telemetry.consumer';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 @Module({})
 export class AppModule {
@@ -31,6 +32,7 @@ export class AppModule {
           credentials: kafkaCredentialsOf(config),
         }),
         ConsumerModule,
+        DashboardModule,
       ],
       controllers: [HealthController],
       providers: [

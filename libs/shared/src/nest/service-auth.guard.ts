@@ -15,7 +15,10 @@ import { DomainError } from '../errors';
 const OPEN_ROUTE = 'tenantlab:open-route';
 const SERVICE_AUTH_OPTIONS = Symbol('SERVICE_AUTH_OPTIONS');
 
-/** A route any caller may use: only /health and /ready, for probes and Docker health checks; they show no tenant data. */
+/**
+ * A route the service-token guard lets through: /health and /ready, for probes and Docker health checks (they show no
+ * tenant data), and routes with a guard of their own (telemetry's dashboard, for people with its login token).
+ */
 export const OpenRoute = (): MethodDecorator & ClassDecorator => SetMetadata(OPEN_ROUTE, true);
 
 export interface ServiceAuthOptions {

@@ -4,6 +4,7 @@ import { RegistryModule } from '../registry/registry.module';
 import { CircuitReaperService } from './circuit-reaper.service';
 import { CircuitTeardownService } from './circuit-teardown.service';
 import { CircuitsController } from './circuits.controller';
+import { LabCircuitsController } from './lab-circuits.controller';
 import { CircuitsRepository } from './circuits.repository';
 import { CircuitsService } from './circuits.service';
 import { ListenersController } from './listeners.controller';
@@ -15,7 +16,7 @@ import { WardensRepository } from '../wardens/wardens.repository';
 
 @Module({
   imports: [RegistryModule, AclModule],
-  controllers: [ListenersController, CircuitsController],
+  controllers: [ListenersController, CircuitsController, LabCircuitsController],
   providers: [
     CircuitsRepository,
     CircuitTeardownService,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  CIRCUIT_KEYS,
   CircuitMode,
   INBOX_MAX_ENTRIES,
   INBOX_MESSAGE_FIELD,
@@ -65,6 +66,13 @@ redis.call('SREM', KEYS[2], ARGV[3])
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`;
+
+/** One ring's figures for the lab view (GET /lab/circuits). */
+export interface RingStats {
+  entriesAdded: number;
+  length: number;
+  bytes: number;
+}
 
 /**
  * All Redis I/O of listeners and circuits: the operator's records (`ops:{circuits}:*`), each circuit's own keys
@@ -203,6 +211,33 @@ export class CircuitsRepository {
 
   async deleteInbox(vm: string): Promise<void> {
     await this.redis.del(VM_KEYS.inbox(vm));
+  }
+
+  /**
+   * Per circuit, its two rings' figures in one round trip: entries ever written (XINFO STREAM's entries-added), entries
+   * held and an estimate of the bytes held (MEMORY USAGE of a few stream nodes). Zeros for a ring that is gone.
+   */
+  async ringStats(ids: readonly string[]): Promise<{ a2b: RingStats; b2a: RingStats }[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) {
+      for (const direction of ['a2b', 'b2a'] as const) {
+        const key = CIRCUIT_KEYS.ring(id, direction);
+        pipeline.call('XINFO', 'STREAM', key).call('MEMORY', 'USAGE', key, 'SAMPLES', 5);
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const ring = (index: number): RingStats => {
+      const [error, info] = replies[index] ?? [];
+      const fields = error || !Array.isArray(info) ? [] : (info as unknown[]);
+      const field = (name: string): number => Number(fields[fields.indexOf(name) + 1] ?? 0) || 0;
+      return {
+        entriesAdded: fields.includes('entries-added') ? field('entries-added') : 0,
+        length: fields.includes('length') ? field('length') : 0,
+        bytes: Number(replies[index + 1]?.[1] ?? 0) || 0,
+      };
+    };
+    return ids.map((_, i) => ({ a2b: ring(4 * i), b2a: ring(4 * i + 2) }));
   }
 
   private async findMany(ids: readonly string[]): Promise<CircuitRecord[]> {

@@ -1,4 +1,14 @@
-import { commonEnv, ConfigOf, env, EnvVar, redisEnv, serviceTokenEnv, metricsTokenEnv } from '@tenantlab/shared';
+import {
+  type CallerToken,
+  callerTokensEnv,
+  commonEnv,
+  ConfigOf,
+  env,
+  EnvVar,
+  redisEnv,
+  serviceTokenEnv,
+  metricsTokenEnv,
+} from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
 import { parseDeclaredTenants } from '../tenants/declared-tenants';
 import type { DeclaredTenant } from '../tenants/tenant-record';
@@ -89,6 +99,11 @@ export const operatorEnv = {
   TELEMETRY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://127.0.0.1:3003' }),
   /** The operator's credential for the switch, the allocator and telemetry, which refuse calls without one. */
   ...serviceTokenEnv,
+  /**
+   * Trusted services that may read the whole lab's circuits (GET /lab/circuits): telemetry for the dashboard, the
+   * lab's admin tools. Unset: that route refuses every call.
+   */
+  CALLER_TOKENS: { ...callerTokensEnv.CALLER_TOKENS, optional: true } as EnvVar<CallerToken[] | undefined>,
 };
 
 export type OperatorConfig = ConfigOf<typeof operatorEnv>;

@@ -7,6 +7,7 @@ import {
   kafkaEnv,
   metricsTokenEnv,
 } from '@tenantlab/shared';
+import { dashboardEnv } from '../dashboard/dashboard.config';
 
 export const telemetryEnv = {
   ...commonEnv,
@@ -24,6 +25,8 @@ export const telemetryEnv = {
   TRACE_TENANTS_MAX: env.integer({ default: 128, min: 1, max: 10_000 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
+  /** The lab dashboard (GET /dashboard): its login token and where its data comes from. */
+  ...dashboardEnv,
 };
 
 export type TelemetryConfig = ConfigOf<typeof telemetryEnv>;
