@@ -53,8 +53,6 @@ function reportValue(value: ReportValue): number | string {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 const MAX_QUEUED_TRACES = 10_000;
-/** Frames of one tenant that may wait, unacknowledged, while its programs are over their CPU share. */
-const MAX_WAITING_PER_TENANT = 4096;
 /**
  * How long the data path waits, when nothing new came, before it tries frames waiting for CPU again. Each try's
  * first frame runs cold and is charged more than the frames after it, so trying every few milliseconds would spend
@@ -353,7 +351,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    * One batch: decide every frame, then deliver and acknowledge them all in one MULTI, sent at once; the promise
    * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant whose
    * programs are over their CPU share wait, in order and unacknowledged (a restarted switch reads them again), up
-   * to MAX_WAITING_PER_TENANT; beyond that they are dropped and counted as `cpu-budget`.
+   * to PROGRAM_CPU_WAIT_FRAMES; beyond that they are dropped and counted as `cpu-budget`.
    */
   private forward(entries: PortEntry[]): Promise<void> {
     const deliveries = new Map<SwitchPort, Delivery[]>();
@@ -368,7 +366,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const queue = this.waiting.get(tenant);
       if (queue || this.pipeline.mustWait(entry.port)) {
         if (!queue) this.waiting.set(tenant, [entry]);
-        else if (queue.length < MAX_WAITING_PER_TENANT) queue.push(entry);
+        else if (queue.length < this.config.PROGRAM_CPU_WAIT_FRAMES) queue.push(entry);
         else {
           this.pipeline.drop(entry, 'cpu-budget');
           if (this.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
