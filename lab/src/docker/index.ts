@@ -10,3 +10,4 @@ export {
   missingLabImages,
   NODE_SERVICES,
 } from './lab-images';
+export { CONTAINER_SECRETS_DIR, containerSecrets } from './container-secrets';
