@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  composeCommand,
-  CONTAINER_SECRETS_DIR,
-  dockerBinary,
-  labDataDir,
-  readLabSecret,
-  startTestLab,
-  type TestLab,
-} from '@tenantlab/lab';
+import { composeCommand, dockerBinary, labDataDir, readLabSecret, startTestLab, type TestLab } from '@tenantlab/lab';
 import { requestJson, TOPICS } from '@tenantlab/shared';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -251,8 +243,11 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
       .filter((entry) => entry.isFile() && /^[a-z0-9][a-z0-9-]*$/.test(entry.name))
       .map((entry) => readLabSecret(dataDir, entry.name))
       .filter((value): value is string => value !== undefined);
-    const mountedDir = join(dataDir, CONTAINER_SECRETS_DIR);
-    const mounted = readdirSync(mountedDir).map((name) => readFileSync(join(mountedDir, name), 'utf8').trim());
+    // The files the lab mounts (container-secrets.ts), when it mounts any: the profile's own secrets are checked anyway.
+    const mountedDir = join(dataDir, 'container-secrets');
+    const mounted = existsSync(mountedDir)
+      ? readdirSync(mountedDir).map((name) => readFileSync(join(mountedDir, name), 'utf8').trim())
+      : [];
     return [...new Set([...own, ...mounted])];
   }
 
