@@ -10,4 +10,3 @@ export {
   missingLabImages,
   NODE_SERVICES,
 } from './lab-images';
-export { CONTAINER_SECRETS_DIR, containerSecrets } from './container-secrets';
