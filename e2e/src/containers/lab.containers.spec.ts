@@ -460,6 +460,7 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
     for (const vm of ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']) {
       assert.equal([...(blocks.get(vm) ?? '').matchAll(/- source: /g)].length, 1, `${vm} mounts one secret`);
     }
-    assert.doesNotMatch(result.stdout, /PASSWORD:|TOKEN:|TOKENS:|SECRET:|REDISCLI_AUTH|redis:\/\/:/);
+    // No secret-bearing variable in any environment (a `_FILE` variable names a file), no credentials in a URL.
+    assert.doesNotMatch(result.stdout, /PASSWORD:|TOKEN:|TOKENS:|SECRET:|REDISCLI_AUTH:|redis:\/\/:/);
   });
 });
