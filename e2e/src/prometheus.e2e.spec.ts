@@ -35,6 +35,9 @@ const EXPECTED: Record<string, Expectation[]> = {
     ['tenantlab_switch_delivered_bytes_total', { tenant: 'tenant-a' }, atLeast(FRAMES * 128)],
     ['tenantlab_switch_flow_cache_hits_total', {}, atLeast(1)],
     ['tenantlab_switch_ports', { tenant: 'tenant-b' }, (value) => value === 2],
+    // No program runs in this lab, so nothing waits for CPU: the series are there, at 0.
+    ['tenantlab_switch_cpu_budget_waited_frames_total', { tenant: 'tenant-a' }, (value) => value === 0],
+    ['tenantlab_switch_cpu_budget_waiting_frames', { tenant: 'tenant-a' }, (value) => value === 0],
   ],
   allocator: [['tenantlab_allocator_register_free_bytes', { stage: '0' }, atLeast(8)]],
   telemetry: [

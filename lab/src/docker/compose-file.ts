@@ -346,6 +346,10 @@ export interface ComposeService {
   environment: Record<string, string>;
   /** None for the one-shot kafka-setup. */
   ports?: string[];
+  /** Bind mounts (`host:container:ro`): only the per-profile Prometheus has one (prometheus-service.ts). */
+  volumes?: string[];
+  /** Compose secrets (the document's `secrets`), mounted at /run/secrets/<name>. */
+  secrets?: string[];
   networks: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck:
@@ -355,6 +359,8 @@ export interface ComposeService {
 export interface ComposeDocument {
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
+  /** File-based secrets by name (Compose mounts each file read-only into the services that name it). */
+  secrets?: Record<string, { file: string }>;
 }
 
 const HEADER = `# GENERATED from labs/default.json by the lab runner (lab/src/docker/compose-file.ts): do not edit by hand.
