@@ -108,7 +108,7 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     assert.deepEqual(projectContainers(), [], 'Ctrl-C leaves no container');
   });
 
-  it('shows Prometheus in `lab status`, ready, on 127.0.0.1', () => {
+  it('shows Prometheus in `lab status`, ready, on 127.0.0.1', async () => {
     const result = spawnSync(process.execPath, [LAB_CLI, 'status', '--json', '--profile', PROFILE], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
@@ -127,7 +127,10 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
       docker('inspect', '--format', '{{ json .HostConfig.PortBindings }}', containerOf('prometheus')),
     ) as Record<string, { HostIp: string; HostPort: string }[]>;
     assert.deepEqual(bindings, { '9090/tcp': [{ HostIp: '127.0.0.1', HostPort: String(9090 + PORT_OFFSET) }] });
-    assert.ok(output.join('').includes(`Prometheus: ${urlOf(state, 'prometheus')}/`), 'lab up names its URL');
+    // After the state file, `lab up` prints the ready table and then the addresses.
+    await eventually('lab up to print where Prometheus is', 30_000, async () =>
+      output.join('').includes(`Prometheus: ${urlOf(state, 'prometheus')}/ (user tenantlab`) ? true : undefined,
+    );
   });
 
   it('scrapes every service and VM of the lab file across both networks: every target up, `up` 1', async () => {
