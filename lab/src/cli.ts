@@ -11,7 +11,8 @@ import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
-import { METRICS_SCRAPE_TOKEN } from './prometheus-config';
+import { PROMETHEUS_USER } from './infra/prometheus.component';
+import { METRICS_SCRAPE_TOKEN, metricsScrapeTokenFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
@@ -52,7 +53,8 @@ Options:
                       engine answers, Compose is installed and the images exist (npm run lab -- images)
   --quiet             up: show progress only, not the merged log (logs stay in .lab/NAME/logs)
   --prometheus        up: also run Prometheus (127.0.0.1:9090 + offset) scraping every service's and
-                      VM's /metrics; installs Debian's prometheus package the first time (root)
+                      VM's /metrics; local mode installs Debian's prometheus package the first time
+                      (root), Docker mode runs the tenantlab/prometheus image (npm run lab -- images)
   --json              status: print JSON
   --seed N            run: seed every random choice with N instead of the file's seed; impair: the
                       seed of the impairment's random choices
@@ -138,7 +140,7 @@ async function up(
   }
   const definition = readLabDefinition(labFile);
   const progress = (message: string): void => console.log(`==> ${message}`);
-  const mode = await chooseMode(requested);
+  const mode = await chooseMode(requested, undefined, extras.prometheus ? ['prometheus'] : []);
   progress(`mode: ${mode.mode} (${mode.reason})`);
   if (mode.mode === 'docker' && mode.problem) {
     console.error(`--mode docker: ${mode.problem}`);
@@ -172,7 +174,11 @@ async function up(
     ),
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
-  if (extras.prometheus) console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/targets`);
+  if (extras.prometheus) {
+    // The root, not /targets: Debian's build serves its UI under /classic/ and the root redirects there.
+    const tokenFile = metricsScrapeTokenFile(labDataDir(REPO_ROOT, profile));
+    console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${tokenFile})`);
+  }
   console.log(dashboardHint(urlOf(lab.state, 'telemetry'), labDataDir(REPO_ROOT, profile)));
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 

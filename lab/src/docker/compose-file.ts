@@ -368,6 +368,8 @@ export interface ComposeService {
   group_add?: string[];
   /** None for the one-shot kafka-setup. */
   ports?: string[];
+  /** Bind mounts (`host:container:ro`): only the per-profile Prometheus has one (prometheus-service.ts). */
+  volumes?: string[];
   networks: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck:

@@ -10,10 +10,11 @@ import type { LabDefinition } from '../lab-definition';
 import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
-import { ensureMetricsScrapeToken } from '../prometheus-config';
+import { ensureMetricsScrapeToken, PROMETHEUS_PORT } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
+import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
 
 /** The Compose project name of a profile's Docker lab: containers, networks and volumes all carry it. */
@@ -151,8 +152,13 @@ function parseSize(text: string): number {
   return Number(match[1]) * (units[match[2] ?? 'B'] ?? 1);
 }
 
-/** The components of a Docker lab as the state file records them: the same names and URLs as local mode. */
-export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portOffset'>): ComponentEntry[] {
+/**
+ * The components of a Docker lab as the state file records them: the same names and URLs as local mode (Prometheus
+ * only with `prometheus`).
+ */
+export function dockerComponents(
+  options: Pick<LabOptions, 'definition' | 'portOffset'> & { prometheus?: boolean },
+): ComponentEntry[] {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, options.portOffset);
   const http = (port: number): string => `http://127.0.0.1:${port}`;
   const vms = options.definition.tenants.flatMap((tenant) => tenant.vms);
@@ -160,6 +166,9 @@ export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portO
     { name: 'redis', kind: 'infra', url: `redis://127.0.0.1:${ports.redis}`, pid: 0 },
     { name: 'kafka', kind: 'infra', url: `127.0.0.1:${ports.kafka}`, pid: 0 },
     { name: 'jaeger', kind: 'infra', url: http(ports.jaegerQuery), pid: 0 },
+    ...(options.prometheus
+      ? [{ name: 'prometheus', kind: 'infra' as const, url: http(PROMETHEUS_PORT + options.portOffset), pid: 0 }]
+      : []),
     ...(['operator', 'switch', 'allocator', 'telemetry'] as const).map((name): ComponentEntry => ({
       name,
       kind: 'service',
@@ -176,9 +185,10 @@ export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portO
 }
 
 /**
- * Brings up the lab in containers: generates the compose project from the lab file, starts it (images must exist:
- * `npm run lab -- images`), reports each container as it becomes healthy, and follows every container's log into
- * `.lab/<profile>/logs/` and `onLine`. stop() removes the containers, networks and volumes.
+ * Brings up the lab in containers: generates the compose project from the lab file (with a Prometheus container
+ * scraping every service and VM when `options.prometheus`), starts it (images must exist: `npm run lab -- images`),
+ * reports each container as it becomes healthy, and follows every container's log into `.lab/<profile>/logs/` and
+ * `onLine`. stop() removes the containers, networks and volumes.
  */
 export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const { repoRoot, profile, onProgress } = options;
@@ -186,17 +196,20 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const startedAt = Date.now();
-  writeFileSync(
-    composeFileOf(repoRoot, profile),
-    renderComposeFile(composeProject(options.definition, options.portOffset)),
-  );
+  const components = dockerComponents(options);
+  let project = composeProject(options.definition, options.portOffset);
+  if (options.prometheus) {
+    const targets = dockerScrapeTargets(project, components);
+    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensureMetricsScrapeToken(dataDir));
+    project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir });
+  }
+  writeFileSync(composeFileOf(repoRoot, profile), renderComposeFile(project));
   const followers: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const follower of followers) follower.kill('SIGTERM');
     await runCompose(repoRoot, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(repoRoot, profile);
   };
-  const components = dockerComponents(options);
   try {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
     const up = runCompose(

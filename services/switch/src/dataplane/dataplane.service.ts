@@ -111,6 +111,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly sampling = new Map<string, number>();
   /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
   private readonly waiting = new Map<string, PortEntry[]>();
+  /** Per tenant, frames that had to wait for CPU, each counted once: when it first joined its tenant's wait queue. */
+  private readonly cpuWaits = new Map<string, number>();
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
@@ -217,6 +219,11 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     return new Map([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
   }
 
+  /** Per tenant, frames that have waited for CPU since the switch started (`waitedForCpu` in GET /dataplane). */
+  cpuWaitsTotal(): Map<string, number> {
+    return new Map(this.cpuWaits);
+  }
+
   /**
    * The share of a declared tenant's frames traced. A tenant is declared when the operator has given it a VLAN (the
    * registry the switch reads its ports from); a rate for any other name would sit unused, so it is refused (404).
@@ -276,6 +283,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       ...this.quarantine.snapshot(this.directory.ports()),
       scheduler: this.scheduler.snapshot(),
       waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
+      waitedForCpu: Object.fromEntries(this.cpuWaits),
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
@@ -360,10 +368,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     const candidates: PortEntry[] = [];
     for (const queue of this.waiting.values()) candidates.push(...queue);
     this.waiting.clear();
+    // The first `carried` candidates waited before this batch: they were counted in cpuWaits when they began to.
+    const carried = candidates.length;
     candidates.push(...entries);
+    let position = 0;
     for (const entry of candidates) {
       const tenant = entry.port.tenant;
       const queue = this.waiting.get(tenant);
+      const waitedBefore = position++ < carried;
       if (queue || this.pipeline.mustWait(entry.port)) {
         if (!queue) this.waiting.set(tenant, [entry]);
         else if (queue.length < this.config.PROGRAM_CPU_WAIT_FRAMES) queue.push(entry);
@@ -371,7 +383,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
           this.pipeline.drop(entry, 'cpu-budget');
           if (this.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
           acknowledge(acks, entry);
+          continue;
         }
+        if (!waitedBefore) this.cpuWaits.set(tenant, (this.cpuWaits.get(tenant) ?? 0) + 1);
         continue;
       }
       acknowledge(acks, entry);
