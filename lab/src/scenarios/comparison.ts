@@ -133,6 +133,18 @@ export function writeBenchResult(
   return file;
 }
 
+/** The switch's PROGRAM_CPU_NS_PER_SECOND default (services/switch/src/config/switch.config.ts). */
+const DEFAULT_PROGRAM_CPU_NS = 500_000_000;
+
+/** A tenant's share of the scenario's own program CPU budget, ns/s (its tenants, their weights, default 1). */
+export function shareOf(scenario: Scenario, tenant: string): number | undefined {
+  const weights = new Map(scenario.tenants.map((t) => [t.id, t.cpuWeight ?? 1]));
+  const weight = weights.get(tenant);
+  if (weight === undefined) return undefined;
+  const total = [...weights.values()].reduce((sum, w) => sum + w, 0);
+  return ((scenario.switch?.programCpuNsPerSecond ?? DEFAULT_PROGRAM_CPU_NS) * weight) / total;
+}
+
 function cell(value: number | null | undefined): string | number {
   return value === null || value === undefined ? 'n/a' : value;
 }
@@ -238,15 +250,35 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
       ' frame, and frames dropped for want of CPU budget.',
     '',
     table(
-      ['tenant', ...names.flatMap((n) => [`${n}: frames in`, `${n}: program ns/frame`, `${n}: cpu-budget drops`])],
+      [
+        'tenant',
+        ...names.flatMap((n) => [
+          `${n}: frames in`,
+          `${n}: program ns/frame`,
+          `${n}: program time / share`,
+          `${n}: cpu-budget drops`,
+        ]),
+      ],
       tenants.map((tenant) => [
         tenant,
         ...figures.flatMap((f) => {
           const t = f?.tenants[tenant];
-          return [cell(t?.framesIn), cell(t?.programNsPerFrame), cell(t?.cpuBudgetDrops)];
+          const share = shareOf(run.scenario, tenant);
+          const used = t && f && f.windowMs > 0 ? t.programNs / (f.windowMs / 1000) : undefined;
+          return [
+            cell(t?.framesIn),
+            cell(t?.programNsPerFrame),
+            used === undefined || share === undefined ? 'n/a' : Math.round((used / share) * 100) / 100,
+            cell(t?.cpuBudgetDrops),
+          ];
         }),
       ]),
     ),
+    '',
+    `"Program time / share" is the program time the switch charged to the tenant per second of the window over its` +
+      ` share of the scenario's own budget (\`switch.programCpuNsPerSecond\`, default ${DEFAULT_PROGRAM_CPU_NS}` +
+      " ns/s, times its weight over the sum of the weights of the scenario's tenants): in a variant whose budget" +
+      ' never binds it is the load the tenant offers, in units of its share.',
     '',
     table(
       ['switch', ...names],
