@@ -261,9 +261,11 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
       ],
       tenants.map((tenant) => [
         tenant,
-        ...figures.flatMap((f) => {
+        ...figures.flatMap((f, i) => {
           const t = f?.tenants[tenant];
-          const share = shareOf(run.scenario, tenant);
+          // The scenario's own budget, shared among the variant's tenants.
+          const tenantsOfVariant = run.variants[i]?.results.scenario.tenants ?? run.scenario.tenants;
+          const share = shareOf({ ...run.scenario, tenants: tenantsOfVariant }, tenant);
           const used = t && f && f.windowMs > 0 ? t.programNs / (f.windowMs / 1000) : undefined;
           return [
             cell(t?.framesIn),
@@ -277,7 +279,7 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
     '',
     `"Program time / share" is the program time the switch charged to the tenant per second of the window over its` +
       ` share of the scenario's own budget (\`switch.programCpuNsPerSecond\`, default ${DEFAULT_PROGRAM_CPU_NS}` +
-      " ns/s, times its weight over the sum of the weights of the scenario's tenants): in a variant whose budget" +
+      " ns/s, times its weight over the sum of the weights of the variant's tenants): in a variant whose budget" +
       ' never binds it is the load the tenant offers, in units of its share.',
     '',
     table(

@@ -83,7 +83,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
   $defs: {
     id,
     switchSettings: {
-      description: "The switch's program CPU budget for the run (its PROGRAM_CPU_* environment).",
+      description: "The switch's program CPU budget and tenant quantum for the run (its environment).",
       type: 'object',
       additionalProperties: false,
       properties: {
@@ -94,6 +94,12 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           description: 'Program time per second shared by weight (1e9 = one core; 1e12 never binds: budgets off).',
         },
         programCpuBurstNs: { type: 'integer', minimum: 1000, maximum: 1_000_000_000_000 },
+        tenantQuantum: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (default 256).',
+        },
       },
     },
     variant: {

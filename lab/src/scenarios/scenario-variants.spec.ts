@@ -92,9 +92,10 @@ describe('scenario variants', () => {
 
   it("turns switch settings into the switch's PROGRAM_CPU_* environment", () => {
     assert.deepEqual(switchEnvOf(undefined), {});
-    assert.deepEqual(switchEnvOf({ programCpuNsPerSecond: 1e12, programCpuBurstNs: 200_000 }), {
+    assert.deepEqual(switchEnvOf({ programCpuNsPerSecond: 1e12, programCpuBurstNs: 200_000, tenantQuantum: 2560 }), {
       PROGRAM_CPU_NS_PER_SECOND: '1000000000000',
       PROGRAM_CPU_BURST_NS: '200000',
+      SWITCH_TENANT_QUANTUM: '2560',
     });
   });
 });

@@ -68,5 +68,6 @@ export function switchEnvOf(settings: SwitchSettings | undefined): Record<string
     env['PROGRAM_CPU_NS_PER_SECOND'] = String(settings.programCpuNsPerSecond);
   }
   if (settings?.programCpuBurstNs !== undefined) env['PROGRAM_CPU_BURST_NS'] = String(settings.programCpuBurstNs);
+  if (settings?.tenantQuantum !== undefined) env['SWITCH_TENANT_QUANTUM'] = String(settings.tenantQuantum);
   return env;
 }

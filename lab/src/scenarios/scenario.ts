@@ -93,6 +93,8 @@ export interface SwitchSettings {
   programCpuNsPerSecond?: number;
   /** PROGRAM_CPU_BURST_NS: the most one tenant may bank while idle. */
   programCpuBurstNs?: number;
+  /** SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (deficit round robin over tenants). */
+  tenantQuantum?: number;
 }
 
 /**
