@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
@@ -59,6 +59,7 @@ Options:
   --seed N            run: seed every random choice with N instead of the file's seed; impair: the
                       seed of the impairment's random choices
   --out DIR           run: the results folder (default results/<scenario>-<timestamp>/)
+  --bench             run: a scenario with comparisons also writes bench/results/scenario-<name>.json
 `;
 
 async function main(): Promise<number> {
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
       json: { type: 'boolean', default: false },
       seed: { type: 'string' },
       out: { type: 'string' },
+      bench: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       delay: { type: 'string' },
       jitter: { type: 'string' },
@@ -98,7 +100,15 @@ async function main(): Promise<number> {
         prometheus: values.prometheus,
       });
     case 'run':
-      return run(positionals[1], values.seed, values.out, values.profile, portOffset, values.mode as LabMode);
+      return run(
+        positionals[1],
+        values.seed,
+        values.out,
+        values.profile,
+        portOffset,
+        values.mode as LabMode,
+        values.bench,
+      );
     case 'status':
       return status(values.profile, values.json);
     case 'down':
@@ -206,6 +216,7 @@ async function run(
   profile: string,
   portOffset: number,
   requested: LabMode,
+  bench = false,
 ): Promise<number> {
   if (!file) throw new UsageError('run needs a scenario file, such as `npm run lab -- run scenarios/faults.json`');
   const seed = seedText === undefined ? undefined : Number(seedText);
@@ -236,6 +247,7 @@ async function run(
     file: resolve(process.cwd(), file),
     ...(seed === undefined ? {} : { seed }),
     ...(out === undefined ? {} : { out: resolve(process.cwd(), out) }),
+    ...(bench ? { benchDir: join(REPO_ROOT, 'bench', 'results') } : {}),
     mode: mode.mode,
     profile,
     portOffset,

@@ -244,7 +244,12 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       'switch',
       SERVICE_PORTS.switch,
       SERVICE_PORTS.switch + portOffset,
-      { ...nodeEnv(SERVICE_PORTS.switch, 'switch'), KAFKA_BROKERS: 'kafka:9092' },
+      {
+        ...nodeEnv(SERVICE_PORTS.switch, 'switch'),
+        KAFKA_BROKERS: 'kafka:9092',
+        // A scenario's switch settings (its program CPU budget), when it has them.
+        ...definition.switchEnv,
+      },
       ['core'],
       { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),
