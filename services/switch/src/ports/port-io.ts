@@ -35,6 +35,8 @@ export interface PortReadOutcome {
   fault?: string;
   /** The stream or its group is gone (Redis restarted empty, the stream was deleted): the group must be made again. */
   noGroup?: boolean;
+  /** This read found the port's pending entries (read before, never acknowledged) run out: it reads new ones next. */
+  pendingDone?: boolean;
 }
 
 export interface ReadRound {
@@ -144,7 +146,10 @@ export class PortReader {
       outcome.read += 1;
     }
     // Vanished entries (parts[6]) were pending ones: read again, now gone, and acknowledged by the script.
-    if (pending && count > 0 && outcome.read + Number(parts[6]) === 0) this.recovered.add(port.no);
+    if (pending && count > 0 && outcome.read + Number(parts[6]) === 0) {
+      this.recovered.add(port.no);
+      outcome.pendingDone = true;
+    }
     return outcome;
   }
 }
