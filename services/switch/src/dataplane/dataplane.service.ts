@@ -126,7 +126,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
-    this.reads = redis.duplicate({ connectionName: 'switch:ports' });
+    // Never resend a commit sent before the connection dropped: Redis may have run it (see untilClosed).
+    this.reads = redis.duplicate({ connectionName: 'switch:ports', autoResendUnfulfilledCommands: false });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
