@@ -20,18 +20,19 @@ import { HeldTally } from '../impairments/held-tally';
 import { PortImpairments, type ShapeHooks } from '../impairments/port-impairments';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
+import { BatchForwarder } from './batch-forwarder';
 import { ProgramInstaller } from './program-installer';
 import { UtilityReporter } from './utility-reporter';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
-import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
+import { type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
 import { type MirroredFrame, type PacketTrace } from '../traces/packet-trace';
-import { PacketTraceSink, type SampledFrame } from '../traces/packet-trace.sink';
+import { PacketTraceSink } from '../traces/packet-trace.sink';
 
 const tracer = trace.getTracer('tenantlab.switch');
 
@@ -41,12 +42,6 @@ export interface ProgramEvent {
   event: string;
   fields: Record<string, number | string>;
   timestampUs: number;
-}
-
-function acknowledge(acks: Map<SwitchPort, string[]>, entry: PortEntry): void {
-  const ids = acks.get(entry.port);
-  if (ids) ids.push(entry.id);
-  else acks.set(entry.port, [entry.id]);
 }
 
 function reportValue(value: ReportValue): number | string {
@@ -109,10 +104,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private utilityTimer: NodeJS.Timeout | undefined;
   private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
-  /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
-  private readonly waiting = new Map<string, PortEntry[]>();
-  /** Per tenant, frames that had to wait for CPU, each counted once: when it first joined its tenant's wait queue. */
-  private readonly cpuWaits = new Map<string, number>();
+  /** One batch's decisions and commit, with the frames waiting for CPU and the counts waiting for a commit's outcome. */
+  private readonly batch: BatchForwarder;
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
@@ -133,7 +126,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
-    this.reads = redis.duplicate({ connectionName: 'switch:ports' });
+    // Never resend a commit sent before the connection dropped: Redis may have run it (see untilClosed).
+    this.reads = redis.duplicate({ connectionName: 'switch:ports', autoResendUnfulfilledCommands: false });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
@@ -145,6 +139,22 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
     this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
+    this.batch = new BatchForwarder(
+      this.pipeline,
+      this.writer,
+      this.quarantine,
+      this.impairments,
+      this.shapeHooks,
+      this.ledger,
+      this.traceSink,
+      config.PROGRAM_CPU_WAIT_FRAMES,
+      {
+        usageOf: (tenant) => this.usageOf(tenant),
+        charge: () => this.scheduler.charge(this.usage),
+        sampled: (tenant) => this.sampled(tenant),
+        quarantine: (port, reason) => this.quarantinePort(port, reason),
+      },
+    );
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
     this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
     // Each report carries its own span's context (the allocator's decision links to it): no publish span over it.
@@ -216,12 +226,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Per tenant, frames waiting because its programs are over their CPU share (`waitingForCpu` in GET /dataplane). */
   cpuWaiting(): Map<string, number> {
-    return new Map([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+    return new Map([...this.batch.waiting].map(([tenant, queue]) => [tenant, queue.length]));
   }
 
   /** Per tenant, frames that have waited for CPU since the switch started (`waitedForCpu` in GET /dataplane). */
   cpuWaitsTotal(): Map<string, number> {
-    return new Map(this.cpuWaits);
+    return new Map(this.batch.cpuWaits);
   }
 
   /**
@@ -282,11 +292,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programs: this.installer.status(),
       ...this.quarantine.snapshot(this.directory.ports()),
       scheduler: this.scheduler.snapshot(),
-      waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
-      waitedForCpu: Object.fromEntries(this.cpuWaits),
+      waitingForCpu: Object.fromEntries([...this.batch.waiting].map(([tenant, queue]) => [tenant, queue.length])),
+      waitedForCpu: Object.fromEntries(this.batch.cpuWaits),
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
+      ...(this.batch.uncommitted.size > 0 ? { awaitingCommitOutcome: this.batch.uncommitted.snapshot() } : {}),
       impairments: this.impairments.snapshot(),
       ...(this.heldLeftOver.size > 0 ? { impairmentsHeldByEarlierSwitch: Object.fromEntries(this.heldLeftOver) } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -325,18 +336,20 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         // drops them all, to be read anew.
         if (committed.status === 'rejected') throw committed.reason;
         if (read.status === 'rejected') throw read.reason;
-        const entries = read.value;
+        const { entries, pendingDone } = read.value;
+        // Only now, the commit before it answered: what the read found tells how a failed commit ended.
+        this.batch.reread(entries, pendingDone);
         // Frames held by an impairment fall due with no new frame to wake the data path: it waits no longer.
         const dueIn = this.impairments.nextDueIn(performance.now()) ?? Infinity;
         if (entries.length === 0 && dueIn > 0) {
-          if (this.waiting.size === 0) {
+          if (this.batch.waiting.size === 0) {
             const idle = this.directory.ports().length === 0 ? this.config.PORT_SCAN_INTERVAL_MS : IDLE_WAIT_MS;
             await this.doorbell.wait(Math.min(idle, dueIn));
             continue;
           }
           await this.doorbell.wait(Math.min(WAITING_BLOCK_MS, dueIn));
         } else if (entries.length > 0) this.doorbell.busy();
-        committing = this.forward(entries);
+        committing = this.batch.forward(entries);
         this.batches += 1;
         failures = 0;
         this.lastError = undefined;
@@ -346,106 +359,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.lastError = error instanceof Error ? error.message : String(error);
         if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
         // Whatever this batch read is pending again, waiting frames included: read it all anew, once.
-        this.waiting.clear();
+        this.batch.waiting.clear();
         this.reader.rereadPending();
         await this.pause(Math.min(50 * 2 ** failures, 2000));
       }
     }
     // Stopping: the last commit either ran or left its entries pending for the next switch; nothing to count.
     await committing?.catch(() => undefined);
-  }
-
-  /**
-   * One batch: decide every frame, then deliver and acknowledge them all in one MULTI, sent at once; the promise
-   * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant whose
-   * programs are over their CPU share wait, in order and unacknowledged (a restarted switch reads them again), up
-   * to PROGRAM_CPU_WAIT_FRAMES; beyond that they are dropped and counted as `cpu-budget`.
-   */
-  private forward(entries: PortEntry[]): Promise<void> {
-    const deliveries = new Map<SwitchPort, Delivery[]>();
-    const touched = new Set<SwitchPort>();
-    const acks = new Map<SwitchPort, string[]>();
-    const candidates: PortEntry[] = [];
-    for (const queue of this.waiting.values()) candidates.push(...queue);
-    this.waiting.clear();
-    // The first `carried` candidates waited before this batch: they were counted in cpuWaits when they began to.
-    const carried = candidates.length;
-    candidates.push(...entries);
-    let position = 0;
-    for (const entry of candidates) {
-      const tenant = entry.port.tenant;
-      const queue = this.waiting.get(tenant);
-      const waitedBefore = position++ < carried;
-      if (queue || this.pipeline.mustWait(entry.port)) {
-        if (!queue) this.waiting.set(tenant, [entry]);
-        else if (queue.length < this.config.PROGRAM_CPU_WAIT_FRAMES) queue.push(entry);
-        else {
-          this.pipeline.drop(entry, 'cpu-budget');
-          if (this.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
-          acknowledge(acks, entry);
-          continue;
-        }
-        if (!waitedBefore) this.cpuWaits.set(tenant, (this.cpuWaits.get(tenant) ?? 0) + 1);
-        continue;
-      }
-      acknowledge(acks, entry);
-      const usage = this.usageOf(tenant);
-      usage.frames += 1;
-      usage.cost += 1;
-      let traced: SampledFrame | undefined;
-      const verdict = this.pipeline.process(
-        entry,
-        this.sampled(tenant)
-          ? (_, view, decided) => (traced = this.traceSink.decided(entry, view, decided))
-          : undefined,
-      );
-      if (verdict.kind !== 'forward') {
-        traced?.finish();
-        continue;
-      }
-      for (const out of verdict.outPorts) {
-        if (this.quarantine.has(out)) {
-          this.pipeline.counters.dropped(entry.port, 'port-quarantined');
-          traced?.droppedAt(out, 'port-quarantined');
-          continue;
-        }
-        touched.add(out);
-        const planned = deliveries.get(out);
-        if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
-          this.pipeline.counters.dropped(entry.port, 'rx-full');
-          traced?.droppedAt(out, 'rx-full');
-          continue;
-        }
-        usage.cost += 1;
-        const delivery = { from: entry.port, frame: entry.frame, trace: entry.trace };
-        if (planned) planned.push(delivery);
-        else deliveries.set(out, [delivery]);
-      }
-      traced?.finish();
-    }
-    for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
-    // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
-    this.scheduler.charge(this.usage);
-    const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), this.shapeHooks);
-    return this.writer.commit(deliveries, touched, acks, heldCounts).then(
-      ({ applied, refused, faults }) => {
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
-        for (const [port] of applied) this.ledger.delivered(port.vm, 1);
-        // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
-        for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
-        for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
-        for (const [port, reason] of faults) this.quarantinePort(port, reason);
-      },
-      (error: unknown) => {
-        // No reply: each rx write may or may not be in rx, so its destination counts it in doubt. The batch's tx
-        // entries are settled with it (a drop was counted when decided, a delivery is in doubt at its destination):
-        // left unsettled, a frame lost with the store would be counted at its sender too.
-        for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
-        if (heldCounts) this.impairments.heldChangesInDoubt();
-        throw error;
-      },
-    );
   }
 
   /** Whether to trace this frame of `tenant`: a draw at the tenant's sampling rate. */
@@ -488,6 +408,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const { attached, detached, faulty } = await this.directory.scan();
       for (const port of detached) {
         this.pipeline.detach(port);
+        this.batch.uncommitted.portGone(port);
         this.reader.forget(port);
         this.writer.forget(port);
         this.quarantine.forget(port);
@@ -528,13 +449,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    * besides frames is settled here: entries dropped unread are counted, a port that faulted is quarantined, a
    * quarantined port that read cleanly is released, a stream that lost its group gets it back.
    */
-  private async readRound(): Promise<PortEntry[]> {
+  private async readRound(): Promise<{ entries: PortEntry[]; pendingDone: SwitchPort[] }> {
     const ports = this.directory.ports().filter((port) => this.quarantine.readable(port));
     // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
     // the last round's commit, answered just before this read) stays in.
     const onProbation = new Set(ports.filter((port) => this.quarantine.has(port)));
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
     this.usage = new Map();
+    const pendingDone: SwitchPort[] = [];
     for (const outcome of outcomes) {
       const { port } = outcome;
       if (outcome.fault !== undefined) {
@@ -556,12 +478,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }
+      if (outcome.pendingDone) pendingDone.push(port);
       this.scheduler.observe(port, outcome.length);
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
     for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
-    return entries;
+    return { entries, pendingDone };
   }
 
   /** Wakes an idle data path: an impairment removed has frames to flush now. */
@@ -593,6 +516,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1];
       if (runId && this.storeRunId && runId !== this.storeRunId) {
         this.ledger.storeLost(served);
+        this.batch.uncommitted.storeLost();
         this.logger.record('warn', 'Redis restarted empty: waiting for every port to be attached again', {
           context: 'dataplane',
         });

@@ -119,10 +119,13 @@ export class SwitchPipeline {
     return stage?.bucket !== undefined && !this.cpu.admit(stage.bucket, this.cpu.now());
   }
 
-  /** Counts a frame the data path drops before deciding it (its tenant's wait queue was full). */
-  drop(ingress: IngressFrame, reason: DropReason): void {
-    this.counters.received(ingress.port, ingress.frame.length);
-    this.counters.dropped(ingress.port, reason);
+  /**
+   * Counts a frame the data path drops before deciding it (its tenant's wait queue was full), in `counters` (the
+   * switch's totals unless the caller counts a batch apart).
+   */
+  drop(ingress: IngressFrame, reason: DropReason, counters = this.counters): void {
+    counters.received(ingress.port, ingress.frame.length);
+    counters.dropped(ingress.port, reason);
   }
 
   /** A tenant's share of program processing time, relative to the others' (1 unless set). */
@@ -191,20 +194,24 @@ export class SwitchPipeline {
     return this.cache?.snapshot();
   }
 
-  /** Decides one frame and counts it as received (and dropped, when it is). Delivery is counted by the caller. */
-  process(ingress: IngressFrame, observe?: VerdictObserver): Verdict {
+  /**
+   * Decides one frame and counts it as received (and dropped, when it is) in `counters`: the switch's totals unless
+   * the caller counts a batch apart (the data path does, to count a batch's frames once whatever its commit does).
+   * Delivery is counted by the caller.
+   */
+  process(ingress: IngressFrame, observe?: VerdictObserver, counters = this.counters): Verdict {
     const { port, frame } = ingress;
     const view = this.view;
-    this.counters.received(port, frame.length);
+    counters.received(port, frame.length);
     const rejected = parseFrame(frame, view);
     if (rejected !== undefined) {
-      this.counters.dropped(port, 'malformed', rejected);
+      counters.dropped(port, 'malformed', rejected);
       const verdict: Verdict = { kind: 'drop', reason: 'malformed', malformed: rejected };
       observe?.(ingress, view, verdict);
       return verdict;
     }
     const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, frame, view);
-    if (verdict.kind === 'drop') this.counters.dropped(port, verdict.reason);
+    if (verdict.kind === 'drop') counters.dropped(port, verdict.reason);
     observe?.(ingress, view, verdict);
     return verdict;
   }
