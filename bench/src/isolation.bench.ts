@@ -42,10 +42,16 @@ export interface VictimRun {
 
 export interface StormRun {
   written: number;
+  /** How long the storm ran, from its process's start to its stop. */
+  seconds: number;
   writtenPerSecond: number;
-  /** Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound. */
+  /**
+   * Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound,
+   * and dropped by storm control (floods over the tenant's budget of copies).
+   */
   delivered: number;
   overBound: number;
+  stormControl: number;
 }
 
 /**
@@ -70,7 +76,7 @@ export async function runIsolationBenchmark(): Promise<void> {
       if (storm) storms.push(storm);
       const stormText = storm
         ? `; storm wrote ${Math.round(storm.writtenPerSecond)} frames/s, ${storm.delivered} copies delivered, ` +
-          `${storm.overBound} dropped over its bound`
+          `${storm.overBound} dropped over its bound, ${storm.stormControl} by storm control`
         : '';
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
@@ -107,7 +113,8 @@ export async function runIsolationBenchmark(): Promise<void> {
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
-          `${storms.map((s) => s.overBound).join(', ')}`,
+          `${storms.map((s) => s.overBound).join(', ')}; dropped by storm control (the switch's default ` +
+          `SWITCH_FLOOD_COPIES_PER_SECOND): ${storms.map((s) => s.stormControl).join(', ')}`,
       },
       ...isolationFigures(victims, storms),
     });
@@ -136,6 +143,9 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
       victim_p50_us_under_storm: Math.round(p50.storm),
       victim_p99_us_under_storm: Math.round(p99.storm),
       storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
+      // What storm control spared the switch: the storm's floods dropped before fan-out, per second of storm.
+      storm_control_drops_per_s: Math.round(median(storms.map((s) => s.stormControl / s.seconds))),
+      storm_copies_delivered_per_s: Math.round(median(storms.map((s) => s.delivered / s.seconds))),
       // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
       // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
       attacker_redis_bytes_max: attackerRedisBytesMax(),
@@ -172,6 +182,8 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
           writtenPerSecond: report.written / report.seconds,
           delivered: countersAfter.delivered - countersBefore.delivered,
           overBound: countersAfter.overBound - countersBefore.overBound,
+          stormControl: countersAfter.stormControl - countersBefore.stormControl,
+          seconds: report.seconds,
         },
       };
     } finally {
@@ -211,8 +223,10 @@ async function startStorm(redis: TestRedis): Promise<Storm> {
   };
 }
 
-/** The storm tenant's copies delivered and entries dropped over its bound, so far, from the switch's counters. */
-async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; overBound: number }> {
+/** The storm tenant's copies delivered, entries dropped over its bound and floods suppressed, from the switch. */
+async function stormCounters(
+  sw: RunningSwitch,
+): Promise<{ delivered: number; overBound: number; stormControl: number }> {
   type Counters = { txFrames: number; drops: Record<string, number | undefined> };
   const reply = await requestJson<{ counters: { tenants: Record<string, Counters | undefined> } }>(
     'GET',
@@ -222,7 +236,11 @@ async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; ov
     testAdminHeaders(),
   );
   const storm = reply.body.counters.tenants['storm'];
-  return { delivered: storm?.txFrames ?? 0, overBound: storm?.drops['tx-over-bound'] ?? 0 };
+  return {
+    delivered: storm?.txFrames ?? 0,
+    overBound: storm?.drops['tx-over-bound'] ?? 0,
+    stormControl: storm?.drops['storm-control'] ?? 0,
+  };
 }
 
 /**
