@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import { attackerRedisBytesMax } from '@tenantlab/shared';
 import { isolationFigures, type VictimRun } from './isolation.bench';
 
-const victim = (fps: number, p99Us: number): VictimRun => ({ fps, p50Us: p99Us / 2, p99Us, lost: 0 });
+const victim = (fps: number, p99Us: number): VictimRun => ({
+  fps,
+  p50Us: p99Us / 2,
+  p99Us,
+  lost: 0,
+  tail: { toTx: 0, switch: 0, toReader: 0 },
+});
 const storm = { written: 1, seconds: 5, writtenPerSecond: 50_000, delivered: 0, overBound: 0, stormControl: 0 };
 
 describe('the isolation bench report (keys and goals as the README lists them)', () => {

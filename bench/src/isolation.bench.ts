@@ -38,6 +38,22 @@ export interface VictimRun {
   p50Us: number;
   p99Us: number;
   lost: number;
+  /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
+  tail: Stages;
+}
+
+/**
+ * A frame's path in stages, in ms, from four instants: its send stamp (taken as the sender queues its XADD), the
+ * time Redis gave its tx entry id, the time Redis gave its rx entry id (the switch's commit), and its arrival at the
+ * reader. Entry ids are Redis's clock in whole ms, so each stage is good to about 1 ms.
+ */
+export interface Stages {
+  /** Send stamp to tx entry: the sender's pipeline waiting for Redis. */
+  toTx: number;
+  /** Tx entry to rx entry: waiting for the switch's read, the switch's work, its commit. */
+  switch: number;
+  /** Rx entry to arrival: the reader's XREAD waking and answering. */
+  toReader: number;
 }
 
 export interface StormRun {
@@ -80,7 +96,8 @@ export async function runIsolationBenchmark(): Promise<void> {
         : '';
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
-          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}`,
+          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}; ` +
+          `slowest 1% (median ms): ${stagesText(victim.tail)}`,
       );
       return victim.fps;
     });
@@ -110,6 +127,11 @@ export async function runIsolationBenchmark(): Promise<void> {
           "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
           '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
           "under the lab's maxmemory (3gb, sized for the default lab's four VMs: docs/redis-rights.md)",
+        victim_tail:
+          "where the slowest 1% of the victim's frames spent their time, median ms per stage (send stamp to tx " +
+          "entry id, tx to rx entry id, rx entry id to arrival; entry ids are Redis's clock in ms): alone " +
+          `${victims.alone.map((r) => stagesText(r.tail)).join('; ')}; under storm ` +
+          `${victims.storm.map((r) => stagesText(r.tail)).join('; ')}`,
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
@@ -252,6 +274,11 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
   const reader = admin.duplicate();
   const total = Math.round(VICTIM_RATE * seconds);
   const latencies: number[] = [];
+  /** Per sequence number: when Redis took the frame into tx, and into rx, in ms (from the entry ids). */
+  const txMs = new Float64Array(total);
+  const rxMs = new Float64Array(total);
+  const stamps = new Float64Array(total);
+  const arrivals = new Float64Array(total);
   let lastArrival = 0;
   let sendingDone = false;
   try {
@@ -281,6 +308,12 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
           if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
           latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
           lastArrival = now;
+          const seq = frame.readUInt32BE(STAMP_AT - 4);
+          if (seq < total) {
+            stamps[seq] = frame.readDoubleBE(STAMP_AT);
+            rxMs[seq] = entryMs(lastId);
+            arrivals[seq] = now;
+          }
         }
       }
     })();
@@ -292,10 +325,12 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
       );
       if (due > sent) {
         const pipeline = sender.pipeline();
+        const first = sent;
         for (; sent < due; sent++) {
           pipeline.xadd(PORT_KEYS.tx(VICTIM_FROM), '*', PORT_ENTRY_FIELDS.frame, victimFrame(sent));
         }
-        await pipeline.exec();
+        const ids = (await pipeline.exec()) ?? [];
+        ids.forEach(([, id], i) => (txMs[first + i] = typeof id === 'string' ? entryMs(id) : NaN));
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -307,6 +342,7 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
       p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
       p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
       lost: total - latencies.length,
+      tail: slowestStages(stamps, txMs, rxMs, arrivals),
     };
   } finally {
     sender.disconnect();
@@ -325,6 +361,30 @@ function victimFrame(seq: number): Buffer {
     udp: { srcPort: 4000, dstPort: 4001 },
     payload,
   });
+}
+
+/** The ms part of a stream entry id: when Redis added the entry, by its clock. */
+function entryMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
+function slowestStages(stamps: Float64Array, txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): Stages {
+  const arrived = [...arrivals.keys()].filter((seq) => arrivals[seq] > 0);
+  if (arrived.length === 0) return { toTx: NaN, switch: NaN, toReader: NaN };
+  const slowest = arrived
+    .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
+    .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
+  const stage = (of: (seq: number) => number): number => round(median(slowest.map(of)));
+  return {
+    toTx: stage((seq) => txMs[seq] - stamps[seq]),
+    switch: stage((seq) => rxMs[seq] - txMs[seq]),
+    toReader: stage((seq) => arrivals[seq] - rxMs[seq]),
+  };
+}
+
+function stagesText(stages: Stages): string {
+  return `to tx ${stages.toTx}, switch ${stages.switch}, to reader ${stages.toReader}`;
 }
 
 function round(value: number): number {
