@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seedVmRegistry, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
@@ -40,6 +41,8 @@ export interface VictimRun {
   lost: number;
   /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
   tail: Stages;
+  /** Cores each process used over the measured seconds (1 = one core busy throughout); no storm: 0. */
+  cores?: { redis: number; switch: number; storm: number };
 }
 
 /**
@@ -97,7 +100,7 @@ export async function runIsolationBenchmark(): Promise<void> {
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
           `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}; ` +
-          `slowest 1% (median ms): ${stagesText(victim.tail)}`,
+          `slowest 1% (median ms): ${stagesText(victim.tail)}; cores used: ${coresText(victim)}`,
       );
       return victim.fps;
     });
@@ -132,6 +135,10 @@ export async function runIsolationBenchmark(): Promise<void> {
           "entry id, tx to rx entry id, rx entry id to arrival; entry ids are Redis's clock in ms): alone " +
           `${victims.alone.map((r) => stagesText(r.tail)).join('; ')}; under storm ` +
           `${victims.storm.map((r) => stagesText(r.tail)).join('; ')}`,
+        cores_used:
+          'cores each process used over the measured seconds (Redis from INFO cpu, the switch and the storm from ' +
+          `/proc/<pid>/stat; the machine has 2, shared): alone ${victims.alone.map(coresText).join('; ')}; under ` +
+          `storm ${victims.storm.map(coresText).join('; ')}`,
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
@@ -193,7 +200,15 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
       const countersBefore = await stormCounters(sw);
       if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
       await victimTraffic(admin, WARMUP_SECONDS);
+      const cpuBefore = await cpuSeconds(admin, sw.pid, storm?.pid);
       const victim = await victimTraffic(admin, MEASURE_SECONDS);
+      const cpuAfter = await cpuSeconds(admin, sw.pid, storm?.pid);
+      const wall = cpuAfter.at - cpuBefore.at;
+      victim.cores = {
+        redis: round((cpuAfter.redis - cpuBefore.redis) / wall),
+        switch: round((cpuAfter.switch - cpuBefore.switch) / wall),
+        storm: round((cpuAfter.storm - cpuBefore.storm) / wall),
+      };
       if (!storm) return { victim };
       const report = await storm.stop();
       const countersAfter = await stormCounters(sw);
@@ -215,7 +230,36 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
 }
 
 interface Storm {
+  pid: number | undefined;
   stop(): Promise<StormReport>;
+}
+
+/** CPU seconds Redis, the switch and the storm process have used so far, and when (s). */
+async function cpuSeconds(
+  admin: Redis,
+  switchPid: number,
+  stormPid: number | undefined,
+): Promise<{ at: number; redis: number; switch: number; storm: number }> {
+  const info = await admin.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return {
+    at: performance.now() / 1000,
+    redis: field('used_cpu_user') + field('used_cpu_sys'),
+    switch: processCpuSeconds(switchPid),
+    storm: stormPid === undefined ? 0 : processCpuSeconds(stormPid),
+  };
+}
+
+/** User and system CPU seconds of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function coresText(run: VictimRun): string {
+  const cores = run.cores;
+  return cores ? `Redis ${cores.redis}, switch ${cores.switch}, storm ${cores.storm}` : 'not measured';
 }
 
 async function startStorm(redis: TestRedis): Promise<Storm> {
@@ -230,6 +274,7 @@ async function startStorm(redis: TestRedis): Promise<Storm> {
   });
   let stopping: Promise<StormReport> | undefined;
   return {
+    pid: child.pid,
     stop: () =>
       (stopping ??= (async () => {
         const report = new Promise<StormReport>((resolve) =>
