@@ -124,6 +124,10 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.pipeline = new SwitchPipeline({
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
+      floods:
+        config.SWITCH_FLOOD_COPIES_PER_SECOND > 0
+          ? { copiesPerSecond: config.SWITCH_FLOOD_COPIES_PER_SECOND, burstCopies: config.SWITCH_FLOOD_BURST_COPIES }
+          : undefined,
     });
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     // Never resend a commit sent before the connection dropped: Redis may have run it (see untilClosed).
