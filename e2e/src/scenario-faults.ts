@@ -20,7 +20,7 @@ interface Summary {
     countedTwice: number;
   };
   dips: { event: string; baselinePerSecond: number; minimumPerSecond: number; recoveryMs: number | null }[];
-  events: { label: string; ok: boolean; result: string; startedMs: number }[];
+  events: { label: string; atMs: number; ok: boolean; result: string }[];
 }
 
 /** Runs `npm run lab -- run` as a user does (the CLI), in the given mode, and returns its exit code, output and results. */
@@ -149,11 +149,12 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
   // After Redis restarted empty the operator has no registry until the VMs register again: a sample then finds
   // fewer than 4, or no count at all (the operator could not read one). VMs re-register within a second or so, so a
   // 500 ms sampler may see only the latter.
-  const restartAt = summary.events.find((e) => e.label === 'Redis restarted empty')?.startedMs ?? Infinity;
+  const restartAt = summary.events.find((e) => e.label === 'Redis restarted empty')?.atMs;
+  assert.ok(restartAt !== undefined, 'summary.json has the Redis restart event and its time');
   const afterRestart = rows.filter((row) => Number(row[0]) >= restartAt).map((row) => row[10] ?? '');
   assert.ok(
     afterRestart.some((n) => n === '' || Number(n) < 4),
-    `fewer VMs registered, or none readable, for a while after Redis restarted empty: ${afterRestart.slice(0, 20).join(' ')}`,
+    `fewer VMs registered, or none readable, for a while after Redis restarted empty: ${JSON.stringify(afterRestart.slice(0, 20))}`,
   );
   assert.ok(
     rows.some((row) => Number(row[0]) < restartAt && row[10] === '4'),
