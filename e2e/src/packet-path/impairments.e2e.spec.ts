@@ -17,6 +17,7 @@ interface Received {
 
 interface Dataplane {
   counters: { ports: Record<string, { drops: Record<string, number> }> };
+  impairments: { releaseLeadMs: number };
 }
 
 /** One destination's part of a measurement. */
@@ -146,7 +147,11 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
     await impair({ delayMs: 5 });
     const delayed = await measure();
     const shiftUs = shiftOf(delayed);
-    t.diagnostic(`delayed: ${JSON.stringify(delayed)}; p50 shift ${shiftUs} µs (baseline's ${shiftOf(baseline)} µs)`);
+    const { body } = await labAdminRequest<Dataplane>('GET', `${urlOf(state, 'switch')}/dataplane`);
+    t.diagnostic(
+      `delayed: ${JSON.stringify(delayed)}; p50 shift ${shiftUs} µs (baseline's ${shiftOf(baseline)} µs); ` +
+        `the switch's release lead ${body.impairments.releaseLeadMs} ms`,
+    );
     assert.equal(delayed.impaired.received, FRAMES, 'a delay loses nothing');
     assert.ok(Math.abs(shiftUs - 5000) <= 500, `p50 shift ${shiftUs} µs, expected 5000 ± 500`);
   });

@@ -94,20 +94,26 @@ export class PortImpairment<T> {
     return 'held';
   }
 
-  /** Appends to `out`, in order, every frame due at `now`; returns how many. */
-  release(now: number, out: T[]): number {
-    if (this.swapped && now >= this.swapped.due + REORDER_WAIT_MS) {
+  /**
+   * Appends to `out`, in order, every frame due by `until`. Returns how many, and their lateness at `now` as a count:
+   * +1 per frame due before `now`, -1 per frame due after it (`until` may run ahead of the clock: see PortImpairments'
+   * release lead).
+   */
+  release(until: number, out: T[], now = until): { released: number; lateMinusEarly: number } {
+    if (this.swapped && until >= this.swapped.due + REORDER_WAIT_MS) {
       this.place(this.swapped);
       this.swapped = undefined;
     }
     let released = 0;
-    for (let head = this.queue.peek(); head !== undefined && head.due <= now; head = this.queue.peek()) {
+    let lateMinusEarly = 0;
+    for (let head = this.queue.peek(); head !== undefined && head.due <= until; head = this.queue.peek()) {
       out.push(head.item);
+      lateMinusEarly += Math.sign(now - head.due);
       this.queue.shift();
       released += 1;
     }
     this.counts.released += released;
-    return released;
+    return { released, lateMinusEarly };
   }
 
   /** When the next frame falls due (ms), or undefined when nothing is held. */

@@ -12,12 +12,14 @@ export interface ShapeHooks {
 }
 
 /**
- * The data path reaches a due frame late: its wait's timer fires on a millisecond tick, then it reads a round before it
- * shapes. So it releases frames up to `lead` ms before they are due, and tunes `lead` from what it sees, a step per
- * release (Robbins-Monro's median estimate): up when the first due frame was reached late, down when early. Frames
- * then leave at their due time on median, whatever this machine's wake-up lateness; the lead stays within bounds.
+ * The data path reaches a due frame late: its wait's timer fires on a millisecond tick, and it reads a round (and, on
+ * a busy machine, waits its turn for a core) before it shapes; a frame falling due during a round waits for the next.
+ * So it releases frames up to `lead` ms before they are due, and tunes `lead` from what it sees, a step per frame
+ * released (Robbins-Monro's median estimate): up for each frame that left after its due time, down for each that left
+ * before. The frames then leave at their due time on median, whatever this machine's lateness, up to `maxMs`: a
+ * bound so that a stall (a paused Redis) cannot push the lead without end; it comes back down a step per frame after.
  */
-export const RELEASE_LEAD = { stepMs: 0.02, maxMs: 2 } as const;
+export const RELEASE_LEAD = { stepMs: 0.02, maxMs: 20 } as const;
 
 interface Impaired {
   element: PortImpairment<Delivery>;
@@ -153,8 +155,9 @@ export class PortImpairments {
     for (const impaired of this.byVm.values()) {
       const head = impaired.element.nextDue();
       if (!impaired.port || head === undefined || head > now + this.lead) continue;
-      this.lead = Math.min(RELEASE_LEAD.maxMs, Math.max(0, this.lead + Math.sign(now - head) * RELEASE_LEAD.stepMs));
-      if (impaired.element.release(now + this.lead, due) === 0) continue;
+      const { released, lateMinusEarly } = impaired.element.release(now + this.lead, due, now);
+      this.lead = Math.min(RELEASE_LEAD.maxMs, Math.max(0, this.lead + lateMinusEarly * RELEASE_LEAD.stepMs));
+      if (released === 0) continue;
       this.write(impaired.port, due, deliveries, touched, hooks);
       due.length = 0;
     }
