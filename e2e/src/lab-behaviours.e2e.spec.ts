@@ -15,6 +15,7 @@ import {
   REPO_ROOT,
   urlOf,
 } from './lab-process';
+import { checkImpairmentRoutesAndCli } from './impairment-routes';
 import { describeLabSuite } from './lab-suite';
 
 /**
@@ -255,6 +256,9 @@ describe('the default lab keeps the promises of its README', () => {
     }
     for (const option of ['--profile', '--port-offset', '--json']) assert.ok(result.stdout.includes(option), option);
   });
+
+  it('impairs a port with `lab impair`, `--show`, `--clear`; 400 for a bad spec, 404 without a port, DELETE 200 for none', () =>
+    checkImpairmentRoutesAndCli(state, 'vm-a2', runLab));
 
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
     const runner = lab.runner!;
