@@ -37,23 +37,31 @@ function message(tenant: string, window: number): EachMessagePayload {
 
 describe('UtilityReportsConsumer: a window is decided once its reports stop coming for REALLOCATION_SETTLE_MS', () => {
   let taken: string[];
+  let rejected: string[];
+  let logged: { level: string; msg: string }[];
   let decisions: number;
   let consumer: { handle(payload: EachMessagePayload): Promise<void> };
 
   beforeEach(() => {
     mock.timers.enable({ apis: ['setTimeout'] });
     taken = [];
+    rejected = [];
+    logged = [];
     decisions = 0;
     const loop = {
       take: (report: UtilityReportMessage) => void taken.push(report.tenant),
-      reject: () => undefined,
+      reject: (_partition: number, offset: string, reason: string) => void rejected.push(`${offset}: ${reason}`),
       decidePending: () => Promise.resolve(void (decisions += 1)),
     } as unknown as ReallocationLoop;
     consumer = new UtilityReportsConsumer(
       kafka,
       config,
       loop,
-      new JsonLogger('allocator', 'error', () => undefined),
+      new JsonLogger(
+        'allocator',
+        'warn',
+        (line) => void logged.push(JSON.parse(line) as { level: string; msg: string }),
+      ),
     ) as unknown as typeof consumer;
   });
 
@@ -73,5 +81,21 @@ describe('UtilityReportsConsumer: a window is decided once its reports stop comi
     assert.deepEqual(taken, ['tenant-a', 'tenant-b'], 'with both reports taken');
     mock.timers.tick(10_000);
     assert.equal(decisions, 1, 'once');
+  });
+
+  it('counts a message that is not a report, logs it at warn with its place and reason, and decides nothing', async () => {
+    const garbage = message('tenant-a', 1);
+    garbage.message.value = Buffer.from('{"tenant":"tenant-a"}');
+    garbage.message.offset = '41';
+    await consumer.handle(garbage);
+    assert.equal(rejected.length, 1);
+    assert.match(rejected[0] ?? '', /^41: /);
+    assert.deepEqual(
+      logged.map((line) => line.level),
+      ['warn'],
+    );
+    assert.match(logged[0]?.msg ?? '', /^skipped a message on allocator\.utility-reports at partition 0 offset 41: /);
+    mock.timers.tick(10_000);
+    assert.deepEqual([taken, decisions], [[], 0], 'nothing taken, no window decided');
   });
 });
