@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, readLabState, type TestLab } from '@tenantlab/lab';
+import {
+  DASHBOARD_TOKEN_SECRET,
+  isProcessAlive,
+  labDataDir,
+  labSecretFile,
+  LabState,
+  readLabSecret,
+  readLabState,
+  type TestLab,
+} from '@tenantlab/lab';
 import { PORT_KEYS, requestJson, TOPICS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import {
   startE2eLab,
@@ -15,6 +24,7 @@ import {
   REPO_ROOT,
   urlOf,
 } from './lab-process';
+import { checkImpairmentRoutesAndCli } from './impairment-routes';
 import { describeLabSuite } from './lab-suite';
 
 /**
@@ -255,6 +265,24 @@ describe('the default lab keeps the promises of its README', () => {
     }
     for (const option of ['--profile', '--port-offset', '--json']) assert.ok(result.stdout.includes(option), option);
   });
+
+  it('keeps the dashboard token in an owner-only file and prints where it is, never the token', async () => {
+    const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+    const token = readLabSecret(dataDir, DASHBOARD_TOKEN_SECRET);
+    assert.ok(token, 'lab up made a dashboard token');
+    const file = labSecretFile(dataDir, DASHBOARD_TOKEN_SECRET);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    // The hint comes after the ready table, which may be after the state file the lab's start waited for.
+    const hint = `log in with the token in ${file}`;
+    const printed = await eventually('lab up to say where the dashboard token is', 30_000, async () => {
+      const output = lab.runner?.output.join('') ?? '';
+      return Promise.resolve(output.includes(hint) ? output : undefined);
+    });
+    assert.ok(!printed.includes(token), 'lab up printed the dashboard token');
+  });
+
+  it('impairs a port with `lab impair`, `--show`, `--clear`; 400 for a bad spec, 404 without a port, DELETE 200 for none', () =>
+    checkImpairmentRoutesAndCli(state, 'vm-a2', runLab));
 
   it('stops with `lab down` from another terminal: the runner exits, no process and no state file left', async () => {
     const runner = lab.runner!;

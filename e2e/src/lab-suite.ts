@@ -13,6 +13,7 @@ import {
   vmIpv4Address,
   vmMacAddress,
 } from '@tenantlab/shared';
+import { checkDashboardServed } from './dashboard-served';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
 import { eventually, REPO_ROOT, urlOf } from './lab-process';
 
@@ -46,6 +47,9 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       if (token === undefined) throw new Error(`lab ${lab().state.profile} has no admin token`);
       return requestJson<T>(method, target, body, 10_000, serviceAuthHeaders(token));
     };
+
+    it('serves the dashboard from telemetry: the page, and live snapshots every poll with every source answering', () =>
+      checkDashboardServed(url('telemetry'), lab().state.profile, DEFAULT_LAB_VMS));
 
     it('lists each tenant VM in the operator registry, alive, under its tenant', async () => {
       const { status, body } = await requestJson<{ vms: { id: string; tenant: string; alive: boolean }[] }>(

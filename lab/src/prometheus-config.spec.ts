@@ -28,8 +28,10 @@ describe('Prometheus configuration from the lab file', () => {
         '/lab/prometheus/scrape-token',
       ),
     ) as {
+      global: { scrape_interval: string };
       scrape_configs: {
         job_name: string;
+        scrape_interval?: string;
         authorization: { type: string; credentials_file: string };
         static_configs: { targets: string[]; labels: { component: string } }[];
       }[];
@@ -50,7 +52,9 @@ describe('Prometheus configuration from the lab file', () => {
     ]);
     for (const job of config.scrape_configs) {
       assert.deepEqual(job.authorization, { type: 'Bearer', credentials_file: '/lab/prometheus/scrape-token' });
+      assert.equal(job.scrape_interval, undefined, `${job.job_name} keeps the global interval`);
     }
+    assert.equal(config.global.scrape_interval, '5s', 'every target scraped every 5 s (README)');
   });
 
   it("gives every process the token's sha256, never the token", () => {

@@ -78,6 +78,7 @@ describe('Prometheus in a Docker lab (`lab up --prometheus --mode docker`)', () 
     assert.deepEqual(prometheus.volumes, [`${configDir}:/etc/tenantlab/prometheus:ro`]);
     assert.ok('test' in prometheus.healthcheck && prometheus.healthcheck.test.length > 0);
     assert.ok(prometheus.mem_limit);
+    assert.ok(prometheus.command?.includes('--storage.tsdb.retention.time=2h'), 'its TSDB kept two hours (README)');
     // The rest of the lab is as it was.
     assert.deepEqual(
       Object.keys(project.services).filter((name) => name !== 'prometheus'),

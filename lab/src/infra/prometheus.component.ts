@@ -57,6 +57,25 @@ export async function probePrometheus(port: number, token: string | undefined): 
 }
 
 /**
+ * The local Prometheus's command line: its configuration, its TSDB in the lab's data dir kept for two hours, its web
+ * listener on 127.0.0.1 only, and the basic-auth web configuration.
+ */
+export function prometheusArgs(files: {
+  configFile: string;
+  dataDir: string;
+  port: number;
+  webConfigFile: string;
+}): string[] {
+  return [
+    `--config.file=${files.configFile}`,
+    `--storage.tsdb.path=${files.dataDir}`,
+    '--storage.tsdb.retention.time=2h',
+    `--web.listen-address=127.0.0.1:${files.port}`,
+    `--web.config.file=${files.webConfigFile}`,
+  ];
+}
+
+/**
  * Runs Prometheus as a child of the lab on 127.0.0.1 only (its web listener is its only socket), with a TSDB in the
  * lab's data dir kept for two hours, and waits until it is ready.
  */
@@ -73,13 +92,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Super
   const child = await SupervisedProcess.start({
     component: 'prometheus',
     command: options.binary,
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      '--storage.tsdb.retention.time=2h',
-      `--web.listen-address=127.0.0.1:${options.port}`,
-      `--web.config.file=${webConfigFile}`,
-    ],
+    args: prometheusArgs({ configFile, dataDir: path.join(dir, 'data'), port: options.port, webConfigFile }),
     cwd: dir,
     logFile: path.join(logs, 'prometheus.log'),
     appendLog: options.restarting,

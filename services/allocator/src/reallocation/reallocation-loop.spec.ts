@@ -46,6 +46,11 @@ function flowTable(slots: number): Record<string, unknown> {
   throw new Error('programs/flow-table.json not found');
 }
 
+/** The flow table's registers at one slot each. */
+function testFlowTableRegisters(): { name: string; width: number; size: number }[] {
+  return (flowTable(1) as { registers: { name: string; width: number; size: number }[] }).registers;
+}
+
 /** Records every span it starts (with its links), each with a valid context of its own. */
 class RecordingTracer {
   readonly spans: { name: string; links: Link[]; context: ReturnType<Span['spanContext']> }[] = [];
@@ -209,6 +214,33 @@ describe('ReallocationLoop: seed 004 utility reports in, decisions out, the pipe
     );
     assert.equal((await pipelines.pipeline()).version, 3);
     assert.equal(fixed.status().relinks, 0);
+  });
+
+  it("caps a tenant's growth at its register quota (TENANT_QUOTA_REGISTER_BITS)", async () => {
+    // The flow table's bits per slot (every register resized with it); a quota of 1500 slots' worth.
+    const bitsPerSlot = resizedRegisters(testFlowTableRegisters(), 1).reduce((bits, r) => bits + r.width * r.size, 0);
+    const quotaSlots = 1500;
+    const capped = new ReallocationLoop(
+      pipelines,
+      { publish: (decision, headers) => Promise.resolve(void published.push({ decision, headers })) },
+      tracer as unknown as Tracer,
+      { mode: 'live', stages: 2, cellsPerStage: 4096, quotaRegisterBits: quotaSlots * bitsPerSlot },
+      new JsonLogger('allocator', 'error', () => undefined),
+      () => now,
+    );
+    // At utility 0.1 the policy would give tenant-a up to 4x its 1024 slots, and the capacity has room for more than
+    // the quota (the uncapped case: the first test's tenant-a at 0.6 already grows past 1500).
+    capped.take(report('tenant-a', 1, 1024, 0.1, 3), undefined);
+    capped.take(report('tenant-b', 1, 1024, 1, 3), undefined);
+    await capped.decidePending();
+    const after = Object.fromEntries(published[0].decision.shares.map((s) => [s.tenant, s.slotsAfter]));
+    assert.ok(after['tenant-a'] > 1024, `tenant-a grows: ${after['tenant-a']}`);
+    assert.ok(after['tenant-a'] <= quotaSlots, `within its quota of ${quotaSlots} slots: ${after['tenant-a']}`);
+    const pipeline = await pipelines.pipeline();
+    assert.ok(
+      pipeline.tenants['tenant-a'].program.program.registers.every((r) => r.size <= quotaSlots),
+      'the re-linked registers fit the quota',
+    );
   });
 
   it('leaves a tenant whose window had no packet out of the decision: it keeps what it holds', async () => {

@@ -169,7 +169,7 @@ describe('the switch counts each frame once across commits that fail', () => {
   }
 
   it(
-    'rx = frames sent = delivered + dropped, with batches refused whole and read again',
+    'rx = frames sent = delivered + dropped, with batches refused whole and read again, their counts shown as awaitingCommitOutcome meanwhile',
     { timeout: 120_000 },
     async () => {
       const [a1, a2] = await tenantOfTwo(100);
@@ -181,6 +181,12 @@ describe('the switch counts each frame once across commits that fail', () => {
       const failed = (): number => logger.warnings.filter((warning) => warning.includes('EXECABORT')).length;
       await a.send(2048);
       await waitFor('a commit to fail', 30_000, () => (failed() >= 1 ? true : undefined));
+      // GET /dataplane shows the entries whose counts wait for their commit's outcome, per VM (README).
+      const awaiting = (): Record<string, number> | undefined =>
+        dataplane.show().awaitingCommitOutcome as Record<string, number> | undefined;
+      const waiting = await waitFor('awaitingCommitOutcome in GET /dataplane', 30_000, () => awaiting());
+      assert.deepEqual(Object.keys(waiting), [a1], 'per VM, the sender only');
+      assert.ok((waiting[a1] ?? 0) > 0 && (waiting[a1] ?? 0) <= a.sent(), `entries of ${a1}: ${waiting[a1]}`);
       // Each batch after that reads the failed ones' entries again, decides them and fails in turn: let a few do so.
       const batches = (): number => dataplane.show().batches as number;
       const after = batches();
@@ -189,6 +195,7 @@ describe('the switch counts each frame once across commits that fail', () => {
       await a.send(1024);
       await balances(a1, a2, a.sent());
       assert.ok(failed() >= 1, 'commits failed meanwhile');
+      assert.equal(awaiting(), undefined, 'nothing awaits an outcome once every frame is counted');
     },
   );
 

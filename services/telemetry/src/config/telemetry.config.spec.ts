@@ -35,6 +35,7 @@ describe('telemetry configuration', () => {
       TRACES_KEPT_PER_TENANT: 2000,
       EVENTS_KEPT_PER_TENANT: 1000,
       TRACE_TENANTS_MAX: 128,
+      DASHBOARD_POLL_MS: 1000,
     };
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError } from '@tenantlab/shared';
-import type { Request } from 'express';
-import { DashboardSessions, SESSION_COOKIE } from './dashboard-auth';
+import type { Request, Response } from 'express';
+import { clearSessionCookie, DashboardSessions, SESSION_COOKIE, setSessionCookie } from './dashboard-auth';
 
 const TOKEN = 'd'.repeat(64);
 
@@ -86,5 +86,26 @@ describe('DashboardSessions', () => {
       refusal(() => off.authorize(request({ authorization: `Bearer ${TOKEN}` }))),
       'FORBIDDEN',
     );
+  });
+});
+
+describe('the dashboard session cookie', () => {
+  /** The Set-Cookie header a response was given. */
+  function setCookieOf(write: (response: Response) => void): string {
+    const headers = new Map<string, string>();
+    write({
+      setHeader: (name: string, value: string) => headers.set(name.toLowerCase(), value),
+    } as unknown as Response);
+    return headers.get('set-cookie') ?? '';
+  }
+
+  it('is HttpOnly and SameSite=Strict, sent only to /dashboard, at login and at logout', () => {
+    const id = 'a'.repeat(64);
+    const login = setCookieOf((response) => setSessionCookie(response, id, 3600)).split('; ');
+    assert.equal(login[0], `${SESSION_COOKIE}=${id}`);
+    assert.deepEqual(login.slice(1).sort(), ['HttpOnly', 'Max-Age=3600', 'Path=/dashboard', 'SameSite=Strict']);
+    const logout = setCookieOf(clearSessionCookie).split('; ');
+    assert.equal(logout[0], `${SESSION_COOKIE}=`);
+    assert.deepEqual(logout.slice(1).sort(), ['HttpOnly', 'Max-Age=0', 'Path=/dashboard', 'SameSite=Strict']);
   });
 });

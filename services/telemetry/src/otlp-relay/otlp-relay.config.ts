@@ -1,4 +1,5 @@
 import { commonEnv, ConfigOf, env } from '@tenantlab/shared';
+import type { RateLimit } from './source-rate-limiter';
 import type { VmIdentity } from './vm-sources';
 
 export const otlpRelayEnv = {
@@ -26,4 +27,21 @@ export function parseRelayVms(value: string): VmIdentity[] {
     const [vm = '', tenant = ''] = pair.split('=');
     return { vm, tenant };
   });
+}
+
+/** What one request costs beside its body, so a flood of tiny exports is limited too. */
+const REQUEST_COST_BYTES = 1024;
+
+/** The relay's rate limits as its config sets them: each VM's share, and the cap on all VMs together. */
+export function relayRateLimit(config: OtlpRelayConfig, vmCount: number): RateLimit {
+  // Four of the largest exports at once, for one VM as for all: one export always fits when the relay was quiet.
+  const burstBytes = 4 * (config.RELAY_MAX_BODY_BYTES + REQUEST_COST_BYTES);
+  return {
+    bytesPerSecond: config.RELAY_BYTES_PER_SECOND_PER_VM,
+    burstBytes,
+    requestCostBytes: REQUEST_COST_BYTES,
+    maxSources: vmCount,
+    globalBytesPerSecond: config.RELAY_BYTES_PER_SECOND_TOTAL,
+    globalBurstBytes: burstBytes,
+  };
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { parseEnv } from '@tenantlab/shared';
+import { otlpRelayEnv, relayRateLimit } from './otlp-relay.config';
 import { otlpExport, resourceAttributes, spanNames } from './otlp-test-exports';
 import { createOtlpRelay } from './otlp-relay.server';
 import { SourceRateLimiter } from './source-rate-limiter';
@@ -170,6 +172,79 @@ describe('the OTLP relay', () => {
     } finally {
       down.closeAllConnections();
       await new Promise((done) => down.close(done));
+    }
+  });
+});
+
+describe("the OTLP relay's global cap, as its config sets it (README: RELAY_BYTES_PER_SECOND_TOTAL)", () => {
+  const RELAY_VMS = 'vm-a1=tenant-a,vm-b1=tenant-b';
+
+  it('defaults to 2 MiB/s for all VMs together, eight VMs at their full 256 KiB/s share', () => {
+    const config = parseEnv(otlpRelayEnv, { RELAY_VMS });
+    assert.equal(config.RELAY_BYTES_PER_SECOND_TOTAL, 2 * 1024 * 1024);
+    assert.equal(config.RELAY_BYTES_PER_SECOND_PER_VM, 256 * 1024);
+    const limit = relayRateLimit(config, 2);
+    assert.equal(limit.globalBytesPerSecond, 2 * 1024 * 1024);
+    assert.equal(limit.bytesPerSecond, 256 * 1024);
+    assert.equal(limit.maxSources, 2);
+  });
+
+  it('holds two VMs exporting flat out, each far under its own share, to the cap together (429, Retry-After)', async () => {
+    // Each VM may send 1 MiB/s alone; together the relay forwards 16 KiB/s (plus one global burst).
+    const config = parseEnv(otlpRelayEnv, {
+      RELAY_VMS,
+      RELAY_MAX_BODY_BYTES: String(16 * 1024),
+      RELAY_BYTES_PER_SECOND_PER_VM: String(1024 * 1024),
+      RELAY_BYTES_PER_SECOND_TOTAL: String(16 * 1024),
+    });
+    const limit = relayRateLimit(config, 2);
+    let now = 0;
+    let forwarded = 0;
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        forwarded += 1;
+        res.writeHead(200).end();
+      });
+    });
+    const relay = createOtlpRelay({
+      upstream: `http://127.0.0.1:${await listen(upstream)}/v1/traces`,
+      maxBodyBytes: config.RELAY_MAX_BODY_BYTES,
+      limiter: new SourceRateLimiter(limit, () => now),
+      identify: async (address) => VMS[address.replace('::ffff:', '')],
+    });
+    const port = await listen(relay);
+    try {
+      const body = await otlpExport({ 'service.name': 'tenant-vm' }, ['x'.repeat(8000)]);
+      const taken: Record<string, number> = { '127.0.0.1': 0, '127.0.0.2': 0 };
+      let refused = 0;
+      const seconds = 5;
+      // Both VMs export an 8 KB body every 50 ms (160 KB/s each) for `seconds` of the relay's clock.
+      for (let step = 0; step < seconds * 20; step++) {
+        for (const from of Object.keys(taken)) {
+          const answer = await call(port, { body, from });
+          if (answer.status === 200) taken[from] = (taken[from] ?? 0) + 1;
+          else {
+            assert.equal(answer.status, 429, answer.text);
+            assert.ok(Number(answer.headers['retry-after']) >= 1, 'a refusal says when to come back');
+            refused += 1;
+          }
+        }
+        now += 50;
+      }
+      const cost = body.length + limit.requestCostBytes;
+      const together = (forwarded * cost) / seconds;
+      const bound = (limit.globalBurstBytes + seconds * limit.globalBytesPerSecond) / seconds;
+      assert.ok(refused > 0, 'exports were refused');
+      assert.ok(together <= bound, `together ${together} B/s forwarded, at most ${bound} B/s`);
+      assert.ok(together >= 0.8 * limit.globalBytesPerSecond, `the cap is used: ${together} B/s`);
+      const [a = 0, b = 0] = Object.values(taken);
+      assert.ok(Math.min(a, b) >= 0.35 * (a + b), `shared fairly: ${a} and ${b} exports`);
+    } finally {
+      relay.closeAllConnections();
+      upstream.closeAllConnections();
+      await new Promise((done) => relay.close(done));
+      await new Promise((done) => upstream.close(done));
     }
   });
 });
