@@ -18,6 +18,12 @@ import type { TrafficCounters } from '../pipeline/switch-counters';
 import { startTestDataplane } from '../testing/test-dataplane';
 import type { DataplaneService } from './dataplane.service';
 
+/** A VM sending frames (see `sender`), and how many it has sent. */
+interface Sender {
+  send(frames: number): Promise<void>;
+  sent(): number;
+}
+
 /** The switch's log, kept: the test waits for the data path to report its failed commits. */
 class KeptLogger extends JsonLogger {
   readonly warnings: string[] = [];
@@ -91,7 +97,7 @@ describe('the switch counts each frame once across commits that fail', () => {
    * `from` sends frames as its VM does, in pipelines of 16: even ones to `to` (delivered), odd ones to itself
    * (dropped: `same-port`, once the first frame has taught the switch its MAC).
    */
-  function sender(from: string, to: string): { send(frames: number): Promise<void>; sent(): number } {
+  function sender(from: string, to: string): Sender {
     let sent = 0;
     const frame = (seq: number): Buffer => {
       const payload = Buffer.alloc(8);
@@ -115,6 +121,14 @@ describe('the switch counts each frame once across commits that fail', () => {
         }
       },
     };
+  }
+
+  /** A tenant of two VMs, the first sending `frames` to the second to begin with: the two VMs and the sender. */
+  async function pairSending(vlan: number, frames: number): Promise<[string, string, Sender]> {
+    const [from, to] = await tenantOfTwo(vlan);
+    const frameSender = sender(from, to);
+    await frameSender.send(frames);
+    return [from, to, frameSender];
   }
 
   const counters = (): Record<string, TrafficCounters | undefined> =>
@@ -143,9 +157,7 @@ describe('the switch counts each frame once across commits that fail', () => {
     'rx = frames sent = delivered + dropped, with batches refused whole and read again',
     { timeout: 120_000 },
     async () => {
-      const [a1, a2] = await tenantOfTwo(100);
-      const a = sender(a1, a2);
-      await a.send(1024);
+      const [a1, a2, a] = await pairSending(100, 1024);
       await waitFor('the first frames through', 20_000, () => ((counters()[a1]?.rxFrames ?? 0) > 0 ? true : undefined));
 
       await admin.call('ACL', 'SETUSER', switchUser, '-xadd');
@@ -167,9 +179,7 @@ describe('the switch counts each frame once across commits that fail', () => {
     'rx = frames sent = delivered + dropped, each delivered once, with the connection killed mid-traffic',
     { timeout: 180_000 },
     async () => {
-      const [b1, b2] = await tenantOfTwo(101);
-      const b = sender(b1, b2);
-      await b.send(512);
+      const [b1, b2, b] = await pairSending(101, 512);
       let kills = 0;
       // The data path's connection killed again and again while frames flow: some commits and reads are cut off mid-way.
       while (kills < 30) {
