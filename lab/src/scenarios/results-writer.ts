@@ -4,6 +4,7 @@ import { type Accounting, type Dip, SERIES_COLUMNS, type SeriesRow } from './ana
 import type { Sample } from './collector';
 import type { RunFigures } from './run-figures';
 import { linePlot, type PlotMarker } from './line-plot';
+import { cell, reportHead, table } from './markdown-report';
 import type { Scenario } from './scenario';
 import type { ScenarioPlan } from './scenario-plan';
 import type { WorkloadStats } from './workload-drivers';
@@ -152,19 +153,12 @@ function pingPlot(results: RunResults, pings: WorkloadStats[]): string {
   });
 }
 
-export function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]): string =>
-    `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
 }
 
 /** The measured window as tables: what each VM received and how late, and each tenant's frames and program time. */
 export function figuresSection(f: RunFigures): string[] {
-  const cell = (value: number | null): string | number => (value === null ? 'n/a' : value);
   return [
     '## Measured window',
     '',
@@ -198,16 +192,11 @@ export function figuresSection(f: RunFigures): string[] {
 }
 
 function report(results: RunResults, plots: string[]): string {
-  const { scenario, plan, accounting: a } = results;
+  const { plan, accounting: a } = results;
   const lines = [
-    `# Scenario ${scenario.name}`,
-    '',
-    scenario.description ?? '',
-    '',
-    `- source: \`${results.source}\`, seed **${plan.seed}**, mode ${results.mode}, started ${results.startedAt}`,
-    `- duration ${seconds(plan.durationMs)} s, counters polled every ${plan.intervalMs} ms`,
-    `- result: ${results.failures.length === 0 ? '**passed**' : `**failed**: ${results.failures.join('; ')}`}`,
-    '',
+    ...reportHead({ ...results, seed: plan.seed }, [
+      `duration ${seconds(plan.durationMs)} s, counters polled every ${plan.intervalMs} ms`,
+    ]),
     '## Timeline',
     '',
     table(

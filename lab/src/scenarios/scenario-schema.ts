@@ -1,3 +1,4 @@
+import { MAX_IMPAIRMENT_DELAY_MS, MAX_IMPAIRMENT_RATE_FPS } from '@tenantlab/shared';
 import type { JsonSchema } from './json-schema';
 import { COMPARISON_FIGURES } from './scenario';
 
@@ -314,11 +315,12 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         ...common,
         vm: id,
         forMs: positiveMs,
-        delayMs: { type: 'number', minimum: 0, maximum: 10_000 },
-        jitterMs: { type: 'number', minimum: 0, maximum: 10_000 },
+        // The switch's own limits (ImpairmentSpecDto): an event the schema lets through is one the operator accepts.
+        delayMs: { type: 'number', minimum: 0, maximum: MAX_IMPAIRMENT_DELAY_MS },
+        jitterMs: { type: 'number', minimum: 0, maximum: MAX_IMPAIRMENT_DELAY_MS },
         lossRate: fraction,
         reorderRate: fraction,
-        rateFramesPerSecond: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+        rateFramesPerSecond: { type: 'integer', minimum: 1, maximum: MAX_IMPAIRMENT_RATE_FPS },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, description: 'Default: drawn from the seed.' },
       },
     },

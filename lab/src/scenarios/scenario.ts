@@ -1,3 +1,4 @@
+import type { ImpairmentSpec } from '@tenantlab/shared';
 import type { LabDefinition, TenantCapsOverrides } from '../lab-definition';
 
 /** A duration or time in ms, or `[min, max]`: drawn from the scenario's seeded PRNG. */
@@ -66,14 +67,8 @@ interface EventBase {
   label?: string;
 }
 
-export interface Impairment {
-  delayMs?: number;
-  jitterMs?: number;
-  lossRate?: number;
-  reorderRate?: number;
-  rateFramesPerSecond?: number;
-  seed?: number;
-}
+/** What an `impair` event sets on the VM's port: the switch's own impairment spec. */
+export type Impairment = ImpairmentSpec;
 
 export type ScenarioEvent = EventBase &
   (

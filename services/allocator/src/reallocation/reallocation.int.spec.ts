@@ -12,6 +12,7 @@ import {
   type TestKafka,
   type TestRedis,
   testAdminHeaders,
+  waitFor,
 } from '@tenantlab/lab';
 import {
   buildFrame,
@@ -46,21 +47,6 @@ function flowTable(slots: number): Record<string, unknown> {
     }
   }
   throw new Error('programs/flow-table.json not found');
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${String(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Writes frames into a VM's tx stream as its vNIC would: `sources` distinct IPv4 sources, round robin. */
@@ -171,7 +157,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
         });
         assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
       }
-      await until('the switch to run both programs', 30_000, async () => {
+      await waitFor('the switch to run both programs', 30_000, async () => {
         const { body } = await call<{ ports: unknown[]; programs: { version: number } }>(
           'GET',
           `${switchProcess!.url}/dataplane`,
@@ -219,7 +205,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
 
       // Every frame sent across the re-link arrives: nothing is lost while the switch swaps the linking.
       const delivered = (vm: string): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
-      await until('every frame delivered', 60_000, async () =>
+      await waitFor('every frame delivered', 60_000, async () =>
         (await delivered('loop-a2')) === a.sent && (await delivered('loop-b2')) === b.sent ? true : undefined,
       ).catch(async (error: unknown) => {
         throw new Error(
@@ -233,7 +219,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
       assert.ok(counted.body.packets < a.sent, `restarted at the re-link: ${counted.body.packets} of ${a.sent}`);
 
       // The next reports run under the new linking: tenant A's slots are the decided share.
-      const after = await until('a report under the new linking', 30_000, () =>
+      const after = await waitFor('a report under the new linking', 30_000, () =>
         Promise.resolve(
           reports.find((r) => r.report.tenant === 'loop-a' && r.report.pipelineVersion >= grown.pipelineVersion!),
         ),
@@ -249,7 +235,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
         decisions.every((d) => d.traceparent?.startsWith('00-')),
         'every decision has a traceparent',
       );
-      const status = await until('the latency of the decision measured', 30_000, async () => {
+      const status = await waitFor('the latency of the decision measured', 30_000, async () => {
         const { body } = await call<ReallocationStatus>('GET', `${allocator!.url}/reallocation`);
         return body.decisionToInstalledMs.count >= 1 ? body : undefined;
       });
@@ -258,7 +244,7 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
         status.rejected.last.map((r) => r.reason),
         ['message is not valid JSON', 'program: expected a program name of a-z, 0-9 and _'],
       );
-      const decidedLater = await until('a decision after the garbage', 30_000, async () => {
+      const decidedLater = await waitFor('a decision after the garbage', 30_000, async () => {
         // Windows without traffic are not decided: keep the tenants busy until one more decision comes.
         await Promise.all([a.send(100), b.send(100)]);
         return decisions.length > garbageAfter + 1 ? true : undefined;

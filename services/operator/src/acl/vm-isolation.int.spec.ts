@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import type { TestRedis } from '@tenantlab/lab';
 import {
   CIRCUIT_KEYS,
   type CircuitDescriptor,
@@ -13,15 +13,8 @@ import {
   vmAclUser,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import {
-  connectAsVm,
-  OperatorApi,
-  type OperatorUnderTest,
-  redisError,
-  startOperator,
-  type TestVm,
-  uniqueId,
-} from '../testing/operator-harness';
+import { connectAsVm, type OperatorApi, redisError, type TestVm } from '../testing/operator-harness';
+import { startTwoTenants, type TwoTenants } from '../testing/two-tenants';
 
 /**
  * Tenant A's VM turned hostile: it holds A's real Redis credentials (from its registration) and tries everything
@@ -29,9 +22,9 @@ import {
  * itself.
  */
 describe("VM isolation in Redis, as an attacker holding tenant A's VM credentials", () => {
+  let tenants: TwoTenants | undefined;
   let redis: TestRedis;
   let admin: Redis;
-  let operator: OperatorUnderTest;
   let api: OperatorApi;
   let a1: TestVm;
   let a2: TestVm;
@@ -39,7 +32,7 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
   let ownCircuit: CircuitDescriptor;
   let victimCircuit: CircuitDescriptor;
   let attacker: Redis;
-  const connections: Redis[] = [];
+  let track: TwoTenants['track'];
 
   // B's keys: its circuit's control hash and rings, and the listening VM's inbox.
   const victimKeys = (): { ctl: string; ring: string; inbox: string } => ({
@@ -50,20 +43,8 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
 
   before(
     async () => {
-      redis = await startTestRedis();
-      admin = new Redis(redis.url);
-      operator = await startOperator(redis.url, { VM_LEASE_MS: '60000' });
-      api = new OperatorApi(operator.url);
-      const tenantA = uniqueId('tenant-a');
-      const tenantB = uniqueId('tenant-b');
-      a1 = await api.register(uniqueId('vm-a'), tenantA);
-      a2 = await api.register(uniqueId('vm-a'), tenantA);
-      b1 = await api.register(uniqueId('vm-b'), tenantB);
-      const b2 = await api.register(uniqueId('vm-b'), tenantB);
-      await api.listen(a2, 'echo');
-      await api.listen(b2, 'db:5432');
-      ownCircuit = await api.connect(a1, 'echo');
-      victimCircuit = await api.connect(b1, 'db:5432');
+      tenants = await startTwoTenants({ a: 'echo', b: 'db:5432' });
+      ({ redis, admin, api, a1, a2, b1, ownCircuit, otherCircuit: victimCircuit, track } = tenants);
       // Something worth stealing: one entry in B's ring (its inbox already has the circuit.incoming notice).
       const victim = track(connectAsVm(redis.anonymousUrl, b1));
       await victim.xadd(victimKeys().ring, '*', 'data', 'tenant B secret');
@@ -77,16 +58,8 @@ describe("VM isolation in Redis, as an attacker holding tenant A's VM credential
   );
 
   after(async () => {
-    for (const connection of connections) connection.disconnect();
-    await operator?.close();
-    admin?.disconnect();
-    await redis?.stop();
+    await tenants?.close();
   });
-
-  function track(connection: Redis): Redis {
-    connections.push(connection);
-    return connection;
-  }
 
   async function assertNoPerm(what: string, command: Promise<unknown>): Promise<void> {
     const message = await redisError(command).catch((error: unknown) => {

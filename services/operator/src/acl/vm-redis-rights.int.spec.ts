@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import type { TestRedis } from '@tenantlab/lab';
 import {
   CIRCUIT_KEYS,
   CircuitDatagramSocket,
@@ -15,15 +15,8 @@ import {
   vmCircuitConnections,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import {
-  connectAsVm,
-  OperatorApi,
-  type OperatorUnderTest,
-  redisError,
-  startOperator,
-  type TestVm,
-  uniqueId,
-} from '../testing/operator-harness';
+import { connectAsVm, type OperatorApi, redisError, type TestVm, uniqueId } from '../testing/operator-harness';
+import { startTwoTenants, type TwoTenants } from '../testing/two-tenants';
 
 /** A command a VM might try on one key, as [name, the command's arguments]. */
 type Attempt = [name: string, args: (string | number)[]];
@@ -113,9 +106,9 @@ const SERVER_WIDE: Attempt[] = [
  * a tenant-mate's and on another tenant's: each is refused with NOPERM, and the protocol's own commands still work.
  */
 describe("A VM's exact Redis rights, with its real ACL credentials", () => {
+  let tenants: TwoTenants | undefined;
   let redis: TestRedis;
   let admin: Redis;
-  let operator: OperatorUnderTest;
   let api: OperatorApi;
   let a1: TestVm;
   let a2: TestVm;
@@ -123,24 +116,12 @@ describe("A VM's exact Redis rights, with its real ACL credentials", () => {
   let own: CircuitDescriptor;
   let other: CircuitDescriptor;
   let vm: Redis;
-  const connections: Redis[] = [];
+  let track: TwoTenants['track'];
 
   before(
     async () => {
-      redis = await startTestRedis();
-      admin = new Redis(redis.url);
-      operator = await startOperator(redis.url, { VM_LEASE_MS: '60000' });
-      api = new OperatorApi(operator.url);
-      const tenantA = uniqueId('tenant-a');
-      const tenantB = uniqueId('tenant-b');
-      a1 = await api.register(uniqueId('vm-a'), tenantA);
-      a2 = await api.register(uniqueId('vm-a'), tenantA);
-      b1 = await api.register(uniqueId('vm-b'), tenantB);
-      const b2 = await api.register(uniqueId('vm-b'), tenantB);
-      await api.listen(a2, 'echo');
-      await api.listen(b2, 'db');
-      own = await api.connect(a1, 'echo', { mode: 'datagram' });
-      other = await api.connect(b1, 'db');
+      tenants = await startTwoTenants({ a: 'echo', b: 'db' }, { mode: 'datagram' });
+      ({ redis, admin, api, a1, a2, b1, ownCircuit: own, otherCircuit: other, track } = tenants);
       // Something in every key, so a refused command would have had something to destroy.
       for (const id of [a1.id, a2.id, b1.id]) {
         await admin.xadd(PORT_KEYS.tx(id), '*', PORT_ENTRY_FIELDS.frame, 'out');
@@ -153,16 +134,8 @@ describe("A VM's exact Redis rights, with its real ACL credentials", () => {
   );
 
   after(async () => {
-    for (const connection of connections) connection.disconnect();
-    await operator?.close();
-    admin?.disconnect();
-    await redis?.stop();
+    await tenants?.close();
   });
-
-  function track(connection: Redis): Redis {
-    connections.push(connection);
-    return connection;
-  }
 
   /** Runs each attempt as the VM; returns those that were not refused with NOPERM. */
   async function notRefused(attempts: Attempt[]): Promise<string[]> {

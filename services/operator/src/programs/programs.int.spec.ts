@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
+import {
+  freeLoopbackPort,
+  type ServiceProcess,
+  startServiceProcess,
+  startTestRedis,
+  type TestRedis,
+  testAdminHeaders,
+} from '@tenantlab/lab';
 import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import {
@@ -14,7 +21,8 @@ import {
   type TestVm,
   uniqueId,
 } from '../testing/operator-harness';
-import { REPO_ROOT, type ServiceUnderTest, startServiceProcess } from '../testing/service-process';
+
+const REPO_ROOT = join(__dirname, '..', '..', '..', '..');
 
 /** programs/flow-counters.json plus an action forwarding to `forwardTo`: the allocator checks that it is the tenant's. */
 function flowCounters(forwardTo: string): Record<string, unknown> {
@@ -31,8 +39,8 @@ function flowCounters(forwardTo: string): Record<string, unknown> {
 describe('tenant programs through the operator, with the real allocator and switch on a real Redis', () => {
   let redis: TestRedis;
   let admin: Redis;
-  let allocator: ServiceUnderTest | undefined;
-  let switchProcess: ServiceUnderTest | undefined;
+  let allocator: ServiceProcess | undefined;
+  let switchProcess: ServiceProcess | undefined;
   const operators: OperatorUnderTest[] = [];
   let api: OperatorApi;
   let a1: TestVm;

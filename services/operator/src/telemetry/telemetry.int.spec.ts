@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort, startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  freeLoopbackPort,
+  type ServiceProcess,
+  startServiceProcess,
+  startTestRedis,
+  type TestRedis,
+} from '@tenantlab/lab';
 import { requestBytes, requestJson } from '@tenantlab/shared';
 import {
   type ErrorReply,
@@ -10,11 +16,10 @@ import {
   type TestVm,
   uniqueId,
 } from '../testing/operator-harness';
-import { type ServiceUnderTest, startServiceProcess } from '../testing/service-process';
 
 describe("a tenant's telemetry through the operator, with the real telemetry service", () => {
   let redis: TestRedis;
-  let telemetry: ServiceUnderTest | undefined;
+  let telemetry: ServiceProcess | undefined;
   const operators: OperatorUnderTest[] = [];
   let api: OperatorApi;
   let a1: TestVm;

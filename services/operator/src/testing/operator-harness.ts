@@ -14,7 +14,7 @@ import {
   TENANT_SECRET_HEADER,
   VM_KEYS,
 } from '@tenantlab/shared';
-import { serviceCredentialEnv, TEST_SERVICE_TOKENS } from '@tenantlab/lab';
+import { serviceCredentialEnv, TEST_SERVICE_TOKENS, waitFor } from '@tenantlab/lab';
 import { Redis } from 'ioredis';
 import { AppModule } from '../app.module';
 import { sha256Hex } from '../auth/vm-secrets';
@@ -152,23 +152,7 @@ export function keepAlive(api: OperatorApi, vms: TestVm[], intervalMs = 250): { 
 }
 
 /** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs` naming `what`. */
-export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export const eventually = waitFor;
 
 /** A Redis connection as a tenant VM makes it: no admin password, its own ACL user. */
 export function connectAsVm(anonymousUrl: string, vm: TestVm): Redis {

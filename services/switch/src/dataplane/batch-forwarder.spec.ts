@@ -79,9 +79,14 @@ function forwarderWith(writer: StubWriter): { forwarder: BatchForwarder; pipelin
   return { forwarder, pipeline };
 }
 
-function countsOf(pipeline: SwitchPipeline): { rx: number; tx: number; drops: Record<string, number | undefined> } {
+/** a1's frames as counted: `rx` received, `tx` delivered to a2, `samePort` dropped as such and the malformed one. */
+function assertCounted(pipeline: SwitchPipeline, rx: number, tx: number, samePort: number, message?: string): void {
   const { ports } = pipeline.counters.snapshot();
-  return { rx: ports[A1.vm].rxFrames, tx: ports[A2.vm]?.txFrames ?? 0, drops: ports[A1.vm].drops };
+  assert.deepEqual(
+    { rx: ports[A1.vm].rxFrames, tx: ports[A2.vm]?.txFrames ?? 0, drops: ports[A1.vm].drops },
+    { rx, tx, drops: { 'same-port': samePort, malformed: 1 } },
+    message,
+  );
 }
 
 describe('BatchForwarder: each entry counted once, whatever its commit does (issue 10)', () => {
@@ -99,11 +104,7 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
     forwarder.reread([], [A1]);
 
     assert.equal(writer.commits, 2);
-    assert.deepEqual(countsOf(pipeline), {
-      rx: entries.length,
-      tx: delivered,
-      drops: { 'same-port': samePort, malformed: 1 },
-    });
+    assertCounted(pipeline, entries.length, delivered, samePort);
     assert.equal(forwarder.uncommitted.size, 0);
   });
 
@@ -117,11 +118,7 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
     // Reading a1's pending entries again finds none of them: the commit acknowledged them.
     forwarder.reread([], [A1]);
 
-    assert.deepEqual(countsOf(pipeline), {
-      rx: entries.length,
-      tx: delivered,
-      drops: { 'same-port': samePort, malformed: 1 },
-    });
+    assertCounted(pipeline, entries.length, delivered, samePort);
     assert.equal(forwarder.uncommitted.size, 0);
   });
 
@@ -137,11 +134,7 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
     forwarder.reread(entries, []);
     await forwarder.forward(entries);
 
-    assert.deepEqual(countsOf(pipeline), {
-      rx: entries.length,
-      tx: delivered,
-      drops: { 'same-port': samePort, malformed: 1 },
-    });
+    assertCounted(pipeline, entries.length, delivered, samePort);
   });
 
   it('a store lost (or a port gone) before the outcome is known: the decisions stand, delivery stays in doubt', async () => {
@@ -151,11 +144,7 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
       await assert.rejects(forwarder.forward(entries));
       if (end === 'storeLost') forwarder.uncommitted.storeLost();
       else forwarder.uncommitted.portGone(A1);
-      assert.deepEqual(
-        countsOf(pipeline),
-        { rx: entries.length, tx: 0, drops: { 'same-port': samePort, malformed: 1 } },
-        end,
-      );
+      assertCounted(pipeline, entries.length, 0, samePort, end);
       assert.equal(forwarder.uncommitted.size, 0, end);
     }
   });
@@ -164,6 +153,6 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
     const { forwarder, pipeline } = forwarderWith(new StubWriter(0));
     const { entries, delivered, samePort } = traffic(9);
     await forwarder.forward(entries);
-    assert.deepEqual(countsOf(pipeline), { rx: 9, tx: delivered, drops: { 'same-port': samePort, malformed: 1 } });
+    assertCounted(pipeline, 9, delivered, samePort);
   });
 });

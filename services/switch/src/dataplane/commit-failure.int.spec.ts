@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { startTestRedis, type TestRedis, waitFor } from '@tenantlab/lab';
 import {
   buildFrame,
   createRedisClient,
@@ -14,19 +14,14 @@ import {
   vmMacAddress,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import type { SwitchConfig } from '../config/switch.config';
 import type { TrafficCounters } from '../pipeline/switch-counters';
-import { DataplaneService } from './dataplane.service';
+import { startTestDataplane } from '../testing/test-dataplane';
+import type { DataplaneService } from './dataplane.service';
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** A VM sending frames (see `sender`), and how many it has sent. */
+interface Sender {
+  send(frames: number): Promise<void>;
+  sent(): number;
 }
 
 /** The switch's log, kept: the test waits for the data path to report its failed commits. */
@@ -66,25 +61,7 @@ describe('the switch counts each frame once across commits that fail', () => {
         'switch',
         logger,
       );
-      const config = {
-        FLOW_CACHE_SIZE: 1024,
-        SWITCH_BATCH: 64,
-        SWITCH_TENANT_QUANTUM: 256,
-        SWITCH_CONSUMER: 'switch-1',
-        PORT_SCAN_INTERVAL_MS: 100,
-        TRACE_SAMPLING_RATE: 0,
-        TRACE_SNAP_BYTES: 0,
-        COUNTERS_INTERVAL_MS: 60_000,
-        SWITCH_STAGES: 4,
-        REGISTER_CELLS_PER_STAGE: 1024,
-        PROGRAM_CPU_NS_PER_SECOND: 500_000_000,
-        PROGRAM_CPU_BURST_NS: 20_000_000,
-        PROGRAM_CPU_WAIT_FRAMES: 1024,
-      } as SwitchConfig;
-      // Kafka is best effort on the data path: a broker that is not there holds nothing up.
-      const kafka = new Kafka({ clientId: 'commit-test', brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
-      dataplane = new DataplaneService(config, switchConnection, kafka, logger);
-      dataplane.onApplicationBootstrap();
+      dataplane = startTestDataplane(switchConnection, logger, 'commit-test');
     },
     { timeout: 120_000 },
   );
@@ -120,7 +97,7 @@ describe('the switch counts each frame once across commits that fail', () => {
    * `from` sends frames as its VM does, in pipelines of 16: even ones to `to` (delivered), odd ones to itself
    * (dropped: `same-port`, once the first frame has taught the switch its MAC).
    */
-  function sender(from: string, to: string): { send(frames: number): Promise<void>; sent(): number } {
+  function sender(from: string, to: string): Sender {
     let sent = 0;
     const frame = (seq: number): Buffer => {
       const payload = Buffer.alloc(8);
@@ -144,6 +121,14 @@ describe('the switch counts each frame once across commits that fail', () => {
         }
       },
     };
+  }
+
+  /** A tenant of two VMs, the first sending `frames` to the second to begin with: the two VMs and the sender. */
+  async function pairSending(vlan: number, frames: number): Promise<[string, string, Sender]> {
+    const [from, to] = await tenantOfTwo(vlan);
+    const frameSender = sender(from, to);
+    await frameSender.send(frames);
+    return [from, to, frameSender];
   }
 
   const counters = (): Record<string, TrafficCounters | undefined> =>
@@ -172,9 +157,7 @@ describe('the switch counts each frame once across commits that fail', () => {
     'rx = frames sent = delivered + dropped, with batches refused whole and read again, their counts shown as awaitingCommitOutcome meanwhile',
     { timeout: 120_000 },
     async () => {
-      const [a1, a2] = await tenantOfTwo(100);
-      const a = sender(a1, a2);
-      await a.send(1024);
+      const [a1, a2, a] = await pairSending(100, 1024);
       await waitFor('the first frames through', 20_000, () => ((counters()[a1]?.rxFrames ?? 0) > 0 ? true : undefined));
 
       await admin.call('ACL', 'SETUSER', switchUser, '-xadd');
@@ -203,9 +186,7 @@ describe('the switch counts each frame once across commits that fail', () => {
     'rx = frames sent = delivered + dropped, each delivered once, with the connection killed mid-traffic',
     { timeout: 180_000 },
     async () => {
-      const [b1, b2] = await tenantOfTwo(101);
-      const b = sender(b1, b2);
-      await b.send(512);
+      const [b1, b2, b] = await pairSending(101, 512);
       let kills = 0;
       // The data path's connection killed again and again while frames flow: some commits and reads are cut off mid-way.
       while (kills < 30) {

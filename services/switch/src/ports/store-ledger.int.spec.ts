@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { startTestRedis, type TestRedis, waitFor } from '@tenantlab/lab';
 import {
   buildFrame,
   JsonLogger,
@@ -17,19 +17,8 @@ import {
   vmMacAddress,
 } from '@tenantlab/shared';
 import { Redis, ReplyError } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import type { SwitchConfig } from '../config/switch.config';
-import { DataplaneService } from '../dataplane/dataplane.service';
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import type { DataplaneService } from '../dataplane/dataplane.service';
+import { startTestDataplane } from '../testing/test-dataplane';
 
 /** A VM's rx as the VM reads it: frames (by sequence number) and ledger entries, each with the frames read before it. */
 class RxReader {
@@ -107,24 +96,7 @@ describe('the store ledger across a Redis that restarts empty', () => {
       redis = await startTestRedis();
       admin = new Redis(redis.url, { maxRetriesPerRequest: null });
       admin.on('error', () => undefined);
-      const config = {
-        FLOW_CACHE_SIZE: 1024,
-        SWITCH_BATCH: 64,
-        SWITCH_TENANT_QUANTUM: 256,
-        SWITCH_CONSUMER: 'switch-1',
-        PORT_SCAN_INTERVAL_MS: 100,
-        TRACE_SAMPLING_RATE: 0,
-        TRACE_SNAP_BYTES: 0,
-        COUNTERS_INTERVAL_MS: 60_000,
-        SWITCH_STAGES: 4,
-        REGISTER_CELLS_PER_STAGE: 1024,
-        PROGRAM_CPU_NS_PER_SECOND: 500_000_000,
-        PROGRAM_CPU_BURST_NS: 20_000_000,
-      } as SwitchConfig;
-      // Kafka is best effort on the data path: a broker that is not there holds nothing up.
-      const kafka = new Kafka({ clientId: 'ledger-test', brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
-      dataplane = new DataplaneService(config, admin, kafka, new JsonLogger('switch', 'error'));
-      dataplane.onApplicationBootstrap();
+      dataplane = startTestDataplane(admin, new JsonLogger('switch', 'error'), 'ledger-test');
     },
     { timeout: 120_000 },
   );

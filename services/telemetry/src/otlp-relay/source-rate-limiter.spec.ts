@@ -59,13 +59,16 @@ describe('SourceRateLimiter', () => {
   describe('the global cap (all VMs together)', () => {
     // Each VM alone could send 1000 B/s; together they get 1000 B/s, as Jaeger is given at most.
     const CAPPED = { ...LIMIT, maxSources: 10, globalBytesPerSecond: 1000, globalBurstBytes: 4000 };
-    /** An export of 400 bytes (500 with the request cost), tried every `everyMs` by each sender from `fromMs`. */
+    /**
+     * An export of 400 bytes (500 with the request cost), tried every `everyMs` by each sender from `fromMs`, through a
+     * limiter of its own with the global cap, on a clock from 0.
+     */
     function run(
-      limiter: SourceRateLimiter,
-      clock: { now: number },
       senders: { vm: string; everyMs: number; fromMs?: number; untilMs?: number }[],
       durationMs: number,
     ): { taken: Map<string, number>; log: [number, number][] } {
+      const clock = { now: 0 };
+      const limiter = new SourceRateLimiter(CAPPED, () => clock.now);
       const taken = new Map(senders.map(({ vm }) => [vm, 0]));
       const log: [number, number][] = [];
       for (let t = 0; t < durationMs; t += 1) {
@@ -82,11 +85,7 @@ describe('SourceRateLimiter', () => {
     }
 
     it('gives two VMs exporting flat out equal shares of the global cap', () => {
-      const clock = { now: 0 };
-      const limiter = new SourceRateLimiter(CAPPED, () => clock.now);
       const { taken } = run(
-        limiter,
-        clock,
         [
           { vm: 'vm-a1', everyMs: 10 },
           { vm: 'vm-b1', everyMs: 7 },
@@ -101,12 +100,8 @@ describe('SourceRateLimiter', () => {
     });
 
     it('refuses the VM over its fair share and not the one under it', () => {
-      const clock = { now: 0 };
-      const limiter = new SourceRateLimiter(CAPPED, () => clock.now);
       // a1 exports flat out; b1 at 300 B/s, under its fair share (500 B/s): b1 is never refused, a1 gets the rest.
       const { taken } = run(
-        limiter,
-        clock,
         [
           { vm: 'vm-a1', everyMs: 10 },
           { vm: 'vm-b1', everyMs: 1667, fromMs: 5 },
@@ -119,20 +114,15 @@ describe('SourceRateLimiter', () => {
     });
 
     it("lets one VM use an idle VM's share", () => {
-      const clock = { now: 0 };
-      const limiter = new SourceRateLimiter(CAPPED, () => clock.now);
       // b1 exports for the first 20 s, then is idle; a1 exports flat out throughout.
       const { log } = run(
-        limiter,
-        clock,
         [
           { vm: 'vm-a1', everyMs: 10 },
           { vm: 'vm-b1', everyMs: 10, untilMs: 20_000 },
         ],
         60_000,
       );
-      const runAlone = new SourceRateLimiter(CAPPED, () => clock.now);
-      const aAlone = run(runAlone, clock, [{ vm: 'vm-a1', everyMs: 10 }], 60_000).log;
+      const aAlone = run([{ vm: 'vm-a1', everyMs: 10 }], 60_000).log;
       const after = (entries: [number, number][]): number =>
         entries.filter(([t]) => t >= 20_000 + ACTIVE_WINDOW_MS + 5000).reduce((sum, [, bytes]) => sum + bytes, 0);
       // From a few seconds after b1 went quiet, a1 alone gets the whole cap, as if b1 had never been there.
@@ -141,10 +131,8 @@ describe('SourceRateLimiter', () => {
     });
 
     it('never forwards more than the cap over any window, however many VMs export at once', () => {
-      const clock = { now: 0 };
-      const limiter = new SourceRateLimiter(CAPPED, () => clock.now);
       const senders = Array.from({ length: 10 }, (_, i) => ({ vm: `vm-${i}`, everyMs: 3 + i, fromMs: i * 997 }));
-      const { log } = run(limiter, clock, senders, 30_000);
+      const { log } = run(senders, 30_000);
       // Every window [start, start + T): at most the global burst plus T at the global rate.
       for (const windowMs of [1, 100, 1000, 10_000]) {
         let sum = 0;
