@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TenantCpuBudget } from './tenant-cpu-budget';
+import { MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
 function fakeClock(): { now: number; clock: () => number } {
@@ -26,6 +26,8 @@ describe('TenantCpuBudget', () => {
     budget.charge(a, 80_000, time.now);
     assert.equal(budget.admit(a, time.now), false, 'in debt after an expensive frame');
     time.now += 124_000; // a quarter of it pays the 30 µs debt and then some
+    assert.equal(budget.admit(a, time.now), false, 'out of debt, but not yet holding half the burst to resume with');
+    time.now += 96_000; // 24 µs more: 25 µs, half the burst (it is below MAX_RESUME_NS)
     assert.equal(budget.admit(a, time.now), true);
     assert.equal(a.chargedNs, 130_000, 'every charge is counted as used, debt included');
     assert.equal(budget.bucketOf('nobody'), undefined, 'a tenant without a weight has no bucket: nothing admits it');
@@ -60,5 +62,56 @@ describe('TenantCpuBudget', () => {
     assert.ok(Math.abs(used.steady / 1e9 - 0.25) < 0.01, `steady ${used.steady / 1e9}`);
     assert.ok(Math.abs(used.big / 1e9 - 0.5) < 0.01, `big ${used.big / 1e9}`);
     assert.ok(total / 1e9 > 0.97, 'the core stays busy');
+  });
+
+  it('an emptied bucket resumes only once it holds min(burst / 2, MAX_RESUME_NS), then runs frames back to back', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e6, clock: time.clock });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    budget.charge(a, 1e6 + 10_000, time.now);
+    time.now += 11_000;
+    assert.equal(budget.tokens('a'), 1_000, 'out of debt by 1 µs');
+    assert.equal(budget.admit(a, time.now), false, 'a tenant just out of debt does not run one frame and stop');
+    time.now += MAX_RESUME_NS - 1_000 - 1;
+    assert.equal(budget.admit(a, time.now), false, '1 ns short of MAX_RESUME_NS');
+    time.now += 1;
+    assert.equal(budget.admit(a, time.now), true, 'MAX_RESUME_NS earned: it runs');
+    budget.charge(a, 60_000, time.now);
+    assert.equal(budget.admit(a, time.now), true, 'and goes on running while the bucket holds anything');
+    budget.charge(a, 40_000, time.now);
+    assert.equal(budget.admit(a, time.now), false, 'emptied again (0 left): it rests');
+  });
+
+  it('charges a throttled tenant per frame about what its program costs, not a cold start per frame', () => {
+    // The switch runs a round every 10 ms. The first frame of a tenant in a round runs with its program cold in the
+    // CPU's caches (30 µs, as measured on a loaded machine); a frame run right after another one of the same tenant
+    // costs 1.5 µs. The tenant offers 100 frames/s against a share of 300 µs/s: 150 µs/s at 1.5 µs a frame, so it
+    // is throttled only by its cold starts. Re-admitted as soon as its debt is paid, it ran one frame per round, each
+    // cold (charged 30 µs a frame, 10 frames/s); resumed with a run's worth, it runs its waiting frames back to back.
+    const COLD = 30_000;
+    const WARM = 1_500;
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 300_000, burstNs: 200_000, clock: time.clock });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    let waiting = 0;
+    let ran = 0;
+    for (let round = 0; round < 1000; round++) {
+      time.now = round * 10_000_000;
+      waiting += 1; // 100 frames/s
+      let first = true;
+      while (waiting > 0 && budget.admit(a, time.now)) {
+        const cost = first ? COLD : WARM;
+        first = false;
+        time.now += cost;
+        budget.charge(a, cost, time.now);
+        waiting -= 1;
+        ran += 1;
+      }
+    }
+    const perFrame = a.chargedNs / ran;
+    assert.ok(perFrame < 3 * WARM, `charged ${Math.round(perFrame)} ns a frame over ${ran} frames run`);
+    assert.ok(ran > 0.8 * 1000, `it kept up with most of what it offered: ${ran} of 1000 frames run`);
   });
 });
