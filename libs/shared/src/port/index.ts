@@ -1,3 +1,5 @@
 export * from './port-keys';
 export * from './vm-addresses';
 export * from './port-ledger';
+export * from './port-frames';
+export * from './stage-timings';

@@ -24,6 +24,10 @@ export const DROP_REASONS = {
   'oversized-entry': 'the tx entry was larger than a frame with its trace context (MAX_TX_ENTRY_BYTES): deleted unread',
   'port-fault': "a command on the destination's rx stream failed (a key of another type, say): the port is quarantined",
   'port-quarantined': 'the destination port is quarantined (its keys misbehaved)',
+  'entry-malformed':
+    'a packed tx entry (several frames) had a record cut short: the frames before it went on, the rest is one drop',
+  'entry-over-frames':
+    'a packed tx entry held more than MAX_FRAMES_PER_ENTRY frames: refused whole, each frame counted',
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

@@ -4,6 +4,11 @@ import type { PortRead } from './port-io';
 /** What a tenant's reads of one round came to: frames read, their cost, and whether frames are still waiting. */
 export interface TenantUsage {
   frames: number;
+  /**
+   * tx entries read, when they carry several frames each (issue 11): a port's read is counted in entries, so the
+   * scheduler converts a deficit into entries at the recent cost per entry. Left out, one entry per frame.
+   */
+  entries?: number;
   /** Work the frames made: 1 per frame read, plus 1 per copy written to a destination (a flood costs its fan-out). */
   cost: number;
   backlogged: boolean;
@@ -111,9 +116,10 @@ export class ReadScheduler {
     for (const [tenant, state] of this.tenants) {
       const used = usage.get(tenant);
       state.backlogged = used?.backlogged ?? false;
-      if (!used || used.frames === 0) continue;
+      const reads = used?.entries ?? used?.frames ?? 0;
+      if (!used || reads === 0) continue;
       state.deficit -= used.cost;
-      const sample = used.cost / used.frames;
+      const sample = used.cost / reads;
       state.costPerFrame += COST_SMOOTHING * (sample - state.costPerFrame);
     }
   }

@@ -5,10 +5,10 @@ import type { Redis } from 'ioredis';
 interface Generation {
   /** Ended generations so far. */
   ended: number;
-  /** Distinct tx entries read (an entry read again after a failed commit counts once), and the highest id read. */
+  /** Frames of distinct tx entries read (an entry read again after a failed commit counts once), and the highest id read. */
   consumed: number;
   highestId: string;
-  /** Of those, entries acknowledged by a confirmed commit (forwarded or dropped). */
+  /** Of those, frames of entries acknowledged by a confirmed commit (forwarded or dropped). */
   settled: number;
   /** rx writes confirmed, and rx writes whose commit got no reply. */
   delivered: number;
@@ -118,22 +118,26 @@ export class StoreLedger {
     if (!sameLoss) endTx(generation);
   }
 
-  /** Counts entries read from `vm`'s tx. Ids only grow in a stream, so an id at or below the highest is a re-read. */
-  read(vm: string, id: string): void {
+  /**
+   * Counts the `frames` of an entry read from `vm`'s tx (the ledger counts frames, an entry may carry many). Ids only
+   * grow in a stream, so an id at or below the highest is a re-read.
+   */
+  read(vm: string, id: string, frames = 1): void {
     const generation = this.generationOf(vm);
     if (compareStreamIds(id, generation.highestId) <= 0) return;
     generation.highestId = id;
-    generation.consumed += 1;
+    generation.consumed += frames;
   }
 
-  /** Entries of `vm`'s tx acknowledged by a commit that Redis confirmed. */
-  settled(vm: string, ids: readonly string[]): void {
+  /** Entries of `vm`'s tx acknowledged by a commit that Redis confirmed; `frames[i]`: frames of `ids[i]` (1 if left out). */
+  settled(vm: string, ids: readonly string[], frames?: readonly number[]): void {
     const generation = this.generationOf(vm);
-    for (const id of ids) {
+    ids.forEach((id, i) => {
+      const count = frames?.[i] ?? 1;
       // A commit that replied after the generation ended settles entries of the ended one.
-      if (generation.due && compareStreamIds(id, generation.due.highestId) <= 0) generation.due.settled += 1;
-      else generation.settled += 1;
-    }
+      if (generation.due && compareStreamIds(id, generation.due.highestId) <= 0) generation.due.settled += count;
+      else generation.settled += count;
+    });
   }
 
   delivered(vm: string, frames: number): void {
