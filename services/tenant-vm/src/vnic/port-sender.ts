@@ -32,6 +32,11 @@ export interface PortSendOptions {
   batch?: number;
   /** Gives up on frames not yet written (typically waiting for room): the send rejects with SendAbortedError. */
   signal?: AbortSignal;
+  /**
+   * The most frames packed into one tx entry, 1 to MAX_FRAMES_PER_ENTRY (the default). 1 writes every frame as an
+   * entry of its own, as before aggregation (the benchmark's comparison).
+   */
+  maxFramesPerEntry?: number;
 }
 
 /** What a sender has done; shared with whoever reports it, so it survives the sender being replaced. */
@@ -52,6 +57,7 @@ interface PendingSend {
   /** Index of the first frame not yet written. */
   next: number;
   batch: number;
+  maxFramesPerEntry: number;
   /** Flat `otel.*` fields of the caller's context, written with every frame of the send. */
   trace: readonly string[];
   /** Its traceparent alone, which a packed entry carries per frame. */
@@ -110,6 +116,14 @@ export class PortSender {
         new ValidationError(`batch must be an integer from 1 to ${MAX_SEND_BATCH}`, [`batch: ${batch}`]),
       );
     }
+    const maxFramesPerEntry = options.maxFramesPerEntry ?? MAX_FRAMES_PER_ENTRY;
+    if (!Number.isInteger(maxFramesPerEntry) || maxFramesPerEntry < 1 || maxFramesPerEntry > MAX_FRAMES_PER_ENTRY) {
+      return Promise.reject(
+        new ValidationError(`maxFramesPerEntry must be an integer from 1 to ${MAX_FRAMES_PER_ENTRY}`, [
+          `maxFramesPerEntry: ${maxFramesPerEntry}`,
+        ]),
+      );
+    }
     for (let i = 0; i < frames.length; i++) {
       if (frames[i].length > MAX_FRAME_BYTES) return Promise.reject(new FrameTooLargeError(i, frames[i].length));
     }
@@ -124,6 +138,7 @@ export class PortSender {
         frames,
         next: 0,
         batch,
+        maxFramesPerEntry,
         trace,
         traceparent,
         queuedAtUs,
@@ -195,7 +210,7 @@ export class PortSender {
         const packed = packedFrameBytes(frame.length, send.traceparent);
         if (
           !entry ||
-          entry.frames.length >= MAX_FRAMES_PER_ENTRY ||
+          entry.frames.length >= send.maxFramesPerEntry ||
           entry.packedBytes + packed > MAX_PACKED_ENTRY_BYTES
         ) {
           entries.push((entry = { frames: [], bytes: 0, packedBytes: 0, sends: [] }));
