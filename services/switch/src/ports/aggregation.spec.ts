@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   MAX_FRAMES_PER_ENTRY,
   packPortFrames,
+  PORT_CAPACITY_BYTES,
   PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
   portEntryContent,
@@ -151,13 +152,17 @@ describe('rx entries the switch writes (issue 11)', () => {
   it("counts a destination's rx in frames, not entries, and frees room as its VM trims the oldest", () => {
     const occupancy = new RxOccupancy();
     const frames = Array.from({ length: PORT_CAPACITY_FRAMES / 2 }, () => ({ frame: Buffer.alloc(64) }));
-    occupancy.written('vm-a2', frames);
-    occupancy.written('vm-a2', frames);
-    occupancy.observe('vm-a2', 2);
+    occupancy.written('vm-a2', '5-0', frames);
+    occupancy.written('vm-a2', '6-0', frames);
+    occupancy.observe('vm-a2', 2, '5-0');
     assert.equal(occupancy.hasRoom('vm-a2', 1, 64), false, 'two entries hold PORT_CAPACITY_FRAMES frames');
-    occupancy.observe('vm-a2', 1);
+    occupancy.observe('vm-a2', 1, '6-0');
     assert.equal(occupancy.hasRoom('vm-a2', PORT_CAPACITY_FRAMES / 2, 64), true);
     assert.equal(occupancy.hasRoom('vm-a2', PORT_CAPACITY_FRAMES / 2 + 1, 64), false);
-    assert.equal(occupancy.hasRoom('vm-a2', 1, 16 * 1024 * 1024), false, 'and in bytes');
+    // rx deleted and refilled by someone else: what the switch wrote is gone, the others count a frame each.
+    occupancy.observe('vm-a2', PORT_CAPACITY_FRAMES - 1, '9-0');
+    assert.equal(occupancy.hasRoom('vm-a2', 1, 64), true);
+    assert.equal(occupancy.hasRoom('vm-a2', 2, 128), false);
+    assert.equal(occupancy.hasRoom('vm-b1', 1, PORT_CAPACITY_BYTES + 1), false, 'and in bytes');
   });
 });

@@ -181,6 +181,15 @@ export interface CommitResult {
 }
 
 /**
+ * A destination's rx length and the id of its oldest entry ('' when empty), for RxOccupancy: the entries the switch
+ * wrote that are older than it were read and trimmed by the VM (or deleted with the stream).
+ */
+const RX_LENGTH_SCRIPT = `
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+return {redis.call('XLEN', KEYS[1]), oldest and oldest[1] or ''}
+`;
+
+/**
  * Writes one batch's deliveries and acknowledges its reads in a single MULTI, in one round trip. Redis runs every
  * command of an EXEC even when one of them fails (a VM's rx replaced by a key of another type): each reply is looked
  * at on its own, so one port's failure costs that port's frames only, and a delivery counts once its XADD replied
@@ -221,7 +230,7 @@ export class PortWriter {
       }
     }
     const lengthsOf = [...touched];
-    for (const port of lengthsOf) multi.xlen(PORT_KEYS.rx(port.vm));
+    for (const port of lengthsOf) multi.eval(RX_LENGTH_SCRIPT, 1, PORT_KEYS.rx(port.vm));
     const acked = [...acks];
     for (const [port, ids] of acked) {
       const tx = PORT_KEYS.tx(port.vm);
@@ -237,15 +246,18 @@ export class PortWriter {
     }
     const result: CommitResult = { applied: [], refused: [], faults: new Map() };
     writes.forEach(([port, carried], i) => {
-      const [error] = results[i];
+      const [error, id] = results[i];
       if (error) result.faults.set(port, error.message);
-      else this.occupancy.written(port.vm, carried);
+      else this.occupancy.written(port.vm, String(id), carried);
       for (const delivery of carried) (error ? result.refused : result.applied).push([port, delivery]);
     });
     lengthsOf.forEach((port, i) => {
-      const [error, length] = results[writes.length + i];
+      const [error, reply] = results[writes.length + i];
       if (error) result.faults.set(port, error.message);
-      else this.occupancy.observe(port.vm, Number(length));
+      else {
+        const [length, oldest] = reply as [number, string];
+        this.occupancy.observe(port.vm, Number(length), String(oldest));
+      }
     });
     acked.forEach(([port], i) => {
       const first = writes.length + lengthsOf.length + i * 2;

@@ -1,7 +1,9 @@
 import { PORT_CAPACITY_BYTES, PORT_CAPACITY_FRAMES } from '@tenantlab/shared';
+import { compareStreamIds } from './store-ledger';
 
 /** Frames and bytes of one rx entry the switch wrote. */
 interface Written {
+  id: string;
   frames: number;
   bytes: number;
 }
@@ -20,9 +22,10 @@ interface Destination {
 /**
  * How many frames and bytes wait in each destination's rx (issue 11: an rx entry may carry many frames, so its
  * length no longer counts frames). The switch is rx's only writer of frames and its VM reads and trims it from the
- * oldest, so when XLEN says `n` entries are left they are the newest `n` this writer wrote: their frames and bytes
- * are summed here. Entries it does not know of (written before this switch started, or its ledger entries) count one
- * frame each and no bytes: only the frame bound holds for them until they are read.
+ * oldest: the entries this writer wrote from rx's oldest id on are still there (at most as many as rx's length), and
+ * their frames and bytes are summed here. Entries it does not know of (written before this switch started, its
+ * ledger entries, anything else in rx) count one frame each and no bytes: only the frame bound holds for them until
+ * they are read.
  */
 export class RxOccupancy {
   private readonly byVm = new Map<string, Destination>();
@@ -34,20 +37,23 @@ export class RxOccupancy {
   }
 
   /** An rx entry carrying these frames was written (its XADD replied). */
-  written(vm: string, carried: readonly { frame: Buffer }[]): void {
+  written(vm: string, id: string, carried: readonly { frame: Buffer }[]): void {
     const d = this.destinationOf(vm);
     let bytes = 0;
     for (const { frame } of carried) bytes += frame.length;
-    d.entries.push({ frames: carried.length, bytes });
+    d.entries.push({ id, frames: carried.length, bytes });
     d.frames += carried.length;
     d.bytes += bytes;
   }
 
-  /** rx's length as just read (after this batch's writes). */
-  observe(vm: string, length: number): void {
+  /** rx's length and the id of its oldest entry ('' when empty), as just read (after this batch's writes). */
+  observe(vm: string, length: number, oldest: string): void {
     const d = this.destinationOf(vm);
-    // Entries read and trimmed by the VM are the oldest: drop them from the front until `length` are left.
-    while (d.entries.length - d.head > length) {
+    // Entries older than rx's oldest were read and trimmed by the VM; and no more than `length` can be left.
+    while (
+      d.head < d.entries.length &&
+      (oldest === '' || compareStreamIds(d.entries[d.head].id, oldest) < 0 || d.entries.length - d.head > length)
+    ) {
       const gone = d.entries[d.head++];
       d.frames -= gone.frames;
       d.bytes -= gone.bytes;
