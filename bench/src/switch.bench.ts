@@ -54,6 +54,12 @@ const AGG_FRAMES = 100_000;
 const AGG_WARMUP_FRAMES = 5_000;
 const AGG_SEND_BATCH = 512;
 const AGG_SWITCH_BATCH = 64;
+/**
+ * The switch's per-tenant work per round (SWITCH_TENANT_QUANTUM) in the aggregation runs, both modes: the default
+ * (256 units, a frame read and each copy one unit) lets a lone tenant move about 128 frames a round, one packed entry,
+ * whatever the aggregation; this lets it read AGG_SWITCH_BATCH packed entries.
+ */
+const AGG_TENANT_QUANTUM = 16_384;
 const STAGE_PROBES = 1_000;
 
 /**
@@ -164,7 +170,8 @@ export async function runSwitchBenchmark(): Promise<void> {
         aggregation:
           `issue 11: bench-a1 -> bench-a2 through the tenant VM's own PortSender and PortReceiver (admin connections), ` +
           `${AGG_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes per measured run after a ${AGG_WARMUP_FRAMES}-frame ` +
-          `warm-up, a fresh switch per run (SWITCH_BATCH ${AGG_SWITCH_BATCH} entries per port per round); the sender ` +
+          `warm-up, a fresh switch per run (SWITCH_BATCH ${AGG_SWITCH_BATCH} entries per port per round, ` +
+          `SWITCH_TENANT_QUANTUM ${AGG_TENANT_QUANTUM}); the sender ` +
           `${AGG_SEND_BATCH} frames per round trip, perEntry one frame per tx entry (the switch then writes rx entries ` +
           `packed, as it always does when a destination gets several frames in a batch), aggregated up to 128 per ` +
           `entry. circuitPacked: the same frames over a datagram circuit at its defaults (its writer packs). ` +
@@ -300,7 +307,8 @@ async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Pr
       await circuit.close();
     }
   }
-  return withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH }, async () => {
+  const env = { SWITCH_TENANT_QUANTUM: String(AGG_TENANT_QUANTUM) };
+  return withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH, env }, async () => {
     await announceReceiver(admin);
     const transfer = {
       from: 'bench-a1',
