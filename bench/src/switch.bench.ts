@@ -53,13 +53,15 @@ type AggMode = (typeof AGG_MODES)[number];
 const AGG_FRAMES = 100_000;
 const AGG_WARMUP_FRAMES = 5_000;
 const AGG_SEND_BATCH = 512;
-const AGG_SWITCH_BATCH = 64;
+const AGG_SWITCH_BATCH = 32;
 /**
  * The switch's per-tenant work per round (SWITCH_TENANT_QUANTUM) in the aggregation runs, both modes: the default
  * (256 units, a frame read and each copy one unit) lets a lone tenant move about 128 frames a round, one packed entry,
- * whatever the aggregation; this lets it read AGG_SWITCH_BATCH packed entries.
+ * whatever the aggregation, and a round that reads one entry alternates with one that reads the idle receiving port
+ * (an empty read, then a wait for the doorbell); this lets it read AGG_SWITCH_BATCH packed entries. Not more: the
+ * receiver trims what it read with its next read, so a round of far more than half rx's capacity would find rx full.
  */
-const AGG_TENANT_QUANTUM = 16_384;
+const AGG_TENANT_QUANTUM = 8_192;
 const STAGE_PROBES = 1_000;
 
 /**
