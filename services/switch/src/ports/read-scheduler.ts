@@ -85,8 +85,13 @@ export class ReadScheduler {
       // instead, a receiving VM would hold half of a two-VM tenant's share unused, and once rounds grow long (a
       // storm, a busy machine) its sender would fall behind for good.
       const idle = own.filter((port) => this.empty.has(port)).length;
-      const sharing = idle < own.length && frames - idle >= own.length - idle;
-      const busy = sharing ? own.filter((port) => !this.empty.has(port)) : own;
+      const someBusy = idle < own.length;
+      const sharing = someBusy && frames - idle >= own.length - idle;
+      // Too little credit for one frame each (a tenant whose entries pack many frames, issue 11): its ports with
+      // frames waiting get it, the idle ones none this round (their length still comes back with the read, so one
+      // that gets frames is read from the next round on). Handed to an idle port, the only frame of a round is an
+      // empty read, and the round after it waits for the doorbell.
+      const busy = someBusy ? own.filter((port) => !this.empty.has(port)) : own;
       const shared = sharing ? frames - idle : frames;
       const each = Math.floor(shared / busy.length);
       const extra = shared % busy.length;
@@ -94,7 +99,7 @@ export class ReadScheduler {
       for (const port of own) {
         const i = busy.indexOf(port);
         if (i < 0) {
-          plan.push({ port, count: 1 });
+          plan.push({ port, count: sharing ? 1 : 0 });
           continue;
         }
         const turn = (i - cursor + busy.length) % busy.length;
