@@ -8,7 +8,7 @@ import {
   testAdminHeaders,
   type TestRedis,
 } from '@tenantlab/lab';
-import { PORT_ENTRY_FIELDS, PORT_KEYS, requestJson } from '@tenantlab/shared';
+import { PORT_ENTRY_FIELDS, PORT_KEYS, portEntryContent, requestJson } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -83,7 +83,7 @@ export async function withSwitch<T>(
 /**
  * Frames per second from `from`'s tx to `to`'s rx through a running switch: the sender writes `batch` frames per
  * pipelined round trip and waits for it before the next (`frame(seq)` builds each), a reader on `to`'s rx takes up to
- * `readBatch` frames per read (1000 when left out), trimming what it read in the same round trip as its next read (as
+ * `readBatch` entries per read (1000 when left out), trimming what it read in the same round trip as its next read (as
  * a circuit's reader does), and the clock stops when all `total` arrived. Counting starts at a marker, not at `$`, so
  * frames delivered before the first read count.
  */
@@ -108,14 +108,15 @@ export async function portTransferRate(
       while (received < total) {
         const pipeline = reader.pipeline();
         if (lastId !== marker) pipeline.xtrim(PORT_KEYS.rx(to), 'MINID', lastId);
-        pipeline.xread('COUNT', readBatch, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx(to), lastId);
+        pipeline.xreadBuffer('COUNT', readBatch, 'BLOCK', 5000, 'STREAMS', PORT_KEYS.rx(to), lastId);
         const results = (await pipeline.exec()) ?? [];
         for (const [error] of results) if (error) throw error;
-        const reply = results[results.length - 1]?.[1] as [string, [string, string[]][]][] | null;
+        const reply = results[results.length - 1]?.[1] as [Buffer, [Buffer, Buffer[]][]][] | null;
         if (!reply) throw new Error(`${to} received ${received} of ${total} frames, then nothing for 5 s`);
         const entries = reply[0][1];
-        received += entries.length;
-        lastId = entries[entries.length - 1][0];
+        // The switch packs a destination's frames of a batch into one entry (issue 11): count frames, not entries.
+        for (const [, fields] of entries) received += portEntryContent(fields).frames.length;
+        lastId = entries[entries.length - 1][0].toString();
       }
       return lastId;
     })();

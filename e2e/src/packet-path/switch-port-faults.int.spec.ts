@@ -5,7 +5,7 @@ import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS } from '@tenantlab/s
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
+import { receivedSequences, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 /**
  * vm-bad is registered first, so the switch's port scan meets its tx key (a string) before any other VM's: the scan
@@ -84,9 +84,7 @@ describe('the switch against what a VM can do to its own keys, on a real Redis',
     // vm-a1 broadcasts: vm-a2 and vm-a3 get every frame; the copy for quarantined vm-bad is dropped and counted.
     await sendFrames(admin, 'vm-a1', frames('vm-a1', BROADCAST, 0, 20));
     await eventually('20 frames at vm-a2 and vm-a3', 10_000, async () =>
-      (await admin.xlen(PORT_KEYS.rx('vm-a2'))) === 20 && (await admin.xlen(PORT_KEYS.rx('vm-a3'))) === 20
-        ? true
-        : undefined,
+      (await rxFrameCount(admin, 'vm-a2')) === 20 && (await rxFrameCount(admin, 'vm-a3')) === 20 ? true : undefined,
     );
     assert.deepEqual(await receivedSequences(admin, 'vm-a2'), [...Array(20).keys()]);
     await eventually('the deliveries counted', 5_000, async () =>

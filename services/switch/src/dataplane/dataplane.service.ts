@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { context, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  epochMicros,
   JsonLogger,
   KAFKA_CLIENT,
   NotFoundError,
@@ -20,11 +21,14 @@ import { HeldTally } from '../impairments/held-tally';
 import { PortImpairments, type ShapeHooks } from '../impairments/port-impairments';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
+import { CpuWaitQueues } from './cpu-wait-queues';
+import { AckList, DeliveryPlan } from './delivery-plan';
 import { ProgramInstaller } from './program-installer';
 import { UtilityReporter } from './utility-reporter';
+import { SwitchStageTimings } from './switch-stages';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
-import { type Delivery, type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
+import { type PortEntry, PortReader, type ReadRound, PortWriter, type TxEntry } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
@@ -41,12 +45,6 @@ export interface ProgramEvent {
   event: string;
   fields: Record<string, number | string>;
   timestampUs: number;
-}
-
-function acknowledge(acks: Map<SwitchPort, string[]>, entry: PortEntry): void {
-  const ids = acks.get(entry.port);
-  if (ids) ids.push(entry.id);
-  else acks.set(entry.port, [entry.id]);
 }
 
 function reportValue(value: ReportValue): number | string {
@@ -94,7 +92,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   /** Per sender VM, frames a switch before this one held in an impairment and never delivered: counted on attach. */
   private heldLeftOver = new Map<string, number>();
   private readonly shapeHooks: ShapeHooks = {
-    hasRoom: (port, planned) => this.writer.hasRoom(port, planned),
+    hasRoom: (port, planned, bytes) => this.writer.hasRoom(port, planned, bytes),
     dropped: (from, reason) => this.pipeline.counters.dropped(from, reason),
   };
   /** Per VM port and store generation, what the switch took and gave: survives a Redis that restarts empty. */
@@ -112,7 +110,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
   /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
-  private readonly waiting = new Map<string, PortEntry[]>();
+  private readonly waiting: CpuWaitQueues;
+  /** Where a frame's time goes in the switch (issue 11). */
+  private readonly stages = new SwitchStageTimings();
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
@@ -132,6 +132,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
+    this.waiting = new CpuWaitQueues(this.pipeline, MAX_WAITING_PER_TENANT);
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     this.reads = redis.duplicate({ connectionName: 'switch:ports' });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
@@ -216,7 +217,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Per tenant, frames waiting because its programs are over their CPU share (`waitingForCpu` in GET /dataplane). */
   cpuWaiting(): Map<string, number> {
-    return new Map([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+    return new Map(Object.entries(this.waiting.snapshot()));
   }
 
   /**
@@ -277,7 +278,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programs: this.installer.status(),
       ...this.quarantine.snapshot(this.directory.ports()),
       scheduler: this.scheduler.snapshot(),
-      waitingForCpu: Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length])),
+      waitingForCpu: this.waiting.snapshot(),
+      stages: this.stages.snapshot(),
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
@@ -351,73 +353,56 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   /**
    * One batch: decide every frame, then deliver and acknowledge them all in one MULTI, sent at once; the promise
-   * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant whose
-   * programs are over their CPU share wait, in order and unacknowledged (a restarted switch reads them again), up
-   * to MAX_WAITING_PER_TENANT; beyond that they are dropped and counted as `cpu-budget`.
+   * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant
+   * over its CPU share wait, a tx entry at a time (see CpuWaitQueues).
    */
   private forward(entries: PortEntry[]): Promise<void> {
-    const deliveries = new Map<SwitchPort, Delivery[]>();
-    const touched = new Set<SwitchPort>();
-    const acks = new Map<SwitchPort, string[]>();
-    const candidates: PortEntry[] = [];
-    for (const queue of this.waiting.values()) candidates.push(...queue);
-    this.waiting.clear();
-    candidates.push(...entries);
-    for (const entry of candidates) {
-      const tenant = entry.port.tenant;
-      const queue = this.waiting.get(tenant);
-      if (queue || this.pipeline.mustWait(entry.port)) {
-        if (!queue) this.waiting.set(tenant, [entry]);
-        else if (queue.length < MAX_WAITING_PER_TENANT) queue.push(entry);
-        else {
-          this.pipeline.drop(entry, 'cpu-budget');
-          if (this.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
-          acknowledge(acks, entry);
-        }
+    const plan = new DeliveryPlan(this.writer);
+    const acks = new AckList();
+    const run = this.waiting.admit(entries, {
+      acknowledge: (frame) => acks.add(frame),
+      dropped: (frame, reason) => {
+        this.pipeline.drop(frame, reason);
+        if (this.sampled(frame.port.tenant)) this.traceSink.droppedUndecided(frame, reason);
+      },
+    });
+    let entry: TxEntry | undefined;
+    for (const frame of run) {
+      const usage = this.usageOf(frame.port.tenant);
+      if (frame.entry !== entry) usage.entries = (usage.entries ?? 0) + 1;
+      entry = frame.entry;
+      if (frame.refused) {
+        const { reason, frames } = frame.refused;
+        this.pipeline.counters.droppedUnread(frame.port, reason, frames, frame.frame.length);
+        usage.cost += frames;
         continue;
       }
-      acknowledge(acks, entry);
-      const usage = this.usageOf(tenant);
       usage.frames += 1;
       usage.cost += 1;
       let traced: SampledFrame | undefined;
+      const timing = this.stages.sample();
       const verdict = this.pipeline.process(
-        entry,
-        this.sampled(tenant)
-          ? (_, view, decided) => (traced = this.traceSink.decided(entry, view, decided))
+        frame,
+        this.sampled(frame.port.tenant)
+          ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
           : undefined,
+        { admitted: true, timing },
       );
-      if (verdict.kind !== 'forward') {
-        traced?.finish();
-        continue;
-      }
-      for (const out of verdict.outPorts) {
-        if (this.quarantine.has(out)) {
-          this.pipeline.counters.dropped(entry.port, 'port-quarantined');
-          traced?.droppedAt(out, 'port-quarantined');
-          continue;
-        }
-        touched.add(out);
-        const planned = deliveries.get(out);
-        if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
-          this.pipeline.counters.dropped(entry.port, 'rx-full');
-          traced?.droppedAt(out, 'rx-full');
-          continue;
-        }
-        usage.cost += 1;
-        const delivery = { from: entry.port, frame: entry.frame, trace: entry.trace };
-        if (planned) planned.push(delivery);
-        else deliveries.set(out, [delivery]);
+      if (timing) this.stages.sampled(timing);
+      if (verdict.kind === 'forward') {
+        usage.cost += plan.deliver(frame, verdict.outPorts, traced, this.quarantine, this.pipeline.counters);
       }
       traced?.finish();
     }
-    for (const tenant of this.waiting.keys()) this.usageOf(tenant).backlogged = true;
+    for (const tenant of this.waiting.tenants()) this.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.scheduler.charge(this.usage);
-    const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), this.shapeHooks);
-    return this.writer.commit(deliveries, touched, acks, heldCounts).then(
+    const heldCounts = this.impairments.shape(plan.deliveries, plan.touched, performance.now(), this.shapeHooks);
+    const sentAtUs = this.stages.committing(run);
+    return this.writer.commit(plan.deliveries, plan.touched, acks.ids, heldCounts, sentAtUs).then(
       ({ applied, refused, faults }) => {
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        this.stages.committed(sentAtUs, applied.length);
+        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
         for (const [port] of applied) this.ledger.delivered(port.vm, 1);
         // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
         for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
@@ -428,8 +413,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         // No reply: each rx write may or may not be in rx, so its destination counts it in doubt. The batch's tx
         // entries are settled with it (a drop was counted when decided, a delivery is in doubt at its destination):
         // left unsettled, a frame lost with the store would be counted at its sender too.
-        for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        for (const [port, frames] of plan.deliveries) this.ledger.inDoubt(port.vm, frames.length);
+        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
         if (heldCounts) this.impairments.heldChangesInDoubt();
         throw error;
       },
@@ -521,7 +506,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
     // the last round's commit, answered just before this read) stays in.
     const onProbation = new Set(ports.filter((port) => this.quarantine.has(port)));
+    const sentAtUs = epochMicros();
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
+    this.stages.read(sentAtUs, entries);
     this.usage = new Map();
     for (const outcome of outcomes) {
       const { port } = outcome;
@@ -548,7 +535,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
-    for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
+    for (const { port, id, entry } of entries) this.ledger.read(port.vm, id, entry.frames);
     return entries;
   }
 
