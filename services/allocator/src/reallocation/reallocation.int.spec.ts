@@ -109,6 +109,10 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
       [redis, kafka] = await Promise.all([startTestRedis(), startTestKafka()]);
       admin = new Redis(redis.url);
       await seedVmRegistry(admin, VMS);
+      // The topics exist before any service starts, as in a lab: a switch producing to a topic the broker creates
+      // on first use races the creation here ("This server does not host this topic-partition", seen in CI).
+      client = new Kafka({ clientId: 'loop-int', brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
+      await ensureTopics(client, [TOPICS.utilityReports, TOPICS.reallocationDecisions]);
       // Traced, so reports and decisions carry real trace contexts; nothing listens at the OTLP port.
       const traced = { otlp: `http://127.0.0.1:${await freeLoopbackPort()}` };
       const common = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers, ...SWITCH };
@@ -122,8 +126,6 @@ describe('seed 004 loop on real Kafka and Redis: switch reports, allocator decid
         { ...common, ALLOCATOR_REALLOCATION: 'live', REALLOCATION_SETTLE_MS: '200' },
         traced,
       );
-      client = new Kafka({ clientId: 'loop-int', brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
-      await ensureTopics(client, [TOPICS.utilityReports, TOPICS.reallocationDecisions]);
       const consumer = client.consumer({ groupId: `loop-int-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topics: [TOPICS.utilityReports, TOPICS.reallocationDecisions], fromBeginning: true });
