@@ -66,9 +66,10 @@ describe('the allocator after Redis restarts empty', () => {
 
     await redis.restartEmpty({ maxMemory: '1' });
 
-    const degraded = await waitFor('the allocator to say degraded', 15_000, async () => {
+    // Degraded at once; the reason names Redis's refusal once a restore has been tried (every second), not before.
+    const degraded = await waitFor('the allocator to say degraded, with the refused restore', 15_000, async () => {
       const { status, body } = await readiness();
-      return status === 503 && body.status === 'degraded' ? body : undefined;
+      return status === 503 && body.status === 'degraded' && /OOM/.test(body.reasons?.[0] ?? '') ? body : undefined;
     });
     const [reason] = degraded.reasons ?? [];
     assert.match(reason, /Redis lost the linked pipeline/);
