@@ -85,6 +85,11 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     );
     const alarming = lines.filter((line) => /error|warn|unavailable|not started/i.test(line));
     assert.deepEqual(alarming, [], 'a healthy start prints nothing that looks like an error');
+    // Ready only once the switch has every VM's port: before its next port scan, frames to a VM would not reach it.
+    assert.ok(
+      lines.some((line) => line.includes('switch attached 4 ports')),
+      `the start waits for the switch to attach the four VMs' ports:\n${output}`,
+    );
     const starting = lines.filter((line) => line.includes('starting Redis, Kafka and Jaeger'));
     assert.equal(starting.length, 1, starting.join('\n'));
     // Redis, Kafka and Jaeger write to their log files only, beside the services' (README: `.lab/<profile>/logs/`).

@@ -13,6 +13,7 @@ import { ensureRedisAdminPassword } from './lab-secrets';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
+import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attached';
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
 import {
@@ -123,7 +124,18 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       );
     };
     await startGroup(plan.filter((s) => s.kind === 'service'));
-    await startGroup(plan.filter((s) => s.kind === 'vm'));
+    const vms = plan.filter((s) => s.kind === 'vm');
+    await startGroup(vms);
+    const switchSpec = plan.find((s) => s.name === 'switch');
+    if (switchSpec && vms.length > 0) {
+      const probe = switchPortsProbe(switchSpec.url, tokens.admin);
+      await waitUntilPortsAttached(
+        probe,
+        vms.map((vm) => vm.name),
+        timeoutMs,
+      );
+      onProgress(`switch attached ${vms.length} ports (${seconds(startedAt)})`);
+    }
     let startPrometheusAgain: (() => Promise<SupervisedProcess>) | undefined;
     if (prometheusInstall) {
       const targets = plan.map((spec): ScrapeTarget => ({

@@ -12,6 +12,7 @@ const RATE_PPS = 2_000;
 interface Received {
   bySource: Record<string, { received: number; duplicates: number }>;
   latencyUs: { samples: number; p50: number | null; p99: number | null };
+  rejected: Record<string, number>;
 }
 
 interface Dataplane {
@@ -54,15 +55,19 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
     const answer = await requestJson<ImpairmentView>(spec ? 'PUT' : 'DELETE', url, spec, 10_000, operatorAdmin());
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
   };
-  const impairedLoss = async (): Promise<number> => {
+  const dropsOfA1 = async (): Promise<Record<string, number>> => {
     const { body } = await labAdminRequest<Dataplane>('GET', `${urlOf(state, 'switch')}/dataplane`);
-    return body.counters.ports['vm-a1']?.drops['impaired-loss'] ?? 0;
+    return body.counters.ports['vm-a1']?.drops ?? {};
   };
+  const impairedLoss = async (): Promise<number> => (await dropsOfA1())['impaired-loss'] ?? 0;
   const arrivals = async (vm: string): Promise<Arrivals & { duplicates: number }> => {
     const { body } = await requestJson<Received>('GET', `${urlOf(state, vm)}/traffic/received`);
     const from = body.bySource[a1Ipv4];
     return { received: from?.received ?? 0, duplicates: from?.duplicates ?? 0, p50Us: body.latencyUs.p50 ?? NaN };
   };
+
+  const rejectedBy = async (vm: string): Promise<Record<string, number>> =>
+    (await requestJson<Received>('GET', `${urlOf(state, vm)}/traffic/received`)).body.rejected;
 
   /** One measurement, waited for until every frame arrived or was counted lost. */
   const measure = async (): Promise<Run> => {
@@ -85,7 +90,20 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
         arrivals('vm-a3'),
         impairedLoss().then((n) => n - lossBefore),
       ]);
-      seen = JSON.stringify({ sent, impaired, control, lost });
+      // Shown when the wait times out: where frames went that neither arrived nor were lost to the impairment.
+      const [drops, rejectedA2, rejectedA3] = await Promise.all([
+        dropsOfA1(),
+        rejectedBy('vm-a2'),
+        rejectedBy('vm-a3'),
+      ]);
+      seen = JSON.stringify({
+        sent,
+        impaired,
+        control,
+        lost,
+        drops,
+        rejected: { 'vm-a2': rejectedA2, 'vm-a3': rejectedA3 },
+      });
       if (impaired.received + control.received + lost < sent) return undefined;
       assert.equal(impaired.duplicates + control.duplicates, 0, 'no frame twice');
       return { sent, impaired, control, impairedLoss: lost };
@@ -99,8 +117,11 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
     lab = await startE2eLab({ labFile: 'e2e/labs/impairments.json' });
     state = lab.state;
     a1Ipv4 = (await requestJson<{ ipv4: string }>('GET', `${urlOf(state, 'vm-a1')}/vnic`)).body.ipv4;
-    // The switch learns both MACs from frames of their own, so the runs below are unicast from their first frame.
+    // The switch learns both MACs from frames of their own, so the runs below are unicast from their first frame:
+    // once vm-a1 has them all, the switch has read (and learned from) every one.
+    const learnedFrom: string[] = [];
     for (const vm of ['vm-a2', 'vm-a3']) {
+      learnedFrom.push((await requestJson<{ ipv4: string }>('GET', `${urlOf(state, vm)}/vnic`)).body.ipv4);
       await requestJson('POST', `${urlOf(state, vm)}/traffic/generate`, {
         to: ['vm-a1'],
         protocol: 'udp',
@@ -108,6 +129,10 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
         size: 128,
       });
     }
+    await eventually('vm-a1 has the learning frames of vm-a2 and vm-a3', 10_000, async () => {
+      const { body } = await requestJson<Received>('GET', `${urlOf(state, 'vm-a1')}/traffic/received`);
+      return learnedFrom.every((ip) => body.bySource[ip]?.received === 10) ? true : undefined;
+    });
     baseline = await measure();
     console.log(`# baseline: ${JSON.stringify(baseline)}`);
     assert.equal(baseline.impaired.received, FRAMES, 'no loss without an impairment');

@@ -17,6 +17,7 @@ import {
 import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
 import { ensureDashboardToken } from '../dashboard-access';
 import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
+import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeToken } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
@@ -248,6 +249,17 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
       await new Promise((done) => setTimeout(done, 1000));
     }
     await up;
+    const vms = components.filter((c) => c.kind === 'vm');
+    const switchUrl = components.find((c) => c.name === 'switch')?.url;
+    if (switchUrl && vms.length > 0) {
+      const probe = switchPortsProbe(switchUrl, ensureServiceTokens(dataDir).admin);
+      await waitUntilPortsAttached(
+        probe,
+        vms.map((vm) => vm.name),
+        Math.max(deadline - Date.now(), 10_000),
+      );
+      onProgress(`switch attached ${vms.length} ports (${seconds(startedAt)})`);
+    }
     const containers = await listContainers(profile);
     const state: LabState = {
       profile,

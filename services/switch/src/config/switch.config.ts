@@ -62,6 +62,8 @@ export const switchEnv = {
   PROGRAM_CPU_NS_PER_SECOND: env.integer({ default: 500_000_000, min: 1_000 }),
   /** Most processing time one tenant may bank while idle (a burst). */
   PROGRAM_CPU_BURST_NS: env.integer({ default: 20_000_000, min: 1_000 }),
+  /** Frames of one tenant over its CPU share that wait, unacknowledged, before more are dropped as `cpu-budget`. */
+  PROGRAM_CPU_WAIT_FRAMES: env.integer({ default: 4096, min: 1, max: 65_536 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
 };

@@ -51,8 +51,6 @@ function reportValue(value: ReportValue): number | string {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 const MAX_QUEUED_TRACES = 10_000;
-/** Frames of one tenant that may wait, unacknowledged, while its programs are over their CPU share. */
-const MAX_WAITING_PER_TENANT = 4096;
 /**
  * How long the data path waits, when nothing new came, before it tries frames waiting for CPU again. Each try's
  * first frame runs cold and is charged more than the frames after it, so trying every few milliseconds would spend
@@ -132,7 +130,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
     });
-    this.waiting = new CpuWaitQueues(this.pipeline, MAX_WAITING_PER_TENANT);
+    this.waiting = new CpuWaitQueues(this.pipeline, config.PROGRAM_CPU_WAIT_FRAMES);
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     this.reads = redis.duplicate({ connectionName: 'switch:ports' });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
