@@ -42,7 +42,7 @@ export interface PortReadOutcome {
   read: number;
   /** Entries still in the tx stream after the read, those just read included (they go at the commit). */
   length: number;
-  /** Entries beyond the tx bound (and their bytes), deleted unread. */
+  /** Frames of the entries beyond the tx bound (each of a packed entry), and their bytes, deleted unread. */
   overBound: number;
   overBoundBytes: number;
   /** Entries over MAX_TX_ENTRY_BYTES (and their bytes), deleted without leaving Redis. */
