@@ -24,30 +24,40 @@ export class CpuWaitQueues {
     private readonly maxFramesPerTenant: number,
   ) {}
 
-  /** The frames to run this round, in order: the waiting ones first (a tenant's frames keep their order), then `read`. */
-  admit(read: readonly PortEntry[], sink: AdmissionSink): PortEntry[] {
+  /**
+   * The frames to run this round, in order: the waiting ones first (a tenant's frames keep their order), then `read`.
+   * Lazily: each entry's fate is decided when the caller asks for its first frame, so the frames run before it have
+   * been charged to their tenant's budget by then (decided all at once, a tenant with any credit left would run its
+   * whole queue in one batch, far past its share). The caller runs each frame before it asks for the next, and takes
+   * them all: any it leaves wait again.
+   */
+  *admit(read: readonly PortEntry[], sink: AdmissionSink): Generator<PortEntry, void, undefined> {
     const candidates: PortEntry[] = [];
     for (const queue of this.waiting.values()) candidates.push(...queue);
     this.waiting.clear();
     candidates.push(...read);
-    const run: PortEntry[] = [];
     let entry: TxEntry | undefined;
     let fate: 'run' | 'wait' | 'drop' = 'run';
-    for (const frame of candidates) {
-      if (frame.entry !== entry) {
-        entry = frame.entry;
-        fate = this.fateOf(frame);
-        if (fate !== 'wait') sink.acknowledge(frame);
+    let next = 0;
+    try {
+      for (; next < candidates.length; next++) {
+        const frame = candidates[next];
+        if (frame.entry !== entry) {
+          entry = frame.entry;
+          fate = this.fateOf(frame);
+          if (fate !== 'wait') sink.acknowledge(frame);
+        }
+        if (fate === 'run') yield frame;
+        else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
+        else this.hold(frame);
       }
-      if (fate === 'run') run.push(frame);
-      else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
-      else {
-        const queue = this.waiting.get(frame.port.tenant);
-        if (queue) queue.push(frame);
-        else this.waiting.set(frame.port.tenant, [frame]);
+    } finally {
+      // Left by a caller that stopped early (it threw, so its batch is not committed): the entries not yet decided
+      // wait again instead of being forgotten; the one it was running stays pending in Redis with its batch.
+      for (next++; next < candidates.length; next++) {
+        if (candidates[next].entry !== entry) this.hold(candidates[next]);
       }
     }
-    return run;
   }
 
   /** Tenants with frames waiting. */
@@ -65,6 +75,12 @@ export class CpuWaitQueues {
 
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+  }
+
+  private hold(frame: PortEntry): void {
+    const queue = this.waiting.get(frame.port.tenant);
+    if (queue) queue.push(frame);
+    else this.waiting.set(frame.port.tenant, [frame]);
   }
 
   private fateOf(first: PortEntry): 'run' | 'wait' | 'drop' {

@@ -357,15 +357,18 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private forward(entries: PortEntry[]): Promise<void> {
     const plan = new DeliveryPlan(this.writer);
     const acks = new AckList();
-    const run = this.waiting.admit(entries, {
+    // Each entry is admitted as its first frame is reached, after the frames before it were run and charged.
+    const admitted = this.waiting.admit(entries, {
       acknowledge: (frame) => acks.add(frame),
       dropped: (frame, reason) => {
         this.pipeline.drop(frame, reason);
         if (this.sampled(frame.port.tenant)) this.traceSink.droppedUndecided(frame, reason);
       },
     });
+    const run: PortEntry[] = [];
     let entry: TxEntry | undefined;
-    for (const frame of run) {
+    for (const frame of admitted) {
+      run.push(frame);
       const usage = this.usageOf(frame.port.tenant);
       if (frame.entry !== entry) usage.entries = (usage.entries ?? 0) + 1;
       entry = frame.entry;

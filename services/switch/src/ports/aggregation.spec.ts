@@ -105,7 +105,7 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
       [PORT_ENTRY_FIELDS.frames, packPortFrames([{ frame: Buffer.from('4') }, { frame: Buffer.from('5') }])],
       '2-0',
     );
-    const run = queues.admit([...first, ...second], sink);
+    const run = [...queues.admit([...first, ...second], sink)];
     assert.deepEqual(
       run.map((f) => f.frame.toString()),
       ['1', '2', '3'],
@@ -117,10 +117,33 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
       [PORT_ENTRY_FIELDS.frames, packPortFrames(Array.from({ length: 7 }, () => ({ frame: Buffer.from('x') })))],
       '3-0',
     );
-    assert.deepEqual(queues.admit(third, sink), []);
+    assert.deepEqual([...queues.admit(third, sink)], []);
     assert.deepEqual(dropped, Array(7).fill('3-0'));
     assert.deepEqual(acked, ['1-0', '3-0']);
     assert.deepEqual(queues.snapshot(), { 'tenant-a': 2 });
+  });
+});
+
+describe('CPU admission decided entry by entry, after the frames before it ran (issue 11)', () => {
+  it("holds an entry once the frames run before it have spent the tenant's budget, within one batch", () => {
+    // Over budget once a frame has run: the run is charged between two admissions.
+    let ran = 0;
+    const pipeline = { mustWait: () => ran >= 2 } as unknown as SwitchPipeline;
+    const queues = new CpuWaitQueues(pipeline, 64);
+    const sink = { acknowledge: () => undefined, dropped: () => undefined };
+    const entries = ['1-0', '2-0', '3-0'].flatMap((id) =>
+      decode(
+        [PORT_ENTRY_FIELDS.frames, packPortFrames([{ frame: Buffer.from('a') }, { frame: Buffer.from('b') }])],
+        id,
+      ),
+    );
+    const run: string[] = [];
+    for (const frame of queues.admit(entries, sink)) {
+      run.push(frame.id);
+      ran += 1;
+    }
+    assert.deepEqual(run, ['1-0', '1-0'], 'the first entry ran whole; the others were decided after it and wait');
+    assert.deepEqual(queues.snapshot(), { 'tenant-a': 4 });
   });
 });
 
