@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seedVmRegistry, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
@@ -38,14 +39,38 @@ export interface VictimRun {
   p50Us: number;
   p99Us: number;
   lost: number;
+  /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
+  tail: Stages;
+  /** Cores each process used over the measured seconds (1 = one core busy throughout); no storm: 0. */
+  cores?: { redis: number; switch: number; storm: number };
+}
+
+/**
+ * A frame's path in stages, in ms, from four instants: its send stamp (taken as the sender queues its XADD), the
+ * time Redis gave its tx entry id, the time Redis gave its rx entry id (the switch's commit), and its arrival at the
+ * reader. Entry ids are Redis's clock in whole ms, so each stage is good to about 1 ms.
+ */
+export interface Stages {
+  /** Send stamp to tx entry: the sender's pipeline waiting for Redis. */
+  toTx: number;
+  /** Tx entry to rx entry: waiting for the switch's read, the switch's work, its commit. */
+  switch: number;
+  /** Rx entry to arrival: the reader's XREAD waking and answering. */
+  toReader: number;
 }
 
 export interface StormRun {
   written: number;
+  /** How long the storm ran, from its process's start to its stop. */
+  seconds: number;
   writtenPerSecond: number;
-  /** Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound. */
+  /**
+   * Over the run, from the switch's counters: what the storm tenant's VMs had delivered, dropped over their bound,
+   * and dropped by storm control (floods over the tenant's budget of copies).
+   */
   delivered: number;
   overBound: number;
+  stormControl: number;
 }
 
 /**
@@ -70,11 +95,12 @@ export async function runIsolationBenchmark(): Promise<void> {
       if (storm) storms.push(storm);
       const stormText = storm
         ? `; storm wrote ${Math.round(storm.writtenPerSecond)} frames/s, ${storm.delivered} copies delivered, ` +
-          `${storm.overBound} dropped over its bound`
+          `${storm.overBound} dropped over its bound, ${storm.stormControl} by storm control`
         : '';
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
-          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}`,
+          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}; ` +
+          `slowest 1% (median ms): ${stagesText(victim.tail)}; cores used: ${coresText(victim)}`,
       );
       return victim.fps;
     });
@@ -104,10 +130,20 @@ export async function runIsolationBenchmark(): Promise<void> {
           "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
           '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
           "under the lab's maxmemory (3gb, sized for the default lab's four VMs: docs/redis-rights.md)",
+        victim_tail:
+          "where the slowest 1% of the victim's frames spent their time, median ms per stage (send stamp to tx " +
+          "entry id, tx to rx entry id, rx entry id to arrival; entry ids are Redis's clock in ms): alone " +
+          `${victims.alone.map((r) => stagesText(r.tail)).join('; ')}; under storm ` +
+          `${victims.storm.map((r) => stagesText(r.tail)).join('; ')}`,
+        cores_used:
+          'cores each process used over the measured seconds (Redis from INFO cpu, the switch and the storm from ' +
+          `/proc/<pid>/stat; the machine has 2, shared): alone ${victims.alone.map(coresText).join('; ')}; under ` +
+          `storm ${victims.storm.map(coresText).join('; ')}`,
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
-          `${storms.map((s) => s.overBound).join(', ')}`,
+          `${storms.map((s) => s.overBound).join(', ')}; dropped by storm control (the switch's default ` +
+          `SWITCH_FLOOD_COPIES_PER_SECOND): ${storms.map((s) => s.stormControl).join(', ')}`,
       },
       ...isolationFigures(victims, storms),
     });
@@ -136,6 +172,9 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
       victim_p50_us_under_storm: Math.round(p50.storm),
       victim_p99_us_under_storm: Math.round(p99.storm),
       storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
+      // What storm control spared the switch: the storm's floods dropped before fan-out, per second of storm.
+      storm_control_drops_per_s: Math.round(median(storms.map((s) => s.stormControl / s.seconds))),
+      storm_copies_delivered_per_s: Math.round(median(storms.map((s) => s.delivered / s.seconds))),
       // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
       // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
       attacker_redis_bytes_max: attackerRedisBytesMax(),
@@ -161,7 +200,15 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
       const countersBefore = await stormCounters(sw);
       if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
       await victimTraffic(admin, WARMUP_SECONDS);
+      const cpuBefore = await cpuSeconds(admin, sw.pid, storm?.pid);
       const victim = await victimTraffic(admin, MEASURE_SECONDS);
+      const cpuAfter = await cpuSeconds(admin, sw.pid, storm?.pid);
+      const wall = cpuAfter.at - cpuBefore.at;
+      victim.cores = {
+        redis: round((cpuAfter.redis - cpuBefore.redis) / wall),
+        switch: round((cpuAfter.switch - cpuBefore.switch) / wall),
+        storm: round((cpuAfter.storm - cpuBefore.storm) / wall),
+      };
       if (!storm) return { victim };
       const report = await storm.stop();
       const countersAfter = await stormCounters(sw);
@@ -172,6 +219,8 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
           writtenPerSecond: report.written / report.seconds,
           delivered: countersAfter.delivered - countersBefore.delivered,
           overBound: countersAfter.overBound - countersBefore.overBound,
+          stormControl: countersAfter.stormControl - countersBefore.stormControl,
+          seconds: report.seconds,
         },
       };
     } finally {
@@ -181,7 +230,36 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
 }
 
 interface Storm {
+  pid: number | undefined;
   stop(): Promise<StormReport>;
+}
+
+/** CPU seconds Redis, the switch and the storm process have used so far, and when (s). */
+async function cpuSeconds(
+  admin: Redis,
+  switchPid: number,
+  stormPid: number | undefined,
+): Promise<{ at: number; redis: number; switch: number; storm: number }> {
+  const info = await admin.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return {
+    at: performance.now() / 1000,
+    redis: field('used_cpu_user') + field('used_cpu_sys'),
+    switch: processCpuSeconds(switchPid),
+    storm: stormPid === undefined ? 0 : processCpuSeconds(stormPid),
+  };
+}
+
+/** User and system CPU seconds of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function coresText(run: VictimRun): string {
+  const cores = run.cores;
+  return cores ? `Redis ${cores.redis}, switch ${cores.switch}, storm ${cores.storm}` : 'not measured';
 }
 
 async function startStorm(redis: TestRedis): Promise<Storm> {
@@ -196,6 +274,7 @@ async function startStorm(redis: TestRedis): Promise<Storm> {
   });
   let stopping: Promise<StormReport> | undefined;
   return {
+    pid: child.pid,
     stop: () =>
       (stopping ??= (async () => {
         const report = new Promise<StormReport>((resolve) =>
@@ -211,8 +290,10 @@ async function startStorm(redis: TestRedis): Promise<Storm> {
   };
 }
 
-/** The storm tenant's copies delivered and entries dropped over its bound, so far, from the switch's counters. */
-async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; overBound: number }> {
+/** The storm tenant's copies delivered, entries dropped over its bound and floods suppressed, from the switch. */
+async function stormCounters(
+  sw: RunningSwitch,
+): Promise<{ delivered: number; overBound: number; stormControl: number }> {
   type Counters = { txFrames: number; drops: Record<string, number | undefined> };
   const reply = await requestJson<{ counters: { tenants: Record<string, Counters | undefined> } }>(
     'GET',
@@ -222,7 +303,11 @@ async function stormCounters(sw: RunningSwitch): Promise<{ delivered: number; ov
     testAdminHeaders(),
   );
   const storm = reply.body.counters.tenants['storm'];
-  return { delivered: storm?.txFrames ?? 0, overBound: storm?.drops['tx-over-bound'] ?? 0 };
+  return {
+    delivered: storm?.txFrames ?? 0,
+    overBound: storm?.drops['tx-over-bound'] ?? 0,
+    stormControl: storm?.drops['storm-control'] ?? 0,
+  };
 }
 
 /**
@@ -234,6 +319,11 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
   const reader = admin.duplicate();
   const total = Math.round(VICTIM_RATE * seconds);
   const latencies: number[] = [];
+  /** Per sequence number: when Redis took the frame into tx, and into rx, in ms (from the entry ids). */
+  const txMs = new Float64Array(total);
+  const rxMs = new Float64Array(total);
+  const stamps = new Float64Array(total);
+  const arrivals = new Float64Array(total);
   let lastArrival = 0;
   let sendingDone = false;
   try {
@@ -263,6 +353,12 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
           if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
           latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
           lastArrival = now;
+          const seq = frame.readUInt32BE(STAMP_AT - 4);
+          if (seq < total) {
+            stamps[seq] = frame.readDoubleBE(STAMP_AT);
+            rxMs[seq] = entryMs(lastId);
+            arrivals[seq] = now;
+          }
         }
       }
     })();
@@ -274,10 +370,12 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
       );
       if (due > sent) {
         const pipeline = sender.pipeline();
+        const first = sent;
         for (; sent < due; sent++) {
           pipeline.xadd(PORT_KEYS.tx(VICTIM_FROM), '*', PORT_ENTRY_FIELDS.frame, victimFrame(sent));
         }
-        await pipeline.exec();
+        const ids = (await pipeline.exec()) ?? [];
+        ids.forEach(([, id], i) => (txMs[first + i] = typeof id === 'string' ? entryMs(id) : NaN));
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -289,6 +387,7 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
       p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
       p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
       lost: total - latencies.length,
+      tail: slowestStages(stamps, txMs, rxMs, arrivals),
     };
   } finally {
     sender.disconnect();
@@ -307,6 +406,30 @@ function victimFrame(seq: number): Buffer {
     udp: { srcPort: 4000, dstPort: 4001 },
     payload,
   });
+}
+
+/** The ms part of a stream entry id: when Redis added the entry, by its clock. */
+function entryMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
+function slowestStages(stamps: Float64Array, txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): Stages {
+  const arrived = [...arrivals.keys()].filter((seq) => arrivals[seq] > 0);
+  if (arrived.length === 0) return { toTx: NaN, switch: NaN, toReader: NaN };
+  const slowest = arrived
+    .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
+    .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
+  const stage = (of: (seq: number) => number): number => round(median(slowest.map(of)));
+  return {
+    toTx: stage((seq) => txMs[seq] - stamps[seq]),
+    switch: stage((seq) => rxMs[seq] - txMs[seq]),
+    toReader: stage((seq) => arrivals[seq] - rxMs[seq]),
+  };
+}
+
+function stagesText(stages: Stages): string {
+  return `to tx ${stages.toTx}, switch ${stages.switch}, to reader ${stages.toReader}`;
 }
 
 function round(value: number): number {

@@ -35,6 +35,9 @@ const EXPECTED: Record<string, Expectation[]> = {
     ['tenantlab_switch_delivered_bytes_total', { tenant: 'tenant-a' }, atLeast(FRAMES * 128)],
     ['tenantlab_switch_flow_cache_hits_total', {}, atLeast(1)],
     ['tenantlab_switch_ports', { tenant: 'tenant-b' }, (value) => value === 2],
+    // No program runs in this lab, so nothing waits for CPU: the series are there, at 0.
+    ['tenantlab_switch_cpu_budget_waited_frames_total', { tenant: 'tenant-a' }, (value) => value === 0],
+    ['tenantlab_switch_cpu_budget_waiting_frames', { tenant: 'tenant-a' }, (value) => value === 0],
   ],
   allocator: [['tenantlab_allocator_register_free_bytes', { stage: '0' }, atLeast(8)]],
   telemetry: [
@@ -50,6 +53,51 @@ const EXPECTED: Record<string, Expectation[]> = {
   ],
   'vm-b1': [['tenantlab_vm_vnic_send_waits_total', { tenant: 'tenant-b', vm: 'vm-b1' }, atLeast(0)]],
   'vm-b2': [['tenantlab_vm_circuits', { tenant: 'tenant-b', vm: 'vm-b2' }, atLeast(0)]],
+};
+
+/**
+ * Every metric the README's metrics table names, by the component that serves it, with its type: declared (`# TYPE`)
+ * even where this lab's traffic gives it no series (no drops, no program, no trace yet).
+ */
+const DECLARED: Record<string, [name: string, type: 'counter' | 'gauge'][]> = {
+  switch: [
+    ['tenantlab_switch_received_frames_total', 'counter'],
+    ['tenantlab_switch_received_bytes_total', 'counter'],
+    ['tenantlab_switch_delivered_frames_total', 'counter'],
+    ['tenantlab_switch_delivered_bytes_total', 'counter'],
+    ['tenantlab_switch_dropped_frames_total', 'counter'],
+    ['tenantlab_switch_flow_cache_hits_total', 'counter'],
+    ['tenantlab_switch_flow_cache_misses_total', 'counter'],
+    ['tenantlab_switch_flow_cache_evictions_total', 'counter'],
+    ['tenantlab_switch_flow_cache_flows', 'gauge'],
+    ['tenantlab_switch_cpu_budget_waiting_frames', 'gauge'],
+    ['tenantlab_switch_cpu_budget_waited_frames_total', 'counter'],
+    ['tenantlab_switch_program_cpu_seconds_total', 'counter'],
+    ['tenantlab_switch_ports', 'gauge'],
+  ],
+  operator: [
+    ['tenantlab_operator_circuits', 'gauge'],
+    ['tenantlab_operator_circuit_ring_bytes', 'gauge'],
+  ],
+  allocator: [
+    ['tenantlab_allocator_register_free_bytes', 'gauge'],
+    ['tenantlab_allocator_register_used_bytes', 'gauge'],
+    ['tenantlab_allocator_decisions_total', 'counter'],
+  ],
+  telemetry: [
+    ['tenantlab_telemetry_consumer_lag_messages', 'gauge'],
+    ['tenantlab_telemetry_traces_total', 'counter'],
+  ],
+  'vm-a1': [
+    ['tenantlab_vm_vnic_sent_frames_total', 'counter'],
+    ['tenantlab_vm_vnic_sent_bytes_total', 'counter'],
+    ['tenantlab_vm_vnic_received_frames_total', 'counter'],
+    ['tenantlab_vm_vnic_received_bytes_total', 'counter'],
+    ['tenantlab_vm_vnic_send_waits_total', 'counter'],
+    ['tenantlab_vm_circuit_sent_bytes_total', 'counter'],
+    ['tenantlab_vm_circuit_received_bytes_total', 'counter'],
+    ['tenantlab_vm_circuits', 'gauge'],
+  ],
 };
 
 /** The value of the series `name{labels}` in Prometheus's text format, or undefined when it is not there. */
@@ -132,10 +180,9 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
         });
         return missing.length === 0 ? body : undefined;
       });
-      if (target.name === 'operator') {
-        // Its circuit gauges show circuits open now (the echo circuit may have closed): declared, if without series.
-        assert.match(text, /^# TYPE tenantlab_operator_circuits gauge$/m);
-        assert.match(text, /^# TYPE tenantlab_operator_circuit_ring_bytes gauge$/m);
+      // Gauges of what is open now (the echo circuit may have closed) and counters of what did not happen here: declared.
+      for (const [name, type] of DECLARED[target.name] ?? []) {
+        assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), `${target.name} declares ${name} a ${type}`);
       }
       const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       assert.equal(check.status, 0, `promtool check metrics on ${target.name}: ${check.stdout}${check.stderr}`);

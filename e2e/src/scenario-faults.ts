@@ -20,7 +20,7 @@ interface Summary {
     countedTwice: number;
   };
   dips: { event: string; baselinePerSecond: number; minimumPerSecond: number; recoveryMs: number | null }[];
-  events: { label: string; ok: boolean; result: string }[];
+  events: { label: string; atMs: number; ok: boolean; result: string }[];
 }
 
 /** Runs `npm run lab -- run` as a user does (the CLI), in the given mode, and returns its exit code, output and results. */
@@ -110,7 +110,9 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
     ...(impairmentRoute ? ['vm-a2 port impaired 5 s'] : []),
   ]) {
     const dip = dips.get(label);
-    assert.ok(dip && dip.baselinePerSecond > 1000, `${label}: traffic before it: ${JSON.stringify(dip)}`);
+    // 1 600 frames/s are offered; the switch-killed event comes 5 s in, while traffic is still ramping up on a busy
+    // machine, so "traffic before it" asks for a third of that.
+    assert.ok(dip && dip.baselinePerSecond > 500, `${label}: traffic before it: ${JSON.stringify(dip)}`);
     assert.ok(dip.minimumPerSecond < 0.8 * dip.baselinePerSecond, `${label} dips: ${JSON.stringify(dip)}`);
     assert.ok(dip.recoveryMs !== null && dip.recoveryMs > 0 && dip.recoveryMs < 30_000, `${label} recovers`);
   }
@@ -141,10 +143,21 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
     csv.some((row) => row.split(',')[8] === '0'),
     'the switch was seen down',
   );
-  const registered = csv.slice(1).map((row) => row.split(',')[10] ?? '');
+  const rows = csv.slice(1).map((row) => row.split(','));
+  const registered = rows.map((row) => row[10] ?? '');
   assert.ok(registered.includes('4'), 'the operator counts the 4 VMs alive');
+  // After Redis restarted empty the operator has no registry until the VMs register again: a sample then finds
+  // fewer than 4, or no count at all (the operator could not read one). VMs re-register within a second or so, so a
+  // 500 ms sampler may see only the latter.
+  const restartAt = summary.events.find((e) => e.label === 'Redis restarted empty')?.atMs;
+  assert.ok(restartAt !== undefined, 'summary.json has the Redis restart event and its time');
+  const afterRestart = rows.filter((row) => Number(row[0]) >= restartAt).map((row) => row[10] ?? '');
   assert.ok(
-    registered.some((n) => n !== '' && Number(n) < 4),
-    'fewer VMs registered for a while after Redis restarted empty',
+    afterRestart.some((n) => n === '' || Number(n) < 4),
+    `fewer VMs registered, or none readable, for a while after Redis restarted empty: ${JSON.stringify(afterRestart.slice(0, 20))}`,
+  );
+  assert.ok(
+    rows.some((row) => Number(row[0]) < restartAt && row[10] === '4'),
+    'all 4 registered before the restart',
   );
 }

@@ -60,6 +60,26 @@ describe('starting a service: configuration and readiness', () => {
     );
   });
 
+  it('tenant-vm: TENANT_SECRET_FILE that cannot be read, or set beside TENANT_SECRET, stops it with exit code 78', () => {
+    const missing = join(REPO_ROOT, '.lab', 'no-such-secret-file');
+    const unreadable = runService('tenant-vm', { VM_ID: 'vm-x1', TENANT_ID: 'tenant-x', TENANT_SECRET_FILE: missing });
+    assert.equal(unreadable.status, 78, unreadable.stderr);
+    assert.deepEqual(unreadable.stderr.trim().split('\n'), [
+      `tenant-vm: invalid configuration: TENANT_SECRET_FILE names ${missing}, which cannot be read (ENOENT): set it to a readable file`,
+    ]);
+    const both = runService('tenant-vm', {
+      VM_ID: 'vm-x1',
+      TENANT_ID: 'tenant-x',
+      TENANT_SECRET: 'tenant-x-enrollment-secret',
+      TENANT_SECRET_FILE: missing,
+    });
+    assert.equal(both.status, 78, both.stderr);
+    assert.deepEqual(both.stderr.trim().split('\n'), [
+      'tenant-vm: invalid configuration: TENANT_SECRET_FILE and TENANT_SECRET are both set: set only one of them',
+    ]);
+    assert.ok(!both.stderr.includes('tenant-x-enrollment-secret'));
+  });
+
   describe('GET /ready with its dependencies down', () => {
     const started: ServiceProcess[] = [];
     after(async () => {

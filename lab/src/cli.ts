@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
@@ -11,7 +11,8 @@ import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
-import { METRICS_SCRAPE_TOKEN } from './prometheus-config';
+import { PROMETHEUS_USER } from './infra/prometheus.component';
+import { METRICS_SCRAPE_TOKEN, metricsScrapeTokenFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
@@ -52,11 +53,13 @@ Options:
                       engine answers, Compose is installed and the images exist (npm run lab -- images)
   --quiet             up: show progress only, not the merged log (logs stay in .lab/NAME/logs)
   --prometheus        up: also run Prometheus (127.0.0.1:9090 + offset) scraping every service's and
-                      VM's /metrics; installs Debian's prometheus package the first time (root)
+                      VM's /metrics; local mode installs Debian's prometheus package the first time
+                      (root), Docker mode runs the tenantlab/prometheus image (npm run lab -- images)
   --json              status: print JSON
   --seed N            run: seed every random choice with N instead of the file's seed; impair: the
                       seed of the impairment's random choices
   --out DIR           run: the results folder (default results/<scenario>-<timestamp>/)
+  --bench             run: a scenario with comparisons also writes bench/results/scenario-<name>.json
 `;
 
 async function main(): Promise<number> {
@@ -72,6 +75,7 @@ async function main(): Promise<number> {
       json: { type: 'boolean', default: false },
       seed: { type: 'string' },
       out: { type: 'string' },
+      bench: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       delay: { type: 'string' },
       jitter: { type: 'string' },
@@ -96,7 +100,15 @@ async function main(): Promise<number> {
         prometheus: values.prometheus,
       });
     case 'run':
-      return run(positionals[1], values.seed, values.out, values.profile, portOffset, values.mode as LabMode);
+      return run(
+        positionals[1],
+        values.seed,
+        values.out,
+        values.profile,
+        portOffset,
+        values.mode as LabMode,
+        values.bench,
+      );
     case 'status':
       return status(values.profile, values.json);
     case 'down':
@@ -138,7 +150,7 @@ async function up(
   }
   const definition = readLabDefinition(labFile);
   const progress = (message: string): void => console.log(`==> ${message}`);
-  const mode = await chooseMode(requested);
+  const mode = await chooseMode(requested, undefined, extras.prometheus ? ['prometheus'] : []);
   progress(`mode: ${mode.mode} (${mode.reason})`);
   if (mode.mode === 'docker' && mode.problem) {
     console.error(`--mode docker: ${mode.problem}`);
@@ -172,7 +184,11 @@ async function up(
     ),
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
-  if (extras.prometheus) console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/targets`);
+  if (extras.prometheus) {
+    // The root, not /targets: Debian's build serves its UI under /classic/ and the root redirects there.
+    const tokenFile = metricsScrapeTokenFile(labDataDir(REPO_ROOT, profile));
+    console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${tokenFile})`);
+  }
   console.log(dashboardHint(urlOf(lab.state, 'telemetry'), labDataDir(REPO_ROOT, profile)));
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
 
@@ -200,6 +216,7 @@ async function run(
   profile: string,
   portOffset: number,
   requested: LabMode,
+  bench = false,
 ): Promise<number> {
   if (!file) throw new UsageError('run needs a scenario file, such as `npm run lab -- run scenarios/faults.json`');
   const seed = seedText === undefined ? undefined : Number(seedText);
@@ -230,6 +247,7 @@ async function run(
     file: resolve(process.cwd(), file),
     ...(seed === undefined ? {} : { seed }),
     ...(out === undefined ? {} : { out: resolve(process.cwd(), out) }),
+    ...(bench ? { benchDir: join(REPO_ROOT, 'bench', 'results') } : {}),
     mode: mode.mode,
     profile,
     portOffset,

@@ -19,6 +19,8 @@ export interface LabDefinition {
   tenants: { id: string; vms: string[]; caps?: TenantCapsOverrides }[];
   /** The operator's CIRCUIT_POLICY rules (a scenario's tenants[].allow); none: circuits only within a tenant. */
   circuitPolicy?: { from: string; to: string; service: string }[];
+  /** More of the switch's environment (a scenario's `switch` settings, such as PROGRAM_CPU_NS_PER_SECOND). */
+  switchEnv?: Record<string, string>;
 }
 
 /** A lab file is user input: every problem is reported with its path, all at once. */

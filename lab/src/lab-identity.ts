@@ -5,7 +5,8 @@ import { ensureLabSecret } from './lab-secrets';
 /**
  * Who is who in a lab (issue 10): the operator's admin token and each tenant's enrollment secret, generated per
  * profile (owner-only files in `.lab/<profile>/`) and kept across runs. The operator gets the admin token and the
- * tenants' secret hashes (LAB_TENANTS), never a secret; each VM gets only its own tenant's secret (TENANT_SECRET).
+ * tenants' secret hashes (LAB_TENANTS), never a secret; each VM gets only its own tenant's secret (TENANT_SECRET, in Docker mode a file:
+ * container-secrets.ts).
  */
 export interface LabIdentity {
   adminToken: string;
@@ -38,25 +39,6 @@ export function labTenantsEnv(definition: LabDefinition, identity: LabIdentity):
       ...(tenant.caps ? { caps: tenant.caps satisfies TenantCapsOverrides } : {}),
     })),
   );
-}
-
-/**
- * The Compose variable that carries a tenant's secret to its VMs' containers (`tenant-a` -> TENANT_SECRET_TENANT_A):
- * the generated compose file names it as `${...}`, and the lab runner sets it in Compose's environment.
- */
-export function tenantSecretVariable(tenant: string): string {
-  return `TENANT_SECRET_${tenant.toUpperCase().replaceAll('-', '_')}`;
-}
-
-/** What Compose's environment needs for the compose file's identity variables. */
-export function identityComposeEnv(definition: LabDefinition, identity: LabIdentity): Record<string, string> {
-  return {
-    OPERATOR_ADMIN_TOKEN: identity.adminToken,
-    LAB_TENANTS: labTenantsEnv(definition, identity),
-    ...Object.fromEntries(
-      definition.tenants.map((tenant) => [tenantSecretVariable(tenant.id), identity.tenantSecrets[tenant.id] ?? '']),
-    ),
-  };
 }
 
 function sha256Hex(value: string): string {

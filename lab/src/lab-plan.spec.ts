@@ -48,3 +48,18 @@ describe('planLab', () => {
     assert.ok(plan.every((spec) => !spec.url.includes(PASSWORD)));
   });
 });
+
+describe('planLab with switch settings (a scenario variant)', () => {
+  it("puts the lab file's switchEnv into the switch's environment only", () => {
+    const env = { PROGRAM_CPU_NS_PER_SECOND: '1000000000000' };
+    const plan = planLab({ ...DEFINITION, switchEnv: env }, '/repo', INFRA, 0);
+    assert.equal(plan.find((spec) => spec.name === 'switch')?.env['PROGRAM_CPU_NS_PER_SECOND'], '1000000000000');
+    for (const spec of plan.filter((s) => s.name !== 'switch')) {
+      assert.equal(spec.env['PROGRAM_CPU_NS_PER_SECOND'], undefined, spec.name);
+    }
+    assert.equal(
+      planLab(DEFINITION, '/repo', INFRA, 0).find((spec) => spec.name === 'switch')?.env['PROGRAM_CPU_NS_PER_SECOND'],
+      undefined,
+    );
+  });
+});

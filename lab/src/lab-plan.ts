@@ -81,6 +81,9 @@ export function planLab(
   if (operator && definition.circuitPolicy?.length) {
     operator.env['CIRCUIT_POLICY'] = JSON.stringify(definition.circuitPolicy);
   }
+  // A scenario's switch settings (its program CPU budget), when it has them.
+  const switchSpec = services.find((spec) => spec.name === 'switch');
+  if (switchSpec && definition.switchEnv) Object.assign(switchSpec.env, definition.switchEnv);
   // Telemetry's dashboard reads the operator, the switch, the allocator and Jaeger's query API.
   const telemetry = services.find((spec) => spec.name === 'telemetry');
   if (telemetry) {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +9,7 @@ import {
   ensureServiceTokens,
   kafkaUsersOf,
   readAdminToken,
-  serviceCredentialComposeEnv,
   serviceCredentialEnv,
-  serviceTokenComposeEnv,
   type ServiceTokens,
   TOKEN_HOLDERS,
   withKafkaCredentials,
@@ -66,32 +63,6 @@ describe('service tokens of a lab profile', () => {
       { caller: 'admin', token: tokens.admin },
     ]);
     assert.deepEqual(serviceCredentialEnv('vm-a1', tokens), {});
-  });
-
-  it('are references to variables in the compose file, never values', () => {
-    assert.equal(
-      serviceCredentialComposeEnv('operator')['SERVICE_TOKEN'],
-      '${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
-    );
-    assert.equal(
-      serviceCredentialComposeEnv('telemetry')['CALLER_TOKENS'],
-      'operator=${OPERATOR_SERVICE_TOKEN:?OPERATOR_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker},admin=${ADMIN_SERVICE_TOKEN:?ADMIN_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}',
-    );
-    assert.deepEqual(serviceCredentialComposeEnv('vm-b1'), {});
-  });
-
-  it("hand Compose the profile's tokens as OPERATOR_SERVICE_TOKEN, ADMIN_SERVICE_TOKEN, ...; .env has none", () => {
-    const tokens = ensureServiceTokens(path.join(root, 'compose'));
-    assert.deepEqual(serviceTokenComposeEnv(tokens), {
-      OPERATOR_SERVICE_TOKEN: tokens.operator,
-      SWITCH_SERVICE_TOKEN: tokens.switch,
-      ALLOCATOR_SERVICE_TOKEN: tokens.allocator,
-      TELEMETRY_SERVICE_TOKEN: tokens.telemetry,
-      ADMIN_SERVICE_TOKEN: tokens.admin,
-    });
-    // A plain `docker compose up` reads .env: no default there, so it needs them set in the shell.
-    const dotEnv = readFileSync(path.join(__dirname, '..', '..', '.env'), 'utf8');
-    assert.doesNotMatch(dotEnv, /^\s*[A-Z]+_SERVICE_TOKEN\s*=/m);
   });
 });
 

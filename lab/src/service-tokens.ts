@@ -24,7 +24,7 @@ export const CALLERS_OF = {
 } as const satisfies Record<string, readonly TokenHolder[]>;
 
 /** The services that call others' HTTP APIs, each with its own token as SERVICE_TOKEN. */
-const HTTP_CALLERS: readonly string[] = ['operator', 'telemetry'];
+export const HTTP_CALLERS: readonly TokenHolder[] = ['operator', 'telemetry'];
 
 /** The profile's service tokens, each created on first use like the Redis admin password. Never print them. */
 export function ensureServiceTokens(dataDir: string): ServiceTokens {
@@ -44,23 +44,12 @@ export function readAdminToken(dataDir: string): string | undefined {
  */
 export function serviceCredentialEnv(name: string, tokens: ServiceTokens): Record<string, string> {
   const env: Record<string, string> = {};
-  if (HTTP_CALLERS.includes(name)) env['SERVICE_TOKEN'] = tokens[name as TokenHolder];
+  if ((HTTP_CALLERS as readonly string[]).includes(name)) env['SERVICE_TOKEN'] = tokens[name as TokenHolder];
   if (name in CALLERS_OF) {
     const callers = CALLERS_OF[name as keyof typeof CALLERS_OF];
     env['CALLER_TOKENS'] = formatCallerTokens(Object.fromEntries(callers.map((caller) => [caller, tokens[caller]])));
   }
   return env;
-}
-
-/**
- * The same variables for Compose, as `${VAR}` references that Compose fills from the environment the lab runner
- * gives it (`serviceTokenComposeEnv`): the compose file holds no token.
- */
-export function serviceCredentialComposeEnv(name: string): Record<string, string> {
-  return serviceCredentialEnv(
-    name,
-    Object.fromEntries(TOKEN_HOLDERS.map((holder) => [holder, composeTokenReference(holder)])) as ServiceTokens,
-  );
 }
 
 /** Gives each planned process its credential variables (see serviceCredentialEnv). */
@@ -73,25 +62,12 @@ export function withServiceCredentials<T extends { name: string; kind: string; e
   );
 }
 
-/** The variables Compose interpolates tokens from, with the profile's tokens. */
-export function serviceTokenComposeEnv(tokens: ServiceTokens): Record<string, string> {
-  return Object.fromEntries(TOKEN_HOLDERS.map((holder) => [composeVariable(holder), tokens[holder]]));
-}
-
-function composeVariable(holder: TokenHolder): string {
-  return `${holder.toUpperCase()}_SERVICE_TOKEN`;
-}
-
 /**
  * A `${VAR:?message}` reference to a value the lab runner generates per profile: a plain `docker compose up` without
  * it stops before it creates anything, with a message that names the variable and the command that sets it.
  */
 export function requiredComposeVariable(name: string): string {
   return `\${${name}:?${name} is generated per lab: start it with npm run lab -- up --mode docker}`;
-}
-
-function composeTokenReference(holder: TokenHolder): string {
-  return requiredComposeVariable(composeVariable(holder));
 }
 
 /**
@@ -118,27 +94,4 @@ export function withKafkaCredentials<T extends { name: string; kind: string; env
         }
       : spec,
   );
-}
-
-/**
- * Docker mode: a Kafka service's `KAFKA_USERNAME` and `KAFKA_PASSWORD` (its token, as a Compose reference); `admin`
- * for the kafka-setup container; nothing for a process that uses no Kafka.
- */
-export function kafkaCredentialComposeEnv(name: string): Record<string, string> {
-  const user = name === 'kafka-setup' ? 'admin' : name;
-  if (user !== 'admin' && !(KAFKA_USERS as readonly string[]).includes(user)) return {};
-  return { KAFKA_USERNAME: user, KAFKA_PASSWORD: composeTokenReference(user as TokenHolder) };
-}
-
-/**
- * Docker mode: the broker's SCRAM users as the Kafka container's SCRAM_USERS (`name=password` pairs, space
- * separated; its entrypoint adds them when it formats storage), each password a Compose reference to a token.
- */
-export function kafkaScramUsersComposeValue(): string {
-  return (['admin', ...KAFKA_USERS] as const).map((user) => `${user}=${composeTokenReference(user)}`).join(' ');
-}
-
-/** Docker mode: the admin password (the admin token) as a Compose reference, for the broker's own JAAS settings. */
-export function kafkaAdminPasswordComposeReference(): string {
-  return composeTokenReference('admin');
 }

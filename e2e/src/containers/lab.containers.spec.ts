@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { composeCommand, dockerBinary, startTestLab, type TestLab } from '@tenantlab/lab';
+import { composeCommand, dockerBinary, labDataDir, readLabSecret, startTestLab, type TestLab } from '@tenantlab/lab';
 import { requestJson, TOPICS } from '@tenantlab/shared';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -77,7 +79,7 @@ const REFUSED = /SASL|authentication|AUTHORIZATION_FAILED|not authorized|closed 
 
 interface ProduceAttempt {
   label: string;
-  /** `own`: the container's own Kafka user (its KAFKA_USERNAME/KAFKA_PASSWORD); `made-up`: a user the broker never had. */
+  /** `own`: the container's own Kafka user (KAFKA_USERNAME, KAFKA_PASSWORD_FILE); `made-up`: one the broker never had. */
   as: 'anonymous' | 'own' | 'made-up';
   topic: string;
 }
@@ -85,15 +87,17 @@ interface ProduceAttempt {
 /**
  * From inside a container on the lab's core network, each attempt produces one message to kafka:9092 with the
  * container's own Node and kafkajs, and reports `produced` or the error. The container's password never leaves it
- * (the script reads its environment), and a made-up user's is drawn inside.
+ * (the script reads its secret file), and a made-up user's is drawn inside.
  */
 function produceFrom(container: string, attempts: ProduceAttempt[]): Record<string, string> {
   const script = `
     const { Kafka, logLevel } = require('kafkajs');
     const { randomBytes } = require('node:crypto');
+    const { readFileSync } = require('node:fs');
     const attempts = ${JSON.stringify(attempts)};
     const sasl = (as) => as === 'own'
-      ? { mechanism: 'scram-sha-512', username: process.env.KAFKA_USERNAME, password: process.env.KAFKA_PASSWORD }
+      ? { mechanism: 'scram-sha-512', username: process.env.KAFKA_USERNAME,
+          password: readFileSync(process.env.KAFKA_PASSWORD_FILE, 'utf8').trim() }
       : as === 'made-up'
         ? { mechanism: 'scram-sha-512', username: 'vm-a1', password: randomBytes(24).toString('hex') }
         : undefined;
@@ -229,6 +233,62 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     );
   });
 
+  /**
+   * Every secret value of the profile: each lab secret file (.lab/<profile>/) and each file the lab mounts into
+   * containers (the Redis URL and config, the callers' token lists), so a value found anywhere is one of the lab's.
+   */
+  function labSecretValues(): string[] {
+    const dataDir = labDataDir(REPO_ROOT, PROFILE);
+    const own = readdirSync(dataDir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && /^[a-z0-9][a-z0-9-]*$/.test(entry.name))
+      .map((entry) => readLabSecret(dataDir, entry.name))
+      .filter((value): value is string => value !== undefined);
+    // The files the lab mounts (container-secrets.ts), when it mounts any: the profile's own secrets are checked anyway.
+    const mountedDir = join(dataDir, 'container-secrets');
+    const mounted = existsSync(mountedDir)
+      ? readdirSync(mountedDir).map((name) => readFileSync(join(mountedDir, name), 'utf8').trim())
+      : [];
+    return [...new Set([...own, ...mounted])];
+  }
+
+  it("shows none of the lab's secrets in any container's environment or command (`docker inspect`)", () => {
+    const values = labSecretValues();
+    // Redis admin password, 5 service tokens, admin token, dashboard and metrics tokens, 2 tenants' secrets, and more.
+    assert.ok(values.length >= 11, `the profile's secrets: ${values.length}`);
+    const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=tenantlab-${PROFILE}`).split('\n');
+    const inspected = ids.map(
+      (id) =>
+        JSON.parse(docker('inspect', '--format', '{{ json .Config }}', id)) as {
+          Env: string[];
+          Cmd: string[] | null;
+          Labels: Record<string, string>;
+        },
+    );
+    const services = inspected.map((config) => config.Labels['com.docker.compose.service'] ?? '?');
+    // Every container of the lab, the one-shot kafka-setup too.
+    assert.ok(inspected.length >= 13, `containers: ${services.join(', ')}`);
+    const holds = (text: string): boolean => values.some((value) => text.includes(value));
+    const leaks = inspected.flatMap((config, index) => [
+      ...config.Env.filter(holds).map((entry) => `${services[index]}: env ${entry.split('=')[0]}`),
+      ...(config.Cmd ?? []).filter(holds).map(() => `${services[index]}: its command`),
+    ]);
+    assert.deepEqual(leaks, [], 'a secret value in Config.Env or Config.Cmd');
+  });
+
+  it("mounts into a VM only its own tenant's enrollment secret, readable by the VM and by no other user", async () => {
+    const dataDir = labDataDir(REPO_ROOT, PROFILE);
+    for (const [vm, tenant] of [
+      ['vm-a1', 'tenant-a'],
+      ['vm-b1', 'tenant-b'],
+    ] as const) {
+      const container = await lab.containerId(vm);
+      assert.deepEqual(docker('exec', container, 'ls', '-A', '/run/secrets').split('\n'), [`tenant-secret-${tenant}`]);
+      const file = `/run/secrets/tenant-secret-${tenant}`;
+      assert.equal(docker('exec', container, 'cat', file), readLabSecret(dataDir, `tenant-secret-${tenant}`), vm);
+      assert.equal(docker('exec', container, 'stat', '-c', '%a', file), '640', `${vm}: not world-readable`);
+    }
+  });
+
   it("carries a VM's spans to Jaeger through the relay, pinned to that VM whatever it claims, and no query", async () => {
     const vm = await lab.containerId('vm-a1');
     const jaeger = lab.clients.jaeger.url;
@@ -340,25 +400,18 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
 });
 
 describe('the checked-in docker-compose.yml, as a plain `docker compose up` reads it', () => {
-  /** What the lab runner generates per profile and gives Compose; the committed .env has none of it. */
-  const secrets = (): Record<string, string> =>
-    Object.fromEntries(
-      [
-        'REDIS_ADMIN_PASSWORD',
-        'OPERATOR_ADMIN_TOKEN',
-        'LAB_TENANTS',
-        'TENANT_SECRET_TENANT_A',
-        'TENANT_SECRET_TENANT_B',
-        'DASHBOARD_TOKEN',
-        ...['OPERATOR', 'SWITCH', 'ALLOCATOR', 'TELEMETRY', 'ADMIN'].map((holder) => `${holder}_SERVICE_TOKEN`),
-      ].map((name) => [name, randomBytes(24).toString('hex')]),
-    );
+  /** What the lab runner gives Compose per profile; the committed .env has none of it. */
+  const required = (): Record<string, string> => ({
+    LAB_SECRETS_DIR: '/run/tenantlab-ci-secrets',
+    LAB_SECRETS_GID: '47011',
+    LAB_TENANTS: '[]',
+  });
 
-  /** `compose config`: the project as Compose resolves it from .env and `shell` (none of the caller's secrets). */
+  /** `compose config`: the project as Compose resolves it from .env and `shell` (none of the caller's variables). */
   function resolved(shell: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
     const [command = 'docker', ...rest] = composeCommand() ?? [];
     const environment: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of Object.keys(secrets())) delete environment[name];
+    for (const name of Object.keys(required())) delete environment[name];
     return spawnSync(command, [...rest, '-f', 'docker-compose.yml', 'config'], {
       cwd: REPO_ROOT,
       env: { ...environment, ...shell },
@@ -367,11 +420,11 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
     });
   }
 
-  it('refuses to start on the committed .env alone, and without any one secret, naming it and `lab up --mode docker`', () => {
+  it('refuses to start on the committed .env alone, and without any one of its variables, naming it and `lab up --mode docker`', () => {
     const alone = resolved({});
     assert.notEqual(alone.status, 0);
     assert.match(alone.stderr, /[A-Z_]+ is generated per lab: start it with npm run lab -- up --mode docker/);
-    const all = secrets();
+    const all = required();
     for (const name of Object.keys(all)) {
       const result = resolved(Object.fromEntries(Object.entries(all).filter(([other]) => other !== name)));
       assert.notEqual(result.status, 0, name);
@@ -382,40 +435,32 @@ describe('the checked-in docker-compose.yml, as a plain `docker compose up` read
     }
   });
 
-  it('puts the Redis password and the Kafka passwords only where they belong, never in a VM', () => {
-    const shell = secrets();
-    const result = resolved(shell);
+  it('mounts the Redis password and the Kafka passwords only where they belong, never in a VM, and no value', () => {
+    const result = resolved(required());
     assert.equal(result.status, 0, result.stderr);
     // Each service's block of the resolved project: its name at two spaces under `services:`.
     const services = result.stdout.slice(result.stdout.indexOf('\nservices:\n'));
     const blocks = new Map(
-      [...services.matchAll(/^ {2}([a-z0-9-]+):\n((?: {4}.*\n|\n)*)/gm)].map((m) => [m[1], m[2] ?? '']),
+      [...services.matchAll(/^ {2}([a-z0-9-]+):\n((?: {4}.*\n|\n)*)/gm)].map((m) => [m[1] ?? '', m[2] ?? '']),
     );
-    const holding = (name: string): string[] =>
+    const mounting = (secret: string): string[] =>
       [...blocks]
-        .filter(([, block]) => block.includes(shell[name] ?? '-'))
-        .map(([service]) => service ?? '')
+        .filter(([, block]) => block.includes(`- source: ${secret}\n`))
+        .map(([service]) => service)
         .sort();
-    const password = shell['REDIS_ADMIN_PASSWORD'] ?? '';
-    assert.deepEqual(holding('REDIS_ADMIN_PASSWORD'), ['allocator', 'operator', 'redis', 'switch']);
-    for (const name of ['allocator', 'operator', 'switch']) {
-      assert.ok(blocks.get(name)?.includes(`redis://:${password}@redis:6379`), `${name}'s REDIS_URL`);
-    }
-    assert.match(blocks.get('redis') ?? '', new RegExp(`--requirepass\n\\s+- ${password}\n`));
+    assert.deepEqual(mounting('redis-admin-url'), ['allocator', 'operator', 'switch']);
+    assert.deepEqual(mounting('redis-admin-config'), ['redis']);
     // A Kafka service's password (its token) is in the broker's SCRAM users and its own container only.
-    assert.deepEqual(holding('SWITCH_SERVICE_TOKEN'), ['kafka', 'switch']);
-    // Telemetry's token is also its credential for its dashboard's reads, which the operator, switch and allocator take.
-    assert.deepEqual(holding('TELEMETRY_SERVICE_TOKEN'), ['allocator', 'kafka', 'operator', 'switch', 'telemetry']);
-    assert.deepEqual(holding('ALLOCATOR_SERVICE_TOKEN'), ['allocator', 'kafka']);
-    assert.deepEqual(holding('DASHBOARD_TOKEN'), ['telemetry'], 'only telemetry checks the dashboard login');
-    const vms = [...blocks.keys()].filter((name) => name?.startsWith('vm-'));
-    assert.deepEqual(vms, ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']);
-    for (const name of Object.keys(shell).filter((name) => name.endsWith('_SERVICE_TOKEN'))) {
-      assert.deepEqual(
-        holding(name).filter((service) => service.startsWith('vm-')),
-        [],
-        name,
-      );
+    assert.deepEqual(mounting('service-token-switch'), ['kafka', 'switch']);
+    assert.deepEqual(mounting('service-token-telemetry'), ['kafka', 'telemetry']);
+    assert.deepEqual(mounting('service-token-admin'), ['kafka', 'kafka-setup']);
+    assert.deepEqual(mounting('dashboard-token'), ['telemetry'], 'only telemetry checks the dashboard login');
+    assert.deepEqual(mounting('tenant-secret-tenant-a'), ['vm-a1', 'vm-a2']);
+    assert.deepEqual(mounting('tenant-secret-tenant-b'), ['vm-b1', 'vm-b2']);
+    for (const vm of ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2']) {
+      assert.equal([...(blocks.get(vm) ?? '').matchAll(/- source: /g)].length, 1, `${vm} mounts one secret`);
     }
+    // No secret-bearing variable in any environment (a `_FILE` variable names a file), no credentials in a URL.
+    assert.doesNotMatch(result.stdout, /PASSWORD:|TOKEN:|TOKENS:|SECRET:|REDISCLI_AUTH:|redis:\/\/:/);
   });
 });

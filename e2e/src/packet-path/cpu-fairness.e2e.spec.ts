@@ -65,6 +65,8 @@ interface Dataplane {
   programCpuNs: Record<string, number>;
   counters: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
   waitingForCpu: Record<string, number>;
+  /** Per tenant, frames that had to wait for CPU since the switch started, each counted once. */
+  waitedForCpu: Record<string, number>;
   cpuWeights: Record<string, number>;
 }
 
@@ -208,6 +210,12 @@ describe('CPU budgets of tenant programs on a real switch', () => {
         `the program time charged to A is shown (${state.programCpuNs['tenant-a']})`,
       );
       assert.equal(state.programCpuNs['tenant-b'], undefined, 'B runs no program: nothing is charged to it');
+      // A was held, so some of its frames waited; each is counted once however many rounds it waited, so no more
+      // than the frames of A the switch read.
+      const waited = state.waitedForCpu['tenant-a'] ?? 0;
+      const read = state.counters.tenants['tenant-a']?.rxFrames ?? 0;
+      assert.ok(waited >= 1 && waited <= read, `frames of A that waited for CPU: ${waited} (of ${read} read)`);
+      assert.equal(state.waitedForCpu['tenant-b'] ?? 0, 0, 'none of B waited');
     },
   );
 
@@ -241,7 +249,9 @@ describe('the CPU wait queue of a real switch, bounded by PROGRAM_CPU_WAIT_FRAME
   });
 
   it('drops and counts what does not fit the wait queue, so every frame is delivered or counted', async () => {
-    const before = (await lab.dataplane()).counters.tenants['tenant-a']?.rxFrames ?? 0;
+    const initial = await lab.dataplane();
+    const before = initial.counters.tenants['tenant-a']?.rxFrames ?? 0;
+    const waitedBefore = initial.waitedForCpu['tenant-a'] ?? 0;
     const delivered = await lab.arrived('vm-a2');
     await lab.send('vm-a1', 'vm-a2', 1000, SENT);
     const state = await eventually('some frames dropped for want of CPU', 30_000, async () => {
@@ -271,6 +281,13 @@ describe('the CPU wait queue of a real switch, bounded by PROGRAM_CPU_WAIT_FRAME
     });
     assert.equal(settled.handled, SENT, `every frame handled once: ${seen}`);
     assert.equal(settled.arrived + settled.dropped, SENT, `every frame delivered or counted as cpu-budget: ${seen}`);
+    // The queue was full when frames were dropped, so at least its bound of frames waited; a frame dropped at the
+    // door never waited, and a waiting frame is counted once however many rounds it waits.
+    const waited = ((await lab.dataplane()).waitedForCpu['tenant-a'] ?? 0) - waitedBefore;
+    assert.ok(
+      waited >= WAIT_FRAMES && waited <= SENT - settled.dropped,
+      `frames that waited for CPU: ${waited}, between ${WAIT_FRAMES} and ${SENT - settled.dropped}: ${seen}`,
+    );
   });
 });
 

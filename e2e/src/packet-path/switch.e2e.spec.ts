@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_CAPACITY_FRAMES, PORT_KEYS, withVlanTag } from '@tenantlab/shared';
+import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, withVlanTag } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
@@ -201,5 +201,107 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
     await eventually('two traces of tenant A', 10_000, async () =>
       (await dataplane()).traces.dropped === tracedBefore + 2 ? true : undefined,
     );
+  });
+});
+
+/**
+ * Storm control at the switch's defaults (issue 10): one tenant's 16 VMs broadcast straight into their tx streams as
+ * fast as Redis takes them (emptying their rx as VMs reading their ports would), while another tenant's VM sends
+ * unicast and a few broadcasts of its own.
+ */
+describe('a 16-VM broadcast storm against the switch, at its default storm control', () => {
+  const STORM = Array.from({ length: 16 }, (_, i) => `vm-s${i}`);
+  const VICTIMS = { 'vm-v1': 'tenant-v', 'vm-v2': 'tenant-v', 'vm-v3': 'tenant-v' } as const;
+  let redis: TestRedis;
+  let admin: Redis;
+  let sw: ServiceProcess;
+
+  interface Counters {
+    rxFrames: number;
+    drops: Record<string, number | undefined>;
+  }
+  const tenantCounters = async (tenant: string): Promise<Counters | undefined> =>
+    (await adminRequest<{ counters: { tenants: Record<string, Counters | undefined> } }>('GET', `${sw.url}/dataplane`))
+      .body.counters.tenants[tenant];
+
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    await seedVmRegistry(admin, { ...Object.fromEntries(STORM.map((vm) => [vm, 'tenant-s'])), ...VICTIMS });
+    const process = await ServiceProcess.create('switch', 'switch', {
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
+      PORT_SCAN_INTERVAL_MS: '100',
+      TRACE_SAMPLING_RATE: '0',
+    });
+    sw = await process.start(30_000, '/health');
+    await eventually('the switch to attach all 19 ports', 10_000, async () => {
+      const { body } = await adminRequest<{ ports: unknown[] }>('GET', `${sw.url}/dataplane`);
+      return body.ports.length === STORM.length + 3 ? true : undefined;
+    });
+  });
+
+  after(async () => {
+    await sw?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it("suppresses the storm's floods as storm-control while every frame of the other tenant arrives", async () => {
+    // vm-v2 is learned from a frame of its own, so vm-v1's frames to it below are unicast.
+    await sendFrames(admin, 'vm-v2', [sequencedFrame('vm-v2', 'vm-v1', 0)]);
+    await eventually('vm-v2 learned', 10_000, async () =>
+      (await receivedSequences(admin, 'vm-v1')).includes(0) ? true : undefined,
+    );
+    let storming = true;
+    const stormers = STORM.map(async (vm) => {
+      const client = admin.duplicate();
+      const broadcast = sequencedFrame(vm, 'ff:ff:ff:ff:ff:ff', 0);
+      try {
+        while (storming) {
+          const pipeline = client.pipeline();
+          for (let i = 0; i < 64; i++) pipeline.xadd(PORT_KEYS.tx(vm), '*', PORT_ENTRY_FIELDS.frame, broadcast);
+          pipeline.xtrim(PORT_KEYS.rx(vm), 'MAXLEN', 0);
+          await pipeline.exec();
+        }
+      } finally {
+        client.disconnect();
+      }
+    });
+    try {
+      await eventually('storm-control drops of the storm tenant', 30_000, async () => {
+        const drops = (await tenantCounters('tenant-s'))?.drops['storm-control'] ?? 0;
+        return drops > 0 ? drops : undefined;
+      });
+      // Under the storm, vm-v1 sends 2000 unicast frames to vm-v2 and 100 broadcasts (each copied to vm-v2 and vm-v3).
+      const unicast = Array.from({ length: 2000 }, (_, i) => sequencedFrame('vm-v1', 'vm-v2', 1 + i));
+      const broadcasts = Array.from({ length: 100 }, (_, i) => sequencedFrame('vm-v1', 'ff:ff:ff:ff:ff:ff', 5001 + i));
+      for (let i = 0; i < 2000; i += 200) {
+        await sendFrames(admin, 'vm-v1', [...unicast.slice(i, i + 200), ...broadcasts.slice(i / 20, i / 20 + 10)]);
+      }
+      await eventually('all of vm-v1 frames at vm-v2', 60_000, async () =>
+        (await admin.xlen(PORT_KEYS.rx('vm-v2'))) >= 2100 ? true : undefined,
+      );
+    } finally {
+      storming = false;
+      await Promise.all(stormers);
+    }
+    const atV2 = await receivedSequences(admin, 'vm-v2');
+    assert.equal(atV2.length, 2100, 'none lost, none twice');
+    assert.deepEqual(
+      [...atV2].sort((a, b) => a - b),
+      [...Array.from({ length: 2000 }, (_, i) => 1 + i), ...Array.from({ length: 100 }, (_, i) => 5001 + i)],
+    );
+    // Frame 0 too: vm-v1 was not yet learned when vm-v2 sent it, so it was flooded to vm-v1 and vm-v3.
+    assert.deepEqual(
+      await receivedSequences(admin, 'vm-v3'),
+      [0, ...Array.from({ length: 100 }, (_, i) => 5001 + i)],
+      'every broadcast of the other tenant, in order',
+    );
+    const victim = await tenantCounters('tenant-v');
+    assert.deepEqual(victim?.drops, {}, 'nothing of tenant-v dropped');
+    const storm = await tenantCounters('tenant-s');
+    console.log(`# storm tenant: ${JSON.stringify(storm)}`);
+    assert.ok((storm?.drops['storm-control'] ?? 0) > 0);
   });
 });

@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { readLabDefinition } from '../lab-definition';
-import { tenantSecretVariable } from '../lab-identity';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
-import { TOKEN_HOLDERS } from '../service-tokens';
-import { composeProject, kafkaPropertyVariable, renderComposeFile } from './compose-file';
+import {
+  composeProject,
+  KAFKA_ADMIN_PASSWORD_PLACEHOLDER,
+  kafkaPropertyVariable,
+  renderComposeFile,
+} from './compose-file';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const DEFAULT_LAB = readLabDefinition(resolve(REPO_ROOT, 'labs/default.json'));
@@ -51,25 +54,18 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
     }
   });
 
-  it('keeps every secret out of .env: each is a required variable that names `npm run lab -- up --mode docker`', () => {
+  it('keeps every secret out of .env: the secret files, their group and LAB_TENANTS are required variables', () => {
     const env = dotEnv();
     const text = renderComposeFile(composeProject(DEFAULT_LAB));
-    const secrets = [
-      'REDIS_ADMIN_PASSWORD',
-      'OPERATOR_ADMIN_TOKEN',
-      'LAB_TENANTS',
-      'DASHBOARD_TOKEN',
-      ...DEFAULT_LAB.tenants.map((tenant) => tenantSecretVariable(tenant.id)),
-      ...TOKEN_HOLDERS.map((holder) => `${holder.toUpperCase()}_SERVICE_TOKEN`),
-    ];
+    const required = ['LAB_SECRETS_DIR', 'LAB_SECRETS_GID', 'LAB_TENANTS'];
     assert.deepEqual(
-      secrets.filter((name) => name in env),
+      Object.keys(env).filter((name) => required.includes(name) || /PASSWORD|TOKEN|SECRET/.test(name)),
       [],
       '.env sets none of them',
     );
-    for (const name of secrets) {
-      const required = `\${${name}:?${name} is generated per lab: start it with npm run lab -- up --mode docker}`;
-      assert.ok(text.includes(required), `docker-compose.yml requires ${name}`);
+    for (const name of required) {
+      const reference = `\${${name}:?${name} is generated per lab: start it with npm run lab -- up --mode docker}`;
+      assert.ok(text.includes(reference), `docker-compose.yml requires ${name}`);
       // Any other reference is plain (filled by the same variable), never a default that would stand in for it.
       assert.doesNotMatch(text, new RegExp(`\\$\\{${name}:-`), `${name} has no default`);
     }
@@ -78,8 +74,7 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
   it("gives the Kafka container local mode's SASL/SCRAM and ACL settings, and each Kafka service its own user", () => {
     const project = composeProject(DEFAULT_LAB);
     const kafka = project.services['kafka']?.environment ?? {};
-    const admin =
-      '${ADMIN_SERVICE_TOKEN:?ADMIN_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}';
+    const admin = KAFKA_ADMIN_PASSWORD_PLACEHOLDER;
     for (const [property, value] of Object.entries(kafkaSecuritySettings(admin, ['broker', 'external']))) {
       assert.equal(kafka[kafkaPropertyVariable(property)], value, property);
     }
@@ -87,20 +82,28 @@ describe('the Docker lab as a plain `docker compose up` runs it', () => {
     assert.equal(kafka['KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND'], 'false');
     assert.equal(kafka['KAFKA_LISTENER_NAME_BROKER_SCRAM___SHA___512_SASL_JAAS_CONFIG']?.includes(admin), true);
     assert.doesNotMatch(kafka['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'] ?? '', /PLAINTEXT:PLAINTEXT|:PLAINTEXT(,|$)/);
-    assert.deepEqual(
-      [...(kafka['SCRAM_USERS'] ?? '').matchAll(/(?:^| )([a-z]+)=\$\{/g)].map((match) => match[1]),
-      ['admin', 'switch', 'allocator', 'telemetry'],
+    // The broker's admin password and its SCRAM users' passwords: files its entrypoint reads, each a mounted secret.
+    assert.equal(kafka['ADMIN_PASSWORD_FILE'], '/run/secrets/service-token-admin');
+    assert.equal(
+      kafka['SCRAM_USER_FILES'],
+      ['admin', 'switch', 'allocator', 'telemetry']
+        .map((user) => `${user}=/run/secrets/service-token-${user}`)
+        .join(' '),
     );
+    assert.equal(kafka['SCRAM_USERS'], undefined);
     const users = Object.entries(project.services)
       .filter(([, service]) => service.environment['KAFKA_USERNAME'] !== undefined)
-      .map(([name, service]) => [name, service.environment['KAFKA_USERNAME'], service.environment['KAFKA_PASSWORD']]);
-    const token = (holder: string): string =>
-      `\${${holder}_SERVICE_TOKEN:?${holder}_SERVICE_TOKEN is generated per lab: start it with npm run lab -- up --mode docker}`;
+      .map(([name, service]) => [
+        name,
+        service.environment['KAFKA_USERNAME'],
+        service.environment['KAFKA_PASSWORD_FILE'],
+        service.environment['KAFKA_PASSWORD'],
+      ]);
     assert.deepEqual(users, [
-      ['kafka-setup', 'admin', token('ADMIN')],
-      ['switch', 'switch', token('SWITCH')],
-      ['allocator', 'allocator', token('ALLOCATOR')],
-      ['telemetry', 'telemetry', token('TELEMETRY')],
+      ['kafka-setup', 'admin', '/run/secrets/service-token-admin', undefined],
+      ['switch', 'switch', '/run/secrets/service-token-switch', undefined],
+      ['allocator', 'allocator', '/run/secrets/service-token-allocator', undefined],
+      ['telemetry', 'telemetry', '/run/secrets/service-token-telemetry', undefined],
     ]);
   });
 });

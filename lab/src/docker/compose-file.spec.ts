@@ -88,4 +88,14 @@ describe('the compose project generated from a lab file', () => {
     // The trusted services still export to Jaeger directly, on `core`.
     assert.equal(project.services['switch']?.environment['OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://jaeger:4318');
   });
+
+  it("gives the switch container a scenario's switch settings, and no other container", () => {
+    const definition = { name: 'cpu', tenants: [{ id: 't1', vms: ['v1'] }] };
+    const env = { PROGRAM_CPU_NS_PER_SECOND: '4000000' };
+    const project = composeProject({ ...definition, switchEnv: env });
+    assert.equal(project.services['switch']?.environment['PROGRAM_CPU_NS_PER_SECOND'], '4000000');
+    const others = Object.entries(project.services).filter(([name]) => name !== 'switch');
+    assert.ok(others.every(([, s]) => s.environment?.['PROGRAM_CPU_NS_PER_SECOND'] === undefined));
+    assert.equal(composeProject(definition).services['switch']?.environment['PROGRAM_CPU_NS_PER_SECOND'], undefined);
+  });
 });

@@ -1,8 +1,15 @@
 import { REDIS_DEFAULT_MAXMEMORY, redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
-import { tenantSecretVariable } from '../lab-identity';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
+import { requiredComposeVariable } from '../service-tokens';
+import {
+  containerSecrets,
+  REDIS_ADMIN_CONFIG,
+  secretPath,
+  SECRETS_DIR_VARIABLE,
+  SECRETS_GID_VARIABLE,
+} from './container-secrets';
 
 /**
  * Kafka's health check, in bash and coreutils only (both the local image and apache/kafka have them): sends an
@@ -14,13 +21,6 @@ export const KAFKA_HEALTH_CHECK =
   'exec 3<>/dev/tcp/127.0.0.1/9092' +
   " && printf '\\x00\\x00\\x00\\x0e\\x00\\x12\\x00\\x00\\x00\\x00\\x00\\x2a\\x00\\x04tlhc' >&3" +
   " && timeout 2 od -An -tx1 -N10 <&3 | tr -d ' \\n' | grep -qx '.\\{8\\}0000002a0000'";
-import {
-  kafkaAdminPasswordComposeReference,
-  kafkaCredentialComposeEnv,
-  kafkaScramUsersComposeValue,
-  requiredComposeVariable,
-  serviceCredentialComposeEnv,
-} from '../service-tokens';
 
 /**
  * A broker property as the KAFKA_* variable the Kafka images read (the apache/kafka convention, which
@@ -31,15 +31,18 @@ export function kafkaPropertyVariable(property: string): string {
 }
 
 /**
+ * Where the admin password goes in the Kafka container's KAFKA_* values: its entrypoint puts the content of
+ * ADMIN_PASSWORD_FILE (a Compose secret) in its place when it writes server.properties, so no variable holds it.
+ */
+export const KAFKA_ADMIN_PASSWORD_PLACEHOLDER = '@ADMIN_PASSWORD@';
+
+/**
  * The Kafka container's security settings: the same as local mode's (kafkaSecuritySettings) on both client
- * listeners, the admin password a Compose reference, and the SCRAM users its entrypoint adds when it formats storage.
+ * listeners, with the admin password's placeholder. The SCRAM users come from files (containerSecrets('kafka')).
  */
 function kafkaSecurityEnv(): Record<string, string> {
-  const settings = kafkaSecuritySettings(kafkaAdminPasswordComposeReference(), ['broker', 'external']);
-  return {
-    ...Object.fromEntries(Object.entries(settings).map(([key, value]) => [kafkaPropertyVariable(key), value])),
-    SCRAM_USERS: kafkaScramUsersComposeValue(),
-  };
+  const settings = kafkaSecuritySettings(KAFKA_ADMIN_PASSWORD_PLACEHOLDER, ['broker', 'external']);
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [kafkaPropertyVariable(key), value]));
 }
 
 /**
@@ -49,10 +52,12 @@ function kafkaSecurityEnv(): Record<string, string> {
  *   core:       Redis, Kafka, Jaeger, the OTLP relay, operator, switch, allocator, telemetry; no VM is on it.
  * Jaeger is on `core` only: its query API (every tenant's traces, no credential) and admin ports are out of a VM's
  * reach; VMs export through the relay (otlpRelayService), which pins each export to the VM that sent it.
- * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names and settings come from .env;
- * every secret (Redis admin password, service tokens that are also the Kafka users' passwords, admin token, tenants'
- * secrets) is a required `${VAR:?...}` that `npm run lab -- up --mode docker` sets per profile, so one file serves
- * every lab and a plain `docker compose up` without them stops before it creates anything.
+ * Host ports bind 127.0.0.1 only and move by `portOffset`, as in local mode. Image names and settings come from .env.
+ * No secret is in the file or in any container's environment: every one (Redis admin password, service tokens that are
+ * also the Kafka users' passwords, admin token, dashboard token, tenants' secrets) is a Compose secret, a file in the
+ * directory `${LAB_SECRETS_DIR:?...}` that `npm run lab -- up --mode docker` writes per profile
+ * (container-secrets.ts), mounted only into the containers that read it. So one file serves every lab, and a plain
+ * `docker compose up` without the lab runner's variables stops before it creates anything.
  */
 export function composeProject(definition: LabDefinition, portOffset = 0): ComposeDocument {
   const infra = offsetPorts(DEFAULT_INFRA_PORTS, portOffset);
@@ -107,7 +112,6 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     depends_on: Object.fromEntries(Object.entries(dependsOn).map(([dep, condition]) => [dep, { condition }])),
     healthcheck: nodeHealth,
   });
-  const adminRedis = 'redis://:${REDIS_ADMIN_PASSWORD}@redis:6379';
   const kafkaReady = { kafka: 'service_healthy', 'kafka-setup': 'service_completed_successfully' };
   const services: Record<string, ComposeService> = {
     redis: {
@@ -115,24 +119,32 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       restart: 'unless-stopped',
       // Lab data is disposable: no RDB/AOF. maxmemory below mem_limit with noeviction: writes fail with an error
       // instead of the container being killed or circuit keys evicted; REDIS_MAXMEMORY in .env overrides it. Same
-      // limits as local mode (redisLimitArgs). The admin (`default`) user needs the password.
+      // limits as local mode (redisLimitArgs). The admin (`default`) user needs the password, which the config file
+      // (a Compose secret) sets: no command line holds it.
       command: [
         'redis-server',
+        secretPath(REDIS_ADMIN_CONFIG),
         '--save',
         '',
         '--appendonly',
         'no',
         ...redisLimitArgs(`\${REDIS_MAXMEMORY:-${REDIS_DEFAULT_MAXMEMORY}}`),
-        '--requirepass',
-        requiredComposeVariable('REDIS_ADMIN_PASSWORD'),
       ],
-      // redis-cli reads the password from here: the health check has no password on its command line.
-      environment: { REDISCLI_AUTH: '${REDIS_ADMIN_PASSWORD}' },
+      environment: {},
       // maxmemory (3gb, sized for the default lab's VMs: docs/redis-rights.md) plus Redis's own overhead.
       mem_limit: '3584m',
       ports: [`127.0.0.1:${infra.redis}:6379`],
       networks: ['core', 'tenant-vms'],
-      healthcheck: { test: ['CMD-SHELL', 'redis-cli ping | grep -q PONG'], interval: '5s', timeout: '3s', retries: 12 },
+      // redis-cli takes the password from REDISCLI_AUTH, set for it alone from the config file: no command line has it.
+      healthcheck: {
+        test: [
+          'CMD-SHELL',
+          `REDISCLI_AUTH="$$(sed -n 's/^requirepass //p' ${secretPath(REDIS_ADMIN_CONFIG)})" redis-cli ping | grep -q PONG`,
+        ],
+        interval: '5s',
+        timeout: '3s',
+        retries: 12,
+      },
     },
     kafka: {
       image: '${KAFKA_IMAGE:-tenantlab/kafka:local}',
@@ -216,11 +228,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       SERVICE_PORTS.operator + portOffset,
       {
         ...nodeEnv(SERVICE_PORTS.operator, 'operator'),
-        REDIS_URL: adminRedis,
         VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
-        // The lab's tenants (their secrets' hashes) and the admin token, from the lab runner's environment (or .env).
+        // The lab's tenants (their secrets' hashes, not the secrets), from the lab runner's environment (or .env).
         LAB_TENANTS: requiredComposeVariable('LAB_TENANTS'),
-        OPERATOR_ADMIN_TOKEN: requiredComposeVariable('OPERATOR_ADMIN_TOKEN'),
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
         TELEMETRY_URL: `http://telemetry:${SERVICE_PORTS.telemetry}`,
@@ -234,7 +244,12 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       'switch',
       SERVICE_PORTS.switch,
       SERVICE_PORTS.switch + portOffset,
-      { ...nodeEnv(SERVICE_PORTS.switch, 'switch'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
+      {
+        ...nodeEnv(SERVICE_PORTS.switch, 'switch'),
+        KAFKA_BROKERS: 'kafka:9092',
+        // A scenario's switch settings (its program CPU budget), when it has them.
+        ...definition.switchEnv,
+      },
       ['core'],
       { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),
@@ -242,7 +257,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       'allocator',
       SERVICE_PORTS.allocator,
       SERVICE_PORTS.allocator + portOffset,
-      { ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'), REDIS_URL: adminRedis, KAFKA_BROKERS: 'kafka:9092' },
+      { ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'), KAFKA_BROKERS: 'kafka:9092' },
       ['core'],
       { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),
@@ -253,8 +268,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       {
         ...nodeEnv(SERVICE_PORTS.telemetry, 'telemetry'),
         KAFKA_BROKERS: 'kafka:9092',
-        // The dashboard (GET /dashboard): its login token, and the services and Jaeger API it reads.
-        DASHBOARD_TOKEN: requiredComposeVariable('DASHBOARD_TOKEN'),
+        // The dashboard (GET /dashboard): the services and Jaeger API it reads (its login token is a secret file).
         OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
         SWITCH_URL: `http://switch:${SERVICE_PORTS.switch}`,
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
@@ -275,8 +289,6 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-relay:${OTLP_RELAY_PORT}`,
         VM_ID: vm,
         TENANT_ID: tenant,
-        // Its own tenant's enrollment secret, from the lab runner's environment (or .env): never in this file.
-        TENANT_SECRET: requiredComposeVariable(tenantSecretVariable(tenant)),
         // No credentials, ever: the VM logs in to Redis as the ACL user the operator hands it.
         REDIS_URL: 'redis://redis:6379',
         OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
@@ -287,10 +299,21 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },
     );
   });
-  // Service credentials as ${VAR} references (the lab runner passes the profile's tokens); VMs get none.
-  for (const [name, service] of Object.entries(services))
-    Object.assign(service.environment, serviceCredentialComposeEnv(name), kafkaCredentialComposeEnv(name));
-  return { services, networks: { core: {}, 'tenant-vms': {} } };
+  // Each container's secrets (a VM only its own tenant's enrollment secret) and the variables naming their files.
+  const tenantOf = new Map(vms.map(({ vm, tenant }) => [vm, tenant]));
+  const declared = new Set<string>();
+  for (const [name, service] of Object.entries(services)) {
+    const { secrets, environment } = containerSecrets(name, tenantOf.get(name));
+    if (secrets.length === 0) continue;
+    Object.assign(service.environment, environment);
+    service.secrets = secrets;
+    service.group_add = [requiredComposeVariable(SECRETS_GID_VARIABLE)];
+    secrets.forEach((secret) => declared.add(secret));
+  }
+  const secrets = Object.fromEntries(
+    [...declared].sort().map((name) => [name, { file: `${requiredComposeVariable(SECRETS_DIR_VARIABLE)}/${name}` }]),
+  );
+  return { services, networks: { core: {}, 'tenant-vms': {} }, secrets };
 }
 
 /** The relay's port on both networks (the OTLP/HTTP port, so a VM's exporter needs only the host name changed). */
@@ -344,8 +367,14 @@ export interface ComposeService {
   command?: string[];
   mem_limit: string;
   environment: Record<string, string>;
+  /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
+  secrets?: string[];
+  /** The group that may read the secret files (LAB_SECRETS_GID), for a container that mounts any. */
+  group_add?: string[];
   /** None for the one-shot kafka-setup. */
   ports?: string[];
+  /** Bind mounts (`host:container:ro`): only the per-profile Prometheus has one (prometheus-service.ts). */
+  volumes?: string[];
   networks: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck:
@@ -355,12 +384,15 @@ export interface ComposeService {
 export interface ComposeDocument {
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
+  /** Every secret a container mounts: a file in the lab runner's LAB_SECRETS_DIR. */
+  secrets: Record<string, { file: string }>;
 }
 
 const HEADER = `# GENERATED from labs/default.json by the lab runner (lab/src/docker/compose-file.ts): do not edit by hand.
 # A unit test keeps it equal to what the generator makes. \`npm run lab -- up --mode docker --lab FILE\` generates
-# the project of any other lab file. Images: \`npm run lab -- images\` (no registry needed); names, settings and the
-# Redis admin password in .env.
+# the project of any other lab file. Images: \`npm run lab -- images\` (no registry needed); names and settings in
+# .env. Secrets: none here, and none in any container's environment: each is a file the lab runner writes per profile
+# (LAB_SECRETS_DIR), mounted read-only at /run/secrets/<name> into the containers that read it.
 `;
 
 /** The compose file's text: a header, then the document as YAML (every scalar quoted, so nothing is reinterpreted). */

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { metricsTokenSha256, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
@@ -7,20 +7,14 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
 import type { LabDefinition } from '../lab-definition';
-import {
-  ensureLabIdentity,
-  identityComposeEnv,
-  OPERATOR_ADMIN_TOKEN_SECRET,
-  tenantSecretName,
-  tenantSecretVariable,
-} from '../lab-identity';
-import { ensureLabSecret, ensureRedisAdminPassword, readLabSecret } from '../lab-secrets';
-import { ensureDashboardToken } from '../dashboard-access';
-import { ensureServiceTokens, serviceTokenComposeEnv } from '../service-tokens';
+import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
+import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
-import { ensureMetricsScrapeToken } from '../prometheus-config';
+import { ensureMetricsScrapeToken, PROMETHEUS_PORT } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
+import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
+import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
 
 /** The Compose project name of a profile's Docker lab: containers, networks and volumes all carry it. */
@@ -34,8 +28,8 @@ export function composeFileOf(repoRoot: string, profile: string): string {
 }
 
 /**
- * Runs Compose on a profile's project, with the profile's Redis admin password and service tokens in its environment,
- * and for `up` its admin token, LAB_TENANTS and tenants' secrets (the compose file names them as `${...}`).
+ * Runs Compose on a profile's project, with the directory of the profile's secret files and their group in its
+ * environment, and for `up` LAB_TENANTS (the compose file names them as `${...}`); for `up` it writes the files first.
  */
 export function runCompose(
   repoRoot: string,
@@ -56,36 +50,22 @@ export function runCompose(
 }
 
 /**
- * Every secret variable the compose file requires (`${VAR:?...}`), from the profile's own secrets. Compose
- * interpolates the whole file for every command, `down` too: without the lab file, the tenants are those whose
- * secrets the profile holds, and LAB_TENANTS (read only when containers are created) is empty.
+ * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
+ * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the metrics token's hash; never a secret. With the lab
+ * file (Compose creates containers) it first writes the secret files (writeContainerSecrets). Compose interpolates the
+ * whole file for every command, `down` too: without the lab file no file is written and LAB_TENANTS (read only when
+ * containers are created) is empty.
  */
 export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
-  const identity = definition
-    ? identityComposeEnv(definition, ensureLabIdentity(dataDir, definition))
-    : {
-        OPERATOR_ADMIN_TOKEN: ensureLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET),
-        LAB_TENANTS: '[]',
-        ...Object.fromEntries(
-          (existsSync(dataDir) ? readdirSync(dataDir) : [])
-            .filter((file) => file.startsWith(TENANT_SECRET_PREFIX))
-            .map((file) => file.slice(TENANT_SECRET_PREFIX.length))
-            .map((tenant) => [tenantSecretVariable(tenant), readLabSecret(dataDir, tenantSecretName(tenant)) ?? '']),
-        ),
-      };
   return {
-    REDIS_ADMIN_PASSWORD: ensureRedisAdminPassword(dataDir),
-    ...identity,
-    ...serviceTokenComposeEnv(ensureServiceTokens(dataDir)),
+    ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
+    LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
     METRICS_TOKEN_SHA256: metricsTokenSha256(ensureMetricsScrapeToken(dataDir)),
-    DASHBOARD_TOKEN: ensureDashboardToken(dataDir),
   };
 }
 
-const TENANT_SECRET_PREFIX = tenantSecretName('');
-
 function projectArgs(repoRoot: string, profile: string): string[] {
-  // The project directory is the repository: its .env gives image names and settings; runCompose gives the secrets.
+  // The project directory is the repository: its .env gives image names and settings; runCompose the secret files.
   return ['-p', composeProjectName(profile), '-f', composeFileOf(repoRoot, profile), '--project-directory', repoRoot];
 }
 
@@ -172,8 +152,13 @@ function parseSize(text: string): number {
   return Number(match[1]) * (units[match[2] ?? 'B'] ?? 1);
 }
 
-/** The components of a Docker lab as the state file records them: the same names and URLs as local mode. */
-export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portOffset'>): ComponentEntry[] {
+/**
+ * The components of a Docker lab as the state file records them: the same names and URLs as local mode (Prometheus
+ * only with `prometheus`).
+ */
+export function dockerComponents(
+  options: Pick<LabOptions, 'definition' | 'portOffset'> & { prometheus?: boolean },
+): ComponentEntry[] {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, options.portOffset);
   const http = (port: number): string => `http://127.0.0.1:${port}`;
   const vms = options.definition.tenants.flatMap((tenant) => tenant.vms);
@@ -181,6 +166,9 @@ export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portO
     { name: 'redis', kind: 'infra', url: `redis://127.0.0.1:${ports.redis}`, pid: 0 },
     { name: 'kafka', kind: 'infra', url: `127.0.0.1:${ports.kafka}`, pid: 0 },
     { name: 'jaeger', kind: 'infra', url: http(ports.jaegerQuery), pid: 0 },
+    ...(options.prometheus
+      ? [{ name: 'prometheus', kind: 'infra' as const, url: http(PROMETHEUS_PORT + options.portOffset), pid: 0 }]
+      : []),
     ...(['operator', 'switch', 'allocator', 'telemetry'] as const).map((name): ComponentEntry => ({
       name,
       kind: 'service',
@@ -197,9 +185,10 @@ export function dockerComponents(options: Pick<LabOptions, 'definition' | 'portO
 }
 
 /**
- * Brings up the lab in containers: generates the compose project from the lab file, starts it (images must exist:
- * `npm run lab -- images`), reports each container as it becomes healthy, and follows every container's log into
- * `.lab/<profile>/logs/` and `onLine`. stop() removes the containers, networks and volumes.
+ * Brings up the lab in containers: generates the compose project from the lab file (with a Prometheus container
+ * scraping every service and VM when `options.prometheus`), starts it (images must exist: `npm run lab -- images`),
+ * reports each container as it becomes healthy, and follows every container's log into `.lab/<profile>/logs/` and
+ * `onLine`. stop() removes the containers, networks and volumes.
  */
 export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const { repoRoot, profile, onProgress } = options;
@@ -207,17 +196,20 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const startedAt = Date.now();
-  writeFileSync(
-    composeFileOf(repoRoot, profile),
-    renderComposeFile(composeProject(options.definition, options.portOffset)),
-  );
+  const components = dockerComponents(options);
+  let project = composeProject(options.definition, options.portOffset);
+  if (options.prometheus) {
+    const targets = dockerScrapeTargets(project, components);
+    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensureMetricsScrapeToken(dataDir));
+    project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir });
+  }
+  writeFileSync(composeFileOf(repoRoot, profile), renderComposeFile(project));
   const followers: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const follower of followers) follower.kill('SIGTERM');
     await runCompose(repoRoot, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(repoRoot, profile);
   };
-  const components = dockerComponents(options);
   try {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
     const up = runCompose(

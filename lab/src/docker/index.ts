@@ -9,4 +9,5 @@ export {
   type LabImage,
   missingLabImages,
   NODE_SERVICES,
+  OPTIONAL_LAB_IMAGES,
 } from './lab-images';

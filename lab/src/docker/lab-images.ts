@@ -13,9 +13,11 @@ export const IMAGE_NPM_VERSION = '10.9.4';
 export const IMAGE_TAG = 'local';
 /** The Node services, each an image built from services/Dockerfile with SERVICE naming it. */
 export const NODE_SERVICES = ['operator', 'switch', 'allocator', 'telemetry', 'tenant-vm'] as const;
-/** Every image a Docker lab needs, in build order (each after the image it starts from). */
-export const LAB_IMAGES = ['base', 'node', 'redis', 'kafka', 'jaeger', ...NODE_SERVICES] as const;
+/** Every image a Docker lab may use, in build order (each after the image it starts from). */
+export const LAB_IMAGES = ['base', 'node', 'redis', 'kafka', 'jaeger', 'prometheus', ...NODE_SERVICES] as const;
 export type LabImage = (typeof LAB_IMAGES)[number];
+/** Images only some labs run (`up --prometheus`): a lab without them does not need them built. */
+export const OPTIONAL_LAB_IMAGES: readonly LabImage[] = ['prometheus'];
 
 /** The label holding a hash of everything an image was built from: equal hash, nothing to build. */
 const INPUTS_LABEL = 'tenantlab.inputs';
@@ -69,11 +71,12 @@ export async function buildLabImages(
   return reports;
 }
 
-/** Which lab images are missing (not built, or not pulled). */
-export async function missingLabImages(): Promise<string[]> {
+/** Which lab images are missing (not built, or not pulled): those every lab runs, and of the optional ones `also`. */
+export async function missingLabImages(also: readonly LabImage[] = []): Promise<string[]> {
   const missing: string[] = [];
   for (const name of LAB_IMAGES) {
     if (name === 'base' || name === 'node') continue;
+    if (OPTIONAL_LAB_IMAGES.includes(name) && !also.includes(name)) continue;
     if ((await inspectImage(imageRef(name), '{{ .Id }}')) === undefined) missing.push(imageRef(name));
   }
   return missing;
@@ -185,6 +188,27 @@ async function planImage(
           await rm(context, { recursive: true, force: true });
           await mkdir(context, { recursive: true });
           await copyFile(binary, path.join(context, 'jaeger'));
+          await build(hashed);
+        },
+      };
+    }
+    case 'prometheus': {
+      // Debian's package, installed in the image itself (about 23 s: apt-get update and 23 MB of packages).
+      const dockerfile = path.join(dockerDir, 'prometheus.Dockerfile');
+      const scripts = ['prometheus-entrypoint.sh', 'prometheus-ready.sh'];
+      const inputs = hash([
+        await readFile(dockerfile),
+        ...(await Promise.all(scripts.map((script) => readFile(path.join(dockerDir, script))))),
+        await parentId('base'),
+      ]);
+      const context = path.join(work, 'prometheus');
+      const build = dockerfileBuild(dockerfile, context, { BASE_IMAGE: imageRef('base') });
+      return {
+        inputs,
+        build: async (hashed) => {
+          await rm(context, { recursive: true, force: true });
+          await mkdir(context, { recursive: true });
+          for (const script of scripts) await copyFile(path.join(dockerDir, script), path.join(context, script));
           await build(hashed);
         },
       };

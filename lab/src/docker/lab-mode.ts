@@ -1,5 +1,5 @@
 import { composeCommand, engineAnswers } from './docker-engine';
-import { missingLabImages } from './lab-images';
+import { type LabImage, missingLabImages } from './lab-images';
 
 export type LabMode = 'auto' | 'docker' | 'local';
 
@@ -15,20 +15,28 @@ export interface ModeChoice {
 export interface DockerProbes {
   engineAnswers(): boolean;
   composeCommand(): string[] | undefined;
-  missingLabImages(): Promise<string[]>;
+  /** The missing images of a lab that also runs the optional images `also` (OPTIONAL_LAB_IMAGES). */
+  missingLabImages(also?: readonly LabImage[]): Promise<string[]>;
 }
 
 const REAL_PROBES: DockerProbes = { engineAnswers, composeCommand, missingLabImages };
 
-/** Docker only when an engine answers, Compose is installed and every image is there; `local` is always possible. */
-export async function chooseMode(requested: LabMode, probes: DockerProbes = REAL_PROBES): Promise<ModeChoice> {
+/**
+ * Docker only when an engine answers, Compose is installed and every image is there (with the optional images the
+ * lab runs: `also`); `local` is always possible.
+ */
+export async function chooseMode(
+  requested: LabMode,
+  probes: DockerProbes = REAL_PROBES,
+  also: readonly LabImage[] = [],
+): Promise<ModeChoice> {
   if (requested === 'local') return { mode: 'local', reason: 'asked for with --mode local' };
   const missing = !probes.engineAnswers()
     ? 'no Docker engine answers `docker info` (start one: npm run lab -- engine)'
     : !probes.composeCommand()
       ? 'Docker Compose is not installed (Debian: apt-get install docker-compose)'
       : await probes
-          .missingLabImages()
+          .missingLabImages(also)
           .then((images) =>
             images.length > 0 ? `images missing: ${images.join(', ')} (build them: npm run lab -- images)` : undefined,
           );

@@ -9,7 +9,7 @@ import { InfraStartError } from './infra.errors';
  * `admin` is the super user, and the broker talks to itself as admin over the first client listener.
  *
  * `adminPassword` goes into JAAS strings as it is: check a real one with assertSafeKafkaPassword first (Docker mode
- * passes a Compose `${...}` reference instead, whose value the lab runner generates).
+ * passes a placeholder instead, which its entrypoint replaces with the admin password from a secret file).
  */
 export function kafkaSecuritySettings(
   adminPassword: string,

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Accounting, type Dip, SERIES_COLUMNS, type SeriesRow } from './analysis';
 import type { Sample } from './collector';
+import type { RunFigures } from './run-figures';
 import { linePlot, type PlotMarker } from './line-plot';
 import type { Scenario } from './scenario';
 import type { ScenarioPlan } from './scenario-plan';
@@ -32,6 +33,8 @@ export interface RunResults {
   series: SeriesRow[];
   dips: Dip[];
   accounting: Accounting;
+  /** The measured window: receive latency per VM, program time and frames per tenant, the switch's CPU. */
+  figures?: RunFigures;
   /** Why the run failed, if it did (a failed event, or the lab). */
   failures: string[];
 }
@@ -45,6 +48,7 @@ export function summaryOf(results: RunResults): Record<string, unknown> {
     ok: results.failures.length === 0,
     failures: results.failures,
     accounting: results.accounting,
+    ...(results.figures ? { figures: results.figures } : {}),
     dips: results.dips,
     events: results.events.map(({ label, atMs, ok, result }) => ({ label, atMs, ok, result })),
     workloads: results.workloads.map(({ index, kind, from, runs, errors, units, lastError }) => ({
@@ -148,7 +152,7 @@ function pingPlot(results: RunResults, pings: WorkloadStats[]): string {
   });
 }
 
-function table(header: string[], rows: (string | number)[][]): string {
+export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]): string =>
     `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
@@ -156,6 +160,41 @@ function table(header: string[], rows: (string | number)[][]): string {
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
+}
+
+/** The measured window as tables: what each VM received and how late, and each tenant's frames and program time. */
+export function figuresSection(f: RunFigures): string[] {
+  const cell = (value: number | null): string | number => (value === null ? 'n/a' : value);
+  return [
+    '## Measured window',
+    '',
+    `Over ${seconds(f.windowMs)} s (from \`collect.warmupMs\` to just before the end): frames each VM received and their` +
+      ' one-way latency, measured by the receiving VM from the send time in each frame (`GET /traffic/received`).',
+    '',
+    table(
+      ['VM', 'frames received', 'latency samples', 'p50 (µs)', 'p99 (µs)'],
+      Object.entries(f.vms)
+        .filter(([, v]) => v.received > 0)
+        .map(([vm, v]) => [vm, v.received, v.latencySamples, cell(v.p50Us), cell(v.p99Us)]),
+    ),
+    '',
+    "Per tenant, from the switch's `GET /dataplane` (counters and CPU accounting) at both ends of the window:",
+    '',
+    table(
+      ['tenant', 'frames into the switch', 'program time (ms)', 'program ns/frame', 'cpu-budget drops'],
+      Object.entries(f.tenants).map(([tenant, t]) => [
+        tenant,
+        t.framesIn,
+        Math.round(t.programNs / 1e4) / 100,
+        cell(t.programNsPerFrame),
+        t.cpuBudgetDrops,
+      ]),
+    ),
+    '',
+    `Switch process CPU over the window: ${f.switch.cpuSeconds === null ? 'n/a' : `${f.switch.cpuSeconds} s`}, ` +
+      `${cell(f.switch.cpuNsPerFrame)} ns per frame in (${f.switch.framesIn} frames).`,
+    '',
+  ];
 }
 
 function report(results: RunResults, plots: string[]): string {
@@ -220,6 +259,7 @@ function report(results: RunResults, plots: string[]): string {
           .join(', ')}.`
       : 'No drops.',
     '',
+    ...(results.figures ? figuresSection(results.figures) : []),
     '## Workloads',
     '',
     table(

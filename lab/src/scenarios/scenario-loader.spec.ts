@@ -205,4 +205,112 @@ describe('scenario files', () => {
       'pair[1]: expected integer, got string',
     ]);
   });
+
+  describe('variants and comparisons', () => {
+    const variants = {
+      switch: { programCpuNsPerSecond: 4_000_000 },
+      workloads: [
+        { kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 10 },
+        { kind: 'traffic', from: 'vm-b1', to: ['vm-b1'], ratePps: 10 },
+      ],
+      variants: [
+        { name: 'with' },
+        { name: 'without', withoutTenants: ['tenant-b'] },
+        { name: 'off', switch: { programCpuNsPerSecond: 1_000_000_000_000, programCpuBurstNs: 1_000_000_000_000 } },
+      ],
+      comparisons: [
+        {
+          name: 'p99_with_vs_without',
+          figure: 'p99Us',
+          vms: ['vm-a2'],
+          variant: 'with',
+          against: 'without',
+          goal: { atMost: 1.2 },
+          seed: { source: 'seed 000', figure: 'limited interruptions' },
+        },
+        { name: 'cpu', figure: 'switchCpuNsPerFrame', variant: 'off', against: 'with' },
+      ],
+    };
+
+    it('accepts variants that leave tenants out, replace the switch settings, and comparisons between them', () => {
+      assert.deepEqual(problems(variants), []);
+    });
+
+    for (const [what, changes, expected] of [
+      ['a variant without a name', { variants: [{}, { name: 'b' }] }, /^variants\[0\]\.name: required$/],
+      ['a single variant', { variants: [{ name: 'a' }] }, /^variants: expected at least 2 items$/],
+      [
+        'an unknown field in a variant',
+        { variants: [{ name: 'a', timeline: [] }, { name: 'b' }] },
+        /^variants\[0\]\.timeline: unknown field$/,
+      ],
+      [
+        'a switch setting out of range',
+        { variants: [{ name: 'a', switch: { programCpuNsPerSecond: 1 } }, { name: 'b' }] },
+        /^variants\[0\]\.switch\.programCpuNsPerSecond: must be at least 1000$/,
+      ],
+      [
+        'two variants of one name',
+        { variants: [{ name: 'a' }, { name: 'a' }] },
+        /^variants\[1\]\.name: a second variant called a$/,
+      ],
+      [
+        'a tenant to leave out that does not exist',
+        { variants: [{ name: 'a', withoutTenants: ['tenant-q'] }, { name: 'b' }] },
+        /^variants\[0\]\.withoutTenants\[0\]: no tenant tenant-q in tenants\[\]$/,
+      ],
+      [
+        'a variant whose own workload names a VM it does not have',
+        {
+          variants: [
+            { name: 'a', tenants: [{ id: 'tenant-a', vms: ['vm-a1'] }] },
+            { name: 'b', workloads: [{ kind: 'traffic', from: 'vm-a1', to: ['vm-zz'], ratePps: 1 }] },
+          ],
+          workloads: [{ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 1 }],
+        },
+        /^variants\[0\] \(a\): workloads\[0\]\.to\[0\]: no VM vm-a2 in tenants\[\]\.vms$/,
+      ],
+      [
+        'a variant that leaves every tenant out',
+        { variants: [{ name: 'a', withoutTenants: ['tenant-a', 'tenant-b'] }, { name: 'b' }] },
+        /^variants\[0\]\.withoutTenants: leaves no tenant$/,
+      ],
+      [
+        'a comparison of a variant that does not exist',
+        { ...variants, comparisons: [{ name: 'x', figure: 'switchCpuNsPerFrame', variant: 'with', against: 'nope' }] },
+        /^comparisons\[0\]\.against: no variant nope in variants\[\]$/,
+      ],
+      [
+        'a latency comparison without VMs',
+        { ...variants, comparisons: [{ name: 'x', figure: 'p99Us', variant: 'with', against: 'off' }] },
+        /^comparisons\[0\]\.vms: required for a latency figure$/,
+      ],
+      [
+        'a comparison of a VM one of the variants leaves out',
+        {
+          ...variants,
+          comparisons: [{ name: 'x', figure: 'p50Us', vms: ['vm-b1'], variant: 'with', against: 'without' }],
+        },
+        /^comparisons\[0\]\.vms\[0\]: variant without has no VM vm-b1$/,
+      ],
+      [
+        'comparisons without variants',
+        { comparisons: [{ name: 'x', figure: 'switchCpuNsPerFrame', variant: 'a', against: 'b' }] },
+        /^comparisons\[0\]: comparisons need variants to compare$/,
+      ],
+      [
+        'an unknown figure',
+        { ...variants, comparisons: [{ name: 'x', figure: 'p95Us', variant: 'with', against: 'off' }] },
+        /^comparisons\[0\]\.figure: /,
+      ],
+    ] as const) {
+      it(`names ${what} with its path`, () => {
+        const found = problems(changes);
+        assert.ok(
+          found.some((p) => expected.test(p)),
+          `expected ${String(expected)} in ${JSON.stringify(found)}`,
+        );
+      });
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { parseLabDefinition } from '../lab-definition';
 import { validateJson } from './json-schema';
 import { DEFAULT_DURATION_MS, type MsRange, type ProgramSource, type Scenario } from './scenario';
 import { SCENARIO_SCHEMA } from './scenario-schema';
+import { resolveVariant } from './scenario-variants';
 
 /** Components a timeline may kill or pause, besides the lab's VMs. */
 export const LAB_COMPONENTS = ['redis', 'kafka', 'jaeger', 'operator', 'switch', 'allocator', 'telemetry'];
@@ -43,9 +44,61 @@ export function parseScenario(json: unknown, source: string, repoRoot: string): 
     else throw error;
   }
   const programs = new Map<string, Record<string, unknown>>();
-  problems.push(...crossCheck(scenario, repoRoot, programs));
+  problems.push(...crossCheck(scenario, repoRoot, programs), ...checkVariants(scenario, repoRoot, programs));
   if (problems.length > 0) throw invalid(source, problems);
   return { scenario, programs };
+}
+
+/**
+ * Each variant is checked as the whole scenario it makes (its problems named `variants[i] (name): <path>: ...`), and
+ * each comparison must name two variants, and VMs and tenants that both of them run.
+ */
+function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<string, Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  const variants = scenario.variants ?? [];
+  const resolved = new Map<string, Scenario>();
+  variants.forEach((variant, i) => {
+    const path = `variants[${i}]`;
+    if (resolved.has(variant.name)) problems.push(`${path}.name: a second variant called ${variant.name}`);
+    const tenants = new Set((variant.tenants ?? scenario.tenants).map((t) => t.id));
+    variant.withoutTenants?.forEach((id, j) => {
+      if (!tenants.has(id)) problems.push(`${path}.withoutTenants[${j}]: no tenant ${id} in tenants[]`);
+    });
+    const run = resolveVariant(scenario, variant);
+    resolved.set(variant.name, run);
+    if (run.tenants.length === 0) return problems.push(`${path}.withoutTenants: leaves no tenant`);
+    const prefix = (problem: string): string => `${path} (${variant.name}): ${problem}`;
+    try {
+      parseLabDefinition({ name: run.name, tenants: run.tenants }, path);
+    } catch (error) {
+      if (error instanceof ValidationError) problems.push(...error.details.map(prefix));
+      else throw error;
+    }
+    problems.push(...crossCheck(run, repoRoot, programs).map(prefix));
+  });
+  scenario.comparisons?.forEach((comparison, i) => {
+    const path = `comparisons[${i}]`;
+    if (variants.length === 0) return problems.push(`${path}: comparisons need variants to compare`);
+    const isLatency = comparison.figure === 'p99Us' || comparison.figure === 'p50Us';
+    if (isLatency && !comparison.vms) problems.push(`${path}.vms: required for a latency figure`);
+    for (const key of ['variant', 'against'] as const) {
+      const name = comparison[key];
+      const run = resolved.get(name);
+      if (!run) {
+        problems.push(`${path}.${key}: no variant ${name} in variants[]`);
+        continue;
+      }
+      const vms = new Set(run.tenants.flatMap((t) => t.vms));
+      const tenants = new Set(run.tenants.map((t) => t.id));
+      comparison.vms?.forEach((vm, j) => {
+        if (!vms.has(vm)) problems.push(`${path}.vms[${j}]: variant ${name} has no VM ${vm}`);
+      });
+      comparison.tenants?.forEach((id, j) => {
+        if (!tenants.has(id)) problems.push(`${path}.tenants[${j}]: variant ${name} has no tenant ${id}`);
+      });
+    }
+  });
+  return problems;
 }
 
 function invalid(source: string, problems: string[]): ValidationError {

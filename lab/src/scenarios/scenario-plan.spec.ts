@@ -85,4 +85,19 @@ describe('planScenario', () => {
     more.workloads!.push({ kind: 'ping', from: 'vm-a1', target: 'vm-a2/echo' });
     assert.deepEqual(planScenario(more).events, planScenario(scenario()).events);
   });
+
+  it("takes the README's defaults: seed 1, 60 s, polling every 500 ms, 10 s to drain, events named by kind and target", () => {
+    const plan = planScenario({
+      name: 'defaults',
+      tenants: [{ id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] }],
+      workloads: [{ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 100 }],
+      timeline: [{ kind: 'kill', atMs: 1000, target: 'switch' }],
+    });
+    assert.deepEqual(
+      { seed: plan.seed, durationMs: plan.durationMs, intervalMs: plan.intervalMs, drainMs: plan.drainMs },
+      { seed: 1, durationMs: 60_000, intervalMs: 500, drainMs: 10_000 },
+    );
+    assert.deepEqual(plan.workloads[0]?.onPhases, [[0, 60_000]], 'a workload runs the whole run by default');
+    assert.equal(plan.events[0]?.label, 'kill switch');
+  });
 });

@@ -12,12 +12,16 @@ import { accountFor, findDips, toSeries } from './analysis';
 import { CounterCollector } from './collector';
 import { applyEvent } from './event-handlers';
 import { DockerLabControl, LocalLabControl } from './lab-control';
-import type { Scenario } from './scenario';
 import { expectOk, putProgram, type ScenarioContext, urlOf, wait } from './scenario-context';
 import { loadScenario } from './scenario-loader';
 import { planScenario } from './scenario-plan';
 import { type EventOutcome, type RunResults, writeResults } from './results-writer';
 import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
+import { type VariantResults, writeBenchResult, writeComparison } from './comparison';
+import { figuresOf, readReceived, resetReceived, type RunFigures, snapshotSwitch } from './run-figures';
+import { DEFAULT_SEED, type Scenario } from './scenario';
+import { runsOf, switchEnvOf } from './scenario-variants';
+import { METRICS_SCRAPE_TOKEN } from '../prometheus-config';
 
 export interface RunScenarioOptions {
   repoRoot: string;
@@ -33,12 +37,15 @@ export interface RunScenarioOptions {
   onLine?: LabOptions['onLine'];
   /** Ctrl-C: ends the timeline early; the lab is still torn down and the results written (the run fails). */
   interrupt?: AbortSignal;
+  /** A scenario with comparisons also writes `<benchDir>/scenario-<name>.json` (bench/results with `--bench`). */
+  benchDir?: string;
 }
 
 export interface ScenarioRun {
   ok: boolean;
   outDir: string;
-  results: RunResults;
+  /** One per run: the scenario's, or each variant's in order. */
+  results: RunResults[];
 }
 
 /**
@@ -46,15 +53,71 @@ export interface ScenarioRun {
  * the counter collector, runs the workloads and applies the timeline at its times (one progress line per event:
  * time, event, result), lets the last frames settle, tears the lab down and writes the results folder. A failed event
  * fails the run but not the timeline: the other events still run and everything collected is written.
+ * A scenario with variants runs each in turn, on a lab of its own, into `<out>/<variant>/`, and writes the comparison
+ * (report.md, comparison.json, bench.json) into `<out>/`.
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const { scenario, programs } = loadScenario(options.file, options.repoRoot);
-  const plan = planScenario(scenario, options.seed);
   const startedAt = new Date();
   const outDir = resolve(
     options.repoRoot,
     options.out ?? join('results', `${scenario.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`),
   );
+  const runs = runsOf(scenario);
+  const say = options.onProgress;
+  if (runs.length === 1 && runs[0]?.variant === undefined) {
+    const results = await runOnce(scenario, programs, options, outDir, startedAt);
+    say(
+      `results in ${relative(options.repoRoot, outDir) || outDir}${results.failures.length ? ` (failed: ${results.failures.join('; ')})` : ''}`,
+    );
+    return { ok: results.failures.length === 0, outDir, results: [results] };
+  }
+  const variants: VariantResults[] = [];
+  for (const [i, run] of runs.entries()) {
+    if (options.interrupt?.aborted) break;
+    const name = run.variant!;
+    say(`==> variant ${i + 1}/${runs.length}: ${name}${run.description ? ` (${run.description})` : ''}`);
+    const results = await runOnce(
+      run.scenario,
+      programs,
+      { ...options, onProgress: (line) => say(`[${name}] ${line}`) },
+      join(outDir, name),
+      new Date(),
+    );
+    variants.push({ name, ...(run.description === undefined ? {} : { description: run.description }), results });
+  }
+  const failures = variants.flatMap((v) => v.results.failures.map((f) => `${v.name}: ${f}`));
+  if (variants.length < runs.length) failures.push(`interrupted after ${variants.length} of ${runs.length} variants`);
+  const seed = variants[0]?.results.plan.seed ?? options.seed ?? scenario.seed ?? DEFAULT_SEED;
+  const comparison = writeComparison(outDir, {
+    scenario,
+    source: relative(options.repoRoot, resolve(options.file)),
+    mode: options.mode,
+    seed,
+    startedAt: startedAt.toISOString(),
+    variants,
+    failures,
+  });
+  if (options.benchDir && comparison.length > 0) {
+    say(
+      `bench figures in ${relative(options.repoRoot, writeBenchResult(options.benchDir, scenario, seed, comparison))}`,
+    );
+  }
+  say(
+    `results in ${relative(options.repoRoot, outDir) || outDir}${failures.length ? ` (failed: ${failures.join('; ')})` : ''}`,
+  );
+  return { ok: failures.length === 0, outDir, results: variants.map((v) => v.results) };
+}
+
+/** One lab run of a scenario (or of one variant of it): up, timeline, settle, down, results folder. */
+async function runOnce(
+  scenario: Scenario,
+  programs: Map<string, Record<string, unknown>>,
+  options: RunScenarioOptions,
+  outDir: string,
+  startedAt: Date,
+): Promise<RunResults> {
+  const plan = planScenario(scenario, options.seed);
   const say = options.onProgress;
   say(`scenario ${scenario.name}: seed ${plan.seed}, ${plan.events.length} events, ${plan.workloads.length} workloads`);
 
@@ -63,12 +126,18 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const stats = plan.workloads.map(newStats);
   let collector: CounterCollector | undefined;
   let lab: RunningLab | undefined;
+  let figures: RunFigures | undefined;
   let origin = performance.now();
   const now = (): number => performance.now() - origin;
   try {
     lab = await (options.mode === 'docker' ? startDockerLab : startLab)({
       repoRoot: options.repoRoot,
-      definition: { name: scenario.name, tenants: scenario.tenants, circuitPolicy: circuitPolicyOf(scenario) },
+      definition: {
+        name: scenario.name,
+        tenants: scenario.tenants,
+        circuitPolicy: circuitPolicyOf(scenario),
+        ...(scenario.switch ? { switchEnv: switchEnvOf(scenario.switch) } : {}),
+      },
       profile: options.profile,
       portOffset: options.portOffset,
       onProgress: (message) => say(`==> ${message}`),
@@ -136,8 +205,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         `${(startedMs / 1000).toFixed(1).padStart(7)} s  ${planned.label.padEnd(28)} ${ok ? 'ok    ' : 'FAILED'} ${result}`,
       );
     });
+    const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options);
     await wait(Math.max(0, plan.durationMs - now()), options.interrupt);
     if (options.interrupt?.aborted) failures.push(`interrupted at ${(now() / 1000).toFixed(1)} s`);
+    figures = await measuring.catch((error: unknown) => {
+      failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
     abort.abort();
     await Promise.all([...workloads, ...events]);
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
@@ -165,14 +239,42 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     series,
     dips: findDips(series, plan.events, plan.durationMs),
     accounting: accountFor(collector?.samples.at(-1)),
+    ...(figures ? { figures } : {}),
     failures,
   };
   writeResults(outDir, results);
-  say(
-    `results in ${relative(options.repoRoot, outDir) || outDir}${failures.length ? ` (failed: ${failures.join('; ')})` : ''}`,
-  );
-  return { ok: failures.length === 0, outDir, results };
+  return results;
 }
+
+/**
+ * The run's window figures, read from the lab itself: at `warmupMs` every VM's receive counts are reset and the switch
+ * is read; just before the end of the timeline the VMs and the switch are read again. Resolves when done.
+ */
+async function measure(
+  context: ScenarioContext,
+  lab: RunningLab,
+  durationMs: number,
+  warmupMs: number,
+  options: RunScenarioOptions,
+): Promise<RunFigures> {
+  const vmUrls = Object.fromEntries(lab.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
+  const switchUrl = urlOf(lab, 'switch');
+  const metricsToken = readLabSecret(labDataDir(options.repoRoot, options.profile), METRICS_SCRAPE_TOKEN);
+  await wait(Math.max(0, warmupMs - context.now()), options.interrupt);
+  const from = context.now();
+  await resetReceived(vmUrls);
+  const start = await snapshotSwitch(switchUrl, context.serviceHeaders, metricsToken);
+  // Read just before the end, while every workload still sends: the window is steady traffic only.
+  await wait(Math.max(0, durationMs - END_READ_MS - context.now()), options.interrupt);
+  const [vms, end] = await Promise.all([
+    readReceived(vmUrls),
+    snapshotSwitch(switchUrl, context.serviceHeaders, metricsToken),
+  ]);
+  return figuresOf(context.now() - from, vms, start, end);
+}
+
+/** How long before the end of the timeline the window closes. */
+const END_READ_MS = 500;
 
 /** The lab file's per-tenant `allow` lists as the operator's CIRCUIT_POLICY rules. */
 export function circuitPolicyOf(scenario: Scenario): { from: string; to: string; service: string }[] {

@@ -1,4 +1,5 @@
 import type { JsonSchema } from './json-schema';
+import { COMPARISON_FIGURES } from './scenario';
 
 /**
  * The scenario file's JSON Schema (draft 2020-12): a lab file (name, tenants) that may also declare each tenant's
@@ -52,14 +53,107 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           maximum: 120_000,
           description: 'After the run, how long to wait for the last frames to settle (default 10000).',
         },
+        warmupMs: {
+          ...ms,
+          description:
+            "When the VMs' receive counts and latency histograms are reset: figures cover the rest of the run.",
+        },
       },
     },
     tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
+    switch: { $ref: '#/$defs/switchSettings' },
     workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
     timeline: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/event' } },
+    variants: {
+      description:
+        'A comparison: each variant is the scenario with some fields replaced, run one after the other on a lab of ' +
+        'its own; the report sets their figures side by side.',
+      type: 'array',
+      minItems: 2,
+      maxItems: 8,
+      items: { $ref: '#/$defs/variant' },
+    },
+    comparisons: {
+      description: 'Ratios of one figure between two variants, in the report (and bench/results with --bench).',
+      type: 'array',
+      maxItems: 32,
+      items: { $ref: '#/$defs/comparison' },
+    },
   },
   $defs: {
     id,
+    switchSettings: {
+      description: "The switch's program CPU budget and tenant quantum for the run (its environment).",
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        programCpuNsPerSecond: {
+          type: 'integer',
+          minimum: 1000,
+          maximum: 1_000_000_000_000,
+          description: 'Program time per second shared by weight (1e9 = one core; 1e12 never binds: budgets off).',
+        },
+        programCpuBurstNs: { type: 'integer', minimum: 1000, maximum: 1_000_000_000_000 },
+        tenantQuantum: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (default 256).',
+        },
+      },
+    },
+    variant: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: id,
+        description: { type: 'string', maxLength: 500 },
+        withoutTenants: {
+          description: 'Tenants left out, with every workload and event that names them or their VMs.',
+          type: 'array',
+          items: id,
+          maxItems: 64,
+        },
+        tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
+        workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
+        switch: { $ref: '#/$defs/switchSettings' },
+      },
+    },
+    comparison: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'figure', 'variant', 'against'],
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9_]{1,80}$' },
+        figure: {
+          enum: [...COMPARISON_FIGURES],
+          description:
+            "p99Us, p50Us: the worst of `vms`' receive latency; programNsPerFrame: the program time the switch " +
+            'charged over `tenants` (default all) per frame they sent; switchCpuNsPerFrame: the switch process CPU per frame.',
+        },
+        vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
+        tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },
+        variant: id,
+        against: id,
+        goal: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { atMost: { type: 'number' }, atLeast: { type: 'number' } },
+        },
+        seed: {
+          description: "The seed's published figure or claim this ratio answers, shown beside it in the report.",
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'figure'],
+          properties: {
+            source: { type: 'string', maxLength: 200 },
+            figure: { type: 'string', maxLength: 500 },
+            value: { type: 'number' },
+          },
+        },
+      },
+    },
     msRange: {
       oneOf: [ms, { type: 'array', prefixItems: [ms, ms], minItems: 2, maxItems: 2 }],
     },

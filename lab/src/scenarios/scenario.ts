@@ -87,14 +87,59 @@ export type ScenarioEvent = EventBase &
     | { kind: 'sampling'; tenant: string; rate: number }
   );
 
+/** The switch's settings for a run (its environment): the program CPU budget (seeds 000 and 002). */
+export interface SwitchSettings {
+  /** PROGRAM_CPU_NS_PER_SECOND: program time per second shared by the tenants' weights (1e9 = one core). */
+  programCpuNsPerSecond?: number;
+  /** PROGRAM_CPU_BURST_NS: the most one tenant may bank while idle. */
+  programCpuBurstNs?: number;
+  /** SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (deficit round robin over tenants). */
+  tenantQuantum?: number;
+}
+
+/**
+ * One run of a comparison: the scenario with these fields replaced (tenants, workloads, switch) and these tenants
+ * left out (with every workload and event that names them or their VMs). Variants run one after the other, each on
+ * a lab of its own, and the report sets their figures side by side.
+ */
+export interface ScenarioVariant {
+  name: string;
+  description?: string;
+  withoutTenants?: string[];
+  tenants?: ScenarioTenant[];
+  workloads?: Workload[];
+  switch?: SwitchSettings;
+}
+
+/** A ratio of one figure between two variants, for the report (and bench/results with `--bench`). */
+export interface ScenarioComparison {
+  name: string;
+  /** `p99Us`/`p50Us`: the worst of `vms`' receive latency; the others are the switch's, over `tenants` or all. */
+  figure: ComparisonFigure;
+  vms?: string[];
+  tenants?: string[];
+  variant: string;
+  against: string;
+  goal?: { atMost?: number; atLeast?: number };
+  /** The seed's published figure (or claim) this one answers. */
+  seed?: { source: string; figure: string; value?: number };
+}
+
+export const COMPARISON_FIGURES = ['p99Us', 'p50Us', 'programNsPerFrame', 'switchCpuNsPerFrame'] as const;
+export type ComparisonFigure = (typeof COMPARISON_FIGURES)[number];
+
 export interface Scenario extends LabDefinition {
   description?: string;
   seed?: number;
   durationMs?: number;
-  collect?: { intervalMs?: number; drainMs?: number };
+  /** warmupMs: the VMs' receive counters and latency histograms are reset then, so figures cover the steady part. */
+  collect?: { intervalMs?: number; drainMs?: number; warmupMs?: number };
   tenants: ScenarioTenant[];
+  switch?: SwitchSettings;
   workloads?: Workload[];
   timeline?: ScenarioEvent[];
+  variants?: ScenarioVariant[];
+  comparisons?: ScenarioComparison[];
 }
 
 export const DEFAULT_SEED = 1;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { ConfigError } from '../errors';
 import { env, parseEnv } from './env-schema';
 
@@ -70,4 +73,69 @@ describe('parseEnv', () => {
       assert.ok(!error.message.includes(value), 'the message must not contain the value');
     });
   }
+});
+
+describe('parseEnv with <NAME>_FILE (values from files, as Docker secrets mount them)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'env-file-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const fileHolding = (name: string, content: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, content, { mode: 0o600 });
+    return file;
+  };
+
+  it("reads the value from the file, trimmed, and parses it like the variable's own value", () => {
+    const config = parseEnv(schema, {
+      REDIS_URL_FILE: fileHolding('redis-url', '  redis://:s3cret-password@redis:6379\n'),
+      PORT_FILE: fileHolding('port', '8080\n'),
+    });
+    assert.equal(config.REDIS_URL, 'redis://:s3cret-password@redis:6379');
+    assert.equal(config.PORT, 8080);
+  });
+
+  it('refuses a file that cannot be read, naming the _FILE variable and the file', () => {
+    const missing = join(dir, 'no-such-file');
+    const error = configError(() => parseEnv(schema, { REDIS_URL_FILE: missing }));
+    assert.equal(error.variable, 'REDIS_URL_FILE');
+    assert.equal(
+      error.message,
+      `REDIS_URL_FILE names ${missing}, which cannot be read (ENOENT): set it to a readable file`,
+    );
+  });
+
+  it('refuses an empty file rather than treat the variable as unset', () => {
+    const error = configError(() => parseEnv(schema, { REDIS_URL_FILE: fileHolding('empty', ' \n') }));
+    assert.equal(error.variable, 'REDIS_URL_FILE');
+    assert.match(error.message, /which is empty: it must hold REDIS_URL$/);
+  });
+
+  it('refuses the variable and its _FILE both set, whichever would win', () => {
+    const error = configError(() =>
+      parseEnv(schema, {
+        REDIS_URL: 'redis://:from-env@r:1',
+        REDIS_URL_FILE: fileHolding('both', 'redis://:from-file@r:1'),
+      }),
+    );
+    assert.equal(error.variable, 'REDIS_URL_FILE');
+    assert.equal(error.message, 'REDIS_URL_FILE and REDIS_URL are both set: set only one of them');
+  });
+
+  it("reports an invalid value from a file by what was expected, never the file's content", () => {
+    const error = configError(() => parseEnv(schema, { REDIS_URL_FILE: fileHolding('bad', 'http://secret-host:1') }));
+    assert.equal(error.message, 'REDIS_URL is invalid: expected a URL starting with redis://');
+  });
+
+  it('reads files only through the given reader, and only for the variables of the schema', () => {
+    const read: string[] = [];
+    const config = parseEnv(
+      schema,
+      { REDIS_URL_FILE: '/run/secrets/redis-url', OTHER_FILE: '/run/secrets/other' },
+      (path) => {
+        read.push(path);
+        return 'redis://r:1';
+      },
+    );
+    assert.equal(config.REDIS_URL, 'redis://r:1');
+    assert.deepEqual(read, ['/run/secrets/redis-url']);
+  });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 
 /**
@@ -99,14 +100,27 @@ function isUrlWith(raw: string, protocols: string[]): boolean {
   }
 }
 
+/** Reads a `<NAME>_FILE` variable's file (injectable so tests need no real files). */
+export type SecretFileReader = (path: string) => string;
+
+const readSecretFile: SecretFileReader = (path) => readFileSync(path, 'utf8');
+
 /**
  * Reads every variable of the schema from `source` and returns the typed config, or throws a ConfigError for the
  * first variable (in schema order) that is missing or invalid.
+ *
+ * Any variable may instead come from a file (the common `_FILE` convention, which Docker secrets follow): when
+ * `<NAME>_FILE` is set, the value is that file's content, trimmed. Setting both, or naming a file that cannot be read
+ * or is empty, is a ConfigError naming `<NAME>_FILE` (and never the content).
  */
-export function parseEnv<S extends EnvSchema>(schema: S, source: Record<string, string | undefined>): ConfigOf<S> {
+export function parseEnv<S extends EnvSchema>(
+  schema: S,
+  source: Record<string, string | undefined>,
+  readFile: SecretFileReader = readSecretFile,
+): ConfigOf<S> {
   const result: Record<string, unknown> = {};
   for (const [name, rule] of Object.entries(schema)) {
-    const raw = source[name];
+    const raw = rawValue(name, source, readFile);
     if (raw === undefined || raw === '') {
       if (rule.defaultValue !== undefined) {
         result[name] = rule.defaultValue;
@@ -120,4 +134,28 @@ export function parseEnv<S extends EnvSchema>(schema: S, source: Record<string, 
     result[name] = value;
   }
   return result as ConfigOf<S>;
+}
+
+/** `name`'s raw value: from `<name>_FILE`'s file when that is set, else from `name` itself. */
+function rawValue(
+  name: string,
+  source: Record<string, string | undefined>,
+  readFile: SecretFileReader,
+): string | undefined {
+  const fileVariable = `${name}_FILE`;
+  const file = source[fileVariable];
+  if (file === undefined || file === '') return source[name];
+  if (source[name] !== undefined && source[name] !== '') {
+    throw new ConfigError(fileVariable, `and ${name} are both set: set only one of them`);
+  }
+  let content: string;
+  try {
+    content = readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(fileVariable, `names ${file}, which cannot be read (${code}): set it to a readable file`);
+  }
+  const value = content.trim();
+  if (value === '') throw new ConfigError(fileVariable, `names ${file}, which is empty: it must hold ${name}`);
+  return value;
 }

@@ -40,6 +40,8 @@ describe('switch configuration', () => {
       TRACE_SNAP_BYTES: 64,
       COUNTERS_INTERVAL_MS: 5000,
       PORT_SCAN_INTERVAL_MS: 1000,
+      SWITCH_FLOOD_COPIES_PER_SECOND: 20_000,
+      SWITCH_FLOOD_BURST_COPIES: 20_000,
     };
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),

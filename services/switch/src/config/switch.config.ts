@@ -64,6 +64,15 @@ export const switchEnv = {
   PROGRAM_CPU_BURST_NS: env.integer({ default: 20_000_000, min: 1_000 }),
   /** Frames of one tenant over its CPU share that wait, unacknowledged, before more are dropped as `cpu-budget`. */
   PROGRAM_CPU_WAIT_FRAMES: env.integer({ default: 4096, min: 1, max: 65_536 }),
+  /**
+   * Storm control: flood copies (a frame flooded to n ports is n copies; floods to one port are not counted) each
+   * tenant may make per second, beyond which its floods are dropped as `storm-control`. 0: no limit. The default is
+   * a few hundred floods per second (about 300) for a tenant at the operator's default cap of 64 VMs, and far more
+   * for smaller tenants: ARP-like broadcasts and unknown unicast before learning never reach it.
+   */
+  SWITCH_FLOOD_COPIES_PER_SECOND: env.integer({ default: 20_000, min: 0 }),
+  /** Most flood copies a tenant banks while it floods less (one second's worth by default). */
+  SWITCH_FLOOD_BURST_COPIES: env.integer({ default: 20_000, min: 1 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
 };

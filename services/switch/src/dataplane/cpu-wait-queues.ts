@@ -18,6 +18,8 @@ export interface AdmissionSink {
  */
 export class CpuWaitQueues {
   private readonly waiting = new Map<string, PortEntry[]>();
+  /** Per tenant, frames that had to wait, each counted once: when it first joined its tenant's wait queue. */
+  readonly waits = new Map<string, number>();
 
   constructor(
     private readonly pipeline: SwitchPipeline,
@@ -35,6 +37,8 @@ export class CpuWaitQueues {
     const candidates: PortEntry[] = [];
     for (const queue of this.waiting.values()) candidates.push(...queue);
     this.waiting.clear();
+    // The first `carried` candidates waited before this round: they were counted in `waits` when they began to.
+    const carried = candidates.length;
     candidates.push(...read);
     let entry: TxEntry | undefined;
     let fate: 'run' | 'wait' | 'drop' = 'run';
@@ -49,7 +53,10 @@ export class CpuWaitQueues {
         }
         if (fate === 'run') yield frame;
         else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
-        else this.hold(frame);
+        else {
+          this.hold(frame);
+          if (next >= carried) this.waits.set(frame.port.tenant, (this.waits.get(frame.port.tenant) ?? 0) + 1);
+        }
       }
     } finally {
       // Left by a caller that stopped early (it threw, so its batch is not committed): the entries not yet decided

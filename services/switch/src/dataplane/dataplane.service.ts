@@ -21,21 +21,20 @@ import { HeldTally } from '../impairments/held-tally';
 import { PortImpairments, type ShapeHooks } from '../impairments/port-impairments';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportValue } from '../programs';
-import { CpuWaitQueues } from './cpu-wait-queues';
-import { AckList, DeliveryPlan } from './delivery-plan';
+import { BatchForwarder } from './batch-forwarder';
 import { ProgramInstaller } from './program-installer';
 import { UtilityReporter } from './utility-reporter';
 import { SwitchStageTimings } from './switch-stages';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
-import { type PortEntry, PortReader, type ReadRound, PortWriter, type TxEntry } from '../ports/port-io';
+import { type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
 import { type MirroredFrame, type PacketTrace } from '../traces/packet-trace';
-import { PacketTraceSink, type SampledFrame } from '../traces/packet-trace.sink';
+import { PacketTraceSink } from '../traces/packet-trace.sink';
 
 const tracer = trace.getTracer('tenantlab.switch');
 
@@ -107,8 +106,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private utilityTimer: NodeJS.Timeout | undefined;
   private installing: Promise<void> | undefined;
   private readonly sampling = new Map<string, number>();
-  /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
-  private readonly waiting: CpuWaitQueues;
+  /** One batch's decisions and commit, with the frames waiting for CPU and the counts waiting for a commit's outcome. */
+  private readonly batch: BatchForwarder;
   /** Where a frame's time goes in the switch (issue 11). */
   private readonly stages = new SwitchStageTimings();
   private running: Promise<void> | undefined;
@@ -129,10 +128,14 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.pipeline = new SwitchPipeline({
       flowCacheSize: config.FLOW_CACHE_SIZE,
       programCpu: { nsPerSecond: config.PROGRAM_CPU_NS_PER_SECOND, burstNs: config.PROGRAM_CPU_BURST_NS },
+      floods:
+        config.SWITCH_FLOOD_COPIES_PER_SECOND > 0
+          ? { copiesPerSecond: config.SWITCH_FLOOD_COPIES_PER_SECOND, burstCopies: config.SWITCH_FLOOD_BURST_COPIES }
+          : undefined,
     });
-    this.waiting = new CpuWaitQueues(this.pipeline, config.PROGRAM_CPU_WAIT_FRAMES);
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
-    this.reads = redis.duplicate({ connectionName: 'switch:ports' });
+    // Never resend a commit sent before the connection dropped: Redis may have run it (see untilClosed).
+    this.reads = redis.duplicate({ connectionName: 'switch:ports', autoResendUnfulfilledCommands: false });
     this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
@@ -144,6 +147,23 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
     this.traceSink = new PacketTraceSink(this.traces, tracer, config.TRACE_SNAP_BYTES);
+    this.batch = new BatchForwarder(
+      this.pipeline,
+      this.writer,
+      this.quarantine,
+      this.impairments,
+      this.shapeHooks,
+      this.ledger,
+      this.traceSink,
+      config.PROGRAM_CPU_WAIT_FRAMES,
+      {
+        usageOf: (tenant) => this.usageOf(tenant),
+        charge: () => this.scheduler.charge(this.usage),
+        sampled: (tenant) => this.sampled(tenant),
+        quarantine: (port, reason) => this.quarantinePort(port, reason),
+      },
+      this.stages,
+    );
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
     this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
     // Each report carries its own span's context (the allocator's decision links to it): no publish span over it.
@@ -215,7 +235,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Per tenant, frames waiting because its programs are over their CPU share (`waitingForCpu` in GET /dataplane). */
   cpuWaiting(): Map<string, number> {
-    return new Map(Object.entries(this.waiting.snapshot()));
+    return new Map(Object.entries(this.batch.waiting.snapshot()));
+  }
+
+  /** Per tenant, frames that have waited for CPU since the switch started (`waitedForCpu` in GET /dataplane). */
+  cpuWaitsTotal(): Map<string, number> {
+    return new Map(this.batch.cpuWaits);
   }
 
   /**
@@ -276,11 +301,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programs: this.installer.status(),
       ...this.quarantine.snapshot(this.directory.ports()),
       scheduler: this.scheduler.snapshot(),
-      waitingForCpu: this.waiting.snapshot(),
+      waitingForCpu: this.batch.waiting.snapshot(),
+      waitedForCpu: Object.fromEntries(this.batch.cpuWaits),
       stages: this.stages.snapshot(),
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
+      ...(this.batch.uncommitted.size > 0 ? { awaitingCommitOutcome: this.batch.uncommitted.snapshot() } : {}),
       impairments: this.impairments.snapshot(),
       ...(this.heldLeftOver.size > 0 ? { impairmentsHeldByEarlierSwitch: Object.fromEntries(this.heldLeftOver) } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -319,18 +346,20 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         // drops them all, to be read anew.
         if (committed.status === 'rejected') throw committed.reason;
         if (read.status === 'rejected') throw read.reason;
-        const entries = read.value;
+        const { entries, pendingDone } = read.value;
+        // Only now, the commit before it answered: what the read found tells how a failed commit ended.
+        this.batch.reread(entries, pendingDone);
         // Frames held by an impairment fall due with no new frame to wake the data path: it waits no longer.
         const dueIn = this.impairments.nextDueIn(performance.now()) ?? Infinity;
         if (entries.length === 0 && dueIn > 0) {
-          if (this.waiting.size === 0) {
+          if (this.batch.waiting.size === 0) {
             const idle = this.directory.ports().length === 0 ? this.config.PORT_SCAN_INTERVAL_MS : IDLE_WAIT_MS;
             await this.doorbell.wait(Math.min(idle, dueIn));
             continue;
           }
           await this.doorbell.wait(Math.min(WAITING_BLOCK_MS, dueIn));
         } else if (entries.length > 0) this.doorbell.busy();
-        committing = this.forward(entries);
+        committing = this.batch.forward(entries);
         this.batches += 1;
         failures = 0;
         this.lastError = undefined;
@@ -340,86 +369,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.lastError = error instanceof Error ? error.message : String(error);
         if (failures++ % 20 === 0) this.logger.record('warn', `data path: ${this.lastError}`, { context: 'dataplane' });
         // Whatever this batch read is pending again, waiting frames included: read it all anew, once.
-        this.waiting.clear();
+        this.batch.waiting.clear();
         this.reader.rereadPending();
         await this.pause(Math.min(50 * 2 ** failures, 2000));
       }
     }
     // Stopping: the last commit either ran or left its entries pending for the next switch; nothing to count.
     await committing?.catch(() => undefined);
-  }
-
-  /**
-   * One batch: decide every frame, then deliver and acknowledge them all in one MULTI, sent at once; the promise
-   * settles when Redis has answered it, and the per-frame counters are counted from its replies. Frames of a tenant
-   * over its CPU share wait, a tx entry at a time (see CpuWaitQueues).
-   */
-  private forward(entries: PortEntry[]): Promise<void> {
-    const plan = new DeliveryPlan(this.writer);
-    const acks = new AckList();
-    // Each entry is admitted as its first frame is reached, after the frames before it were run and charged.
-    const admitted = this.waiting.admit(entries, {
-      acknowledge: (frame) => acks.add(frame),
-      dropped: (frame, reason) => {
-        this.pipeline.drop(frame, reason);
-        if (this.sampled(frame.port.tenant)) this.traceSink.droppedUndecided(frame, reason);
-      },
-    });
-    const run: PortEntry[] = [];
-    let entry: TxEntry | undefined;
-    for (const frame of admitted) {
-      run.push(frame);
-      const usage = this.usageOf(frame.port.tenant);
-      if (frame.entry !== entry) usage.entries = (usage.entries ?? 0) + 1;
-      entry = frame.entry;
-      if (frame.refused) {
-        const { reason, frames } = frame.refused;
-        this.pipeline.counters.droppedUnread(frame.port, reason, frames, frame.frame.length);
-        usage.cost += frames;
-        continue;
-      }
-      usage.frames += 1;
-      usage.cost += 1;
-      let traced: SampledFrame | undefined;
-      const timing = this.stages.sample();
-      const verdict = this.pipeline.process(
-        frame,
-        this.sampled(frame.port.tenant)
-          ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
-          : undefined,
-        { admitted: true, timing },
-      );
-      if (timing) this.stages.sampled(timing);
-      if (verdict.kind === 'forward') {
-        usage.cost += plan.deliver(frame, verdict.outPorts, traced, this.quarantine, this.pipeline.counters);
-      }
-      traced?.finish();
-    }
-    for (const tenant of this.waiting.tenants()) this.usageOf(tenant).backlogged = true;
-    // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
-    this.scheduler.charge(this.usage);
-    const heldCounts = this.impairments.shape(plan.deliveries, plan.touched, performance.now(), this.shapeHooks);
-    const sentAtUs = this.stages.committing(run);
-    return this.writer.commit(plan.deliveries, plan.touched, acks.ids, heldCounts, sentAtUs).then(
-      ({ applied, refused, faults }) => {
-        this.stages.committed(sentAtUs, applied.length);
-        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
-        for (const [port] of applied) this.ledger.delivered(port.vm, 1);
-        // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
-        for (const [port, { frame }] of applied) this.pipeline.counters.delivered(port, frame.length);
-        for (const [, { from }] of refused) this.pipeline.counters.dropped(from, 'port-fault');
-        for (const [port, reason] of faults) this.quarantinePort(port, reason);
-      },
-      (error: unknown) => {
-        // No reply: each rx write may or may not be in rx, so its destination counts it in doubt. The batch's tx
-        // entries are settled with it (a drop was counted when decided, a delivery is in doubt at its destination):
-        // left unsettled, a frame lost with the store would be counted at its sender too.
-        for (const [port, frames] of plan.deliveries) this.ledger.inDoubt(port.vm, frames.length);
-        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
-        if (heldCounts) this.impairments.heldChangesInDoubt();
-        throw error;
-      },
-    );
   }
 
   /** Whether to trace this frame of `tenant`: a draw at the tenant's sampling rate. */
@@ -462,6 +418,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const { attached, detached, faulty } = await this.directory.scan();
       for (const port of detached) {
         this.pipeline.detach(port);
+        this.batch.uncommitted.portGone(port);
         this.reader.forget(port);
         this.writer.forget(port);
         this.quarantine.forget(port);
@@ -502,7 +459,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
    * besides frames is settled here: entries dropped unread are counted, a port that faulted is quarantined, a
    * quarantined port that read cleanly is released, a stream that lost its group gets it back.
    */
-  private async readRound(): Promise<PortEntry[]> {
+  private async readRound(): Promise<{ entries: PortEntry[]; pendingDone: SwitchPort[] }> {
     const ports = this.directory.ports().filter((port) => this.quarantine.readable(port));
     // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
     // the last round's commit, answered just before this read) stays in.
@@ -511,6 +468,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
     this.stages.read(sentAtUs, entries);
     this.usage = new Map();
+    const pendingDone: SwitchPort[] = [];
     for (const outcome of outcomes) {
       const { port } = outcome;
       if (outcome.fault !== undefined) {
@@ -532,12 +490,13 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       if (outcome.oversized > 0) {
         counters.droppedUnread(port, 'oversized-entry', outcome.oversized, outcome.oversizedBytes);
       }
+      if (outcome.pendingDone) pendingDone.push(port);
       this.scheduler.observe(port, outcome.length);
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
     for (const { port, id, entry } of entries) this.ledger.read(port.vm, id, entry.frames);
-    return entries;
+    return { entries, pendingDone };
   }
 
   /** Wakes an idle data path: an impairment removed has frames to flush now. */
@@ -569,6 +528,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1];
       if (runId && this.storeRunId && runId !== this.storeRunId) {
         this.ledger.storeLost(served);
+        this.batch.uncommitted.storeLost();
         this.logger.record('warn', 'Redis restarted empty: waiting for every port to be attached again', {
           context: 'dataplane',
         });

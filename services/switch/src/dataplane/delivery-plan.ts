@@ -16,14 +16,14 @@ export class DeliveryPlan {
   readonly touched = new Set<SwitchPort>();
   private readonly planned = new Map<SwitchPort, { frames: number; bytes: number }>();
 
-  constructor(private readonly writer: PortWriter) {}
+  constructor(private readonly writer: Pick<PortWriter, 'hasRoom'>) {}
 
   /** Plans `frame` for `outPorts`; returns the copies planned (each costs its tenant one unit of work). */
   deliver(
     frame: PortEntry,
     outPorts: readonly SwitchPort[],
     traced: SampledFrame | undefined,
-    quarantine: PortQuarantine,
+    quarantine: Pick<PortQuarantine, 'has'>,
     counters: SwitchCounters,
   ): number {
     let copies = 0;

@@ -84,12 +84,22 @@ export class SwitchMetrics {
       labelNames: [],
       read: cache((s) => s.flows),
     });
+    // Every tenant the switch has seen has a series (0 until its frames wait), so rate() and alerts see it from the start.
+    const everyTenant = (values: ReadonlyMap<string, number>): Map<string, number> =>
+      new Map([...Object.keys(tenants()).map((tenant): [string, number] => [tenant, 0]), ...values]);
     scrapedGauge({
       registry,
       name: 'tenantlab_switch_cpu_budget_waiting_frames',
-      help: 'Frames of the tenant waiting because its programs used up their CPU share.',
+      help: 'Frames of the tenant waiting now because its programs used up their CPU share (its wait queue).',
       labelNames: ['tenant'],
-      read: () => samplesByKey('tenant', dataplane.cpuWaiting(), (frames) => frames),
+      read: () => samplesByKey('tenant', everyTenant(dataplane.cpuWaiting()), (frames) => frames),
+    });
+    scrapedCounter({
+      registry,
+      name: 'tenantlab_switch_cpu_budget_waited_frames_total',
+      help: 'Frames of the tenant that had to wait for CPU because its programs used up their share (each counted once).',
+      labelNames: ['tenant'],
+      read: () => samplesByKey('tenant', everyTenant(dataplane.cpuWaitsTotal()), (frames) => frames),
     });
     scrapedCounter({
       registry,

@@ -96,6 +96,16 @@ describe('PortImpairment', () => {
     assert.equal(byBytes.left.length, 10);
   });
 
+  it("holds at most the README's 65 536 frames or 64 MiB a port by default, then drops as impaired-queue-full", () => {
+    const byFrames = new PortImpairment<number>({ rateFramesPerSecond: 1 });
+    let held = 0;
+    for (let i = 0; i < 65_537; i++) if (byFrames.offer(i, 64, 0) === 'held') held += 1;
+    assert.deepEqual([held, byFrames.counts.queueFull], [65_536, 1]);
+    const byBytes = new PortImpairment<number>({ rateFramesPerSecond: 1 });
+    const fates = Array.from({ length: 65 }, (_, i) => byBytes.offer(i, 1024 * 1024, 0));
+    assert.deepEqual([fates.filter((fate) => fate === 'held').length, byBytes.counts.queueFull], [64, 1]);
+  });
+
   it('swaps a reordered frame with the one after it, or lets it go alone after REORDER_WAIT_MS', () => {
     const { left, fates } = run({ reorderRate: 0.3, seed: 5 }, 1000, 0.01);
     assert.equal(fates.filter((fate) => fate !== 'held').length, 0);

@@ -25,6 +25,8 @@ export class SwitchCounters {
   /** Both counter sets of each port, by port number: one array index per frame on the hot path, not two map lookups. */
   // Stryker disable next-line ArrayDeclaration: port numbers start at 1 (PortDirectory), so nothing reads index 0
   private readonly byPortNo: ([TrafficCounters, TrafficCounters] | undefined)[] = [];
+  /** The port each entry of `byPortNo` counts, for `merge`. */
+  private readonly portsByNo: SwitchPort[] = [];
 
   received(port: SwitchPort, bytes: number): void {
     for (const counters of this.both(port)) {
@@ -56,6 +58,26 @@ export class SwitchCounters {
     }
   }
 
+  /**
+   * Adds what `from` counted to these counters: all its ports, or only `only`. The data path counts each batch's
+   * decisions apart and merges them once its commit has answered (or once it knows whether the commit applied).
+   */
+  merge(from: SwitchCounters, only?: SwitchPort): void {
+    if (only) {
+      const counted = from.byPortNo[only.no];
+      if (counted) this.add(only, counted[0]);
+      return;
+    }
+    from.byPortNo.forEach((counted, no) => {
+      if (counted) this.add(from.portsByNo[no], counted[0]);
+    });
+  }
+
+  /** True when nothing was counted (a batch that decided no frame). */
+  empty(): boolean {
+    return this.portsByNo.length === 0;
+  }
+
   snapshot(): { ports: Record<string, TrafficCounters>; tenants: Record<string, TrafficCounters> } {
     const copy = (map: Map<string, TrafficCounters>): Record<string, TrafficCounters> =>
       Object.fromEntries(
@@ -68,7 +90,24 @@ export class SwitchCounters {
     return (this.byPortNo[port.no] ??= this.create(port));
   }
 
+  /** Adds one port's counts to the port's and its tenant's. */
+  private add(port: SwitchPort, counted: TrafficCounters): void {
+    for (const counters of this.both(port)) {
+      counters.rxFrames += counted.rxFrames;
+      counters.rxBytes += counted.rxBytes;
+      counters.txFrames += counted.txFrames;
+      counters.txBytes += counted.txBytes;
+      for (const [reason, frames] of Object.entries(counted.drops) as [DropReason, number][]) {
+        counters.drops[reason] = (counters.drops[reason] ?? 0) + frames;
+      }
+      for (const [reason, frames] of Object.entries(counted.malformed) as [FrameRejectReason, number][]) {
+        counters.malformed[reason] = (counters.malformed[reason] ?? 0) + frames;
+      }
+    }
+  }
+
   private create(port: SwitchPort): [TrafficCounters, TrafficCounters] {
+    this.portsByNo[port.no] = port;
     let byPort = this.ports.get(port.vm);
     if (!byPort) this.ports.set(port.vm, (byPort = emptyCounters()));
     let byTenant = this.tenants.get(port.tenant);

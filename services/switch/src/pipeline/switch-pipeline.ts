@@ -9,6 +9,7 @@ import {
 } from '../programs';
 import { FlowCache, type FlowCacheStats } from './flow-cache';
 import { MacTable } from './mac-table';
+import { StormControl, type StormControlOptions } from './storm-control';
 import { SwitchCounters } from './switch-counters';
 import type { DropReason, SwitchPort, Verdict } from './switch-port';
 
@@ -26,6 +27,8 @@ export interface PipelineOptions {
    * programs too (tests pass a simulated one).
    */
   programCpu?: CpuBudgetOptions;
+  /** Each tenant's budget of flood copies (storm control); no limit when left out. */
+  floods?: StormControlOptions;
 }
 
 /**
@@ -76,6 +79,7 @@ const TENANT_VLAN_TAG: Verdict = { kind: 'drop', reason: 'tenant-vlan-tag' };
 const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
 const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
 const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
+const STORM_CONTROL: Verdict = { kind: 'drop', reason: 'storm-control' };
 /**
  * The most one frame is billed. A program's work per frame is bounded (no loops), so a longer measurement is a
  * garbage-collection pause or the process being descheduled, which must not be charged to the tenant whose frame
@@ -89,8 +93,10 @@ const MAX_FRAME_CHARGE_NS = 100_000;
  * pick nor spoof its VLAN); the tenant's own program, if it has one (seeds 002, 004: dispatched on the VLAN, run
  * within the tenant's CPU budget; it may drop the frame or forward it to one of the tenant's VMs); the flow cache;
  * on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table: learn the source, find the destination,
- * flood within the VLAN only); egress (the tag is stripped: it travels as metadata, as in Open vSwitch's datapath
- * key, and never reaches a VM). Programs run on every frame, before the cache: their actions are stateful.
+ * flood within the VLAN only); storm control (a flood to more than one port is charged its copies to its tenant's
+ * budget, and dropped when that is spent, before any copy is made); egress (the tag is stripped: it travels as
+ * metadata, as in Open vSwitch's datapath key, and never reaches a VM). Programs run on every frame, before the
+ * cache: their actions are stateful.
  */
 export class SwitchPipeline {
   readonly counters = new SwitchCounters();
@@ -100,6 +106,11 @@ export class SwitchPipeline {
   /** The attached ports of each VLAN, for flooding. */
   private readonly vlanPorts = new Map<number, SwitchPort[]>();
   private readonly portsByVm = new Map<string, SwitchPort>();
+  /**
+   * By port number, each attached port and the verdict of a flood from it (to the other ports of its VLAN): made
+   * when ports come or go, so a flood allocates nothing per frame.
+   */
+  private floods: ([SwitchPort, Verdict] | undefined)[] = [];
   /** The system stage (seed 004): a tenant's program found by its VLAN id, with no lookup by name per frame. */
   // Stryker disable next-line ArrayDeclaration: an empty array reads undefined at every VLAN id, as the sized one does
   private stagesByVlan: (TenantStage | undefined)[] = new Array<TenantStage | undefined>(VLAN_IDS);
@@ -110,10 +121,12 @@ export class SwitchPipeline {
   /** The frame being processed: admitted by the data path already, and where to note its timing (see ProcessOptions). */
   private admitted = false;
   private timing: FrameTiming | undefined;
+  private readonly storm: StormControl | undefined;
 
   constructor(options: PipelineOptions) {
     this.cache = options.flowCacheSize > 0 ? new FlowCache(options.flowCacheSize) : undefined;
     this.cpu = options.programCpu && new TenantCpuBudget(options.programCpu);
+    this.storm = options.floods && new StormControl(options.floods);
   }
 
   /**
@@ -139,10 +152,13 @@ export class SwitchPipeline {
     return stage?.bucket !== undefined && !this.cpu.admit(stage.bucket, this.cpu.now());
   }
 
-  /** Counts a frame the data path drops before deciding it (its tenant's wait queue was full). */
-  drop(ingress: IngressFrame, reason: DropReason): void {
-    this.counters.received(ingress.port, ingress.frame.length);
-    this.counters.dropped(ingress.port, reason);
+  /**
+   * Counts a frame the data path drops before deciding it (its tenant's wait queue was full), in `counters` (the
+   * switch's totals unless the caller counts a batch apart).
+   */
+  drop(ingress: IngressFrame, reason: DropReason, counters = this.counters): void {
+    counters.received(ingress.port, ingress.frame.length);
+    counters.dropped(ingress.port, reason);
   }
 
   /** A tenant's share of program processing time, relative to the others' (1 unless set). */
@@ -196,6 +212,16 @@ export class SwitchPipeline {
     const stages = new Array<TenantStage | undefined>(VLAN_IDS);
     for (const [vlan, ports] of this.vlanPorts) stages[vlan] = this.stagesByTenant.get(ports[0].tenant);
     this.stagesByVlan = stages;
+    const floods: ([SwitchPort, Verdict] | undefined)[] = [];
+    for (const ports of this.vlanPorts.values())
+      for (const port of ports) floods[port.no] = [port, this.floodFrom(port)];
+    this.floods = floods;
+  }
+
+  /** Where a frame from `port` floods: every other attached port of its VLAN. */
+  private floodFrom(port: SwitchPort): Verdict {
+    const others = (this.vlanPorts.get(port.vlan) ?? []).filter((p) => p.no !== port.no);
+    return others.length === 0 ? NO_DESTINATION : { kind: 'forward', outPorts: others, flooded: true };
   }
 
   /**
@@ -211,11 +237,20 @@ export class SwitchPipeline {
     return this.cache?.snapshot();
   }
 
-  /** Decides one frame and counts it as received (and dropped, when it is). Delivery is counted by the caller. */
-  process(ingress: IngressFrame, observe?: VerdictObserver, options?: ProcessOptions): Verdict {
+  /**
+   * Decides one frame and counts it as received (and dropped, when it is) in `counters`: the switch's totals unless
+   * the caller counts a batch apart (the data path does, to count a batch's frames once whatever its commit does).
+   * Delivery is counted by the caller.
+   */
+  process(
+    ingress: IngressFrame,
+    observe?: VerdictObserver,
+    counters = this.counters,
+    options?: ProcessOptions,
+  ): Verdict {
     const { port, frame } = ingress;
     const view = this.view;
-    this.counters.received(port, frame.length);
+    counters.received(port, frame.length);
     this.admitted = options?.admitted === true;
     const timing = options?.timing;
     const started = timing ? performance.now() : 0;
@@ -226,13 +261,13 @@ export class SwitchPipeline {
       timing.programNs = 0;
       this.timing = timing;
       try {
-        return this.processParsed(ingress, view, rejected, observe);
+        return this.processParsed(ingress, view, rejected, observe, counters);
       } finally {
         this.timing = undefined;
         timing.decideNs = (performance.now() - parsed) * 1e6 - timing.programNs;
       }
     }
-    return this.processParsed(ingress, view, rejected, observe);
+    return this.processParsed(ingress, view, rejected, observe, counters);
   }
 
   private processParsed(
@@ -240,16 +275,27 @@ export class SwitchPipeline {
     view: FrameView,
     rejected: ReturnType<typeof parseFrame>,
     observe: VerdictObserver | undefined,
+    counters: SwitchCounters,
   ): Verdict {
     const { port, frame } = ingress;
     if (rejected !== undefined) {
-      this.counters.dropped(port, 'malformed', rejected);
+      counters.dropped(port, 'malformed', rejected);
       const verdict: Verdict = { kind: 'drop', reason: 'malformed', malformed: rejected };
       observe?.(ingress, view, verdict);
       return verdict;
     }
-    const verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, frame, view);
-    if (verdict.kind === 'drop') this.counters.dropped(port, verdict.reason);
+    let verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, frame, view);
+    // Storm control, on the decision (a flood served from the flow cache too) and before any copy is made. Only a
+    // flood goes to more than one port; one to a single port costs what a unicast frame does, and is not charged.
+    if (
+      this.storm !== undefined &&
+      verdict.kind === 'forward' &&
+      verdict.outPorts.length > 1 &&
+      !this.storm.admit(port.tenant, verdict.outPorts.length)
+    ) {
+      verdict = STORM_CONTROL;
+    }
+    if (verdict.kind === 'drop') counters.dropped(port, verdict.reason);
     observe?.(ingress, view, verdict);
     return verdict;
   }
@@ -333,7 +379,8 @@ export class SwitchPipeline {
         return destination.no === port.no ? SAME_PORT : { kind: 'forward', outPorts: [destination], flooded: false };
       }
     }
-    const others = (this.vlanPorts.get(vlan) ?? []).filter((p) => p.no !== port.no);
-    return others.length === 0 ? NO_DESTINATION : { kind: 'forward', outPorts: others, flooded: true };
+    // A frame read from a port just detached (its number perhaps reused since) floods as its own VLAN is now.
+    const flood = this.floods[port.no];
+    return flood !== undefined && flood[0] === port ? flood[1] : this.floodFrom(port);
   }
 }

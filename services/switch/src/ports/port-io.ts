@@ -52,11 +52,27 @@ export interface PortReadOutcome {
   fault?: string;
   /** The stream or its group is gone (Redis restarted empty, the stream was deleted): the group must be made again. */
   noGroup?: boolean;
+  /** This read found the port's pending entries (read before, never acknowledged) run out: it reads new ones next. */
+  pendingDone?: boolean;
 }
 
 export interface ReadRound {
   entries: PortEntry[];
   outcomes: PortReadOutcome[];
+}
+
+/**
+ * `pending`, a command sent on the data path's connection, or a rejection as soon as that connection closes. The data
+ * path's connection does not resend what it had sent when it dropped (`autoResendUnfulfilledCommands: false`, set by
+ * the data path): a commit's MULTI that Redis ran, its reply lost, would run again and deliver its frames twice. ioredis
+ * then never settles those commands, so the close does: the outcome is unknown, and the caller treats it so.
+ */
+export function untilClosed<T>(redis: Redis, pending: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const closed = (): void => reject(new Error('the connection to Redis closed before the reply came'));
+    redis.once('close', closed);
+    pending.then(resolve, reject).finally(() => redis.off('close', closed));
+  });
 }
 
 /** The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes, vanished. */
@@ -84,7 +100,7 @@ export class PortReader {
     if (plan.length === 0) return { entries: [], outcomes: [] };
     let replies = await this.send(plan);
     if (replies.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
-      await this.redis.script('LOAD', TX_READ_SCRIPT);
+      await untilClosed(this.redis, this.redis.script('LOAD', TX_READ_SCRIPT));
       replies = await this.send(plan);
     }
     const entries: PortEntry[] = [];
@@ -123,7 +139,7 @@ export class PortReader {
         this.bound,
       );
     }
-    return (await pipeline.exec()) ?? [];
+    return (await untilClosed(this.redis, pipeline.exec())) ?? [];
   }
 
   private decode(
@@ -160,7 +176,10 @@ export class PortReader {
       outcome.read += 1;
     }
     // Vanished entries (parts[6]) were pending ones: read again, now gone, and acknowledged by the script.
-    if (pending && count > 0 && outcome.read + Number(parts[6]) === 0) this.recovered.add(port.no);
+    if (pending && count > 0 && outcome.read + Number(parts[6]) === 0) {
+      this.recovered.add(port.no);
+      outcome.pendingDone = true;
+    }
     return outcome;
   }
 }
@@ -241,7 +260,7 @@ export class PortWriter {
       multi.xdel(tx, ...ids);
     }
     const commands = writes.length + lengthsOf.length + acked.length * 2 + (extra?.(multi) ?? 0);
-    const results = (await multi.exec()) ?? [];
+    const results = (await untilClosed(this.redis, multi.exec())) ?? [];
     if (results.length !== commands) {
       throw new Error(`the commit's EXEC answered ${results.length} replies for ${commands} commands`);
     }

@@ -12,6 +12,11 @@ export const otlpRelayEnv = {
   RELAY_MAX_BODY_BYTES: env.integer({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
   /** Each VM's sustained share, in bytes of export per second; its burst is four largest exports. */
   RELAY_BYTES_PER_SECOND_PER_VM: env.integer({ default: 256 * 1024, min: 1024, max: 1024 * 1024 * 1024 }),
+  /**
+   * What the relay forwards for all VMs together, shared fairly among the VMs exporting (README, "Trace export from
+   * VMs"): 8 VMs at their full share. The services export to Jaeger directly, beside this.
+   */
+  RELAY_BYTES_PER_SECOND_TOTAL: env.integer({ default: 2 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 }),
 };
 
 export type OtlpRelayConfig = ConfigOf<typeof otlpRelayEnv>;

@@ -20,6 +20,9 @@ const server = createOtlpRelay({
     burstBytes: 4 * (config.RELAY_MAX_BODY_BYTES + REQUEST_COST_BYTES),
     requestCostBytes: REQUEST_COST_BYTES,
     maxSources: vms.length,
+    globalBytesPerSecond: config.RELAY_BYTES_PER_SECOND_TOTAL,
+    // As for one VM: four of the largest exports at once, so one export always fits when the relay was quiet.
+    globalBurstBytes: 4 * (config.RELAY_MAX_BODY_BYTES + REQUEST_COST_BYTES),
   }),
   identify: (address) => sources.identify(address),
 });

@@ -73,7 +73,14 @@ describe('the OTLP relay', () => {
       upstream: `http://127.0.0.1:${upstreamPort}/v1/traces`,
       maxBodyBytes: MAX_BODY,
       limiter: new SourceRateLimiter(
-        { bytesPerSecond: 10_000, burstBytes: 2 * (MAX_BODY + 1024), requestCostBytes: 1024, maxSources: 2 },
+        {
+          bytesPerSecond: 10_000,
+          burstBytes: 2 * (MAX_BODY + 1024),
+          requestCostBytes: 1024,
+          maxSources: 2,
+          globalBytesPerSecond: 1e9,
+          globalBurstBytes: 1e9,
+        },
         () => now,
       ),
       identify: async (address) => VMS[address.replace('::ffff:', '')],
@@ -147,7 +154,14 @@ describe('the OTLP relay', () => {
     const down = createOtlpRelay({
       upstream: 'http://127.0.0.1:1/v1/traces',
       maxBodyBytes: MAX_BODY,
-      limiter: new SourceRateLimiter({ bytesPerSecond: 1e6, burstBytes: 1e6, requestCostBytes: 0, maxSources: 1 }),
+      limiter: new SourceRateLimiter({
+        bytesPerSecond: 1e6,
+        burstBytes: 1e6,
+        requestCostBytes: 0,
+        maxSources: 1,
+        globalBytesPerSecond: 1e9,
+        globalBurstBytes: 1e9,
+      }),
       identify: async () => VMS['127.0.0.1'],
     });
     const downPort = await listen(down);

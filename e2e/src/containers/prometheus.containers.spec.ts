@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  dockerBinary,
+  labDataDir,
+  type LabState,
+  METRICS_SCRAPE_TOKEN,
+  prometheusAuthHeaders,
+  readLabSecret,
+  readLabState,
+} from '@tenantlab/lab';
+import { requestJson, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { eventually, LAB_CLI, pause, REPO_ROOT, urlOf } from '../lab-process';
+
+/** Its own profile, on the containers tier's ports (its files run one at a time). */
+const PROFILE = 'containers-prometheus';
+const PORT_OFFSET = 20_000;
+const PROJECT = `tenantlab-${PROFILE}`;
+/** Two tenants, a VM each: every kind of target, in fewer containers than the default lab. */
+const LAB = {
+  name: 'prometheus',
+  tenants: [
+    { id: 'tenant-a', vms: ['vm-a1'] },
+    { id: 'tenant-b', vms: ['vm-b1'] },
+  ],
+};
+
+function docker(...args: string[]): string {
+  const result = spawnSync(dockerBinary(), args, { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+function projectContainers(): string[] {
+  return docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).split('\n').filter(Boolean);
+}
+
+function containerOf(service: string): string {
+  return docker(
+    'ps',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${PROJECT}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  );
+}
+
+interface Target {
+  labels: { component: string; job: string };
+  scrapeUrl: string;
+  health: string;
+  lastError: string;
+}
+
+/**
+ * `npm run lab -- up --mode docker --prometheus`, as a user runs it: the lab's Prometheus is a container of its compose
+ * project that scrapes every service and VM of the lab file, `lab status` shows it, and the metrics token it scrapes
+ * with reaches it as a file: nothing `docker inspect` shows holds it.
+ */
+describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --prometheus`)', () => {
+  const labDir = mkdtempSync(join(tmpdir(), 'prometheus-lab-'));
+  let runner: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  const output: string[] = [];
+  let state: LabState;
+  let token: string;
+
+  before(
+    async () => {
+      const labFile = join(labDir, 'lab.json');
+      writeFileSync(labFile, JSON.stringify(LAB));
+      const args = ['up', '--mode', 'docker', '--prometheus', '--quiet', '--lab', labFile, '--profile', PROFILE];
+      const child = spawn(process.execPath, [LAB_CLI, ...args, '--port-offset', String(PORT_OFFSET)], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      runner = child;
+      exited = new Promise((done) => child.once('exit', (code) => done(code)));
+      for (const stream of [child.stdout, child.stderr])
+        stream.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      // Polls the state file `lab up` writes once everything is healthy; a runner that exits fails at once.
+      const deadline = Date.now() + 400_000;
+      for (let written = readLabState(REPO_ROOT, PROFILE); ; written = readLabState(REPO_ROOT, PROFILE)) {
+        if (written?.readyAt && written.runnerPid === child.pid) {
+          state = written;
+          break;
+        }
+        if (child.exitCode !== null) throw new Error(`lab up exited with ${child.exitCode}:\n${output.join('')}`);
+        if (Date.now() > deadline) throw new Error(`lab up not ready within 400 s:\n${output.join('')}`);
+        await pause(500);
+      }
+      token = readLabSecret(labDataDir(REPO_ROOT, PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
+      assert.match(token, /^[0-9a-f]{64}$/, 'the lab made a metrics scrape token');
+    },
+    { timeout: 420_000 },
+  );
+
+  after(async () => {
+    if (runner && runner.exitCode === null) runner.kill('SIGINT');
+    const code = await exited;
+    rmSync(labDir, { recursive: true, force: true });
+    assert.equal(code, 0, `lab up stopped cleanly:\n${output.join('')}`);
+    assert.deepEqual(projectContainers(), [], 'Ctrl-C leaves no container');
+  });
+
+  it('shows Prometheus in `lab status`, ready, on 127.0.0.1', async () => {
+    const result = spawnSync(process.execPath, [LAB_CLI, 'status', '--json', '--profile', PROFILE], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    const report = JSON.parse(result.stdout) as { components: { name: string; kind: string; ready: boolean }[] };
+    assert.deepEqual(
+      report.components.map((c) => c.name),
+      ['redis', 'kafka', 'jaeger', 'prometheus', 'operator', 'switch', 'allocator', 'telemetry', 'vm-a1', 'vm-b1'],
+    );
+    assert.deepEqual(
+      report.components.filter((c) => !c.ready).map((c) => c.name),
+      [],
+    );
+    assert.equal(urlOf(state, 'prometheus'), `http://127.0.0.1:${9090 + PORT_OFFSET}`);
+    const bindings = JSON.parse(
+      docker('inspect', '--format', '{{ json .HostConfig.PortBindings }}', containerOf('prometheus')),
+    ) as Record<string, { HostIp: string; HostPort: string }[]>;
+    assert.deepEqual(bindings, { '9090/tcp': [{ HostIp: '127.0.0.1', HostPort: String(9090 + PORT_OFFSET) }] });
+    // After the state file, `lab up` prints the ready table and then the addresses.
+    await eventually('lab up to print where Prometheus is', 30_000, async () =>
+      output.join('').includes(`Prometheus: ${urlOf(state, 'prometheus')}/ (user tenantlab`) ? true : undefined,
+    );
+  });
+
+  it('scrapes every service and VM of the lab file across both networks: every target up, `up` 1', async () => {
+    const prometheus = urlOf(state, 'prometheus');
+    const expected = state.components.filter((c) => c.kind === 'service' || c.kind === 'vm').map((c) => c.name);
+    assert.deepEqual(expected, ['operator', 'switch', 'allocator', 'telemetry', 'vm-a1', 'vm-b1']);
+    const api = async <T>(path: string): Promise<T> => {
+      const { status, body } = await requestJson<{ data: T }>(
+        'GET',
+        `${prometheus}${path}`,
+        undefined,
+        5000,
+        prometheusAuthHeaders(token),
+      );
+      assert.equal(status, 200, path);
+      return body.data;
+    };
+    const targets = await eventually('every target up', 90_000, async () => {
+      const { activeTargets } = await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active');
+      return activeTargets.length === expected.length && activeTargets.every((t) => t.health === 'up')
+        ? activeTargets
+        : undefined;
+    }).catch(async (error: Error) => {
+      const { activeTargets } = await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active');
+      throw new Error(`${error.message}: ${JSON.stringify(activeTargets.map((t) => [t.scrapeUrl, t.lastError]))}`);
+    });
+    // Scraped at the containers' own names and ports, inside the project.
+    const portOf = (name: string): number =>
+      name.startsWith('vm-') ? VM_BASE_PORT : SERVICE_PORTS[name as keyof typeof SERVICE_PORTS];
+    assert.deepEqual(
+      targets.map((t) => `${t.labels.component} ${t.scrapeUrl}`).sort(),
+      expected.map((name) => `${name} http://${name}:${portOf(name)}/metrics`).sort(),
+    );
+    const up = await api<{ result: { metric: { component: string }; value: [number, string] }[] }>(
+      '/api/v1/query?query=up',
+    );
+    assert.deepEqual(
+      up.result.map((series) => [series.metric.component, series.value[1]]).sort(),
+      expected.map((name) => [name, '1']).sort(),
+    );
+    // Its API shows every tenant's series: no answer without the lab's credentials.
+    assert.equal((await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) })).status, 401);
+  });
+
+  it('holds the metrics token only as a file: nothing `docker inspect` shows has it', () => {
+    const basic = prometheusAuthHeaders(token).authorization.slice('Basic '.length);
+    for (const id of projectContainers()) {
+      const inspected = docker('inspect', id);
+      assert.ok(!inspected.includes(token), `docker inspect ${id} shows the token`);
+      assert.ok(!inspected.includes(basic), `docker inspect ${id} shows the token in a basic auth header`);
+    }
+    const prometheus = containerOf('prometheus');
+    const mounts = JSON.parse(docker('inspect', '--format', '{{ json .Mounts }}', prometheus)) as {
+      Source: string;
+      Destination: string;
+    }[];
+    assert.ok(
+      mounts.some((m) => m.Destination === `/run/secrets/${METRICS_SCRAPE_TOKEN}`),
+      'the token is a mounted secret file',
+    );
+    // Prometheus itself runs as its own user, not root, reading an owner-only copy.
+    assert.equal(docker('exec', prometheus, 'stat', '-c', '%U %a', '/run/prometheus/scrape-token'), 'prometheus 400');
+    const [, uid] = /^Uid:\s+(\d+)/.exec(docker('exec', prometheus, 'grep', '^Uid:', '/proc/1/status')) ?? [];
+    assert.equal(uid, docker('exec', prometheus, 'id', '-u', 'prometheus'), 'Prometheus runs as its own user');
+  });
+
+  it("answers a tenant VM on the lab's network only with a 401", () => {
+    const script = `fetch('http://prometheus:9090/api/v1/targets', { signal: AbortSignal.timeout(5000) })
+      .then((r) => console.log(r.status), () => console.log(0));`;
+    assert.equal(docker('exec', containerOf('vm-a1'), 'node', '-e', script), '401');
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Scenario } from './scenario';
+import { resolveVariant, runsOf, switchEnvOf } from './scenario-variants';
+
+const SCENARIO: Scenario = {
+  name: 'unit',
+  switch: { programCpuNsPerSecond: 4_000_000 },
+  tenants: [
+    { id: 'victim', vms: ['vm-v1', 'vm-v2'], allow: [{ to: 'greedy', service: 'db' }] },
+    { id: 'greedy', vms: ['vm-g1', 'vm-g2'] },
+  ],
+  workloads: [
+    { kind: 'traffic', from: 'vm-v1', to: ['vm-v2', 'vm-g2'], ratePps: 100 },
+    { kind: 'traffic', from: 'vm-g1', to: ['vm-g2'], ratePps: 2000 },
+    { kind: 'traffic', from: 'vm-v2', to: ['vm-g1'], ratePps: 10 },
+    { kind: 'echo', vm: 'vm-g2', service: 'db' },
+    { kind: 'ping', from: 'vm-v1', target: 'vm-g2/db' },
+    { kind: 'ping', from: 'vm-v1', target: 'vm-v2/echo' },
+  ],
+  timeline: [
+    { atMs: 1, kind: 'cpu-weight', tenant: 'greedy', weight: 2 },
+    { atMs: 2, kind: 'impair', vm: 'vm-g2', delayMs: 1 },
+    { atMs: 3, kind: 'kill', target: 'vm-g1' },
+    { atMs: 4, kind: 'kill', target: 'switch' },
+    { atMs: 5, kind: 'sampling', tenant: 'victim', rate: 0 },
+  ],
+  variants: [
+    { name: 'with', description: 'as written' },
+    { name: 'without', withoutTenants: ['greedy'] },
+    { name: 'off', switch: { programCpuNsPerSecond: 1e12, programCpuBurstNs: 1e12 } },
+  ],
+  comparisons: [{ name: 'x', figure: 'p99Us', vms: ['vm-v2'], variant: 'with', against: 'without' }],
+};
+
+describe('scenario variants', () => {
+  it('a scenario without variants is one run of itself', () => {
+    const plain: Scenario = { name: 'plain', tenants: [{ id: 't', vms: ['vm-1'] }] };
+    assert.deepEqual(runsOf(plain), [{ scenario: plain }]);
+  });
+
+  it('runs each variant in the order of the file, with neither variants nor comparisons of its own', () => {
+    const runs = runsOf(SCENARIO);
+    assert.deepEqual(
+      runs.map((r) => [r.variant, r.description]),
+      [
+        ['with', 'as written'],
+        ['without', undefined],
+        ['off', undefined],
+      ],
+    );
+    for (const run of runs) {
+      assert.equal(run.scenario.variants, undefined);
+      assert.equal(run.scenario.comparisons, undefined);
+      assert.equal(run.scenario.name, 'unit');
+    }
+    assert.deepEqual(runs[0]?.scenario.workloads, SCENARIO.workloads);
+  });
+
+  it('leaves a tenant out with every workload and event naming it or its VMs, keeping the other destinations', () => {
+    const without = resolveVariant(SCENARIO, SCENARIO.variants![1]);
+    assert.deepEqual(without.tenants, [{ id: 'victim', vms: ['vm-v1', 'vm-v2'], allow: [] }]);
+    assert.deepEqual(without.workloads, [
+      { kind: 'traffic', from: 'vm-v1', to: ['vm-v2'], ratePps: 100 },
+      { kind: 'ping', from: 'vm-v1', target: 'vm-v2/echo' },
+    ]);
+    assert.deepEqual(
+      without.timeline?.map((e) => e.atMs),
+      [4, 5],
+    );
+    assert.deepEqual(without.switch, SCENARIO.switch, 'the rest is as the file says');
+    assert.equal(SCENARIO.tenants.length, 2, 'the scenario itself is left as it was');
+  });
+
+  it('replaces the switch settings, tenants and workloads a variant gives', () => {
+    assert.deepEqual(resolveVariant(SCENARIO, SCENARIO.variants![2]).switch, {
+      programCpuNsPerSecond: 1e12,
+      programCpuBurstNs: 1e12,
+    });
+    const one = resolveVariant(SCENARIO, {
+      name: 'one',
+      tenants: [{ id: 'all', vms: ['vm-v1', 'vm-v2', 'vm-g1', 'vm-g2'] }],
+      workloads: [{ kind: 'traffic', from: 'vm-g1', to: ['vm-v1'], ratePps: 5 }],
+    });
+    assert.deepEqual(
+      one.tenants.map((t) => t.id),
+      ['all'],
+    );
+    assert.deepEqual(one.workloads, [{ kind: 'traffic', from: 'vm-g1', to: ['vm-v1'], ratePps: 5 }]);
+    assert.deepEqual(one.timeline, SCENARIO.timeline);
+  });
+
+  it("turns switch settings into the switch's PROGRAM_CPU_* environment", () => {
+    assert.deepEqual(switchEnvOf(undefined), {});
+    assert.deepEqual(switchEnvOf({ programCpuNsPerSecond: 1e12, programCpuBurstNs: 200_000, tenantQuantum: 2560 }), {
+      PROGRAM_CPU_NS_PER_SECOND: '1000000000000',
+      PROGRAM_CPU_BURST_NS: '200000',
+      SWITCH_TENANT_QUANTUM: '2560',
+    });
+  });
+});

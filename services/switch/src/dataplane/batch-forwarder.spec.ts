@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildFrame } from '@tenantlab/shared';
+import { PortImpairments } from '../impairments/port-impairments';
+import { SwitchPipeline } from '../pipeline/switch-pipeline';
+import type { SwitchPort } from '../pipeline/switch-port';
+import type { CommitResult, Delivery, PortEntry, PortWriter, TxEntry } from '../ports/port-io';
+import { PortQuarantine } from '../ports/port-quarantine';
+import { StoreLedger } from '../ports/store-ledger';
+import { BatchForwarder } from './batch-forwarder';
+
+const A1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
+const A2: SwitchPort = { no: 2, vm: 'vm-a2', tenant: 'tenant-a', vlan: 10 };
+const MAC = { a1: '02:00:00:00:00:a1', a2: '02:00:00:00:00:a2' };
+
+/**
+ * What a1 sends: frame 0 to a2 (a1 is learned from it), then frames alternately to a2 (delivered) and to a1 itself
+ * (dropped: `same-port`), and one frame too short to parse (dropped: `malformed`); `perEntry` frames to a tx entry
+ * (issue 11: a packed entry's frames share its id and are each counted).
+ */
+function traffic(frames: number, perEntry = 1): { entries: PortEntry[]; delivered: number; samePort: number } {
+  const entries: PortEntry[] = [];
+  let delivered = 0;
+  let samePort = 0;
+  let entry: TxEntry | undefined;
+  const add = (i: number, frame: Buffer): void => {
+    if (i % perEntry === 0) {
+      const count = Math.min(perEntry, frames - i);
+      entry = { id: `1-${i / perEntry}`, frames: count, sentAtUs: undefined, readAtUs: 0 };
+    }
+    entries.push({ port: A1, id: entry!.id, frame, trace: [], entry: entry! });
+  };
+  for (let i = 0; i < frames - 1; i++) {
+    const toSelf = i % 2 === 1;
+    add(i, buildFrame({ srcMac: MAC.a1, dstMac: toSelf ? MAC.a1 : MAC.a2, etherType: 0x88b5 }));
+    if (toSelf) samePort += 1;
+    else delivered += 1;
+  }
+  add(frames - 1, Buffer.alloc(3));
+  return { entries, delivered, samePort };
+}
+
+/** A writer whose first `failures` commits get no reply (they reject); later ones apply every delivery. */
+class StubWriter implements Pick<PortWriter, 'hasRoom' | 'commit'> {
+  commits = 0;
+
+  constructor(private failures: number) {}
+
+  hasRoom(): boolean {
+    return true;
+  }
+
+  commit(deliveries: ReadonlyMap<SwitchPort, Delivery[]>): Promise<CommitResult> {
+    this.commits += 1;
+    if (this.failures > 0) {
+      this.failures -= 1;
+      return Promise.reject(new Error('Connection is closed.'));
+    }
+    const applied = [...deliveries].flatMap(([port, frames]) => frames.map((d): [SwitchPort, Delivery] => [port, d]));
+    return Promise.resolve({ applied, refused: [], faults: new Map() });
+  }
+}
+
+function forwarderWith(writer: StubWriter): { forwarder: BatchForwarder; pipeline: SwitchPipeline } {
+  const pipeline = new SwitchPipeline({ flowCacheSize: 1024 });
+  pipeline.attach(A1);
+  pipeline.attach(A2);
+  const forwarder = new BatchForwarder(
+    pipeline,
+    writer,
+    new PortQuarantine(),
+    new PortImpairments(),
+    { hasRoom: () => true, dropped: (from, reason) => pipeline.counters.dropped(from, reason) },
+    new StoreLedger(),
+    {
+      decided: () => assert.fail('nothing is sampled'),
+      droppedUndecided: () => assert.fail('nothing is sampled'),
+    },
+    64,
+    {
+      usageOf: () => ({ frames: 0, cost: 0, backlogged: false }),
+      charge: () => undefined,
+      sampled: () => false,
+      quarantine: () => assert.fail('no port faults here'),
+    },
+  );
+  return { forwarder, pipeline };
+}
+
+function countsOf(pipeline: SwitchPipeline): { rx: number; tx: number; drops: Record<string, number | undefined> } {
+  const { ports } = pipeline.counters.snapshot();
+  return { rx: ports[A1.vm].rxFrames, tx: ports[A2.vm]?.txFrames ?? 0, drops: ports[A1.vm].drops };
+}
+
+describe('BatchForwarder: each entry counted once, whatever its commit does (issue 10)', () => {
+  it('a commit that did not apply: its entries read again are counted once, by the batch that delivers them', async () => {
+    const writer = new StubWriter(1);
+    const { forwarder, pipeline } = forwarderWith(writer);
+    const { entries, delivered, samePort } = traffic(41);
+
+    await assert.rejects(forwarder.forward(entries), /Connection is closed/);
+    // Nothing is counted while the outcome is unknown: the entries may come back.
+    assert.equal(pipeline.counters.snapshot().ports[A1.vm], undefined);
+    // The data path reads the pending entries again: they are all there (the MULTI did not apply).
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    forwarder.reread([], [A1]);
+
+    assert.equal(writer.commits, 2);
+    assert.deepEqual(countsOf(pipeline), {
+      rx: entries.length,
+      tx: delivered,
+      drops: { 'same-port': samePort, malformed: 1 },
+    });
+    assert.equal(forwarder.uncommitted.size, 0);
+  });
+
+  it('a commit that applied with its reply lost: the entries do not come back, and its counts are merged', async () => {
+    const writer = new StubWriter(1);
+    const { forwarder, pipeline } = forwarderWith(writer);
+    const { entries, delivered, samePort } = traffic(41);
+
+    await assert.rejects(forwarder.forward(entries));
+    assert.deepEqual(forwarder.uncommitted.snapshot(), { [A1.vm]: entries.length });
+    // Reading a1's pending entries again finds none of them: the commit acknowledged them.
+    forwarder.reread([], [A1]);
+
+    assert.deepEqual(countsOf(pipeline), {
+      rx: entries.length,
+      tx: delivered,
+      drops: { 'same-port': samePort, malformed: 1 },
+    });
+    assert.equal(forwarder.uncommitted.size, 0);
+  });
+
+  it('two failed commits in a row, then one that answers: still each entry once', async () => {
+    const writer = new StubWriter(2);
+    const { forwarder, pipeline } = forwarderWith(writer);
+    const { entries, delivered, samePort } = traffic(20);
+
+    await assert.rejects(forwarder.forward(entries));
+    // Read again a few at a time (a round's read count), decided each time with what is left.
+    forwarder.reread(entries.slice(0, 5), []);
+    await assert.rejects(forwarder.forward(entries));
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+
+    assert.deepEqual(countsOf(pipeline), {
+      rx: entries.length,
+      tx: delivered,
+      drops: { 'same-port': samePort, malformed: 1 },
+    });
+  });
+
+  it('a store lost (or a port gone) before the outcome is known: the decisions stand, delivery stays in doubt', async () => {
+    for (const end of ['storeLost', 'portGone'] as const) {
+      const { forwarder, pipeline } = forwarderWith(new StubWriter(1));
+      const { entries, samePort } = traffic(11);
+      await assert.rejects(forwarder.forward(entries));
+      if (end === 'storeLost') forwarder.uncommitted.storeLost();
+      else forwarder.uncommitted.portGone(A1);
+      assert.deepEqual(
+        countsOf(pipeline),
+        { rx: entries.length, tx: 0, drops: { 'same-port': samePort, malformed: 1 } },
+        end,
+      );
+      assert.equal(forwarder.uncommitted.size, 0, end);
+    }
+  });
+
+  it('packed entries: each frame counted once after a commit that did not apply, each entry awaited once', async () => {
+    const writer = new StubWriter(1);
+    const { forwarder, pipeline } = forwarderWith(writer);
+    const { entries, delivered, samePort } = traffic(41, 8);
+
+    await assert.rejects(forwarder.forward(entries));
+    // 41 frames in 6 entries: the counts wait per entry, as the commit would have acknowledged them.
+    assert.deepEqual(forwarder.uncommitted.snapshot(), { [A1.vm]: 6 });
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    forwarder.reread([], [A1]);
+
+    assert.deepEqual(countsOf(pipeline), {
+      rx: entries.length,
+      tx: delivered,
+      drops: { 'same-port': samePort, malformed: 1 },
+    });
+    assert.equal(forwarder.uncommitted.size, 0);
+  });
+
+  it('counts a batch whose commit answers when it answers', async () => {
+    const { forwarder, pipeline } = forwarderWith(new StubWriter(0));
+    const { entries, delivered, samePort } = traffic(9);
+    await forwarder.forward(entries);
+    assert.deepEqual(countsOf(pipeline), { rx: 9, tx: delivered, drops: { 'same-port': samePort, malformed: 1 } });
+  });
+});
