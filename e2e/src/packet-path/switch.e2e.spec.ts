@@ -280,7 +280,7 @@ describe('a 16-VM broadcast storm against the switch, at its default storm contr
         await sendFrames(admin, 'vm-v1', [...unicast.slice(i, i + 200), ...broadcasts.slice(i / 20, i / 20 + 10)]);
       }
       await eventually('all of vm-v1 frames at vm-v2', 60_000, async () =>
-        (await admin.xlen(PORT_KEYS.rx('vm-v2'))) >= 2100 ? true : undefined,
+        (await rxFrameCount(admin, 'vm-v2')) >= 2100 ? true : undefined,
       );
     } finally {
       storming = false;
