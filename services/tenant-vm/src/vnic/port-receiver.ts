@@ -43,9 +43,10 @@ export function newReceiverCounters(): PortReceiverCounters {
 }
 
 /**
- * The receiving half of a VM's vNIC, on a connection of its own (XREAD BLOCK holds it). Each round trip trims what
- * the previous one read (XTRIM MINID, so rx holds only unread frames and the switch sees room) and reads the next
- * batch, pipelined like the circuit ring reader.
+ * The receiving half of a VM's vNIC, on a connection of its own (XREAD BLOCK holds it). What a read returns is trimmed
+ * from rx (XTRIM MINID) as soon as the read answers, while its frames are split, and handed over once the trim has
+ * answered: rx holds only what the receiver has not consumed, which is what the switch bounds (PORT_CAPACITY_FRAMES
+ * and _BYTES: frames read but left in rx until the next read would count against the room of frames not yet sent).
  */
 export class PortReceiver {
   private readonly key: string;
@@ -113,6 +114,11 @@ export class PortReceiver {
     if (trimming) this.trimmedTo = this.lastId;
     this.reads += 1;
     const entries = (results[results.length - 1]?.[1] as XReadReply)?.[0]?.[1] ?? [];
+    // Trimmed at once: sent before the frames are split, answered before they are handed over.
+    const trimmed =
+      entries.length > 0
+        ? this.redis.xtrim(this.key, 'MINID', nextStreamId(entries[entries.length - 1][0].toString('latin1')))
+        : undefined;
     const frames: Buffer[] = [];
     const stamped: [number, number][] = [];
     for (const [id, fields] of entries) {
@@ -132,6 +138,10 @@ export class PortReceiver {
         else this.counters.malformed += 1;
       }
       this.lastId = id.toString('latin1');
+    }
+    if (trimmed) {
+      await trimmed;
+      this.trimmedTo = this.lastId;
     }
     if (this.stages) {
       const splitUs = epochMicros() - repliedAtUs;

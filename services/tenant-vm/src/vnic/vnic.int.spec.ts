@@ -63,6 +63,13 @@ async function streamFrames(
   });
 }
 
+/** Orders two stream ids (`ms-seq`): negative, 0 or positive. */
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}
+
 /** The vNIC's sender and receiver on a real Redis, as a VM's own ACL user, the way the operator creates it. */
 describe('the vNIC on a real Redis, as the VM user', () => {
   let redis: TestRedis;
@@ -208,6 +215,44 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     rest.forEach(({ frame }, i) => assert.ok(frame.equals(frames[PORT_CAPACITY_FRAMES + i]), `frame after the wait`));
     assert.equal(counters.framesSent, frames.length);
     assert.ok(counters.sendWaits >= 1);
+  });
+
+  it('hands a batch over only once rx no longer holds it: the switch bounds rx by what the receiver has not consumed', async () => {
+    const vm = await newVm();
+    const rx = PORT_KEYS.rx(vm.id);
+    const frames = randomFrames(3000, 5);
+    let received = 0;
+    // At each handover, rx's oldest entry, read by another connection sent then, and the last id handed over.
+    const probes: Promise<[string | undefined, string]>[] = [];
+    const receiver = new PortReceiver(vm.connections.openBlocking(), vm.id, (batch) => {
+      received += batch.length;
+      const handedOver = receiver.position;
+      probes.push(admin.xrange(rx, '-', '+', 'COUNT', 1).then((oldest) => [oldest[0]?.[0], handedOver]));
+    });
+    const running = receiver.run();
+    // Packed entries of 16 frames, in several pipelines, so that some reads find many entries.
+    for (let at = 0; at < frames.length; at += 800) {
+      const pipeline = admin.pipeline();
+      for (let i = at; i < Math.min(at + 800, frames.length); i += 16) {
+        pipeline.xadd(
+          rx,
+          '*',
+          PORT_ENTRY_FIELDS.frames,
+          packPortFrames(frames.slice(i, i + 16).map((frame) => ({ frame }))),
+        );
+      }
+      await pipeline.exec();
+    }
+    await waitFor('every frame to be received', 10_000, () => received === frames.length);
+    receiver.close();
+    await running;
+    assert.ok(probes.length > 0);
+    for (const [oldest, handedOver] of await Promise.all(probes)) {
+      assert.ok(
+        oldest === undefined || compareStreamIds(oldest, handedOver) > 0,
+        `rx still held ${oldest} when the receiver handed over up to ${handedOver}`,
+      );
+    }
   });
 
   it('hands frames written to rx to the receiver in order, trims rx, and skips entries without a frame', async () => {
