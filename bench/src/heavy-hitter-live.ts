@@ -16,6 +16,7 @@ import {
   parseUtilityReport,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  portEntryContent,
   type ReallocationDecisionMessage,
   requestJson,
   TOPICS,
@@ -215,10 +216,15 @@ export async function runHeavyHitterLive(options: HeavyHitterLiveOptions): Promi
       }
       const traffic = windowTraffic(tenants, w, options.seed);
       const perTenant = new Map<string, number>();
+      // Frames in the receivers' rx, not entries: the switch packs a destination's frames of one batch (issue 11).
       const rx = async (): Promise<number> => {
-        const lengths = admin!.pipeline();
-        for (const vm of receivers) lengths.xlen(PORT_KEYS.rx(vm));
-        return ((await lengths.exec()) ?? []).reduce((sum, [, length]) => sum + Number(length), 0);
+        const streams = admin!.pipeline();
+        for (const vm of receivers) streams.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+');
+        let frames = 0;
+        for (const [, entries] of (await streams.exec()) ?? []) {
+          for (const [, fields] of entries as [Buffer, Buffer[]][]) frames += portEntryContent(fields).frames.length;
+        }
+        return frames;
       };
       let delivered = 0;
       // A chunk at a time, as vNICs that stop at their ports' capacity would: the next chunk goes once this one has

@@ -5,6 +5,7 @@ import { seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
   DEFAULT_TENANT_QUOTA,
+  MAX_FRAMES_PER_ENTRY,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   validateProgram,
@@ -22,6 +23,7 @@ import { Redis } from 'ioredis';
 import { datagramThroughput, openBenchCircuit, SEND_WINDOW } from './bench-circuit';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { portTransferRate, withSwitch } from './bench-switch';
+import { SUMMED_STAGES, vnicStageLatency, vnicTransferRate } from './bench-vnic';
 import { publishReport, quantile } from './bench-report';
 
 const PIPELINE_SECONDS = 2;
@@ -40,6 +42,27 @@ const FRAME_PAYLOAD = 64;
 /** The end-to-end modes, all moving E2E_FRAMES frames of one size from bench-a1 to bench-a2 on one Redis. */
 const E2E_MODES = ['batch1', 'batch32', 'circuit32', 'circuitDefault'] as const;
 type E2eMode = (typeof E2E_MODES)[number];
+
+/**
+ * Aggregation (issue 11): the vNIC's own sender and receiver, 512 frames per sender round trip, the switch reading up
+ * to AGG_SWITCH_BATCH entries per port per round, with one frame per entry or packed; and the circuit at its
+ * defaults (which packs too), all moving AGG_FRAMES frames.
+ */
+const AGG_MODES = ['perEntry', 'aggregated', 'circuitPacked'] as const;
+type AggMode = (typeof AGG_MODES)[number];
+const AGG_FRAMES = 100_000;
+const AGG_WARMUP_FRAMES = 5_000;
+const AGG_SEND_BATCH = 512;
+const AGG_SWITCH_BATCH = 32;
+/**
+ * The switch's per-tenant work per round (SWITCH_TENANT_QUANTUM) in the aggregation runs, both modes: the default
+ * (256 units, a frame read and each copy one unit) lets a lone tenant move about 128 frames a round, one packed entry,
+ * whatever the aggregation, and a round that reads one entry alternates with one that reads the idle receiving port
+ * (an empty read, then a wait for the doorbell); this lets it read AGG_SWITCH_BATCH packed entries. Not more: the
+ * receiver trims what it read with its next read, so a round of far more than half rx's capacity would find rx full.
+ */
+const AGG_TENANT_QUANTUM = 8_192;
+const STAGE_PROBES = 1_000;
 
 /**
  * The packet path (seeds 000, 003): (a) the switch's in-process pipeline, flow cache on and off, plain and with a
@@ -73,6 +96,31 @@ export async function runSwitchBenchmark(): Promise<void> {
     const e2e = Object.fromEntries(E2E_MODES.map((mode) => [mode, median(samples[mode])])) as Record<E2eMode, number>;
     console.log('==> (b) latency, batch 32');
     const latency = await withSwitch(redis, { ports: 2, batch: 32 }, () => latencyOf(admin));
+    console.log(`==> (d) aggregation: vNIC -> switch -> vNIC, one frame per entry and packed, and the circuit`);
+    const aggSamples = await alternatingRounds(E2E_ROUNDS, AGG_MODES, async (mode, round) => {
+      const rate = await aggregationRun(redis, admin, mode);
+      console.log(`    round ${round + 1} ${mode.padEnd(14)} ${Math.round(rate)} frames/s`);
+      return rate;
+    });
+    const agg = Object.fromEntries(AGG_MODES.map((mode) => [mode, median(aggSamples[mode])])) as Record<
+      AggMode,
+      number
+    >;
+    console.log("==> (d) where a frame's time goes: one frame in flight through the vNIC, per-stage histograms");
+    const stages = await withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH }, async (sw) => {
+      await announceReceiver(admin);
+      return vnicStageLatency(admin, sw.url, {
+        from: 'bench-a1',
+        to: 'bench-a2',
+        frame: benchFrame(0),
+        warmup: LATENCY_WARMUP,
+        probes: STAGE_PROBES,
+      });
+    });
+    console.log(
+      `    e2e mean ${stages.e2eMeanUs.toFixed(1)} µs, stage sum ${stages.stageSumUs.toFixed(1)} µs: ${JSON.stringify(stages.stageMeansUs)}`,
+    );
+    const aggRounds = (mode: AggMode): string => aggSamples[mode].map((v) => Math.round(v)).join(', ');
 
     const roundsOf = (mode: E2eMode): string => samples[mode].map((v) => Math.round(v)).join(', ');
     await publishReport({
@@ -83,6 +131,10 @@ export async function runSwitchBenchmark(): Promise<void> {
         cache_on_vs_off: { atLeast: 2 },
         batch32_vs_batch1: { atLeast: 3 },
         circuit_vs_packet_path_equal_batching: { atLeast: 2 },
+        // Issue 11 (seed 003's aggregation).
+        e2e_pps_aggregated: { atLeast: 500_000 },
+        aggregated_vs_per_entry: { atLeast: 10 },
+        stage_sum_vs_e2e: { atLeast: 0.9, atMost: 1.1 },
       },
       setup: {
         pipeline:
@@ -117,6 +169,21 @@ export async function runSwitchBenchmark(): Promise<void> {
           (mode) => `${mode}: ${describeBatching(meanBatching(batching[mode] ?? []))}`,
         ).join('; ')}`,
         latency: `one frame in flight, XADD to bench-a1's tx until it is in bench-a2's rx, batch 32 switch; ${LATENCY_WARMUP} warm-up probes, then ${LATENCY_SAMPLES} samples`,
+        aggregation:
+          `issue 11: bench-a1 -> bench-a2 through the tenant VM's own PortSender and PortReceiver (admin connections), ` +
+          `${AGG_FRAMES} frames of ${FRAME_PAYLOAD + 42} bytes per measured run after a ${AGG_WARMUP_FRAMES}-frame ` +
+          `warm-up, a fresh switch per run (SWITCH_BATCH ${AGG_SWITCH_BATCH} entries per port per round, ` +
+          `SWITCH_TENANT_QUANTUM ${AGG_TENANT_QUANTUM}); the sender ` +
+          `${AGG_SEND_BATCH} frames per round trip, perEntry one frame per tx entry (the switch then writes rx entries ` +
+          `packed, as it always does when a destination gets several frames in a batch), aggregated up to 128 per ` +
+          `entry. circuitPacked: the same frames over a datagram circuit at its defaults (its writer packs). ` +
+          `${E2E_ROUNDS} alternating rounds, median. Runs (frames/s): perEntry ${aggRounds('perEntry')}; aggregated ` +
+          `${aggRounds('aggregated')}; circuitPacked ${aggRounds('circuitPacked')}`,
+        stages:
+          `one frame in flight through the vNIC (send to handover), ${LATENCY_WARMUP} warm-up probes then ` +
+          `${STAGE_PROBES}; e2e mean ${stages.e2eMeanUs.toFixed(1)} µs; per-stage means (µs) over the same probes, ` +
+          `the switch's from GET /dataplane, the vNIC's from its histograms: ${JSON.stringify(stages.stageMeansUs)}; ` +
+          `summed: ${SUMMED_STAGES.join(' + ')} (the others overlap them or are parts of switch.process)`,
       },
       metrics: {
         pipeline_pps_per_core_cache_on: Math.round(plain.cacheOn),
@@ -131,13 +198,23 @@ export async function runSwitchBenchmark(): Promise<void> {
         e2e_latency_p99_us: Math.round(latency.p99),
         circuit_pps_batch32: Math.round(e2e.circuit32),
         circuit_pps_default_batching: Math.round(e2e.circuitDefault),
+        e2e_pps_aggregated: Math.round(agg.aggregated),
+        e2e_pps_per_entry_batch512: Math.round(agg.perEntry),
+        circuit_pps_packed: Math.round(agg.circuitPacked),
+        e2e_vnic_latency_p50_us: Math.round(stages.e2eP50Us),
+        e2e_vnic_latency_mean_us: Math.round(stages.e2eMeanUs),
+        stage_sum_us: Math.round(stages.stageSumUs),
+        stage_sum_vs_e2e: round(stages.stageSumUs / stages.e2eMeanUs),
       },
       baseline: {
         pipeline_pps_per_core_cache_off: Math.round(plain.cacheOff),
         e2e_pps_batch1: Math.round(e2e.batch1),
         e2e_pps_batch32: Math.round(e2e.batch32),
+        e2e_pps_per_entry_batch512: Math.round(agg.perEntry),
       },
       ratios: {
+        aggregated_vs_per_entry: round(agg.aggregated / agg.perEntry),
+        packet_vs_circuit: round(agg.aggregated / agg.circuitPacked),
         cache_on_vs_off: round(plain.cacheOn / plain.cacheOff),
         program_routes_hit_cache_on_vs_off: round(routesHit.cacheOn / routesHit.cacheOff),
         program_routes_miss_cache_on_vs_off: round(routesMiss.cacheOn / routesMiss.cacheOff),
@@ -210,11 +287,41 @@ async function e2eRun(redis: TestRedis, admin: Redis, mode: E2eMode): Promise<{ 
     const before = await commandCalls(admin);
     const rate = await datagramThroughput(circuit, frame, E2E_FRAMES, window);
     const calls = delta(before, await commandCalls(admin));
-    // The writer reads its credit (HMGET) once per round trip; the reader issues one XREAD per round trip.
-    return { rate, observed: { write: calls('xadd') / calls('hmget'), read: calls('xadd') / calls('xread') } };
+    // Each round trip of the writer reads the ring's length (XLEN) with its XADDs, and so does each of the reader's
+    // (with its XREAD): the writer's round trips are the XLENs the reader did not make. Credit waits poll XLEN too,
+    // so a writer that waited for credit shows fewer entries per round trip than it wrote.
+    const writes = calls('xlen') - calls('xread');
+    return { rate, observed: { write: calls('xadd') / writes, read: calls('xadd') / calls('xread') } };
   } finally {
     await circuit.close();
   }
+}
+
+/** One measured aggregation run of `mode` after its warm-up: frames (or datagrams) per second. */
+async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Promise<number> {
+  const frame = benchFrame(0);
+  if (mode === 'circuitPacked') {
+    const circuit = await openBenchCircuit(redis, admin, 'bench-a1', 'bench-a2');
+    try {
+      await datagramThroughput(circuit, frame, AGG_WARMUP_FRAMES, SEND_WINDOW);
+      return await datagramThroughput(circuit, frame, AGG_FRAMES, SEND_WINDOW);
+    } finally {
+      await circuit.close();
+    }
+  }
+  const env = { SWITCH_TENANT_QUANTUM: String(AGG_TENANT_QUANTUM) };
+  return withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH, env }, async () => {
+    await announceReceiver(admin);
+    const transfer = {
+      from: 'bench-a1',
+      to: 'bench-a2',
+      batch: AGG_SEND_BATCH,
+      maxFramesPerEntry: mode === 'aggregated' ? MAX_FRAMES_PER_ENTRY : 1,
+      frame,
+    };
+    await vnicTransferRate(admin, { ...transfer, total: AGG_WARMUP_FRAMES });
+    return vnicTransferRate(admin, { ...transfer, total: AGG_FRAMES });
+  });
 }
 
 /** Calls per command so far, from INFO commandstats. */

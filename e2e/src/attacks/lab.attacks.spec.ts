@@ -10,6 +10,8 @@ import {
   type TestLab,
 } from '@tenantlab/lab';
 import {
+  MAX_FRAMES_PER_ENTRY,
+  packPortFrames,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   requestJson,
@@ -540,6 +542,48 @@ describe('a hostile tenant against the lab', () => {
         `oversized-entry ${port.drops['oversized-entry']}, malformed ${JSON.stringify(port.malformed)}`,
         true,
       ),
+    );
+  });
+
+  it('gets hostile multi-frame entries in its own tx refused per frame with a reason, never forwarded', async () => {
+    const sw = urlOf(state, 'switch');
+    type Counters = {
+      counters: { ports: Record<string, { drops: Record<string, number>; rxFrames: number } | undefined> };
+    };
+    const before = await labAdminRequest<Counters>('GET', `${sw}/dataplane`);
+    const dropsBefore = before.body.counters.ports[MALLORY]?.drops ?? {};
+    // Issue 11: a packed entry (field m) whose second record claims more bytes than the entry holds, and one with more
+    // frames than MAX_FRAMES_PER_ENTRY. The first record's frame is garbage too: parsed and refused as malformed.
+    const cutShort = Buffer.concat([packPortFrames([{ frame: Buffer.from('garbage') }]), Buffer.from([0x20, 0, 0])]);
+    const tooMany = packPortFrames(
+      Array.from({ length: MAX_FRAMES_PER_ENTRY + 1 }, () => ({ frame: Buffer.from('x') })),
+    );
+    await malloryRedis.call('XADD', PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frames, cutShort);
+    await malloryRedis.call('XADD', PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frames, tooMany);
+    const grew = (drops: Record<string, number>, reason: string): number =>
+      (drops[reason] ?? 0) - (dropsBefore[reason] ?? 0);
+    const port = await eventually('the switch to count both entries, per frame', 30_000, async () => {
+      const { body } = await labAdminRequest<Counters>('GET', `${sw}/dataplane`);
+      const counters = body.counters.ports[MALLORY];
+      return counters && grew(counters.drops, 'entry-malformed') >= 1 && grew(counters.drops, 'entry-over-frames') >= 1
+        ? counters
+        : undefined;
+    });
+    const outcome =
+      `entry-malformed +${grew(port.drops, 'entry-malformed')}, malformed +${grew(port.drops, 'malformed')}, ` +
+      `entry-over-frames +${grew(port.drops, 'entry-over-frames')}`;
+    const held =
+      grew(port.drops, 'entry-malformed') === 1 &&
+      grew(port.drops, 'malformed') >= 1 &&
+      grew(port.drops, 'entry-over-frames') === MAX_FRAMES_PER_ENTRY + 1;
+    assert.ok(
+      table.record(
+        'a packed tx entry cut short, and one over MAX_FRAMES_PER_ENTRY frames',
+        'each frame refused and counted with its reason',
+        outcome,
+        held,
+      ),
+      outcome,
     );
   });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis } from '@tenantlab/lab';
-import { type LinkedPipeline, PORT_KEYS, REDIS_KEYS, validateProgram } from '@tenantlab/shared';
+import { type LinkedPipeline, REDIS_KEYS, validateProgram } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { sendFrames, sequencedFrame } from './port-traffic';
+import { rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 /** `PUT /tenants/:tenant/cpu-weight` on the switch at `url`. */
 const putCpuWeight = (url: string, tenant: string, body: unknown) =>
@@ -150,7 +150,7 @@ async function startBudgetedSwitch(
           sequencedFrame(from, to, first + i, { srcPort: 5000 + ((first + i) % 64), dstPort: 7 }),
         ),
       );
-    const arrived = (vm: Vm): Promise<number> => admin.xlen(PORT_KEYS.rx(vm));
+    const arrived = (vm: Vm): Promise<number> => rxFrameCount(admin, vm);
     await eventually('the programs installed and four ports attached', 10_000, async () => {
       const state = (await adminRequest<Dataplane & { ports: unknown[] }>('GET', `${started.url}/dataplane`)).body;
       return state.programs.version === 1 && state.ports.length === 4 ? true : undefined;

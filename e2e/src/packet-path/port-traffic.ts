@@ -1,4 +1,11 @@
-import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  portEntryContent,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 
 /** Where a sequenced frame's number sits: right after the Ethernet, IPv4 and UDP headers. */
@@ -38,8 +45,18 @@ export async function sendFrames(redis: Redis, from: string, frames: readonly Bu
   await pipeline.exec();
 }
 
+/** The frames in a VM's rx stream, in order: an entry may carry one or, packed, many (issue 11). */
+export async function receivedFrames(redis: Redis, vm: string): Promise<Buffer[]> {
+  const entries = await redis.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+');
+  return entries.flatMap(([, fields]) => portEntryContent(fields).frames.map(({ frame }) => frame));
+}
+
 /** The sequence numbers of every frame in a VM's rx stream, in order. */
 export async function receivedSequences(redis: Redis, vm: string): Promise<number[]> {
-  const entries = await redis.xrangeBuffer(PORT_KEYS.rx(vm), '-', '+');
-  return entries.map(([, fields]) => sequenceOf(fields[1]));
+  return (await receivedFrames(redis, vm)).map(sequenceOf);
+}
+
+/** How many frames wait in a VM's rx stream (its length counts entries, and an entry may carry many frames). */
+export async function rxFrameCount(redis: Redis, vm: string): Promise<number> {
+  return (await receivedFrames(redis, vm)).length;
 }

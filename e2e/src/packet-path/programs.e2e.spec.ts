@@ -5,7 +5,7 @@ import { PORT_KEYS, REDIS_KEYS } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
+import { receivedSequences, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -145,7 +145,7 @@ describe('tenant programs: allocator to switch, on real processes and Redis', ()
     await sending;
     await eventually('version 2 running', 10_000, async () => ((await installedVersion()) > before ? true : undefined));
     await eventually(`all ${total} frames`, 30_000, async () =>
-      (await admin.xlen(PORT_KEYS.rx('vm-a2'))) >= total ? true : undefined,
+      (await rxFrameCount(admin, 'vm-a2')) >= total ? true : undefined,
     );
     assert.deepEqual(
       await received('vm-a2'),

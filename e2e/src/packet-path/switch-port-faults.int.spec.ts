@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS } from '@tenantlab/shared';
+import { packPortFrames, PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
+import { receivedSequences, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 /**
  * vm-bad is registered first, so the switch's port scan meets its tx key (a string) before any other VM's: the scan
@@ -84,9 +84,7 @@ describe('the switch against what a VM can do to its own keys, on a real Redis',
     // vm-a1 broadcasts: vm-a2 and vm-a3 get every frame; the copy for quarantined vm-bad is dropped and counted.
     await sendFrames(admin, 'vm-a1', frames('vm-a1', BROADCAST, 0, 20));
     await eventually('20 frames at vm-a2 and vm-a3', 10_000, async () =>
-      (await admin.xlen(PORT_KEYS.rx('vm-a2'))) === 20 && (await admin.xlen(PORT_KEYS.rx('vm-a3'))) === 20
-        ? true
-        : undefined,
+      (await rxFrameCount(admin, 'vm-a2')) === 20 && (await rxFrameCount(admin, 'vm-a3')) === 20 ? true : undefined,
     );
     assert.deepEqual(await receivedSequences(admin, 'vm-a2'), [...Array(20).keys()]);
     await eventually('the deliveries counted', 5_000, async () =>
@@ -147,15 +145,21 @@ describe('the switch against what a VM can do to its own keys, on a real Redis',
     assert.equal(after.drops['malformed'] ?? 0, before.drops['malformed'] ?? 0, 'never parsed as a frame');
   });
 
-  it('drops and counts what a VM writes beyond its tx bound, the newest entries, unread', async () => {
+  it('drops and counts what a VM writes beyond its tx bound, the newest entries, unread, each frame', async () => {
     await admin.del(PORT_KEYS.rx('vm-b2'));
     const before = await countersOf('vm-b1');
     const deliveredBefore = (await countersOf('vm-b2')).txFrames;
     const beyond = 1000;
-    // One MULTI: the whole burst lands between two of the switch's reads, PORT_CAPACITY_FRAMES + 1000 deep.
+    const burstFrames = frames('vm-b1', 'vm-b2', 0, PORT_CAPACITY_FRAMES + beyond);
+    // One MULTI: the whole burst lands between two of the switch's reads, PORT_CAPACITY_FRAMES entries of a frame
+    // each, then 20 packed entries of 50 frames (issue 11): the 20 beyond the bound count as their 1000 frames.
     const burst = admin.multi();
-    for (const frame of frames('vm-b1', 'vm-b2', 0, PORT_CAPACITY_FRAMES + beyond)) {
+    for (const frame of burstFrames.slice(0, PORT_CAPACITY_FRAMES)) {
       burst.xadd(PORT_KEYS.tx('vm-b1'), '*', PORT_ENTRY_FIELDS.frame, frame);
+    }
+    for (let at = PORT_CAPACITY_FRAMES; at < burstFrames.length; at += 50) {
+      const packed = packPortFrames(burstFrames.slice(at, at + 50).map((frame) => ({ frame })));
+      burst.xadd(PORT_KEYS.tx('vm-b1'), '*', PORT_ENTRY_FIELDS.frames, packed);
     }
     await burst.exec();
     await eventually("vm-b1's tx emptied", 20_000, async () =>

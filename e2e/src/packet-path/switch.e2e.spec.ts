@@ -5,7 +5,7 @@ import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, withVlanTag } from 
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { receivedSequences, sendFrames, sequencedFrame } from './port-traffic';
+import { receivedSequences, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-a3': 'tenant-a', 'vm-b1': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -122,14 +122,14 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
         }
       })();
       await eventually('the switch forwarding part of the load', 20_000, async () =>
-        (await admin.xlen(PORT_KEYS.rx('vm-a2'))) > 1000 ? true : undefined,
+        (await rxFrameCount(admin, 'vm-a2')) > 1000 ? true : undefined,
       );
       const port = sw.port;
       await sw.kill();
       await sending;
       sw = await startSwitch(port);
       await eventually(`all ${total} frames in vm-a2's rx`, 60_000, async () =>
-        (await admin.xlen(PORT_KEYS.rx('vm-a2'))) >= total ? true : undefined,
+        (await rxFrameCount(admin, 'vm-a2')) >= total ? true : undefined,
       );
       const seqs = await received('vm-a2');
       assert.equal(seqs.length, total, 'no frame lost and none delivered twice');
@@ -280,7 +280,7 @@ describe('a 16-VM broadcast storm against the switch, at its default storm contr
         await sendFrames(admin, 'vm-v1', [...unicast.slice(i, i + 200), ...broadcasts.slice(i / 20, i / 20 + 10)]);
       }
       await eventually('all of vm-v1 frames at vm-v2', 60_000, async () =>
-        (await admin.xlen(PORT_KEYS.rx('vm-v2'))) >= 2100 ? true : undefined,
+        (await rxFrameCount(admin, 'vm-v2')) >= 2100 ? true : undefined,
       );
     } finally {
       storming = false;

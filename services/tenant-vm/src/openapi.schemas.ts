@@ -12,6 +12,16 @@ export const REGISTRATION_SCHEMA = strictObject(
   ['lastHeartbeatAt', 'lastError'],
 );
 
+/** One stage's histogram (libs/shared StageSnapshot). */
+const STAGE_SCHEMA = strictObject({
+  count: integer,
+  sumUs: integer,
+  meanUs: number,
+  p50Us: number,
+  p99Us: number,
+  buckets: { type: 'array', items: integer },
+});
+
 export const VNIC_SCHEMA = strictObject(
   {
     vm: text,
@@ -28,6 +38,12 @@ export const VNIC_SCHEMA = strictObject(
       unknownOutcome: strictObject({ tx: integer, atSwitch: integer, rx: integer }),
     }),
     receiverProblem: text,
+    stages: strictObject({
+      'vm.encode': STAGE_SCHEMA,
+      'vm.write': STAGE_SCHEMA,
+      'rx.wait': STAGE_SCHEMA,
+      'vm.read': STAGE_SCHEMA,
+    }),
   },
   ['receiverProblem'],
 );

@@ -10,8 +10,12 @@ export const PORT_KEYS = {
   rx: (vmId: string): string => `port:{${vmId}}:rx`,
 } as const;
 
-/** Fields of a port stream entry: the frame, plus the W3C trace context fields of whoever sent it (`otel.*`). */
-export const PORT_ENTRY_FIELDS = { frame: 'f' } as const;
+/**
+ * Fields of a port stream entry: either one frame (`f`) with the W3C trace context fields of whoever sent it
+ * (`otel.*`), or several frames packed (`m`, see port-frames.ts), each with its own traceparent. `t`, optional:
+ * when the writer sent the entry (µs since the epoch), from which readers measure the time a frame spent in Redis.
+ */
+export const PORT_ENTRY_FIELDS = { frame: 'f', frames: 'm', sentAt: 't' } as const;
 
 /** The switch's consumer group on every tx stream, so a restarted switch resumes where it stopped. */
 export const SWITCH_CONSUMER_GROUP = 'switch';
@@ -21,6 +25,12 @@ export const SWITCH_CONSUMER_GROUP = 'switch';
  * the switch drops and counts what a VM does not read fast enough (its rx is full), as a NIC ring does.
  */
 export const PORT_CAPACITY_FRAMES = 8192;
+
+/**
+ * How many bytes of frames may wait in one port stream, besides PORT_CAPACITY_FRAMES: with several frames per entry
+ * a stream's entry count no longer bounds its frames, so writers count both (issue 11).
+ */
+export const PORT_CAPACITY_BYTES = 16 * 1024 * 1024;
 
 /** Largest frame the packet path carries (a jumbo frame with room for a VLAN tag); larger ones are rejected. */
 export const MAX_FRAME_BYTES = 9216;

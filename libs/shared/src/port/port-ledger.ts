@@ -4,16 +4,16 @@
  * in Redis is lost then, so only these counts, kept in the switch's memory, say what became of the frames that were
  * in the lost store: the VM compares them with its own counts of what it wrote and read.
  *
- * Boundaries: `consumed` counts entries the switch read from the tx stream of the ended generation (up to making the
+ * Boundaries: `consumed` counts frames of the entries the switch read from the tx stream of the ended generation (up to making the
  * new stream's group); `delivered` and `inDoubt` count rx writes made before this entry, in the order of the stream,
  * so the receiver's count of frames read before it is the matching count.
  */
 export interface PortLedger {
   /** Ended generations of this port so far, this one included (per switch process). */
   generation: number;
-  /** Distinct tx entries the switch read in the ended generation. */
+  /** Frames of the distinct tx entries the switch read in the ended generation (an entry may carry many). */
   consumed: number;
-  /** Of those, entries the switch neither delivered nor dropped with a confirmed commit (their fate is unknown). */
+  /** Of those, frames of entries the switch neither delivered nor dropped with a confirmed commit (their fate is unknown). */
   unsettled: number;
   /** Frames written to this port's rx with a confirmed reply, before this entry. */
   delivered: number;

@@ -4,7 +4,7 @@ import { buildFrame } from '@tenantlab/shared';
 import { PortImpairments } from '../impairments/port-impairments';
 import { SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
-import type { CommitResult, Delivery, PortEntry, PortWriter } from '../ports/port-io';
+import type { CommitResult, Delivery, PortEntry, PortWriter, TxEntry } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
 import { BatchForwarder } from './batch-forwarder';
@@ -15,20 +15,28 @@ const MAC = { a1: '02:00:00:00:00:a1', a2: '02:00:00:00:00:a2' };
 
 /**
  * What a1 sends: frame 0 to a2 (a1 is learned from it), then frames alternately to a2 (delivered) and to a1 itself
- * (dropped: `same-port`), and one frame too short to parse (dropped: `malformed`).
+ * (dropped: `same-port`), and one frame too short to parse (dropped: `malformed`); `perEntry` frames to a tx entry
+ * (issue 11: a packed entry's frames share its id and are each counted).
  */
-function traffic(frames: number): { entries: PortEntry[]; delivered: number; samePort: number } {
+function traffic(frames: number, perEntry = 1): { entries: PortEntry[]; delivered: number; samePort: number } {
   const entries: PortEntry[] = [];
   let delivered = 0;
   let samePort = 0;
+  let entry: TxEntry | undefined;
+  const add = (i: number, frame: Buffer): void => {
+    if (i % perEntry === 0) {
+      const count = Math.min(perEntry, frames - i);
+      entry = { id: `1-${i / perEntry}`, frames: count, sentAtUs: undefined, readAtUs: 0 };
+    }
+    entries.push({ port: A1, id: entry!.id, frame, trace: [], entry: entry! });
+  };
   for (let i = 0; i < frames - 1; i++) {
     const toSelf = i % 2 === 1;
-    const frame = buildFrame({ srcMac: MAC.a1, dstMac: toSelf ? MAC.a1 : MAC.a2, etherType: 0x88b5 });
-    entries.push({ port: A1, id: `1-${i}`, frame, trace: [] });
+    add(i, buildFrame({ srcMac: MAC.a1, dstMac: toSelf ? MAC.a1 : MAC.a2, etherType: 0x88b5 }));
     if (toSelf) samePort += 1;
     else delivered += 1;
   }
-  entries.push({ port: A1, id: `1-${frames - 1}`, frame: Buffer.alloc(3), trace: [] });
+  add(frames - 1, Buffer.alloc(3));
   return { entries, delivered, samePort };
 }
 
@@ -147,6 +155,22 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
       assertCounted(pipeline, entries.length, 0, samePort, end);
       assert.equal(forwarder.uncommitted.size, 0, end);
     }
+  });
+
+  it('packed entries: each frame counted once after a commit that did not apply, each entry awaited once', async () => {
+    const writer = new StubWriter(1);
+    const { forwarder, pipeline } = forwarderWith(writer);
+    const { entries, delivered, samePort } = traffic(41, 8);
+
+    await assert.rejects(forwarder.forward(entries));
+    // 41 frames in 6 entries: the counts wait per entry, as the commit would have acknowledged them.
+    assert.deepEqual(forwarder.uncommitted.snapshot(), { [A1.vm]: 6 });
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    forwarder.reread([], [A1]);
+
+    assertCounted(pipeline, entries.length, delivered, samePort);
+    assert.equal(forwarder.uncommitted.size, 0);
   });
 
   it('counts a batch whose commit answers when it answers', async () => {

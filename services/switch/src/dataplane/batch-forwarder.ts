@@ -2,11 +2,14 @@ import type { PortImpairments, ShapeHooks } from '../impairments/port-impairment
 import { SwitchCounters } from '../pipeline/switch-counters';
 import type { SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
-import type { Delivery, PortEntry, PortWriter } from '../ports/port-io';
+import type { PortEntry, PortWriter, TxEntry } from '../ports/port-io';
 import type { PortQuarantine } from '../ports/port-quarantine';
 import type { TenantUsage } from '../ports/read-scheduler';
 import type { StoreLedger } from '../ports/store-ledger';
 import type { PacketTraceSink, SampledFrame } from '../traces/packet-trace.sink';
+import { CpuWaitQueues } from './cpu-wait-queues';
+import { AckList, DeliveryPlan } from './delivery-plan';
+import { SwitchStageTimings } from './switch-stages';
 import { UncommittedCounts } from './uncommitted-counts';
 
 /** What a batch needs of the data path around it. */
@@ -20,24 +23,18 @@ export interface ForwardHooks {
   quarantine(port: SwitchPort, reason: string): void;
 }
 
-function acknowledge(acks: Map<SwitchPort, string[]>, entry: PortEntry): void {
-  const ids = acks.get(entry.port);
-  if (ids) ids.push(entry.id);
-  else acks.set(entry.port, [entry.id]);
-}
-
 /**
- * One batch of the data path: decide every frame, then deliver and acknowledge them all in one MULTI. A batch's
- * decide-time counts (rx, the pipeline's drops, `cpu-budget`, `port-quarantined`, `rx-full`) go to counters of its
- * own, merged into the switch's totals when its commit answers; a commit without a reply leaves them to
- * UncommittedCounts, so an entry read again after a failed commit is counted once. Frames of a tenant whose programs
- * are over their CPU share wait here, in order and unacknowledged, up to `waitFrames`.
+ * One batch of the data path: decide every frame, then deliver and acknowledge them all in one MULTI. A tx entry may
+ * hold many frames (issue 11): each is decided and counted on its own, and the entry is acknowledged once, in the
+ * commit that delivers its frames. A batch's decide-time counts (rx, the pipeline's drops, `cpu-budget`,
+ * `port-quarantined`, `rx-full`, a packed entry's frames refused unsplit) go to counters of its own, merged into the
+ * switch's totals when its commit answers; a commit without a reply leaves them to UncommittedCounts, so an entry
+ * read again after a failed commit is counted once. Frames of a tenant whose programs are over their CPU share wait,
+ * a tx entry at a time, up to `waitFrames` (see CpuWaitQueues).
  */
 export class BatchForwarder {
   /** Per tenant, frames read but not yet run because its programs were over their CPU share (seed 000). */
-  readonly waiting = new Map<string, PortEntry[]>();
-  /** Per tenant, frames that had to wait for CPU, each counted once: when it first joined its tenant's wait queue. */
-  readonly cpuWaits = new Map<string, number>();
+  readonly waiting: CpuWaitQueues;
   readonly uncommitted: UncommittedCounts;
 
   constructor(
@@ -48,10 +45,18 @@ export class BatchForwarder {
     private readonly shapeHooks: ShapeHooks,
     private readonly ledger: StoreLedger,
     private readonly traceSink: Pick<PacketTraceSink, 'decided' | 'droppedUndecided'>,
-    private readonly waitFrames: number,
+    waitFrames: number,
     private readonly hooks: ForwardHooks,
+    /** Where a frame's time goes in the switch (issue 11). */
+    private readonly stages = new SwitchStageTimings(),
   ) {
+    this.waiting = new CpuWaitQueues(pipeline, waitFrames);
     this.uncommitted = new UncommittedCounts(pipeline.counters);
+  }
+
+  /** Per tenant, frames that had to wait for CPU, each counted once: when it first joined its tenant's wait queue. */
+  get cpuWaits(): ReadonlyMap<string, number> {
+    return this.waiting.waits;
   }
 
   /**
@@ -61,85 +66,73 @@ export class BatchForwarder {
    */
   reread(entries: readonly PortEntry[], pendingDone: readonly SwitchPort[]): void {
     if (this.uncommitted.size === 0) return;
-    for (const entry of entries) this.uncommitted.returned(entry.port, entry.id);
+    let last: TxEntry | undefined;
+    for (const frame of entries) {
+      if (frame.entry === last) continue; // a packed entry's frames share its id
+      last = frame.entry;
+      this.uncommitted.returned(frame.port, frame.id);
+    }
     for (const port of pendingDone) this.uncommitted.pendingReadDone(port);
   }
 
   /** The promise settles when Redis has answered the batch's commit; it rejects when no reply came. */
   forward(entries: PortEntry[]): Promise<void> {
     const counts = new SwitchCounters();
-    const deliveries = new Map<SwitchPort, Delivery[]>();
-    const touched = new Set<SwitchPort>();
-    const acks = new Map<SwitchPort, string[]>();
-    const candidates: PortEntry[] = [];
-    for (const queue of this.waiting.values()) candidates.push(...queue);
-    this.waiting.clear();
-    // The first `carried` candidates waited before this batch: they were counted in cpuWaits when they began to.
-    const carried = candidates.length;
-    candidates.push(...entries);
-    let position = 0;
-    for (const entry of candidates) {
-      const tenant = entry.port.tenant;
-      const queue = this.waiting.get(tenant);
-      const waitedBefore = position++ < carried;
-      if (queue || this.pipeline.mustWait(entry.port)) {
-        if (!queue) this.waiting.set(tenant, [entry]);
-        else if (queue.length < this.waitFrames) queue.push(entry);
-        else {
-          this.pipeline.drop(entry, 'cpu-budget', counts);
-          if (this.hooks.sampled(tenant)) this.traceSink.droppedUndecided(entry, 'cpu-budget');
-          acknowledge(acks, entry);
-          continue;
-        }
-        if (!waitedBefore) this.cpuWaits.set(tenant, (this.cpuWaits.get(tenant) ?? 0) + 1);
+    const plan = new DeliveryPlan(this.writer);
+    const acks = new AckList();
+    // Each entry is admitted as its first frame is reached, after the frames before it were run and charged.
+    const admitted = this.waiting.admit(entries, {
+      acknowledge: (frame) => acks.add(frame),
+      dropped: (frame, reason) => {
+        this.pipeline.drop(frame, reason, counts);
+        if (this.hooks.sampled(frame.port.tenant)) this.traceSink.droppedUndecided(frame, reason);
+      },
+    });
+    const run: PortEntry[] = [];
+    let entry: TxEntry | undefined;
+    for (const frame of admitted) {
+      run.push(frame);
+      const tenant = frame.port.tenant;
+      const usage = this.hooks.usageOf(tenant);
+      if (frame.entry !== entry) usage.entries = (usage.entries ?? 0) + 1;
+      entry = frame.entry;
+      if (frame.refused) {
+        const { reason, frames } = frame.refused;
+        counts.droppedUnread(frame.port, reason, frames, frame.frame.length);
+        usage.cost += frames;
         continue;
       }
-      acknowledge(acks, entry);
-      const usage = this.hooks.usageOf(tenant);
       usage.frames += 1;
       usage.cost += 1;
       let traced: SampledFrame | undefined;
+      const timing = this.stages.sample();
       const verdict = this.pipeline.process(
-        entry,
+        frame,
         this.hooks.sampled(tenant)
-          ? (_, view, decided) => (traced = this.traceSink.decided(entry, view, decided))
+          ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
           : undefined,
         counts,
+        { admitted: true, timing },
       );
-      if (verdict.kind !== 'forward') {
-        traced?.finish();
-        continue;
-      }
-      for (const out of verdict.outPorts) {
-        if (this.quarantine.has(out)) {
-          counts.dropped(entry.port, 'port-quarantined');
-          traced?.droppedAt(out, 'port-quarantined');
-          continue;
-        }
-        touched.add(out);
-        const planned = deliveries.get(out);
-        if (!this.writer.hasRoom(out, planned?.length ?? 0)) {
-          counts.dropped(entry.port, 'rx-full');
-          traced?.droppedAt(out, 'rx-full');
-          continue;
-        }
-        usage.cost += 1;
-        const delivery = { from: entry.port, frame: entry.frame, trace: entry.trace };
-        if (planned) planned.push(delivery);
-        else deliveries.set(out, [delivery]);
+      if (timing) this.stages.sampled(timing);
+      if (verdict.kind === 'forward') {
+        usage.cost += plan.deliver(frame, verdict.outPorts, traced, this.quarantine, counts);
       }
       traced?.finish();
     }
-    for (const tenant of this.waiting.keys()) this.hooks.usageOf(tenant).backlogged = true;
+    for (const tenant of this.waiting.tenants()) this.hooks.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.hooks.charge();
     // Impairments count what they lose or hold as they shape (not the batch's decisions: they stay as they are).
+    const { deliveries, touched } = plan;
     const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), this.shapeHooks);
-    return this.writer.commit(deliveries, touched, acks, heldCounts).then(
+    const sentAtUs = this.stages.committing(run);
+    return this.writer.commit(deliveries, touched, acks.ids, heldCounts, sentAtUs).then(
       ({ applied, refused, faults }) => {
+        this.stages.committed(sentAtUs, applied.length);
         const totals = this.pipeline.counters;
         totals.merge(counts);
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
         for (const [port] of applied) this.ledger.delivered(port.vm, 1);
         // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
         for (const [port, { frame }] of applied) totals.delivered(port, frame.length);
@@ -151,9 +144,9 @@ export class BatchForwarder {
         // entries are settled with it (a drop is counted once its commit's outcome is known, a delivery is in doubt
         // at its destination): left unsettled, a frame lost with the store would be counted at its sender too.
         for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
-        for (const [port, ids] of acks) this.ledger.settled(port.vm, ids);
+        for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
         if (heldCounts) this.impairments.heldChangesInDoubt();
-        this.uncommitted.failed(counts, acks, deliveries);
+        this.uncommitted.failed(counts, acks.ids, deliveries);
         throw error;
       },
     );

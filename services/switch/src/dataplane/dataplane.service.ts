@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { context, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  epochMicros,
   JsonLogger,
   KAFKA_CLIENT,
   NotFoundError,
@@ -23,6 +24,7 @@ import { type CompiledProgram, type ProgramHooks, RegisterMemory, type ReportVal
 import { BatchForwarder } from './batch-forwarder';
 import { ProgramInstaller } from './program-installer';
 import { UtilityReporter } from './utility-reporter';
+import { SwitchStageTimings } from './switch-stages';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { PortDirectory } from '../ports/port-directory';
 import { type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
@@ -87,7 +89,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   /** Per sender VM, frames a switch before this one held in an impairment and never delivered: counted on attach. */
   private heldLeftOver = new Map<string, number>();
   private readonly shapeHooks: ShapeHooks = {
-    hasRoom: (port, planned) => this.writer.hasRoom(port, planned),
+    hasRoom: (port, planned, bytes) => this.writer.hasRoom(port, planned, bytes),
     dropped: (from, reason) => this.pipeline.counters.dropped(from, reason),
   };
   /** Per VM port and store generation, what the switch took and gave: survives a Redis that restarts empty. */
@@ -106,6 +108,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   private readonly sampling = new Map<string, number>();
   /** One batch's decisions and commit, with the frames waiting for CPU and the counts waiting for a commit's outcome. */
   private readonly batch: BatchForwarder;
+  /** Where a frame's time goes in the switch (issue 11). */
+  private readonly stages = new SwitchStageTimings();
   private running: Promise<void> | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
@@ -158,6 +162,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         sampled: (tenant) => this.sampled(tenant),
         quarantine: (port, reason) => this.quarantinePort(port, reason),
       },
+      this.stages,
     );
     this.counters = new KafkaBatchPublisher(kafka, TOPICS.switchCounters, 100, config.COUNTERS_INTERVAL_MS, logger);
     this.events = new KafkaBatchPublisher(kafka, TOPICS.programEvents, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger);
@@ -230,7 +235,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Per tenant, frames waiting because its programs are over their CPU share (`waitingForCpu` in GET /dataplane). */
   cpuWaiting(): Map<string, number> {
-    return new Map([...this.batch.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+    return new Map(Object.entries(this.batch.waiting.snapshot()));
   }
 
   /** Per tenant, frames that have waited for CPU since the switch started (`waitedForCpu` in GET /dataplane). */
@@ -296,8 +301,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       programs: this.installer.status(),
       ...this.quarantine.snapshot(this.directory.ports()),
       scheduler: this.scheduler.snapshot(),
-      waitingForCpu: Object.fromEntries([...this.batch.waiting].map(([tenant, queue]) => [tenant, queue.length])),
+      waitingForCpu: this.batch.waiting.snapshot(),
       waitedForCpu: Object.fromEntries(this.batch.cpuWaits),
+      stages: this.stages.snapshot(),
       programEvents: this.events.snapshot(),
       utilityReports: this.utilityReports.snapshot(),
       storeLedger: this.ledger.snapshot(),
@@ -458,7 +464,9 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     // Only a port in quarantine when its read was planned is released by a clean read: one quarantined meanwhile (by
     // the last round's commit, answered just before this read) stays in.
     const onProbation = new Set(ports.filter((port) => this.quarantine.has(port)));
+    const sentAtUs = epochMicros();
     const { entries, outcomes }: ReadRound = await this.reader.read(this.scheduler.plan(ports));
+    this.stages.read(sentAtUs, entries);
     this.usage = new Map();
     const pendingDone: SwitchPort[] = [];
     for (const outcome of outcomes) {
@@ -487,7 +495,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
-    for (const entry of entries) this.ledger.read(entry.port.vm, entry.id);
+    for (const { port, id, entry } of entries) this.ledger.read(port.vm, id, entry.frames);
     return { entries, pendingDone };
   }
 

@@ -19,7 +19,7 @@ function hooks(room = Infinity): ShapeHooks & { drops: Map<string, number> } {
   const drops = new Map<string, number>();
   return {
     drops,
-    hasRoom: (_port, planned) => planned < room,
+    hasRoom: (_port, planned) => planned.frames < room,
     dropped: (from: SwitchPort, reason: DropReason) =>
       drops.set(`${from.vm}:${reason}`, (drops.get(`${from.vm}:${reason}`) ?? 0) + 1),
   };

@@ -7,7 +7,8 @@ import { IMPAIRMENT_QUEUE_LIMITS, type ImpairmentQueueLimits, PortImpairment } f
 
 /** What shaping needs of the data path: the rx room check it applies to every write, and its drop counters. */
 export interface ShapeHooks {
-  hasRoom(port: SwitchPort, planned: number): boolean;
+  /** Whether `port`'s rx takes one more frame of `bytes` after the frames and bytes already planned for it. */
+  hasRoom(port: SwitchPort, planned: { frames: number; bytes: number }, bytes: number): boolean;
   dropped(from: SwitchPort, reason: DropReason): void;
 }
 
@@ -217,10 +218,13 @@ export class PortImpairments {
     let planned = deliveries.get(port);
     if (!planned) deliveries.set(port, (planned = []));
     touched.add(port);
+    let bytes = planned.reduce((sum, delivery) => sum + delivery.frame.length, 0);
     for (const frame of frames) {
       this.count(frame.from, -1);
-      if (hooks.hasRoom(port, planned.length)) planned.push(frame);
-      else hooks.dropped(frame.from, 'rx-full');
+      if (hooks.hasRoom(port, { frames: planned.length, bytes }, frame.frame.length)) {
+        planned.push(frame);
+        bytes += frame.frame.length;
+      } else hooks.dropped(frame.from, 'rx-full');
     }
   }
 

@@ -53,6 +53,23 @@ interface TenantStage {
 /** VLAN ids are 12 bits: the system stage's dispatch table has one slot per id. */
 const VLAN_IDS = 4096;
 
+/**
+ * How `process` runs one frame. `admitted`: the data path already admitted the frame's tx entry within its tenant's
+ * CPU budget (issue 11: an entry's frames are decided together, so its later frames are not refused half-way; their
+ * cost is still charged, per frame, into debt if need be). `timing`: filled in with where the frame's time went, ns.
+ */
+export interface ProcessOptions {
+  admitted?: boolean;
+  timing?: FrameTiming;
+}
+
+/** A frame's time in the pipeline's stages, ns: parse, the tenant's program, and the rest of the decision. */
+export interface FrameTiming {
+  parseNs: number;
+  programNs: number;
+  decideNs: number;
+}
+
 /** Called for each frame with its parsed headers and the switch's decision (the view is reused: copy what you keep). */
 export type VerdictObserver = (frame: IngressFrame, view: FrameView, verdict: Verdict) => void;
 
@@ -101,6 +118,9 @@ export class SwitchPipeline {
   private readonly weights = new Map<string, number>();
   private readonly context = new PacketContext(this.view);
   private readonly cpu: TenantCpuBudget | undefined;
+  /** The frame being processed: admitted by the data path already, and where to note its timing (see ProcessOptions). */
+  private admitted = false;
+  private timing: FrameTiming | undefined;
   private readonly storm: StormControl | undefined;
 
   constructor(options: PipelineOptions) {
@@ -222,11 +242,42 @@ export class SwitchPipeline {
    * the caller counts a batch apart (the data path does, to count a batch's frames once whatever its commit does).
    * Delivery is counted by the caller.
    */
-  process(ingress: IngressFrame, observe?: VerdictObserver, counters = this.counters): Verdict {
+  process(
+    ingress: IngressFrame,
+    observe?: VerdictObserver,
+    counters = this.counters,
+    options?: ProcessOptions,
+  ): Verdict {
     const { port, frame } = ingress;
     const view = this.view;
     counters.received(port, frame.length);
+    this.admitted = options?.admitted === true;
+    const timing = options?.timing;
+    const started = timing ? performance.now() : 0;
     const rejected = parseFrame(frame, view);
+    if (timing) {
+      const parsed = performance.now();
+      timing.parseNs = (parsed - started) * 1e6;
+      timing.programNs = 0;
+      this.timing = timing;
+      try {
+        return this.processParsed(ingress, view, rejected, observe, counters);
+      } finally {
+        this.timing = undefined;
+        timing.decideNs = (performance.now() - parsed) * 1e6 - timing.programNs;
+      }
+    }
+    return this.processParsed(ingress, view, rejected, observe, counters);
+  }
+
+  private processParsed(
+    ingress: IngressFrame,
+    view: FrameView,
+    rejected: ReturnType<typeof parseFrame>,
+    observe: VerdictObserver | undefined,
+    counters: SwitchCounters,
+  ): Verdict {
+    const { port, frame } = ingress;
     if (rejected !== undefined) {
       counters.dropped(port, 'malformed', rejected);
       const verdict: Verdict = { kind: 'drop', reason: 'malformed', malformed: rejected };
@@ -295,7 +346,8 @@ export class SwitchPipeline {
     const cpu = bucket === undefined ? undefined : this.cpu;
     // One clock read before and one after: the first admits and starts the measurement, the second ends it.
     const started = cpu === undefined ? 0 : cpu.now();
-    if (cpu !== undefined && !cpu.admit(bucket!, started)) return CPU_BUDGET;
+    if (cpu !== undefined && !this.admitted && !cpu.admit(bucket!, started)) return CPU_BUDGET;
+    const timed = this.timing === undefined ? 0 : performance.now();
     const ctx = this.context.load(frame, port.no);
     const verdict =
       lookups === undefined
@@ -307,6 +359,7 @@ export class SwitchPipeline {
       const ended = cpu.now();
       cpu.charge(bucket!, Math.min(ended - started, MAX_FRAME_CHARGE_NS), ended);
     }
+    if (this.timing !== undefined) this.timing.programNs += (performance.now() - timed) * 1e6;
     if (verdict.kind === 'continue') return undefined;
     if (verdict.kind === 'drop') return PROGRAM_DROP;
     const target = this.portsByVm.get(verdict.vm);

@@ -29,6 +29,10 @@ export const DROP_REASONS = {
   'impaired-queue-full': "the destination port's impairment queue was full (its delay or rate held too much)",
   'impaired-port-detached': "the frame was held by the destination port's impairment when the port was detached",
   'impaired-switch-restart': 'the frame was held by a port impairment of a switch that stopped before delivering it',
+  'entry-malformed':
+    'a packed tx entry (several frames) had a record cut short: the frames before it went on, the rest is one drop',
+  'entry-over-frames':
+    'a packed tx entry held more than MAX_FRAMES_PER_ENTRY frames: refused whole, each frame counted',
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

@@ -1,15 +1,32 @@
-import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, SWITCH_CONSUMER_GROUP } from '@tenantlab/shared';
+import {
+  epochMicros,
+  PORT_CAPACITY_FRAMES,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  SWITCH_CONSUMER_GROUP,
+} from '@tenantlab/shared';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SwitchPort } from '../pipeline/switch-port';
+import { decodeTxEntry, type TxEntry } from './tx-entry';
+import { RxOccupancy } from './rx-occupancy';
+import { packRxEntries } from './rx-packing';
 import { MAX_TX_ENTRY_BYTES, TX_READ_SCRIPT, TX_READ_SHA } from './tx-read.script';
 
-/** One frame read from a port's tx stream: its stream id (for XACK), bytes, and the sender's trace context. */
+export type { TxEntry } from './tx-entry';
+
+/**
+ * One frame read from a port's tx stream: the stream id of its entry (for XACK), bytes, and the sender's trace
+ * context. A tx entry may hold many frames (issue 11): its frames come one after the other and share `entry`.
+ */
 export interface PortEntry {
   port: SwitchPort;
   id: string;
   frame: Buffer;
-  /** Flat `otel.*` fields of the entry, carried on to the destination so its trace continues. */
+  /** Flat `otel.*` fields of the frame's send, carried on to the destination so its trace continues. */
   trace: string[];
+  entry: TxEntry;
+  /** Set on the stand-in for what a packed entry held that could not be split: dropped unparsed, per frame. */
+  refused?: { reason: 'entry-malformed' | 'entry-over-frames'; detail: string; frames: number };
 }
 
 /** How many frames to read from one port this round; 0 only enforces its tx bound. */
@@ -25,7 +42,7 @@ export interface PortReadOutcome {
   read: number;
   /** Entries still in the tx stream after the read, those just read included (they go at the commit). */
   length: number;
-  /** Entries beyond the tx bound (and their bytes), deleted unread. */
+  /** Frames of the entries beyond the tx bound (each of a packed entry), and their bytes, deleted unread. */
   overBound: number;
   overBoundBytes: number;
   /** Entries over MAX_TX_ENTRY_BYTES (and their bytes), deleted without leaving Redis. */
@@ -58,8 +75,6 @@ export function untilClosed<T>(redis: Redis, pending: Promise<T>): Promise<T> {
   });
 }
 
-const FRAME_FIELD = Buffer.from(PORT_ENTRY_FIELDS.frame);
-const TRACE_PREFIX = 'otel.';
 /** The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes, vanished. */
 const HEADER = 7;
 
@@ -155,8 +170,9 @@ export class PortReader {
     outcome.oversized = Number(parts[4]);
     outcome.oversizedBytes = Number(parts[5]);
     const pending = this.recovered.has(port.no) === false;
+    const readAtUs = epochMicros();
     for (let i = HEADER; i + 1 < parts.length; i += 2) {
-      entries.push(decodeEntry(port, String(parts[i]), parts[i + 1] as Buffer[]));
+      decodeTxEntry(port, String(parts[i]), parts[i + 1] as Buffer[], readAtUs, entries);
       outcome.read += 1;
     }
     // Vanished entries (parts[6]) were pending ones: read again, now gone, and acknowledged by the script.
@@ -166,18 +182,6 @@ export class PortReader {
     }
     return outcome;
   }
-}
-
-function decodeEntry(port: SwitchPort, id: string, fields: Buffer[]): PortEntry {
-  let frame: Buffer | undefined;
-  const trace: string[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i];
-    if (name.equals(FRAME_FIELD)) frame = fields[i + 1];
-    else if (name.toString('latin1').startsWith(TRACE_PREFIX)) trace.push(name.toString(), fields[i + 1].toString());
-  }
-  // An entry without a frame field is delivered to the pipeline as an empty frame, which it rejects and counts.
-  return { port, id, frame: frame ?? Buffer.alloc(0), trace };
 }
 
 /** One frame for one destination port, and the port it came in on (whose counters a failed write is charged to). */
@@ -196,21 +200,34 @@ export interface CommitResult {
 }
 
 /**
+ * A destination's rx length and the id of its oldest entry ('' when empty), for RxOccupancy: the entries the switch
+ * wrote that are older than it were read and trimmed by the VM (or deleted with the stream).
+ */
+const RX_LENGTH_SCRIPT = `
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+return {redis.call('XLEN', KEYS[1]), oldest and oldest[1] or ''}
+`;
+
+/**
  * Writes one batch's deliveries and acknowledges its reads in a single MULTI, in one round trip. Redis runs every
  * command of an EXEC even when one of them fails (a VM's rx replaced by a key of another type): each reply is looked
  * at on its own, so one port's failure costs that port's frames only, and a delivery counts once its XADD replied
  * with an id. When Redis refuses the whole EXEC (EXECABORT: nothing ran) or the connection drops, commit throws and
  * the batch's entries, still pending, are read again. Each destination's rx length comes back in the same round trip;
- * a destination at PORT_CAPACITY_FRAMES gets no more.
+ * a destination holding PORT_CAPACITY_FRAMES frames or PORT_CAPACITY_BYTES bytes gets no more (see RxOccupancy).
  */
 export class PortWriter {
-  private readonly rxLength = new Map<string, number>();
+  /** Frames and bytes in each destination's rx, from its length as last read and the entries this writer wrote. */
+  private readonly occupancy = new RxOccupancy();
 
   constructor(private readonly redis: Redis) {}
 
-  /** True when `port`'s rx stream can take one more frame, counting those already planned for this batch. */
-  hasRoom(port: SwitchPort, planned: number): boolean {
-    return (this.rxLength.get(port.vm) ?? 0) + planned < PORT_CAPACITY_FRAMES;
+  /**
+   * True when `port`'s rx stream can take one more frame of `bytes`, counting the frames and bytes already planned for
+   * this batch: rx holds at most PORT_CAPACITY_FRAMES frames and PORT_CAPACITY_BYTES bytes of frames.
+   */
+  hasRoom(port: SwitchPort, planned: { frames: number; bytes: number }, bytes: number): boolean {
+    return this.occupancy.hasRoom(port.vm, planned.frames + 1, planned.bytes + bytes);
   }
 
   async commit(
@@ -219,18 +236,22 @@ export class PortWriter {
     acks: ReadonlyMap<SwitchPort, string[]>,
     /** Queues more commands to run in the same MULTI, after the batch's (their replies are not looked at). */
     extra?: (multi: ChainableCommander) => number,
+    /** The `t` stamp of the rx entries: when the commit is sent, µs since the epoch. */
+    sentAtUs = epochMicros(),
   ): Promise<CommitResult> {
     const multi = this.redis.multi();
-    const writes: [SwitchPort, Delivery][] = [];
+    // One XADD per rx entry; an entry carries one destination's frames (many, packed, when many are planned).
+    const writes: [SwitchPort, Delivery[]][] = [];
+    const sentAt = String(sentAtUs);
     for (const [port, frames] of deliveries) {
       const rx = PORT_KEYS.rx(port.vm);
-      for (const delivery of frames) {
-        multi.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, delivery.frame, ...delivery.trace);
-        writes.push([port, delivery]);
+      for (const { fields, deliveries: carried } of packRxEntries(frames)) {
+        multi.xadd(rx, '*', ...fields, PORT_ENTRY_FIELDS.sentAt, sentAt);
+        writes.push([port, carried]);
       }
     }
     const lengthsOf = [...touched];
-    for (const port of lengthsOf) multi.xlen(PORT_KEYS.rx(port.vm));
+    for (const port of lengthsOf) multi.eval(RX_LENGTH_SCRIPT, 1, PORT_KEYS.rx(port.vm));
     const acked = [...acks];
     for (const [port, ids] of acked) {
       const tx = PORT_KEYS.tx(port.vm);
@@ -244,15 +265,19 @@ export class PortWriter {
       throw new Error(`the commit's EXEC answered ${results.length} replies for ${commands} commands`);
     }
     const result: CommitResult = { applied: [], refused: [], faults: new Map() };
-    writes.forEach((write, i) => {
-      const [error] = results[i];
-      if (error) result.faults.set(write[0], error.message);
-      (error ? result.refused : result.applied).push(write);
+    writes.forEach(([port, carried], i) => {
+      const [error, id] = results[i];
+      if (error) result.faults.set(port, error.message);
+      else this.occupancy.written(port.vm, String(id), carried);
+      for (const delivery of carried) (error ? result.refused : result.applied).push([port, delivery]);
     });
     lengthsOf.forEach((port, i) => {
-      const [error, length] = results[writes.length + i];
+      const [error, reply] = results[writes.length + i];
       if (error) result.faults.set(port, error.message);
-      else this.rxLength.set(port.vm, Number(length));
+      else {
+        const [length, oldest] = reply as [number, string];
+        this.occupancy.observe(port.vm, Number(length), String(oldest));
+      }
     });
     acked.forEach(([port], i) => {
       const first = writes.length + lengthsOf.length + i * 2;
@@ -263,6 +288,6 @@ export class PortWriter {
   }
 
   forget(port: SwitchPort): void {
-    this.rxLength.delete(port.vm);
+    this.occupancy.forget(port.vm);
   }
 }

@@ -187,4 +187,24 @@ describe('ReadScheduler: deficit round robin over tenants, then their ports', ()
     alone.charge(new Map([['a', { frames: 100, cost: 5000, backlogged: true }]]));
     assert.ok(alone.plan(a)[0].count > 0);
   });
+
+  it('gives a tenant with credit for one read only its port with frames waiting, round after round (issue 11)', () => {
+    const scheduler = new ReadScheduler(1, MAX_PER_PORT);
+    const [sending, receiving] = portsOf('packed', 2, 1);
+    scheduler.observe(sending, 64);
+    scheduler.observe(receiving, 0);
+    for (let round = 0; round < 4; round++) {
+      const plan = scheduler.plan([sending, receiving]);
+      assert.deepEqual(
+        plan.map(({ port, count }) => [port.vm, count]),
+        [
+          [sending.vm, 1],
+          [receiving.vm, 0],
+        ],
+        `round ${round}`,
+      );
+      const usage: TenantUsage = { frames: 128, entries: 1, cost: 256, backlogged: true };
+      scheduler.charge(new Map([['packed', usage]]));
+    }
+  });
 });

@@ -4,6 +4,11 @@ import type { PortRead } from './port-io';
 /** What a tenant's reads of one round came to: frames read, their cost, and whether frames are still waiting. */
 export interface TenantUsage {
   frames: number;
+  /**
+   * tx entries read, when they carry several frames each (issue 11): a port's read is counted in entries, so the
+   * scheduler converts a deficit into entries at the recent cost per entry. Left out, one entry per frame.
+   */
+  entries?: number;
   /** Work the frames made: 1 per frame read, plus 1 per copy written to a destination (a flood costs its fan-out). */
   cost: number;
   backlogged: boolean;
@@ -80,8 +85,13 @@ export class ReadScheduler {
       // instead, a receiving VM would hold half of a two-VM tenant's share unused, and once rounds grow long (a
       // storm, a busy machine) its sender would fall behind for good.
       const idle = own.filter((port) => this.empty.has(port)).length;
-      const sharing = idle < own.length && frames - idle >= own.length - idle;
-      const busy = sharing ? own.filter((port) => !this.empty.has(port)) : own;
+      const someBusy = idle < own.length;
+      const sharing = someBusy && frames - idle >= own.length - idle;
+      // Too little credit for one frame each (a tenant whose entries pack many frames, issue 11): its ports with
+      // frames waiting get it, the idle ones none this round (their length still comes back with the read, so one
+      // that gets frames is read from the next round on). Handed to an idle port, the only frame of a round is an
+      // empty read, and the round after it waits for the doorbell.
+      const busy = someBusy ? own.filter((port) => !this.empty.has(port)) : own;
       const shared = sharing ? frames - idle : frames;
       const each = Math.floor(shared / busy.length);
       const extra = shared % busy.length;
@@ -89,7 +99,7 @@ export class ReadScheduler {
       for (const port of own) {
         const i = busy.indexOf(port);
         if (i < 0) {
-          plan.push({ port, count: 1 });
+          plan.push({ port, count: sharing ? 1 : 0 });
           continue;
         }
         const turn = (i - cursor + busy.length) % busy.length;
@@ -111,9 +121,10 @@ export class ReadScheduler {
     for (const [tenant, state] of this.tenants) {
       const used = usage.get(tenant);
       state.backlogged = used?.backlogged ?? false;
-      if (!used || used.frames === 0) continue;
+      const reads = used?.entries ?? used?.frames ?? 0;
+      if (!used || reads === 0) continue;
       state.deficit -= used.cost;
-      const sample = used.cost / used.frames;
+      const sample = used.cost / reads;
       state.costPerFrame += COST_SMOOTHING * (sample - state.costPerFrame);
     }
   }

@@ -10,6 +10,7 @@ import {
   SWITCH_CONSUMER_GROUP,
   PORT_LEDGER_FIELD,
   parsePortLedger,
+  portEntryContent,
   type PortLedger,
   REDIS_KEYS,
   vmAclRules,
@@ -48,9 +49,11 @@ class RxReader {
         .catch(() => null);
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         const names = fields.filter((_, i) => i % 2 === 0).map(String);
-        const frameAt = names.indexOf(PORT_ENTRY_FIELDS.frame);
+        // An entry carries one frame or, packed, many (issue 11): the ledger counts frames.
+        const content = portEntryContent(fields);
         const ledgerAt = names.indexOf(PORT_LEDGER_FIELD);
-        if (frameAt >= 0) this.seqs.push(fields[frameAt * 2 + 1].readUInt32BE(fields[frameAt * 2 + 1].length - 4));
+        if (content.hasFrames)
+          for (const { frame } of content.frames) this.seqs.push(frame.readUInt32BE(frame.length - 4));
         else if (ledgerAt >= 0) {
           const ledger = parsePortLedger(fields[ledgerAt * 2 + 1].toString());
           assert.ok(ledger, 'a ledger entry parses');

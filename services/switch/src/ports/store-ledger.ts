@@ -5,23 +5,23 @@ import type { Redis } from 'ioredis';
 interface Generation {
   /** Ended generations so far. */
   ended: number;
-  /** Distinct tx entries read (an entry read again after a failed commit counts once), and the highest id read. */
+  /** Frames of distinct tx entries read (an entry read again after a failed commit counts once), and the highest id read. */
   consumed: number;
   highestId: string;
-  /** Of those, entries acknowledged by a commit (forwarded or dropped), each once. */
+  /** Of those, frames of entries acknowledged by a commit (forwarded or dropped), each entry once. */
   settled: number;
   /**
-   * Entries read and not settled yet. A commit without a reply settles its batch, and the entries it did not apply
-   * are read again and settled by their retry: counted from this set, an entry settles once.
+   * Entries read and not settled yet, with their frames. A commit without a reply settles its batch, and the entries
+   * it did not apply are read again and settled by their retry: counted from this map, an entry settles once.
    */
-  outstanding: Set<string>;
+  outstanding: Map<string, number>;
   /** rx writes confirmed, and rx writes whose commit got no reply. */
   delivered: number;
   inDoubt: number;
   /** The store loss ended the generation, and its tx group has not been made anew by the switch since. */
   endedByLoss?: boolean;
   /** The tx side of the generation that ended, waiting for its ledger entry to be written (with the rx side). */
-  due?: { consumed: number; settled: number; highestId: string; outstanding: Set<string> };
+  due?: { consumed: number; settled: number; highestId: string; outstanding: Map<string, number> };
   /**
    * The entry waits for the VM's port to be attached again in the new store: the operator deletes and re-creates a
    * VM's keys (rx included) when it registers again, so an entry written before would be wiped unread.
@@ -123,22 +123,36 @@ export class StoreLedger {
     if (!sameLoss) endTx(generation);
   }
 
-  /** Counts entries read from `vm`'s tx. Ids only grow in a stream, so an id at or below the highest is a re-read. */
-  read(vm: string, id: string): void {
+  /**
+   * Counts the `frames` of an entry read from `vm`'s tx (the ledger counts frames, an entry may carry many). Ids only
+   * grow in a stream, so an id at or below the highest is a re-read.
+   */
+  read(vm: string, id: string, frames = 1): void {
     const generation = this.generationOf(vm);
     if (compareStreamIds(id, generation.highestId) <= 0) return;
     generation.highestId = id;
-    generation.consumed += 1;
-    generation.outstanding.add(id);
+    generation.consumed += frames;
+    generation.outstanding.set(id, frames);
   }
 
-  /** Entries of `vm`'s tx acknowledged by a commit (confirmed, or without a reply); one settled before is not again. */
+  /**
+   * Entries of `vm`'s tx acknowledged by a commit (confirmed, or without a reply), each settling the frames it was read
+   * with; one settled before is not again.
+   */
   settled(vm: string, ids: readonly string[]): void {
     const generation = this.generationOf(vm);
     for (const id of ids) {
       // A commit that replied after the generation ended settles entries of the ended one.
-      if (generation.due?.outstanding.delete(id)) generation.due.settled += 1;
-      else if (generation.outstanding.delete(id)) generation.settled += 1;
+      const due = generation.due?.outstanding.get(id);
+      if (due !== undefined && generation.due) {
+        generation.due.outstanding.delete(id);
+        generation.due.settled += due;
+        continue;
+      }
+      const current = generation.outstanding.get(id);
+      if (current === undefined) continue;
+      generation.outstanding.delete(id);
+      generation.settled += current;
     }
   }
 
@@ -217,17 +231,17 @@ function endTx(generation: Generation): void {
         consumed: due.consumed + consumed,
         settled: due.settled + settled,
         highestId: compareStreamIds(highestId, due.highestId) > 0 ? highestId : due.highestId,
-        outstanding: new Set([...due.outstanding, ...outstanding]),
+        outstanding: new Map([...due.outstanding, ...outstanding]),
       }
     : { consumed, settled, highestId, outstanding };
   generation.consumed = 0;
   generation.settled = 0;
   generation.highestId = '0-0';
-  generation.outstanding = new Set();
+  generation.outstanding = new Map();
 }
 
 function fresh(): Generation {
-  return { ended: 0, consumed: 0, highestId: '0-0', settled: 0, outstanding: new Set(), delivered: 0, inDoubt: 0 };
+  return { ended: 0, consumed: 0, highestId: '0-0', settled: 0, outstanding: new Map(), delivered: 0, inDoubt: 0 };
 }
 
 /** Orders two stream ids (`ms-seq`) numerically. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MAX_FRAME_BYTES } from '@tenantlab/shared';
+import { MAX_FRAME_BYTES, PORT_ENTRY_FIELDS } from '@tenantlab/shared';
 
 /**
  * The largest tx entry the switch takes into its memory: a frame of MAX_FRAME_BYTES plus its field names and the
@@ -26,7 +26,7 @@ export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
  * Errors stay in the reply of this one port: a key of another type is reported ('fault', its type), a stream without
  * the switch's group as 'nogroup', so one port's state never fails another port's read.
  *
- * Reply: {'ok', length after the read, over-bound entries, their bytes, oversized entries, their bytes,
+ * Reply: {'ok', length after the read, frames of the over-bound entries (a packed entry's each), their bytes, oversized entries, their bytes,
  * vanished entries, id1, fields1, id2, fields2, ...}. Vanished: pending entries deleted since they were read (only
  * their ids are left), acknowledged here so they never come back.
  */
@@ -41,6 +41,23 @@ local function entryBytes(fields)
   local n = 0
   for i = 1, #fields do n = n + #fields[i] end
   return n
+end
+-- The frames an entry carries, as the switch would split it (issue 11): a packed entry's records, one more for a
+-- remainder that is not a whole record, at least one; any other entry is one frame.
+local function framesIn(fields)
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == '${PORT_ENTRY_FIELDS.frames}' then
+      local payload = fields[i + 1]
+      local size, at, n = #payload, 1, 0
+      while at <= size do
+        n = n + 1
+        if at + 2 > size then break end
+        at = at + 3 + string.byte(payload, at + 2) + string.byte(payload, at) * 256 + string.byte(payload, at + 1)
+      end
+      return math.max(n, 1)
+    end
+  end
+  return 1
 end
 local last
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', tx)) do
@@ -60,9 +77,9 @@ while excess > 0 do
   for i, entry in ipairs(newest) do
     ids[i] = entry[1]
     overBytes = overBytes + entryBytes(entry[2])
+    overFrames = overFrames + framesIn(entry[2])
   end
   redis.call('XDEL', tx, unpack(ids))
-  overFrames = overFrames + #ids
   excess = excess - #ids
 end
 local result = {'ok', 0, overFrames, overBytes, 0, 0, 0}

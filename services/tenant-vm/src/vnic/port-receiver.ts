@@ -1,21 +1,23 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  epochMicros,
   nextStreamId,
-  PORT_ENTRY_FIELDS,
   PORT_KEYS,
   PORT_LEDGER_FIELD,
   parsePortLedger,
+  portEntryContent,
   type PortLedger,
+  type StageTimings,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
+import type { VnicStage } from './vnic-stages';
 
 /** One read returns up to this many frames (seed 003: one round trip for many entries). */
 const READ_BATCH = 512;
 /** A blocked read wakes this often, so a closed receiver is noticed even when nothing arrives. */
 const BLOCK_MS = 1000;
 
-const FRAME_FIELD = Buffer.from(PORT_ENTRY_FIELDS.frame);
 const LEDGER_FIELD = Buffer.from(PORT_LEDGER_FIELD);
 
 type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
@@ -29,7 +31,10 @@ export type LedgerHandler = (ledger: PortLedger) => void;
 export interface PortReceiverCounters {
   framesReceived: number;
   bytesReceived: number;
-  /** rx entries without a frame field (nor a ledger): not written by the switch, skipped. */
+  /**
+   * rx entries without a frame field (nor a ledger), and what a packed entry held that could not be split (a frame
+   * each): not written by the switch, skipped.
+   */
   malformed: number;
 }
 
@@ -38,9 +43,10 @@ export function newReceiverCounters(): PortReceiverCounters {
 }
 
 /**
- * The receiving half of a VM's vNIC, on a connection of its own (XREAD BLOCK holds it). Each round trip trims what
- * the previous one read (XTRIM MINID, so rx holds only unread frames and the switch sees room) and reads the next
- * batch, pipelined like the circuit ring reader.
+ * The receiving half of a VM's vNIC, on a connection of its own (XREAD BLOCK holds it). What a read returns is trimmed
+ * from rx (XTRIM MINID) as soon as the read answers, while its frames are split, and handed over once the trim has
+ * answered: rx holds only what the receiver has not consumed, which is what the switch bounds (PORT_CAPACITY_FRAMES
+ * and _BYTES: frames read but left in rx until the next read would count against the room of frames not yet sent).
  */
 export class PortReceiver {
   private readonly key: string;
@@ -58,6 +64,8 @@ export class PortReceiver {
     startAfter = '0-0',
     private readonly counters: PortReceiverCounters = newReceiverCounters(),
     private readonly onLedger: LedgerHandler = () => undefined,
+    /** Where the receiver's stages go (rx.wait, vm.read), when someone reports them. */
+    private readonly stages?: StageTimings<VnicStage>,
   ) {
     this.key = PORT_KEYS.rx(vmId);
     this.lastId = startAfter;
@@ -99,18 +107,31 @@ export class PortReceiver {
     const trimming = this.trimmedTo !== this.lastId;
     if (trimming) pipeline.xtrim(this.key, 'MINID', nextStreamId(this.lastId));
     pipeline.xreadBuffer('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, this.lastId);
+    const sentAtUs = epochMicros();
     const results = (await pipeline.exec()) ?? [];
+    const repliedAtUs = epochMicros();
     for (const [error] of results) if (error) throw error;
     if (trimming) this.trimmedTo = this.lastId;
     this.reads += 1;
     const entries = (results[results.length - 1]?.[1] as XReadReply)?.[0]?.[1] ?? [];
+    // Trimmed at once: sent before the frames are split, answered before they are handed over.
+    const trimmed =
+      entries.length > 0
+        ? this.redis.xtrim(this.key, 'MINID', nextStreamId(entries[entries.length - 1][0].toString('latin1')))
+        : undefined;
     const frames: Buffer[] = [];
+    const stamped: [number, number][] = [];
     for (const [id, fields] of entries) {
-      const frame = frameOf(fields);
-      if (frame) {
-        frames.push(frame);
-        this.counters.framesReceived += 1;
-        this.counters.bytesReceived += frame.length;
+      // Either format: one frame, or several packed in one entry (issue 11).
+      const content = portEntryContent(fields);
+      if (content.hasFrames) {
+        for (const { frame } of content.frames) {
+          frames.push(frame);
+          this.counters.bytesReceived += frame.length;
+        }
+        this.counters.framesReceived += content.frames.length;
+        if (content.problem) this.counters.malformed += content.problem.count;
+        if (content.sentAtUs !== undefined) stamped.push([content.sentAtUs, content.frames.length]);
       } else {
         const ledger = ledgerOf(fields);
         if (ledger) this.onLedger(ledger);
@@ -118,13 +139,22 @@ export class PortReceiver {
       }
       this.lastId = id.toString('latin1');
     }
+    if (trimmed) {
+      await trimmed;
+      this.trimmedTo = this.lastId;
+    }
+    if (this.stages) {
+      const splitUs = epochMicros() - repliedAtUs;
+      for (const [stamp, count] of stamped) {
+        const inStore = repliedAtUs - stamp;
+        // The read may have been sent (or blocked) before the entry landed: only its part after the stamp counts.
+        const read = Math.min(repliedAtUs - sentAtUs, Math.max(0, inStore));
+        this.stages.record('rx.wait', inStore - read, count);
+        this.stages.record('vm.read', read + splitUs, count);
+      }
+    }
     return frames;
   }
-}
-
-function frameOf(fields: readonly Buffer[]): Buffer | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].equals(FRAME_FIELD)) return fields[i + 1];
-  return undefined;
 }
 
 function ledgerOf(fields: readonly Buffer[]): PortLedger | undefined {

@@ -2,14 +2,24 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
   activeTraceFields,
+  epochMicros,
   MAX_FRAME_BYTES,
-  PORT_CAPACITY_FRAMES,
+  MAX_FRAMES_PER_ENTRY,
+  MAX_PACKED_ENTRY_BYTES,
+  packedFrameBytes,
+  packPortFrames,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  type PortFrame,
+  type StageTimings,
   ValidationError,
 } from '@tenantlab/shared';
 import { ReplyError, type Redis } from 'ioredis';
+import { TxOccupancy } from './tx-occupancy';
+import type { VnicStage } from './vnic-stages';
 import { FrameTooLargeError, SendAbortedError } from './vnic.errors';
+
+const TRACEPARENT = 'otel.traceparent';
 
 /** Frames per pipelined round trip unless a send asks otherwise, and the most one may ask for. */
 export const DEFAULT_SEND_BATCH = 32;
@@ -22,6 +32,11 @@ export interface PortSendOptions {
   batch?: number;
   /** Gives up on frames not yet written (typically waiting for room): the send rejects with SendAbortedError. */
   signal?: AbortSignal;
+  /**
+   * The most frames packed into one tx entry, 1 to MAX_FRAMES_PER_ENTRY (the default). 1 writes every frame as an
+   * entry of its own, as before aggregation (the benchmark's comparison).
+   */
+  maxFramesPerEntry?: number;
 }
 
 /** What a sender has done; shared with whoever reports it, so it survives the sender being replaced. */
@@ -42,11 +57,24 @@ interface PendingSend {
   /** Index of the first frame not yet written. */
   next: number;
   batch: number;
+  maxFramesPerEntry: number;
   /** Flat `otel.*` fields of the caller's context, written with every frame of the send. */
   trace: readonly string[];
+  /** Its traceparent alone, which a packed entry carries per frame. */
+  traceparent: string | undefined;
+  /** When it was queued, µs since the epoch. */
+  queuedAtUs: number;
   signal: AbortSignal | undefined;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+/** One tx entry of a round trip: its frames and, per send, how many of them it carries. */
+interface OutgoingEntry {
+  frames: PortFrame[];
+  bytes: number;
+  packedBytes: number;
+  sends: [PendingSend, number][];
 }
 
 export function newSenderCounters(): PortSenderCounters {
@@ -55,23 +83,27 @@ export function newSenderCounters(): PortSenderCounters {
 
 /**
  * The sending half of a VM's vNIC: XADDs frames to its tx stream, as the VM's own Redis user. Sends queue and go out
- * in order as pipelined XADDs, one round trip per batch (seed 003). Each round trip also reads XLEN tx, and the sender
- * never lets tx hold more than PORT_CAPACITY_FRAMES: with tx full it polls (backing off) until the switch has taken
- * frames away, so a switch that does not keep up holds the VM back instead of growing Redis memory. It is tx's only
- * writer and the switch only shortens it, so the length it last read is an upper bound and the limit is exact.
+ * in order, one pipelined round trip per batch (seed 003), and the frames of a round trip are packed into as few
+ * entries as fit (issue 11: up to MAX_FRAMES_PER_ENTRY frames and MAX_PACKED_ENTRY_BYTES each, frames of several
+ * queued sends together, each frame with its send's traceparent); a lone frame goes in the single-frame format. It
+ * never waits for more frames: what is queued when a round trip starts is what it carries. Each round trip also reads
+ * XLEN tx, and the sender never lets tx hold more than PORT_CAPACITY_FRAMES frames or PORT_CAPACITY_BYTES bytes (see
+ * TxOccupancy): with tx full it polls (backing off) until the switch has taken entries away, so a switch that does not
+ * keep up holds the VM back instead of growing Redis memory.
  */
 export class PortSender {
   private readonly key: string;
   private readonly queue: PendingSend[] = [];
   private flushing = false;
-  /** XLEN tx as last read, undefined until the first read (a restarted VM may find frames still waiting). */
-  private knownLength: number | undefined;
+  private readonly occupancy = new TxOccupancy();
   private roomPolls = 0;
 
   constructor(
     private readonly redis: Redis,
     vmId: string,
     private readonly counters: PortSenderCounters = newSenderCounters(),
+    /** Where the sender's stages go (vm.encode, vm.write), when someone reports them. */
+    private readonly stages?: StageTimings<VnicStage>,
   ) {
     this.key = PORT_KEYS.tx(vmId);
   }
@@ -84,14 +116,36 @@ export class PortSender {
         new ValidationError(`batch must be an integer from 1 to ${MAX_SEND_BATCH}`, [`batch: ${batch}`]),
       );
     }
+    const maxFramesPerEntry = options.maxFramesPerEntry ?? MAX_FRAMES_PER_ENTRY;
+    if (!Number.isInteger(maxFramesPerEntry) || maxFramesPerEntry < 1 || maxFramesPerEntry > MAX_FRAMES_PER_ENTRY) {
+      return Promise.reject(
+        new ValidationError(`maxFramesPerEntry must be an integer from 1 to ${MAX_FRAMES_PER_ENTRY}`, [
+          `maxFramesPerEntry: ${maxFramesPerEntry}`,
+        ]),
+      );
+    }
     for (let i = 0; i < frames.length; i++) {
       if (frames[i].length > MAX_FRAME_BYTES) return Promise.reject(new FrameTooLargeError(i, frames[i].length));
     }
     if (options.signal?.aborted) return Promise.reject(aborted(0, frames.length, options.signal));
     if (frames.length === 0) return Promise.resolve();
     const trace = activeTraceFields();
+    const at = trace.indexOf(TRACEPARENT);
+    const traceparent = at >= 0 ? trace[at + 1] : undefined;
     return new Promise((resolve, reject) => {
-      this.queue.push({ frames, next: 0, batch, trace, signal: options.signal, resolve, reject });
+      const queuedAtUs = epochMicros();
+      this.queue.push({
+        frames,
+        next: 0,
+        batch,
+        maxFramesPerEntry,
+        trace,
+        traceparent,
+        queuedAtUs,
+        signal: options.signal,
+        resolve,
+        reject,
+      });
       // The trace context travels in each entry; a span per XADD would cost more than the write itself.
       if (!this.flushing) void context.with(suppressTracing(context.active()), () => this.flush());
     });
@@ -102,72 +156,139 @@ export class PortSender {
     try {
       while (this.queue.length > 0) {
         const head = this.queue[0];
+        if (head.signal?.aborted) {
+          this.queue.shift();
+          head.reject(aborted(head.next, head.frames.length, head.signal));
+          continue;
+        }
         try {
           await this.advance(head);
-          if (head.next === head.frames.length) {
-            this.queue.shift();
-            head.resolve();
-          }
         } catch (error) {
-          this.queue.shift();
-          head.reject(error instanceof Error ? error : new Error(String(error)));
+          // Every send with frames in the failed round trip fails (it may have been partly written).
+          const failed = error instanceof Error ? error : new Error(String(error));
+          while (this.queue.length > 0 && this.queue[0].next > 0) this.queue.shift()!.reject(failed);
+          if (this.queue[0] === head) this.queue.shift()!.reject(failed);
         }
+        while (this.queue.length > 0 && this.queue[0].next === this.queue[0].frames.length)
+          this.queue.shift()!.resolve();
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  /** Writes the next batch of `head` that fits in tx, or waits a little for room. */
+  /** Writes the next round trip of what is queued that fits in tx, or waits a little for room. */
   private async advance(head: PendingSend): Promise<void> {
-    if (head.signal?.aborted) throw aborted(head.next, head.frames.length, head.signal);
     try {
-      this.knownLength ??= await this.redis.xlen(this.key);
-      const room = PORT_CAPACITY_FRAMES - this.knownLength;
-      if (room <= 0) {
+      if (!this.occupancy.known) this.occupancy.observe(await this.redis.xlen(this.key));
+      const room = this.occupancy.room();
+      if (room.frames <= 0 || room.bytes < head.frames[head.next].length) {
         await this.waitForRoom();
         return;
       }
       this.roomPolls = 0;
-      await this.write(head, Math.min(head.batch, head.frames.length - head.next, room));
+      await this.write(this.take(head.batch, room));
     } catch (error) {
       // Whatever happened to the connection, read the length afresh before writing again.
-      this.knownLength = undefined;
+      this.occupancy.forget();
       throw error;
     }
   }
 
-  private async write(head: PendingSend, count: number): Promise<void> {
+  /** The entries of the next round trip: up to `batch` frames of the queued sends, in order, within `room`. */
+  private take(batch: number, room: { frames: number; bytes: number }): OutgoingEntry[] {
+    const entries: OutgoingEntry[] = [];
+    let entry: OutgoingEntry | undefined;
+    let frames = 0;
+    let bytes = 0;
+    for (const send of this.queue) {
+      if (send.signal?.aborted) break;
+      let count = 0;
+      for (let i = send.next; i < send.frames.length && frames < Math.min(batch, room.frames); i++) {
+        const frame = send.frames[i];
+        if (bytes + frame.length > room.bytes) break;
+        const packed = packedFrameBytes(frame.length, send.traceparent);
+        if (
+          !entry ||
+          entry.frames.length >= send.maxFramesPerEntry ||
+          entry.packedBytes + packed > MAX_PACKED_ENTRY_BYTES
+        ) {
+          entries.push((entry = { frames: [], bytes: 0, packedBytes: 0, sends: [] }));
+        }
+        entry.frames.push({ frame, traceparent: send.traceparent });
+        entry.bytes += frame.length;
+        entry.packedBytes += packed;
+        const last = entry.sends[entry.sends.length - 1];
+        if (last?.[0] === send) last[1] += 1;
+        else entry.sends.push([send, 1]);
+        frames += 1;
+        bytes += frame.length;
+        count += 1;
+      }
+      if (send.next + count < send.frames.length) break;
+    }
+    return entries;
+  }
+
+  private async write(entries: OutgoingEntry[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (let i = head.next; i < head.next + count; i++) {
-      pipeline.xadd(this.key, '*', PORT_ENTRY_FIELDS.frame, head.frames[i], ...head.trace);
+    const sentAtUs = epochMicros();
+    const stamp = String(sentAtUs);
+    for (const entry of entries) {
+      if (entry.frames.length === 1) {
+        const [send] = entry.sends[0];
+        pipeline.xadd(
+          this.key,
+          '*',
+          PORT_ENTRY_FIELDS.frame,
+          entry.frames[0].frame,
+          ...send.trace,
+          PORT_ENTRY_FIELDS.sentAt,
+          stamp,
+        );
+      } else {
+        pipeline.xadd(
+          this.key,
+          '*',
+          PORT_ENTRY_FIELDS.frames,
+          packPortFrames(entry.frames),
+          PORT_ENTRY_FIELDS.sentAt,
+          stamp,
+        );
+      }
+      for (const [send, count] of entry.sends) this.stages?.record('vm.encode', sentAtUs - send.queuedAtUs, count);
     }
     pipeline.xlen(this.key);
+    // Counted as taken now: whatever the round trip's fate, these frames are not written again (a failure fails
+    // every send with frames in it).
+    for (const entry of entries) for (const [send, count] of entry.sends) send.next += count;
     let results: [Error | null, unknown][];
     try {
       results = (await pipeline.exec()) ?? [];
     } catch (error) {
-      this.counters.unknownOutcome += count;
+      for (const entry of entries) this.counters.unknownOutcome += entry.frames.length;
       throw error;
     }
+    const framesSent = entries.reduce((total, entry) => total + entry.frames.length, 0);
+    this.stages?.record('vm.write', epochMicros() - sentAtUs, framesSent);
     // Every reply is looked at, so a frame Redis took is counted even when one before it failed; a frame whose
     // reply is an error from Redis was refused, one without a reply may or may not be in tx.
     let firstError: Error | undefined;
-    for (let i = 0; i < count; i++) {
+    entries.forEach((entry, i) => {
       const [error] = results[i] ?? [new Error('Redis sent no reply to XADD')];
       if (error) {
-        if (!(error instanceof ReplyError)) this.counters.unknownOutcome += 1;
+        if (!(error instanceof ReplyError)) this.counters.unknownOutcome += entry.frames.length;
         firstError ??= error;
-        continue;
+        return;
       }
-      this.counters.framesSent += 1;
-      this.counters.bytesSent += head.frames[head.next + i].length;
-    }
+      this.counters.framesSent += entry.frames.length;
+      this.counters.bytesSent += entry.bytes;
+      this.occupancy.written(entry.frames.length, entry.bytes);
+    });
     if (firstError) throw firstError;
-    head.next += count;
-    const [error, length] = results[count] ?? [new Error('Redis sent no reply to XLEN')];
+    const [error, length] = results[entries.length] ?? [new Error('Redis sent no reply to XLEN')];
     if (error) throw error;
-    this.knownLength = Number(length);
+    this.occupancy.observe(Number(length));
   }
 
   private async waitForRoom(): Promise<void> {
@@ -175,7 +296,7 @@ export class PortSender {
     const delay = Math.min(2 ** this.roomPolls - 1, ROOM_POLL_MAX_MS);
     this.roomPolls += 1;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    this.knownLength = await this.redis.xlen(this.key);
+    this.occupancy.observe(await this.redis.xlen(this.key));
   }
 }
 

@@ -12,12 +12,14 @@ import {
   PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  packPortFrames,
+  portEntryContent,
   vmAclRules,
   vmAclUser,
   vmCircuitConnections,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
-import { PortReceiver } from './port-receiver';
+import { newReceiverCounters, PortReceiver } from './port-receiver';
 import { newSenderCounters, PortSender } from './port-sender';
 import { FrameTooLargeError, SendAbortedError } from './vnic.errors';
 
@@ -40,13 +42,32 @@ function randomFrames(count: number, seed: number, minBytes = 60, maxBytes = 151
   });
 }
 
-/** Frames in a stream as the admin sees them, and their other fields. */
-async function streamFrames(admin: Redis, key: string): Promise<{ frame: Buffer; fields: string[] }[]> {
+/**
+ * Frames in a stream as the admin sees them, in order, either entry format (issue 11: an entry may carry many), each
+ * with the traceparent it travels with and the field names of its entry.
+ */
+async function streamFrames(
+  admin: Redis,
+  key: string,
+): Promise<{ frame: Buffer; traceparent: string | undefined; fields: string[] }[]> {
   const entries = await admin.xrangeBuffer(key, '-', '+');
-  return entries.map(([, flat]) => {
-    const frameAt = flat.findIndex((field, i) => i % 2 === 0 && field.toString() === PORT_ENTRY_FIELDS.frame);
-    return { frame: flat[frameAt + 1], fields: flat.filter((_, i) => i % 2 === 0).map((field) => field.toString()) };
+  return entries.flatMap(([, flat]) => {
+    const fields = flat.filter((_, i) => i % 2 === 0).map((field) => field.toString());
+    const at = fields.indexOf('otel.traceparent');
+    const entryTrace = at >= 0 ? flat[at * 2 + 1].toString() : undefined;
+    return portEntryContent(flat).frames.map(({ frame, traceparent }) => ({
+      frame,
+      traceparent: traceparent ?? entryTrace,
+      fields,
+    }));
   });
+}
+
+/** Orders two stream ids (`ms-seq`): negative, 0 or positive. */
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
 }
 
 /** The vNIC's sender and receiver on a real Redis, as a VM's own ACL user, the way the operator creates it. */
@@ -107,10 +128,20 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     const written = await streamFrames(admin, PORT_KEYS.tx(vm.id));
     assert.equal(written.length, frames.length);
     written.forEach(({ frame }, i) => assert.ok(frame.equals(frames[i]), `frame ${i} arrived intact and in order`));
-    assert.deepEqual(written[0].fields, [PORT_ENTRY_FIELDS.frame, 'otel.traceparent']);
-    const traced = await admin.xrange(PORT_KEYS.tx(vm.id), '-', '+', 'COUNT', 1);
-    assert.equal(traced[0][1][3], `00-${spanContext.traceId}-${spanContext.spanId}-01`);
-    assert.deepEqual(written[999].fields, [PORT_ENTRY_FIELDS.frame], 'no trace fields without an active span');
+    const traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-01`;
+    assert.ok(
+      written.slice(0, 600).every((w) => w.traceparent === traceparent),
+      'every frame of the send is traced',
+    );
+    assert.ok(
+      written.slice(600).every((w) => w.traceparent === undefined),
+      'no trace without an active span',
+    );
+    // Aggregation (issue 11): a round trip's frames share entries, and the jumbo frame, alone in its round trip, is
+    // written in the single-frame format.
+    assert.deepEqual(written[0].fields, [PORT_ENTRY_FIELDS.frames, PORT_ENTRY_FIELDS.sentAt]);
+    assert.deepEqual(written[999].fields, [PORT_ENTRY_FIELDS.frame, PORT_ENTRY_FIELDS.sentAt]);
+    assert.ok((await admin.xlen(PORT_KEYS.tx(vm.id))) < frames.length / 4, 'frames are packed several to an entry');
     assert.deepEqual(counters, {
       framesSent: 1000,
       bytesSent: frames.reduce((total, frame) => total + frame.length, 0),
@@ -140,14 +171,12 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     const extra = 500;
     const frames = randomFrames(PORT_CAPACITY_FRAMES + extra, 2, 64, 128);
 
-    // Watches tx's length for the whole test, as often as Redis answers (with XINFO: XLEN calls are the sender's).
+    // Watches the frames in tx for the whole test, as often as Redis answers (an entry may carry many, issue 11).
+    const framesIn = async (): Promise<number> => (await streamFrames(admin, tx)).length;
     let longest = 0;
     let watching = true;
     const watcher = (async () => {
-      while (watching) {
-        const info = (await admin.xinfo('STREAM', tx).catch(() => [])) as unknown[];
-        longest = Math.max(longest, Number(info[info.indexOf('length') + 1] ?? 0));
-      }
+      while (watching) longest = Math.max(longest, await framesIn().catch(() => 0));
     })();
     const xlenCalls = async (): Promise<number> =>
       Number(/cmdstat_xlen:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
@@ -155,11 +184,11 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     let done = false;
     const sending = sender.send(frames, { batch: 512 }).then(() => (done = true));
     await waitFor('the sender to find tx full and wait', 10_000, () => counters.sendWaits > 0);
-    assert.equal(await admin.xlen(tx), PORT_CAPACITY_FRAMES);
+    assert.equal(await framesIn(), PORT_CAPACITY_FRAMES);
     // Twenty more polls of tx's length, each a chance to overfill it.
     const polls = await xlenCalls();
     await waitFor('the sender to poll tx', 10_000, async () => (await xlenCalls()) >= polls + 20);
-    assert.equal(await admin.xlen(tx), PORT_CAPACITY_FRAMES);
+    assert.equal(await framesIn(), PORT_CAPACITY_FRAMES);
     assert.equal(done, false, 'the send is still waiting');
     assert.equal(counters.framesSent, PORT_CAPACITY_FRAMES);
 
@@ -188,24 +217,77 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     assert.ok(counters.sendWaits >= 1);
   });
 
+  it('hands a batch over only once rx no longer holds it: the switch bounds rx by what the receiver has not consumed', async () => {
+    const vm = await newVm();
+    const rx = PORT_KEYS.rx(vm.id);
+    const frames = randomFrames(3000, 5);
+    let received = 0;
+    // At each handover, rx's oldest entry, read by another connection sent then, and the last id handed over.
+    const probes: Promise<[string | undefined, string]>[] = [];
+    const receiver = new PortReceiver(vm.connections.openBlocking(), vm.id, (batch) => {
+      received += batch.length;
+      const handedOver = receiver.position;
+      probes.push(admin.xrange(rx, '-', '+', 'COUNT', 1).then((oldest) => [oldest[0]?.[0], handedOver]));
+    });
+    const running = receiver.run();
+    // Packed entries of 16 frames, in several pipelines, so that some reads find many entries.
+    for (let at = 0; at < frames.length; at += 800) {
+      const pipeline = admin.pipeline();
+      for (let i = at; i < Math.min(at + 800, frames.length); i += 16) {
+        pipeline.xadd(
+          rx,
+          '*',
+          PORT_ENTRY_FIELDS.frames,
+          packPortFrames(frames.slice(i, i + 16).map((frame) => ({ frame }))),
+        );
+      }
+      await pipeline.exec();
+    }
+    await waitFor('every frame to be received', 10_000, () => received === frames.length);
+    receiver.close();
+    await running;
+    assert.ok(probes.length > 0);
+    for (const [oldest, handedOver] of await Promise.all(probes)) {
+      assert.ok(
+        oldest === undefined || compareStreamIds(oldest, handedOver) > 0,
+        `rx still held ${oldest} when the receiver handed over up to ${handedOver}`,
+      );
+    }
+  });
+
   it('hands frames written to rx to the receiver in order, trims rx, and skips entries without a frame', async () => {
     const vm = await newVm();
     const rx = PORT_KEYS.rx(vm.id);
     const frames = randomFrames(1500, 3);
     const received: Buffer[] = [];
-    const receiver = new PortReceiver(vm.connections.openBlocking(), vm.id, (batch) => received.push(...batch));
+    const counters = newReceiverCounters();
+    const receiver = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => received.push(...batch),
+      undefined,
+      counters,
+    );
     const running = receiver.run();
 
-    // As the switch delivers: pipelined XADDs, here with one stray entry that carries no frame.
+    // As the switch delivers: pipelined XADDs, single frames then packed ones (issue 11), here with one stray entry
+    // that carries no frame and one packed entry cut short.
     const pipeline = admin.pipeline();
-    frames.forEach((frame, i) => {
+    frames.slice(0, 1000).forEach((frame, i) => {
       pipeline.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, frame);
       if (i === 700) pipeline.xadd(rx, '*', 'junk', 'no frame here');
     });
+    pipeline.xadd(rx, '*', PORT_ENTRY_FIELDS.frames, Buffer.from([0, 9, 0, 1]));
+    for (let at = 1000; at < frames.length; at += 5) {
+      const packed = packPortFrames(frames.slice(at, at + 5).map((frame) => ({ frame })));
+      pipeline.xadd(rx, '*', PORT_ENTRY_FIELDS.frames, packed);
+    }
     await pipeline.exec();
 
     await waitFor('every frame to be received', 10_000, () => received.length === frames.length);
     received.forEach((frame, i) => assert.ok(frame.equals(frames[i]), `frame ${i} received intact and in order`));
+    assert.equal(counters.malformed, 2, 'the stray entry and the packed entry cut short are counted');
+    assert.equal(counters.framesReceived, frames.length);
     await waitFor('rx to be trimmed', 10_000, async () => (await admin.xlen(rx)) === 0);
 
     // A receiver that replaces this one starts after the last frame handed over: nothing is handed twice.

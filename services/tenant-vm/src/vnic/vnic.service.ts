@@ -4,6 +4,7 @@ import {
   JsonLogger,
   PORT_KEYS,
   type PortLedger,
+  type StageSnapshot,
   vmIpv4Address,
   vmMacAddress,
 } from '@tenantlab/shared';
@@ -12,6 +13,7 @@ import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
 import { type FrameBatchHandler, newReceiverCounters, PortReceiver } from './port-receiver';
 import { newSenderCounters, type PortSendOptions, PortSender } from './port-sender';
 import { StoreLoss, type StoreLossReport } from './store-loss';
+import { newVnicStages, type VnicStage } from './vnic-stages';
 
 export interface VnicStatus {
   vm: string;
@@ -25,6 +27,8 @@ export interface VnicStatus {
   lostInStore: StoreLossReport;
   /** Why the receiver is not reading right now (not registered yet, Redis away), if it is not. */
   receiverProblem?: string;
+  /** Where frames' time goes in this vNIC, per stage (issue 11; see vnic-stages.ts). */
+  stages: Record<VnicStage, StageSnapshot>;
 }
 
 /** The receiver retries this slowly at most while Redis or the credentials are not there. */
@@ -41,6 +45,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly sentCounters = newSenderCounters();
   private readonly receivedCounters = newReceiverCounters();
   private readonly storeLoss = new StoreLoss(this.sentCounters, this.receivedCounters);
+  private readonly stages = newVnicStages();
   private readonly subscribers = new Set<FrameBatchHandler>();
   private sender: { connections: CircuitConnections; sender: PortSender } | undefined;
   private receiver: PortReceiver | undefined;
@@ -68,7 +73,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
       this.storeLoss.credentialsChanged();
       this.sender = {
         connections,
-        sender: new PortSender(connections.commands, this.config.VM_ID, this.sentCounters),
+        sender: new PortSender(connections.commands, this.config.VM_ID, this.sentCounters, this.stages),
       };
     }
     return this.sender.sender.send(frames, options);
@@ -94,6 +99,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
       received: { frames: framesReceived, bytes: bytesReceived, malformed },
       lostInStore: this.storeLoss.report(),
       ...(this.receiverProblem === undefined ? {} : { receiverProblem: this.receiverProblem }),
+      stages: this.stages.snapshot(),
     };
   }
 
@@ -122,6 +128,7 @@ export class VnicService implements OnApplicationBootstrap, OnApplicationShutdow
           position,
           this.receivedCounters,
           (ledger) => this.settle(ledger),
+          this.stages,
         );
         this.receiver = receiver;
         this.receiverProblem = undefined;
