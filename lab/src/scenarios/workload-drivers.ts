@@ -156,10 +156,12 @@ async function repeat(
   everyMs: number,
   run: () => Promise<void>,
 ): Promise<void> {
-  await waitUntil(context, planned.startMs);
-  for (let next = planned.startMs; !context.signal.aborted && context.now() < planned.stopMs; next += everyMs) {
+  // Runs at start, start + everyMs, ... while that time is before the stop: the schedule decides, not the clock read
+  // after a wait (a timer may fire a millisecond before the clock reads its time, which ran one extra at the stop).
+  for (let next = planned.startMs; next < planned.stopMs; next += everyMs) {
+    await waitUntil(context, next);
+    if (context.signal.aborted || context.now() >= planned.stopMs) return;
     await run();
-    await waitUntil(context, Math.min(planned.stopMs, next + everyMs));
   }
 }
 
