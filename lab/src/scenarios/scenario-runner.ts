@@ -150,6 +150,7 @@ async function runOnce(
       },
       profile: options.profile,
       portOffset: options.portOffset,
+      readyTimeoutMs: readyTimeoutOf(scenario),
       onProgress: (message) => say(`==> ${message}`),
       onLine: options.onLine ?? (() => undefined),
     });
@@ -305,6 +306,15 @@ async function measure(
     snapshotSwitch(switchUrl, context.serviceHeaders, metricsToken),
   ]);
   return figuresOf(context.now() - from, vms, start, end);
+}
+
+/**
+ * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32 (heavy-hitter-64's
+ * 128 VMs start together on a 2-core machine and register with one operator).
+ */
+export function readyTimeoutOf(scenario: Scenario): number {
+  const vms = scenario.tenants.reduce((sum, t) => sum + t.vms.length, 0);
+  return 90_000 + Math.max(0, vms - 32) * 2000;
 }
 
 /** How long before the end of the timeline the window closes. */

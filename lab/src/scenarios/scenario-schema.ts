@@ -111,7 +111,8 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           type: 'integer',
           minimum: 100,
           maximum: 600_000,
-          description: "UTILITY_WINDOW_MS: how often the switch reports each utility program's hit ratio (default 2000).",
+          description:
+            "UTILITY_WINDOW_MS: how often the switch reports each utility program's hit ratio (default 2000).",
         },
         utilityWindowReset: {
           type: 'boolean',
@@ -130,7 +131,12 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           enum: ['live', 'static'],
           description: "ALLOCATOR_REALLOCATION: live re-links by seed 004's utility policy each window (default live).",
         },
-        settleMs: { type: 'integer', minimum: 0, maximum: 60_000, description: 'REALLOCATION_SETTLE_MS (default 300).' },
+        settleMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60_000,
+          description: 'REALLOCATION_SETTLE_MS (default 300).',
+        },
         stages: { type: 'integer', minimum: 1, maximum: 64, description: 'SWITCH_STAGES (default 8).' },
         registerCellsPerStage: {
           type: 'integer',

@@ -1,11 +1,4 @@
-import type {
-  AllocatorSettings,
-  Scenario,
-  ScenarioEvent,
-  ScenarioVariant,
-  SwitchSettings,
-  Workload,
-} from './scenario';
+import type { AllocatorSettings, Scenario, ScenarioEvent, ScenarioVariant, SwitchSettings, Workload } from './scenario';
 
 /** One run of a scenario: the file itself, or one of its variants resolved into a whole scenario. */
 export interface ScenarioRunSpec {

@@ -39,7 +39,7 @@ export interface UtilityFigures {
 export function nearestRank(values: readonly number[], q: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 const round = (value: number | null, digits = 4): number | null =>
@@ -73,13 +73,17 @@ export function utilityFiguresOf(
     perTenant.set(report.tenant, stats);
   }
   const tenants = Object.fromEntries(
-    [...perTenant].map(([tenant, s]) => [tenant, { windows: s.windows, satisfaction: round(s.satisfied / s.windows)! }]),
+    [...perTenant].map(([tenant, s]) => [
+      tenant,
+      { windows: s.windows, satisfaction: round(s.satisfied / s.windows)! },
+    ]),
   );
   const satisfaction = [...perTenant.values()].map((s) => s.satisfied / s.windows);
   const installedAt = new Map<number, number>();
   for (const report of reports) {
     const known = installedAt.get(report.pipelineVersion);
-    if (known === undefined || report.installedAtMs < known) installedAt.set(report.pipelineVersion, report.installedAtMs);
+    if (known === undefined || report.installedAtMs < known)
+      installedAt.set(report.pipelineVersion, report.installedAtMs);
   }
   const taken = decisions.filter((d) => within(d.decidedAtMs));
   const relinking = [...new Map(taken.filter((d) => d.pipelineVersion !== null).map((d) => [d.decision, d])).values()];
