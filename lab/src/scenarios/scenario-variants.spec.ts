@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Scenario } from './scenario';
+import { readyTimeoutOf } from './scenario-runner';
 import { allocatorEnvOf, memoryEnvOf, resolveVariant, runsOf, switchEnvOf } from './scenario-variants';
 
 const SCENARIO: Scenario = {
@@ -132,5 +133,15 @@ describe('scenario variants', () => {
     const without = runsOf({ ...scenario, allocator: undefined });
     assert.equal(without[1]?.scenario.allocator, undefined);
     assert.deepEqual(without[0]?.scenario.allocator, { reallocation: 'static' });
+  });
+
+  it('gives a lab of many VMs longer to answer ready: 90 s up to 32 VMs, 2 s more for each beyond', () => {
+    const lab = (tenants: number): Scenario => ({
+      name: 'many',
+      tenants: Array.from({ length: tenants }, (_, t) => ({ id: `t${t}`, vms: [`t${t}-tx`, `t${t}-rx`] })),
+    });
+    assert.equal(readyTimeoutOf(lab(2)), 90_000);
+    assert.equal(readyTimeoutOf(lab(16)), 90_000);
+    assert.equal(readyTimeoutOf(lab(64)), 90_000 + 96 * 2000);
   });
 });
