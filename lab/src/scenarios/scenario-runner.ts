@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { requestJson, serviceAuthHeaders } from '@tenantlab/shared';
@@ -167,6 +168,8 @@ async function runOnce(
       urlOf(lab, 'operator'),
     );
     const abort = new AbortController();
+    // Every workload and event waits on it (heavy-hitter-64 has 64 workloads): not a leak.
+    setMaxListeners(plan.workloads.length + plan.events.length + 10, abort.signal);
     const context: ScenarioContext = {
       scenario,
       state: lab.state,
