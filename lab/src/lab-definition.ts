@@ -21,6 +21,8 @@ export interface LabDefinition {
   circuitPolicy?: { from: string; to: string; service: string }[];
   /** More of the switch's environment (a scenario's `switch` settings, such as PROGRAM_CPU_NS_PER_SECOND). */
   switchEnv?: Record<string, string>;
+  /** More of the allocator's environment (a scenario's `allocator` settings, such as ALLOCATOR_REALLOCATION). */
+  allocatorEnv?: Record<string, string>;
 }
 
 /** A lab file is user input: every problem is reported with its path, all at once. */

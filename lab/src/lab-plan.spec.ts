@@ -63,3 +63,13 @@ describe('planLab with switch settings (a scenario variant)', () => {
     );
   });
 });
+
+describe('planLab with allocator settings (a scenario variant)', () => {
+  it("puts the lab file's allocatorEnv into the allocator's environment only", () => {
+    const plan = planLab({ ...DEFINITION, allocatorEnv: { ALLOCATOR_REALLOCATION: 'static' } }, '/repo', INFRA, 0);
+    assert.equal(plan.find((spec) => spec.name === 'allocator')?.env['ALLOCATOR_REALLOCATION'], 'static');
+    for (const spec of plan.filter((s) => s.name !== 'allocator')) {
+      assert.equal(spec.env['ALLOCATOR_REALLOCATION'], undefined, spec.name);
+    }
+  });
+});

@@ -84,6 +84,9 @@ export function planLab(
   // A scenario's switch settings (its program CPU budget), when it has them.
   const switchSpec = services.find((spec) => spec.name === 'switch');
   if (switchSpec && definition.switchEnv) Object.assign(switchSpec.env, definition.switchEnv);
+  // A scenario's allocator settings (its reallocation mode), when it has them.
+  const allocatorSpec = services.find((spec) => spec.name === 'allocator');
+  if (allocatorSpec && definition.allocatorEnv) Object.assign(allocatorSpec.env, definition.allocatorEnv);
   // Telemetry's dashboard reads the operator, the switch, the allocator and Jaeger's query API.
   const telemetry = services.find((spec) => spec.name === 'telemetry');
   if (telemetry) {

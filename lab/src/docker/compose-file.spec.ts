@@ -98,4 +98,12 @@ describe('the compose project generated from a lab file', () => {
     assert.ok(others.every(([, s]) => s.environment?.['PROGRAM_CPU_NS_PER_SECOND'] === undefined));
     assert.equal(composeProject(definition).services['switch']?.environment['PROGRAM_CPU_NS_PER_SECOND'], undefined);
   });
+
+  it("gives the allocator container a scenario's allocator settings, and no other container", () => {
+    const definition = { name: 'loop', tenants: [{ id: 't1', vms: ['v1'] }] };
+    const project = composeProject({ ...definition, allocatorEnv: { ALLOCATOR_REALLOCATION: 'static' } });
+    assert.equal(project.services['allocator']?.environment['ALLOCATOR_REALLOCATION'], 'static');
+    const others = Object.entries(project.services).filter(([name]) => name !== 'allocator');
+    assert.ok(others.every(([, s]) => s.environment?.['ALLOCATOR_REALLOCATION'] === undefined));
+  });
 });

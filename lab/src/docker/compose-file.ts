@@ -257,7 +257,12 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       'allocator',
       SERVICE_PORTS.allocator,
       SERVICE_PORTS.allocator + portOffset,
-      { ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'), KAFKA_BROKERS: 'kafka:9092' },
+      {
+        ...nodeEnv(SERVICE_PORTS.allocator, 'allocator'),
+        KAFKA_BROKERS: 'kafka:9092',
+        // A scenario's allocator settings (its reallocation mode), when it has them.
+        ...definition.allocatorEnv,
+      },
       ['core'],
       { ...kafkaReady, redis: 'service_healthy', jaeger: 'service_started' },
     ),

@@ -4,10 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { accountFor } from './analysis';
-import { compare, figureOf, shareOf, type VariantResults, writeBenchResult, writeComparison } from './comparison';
+import {
+  compare,
+  figureOf,
+  measureMetrics,
+  shareOf,
+  type VariantResults,
+  writeBenchResult,
+  writeComparison,
+} from './comparison';
 import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
-import type { Scenario } from './scenario';
+import type { Scenario, ScenarioComparison } from './scenario';
 import { planScenario } from './scenario-plan';
 
 const SCENARIO: Scenario = {
@@ -158,5 +166,82 @@ describe('variant comparisons', () => {
     assert.equal(bench.name, 'scenario-unit');
     assert.deepEqual(bench.ratios, { victim_p99_with_vs_without: 1.5, program_ns: 2, switch_cpu: 1.25 });
     assert.deepEqual(bench.goals, { victim_p99_with_vs_without: { atMost: 1.2 }, switch_cpu: { atLeast: 2 } });
+  });
+
+  it("reads seed 004's loop figures and the frames lost, and writes a scenario's named metrics to bench/results", () => {
+    const loop = (mean: number, p5: number, p99: number | null, relinks: number): RunFigures['utility'] => ({
+      reports: 10,
+      tenants: {},
+      satisfactionMean: mean,
+      satisfactionP5: p5,
+      decisions: relinks,
+      relinks,
+      decisionToInstalledMs: [],
+      decisionToInstalledP99Ms: p99,
+      notSeenInstalled: 0,
+    });
+    const live = { ...WITH, utility: loop(0.9, 0.5, 40, 12), framesLost: 0 };
+    const fixed = { ...WITHOUT, utility: loop(0.6, 0.2, null, 0), framesLost: 3 };
+    const of = (figure: ScenarioComparison['figure'], f: RunFigures): number | null =>
+      figureOf({ name: 'x', figure, variant: 'with', against: 'without' }, f);
+    assert.deepEqual(
+      (['satisfactionMean', 'satisfactionP5', 'decisionToInstalledP99Ms', 'relinks', 'framesLost'] as const).map((f) =>
+        of(f, live),
+      ),
+      [0.9, 0.5, 40, 12, 0],
+    );
+    assert.equal(of('satisfactionMean', WITH), null, 'a run without the loop has no satisfaction');
+    assert.equal(of('framesLost', fixed), 3);
+
+    const scenario: Scenario = {
+      ...SCENARIO,
+      comparisons: [{ name: 'live_vs_static_mean', figure: 'satisfactionMean', variant: 'with', against: 'without' }],
+      metrics: [
+        { name: 'satisfaction_mean_live', figure: 'satisfactionMean', variant: 'with' },
+        {
+          name: 'decision_to_installed_p99_ms',
+          figure: 'decisionToInstalledP99Ms',
+          variant: 'with',
+          goal: { atMost: 1000 },
+        },
+        { name: 'frames_lost_static', figure: 'framesLost', variant: 'without', goal: { atMost: 0 } },
+        { name: 'decision_to_installed_p99_static', figure: 'decisionToInstalledP99Ms', variant: 'without' },
+      ],
+    };
+    const variants = [variant('with', live), variant('without', fixed)];
+    const metrics = measureMetrics(scenario, variants);
+    assert.deepEqual(
+      metrics.map((m) => [m.name, m.value, m.met]),
+      [
+        ['satisfaction_mean_live', 0.9, undefined],
+        ['decision_to_installed_p99_ms', 40, true],
+        ['frames_lost_static', 3, false],
+        ['decision_to_installed_p99_static', null, undefined],
+      ],
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'loop-'));
+    const ratios = writeComparison(dir, {
+      scenario,
+      source: 'scenarios/unit.json',
+      mode: 'local',
+      seed: 3,
+      startedAt: '2026-12-02T00:00:00.000Z',
+      variants,
+      failures: [],
+    });
+    assert.equal(ratios[0]?.ratio, 1.5);
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    assert.match(report, /\| frames_lost_static \| frames lost [^|]*\| without \| 3 \| ≤ 0 \| no \|/);
+    const bench = JSON.parse(readFileSync(writeBenchResult(dir, scenario, 3, ratios, metrics), 'utf8')) as {
+      metrics: Record<string, number>;
+      ratios: Record<string, number>;
+      goals: Record<string, unknown>;
+    };
+    assert.equal(bench.metrics['satisfaction_mean_live'], 0.9);
+    assert.equal(bench.metrics['decision_to_installed_p99_ms'], 40);
+    assert.equal(bench.metrics['frames_lost_static'], 3);
+    assert.ok(!('decision_to_installed_p99_static' in bench.metrics), 'a figure not measured is left out');
+    assert.equal(bench.ratios['live_vs_static_mean'], 1.5);
+    assert.deepEqual(bench.goals['decision_to_installed_p99_ms'], { atMost: 1000 });
   });
 });

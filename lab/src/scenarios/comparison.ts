@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cell, reportHead, table } from './markdown-report';
 import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
-import type { Scenario, ScenarioComparison } from './scenario';
+import type { Scenario, ScenarioComparison, ScenarioMetric } from './scenario';
 
 export interface VariantResults {
   name: string;
@@ -58,6 +58,16 @@ export function figureOf(comparison: ScenarioComparison, figures: RunFigures | u
     }
     case 'switchCpuNsPerFrame':
       return figures.switch.cpuNsPerFrame;
+    case 'satisfactionMean':
+      return figures.utility?.satisfactionMean ?? null;
+    case 'satisfactionP5':
+      return figures.utility?.satisfactionP5 ?? null;
+    case 'decisionToInstalledP99Ms':
+      return figures.utility?.decisionToInstalledP99Ms ?? null;
+    case 'relinks':
+      return figures.utility?.relinks ?? null;
+    case 'framesLost':
+      return figures.framesLost ?? null;
   }
 }
 
@@ -88,6 +98,35 @@ export function compare(scenario: Scenario, variants: readonly VariantResults[])
   });
 }
 
+/** One of the scenario's `metrics` as measured in its variant (null where not measured). */
+export interface MeasuredMetric {
+  name: string;
+  figure: ScenarioMetric['figure'];
+  variant: string;
+  value: number | null;
+  goal?: ScenarioMetric['goal'];
+  met?: boolean;
+}
+
+export function measureMetrics(scenario: Scenario, variants: readonly VariantResults[]): MeasuredMetric[] {
+  return (scenario.metrics ?? []).map((m) => {
+    const value = figureOf({ ...m, against: m.variant }, variants.find((v) => v.name === m.variant)?.results.figures);
+    const met =
+      m.goal && value !== null
+        ? (m.goal.atMost === undefined || value <= m.goal.atMost) &&
+          (m.goal.atLeast === undefined || value >= m.goal.atLeast)
+        : undefined;
+    return {
+      name: m.name,
+      figure: m.figure,
+      variant: m.variant,
+      value,
+      ...(m.goal ? { goal: m.goal } : {}),
+      ...(met === undefined ? {} : { met }),
+    };
+  });
+}
+
 /** The comparison's files in the results folder: report.md, comparison.json and summary.json. */
 export function writeComparison(dir: string, run: ComparisonRun): ComparedRatio[] {
   mkdirSync(dir, { recursive: true });
@@ -105,6 +144,7 @@ export function writeComparison(dir: string, run: ComparisonRun): ComparedRatio[
       figures: v.results.figures ?? null,
     })),
     comparisons: ratios,
+    metrics: measureMetrics(run.scenario, run.variants),
   };
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(dir, 'comparison.json'), `${JSON.stringify(ratios, null, 2)}\n`);
@@ -118,17 +158,22 @@ export function writeBenchResult(
   scenario: Scenario,
   seed: number,
   ratios: readonly ComparedRatio[],
+  /** The scenario's own named figures (`metrics`), written as `metrics.<name>`. */
+  metrics: readonly MeasuredMetric[] = [],
 ): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `scenario-${scenario.name}.json`);
   const measured = ratios.filter((r) => r.ratio !== null);
   const report = {
     name: `scenario-${scenario.name}`,
-    metrics: Object.fromEntries(measured.map((r) => [`${r.name}.${r.variant}.${r.figure}`, r.value])),
+    metrics: {
+      ...Object.fromEntries(measured.map((r) => [`${r.name}.${r.variant}.${r.figure}`, r.value])),
+      ...Object.fromEntries(metrics.filter((m) => m.value !== null).map((m) => [m.name, m.value])),
+    },
     baseline: Object.fromEntries(measured.map((r) => [`${r.name}.${r.against}.${r.figure}`, r.baseline])),
     ratios: Object.fromEntries(measured.map((r) => [r.name, r.ratio])),
     setup: { scenario: scenario.name, seed },
-    goals: Object.fromEntries(ratios.filter((r) => r.goal).map((r) => [r.name, r.goal])),
+    goals: Object.fromEntries([...ratios, ...metrics].filter((r) => r.goal).map((r) => [r.name, r.goal])),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
@@ -158,6 +203,11 @@ const FIGURE_NAMES: Record<ScenarioComparison['figure'], string> = {
   p50Us: 'p50 one-way latency (µs), worst of the VMs',
   programNsPerFrame: 'program time charged per frame (ns)',
   switchCpuNsPerFrame: 'switch process CPU per frame (ns)',
+  satisfactionMean: 'satisfaction (share of windows with utility > 0.9), mean over tenants',
+  satisfactionP5: 'satisfaction, 5th percentile over tenants',
+  decisionToInstalledP99Ms: 'decision to installed at the switch, p99 (ms)',
+  relinks: 'pipeline re-links (live decisions that changed shares)',
+  framesLost: 'frames lost over the run (switch drops, store losses, uncounted)',
 };
 
 function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]): string {
@@ -203,6 +253,7 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
       ]),
     ),
     '',
+    ...metricsSection(measureMetrics(run.scenario, run.variants)),
     ...(ratios.some((r) => r.seed)
       ? [
           "### The seeds' figures beside ours",
@@ -297,4 +348,24 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
     '',
   ];
   return lines.join('\n');
+}
+
+function metricsSection(metrics: readonly MeasuredMetric[]): string[] {
+  if (metrics.length === 0) return [];
+  return [
+    '## Figures',
+    '',
+    table(
+      ['figure', 'what', 'variant', 'value', 'goal', 'met'],
+      metrics.map((m) => [
+        m.name,
+        FIGURE_NAMES[m.figure],
+        m.variant,
+        cell(m.value),
+        goalText(m.goal),
+        m.met === undefined ? '' : m.met ? 'yes' : 'no',
+      ]),
+    ),
+    '',
+  ];
 }

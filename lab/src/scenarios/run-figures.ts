@@ -1,4 +1,5 @@
 import { requestJson } from '@tenantlab/shared';
+import type { UtilityFigures } from './utility-loop';
 
 /** What the switch showed at one moment: per-tenant frames in, program time charged and drops; its process CPU. */
 export interface SwitchSnapshot {
@@ -33,6 +34,13 @@ export interface RunFigures {
   vms: Record<string, VmFigures>;
   tenants: Record<string, TenantFigures>;
   switch: { framesIn: number; cpuSeconds: number | null; cpuNsPerFrame: number | null };
+  /** Seed 004's loop over the window, from Kafka (a scenario with an `allocator` section). */
+  utility?: UtilityFigures;
+  /**
+   * Frames sent over the whole run and not delivered, once the last ones settled: the switch's drops (any reason),
+   * the VMs' store-ledger losses, and frames neither received nor counted (the run's frame accounting).
+   */
+  framesLost?: number;
 }
 
 interface DataplaneView {

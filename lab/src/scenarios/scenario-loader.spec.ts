@@ -178,6 +178,65 @@ describe('scenario files', () => {
     });
   }
 
+  it('checks allocator settings and metrics, in a variant as in the scenario', () => {
+    const variants = [
+      { name: 'static', allocator: { reallocation: 'static' } },
+      { name: 'live', allocator: { reallocation: 'live', stages: 2 } },
+    ];
+    const metrics = [{ name: 'satisfaction_mean_live', figure: 'satisfactionMean', variant: 'live' }];
+    assert.deepEqual(problems({ allocator: { registerCellsPerStage: 32768, settleMs: 300 }, variants, metrics }), []);
+    assert.deepEqual(problems({ switch: { utilityWindowMs: 2000, utilityWindowReset: true } }), []);
+    const wrong = problems({
+      allocator: { reallocation: 'sometimes' },
+      variants: [variants[0], { name: 'live', allocator: { stages: 0 } }],
+      metrics: [
+        { name: 'x', figure: 'satisfactionMean', variant: 'nowhere' },
+        { name: 'y', figure: 'happiness', variant: 'live' },
+      ],
+    });
+    assert.ok(
+      wrong.some((p) => p.startsWith('allocator.reallocation:')),
+      wrong.join('\n'),
+    );
+    assert.ok(
+      wrong.some((p) => p.startsWith('variants[1].allocator.stages:')),
+      wrong.join('\n'),
+    );
+    assert.ok(
+      wrong.some((p) => p.startsWith('metrics[1].figure:')),
+      wrong.join('\n'),
+    );
+    assert.ok(
+      problems({ variants, metrics: [{ name: 'x', figure: 'relinks', variant: 'nowhere' }] }).includes(
+        'metrics[0].variant: no variant nowhere in variants[]',
+      ),
+    );
+  });
+
+  it('heavy-hitter-64 is 64 tenants on flow-table, static against live, with the figures issue 12 names', () => {
+    const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), REPO_ROOT);
+    assert.equal(scenario.tenants.length, 64);
+    assert.ok(scenario.tenants.every((t) => t.program === 'scenarios/programs/flow-table-by-port.json'));
+    assert.ok(scenario.workloads?.every((w) => w.kind === 'traffic' && w.phases !== undefined));
+    assert.deepEqual(
+      scenario.variants?.map((v) => [v.name, v.allocator?.reallocation]),
+      [
+        ['static', 'static'],
+        ['live', 'live'],
+      ],
+    );
+    const names = (scenario.metrics ?? []).map((m) => m.name);
+    for (const name of [
+      'satisfaction_mean_live',
+      'satisfaction_p5_live',
+      'decision_to_installed_p99_ms',
+      'frames_lost_relink',
+    ]) {
+      assert.ok(names.includes(name), name);
+    }
+    assert.ok(scenario.comparisons?.some((c) => c.name === 'live_vs_static_mean'));
+  });
+
   it('reports every problem at once', () => {
     const found = problems({ durationMs: 'x', seed: -1, timeline: [{ kind: 'kill' }] });
     assert.ok(found.length >= 4, JSON.stringify(found));

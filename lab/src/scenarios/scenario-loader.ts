@@ -98,6 +98,14 @@ function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<strin
       });
     }
   });
+  scenario.metrics?.forEach((metric, i) => {
+    const path = `metrics[${i}]`;
+    if (variants.length === 0) return problems.push(`${path}: metrics name a variant, and there are none`);
+    if (!resolved.has(metric.variant)) problems.push(`${path}.variant: no variant ${metric.variant} in variants[]`);
+    if ((metric.figure === 'p99Us' || metric.figure === 'p50Us') && !metric.vms) {
+      problems.push(`${path}.vms: required for a latency figure`);
+    }
+  });
   return problems;
 }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { requestJson, serviceAuthHeaders } from '@tenantlab/shared';
@@ -17,10 +18,12 @@ import { loadScenario } from './scenario-loader';
 import { planScenario } from './scenario-plan';
 import { type EventOutcome, type RunResults, writeResults } from './results-writer';
 import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
-import { type VariantResults, writeBenchResult, writeComparison } from './comparison';
+import { measureMetrics, type VariantResults, writeBenchResult, writeComparison } from './comparison';
 import { figuresOf, readReceived, resetReceived, type RunFigures, snapshotSwitch } from './run-figures';
 import { DEFAULT_SEED, type Scenario } from './scenario';
-import { runsOf, switchEnvOf } from './scenario-variants';
+import { allocatorEnvOf, memoryEnvOf, runsOf, switchEnvOf } from './scenario-variants';
+import { UtilityLoopCollector, utilityFiguresOf } from './utility-loop';
+import { kafkaAdminCredentials } from '../testing/lab-clients';
 import { METRICS_SCRAPE_TOKEN } from '../prometheus-config';
 
 export interface RunScenarioOptions {
@@ -100,7 +103,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   });
   if (options.benchDir && comparison.length > 0) {
     say(
-      `bench figures in ${relative(options.repoRoot, writeBenchResult(options.benchDir, scenario, seed, comparison))}`,
+      `bench figures in ${relative(
+        options.repoRoot,
+        writeBenchResult(options.benchDir, scenario, seed, comparison, measureMetrics(scenario, variants)),
+      )}`,
     );
   }
   say(
@@ -127,6 +133,8 @@ async function runOnce(
   let collector: CounterCollector | undefined;
   let lab: RunningLab | undefined;
   let figures: RunFigures | undefined;
+  let loop: UtilityLoopCollector | undefined;
+  let originEpochMs = Date.now();
   let origin = performance.now();
   const now = (): number => performance.now() - origin;
   try {
@@ -136,10 +144,14 @@ async function runOnce(
         name: scenario.name,
         tenants: scenario.tenants,
         circuitPolicy: circuitPolicyOf(scenario),
-        ...(scenario.switch ? { switchEnv: switchEnvOf(scenario.switch) } : {}),
+        ...(scenario.switch || scenario.allocator
+          ? { switchEnv: { ...switchEnvOf(scenario.switch), ...memoryEnvOf(scenario.allocator) } }
+          : {}),
+        ...(scenario.allocator ? { allocatorEnv: allocatorEnvOf(scenario.allocator) } : {}),
       },
       profile: options.profile,
       portOffset: options.portOffset,
+      readyTimeoutMs: readyTimeoutOf(scenario),
       onProgress: (message) => say(`==> ${message}`),
       onLine: options.onLine ?? (() => undefined),
     });
@@ -156,6 +168,8 @@ async function runOnce(
       urlOf(lab, 'operator'),
     );
     const abort = new AbortController();
+    // Every workload and event waits on it (heavy-hitter-64 has 64 workloads): not a leak.
+    setMaxListeners(plan.workloads.length + plan.events.length + 10, abort.signal);
     const context: ScenarioContext = {
       scenario,
       state: lab.state,
@@ -167,12 +181,22 @@ async function runOnce(
       now,
       signal: abort.signal,
     };
+    if (scenario.allocator) {
+      // Seed 004's loop: every utility report and decision of the run, for the satisfaction figures.
+      loop = new UtilityLoopCollector(
+        urlOf(lab, 'kafka'),
+        kafkaAdminCredentials(lab.state, adminToken),
+        `lab-scenario-${scenario.name}-${process.pid}-${Date.now()}`,
+      );
+      await loop.start();
+    }
     await setUpTenants(context, say);
     for (const planned of plan.workloads.filter((p) => isSetupWorkload(p.workload))) {
       await runWorkload(planned, context, stats[planned.index]);
     }
 
     origin = performance.now();
+    originEpochMs = Date.now();
     collector.start(plan.intervalMs);
     say(`running for ${(plan.durationMs / 1000).toFixed(1)} s`);
     const workloads = plan.workloads
@@ -216,10 +240,24 @@ async function runOnce(
     await Promise.all([...workloads, ...events]);
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
     await settle(collector, plan.drainMs);
+    if (figures) {
+      const a = accountFor(collector.samples.at(-1));
+      figures.framesLost = a.switchDrops + a.lostInStore + a.uncounted;
+      if (loop) {
+        const fromMs = originEpochMs + (scenario.collect?.warmupMs ?? 0);
+        figures.utility = utilityFiguresOf(loop.reports, loop.decisions, fromMs, originEpochMs + plan.durationMs);
+        say(
+          `utility loop: ${figures.utility.reports} reports, satisfaction mean ${figures.utility.satisfactionMean}` +
+            ` p5 ${figures.utility.satisfactionP5}, ${figures.utility.relinks} re-links, decision-to-installed p99` +
+            ` ${figures.utility.decisionToInstalledP99Ms} ms, ${figures.framesLost} frames lost`,
+        );
+      }
+    }
   } catch (error) {
     failures.push(error instanceof Error ? error.message : String(error));
   } finally {
     await collector?.stop();
+    await loop?.stop();
     if (lab) {
       say('==> stopping the lab');
       await lab.stop().catch((error: unknown) => failures.push(`stopping the lab: ${String(error)}`));
@@ -271,6 +309,15 @@ async function measure(
     snapshotSwitch(switchUrl, context.serviceHeaders, metricsToken),
   ]);
   return figuresOf(context.now() - from, vms, start, end);
+}
+
+/**
+ * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32 (heavy-hitter-64's
+ * 128 VMs start together on a 2-core machine and register with one operator).
+ */
+export function readyTimeoutOf(scenario: Scenario): number {
+  const vms = scenario.tenants.reduce((sum, t) => sum + t.vms.length, 0);
+  return 90_000 + Math.max(0, vms - 32) * 2000;
 }
 
 /** How long before the end of the timeline the window closes. */

@@ -63,6 +63,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
     },
     tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
     switch: { $ref: '#/$defs/switchSettings' },
+    allocator: { $ref: '#/$defs/allocatorSettings' },
     workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
     timeline: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/event' } },
     variants: {
@@ -79,6 +80,12 @@ export const SCENARIO_SCHEMA: JsonSchema = {
       type: 'array',
       maxItems: 32,
       items: { $ref: '#/$defs/comparison' },
+    },
+    metrics: {
+      description: 'Figures of one variant each, in the report and as metrics.<name> in bench/results (--bench).',
+      type: 'array',
+      maxItems: 32,
+      items: { $ref: '#/$defs/metric' },
     },
   },
   $defs: {
@@ -101,6 +108,44 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           maximum: 1_000_000,
           description: 'SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (default 256).',
         },
+        utilityWindowMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 600_000,
+          description:
+            "UTILITY_WINDOW_MS: how often the switch reports each utility program's hit ratio (default 2000).",
+        },
+        utilityWindowReset: {
+          type: 'boolean',
+          description: "UTILITY_WINDOW_RESET: clear a reported program's registers after each window (default false).",
+        },
+      },
+    },
+    allocatorSettings: {
+      description:
+        "The allocator's settings for the run (its environment); a variant's are merged over the scenario's. The " +
+        'register memory (stages, registerCellsPerStage) is given to the switch too.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reallocation: {
+          enum: ['live', 'static'],
+          description: "ALLOCATOR_REALLOCATION: live re-links by seed 004's utility policy each window (default live).",
+        },
+        settleMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60_000,
+          description: 'REALLOCATION_SETTLE_MS (default 300).',
+        },
+        stages: { type: 'integer', minimum: 1, maximum: 64, description: 'SWITCH_STAGES (default 8).' },
+        registerCellsPerStage: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 16_777_216,
+          description: 'REGISTER_CELLS_PER_STAGE (default 65536).',
+        },
+        opsPerPacket: { type: 'integer', minimum: 0, maximum: 100_000_000, description: 'SWITCH_OPS_PER_PACKET.' },
       },
     },
     variant: {
@@ -119,6 +164,24 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
         workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
         switch: { $ref: '#/$defs/switchSettings' },
+        allocator: { $ref: '#/$defs/allocatorSettings' },
+      },
+    },
+    metric: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'figure', 'variant'],
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9_]{1,80}$' },
+        figure: { enum: [...COMPARISON_FIGURES] },
+        variant: id,
+        vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
+        tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },
+        goal: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { atMost: { type: 'number' }, atLeast: { type: 'number' } },
+        },
       },
     },
     comparison: {
@@ -131,7 +194,10 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           enum: [...COMPARISON_FIGURES],
           description:
             "p99Us, p50Us: the worst of `vms`' receive latency; programNsPerFrame: the program time the switch " +
-            'charged over `tenants` (default all) per frame they sent; switchCpuNsPerFrame: the switch process CPU per frame.',
+            'charged over `tenants` (default all) per frame they sent; switchCpuNsPerFrame: the switch process CPU per frame; ' +
+            'satisfactionMean, satisfactionP5: share of windows with utility > 0.9 per tenant (Kafka ' +
+            'allocator.utility-reports), mean and 5th percentile; decisionToInstalledP99Ms, relinks: from ' +
+            'allocator.decisions; framesLost: switch drops, store losses and uncounted frames over the run.',
         },
         vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Scenario } from './scenario';
-import { resolveVariant, runsOf, switchEnvOf } from './scenario-variants';
+import { readyTimeoutOf } from './scenario-runner';
+import { allocatorEnvOf, memoryEnvOf, resolveVariant, runsOf, switchEnvOf } from './scenario-variants';
 
 const SCENARIO: Scenario = {
   name: 'unit',
@@ -97,5 +98,50 @@ describe('scenario variants', () => {
       PROGRAM_CPU_BURST_NS: '200000',
       SWITCH_TENANT_QUANTUM: '2560',
     });
+    assert.deepEqual(switchEnvOf({ utilityWindowMs: 2000, utilityWindowReset: false }), {
+      UTILITY_WINDOW_MS: '2000',
+      UTILITY_WINDOW_RESET: 'false',
+    });
+  });
+
+  it("merges a variant's allocator settings over the scenario's, and turns them into the allocator's environment", () => {
+    const scenario: Scenario = {
+      name: 'loop',
+      tenants: [{ id: 't', vms: ['vm-1', 'vm-2'] }],
+      allocator: { reallocation: 'live', stages: 2, registerCellsPerStage: 32768, settleMs: 300, opsPerPacket: 10 },
+      variants: [{ name: 'static', allocator: { reallocation: 'static' } }, { name: 'live' }],
+    };
+    const [fixed, live] = runsOf(scenario).map((run) => run.scenario.allocator);
+    assert.deepEqual(fixed, {
+      reallocation: 'static',
+      stages: 2,
+      registerCellsPerStage: 32768,
+      settleMs: 300,
+      opsPerPacket: 10,
+    });
+    assert.deepEqual(live, scenario.allocator);
+    assert.deepEqual(allocatorEnvOf(fixed), {
+      ALLOCATOR_REALLOCATION: 'static',
+      REALLOCATION_SETTLE_MS: '300',
+      SWITCH_STAGES: '2',
+      REGISTER_CELLS_PER_STAGE: '32768',
+      SWITCH_OPS_PER_PACKET: '10',
+    });
+    // The switch holds the memory the allocator shares out: the same stages and cells, nothing else.
+    assert.deepEqual(memoryEnvOf(fixed), { SWITCH_STAGES: '2', REGISTER_CELLS_PER_STAGE: '32768' });
+    assert.deepEqual(allocatorEnvOf(undefined), {});
+    const without = runsOf({ ...scenario, allocator: undefined });
+    assert.equal(without[1]?.scenario.allocator, undefined);
+    assert.deepEqual(without[0]?.scenario.allocator, { reallocation: 'static' });
+  });
+
+  it('gives a lab of many VMs longer to answer ready: 90 s up to 32 VMs, 2 s more for each beyond', () => {
+    const lab = (tenants: number): Scenario => ({
+      name: 'many',
+      tenants: Array.from({ length: tenants }, (_, t) => ({ id: `t${t}`, vms: [`t${t}-tx`, `t${t}-rx`] })),
+    });
+    assert.equal(readyTimeoutOf(lab(2)), 90_000);
+    assert.equal(readyTimeoutOf(lab(16)), 90_000);
+    assert.equal(readyTimeoutOf(lab(64)), 90_000 + 96 * 2000);
   });
 });

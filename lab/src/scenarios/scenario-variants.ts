@@ -1,4 +1,4 @@
-import type { Scenario, ScenarioEvent, ScenarioVariant, SwitchSettings, Workload } from './scenario';
+import type { AllocatorSettings, Scenario, ScenarioEvent, ScenarioVariant, SwitchSettings, Workload } from './scenario';
 
 /** One run of a scenario: the file itself, or one of its variants resolved into a whole scenario. */
 export interface ScenarioRunSpec {
@@ -19,7 +19,8 @@ export function runsOf(scenario: Scenario): ScenarioRunSpec[] {
 }
 
 /**
- * The scenario as one variant runs it: `tenants`, `workloads` and `switch` replaced where the variant gives them,
+ * The scenario as one variant runs it: `tenants`, `workloads` and `switch` replaced where the variant gives them
+ * (`allocator` merged over the scenario's),
  * then `withoutTenants` left out with everything that names them or their VMs (a traffic workload keeps the
  * destinations that remain). The result has no variants or comparisons of its own.
  */
@@ -30,8 +31,11 @@ export function resolveVariant(scenario: Scenario, variant: ScenarioVariant): Sc
     ...((variant.workloads ?? scenario.workloads) ? { workloads: variant.workloads ?? scenario.workloads } : {}),
     ...((variant.switch ?? scenario.switch) ? { switch: variant.switch ?? scenario.switch } : {}),
   };
+  // Allocator settings merge: a variant names only what it changes (the reallocation mode, say).
+  if (variant.allocator ?? scenario.allocator) resolved.allocator = { ...scenario.allocator, ...variant.allocator };
   delete resolved.variants;
   delete resolved.comparisons;
+  delete resolved.metrics;
   const without = new Set(variant.withoutTenants ?? []);
   if (without.size === 0) return resolved;
   const goneVms = new Set(resolved.tenants.filter((t) => without.has(t.id)).flatMap((t) => t.vms));
@@ -69,5 +73,27 @@ export function switchEnvOf(settings: SwitchSettings | undefined): Record<string
   }
   if (settings?.programCpuBurstNs !== undefined) env['PROGRAM_CPU_BURST_NS'] = String(settings.programCpuBurstNs);
   if (settings?.tenantQuantum !== undefined) env['SWITCH_TENANT_QUANTUM'] = String(settings.tenantQuantum);
+  if (settings?.utilityWindowMs !== undefined) env['UTILITY_WINDOW_MS'] = String(settings.utilityWindowMs);
+  if (settings?.utilityWindowReset !== undefined) env['UTILITY_WINDOW_RESET'] = String(settings.utilityWindowReset);
+  return env;
+}
+
+/** The allocator's environment for a run's settings. */
+export function allocatorEnvOf(settings: AllocatorSettings | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (settings?.reallocation !== undefined) env['ALLOCATOR_REALLOCATION'] = settings.reallocation;
+  if (settings?.settleMs !== undefined) env['REALLOCATION_SETTLE_MS'] = String(settings.settleMs);
+  Object.assign(env, memoryEnvOf(settings));
+  if (settings?.opsPerPacket !== undefined) env['SWITCH_OPS_PER_PACKET'] = String(settings.opsPerPacket);
+  return env;
+}
+
+/** The register memory both the allocator (which shares it out) and the switch (which holds it) are given. */
+export function memoryEnvOf(settings: AllocatorSettings | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (settings?.stages !== undefined) env['SWITCH_STAGES'] = String(settings.stages);
+  if (settings?.registerCellsPerStage !== undefined) {
+    env['REGISTER_CELLS_PER_STAGE'] = String(settings.registerCellsPerStage);
+  }
   return env;
 }

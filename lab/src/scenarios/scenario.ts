@@ -90,6 +90,23 @@ export interface SwitchSettings {
   programCpuBurstNs?: number;
   /** SWITCH_TENANT_QUANTUM: work one tenant may make the switch do per round (deficit round robin over tenants). */
   tenantQuantum?: number;
+  /** UTILITY_WINDOW_MS: how often the switch reports each utility program's hit ratio (seed 004's window). */
+  utilityWindowMs?: number;
+  /** UTILITY_WINDOW_RESET: clear a reported program's registers after each window (one detection interval each). */
+  utilityWindowReset?: boolean;
+}
+
+/** The allocator's settings for a run (its environment): seed 004's reallocation mode and the switch's memory. */
+export interface AllocatorSettings {
+  /** ALLOCATOR_REALLOCATION: live re-links the pipeline by the utility policy each window; static keeps the split. */
+  reallocation?: 'live' | 'static';
+  /** REALLOCATION_SETTLE_MS: how long after a window's first report the allocator waits for the rest. */
+  settleMs?: number;
+  /** SWITCH_STAGES and REGISTER_CELLS_PER_STAGE: the register memory all tenants' programs share. */
+  stages?: number;
+  registerCellsPerStage?: number;
+  /** SWITCH_OPS_PER_PACKET: worst-case ops per packet over all tenants' programs. */
+  opsPerPacket?: number;
 }
 
 /**
@@ -104,6 +121,7 @@ export interface ScenarioVariant {
   tenants?: ScenarioTenant[];
   workloads?: Workload[];
   switch?: SwitchSettings;
+  allocator?: AllocatorSettings;
 }
 
 /** A ratio of one figure between two variants, for the report (and bench/results with `--bench`). */
@@ -120,8 +138,28 @@ export interface ScenarioComparison {
   seed?: { source: string; figure: string; value?: number };
 }
 
-export const COMPARISON_FIGURES = ['p99Us', 'p50Us', 'programNsPerFrame', 'switchCpuNsPerFrame'] as const;
+export const COMPARISON_FIGURES = [
+  'p99Us',
+  'p50Us',
+  'programNsPerFrame',
+  'switchCpuNsPerFrame',
+  'satisfactionMean',
+  'satisfactionP5',
+  'decisionToInstalledP99Ms',
+  'relinks',
+  'framesLost',
+] as const;
 export type ComparisonFigure = (typeof COMPARISON_FIGURES)[number];
+
+/** One figure of one variant, written as it is: in the report, and as `metrics.<name>` in bench/results (--bench). */
+export interface ScenarioMetric {
+  name: string;
+  figure: ComparisonFigure;
+  variant: string;
+  vms?: string[];
+  tenants?: string[];
+  goal?: { atMost?: number; atLeast?: number };
+}
 
 export interface Scenario extends LabDefinition {
   description?: string;
@@ -131,10 +169,12 @@ export interface Scenario extends LabDefinition {
   collect?: { intervalMs?: number; drainMs?: number; warmupMs?: number };
   tenants: ScenarioTenant[];
   switch?: SwitchSettings;
+  allocator?: AllocatorSettings;
   workloads?: Workload[];
   timeline?: ScenarioEvent[];
   variants?: ScenarioVariant[];
   comparisons?: ScenarioComparison[];
+  metrics?: ScenarioMetric[];
 }
 
 export const DEFAULT_SEED = 1;
