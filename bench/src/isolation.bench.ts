@@ -8,6 +8,7 @@ import {
   buildFrame,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  portEntryContent,
   requestJson,
   vmIpv4Address,
   vmMacAddress,
@@ -348,16 +349,18 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
         quietSince = 0;
         for (const [id, fields] of reply[0][1]) {
           lastId = id.toString();
-          const frame = fields[1];
-          // An earlier run's straggler (sent before this one started) is not this run's.
-          if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
-          latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
-          lastArrival = now;
-          const seq = frame.readUInt32BE(STAMP_AT - 4);
-          if (seq < total) {
-            stamps[seq] = frame.readDoubleBE(STAMP_AT);
-            rxMs[seq] = entryMs(lastId);
-            arrivals[seq] = now;
+          // The switch packs the frames of one batch for one destination into one rx entry.
+          for (const { frame } of portEntryContent(fields).frames) {
+            // An earlier run's straggler (sent before this one started) is not this run's.
+            if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
+            latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
+            lastArrival = now;
+            const seq = frame.readUInt32BE(STAMP_AT - 4);
+            if (seq < total) {
+              stamps[seq] = frame.readDoubleBE(STAMP_AT);
+              rxMs[seq] = entryMs(lastId);
+              arrivals[seq] = now;
+            }
           }
         }
       }

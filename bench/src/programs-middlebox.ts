@@ -7,6 +7,7 @@ import {
   parseFrame,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  portEntryContent,
   requestJson,
   vmIpv4Address,
   vmMacAddress,
@@ -342,13 +343,10 @@ async function runMiddleboxChild(): Promise<void> {
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) continue;
     const out = redis.pipeline();
-    for (const [, fields] of entries) {
-      lastId = entries[entries.length - 1][0].toString();
-      let frame: Buffer | undefined;
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        if (fields[i].toString() === PORT_ENTRY_FIELDS.frame) frame = fields[i + 1];
-      }
-      if (frame === undefined || parseFrame(frame, view) !== undefined || view.etherType !== 0x0800) continue;
+    lastId = entries[entries.length - 1][0].toString();
+    // The switch packs the frames of one batch for one destination into one rx entry.
+    for (const { frame } of entries.flatMap(([, fields]) => portEntryContent(fields).frames)) {
+      if (parseFrame(frame, view) !== undefined || view.etherType !== 0x0800) continue;
       if (view.ipSrc >>> 0 === inside) {
         marks[bucket(view.ipSrc, view.ipDst, view.ipProtocol, view.srcPort, view.dstPort)] = 1;
       } else if (marks[bucket(view.ipDst, view.ipSrc, view.ipProtocol, view.dstPort, view.srcPort)] === 0) {
