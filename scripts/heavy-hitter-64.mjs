@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes scenarios/heavy-hitter-64.json (issue 12): seed 004's heavy-hitter experiment as a scenario. The committed
-// JSON is what users run; this script is how it was made, and makes smaller copies for a quick run:
+// JSON is what users run (this script's output, then prettier); it also makes smaller copies for a quick run:
 //   node scripts/heavy-hitter-64.mjs                          # the committed file, 64 tenants
 //   node scripts/heavy-hitter-64.mjs --tenants 16 --out /tmp/hh16.json
 // Every tenant's flows and rate are drawn here from a fixed seed; its on/off phases are drawn by the runner from the
@@ -8,16 +8,33 @@
 // the in-process `allocation` benchmark (2 stages x 32768 cells for 64 tenants).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
+const usage = 'usage: node scripts/heavy-hitter-64.mjs [--tenants 1-64] [--duration-ms N] [--out FILE]';
+let values;
+try {
+  // Strict: a misspelt flag is an error, not the committed 64-tenant file written over.
+  ({ values } = parseArgs({
+    options: { tenants: { type: 'string' }, 'duration-ms': { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (error) {
+  console.error(`${error.message}\n${usage}`);
+  process.exit(2);
+}
+const positiveInteger = (name, text, max) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    console.error(`--${name} must be a whole number from 1 to ${max}, not ${JSON.stringify(text)}\n${usage}`);
+    process.exit(2);
+  }
+  return value;
 };
-const tenants = Number(option('tenants', '64'));
-const out = option('out', join(import.meta.dirname, '..', 'scenarios', 'heavy-hitter-64.json'));
-const durationMs = Number(option('duration-ms', '60000'));
-if (!Number.isInteger(tenants) || tenants < 1 || tenants > 64) throw new Error('--tenants: 1 to 64');
+const tenants = positiveInteger('tenants', values.tenants ?? '64', 64);
+const durationMs = positiveInteger('duration-ms', values['duration-ms'] ?? '60000', 3_600_000);
+// A smaller copy never lands on the committed file unless --out names it.
+const out = values.out ?? join(import.meta.dirname, '..', 'scenarios', `heavy-hitter-${tenants}.json`);
 
 /** mulberry32, as libs/shared has it. */
 function mulberry32(seed) {
