@@ -213,6 +213,28 @@ describe('scenario files', () => {
     );
   });
 
+  it('refuses a figure its variant cannot give, and two comparisons or metrics of one name', () => {
+    const variants = [{ name: 'plain' }, { name: 'live', allocator: { reallocation: 'live' } }];
+    assert.deepEqual(
+      problems({
+        variants,
+        metrics: [
+          { name: 'sat', figure: 'satisfactionMean', variant: 'plain' },
+          { name: 'p99', figure: 'p99Us', variant: 'live', vms: ['vm-zz'] },
+          { name: 'lost', figure: 'framesLost', variant: 'plain', tenants: ['tenant-zz'] },
+        ],
+        comparisons: [{ name: 'sat', figure: 'relinks', variant: 'live', against: 'plain' }],
+      }),
+      [
+        'comparisons[0].figure: relinks needs allocator settings, and variant plain has none',
+        'metrics[0].name: a second comparison or metric called sat',
+        'metrics[0].figure: satisfactionMean needs allocator settings, and variant plain has none',
+        'metrics[1].vms[0]: variant live has no VM vm-zz',
+        'metrics[2].tenants[0]: variant plain has no tenant tenant-zz',
+      ],
+    );
+  });
+
   it('heavy-hitter-64 is 64 tenants on flow-table, static against live, with the figures issue 12 names', () => {
     const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), REPO_ROOT);
     assert.equal(scenario.tenants.length, 64);

@@ -3,7 +3,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { ValidationError } from '@tenantlab/shared';
 import { parseLabDefinition } from '../lab-definition';
 import { validateJson } from './json-schema';
-import { DEFAULT_DURATION_MS, type MsRange, type ProgramSource, type Scenario } from './scenario';
+import {
+  type ComparisonFigure,
+  DEFAULT_DURATION_MS,
+  type MsRange,
+  type ProgramSource,
+  type Scenario,
+  type ScenarioMetric,
+} from './scenario';
 import { SCENARIO_SCHEMA } from './scenario-schema';
 import { resolveVariant } from './scenario-variants';
 
@@ -76,35 +83,63 @@ function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<strin
     }
     problems.push(...crossCheck(run, repoRoot, programs).map(prefix));
   });
+  // Comparisons and metrics share their names' namespace: --bench writes ratios.<name> and metrics.<name> by it.
+  const names = new Set<string>();
+  const named = (path: string, name: string): void => {
+    if (names.has(name)) problems.push(`${path}.name: a second comparison or metric called ${name}`);
+    names.add(name);
+  };
   scenario.comparisons?.forEach((comparison, i) => {
     const path = `comparisons[${i}]`;
     if (variants.length === 0) return problems.push(`${path}: comparisons need variants to compare`);
-    const isLatency = comparison.figure === 'p99Us' || comparison.figure === 'p50Us';
-    if (isLatency && !comparison.vms) problems.push(`${path}.vms: required for a latency figure`);
-    for (const key of ['variant', 'against'] as const) {
-      const name = comparison[key];
-      const run = resolved.get(name);
-      if (!run) {
-        problems.push(`${path}.${key}: no variant ${name} in variants[]`);
-        continue;
-      }
-      const vms = new Set(run.tenants.flatMap((t) => t.vms));
-      const tenants = new Set(run.tenants.map((t) => t.id));
-      comparison.vms?.forEach((vm, j) => {
-        if (!vms.has(vm)) problems.push(`${path}.vms[${j}]: variant ${name} has no VM ${vm}`);
-      });
-      comparison.tenants?.forEach((id, j) => {
-        if (!tenants.has(id)) problems.push(`${path}.tenants[${j}]: variant ${name} has no tenant ${id}`);
-      });
-    }
+    named(path, comparison.name);
+    for (const key of ['variant', 'against'] as const)
+      problems.push(...figureProblems(path, key, comparison, resolved));
   });
   scenario.metrics?.forEach((metric, i) => {
     const path = `metrics[${i}]`;
     if (variants.length === 0) return problems.push(`${path}: metrics name a variant, and there are none`);
-    if (!resolved.has(metric.variant)) problems.push(`${path}.variant: no variant ${metric.variant} in variants[]`);
-    if ((metric.figure === 'p99Us' || metric.figure === 'p50Us') && !metric.vms) {
-      problems.push(`${path}.vms: required for a latency figure`);
-    }
+    named(path, metric.name);
+    problems.push(...figureProblems(path, 'variant', metric, resolved));
+  });
+  return problems;
+}
+
+/** Figures read from the seed 004 loop on Kafka: a variant without allocator settings runs no such loop. */
+const ALLOCATOR_FIGURES: ReadonlySet<ComparisonFigure> = new Set([
+  'satisfactionMean',
+  'satisfactionP5',
+  'decisionToInstalledP99Ms',
+  'relinks',
+]);
+
+/**
+ * What is wrong with one figure of the variant `figure[key]` names: no such variant, VMs or tenants it does not run, a
+ * latency figure without `vms`, or a seed 004 loop figure of a variant without `allocator` settings.
+ */
+function figureProblems<K extends string>(
+  path: string,
+  key: K,
+  figure: Record<K, string> & Pick<ScenarioMetric, 'figure' | 'vms' | 'tenants'>,
+  resolved: ReadonlyMap<string, Scenario>,
+): string[] {
+  const problems: string[] = [];
+  const name = figure[key];
+  if ((figure.figure === 'p99Us' || figure.figure === 'p50Us') && !figure.vms && key !== 'against') {
+    problems.push(`${path}.vms: required for a latency figure`);
+  }
+  const run = resolved.get(name);
+  if (!run) return [...problems, `${path}.${key}: no variant ${name} in variants[]`];
+  if (ALLOCATOR_FIGURES.has(figure.figure) && !run.allocator) {
+    problems.push(`${path}.figure: ${figure.figure} needs allocator settings, and variant ${name} has none`);
+  }
+  const vms = new Set(run.tenants.flatMap((t) => t.vms));
+  const tenants = new Set(run.tenants.map((t) => t.id));
+  figure.vms?.forEach((vm, j) => {
+    if (!vms.has(vm)) problems.push(`${path}.vms[${j}]: variant ${name} has no VM ${vm}`);
+  });
+  figure.tenants?.forEach((id, j) => {
+    if (!tenants.has(id)) problems.push(`${path}.tenants[${j}]: variant ${name} has no tenant ${id}`);
   });
   return problems;
 }
