@@ -16,8 +16,14 @@ export interface AdmissionSink {
  * all wait, or are all dropped, since the entry is acknowledged, with the batch's deliveries, in one commit: a frame
  * run in one commit and its entry acknowledged in a later one would be delivered twice after a crash between them.
  */
+/** One tenant's waiting frames: an array with a moving head, so taking from the front costs nothing per frame left. */
+interface WaitQueue {
+  frames: PortEntry[];
+  head: number;
+}
+
 export class CpuWaitQueues {
-  private readonly waiting = new Map<string, PortEntry[]>();
+  private readonly waiting = new Map<string, WaitQueue>();
   /** Per tenant, frames that had to wait, each counted once: when it first joined its tenant's wait queue. */
   readonly waits = new Map<string, number>();
 
@@ -30,40 +36,54 @@ export class CpuWaitQueues {
    * The frames to run this round, in order: the waiting ones first (a tenant's frames keep their order), then `read`.
    * Lazily: each entry's fate is decided when the caller asks for its first frame, so the frames run before it have
    * been charged to their tenant's budget by then (decided all at once, a tenant with any credit left would run its
-   * whole queue in one batch, far past its share). The caller runs each frame before it asks for the next, and takes
-   * them all: any it leaves wait again.
+   * whole queue in one batch, far past its share). A tenant still over its share is passed over at its queue's head:
+   * its waiting frames are not looked at again until it may run, so a full queue costs a round nothing. The caller
+   * runs each frame before it asks for the next; if it stops early (it threw: its batch is not committed) the frames
+   * it did not reach stay where they were, and read entries it did not reach join their tenant's queue.
    */
   *admit(read: readonly PortEntry[], sink: AdmissionSink): Generator<PortEntry, void, undefined> {
-    const candidates: PortEntry[] = [];
-    for (const queue of this.waiting.values()) candidates.push(...queue);
-    this.waiting.clear();
-    // The first `carried` candidates waited before this round: they were counted in `waits` when they began to.
-    const carried = candidates.length;
-    candidates.push(...read);
-    let entry: TxEntry | undefined;
-    let fate: 'run' | 'wait' | 'drop' = 'run';
+    for (const [tenant, queue] of this.waiting) {
+      let running: TxEntry | undefined;
+      try {
+        while (queue.head < queue.frames.length) {
+          const first = queue.frames[queue.head];
+          if (this.pipeline.mustWait(first.port)) break;
+          sink.acknowledge(first);
+          for (running = first.entry; queue.frames[queue.head]?.entry === running;) {
+            yield queue.frames[queue.head++];
+          }
+        }
+      } finally {
+        // A caller that stopped inside an entry leaves it pending in Redis with its batch: none of it waits here.
+        while (running !== undefined && queue.frames[queue.head]?.entry === running) queue.head++;
+        if (queue.head === queue.frames.length) this.waiting.delete(tenant);
+        else if (queue.head > 1024 && queue.head * 2 > queue.frames.length) {
+          queue.frames = queue.frames.slice(queue.head);
+          queue.head = 0;
+        }
+      }
+    }
     let next = 0;
     try {
-      for (; next < candidates.length; next++) {
-        const frame = candidates[next];
-        if (frame.entry !== entry) {
-          entry = frame.entry;
-          fate = this.fateOf(frame);
-          if (fate !== 'wait') sink.acknowledge(frame);
-        }
-        if (fate === 'run') yield frame;
-        else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
-        else {
-          this.hold(frame);
-          if (next >= carried) this.waits.set(frame.port.tenant, (this.waits.get(frame.port.tenant) ?? 0) + 1);
+      while (next < read.length) {
+        const first = read[next];
+        const fate = this.fateOf(first);
+        if (fate !== 'wait') sink.acknowledge(first);
+        for (const entry = first.entry; read[next]?.entry === entry; next++) {
+          const frame = read[next];
+          if (fate === 'run') yield frame;
+          else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
+          else {
+            this.hold(frame);
+            this.waits.set(frame.port.tenant, (this.waits.get(frame.port.tenant) ?? 0) + 1);
+          }
         }
       }
     } finally {
-      // Left by a caller that stopped early (it threw, so its batch is not committed): the entries not yet decided
-      // wait again instead of being forgotten; the one it was running stays pending in Redis with its batch.
-      for (next++; next < candidates.length; next++) {
-        if (candidates[next].entry !== entry) this.hold(candidates[next]);
-      }
+      // Left by a caller that stopped early: the entry it was running stays pending in Redis with its batch; the
+      // entries after it wait.
+      const stoppedIn = read[next]?.entry;
+      for (; next < read.length; next++) if (read[next].entry !== stoppedIn) this.hold(read[next]);
     }
   }
 
@@ -81,20 +101,21 @@ export class CpuWaitQueues {
   }
 
   snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.length]));
+    return Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.frames.length - queue.head]));
   }
 
   private hold(frame: PortEntry): void {
     const queue = this.waiting.get(frame.port.tenant);
-    if (queue) queue.push(frame);
-    else this.waiting.set(frame.port.tenant, [frame]);
+    if (queue) queue.frames.push(frame);
+    else this.waiting.set(frame.port.tenant, { frames: [frame], head: 0 });
   }
 
   private fateOf(first: PortEntry): 'run' | 'wait' | 'drop' {
     const queue = this.waiting.get(first.port.tenant);
     // A refused stand-in costs no program time: it is counted at once, whatever the budget.
     if (!queue && (first.refused !== undefined || !this.pipeline.mustWait(first.port))) return 'run';
-    if ((queue?.length ?? 0) + first.entry.frames <= this.maxFramesPerTenant) return 'wait';
+    const queued = queue ? queue.frames.length - queue.head : 0;
+    if (queued + first.entry.frames <= this.maxFramesPerTenant) return 'wait';
     return 'drop';
   }
 }

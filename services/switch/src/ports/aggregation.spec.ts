@@ -122,6 +122,35 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
     assert.deepEqual(acked, ['1-0', '3-0']);
     assert.deepEqual(queues.snapshot(), { 'tenant-a': 2 });
   });
+
+  it('passes over a tenant still over budget at its queue head: a round does not look at its waiting frames again', () => {
+    let checks = 0;
+    let over = true;
+    const pipeline = { mustWait: () => (checks++, over) } as unknown as SwitchPipeline;
+    const queues = new CpuWaitQueues(pipeline, 64);
+    const acked: string[] = [];
+    const sink = { acknowledge: (f: PortEntry) => acked.push(f.id), dropped: () => assert.fail('nothing dropped') };
+    const entries = Array.from({ length: 20 }, (_, i) =>
+      decode(
+        [PORT_ENTRY_FIELDS.frames, packPortFrames([{ frame: Buffer.from(`${i}a`) }, { frame: Buffer.from(`${i}b`) }])],
+        `${i}-0`,
+      ),
+    ).flat();
+    assert.deepEqual([...queues.admit(entries, sink)], []);
+    assert.deepEqual(queues.snapshot(), { 'tenant-a': 40 });
+    checks = 0;
+    for (let round = 0; round < 10; round++) assert.deepEqual([...queues.admit([], sink)], []);
+    assert.equal(checks, 10, 'one look at the head per round, not one per waiting entry');
+    over = false;
+    const run = [...queues.admit([], sink)].map((f) => f.frame.toString());
+    assert.deepEqual(
+      run,
+      entries.map((f) => f.frame.toString()),
+      'in order, once the tenant may run',
+    );
+    assert.equal(acked.length, 20);
+    assert.deepEqual(queues.snapshot(), {});
+  });
 });
 
 describe('CPU admission decided entry by entry, after the frames before it ran (issue 11)', () => {
