@@ -195,6 +195,35 @@ describe('PortImpairments', () => {
     assert.ok((leads.at(-1) ?? 0) > 2, `the lead grew to the rounds' lateness: ${leads.at(-1)} ms`);
   });
 
+  it("keeps each port's lead its own: a burst of one tenant's late frames does not release another's early", () => {
+    const impairments = new PortImpairments();
+    impairments.set('vm-a2', { delayMs: 5 });
+    impairments.set('vm-b1', { delayMs: 5 });
+    const b1 = port(4, 'vm-b1');
+    // 1 000 frames for vm-a2 and one for vm-b1, all shaped 45 ms late: vm-a2's lead goes to its bound.
+    const burst = Array.from({ length: 1000 }, (_, i) => frame(a1, i % 256));
+    impairments.shape(
+      new Map([
+        [a2, burst],
+        [b1, [frame(a1, 1)]],
+      ]),
+      new Set(),
+      0,
+      hooks(),
+    );
+    impairments.shape(new Map(), new Set(), 50, hooks());
+    assert.equal(impairments.snapshot().releaseLeadMs, RELEASE_LEAD.maxMs, "vm-a2's lead, the largest");
+    // vm-b1's next frame is due at 105: at 100 it is not released, as it would be 5 ms early with vm-a2's lead.
+    const later = new Map([[b1, [frame(a1, 2)]]]);
+    impairments.shape(later, new Set(), 100, hooks());
+    assert.equal(later.get(b1)?.length ?? 0, 0, 'held until its own lead says');
+    const dueIn = impairments.nextDueIn(100) ?? NaN;
+    assert.ok(
+      Math.abs(dueIn - (5 - RELEASE_LEAD.stepMs)) < 1e-9,
+      `vm-b1's one late frame moved its lead a step: ${dueIn}`,
+    );
+  });
+
   it('bounds the lead while rounds take longer than its bound, and brings it back down once they are short', () => {
     // A 100 ms delay and 60 ms rounds: every frame leaves 20 ms late or later, whatever lead up to the bound.
     const { errors, leads } = busyDataPath(6000, (now) => (now < 2000 ? 3 * RELEASE_LEAD.maxMs : 0.5), 100);

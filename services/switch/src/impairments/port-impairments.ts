@@ -26,6 +26,11 @@ interface Impaired {
   element: PortImpairment<Delivery>;
   /** The port its frames go to, known once a frame has been offered. */
   port?: SwitchPort;
+  /**
+   * How early its frames may be released (see RELEASE_LEAD): per port, so one tenant's frames (a burst of them, late
+   * together) move only its own port's lead, never another tenant's impairment.
+   */
+  lead: number;
 }
 
 /**
@@ -42,8 +47,6 @@ export class PortImpairments {
   /** Per sender VM, frames held here (acknowledged at its tx, not yet written to their destination's rx). */
   private readonly heldBySender = new Map<string, number>();
   private readonly changedSenders = new Set<string>();
-  /** How early a frame may be released (see RELEASE_LEAD). */
-  private lead = 0;
   /** Senders whose held count was last written as above 0. */
   private readonly tallied = new Set<string>();
 
@@ -69,7 +72,7 @@ export class PortImpairments {
     const element = new PortImpairment<Delivery>(normalImpairmentSpec(spec), this.limits);
     const previous = this.byVm.get(vm);
     if (previous) element.adopt(previous.element.takeAll());
-    this.byVm.set(vm, { element, port: previous?.port });
+    this.byVm.set(vm, { element, port: previous?.port, lead: previous?.lead ?? 0 });
     return element.spec;
   }
 
@@ -155,9 +158,10 @@ export class PortImpairments {
     const due: Delivery[] = [];
     for (const impaired of this.byVm.values()) {
       const head = impaired.element.nextDue();
-      if (!impaired.port || head === undefined || head > now + this.lead) continue;
-      const { released, lateMinusEarly } = impaired.element.release(now + this.lead, due, now);
-      this.lead = Math.min(RELEASE_LEAD.maxMs, Math.max(0, this.lead + lateMinusEarly * RELEASE_LEAD.stepMs));
+      if (!impaired.port || head === undefined || head > now + impaired.lead) continue;
+      const { released, lateMinusEarly } = impaired.element.release(now + impaired.lead, due, now);
+      const lead = impaired.lead + lateMinusEarly * RELEASE_LEAD.stepMs;
+      impaired.lead = Math.min(RELEASE_LEAD.maxMs, Math.max(0, lead));
       if (released === 0) continue;
       this.write(impaired.port, due, deliveries, touched, hooks);
       due.length = 0;
@@ -170,11 +174,11 @@ export class PortImpairments {
   nextDueIn(now: number): number | undefined {
     if (this.flushing.size > 0) return 0;
     let next: number | undefined;
-    for (const { element, port } of this.byVm.values()) {
+    for (const { element, port, lead } of this.byVm.values()) {
       const due = port ? element.nextDue() : undefined;
-      if (due !== undefined && (next === undefined || due < next)) next = due;
+      if (due !== undefined && (next === undefined || due - lead < next)) next = due - lead;
     }
-    return next === undefined ? undefined : Math.max(0, next - this.lead - now);
+    return next === undefined ? undefined : Math.max(0, next - now);
   }
 
   /** Senders whose held count changed since the last call, with the count now (0: none held). */
@@ -194,10 +198,14 @@ export class PortImpairments {
     for (const vm of this.heldBySender.keys()) this.changedSenders.add(vm);
   }
 
-  /** Per impaired VM: its spec, what it holds and its counts, and the release lead now (for GET /dataplane). */
+  /**
+   * Per impaired VM: its spec, what it holds and its counts; and the largest of the ports' release leads now (for GET
+   * /dataplane).
+   */
   snapshot(): { releaseLeadMs: number; ports: Record<string, Omit<ImpairmentView, 'vm'>> } {
+    const lead = Math.max(0, ...[...this.byVm.values()].map((impaired) => impaired.lead));
     return {
-      releaseLeadMs: Math.round(this.lead * 1000) / 1000,
+      releaseLeadMs: Math.round(lead * 1000) / 1000,
       ports: Object.fromEntries(
         [...this.byVm.keys()].map((vm) => {
           const { impairment, held, counts } = this.view(vm);
