@@ -69,6 +69,12 @@ describe('packed port frames (issue 11)', () => {
     const atBound = unpackPortFrames(packPortFrames(many.slice(1)));
     assert.equal(atBound.frames.length, MAX_FRAMES_PER_ENTRY);
     assert.equal(atBound.problem, undefined);
+    // A hostile entry of 3 000 empty records (9 000 bytes): every one counted, the entry refused whole.
+    const empty = unpackPortFrames(Buffer.alloc(9000));
+    assert.deepEqual(
+      [empty.frames.length, empty.problem?.reason, empty.problem?.count],
+      [0, 'entry-over-frames', 3000],
+    );
   });
 
   it('drops a traceparent that is not printable ASCII and keeps its frame', () => {

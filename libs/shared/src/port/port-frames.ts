@@ -87,44 +87,42 @@ export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
   if (payload.length === 0) {
     return { frames, problem: { reason: 'entry-malformed', detail: 'the packed entry is empty', count: 1, bytes: 0 } };
   }
+  // Records past MAX_FRAMES_PER_ENTRY are only counted (the entry is refused whole, per frame): a hostile entry of
+  // thousands of empty records costs header reads, not an object and a view each.
+  let count = 0;
   while (at < payload.length) {
     const left = payload.length - at;
     if (left < PORT_RECORD_HEADER_BYTES) {
-      return cutShort(frames, at, left, `record ${frames.length + 1} at byte ${at} has ${left} bytes, its header 3`);
+      return cutShort(frames, count, at, left, `record ${count + 1} at byte ${at} has ${left} bytes, its header 3`);
     }
     const frameBytes = payload.readUInt16BE(at);
     const traceBytes = payload[at + 2];
     const needed = PORT_RECORD_HEADER_BYTES + traceBytes + frameBytes;
     if (needed > left) {
-      return cutShort(
-        frames,
-        at,
-        left,
-        `record ${frames.length + 1} at byte ${at} needs ${needed} bytes, ${left} left`,
-      );
+      return cutShort(frames, count, at, left, `record ${count + 1} at byte ${at} needs ${needed} bytes, ${left} left`);
     }
-    const traceStart = at + PORT_RECORD_HEADER_BYTES;
-    const trace = traceBytes === 0 ? undefined : payload.toString('latin1', traceStart, traceStart + traceBytes);
-    const frame = payload.subarray(traceStart + traceBytes, at + needed);
-    frames.push(trace !== undefined && PRINTABLE.test(trace) ? { frame, traceparent: trace } : { frame });
+    count += 1;
+    if (count <= MAX_FRAMES_PER_ENTRY) {
+      const traceStart = at + PORT_RECORD_HEADER_BYTES;
+      const trace = traceBytes === 0 ? undefined : payload.toString('latin1', traceStart, traceStart + traceBytes);
+      const frame = payload.subarray(traceStart + traceBytes, at + needed);
+      frames.push(trace !== undefined && PRINTABLE.test(trace) ? { frame, traceparent: trace } : { frame });
+    }
     at += needed;
   }
-  if (frames.length > MAX_FRAMES_PER_ENTRY) {
-    const detail = `the entry holds ${frames.length} frames, more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY})`;
-    return {
-      frames: [],
-      problem: { reason: 'entry-over-frames', detail, count: frames.length, bytes: payload.length },
-    };
+  if (count > MAX_FRAMES_PER_ENTRY) {
+    const detail = `the entry holds ${count} frames, more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY})`;
+    return { frames: [], problem: { reason: 'entry-over-frames', detail, count, bytes: payload.length } };
   }
   return { frames };
 }
 
-function cutShort(frames: PortFrame[], at: number, left: number, detail: string): UnpackedPortFrames {
-  if (frames.length >= MAX_FRAMES_PER_ENTRY) {
+function cutShort(frames: PortFrame[], count: number, at: number, left: number, detail: string): UnpackedPortFrames {
+  if (count >= MAX_FRAMES_PER_ENTRY) {
     const reason = `the entry holds more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY}) frames`;
     return {
       frames: [],
-      problem: { reason: 'entry-over-frames', detail: reason, count: frames.length + 1, bytes: at + left },
+      problem: { reason: 'entry-over-frames', detail: reason, count: count + 1, bytes: at + left },
     };
   }
   return { frames, problem: { reason: 'entry-malformed', detail, count: 1, bytes: left } };
