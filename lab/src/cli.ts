@@ -59,7 +59,7 @@ Options:
   --seed N            run: seed every random choice with N instead of the file's seed; impair: the
                       seed of the impairment's random choices
   --out DIR           run: the results folder (default results/<scenario>-<timestamp>/)
-  --bench             run: a scenario with comparisons also writes bench/results/scenario-<name>.json
+  --bench             run: also writes comparisons and metrics to bench/results/scenario-<name>.json
 `;
 
 async function main(): Promise<number> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { accountFor } from './analysis';
 import {
+  checkBenchable,
   compare,
   figureOf,
   measureMetrics,
@@ -243,5 +244,16 @@ describe('variant comparisons', () => {
     assert.ok(!('decision_to_installed_p99_static' in bench.metrics), 'a figure not measured is left out');
     assert.equal(bench.ratios['live_vs_static_mean'], 1.5);
     assert.deepEqual(bench.goals['decision_to_installed_p99_ms'], { atMost: 1000 });
+  });
+
+  it('refuses --bench for a scenario with neither comparisons nor metrics, naming the file and what to add', () => {
+    const plain = { name: 's', tenants: [{ id: 'tenant-a', vms: ['vm-a1'] }] } as Scenario;
+    assert.throws(() => checkBenchable(plain, 'scenarios/s.json'), {
+      message:
+        "--bench writes a scenario's comparisons[] and metrics[], and scenarios/s.json has neither: add them (they " +
+        'name variants[]), or run it without --bench',
+    });
+    const metric = { name: 'm', figure: 'framesLost' as const, variant: 'v' };
+    assert.doesNotThrow(() => checkBenchable({ ...plain, metrics: [metric] }, 'scenarios/s.json'));
   });
 });

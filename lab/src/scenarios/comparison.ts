@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ValidationError } from '@tenantlab/shared';
 import { cell, reportHead, table } from './markdown-report';
 import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
@@ -150,6 +151,16 @@ export function writeComparison(dir: string, run: ComparisonRun): ComparedRatio[
   writeFileSync(join(dir, 'comparison.json'), `${JSON.stringify(ratios, null, 2)}\n`);
   writeFileSync(join(dir, 'report.md'), comparisonReport(run, ratios));
   return ratios;
+}
+
+/**
+ * Refuses `--bench` for a scenario with nothing to write there (no comparisons, no metrics), before its lab comes up:
+ * a run of minutes that writes nothing would say so only at its end.
+ */
+export function checkBenchable(scenario: Scenario, file: string): void {
+  if ((scenario.comparisons?.length ?? 0) + (scenario.metrics?.length ?? 0) > 0) return;
+  const detail = `--bench writes a scenario's comparisons[] and metrics[], and ${file} has neither`;
+  throw new ValidationError(`${detail}: add them (they name variants[]), or run it without --bench`, [detail]);
 }
 
 /** The comparisons in the benchmarks' format, `<dir>/scenario-<name>.json` (the issue's bench figures). */

@@ -18,7 +18,7 @@ import { loadScenario } from './scenario-loader';
 import { planScenario } from './scenario-plan';
 import { type EventOutcome, type RunResults, writeResults } from './results-writer';
 import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
-import { measureMetrics, type VariantResults, writeBenchResult, writeComparison } from './comparison';
+import { checkBenchable, measureMetrics, type VariantResults, writeBenchResult, writeComparison } from './comparison';
 import { figuresOf, readReceived, resetReceived, type RunFigures, snapshotSwitch } from './run-figures';
 import { DEFAULT_SEED, type Scenario } from './scenario';
 import { allocatorEnvOf, memoryEnvOf, runsOf, switchEnvOf } from './scenario-variants';
@@ -57,10 +57,11 @@ export interface ScenarioRun {
  * time, event, result), lets the last frames settle, tears the lab down and writes the results folder. A failed event
  * fails the run but not the timeline: the other events still run and everything collected is written.
  * A scenario with variants runs each in turn, on a lab of its own, into `<out>/<variant>/`, and writes the comparison
- * (report.md, comparison.json, bench.json) into `<out>/`.
+ * (report.md, comparison.json, summary.json) into `<out>/`.
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const { scenario, programs } = loadScenario(options.file, options.repoRoot);
+  if (options.benchDir) checkBenchable(scenario, options.file);
   const startedAt = new Date();
   const outDir = resolve(
     options.repoRoot,
@@ -101,7 +102,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     variants,
     failures,
   });
-  if (options.benchDir && comparison.length > 0) {
+  if (options.benchDir) {
     say(
       `bench figures in ${relative(
         options.repoRoot,
