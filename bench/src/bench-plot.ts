@@ -1,3 +1,4 @@
+import { goalMet } from '@tenantlab/shared';
 import type { Figures, Goal } from './bench-report';
 
 const WIDTH = 760;
@@ -45,10 +46,6 @@ export function ratioChart(name: string, ratios: Figures, goals: Readonly<Record
     '</svg>',
     '',
   ].join('\n');
-}
-
-export function goalMet(value: number, goal: Goal): boolean {
-  return (goal.atLeast === undefined || value >= goal.atLeast) && (goal.atMost === undefined || value <= goal.atMost);
 }
 
 export function describeGoal(goal: Goal): string {

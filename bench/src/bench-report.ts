@@ -1,14 +1,12 @@
+import { type FigureGoal, goalMet, nearestRank } from '@tenantlab/shared';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describeGoal, goalMet, ratioChart } from './bench-plot';
+import { describeGoal, ratioChart } from './bench-plot';
 
 export type Figures = Record<string, number>;
 
 /** A target a figure should reach (from the issue or the paper the benchmark reproduces). */
-export interface Goal {
-  readonly atLeast?: number;
-  readonly atMost?: number;
-}
+export type Goal = FigureGoal;
 
 /** What every benchmark writes to `bench/results/<name>.json`: its figures, the baseline measured in the same run. */
 export interface BenchReport {
@@ -65,7 +63,7 @@ function formatNumber(value: number): string {
 
 /** The q-quantile (0..1) of samples, by nearest rank. */
 export function quantile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) throw new RangeError('no samples');
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  const value = nearestRank(samples, q);
+  if (value === null) throw new RangeError('no samples');
+  return value;
 }

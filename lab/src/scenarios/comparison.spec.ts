@@ -9,6 +9,7 @@ import {
   compare,
   figureOf,
   measureMetrics,
+  meetsGoal,
   shareOf,
   type VariantResults,
   writeBenchResult,
@@ -81,6 +82,18 @@ const WITH = figures({ 'vm-v2': 900, 'vm-g2': 1200 }, 2e6, 50_000);
 const WITHOUT = figures({ 'vm-v2': 600, 'vm-g2': 800 }, 1e6, 40_000);
 
 describe('variant comparisons', () => {
+  it('meets a goal at its bounds, misses it past them, and says nothing without a goal or a value', () => {
+    const range = { atLeast: 1, atMost: 2 };
+    assert.deepEqual(
+      [0.999, 1, 1.5, 2, 2.001].map((v) => meetsGoal(range, v)),
+      [false, true, true, true, false],
+    );
+    assert.equal(meetsGoal({ atMost: 0 }, 0), true);
+    assert.equal(meetsGoal({ atLeast: 10 }, 9), false);
+    assert.equal(meetsGoal(range, null), undefined, 'not measured is not unmet');
+    assert.equal(meetsGoal(undefined, 1), undefined);
+  });
+
   it('takes the worst of the VMs for latency, program time over the frames of the tenants, the switch CPU', () => {
     const [p99, program, cpu] = SCENARIO.comparisons!;
     assert.equal(figureOf(p99, WITH), 1200);
@@ -121,7 +134,7 @@ describe('variant comparisons', () => {
 
   it("writes a report with both variants' figures side by side, the seed's figure beside ours, and the JSON", () => {
     const dir = mkdtempSync(join(tmpdir(), 'comparison-'));
-    const ratios = writeComparison(dir, {
+    const { ratios } = writeComparison(dir, {
       scenario: SCENARIO,
       source: 'scenarios/unit.json',
       mode: 'local',
@@ -183,8 +196,7 @@ describe('variant comparisons', () => {
     });
     const live = { ...WITH, utility: loop(0.9, 0.5, 40, 12), framesLost: 0 };
     const fixed = { ...WITHOUT, utility: loop(0.6, 0.2, null, 0), framesLost: 3 };
-    const of = (figure: ScenarioComparison['figure'], f: RunFigures): number | null =>
-      figureOf({ name: 'x', figure, variant: 'with', against: 'without' }, f);
+    const of = (figure: ScenarioComparison['figure'], f: RunFigures): number | null => figureOf({ figure }, f);
     assert.deepEqual(
       (['satisfactionMean', 'satisfactionP5', 'decisionToInstalledP99Ms', 'relinks', 'framesLost'] as const).map((f) =>
         of(f, live),
@@ -221,7 +233,7 @@ describe('variant comparisons', () => {
       ],
     );
     const dir = mkdtempSync(join(tmpdir(), 'loop-'));
-    const ratios = writeComparison(dir, {
+    const { ratios } = writeComparison(dir, {
       scenario,
       source: 'scenarios/unit.json',
       mode: 'local',

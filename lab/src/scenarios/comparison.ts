@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ValidationError } from '@tenantlab/shared';
+import { goalMet, ValidationError } from '@tenantlab/shared';
 import { cell, reportHead, table } from './markdown-report';
 import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
@@ -37,22 +37,30 @@ export interface ComparedRatio {
   seed?: ScenarioComparison['seed'];
 }
 
+/** Which figure to read from a run, and of which VMs or tenants: what a comparison and a metric both name. */
+export type FigureQuery = Pick<ScenarioMetric, 'figure' | 'vms' | 'tenants'>;
+
+/** Whether `value` meets `goal` (undefined without a goal or a value, so "not measured" is never "unmet"). */
+export function meetsGoal(goal: ScenarioMetric['goal'], value: number | null): boolean | undefined {
+  return goal && value !== null ? goalMet(value, goal) : undefined;
+}
+
 /**
- * A comparison's figure in one run: latency is the worst of the named VMs' (each measured by the receiving VM);
+ * A comparison's (or metric's) figure in one run: latency is the worst of the named VMs' (each measured by the receiving VM);
  * program ns/frame is the program time the switch charged to the named tenants (default all) over the frames they
  * sent in; the switch's CPU per frame is its process CPU over every frame in. Null when the run did not measure it.
  */
-export function figureOf(comparison: ScenarioComparison, figures: RunFigures | undefined): number | null {
+export function figureOf(wanted: FigureQuery, figures: RunFigures | undefined): number | null {
   if (!figures) return null;
-  switch (comparison.figure) {
+  switch (wanted.figure) {
     case 'p50Us':
     case 'p99Us': {
-      const key = comparison.figure;
-      const values = (comparison.vms ?? []).map((vm) => figures.vms[vm]?.[key] ?? null);
+      const key = wanted.figure;
+      const values = (wanted.vms ?? []).map((vm) => figures.vms[vm]?.[key] ?? null);
       return values.length === 0 || values.includes(null) ? null : Math.max(...(values as number[]));
     }
     case 'programNsPerFrame': {
-      const tenants = comparison.tenants ?? Object.keys(figures.tenants);
+      const tenants = wanted.tenants ?? Object.keys(figures.tenants);
       const picked = tenants.map((t) => figures.tenants[t]).filter((t) => t !== undefined);
       const frames = picked.reduce((sum, t) => sum + t.framesIn, 0);
       return frames > 0 ? Math.round(picked.reduce((sum, t) => sum + t.programNs, 0) / frames) : null;
@@ -79,11 +87,7 @@ export function compare(scenario: Scenario, variants: readonly VariantResults[])
     const baseline = figureOf(c, figuresOf(c.against));
     const ratio =
       value !== null && baseline !== null && baseline > 0 ? Math.round((value / baseline) * 1000) / 1000 : null;
-    const met =
-      c.goal && ratio !== null
-        ? (c.goal.atMost === undefined || ratio <= c.goal.atMost) &&
-          (c.goal.atLeast === undefined || ratio >= c.goal.atLeast)
-        : undefined;
+    const met = meetsGoal(c.goal, ratio);
     return {
       name: c.name,
       figure: c.figure,
@@ -111,12 +115,8 @@ export interface MeasuredMetric {
 
 export function measureMetrics(scenario: Scenario, variants: readonly VariantResults[]): MeasuredMetric[] {
   return (scenario.metrics ?? []).map((m) => {
-    const value = figureOf({ ...m, against: m.variant }, variants.find((v) => v.name === m.variant)?.results.figures);
-    const met =
-      m.goal && value !== null
-        ? (m.goal.atMost === undefined || value <= m.goal.atMost) &&
-          (m.goal.atLeast === undefined || value >= m.goal.atLeast)
-        : undefined;
+    const value = figureOf(m, variants.find((v) => v.name === m.variant)?.results.figures);
+    const met = meetsGoal(m.goal, value);
     return {
       name: m.name,
       figure: m.figure,
@@ -128,10 +128,17 @@ export function measureMetrics(scenario: Scenario, variants: readonly VariantRes
   });
 }
 
+/** What a comparison run measured: its ratios and its metrics, each computed once. */
+export interface ComparisonFigures {
+  ratios: ComparedRatio[];
+  metrics: MeasuredMetric[];
+}
+
 /** The comparison's files in the results folder: report.md, comparison.json and summary.json. */
-export function writeComparison(dir: string, run: ComparisonRun): ComparedRatio[] {
+export function writeComparison(dir: string, run: ComparisonRun): ComparisonFigures {
   mkdirSync(dir, { recursive: true });
   const ratios = compare(run.scenario, run.variants);
+  const metrics = measureMetrics(run.scenario, run.variants);
   const summary = {
     name: run.scenario.name,
     seed: run.seed,
@@ -145,12 +152,12 @@ export function writeComparison(dir: string, run: ComparisonRun): ComparedRatio[
       figures: v.results.figures ?? null,
     })),
     comparisons: ratios,
-    metrics: measureMetrics(run.scenario, run.variants),
+    metrics,
   };
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(dir, 'comparison.json'), `${JSON.stringify(ratios, null, 2)}\n`);
-  writeFileSync(join(dir, 'report.md'), comparisonReport(run, ratios));
-  return ratios;
+  writeFileSync(join(dir, 'report.md'), comparisonReport(run, ratios, metrics));
+  return { ratios, metrics };
 }
 
 /**
@@ -221,7 +228,11 @@ const FIGURE_NAMES: Record<ScenarioComparison['figure'], string> = {
   framesLost: 'frames lost over the run (switch drops, store losses, uncounted)',
 };
 
-function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]): string {
+function comparisonReport(
+  run: ComparisonRun,
+  ratios: readonly ComparedRatio[],
+  metrics: readonly MeasuredMetric[],
+): string {
   const names = run.variants.map((v) => v.name);
   const figures = run.variants.map((v) => v.results.figures);
   const vms = [...new Set(figures.flatMap((f) => Object.keys(f?.vms ?? {})))].filter((vm) =>
@@ -264,7 +275,7 @@ function comparisonReport(run: ComparisonRun, ratios: readonly ComparedRatio[]):
       ]),
     ),
     '',
-    ...metricsSection(measureMetrics(run.scenario, run.variants)),
+    ...metricsSection(metrics),
     ...(ratios.some((r) => r.seed)
       ? [
           "### The seeds' figures beside ours",

@@ -17,6 +17,7 @@ const ASSERTIONS = new Set([
   'additionalProperties',
   'items',
   'minItems',
+  'minProperties',
   'maxItems',
   'minimum',
   'maximum',
@@ -130,6 +131,9 @@ function checkObject(
   problems: string[],
 ): void {
   const properties = (s['properties'] ?? {}) as Record<string, unknown>;
+  if (typeof s['minProperties'] === 'number' && Object.keys(value).length < s['minProperties']) {
+    problems.push(`${label(path)}: expected at least ${s['minProperties']} of ${Object.keys(properties).join(', ')}`);
+  }
   for (const name of (s['required'] ?? []) as string[]) {
     if (!(name in value)) problems.push(`${label(join(path, name))}: required`);
   }

@@ -235,6 +235,28 @@ describe('scenario files', () => {
     );
   });
 
+  it('refuses a goal no figure can meet, and a goal that says nothing', () => {
+    const variants = [{ name: 'plain' }, { name: 'other' }];
+    const lost = { figure: 'framesLost', variant: 'plain' };
+    assert.deepEqual(
+      problems({
+        variants,
+        comparisons: [
+          { ...lost, name: 'r', against: 'other', goal: { atLeast: 2, atMost: 1 } },
+          { ...lost, name: 'ok', against: 'other', goal: { atLeast: 1, atMost: 1 } },
+        ],
+        metrics: [{ ...lost, name: 'm', goal: { atLeast: 0.5, atMost: 0.25 } }],
+      }),
+      [
+        'comparisons[0].goal: atLeast 2 is more than atMost 1, so no figure can meet it',
+        'metrics[0].goal: atLeast 0.5 is more than atMost 0.25, so no figure can meet it',
+      ],
+    );
+    assert.deepEqual(problems({ variants, metrics: [{ ...lost, name: 'e', goal: {} }] }), [
+      'metrics[0].goal: expected at least 1 of atMost, atLeast',
+    ]);
+  });
+
   it('heavy-hitter-64 is 64 tenants on flow-table, static against live, with the figures issue 12 names', () => {
     const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), REPO_ROOT);
     assert.equal(scenario.tenants.length, 64);

@@ -93,6 +93,7 @@ function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<strin
     const path = `comparisons[${i}]`;
     if (variants.length === 0) return problems.push(`${path}: comparisons need variants to compare`);
     named(path, comparison.name);
+    problems.push(...goalProblems(path, comparison.goal));
     for (const key of ['variant', 'against'] as const)
       problems.push(...figureProblems(path, key, comparison, resolved));
   });
@@ -100,6 +101,7 @@ function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<strin
     const path = `metrics[${i}]`;
     if (variants.length === 0) return problems.push(`${path}: metrics name a variant, and there are none`);
     named(path, metric.name);
+    problems.push(...goalProblems(path, metric.goal));
     problems.push(...figureProblems(path, 'variant', metric, resolved));
   });
   return problems;
@@ -142,6 +144,12 @@ function figureProblems<K extends string>(
     if (!tenants.has(id)) problems.push(`${path}.tenants[${j}]: variant ${name} has no tenant ${id}`);
   });
   return problems;
+}
+
+/** A goal no figure can meet (the schema cannot compare two of its numbers). */
+function goalProblems(path: string, goal: ScenarioMetric['goal']): string[] {
+  if (goal?.atLeast === undefined || goal.atMost === undefined || goal.atLeast <= goal.atMost) return [];
+  return [`${path}.goal: atLeast ${goal.atLeast} is more than atMost ${goal.atMost}, so no figure can meet it`];
 }
 
 function invalid(source: string, problems: string[]): ValidationError {

@@ -18,7 +18,7 @@ import { loadScenario } from './scenario-loader';
 import { planScenario } from './scenario-plan';
 import { type EventOutcome, type RunResults, writeResults } from './results-writer';
 import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
-import { checkBenchable, measureMetrics, type VariantResults, writeBenchResult, writeComparison } from './comparison';
+import { checkBenchable, type VariantResults, writeBenchResult, writeComparison } from './comparison';
 import { figuresOf, readReceived, resetReceived, type RunFigures, snapshotSwitch } from './run-figures';
 import { DEFAULT_SEED, type Scenario } from './scenario';
 import { allocatorEnvOf, memoryEnvOf, runsOf, switchEnvOf } from './scenario-variants';
@@ -93,7 +93,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const failures = variants.flatMap((v) => v.results.failures.map((f) => `${v.name}: ${f}`));
   if (variants.length < runs.length) failures.push(`interrupted after ${variants.length} of ${runs.length} variants`);
   const seed = variants[0]?.results.plan.seed ?? options.seed ?? scenario.seed ?? DEFAULT_SEED;
-  const comparison = writeComparison(outDir, {
+  const measured = writeComparison(outDir, {
     scenario,
     source: relative(options.repoRoot, resolve(options.file)),
     mode: options.mode,
@@ -106,7 +106,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     say(
       `bench figures in ${relative(
         options.repoRoot,
-        writeBenchResult(options.benchDir, scenario, seed, comparison, measureMetrics(scenario, variants)),
+        writeBenchResult(options.benchDir, scenario, seed, measured.ratios, measured.metrics),
       )}`,
     );
   }

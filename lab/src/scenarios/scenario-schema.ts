@@ -177,11 +177,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         variant: id,
         vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },
-        goal: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { atMost: { type: 'number' }, atLeast: { type: 'number' } },
-        },
+        goal: { $ref: '#/$defs/goal' },
       },
     },
     comparison: {
@@ -203,11 +199,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         variant: id,
         against: id,
-        goal: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { atMost: { type: 'number' }, atLeast: { type: 'number' } },
-        },
+        goal: { $ref: '#/$defs/goal' },
         seed: {
           description: "The seed's published figure or claim this ratio answers, shown beside it in the report.",
           type: 'object',
@@ -220,6 +212,13 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           },
         },
       },
+    },
+    goal: {
+      description: 'What the figure should be: at least, at most, or both (a range, atLeast <= atMost).',
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { atMost: { type: 'number' }, atLeast: { type: 'number' } },
     },
     msRange: {
       oneOf: [ms, { type: 'array', prefixItems: [ms, ms], minItems: 2, maxItems: 2 }],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReallocationDecisionMessage, UtilityReportMessage } from '@tenantlab/shared';
-import { nearestRank, utilityFiguresOf } from './utility-loop';
+import { utilityFiguresOf } from './utility-loop';
 
 function report(
   tenant: string,
@@ -84,13 +84,5 @@ describe("seed 004's loop figures from Kafka", () => {
     assert.deepEqual(figures.decisionToInstalledMs, [40, 300]);
     assert.equal(figures.decisionToInstalledP99Ms, 300);
     assert.equal(figures.notSeenInstalled, 1);
-  });
-
-  it('takes the nearest-rank quantile', () => {
-    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
-    assert.equal(nearestRank(values, 0.05), 5);
-    assert.equal(nearestRank(values, 0.99), 99);
-    assert.equal(nearestRank([7], 0.05), 7);
-    assert.equal(nearestRank([], 0.5), null);
   });
 });

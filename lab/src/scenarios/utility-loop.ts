@@ -2,17 +2,16 @@ import {
   createKafkaClient,
   ensureTopics,
   JsonLogger,
+  nearestRank,
   type KafkaCredentials,
   parseReallocationDecision,
   parseUtilityReport,
+  SATISFIED_UTILITY,
   type ReallocationDecisionMessage,
   TOPICS,
   type UtilityReportMessage,
 } from '@tenantlab/shared';
 import type { Consumer } from 'kafkajs';
-
-/** Seed 004's target: a window satisfies its tenant when its utility is above this (the allocator's policy target). */
-export const SATISFACTION_TARGET = 0.9;
 
 /** Seed 004's loop over a run's window, from `allocator.utility-reports` and `allocator.decisions`. */
 export interface UtilityFigures {
@@ -33,13 +32,6 @@ export interface UtilityFigures {
   decisionToInstalledMs: number[];
   decisionToInstalledP99Ms: number | null;
   notSeenInstalled: number;
-}
-
-/** The nearest-rank quantile of a list (null when empty). */
-export function nearestRank(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 const round = (value: number | null, digits = 4): number | null =>
@@ -69,7 +61,7 @@ export function utilityFiguresOf(
     counted += 1;
     const stats = perTenant.get(report.tenant) ?? { windows: 0, satisfied: 0 };
     stats.windows += 1;
-    if (report.utility > SATISFACTION_TARGET) stats.satisfied += 1;
+    if (report.utility > SATISFIED_UTILITY) stats.satisfied += 1;
     perTenant.set(report.tenant, stats);
   }
   const tenants = Object.fromEntries(

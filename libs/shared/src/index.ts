@@ -13,3 +13,4 @@ export * from './port';
 export * from './packet';
 export * from './program';
 export * from './metrics';
+export * from './figures';

@@ -28,6 +28,12 @@ export interface UtilityReportMessage {
   installedAtMs: number;
 }
 
+/**
+ * Seed 004's target: a window satisfies its tenant when the report's utility is above this. The allocator's policy
+ * aims at it by default, and the lab's satisfaction figure (issue 12: windows with utility > 0.9) counts by it.
+ */
+export const SATISFIED_UTILITY = 0.9;
+
 /** A report is a dozen short fields; anything near this is not one. */
 export const MAX_UTILITY_REPORT_BYTES = 4 * 1024;
 /** The program schema's name rule. */

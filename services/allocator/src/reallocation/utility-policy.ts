@@ -1,3 +1,5 @@
+import { SATISFIED_UTILITY } from '@tenantlab/shared';
+
 /** One tenant as the run-time allocator sees it after a window: what it held, and the utility that gave. */
 export interface TenantUtilityReport {
   readonly tenant: string;
@@ -28,7 +30,7 @@ export interface UtilityPolicyOptions {
 }
 
 export const DEFAULT_UTILITY_POLICY: Omit<UtilityPolicyOptions, 'capacity'> = {
-  target: 0.9,
+  target: SATISFIED_UTILITY,
   minSlots: 16,
   maxGrowth: 4,
   maxShrink: 1.25,
