@@ -7,6 +7,7 @@
 // scenario's seed. The register memory scales with the tenants, so each has the same equal share (496 slots) as in
 // the in-process `allocation` benchmark (2 stages x 32768 cells for 64 tenants).
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -36,17 +37,8 @@ const durationMs = positiveInteger('duration-ms', values['duration-ms'] ?? '6000
 // A smaller copy never lands on the committed file unless --out names it.
 const out = values.out ?? join(import.meta.dirname, '..', 'scenarios', `heavy-hitter-${tenants}.json`);
 
-/** mulberry32, as libs/shared has it. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The project's own seeded PRNG (libs/shared, built by `npm run build`), so the draws here are the lab's draws.
+const { mulberry32 } = loadShared();
 const random = mulberry32(2026);
 const logUniform = (low, high) => Math.round(Math.exp(Math.log(low) + random() * (Math.log(high) - Math.log(low))));
 
@@ -138,3 +130,12 @@ const scenario = {
 };
 writeFileSync(out, `${JSON.stringify(scenario, null, 2)}\n`);
 console.log(`wrote ${out}: ${tenants} tenants`);
+
+function loadShared() {
+  try {
+    return createRequire(import.meta.url)('@tenantlab/shared');
+  } catch (error) {
+    console.error(`cannot load @tenantlab/shared (${error.message}): run npm ci and npm run build first`);
+    process.exit(1);
+  }
+}

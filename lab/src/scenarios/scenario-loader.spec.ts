@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -278,7 +279,23 @@ describe('scenario files', () => {
     ]) {
       assert.ok(names.includes(name), name);
     }
-    assert.ok(scenario.comparisons?.some((c) => c.name === 'live_vs_static_mean'));
+    // The goals the README states for it.
+    const goals = Object.fromEntries(
+      [...(scenario.metrics ?? []), ...(scenario.comparisons ?? [])].map((f) => [f.name, f.goal]),
+    );
+    assert.deepEqual(goals['decision_to_installed_p99_ms'], { atMost: 1000 });
+    assert.deepEqual(goals['relinks_live'], { atLeast: 10 });
+    assert.deepEqual(goals['frames_lost_relink'], { atMost: 0 });
+    assert.deepEqual(goals['live_vs_static_mean'], { atLeast: 1.1 });
+  });
+
+  it('scenarios/heavy-hitter-64.json is what scripts/heavy-hitter-64.mjs writes', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hh64-')), 'hh.json');
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'heavy-hitter-64.mjs'), '--out', out], {
+      stdio: 'pipe',
+    });
+    const committed: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), 'utf8'));
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), committed);
   });
 
   it('reports every problem at once', () => {
