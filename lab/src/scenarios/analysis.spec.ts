@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accountFor, findDips, type SeriesRow, toSeries } from './analysis';
+import { accountFor, findDips, framesLostOf, type SeriesRow, toSeries } from './analysis';
 import type { Sample } from './collector';
 import type { PlannedEvent } from './scenario-plan';
 
@@ -81,5 +81,11 @@ describe('run analysis', () => {
     assert.equal(accountFor(sample(1000, 100, 90, { drops: 6 })).uncounted, 4);
     const twice = accountFor(sample(1000, 100, 90, { drops: 6 }, 9));
     assert.deepEqual([twice.uncounted, twice.countedTwice], [0, 5]);
+  });
+
+  it('counts as lost every frame that did not arrive: switch drops, store losses and uncounted frames', () => {
+    assert.equal(framesLostOf(accountFor(sample(1000, 100, 90, { drops: 6 }, 4))), 10);
+    assert.equal(framesLostOf(accountFor(sample(1000, 100, 80, { drops: 6 }, 4))), 20, 'with 10 uncounted');
+    assert.equal(framesLostOf(accountFor(sample(1000, 100, 100, {}, 0))), 0);
   });
 });

@@ -102,6 +102,11 @@ export function accountFor(last: Sample | undefined): Accounting {
   };
 }
 
+/** The `framesLost` figure: every frame that did not arrive, counted or not (switch drops, store losses, uncounted). */
+export function framesLostOf(accounting: Accounting): number {
+  return accounting.switchDrops + accounting.lostInStore + accounting.uncounted;
+}
+
 /** How one event showed in the delivered rate: the level before, the lowest after, and when it came back. */
 export interface Dip {
   event: string;

@@ -9,7 +9,7 @@ import { type LabOptions, type RunningLab, startLab } from '../lab-runner';
 import { readLabSecret } from '../lab-secrets';
 import { labDataDir } from '../lab-state';
 import { readAdminToken } from '../service-tokens';
-import { accountFor, findDips, toSeries } from './analysis';
+import { accountFor, findDips, framesLostOf, toSeries } from './analysis';
 import { CounterCollector } from './collector';
 import { applyEvent } from './event-handlers';
 import { DockerLabControl, LocalLabControl } from './lab-control';
@@ -242,8 +242,7 @@ async function runOnce(
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
     await settle(collector, plan.drainMs);
     if (figures) {
-      const a = accountFor(collector.samples.at(-1));
-      figures.framesLost = a.switchDrops + a.lostInStore + a.uncounted;
+      figures.framesLost = framesLostOf(accountFor(collector.samples.at(-1)));
       if (loop) {
         const fromMs = originEpochMs + (scenario.collect?.warmupMs ?? 0);
         figures.utility = utilityFiguresOf(loop.reports, loop.decisions, fromMs, originEpochMs + plan.durationMs);
