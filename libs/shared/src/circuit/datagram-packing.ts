@@ -9,10 +9,10 @@
  * datagram keeps its own trace. The whole payload stays within the fragment limit (MAX_ENTRY_BYTES).
  */
 
+import { isPrintableTraceparent, packTracedRecords, tracedRecordBytes } from '../packing/traced-records';
+
 /** Bytes of a record before its traceparent and data. */
 export const PACKED_RECORD_HEADER_BYTES = 5;
-/** The longest traceparent a record can carry (its length is one byte). */
-const MAX_TRACEPARENT_BYTES = 255;
 
 export interface PackedDatagram {
   data: Buffer;
@@ -24,34 +24,15 @@ export type UnpackResult = { ok: true; datagrams: PackedDatagram[] } | { ok: fal
 
 /** The bytes one datagram takes in a packed payload. */
 export function packedRecordBytes(dataBytes: number, traceparent: string | undefined): number {
-  return PACKED_RECORD_HEADER_BYTES + packableTraceparent(traceparent).length + dataBytes;
+  return tracedRecordBytes(4, dataBytes, traceparent);
 }
-
-/** A traceparent that fits a record (ASCII, at most 255 bytes), else none: a trace context is not worth a refusal. */
-function packableTraceparent(traceparent: string | undefined): string {
-  if (traceparent === undefined || traceparent.length > MAX_TRACEPARENT_BYTES || !PRINTABLE.test(traceparent)) {
-    return '';
-  }
-  return traceparent;
-}
-
-const PRINTABLE = /^[\x21-\x7e]*$/;
 
 /** Packs `datagrams` into one payload, in order. */
 export function packDatagrams(datagrams: readonly PackedDatagram[]): Buffer {
-  let total = 0;
-  for (const { data, traceparent } of datagrams) total += packedRecordBytes(data.length, traceparent);
-  const payload = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const { data, traceparent } of datagrams) {
-    const trace = packableTraceparent(traceparent);
-    payload.writeUInt32BE(data.length, at);
-    payload[at + 4] = trace.length;
-    at += PACKED_RECORD_HEADER_BYTES;
-    at += payload.write(trace, at, 'latin1');
-    at += data.copy(payload, at);
-  }
-  return payload;
+  return packTracedRecords(
+    4,
+    datagrams.map(({ data, traceparent }) => ({ body: data, traceparent })),
+  );
 }
 
 /**
@@ -87,7 +68,7 @@ export function unpackDatagrams(payload: Buffer): UnpackResult {
     if (traceBytes === 0) datagrams.push({ data });
     else {
       const traceparent = payload.toString('latin1', start, start + traceBytes);
-      if (!PRINTABLE.test(traceparent)) {
+      if (!isPrintableTraceparent(traceparent)) {
         return { ok: false, reason: `record ${record} at byte ${at} has a trace context that is not printable ASCII` };
       }
       datagrams.push({ data, traceparent });

@@ -1,3 +1,4 @@
+import { isPrintableTraceparent, packTracedRecords, tracedRecordBytes } from '../packing/traced-records';
 import { MAX_FRAME_BYTES } from './port-keys';
 
 /**
@@ -10,7 +11,7 @@ import { MAX_FRAME_BYTES } from './port-keys';
  *
  * The traceparent is the W3C context of the send that produced the frame (empty when it had none), so each frame
  * keeps its own trace and the switch can pack frames of many senders into one rx entry. The circuit's packed
- * datagrams (circuit/datagram-packing.ts) have the same shape with a 32-bit length.
+ * datagrams (circuit/datagram-packing.ts) have the same shape with a 32-bit length (packing/traced-records.ts).
  */
 
 /** Bytes of a record before its traceparent and frame. */
@@ -22,9 +23,6 @@ export const MAX_FRAMES_PER_ENTRY = 128;
  * With the field name it stays within the switch's MAX_TX_ENTRY_BYTES, so a tx stream's memory bound is unchanged.
  */
 export const MAX_PACKED_ENTRY_BYTES = MAX_FRAME_BYTES + 512;
-/** The longest traceparent a record can carry (its length is one byte). */
-const MAX_TRACEPARENT_BYTES = 255;
-const PRINTABLE = /^[\x21-\x7e]*$/;
 
 export interface PortFrame {
   frame: Buffer;
@@ -47,32 +45,15 @@ export interface UnpackedPortFrames {
 
 /** The bytes one frame takes in a packed payload. */
 export function packedFrameBytes(frameBytes: number, traceparent: string | undefined): number {
-  return PORT_RECORD_HEADER_BYTES + packableTraceparent(traceparent).length + frameBytes;
-}
-
-/** A traceparent that fits a record (ASCII, at most 255 bytes), else none: a trace context is not worth a refusal. */
-function packableTraceparent(traceparent: string | undefined): string {
-  if (traceparent === undefined || traceparent.length > MAX_TRACEPARENT_BYTES || !PRINTABLE.test(traceparent)) {
-    return '';
-  }
-  return traceparent;
+  return tracedRecordBytes(2, frameBytes, traceparent);
 }
 
 /** Packs `frames` (each at most MAX_FRAME_BYTES, checked by the caller) into one payload, in order. */
 export function packPortFrames(frames: readonly PortFrame[]): Buffer {
-  let total = 0;
-  for (const { frame, traceparent } of frames) total += packedFrameBytes(frame.length, traceparent);
-  const payload = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const { frame, traceparent } of frames) {
-    const trace = packableTraceparent(traceparent);
-    payload.writeUInt16BE(frame.length, at);
-    payload[at + 2] = trace.length;
-    at += PORT_RECORD_HEADER_BYTES;
-    at += payload.write(trace, at, 'latin1');
-    at += frame.copy(payload, at);
-  }
-  return payload;
+  return packTracedRecords(
+    2,
+    frames.map(({ frame, traceparent }) => ({ body: frame, traceparent })),
+  );
 }
 
 /**
@@ -106,7 +87,7 @@ export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
       const traceStart = at + PORT_RECORD_HEADER_BYTES;
       const trace = traceBytes === 0 ? undefined : payload.toString('latin1', traceStart, traceStart + traceBytes);
       const frame = payload.subarray(traceStart + traceBytes, at + needed);
-      frames.push(trace !== undefined && PRINTABLE.test(trace) ? { frame, traceparent: trace } : { frame });
+      frames.push(trace !== undefined && isPrintableTraceparent(trace) ? { frame, traceparent: trace } : { frame });
     }
     at += needed;
   }
