@@ -4,3 +4,4 @@ export * from './port-ledger';
 export * from './impairment-spec';
 export * from './port-frames';
 export * from './stage-timings';
+export * from './stream-occupancy';
