@@ -40,12 +40,14 @@ describe('assertPortsFree', () => {
     const squatter = await listen(0);
     const port = (squatter.address() as net.AddressInfo).port;
     try {
-      const ports = { ...offsetPorts(DEFAULT_INFRA_PORTS, 21_000), kafka: port };
+      // Redis is the first claim, and the first taken claim is the one named: whatever else holds the other ports
+      // on a shared machine, the answer is this squatter.
+      const ports = { ...offsetPorts(DEFAULT_INFRA_PORTS, 21_000), redis: port };
       await assert.rejects(assertPortsFree(ports), (error: unknown) => {
         assert.ok(error instanceof PortInUseError);
-        assert.equal(error.component, 'Kafka');
+        assert.equal(error.component, 'Redis');
         assert.equal(error.port, port);
-        assert.match(error.message, new RegExp(`Port ${port} for Kafka is already in use.*--port-offset N`));
+        assert.match(error.message, new RegExp(`Port ${port} for Redis is already in use.*--port-offset N`));
         return true;
       });
     } finally {
