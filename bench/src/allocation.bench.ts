@@ -8,6 +8,7 @@ import {
   mulberry32,
   type PageTable,
   DEFAULT_TENANT_QUOTA,
+  SATISFIED_UTILITY,
   validateProgram,
   type ValidProgram,
   vmMacAddress,
@@ -46,7 +47,8 @@ export function seedFromEnv(raw: string | undefined): number {
   }
   return seed;
 }
-const TARGET = DEFAULT_UTILITY_POLICY.target;
+// Seed 004's satisfaction threshold (the policy aims at it by default; the figure counts by it either way).
+const TARGET = SATISFIED_UTILITY;
 
 const NO_HOOKS: ProgramHooks = { mirror: () => undefined, report: () => undefined };
 
