@@ -101,6 +101,20 @@ describe('SourceRateLimiter', () => {
     }
     const sum = (values: Iterable<number>): number => [...values].reduce((a, b) => a + b, 0);
 
+    it("keeps a tenant's debt while other tenants come and go within the bound, forgetting the one owing least", () => {
+      let now = 0;
+      const limiter = new SourceRateLimiter({ ...CAPPED, maxSources: 2 }, () => now);
+      const busy = { vm: 'vm-busy', tenant: 'tenant-busy' };
+      // The first export owes nothing; the next three leave the global bucket at its reserve, 2000.
+      for (let i = 0; i < 4; i++) assert.equal(limiter.take(busy, 400), 0, `export ${i}`);
+      assert.ok(limiter.take(busy, 400) > 0, 'the reserve is not for a tenant in debt');
+      assert.equal(limiter.take({ vm: 'vm-other', tenant: 'tenant-other' }, 0), 0);
+      now += 100; // tenant-other owes less than tenant-busy: it is the one forgotten for tenant-third
+      assert.equal(limiter.take({ vm: 'vm-third', tenant: 'tenant-third' }, 0), 0);
+      assert.equal(limiter.tenants, 2);
+      assert.ok(limiter.take(busy, 400) > 0, 'still in debt: the reserve is still not for it');
+    });
+
     it('gives two VMs of two tenants exporting flat out equal shares of the global cap', () => {
       const { taken } = run(
         [

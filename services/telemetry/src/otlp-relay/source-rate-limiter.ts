@@ -60,18 +60,17 @@ export const RECENT_MS = 10_000;
  * Where the global bucket binds, its last half (the reserve) is kept for tenants under an equal share of the global
  * rate: the global rate divided among the tenants seen in the last RECENT_MS. Each tenant has a meter of that share
  * (TenantMeter): what the tenant's VMs take is its debt, paid off at that share and held to RECENT_MS of it, and a
- * tenant may take the reserve only while it owes nothing. One export then, and the next only once that one is paid
- * off: a tenant under its share always is by its next export, and a tenant over it never is. The debt is the
- * tenant's, not the VM's, and a new or quiet tenant owes nothing, as one exporting now and then: neither turning to
- * another of its VMs, nor pausing, nor being new gets a tenant more of the reserve than one export per export paid
- * off. So a tenant exporting now and then under its share is never refused because one exporting flat out got to the
- * global tokens first.
+ * tenant may take the reserve only while it owes nothing. A tenant whose exports come no faster than its share has
+ * paid each off by the next; one exporting faster stays in debt, and out of the reserve, until RECENT_MS at most after
+ * it slows down. The debt is the tenant's, not the VM's, and a new or quiet tenant owes nothing, like one exporting
+ * now and then: neither turning to another of its VMs, nor pausing, nor being new gets a tenant more of the reserve
+ * than one export, then one per export paid off. So a tenant exporting now and then under its share is not refused
+ * because one exporting flat out got to the global tokens first.
  *
  * Memory is bounded by `maxSources` VMs and as many tenants: a full bucket or a paid-off meter is the same as none, so
- * those go first; past that the fullest bucket and the least debt are forgotten (a drained bucket or a large debt is
- * never reset by eviction while a fuller or smaller one is held).
- * Counting the active VMs and seen tenants is a pass over at most `maxSources` of each per export (the lab's VMs:
- * tens), cheap next to the export itself.
+ * those go first; past that the fullest bucket and the smallest debt are forgotten (a drained bucket or a large debt
+ * is never reset by eviction while a fuller or smaller one is held). Counting the active VMs and seen tenants is a
+ * pass over at most `maxSources` of each per export (the lab's VMs: tens), cheap next to the export itself.
  */
 export class SourceRateLimiter {
   private readonly buckets = new Map<string, VmBucket>();
@@ -185,7 +184,7 @@ export class SourceRateLimiter {
     if (this.buckets.size >= this.limit.maxSources && fullest !== undefined) this.buckets.delete(fullest);
   }
 
-  /** As `evict`, for meters: one surely paid off (one that owes nothing is the same as none) goes first, else the one owing least. */
+  /** As `evict`, for meters: one surely paid off (the same as none) goes first, else the one owing least. */
   private evictMeter(now: number): void {
     // Paid off at the least an equal share can be: the global rate among `maxSources` tenants.
     const payoff = this.limit.globalBytesPerSecond / this.limit.maxSources;
