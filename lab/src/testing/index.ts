@@ -14,3 +14,4 @@ export { TEST_SERVICE_TOKENS, testAdminHeaders } from './test-service-tokens';
 export { waitFor } from './wait-for';
 export { startTestKafka, type TestKafka } from './test-kafka';
 export { type ServiceProcess, startServiceProcess } from './service-process';
+export { startTestJaeger, type TestJaeger } from './test-jaeger';

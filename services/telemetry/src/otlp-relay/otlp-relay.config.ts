@@ -11,11 +11,15 @@ export const otlpRelayEnv = {
   RELAY_VMS: env.string({ pattern: /^[a-z0-9-]+=[a-z0-9-]+(,[a-z0-9-]+=[a-z0-9-]+)*$/, describe: 'vm=tenant,...' }),
   /** The largest export taken (the OTel SDK's default batch of 512 spans is far below). */
   RELAY_MAX_BODY_BYTES: env.integer({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
-  /** Each VM's sustained share, in bytes of export per second; its burst is four largest exports. */
+  /**
+   * What one VM may send at most, in bytes of export per second, however large its tenant's share; its burst is four
+   * largest exports.
+   */
   RELAY_BYTES_PER_SECOND_PER_VM: env.integer({ default: 256 * 1024, min: 1024, max: 1024 * 1024 * 1024 }),
   /**
-   * What the relay forwards for all VMs together, shared fairly among the VMs exporting (README, "Trace export from
-   * VMs"): 8 VMs at their full share. The services export to Jaeger directly, beside this.
+   * What the relay forwards for all VMs together, shared fairly among the tenants exporting and within a tenant among
+   * its VMs exporting (README, "Trace export from VMs"): 8 VMs at their full rate. The services export to Jaeger
+   * directly, beside this.
    */
   RELAY_BYTES_PER_SECOND_TOTAL: env.integer({ default: 2 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 }),
 };
@@ -32,7 +36,10 @@ export function parseRelayVms(value: string): VmIdentity[] {
 /** What one request costs beside its body, so a flood of tiny exports is limited too. */
 const REQUEST_COST_BYTES = 1024;
 
-/** The relay's rate limits as its config sets them: each VM's share, and the cap on all VMs together. */
+/**
+ * The relay's rate limits as its config sets them: each VM's rate, and the cap on all VMs together. A lab has no more
+ * tenants than VMs, so `vmCount` bounds both what the limiter remembers.
+ */
 export function relayRateLimit(config: OtlpRelayConfig, vmCount: number): RateLimit {
   // Four of the largest exports at once, for one VM as for all: one export always fits when the relay was quiet.
   const burstBytes = 4 * (config.RELAY_MAX_BODY_BYTES + REQUEST_COST_BYTES);

@@ -25,7 +25,7 @@ class Refusal extends Error {
 
 /**
  * The only telemetry endpoint a tenant VM reaches: OTLP/HTTP protobuf trace export (`POST /v1/traces`), nothing of
- * Jaeger's query API or admin ports. Each export is checked (size, rate per VM), its resource attributes are pinned to
+ * Jaeger's query API or admin ports. Each export is checked (size, rate per tenant and per VM), its resource attributes are pinned to
  * the sending VM (`service.name`, `service.instance.id`, `tenantlab.tenant.id`: a VM cannot pose as another VM or as a
  * service), and it is forwarded to Jaeger on the trusted network. `GET /health` answers the health check.
  */
@@ -65,9 +65,11 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > options.maxBodyBytes) throw tooLarge(options.maxBodyBytes);
   const body = await readBody(request, options.maxBodyBytes);
-  const wait = options.limiter.take(vm.vm, body.length);
+  const wait = options.limiter.take(vm, body.length);
   if (wait > 0)
-    throw new Refusal(429, `${vm.vm} exports traces faster than its share: retry later`, { 'retry-after': `${wait}` });
+    throw new Refusal(429, `${vm.vm} exports traces faster than its tenant's share: retry later`, {
+      'retry-after': `${wait}`,
+    });
   const pinned = pinResourceAttributes(body, {
     'service.name': 'tenant-vm',
     'service.instance.id': vm.vm,
