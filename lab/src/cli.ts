@@ -12,7 +12,7 @@ import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
 import { PROMETHEUS_USER } from './infra/prometheus.component';
-import { METRICS_SCRAPE_TOKEN, metricsScrapeTokenFile } from './prometheus-config';
+import { PROMETHEUS_WEB_PASSWORD, prometheusWebPasswordFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
@@ -179,15 +179,18 @@ async function up(
         lab.state,
         redisPasswordOf(profile),
         readAdminToken(labDataDir(REPO_ROOT, profile)),
-        readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+        readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
       ),
     ),
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   if (extras.prometheus) {
     // The root, not /targets: Debian's build serves its UI under /classic/ and the root redirects there.
-    const tokenFile = metricsScrapeTokenFile(labDataDir(REPO_ROOT, profile));
-    console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${tokenFile})`);
+    // Its own password, not a scrape token: a VM sees the VMs' scrape token on every scrape.
+    const passwordFile = prometheusWebPasswordFile(labDataDir(REPO_ROOT, profile));
+    console.log(
+      `Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${passwordFile})`,
+    );
   }
   console.log(dashboardHint(urlOf(lab.state, 'telemetry'), labDataDir(REPO_ROOT, profile)));
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
@@ -284,7 +287,7 @@ async function status(profile: string, json: boolean): Promise<number> {
     state,
     redisPasswordOf(profile),
     readAdminToken(labDataDir(REPO_ROOT, profile)),
-    readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+    readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
   );
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));

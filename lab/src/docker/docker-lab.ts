@@ -10,7 +10,7 @@ import type { LabDefinition } from '../lab-definition';
 import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
-import { ensureMetricsScrapeToken, PROMETHEUS_PORT } from '../prometheus-config';
+import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
@@ -51,16 +51,19 @@ export function runCompose(
 
 /**
  * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
- * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the metrics token's hash; never a secret. With the lab
+ * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the hashes of the metrics scrape tokens (services'
+ * METRICS_TOKEN_SHA256, VMs' METRICS_VM_TOKEN_SHA256); never a secret. With the lab
  * file (Compose creates containers) it first writes the secret files (writeContainerSecrets). Compose interpolates the
  * whole file for every command, `down` too: without the lab file no file is written and LAB_TENANTS (read only when
  * containers are created) is empty.
  */
 export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
+  const scrapeTokens = ensureMetricsScrapeTokens(dataDir);
   return {
     ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
     LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
-    METRICS_TOKEN_SHA256: metricsTokenSha256(ensureMetricsScrapeToken(dataDir)),
+    METRICS_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.service),
+    METRICS_VM_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.vm),
   };
 }
 
@@ -200,7 +203,7 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   let project = composeProject(options.definition, options.portOffset);
   if (options.prometheus) {
     const targets = dockerScrapeTargets(project, components);
-    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensureMetricsScrapeToken(dataDir));
+    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensurePrometheusWebPassword(dataDir));
     project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir });
   }
   writeFileSync(composeFileOf(repoRoot, profile), renderComposeFile(project));
