@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
 import { chooseMode, LabMode } from './docker/lab-mode';
-import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
+import { composeFileOf, runCompose, saveContainerLogs, startDockerLab } from './docker/docker-lab';
 import { impairCommand } from './impair-command';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
@@ -299,6 +299,8 @@ async function down(profile: string): Promise<number> {
   const state = readLabState(REPO_ROOT, profile);
   // A Docker lab whose runner is gone can still have containers: remove them (and its networks and volumes).
   if (state?.mode === 'docker' && !isProcessAlive(state.runnerPid) && existsSync(composeFileOf(REPO_ROOT, profile))) {
+    // Compose deletes the containers' logs with them: keep them where `up` does.
+    await saveContainerLogs(profile, join(labDataDir(REPO_ROOT, profile), 'logs'));
     await runCompose(REPO_ROOT, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(REPO_ROOT, profile);
     console.log(`Lab "${profile}" stopped.`);

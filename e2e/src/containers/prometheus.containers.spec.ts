@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -76,6 +76,8 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
 
   before(
     async () => {
+      // Logs of an earlier run of this profile must not stand in for this one's (the last test reads them).
+      rmSync(join(labDataDir(REPO_ROOT, PROFILE), 'logs'), { recursive: true, force: true });
       const labFile = join(labDir, 'lab.json');
       writeFileSync(labFile, JSON.stringify(LAB));
       const args = ['up', '--mode', 'docker', '--prometheus', '--quiet', '--lab', labFile, '--profile', PROFILE];
@@ -247,5 +249,31 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     const script = `fetch('http://prometheus:9090/api/v1/targets', { signal: AbortSignal.timeout(5000) })
       .then((r) => console.log(r.status), () => console.log(0));`;
     assert.equal(docker('exec', containerOf('vm-a1'), 'node', '-e', script), '401');
+  });
+
+  // Last: it stops the lab.
+  it("keeps every container's whole log in .lab/<profile>/logs/ once stopped: infrastructure's, across a restart", async () => {
+    // The engine restarts a container whose process exits (`restart: unless-stopped`); the log goes on in the same
+    // container. Prometheus is stopped from inside (SIGTERM to its PID 1) and comes back.
+    const READY = 'Server is ready to receive web requests';
+    const prometheus = containerOf('prometheus');
+    docker('exec', prometheus, 'bash', '-c', 'kill -TERM 1');
+    // Prometheus logs to stderr: `docker logs` gives both streams.
+    const containerLog = (): string => {
+      const result = spawnSync(dockerBinary(), ['logs', prometheus], { encoding: 'utf8', timeout: 30_000 });
+      return `${result.stdout}${result.stderr}`;
+    };
+    await eventually('the engine to start Prometheus again, ready', 90_000, async () =>
+      containerLog().split(READY).length - 1 >= 2 ? true : undefined,
+    );
+    runner?.kill('SIGINT');
+    assert.equal(await exited, 0, `lab up stopped cleanly:\n${output.join('')}`);
+    const logs = join(labDataDir(REPO_ROOT, PROFILE), 'logs');
+    for (const service of ['redis', 'kafka', 'kafka-setup', 'jaeger', 'prometheus', 'operator', 'vm-a1']) {
+      const file = join(logs, `${service}.log`);
+      assert.ok(existsSync(file) && statSync(file).size > 0, `${service}.log holds its log`);
+    }
+    const prometheusLog = readFileSync(join(logs, 'prometheus.log'), 'utf8');
+    assert.equal(prometheusLog.split(READY).length - 1, 2, "prometheus.log holds both of its runs' logs");
   });
 });

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { metricsTokenSha256, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
@@ -210,6 +210,7 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const followers: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const follower of followers) follower.kill('SIGTERM');
+    await saveContainerLogs(profile, logDir);
     await runCompose(repoRoot, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(repoRoot, profile);
   };
@@ -272,6 +273,33 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Saves the whole log of every container of the profile's lab (`docker logs`: all a container printed, across the
+ * engine's restarts of it) as `<logDir>/<service>.log`, infrastructure (Redis, Kafka, Jaeger, Prometheus) and the
+ * one-shot kafka-setup included. Called before `compose down`, which deletes the containers and their logs: the
+ * followers see only containers that became healthy, and stop at a container's first exit. Each file is written
+ * aside and renamed over the follower's, so a follower's last writes cannot interleave. Returns the services saved.
+ */
+export async function saveContainerLogs(profile: string, logDir: string): Promise<string[]> {
+  const containers = await listContainers(profile).catch(() => new Map<string, LabContainer>());
+  mkdirSync(logDir, { recursive: true });
+  const saved: string[] = [];
+  for (const [service, container] of containers) {
+    if (!service) continue;
+    const file = path.join(logDir, `${service}.log`);
+    const fd = openSync(`${file}.saving`, 'w');
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(dockerBinary(), ['logs', container.id], { stdio: ['ignore', fd, fd] });
+      child.once('error', () => done(null));
+      child.once('exit', done);
+    }).finally(() => closeSync(fd));
+    if (code !== 0) continue;
+    renameSync(`${file}.saving`, file);
+    saved.push(service);
+  }
+  return saved;
 }
 
 function followLog(id: string, name: string, logDir: string, onLine: LabOptions['onLine']): ChildProcess {
