@@ -266,6 +266,10 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     await eventually('the engine to start Prometheus again, ready', 90_000, async () =>
       containerLog().split(READY).length - 1 >= 2 ? true : undefined,
     );
+    // Ctrl-C stops the lab only once `lab up` has finished starting (before, it exits 130 at once).
+    await eventually('lab up to finish starting', 30_000, async () =>
+      output.join('').includes('Ctrl-C stops everything') ? true : undefined,
+    );
     runner?.kill('SIGINT');
     assert.equal(await exited, 0, `lab up stopped cleanly:\n${output.join('')}`);
     const logs = join(labDataDir(REPO_ROOT, PROFILE), 'logs');
