@@ -9,7 +9,9 @@ import {
   labDataDir,
   type LabState,
   METRICS_SCRAPE_TOKEN,
+  METRICS_VM_SCRAPE_TOKEN,
   prometheusAuthHeaders,
+  PROMETHEUS_WEB_PASSWORD,
   readLabSecret,
   type TestLab,
 } from '@tenantlab/lab';
@@ -114,19 +116,24 @@ function valueOf(text: string, name: string, labels: Record<string, string>): nu
 /**
  * The lab with its Prometheus (`lab up --prometheus`): every service's and VM's /metrics passes `promtool check
  * metrics` (Debian's prometheus package, installed as the lab installs it) and carries its domain's series, only a
- * scraper with the lab's metrics token may read them, and the Prometheus the lab started scrapes every one of them.
+ * scraper with the lab's scrape token of its kind (services', VMs') may read them, and the Prometheus the lab started
+ * scrapes every one of them.
  */
 describe('metrics: /metrics on every service and the lab-started Prometheus', () => {
   let lab: TestLab;
   let state: LabState;
-  let token: string;
+  /** The scrape tokens (services', VMs') and the Prometheus web password. */
+  let tokens: { service: string; vm: string };
+  let webPassword: string;
   let promtool: string;
   let scraped: ScrapeTarget[];
 
   interface ScrapeTarget {
     name: string;
+    kind: 'service' | 'vm';
     url: string;
   }
+  const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
   const scrape = (url: string, authorization?: string): Promise<Response> =>
     fetch(`${url}/metrics`, {
@@ -138,11 +145,21 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     promtool = (await installPrometheus()).promtool;
     lab = await startE2eLab({ prometheus: true });
     state = lab.state;
-    token = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
-    assert.match(token, /^[0-9a-f]{64}$/, 'the lab made a metrics scrape token');
-    scraped = state.components
-      .filter((component) => component.kind === 'service' || component.kind === 'vm')
-      .map((component) => ({ name: component.name, url: component.url }));
+    const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+    tokens = {
+      service: readLabSecret(dataDir, METRICS_SCRAPE_TOKEN) ?? '',
+      vm: readLabSecret(dataDir, METRICS_VM_SCRAPE_TOKEN) ?? '',
+    };
+    webPassword = readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD) ?? '';
+    for (const secret of [tokens.service, tokens.vm, webPassword]) {
+      assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
+    }
+    assert.equal(new Set([tokens.service, tokens.vm, webPassword]).size, 3, 'three different secrets');
+    scraped = state.components.flatMap((component) =>
+      component.kind === 'service' || component.kind === 'vm'
+        ? [{ name: component.name, kind: component.kind, url: component.url }]
+        : [],
+    );
     // Traffic to count: frames over the packet path, and a circuit (open while the echo listener holds it).
     const sent = await requestJson<{ sent: number }>(
       'POST',
@@ -169,7 +186,7 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
       const expectations = [...RUNTIME, ...(EXPECTED[target.name] ?? [])];
       // Counters a scrape reads may trail the traffic by a moment (frames still in flight to the receiver).
       const text = await eventually(`${target.name}'s /metrics to show its series`, 20_000, async () => {
-        const response = await scrape(target.url, `Bearer ${token}`);
+        const response = await scrape(target.url, `Bearer ${tokens[target.kind]}`);
         assert.equal(response.status, 200, `${target.name}: ${response.status}`);
         const type = response.headers.get('content-type') ?? '';
         assert.ok(type.startsWith('text/plain') && type.includes('version=0.0.4'), `${target.name}: ${type}`);
@@ -189,40 +206,47 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     }
   });
 
-  it('refuses a scrape without the metrics token (401) and with any other credential (403)', async () => {
+  it("refuses a scrape without its kind's metrics token (401) and with any other credential (403)", async () => {
     const adminToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), 'service-token-admin') ?? '';
     for (const target of scraped) {
       const none = await scrape(target.url);
       assert.equal(none.status, 401, `${target.name} without a token`);
       assert.match(await none.text(), /metrics scrape token/);
-      // The admin token opens the services' APIs, not their metrics; nor does the hash every process is given.
-      const hash = createHash('sha256').update(token).digest('hex');
-      for (const wrong of [adminToken, hash]) {
+      // The admin token opens the services' APIs, not their metrics; nor does the hash a process is given, nor the
+      // other kind's token (a VM sees the VMs' token on every scrape), nor Prometheus's password.
+      const other = target.kind === 'service' ? tokens.vm : tokens.service;
+      for (const wrong of [adminToken, sha256(tokens[target.kind]), other, webPassword]) {
         assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with another token`);
       }
     }
   });
 
   it(
-    "gives every service and VM the token's sha256, no process the token, and prints it nowhere",
+    "gives each service the services' token's sha256 and each VM the VMs', no process a token, and prints none",
     { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
     () => {
-      const hash = createHash('sha256').update(token).digest('hex');
-      for (const component of state.components.filter((c) => c.kind !== 'infra')) {
-        const environment = readFileSync(`/proc/${component.pid}/environ`, 'utf8').split('\0');
-        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds the hash`);
-        assert.ok(!environment.some((variable) => variable.includes(token)), `${component.name} holds the token`);
+      const secrets = [tokens.service, tokens.vm, webPassword];
+      for (const component of scraped) {
+        const pid = state.components.find((c) => c.name === component.name)?.pid;
+        const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        const hash = sha256(tokens[component.kind]);
+        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds its kind's hash`);
+        for (const secret of secrets) {
+          assert.ok(!environment.some((variable) => variable.includes(secret)), `${component.name} holds a secret`);
+        }
       }
       const prometheus = state.components.find((c) => c.name === 'prometheus');
       assert.ok(prometheus, 'the lab state lists Prometheus');
       const command = readFileSync(`/proc/${prometheus.pid}/cmdline`, 'utf8');
       assert.match(command, /--web\.listen-address=127\.0\.0\.1:/);
-      assert.ok(!command.includes(token), "the token is not on Prometheus's command line");
-      assert.ok(!(lab.runner?.output.join('') ?? '').includes(token), 'lab up printed the token');
+      for (const secret of secrets) {
+        assert.ok(!command.includes(secret), "no secret is on Prometheus's command line");
+        assert.ok(!(lab.runner?.output.join('') ?? '').includes(secret), 'lab up printed a secret');
+      }
     },
   );
 
-  it('runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up', async () => {
+  it('runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up in both jobs', async () => {
     const prometheus = urlOf(state, 'prometheus');
     assert.match(prometheus, /^http:\/\/127\.0\.0\.1:\d+$/);
     interface Target {
@@ -236,22 +260,30 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
         `${prometheus}/api/v1/targets?state=active`,
         undefined,
         5000,
-        prometheusAuthHeaders(token),
+        prometheusAuthHeaders(webPassword),
       );
       assert.equal(status, 200);
       const active = body.data.activeTargets;
       return active.length === scraped.length && active.every((t) => t.health === 'up') ? active : undefined;
     });
     assert.deepEqual(
-      targets.map((t) => t.labels.component).sort(),
-      scraped.map((t) => t.name).sort(),
-      'one target per service and VM',
+      targets.map((t) => `${t.labels.job} ${t.labels.component}`).sort(),
+      scraped.map((t) => `tenantlab-${t.kind}s ${t.name}`).sort(),
+      'one target per service (services job) and VM (VMs job)',
     );
-    // Its API shows every tenant's series: it refuses callers without the lab's credentials.
+    // Its API shows every tenant's series: it refuses callers without its password, and the scrape tokens.
     const anonymous = await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) });
     assert.equal(anonymous.status, 401);
-    // The token reaches it through a credentials file: never in its configuration.
+    for (const token of [tokens.service, tokens.vm]) {
+      const withToken = await fetch(`${prometheus}/api/v1/targets`, {
+        headers: prometheusAuthHeaders(token),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(withToken.status, 401, 'a scrape token as the password');
+    }
+    // The tokens reach it through credentials files: never in its configuration.
     const config = readFileSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'prometheus', 'prometheus.yml'), 'utf8');
-    assert.ok(config.includes('credentials_file') && !config.includes(token), 'the config names a file, not the token');
+    assert.ok(config.includes('credentials_file'), 'the config names files');
+    assert.ok(!config.includes(tokens.service) && !config.includes(tokens.vm), 'the config holds no token');
   });
 });

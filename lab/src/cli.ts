@@ -5,14 +5,14 @@ import { parseArgs } from 'node:util';
 import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
 import { chooseMode, LabMode } from './docker/lab-mode';
-import { composeFileOf, runCompose, startDockerLab } from './docker/docker-lab';
+import { composeFileOf, runCompose, saveContainerLogs, startDockerLab } from './docker/docker-lab';
 import { impairCommand } from './impair-command';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { startLab } from './lab-runner';
 import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
 import { PROMETHEUS_USER } from './infra/prometheus.component';
-import { METRICS_SCRAPE_TOKEN, metricsScrapeTokenFile } from './prometheus-config';
+import { PROMETHEUS_WEB_PASSWORD, prometheusWebPasswordFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
 import { collectStatus, formatStatusTable } from './lab-status';
@@ -179,15 +179,18 @@ async function up(
         lab.state,
         redisPasswordOf(profile),
         readAdminToken(labDataDir(REPO_ROOT, profile)),
-        readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+        readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
       ),
     ),
   );
   console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   if (extras.prometheus) {
     // The root, not /targets: Debian's build serves its UI under /classic/ and the root redirects there.
-    const tokenFile = metricsScrapeTokenFile(labDataDir(REPO_ROOT, profile));
-    console.log(`Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${tokenFile})`);
+    // Its own password, not a scrape token: a VM sees the VMs' scrape token on every scrape.
+    const passwordFile = prometheusWebPasswordFile(labDataDir(REPO_ROOT, profile));
+    console.log(
+      `Prometheus: ${urlOf(lab.state, 'prometheus')}/ (user ${PROMETHEUS_USER}, password in ${passwordFile})`,
+    );
   }
   console.log(dashboardHint(urlOf(lab.state, 'telemetry'), labDataDir(REPO_ROOT, profile)));
   console.log('Ctrl-C stops everything. `npm run lab -- status` shows this table again.\n');
@@ -284,7 +287,7 @@ async function status(profile: string, json: boolean): Promise<number> {
     state,
     redisPasswordOf(profile),
     readAdminToken(labDataDir(REPO_ROOT, profile)),
-    readLabSecret(labDataDir(REPO_ROOT, profile), METRICS_SCRAPE_TOKEN),
+    readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
   );
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
@@ -296,6 +299,8 @@ async function down(profile: string): Promise<number> {
   const state = readLabState(REPO_ROOT, profile);
   // A Docker lab whose runner is gone can still have containers: remove them (and its networks and volumes).
   if (state?.mode === 'docker' && !isProcessAlive(state.runnerPid) && existsSync(composeFileOf(REPO_ROOT, profile))) {
+    // Compose deletes the containers' logs with them: keep them where `up` does.
+    await saveContainerLogs(profile, join(labDataDir(REPO_ROOT, profile), 'logs'));
     await runCompose(REPO_ROOT, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(REPO_ROOT, profile);
     console.log(`Lab "${profile}" stopped.`);

@@ -17,7 +17,8 @@ import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attache
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
 import {
-  ensureMetricsScrapeToken,
+  ensureMetricsScrapeTokens,
+  ensurePrometheusWebPassword,
   prometheusConfig,
   PROMETHEUS_PORT,
   type ScrapeTarget,
@@ -93,7 +94,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const metricsToken = ensureMetricsScrapeToken(dataDir);
+    const metricsTokens = ensureMetricsScrapeTokens(dataDir);
     const credentialed = withDashboardToken(
       withKafkaCredentials(
         withServiceCredentials(
@@ -110,8 +111,9 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       ),
       ensureDashboardToken(dataDir),
     );
-    // Every process checks scrapes of its /metrics against the token's hash; only Prometheus holds the token.
-    const plan = withMetricsTokenHash(credentialed, metricsToken);
+    // Every process checks scrapes of its /metrics against the hash of its kind's token (services', VMs'); only
+    // Prometheus holds the tokens. A VM sees the VMs' token on every scrape, which opens no service.
+    const plan = withMetricsTokenHash(credentialed, metricsTokens);
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     const startGroup = async (group: ProcessSpec[]): Promise<void> => {
       await Promise.all(
@@ -143,16 +145,21 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
         kind: spec.kind,
         address: `127.0.0.1:${spec.port}`,
       }));
-      const credentialsFile = join(dataDir, 'prometheus', 'scrape-token');
+      const credentialsFiles = {
+        service: join(dataDir, 'prometheus', 'scrape-token'),
+        vm: join(dataDir, 'prometheus', 'vm-scrape-token'),
+      };
+      const webPassword = ensurePrometheusWebPassword(dataDir);
       const binary = prometheusInstall.prometheus;
       const run = (restarting: boolean): Promise<SupervisedProcess> =>
         startPrometheus({
           binary,
           dataDir,
           port: prometheusPort,
-          config: prometheusConfig(targets, credentialsFile),
-          credentialsFile,
-          token: metricsToken,
+          config: prometheusConfig(targets, credentialsFiles),
+          credentialsFiles,
+          tokens: metricsTokens,
+          webPassword,
           restarting,
         });
       prometheus = await run(false);

@@ -22,13 +22,13 @@ export interface ComponentStatus {
 /**
  * Asks every component of a running lab whether it is ready, and how much memory it holds. `redisPassword` is the
  * lab's Redis admin password, for the Redis probe, `kafkaAdminPassword` its Kafka admin's (the admin token), for the
- * Kafka probe; neither appears in anything this returns.
+ * Kafka probe, `prometheusPassword` its Prometheus web password; none appears in anything this returns.
  */
 export async function collectStatus(
   state: LabState,
   redisPassword?: string,
   kafkaAdminPassword?: string,
-  prometheusToken?: string,
+  prometheusPassword?: string,
 ): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
   // The broker takes only authenticated clients, in both modes (the admin user's password is the admin token).
@@ -37,7 +37,7 @@ export async function collectStatus(
     redis: () => probeRedis(ports.redis, redisPassword),
     kafka: () => probeKafka(ports.kafka, kafkaAdmin),
     jaeger: () => probeJaeger(ports.jaegerQuery),
-    prometheus: () => probePrometheus(PROMETHEUS_PORT + state.portOffset, prometheusToken),
+    prometheus: () => probePrometheus(PROMETHEUS_PORT + state.portOffset, prometheusPassword),
   };
   if (state.mode === 'docker') return collectDockerStatus(state, infraProbes);
   return Promise.all(

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import {
   labDataDir,
   LabState,
-  METRICS_SCRAPE_TOKEN,
+  METRICS_VM_SCRAPE_TOKEN,
   readLabSecret,
+  readLabState,
   tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
@@ -463,9 +465,9 @@ describe('a hostile tenant against the lab', () => {
   });
 
   it("cannot read another tenant's counters: no service's or VM's /metrics, nor the lab's Prometheus", async () => {
-    // Every process of the lab holds the sha256 of the metrics token (METRICS_TOKEN_SHA256, in a VM's environment
-    // too), so Mallory may know it; the token itself only Prometheus has.
-    const metricsToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
+    // Every VM holds the sha256 of the VMs' scrape token (METRICS_TOKEN_SHA256 in its environment), so Mallory may
+    // know it; the token itself only Prometheus has (and sends a VM on every scrape: the next test).
+    const metricsToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_VM_SCRAPE_TOKEN) ?? '';
     const hash = createHash('sha256').update(metricsToken).digest('hex');
     const credentials: [string, string | undefined][] = [
       ['no credential', undefined],
@@ -504,6 +506,54 @@ describe('a hostile tenant against the lab', () => {
         outcome,
       );
     }
+  });
+
+  it("cannot replay the token Prometheus scrapes its VM with against any service's /metrics or Prometheus", async () => {
+    // A VM's /metrics handler is the tenant's own code, and Prometheus sends it a bearer token on every scrape. The
+    // test becomes that code: it kills tenant-a's vm-a1 (as a crash would; no other test uses it) and listens on its
+    // port before the lab starts it again, until Prometheus's next scrape arrives; then it gives the port back.
+    const vm = state.components.find((c) => c.name === 'vm-a1');
+    assert.ok(vm, 'the lab has vm-a1');
+    const pid = readLabState(REPO_ROOT, E2E_PROFILE)?.components.find((c) => c.name === 'vm-a1')?.pid;
+    assert.ok(pid, 'vm-a1 has a process');
+    process.kill(pid, 'SIGKILL');
+    const captured = await captureScrapeAuthorization(Number(new URL(vm.url).port), 30_000);
+    const [scheme, token = ''] = captured.split(' ');
+    assert.ok(scheme === 'Bearer' && /^[0-9a-f]{64}$/.test(token), 'Prometheus scraped the VM with a bearer token');
+    const get = async (url: string, authorization: string): Promise<string> => {
+      const response = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(10_000) });
+      const text = await response.text();
+      return `${response.status} ${text.slice(0, 80)}`;
+    };
+    for (const name of ['operator', 'switch', 'allocator', 'telemetry']) {
+      const outcome = await get(`${urlOf(state, name)}/metrics`, captured);
+      assert.ok(
+        table.record(`replay the scrape token it was sent at ${name}'s /metrics`, '403', outcome, /^403/.test(outcome)),
+        outcome,
+      );
+    }
+    const prometheus = urlOf(state, 'prometheus');
+    for (const [what, authorization] of [
+      ['as a bearer token', captured],
+      ['as the password', `Basic ${Buffer.from(`tenantlab:${token}`).toString('base64')}`],
+    ]) {
+      for (const path of ['/api/v1/query?query=up', '/api/v1/targets']) {
+        const outcome = await get(`${prometheus}${path}`, authorization);
+        assert.ok(
+          table.record(
+            `replay the scrape token it was sent at Prometheus ${path.split('?')[0]}, ${what}`,
+            '401',
+            outcome,
+            /^401/.test(outcome),
+          ),
+          outcome,
+        );
+      }
+    }
+    // The lab starts vm-a1 again once its port is free.
+    await eventually('vm-a1 to be ready again', 90_000, async () =>
+      (await fetch(`${vm.url}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined,
+    );
   });
 
   it('cannot delete, retype, trim or detach its own port streams, only write frames to them', async () => {
@@ -739,3 +789,38 @@ describe('a hostile tenant against the lab', () => {
     );
   });
 });
+
+/**
+ * Listens on 127.0.0.1:`port` (once it is free: retried until `timeoutMs`) as a VM's /metrics handler would, and
+ * resolves with the Authorization header of the first scrape of /metrics; the port is given back before it resolves.
+ */
+async function captureScrapeAuthorization(port: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: (authorization: string) => void = () => undefined;
+  const authorization = new Promise<string>((resolve) => (seen = resolve));
+  const server = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('');
+    if (request.url === '/metrics') seen(request.headers.authorization ?? '');
+  });
+  // The killed VM's socket closes as the process dies: bind as soon as the port is free.
+  for (;;) {
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) break;
+    if (Date.now() > deadline) throw new Error(`port ${port} not free within ${timeoutMs / 1000} s`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  try {
+    return await Promise.race([
+      authorization,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no scrape within the deadline')), deadline - Date.now()).unref(),
+      ),
+    ]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  }
+}

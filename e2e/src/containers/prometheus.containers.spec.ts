@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,11 +9,13 @@ import {
   labDataDir,
   type LabState,
   METRICS_SCRAPE_TOKEN,
+  METRICS_VM_SCRAPE_TOKEN,
   prometheusAuthHeaders,
+  PROMETHEUS_WEB_PASSWORD,
   readLabSecret,
   readLabState,
 } from '@tenantlab/lab';
-import { requestJson, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
+import { metricsTokenSha256, requestJson, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { eventually, LAB_CLI, pause, REPO_ROOT, urlOf } from '../lab-process';
 
 /** Its own profile, on the containers tier's ports (its files run one at a time). */
@@ -59,8 +61,8 @@ interface Target {
 
 /**
  * `npm run lab -- up --mode docker --prometheus`, as a user runs it: the lab's Prometheus is a container of its compose
- * project that scrapes every service and VM of the lab file, `lab status` shows it, and the metrics token it scrapes
- * with reaches it as a file: nothing `docker inspect` shows holds it.
+ * project that scrapes every service and VM of the lab file, `lab status` shows it, and the metrics tokens it scrapes
+ * with (the services', the VMs') and its web password reach it as files: nothing `docker inspect` shows holds them.
  */
 describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --prometheus`)', () => {
   const labDir = mkdtempSync(join(tmpdir(), 'prometheus-lab-'));
@@ -68,10 +70,14 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
   let exited: Promise<number | null> = Promise.resolve(null);
   const output: string[] = [];
   let state: LabState;
-  let token: string;
+  /** The scrape tokens (services', VMs') and the Prometheus web password. */
+  let tokens: { service: string; vm: string };
+  let webPassword: string;
 
   before(
     async () => {
+      // Logs of an earlier run of this profile must not stand in for this one's (the last test reads them).
+      rmSync(join(labDataDir(REPO_ROOT, PROFILE), 'logs'), { recursive: true, force: true });
       const labFile = join(labDir, 'lab.json');
       writeFileSync(labFile, JSON.stringify(LAB));
       const args = ['up', '--mode', 'docker', '--prometheus', '--quiet', '--lab', labFile, '--profile', PROFILE];
@@ -94,8 +100,15 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
         if (Date.now() > deadline) throw new Error(`lab up not ready within 400 s:\n${output.join('')}`);
         await pause(500);
       }
-      token = readLabSecret(labDataDir(REPO_ROOT, PROFILE), METRICS_SCRAPE_TOKEN) ?? '';
-      assert.match(token, /^[0-9a-f]{64}$/, 'the lab made a metrics scrape token');
+      const dataDir = labDataDir(REPO_ROOT, PROFILE);
+      tokens = {
+        service: readLabSecret(dataDir, METRICS_SCRAPE_TOKEN) ?? '',
+        vm: readLabSecret(dataDir, METRICS_VM_SCRAPE_TOKEN) ?? '',
+      };
+      webPassword = readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD) ?? '';
+      for (const secret of [tokens.service, tokens.vm, webPassword]) {
+        assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
+      }
     },
     { timeout: 420_000 },
   );
@@ -143,7 +156,7 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
         `${prometheus}${path}`,
         undefined,
         5000,
-        prometheusAuthHeaders(token),
+        prometheusAuthHeaders(webPassword),
       );
       assert.equal(status, 200, path);
       return body.data;
@@ -171,28 +184,63 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
       up.result.map((series) => [series.metric.component, series.value[1]]).sort(),
       expected.map((name) => [name, '1']).sort(),
     );
-    // Its API shows every tenant's series: no answer without the lab's credentials.
+    assert.deepEqual(
+      targets.map((t) => `${t.labels.job} ${t.labels.component}`).sort(),
+      expected.map((name) => `tenantlab-${name.startsWith('vm-') ? 'vms' : 'services'} ${name}`).sort(),
+    );
+    // Its API shows every tenant's series: no answer without its password, nor to a scrape token.
     assert.equal((await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) })).status, 401);
+    for (const token of [tokens.service, tokens.vm]) {
+      const response = await fetch(`${prometheus}/api/v1/targets`, {
+        headers: prometheusAuthHeaders(token),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(response.status, 401, 'a scrape token as the password');
+    }
   });
 
-  it('holds the metrics token only as a file: nothing `docker inspect` shows has it', () => {
-    const basic = prometheusAuthHeaders(token).authorization.slice('Basic '.length);
-    for (const id of projectContainers()) {
-      const inspected = docker('inspect', id);
-      assert.ok(!inspected.includes(token), `docker inspect ${id} shows the token`);
-      assert.ok(!inspected.includes(basic), `docker inspect ${id} shows the token in a basic auth header`);
+  it("gives each VM container the VMs' token's hash and each service the services': the VMs' token opens no service", async () => {
+    for (const component of state.components.filter((c) => c.kind === 'service' || c.kind === 'vm')) {
+      const env = docker('inspect', '--format', '{{ json .Config.Env }}', containerOf(component.name));
+      const kind = component.kind === 'vm' ? 'vm' : 'service';
+      assert.ok(
+        (JSON.parse(env) as string[]).includes(`METRICS_TOKEN_SHA256=${metricsTokenSha256(tokens[kind])}`),
+        `${component.name} holds the hash of the ${kind}s' token`,
+      );
+      // What a VM is sent on every scrape (the VMs' token) is refused by every service; the services' by every VM.
+      const other = kind === 'vm' ? tokens.service : tokens.vm;
+      const response = await fetch(`${component.url}/metrics`, {
+        headers: { authorization: `Bearer ${other}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(response.status, 403, `${component.name} with the other kind's token`);
+    }
+  });
+
+  it('holds the metrics tokens and its password only as files: nothing `docker inspect` shows has them', () => {
+    for (const secret of [tokens.service, tokens.vm, webPassword]) {
+      const basic = prometheusAuthHeaders(secret).authorization.slice('Basic '.length);
+      for (const id of projectContainers()) {
+        const inspected = docker('inspect', id);
+        assert.ok(!inspected.includes(secret), `docker inspect ${id} shows a secret`);
+        assert.ok(!inspected.includes(basic), `docker inspect ${id} shows a secret in a basic auth header`);
+      }
     }
     const prometheus = containerOf('prometheus');
     const mounts = JSON.parse(docker('inspect', '--format', '{{ json .Mounts }}', prometheus)) as {
       Source: string;
       Destination: string;
     }[];
-    assert.ok(
-      mounts.some((m) => m.Destination === `/run/secrets/${METRICS_SCRAPE_TOKEN}`),
-      'the token is a mounted secret file',
-    );
-    // Prometheus itself runs as its own user, not root, reading an owner-only copy.
-    assert.equal(docker('exec', prometheus, 'stat', '-c', '%U %a', '/run/prometheus/scrape-token'), 'prometheus 400');
+    for (const secret of [METRICS_SCRAPE_TOKEN, METRICS_VM_SCRAPE_TOKEN, PROMETHEUS_WEB_PASSWORD]) {
+      assert.ok(
+        mounts.some((m) => m.Destination === `/run/secrets/${secret}`),
+        `${secret} is a mounted secret file`,
+      );
+    }
+    // Prometheus itself runs as its own user, not root, reading owner-only copies.
+    for (const copy of ['scrape-token', 'vm-scrape-token', 'web-password']) {
+      assert.equal(docker('exec', prometheus, 'stat', '-c', '%U %a', `/run/prometheus/${copy}`), 'prometheus 400');
+    }
     const [, uid] = /^Uid:\s+(\d+)/.exec(docker('exec', prometheus, 'grep', '^Uid:', '/proc/1/status')) ?? [];
     assert.equal(uid, docker('exec', prometheus, 'id', '-u', 'prometheus'), 'Prometheus runs as its own user');
   });
@@ -201,5 +249,35 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     const script = `fetch('http://prometheus:9090/api/v1/targets', { signal: AbortSignal.timeout(5000) })
       .then((r) => console.log(r.status), () => console.log(0));`;
     assert.equal(docker('exec', containerOf('vm-a1'), 'node', '-e', script), '401');
+  });
+
+  // Last: it stops the lab.
+  it("keeps every container's whole log in .lab/<profile>/logs/ once stopped: infrastructure's, across a restart", async () => {
+    // The engine restarts a container whose process exits (`restart: unless-stopped`); the log goes on in the same
+    // container. Prometheus is stopped from inside (SIGTERM to its PID 1) and comes back.
+    const READY = 'Server is ready to receive web requests';
+    const prometheus = containerOf('prometheus');
+    docker('exec', prometheus, 'bash', '-c', 'kill -TERM 1');
+    // Prometheus logs to stderr: `docker logs` gives both streams.
+    const containerLog = (): string => {
+      const result = spawnSync(dockerBinary(), ['logs', prometheus], { encoding: 'utf8', timeout: 30_000 });
+      return `${result.stdout}${result.stderr}`;
+    };
+    await eventually('the engine to start Prometheus again, ready', 90_000, async () =>
+      containerLog().split(READY).length - 1 >= 2 ? true : undefined,
+    );
+    // Ctrl-C stops the lab only once `lab up` has finished starting (before, it exits 130 at once).
+    await eventually('lab up to finish starting', 30_000, async () =>
+      output.join('').includes('Ctrl-C stops everything') ? true : undefined,
+    );
+    runner?.kill('SIGINT');
+    assert.equal(await exited, 0, `lab up stopped cleanly:\n${output.join('')}`);
+    const logs = join(labDataDir(REPO_ROOT, PROFILE), 'logs');
+    for (const service of ['redis', 'kafka', 'kafka-setup', 'jaeger', 'prometheus', 'operator', 'vm-a1']) {
+      const file = join(logs, `${service}.log`);
+      assert.ok(existsSync(file) && statSync(file).size > 0, `${service}.log holds its log`);
+    }
+    const prometheusLog = readFileSync(join(logs, 'prometheus.log'), 'utf8');
+    assert.equal(prometheusLog.split(READY).length - 1, 2, "prometheus.log holds both of its runs' logs");
   });
 });

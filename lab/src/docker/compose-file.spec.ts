@@ -43,6 +43,23 @@ describe('the compose project generated from a lab file', () => {
     assert.ok(vms.every(([, s]) => s.environment['REDIS_URL'] === 'redis://redis:6379'));
   });
 
+  it("gives each VM the VMs' metrics token's hash and each service the services'", () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const hashes = Object.entries(project.services)
+      .filter(([, s]) => s.environment['METRICS_TOKEN_SHA256'] !== undefined)
+      .map(([name, s]) => `${name} ${s.environment['METRICS_TOKEN_SHA256']}`);
+    assert.deepEqual(hashes, [
+      'operator ${METRICS_TOKEN_SHA256:-}',
+      'switch ${METRICS_TOKEN_SHA256:-}',
+      'allocator ${METRICS_TOKEN_SHA256:-}',
+      'telemetry ${METRICS_TOKEN_SHA256:-}',
+      'vm-a1 ${METRICS_VM_TOKEN_SHA256:-}',
+      'vm-a2 ${METRICS_VM_TOKEN_SHA256:-}',
+      'vm-b1 ${METRICS_VM_TOKEN_SHA256:-}',
+      'vm-b2 ${METRICS_VM_TOKEN_SHA256:-}',
+    ]);
+  });
+
   it('keeps the switch, allocator, telemetry and Kafka off the network the VMs are on', () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const onTenantNetwork = Object.entries(project.services)

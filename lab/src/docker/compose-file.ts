@@ -85,7 +85,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     OTEL_BSP_SCHEDULE_DELAY: '500',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
-    // The sha256 of the lab's metrics scrape token (not a secret: it opens nothing); unset, /metrics refuses all.
+    // The sha256 of the services' metrics scrape token (not a secret: it opens nothing); unset, /metrics refuses all.
+    // A VM gets the VMs' token's instead (below).
     METRICS_TOKEN_SHA256: '${METRICS_TOKEN_SHA256:-}',
   });
   const nodeService = (
@@ -291,6 +292,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       VM_BASE_PORT + 1 + index + portOffset,
       {
         ...nodeEnv(VM_BASE_PORT, 'tenant-vm'),
+        // The VMs' own scrape token's hash: a VM sees that token on every scrape, and no service takes it.
+        METRICS_TOKEN_SHA256: '${METRICS_VM_TOKEN_SHA256:-}',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-relay:${OTLP_RELAY_PORT}`,
         VM_ID: vm,
         TENANT_ID: tenant,

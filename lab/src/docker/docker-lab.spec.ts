@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { metricsTokenSha256 } from '@tenantlab/shared';
 import { formatStatusTable } from '../lab-status';
 import type { LabState } from '../lab-state';
-import { CONTAINER_INSPECT_FORMAT, parseContainerLines } from './docker-lab';
+import { ensureMetricsScrapeTokens } from '../prometheus-config';
+import { CONTAINER_INSPECT_FORMAT, labComposeEnv, parseContainerLines } from './docker-lab';
 
 /** Three lines as `docker inspect --format CONTAINER_INSPECT_FORMAT` prints them: vm-a1 was restarted twice. */
 const INSPECT_OUTPUT =
@@ -52,5 +57,19 @@ describe('the Docker lab listing (what `status` shows in Docker mode)', () => {
     assert.ok(column > 0, table.join('\n'));
     assert.equal(table[2]?.split(/\s+/)[column], '2', 'vm-a1 restarted twice');
     assert.equal(table[3]?.split(/\s+/)[column], '0', 'no count is none');
+  });
+});
+
+describe("the variables Compose gets (labComposeEnv): the metrics scrape tokens' hashes, never a token", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'compose-env-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("hands the services the services' token's hash and the VMs the VMs' (METRICS_VM_TOKEN_SHA256)", () => {
+    const env = labComposeEnv(dataDir);
+    const tokens = ensureMetricsScrapeTokens(dataDir);
+    assert.equal(env['METRICS_TOKEN_SHA256'], metricsTokenSha256(tokens.service));
+    assert.equal(env['METRICS_VM_TOKEN_SHA256'], metricsTokenSha256(tokens.vm));
+    assert.notEqual(env['METRICS_TOKEN_SHA256'], env['METRICS_VM_TOKEN_SHA256']);
+    for (const token of Object.values(tokens)) assert.ok(!Object.values(env).includes(token), 'no token');
   });
 });

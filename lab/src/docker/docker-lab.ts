@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { metricsTokenSha256, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
@@ -10,7 +10,7 @@ import type { LabDefinition } from '../lab-definition';
 import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
-import { ensureMetricsScrapeToken, PROMETHEUS_PORT } from '../prometheus-config';
+import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
@@ -51,16 +51,19 @@ export function runCompose(
 
 /**
  * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
- * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the metrics token's hash; never a secret. With the lab
+ * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the hashes of the metrics scrape tokens (services'
+ * METRICS_TOKEN_SHA256, VMs' METRICS_VM_TOKEN_SHA256); never a secret. With the lab
  * file (Compose creates containers) it first writes the secret files (writeContainerSecrets). Compose interpolates the
  * whole file for every command, `down` too: without the lab file no file is written and LAB_TENANTS (read only when
  * containers are created) is empty.
  */
 export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
+  const scrapeTokens = ensureMetricsScrapeTokens(dataDir);
   return {
     ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
     LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
-    METRICS_TOKEN_SHA256: metricsTokenSha256(ensureMetricsScrapeToken(dataDir)),
+    METRICS_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.service),
+    METRICS_VM_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.vm),
   };
 }
 
@@ -200,13 +203,14 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   let project = composeProject(options.definition, options.portOffset);
   if (options.prometheus) {
     const targets = dockerScrapeTargets(project, components);
-    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensureMetricsScrapeToken(dataDir));
+    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensurePrometheusWebPassword(dataDir));
     project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir });
   }
   writeFileSync(composeFileOf(repoRoot, profile), renderComposeFile(project));
   const followers: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const follower of followers) follower.kill('SIGTERM');
+    await saveContainerLogs(profile, logDir);
     await runCompose(repoRoot, profile, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 'stop the lab');
     clearLabState(repoRoot, profile);
   };
@@ -269,6 +273,33 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Saves the whole log of every container of the profile's lab (`docker logs`: all a container printed, across the
+ * engine's restarts of it) as `<logDir>/<service>.log`, infrastructure (Redis, Kafka, Jaeger, Prometheus) and the
+ * one-shot kafka-setup included. Called before `compose down`, which deletes the containers and their logs: the
+ * followers see only containers that became healthy, and stop at a container's first exit. Each file is written
+ * aside and renamed over the follower's, so a follower's last writes cannot interleave. Returns the services saved.
+ */
+export async function saveContainerLogs(profile: string, logDir: string): Promise<string[]> {
+  const containers = await listContainers(profile).catch(() => new Map<string, LabContainer>());
+  mkdirSync(logDir, { recursive: true });
+  const saved: string[] = [];
+  for (const [service, container] of containers) {
+    if (!service) continue;
+    const file = path.join(logDir, `${service}.log`);
+    const fd = openSync(`${file}.saving`, 'w');
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(dockerBinary(), ['logs', container.id], { stdio: ['ignore', fd, fd] });
+      child.once('error', () => done(null));
+      child.once('exit', done);
+    }).finally(() => closeSync(fd));
+    if (code !== 0) continue;
+    renameSync(`${file}.saving`, file);
+    saved.push(service);
+  }
+  return saved;
 }
 
 function followLog(id: string, name: string, logDir: string, onLine: LabOptions['onLine']): ChildProcess {

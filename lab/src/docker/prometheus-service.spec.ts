@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readLabDefinition } from '../lab-definition';
-import { ensureMetricsScrapeToken, metricsScrapeTokenFile } from '../prometheus-config';
+import {
+  ensureMetricsScrapeTokens,
+  ensurePrometheusWebPassword,
+  metricsScrapeTokenFiles,
+  prometheusWebPasswordFile,
+} from '../prometheus-config';
 import { composeProject, renderComposeFile } from './compose-file';
 import { dockerComponents } from './docker-lab';
 import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
@@ -31,12 +36,13 @@ describe('Prometheus in a Docker lab (`lab up --prometheus --mode docker`)', () 
     assert.ok(!dockerComponents({ definition, portOffset: 0 }).some((c) => c.name === 'prometheus'));
   });
 
-  it("scrapes every service and VM of the lab file at its container's name and port, the token from a file", () => {
+  it("scrapes every service and VM of the lab file at its container's name and port, each job's token from a file", () => {
     const project = composeProject(definition, 20_000);
     const components = dockerComponents({ definition, portOffset: 20_000, prometheus: true });
     assert.deepEqual(components.find((c) => c.name === 'prometheus')?.url, 'http://127.0.0.1:29090');
-    const token = ensureMetricsScrapeToken(dataDir);
-    const dir = writeDockerPrometheusFiles(dataDir, dockerScrapeTargets(project, components), token);
+    const tokens = ensureMetricsScrapeTokens(dataDir);
+    const password = ensurePrometheusWebPassword(dataDir);
+    const dir = writeDockerPrometheusFiles(dataDir, dockerScrapeTargets(project, components), password);
     const configText = readFileSync(path.join(dir, 'prometheus.yml'), 'utf8');
     const config = JSON.parse(configText) as ScrapeConfig;
     const targets = config.scrape_configs.flatMap((job) =>
@@ -52,28 +58,38 @@ describe('Prometheus in a Docker lab (`lab up --prometheus --mode docker`)', () 
       'tenantlab-vms vm-b1@vm-b1:3100',
       'tenantlab-vms vm-b2@vm-b2:3100',
     ]);
-    for (const job of config.scrape_configs) {
-      assert.equal(job.authorization.credentials_file, '/run/prometheus/scrape-token');
-    }
+    assert.deepEqual(
+      config.scrape_configs.map((job) => `${job.job_name} ${job.authorization.credentials_file}`),
+      ['tenantlab-services /run/prometheus/scrape-token', 'tenantlab-vms /run/prometheus/vm-scrape-token'],
+    );
     const webConfig = path.join(dir, 'web.yml');
     assert.match(readFileSync(webConfig, 'utf8'), /"tenantlab": "\$2[aby]\$10\$/, 'basic auth with a bcrypt hash');
     assert.equal(statSync(webConfig).mode & 0o777, 0o600);
-    for (const file of [configText, readFileSync(webConfig, 'utf8')]) assert.ok(!file.includes(token));
+    for (const file of [configText, readFileSync(webConfig, 'utf8')]) {
+      for (const secret of [tokens.service, tokens.vm, password]) assert.ok(!file.includes(secret));
+    }
   });
 
-  it('runs on both networks, published on 127.0.0.1 only, with the token a Compose secret and nowhere else', () => {
-    const token = ensureMetricsScrapeToken(dataDir);
+  it('runs on both networks, published on 127.0.0.1 only, its tokens and password Compose secrets and nowhere else', () => {
+    const tokens = ensureMetricsScrapeTokens(dataDir);
+    const password = ensurePrometheusWebPassword(dataDir);
     const configDir = path.join(dataDir, 'prometheus', 'container');
     const project = withPrometheus(composeProject(definition, 20_000), { portOffset: 20_000, configDir, dataDir });
     const prometheus = project.services['prometheus'];
     assert.ok(prometheus);
     assert.deepEqual(prometheus.networks, ['core', 'tenant-vms']);
     assert.deepEqual(prometheus.ports, ['127.0.0.1:29090:9090']);
-    assert.deepEqual(prometheus.secrets, ['metrics-scrape-token']);
+    assert.deepEqual(prometheus.secrets, [
+      'metrics-scrape-token',
+      'metrics-vm-scrape-token',
+      'prometheus-web-password',
+    ]);
     const base = composeProject(definition, 20_000);
     assert.deepEqual(project.secrets, {
       ...base.secrets,
-      'metrics-scrape-token': { file: metricsScrapeTokenFile(dataDir) },
+      'metrics-scrape-token': { file: metricsScrapeTokenFiles(dataDir).service },
+      'metrics-vm-scrape-token': { file: metricsScrapeTokenFiles(dataDir).vm },
+      'prometheus-web-password': { file: prometheusWebPasswordFile(dataDir) },
     });
     assert.deepEqual(prometheus.volumes, [`${configDir}:/etc/tenantlab/prometheus:ro`]);
     assert.ok('test' in prometheus.healthcheck && prometheus.healthcheck.test.length > 0);
@@ -84,6 +100,8 @@ describe('Prometheus in a Docker lab (`lab up --prometheus --mode docker`)', () 
       Object.keys(project.services).filter((name) => name !== 'prometheus'),
       Object.keys(composeProject(definition, 20_000).services),
     );
-    assert.ok(!renderComposeFile(project).includes(token), 'the compose file names the secret file, not the token');
+    for (const secret of [tokens.service, tokens.vm, password]) {
+      assert.ok(!renderComposeFile(project).includes(secret), 'the compose file names the secret files, not secrets');
+    }
   });
 });

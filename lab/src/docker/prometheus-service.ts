@@ -2,15 +2,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { prometheusDir, prometheusWebConfig } from '../infra/prometheus.component';
 import type { ComponentEntry } from '../lab-state';
-import { metricsScrapeTokenFile, prometheusConfig, PROMETHEUS_PORT, type ScrapeTarget } from '../prometheus-config';
+import {
+  METRICS_SCRAPE_TOKEN,
+  METRICS_VM_SCRAPE_TOKEN,
+  metricsScrapeTokenFiles,
+  prometheusConfig,
+  PROMETHEUS_PORT,
+  PROMETHEUS_WEB_PASSWORD,
+  prometheusWebPasswordFile,
+  type ScrapeTarget,
+} from '../prometheus-config';
 import type { ComposeDocument, ComposeService } from './compose-file';
 
 /** Where the container finds the lab's configuration directory (mounted read-only). */
 const CONFIG_MOUNT = '/etc/tenantlab/prometheus';
-/** The Compose secret holding the metrics scrape token: mounted at /run/secrets/<name>, never in the environment. */
-export const PROMETHEUS_TOKEN_SECRET = 'metrics-scrape-token';
-/** The prometheus user's owner-only copy of the token that docker/prometheus-entrypoint.sh makes. */
-const CONTAINER_TOKEN_FILE = '/run/prometheus/scrape-token';
+/**
+ * The Compose secrets Prometheus reads, named as the lab secrets they hold (mounted at /run/secrets/<name>, never in
+ * the environment): the services' scrape token, the VMs' scrape token and its web password.
+ */
+export const PROMETHEUS_TOKEN_SECRET = METRICS_SCRAPE_TOKEN;
+export const PROMETHEUS_VM_TOKEN_SECRET = METRICS_VM_SCRAPE_TOKEN;
+export const PROMETHEUS_WEB_PASSWORD_SECRET = PROMETHEUS_WEB_PASSWORD;
+/** The prometheus user's owner-only copies of the scrape tokens that docker/prometheus-entrypoint.sh makes. */
+const CONTAINER_TOKEN_FILES = { service: '/run/prometheus/scrape-token', vm: '/run/prometheus/vm-scrape-token' };
 
 /**
  * What Prometheus scrapes in a Docker lab: every service and VM among the lab's components, at its Compose service
@@ -27,23 +41,28 @@ export function dockerScrapeTargets(project: ComposeDocument, components: readon
 
 /**
  * Writes a Docker lab's Prometheus configuration into `.lab/<profile>/prometheus/container/` (the same generator as
- * local mode's, with container addresses, and the web configuration with the token's bcrypt hash, owner-only) and
- * returns that directory, which the container mounts.
+ * local mode's, with container addresses, and the web configuration with the web password's bcrypt hash, owner-only)
+ * and returns that directory, which the container mounts.
  */
-export function writeDockerPrometheusFiles(dataDir: string, targets: readonly ScrapeTarget[], token: string): string {
+export function writeDockerPrometheusFiles(
+  dataDir: string,
+  targets: readonly ScrapeTarget[],
+  webPassword: string,
+): string {
   const dir = path.join(prometheusDir(dataDir), 'container');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'prometheus.yml'), prometheusConfig(targets, CONTAINER_TOKEN_FILE));
-  writeFileSync(path.join(dir, 'web.yml'), prometheusWebConfig(token), { mode: 0o600 });
+  writeFileSync(path.join(dir, 'prometheus.yml'), prometheusConfig(targets, CONTAINER_TOKEN_FILES));
+  writeFileSync(path.join(dir, 'web.yml'), prometheusWebConfig(webPassword), { mode: 0o600 });
   return dir;
 }
 
 /**
  * The project with a Prometheus container (`lab up --prometheus`, Docker mode): Debian's Prometheus (the
  * tenantlab/prometheus image) on both networks, so it reaches every service on `core` and every VM on `tenant-vms`;
- * its API behind basic auth with the lab's metrics token, as in local mode (a VM can reach its port); its port
- * published on 127.0.0.1 only, moved by the offset; the token a Compose secret read from the lab's owner-only secret
- * file. Nothing of the token is in the compose file, the environment or the command line.
+ * its API behind basic auth with the lab's Prometheus web password, as in local mode (a VM can reach its port); its
+ * port published on 127.0.0.1 only, moved by the offset; the two scrape tokens (services', VMs') and the web password
+ * Compose secrets read from the lab's owner-only secret files. None of them is in the compose file, the environment
+ * or the command line.
  */
 export function withPrometheus(
   project: ComposeDocument,
@@ -63,7 +82,7 @@ export function withPrometheus(
       '--web.config.file=/run/prometheus/web.yml',
     ],
     volumes: [`${options.configDir}:${CONFIG_MOUNT}:ro`],
-    secrets: [PROMETHEUS_TOKEN_SECRET],
+    secrets: [PROMETHEUS_TOKEN_SECRET, PROMETHEUS_VM_TOKEN_SECRET, PROMETHEUS_WEB_PASSWORD_SECRET],
     ports: [`127.0.0.1:${PROMETHEUS_PORT + options.portOffset}:9090`],
     networks: ['core', 'tenant-vms'],
     healthcheck: {
@@ -79,7 +98,9 @@ export function withPrometheus(
     services: { ...project.services, prometheus: service },
     secrets: {
       ...project.secrets,
-      [PROMETHEUS_TOKEN_SECRET]: { file: metricsScrapeTokenFile(options.dataDir) },
+      [PROMETHEUS_TOKEN_SECRET]: { file: metricsScrapeTokenFiles(options.dataDir).service },
+      [PROMETHEUS_VM_TOKEN_SECRET]: { file: metricsScrapeTokenFiles(options.dataDir).vm },
+      [PROMETHEUS_WEB_PASSWORD_SECRET]: { file: prometheusWebPasswordFile(options.dataDir) },
     },
   };
 }

@@ -3,52 +3,56 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { SupervisedProcess } from './child-process.supervisor';
 import { readyOrStopped, type ReadinessResult } from './wait-until-ready';
+import type { PerTargetKind } from '../prometheus-config';
 
 const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Prometheus's own HTTP API and UI show every tenant's series, so they take HTTP basic auth: this user with the lab's
- * metrics scrape token as password (whoever may scrape may read). In local mode a tenant VM shares 127.0.0.1 with
- * Prometheus, so this is the wall there, as the service tokens are around the services.
+ * Prometheus web password (its own lab secret, never a scrape token: a VM sees the VMs' token on every scrape). In
+ * local mode a tenant VM shares 127.0.0.1 with Prometheus, so this is the wall there, as the service tokens are around
+ * the services.
  */
 export const PROMETHEUS_USER = 'tenantlab';
 
 /** The Authorization header of a call to the lab's Prometheus. */
-export function prometheusAuthHeaders(token: string): { authorization: string } {
-  return { authorization: `Basic ${Buffer.from(`${PROMETHEUS_USER}:${token}`).toString('base64')}` };
+export function prometheusAuthHeaders(password: string): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`${PROMETHEUS_USER}:${password}`).toString('base64')}` };
 }
 
-/** Prometheus's web configuration (`--web.config.file`): basic auth with the token's bcrypt hash, never the token. */
-export function prometheusWebConfig(token: string): string {
-  return `${JSON.stringify({ basic_auth_users: { [PROMETHEUS_USER]: bcrypt.hashSync(token, 10) } }, null, 2)}\n`;
+/** Prometheus's web configuration (`--web.config.file`): basic auth with the password's bcrypt hash, never it. */
+export function prometheusWebConfig(password: string): string {
+  return `${JSON.stringify({ basic_auth_users: { [PROMETHEUS_USER]: bcrypt.hashSync(password, 10) } }, null, 2)}\n`;
 }
 
 export interface PrometheusOptions {
   /** The prometheus binary (Debian's package: /usr/bin/prometheus). */
   binary: string;
-  /** The lab's data dir: config, token copy and TSDB go to `prometheus/`, the log to `logs/prometheus.log`. */
+  /** The lab's data dir: config, token copies and TSDB go to `prometheus/`, the log to `logs/prometheus.log`. */
   dataDir: string;
   port: number;
-  /** The configuration (prometheusConfig) naming `credentialsFile`. */
+  /** The configuration (prometheusConfig) naming `credentialsFiles`. */
   config: string;
-  /** Where the configuration's `credentials_file` points; written owner-only with the token. */
-  credentialsFile: string;
-  token: string;
+  /** Where each job's `credentials_file` points (services', VMs'); each written owner-only with its token. */
+  credentialsFiles: PerTargetKind<string>;
+  tokens: PerTargetKind<string>;
+  /** The web UI's and API's basic-auth password (the lab's Prometheus web password). */
+  webPassword: string;
   restarting?: boolean;
   onLine?: (line: string) => void;
 }
 
-/** The directory of a lab's Prometheus (its config, TSDB and token copy). */
+/** The directory of a lab's Prometheus (its config, TSDB and token copies). */
 export function prometheusDir(dataDir: string): string {
   return path.join(dataDir, 'prometheus');
 }
 
-/** Ready when Prometheus's own /-/ready answers 200 (to the lab's credentials). */
-export async function probePrometheus(port: number, token: string | undefined): Promise<ReadinessResult> {
+/** Ready when Prometheus's own /-/ready answers 200 (to the lab's web password). */
+export async function probePrometheus(port: number, password: string | undefined): Promise<ReadinessResult> {
   try {
     const { status } = await fetch(`http://127.0.0.1:${port}/-/ready`, {
       signal: AbortSignal.timeout(2000),
-      headers: token ? prometheusAuthHeaders(token) : {},
+      headers: password ? prometheusAuthHeaders(password) : {},
     });
     return { ready: status === 200, detail: status === 200 ? 'ready' : `HTTP ${status}` };
   } catch (error) {
@@ -84,11 +88,13 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Super
   const logs = path.join(options.dataDir, 'logs');
   await mkdir(path.join(dir, 'data'), { recursive: true });
   await mkdir(logs, { recursive: true });
-  await writeFile(options.credentialsFile, options.token, { mode: 0o600 });
+  for (const kind of ['service', 'vm'] as const) {
+    await writeFile(options.credentialsFiles[kind], options.tokens[kind], { mode: 0o600 });
+  }
   const configFile = path.join(dir, 'prometheus.yml');
   await writeFile(configFile, options.config);
   const webConfigFile = path.join(dir, 'web.yml');
-  await writeFile(webConfigFile, prometheusWebConfig(options.token), { mode: 0o600 });
+  await writeFile(webConfigFile, prometheusWebConfig(options.webPassword), { mode: 0o600 });
   const child = await SupervisedProcess.start({
     component: 'prometheus',
     command: options.binary,
@@ -101,7 +107,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Super
   return readyOrStopped(
     child,
     `Prometheus (port ${options.port})`,
-    () => probePrometheus(options.port, options.token),
+    () => probePrometheus(options.port, options.webPassword),
     READY_TIMEOUT_MS,
   );
 }
