@@ -128,6 +128,7 @@ async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> 
       p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
       lost: total - latencies.length,
       tail: slowestStages(stamps, txMs, rxMs, arrivals),
+      pathP99Ms: pathP99(txMs, rxMs, arrivals),
     };
   } finally {
     sender.disconnect();
@@ -151,6 +152,18 @@ function victimFrame(seq: number): Buffer {
 /** The ms part of a stream entry id: when Redis added the entry, by its clock. */
 function entryMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
+}
+
+/**
+ * The 99th percentile over the frames that arrived of their time from tx entry to rx entry (Redis's clock, whole ms):
+ * the switch's part of their latency, which the victim's own process (its sender's and reader's scheduling) is not in.
+ */
+function pathP99(txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): number {
+  const path: number[] = [];
+  arrivals.forEach((arrival, seq) => {
+    if (arrival > 0 && txMs[seq] > 0) path.push(rxMs[seq] - txMs[seq]);
+  });
+  return path.length > 0 ? quantile(path, 0.99) : NaN;
 }
 
 /** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
