@@ -13,6 +13,7 @@ import { ensureRedisAdminPassword } from './lab-secrets';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
+import { lowerCpuPriority } from './vm-priority';
 import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attached';
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
@@ -259,13 +260,14 @@ function restartHooks(repoRoot: string, state: LabState, onProgress: (message: s
   };
 }
 
-function startProcess(
+/** Starts a component's process; a tenant VM's at its lower CPU priority (spec.nice), restarts too. */
+async function startProcess(
   spec: ProcessSpec,
   logDir: string,
   onLine: LabOptions['onLine'],
   appendLog = false,
 ): Promise<SupervisedProcess> {
-  return SupervisedProcess.start({
+  const child = await SupervisedProcess.start({
     component: spec.name,
     command: process.execPath,
     args: ['--require', './dist/instrumentation.js', 'dist/main.js'],
@@ -276,6 +278,19 @@ function startProcess(
     appendLog,
     onLine: (line) => onLine(spec.name, line),
   });
+  if (spec.nice !== undefined && spec.nice > 0) {
+    try {
+      await lowerCpuPriority(child.pid, spec.nice);
+    } catch (error) {
+      // One that has already exited is reported as such by the readiness wait, with its log's tail.
+      if (child.exitStatus) return child;
+      await child.stop(10_000);
+      throw new Error(`could not lower ${spec.name}'s CPU priority to nice ${spec.nice}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  return child;
 }
 
 function seconds(since: number): string {

@@ -149,6 +149,7 @@ async function runOnce(
           ? { switchEnv: { ...switchEnvOf(scenario.switch), ...memoryEnvOf(scenario.allocator) } }
           : {}),
         ...(scenario.allocator ? { allocatorEnv: allocatorEnvOf(scenario.allocator) } : {}),
+        ...(scenario.vmNice !== undefined ? { vmNice: scenario.vmNice } : {}),
       },
       profile: options.profile,
       portOffset: options.portOffset,
