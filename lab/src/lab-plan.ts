@@ -28,6 +28,14 @@ export interface InfraUrls {
   jaegerQuery: string;
 }
 
+/**
+ * V8 settings for every tenant VM process, in both modes (`NODE_OPTIONS`). A semi-space of 1 MiB instead of V8's
+ * default (up to 16 MiB on 64-bit, grown as the young generation fills) keeps the young generation small: a VM's
+ * objects are few and short-lived (frames in flight, HTTP requests), so the bigger nursery bought nothing but about
+ * 33 MiB resident per VM, idle or under traffic, for the same CPU (measured in README "Tenant VM memory").
+ */
+export const VM_NODE_OPTIONS = '--max-semi-space-size=1';
+
 /** The services, in start order: the operator first, since VMs register with it. */
 const SERVICES: ServiceName[] = ['operator', 'switch', 'allocator', 'telemetry'];
 
@@ -122,6 +130,7 @@ export function planLab(
           VM_ADVERTISE_URL: url,
           OTEL_SERVICE_NAME: 'tenant-vm',
           OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${vm},tenantlab.tenant.id=${tenant}`,
+          NODE_OPTIONS: VM_NODE_OPTIONS,
         },
       };
     }),

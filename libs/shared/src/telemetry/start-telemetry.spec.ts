@@ -27,10 +27,18 @@ api.trace.getTracer('spec').startSpan('probe').end();
 shutdownTelemetry().then(() => process.exit(0), () => process.exit(0));
 `;
 
-/** Runs the child with only PATH and `env`; its stdout. */
-function runChild(env: Record<string, string>): Promise<string> {
+/** Starts telemetry and prints the packages it loaded, one line each (what every service and VM pays to start). */
+const LOADED = `
+const { startTelemetry } = require('./dist/telemetry');
+startTelemetry('tenant-vm');
+const names = Object.keys(require.cache).map((file) => /.*node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(file)?.[1]);
+console.log([...new Set(names.filter(Boolean))].sort().join('\\n'));
+`;
+
+/** Runs the child (CHILD unless told) with only PATH and `env`; its stdout. */
+function runChild(env: Record<string, string>, script = CHILD): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD], {
+    const child = spawn(process.execPath, ['-e', script], {
       cwd: PACKAGE_ROOT,
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,6 +93,18 @@ function serviceName(body: string): string | undefined {
 
 /** The README's Configuration table: `OTEL_SERVICE_NAME` defaults to the service name, the endpoint to :4318. */
 describe('startTelemetry and the OTEL_* variables', () => {
+  it('loads the trace SDK only: no metrics or logs SDK, no gRPC, Zipkin or Prometheus exporter (memory per VM)', async () => {
+    const loaded = (await runChild({}, LOADED)).trim().split('\n');
+    assert.ok(loaded.includes('@opentelemetry/sdk-trace'), loaded.join(', '));
+    assert.ok(loaded.includes('@opentelemetry/exporter-trace-otlp-proto'), loaded.join(', '));
+    const unwanted = loaded.filter((name) =>
+      /^@opentelemetry\/(sdk-node|sdk-logs|exporter-(logs|metrics)-|exporter-zipkin|exporter-prometheus|.*grpc)/.test(
+        name,
+      ),
+    );
+    assert.deepEqual(unwanted, []);
+  });
+
   it('exports to http://localhost:4318/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
     const out = await runChild({ BLOCK_EXPORT: '1' });
     const attempts = out
