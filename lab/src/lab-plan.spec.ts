@@ -38,7 +38,7 @@ describe('planLab', () => {
 
   it("gives tenant VMs V8's small young generation (NODE_OPTIONS), and the services V8's defaults", () => {
     for (const spec of plan) {
-      const expected = spec.kind === 'vm' ? '--max-semi-space-size=1' : undefined;
+      const expected = spec.kind === 'vm' ? '--max-semi-space-size=2' : undefined;
       assert.equal(spec.env['NODE_OPTIONS'], expected, spec.name);
     }
   });

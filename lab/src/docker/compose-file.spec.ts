@@ -50,7 +50,7 @@ describe('the compose project generated from a lab file', () => {
       .map(([name, s]) => [name, s.environment['NODE_OPTIONS']]);
     assert.deepEqual(
       withOptions,
-      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => [vm, '--max-semi-space-size=1']),
+      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => [vm, '--max-semi-space-size=2']),
     );
   });
 

@@ -25,6 +25,7 @@ import { allocatorEnvOf, memoryEnvOf, runsOf, switchEnvOf } from './scenario-var
 import { UtilityLoopCollector, utilityFiguresOf } from './utility-loop';
 import { kafkaAdminCredentials } from '../testing/lab-clients';
 import { METRICS_SCRAPE_TOKEN } from '../prometheus-config';
+import { describeVmMemory, readVmMemory, vmMemoryOf, type VmMemoryFigures } from './vm-memory';
 
 export interface RunScenarioOptions {
   repoRoot: string;
@@ -135,6 +136,7 @@ async function runOnce(
   let lab: RunningLab | undefined;
   let figures: RunFigures | undefined;
   let loop: UtilityLoopCollector | undefined;
+  const vmMemory: VmMemoryFigures = {};
   let originEpochMs = Date.now();
   let origin = performance.now();
   const now = (): number => performance.now() - origin;
@@ -192,6 +194,8 @@ async function runOnce(
       await loop.start();
     }
     await setUpTenants(context, say);
+    vmMemory.ready = vmMemoryOf(await readVmMemory(lab.state));
+    say(describeVmMemory('lab up, idle', vmMemory.ready));
     for (const planned of plan.workloads.filter((p) => isSetupWorkload(p.workload))) {
       await runWorkload(planned, context, stats[planned.index]);
     }
@@ -237,6 +241,9 @@ async function runOnce(
       failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
     });
+    // Still under the workloads: they stop at the abort below.
+    vmMemory.end = vmMemoryOf(await readVmMemory(lab.state));
+    say(describeVmMemory('end of the timeline, under the workloads', vmMemory.end));
     abort.abort();
     await Promise.all([...workloads, ...events]);
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
@@ -279,6 +286,7 @@ async function runOnce(
     dips: findDips(series, plan.events, plan.durationMs),
     accounting: accountFor(collector?.samples.at(-1)),
     ...(figures ? { figures } : {}),
+    ...(vmMemory.ready || vmMemory.end ? { vmMemory } : {}),
     failures,
   };
   writeResults(outDir, results);
