@@ -321,8 +321,9 @@ async function measure(
 }
 
 /**
- * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32 (heavy-hitter-64's
- * 128 VMs start together on a 2-core machine and register with one operator).
+ * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32. Each VM's own
+ * deadline runs from its start (the lab starts a few at a time); the switch's attaching every port is waited for as
+ * long.
  */
 export function readyTimeoutOf(scenario: Scenario): number {
   const vms = scenario.tenants.reduce((sum, t) => sum + t.vms.length, 0);
