@@ -35,6 +35,25 @@ const names = Object.keys(require.cache).map((file) => /.*node_modules\\/((@[^/]
 console.log([...new Set(names.filter(Boolean))].sort().join('\\n'));
 `;
 
+/**
+ * Starts telemetry, serves HTTP and calls itself at each of CALL_PATHS (a VM heartbeat, a readiness probe, a circuits
+ * call), then shuts down (which exports). Both ends of each call are instrumented, as a VM and the operator are.
+ */
+const CALLS = `
+const { startTelemetry, shutdownTelemetry } = require('./dist/telemetry');
+startTelemetry('tenant-vm');
+const http = require('node:http');
+const server = http.createServer((request, response) => response.end('{}'));
+server.listen(0, '127.0.0.1', async () => {
+  const { port } = server.address();
+  for (const path of process.env.CALL_PATHS.split(',')) {
+    await new Promise((done) => http.request({ host: '127.0.0.1', port, path, method: 'POST' }, (r) => r.resume().on('end', done)).end());
+  }
+  server.close();
+  shutdownTelemetry().then(() => process.exit(0), () => process.exit(0));
+});
+`;
+
 /** Runs the child (CHILD unless told) with only PATH and `env`; its stdout. */
 function runChild(env: Record<string, string>, script = CHILD): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -103,6 +122,20 @@ describe('startTelemetry and the OTEL_* variables', () => {
       ),
     );
     assert.deepEqual(unwanted, []);
+  });
+
+  it('traces calls, but not VM heartbeats or readiness probes, on either end', async () => {
+    const exports = await withCollector((endpoint) =>
+      runChild(
+        // The paths in the environment: the resource holds the command line, which would name them all.
+        { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, CALL_PATHS: '/vms/vm-a1/heartbeat,/ready,/vms/vm-a1/circuits' },
+        CALLS,
+      ).then(() => undefined),
+    );
+    const bodies = exports.map((e) => e.body).join('');
+    assert.equal(bodies.split('/vms/vm-a1/circuits').length - 1 >= 2, true, 'client and server span of the call');
+    assert.ok(!bodies.includes('/heartbeat'), 'no span of the heartbeat');
+    assert.ok(!bodies.includes('/ready'), 'no span of the probe');
   });
 
   it('exports to http://localhost:4318/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
