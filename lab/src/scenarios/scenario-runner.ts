@@ -193,9 +193,10 @@ async function runOnce(
       );
       await loop.start();
     }
-    await setUpTenants(context, say);
+    // Before the tenants' set-up, so a run that fails there still reports it.
     vmMemory.ready = vmMemoryOf(await readVmMemory(lab.state));
     say(describeVmMemory('lab up, idle', vmMemory.ready));
+    await setUpTenants(context, say);
     for (const planned of plan.workloads.filter((p) => isSetupWorkload(p.workload))) {
       await runWorkload(planned, context, stats[planned.index]);
     }
