@@ -235,13 +235,17 @@ async function runOnce(
         `${(startedMs / 1000).toFixed(1).padStart(7)} s  ${planned.label.padEnd(28)} ${ok ? 'ok    ' : 'FAILED'} ${result}`,
       );
     });
-    const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options);
+    // Handled at once: a VM that fails the window's first read while the timeline runs would otherwise be an
+    // unhandled rejection, which ended the runner with the lab still up (heavy-hitter-64, a VM's reset refused).
+    const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options).catch(
+      (error: unknown) => {
+        failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      },
+    );
     await wait(Math.max(0, plan.durationMs - now()), options.interrupt);
     if (options.interrupt?.aborted) failures.push(`interrupted at ${(now() / 1000).toFixed(1)} s`);
-    figures = await measuring.catch((error: unknown) => {
-      failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
-    });
+    figures = await measuring;
     // Still under the workloads: they stop at the abort below.
     vmMemory.end = vmMemoryOf(await readVmMemory(lab.state));
     say(describeVmMemory('end of the timeline, under the workloads', vmMemory.end));
