@@ -236,7 +236,7 @@ async function runOnce(
       );
     });
     // Handled at once: a VM that fails the window's first read while the timeline runs would otherwise be an
-    // unhandled rejection, which ended the runner with the lab still up (heavy-hitter-64, a VM's reset refused).
+    // unhandled rejection, which ended the runner before it wrote any results (heavy-hitter-64, a VM hung up).
     const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options).catch(
       (error: unknown) => {
         failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
