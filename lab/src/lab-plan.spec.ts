@@ -36,6 +36,13 @@ describe('planLab', () => {
     }
   });
 
+  it("gives tenant VMs V8's small young generation (NODE_OPTIONS), and the services V8's defaults", () => {
+    for (const spec of plan) {
+      const expected = spec.kind === 'vm' ? '--max-semi-space-size=2' : undefined;
+      assert.equal(spec.env['NODE_OPTIONS'], expected, spec.name);
+    }
+  });
+
   it('tells the operator where the allocator and the switch answer, at the offset ports', () => {
     const operator = plan.find((spec) => spec.name === 'operator');
     assert.equal(operator?.env['ALLOCATOR_URL'], 'http://127.0.0.1:13002');

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { forEachBounded, vmStartConcurrency } from './bounded-start';
 import { SupervisedProcess } from './infra/child-process.supervisor';
 import { type RestartHooks, RestartingProcess } from './infra/restarting-process';
 import { isPortFree } from './infra/ports';
@@ -36,6 +37,8 @@ export interface LabOptions {
   onLine: (processName: string, line: string) => void;
   onProgress: (message: string) => void;
   readyTimeoutMs?: number;
+  /** How many tenant VMs start at once (default vmStartConcurrency(): 2 per core, at least 4). */
+  vmStartConcurrency?: number;
   /** Also run a Prometheus server (127.0.0.1, port 9090 + offset) scraping every service and VM of the lab. */
   prometheus?: boolean;
 }
@@ -116,19 +119,19 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     // Prometheus holds the tokens. A VM sees the VMs' token on every scrape, which opens no service.
     const plan = withMetricsTokenHash(credentialed, metricsTokens);
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
-    const startGroup = async (group: ProcessSpec[]): Promise<void> => {
-      await Promise.all(
-        group.map(async (spec) => {
-          const child = await startProcess(spec, logDir, options.onLine);
-          started.push({ spec, child });
-          await waitUntilReady(child, spec.name, () => probeReady(spec.url), timeoutMs);
-          onProgress(`${spec.name} ready at ${spec.url} (${seconds(startedAt)})`);
-        }),
-      );
-    };
-    await startGroup(plan.filter((s) => s.kind === 'service'));
+    // Each process's readiness deadline runs from its own start, so a VM waiting its turn is not timed out.
+    const startGroup = (group: ProcessSpec[], limit: number): Promise<void> =>
+      forEachBounded(group, limit, async (spec) => {
+        const child = await startProcess(spec, logDir, options.onLine);
+        started.push({ spec, child });
+        await waitUntilReady(child, spec.name, () => probeReady(spec.url), timeoutMs);
+        onProgress(`${spec.name} ready at ${spec.url} (${seconds(startedAt)})`);
+      });
+    const services = plan.filter((s) => s.kind === 'service');
+    await startGroup(services, Math.max(1, services.length));
     const vms = plan.filter((s) => s.kind === 'vm');
-    await startGroup(vms);
+    await startGroup(vms, options.vmStartConcurrency ?? vmStartConcurrency());
+    if (vms.length > 0) onProgress(`${vms.length} VMs registered (${seconds(startedAt)})`);
     const switchSpec = plan.find((s) => s.name === 'switch');
     if (switchSpec && vms.length > 0) {
       const probe = switchPortsProbe(switchSpec.url, tokens.admin);

@@ -60,6 +60,17 @@ describe('the compose project generated from a lab file', () => {
     ]);
   });
 
+  it("gives VM containers the local mode's V8 settings (a small young generation), and no other container", () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const withOptions = Object.entries(project.services)
+      .filter(([, s]) => s.environment['NODE_OPTIONS'] !== undefined)
+      .map(([name, s]) => [name, s.environment['NODE_OPTIONS']]);
+    assert.deepEqual(
+      withOptions,
+      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => [vm, '--max-semi-space-size=2']),
+    );
+  });
+
   it('keeps the switch, allocator, telemetry and Kafka off the network the VMs are on', () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const onTenantNetwork = Object.entries(project.services)

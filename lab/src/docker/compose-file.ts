@@ -1,6 +1,7 @@
 import { REDIS_DEFAULT_MAXMEMORY, redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
+import { VM_NODE_OPTIONS } from '../lab-plan';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
 import { requiredComposeVariable } from '../service-tokens';
 import { DEFAULT_VM_NICE, vmCpuShares } from '../vm-priority';
@@ -303,6 +304,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         OPERATOR_URL: `http://operator:${SERVICE_PORTS.operator}`,
         VM_ADVERTISE_URL: `http://${vm}:${VM_BASE_PORT}`,
         OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${vm},tenantlab.tenant.id=${tenant}`,
+        NODE_OPTIONS: VM_NODE_OPTIONS,
       },
       ['tenant-vms'],
       { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },

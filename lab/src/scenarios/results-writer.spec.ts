@@ -55,6 +55,10 @@ describe('writeResults', () => {
       series,
       dips: findDips(series, plan.events, plan.durationMs),
       accounting: accountFor(samples.at(-1)),
+      vmMemory: {
+        ready: { vms: 2, p10MiB: 90, p50MiB: 90, p90MiB: 94.5, maxMiB: 94.5, totalMiB: 184.5 },
+        end: { vms: 2, p10MiB: 96, p50MiB: 96, p90MiB: 99, maxMiB: 99, totalMiB: 195 },
+      },
       failures: ['event timeline[0] (switch killed) failed: boom'],
     };
     const dir = join(mkdtempSync(join(tmpdir(), 'results-')), 'out');
@@ -78,12 +82,19 @@ describe('writeResults', () => {
     assert.match(report, /\*\*failed\*\*: event timeline\[0\] \(switch killed\) failed: boom/);
     assert.match(report, /\| 2\.0 \| switch killed \| 1\.5 \| FAILED: boom \|/);
     assert.match(report, /\| 800 \| 800 \| 0 \| 0 \| 0 \| 0 \| 0 \|/);
+    assert.match(report, /## Memory per tenant VM/);
+    assert.match(report, /\| lab up, idle \| 2 \| 90 \| 90 \| 94\.5 \| 94\.5 \| 184\.5 \|/);
+    assert.match(report, /\| end of the timeline, under the workloads \| 2 \| 96 \| 96 \| 99 \| 99 \| 195 \|/);
     assert.match(report, /!\[received-rate\.svg\]\(received-rate\.svg\)/);
     const svg = readFileSync(join(dir, 'received-rate.svg'), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.match(svg, /<polyline/);
     assert.match(svg, />switch killed</);
-    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { ok: boolean; seed: number };
-    assert.deepEqual([summary.ok, summary.seed], [false, 8]);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+      ok: boolean;
+      seed: number;
+      vmMemory?: { end?: { p50MiB: number } };
+    };
+    assert.deepEqual([summary.ok, summary.seed, summary.vmMemory?.end?.p50MiB], [false, 8, 96]);
   });
 });

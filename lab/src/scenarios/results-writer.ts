@@ -5,6 +5,7 @@ import type { Sample } from './collector';
 import type { RunFigures } from './run-figures';
 import { linePlot, type PlotMarker } from './line-plot';
 import { cell, reportHead, table } from './markdown-report';
+import type { VmMemoryFigures } from './vm-memory';
 import type { Scenario } from './scenario';
 import type { ScenarioPlan } from './scenario-plan';
 import type { WorkloadStats } from './workload-drivers';
@@ -36,6 +37,8 @@ export interface RunResults {
   accounting: Accounting;
   /** The measured window: receive latency per VM, program time and frames per tenant, the switch's CPU. */
   figures?: RunFigures;
+  /** Resident memory per tenant VM, once the lab was up and near the end of the timeline. */
+  vmMemory?: VmMemoryFigures;
   /** Why the run failed, if it did (a failed event, or the lab). */
   failures: string[];
 }
@@ -50,6 +53,7 @@ export function summaryOf(results: RunResults): Record<string, unknown> {
     failures: results.failures,
     accounting: results.accounting,
     ...(results.figures ? { figures: results.figures } : {}),
+    ...(results.vmMemory ? { vmMemory: results.vmMemory } : {}),
     dips: results.dips,
     events: results.events.map(({ label, atMs, ok, result }) => ({ label, atMs, ok, result })),
     workloads: results.workloads.map(({ index, kind, from, runs, errors, units, lastError }) => ({
@@ -191,6 +195,27 @@ export function figuresSection(f: RunFigures): string[] {
   ];
 }
 
+/** Memory per tenant VM (issue 12: 64 tenants, 128 VMs, must fit a 24 GiB machine). */
+export function vmMemorySection(memory: VmMemoryFigures, mode: RunResults['mode']): string[] {
+  const rows = [
+    ['lab up, idle', memory.ready],
+    ['end of the timeline, under the workloads', memory.end],
+  ] as const;
+  return [
+    '## Memory per tenant VM',
+    '',
+    mode === 'docker'
+      ? "Each VM container's memory use (`docker stats`), as `lab status` shows it:"
+      : "Each VM process's resident memory (RSS, from /proc), as `lab status` shows it:",
+    '',
+    table(
+      ['when', 'VMs', 'p10 (MiB)', 'p50 (MiB)', 'p90 (MiB)', 'max (MiB)', 'all VMs (MiB)'],
+      rows.flatMap(([when, m]) => (m ? [[when, m.vms, m.p10MiB, m.p50MiB, m.p90MiB, m.maxMiB, m.totalMiB]] : [])),
+    ),
+    '',
+  ];
+}
+
 function report(results: RunResults, plots: string[]): string {
   const { plan, accounting: a } = results;
   const lines = [
@@ -249,6 +274,7 @@ function report(results: RunResults, plots: string[]): string {
       : 'No drops.',
     '',
     ...(results.figures ? figuresSection(results.figures) : []),
+    ...(results.vmMemory ? vmMemorySection(results.vmMemory, results.mode) : []),
     '## Workloads',
     '',
     table(

@@ -25,6 +25,7 @@ import { allocatorEnvOf, memoryEnvOf, runsOf, switchEnvOf } from './scenario-var
 import { UtilityLoopCollector, utilityFiguresOf } from './utility-loop';
 import { kafkaAdminCredentials } from '../testing/lab-clients';
 import { METRICS_SCRAPE_TOKEN } from '../prometheus-config';
+import { describeVmMemory, readVmMemory, vmMemoryOf, type VmMemoryFigures } from './vm-memory';
 
 export interface RunScenarioOptions {
   repoRoot: string;
@@ -135,6 +136,7 @@ async function runOnce(
   let lab: RunningLab | undefined;
   let figures: RunFigures | undefined;
   let loop: UtilityLoopCollector | undefined;
+  const vmMemory: VmMemoryFigures = {};
   let originEpochMs = Date.now();
   let origin = performance.now();
   const now = (): number => performance.now() - origin;
@@ -192,6 +194,9 @@ async function runOnce(
       );
       await loop.start();
     }
+    // Before the tenants' set-up, so a run that fails there still reports it.
+    vmMemory.ready = vmMemoryOf(await readVmMemory(lab.state));
+    say(describeVmMemory('lab up, idle', vmMemory.ready));
     await setUpTenants(context, say);
     for (const planned of plan.workloads.filter((p) => isSetupWorkload(p.workload))) {
       await runWorkload(planned, context, stats[planned.index]);
@@ -231,13 +236,20 @@ async function runOnce(
         `${(startedMs / 1000).toFixed(1).padStart(7)} s  ${planned.label.padEnd(28)} ${ok ? 'ok    ' : 'FAILED'} ${result}`,
       );
     });
-    const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options);
+    // Handled at once: a VM that fails the window's first read while the timeline runs would otherwise be an
+    // unhandled rejection, which ended the runner before it wrote any results (heavy-hitter-64, a VM hung up).
+    const measuring = measure(context, lab, plan.durationMs, scenario.collect?.warmupMs ?? 0, options).catch(
+      (error: unknown) => {
+        failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      },
+    );
     await wait(Math.max(0, plan.durationMs - now()), options.interrupt);
     if (options.interrupt?.aborted) failures.push(`interrupted at ${(now() / 1000).toFixed(1)} s`);
-    figures = await measuring.catch((error: unknown) => {
-      failures.push(`measuring the window: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
-    });
+    figures = await measuring;
+    // Still under the workloads: they stop at the abort below.
+    vmMemory.end = vmMemoryOf(await readVmMemory(lab.state));
+    say(describeVmMemory('end of the timeline, under the workloads', vmMemory.end));
     abort.abort();
     await Promise.all([...workloads, ...events]);
     say(`run over at ${(now() / 1000).toFixed(1)} s; letting the last frames settle`);
@@ -279,6 +291,7 @@ async function runOnce(
     dips: findDips(series, plan.events, plan.durationMs),
     accounting: accountFor(collector?.samples.at(-1)),
     ...(figures ? { figures } : {}),
+    ...(vmMemory.ready || vmMemory.end ? { vmMemory } : {}),
     failures,
   };
   writeResults(outDir, results);
@@ -313,8 +326,9 @@ async function measure(
 }
 
 /**
- * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32 (heavy-hitter-64's
- * 128 VMs start together on a 2-core machine and register with one operator).
+ * How long the lab may take to answer ready: the lab runner's 90 s, and 2 s more per VM beyond 32. Each VM's own
+ * deadline runs from its start (the lab starts a few at a time); the switch's attaching every port is waited for as
+ * long.
  */
 export function readyTimeoutOf(scenario: Scenario): number {
   const vms = scenario.tenants.reduce((sum, t) => sum + t.vms.length, 0);

@@ -27,10 +27,37 @@ api.trace.getTracer('spec').startSpan('probe').end();
 shutdownTelemetry().then(() => process.exit(0), () => process.exit(0));
 `;
 
-/** Runs the child with only PATH and `env`; its stdout. */
-function runChild(env: Record<string, string>): Promise<string> {
+/** Starts telemetry and prints the packages it loaded, one line each (what every service and VM pays to start). */
+const LOADED = `
+const { startTelemetry } = require('./dist/telemetry');
+startTelemetry('tenant-vm');
+const names = Object.keys(require.cache).map((file) => /.*node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(file)?.[1]);
+console.log([...new Set(names.filter(Boolean))].sort().join('\\n'));
+`;
+
+/**
+ * Starts telemetry, serves HTTP and calls itself at each of CALL_PATHS (a VM heartbeat, a readiness probe, a circuits
+ * call), then shuts down (which exports). Both ends of each call are instrumented, as a VM and the operator are.
+ */
+const CALLS = `
+const { startTelemetry, shutdownTelemetry } = require('./dist/telemetry');
+startTelemetry('tenant-vm');
+const http = require('node:http');
+const server = http.createServer((request, response) => response.end('{}'));
+server.listen(0, '127.0.0.1', async () => {
+  const { port } = server.address();
+  for (const path of process.env.CALL_PATHS.split(',')) {
+    await new Promise((done) => http.request({ host: '127.0.0.1', port, path, method: 'POST' }, (r) => r.resume().on('end', done)).end());
+  }
+  server.close();
+  shutdownTelemetry().then(() => process.exit(0), () => process.exit(0));
+});
+`;
+
+/** Runs the child (CHILD unless told) with only PATH and `env`; its stdout. */
+function runChild(env: Record<string, string>, script = CHILD): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD], {
+    const child = spawn(process.execPath, ['-e', script], {
       cwd: PACKAGE_ROOT,
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,6 +112,32 @@ function serviceName(body: string): string | undefined {
 
 /** The README's Configuration table: `OTEL_SERVICE_NAME` defaults to the service name, the endpoint to :4318. */
 describe('startTelemetry and the OTEL_* variables', () => {
+  it('loads the trace SDK only: no metrics or logs SDK, no gRPC, Zipkin or Prometheus exporter (memory per VM)', async () => {
+    const loaded = (await runChild({}, LOADED)).trim().split('\n');
+    assert.ok(loaded.includes('@opentelemetry/sdk-trace'), loaded.join(', '));
+    assert.ok(loaded.includes('@opentelemetry/exporter-trace-otlp-proto'), loaded.join(', '));
+    const unwanted = loaded.filter((name) =>
+      /^@opentelemetry\/(sdk-node|sdk-logs|exporter-(logs|metrics)-|exporter-zipkin|exporter-prometheus|.*grpc)/.test(
+        name,
+      ),
+    );
+    assert.deepEqual(unwanted, []);
+  });
+
+  it('traces calls, but not VM heartbeats or readiness probes, on either end', async () => {
+    const exports = await withCollector((endpoint) =>
+      runChild(
+        // The paths in the environment: the resource holds the command line, which would name them all.
+        { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, CALL_PATHS: '/vms/vm-a1/heartbeat,/ready,/vms/vm-a1/circuits' },
+        CALLS,
+      ).then(() => undefined),
+    );
+    const bodies = exports.map((e) => e.body).join('');
+    assert.equal(bodies.split('/vms/vm-a1/circuits').length - 1 >= 2, true, 'client and server span of the call');
+    assert.ok(!bodies.includes('/heartbeat'), 'no span of the heartbeat');
+    assert.ok(!bodies.includes('/ready'), 'no span of the probe');
+  });
+
   it('exports to http://localhost:4318/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
     const out = await runChild({ BLOCK_EXPORT: '1' });
     const attempts = out
