@@ -11,6 +11,11 @@ export interface TxEntry {
   sentAtUs: number | undefined;
   /** When the switch's read of it answered, µs since the epoch. */
   readAtUs: number;
+  /**
+   * Set when it is read again after a batch that decided it failed to commit (and did not apply): its frames were
+   * charged to their tenant's CPU budget and storm control then, and are not charged again.
+   */
+  charged?: boolean;
 }
 
 const FRAME = Buffer.from(PORT_ENTRY_FIELDS.frame);
