@@ -60,7 +60,7 @@ describe('packed port frames (issue 11)', () => {
     assert.equal(unpackPortFrames(Buffer.alloc(0)).problem?.reason, 'entry-malformed');
   });
 
-  it('refuses an entry of more than MAX_FRAMES_PER_ENTRY frames whole, counting every frame', () => {
+  it('refuses an entry of more than MAX_FRAMES_PER_ENTRY frames whole, counting it as MAX_FRAMES_PER_ENTRY + 1', () => {
     const many = Array.from({ length: MAX_FRAMES_PER_ENTRY + 1 }, () => ({ frame: Buffer.from('x') }));
     const { frames, problem } = unpackPortFrames(packPortFrames(many));
     assert.equal(frames.length, 0);
@@ -69,12 +69,17 @@ describe('packed port frames (issue 11)', () => {
     const atBound = unpackPortFrames(packPortFrames(many.slice(1)));
     assert.equal(atBound.frames.length, MAX_FRAMES_PER_ENTRY);
     assert.equal(atBound.problem, undefined);
-    // A hostile entry of 3 000 empty records (9 000 bytes): every one counted, the entry refused whole.
+    // A hostile entry of 3 000 empty records (9 000 bytes): the walk stops past the limit, the entry refused whole
+    // and counted as the tx-read script counts it when it drops it over the tx bound.
     const empty = unpackPortFrames(Buffer.alloc(9000));
     assert.deepEqual(
       [empty.frames.length, empty.problem?.reason, empty.problem?.count],
-      [0, 'entry-over-frames', 3000],
+      [0, 'entry-over-frames', MAX_FRAMES_PER_ENTRY + 1],
     );
+    // Cut short right after the limit, or long after it: the same count.
+    const cutAtLimit = unpackPortFrames(Buffer.alloc((MAX_FRAMES_PER_ENTRY + 1) * 3 - 1));
+    assert.equal(cutAtLimit.problem?.count, MAX_FRAMES_PER_ENTRY + 1);
+    assert.equal(unpackPortFrames(Buffer.alloc(9001)).problem?.count, MAX_FRAMES_PER_ENTRY + 1);
   });
 
   it('drops a traceparent that is not printable ASCII and keeps its frame', () => {

@@ -38,7 +38,8 @@ export interface UnpackedPortFrames {
   frames: PortFrame[];
   /**
    * What could not be split: a record cut short or a bad traceparent length ends the split there, and the rest of
-   * the payload counts as one refused frame; too many frames refuses them all (`frames` empty, `count` of them).
+   * the payload counts as one refused frame; too many frames refuses them all (`frames` empty, `count`
+   * MAX_FRAMES_PER_ENTRY + 1, however many more the payload holds).
    */
   problem?: { reason: PackedEntryProblem; detail: string; count: number; bytes: number };
 }
@@ -60,7 +61,8 @@ export function packPortFrames(frames: readonly PortFrame[]): Buffer {
  * The frames of a packed payload. The writer is not trusted (a VM may put any bytes in its tx): every record must
  * lie wholly inside the payload, a frame longer than MAX_FRAME_BYTES is still split off (the parser refuses it as
  * oversized, per frame), a traceparent that is not printable ASCII is dropped (the frame goes on, untraced), and an
- * entry of more than MAX_FRAMES_PER_ENTRY frames is refused whole. Never throws.
+ * entry of more than MAX_FRAMES_PER_ENTRY frames is refused whole, counted as MAX_FRAMES_PER_ENTRY + 1 frames. Never
+ * throws.
  */
 export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
   const frames: PortFrame[] = [];
@@ -68,10 +70,11 @@ export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
   if (payload.length === 0) {
     return { frames, problem: { reason: 'entry-malformed', detail: 'the packed entry is empty', count: 1, bytes: 0 } };
   }
-  // Records past MAX_FRAMES_PER_ENTRY are only counted (the entry is refused whole, per frame): a hostile entry of
-  // thousands of empty records costs header reads, not an object and a view each.
+  // The walk stops at the record past MAX_FRAMES_PER_ENTRY: the entry is refused whole then, counted as
+  // MAX_FRAMES_PER_ENTRY + 1 frames whatever it holds beyond (a hostile entry of thousands of empty records costs no
+  // more than one at the limit). The switch's tx-read script counts an entry it drops over the tx bound the same way.
   let count = 0;
-  while (at < payload.length) {
+  while (at < payload.length && count <= MAX_FRAMES_PER_ENTRY) {
     const left = payload.length - at;
     if (left < PORT_RECORD_HEADER_BYTES) {
       return cutShort(frames, count, at, left, `record ${count + 1} at byte ${at} has ${left} bytes, its header 3`);
@@ -92,7 +95,7 @@ export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
     at += needed;
   }
   if (count > MAX_FRAMES_PER_ENTRY) {
-    const detail = `the entry holds ${count} frames, more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY})`;
+    const detail = `the entry holds more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY}) frames`;
     return { frames: [], problem: { reason: 'entry-over-frames', detail, count, bytes: payload.length } };
   }
   return { frames };

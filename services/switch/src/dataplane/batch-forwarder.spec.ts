@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildFrame } from '@tenantlab/shared';
+import { buildFrame, MAX_FRAMES_PER_ENTRY, validateProgram } from '@tenantlab/shared';
+import { type CompiledProgram, compileProgram, RegisterMemory } from '../programs';
 import { PortImpairments } from '../impairments/port-impairments';
-import { SwitchPipeline } from '../pipeline/switch-pipeline';
+import { type PipelineOptions, SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
 import type { CommitResult, Delivery, PortEntry, PortWriter, TxEntry } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
@@ -61,10 +62,13 @@ class StubWriter implements Pick<PortWriter, 'hasRoom' | 'commit'> {
   }
 }
 
-function forwarderWith(writer: StubWriter): { forwarder: BatchForwarder; pipeline: SwitchPipeline } {
-  const pipeline = new SwitchPipeline({ flowCacheSize: 1024 });
-  pipeline.attach(A1);
-  pipeline.attach(A2);
+function forwarderWith(
+  writer: StubWriter,
+  options: PipelineOptions = { flowCacheSize: 1024 },
+  ports: SwitchPort[] = [A1, A2],
+): { forwarder: BatchForwarder; pipeline: SwitchPipeline } {
+  const pipeline = new SwitchPipeline(options);
+  for (const port of ports) pipeline.attach(port);
   const forwarder = new BatchForwarder(
     pipeline,
     writer,
@@ -178,5 +182,110 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
     const { entries, delivered, samePort } = traffic(9);
     await forwarder.forward(entries);
     assertCounted(pipeline, 9, delivered, samePort);
+  });
+});
+
+/** Tenant A's program: one counter bump per frame, and the frame goes on. */
+function counting(): CompiledProgram {
+  const quota = { tables: 1, tableEntries: 1, registerBits: 0, counters: 1, actionOpsPerPacket: 1, headerBytes: 0 };
+  return compileProgram(
+    validateProgram(
+      {
+        name: 'count',
+        version: 1,
+        counters: [{ name: 'frames', size: 1, kind: 'packets' }],
+        actions: [{ name: 'count', ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }] }],
+        tables: [{ name: 'all', key: [], actions: ['count'], defaultAction: { action: 'count' }, size: 0 }],
+        control: [{ table: 'all' }],
+      },
+      { tenant: 'tenant-a', vms: [A1.vm, A2.vm], quota },
+    ),
+    {},
+    new RegisterMemory(1, 1),
+    { mirror: () => undefined, report: () => undefined },
+  );
+}
+
+/**
+ * Tenant A with a counting program and a CPU budget on a clock that moves `tickNs` at every read (each frame's program
+ * is measured at one tick), and tenant B with a weight so large that A's bucket refills by next to nothing.
+ */
+function budgeted(writer: StubWriter, burstNs: number, tickNs = 5_000): ReturnType<typeof forwarderWith> {
+  let now = 0;
+  const programCpu = { nsPerSecond: 1e9, burstNs, clock: () => (now += tickNs) };
+  const made = forwarderWith(writer, { flowCacheSize: 1024, programCpu });
+  made.pipeline.setCpuWeight('tenant-b', 1e9);
+  made.pipeline.installPrograms(
+    new Map([
+      ['tenant-a', counting()],
+      ['tenant-b', counting()],
+    ]),
+  );
+  return made;
+}
+
+describe('BatchForwarder: CPU admission of packed entries (issue 10)', () => {
+  it('runs the frames of an admitted entry only down to the debt its admission allowed; the rest are counted cpu-budget', async () => {
+    // 100 µs in the bucket, frames of 5 µs, no cost per frame known yet: one packed entry of 128 frames.
+    const { forwarder, pipeline } = budgeted(new StubWriter(0), 100_000);
+    const { entries } = traffic(MAX_FRAMES_PER_ENTRY, MAX_FRAMES_PER_ENTRY);
+    await forwarder.forward(entries);
+    const charged = pipeline.programCpuNs()['tenant-a'];
+    const drops = pipeline.counters.snapshot().ports[A1.vm].drops;
+    // Down to MAX_RESUME_NS' 50 µs here (half the burst) in debt: 150 µs, 30 frames, not 640 µs.
+    assert.ok(charged <= 150_000 + 5_000, `charged ${charged} ns`);
+    assert.ok((drops['cpu-budget'] ?? 0) >= MAX_FRAMES_PER_ENTRY - 1 - 31, JSON.stringify(drops));
+    const counted = Object.values(drops).reduce((sum, n) => sum + (n ?? 0), 0);
+    const { rxFrames } = pipeline.counters.snapshot().ports[A1.vm];
+    const delivered = pipeline.counters.snapshot().ports[A2.vm]?.txFrames ?? 0;
+    assert.equal(rxFrames, MAX_FRAMES_PER_ENTRY, 'every frame received');
+    assert.equal(delivered + counted, MAX_FRAMES_PER_ENTRY, 'each frame delivered or counted dropped, once');
+  });
+});
+
+describe('BatchForwarder: an entry read again after a commit that did not apply is charged once (issue 10)', () => {
+  it("charges its frames' program time to the tenant's CPU budget once", async () => {
+    const writer = new StubWriter(1);
+    const { forwarder, pipeline } = budgeted(writer, 1e9);
+    const { entries } = traffic(41, 8);
+    await assert.rejects(forwarder.forward(entries));
+    const once = pipeline.programCpuNs()['tenant-a'];
+    assert.ok(once > 0);
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    assert.equal(pipeline.programCpuNs()['tenant-a'], once, 'not charged again');
+  });
+
+  it('charges its floods to storm control once', async () => {
+    const A3: SwitchPort = { no: 3, vm: 'vm-a3', tenant: 'tenant-a', vlan: 10 };
+    // 10 broadcasts of 2 copies each, on a burst of exactly 20 copies.
+    const floods = { copiesPerSecond: 1e-9, burstCopies: 20, clock: () => 0 };
+    const { forwarder, pipeline } = forwarderWith(new StubWriter(1), { flowCacheSize: 1024, floods }, [A1, A2, A3]);
+    const entries: PortEntry[] = Array.from({ length: 10 }, (_, i) => {
+      const entry: TxEntry = { id: `1-${i}`, frames: 1, sentAtUs: undefined, readAtUs: 0 };
+      const frame = buildFrame({ srcMac: MAC.a1, dstMac: 'ff:ff:ff:ff:ff:ff', etherType: 0x88b5 });
+      return { port: A1, id: entry.id, frame, trace: [], entry };
+    });
+    await assert.rejects(forwarder.forward(entries));
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    assert.deepEqual(pipeline.counters.snapshot().ports[A1.vm].drops, {}, 'no flood dropped as storm-control');
+    assert.equal(pipeline.counters.snapshot().ports[A2.vm]?.txFrames, 10);
+  });
+
+  it('counts its frames as having waited for CPU once', async () => {
+    const writer = new StubWriter(1);
+    // A bucket of 5 µs: the first frame empties it, and the tenant rests (its frames wait) for the test's length.
+    const { forwarder } = budgeted(writer, 5_000);
+    const { entries } = traffic(20);
+    // The batch fails: the data path drops what waits (pending in Redis) and reads it all again.
+    await assert.rejects(forwarder.forward(entries));
+    const waited = forwarder.cpuWaits.get('tenant-a') ?? 0;
+    assert.equal(waited, entries.length - 1, 'all but the first frame waited');
+    forwarder.waiting.clear();
+    forwarder.reread(entries, []);
+    await forwarder.forward(entries);
+    assert.equal(forwarder.cpuWaits.get('tenant-a'), waited, 'the same frames waiting again are not counted again');
+    assert.ok(forwarder.waiting.size > 0, 'they do wait again');
   });
 });

@@ -65,13 +65,21 @@ export class BatchForwarder {
    * acknowledged: it applied).
    */
   reread(entries: readonly PortEntry[], pendingDone: readonly SwitchPort[]): void {
-    if (this.uncommitted.size === 0) return;
+    for (const port of pendingDone) this.waiting.pendingReadDone(port);
+    if (!this.uncommitted.watching) return;
     let last: TxEntry | undefined;
+    const ran = new Map<SwitchPort, Set<string>>();
     for (const frame of entries) {
       if (frame.entry === last) continue; // a packed entry's frames share its id
       last = frame.entry;
-      this.uncommitted.returned(frame.port, frame.id);
+      if (!this.uncommitted.returned(frame.port, frame.id)) continue;
+      // Run by a batch that did not apply: charged then, not again; what impairments held of it is taken back.
+      frame.entry.charged = true;
+      const ids = ran.get(frame.port);
+      if (ids) ids.add(frame.id);
+      else ran.set(frame.port, new Set([frame.id]));
     }
+    if (ran.size > 0) this.impairments.returned(ran);
     for (const port of pendingDone) this.uncommitted.pendingReadDone(port);
   }
 
@@ -89,12 +97,17 @@ export class BatchForwarder {
       },
     });
     const run: PortEntry[] = [];
+    /** The entries whose frames ran through the pipeline, charged to their tenants' budgets. */
+    const ran = new AckList();
     let entry: TxEntry | undefined;
     for (const frame of admitted) {
       run.push(frame);
       const tenant = frame.port.tenant;
       const usage = this.hooks.usageOf(tenant);
-      if (frame.entry !== entry) usage.entries = (usage.entries ?? 0) + 1;
+      if (frame.entry !== entry) {
+        usage.entries = (usage.entries ?? 0) + 1;
+        if (!frame.refused) ran.add(frame);
+      }
       entry = frame.entry;
       if (frame.refused) {
         const { reason, frames } = frame.refused;
@@ -112,7 +125,7 @@ export class BatchForwarder {
           ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
           : undefined,
         counts,
-        { admitted: true, timing },
+        { admitted: true, charged: frame.entry.charged, timing },
       );
       if (timing) this.stages.sampled(timing);
       if (verdict.kind === 'forward') {
@@ -123,9 +136,17 @@ export class BatchForwarder {
     for (const tenant of this.waiting.tenants()) this.hooks.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.hooks.charge();
-    // Impairments count what they lose or hold as they shape (not the batch's decisions: they stay as they are).
+    // Impairments count what they lose or hold as they shape: this batch's frames they lose with the batch (merged at
+    // its commit, as its decisions are: read again, they are offered again), released frames of earlier batches at once.
     const { deliveries, touched } = plan;
-    const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), this.shapeHooks);
+    const shapeHooks: ShapeHooks = {
+      hasRoom: (port, planned, bytes) => this.shapeHooks.hasRoom(port, planned, bytes),
+      dropped: (from, reason) =>
+        reason === 'impaired-loss' || reason === 'impaired-queue-full'
+          ? counts.dropped(from, reason)
+          : this.shapeHooks.dropped(from, reason),
+    };
+    const heldCounts = this.impairments.shape(deliveries, touched, performance.now(), shapeHooks);
     const sentAtUs = this.stages.committing(run);
     return this.writer.commit(deliveries, touched, acks.ids, heldCounts, sentAtUs).then(
       ({ applied, refused, faults }) => {
@@ -146,7 +167,7 @@ export class BatchForwarder {
         for (const [port, frames] of deliveries) this.ledger.inDoubt(port.vm, frames.length);
         for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
         if (heldCounts) this.impairments.heldChangesInDoubt();
-        this.uncommitted.failed(counts, acks.ids, deliveries);
+        this.uncommitted.failed(counts, acks.ids, deliveries, ran.ids);
         throw error;
       },
     );

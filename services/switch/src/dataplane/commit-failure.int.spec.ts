@@ -147,15 +147,20 @@ describe('the switch counts each frame once across commits that fail', () => {
     });
     assert.equal(settled.a.rxFrames, sent, 'every frame sent is received once');
     assert.equal(settled.b.txFrames + settled.drops, sent, 'delivered + dropped = sent');
-    assert.deepEqual(settled.a.drops, { 'same-port': sent / 2 });
+    // A lossy impairment at `to` drops some of the frames for it, each counted once.
+    const lost = settled.a.drops['impaired-loss'] ?? 0;
+    assert.deepEqual(settled.a.drops, { 'same-port': sent / 2, ...(lost > 0 ? { 'impaired-loss': lost } : {}) });
     const entries = await admin.xrangeBuffer(PORT_KEYS.rx(to), '-', '+');
     // An rx entry may carry many frames (issue 11): each frame's sequence number, whatever entry carried it.
     const seqs = entries.flatMap(([, fields]) =>
       portEntryContent(fields).frames.map(({ frame }) => frame.readUInt32BE(frame.length - 4)),
     );
     assert.equal(new Set(seqs).size, seqs.length, `${to} received no frame twice`);
-    assert.equal(seqs.length, sent / 2, `${to}'s rx holds each frame for it`);
+    assert.equal(seqs.length, sent / 2 - lost, `${to}'s rx holds each frame for it`);
   }
+
+  const failedCommits = (): number => logger.warnings.filter((warning) => warning.includes('EXECABORT')).length;
+  const batches = (): number => dataplane.show().batches as number;
 
   it(
     'rx = frames sent = delivered + dropped, with batches refused whole and read again, their counts shown as awaitingCommitOutcome meanwhile',
@@ -165,7 +170,7 @@ describe('the switch counts each frame once across commits that fail', () => {
       await waitFor('the first frames through', 20_000, () => ((counters()[a1]?.rxFrames ?? 0) > 0 ? true : undefined));
 
       await admin.call('ACL', 'SETUSER', switchUser, '-xadd');
-      const failed = (): number => logger.warnings.filter((warning) => warning.includes('EXECABORT')).length;
+      const failed = failedCommits;
       await a.send(2048);
       await waitFor('a commit to fail', 30_000, () => (failed() >= 1 ? true : undefined));
       // GET /dataplane shows the entries whose counts wait for their commit's outcome, per VM (README).
@@ -175,7 +180,6 @@ describe('the switch counts each frame once across commits that fail', () => {
       assert.deepEqual(Object.keys(waiting), [a1], 'per VM, the sender only');
       assert.ok((waiting[a1] ?? 0) > 0 && (waiting[a1] ?? 0) <= a.sent(), `entries of ${a1}: ${waiting[a1]}`);
       // Each batch after that reads the failed ones' entries again, decides them and fails in turn: let a few do so.
-      const batches = (): number => dataplane.show().batches as number;
       const after = batches();
       await waitFor('batches to be retried', 30_000, () => (batches() >= after + 3 ? true : undefined));
       await admin.call('ACL', 'SETUSER', switchUser, '+xadd');
@@ -183,6 +187,31 @@ describe('the switch counts each frame once across commits that fail', () => {
       await balances(a1, a2, a.sent());
       assert.ok(failed() >= 1, 'commits failed meanwhile');
       assert.equal(awaiting(), undefined, 'nothing awaits an outcome once every frame is counted');
+    },
+  );
+
+  it(
+    'a port impairment holds (and loses) each frame once, and it is delivered once, across batches refused whole',
+    { timeout: 120_000 },
+    async () => {
+      const [c1, c2] = await tenantOfTwo(102);
+      // Frames for c2 wait 300 ms in its impairment, and a fifth are lost, counted.
+      dataplane.impairments.set(c2, { delayMs: 300, lossRate: 0.2 });
+      const c = sender(c1, c2);
+      await c.send(256);
+      await balances(c1, c2, c.sent());
+      const failedBefore = failedCommits();
+      // Without XACK every commit that acknowledges entries is refused whole, those whose deliveries the impairment
+      // holds included (without XADD, they would apply: they write nothing to an rx).
+      await admin.call('ACL', 'SETUSER', switchUser, '-xack');
+      // Held by a batch whose commit is refused, a frame's entry is read again, decided again and held again.
+      await c.send(512);
+      await waitFor('a commit to fail', 30_000, () => (failedCommits() > failedBefore ? true : undefined));
+      const after = batches();
+      await waitFor('batches to be retried', 30_000, () => (batches() >= after + 3 ? true : undefined));
+      await admin.call('ACL', 'SETUSER', switchUser, '+xack');
+      await balances(c1, c2, c.sent());
+      assert.deepEqual(dataplane.impairments.view(c2).held, { frames: 0, bytes: 0 }, 'nothing left held');
     },
   );
 

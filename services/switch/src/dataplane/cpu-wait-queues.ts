@@ -1,5 +1,5 @@
 import type { SwitchPipeline } from '../pipeline/switch-pipeline';
-import type { DropReason } from '../pipeline/switch-port';
+import type { DropReason, SwitchPort } from '../pipeline/switch-port';
 import type { PortEntry, TxEntry } from '../ports/port-io';
 
 /** What the admission does with a tx entry's frames besides handing them on: acknowledge the entry, or drop a frame. */
@@ -26,6 +26,11 @@ export class CpuWaitQueues {
   private readonly waiting = new Map<string, WaitQueue>();
   /** Per tenant, frames that had to wait, each counted once: when it first joined its tenant's wait queue. */
   readonly waits = new Map<string, number>();
+  /**
+   * Per port, entries counted in `waits` when the queues were cleared (their batch failed, they are read again): not
+   * counted again if they wait again. Until each is read again, or the port's pending entries run out.
+   */
+  private readonly counted = new Map<SwitchPort, Set<string>>();
 
   constructor(
     private readonly pipeline: SwitchPipeline,
@@ -47,7 +52,7 @@ export class CpuWaitQueues {
       try {
         while (queue.head < queue.frames.length) {
           const first = queue.frames[queue.head];
-          if (this.pipeline.mustWait(first.port)) break;
+          if (!first.entry.charged && this.pipeline.mustWait(first.port, first.entry.frames)) break;
           sink.acknowledge(first);
           for (running = first.entry; queue.frames[queue.head]?.entry === running;) {
             yield queue.frames[queue.head++];
@@ -68,6 +73,7 @@ export class CpuWaitQueues {
       while (next < read.length) {
         const first = read[next];
         const fate = this.fateOf(first);
+        const countedBefore = this.takeCounted(first);
         if (fate !== 'wait') sink.acknowledge(first);
         for (const entry = first.entry; read[next]?.entry === entry; next++) {
           const frame = read[next];
@@ -75,7 +81,7 @@ export class CpuWaitQueues {
           else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
           else {
             this.hold(frame);
-            this.waits.set(frame.port.tenant, (this.waits.get(frame.port.tenant) ?? 0) + 1);
+            if (!countedBefore) this.waits.set(frame.port.tenant, (this.waits.get(frame.port.tenant) ?? 0) + 1);
           }
         }
       }
@@ -96,12 +102,34 @@ export class CpuWaitQueues {
     return this.waiting.size;
   }
 
+  /** Drops every waiting frame (left pending in Redis, to be read again), remembering they were counted as waiting. */
   clear(): void {
+    for (const { frames, head } of this.waiting.values()) {
+      for (let i = head; i < frames.length; i++) {
+        const { port, id } = frames[i];
+        const ids = this.counted.get(port);
+        if (ids) ids.add(id);
+        else this.counted.set(port, new Set([id]));
+      }
+    }
     this.waiting.clear();
+  }
+
+  /** `port`'s pending entries have all been read again: those not back by now will not be. */
+  pendingReadDone(port: SwitchPort): void {
+    this.counted.delete(port);
   }
 
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.waiting].map(([tenant, queue]) => [tenant, queue.frames.length - queue.head]));
+  }
+
+  /** Whether `first`'s entry was counted as waiting before the queues were cleared; forgets it. */
+  private takeCounted({ port, id }: PortEntry): boolean {
+    const ids = this.counted.get(port);
+    if (ids === undefined || !ids.delete(id)) return false;
+    if (ids.size === 0) this.counted.delete(port);
+    return true;
   }
 
   private hold(frame: PortEntry): void {
@@ -112,8 +140,12 @@ export class CpuWaitQueues {
 
   private fateOf(first: PortEntry): 'run' | 'wait' | 'drop' {
     const queue = this.waiting.get(first.port.tenant);
-    // A refused stand-in costs no program time: it is counted at once, whatever the budget.
-    if (!queue && (first.refused !== undefined || !this.pipeline.mustWait(first.port))) return 'run';
+    // A refused stand-in costs no program time: it is counted at once, whatever the budget. An entry charged by a
+    // batch whose commit did not apply was admitted then: it runs again, uncharged (see ProcessOptions.charged).
+    if (first.entry.charged) return 'run';
+    if (!queue && (first.refused !== undefined || !this.pipeline.mustWait(first.port, first.entry.frames))) {
+      return 'run';
+    }
     const queued = queue ? queue.frames.length - queue.head : 0;
     if (queued + first.entry.frames <= this.maxFramesPerTenant) return 'wait';
     return 'drop';

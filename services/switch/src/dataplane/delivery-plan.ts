@@ -44,7 +44,7 @@ export class DeliveryPlan {
       planned.frames += 1;
       planned.bytes += frame.frame.length;
       copies += 1;
-      const delivery = { from: frame.port, frame: frame.frame, trace: frame.trace };
+      const delivery = { from: frame.port, frame: frame.frame, trace: frame.trace, id: frame.id };
       const list = this.deliveries.get(out);
       if (list) list.push(delivery);
       else this.deliveries.set(out, [delivery]);

@@ -33,37 +33,65 @@ interface FailedBatch {
  */
 export class UncommittedCounts {
   private readonly batches = new Set<FailedBatch>();
+  /**
+   * Per sender port, the entries failed batches ran, until each comes back or cannot any more: their frames were
+   * charged to their tenants' CPU budget and storm control then, and are not charged again when decided anew (issue
+   * 10). Kept apart from `batches`, which settle a port at its first entry back.
+   */
+  private readonly charged = new Map<SwitchPort, Set<string>>();
 
   constructor(private readonly totals: SwitchCounters) {}
 
-  /** Batches whose outcome is not known yet: when 0, the data path skips looking at what it reads. */
+  /** Batches whose outcome is not known yet (shown as `awaitingCommitOutcome`). */
   get size(): number {
     return this.batches.size;
   }
 
-  /** A batch's commit got no reply; `acks` are the entries it decided, per port. */
+  /** Whether entries read may be ones a failed batch decided: when not, the data path skips looking at them. */
+  get watching(): boolean {
+    return this.batches.size > 0 || this.charged.size > 0;
+  }
+
+  /**
+   * A batch's commit got no reply; `acks` are the entries it decided, per port, and `ran` those of them whose frames
+   * ran through the pipeline (charged to their tenants' budgets).
+   */
   failed(
     counts: SwitchCounters,
     acks: ReadonlyMap<SwitchPort, readonly string[]>,
     deliveries: ReadonlyMap<SwitchPort, readonly Delivery[]>,
+    ran: ReadonlyMap<SwitchPort, readonly string[]> = new Map(),
   ): void {
+    for (const [port, list] of ran) {
+      const charged = this.charged.get(port);
+      if (charged) for (const id of list) charged.add(id);
+      else this.charged.set(port, new Set(list));
+    }
     if (acks.size === 0) return; // it decided nothing (it only wrote what impairments released): nothing to count
     const ids = new Map([...acks].map(([port, list]) => [port, new Set(list)]));
     this.batches.add({ counts, ids, deliveries });
   }
 
-  /** `port`'s entry `id` was read again: the commit that acknowledged it did not apply. */
-  returned(port: SwitchPort, id: string): void {
+  /**
+   * `port`'s entry `id` was read again: the commit that acknowledged it did not apply. True when a failed batch ran
+   * it (it is not charged to its tenant's budgets again).
+   */
+  returned(port: SwitchPort, id: string): boolean {
+    const ids = this.charged.get(port);
+    const charged = ids?.delete(id) === true;
+    if (ids?.size === 0) this.charged.delete(port);
     for (const batch of this.batches) {
       if (!batch.ids.get(port)?.has(id)) continue;
       batch.applied = false;
       // Decided again by the batch that read it now: counted there (each of the port's entries is, as it comes back).
       this.settle(batch, port, false);
     }
+    return charged;
   }
 
   /** `port`'s pending entries ran out: entries of a failed batch not read again by now were acknowledged. */
   pendingReadDone(port: SwitchPort): void {
+    this.charged.delete(port);
     for (const batch of this.batches) {
       if (!batch.ids.has(port)) continue;
       if (batch.applied === false) {
@@ -81,11 +109,13 @@ export class UncommittedCounts {
 
   /** `port` was detached: its entries will not be read again, so what the batches decided of them stands. */
   portGone(port: SwitchPort): void {
+    this.charged.delete(port);
     for (const batch of this.batches) if (batch.ids.has(port)) this.settle(batch, port, true);
   }
 
   /** The store restarted empty: no entry comes back, so every decision stands (the store ledger settled them). */
   storeLost(): void {
+    this.charged.clear();
     for (const batch of this.batches) for (const [port] of batch.ids) this.totals.merge(batch.counts, port);
     this.batches.clear();
   }

@@ -33,6 +33,16 @@ export class HeldQueue<T> {
     return this.length > 0 ? this.items[this.items.length - 1].due : undefined;
   }
 
+  /** Removes the frames `drop` picks, keeping the others' order; returns how many it removed. */
+  remove(drop: (item: T) => boolean): number {
+    const kept = this.items.slice(this.head).filter((held) => !drop(held.item));
+    const removed = this.length - kept.length;
+    this.items = kept;
+    this.head = 0;
+    this.bytes = kept.reduce((sum, held) => sum + held.bytes, 0);
+    return removed;
+  }
+
   shift(): Held<T> | undefined {
     const held = this.items[this.head];
     if (held === undefined) return undefined;

@@ -135,6 +135,20 @@ export class PortImpairment<T> {
     return all;
   }
 
+  /**
+   * Takes back the held frames `drop` picks, as if never offered (their entry is read and decided again); returns
+   * how many. Rare (after a commit that did not apply), so a pass over what is held.
+   */
+  remove(drop: (item: T) => boolean): number {
+    let removed = this.queue.remove(drop);
+    if (this.swapped && drop(this.swapped.item)) {
+      this.swapped = undefined;
+      removed += 1;
+    }
+    this.counts.offered -= removed;
+    return removed;
+  }
+
   /** Holds frames another element held (a spec replaced), keeping their order and due times. */
   adopt(held: readonly Held<T>[]): void {
     for (const frame of held) {

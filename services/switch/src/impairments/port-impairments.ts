@@ -170,6 +170,23 @@ export class PortImpairments {
     return changes.length > 0 ? (multi) => this.tally.append(multi, changes) : undefined;
   }
 
+  /**
+   * Per sender port, tx entries read again after a commit that did not apply: the frames of theirs that batch's
+   * shaping held are taken back (the entries are decided again, and their frames offered again; held twice, they
+   * would be delivered twice). Returns how many frames it took back.
+   */
+  returned(entries: ReadonlyMap<SwitchPort, ReadonlySet<string>>): number {
+    let removed = 0;
+    for (const { element } of this.byVm.values()) {
+      removed += element.remove(({ from, id }) => {
+        const gone = id !== undefined && entries.get(from)?.has(id) === true;
+        if (gone) this.count(from, -1);
+        return gone;
+      });
+    }
+    return removed;
+  }
+
   /** Milliseconds until the next held frame falls due (0: now), or undefined when nothing is held. */
   nextDueIn(now: number): number | undefined {
     if (this.flushing.size > 0) return 0;

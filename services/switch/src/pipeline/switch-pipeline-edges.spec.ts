@@ -203,7 +203,7 @@ describe("the data path's waits, drops and CPU charges", () => {
     assert.equal(pipeline.mustWait(B1), false, 'tenant B has no program, so no budget to wait for');
   });
 
-  it('charges each frame what it measured, but never more than 100 µs (a pause is not the tenant’s doing)', () => {
+  it('charges each frame what it measured, a lone one over 100 µs only 100 µs (a pause is not the tenant’s doing)', () => {
     const charged = (tickNs: number): number => {
       let now = 0;
       const pipeline = new SwitchPipeline({
@@ -216,7 +216,9 @@ describe("the data path's waits, drops and CPU charges", () => {
       return pipeline.programCpuNs()['tenant-a'];
     };
     assert.equal(charged(2_000), 3 * 2_000, 'one clock tick per frame');
-    assert.equal(charged(1e9), 3 * 100_000, 'a second-long run is billed 100 µs');
+    assert.equal(charged(1e9), 3 * 100_000, 'a second-long run, alone in its 100 ms, is billed 100 µs');
+    // Frames of 300 µs one after the other are the program, not pauses: billed in full, the excess carried.
+    assert.equal(charged(300_000), 3 * 300_000, 'a program slower than the cap pays its time');
   });
 
   it('a tenant whose program is removed and installed again starts with a fresh bucket', () => {

@@ -55,11 +55,15 @@ const VLAN_IDS = 4096;
 
 /**
  * How `process` runs one frame. `admitted`: the data path already admitted the frame's tx entry within its tenant's
- * CPU budget (issue 11: an entry's frames are decided together, so its later frames are not refused half-way; their
- * cost is still charged, per frame, into debt if need be). `timing`: filled in with where the frame's time went, ns.
+ * CPU budget (issue 11: an entry's frames are decided together; see TenantCpuBudget.admitEntry): each frame is still
+ * charged, and refused (`cpu-budget`) once the entry has run the bucket past the debt its admission allowed.
+ * `charged`: the frame's entry was decided, and its frames charged to the tenant's CPU budget and storm control, by a
+ * batch whose commit did not apply (it was read again): it runs without being admitted or charged a second time.
+ * `timing`: filled in with where the frame's time went, ns.
  */
 export interface ProcessOptions {
   admitted?: boolean;
+  charged?: boolean;
   timing?: FrameTiming;
 }
 
@@ -80,12 +84,6 @@ const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
 const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
 const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
 const STORM_CONTROL: Verdict = { kind: 'drop', reason: 'storm-control' };
-/**
- * The most one frame is billed. A program's work per frame is bounded (no loops), so a longer measurement is a
- * garbage-collection pause or the process being descheduled, which must not be charged to the tenant whose frame
- * happened to be running.
- */
-const MAX_FRAME_CHARGE_NS = 100_000;
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
@@ -118,8 +116,9 @@ export class SwitchPipeline {
   private readonly weights = new Map<string, number>();
   private readonly context = new PacketContext(this.view);
   private readonly cpu: TenantCpuBudget | undefined;
-  /** The frame being processed: admitted by the data path already, and where to note its timing (see ProcessOptions). */
+  /** The frame being processed: admitted by the data path already, charged before, and where to note its timing. */
   private admitted = false;
+  private charged = false;
   private timing: FrameTiming | undefined;
   private readonly storm: StormControl | undefined;
 
@@ -145,11 +144,14 @@ export class SwitchPipeline {
     this.relink();
   }
 
-  /** True while the tenant's programs are over their share of processing time: frames from `port` must wait. */
-  mustWait(port: SwitchPort): boolean {
+  /**
+   * True while the tenant's programs are over their share of processing time for a tx entry of `frames` frames from
+   * `port` (see TenantCpuBudget.admitEntry): its frames must wait.
+   */
+  mustWait(port: SwitchPort, frames = 1): boolean {
     if (this.cpu === undefined) return false;
     const stage = this.stageOf(port);
-    return stage?.bucket !== undefined && !this.cpu.admit(stage.bucket, this.cpu.now());
+    return stage?.bucket !== undefined && !this.cpu.admitEntry(stage.bucket, frames, this.cpu.now());
   }
 
   /**
@@ -252,6 +254,7 @@ export class SwitchPipeline {
     const view = this.view;
     counters.received(port, frame.length);
     this.admitted = options?.admitted === true;
+    this.charged = options?.charged === true;
     const timing = options?.timing;
     const started = timing ? performance.now() : 0;
     const rejected = parseFrame(frame, view);
@@ -289,6 +292,7 @@ export class SwitchPipeline {
     // flood goes to more than one port; one to a single port costs what a unicast frame does, and is not charged.
     if (
       this.storm !== undefined &&
+      !this.charged &&
       verdict.kind === 'forward' &&
       verdict.outPorts.length > 1 &&
       !this.storm.admit(port.tenant, verdict.outPorts.length)
@@ -343,10 +347,12 @@ export class SwitchPipeline {
   ): Verdict | undefined {
     if (!stage) return undefined;
     const { program, bucket } = stage;
-    const cpu = bucket === undefined ? undefined : this.cpu;
+    const cpu = bucket === undefined || this.charged ? undefined : this.cpu;
     // One clock read before and one after: the first admits and starts the measurement, the second ends it.
     const started = cpu === undefined ? 0 : cpu.now();
-    if (cpu !== undefined && !this.admitted && !cpu.admit(bucket!, started)) return CPU_BUDGET;
+    if (cpu !== undefined && !(this.admitted ? cpu.holds(bucket!, started) : cpu.admit(bucket!, started))) {
+      return CPU_BUDGET;
+    }
     const timed = this.timing === undefined ? 0 : performance.now();
     const ctx = this.context.load(frame, port.no);
     const verdict =
@@ -357,7 +363,7 @@ export class SwitchPipeline {
           : program.runRemembering(ctx, lookups);
     if (cpu !== undefined) {
       const ended = cpu.now();
-      cpu.charge(bucket!, Math.min(ended - started, MAX_FRAME_CHARGE_NS), ended);
+      cpu.chargeFrame(bucket!, ended - started, ended);
     }
     if (this.timing !== undefined) this.timing.programNs += (performance.now() - timed) * 1e6;
     if (verdict.kind === 'continue') return undefined;

@@ -75,8 +75,27 @@ describe('tx entries with several frames, as the switch reads them (issue 11)', 
     const refused = decode([PORT_ENTRY_FIELDS.frames, many]);
     assert.equal(refused.length, 1);
     assert.equal(refused[0].refused?.reason, 'entry-over-frames');
-    assert.equal(refused[0].refused?.frames, MAX_FRAMES_PER_ENTRY + 5);
-    assert.equal(refused[0].entry.frames, MAX_FRAMES_PER_ENTRY + 5, 'the ledger counts every frame of it');
+    // Counted as MAX_FRAMES_PER_ENTRY + 1, however many more it holds: as the tx-read script counts it over the bound.
+    assert.equal(refused[0].refused?.frames, MAX_FRAMES_PER_ENTRY + 1);
+    assert.equal(refused[0].entry.frames, MAX_FRAMES_PER_ENTRY + 1, 'the ledger counts it so');
+  });
+});
+
+describe('a tx entry with more than one frame field (issue 10)', () => {
+  it('is refused whole as one malformed frame, never split as either field would be', () => {
+    const packed = packPortFrames([{ frame: Buffer.from('a') }, { frame: Buffer.from('b') }]);
+    for (const fields of [
+      [PORT_ENTRY_FIELDS.frames, packed, PORT_ENTRY_FIELDS.frames, packed],
+      [PORT_ENTRY_FIELDS.frame, 'x', PORT_ENTRY_FIELDS.frames, packed],
+      [PORT_ENTRY_FIELDS.frame, 'x', PORT_ENTRY_FIELDS.frame, 'y'],
+    ]) {
+      const frames = decode(fields);
+      assert.equal(frames.length, 1);
+      assert.equal(frames[0].refused?.reason, 'entry-malformed');
+      assert.match(frames[0].refused?.detail ?? '', /2 frame fields/);
+      assert.equal(frames[0].refused?.frames, 1);
+      assert.equal(frames[0].entry.frames, 1);
+    }
   });
 });
 

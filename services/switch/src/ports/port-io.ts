@@ -189,6 +189,8 @@ export interface Delivery {
   from: SwitchPort;
   frame: Buffer;
   trace: string[];
+  /** The id of the tx entry it came from, at `from` (a port impairment holding it takes it back if that comes back). */
+  id?: string;
 }
 
 /** What Redis applied of a commit: per destination the deliveries it took, and the ports whose commands failed. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MAX_FRAME_BYTES, PORT_ENTRY_FIELDS } from '@tenantlab/shared';
+import { MAX_FRAME_BYTES, MAX_FRAMES_PER_ENTRY, PORT_ENTRY_FIELDS } from '@tenantlab/shared';
 
 /**
  * The largest tx entry the switch takes into its memory: a frame of MAX_FRAME_BYTES plus its field names and the
@@ -26,7 +26,8 @@ export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
  * Errors stay in the reply of this one port: a key of another type is reported ('fault', its type), a stream without
  * the switch's group as 'nogroup', so one port's state never fails another port's read.
  *
- * Reply: {'ok', length after the read, frames of the over-bound entries (a packed entry's each), their bytes, oversized entries, their bytes,
+ * Reply: {'ok', length after the read, frames of the over-bound entries (a packed entry's each, counted as the switch
+ * counts them: at most MAX_FRAMES_PER_ENTRY + 1 an entry), their bytes, oversized entries, their bytes,
  * vanished entries, id1, fields1, id2, fields2, ...}. Vanished: pending entries deleted since they were read (only
  * their ids are left), acknowledged here so they never come back.
  */
@@ -42,22 +43,29 @@ local function entryBytes(fields)
   for i = 1, #fields do n = n + #fields[i] end
   return n
 end
--- The frames an entry carries, as the switch would split it (issue 11): a packed entry's records, one more for a
--- remainder that is not a whole record, at least one; any other entry is one frame.
+-- The frames an entry carries, as the switch counts them (tx-entry.ts, unpackPortFrames): a packed entry's records,
+-- one more for a remainder that is not a whole record, at least one, and at most MAX_FRAMES_PER_ENTRY + 1 (the walk
+-- stops there: an entry this script drops may be as large as Redis's bulk limit, millions of 3-byte records, and one
+-- run must not walk them all while every tenant's Redis waits). An entry with more than one frame field (f or m) is
+-- one frame, refused whole by the switch; any other entry is one frame.
 local function framesIn(fields)
+  local payload, frameFields = nil, 0
   for i = 1, #fields - 1, 2 do
-    if fields[i] == '${PORT_ENTRY_FIELDS.frames}' then
-      local payload = fields[i + 1]
-      local size, at, n = #payload, 1, 0
-      while at <= size do
-        n = n + 1
-        if at + 2 > size then break end
-        at = at + 3 + string.byte(payload, at + 2) + string.byte(payload, at) * 256 + string.byte(payload, at + 1)
-      end
-      return math.max(n, 1)
+    local name = fields[i]
+    if name == '${PORT_ENTRY_FIELDS.frames}' then
+      payload, frameFields = fields[i + 1], frameFields + 1
+    elseif name == '${PORT_ENTRY_FIELDS.frame}' then
+      frameFields = frameFields + 1
     end
   end
-  return 1
+  if frameFields ~= 1 or not payload then return 1 end
+  local size, at, n = #payload, 1, 0
+  while at <= size do
+    n = n + 1
+    if n > ${MAX_FRAMES_PER_ENTRY} or at + 2 > size then break end
+    at = at + 3 + string.byte(payload, at + 2) + string.byte(payload, at) * 256 + string.byte(payload, at + 1)
+  end
+  return math.max(n, 1)
 end
 local last
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', tx)) do

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
+import { MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, PAUSE_WINDOW_NS, TenantCpuBudget } from './tenant-cpu-budget';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
 function fakeClock(): { now: number; clock: () => number } {
@@ -113,5 +113,61 @@ describe('TenantCpuBudget', () => {
     const perFrame = a.chargedNs / ran;
     assert.ok(perFrame < 3 * WARM, `charged ${Math.round(perFrame)} ns a frame over ${ran} frames run`);
     assert.ok(ran > 0.8 * 1000, `it kept up with most of what it offered: ${ran} of 1000 frames run`);
+  });
+
+  it("admits a tx entry only when the bucket holds what its frames will cost at the tenant's recent cost per frame", () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e6, clock: time.clock });
+    budget.setWeight('a', 1);
+    budget.setWeight('b', 1e9); // a's refill is next to nothing: its bucket only moves with what it is charged
+    const a = budget.bucketOf('a')!;
+    // Frames of 5 µs, until the tenant's cost per frame is known.
+    for (let i = 0; i < 200; i++) budget.chargeFrame(a, 5_000, time.now);
+    assert.ok(Math.abs(a.frameCostNs - 5_000) < 1, `${a.frameCostNs}`);
+    budget.charge(a, budget.tokens('a') - 100_000, time.now); // 100 µs left
+    assert.equal(budget.admitEntry(a, 1, time.now), true, 'a frame alone: while the bucket holds anything, as before');
+    assert.equal(budget.admitEntry(a, 21, time.now), true, '20 more frames of 5 µs: 100 µs, held');
+    assert.equal(budget.admitEntry(a, 22, time.now), false, '21 more: 105 µs, not held');
+    assert.equal(budget.admitEntry(a, 128, time.now), false, 'a whole packed entry is not run on 100 µs');
+    // Admitted, an entry's frames run the bucket down to its cost again and MAX_RESUME_NS into debt, not further.
+    assert.equal(budget.admitEntry(a, 21, time.now), true);
+    let ran = 0;
+    while (budget.holds(a, time.now)) {
+      budget.chargeFrame(a, 5_000, time.now);
+      ran += 1;
+    }
+    assert.equal(ran, (100_000 + 100_000 + MAX_RESUME_NS) / 5_000, 'its 100 µs, as much again, and MAX_RESUME_NS');
+  });
+
+  it('an entry costing more than the burst still runs, once the bucket is full', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 200_000, clock: time.clock });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    for (let i = 0; i < 200; i++) budget.chargeFrame(a, 5_000, time.now);
+    time.now += 1e9;
+    assert.equal(budget.tokens('a'), 200_000, 'full');
+    assert.equal(budget.admitEntry(a, 128, time.now), true, '635 µs of frames on a 200 µs burst: admitted when full');
+  });
+
+  it('bills a program slower than MAX_FRAME_CHARGE_NS its time, and forgives a lone pause', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock });
+    budget.setWeight('slow', 1);
+    budget.setWeight('paused', 1);
+    const slow = budget.bucketOf('slow')!;
+    const paused = budget.bucketOf('paused')!;
+    // The slow program takes 300 µs a frame, frame after frame (the cap alone would bill it 100 µs of each).
+    for (let i = 0; i < 10; i++) {
+      time.now += 300_000;
+      budget.chargeFrame(slow, 300_000, time.now);
+    }
+    assert.equal(slow.chargedNs, 10 * 300_000, 'every frame billed in full, the first one too');
+    // A 2 µs program, whose frames one pause of 5 ms a second interrupts: the pause is not billed.
+    for (let second = 0; second < 3; second++) {
+      for (let i = 0; i < 10; i++) budget.chargeFrame(paused, 2_000, (time.now += 2_000));
+      budget.chargeFrame(paused, 5_000_000, (time.now += PAUSE_WINDOW_NS + 1));
+    }
+    assert.equal(paused.chargedNs, 3 * (10 * 2_000 + MAX_FRAME_CHARGE_NS));
   });
 });

@@ -21,6 +21,13 @@ export interface CpuBucket {
   chargedNs: number;
   /** Set when a charge emptied the bucket: the tenant runs again once it holds `resumeNs` (see TenantCpuBudget). */
   resting: boolean;
+  /** What a frame of the tenant's has been billed lately, ns (a moving average): what an entry's frames will cost. */
+  frameCostNs: number;
+  /** How deep in debt the frames of the entry admitted last may run the bucket (see `admitEntry`), ns, negative. */
+  entryFloorNs: number;
+  /** A frame's time over MAX_FRAME_CHARGE_NS not billed yet, and when that frame ran (see `charge`). */
+  carriedNs: number;
+  overCapAt: number;
 }
 
 /**
@@ -29,6 +36,21 @@ export interface CpuBucket {
  * it) is a small part of what the run is charged.
  */
 export const MAX_RESUME_NS = 100_000;
+
+/**
+ * The most one frame is billed when it is the tenant's only frame over it in PAUSE_WINDOW_NS: a program's work per
+ * frame is bounded (no loops), so one long measurement among short ones is a garbage-collection pause or the process
+ * being descheduled, which must not be charged to the tenant whose frame happened to be running.
+ */
+export const MAX_FRAME_CHARGE_NS = 100_000;
+/**
+ * A second frame over MAX_FRAME_CHARGE_NS within this time of the first is the program, not a pause: both are billed
+ * in full (the first's excess was carried meanwhile). A program that costs more than the cap per frame pays its cost;
+ * what is forgiven is at most one frame's excess per window, per tenant.
+ */
+export const PAUSE_WINDOW_NS = 100_000_000;
+/** The moving average of a tenant's frame cost moves this share of the way to each frame's bill. */
+const FRAME_COST_WEIGHT = 1 / 16;
 
 /**
  * Fair CPU sharing between tenant programs (seed 000, Oko; seed 002's token buckets): one token bucket of
@@ -43,6 +65,12 @@ export const MAX_RESUME_NS = 100_000;
  * after another is (measured on this machine: 20-60 µs against 1-3 µs), and a throttled tenant would starve on time
  * its frames took only because the throttle ran them one at a time. Shares are
  * guaranteed, not work-conserving: time a tenant leaves unused is not lent to the others (it banks up to the burst).
+ *
+ * A tx entry may carry up to MAX_FRAMES_PER_ENTRY frames, decided together (issue 11), so the data path admits an
+ * entry, not a frame (`admitEntry`): its first frame as a frame is admitted, and the rest only when the bucket holds
+ * what they will cost at the tenant's recent cost per frame. Its frames then run, each charged, while the bucket stays
+ * above a floor of that much again and `resumeNs` in debt; frames past it are refused (`cpu-budget`), so a tenant
+ * whose bucket is just above 0 cannot have a whole entry of expensive frames run past its share.
  */
 export class TenantCpuBudget {
   private readonly buckets = new Map<string, CpuBucket>();
@@ -67,7 +95,17 @@ export class TenantCpuBudget {
     this.refillAll();
     const bucket = this.buckets.get(tenant);
     if (bucket === undefined) {
-      const fresh = { weight, tokens: this.options.burstNs, last: this.clock(), chargedNs: 0, resting: false };
+      const fresh: CpuBucket = {
+        weight,
+        tokens: this.options.burstNs,
+        last: this.clock(),
+        chargedNs: 0,
+        resting: false,
+        frameCostNs: 0,
+        entryFloorNs: 0,
+        carriedNs: 0,
+        overCapAt: -Infinity,
+      };
       this.buckets.set(tenant, fresh);
     } else {
       this.totalWeight -= bucket.weight;
@@ -106,11 +144,50 @@ export class TenantCpuBudget {
     return true;
   }
 
+  /**
+   * Whether a tx entry of `frames` frames may run now: its first frame as `admit` says, and the bucket holds what the
+   * others will cost at the tenant's recent cost per frame (at most the burst, so any entry runs once the bucket is
+   * full). Its frames may then run the bucket into debt by that much again and `resumeNs` (see `holds`).
+   */
+  admitEntry(bucket: CpuBucket, frames: number, now: number): boolean {
+    if (!this.admit(bucket, now)) return false;
+    const need = Math.min((frames - 1) * bucket.frameCostNs, this.options.burstNs);
+    if (bucket.tokens < need) return false;
+    bucket.entryFloorNs = -(need + this.resumeNs);
+    return true;
+  }
+
+  /** Whether the next frame of the entry `admitEntry` admitted last may still run at `now`. */
+  holds(bucket: CpuBucket, now: number): boolean {
+    return this.refillAt(bucket, now) > bucket.entryFloorNs;
+  }
+
   /** Takes `costNs` from the bucket at `now`, into debt if need be (after running a frame `admit` allowed). */
   charge(bucket: CpuBucket, costNs: number, now: number): void {
     bucket.tokens = this.refillAt(bucket, now) - costNs;
     bucket.chargedNs += costNs;
     if (bucket.tokens <= 0) bucket.resting = true;
+  }
+
+  /**
+   * Charges a frame whose program was measured to run `measuredNs`, ending at `now`. Over MAX_FRAME_CHARGE_NS, it is
+   * charged the cap and the excess carried: a second frame over the cap within PAUSE_WINDOW_NS pays its own time in
+   * full and the carried excess (the program is that slow), while a lone one's excess is forgiven as a pause.
+   */
+  chargeFrame(bucket: CpuBucket, measuredNs: number, now: number): void {
+    let billed = measuredNs;
+    if (measuredNs > MAX_FRAME_CHARGE_NS) {
+      if (now - bucket.overCapAt <= PAUSE_WINDOW_NS) {
+        billed = measuredNs + bucket.carriedNs;
+        bucket.carriedNs = 0;
+      } else {
+        billed = MAX_FRAME_CHARGE_NS;
+        bucket.carriedNs = measuredNs - MAX_FRAME_CHARGE_NS;
+      }
+      bucket.overCapAt = now;
+    }
+    bucket.frameCostNs += (Math.min(measuredNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
+    this.charge(bucket, billed, now);
   }
 
   /** Time in the tenant's bucket now, in ns (negative while in debt). */

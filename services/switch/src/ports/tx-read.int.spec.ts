@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import {
+  MAX_FRAMES_PER_ENTRY,
+  packPortFrames,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  SWITCH_CONSUMER_GROUP,
+} from '@tenantlab/shared';
+import { Redis } from 'ioredis';
+import type { SwitchPort } from '../pipeline/switch-port';
+import { PortReader } from './port-io';
+
+const { frame: F, frames: M } = PORT_ENTRY_FIELDS;
+const CONSUMER = 'switch-1';
+
+/**
+ * The tx-read script (tx-read.script.ts) on a real Redis, against entries a VM writing straight to its stream can make:
+ * what it counts of an entry it drops over the tx bound is what the switch counts of the same entry when it reads it,
+ * and its walk of an entry stops at the switch's own limit, however large the entry (issue 10).
+ */
+describe('the tx-read script against hostile tx entries, on a real Redis', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  let connection: Redis;
+
+  before(
+    async () => {
+      redis = await startTestRedis();
+      admin = new Redis(redis.url);
+      connection = new Redis(redis.url);
+    },
+    { timeout: 120_000 },
+  );
+
+  after(async () => {
+    admin?.disconnect();
+    connection?.disconnect();
+    await redis?.stop();
+  });
+
+  let ports = 0;
+  /** A port of its own, whose tx stream holds `filler` entries of one frame, then `fields` as one entry. */
+  async function portWith(fields: (string | Buffer)[], filler: number): Promise<SwitchPort> {
+    ports += 1;
+    const port: SwitchPort = { no: ports, vm: `vm-${randomBytes(3).toString('hex')}`, tenant: 't', vlan: 10 };
+    const tx = PORT_KEYS.tx(port.vm);
+    await admin.xgroup('CREATE', tx, SWITCH_CONSUMER_GROUP, '0', 'MKSTREAM');
+    for (let i = 0; i < filler; i++) await admin.xadd(tx, '*', F, 'x');
+    await admin.xadd(tx, '*', ...fields);
+    return port;
+  }
+
+  /** Frames the script counts of `fields` when it drops the entry over the tx bound, and their bytes. */
+  async function countedOverBound(fields: (string | Buffer)[]): Promise<{ frames: number; bytes: number }> {
+    const port = await portWith(fields, 1);
+    // A bound of 1: the filler stays, the entry after it goes, unread.
+    const { outcomes } = await new PortReader(connection, CONSUMER, 1).read([{ port, count: 0 }]);
+    assert.equal(await admin.xlen(PORT_KEYS.tx(port.vm)), 1, 'the entry over the bound is deleted');
+    return { frames: outcomes[0].overBound, bytes: outcomes[0].overBoundBytes };
+  }
+
+  /** Frames the switch counts of `fields` when it reads the entry (the ledger's count, and each frame's drop). */
+  async function countedRead(fields: (string | Buffer)[]): Promise<number> {
+    const port = await portWith(fields, 0);
+    const reader = new PortReader(connection, CONSUMER);
+    // A reader reads its port's pending entries first (none), then new ones.
+    assert.equal((await reader.read([{ port, count: 10 }])).outcomes[0].pendingDone, true);
+    const { entries, outcomes } = await reader.read([{ port, count: 10 }]);
+    assert.equal(outcomes[0].read, 1, 'the entry is read');
+    assert.ok(entries.length > 0);
+    return entries[0].entry.frames;
+  }
+
+  const records = (n: number): Buffer =>
+    packPortFrames(Array.from({ length: n }, (_, i) => ({ frame: Buffer.from([i & 0xff]) })));
+
+  it('counts an entry of 1 MiB of empty records as MAX_FRAMES_PER_ENTRY + 1 frames, with all its bytes', async () => {
+    // 349 525 records of 3 bytes and a 1-byte remainder: walked to the end, the script would count 349 526.
+    const payload = Buffer.alloc(1024 * 1024);
+    const counted = await countedOverBound([M, payload]);
+    assert.equal(counted.frames, MAX_FRAMES_PER_ENTRY + 1);
+    assert.equal(counted.bytes, payload.length + M.length);
+  });
+
+  it('counts each hostile entry as the switch does when it reads it, so the counters agree whichever drops it', async () => {
+    const cases: [string, (string | Buffer)[]][] = [
+      ['a packed entry at the limit', [M, records(MAX_FRAMES_PER_ENTRY)]],
+      ['one record over the limit', [M, records(MAX_FRAMES_PER_ENTRY + 1)]],
+      ['3 000 empty records', [M, Buffer.alloc(9000)]],
+      ['the limit, then a record cut short', [M, Buffer.concat([records(MAX_FRAMES_PER_ENTRY), Buffer.from([0, 9])])]],
+      ['two records, then a record cut short', [M, Buffer.concat([records(2), Buffer.from([0xff, 0xff, 0])])]],
+      ['an empty packed entry', [M, Buffer.alloc(0)]],
+      ['two packed fields, the first of many records', [M, records(100), M, records(3)]],
+      ['two packed fields, the first of too many records', [M, records(MAX_FRAMES_PER_ENTRY + 1), M, records(1)]],
+      ['a single frame and a packed field', [F, 'x', M, records(50)]],
+      ['two single frames', [F, 'x', F, 'y']],
+      ['a single frame', [F, 'x']],
+      ['no frame field', ['z', 'x']],
+    ];
+    const seen = [];
+    for (const [name, fields] of cases) {
+      seen.push({ name, overBound: (await countedOverBound(fields)).frames, read: await countedRead(fields) });
+    }
+    assert.deepEqual(
+      seen.filter(({ overBound, read }) => overBound !== read),
+      [],
+      JSON.stringify(seen),
+    );
+    // And what the counts are: several frame fields are one frame, refused whole.
+    assert.deepEqual(
+      seen.map(({ read }) => read),
+      [128, 129, 129, 129, 3, 1, 1, 1, 1, 1, 1, 1],
+    );
+  });
+});
