@@ -8,11 +8,9 @@ import {
   installPrometheus,
   labDataDir,
   type LabState,
-  METRICS_SCRAPE_TOKEN,
-  METRICS_VM_SCRAPE_TOKEN,
   prometheusAuthHeaders,
-  PROMETHEUS_WEB_PASSWORD,
   readLabSecret,
+  readPrometheusSecrets,
   type TestLab,
 } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
@@ -146,11 +144,7 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     lab = await startE2eLab({ prometheus: true });
     state = lab.state;
     const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
-    tokens = {
-      service: readLabSecret(dataDir, METRICS_SCRAPE_TOKEN) ?? '',
-      vm: readLabSecret(dataDir, METRICS_VM_SCRAPE_TOKEN) ?? '',
-    };
-    webPassword = readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD) ?? '';
+    ({ tokens, webPassword } = readPrometheusSecrets(dataDir));
     for (const secret of [tokens.service, tokens.vm, webPassword]) {
       assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
     }

@@ -13,6 +13,7 @@ import {
   METRICS_VM_SCRAPE_TOKEN,
   PROMETHEUS_WEB_PASSWORD,
   prometheusConfig,
+  readPrometheusSecrets,
   withMetricsTokenHash,
 } from './prometheus-config';
 
@@ -106,6 +107,17 @@ describe("a lab's Prometheus secrets", () => {
     assert.equal(readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD), password);
     assert.equal(new Set([tokens.service, tokens.vm, password]).size, 3);
     assert.deepEqual(ensureMetricsScrapeTokens(dataDir), tokens, 'kept for the next start');
+    assert.deepEqual(readPrometheusSecrets(dataDir), { tokens, webPassword: password }, 'read back as made');
+  });
+
+  it('are read as empty where a lab made none, and reading makes none', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'prometheus-none-'));
+    try {
+      assert.deepEqual(readPrometheusSecrets(empty), { tokens: { service: '', vm: '' }, webPassword: '' });
+      assert.equal(readLabSecret(empty, METRICS_SCRAPE_TOKEN), undefined);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('are refused when two are equal (a copied file), naming the files, never a secret', () => {

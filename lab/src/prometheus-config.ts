@@ -1,5 +1,5 @@
 import { metricsTokenSha256 } from '@tenantlab/shared';
-import { ensureLabSecret, labSecretFile } from './lab-secrets';
+import { ensureLabSecret, labSecretFile, readLabSecret } from './lab-secrets';
 
 /** Prometheus's port in a lab: 9090 (its own default), moved by the port offset like every other port. */
 export const PROMETHEUS_PORT = 9090;
@@ -82,6 +82,17 @@ export function ensurePrometheusWebPassword(dataDir: string): string {
 
 export function prometheusWebPasswordFile(dataDir: string): string {
   return labSecretFile(dataDir, PROMETHEUS_WEB_PASSWORD);
+}
+
+/** The profile's Prometheus secrets as a running lab made them ('' for one not there), without making any. */
+export function readPrometheusSecrets(dataDir: string): { tokens: PerTargetKind<string>; webPassword: string } {
+  return {
+    tokens: {
+      service: readLabSecret(dataDir, METRICS_SCRAPE_TOKEN) ?? '',
+      vm: readLabSecret(dataDir, METRICS_VM_SCRAPE_TOKEN) ?? '',
+    },
+    webPassword: readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD) ?? '',
+  };
 }
 
 function assertDistinctSecrets(dataDir: string, secrets: Record<string, string>): void {

@@ -12,8 +12,8 @@ import {
   METRICS_VM_SCRAPE_TOKEN,
   prometheusAuthHeaders,
   PROMETHEUS_WEB_PASSWORD,
-  readLabSecret,
   readLabState,
+  readPrometheusSecrets,
 } from '@tenantlab/lab';
 import { metricsTokenSha256, requestJson, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
 import { eventually, LAB_CLI, pause, REPO_ROOT, urlOf } from '../lab-process';
@@ -101,11 +101,7 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
         await pause(500);
       }
       const dataDir = labDataDir(REPO_ROOT, PROFILE);
-      tokens = {
-        service: readLabSecret(dataDir, METRICS_SCRAPE_TOKEN) ?? '',
-        vm: readLabSecret(dataDir, METRICS_VM_SCRAPE_TOKEN) ?? '',
-      };
-      webPassword = readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD) ?? '';
+      ({ tokens, webPassword } = readPrometheusSecrets(dataDir));
       for (const secret of [tokens.service, tokens.vm, webPassword]) {
         assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
       }
