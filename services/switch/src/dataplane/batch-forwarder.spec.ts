@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildFrame, MAX_FRAMES_PER_ENTRY, validateProgram } from '@tenantlab/shared';
-import { type CompiledProgram, compileProgram, RegisterMemory } from '../programs';
+import { buildFrame, MAX_FRAMES_PER_ENTRY } from '@tenantlab/shared';
 import { PortImpairments } from '../impairments/port-impairments';
 import { type PipelineOptions, SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
 import type { CommitResult, Delivery, PortEntry, PortWriter, TxEntry } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
+import { countingProgram } from '../testing/counting-program';
 import { BatchForwarder } from './batch-forwarder';
 
 const A1: SwitchPort = { no: 1, vm: 'vm-a1', tenant: 'tenant-a', vlan: 10 };
@@ -185,27 +185,6 @@ describe('BatchForwarder: each entry counted once, whatever its commit does (iss
   });
 });
 
-/** Tenant A's program: one counter bump per frame, and the frame goes on. */
-function counting(): CompiledProgram {
-  const quota = { tables: 1, tableEntries: 1, registerBits: 0, counters: 1, actionOpsPerPacket: 1, headerBytes: 0 };
-  return compileProgram(
-    validateProgram(
-      {
-        name: 'count',
-        version: 1,
-        counters: [{ name: 'frames', size: 1, kind: 'packets' }],
-        actions: [{ name: 'count', ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }] }],
-        tables: [{ name: 'all', key: [], actions: ['count'], defaultAction: { action: 'count' }, size: 0 }],
-        control: [{ table: 'all' }],
-      },
-      { tenant: 'tenant-a', vms: [A1.vm, A2.vm], quota },
-    ),
-    {},
-    new RegisterMemory(1, 1),
-    { mirror: () => undefined, report: () => undefined },
-  );
-}
-
 /**
  * Tenant A with a counting program and a CPU budget on a clock that moves `tickNs` at every read (each frame's program
  * is measured at one tick), and tenant B with a weight so large that A's bucket refills by next to nothing.
@@ -217,8 +196,8 @@ function budgeted(writer: StubWriter, burstNs: number, tickNs = 5_000): ReturnTy
   made.pipeline.setCpuWeight('tenant-b', 1e9);
   made.pipeline.installPrograms(
     new Map([
-      ['tenant-a', counting()],
-      ['tenant-b', counting()],
+      ['tenant-a', countingProgram('tenant-a', [A1.vm, A2.vm])],
+      ['tenant-b', countingProgram('tenant-b', ['vm-b1'])],
     ]),
   );
   return made;

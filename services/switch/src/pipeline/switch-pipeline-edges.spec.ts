@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildFrame, type ProgramQuota, validateProgram } from '@tenantlab/shared';
 import { type CompiledProgram, compileProgram, RegisterMemory } from '../programs';
+import { countingProgram } from '../testing/counting-program';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
 import { SwitchPipeline } from './switch-pipeline';
@@ -76,26 +77,6 @@ function forwarding(vms: string[]): CompiledProgram {
   return program;
 }
 
-/** Tenant A's program: one counter bump per frame, and the frame goes on. */
-function counting(): CompiledProgram {
-  return compileProgram(
-    validateProgram(
-      {
-        name: 'count',
-        version: 1,
-        counters: [{ name: 'frames', size: 1, kind: 'packets' }],
-        actions: [{ name: 'count', ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }] }],
-        tables: [{ name: 'all', key: [], actions: ['count'], defaultAction: { action: 'count' }, size: 0 }],
-        control: [{ table: 'all' }],
-      },
-      { tenant: 'tenant-a', vms: ['vm-a1'], quota: QUOTA },
-    ),
-    {},
-    new RegisterMemory(1, 1),
-    { mirror: () => undefined, report: () => undefined },
-  );
-}
-
 for (const flowCacheSize of [0, 1024]) {
   describe(`a tenant program's forward (flow cache ${flowCacheSize ? 'on' : 'off'})`, () => {
     it("goes to the named VM's port only; a VM without a port, another tenant's or the sender's own is a drop", () => {
@@ -143,7 +124,7 @@ describe('ports attached twice, and a VLAN whose last port goes', () => {
 
   it("detaching a VLAN's last port leaves nothing behind: the port can come back and its tenant's program runs", () => {
     const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
-    const program = counting();
+    const program = countingProgram('tenant-a', ['vm-a1']);
     pipeline.installPrograms(new Map([['tenant-a', program]]));
     pipeline.attach(A1);
     pipeline.detach(A1);
@@ -195,7 +176,7 @@ describe("the data path's waits, drops and CPU charges", () => {
       programCpu: { nsPerSecond: 1_000, burstNs: 1_000, clock },
     });
     for (const port of [A1, A2, B1]) pipeline.attach(port);
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     assert.equal(pipeline.mustWait(A1), false, 'a full bucket');
     pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', '02:00:00:00:00:a2') });
     assert.equal(pipeline.mustWait(A1), true, 'the frame cost 5 µs of a 1 µs burst');
@@ -211,7 +192,7 @@ describe("the data path's waits, drops and CPU charges", () => {
         programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock: () => (now += tickNs) },
       });
       pipeline.attach(A1);
-      pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+      pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
       for (let i = 0; i < 3; i++) pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
       return pipeline.programCpuNs()['tenant-a'];
     };
@@ -228,19 +209,19 @@ describe("the data path's waits, drops and CPU charges", () => {
       programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock: () => (now += 1_000) },
     });
     pipeline.attach(A1);
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
     assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 1_000 });
     pipeline.installPrograms(new Map());
     assert.deepEqual(pipeline.programCpuNs(), {});
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 0 });
   });
 
   it("without a CPU budget, a tenant's program can be removed again", () => {
     const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
     pipeline.attach(A1);
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     pipeline.installPrograms(new Map());
     assert.deepEqual(pipeline.programCpuNs(), {});
     assert.equal(pipeline.mustWait(A1), false);
@@ -254,10 +235,10 @@ describe("the data path's waits, drops and CPU charges", () => {
       programCpu: { nsPerSecond: 1_000, burstNs: 1_000, clock: () => (now += 5_000) },
     });
     pipeline.attach(A1);
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
     assert.equal(pipeline.mustWait(A1), true, 'in debt after one frame');
-    pipeline.installPrograms(new Map([['tenant-a', counting()]]));
+    pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     assert.equal(pipeline.mustWait(A1), true, 'still in debt: replacing the program does not refill the bucket');
     assert.deepEqual(pipeline.programCpuNs(), { 'tenant-a': 5_000 });
   });
