@@ -9,7 +9,7 @@ import { composeFileOf, runCompose, saveContainerLogs, startDockerLab } from './
 import { impairCommand } from './impair-command';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
-import { startLab } from './lab-runner';
+import { type RunningLab, startLab } from './lab-runner';
 import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
 import { PROMETHEUS_USER } from './infra/prometheus.component';
 import { PROMETHEUS_WEB_PASSWORD, prometheusWebPasswordFile } from './prometheus-config';
@@ -156,22 +156,40 @@ async function up(
     console.error(`--mode docker: ${mode.problem}`);
     return 1;
   }
-  // Ctrl-C while starting: exit at once; the supervisor's exit hook kills every child already started.
+  // Ctrl-C while starting. Local mode: exit at once; the supervisor's exit hook kills every child already started.
+  // Docker mode: containers outlive the runner, so the start is aborted and removes them (compose down) before the
+  // runner exits; a second Ctrl-C exits at once.
+  const startup = new AbortController();
   const interruptStartup = (): void => {
+    if (mode.mode === 'docker' && !startup.signal.aborted) {
+      console.error('interrupted while starting; removing the containers started (Ctrl-C again to exit now)');
+      startup.abort();
+      process.once('SIGINT', interruptStartup);
+      return;
+    }
     console.error('interrupted while starting; killing what was started');
     process.exit(130);
   };
   process.once('SIGINT', interruptStartup);
   process.once('SIGTERM', interruptStartup);
-  const lab = await (mode.mode === 'docker' ? startDockerLab : startLab)({
-    repoRoot: REPO_ROOT,
-    definition,
-    profile,
-    portOffset,
-    prometheus: extras.prometheus,
-    onProgress: progress,
-    onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
-  });
+  let lab: RunningLab;
+  try {
+    lab = await (mode.mode === 'docker' ? startDockerLab : startLab)({
+      repoRoot: REPO_ROOT,
+      definition,
+      profile,
+      portOffset,
+      prometheus: extras.prometheus,
+      interrupt: startup.signal,
+      onProgress: progress,
+      onLine: quiet ? () => undefined : (name, line) => console.log(formatLogLine(name, line)),
+    });
+  } catch (error) {
+    if (!startup.signal.aborted) throw error;
+    // startDockerLab removed what it had started before rethrowing.
+    progress('interrupted: the containers started are removed');
+    return 130;
+  }
   console.log(
     formatStatusTable(
       lab.state,

@@ -41,6 +41,11 @@ export interface LabOptions {
   vmStartConcurrency?: number;
   /** Also run a Prometheus server (127.0.0.1, port 9090 + offset) scraping every service and VM of the lab. */
   prometheus?: boolean;
+  /**
+   * Docker mode: aborting it stops the start and removes the containers started (`compose down`), so an interrupted
+   * start leaves none running. Local mode's children die with the runner (its supervisor's exit hook).
+   */
+  interrupt?: AbortSignal;
 }
 
 export interface RunningLab {

@@ -38,6 +38,8 @@ export function runCompose(
   purpose: string,
   /** The lab file, when Compose creates containers (`up`): their tenants' secrets and LAB_TENANTS come from it. */
   definition?: LabDefinition,
+  /** Ends Compose when aborted (an interrupted start). */
+  signal?: AbortSignal,
 ): Promise<string> {
   const compose = composeCommand();
   if (!compose) throw new Error('no Compose: install docker-compose (Debian) or the docker compose plugin');
@@ -46,6 +48,7 @@ export function runCompose(
     cwd: repoRoot,
     purpose,
     env: composeEnv(labComposeEnv(labDataDir(repoRoot, profile), definition)),
+    ...(signal ? { signal } : {}),
   });
 }
 
@@ -222,12 +225,14 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
       ['up', '--detach', '--no-build', '--remove-orphans'],
       'start the lab',
       options.definition,
+      options.interrupt,
     );
     let upError: Error | undefined;
     up.catch((error: unknown) => (upError = error instanceof Error ? error : new Error(String(error))));
     const healthy = new Set<string>();
     const deadline = Date.now() + (options.readyTimeoutMs ?? 300_000);
     while (healthy.size < components.length) {
+      throwIfInterrupted(options.interrupt);
       if (upError) throw upError;
       if (Date.now() > deadline) {
         const waiting = components.filter((c) => !healthy.has(c.name)).map((c) => c.name);
@@ -242,9 +247,10 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
           followers.push(followLog(container.id, component.name, logDir, options.onLine));
         }
       }
-      await new Promise((done) => setTimeout(done, 1000));
+      await pauseUnlessInterrupted(1000, options.interrupt);
     }
     await up;
+    throwIfInterrupted(options.interrupt);
     const vms = components.filter((c) => c.kind === 'vm');
     const switchUrl = components.find((c) => c.name === 'switch')?.url;
     if (switchUrl && vms.length > 0) {
@@ -256,6 +262,7 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
       );
       onProgress(`switch attached ${vms.length} ports (${seconds(startedAt)})`);
     }
+    throwIfInterrupted(options.interrupt);
     const containers = await listContainers(profile);
     const state: LabState = {
       profile,
@@ -273,6 +280,23 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** Stops a start that was interrupted (Ctrl-C): the caller's catch then removes what was started. */
+function throwIfInterrupted(interrupt: AbortSignal | undefined): void {
+  if (interrupt?.aborted) throw new Error('interrupted while starting: the containers started are removed');
+}
+
+function pauseUnlessInterrupted(ms: number, interrupt: AbortSignal | undefined): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish(): void {
+      clearTimeout(timer);
+      interrupt?.removeEventListener('abort', finish);
+      done();
+    }
+    interrupt?.addEventListener('abort', finish, { once: true });
+  });
 }
 
 /**

@@ -26,6 +26,8 @@ export interface RunCommandOptions {
   purpose: string;
   /** Strings (passwords in the arguments) replaced by *** in the error message. */
   secrets?: readonly string[];
+  /** Ends the command (SIGTERM) when aborted: its promise then rejects as a command killed by that signal. */
+  signal?: AbortSignal;
 }
 
 // Enough of a failed build's output to show its error without flooding the terminal.
@@ -37,7 +39,12 @@ const MAX_KEPT_OUTPUT = 8 * 1024;
  */
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     let output = '';
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-MAX_KEPT_OUTPUT);
@@ -45,6 +52,8 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.once('error', (error: NodeJS.ErrnoException) => {
+      // An abort is reported by 'close' (killed by SIGTERM), as any other signal.
+      if (error.name === 'AbortError') return;
       const reason = error.code === 'ENOENT' ? `${command} is not on PATH` : error.message;
       reject(new CommandFailedError(`Could not ${options.purpose}: ${reason}.`, { cause: error }));
     });
