@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { type Context, context } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { injectTraceIntoStreamFields } from '../trace-context';
 import type { CircuitDescriptor } from './circuit-descriptor';
@@ -72,10 +72,20 @@ export function openCircuitRings(
 
 const NO_TRACE: readonly string[] = [];
 
-/** The active W3C trace context as flat stream entry fields, so the entry carries the trace of the write. */
+/** The last context activeTraceFields saw and its fields: a context is immutable, so its fields never change. */
+let lastContext: Context | undefined;
+let lastFields: readonly string[] = NO_TRACE;
+
+/**
+ * The active W3C trace context as flat stream entry fields, so the entry carries the trace of the write. Sends from
+ * one context (a burst from one request, or all of them outside any) share one frozen array, worked out once.
+ */
 export function activeTraceFields(): readonly string[] {
-  const fields = injectTraceIntoStreamFields({}, context.active());
+  const active = context.active();
+  if (active === lastContext) return lastFields;
+  const fields = injectTraceIntoStreamFields({}, active);
   const keys = Object.keys(fields);
-  if (keys.length === 0) return NO_TRACE;
-  return keys.flatMap((key) => [key, fields[key]]);
+  lastContext = active;
+  lastFields = keys.length === 0 ? NO_TRACE : Object.freeze(keys.flatMap((key) => [key, fields[key]]));
+  return lastFields;
 }

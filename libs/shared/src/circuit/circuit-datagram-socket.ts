@@ -10,13 +10,16 @@ import {
   openCircuitRings,
   trafficOf,
 } from './circuit-connections';
-import { unpackDatagrams } from './datagram-packing';
+import { forEachPackedDatagram, packedDatagramsViolation } from './datagram-packing';
 import { ENTRY_KINDS, type RingEntry } from './ring-entry';
 
 export interface DatagramInfo {
   /** W3C `traceparent` of the `send()` that produced the datagram, when it had one. */
   traceparent?: string;
 }
+
+/** The info of every datagram sent without a trace context (shared: frozen, so no listener can change it). */
+const UNTRACED: DatagramInfo = Object.freeze({});
 
 export interface CircuitDatagramSocketEvents {
   message: [data: Buffer, info: DatagramInfo];
@@ -167,15 +170,15 @@ export class CircuitDatagramSocket extends EventEmitter<CircuitDatagramSocketEve
       return false;
     };
     if (this.fragments.length > 0) return violation('it arrived in the middle of a fragmented datagram');
-    const unpacked = unpackDatagrams(entry.payload);
-    if (!unpacked.ok) return violation(unpacked.reason);
+    const reason = packedDatagramsViolation(entry.payload);
+    if (reason !== undefined) return violation(reason);
     // No datagram here can be over maxDatagramSize: the reader already refused a payload over the fragment limit
     // (64 KiB, under MAX_DATAGRAM_BYTES) or over the ring's byte capacity (which bounds maxDatagramSize).
-    for (const { data, traceparent } of unpacked.datagrams) {
-      this.emit('message', data, { traceparent });
-      if (this.closed) return false;
-    }
-    return true;
+    forEachPackedDatagram(entry.payload, (data, traceparent) => {
+      this.emit('message', data, traceparent === undefined ? UNTRACED : { traceparent });
+      return !this.closed;
+    });
+    return !this.closed;
   }
 
   /** The most entries one datagram of maxDatagramSize takes when split as send() splits it. */

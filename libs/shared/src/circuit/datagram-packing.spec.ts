@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packDatagrams, packedRecordBytes, PACKED_RECORD_HEADER_BYTES, unpackDatagrams } from './datagram-packing';
+import {
+  forEachPackedDatagram,
+  packDatagrams,
+  packedDatagramsViolation,
+  packedRecordBytes,
+  PACKED_RECORD_HEADER_BYTES,
+  unpackDatagrams,
+} from './datagram-packing';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -68,5 +75,36 @@ describe('packed datagram entries', () => {
   it('refuses a trace context that is not printable ASCII', () => {
     const payload = Buffer.concat([header(1, 3), Buffer.from([0x41, 0x0a, 0x42]), Buffer.from('x')]);
     assert.equal(reasonOf(payload), 'record 1 at byte 0 has a trace context that is not printable ASCII');
+  });
+
+  it('refuses a trace context with a byte just outside printable ASCII, space and DEL included', () => {
+    for (const bad of [0x20, 0x7f, 0x80, 0x00]) {
+      const payload = Buffer.concat([header(1, 3), Buffer.from([0x41, bad, 0x42]), Buffer.from('x')]);
+      assert.equal(
+        packedDatagramsViolation(payload),
+        'record 1 at byte 0 has a trace context that is not printable ASCII',
+      );
+    }
+    const edges = Buffer.concat([header(1, 2), Buffer.from([0x21, 0x7e]), Buffer.from('x')]);
+    assert.equal(packedDatagramsViolation(edges), undefined);
+  });
+
+  it('visits each datagram of an accepted payload as a view, in order, and stops when told to', () => {
+    const payload = packDatagrams([
+      { data: Buffer.from('one'), traceparent: TRACEPARENT },
+      { data: Buffer.from('two') },
+      { data: Buffer.from('three') },
+    ]);
+    assert.equal(packedDatagramsViolation(payload), undefined);
+    const seen: [string, string | undefined][] = [];
+    forEachPackedDatagram(payload, (data, traceparent) => {
+      seen.push([data.toString(), traceparent]);
+      assert.equal(data.buffer, payload.buffer, 'a view into the payload, not a copy');
+      return seen.length < 2;
+    });
+    assert.deepEqual(seen, [
+      ['one', TRACEPARENT],
+      ['two', undefined],
+    ]);
   });
 });

@@ -9,7 +9,7 @@
  * datagram keeps its own trace. The whole payload stays within the fragment limit (MAX_ENTRY_BYTES).
  */
 
-import { isPrintableTraceparent, packTracedRecords, tracedRecordBytes } from '../packing/traced-records';
+import { packTracedRecords, tracedRecordBytes } from '../packing/traced-records';
 
 /** Bytes of a record before its traceparent and data. */
 export const PACKED_RECORD_HEADER_BYTES = 5;
@@ -36,45 +36,68 @@ export function packDatagrams(datagrams: readonly PackedDatagram[]): Buffer {
 }
 
 /**
- * The datagrams of a packed payload, or why it is not one: the peer is not trusted, so every record must lie
- * wholly inside the payload and carry a printable trace context, and there must be at least one. The datagrams are
- * views into `payload`, not copies.
+ * The datagrams of a packed payload, or why it is not one (packedDatagramsViolation). The datagrams are views into
+ * `payload`, not copies.
  */
 export function unpackDatagrams(payload: Buffer): UnpackResult {
+  const reason = packedDatagramsViolation(payload);
+  if (reason !== undefined) return { ok: false, reason };
   const datagrams: PackedDatagram[] = [];
+  forEachPackedDatagram(payload, (data, traceparent) =>
+    datagrams.push(traceparent === undefined ? { data } : { data, traceparent }),
+  );
+  return { ok: true, datagrams };
+}
+
+/**
+ * Why a packed payload is not one, or undefined when it is: the peer is not trusted, so every record must lie
+ * wholly inside the payload and carry a printable trace context, and there must be at least one. Reads only the
+ * record headers and trace contexts (no allocation per record), so a reader can refuse a bad entry before it hands
+ * on any of it.
+ */
+export function packedDatagramsViolation(payload: Buffer): string | undefined {
   let at = 0;
+  let record = 0;
   while (at < payload.length) {
-    const record = datagrams.length + 1;
+    record += 1;
     const left = payload.length - at;
     if (left < PACKED_RECORD_HEADER_BYTES) {
-      return {
-        ok: false,
-        reason: `record ${record} at byte ${at} is cut short: ${left} bytes left, its header takes ${PACKED_RECORD_HEADER_BYTES}`,
-      };
+      return `record ${record} at byte ${at} is cut short: ${left} bytes left, its header takes ${PACKED_RECORD_HEADER_BYTES}`;
     }
     const dataBytes = payload.readUInt32BE(at);
     const traceBytes = payload[at + 4];
     const needed = PACKED_RECORD_HEADER_BYTES + traceBytes + dataBytes;
     if (needed > left) {
-      return {
-        ok: false,
-        reason:
-          `record ${record} at byte ${at} declares ${dataBytes} data bytes and a ${traceBytes}-byte trace ` +
-          `context, ${needed} bytes in all, but only ${left} remain`,
-      };
+      return (
+        `record ${record} at byte ${at} declares ${dataBytes} data bytes and a ${traceBytes}-byte trace ` +
+        `context, ${needed} bytes in all, but only ${left} remain`
+      );
     }
     const start = at + PACKED_RECORD_HEADER_BYTES;
-    const data = payload.subarray(start + traceBytes, at + needed);
-    if (traceBytes === 0) datagrams.push({ data });
-    else {
-      const traceparent = payload.toString('latin1', start, start + traceBytes);
-      if (!isPrintableTraceparent(traceparent)) {
-        return { ok: false, reason: `record ${record} at byte ${at} has a trace context that is not printable ASCII` };
+    for (let i = start; i < start + traceBytes; i++) {
+      if (payload[i] < 0x21 || payload[i] > 0x7e) {
+        return `record ${record} at byte ${at} has a trace context that is not printable ASCII`;
       }
-      datagrams.push({ data, traceparent });
     }
     at += needed;
   }
-  if (datagrams.length === 0) return { ok: false, reason: 'it holds no datagram' };
-  return { ok: true, datagrams };
+  return record === 0 ? 'it holds no datagram' : undefined;
+}
+
+/**
+ * Calls `visit` with each datagram of a payload that packedDatagramsViolation accepted, in order: a view into
+ * `payload` and its traceparent, if any. Stops early when `visit` returns false.
+ */
+export function forEachPackedDatagram(
+  payload: Buffer,
+  visit: (data: Buffer, traceparent: string | undefined) => unknown,
+): void {
+  for (let at = 0; at < payload.length;) {
+    const dataBytes = payload.readUInt32BE(at);
+    const traceBytes = payload[at + 4];
+    const start = at + PACKED_RECORD_HEADER_BYTES;
+    at = start + traceBytes + dataBytes;
+    const traceparent = traceBytes === 0 ? undefined : payload.toString('latin1', start, start + traceBytes);
+    if (visit(payload.subarray(start + traceBytes, at), traceparent) === false) return;
+  }
 }

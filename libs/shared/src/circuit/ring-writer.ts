@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { MAX_ENTRY_BYTES, type RingCapacity } from './circuit-descriptor';
 import { CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
-import { packDatagrams, packedRecordBytes } from './datagram-packing';
+import { packableTraceparent, writeTracedRecord } from '../packing/traced-records';
+import { PACKED_RECORD_HEADER_BYTES } from './datagram-packing';
 import { ENTRY_FIELDS, ENTRY_KINDS, type EntryKind } from './ring-entry';
 
 interface PendingEntry {
@@ -12,9 +13,13 @@ interface PendingEntry {
   payload: Buffer;
   /** Flat `[field, value, ...]` trace context fields of the write. */
   trace: readonly string[];
-  /** A whole datagram that may share an entry with the datagrams queued next to it (datagram-packing.ts). */
-  packable: boolean;
-  done: (error?: Error) => void;
+  /**
+   * For a whole datagram that may share an entry with the datagrams queued next to it (datagram-packing.ts), the
+   * traceparent its record carries ('' for none); undefined for every other write.
+   */
+  packedTrace: string | undefined;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 /** One ring entry of a round trip: a write as it was queued, or several packable datagrams packed into one. */
@@ -72,6 +77,9 @@ export class RingWriter {
   private flushing = false;
   private failure: Error | undefined;
   private creditWaits = 0;
+  /** The trace fields of the last datagram queued and its record's traceparent: one context's sends share both. */
+  private lastTrace: readonly string[] = NO_TRACE;
+  private lastPackedTrace = '';
 
   constructor(
     private readonly redis: Redis,
@@ -87,7 +95,7 @@ export class RingWriter {
 
   /** Queues one entry; resolves once Redis holds it, rejects if the circuit failed first. */
   write(kind: EntryKind, payload: Buffer, trace: readonly string[] = NO_TRACE): Promise<void> {
-    return this.enqueue(kind, payload, trace, false);
+    return this.enqueue(kind, payload, trace, undefined);
   }
 
   /**
@@ -95,13 +103,22 @@ export class RingWriter {
    * next to it; resolves once Redis holds it.
    */
   writeDatagram(data: Buffer, trace: readonly string[] = NO_TRACE): Promise<void> {
-    return this.enqueue(ENTRY_KINDS.data, data, trace, true);
+    if (trace !== this.lastTrace) {
+      this.lastTrace = trace;
+      this.lastPackedTrace = packableTraceparent(traceparentOf(trace));
+    }
+    return this.enqueue(ENTRY_KINDS.data, data, trace, this.lastPackedTrace);
   }
 
-  private enqueue(kind: EntryKind, payload: Buffer, trace: readonly string[], packable: boolean): Promise<void> {
+  private enqueue(
+    kind: EntryKind,
+    payload: Buffer,
+    trace: readonly string[],
+    packedTrace: string | undefined,
+  ): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, payload, trace, packable, done: (error) => (error ? reject(error) : resolve()) });
+      this.queue.push({ kind, payload, trace, packedTrace, resolve, reject });
       // The trace context travels inside each entry; a span per XADD on the hot path would cost more than the write.
       if (!this.flushing) void context.with(suppressTracing(context.active()), () => this.flush());
     });
@@ -142,7 +159,7 @@ export class RingWriter {
   /** Fails everything queued and every later write with `error` (the circuit was reset or closed). */
   fail(error: Error): void {
     this.failure ??= error;
-    for (const entry of this.queue.splice(0)) entry.done(this.failure);
+    for (const entry of this.queue.splice(0)) entry.reject(this.failure);
   }
 
   private async flush(): Promise<void> {
@@ -184,15 +201,16 @@ export class RingWriter {
         break;
       }
       let end = taken + 1;
-      if (first.packable) {
-        let packed = packedRecordBytes(first.payload.length, traceparentOf(first));
-        for (; end < queue.length && queue[end].packable; end++) {
-          const next = packed + packedRecordBytes(queue[end].payload.length, traceparentOf(queue[end]));
+      let packed = 0;
+      if (first.packedTrace !== undefined) {
+        packed = recordBytes(first);
+        for (; end < queue.length && queue[end].packedTrace !== undefined; end++) {
+          const next = packed + recordBytes(queue[end]);
           if (next > MAX_ENTRY_BYTES || next > room) break;
           packed = next;
         }
       }
-      const entry = end - taken === 1 ? plainEntry(first) : packedEntry(queue.slice(taken, end));
+      const entry = end - taken === 1 ? plainEntry(first) : packedEntry(queue.slice(taken, end), packed);
       batch.push(entry);
       taken = end;
       batchBytes += entry.payload.length;
@@ -283,20 +301,30 @@ function plainEntry(write: PendingEntry): OutgoingEntry {
   return { kind: write.kind, payload: write.payload, trace: write.trace, writes: [write] };
 }
 
-/** Datagrams packed into one entry; each record keeps its own traceparent, so the entry needs no trace fields. */
-function packedEntry(writes: PendingEntry[]): OutgoingEntry {
-  const payload = packDatagrams(writes.map((write) => ({ data: write.payload, traceparent: traceparentOf(write) })));
+/**
+ * Datagrams packed into one entry of `bytes` (the sum of their recordBytes), written straight from the queue; each
+ * record keeps its own traceparent, so the entry needs no trace fields.
+ */
+function packedEntry(writes: PendingEntry[], bytes: number): OutgoingEntry {
+  const payload = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const write of writes) at = writeTracedRecord(payload, at, 4, write.payload, write.packedTrace ?? '');
   return { kind: ENTRY_KINDS.packed, payload, trace: NO_TRACE, writes };
 }
 
-function traceparentOf(write: PendingEntry): string | undefined {
-  const trace = write.trace;
+/** The bytes a packable datagram takes as a packed record (packedRecordBytes, from what enqueue worked out). */
+function recordBytes(write: PendingEntry): number {
+  return PACKED_RECORD_HEADER_BYTES + (write.packedTrace?.length ?? 0) + write.payload.length;
+}
+
+function traceparentOf(trace: readonly string[]): string | undefined {
   for (let i = 0; i + 1 < trace.length; i += 2) if (trace[i] === TRACEPARENT_FIELD) return trace[i + 1];
   return undefined;
 }
 
 function settle(entry: OutgoingEntry, error?: Error): void {
-  for (const write of entry.writes) write.done(error);
+  if (error) for (const write of entry.writes) write.reject(error);
+  else for (const write of entry.writes) write.resolve();
 }
 
 /** Throws unless `value` is a whole number of entries from 1 to MAX_BATCH_ENTRIES. */

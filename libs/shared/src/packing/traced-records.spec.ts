@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packableTraceparent, packTracedRecords, tracedRecordBytes } from './traced-records';
+import { packableTraceparent, packTracedRecords, tracedRecordBytes, writeTracedRecord } from './traced-records';
 
 describe('traced records', () => {
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -28,5 +28,15 @@ describe('traced records', () => {
     assert.equal(packableTraceparent('x'.repeat(255)), 'x'.repeat(255));
     const packed = packTracedRecords(2, [{ body: Buffer.from('z'), traceparent: 'x'.repeat(300) }]);
     assert.deepEqual([...packed], [0, 1, 0, 'z'.charCodeAt(0)]);
+  });
+
+  it('writes one record at an offset and returns where the next starts, as packTracedRecords lays it out', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const records = [{ body: Buffer.from('first'), traceparent }, { body: Buffer.from([0, 255]) }];
+    const payload = Buffer.alloc(tracedRecordBytes(4, 5, traceparent) + tracedRecordBytes(4, 2));
+    const middle = writeTracedRecord(payload, 0, 4, records[0].body, traceparent);
+    assert.equal(middle, tracedRecordBytes(4, 5, traceparent));
+    assert.equal(writeTracedRecord(payload, middle, 4, records[1].body, ''), payload.length);
+    assert.deepEqual(payload, packTracedRecords(4, records));
   });
 });
