@@ -2,25 +2,28 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { seedVmRegistry, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
 import {
-  DEFAULT_VM_NICE,
-  isVmNice,
-  lowerCpuPriority,
-  MAX_VM_NICE,
-  seedVmRegistry,
-  startTestRedis,
-  type TestRedis,
-  testAdminHeaders,
-} from '@tenantlab/lab';
-import { attackerRedisBytesMax, PORT_KEYS, requestJson } from '@tenantlab/shared';
+  attackerRedisBytesMax,
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  portEntryContent,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
-import { publishReport } from './bench-report';
+import { publishReport, quantile } from './bench-report';
 import { type RunningSwitch, withSwitch } from './bench-switch';
 import type { StormReport } from './isolation-storm';
-import { VICTIM_FROM, VICTIM_RATE, VICTIM_TO, type VictimRequest } from './isolation-victim';
 
 const STORM_VMS = Array.from({ length: 16 }, (_, i) => `storm-${i}`);
+const VICTIM_FROM = 'victim-1';
+const VICTIM_TO = 'victim-2';
+/** The victim's offered load: what it asks of the switch, well within a fair half of it. */
+const VICTIM_RATE = 2000;
 const MEASURE_SECONDS = 3;
 const WARMUP_SECONDS = 1;
 /** How long the storm runs before the victim's measurement starts, so the switch is already under it. */
@@ -28,6 +31,8 @@ const STORM_RAMP_MS = 1000;
 const ROUNDS = 4;
 const MODES = ['alone', 'storm'] as const;
 export type Mode = (typeof MODES)[number];
+/** Where a frame's send time sits in its payload (after Ethernet, IPv4 and UDP headers and a sequence number). */
+const STAMP_AT = 14 + 20 + 8 + 4;
 
 export interface VictimRun {
   /** Frames delivered per second, from the first send until the last frame arrived. */
@@ -37,31 +42,8 @@ export interface VictimRun {
   lost: number;
   /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
   tail: Stages;
-  /**
-   * p99 of the frames' tx entry to rx entry time, ms (Redis's clock): the switch's part of the latency, without the
-   * victim's own process's (its sender and reader, at a tenant VM's CPU priority).
-   */
-  pathP99Ms?: number;
   /** Cores each process used over the measured seconds (1 = one core busy throughout); no storm: 0. */
   cores?: { redis: number; switch: number; storm: number };
-  /** The switch's rounds over the measured seconds (see SwitchRounds). */
-  rounds?: SwitchRounds;
-}
-
-/**
- * The switch's rounds (a read of every port, its batch's work, its commit) over a run's measured seconds: a victim's
- * frame waits for the round in progress and the next one's read, so their length is its latency's floor.
- */
-export interface SwitchRounds {
-  perSecond: number;
-  /** Mean length of a round, ms. */
-  ms: number;
-  /** Frames read per round from each tenant's ports. */
-  victimFrames: number;
-  stormFrames: number;
-  /** Redis's CPU per round (µs), and its time per round in its busiest commands (INFO commandstats), µs. */
-  redisCpuUs: number;
-  redisCommandUs: Record<string, number>;
 }
 
 /**
@@ -105,7 +87,6 @@ export async function runIsolationBenchmark(): Promise<void> {
     const tenants: Record<string, string> = { [VICTIM_FROM]: 'victim', [VICTIM_TO]: 'victim' };
     for (const vm of STORM_VMS) tenants[vm] = 'storm';
     await seedVmRegistry(admin, tenants);
-    console.log(`==> the victim's and the storm's processes at nice ${tenantNice()} (a tenant VM's: BENCH_VM_NICE)`);
     const victims: Record<Mode, VictimRun[]> = { alone: [], storm: [] };
     const storms: StormRun[] = [];
     console.log(`==> victim alone vs under a 16-VM broadcast storm, ${ROUNDS} alternating rounds`);
@@ -119,18 +100,13 @@ export async function runIsolationBenchmark(): Promise<void> {
         : '';
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
-          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs (tx to rx p99 ${victim.pathP99Ms} ms), ` +
-          `lost ${victim.lost}${stormText}; ` +
-          `slowest 1% (median ms): ${stagesText(victim.tail)}; cores used: ${coresText(victim)}; switch rounds: ` +
-          roundsText(victim),
+          `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}; ` +
+          `slowest 1% (median ms): ${stagesText(victim.tail)}; cores used: ${coresText(victim)}`,
       );
       return victim.fps;
     });
-    const nice = tenantNice();
     const runsOf = (mode: Mode): string =>
-      victims[mode]
-        .map((r) => `${Math.round(r.fps)} f/s p99 ${Math.round(r.p99Us)} µs (tx to rx p99 ${r.pathP99Ms} ms)`)
-        .join('; ');
+      victims[mode].map((r) => `${Math.round(r.fps)} f/s p99 ${Math.round(r.p99Us)} µs`).join('; ');
     await publishReport({
       name: 'isolation',
       setup: {
@@ -139,22 +115,15 @@ export async function runIsolationBenchmark(): Promise<void> {
           `frames every millisecond, pipelined) to ${VICTIM_TO}, which reads its rx as a VM does (XREAD BLOCK, ` +
           `trimming what it read). Per run a ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s measured: ` +
           `frames/s = frames delivered / (first send to last arrival, at most 5 s after the last send); latency = ` +
-          `send stamp in the payload to arrival at the reader, per frame. In a process of its own (a tenant VM's ` +
-          `stand-in, as the storm's), started the same way in both modes`,
+          `send stamp in the payload to arrival at the reader, per frame`,
         storm:
           `tenant "storm": ${STORM_VMS.length} VMs in a process of their own, each broadcasting 106-byte frames ` +
           `straight to its tx stream (32 per pipelined round trip, as fast as Redis takes them, no vNIC cap) and ` +
           `emptying its rx in the same round trip; it starts ${STORM_RAMP_MS} ms before the victim's warm-up and ` +
-          `stops after its measurement (alone, the switch idles those ${STORM_RAMP_MS} ms instead)`,
+          `stops after its measurement`,
         switch:
           'a fresh switch process (services/switch/dist/main.js, defaults: SWITCH_BATCH 256, SWITCH_TENANT_QUANTUM ' +
           '256) per run, on one private Redis; Kafka absent, traces off',
-        cpu_priority:
-          `the victim's and the storm's processes at nice ${nice} (a tenant VM's, as the lab runs VMs: the lab ` +
-          `file's vmNice, default ${DEFAULT_VM_NICE}; BENCH_VM_NICE overrides it), the switch, Redis and the ` +
-          `benchmark's own process at 0, as the lab's services. As in the lab, the victim, the storm and Redis each ` +
-          `run in a session of their own, so with the kernel's autogroups each is a scheduling group of its own ` +
-          `(the switch shares the benchmark's, idle while it measures)`,
         rounds:
           `${ROUNDS} rounds, order ${orderOfRound(MODES, 0).join(',')} then reversed, alternating; each figure is ` +
           `the median of its ${ROUNDS} runs. Runs alone: ${runsOf('alone')}. Runs under storm: ${runsOf('storm')}`,
@@ -171,10 +140,6 @@ export async function runIsolationBenchmark(): Promise<void> {
           'cores each process used over the measured seconds (Redis from INFO cpu, the switch and the storm from ' +
           `/proc/<pid>/stat; the machine has 2, shared): alone ${victims.alone.map(coresText).join('; ')}; under ` +
           `storm ${victims.storm.map(coresText).join('; ')}`,
-        switch_rounds:
-          "the switch's rounds over the measured seconds (from GET /dataplane's batches and per-tenant frames read, " +
-          "Redis's INFO cpu and commandstats): alone " +
-          `${victims.alone.map(roundsText).join('; ')}; under storm ${victims.storm.map(roundsText).join('; ')}`,
         storm_load:
           `storm frames written/s per run: ${storms.map((s) => Math.round(s.writtenPerSecond)).join(', ')}; copies ` +
           `delivered to storm VMs: ${storms.map((s) => s.delivered).join(', ')}; dropped over the tx bound: ` +
@@ -198,7 +163,6 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
   const fps = { alone: med('alone', (r) => r.fps), storm: med('storm', (r) => r.fps) };
   const p99 = { alone: med('alone', (r) => r.p99Us), storm: med('storm', (r) => r.p99Us) };
   const p50 = { alone: med('alone', (r) => r.p50Us), storm: med('storm', (r) => r.p50Us) };
-  const path = { alone: med('alone', (r) => r.pathP99Ms ?? NaN), storm: med('storm', (r) => r.pathP99Ms ?? NaN) };
   return {
     goals: {
       victim_throughput_under_storm: { atLeast: 0.8 },
@@ -208,7 +172,6 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
       victim_fps_under_storm: Math.round(fps.storm),
       victim_p50_us_under_storm: Math.round(p50.storm),
       victim_p99_us_under_storm: Math.round(p99.storm),
-      victim_path_p99_ms_under_storm: path.storm,
       storm_frames_written_per_s: Math.round(median(storms.map((s) => s.writtenPerSecond))),
       // What storm control spared the switch: the storm's floods dropped before fan-out, per second of storm.
       storm_control_drops_per_s: Math.round(median(storms.map((s) => s.stormControl / s.seconds))),
@@ -221,45 +184,25 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
       victim_fps_alone: Math.round(fps.alone),
       victim_p50_us_alone: Math.round(p50.alone),
       victim_p99_us_alone: Math.round(p99.alone),
-      victim_path_p99_ms_alone: path.alone,
     },
     ratios: {
       victim_throughput_under_storm: round(fps.storm / fps.alone),
       victim_p99_under_storm: round(p99.storm / p99.alone),
-      // No goal: where victim_p99_under_storm's change comes from, the shared path or the victim's own process.
-      victim_path_p99_under_storm: round(path.storm / path.alone),
     },
   };
-}
-
-/**
- * The CPU priority of the tenants' stand-ins (the victim's and the storm's processes): a tenant VM's, the lab's
- * default vmNice, as the lab runs VMs; BENCH_VM_NICE=0 runs them as the switch and Redis, as the lab did before it
- * had vmNice (to measure what the priority changes).
- */
-function tenantNice(): number {
-  const text = process.env['BENCH_VM_NICE'];
-  const nice = text === undefined || text === '' ? DEFAULT_VM_NICE : Number(text);
-  if (!isVmNice(nice)) throw new Error(`BENCH_VM_NICE must be an integer from 0 to ${MAX_VM_NICE}, not ${text}`);
-  return nice;
 }
 
 /** One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. */
 async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim: VictimRun; storm?: StormRun }> {
   await admin.del(...[VICTIM_FROM, VICTIM_TO, ...STORM_VMS].flatMap((vm) => [PORT_KEYS.tx(vm), PORT_KEYS.rx(vm)]));
   return withSwitch(redis, { ports: 2 + STORM_VMS.length, batch: 256 }, async (sw) => {
-    // Started in both modes the same way, before the storm, so the victim's process and connections are alike.
-    const victimProcess = await startVictim(redis);
     const storm = mode === 'storm' ? await startStorm(redis) : undefined;
     try {
       const countersBefore = await stormCounters(sw);
-      // The same wait in both modes: the switch runs as long before the victim's warm-up, storm or not.
-      await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
-      await victimProcess.traffic(WARMUP_SECONDS);
+      if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
+      await victimTraffic(admin, WARMUP_SECONDS);
       const cpuBefore = await cpuSeconds(admin, sw.pid, storm?.pid);
-      const roundsBefore = await switchRounds(sw, admin);
-      const victim = await victimProcess.traffic(MEASURE_SECONDS);
-      const roundsAfter = await switchRounds(sw, admin);
+      const victim = await victimTraffic(admin, MEASURE_SECONDS);
       const cpuAfter = await cpuSeconds(admin, sw.pid, storm?.pid);
       const wall = cpuAfter.at - cpuBefore.at;
       victim.cores = {
@@ -267,7 +210,6 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
         switch: round((cpuAfter.switch - cpuBefore.switch) / wall),
         storm: round((cpuAfter.storm - cpuBefore.storm) / wall),
       };
-      victim.rounds = roundsOver(roundsBefore, roundsAfter, (cpuAfter.redis - cpuBefore.redis) * 1e6);
       if (!storm) return { victim };
       const report = await storm.stop();
       const countersAfter = await stormCounters(sw);
@@ -284,102 +226,8 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
       };
     } finally {
       await storm?.stop();
-      victimProcess.stop();
     }
   });
-}
-
-interface VictimProcess {
-  /** The victim's traffic for `seconds`, in its process: its figures. */
-  traffic(seconds: number): Promise<VictimRun>;
-  stop(): void;
-}
-
-/** Forks the victim's process (isolation-victim.ts) at a tenant VM's CPU priority and waits for it to connect. */
-async function startVictim(redis: TestRedis): Promise<VictimProcess> {
-  const child: ChildProcess = fork(join(__dirname, 'isolation-victim.js'), [], {
-    env: { PATH: process.env['PATH'] ?? '', REDIS_URL: redis.url },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    // A session of its own, as the lab runs each VM: with the kernel's autogroups, a scheduling group of its own.
-    detached: true,
-  });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve();
-    }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the victim process exited with ${code} before it started`)));
-  });
-  if (child.pid !== undefined) await lowerCpuPriority(child.pid, tenantNice());
-  return {
-    traffic: (seconds) =>
-      new Promise<VictimRun>((resolve, reject) => {
-        const onMessage = (message: unknown): void => {
-          if (typeof message !== 'object') return;
-          child.off('message', onMessage);
-          resolve(message as VictimRun);
-        };
-        child.on('message', onMessage);
-        void exited.then(() => reject(new Error(`the victim process exited with ${exitCode} during its traffic`)));
-        const request: VictimRequest = { seconds };
-        child.send(request);
-      }),
-    stop: () => {
-      if (child.connected) child.disconnect();
-    },
-  };
-}
-
-/** The switch's rounds so far, frames it read per tenant, and Redis's time per command, at one instant. */
-interface RoundsSnapshot {
-  at: number;
-  batches: number;
-  read: Record<string, number>;
-  redisUsec: Record<string, number>;
-}
-
-async function switchRounds(sw: RunningSwitch, admin: Redis): Promise<RoundsSnapshot> {
-  type Counters = { rxFrames: number };
-  const reply = await requestJson<{ batches: number; counters: { tenants: Record<string, Counters> } }>(
-    'GET',
-    `${sw.url}/dataplane`,
-    undefined,
-    10_000,
-    testAdminHeaders(),
-  );
-  const stats = await admin.info('commandstats');
-  const redisUsec: Record<string, number> = {};
-  for (const [, command = '', usec = '0'] of stats.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+),/gm)) {
-    redisUsec[command] = Number(usec);
-  }
-  return {
-    at: performance.now(),
-    batches: reply.body.batches,
-    read: Object.fromEntries(Object.entries(reply.body.counters.tenants).map(([t, c]) => [t, c.rxFrames])),
-    redisUsec,
-  };
-}
-
-/** The switch's rounds over a measured window: how many, how long, what each read, and what Redis spent per round. */
-function roundsOver(before: RoundsSnapshot, after: RoundsSnapshot, redisCpuUs: number): SwitchRounds {
-  const rounds = Math.max(1, after.batches - before.batches);
-  const readOf = (tenant: string): number => ((after.read[tenant] ?? 0) - (before.read[tenant] ?? 0)) / rounds;
-  const usec = Object.entries(after.redisUsec)
-    .map(([command, us]): [string, number] => [command, (us - (before.redisUsec[command] ?? 0)) / rounds])
-    .filter(([, us]) => us > 0)
-    .sort((a, b) => b[1] - a[1]);
-  return {
-    perSecond: round((rounds * 1000) / (after.at - before.at)),
-    ms: round((after.at - before.at) / rounds),
-    victimFrames: round(readOf('victim')),
-    stormFrames: round(readOf('storm')),
-    redisCpuUs: Math.round(redisCpuUs / rounds),
-    redisCommandUs: Object.fromEntries(usec.slice(0, 4).map(([command, us]) => [command, Math.round(us)])),
-  };
 }
 
 interface Storm {
@@ -419,17 +267,12 @@ async function startStorm(redis: TestRedis): Promise<Storm> {
   const child: ChildProcess = fork(join(__dirname, 'isolation-storm.js'), [], {
     env: { PATH: process.env['PATH'] ?? '', REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    // A session of its own, as the lab runs each VM: with the kernel's autogroups, a scheduling group of its own.
-    detached: true,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`the storm process exited with ${code} before it started`)));
   });
-  // It stands in for a hostile tenant's VMs: at their CPU priority, set at once, since it writes from its start.
-  if (child.pid !== undefined) await lowerCpuPriority(child.pid, tenantNice());
-  await ready;
   let stopping: Promise<StormReport> | undefined;
   return {
     pid: child.pid,
@@ -468,22 +311,130 @@ async function stormCounters(
   };
 }
 
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
+/**
+ * The victim's traffic for `seconds`: VICTIM_RATE frames/s from VICTIM_FROM, read at VICTIM_TO, each frame's
+ * latency taken from the send time stamped in it.
+ */
+async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> {
+  const sender = admin.duplicate();
+  const reader = admin.duplicate();
+  const total = Math.round(VICTIM_RATE * seconds);
+  const latencies: number[] = [];
+  /** Per sequence number: when Redis took the frame into tx, and into rx, in ms (from the entry ids). */
+  const txMs = new Float64Array(total);
+  const rxMs = new Float64Array(total);
+  const stamps = new Float64Array(total);
+  const arrivals = new Float64Array(total);
+  let lastArrival = 0;
+  let sendingDone = false;
+  try {
+    const marker = (await reader.xadd(PORT_KEYS.rx(VICTIM_TO), '*', 'marker', '1')) ?? '0-0';
+    const started = performance.timeOrigin + performance.now();
+    const receiving = (async () => {
+      let lastId = marker;
+      let quietSince = 0;
+      while (latencies.length < total) {
+        const pipeline = reader.pipeline();
+        pipeline.xtrim(PORT_KEYS.rx(VICTIM_TO), 'MINID', lastId);
+        pipeline.xreadBuffer('COUNT', 1000, 'BLOCK', 100, 'STREAMS', PORT_KEYS.rx(VICTIM_TO), lastId);
+        const results = (await pipeline.exec()) ?? [];
+        const reply = results[1]?.[1] as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const now = performance.timeOrigin + performance.now();
+        if (!reply) {
+          if (!sendingDone) continue;
+          quietSince ||= now;
+          if (now - quietSince > 5000) break; // what has not come 5 s after the last send is lost
+          continue;
+        }
+        quietSince = 0;
+        for (const [id, fields] of reply[0][1]) {
+          lastId = id.toString();
+          // The switch packs the frames of one batch for one destination into one rx entry.
+          for (const { frame } of portEntryContent(fields).frames) {
+            // An earlier run's straggler (sent before this one started) is not this run's.
+            if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
+            latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
+            lastArrival = now;
+            const seq = frame.readUInt32BE(STAMP_AT - 4);
+            if (seq < total) {
+              stamps[seq] = frame.readDoubleBE(STAMP_AT);
+              rxMs[seq] = entryMs(lastId);
+              arrivals[seq] = now;
+            }
+          }
+        }
+      }
+    })();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(
+        total,
+        Math.floor(((performance.timeOrigin + performance.now() - started) / 1000) * VICTIM_RATE) + 1,
+      );
+      if (due > sent) {
+        const pipeline = sender.pipeline();
+        const first = sent;
+        for (; sent < due; sent++) {
+          pipeline.xadd(PORT_KEYS.tx(VICTIM_FROM), '*', PORT_ENTRY_FIELDS.frame, victimFrame(sent));
+        }
+        const ids = (await pipeline.exec()) ?? [];
+        ids.forEach(([, id], i) => (txMs[first + i] = typeof id === 'string' ? entryMs(id) : NaN));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    sendingDone = true;
+    await receiving;
+    const elapsed = Math.max(lastArrival - started, (total / VICTIM_RATE) * 1000);
+    return {
+      fps: latencies.length / (elapsed / 1000),
+      p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
+      p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
+      lost: total - latencies.length,
+      tail: slowestStages(stamps, txMs, rxMs, arrivals),
+    };
+  } finally {
+    sender.disconnect();
+    reader.disconnect();
+  }
+}
+
+function victimFrame(seq: number): Buffer {
+  const payload = Buffer.alloc(64);
+  payload.writeUInt32BE(seq, 0);
+  payload.writeDoubleBE(performance.timeOrigin + performance.now(), 4);
+  return buildFrame({
+    srcMac: vmMacAddress(VICTIM_FROM),
+    dstMac: vmMacAddress(VICTIM_TO),
+    ipv4: { src: vmIpv4Address(VICTIM_FROM), dst: vmIpv4Address(VICTIM_TO) },
+    udp: { srcPort: 4000, dstPort: 4001 },
+    payload,
+  });
+}
+
+/** The ms part of a stream entry id: when Redis added the entry, by its clock. */
+function entryMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
+function slowestStages(stamps: Float64Array, txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): Stages {
+  const arrived = [...arrivals.keys()].filter((seq) => arrivals[seq] > 0);
+  if (arrived.length === 0) return { toTx: NaN, switch: NaN, toReader: NaN };
+  const slowest = arrived
+    .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
+    .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
+  const stage = (of: (seq: number) => number): number => round(median(slowest.map(of)));
+  return {
+    toTx: stage((seq) => txMs[seq] - stamps[seq]),
+    switch: stage((seq) => rxMs[seq] - txMs[seq]),
+    toReader: stage((seq) => arrivals[seq] - rxMs[seq]),
+  };
 }
 
 function stagesText(stages: Stages): string {
   return `to tx ${stages.toTx}, switch ${stages.switch}, to reader ${stages.toReader}`;
 }
 
-function roundsText(run: VictimRun): string {
-  const r = run.rounds;
-  if (!r) return 'not measured';
-  const commands = Object.entries(r.redisCommandUs)
-    .map(([command, us]) => `${command} ${us}`)
-    .join(', ');
-  return (
-    `${r.perSecond}/s of ${r.ms} ms, reading ${r.victimFrames} victim + ${r.stormFrames} storm frames; Redis ` +
-    `${r.redisCpuUs} µs CPU per round (${commands})`
-  );
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }

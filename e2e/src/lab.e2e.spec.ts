@@ -5,8 +5,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  cpuPriorityOf,
-  DEFAULT_VM_NICE,
   ensureServiceTokens,
   isPortFree,
   isProcessAlive,
@@ -276,30 +274,6 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
           assert.equal(redisUrl, `REDIS_URL=redis://:${password}@127.0.0.1:${port}`, component.name);
         }
       }
-    },
-  );
-
-  it(
-    "runs tenant VMs at the lab's lower CPU priority (nice 10, and so their own autogroup), the services at 0",
-    { skip: process.platform !== 'linux' && 'reads /proc/<pid>' },
-    () => {
-      const priorities = state.components
-        .filter((c) => c.kind !== 'infra')
-        .map((c) => {
-          const { nice, autogroupNice } = cpuPriorityOf(c.pid);
-          return [c.name, nice, autogroupNice ?? nice];
-        })
-        .sort(([a], [b]) => String(a).localeCompare(String(b)));
-      // Where autogroups are off, the process's own nice stands for its group's.
-      assert.deepEqual(priorities, [
-        ['allocator', 0, 0],
-        ['operator', 0, 0],
-        ['switch', 0, 0],
-        ['telemetry', 0, 0],
-        ...Object.keys(EXPECTED_VMS)
-          .sort()
-          .map((vm) => [vm, DEFAULT_VM_NICE, DEFAULT_VM_NICE]),
-      ]);
     },
   );
 

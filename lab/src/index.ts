@@ -3,7 +3,6 @@ export * from './dashboard-access';
 export * from './lab-definition';
 export * from './lab-identity';
 export * from './lab-plan';
-export * from './vm-priority';
 export * from './lab-runner';
 export * from './lab-secrets';
 export * from './service-tokens';

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { ID_PATTERN, ValidationError } from '@tenantlab/shared';
-import { DEFAULT_VM_NICE, isVmNice, MAX_VM_NICE } from './vm-priority';
 
 /** Per-tenant caps over the operator's defaults (issue 10); the operator checks their ranges. */
 export interface TenantCapsOverrides {
@@ -24,11 +23,6 @@ export interface LabDefinition {
   switchEnv?: Record<string, string>;
   /** More of the allocator's environment (a scenario's `allocator` settings, such as ALLOCATOR_REALLOCATION). */
   allocatorEnv?: Record<string, string>;
-  /**
-   * The tenant VMs' CPU priority as a nice value, 0 (as the services) to 19; DEFAULT_VM_NICE when left out. Local
-   * mode runs each VM process at it, Docker mode gives each VM container the CPU weight of it (vm-priority.ts).
-   */
-  vmNice?: number;
 }
 
 /** A lab file is user input: every problem is reported with its path, all at once. */
@@ -68,9 +62,6 @@ export function parseLabDefinition(json: unknown, source: string): LabDefinition
       else seenVms.add(vm);
     });
   });
-  if (doc.vmNice !== undefined && !isVmNice(doc.vmNice)) {
-    problems.push(`vmNice: expected an integer from 0 to ${MAX_VM_NICE} (default ${DEFAULT_VM_NICE})`);
-  }
   if (problems.length > 0) throw new ValidationError(`${source} is invalid: ${problems.join('; ')}`, problems);
   return doc as LabDefinition;
 }

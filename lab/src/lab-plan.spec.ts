@@ -51,28 +51,6 @@ describe('planLab', () => {
     assert.equal(plan.find((spec) => spec.name === 'switch')?.url, 'http://127.0.0.1:13001');
   });
 
-  it("runs tenant VMs at the lab file's lower CPU priority (default nice 10), the services as they are", () => {
-    assert.deepEqual(
-      plan.map((spec) => [spec.name, spec.nice]),
-      [
-        ['operator', undefined],
-        ['switch', undefined],
-        ['allocator', undefined],
-        ['telemetry', undefined],
-        ['vm-a1', 10],
-        ['vm-a2', 10],
-      ],
-    );
-    const niced = planLab({ ...DEFINITION, vmNice: 3 }, '/repo', INFRA, 0);
-    assert.deepEqual(
-      niced.filter((spec) => spec.nice !== undefined).map((spec) => [spec.name, spec.nice]),
-      [
-        ['vm-a1', 3],
-        ['vm-a2', 3],
-      ],
-    );
-  });
-
   it('keeps the password out of every URL the lab shows', () => {
     assert.ok(plan.every((spec) => !spec.url.includes(PASSWORD)));
   });

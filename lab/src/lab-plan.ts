@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { SERVICE_PORTS, ServiceName, VM_BASE_PORT } from '@tenantlab/shared';
 import type { LabDefinition } from './lab-definition';
 import { type LabIdentity, labTenantsEnv } from './lab-identity';
-import { DEFAULT_VM_NICE } from './vm-priority';
 
 /** One Node process of the lab: a service or a tenant VM. */
 export interface ProcessSpec {
@@ -17,8 +16,6 @@ export interface ProcessSpec {
    * secret (VMs' TENANT_SECRET): give it to the process, never print it.
    */
   env: Record<string, string>;
-  /** A tenant VM's CPU priority (the lab file's vmNice): the lab runner lowers the process to it. Services: none. */
-  nice?: number;
 }
 
 export interface InfraUrls {
@@ -122,7 +119,6 @@ export function planLab(
         serviceDir: join(repoRoot, 'services', 'tenant-vm'),
         port,
         url,
-        nice: definition.vmNice ?? DEFAULT_VM_NICE,
         env: {
           ...common,
           REDIS_URL: infra.redis,

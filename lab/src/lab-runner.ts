@@ -14,7 +14,6 @@ import { ensureRedisAdminPassword } from './lab-secrets';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
-import { lowerCpuPriority } from './vm-priority';
 import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attached';
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
@@ -268,14 +267,13 @@ function restartHooks(repoRoot: string, state: LabState, onProgress: (message: s
   };
 }
 
-/** Starts a component's process; a tenant VM's at its lower CPU priority (spec.nice), restarts too. */
-async function startProcess(
+function startProcess(
   spec: ProcessSpec,
   logDir: string,
   onLine: LabOptions['onLine'],
   appendLog = false,
 ): Promise<SupervisedProcess> {
-  const child = await SupervisedProcess.start({
+  return SupervisedProcess.start({
     component: spec.name,
     command: process.execPath,
     args: ['--require', './dist/instrumentation.js', 'dist/main.js'],
@@ -286,19 +284,6 @@ async function startProcess(
     appendLog,
     onLine: (line) => onLine(spec.name, line),
   });
-  if (spec.nice !== undefined && spec.nice > 0) {
-    try {
-      await lowerCpuPriority(child.pid, spec.nice);
-    } catch (error) {
-      // One that has already exited is reported as such by the readiness wait, with its log's tail.
-      if (child.exitStatus) return child;
-      await child.stop(10_000);
-      throw new Error(`could not lower ${spec.name}'s CPU priority to nice ${spec.nice}: ${String(error)}`, {
-        cause: error,
-      });
-    }
-  }
-  return child;
 }
 
 function seconds(since: number): string {

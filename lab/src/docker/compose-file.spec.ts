@@ -127,29 +127,6 @@ describe('the compose project generated from a lab file', () => {
     assert.equal(composeProject(definition).services['switch']?.environment['PROGRAM_CPU_NS_PER_SECOND'], undefined);
   });
 
-  it("gives each VM container a CPU weight below the services (cpu_shares), from the lab file's vmNice", () => {
-    const definition = { name: 'prio', tenants: [{ id: 't1', vms: ['v1', 'v2'] }] };
-    const sharesOf = (project: ReturnType<typeof composeProject>): [string, number | undefined][] =>
-      Object.entries(project.services).map(([name, s]) => [name, s.cpu_shares]);
-    const weighted = (project: ReturnType<typeof composeProject>): [string, number | undefined][] =>
-      sharesOf(project).filter(([, shares]) => shares !== undefined);
-    // Default nice 10: the kernel's weight of a nice-10 process (110) against the default 1024 of every other one.
-    assert.deepEqual(weighted(composeProject(definition)), [
-      ['v1', 110],
-      ['v2', 110],
-    ]);
-    assert.deepEqual(weighted(composeProject({ ...definition, vmNice: 19 })), [
-      ['v1', 15],
-      ['v2', 15],
-    ]);
-    // 0: as the services.
-    assert.deepEqual(weighted(composeProject({ ...definition, vmNice: 0 })), [
-      ['v1', 1024],
-      ['v2', 1024],
-    ]);
-    assert.throws(() => composeProject({ ...definition, vmNice: 20 }), /vmNice must be an integer from 0 to 19/);
-  });
-
   it("gives the allocator container a scenario's allocator settings, and no other container", () => {
     const definition = { name: 'loop', tenants: [{ id: 't1', vms: ['v1'] }] };
     const project = composeProject({ ...definition, allocatorEnv: { ALLOCATOR_REALLOCATION: 'static' } });

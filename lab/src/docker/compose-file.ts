@@ -4,7 +4,6 @@ import type { LabDefinition } from '../lab-definition';
 import { VM_NODE_OPTIONS } from '../lab-plan';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
 import { requiredComposeVariable } from '../service-tokens';
-import { DEFAULT_VM_NICE, vmCpuShares } from '../vm-priority';
 import {
   containerSecrets,
   REDIS_ADMIN_CONFIG,
@@ -309,9 +308,6 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       ['tenant-vms'],
       { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },
     );
-    // Below the services' default 1024: under contention a tenant's containers give way to the shared ones, with the
-    // weight a process at the lab's vmNice has in local mode (issue 10's victim p99 under another tenant's storm).
-    services[vm].cpu_shares = vmCpuShares(definition.vmNice ?? DEFAULT_VM_NICE);
   });
   // Each container's secrets (a VM only its own tenant's enrollment secret) and the variables naming their files.
   const tenantOf = new Map(vms.map(({ vm, tenant }) => [vm, tenant]));
@@ -380,8 +376,6 @@ export interface ComposeService {
   init?: boolean;
   command?: string[];
   mem_limit: string;
-  /** CPU weight against the other containers (Docker's default 1024): the tenant VMs' is lower (vm-priority.ts). */
-  cpu_shares?: number;
   environment: Record<string, string>;
   /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
   secrets?: string[];

@@ -151,7 +151,6 @@ async function runOnce(
           ? { switchEnv: { ...switchEnvOf(scenario.switch), ...memoryEnvOf(scenario.allocator) } }
           : {}),
         ...(scenario.allocator ? { allocatorEnv: allocatorEnvOf(scenario.allocator) } : {}),
-        ...(scenario.vmNice !== undefined ? { vmNice: scenario.vmNice } : {}),
       },
       profile: options.profile,
       portOffset: options.portOffset,

@@ -64,14 +64,6 @@ export const SCENARIO_SCHEMA: JsonSchema = {
     tenants: { type: 'array', minItems: 1, maxItems: 64, items: { $ref: '#/$defs/tenant' } },
     switch: { $ref: '#/$defs/switchSettings' },
     allocator: { $ref: '#/$defs/allocatorSettings' },
-    vmNice: {
-      type: 'integer',
-      minimum: 0,
-      maximum: 19,
-      description:
-        "The tenant VMs' CPU priority as a nice value (default 10), below the services' 0: local mode runs each VM " +
-        'process at it, Docker mode gives each VM container the same weight as cpu_shares (110 at 10, against 1024).',
-    },
     workloads: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/workload' } },
     timeline: { type: 'array', maxItems: 256, items: { $ref: '#/$defs/event' } },
     variants: {
