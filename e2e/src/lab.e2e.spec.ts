@@ -90,6 +90,11 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       lines.some((line) => line.includes('switch attached 4 ports')),
       `the start waits for the switch to attach the four VMs' ports:\n${output}`,
     );
+    // VMs start a few at a time; the progress says when the last has registered (README: `N VMs registered`).
+    assert.ok(
+      lines.some((line) => line.includes('4 VMs registered')),
+      `the start says when the four VMs have registered:\n${output}`,
+    );
     const starting = lines.filter((line) => line.includes('starting Redis, Kafka and Jaeger'));
     assert.equal(starting.length, 1, starting.join('\n'));
     // Redis, Kafka and Jaeger write to their log files only, beside the services' (README: `.lab/<profile>/logs/`).
