@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildFrame, type ProgramQuota, validateProgram } from '@tenantlab/shared';
 import { type CompiledProgram, compileProgram, RegisterMemory } from '../programs';
+import { FakePauses } from '../programs/testing/fake-pauses';
 import { countingProgram } from '../testing/counting-program';
 import { MacTable } from './mac-table';
 import { SwitchCounters } from './switch-counters';
@@ -184,22 +185,32 @@ describe("the data path's waits, drops and CPU charges", () => {
     assert.equal(pipeline.mustWait(B1), false, 'tenant B has no program, so no budget to wait for');
   });
 
-  it('charges each frame what it measured, a lone one over 100 µs only 100 µs (a pause is not the tenant’s doing)', () => {
-    const charged = (tickNs: number): number => {
+  it("charges each frame what its program ran, not the process's pauses, a slow program all of its time", () => {
+    /** Program time charged for three frames each measured `tickNs`, of which the thread waited `waitNs` for a CPU. */
+    const charged = (tickNs: number, waitNs = 0): number => {
       let now = 0;
+      const pauses = new FakePauses();
+      // The clock is read as a frame's program starts and as it ends: the wait grows by half of it with each read.
+      const clock = () => {
+        pauses.waitNs += waitNs / 2;
+        return (now += tickNs);
+      };
       const pipeline = new SwitchPipeline({
         flowCacheSize: 0,
-        programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock: () => (now += tickNs) },
+        programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock, pauses },
       });
       pipeline.attach(A1);
       pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
-      for (let i = 0; i < 3; i++) pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
+      for (let i = 0; i < 3; i++) {
+        pipeline.startRound();
+        pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
+      }
+      pauses.deliverGcEntries();
       return pipeline.programCpuNs()['tenant-a'];
     };
     assert.equal(charged(2_000), 3 * 2_000, 'one clock tick per frame');
-    assert.equal(charged(1e9), 3 * 100_000, 'a second-long run, alone in its 100 ms, is billed 100 µs');
-    // Frames of 300 µs one after the other are the program, not pauses: billed in full, the excess carried.
     assert.equal(charged(300_000), 3 * 300_000, 'a program slower than the cap pays its time');
+    assert.equal(charged(1e9, 1e9 - 2_000), 3 * 2_000, 'a second-long wait for a CPU is not billed');
   });
 
   it('a tenant whose program is removed and installed again starts with a fresh bucket', () => {

@@ -144,6 +144,11 @@ export class SwitchPipeline {
     this.relink();
   }
 
+  /** A batch of the data path begins (see TenantCpuBudget.startRound). */
+  startRound(): void {
+    this.cpu?.startRound();
+  }
+
   /**
    * True while the tenant's programs are over their share of processing time for a tx entry of `frames` frames from
    * `port` (see TenantCpuBudget.admitEntry): its frames must wait.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, PAUSE_WINDOW_NS, TenantCpuBudget } from './tenant-cpu-budget';
+import { MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
+import { FakePauses } from './testing/fake-pauses';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
 function fakeClock(): { now: number; clock: () => number } {
@@ -150,24 +151,45 @@ describe('TenantCpuBudget', () => {
     assert.equal(budget.admitEntry(a, 128, time.now), true, '635 µs of frames on a 200 µs burst: admitted when full');
   });
 
-  it('bills a program slower than MAX_FRAME_CHARGE_NS its time, and forgives a lone pause', () => {
+  it('bills a program slower than MAX_FRAME_CHARGE_NS all its time, once the pauses within its frames are known', () => {
     const time = fakeClock();
-    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock });
+    const pauses = new FakePauses();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock, pauses });
     budget.setWeight('slow', 1);
-    budget.setWeight('paused', 1);
     const slow = budget.bucketOf('slow')!;
-    const paused = budget.bucketOf('paused')!;
-    // The slow program takes 300 µs a frame, frame after frame (the cap alone would bill it 100 µs of each).
+    // The slow program takes 300 µs a frame, frame after frame, with no pause of the process.
+    budget.startRound();
     for (let i = 0; i < 10; i++) {
+      budget.now();
       time.now += 300_000;
       budget.chargeFrame(slow, 300_000, time.now);
     }
-    assert.equal(slow.chargedNs, 10 * 300_000, 'every frame billed in full, the first one too');
-    // A 2 µs program, whose frames one pause of 5 ms a second interrupts: the pause is not billed.
-    for (let second = 0; second < 3; second++) {
-      for (let i = 0; i < 10; i++) budget.chargeFrame(paused, 2_000, (time.now += 2_000));
-      budget.chargeFrame(paused, 5_000_000, (time.now += PAUSE_WINDOW_NS + 1));
-    }
-    assert.equal(paused.chargedNs, 3 * (10 * 2_000 + MAX_FRAME_CHARGE_NS));
+    assert.equal(slow.chargedNs, 10 * MAX_FRAME_CHARGE_NS, 'the cap at once');
+    pauses.deliverGcEntries();
+    assert.equal(slow.chargedNs, 10 * 300_000, 'every frame in full once settled');
+  });
+
+  it("bills none of the process's pauses within a frame: its wait for a CPU and its garbage collections", () => {
+    const time = fakeClock();
+    const pauses = new FakePauses();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock, pauses });
+    budget.setWeight('paused', 1);
+    const paused = budget.bucketOf('paused')!;
+    pauses.waitNs = 7_000_000; // waited before the round: nothing to do with its frames
+    budget.startRound();
+    budget.now();
+    for (let i = 0; i < 10; i++) budget.chargeFrame(paused, 2_000, (time.now += 2_000));
+    // A frame whose program ran 120 µs, stopped 3 ms waiting for a CPU and 1.9 ms by a garbage collection.
+    const started = time.now;
+    time.now += 120_000 + 3_000_000 + 1_900_000;
+    pauses.waitNs += 3_000_000;
+    pauses.gcs.push({ startMs: (started + 50_000) / 1e6, endMs: (started + 1_950_000) / 1e6 });
+    // A collection before the frame is not its pause.
+    pauses.gcs.push({ startMs: (started - 1_000_000) / 1e6, endMs: (started - 10_000) / 1e6 });
+    budget.chargeFrame(paused, time.now - started, time.now);
+    pauses.deliverGcEntries();
+    assert.equal(paused.chargedNs, 10 * 2_000 + 120_000, 'its frames and its own 120 µs, nothing of the pauses');
+    // Without the deductions, the same frame would have been billed 5.02 ms: a tenant with half a millisecond of
+    // program time a second would wait ten seconds for it.
   });
 });

@@ -1,3 +1,5 @@
+import { processPauses, type PauseSource } from './process-pauses';
+
 /** Nanoseconds since some fixed point; inject a fake one in tests. */
 export type NanoClock = () => number;
 
@@ -10,6 +12,8 @@ export interface CpuBudgetOptions {
   /** Most time a tenant can bank while idle, in ns: how long a burst it may run at once. */
   readonly burstNs: number;
   readonly clock?: NanoClock;
+  /** Where the process's own pauses are learnt (GC, waiting for a CPU); the real process's by default. */
+  readonly pauses?: PauseSource;
 }
 
 /** One tenant's bucket; the pipeline keeps the handle so the per-frame path needs no lookup by name. */
@@ -25,9 +29,14 @@ export interface CpuBucket {
   frameCostNs: number;
   /** How deep in debt the frames of the entry admitted last may run the bucket (see `admitEntry`), ns, negative. */
   entryFloorNs: number;
-  /** A frame's time over MAX_FRAME_CHARGE_NS not billed yet, and when that frame ran (see `charge`). */
-  carriedNs: number;
-  overCapAt: number;
+}
+
+/** A frame's time over MAX_FRAME_CHARGE_NS, billed once the GC pauses within it are known (see `chargeFrame`). */
+interface PendingExcess {
+  readonly bucket: CpuBucket;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly excessNs: number;
 }
 
 /**
@@ -38,17 +47,13 @@ export interface CpuBucket {
 export const MAX_RESUME_NS = 100_000;
 
 /**
- * The most one frame is billed when it is the tenant's only frame over it in PAUSE_WINDOW_NS: a program's work per
- * frame is bounded (no loops), so one long measurement among short ones is a garbage-collection pause or the process
- * being descheduled, which must not be charged to the tenant whose frame happened to be running.
+ * What a frame is billed at once, at most. A frame measured longer was most likely stopped by the process (a GC pause,
+ * the kernel running something else), which is not the tenant's time: its excess is billed only once those pauses are
+ * known, less them (see `chargeFrame`). A program slower than this per frame still pays all of its own time.
  */
 export const MAX_FRAME_CHARGE_NS = 100_000;
-/**
- * A second frame over MAX_FRAME_CHARGE_NS within this time of the first is the program, not a pause: both are billed
- * in full (the first's excess was carried meanwhile). A program that costs more than the cap per frame pays its cost;
- * what is forgiven is at most one frame's excess per window, per tenant.
- */
-export const PAUSE_WINDOW_NS = 100_000_000;
+/** Excesses waiting for their GC pauses to be known, at most; past it the oldest is billed without that deduction. */
+const MAX_PENDING_EXCESSES = 1024;
 /** The moving average of a tenant's frame cost moves this share of the way to each frame's bill. */
 const FRAME_COST_WEIGHT = 1 / 16;
 
@@ -78,12 +83,18 @@ export class TenantCpuBudget {
   private readonly clock: NanoClock;
   /** What an emptied bucket must hold again before its tenant runs (see MAX_RESUME_NS). */
   private readonly resumeNs: number;
+  private readonly pauses: PauseSource;
+  /** The thread's run-queue wait when the round's first program started (see `startRound`), ns. */
+  private roundWaitNs: number | undefined;
+  private readonly pending: PendingExcess[] = [];
+  private settling = false;
 
   constructor(private readonly options: CpuBudgetOptions) {
     if (!(options.nsPerSecond > 0) || !(options.burstNs > 0)) {
       throw new RangeError('a CPU budget needs a positive rate and burst');
     }
     this.clock = options.clock ?? monotonicClock;
+    this.pauses = options.pauses ?? processPauses();
     // Half the burst at most: a tenant waiting for its turn with more than it needs to resume still banks what it
     // earns meanwhile, up to the burst, instead of losing it to the cap.
     this.resumeNs = Math.min(options.burstNs / 2, MAX_RESUME_NS);
@@ -103,8 +114,6 @@ export class TenantCpuBudget {
         resting: false,
         frameCostNs: 0,
         entryFloorNs: 0,
-        carriedNs: 0,
-        overCapAt: -Infinity,
       };
       this.buckets.set(tenant, fresh);
     } else {
@@ -127,8 +136,17 @@ export class TenantCpuBudget {
     return this.buckets.get(tenant);
   }
 
-  /** The budget's clock, in ns: read it once per frame and pass it to `admit` and `charge`. */
+  /**
+   * A round of the data path begins: the run-queue wait is read again before its first program runs, so that what the
+   * kernel kept the thread waiting in this round can be told apart from a frame's program time (see `chargeFrame`).
+   */
+  startRound(): void {
+    this.roundWaitNs = undefined;
+  }
+
+  /** The budget's clock, in ns: read it once per frame, before its program runs, and pass it to `admit` and `charge`. */
   now(): number {
+    this.roundWaitNs ??= this.pauses.runQueueWaitNs();
     return this.clock();
   }
 
@@ -170,24 +188,43 @@ export class TenantCpuBudget {
   }
 
   /**
-   * Charges a frame whose program was measured to run `measuredNs`, ending at `now`. Over MAX_FRAME_CHARGE_NS, it is
-   * charged the cap and the excess carried: a second frame over the cap within PAUSE_WINDOW_NS pays its own time in
-   * full and the carried excess (the program is that slow), while a lone one's excess is forgiven as a pause.
+   * Charges a frame whose program was measured to run `measuredNs`, ending at `now`. Up to MAX_FRAME_CHARGE_NS it is
+   * billed at once (the kernel is not asked, which would cost more than most frames). Past it, the run-queue wait since
+   * the round began (or since the last such frame) is taken off, up to the cap of what is left is billed at once, and
+   * the rest less the GC pauses within the frame once they are known, a turn of the event loop later. A round's wait that fell outside the frame
+   * is forgiven with it: never more than the process was really stopped.
    */
   chargeFrame(bucket: CpuBucket, measuredNs: number, now: number): void {
-    let billed = measuredNs;
-    if (measuredNs > MAX_FRAME_CHARGE_NS) {
-      if (now - bucket.overCapAt <= PAUSE_WINDOW_NS) {
-        billed = measuredNs + bucket.carriedNs;
-        bucket.carriedNs = 0;
-      } else {
-        billed = MAX_FRAME_CHARGE_NS;
-        bucket.carriedNs = measuredNs - MAX_FRAME_CHARGE_NS;
-      }
-      bucket.overCapAt = now;
+    if (measuredNs <= MAX_FRAME_CHARGE_NS) {
+      bucket.frameCostNs += (measuredNs - bucket.frameCostNs) * FRAME_COST_WEIGHT;
+      this.charge(bucket, measuredNs, now);
+      return;
     }
-    bucket.frameCostNs += (Math.min(measuredNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
-    this.charge(bucket, billed, now);
+    const wait = this.pauses.runQueueWaitNs();
+    const waited = this.roundWaitNs === undefined ? 0 : Math.max(0, wait - this.roundWaitNs);
+    this.roundWaitNs = wait;
+    const ranNs = measuredNs - waited;
+    bucket.frameCostNs += (Math.min(ranNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
+    this.charge(bucket, Math.max(0, Math.min(ranNs, MAX_FRAME_CHARGE_NS)), now);
+    const excessNs = ranNs - MAX_FRAME_CHARGE_NS;
+    if (excessNs <= 0) return;
+    if (this.pending.length >= MAX_PENDING_EXCESSES) this.bill(this.pending.shift()!);
+    this.pending.push({ bucket, startMs: (now - measuredNs) / 1e6, endMs: now / 1e6, excessNs });
+    if (!this.settling) {
+      this.settling = true;
+      this.pauses.afterGcEntries(() => this.settle());
+    }
+  }
+
+  /** Bills every pending excess less the GC pauses within its frame. */
+  private settle(): void {
+    this.settling = false;
+    for (const excess of this.pending.splice(0)) this.bill(excess);
+  }
+
+  private bill({ bucket, startMs, endMs, excessNs }: PendingExcess): void {
+    const billed = excessNs - this.pauses.gcPauseNs(startMs, endMs);
+    if (billed > 0) this.charge(bucket, billed, this.clock());
   }
 
   /** Time in the tenant's bucket now, in ns (negative while in debt). */

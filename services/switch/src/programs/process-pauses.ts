@@ -1,0 +1,97 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+
+/**
+ * Time the switch's own thread was stopped while it measured a tenant's program: a garbage-collection pause, or the
+ * kernel running something else (the thread waiting for a CPU). A frame's program is timed with the wall clock, so
+ * both land on whichever tenant's frame was running; they are the process's, not the tenant's, and must not be billed
+ * (a 5 ms pause billed to a tenant with half a millisecond of program time a second starves it for 10 s).
+ */
+export interface PauseSource {
+  /** The main thread's time spent runnable but not running since it started, in ns (0 where the kernel does not say). */
+  runQueueWaitNs(): number;
+  /** Garbage-collection pause time within [startMs, endMs] (performance.now() milliseconds), in ns. */
+  gcPauseNs(startMs: number, endMs: number): number;
+  /** Calls `then` once the entries of garbage collections that ended before this call can be read. */
+  afterGcEntries(then: () => void): void;
+}
+
+/** GC pauses remembered: a settlement looks back one event loop turn, so a few dozen are plenty. */
+const GC_HISTORY = 64;
+
+/**
+ * The pauses of this process: GC from the `gc` performance entries, run-queue wait from the kernel's schedstat of the
+ * main thread (its second field, in ns; opened once from the main thread so that the descriptor is that thread's).
+ */
+class ProcessPauses implements PauseSource {
+  private readonly gcStarts = new Float64Array(GC_HISTORY);
+  private readonly gcEnds = new Float64Array(GC_HISTORY);
+  private gcCount = 0;
+  private readonly schedstat: number | undefined;
+  private readonly buffer = Buffer.alloc(96);
+
+  constructor() {
+    this.schedstat = openSchedstat();
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.rememberGc(entry);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  }
+
+  runQueueWaitNs(): number {
+    if (this.schedstat === undefined) return 0;
+    const length = readSync(this.schedstat, this.buffer, 0, this.buffer.length, 0);
+    // "<on-cpu ns> <run-queue wait ns> <timeslices>\n"
+    const text = this.buffer.toString('latin1', 0, length);
+    const wait = Number(text.split(' ')[1]);
+    return Number.isFinite(wait) ? wait : 0;
+  }
+
+  gcPauseNs(startMs: number, endMs: number): number {
+    let overlapMs = 0;
+    const known = Math.min(this.gcCount, GC_HISTORY);
+    for (let i = 0; i < known; i++) {
+      const from = Math.max(startMs, this.gcStarts[i]);
+      const to = Math.min(endMs, this.gcEnds[i]);
+      if (to > from) overlapMs += to - from;
+    }
+    return overlapMs * 1e6;
+  }
+
+  afterGcEntries(then: () => void): void {
+    // A GC's entry reaches observers through an immediate that the GC's end queued (node's perf_hooks), so two turns
+    // of the event loop's check phase after this call it has been delivered.
+    setImmediate(() => setImmediate(then));
+  }
+
+  private rememberGc(entry: PerformanceEntry): void {
+    const slot = this.gcCount % GC_HISTORY;
+    this.gcStarts[slot] = entry.startTime;
+    this.gcEnds[slot] = entry.startTime + entry.duration;
+    this.gcCount += 1;
+  }
+}
+
+function openSchedstat(): number | undefined {
+  try {
+    const fd = openSync('/proc/thread-self/schedstat', 'r');
+    try {
+      readSync(fd, Buffer.alloc(96), 0, 96, 0);
+      return fd;
+    } catch {
+      closeSync(fd);
+      return undefined;
+    }
+  } catch {
+    // Not Linux, or no schedstat in this kernel: waiting for a CPU is then billed as program time.
+    return undefined;
+  }
+}
+
+let shared: ProcessPauses | undefined;
+
+/** The process's pause source, made on first use (one GC observer and one descriptor per process). */
+export function processPauses(): PauseSource {
+  shared ??= new ProcessPauses();
+  return shared;
+}
