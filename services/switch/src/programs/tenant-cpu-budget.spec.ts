@@ -192,4 +192,23 @@ describe('TenantCpuBudget', () => {
     // Without the deductions, the same frame would have been billed 5.02 ms: a tenant with half a millisecond of
     // program time a second would wait ten seconds for it.
   });
+
+  it('bills nothing, and keeps running the entry, for a frame shorter than the wait for a CPU its round saw before it', () => {
+    const time = fakeClock();
+    const pauses = new FakePauses();
+    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e9, clock: time.clock, pauses });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    for (let i = 0; i < 50; i++) budget.chargeFrame(a, 2_000, (time.now += 2_000));
+    budget.startRound();
+    budget.now();
+    pauses.waitNs += 10_000_000; // 10 ms waiting for a CPU, earlier in the round than the next frame
+    const charged = a.chargedNs;
+    budget.chargeFrame(a, 200_000, (time.now += 10_200_000));
+    pauses.deliverGcEntries();
+    assert.equal(a.chargedNs, charged, 'nothing of the wait');
+    assert.ok(a.frameCostNs >= 0, `the cost per frame stays a cost: ${a.frameCostNs}`);
+    assert.equal(budget.admitEntry(a, 64, time.now), true);
+    assert.equal(budget.holds(a, time.now), true, "the admitted entry's frames run");
+  });
 });

@@ -203,9 +203,12 @@ export class TenantCpuBudget {
     const wait = this.pauses.runQueueWaitNs();
     const waited = this.roundWaitNs === undefined ? 0 : Math.max(0, wait - this.roundWaitNs);
     this.roundWaitNs = wait;
-    const ranNs = measuredNs - waited;
+    // The round's wait may have been before this frame began, and be longer than it: the frame then ran for nothing
+    // the process can tell apart, and is billed nothing (a negative cost would also drag the tenant's cost per frame
+    // below 0, and with it the floor an entry's frames may run to above 0: every frame refused).
+    const ranNs = Math.max(0, measuredNs - waited);
     bucket.frameCostNs += (Math.min(ranNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
-    this.charge(bucket, Math.max(0, Math.min(ranNs, MAX_FRAME_CHARGE_NS)), now);
+    this.charge(bucket, Math.min(ranNs, MAX_FRAME_CHARGE_NS), now);
     const excessNs = ranNs - MAX_FRAME_CHARGE_NS;
     if (excessNs <= 0) return;
     if (this.pending.length >= MAX_PENDING_EXCESSES) this.bill(this.pending.shift()!);
