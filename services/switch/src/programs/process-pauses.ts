@@ -16,6 +16,8 @@ export interface PauseSource {
   afterGcEntries(then: () => void): void;
 }
 
+const SPACE = 0x20;
+const ZERO = 0x30;
 /** GC pauses remembered: a settlement looks back one event loop turn, so a few dozen are plenty. */
 const GC_HISTORY = 64;
 
@@ -41,10 +43,17 @@ class ProcessPauses implements PauseSource {
   runQueueWaitNs(): number {
     if (this.schedstat === undefined) return 0;
     const length = readSync(this.schedstat, this.buffer, 0, this.buffer.length, 0);
-    // "<on-cpu ns> <run-queue wait ns> <timeslices>\n"
-    const text = this.buffer.toString('latin1', 0, length);
-    const wait = Number(text.split(' ')[1]);
-    return Number.isFinite(wait) ? wait : 0;
+    // "<on-cpu ns> <run-queue wait ns> <timeslices>\n": the second number, read in place (a string and a split would
+    // double what the read costs, about 1.2 µs).
+    let at = this.buffer.indexOf(SPACE) + 1;
+    let wait = 0;
+    if (at === 0) return 0;
+    for (; at < length; at++) {
+      const digit = this.buffer[at] - ZERO;
+      if (digit < 0 || digit > 9) break;
+      wait = wait * 10 + digit;
+    }
+    return wait;
   }
 
   gcPauseNs(startMs: number, endMs: number): number {

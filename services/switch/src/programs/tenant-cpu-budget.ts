@@ -84,7 +84,10 @@ export class TenantCpuBudget {
   /** What an emptied bucket must hold again before its tenant runs (see MAX_RESUME_NS). */
   private readonly resumeNs: number;
   private readonly pauses: PauseSource;
-  /** The thread's run-queue wait when the round's first program started (see `startRound`), ns. */
+  /**
+   * The thread's run-queue wait when the round's, or the admitted entry's, first program started (see `startRound`,
+   * `admitEntry`) or the last frame over the cap ended, in ns; undefined until it is read, lazily, by `now`.
+   */
   private roundWaitNs: number | undefined;
   private readonly pending: PendingExcess[] = [];
   private settling = false;
@@ -172,6 +175,9 @@ export class TenantCpuBudget {
     const need = Math.min((frames - 1) * bucket.frameCostNs, this.options.burstNs);
     if (bucket.tokens < need) return false;
     bucket.entryFloorNs = -(need + this.resumeNs);
+    // The wait read again before the entry's first program: a long frame of it is forgiven only what the thread waited
+    // while this entry ran, not while other tenants' entries of the round did.
+    this.roundWaitNs = undefined;
     return true;
   }
 
