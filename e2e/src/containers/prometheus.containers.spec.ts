@@ -260,6 +260,25 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     assert.equal(docker('exec', containerOf('vm-a1'), 'node', '-e', script), '401');
   });
 
+  it("refuses, on the tenant network, tenant-a's scrape token replayed by a tenant-a VM at tenant-b's VM", () => {
+    // What Prometheus sends vm-a1 on every scrape, sent from inside vm-a1's container over `tenant-vms` (on stdin: no
+    // command line holds it).
+    const replay = (target: string): string => {
+      const script = `let token = ''; process.stdin.on('data', (chunk) => (token += chunk)).on('end', () =>
+        fetch('http://${target}:${VM_BASE_PORT}/metrics', { headers: { authorization: 'Bearer ' + token.trim() },
+          signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log(0)));`;
+      const result = spawnSync(dockerBinary(), ['exec', '-i', containerOf('vm-a1'), 'node', '-e', script], {
+        input: tokens.tenants['tenant-a'],
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      return result.stdout.trim();
+    };
+    assert.equal(replay('vm-b1'), '403', "tenant-b's VM refuses tenant-a's token");
+    assert.equal(replay('vm-a1'), '200', "the token is tenant-a's: its own tenant's VM answers it");
+  });
+
   // Last: it stops the lab.
   it("keeps every container's whole log in .lab/<profile>/logs/ once stopped: infrastructure's, across a restart", async () => {
     // The engine restarts a container whose process exits (`restart: unless-stopped`); the log goes on in the same
