@@ -145,9 +145,12 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
   /** The token Prometheus scrapes `target` with: the services', or its own tenant's. */
   const tokenOf = (target: ScrapeTarget): string =>
     target.kind === 'service' ? tokens.service : (tokens.tenants[TENANT_OF[target.name] ?? ''] ?? '');
-  /** Every other scrape token of the lab: the services' and every tenant's but `target`'s own. */
-  const otherTokensOf = (target: ScrapeTarget): string[] =>
-    [tokens.service, ...Object.values(tokens.tenants)].filter((token) => token !== tokenOf(target));
+  /** Every other scrape token of the lab than `target`'s own (the services' and every tenant's), by whose it is. */
+  const otherTokensOf = (target: ScrapeTarget): [whose: string, token: string][] =>
+    [
+      ["the services'", tokens.service] as [string, string],
+      ...Object.entries(tokens.tenants).map(([tenant, token]): [string, string] => [`${tenant}'s`, token]),
+    ].filter(([, token]) => token !== tokenOf(target));
 
   const scrape = (url: string, authorization?: string): Promise<Response> =>
     fetch(`${url}/metrics`, {
@@ -231,10 +234,8 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
       }
       const others = otherTokensOf(target);
       assert.equal(others.length, 2, `${target.name}: two other scrape tokens`);
-      for (const wrong of others) {
-        const job =
-          wrong === tokens.service ? "the services'" : `tenant ${TENANTS.find((t) => tokens.tenants[t] === wrong)}'s`;
-        assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with ${job} token`);
+      for (const [whose, wrong] of others) {
+        assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with ${whose} token`);
       }
     }
   });

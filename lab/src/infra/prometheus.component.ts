@@ -33,7 +33,7 @@ export interface PrometheusOptions {
   port: number;
   /** The configuration (prometheusConfig) naming `credentialsFiles`. */
   config: string;
-  /** Where each job's `credentials_file` points (services', each tenant's VMs'); each written owner-only with its token. */
+  /** Where each job's `credentials_file` points (the services', each tenant's VMs'); each written owner-only. */
   credentialsFiles: PerScrapeJob<string>;
   tokens: PerScrapeJob<string>;
   /** The web UI's and API's basic-auth password (the lab's Prometheus web password). */
