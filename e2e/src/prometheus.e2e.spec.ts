@@ -8,6 +8,7 @@ import {
   installPrometheus,
   labDataDir,
   type LabState,
+  type PerScrapeJob,
   prometheusAuthHeaders,
   readLabSecret,
   readPrometheusSecrets,
@@ -100,6 +101,15 @@ const DECLARED: Record<string, [name: string, type: 'counter' | 'gauge'][]> = {
   ],
 };
 
+/** The default lab's VMs' tenants: each VM's scrape job is its tenant's, its token that tenant's. */
+const TENANT_OF: Record<string, string> = {
+  'vm-a1': 'tenant-a',
+  'vm-a2': 'tenant-a',
+  'vm-b1': 'tenant-b',
+  'vm-b2': 'tenant-b',
+};
+const TENANTS = ['tenant-a', 'tenant-b'];
+
 /** The value of the series `name{labels}` in Prometheus's text format, or undefined when it is not there. */
 function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
@@ -114,14 +124,14 @@ function valueOf(text: string, name: string, labels: Record<string, string>): nu
 /**
  * The lab with its Prometheus (`lab up --prometheus`): every service's and VM's /metrics passes `promtool check
  * metrics` (Debian's prometheus package, installed as the lab installs it) and carries its domain's series, only a
- * scraper with the lab's scrape token of its kind (services', VMs') may read them, and the Prometheus the lab started
- * scrapes every one of them.
+ * scraper with the lab's scrape token of its job (the services', a VM's own tenant's) may read them, and the Prometheus
+ * the lab started scrapes every one of them, each tenant's VMs in their own job.
  */
 describe('metrics: /metrics on every service and the lab-started Prometheus', () => {
   let lab: TestLab;
   let state: LabState;
-  /** The scrape tokens (services', VMs') and the Prometheus web password. */
-  let tokens: { service: string; vm: string };
+  /** The scrape tokens (the services', each tenant's VMs') and the Prometheus web password. */
+  let tokens: PerScrapeJob<string>;
   let webPassword: string;
   let promtool: string;
   let scraped: ScrapeTarget[];
@@ -132,6 +142,15 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     url: string;
   }
   const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+  /** The token Prometheus scrapes `target` with: the services', or its own tenant's. */
+  const tokenOf = (target: ScrapeTarget): string =>
+    target.kind === 'service' ? tokens.service : (tokens.tenants[TENANT_OF[target.name] ?? ''] ?? '');
+  /** Every other scrape token of the lab than `target`'s own (the services' and every tenant's), by whose it is. */
+  const otherTokensOf = (target: ScrapeTarget): [whose: string, token: string][] =>
+    [
+      ["the services'", tokens.service] as [string, string],
+      ...Object.entries(tokens.tenants).map(([tenant, token]): [string, string] => [`${tenant}'s`, token]),
+    ].filter(([, token]) => token !== tokenOf(target));
 
   const scrape = (url: string, authorization?: string): Promise<Response> =>
     fetch(`${url}/metrics`, {
@@ -144,11 +163,12 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     lab = await startE2eLab({ prometheus: true });
     state = lab.state;
     const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
-    ({ tokens, webPassword } = readPrometheusSecrets(dataDir));
-    for (const secret of [tokens.service, tokens.vm, webPassword]) {
+    ({ tokens, webPassword } = readPrometheusSecrets(dataDir, TENANTS));
+    const secrets = [tokens.service, ...Object.values(tokens.tenants), webPassword];
+    for (const secret of secrets) {
       assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
     }
-    assert.equal(new Set([tokens.service, tokens.vm, webPassword]).size, 3, 'three different secrets');
+    assert.equal(new Set(secrets).size, 4, "four different secrets: the services' token, two tenants', the password");
     scraped = state.components.flatMap((component) =>
       component.kind === 'service' || component.kind === 'vm'
         ? [{ name: component.name, kind: component.kind, url: component.url }]
@@ -180,7 +200,7 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
       const expectations = [...RUNTIME, ...(EXPECTED[target.name] ?? [])];
       // Counters a scrape reads may trail the traffic by a moment (frames still in flight to the receiver).
       const text = await eventually(`${target.name}'s /metrics to show its series`, 20_000, async () => {
-        const response = await scrape(target.url, `Bearer ${tokens[target.kind]}`);
+        const response = await scrape(target.url, `Bearer ${tokenOf(target)}`);
         assert.equal(response.status, 200, `${target.name}: ${response.status}`);
         const type = response.headers.get('content-type') ?? '';
         assert.ok(type.startsWith('text/plain') && type.includes('version=0.0.4'), `${target.name}: ${type}`);
@@ -200,31 +220,36 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     }
   });
 
-  it("refuses a scrape without its kind's metrics token (401) and with any other credential (403)", async () => {
+  it("refuses a scrape without its job's metrics token (401) and with any other credential (403), another tenant's token too", async () => {
     const adminToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), 'service-token-admin') ?? '';
     for (const target of scraped) {
       const none = await scrape(target.url);
       assert.equal(none.status, 401, `${target.name} without a token`);
       assert.match(await none.text(), /metrics scrape token/);
-      // The admin token opens the services' APIs, not their metrics; nor does the hash a process is given, nor the
-      // other kind's token (a VM sees the VMs' token on every scrape), nor Prometheus's password.
-      const other = target.kind === 'service' ? tokens.vm : tokens.service;
-      for (const wrong of [adminToken, sha256(tokens[target.kind]), other, webPassword]) {
+      // The admin token opens the services' APIs, not their metrics; nor does the hash a process is given, nor any
+      // other job's token (a VM sees its tenant's on every scrape: it opens no service, no other tenant's VM), nor
+      // Prometheus's password.
+      for (const wrong of [adminToken, sha256(tokenOf(target)), webPassword]) {
         assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with another token`);
+      }
+      const others = otherTokensOf(target);
+      assert.equal(others.length, 2, `${target.name}: two other scrape tokens`);
+      for (const [whose, wrong] of others) {
+        assert.equal((await scrape(target.url, `Bearer ${wrong}`)).status, 403, `${target.name} with ${whose} token`);
       }
     }
   });
 
   it(
-    "gives each service the services' token's sha256 and each VM the VMs', no process a token, and prints none",
+    "gives each service the services' token's sha256 and each VM its own tenant's, no process a token, and prints none",
     { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ' },
     () => {
-      const secrets = [tokens.service, tokens.vm, webPassword];
+      const secrets = [tokens.service, ...Object.values(tokens.tenants), webPassword];
       for (const component of scraped) {
         const pid = state.components.find((c) => c.name === component.name)?.pid;
         const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-        const hash = sha256(tokens[component.kind]);
-        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds its kind's hash`);
+        const hash = sha256(tokenOf(component));
+        assert.ok(environment.includes(`METRICS_TOKEN_SHA256=${hash}`), `${component.name} holds its job's hash`);
         for (const secret of secrets) {
           assert.ok(!environment.some((variable) => variable.includes(secret)), `${component.name} holds a secret`);
         }
@@ -240,7 +265,7 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     },
   );
 
-  it('runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up in both jobs', async () => {
+  it("runs a Prometheus on 127.0.0.1 that scrapes every service and VM of the lab file, all up, a job per tenant's VMs", async () => {
     const prometheus = urlOf(state, 'prometheus');
     assert.match(prometheus, /^http:\/\/127\.0\.0\.1:\d+$/);
     interface Target {
@@ -260,15 +285,22 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
       const active = body.data.activeTargets;
       return active.length === scraped.length && active.every((t) => t.health === 'up') ? active : undefined;
     });
+    const jobOf = (target: ScrapeTarget): string =>
+      target.kind === 'service' ? 'tenantlab-services' : `tenantlab-vms-${TENANT_OF[target.name]}`;
     assert.deepEqual(
       targets.map((t) => `${t.labels.job} ${t.labels.component}`).sort(),
-      scraped.map((t) => `tenantlab-${t.kind}s ${t.name}`).sort(),
-      'one target per service (services job) and VM (VMs job)',
+      scraped.map((t) => `${jobOf(t)} ${t.name}`).sort(),
+      "one target per service (services' job) and VM (its tenant's job)",
     );
+    assert.deepEqual([...new Set(targets.map((t) => t.labels.job))].sort(), [
+      'tenantlab-services',
+      'tenantlab-vms-tenant-a',
+      'tenantlab-vms-tenant-b',
+    ]);
     // Its API shows every tenant's series: it refuses callers without its password, and the scrape tokens.
     const anonymous = await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) });
     assert.equal(anonymous.status, 401);
-    for (const token of [tokens.service, tokens.vm]) {
+    for (const token of [tokens.service, ...Object.values(tokens.tenants)]) {
       const withToken = await fetch(`${prometheus}/api/v1/targets`, {
         headers: prometheusAuthHeaders(token),
         signal: AbortSignal.timeout(5000),
@@ -278,6 +310,8 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     // The tokens reach it through credentials files: never in its configuration.
     const config = readFileSync(join(labDataDir(REPO_ROOT, E2E_PROFILE), 'prometheus', 'prometheus.yml'), 'utf8');
     assert.ok(config.includes('credentials_file'), 'the config names files');
-    assert.ok(!config.includes(tokens.service) && !config.includes(tokens.vm), 'the config holds no token');
+    for (const token of [tokens.service, ...Object.values(tokens.tenants)]) {
+      assert.ok(!config.includes(token), 'the config holds no token');
+    }
   });
 });

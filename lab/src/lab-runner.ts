@@ -22,6 +22,7 @@ import {
   ensurePrometheusWebPassword,
   prometheusConfig,
   PROMETHEUS_PORT,
+  scrapeCredentialsFiles,
   type ScrapeTarget,
   withMetricsTokenHash,
 } from './prometheus-config';
@@ -102,7 +103,8 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
-    const metricsTokens = ensureMetricsScrapeTokens(dataDir);
+    const tenants = options.definition.tenants.map((tenant) => tenant.id);
+    const metricsTokens = ensureMetricsScrapeTokens(dataDir, tenants);
     const credentialed = withDashboardToken(
       withKafkaCredentials(
         withServiceCredentials(
@@ -119,8 +121,9 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       ),
       ensureDashboardToken(dataDir),
     );
-    // Every process checks scrapes of its /metrics against the hash of its kind's token (services', VMs'); only
-    // Prometheus holds the tokens. A VM sees the VMs' token on every scrape, which opens no service.
+    // Every process checks scrapes of its /metrics against the hash of its job's token (the services', its tenant's);
+    // only Prometheus holds the tokens. A VM sees its tenant's token on every scrape, which opens no service and no
+    // other tenant's VM.
     const plan = withMetricsTokenHash(credentialed, metricsTokens);
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     // Each process's readiness deadline runs from its own start, so a VM waiting its turn is not timed out.
@@ -148,16 +151,13 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     }
     let startPrometheusAgain: (() => Promise<SupervisedProcess>) | undefined;
     if (prometheusInstall) {
-      const targets = plan.map((spec): ScrapeTarget => ({
-        component: spec.name,
-        kind: spec.kind,
-        address: `127.0.0.1:${spec.port}`,
-      }));
-      const credentialsFiles = {
-        service: join(dataDir, 'prometheus', 'scrape-token'),
-        vm: join(dataDir, 'prometheus', 'vm-scrape-token'),
-      };
-      const webPassword = ensurePrometheusWebPassword(dataDir);
+      const targets = plan.map((spec): ScrapeTarget =>
+        spec.kind === 'vm'
+          ? { component: spec.name, kind: 'vm', tenant: spec.env['TENANT_ID'] ?? '', address: `127.0.0.1:${spec.port}` }
+          : { component: spec.name, kind: 'service', address: `127.0.0.1:${spec.port}` },
+      );
+      const credentialsFiles = scrapeCredentialsFiles(join(dataDir, 'prometheus'), tenants);
+      const webPassword = ensurePrometheusWebPassword(dataDir, tenants);
       const binary = prometheusInstall.prometheus;
       const run = (restarting: boolean): Promise<SupervisedProcess> =>
         startPrometheus({

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   labDataDir,
   LabState,
-  METRICS_VM_SCRAPE_TOKEN,
+  metricsVmScrapeTokenName,
   readLabSecret,
   readLabState,
   tenantSecretName,
@@ -465,9 +465,10 @@ describe('a hostile tenant against the lab', () => {
   });
 
   it("cannot read another tenant's counters: no service's or VM's /metrics, nor the lab's Prometheus", async () => {
-    // Every VM holds the sha256 of the VMs' scrape token (METRICS_TOKEN_SHA256 in its environment), so Mallory may
-    // know it; the token itself only Prometheus has (and sends a VM on every scrape: the next test).
-    const metricsToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), METRICS_VM_SCRAPE_TOKEN) ?? '';
+    // Every tenant-a VM holds the sha256 of tenant-a's scrape token (METRICS_TOKEN_SHA256 in its environment), so
+    // Mallory may know it; the token itself only Prometheus has (and sends tenant-a's VMs on every scrape: the next
+    // test).
+    const metricsToken = readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), metricsVmScrapeTokenName('tenant-a')) ?? '';
     const hash = createHash('sha256').update(metricsToken).digest('hex');
     const credentials: [string, string | undefined][] = [
       ['no credential', undefined],
@@ -508,10 +509,12 @@ describe('a hostile tenant against the lab', () => {
     }
   });
 
-  it("cannot replay the token Prometheus scrapes its VM with against any service's /metrics or Prometheus", async () => {
+  it("cannot replay the token Prometheus scrapes its VM with against another tenant's VM, any service's /metrics or Prometheus", async () => {
     // A VM's /metrics handler is the tenant's own code, and Prometheus sends it a bearer token on every scrape. The
     // test becomes that code: it kills tenant-a's vm-a1 (as a crash would; no other test uses it) and listens on its
     // port before the lab starts it again, until Prometheus's next scrape arrives; then it gives the port back.
+    // What it catches is tenant-a's token (each tenant's VMs are scraped with their own): it opens tenant-a's other
+    // VMs' /metrics, which are tenant-a's own counters, and nothing else.
     const vm = state.components.find((c) => c.name === 'vm-a1');
     assert.ok(vm, 'the lab has vm-a1');
     const pid = readLabState(REPO_ROOT, E2E_PROFILE)?.components.find((c) => c.name === 'vm-a1')?.pid;
@@ -525,13 +528,29 @@ describe('a hostile tenant against the lab', () => {
       const text = await response.text();
       return `${response.status} ${text.slice(0, 80)}`;
     };
-    for (const name of ['operator', 'switch', 'allocator', 'telemetry']) {
+    for (const name of ['operator', 'switch', 'allocator', 'telemetry', 'vm-b1', 'vm-b2']) {
       const outcome = await get(`${urlOf(state, name)}/metrics`, captured);
       assert.ok(
         table.record(`replay the scrape token it was sent at ${name}'s /metrics`, '403', outcome, /^403/.test(outcome)),
         outcome,
       );
     }
+    // Its own tenant's other VM: allowed, and only its own tenant's series come back.
+    const own = await fetch(`${urlOf(state, 'vm-a2')}/metrics`, {
+      headers: { authorization: captured },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const ownText = await own.text();
+    const ownOutcome = `${own.status} ${ownText.includes('tenant="tenant-b"') ? "with tenant-b's series" : 'tenant-a only'}`;
+    assert.ok(
+      table.record(
+        "replay the scrape token it was sent at vm-a2's /metrics (its own tenant's)",
+        '200 tenant-a only',
+        ownOutcome,
+        ownOutcome === '200 tenant-a only' && ownText.includes('tenant="tenant-a"'),
+      ),
+      ownOutcome,
+    );
     const prometheus = urlOf(state, 'prometheus');
     for (const [what, authorization] of [
       ['as a bearer token', captured],

@@ -9,7 +9,8 @@ import {
   labDataDir,
   type LabState,
   METRICS_SCRAPE_TOKEN,
-  METRICS_VM_SCRAPE_TOKEN,
+  metricsVmScrapeTokenName,
+  type PerScrapeJob,
   prometheusAuthHeaders,
   PROMETHEUS_WEB_PASSWORD,
   readLabState,
@@ -30,6 +31,8 @@ const LAB = {
     { id: 'tenant-b', vms: ['vm-b1'] },
   ],
 };
+const TENANTS = LAB.tenants.map((tenant) => tenant.id);
+const TENANT_OF: Record<string, string> = { 'vm-a1': 'tenant-a', 'vm-b1': 'tenant-b' };
 
 function docker(...args: string[]): string {
   const result = spawnSync(dockerBinary(), args, { encoding: 'utf8', timeout: 60_000 });
@@ -61,8 +64,9 @@ interface Target {
 
 /**
  * `npm run lab -- up --mode docker --prometheus`, as a user runs it: the lab's Prometheus is a container of its compose
- * project that scrapes every service and VM of the lab file, `lab status` shows it, and the metrics tokens it scrapes
- * with (the services', the VMs') and its web password reach it as files: nothing `docker inspect` shows holds them.
+ * project that scrapes every service and VM of the lab file (each tenant's VMs in their own job), `lab status` shows
+ * it, and the metrics tokens it scrapes with (the services', each tenant's) and its web password reach it as files:
+ * nothing `docker inspect` shows holds them.
  */
 describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --prometheus`)', () => {
   const labDir = mkdtempSync(join(tmpdir(), 'prometheus-lab-'));
@@ -70,8 +74,8 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
   let exited: Promise<number | null> = Promise.resolve(null);
   const output: string[] = [];
   let state: LabState;
-  /** The scrape tokens (services', VMs') and the Prometheus web password. */
-  let tokens: { service: string; vm: string };
+  /** The scrape tokens (the services', each tenant's VMs') and the Prometheus web password. */
+  let tokens: PerScrapeJob<string>;
   let webPassword: string;
 
   before(
@@ -101,8 +105,8 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
         await pause(500);
       }
       const dataDir = labDataDir(REPO_ROOT, PROFILE);
-      ({ tokens, webPassword } = readPrometheusSecrets(dataDir));
-      for (const secret of [tokens.service, tokens.vm, webPassword]) {
+      ({ tokens, webPassword } = readPrometheusSecrets(dataDir, TENANTS));
+      for (const secret of [tokens.service, ...Object.values(tokens.tenants), webPassword]) {
         assert.match(secret, /^[0-9a-f]{64}$/, 'the lab made its scrape tokens and Prometheus password');
       }
     },
@@ -182,11 +186,14 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     );
     assert.deepEqual(
       targets.map((t) => `${t.labels.job} ${t.labels.component}`).sort(),
-      expected.map((name) => `tenantlab-${name.startsWith('vm-') ? 'vms' : 'services'} ${name}`).sort(),
+      expected
+        .map((name) => `tenantlab-${name.startsWith('vm-') ? `vms-${TENANT_OF[name]}` : 'services'} ${name}`)
+        .sort(),
+      "a job for the services and one per tenant's VMs",
     );
     // Its API shows every tenant's series: no answer without its password, nor to a scrape token.
     assert.equal((await fetch(`${prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5000) })).status, 401);
-    for (const token of [tokens.service, tokens.vm]) {
+    for (const token of [tokens.service, ...Object.values(tokens.tenants)]) {
       const response = await fetch(`${prometheus}/api/v1/targets`, {
         headers: prometheusAuthHeaders(token),
         signal: AbortSignal.timeout(5000),
@@ -195,26 +202,32 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     }
   });
 
-  it("gives each VM container the VMs' token's hash and each service the services': the VMs' token opens no service", async () => {
+  it("gives each VM container only its own tenant's token's hash and each service the services': no other token opens it", async () => {
+    const all = [tokens.service, ...Object.values(tokens.tenants)];
     for (const component of state.components.filter((c) => c.kind === 'service' || c.kind === 'vm')) {
-      const env = docker('inspect', '--format', '{{ json .Config.Env }}', containerOf(component.name));
-      const kind = component.kind === 'vm' ? 'vm' : 'service';
-      assert.ok(
-        (JSON.parse(env) as string[]).includes(`METRICS_TOKEN_SHA256=${metricsTokenSha256(tokens[kind])}`),
-        `${component.name} holds the hash of the ${kind}s' token`,
+      const env = JSON.parse(
+        docker('inspect', '--format', '{{ json .Config.Env }}', containerOf(component.name)),
+      ) as string[];
+      const own = component.kind === 'vm' ? (tokens.tenants[TENANT_OF[component.name] ?? ''] ?? '') : tokens.service;
+      assert.deepEqual(
+        env.filter((variable) => variable.startsWith('METRICS_')),
+        [`METRICS_TOKEN_SHA256=${metricsTokenSha256(own)}`],
+        `${component.name} holds the hash of its own job's token and no other`,
       );
-      // What a VM is sent on every scrape (the VMs' token) is refused by every service; the services' by every VM.
-      const other = kind === 'vm' ? tokens.service : tokens.vm;
-      const response = await fetch(`${component.url}/metrics`, {
-        headers: { authorization: `Bearer ${other}` },
-        signal: AbortSignal.timeout(10_000),
-      });
-      assert.equal(response.status, 403, `${component.name} with the other kind's token`);
+      // What a VM is sent on every scrape (its tenant's token) is refused by every service and every other tenant's
+      // VM; the services' token by every VM.
+      for (const other of all.filter((token) => token !== own)) {
+        const response = await fetch(`${component.url}/metrics`, {
+          headers: { authorization: `Bearer ${other}` },
+          signal: AbortSignal.timeout(10_000),
+        });
+        assert.equal(response.status, 403, `${component.name} with another job's token`);
+      }
     }
   });
 
   it('holds the metrics tokens and its password only as files: nothing `docker inspect` shows has them', () => {
-    for (const secret of [tokens.service, tokens.vm, webPassword]) {
+    for (const secret of [tokens.service, ...Object.values(tokens.tenants), webPassword]) {
       const basic = prometheusAuthHeaders(secret).authorization.slice('Basic '.length);
       for (const id of projectContainers()) {
         const inspected = docker('inspect', id);
@@ -227,14 +240,14 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
       Source: string;
       Destination: string;
     }[];
-    for (const secret of [METRICS_SCRAPE_TOKEN, METRICS_VM_SCRAPE_TOKEN, PROMETHEUS_WEB_PASSWORD]) {
+    for (const secret of [METRICS_SCRAPE_TOKEN, ...TENANTS.map(metricsVmScrapeTokenName), PROMETHEUS_WEB_PASSWORD]) {
       assert.ok(
         mounts.some((m) => m.Destination === `/run/secrets/${secret}`),
         `${secret} is a mounted secret file`,
       );
     }
     // Prometheus itself runs as its own user, not root, reading owner-only copies.
-    for (const copy of ['scrape-token', 'vm-scrape-token', 'web-password']) {
+    for (const copy of ['scrape-token', 'vm-scrape-token-tenant-a', 'vm-scrape-token-tenant-b', 'web-password']) {
       assert.equal(docker('exec', prometheus, 'stat', '-c', '%U %a', `/run/prometheus/${copy}`), 'prometheus 400');
     }
     const [, uid] = /^Uid:\s+(\d+)/.exec(docker('exec', prometheus, 'grep', '^Uid:', '/proc/1/status')) ?? [];
@@ -245,6 +258,25 @@ describe('the lab-started Prometheus in Docker mode (`lab up --mode docker --pro
     const script = `fetch('http://prometheus:9090/api/v1/targets', { signal: AbortSignal.timeout(5000) })
       .then((r) => console.log(r.status), () => console.log(0));`;
     assert.equal(docker('exec', containerOf('vm-a1'), 'node', '-e', script), '401');
+  });
+
+  it("refuses, on the tenant network, tenant-a's scrape token replayed by a tenant-a VM at tenant-b's VM", () => {
+    // What Prometheus sends vm-a1 on every scrape, sent from inside vm-a1's container over `tenant-vms` (on stdin: no
+    // command line holds it).
+    const replay = (target: string): string => {
+      const script = `let token = ''; process.stdin.on('data', (chunk) => (token += chunk)).on('end', () =>
+        fetch('http://${target}:${VM_BASE_PORT}/metrics', { headers: { authorization: 'Bearer ' + token.trim() },
+          signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log(0)));`;
+      const result = spawnSync(dockerBinary(), ['exec', '-i', containerOf('vm-a1'), 'node', '-e', script], {
+        input: tokens.tenants['tenant-a'],
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      return result.stdout.trim();
+    };
+    assert.equal(replay('vm-b1'), '403', "tenant-b's VM refuses tenant-a's token");
+    assert.equal(replay('vm-a1'), '200', "the token is tenant-a's: its own tenant's VM answers it");
   });
 
   // Last: it stops the lab.

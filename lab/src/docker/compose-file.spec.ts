@@ -43,7 +43,7 @@ describe('the compose project generated from a lab file', () => {
     assert.ok(vms.every(([, s]) => s.environment['REDIS_URL'] === 'redis://redis:6379'));
   });
 
-  it("gives each VM the VMs' metrics token's hash and each service the services'", () => {
+  it("gives each VM its own tenant's metrics token's hash and each service the services'", () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const hashes = Object.entries(project.services)
       .filter(([, s]) => s.environment['METRICS_TOKEN_SHA256'] !== undefined)
@@ -53,10 +53,10 @@ describe('the compose project generated from a lab file', () => {
       'switch ${METRICS_TOKEN_SHA256:-}',
       'allocator ${METRICS_TOKEN_SHA256:-}',
       'telemetry ${METRICS_TOKEN_SHA256:-}',
-      'vm-a1 ${METRICS_VM_TOKEN_SHA256:-}',
-      'vm-a2 ${METRICS_VM_TOKEN_SHA256:-}',
-      'vm-b1 ${METRICS_VM_TOKEN_SHA256:-}',
-      'vm-b2 ${METRICS_VM_TOKEN_SHA256:-}',
+      'vm-a1 ${METRICS_VM_TOKEN_SHA256_TENANT_A:-}',
+      'vm-a2 ${METRICS_VM_TOKEN_SHA256_TENANT_A:-}',
+      'vm-b1 ${METRICS_VM_TOKEN_SHA256_TENANT_B:-}',
+      'vm-b2 ${METRICS_VM_TOKEN_SHA256_TENANT_B:-}',
     ]);
   });
 

@@ -87,7 +87,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
     // The sha256 of the services' metrics scrape token (not a secret: it opens nothing); unset, /metrics refuses all.
-    // A VM gets the VMs' token's instead (below).
+    // A VM gets its own tenant's token's instead (below).
     METRICS_TOKEN_SHA256: '${METRICS_TOKEN_SHA256:-}',
   });
   const nodeService = (
@@ -293,8 +293,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       VM_BASE_PORT + 1 + index + portOffset,
       {
         ...nodeEnv(VM_BASE_PORT, 'tenant-vm'),
-        // The VMs' own scrape token's hash: a VM sees that token on every scrape, and no service takes it.
-        METRICS_TOKEN_SHA256: '${METRICS_VM_TOKEN_SHA256:-}',
+        // Its tenant's scrape token's hash: a VM sees that token on every scrape, and no service, no other tenant's
+        // VM takes it.
+        METRICS_TOKEN_SHA256: `\${${vmMetricsTokenHashVariable(tenant)}:-}`,
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-relay:${OTLP_RELAY_PORT}`,
         VM_ID: vm,
         TENANT_ID: tenant,
@@ -324,6 +325,14 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     [...declared].sort().map((name) => [name, { file: `${requiredComposeVariable(SECRETS_DIR_VARIABLE)}/${name}` }]),
   );
   return { services, networks: { core: {}, 'tenant-vms': {} }, secrets };
+}
+
+/**
+ * The Compose variable holding the sha256 of `tenant`'s VMs' metrics scrape token (labComposeEnv sets it; the lab's
+ * tenant ids are a-z, 0-9 and -, so `-` -> `_` and upper case keep each tenant's its own).
+ */
+export function vmMetricsTokenHashVariable(tenant: string): string {
+  return `METRICS_VM_TOKEN_SHA256_${tenant.toUpperCase().replaceAll('-', '_')}`;
 }
 
 /** The relay's port on both networks (the OTLP/HTTP port, so a VM's exporter needs only the host name changed). */

@@ -64,12 +64,29 @@ describe("the variables Compose gets (labComposeEnv): the metrics scrape tokens'
   const dataDir = mkdtempSync(path.join(tmpdir(), 'compose-env-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it("hands the services the services' token's hash and the VMs the VMs' (METRICS_VM_TOKEN_SHA256)", () => {
-    const env = labComposeEnv(dataDir);
-    const tokens = ensureMetricsScrapeTokens(dataDir);
+  it("hands the services the services' token's hash and each tenant's VMs their tenant's, one variable each", () => {
+    const definition = {
+      name: 'two',
+      tenants: [
+        { id: 'tenant-a', vms: ['vm-a1'] },
+        { id: 'tenant-b', vms: ['vm-b1'] },
+      ],
+    };
+    const env = labComposeEnv(dataDir, definition);
+    const tokens = ensureMetricsScrapeTokens(dataDir, ['tenant-a', 'tenant-b']);
     assert.equal(env['METRICS_TOKEN_SHA256'], metricsTokenSha256(tokens.service));
-    assert.equal(env['METRICS_VM_TOKEN_SHA256'], metricsTokenSha256(tokens.vm));
-    assert.notEqual(env['METRICS_TOKEN_SHA256'], env['METRICS_VM_TOKEN_SHA256']);
-    for (const token of Object.values(tokens)) assert.ok(!Object.values(env).includes(token), 'no token');
+    assert.equal(env['METRICS_VM_TOKEN_SHA256_TENANT_A'], metricsTokenSha256(tokens.tenants['tenant-a'] ?? ''));
+    assert.equal(env['METRICS_VM_TOKEN_SHA256_TENANT_B'], metricsTokenSha256(tokens.tenants['tenant-b'] ?? ''));
+    const hashes = Object.entries(env).filter(([name]) => name.startsWith('METRICS_'));
+    assert.equal(hashes.length, 3, 'no other metrics variable (no shared VMs token)');
+    assert.equal(new Set(hashes.map(([, hash]) => hash)).size, 3, 'three different hashes');
+    for (const token of [tokens.service, ...Object.values(tokens.tenants)]) {
+      assert.ok(!Object.values(env).includes(token), 'no token');
+    }
+    // `down` (no lab file): the tenants' variables are unset, which the compose file reads as empty.
+    assert.deepEqual(
+      Object.keys(labComposeEnv(dataDir)).filter((name) => name.startsWith('METRICS_')),
+      ['METRICS_TOKEN_SHA256'],
+    );
   });
 });

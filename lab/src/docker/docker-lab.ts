@@ -12,7 +12,7 @@ import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
-import { composeProject, renderComposeFile } from './compose-file';
+import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
 import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
@@ -55,18 +55,23 @@ export function runCompose(
 /**
  * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
  * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the hashes of the metrics scrape tokens (services'
- * METRICS_TOKEN_SHA256, VMs' METRICS_VM_TOKEN_SHA256); never a secret. With the lab
+ * METRICS_TOKEN_SHA256, each tenant's VMs' vmMetricsTokenHashVariable(tenant)); never a secret. With the lab
  * file (Compose creates containers) it first writes the secret files (writeContainerSecrets). Compose interpolates the
- * whole file for every command, `down` too: without the lab file no file is written and LAB_TENANTS (read only when
- * containers are created) is empty.
+ * whole file for every command, `down` too: without the lab file no file is written, LAB_TENANTS (read only when
+ * containers are created) is empty and the tenants' hashes are unset (empty).
  */
 export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
-  const scrapeTokens = ensureMetricsScrapeTokens(dataDir);
+  const scrapeTokens = ensureMetricsScrapeTokens(dataDir, definition?.tenants.map((tenant) => tenant.id) ?? []);
   return {
     ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
     LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
     METRICS_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.service),
-    METRICS_VM_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.vm),
+    ...Object.fromEntries(
+      Object.entries(scrapeTokens.tenants).map(([tenant, token]) => [
+        vmMetricsTokenHashVariable(tenant),
+        metricsTokenSha256(token),
+      ]),
+    ),
   };
 }
 
@@ -205,9 +210,11 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   const components = dockerComponents(options);
   let project = composeProject(options.definition, options.portOffset);
   if (options.prometheus) {
+    const tenants = options.definition.tenants.map((tenant) => tenant.id);
     const targets = dockerScrapeTargets(project, components);
-    const configDir = writeDockerPrometheusFiles(dataDir, targets, ensurePrometheusWebPassword(dataDir));
-    project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir });
+    const webPassword = ensurePrometheusWebPassword(dataDir, tenants);
+    const configDir = writeDockerPrometheusFiles(dataDir, targets, webPassword, tenants);
+    project = withPrometheus(project, { portOffset: options.portOffset, configDir, dataDir, tenants });
   }
   writeFileSync(composeFileOf(repoRoot, profile), renderComposeFile(project));
   const followers: ChildProcess[] = [];

@@ -3,13 +3,13 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { SupervisedProcess } from './child-process.supervisor';
 import { readyOrStopped, type ReadinessResult } from './wait-until-ready';
-import type { PerTargetKind } from '../prometheus-config';
+import type { PerScrapeJob } from '../prometheus-config';
 
 const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Prometheus's own HTTP API and UI show every tenant's series, so they take HTTP basic auth: this user with the lab's
- * Prometheus web password (its own lab secret, never a scrape token: a VM sees the VMs' token on every scrape). In
+ * Prometheus web password (its own lab secret, never a scrape token: a VM sees its tenant's on every scrape). In
  * local mode a tenant VM shares 127.0.0.1 with Prometheus, so this is the wall there, as the service tokens are around
  * the services.
  */
@@ -33,9 +33,9 @@ export interface PrometheusOptions {
   port: number;
   /** The configuration (prometheusConfig) naming `credentialsFiles`. */
   config: string;
-  /** Where each job's `credentials_file` points (services', VMs'); each written owner-only with its token. */
-  credentialsFiles: PerTargetKind<string>;
-  tokens: PerTargetKind<string>;
+  /** Where each job's `credentials_file` points (the services', each tenant's VMs'); each written owner-only. */
+  credentialsFiles: PerScrapeJob<string>;
+  tokens: PerScrapeJob<string>;
   /** The web UI's and API's basic-auth password (the lab's Prometheus web password). */
   webPassword: string;
   restarting?: boolean;
@@ -88,8 +88,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Super
   const logs = path.join(options.dataDir, 'logs');
   await mkdir(path.join(dir, 'data'), { recursive: true });
   await mkdir(logs, { recursive: true });
-  for (const kind of ['service', 'vm'] as const) {
-    await writeFile(options.credentialsFiles[kind], options.tokens[kind], { mode: 0o600 });
+  await writeFile(options.credentialsFiles.service, options.tokens.service, { mode: 0o600 });
+  for (const [tenant, file] of Object.entries(options.credentialsFiles.tenants)) {
+    const token = options.tokens.tenants[tenant];
+    if (!token) throw new Error(`no metrics scrape token for tenant ${tenant} to write to its credentials file`);
+    await writeFile(file, token, { mode: 0o600 });
   }
   const configFile = path.join(dir, 'prometheus.yml');
   await writeFile(configFile, options.config);
