@@ -10,6 +10,7 @@ import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, labAdminRequest, REPO_RO
 interface VnicView {
   ipv4: string;
   sent: { frames: number; unknownOutcome: number };
+  received: { frames: number };
   lostInStore: {
     ledgers: number;
     tx: number;
@@ -198,6 +199,8 @@ describe('the lab supervises its components', () => {
         ledgers,
         sentBy: sent,
         lost,
+        // What vm-a2's vNIC read from rx (from vm-a1 alone here): the ledger compares it with what the switch wrote.
+        readByA2Vnic: delta(a2Now, a2Before, (v) => v.received.frames),
       };
     };
     // Converged: both vNICs read the switch's ledger entry for the store that was lost, and nothing is unaccounted.

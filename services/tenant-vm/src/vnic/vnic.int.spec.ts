@@ -77,7 +77,7 @@ describe('the vNIC on a real Redis, as the VM user', () => {
   const opened: Redis[] = [];
 
   /** A fresh VM: its ACL user (inbox and port streams, no circuits) and connections as that user. */
-  async function newVm(): Promise<{ id: string; connections: CircuitConnections }> {
+  async function newVm(): Promise<{ id: string; password: string; connections: CircuitConnections }> {
     const id = `vm-${randomBytes(4).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
     await admin.call('ACL', 'SETUSER', vmAclUser(id), ...vmAclRules(id, { password }, []));
@@ -85,6 +85,7 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     opened.push(base.commands);
     return {
       id,
+      password,
       connections: {
         commands: base.commands,
         openBlocking: () => {
@@ -253,6 +254,57 @@ describe('the vNIC on a real Redis, as the VM user', () => {
         `rx still held ${oldest} when the receiver handed over up to ${handedOver}`,
       );
     }
+  });
+
+  it('hands over what a read returned even when its trim fails, then fails: every frame counted as received is handed over', async () => {
+    const vm = await newVm();
+    const rx = PORT_KEYS.rx(vm.id);
+    const frames = randomFrames(96, 7);
+    const received: Buffer[] = [];
+    const counters = newReceiverCounters();
+    // The trim after a read fails as it does when Redis dies between the read's reply and the trim's: here refused.
+    const rules = vmAclRules(vm.id, { password: vm.password }, []);
+    await admin.call('ACL', 'SETUSER', vmAclUser(vm.id), ...rules.map((rule) => rule.replace(' +xtrim', '')));
+    const receiver = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => received.push(...batch),
+      undefined,
+      counters,
+    );
+    const running = receiver.run();
+    const pipeline = admin.pipeline();
+    for (let at = 0; at < frames.length; at += 32) {
+      pipeline.xadd(
+        rx,
+        '*',
+        PORT_ENTRY_FIELDS.frames,
+        packPortFrames(frames.slice(at, at + 32).map((frame) => ({ frame }))),
+      );
+    }
+    await pipeline.exec();
+
+    await assert.rejects(running, /NOPERM/);
+    assert.equal(counters.framesReceived, frames.length);
+    assert.equal(received.length, counters.framesReceived, 'every frame counted as received was handed over');
+    received.forEach((frame, i) => assert.ok(frame.equals(frames[i]), `frame ${i} handed over intact and in order`));
+
+    // The receiver that replaces it starts after them (they are still in rx, untrimmed): none is handed over twice.
+    await admin.call('ACL', 'SETUSER', vmAclUser(vm.id), ...rules);
+    const later: Buffer[] = [];
+    const next = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => later.push(...batch),
+      receiver.position,
+    );
+    const nextRunning = next.run();
+    await admin.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, Buffer.from('one more'));
+    await waitFor('the next frame', 10_000, () => later.length === 1);
+    assert.equal(later[0].toString(), 'one more');
+    await waitFor('rx to be trimmed', 10_000, async () => (await admin.xlen(rx)) === 0);
+    next.close();
+    await nextRunning;
   });
 
   it('hands frames written to rx to the receiver in order, trims rx, and skips entries without a frame', async () => {
