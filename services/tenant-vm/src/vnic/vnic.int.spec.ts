@@ -359,4 +359,36 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     next.close();
     await nextRunning;
   });
+
+  // Last: it restarts this file's Redis empty.
+  it('counts a round trip in flight when Redis dies as unknown outcome, whatever a resend gets from the next server', async () => {
+    const vm = await newVm();
+    const counters = newSenderCounters();
+    const sender = new PortSender(vm.connections.commands, vm.id, counters);
+    await sender.send(randomFrames(3, 11));
+    // A blocked read ahead of it on the same connection holds the next round trip unanswered in Redis's input.
+    const blocked = vm.connections.commands
+      .xread('BLOCK', 0, 'STREAMS', PORT_KEYS.rx(vm.id), '$')
+      .catch((error: unknown) => error);
+    // Its failure is looked at once Redis is back; caught now, so that it is not unhandled meanwhile.
+    const sending = sender.send(randomFrames(5, 12)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await waitFor('the round trip waiting behind the blocked read', 10_000, async () =>
+      String(await admin.call('CLIENT', 'LIST'))
+        .split('\n')
+        .some((line) => line.includes(`name=${vm.id}:commands `) && /cmd=xread/.test(line) && !/ qbuf=0 /.test(line)),
+    );
+
+    // The new server has no such user: ioredis's resend of the round trip is refused there (WRONGPASS), which says
+    // nothing of what the server that died did with it.
+    await redis.restartEmpty();
+    assert.ok((await sending) instanceof Error, 'the send failed');
+    assert.deepEqual(
+      { framesSent: counters.framesSent, unknownOutcome: counters.unknownOutcome },
+      { framesSent: 3, unknownOutcome: 5 },
+    );
+    await blocked;
+  });
 });
