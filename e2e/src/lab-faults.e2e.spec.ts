@@ -10,6 +10,7 @@ import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, labAdminRequest, REPO_RO
 interface VnicView {
   ipv4: string;
   sent: { frames: number; unknownOutcome: number };
+  received: { frames: number };
   lostInStore: {
     ledgers: number;
     tx: number;
@@ -145,42 +146,62 @@ describe('the lab supervises its components', () => {
       return body.bySource[a1Before.ipv4] ?? { received: 0, duplicates: 0 };
     };
 
-    // A fixed count, unicast, as fast as the vNIC takes it (so frames wait in tx and rx when Redis goes): the run is cut
-    // short when its store goes away (a send error ends it).
-    const generating = requestJson(
+    // Unicast, as fast as the vNIC takes it, and far more frames than get through before the kill: Redis dies with
+    // the flow running, so frames wait in tx and rx and a round trip is in flight. The run is cut short when its
+    // store goes away (a send error ends it). Redis's pid is looked up first: the kill must follow the condition.
+    const count = 500_000;
+    const redisPid = (await labStatus()).find((row) => row.name === 'redis')?.pid ?? 0;
+    let flowEnded = false;
+    const generating = requestJson<{ sent?: number }>(
       'POST',
       `${a1}/traffic/generate`,
-      {
-        to: ['vm-a2'],
-        protocol: 'udp',
-        count: 20_000,
-        size: 128,
-      },
+      { to: ['vm-a2'], protocol: 'udp', count, size: 128 },
       60_000,
-    ).catch(() => undefined);
+    )
+      .catch(() => undefined)
+      .finally(() => (flowEnded = true));
     await eventually('frames from vm-a1 arriving at vm-a2', 30_000, async () =>
-      (await fromA1()).received >= 500 ? true : undefined,
+      (await fromA1()).received >= 2_000 || flowEnded ? true : undefined,
     );
-    const redisPid = (await labStatus()).find((row) => row.name === 'redis')?.pid ?? 0;
+    assert.equal(flowEnded, false, 'the flow was still running when Redis was killed');
     process.kill(redisPid, 'SIGKILL');
-    await generating;
+    const generated = await generating;
+    assert.ok(
+      generated?.status !== 201 || (generated.body.sent ?? 0) < count,
+      `the kill cut the flow short: ${JSON.stringify(generated?.body)}`,
+    );
 
     const balance = async () => {
       const [a1Now, a2Now, dropsNow, got] = await Promise.all([vnic(a1), vnic(a2), drops(), fromA1()]);
       const delta = (now: VnicView, before: VnicView, pick: (v: VnicView) => number): number =>
         pick(now) - pick(before);
-      const sent = delta(a1Now, a1Before, (v) => v.sent.frames + v.sent.unknownOutcome);
-      const counted =
-        dropsNow -
-        dropsBefore +
-        delta(a1Now, a1Before, (v) => v.lostInStore.tx + v.lostInStore.unknownOutcome.tx) +
-        delta(a1Now, a1Before, (v) => v.lostInStore.unknownOutcome.atSwitch) +
-        delta(a2Now, a2Before, (v) => v.lostInStore.rx + v.lostInStore.unknownOutcome.rx);
+      const sent = {
+        confirmed: delta(a1Now, a1Before, (v) => v.sent.frames),
+        unknownOutcome: delta(a1Now, a1Before, (v) => v.sent.unknownOutcome),
+      };
+      const lost = {
+        switchDrops: dropsNow - dropsBefore,
+        tx: delta(a1Now, a1Before, (v) => v.lostInStore.tx),
+        unknownTx: delta(a1Now, a1Before, (v) => v.lostInStore.unknownOutcome.tx),
+        atSwitch: delta(a1Now, a1Before, (v) => v.lostInStore.unknownOutcome.atSwitch),
+        rx: delta(a2Now, a2Before, (v) => v.lostInStore.rx),
+        unknownRx: delta(a2Now, a2Before, (v) => v.lostInStore.unknownOutcome.rx),
+      };
       const ledgers = [
         delta(a1Now, a1Before, (v) => v.lostInStore.ledgers),
         delta(a2Now, a2Before, (v) => v.lostInStore.ledgers),
       ];
-      return { sent, received: got.received, duplicates: got.duplicates, counted, ledgers };
+      return {
+        sent: sent.confirmed + sent.unknownOutcome,
+        received: got.received,
+        duplicates: got.duplicates,
+        counted: Object.values(lost).reduce((sum, n) => sum + n, 0),
+        ledgers,
+        sentBy: sent,
+        lost,
+        // What vm-a2's vNIC read from rx (from vm-a1 alone here): the ledger compares it with what the switch wrote.
+        readByA2Vnic: delta(a2Now, a2Before, (v) => v.received.frames),
+      };
     };
     // Converged: both vNICs read the switch's ledger entry for the store that was lost, and nothing is unaccounted.
     const settled = await eventually('every frame of the flow received or counted', 30_000, async () => {

@@ -3,3 +3,4 @@ export * from './redis-client.factory';
 export * from './redis-limits';
 export * from './attacker-redis-bytes';
 export * from './store-epoch';
+export * from './until-closed';

@@ -4,6 +4,7 @@ import {
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   SWITCH_CONSUMER_GROUP,
+  untilClosed,
 } from '@tenantlab/shared';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SwitchPort } from '../pipeline/switch-port';
@@ -59,20 +60,6 @@ export interface PortReadOutcome {
 export interface ReadRound {
   entries: PortEntry[];
   outcomes: PortReadOutcome[];
-}
-
-/**
- * `pending`, a command sent on the data path's connection, or a rejection as soon as that connection closes. The data
- * path's connection does not resend what it had sent when it dropped (`autoResendUnfulfilledCommands: false`, set by
- * the data path): a commit's MULTI that Redis ran, its reply lost, would run again and deliver its frames twice. ioredis
- * then never settles those commands, so the close does: the outcome is unknown, and the caller treats it so.
- */
-export function untilClosed<T>(redis: Redis, pending: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const closed = (): void => reject(new Error('the connection to Redis closed before the reply came'));
-    redis.once('close', closed);
-    pending.then(resolve, reject).finally(() => redis.off('close', closed));
-  });
 }
 
 /** The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes, vanished. */

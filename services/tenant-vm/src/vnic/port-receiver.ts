@@ -47,6 +47,8 @@ export function newReceiverCounters(): PortReceiverCounters {
  * from rx (XTRIM MINID) as soon as the read answers, while its frames are split, and handed over once the trim has
  * answered: rx holds only what the receiver has not consumed, which is what the switch bounds (PORT_CAPACITY_FRAMES
  * and _BYTES: frames read but left in rx until the next read would count against the room of frames not yet sent).
+ * If the trim fails (Redis went away after answering the read), the frames are still handed over before the receiver
+ * fails: they were read, and `framesReceived` counts them, so the store ledger takes them as delivered (issue 10).
  */
 export class PortReceiver {
   private readonly key: string;
@@ -92,8 +94,9 @@ export class PortReceiver {
   private async loop(): Promise<void> {
     try {
       while (!this.closed) {
-        const frames = await this.readBatch();
+        const { frames, failure } = await this.readBatch();
         if (frames.length > 0 && !this.closed) this.onFrames(frames);
+        if (failure) throw failure;
       }
     } catch (error) {
       if (this.closed) return;
@@ -102,7 +105,8 @@ export class PortReceiver {
     }
   }
 
-  private async readBatch(): Promise<Buffer[]> {
+  /** The frames of one read, in order, and the trim's failure if it failed after the read answered. */
+  private async readBatch(): Promise<{ frames: Buffer[]; failure?: Error }> {
     const pipeline = this.redis.pipeline();
     const trimming = this.trimmedTo !== this.lastId;
     if (trimming) pipeline.xtrim(this.key, 'MINID', nextStreamId(this.lastId));
@@ -139,9 +143,14 @@ export class PortReceiver {
       }
       this.lastId = id.toString('latin1');
     }
+    let failure: Error | undefined;
     if (trimmed) {
-      await trimmed;
-      this.trimmedTo = this.lastId;
+      try {
+        await trimmed;
+        this.trimmedTo = this.lastId;
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
     }
     if (this.stages) {
       const splitUs = epochMicros() - repliedAtUs;
@@ -153,7 +162,7 @@ export class PortReceiver {
         this.stages.record('vm.read', read + splitUs, count);
       }
     }
-    return frames;
+    return { frames, failure };
   }
 }
 

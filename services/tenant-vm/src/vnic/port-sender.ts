@@ -12,6 +12,7 @@ import {
   PORT_KEYS,
   type PortFrame,
   type StageTimings,
+  untilClosed,
   ValidationError,
 } from '@tenantlab/shared';
 import { ReplyError, type Redis } from 'ioredis';
@@ -46,8 +47,9 @@ export interface PortSenderCounters {
   /** Times the sender found tx full and had to wait for the switch to drain it. */
   sendWaits: number;
   /**
-   * Frames whose XADD got no reply (the connection died with it in flight): Redis may or may not hold them. Their
-   * send rejected; the switch's ledger entry tells, after a store loss, how many of them it read after all.
+   * Frames whose XADD got no reply (the connection died with it in flight, whatever a resend got later): Redis may or
+   * may not hold them. Their send rejected; the switch's ledger entry tells, after a store loss, how many of them it
+   * read after all.
    */
   unknownOutcome: number;
 }
@@ -264,7 +266,11 @@ export class PortSender {
     for (const entry of entries) for (const [send, count] of entry.sends) send.next += count;
     let results: [Error | null, unknown][];
     try {
-      results = (await pipeline.exec()) ?? [];
+      // Settled at the drop if the connection drops first: ioredis would resend the round trip to whatever server it
+      // reaches next (after a store loss, one that refuses the old credentials), and that reply would pass for the
+      // fate of frames the lost store may have taken (issue 10). Their outcome is unknown, and counted so now, before
+      // new credentials can start another store generation's counts.
+      results = (await untilClosed(this.redis, pipeline.exec())) ?? [];
     } catch (error) {
       for (const entry of entries) this.counters.unknownOutcome += entry.frames.length;
       throw error;

@@ -77,7 +77,7 @@ describe('the vNIC on a real Redis, as the VM user', () => {
   const opened: Redis[] = [];
 
   /** A fresh VM: its ACL user (inbox and port streams, no circuits) and connections as that user. */
-  async function newVm(): Promise<{ id: string; connections: CircuitConnections }> {
+  async function newVm(): Promise<{ id: string; password: string; connections: CircuitConnections }> {
     const id = `vm-${randomBytes(4).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
     await admin.call('ACL', 'SETUSER', vmAclUser(id), ...vmAclRules(id, { password }, []));
@@ -85,6 +85,7 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     opened.push(base.commands);
     return {
       id,
+      password,
       connections: {
         commands: base.commands,
         openBlocking: () => {
@@ -255,6 +256,57 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     }
   });
 
+  it('hands over what a read returned even when its trim fails, then fails: every frame counted as received is handed over', async () => {
+    const vm = await newVm();
+    const rx = PORT_KEYS.rx(vm.id);
+    const frames = randomFrames(96, 7);
+    const received: Buffer[] = [];
+    const counters = newReceiverCounters();
+    // The trim after a read fails as it does when Redis dies between the read's reply and the trim's: here refused.
+    const rules = vmAclRules(vm.id, { password: vm.password }, []);
+    await admin.call('ACL', 'SETUSER', vmAclUser(vm.id), ...rules.map((rule) => rule.replace(' +xtrim', '')));
+    const receiver = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => received.push(...batch),
+      undefined,
+      counters,
+    );
+    const running = receiver.run();
+    const pipeline = admin.pipeline();
+    for (let at = 0; at < frames.length; at += 32) {
+      pipeline.xadd(
+        rx,
+        '*',
+        PORT_ENTRY_FIELDS.frames,
+        packPortFrames(frames.slice(at, at + 32).map((frame) => ({ frame }))),
+      );
+    }
+    await pipeline.exec();
+
+    await assert.rejects(running, /NOPERM/);
+    assert.equal(counters.framesReceived, frames.length);
+    assert.equal(received.length, counters.framesReceived, 'every frame counted as received was handed over');
+    received.forEach((frame, i) => assert.ok(frame.equals(frames[i]), `frame ${i} handed over intact and in order`));
+
+    // The receiver that replaces it starts after them (they are still in rx, untrimmed): none is handed over twice.
+    await admin.call('ACL', 'SETUSER', vmAclUser(vm.id), ...rules);
+    const later: Buffer[] = [];
+    const next = new PortReceiver(
+      vm.connections.openBlocking(),
+      vm.id,
+      (batch) => later.push(...batch),
+      receiver.position,
+    );
+    const nextRunning = next.run();
+    await admin.xadd(rx, '*', PORT_ENTRY_FIELDS.frame, Buffer.from('one more'));
+    await waitFor('the next frame', 10_000, () => later.length === 1);
+    assert.equal(later[0].toString(), 'one more');
+    await waitFor('rx to be trimmed', 10_000, async () => (await admin.xlen(rx)) === 0);
+    next.close();
+    await nextRunning;
+  });
+
   it('hands frames written to rx to the receiver in order, trims rx, and skips entries without a frame', async () => {
     const vm = await newVm();
     const rx = PORT_KEYS.rx(vm.id);
@@ -306,5 +358,37 @@ describe('the vNIC on a real Redis, as the VM user', () => {
     assert.equal(later[0].toString(), 'one more');
     next.close();
     await nextRunning;
+  });
+
+  // Last: it restarts this file's Redis empty.
+  it('counts a round trip in flight when Redis dies as unknown outcome, whatever a resend gets from the next server', async () => {
+    const vm = await newVm();
+    const counters = newSenderCounters();
+    const sender = new PortSender(vm.connections.commands, vm.id, counters);
+    await sender.send(randomFrames(3, 11));
+    // A blocked read ahead of it on the same connection holds the next round trip unanswered in Redis's input.
+    const blocked = vm.connections.commands
+      .xread('BLOCK', 0, 'STREAMS', PORT_KEYS.rx(vm.id), '$')
+      .catch((error: unknown) => error);
+    // Its failure is looked at once Redis is back; caught now, so that it is not unhandled meanwhile.
+    const sending = sender.send(randomFrames(5, 12)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await waitFor('the round trip waiting behind the blocked read', 10_000, async () =>
+      String(await admin.call('CLIENT', 'LIST'))
+        .split('\n')
+        .some((line) => line.includes(`name=${vm.id}:commands `) && /cmd=xread/.test(line) && !/ qbuf=0 /.test(line)),
+    );
+
+    // The new server has no such user: ioredis's resend of the round trip is refused there (WRONGPASS), which says
+    // nothing of what the server that died did with it.
+    await redis.restartEmpty();
+    assert.ok((await sending) instanceof Error, 'the send failed');
+    assert.deepEqual(
+      { framesSent: counters.framesSent, unknownOutcome: counters.unknownOutcome },
+      { framesSent: 3, unknownOutcome: 5 },
+    );
+    await blocked;
   });
 });
