@@ -223,9 +223,15 @@ describe('the switch counts each frame once across commits that fail', () => {
       let kills = 0;
       // The data path's connection killed again and again while frames flow: some commits and reads are cut off mid-way.
       while (kills < 30) {
-        const clients = String(await admin.call('CLIENT', 'LIST'));
-        const id = /(?:^|\n)id=(\d+) [^\n]* name=switch:ports /.exec(clients)?.[1];
-        assert.ok(id, `the switch's data path connection is listed: ${clients}`);
+        // After a kill, ioredis reconnects after a delay of its own, and frames a read took just before the kill can
+        // still be counted meanwhile: the next kill waits for the connection to be back, not only for frames.
+        let clients = '';
+        const id = await waitFor("the switch's data path connection to be listed", 30_000, async () => {
+          clients = String(await admin.call('CLIENT', 'LIST'));
+          return /(?:^|\n)id=(\d+) [^\n]* name=switch:ports /.exec(clients)?.[1];
+        }).catch((error: Error) => {
+          throw new Error(`${error.message}: ${clients}`);
+        });
         await admin.call('CLIENT', 'KILL', 'ID', id);
         kills += 1;
         const before = counters()[b1]?.rxFrames ?? 0;

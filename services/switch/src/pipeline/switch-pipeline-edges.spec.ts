@@ -186,13 +186,13 @@ describe("the data path's waits, drops and CPU charges", () => {
   });
 
   it("charges each frame what its program ran, not the process's pauses, a slow program all of its time", () => {
-    /** Program time charged for three frames each measured `tickNs`, of which the thread waited `waitNs` for a CPU. */
-    const charged = (tickNs: number, waitNs = 0): number => {
+    /** Program time charged for three frames each measured `tickNs`, of which the thread was `offNs` off the CPU. */
+    const charged = (tickNs: number, offNs = 0): number => {
       let now = 0;
       const pauses = new FakePauses();
-      // The clock is read as a frame's program starts and as it ends: the wait grows by half of it with each read.
+      // The clock is read as a frame's program starts and as it ends: the time off grows by half of it with each read.
       const clock = () => {
-        pauses.waitNs += waitNs / 2;
+        pauses.offCpu += offNs / 2;
         return (now += tickNs);
       };
       const pipeline = new SwitchPipeline({
@@ -210,7 +210,7 @@ describe("the data path's waits, drops and CPU charges", () => {
     };
     assert.equal(charged(2_000), 3 * 2_000, 'one clock tick per frame');
     assert.equal(charged(300_000), 3 * 300_000, 'a program slower than the cap pays its time');
-    assert.equal(charged(1e9, 1e9 - 2_000), 3 * 2_000, 'a second-long wait for a CPU is not billed');
+    assert.equal(charged(1e9, 1e9 - 2_000), 3 * 2_000, 'a second off the CPU is not billed');
   });
 
   it('a tenant whose program is removed and installed again starts with a fresh bucket', () => {

@@ -9,13 +9,27 @@ import { processPauses } from './process-pauses';
 const kernelWaitNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]);
 
 describe('processPauses', () => {
-  it("reads the main thread's run-queue wait from the kernel", () => {
+  it("counts the main thread's time blocked as off the CPU", () => {
     const pauses = processPauses();
-    const before = kernelWaitNs();
-    const read = pauses.runQueueWaitNs();
-    const after = kernelWaitNs();
-    assert.ok(before > 0, 'the kernel says how long this thread waited');
-    assert.ok(before <= read && read <= after, `${before} <= ${read} <= ${after}`);
+    const before = pauses.offCpuNs();
+    // The thread sleeps 30 ms on a futex: neither running nor waiting for a CPU (what a lock of V8's does to a frame).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+    const off = pauses.offCpuNs() - before;
+    assert.ok(off >= 29e6, `${off / 1e6} ms off the CPU in a 30 ms sleep`);
+  });
+
+  it('counts nothing but the wait for a CPU while the thread runs, read up to date (the kernel lags a tick)', () => {
+    const pauses = processPauses();
+    for (let round = 0; round < 5; round++) {
+      const waitBefore = kernelWaitNs();
+      const before = pauses.offCpuNs();
+      const until = performance.now() + 20;
+      while (performance.now() < until);
+      const off = pauses.offCpuNs() - before;
+      const waited = kernelWaitNs() - waitBefore;
+      // Read without bringing the thread's CPU time up to date, the count would lag by up to a tick (4 ms here).
+      assert.ok(off <= waited + 500_000, `round ${round}: ${off / 1e6} ms off the CPU, ${waited / 1e6} ms waiting`);
+    }
   });
 
   it('knows a garbage collection within an interval once its entry is delivered, and none outside it', async () => {

@@ -2,28 +2,32 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 /**
- * Time the switch's own thread was stopped while it measured a tenant's program: a garbage-collection pause, or the
- * kernel running something else (the thread waiting for a CPU). A frame's program is timed with the wall clock, so
+ * Time the switch's own thread was stopped while it measured a tenant's program: a garbage-collection pause, the
+ * kernel running something else (the thread waiting for a CPU), or the thread blocked (a CI run saw a frame of a few
+ * µs measured 4.8 ms with 3 µs of run-queue wait: the thread slept the rest, most likely on a lock of V8's). A frame's program is timed with the wall clock, so
  * both land on whichever tenant's frame was running; they are the process's, not the tenant's, and must not be billed
  * (a 5 ms pause billed to a tenant with half a millisecond of program time a second starves it for 10 s).
  */
 export interface PauseSource {
-  /** The main thread's time spent runnable but not running since it started, in ns (0 where the kernel does not say). */
-  runQueueWaitNs(): number;
+  /**
+   * The main thread's time off its CPU, in ns, on a count of its own (only differences mean anything): waiting for a
+   * CPU, or blocked (on a lock another of the process's threads holds, a page fault). 0 where the kernel does not say.
+   */
+  offCpuNs(): number;
   /** Garbage-collection pause time within [startMs, endMs] (performance.now() milliseconds), in ns. */
   gcPauseNs(startMs: number, endMs: number): number;
   /** Calls `then` once the entries of garbage collections that ended before this call can be read. */
   afterGcEntries(then: () => void): void;
 }
 
-const SPACE = 0x20;
 const ZERO = 0x30;
 /** GC pauses remembered: a settlement looks back one event loop turn, so a few dozen are plenty. */
 const GC_HISTORY = 64;
 
 /**
- * The pauses of this process: GC from the `gc` performance entries, run-queue wait from the kernel's schedstat of the
- * main thread (its second field, in ns; opened once from the main thread so that the descriptor is that thread's).
+ * The pauses of this process: GC from the `gc` performance entries; time off the CPU as the wall clock less the main
+ * thread's CPU time, the first field of the kernel's schedstat of the thread (opened once from the main thread so that
+ * the descriptor is that thread's).
  */
 class ProcessPauses implements PauseSource {
   private readonly gcStarts = new Float64Array(GC_HISTORY);
@@ -40,20 +44,22 @@ class ProcessPauses implements PauseSource {
     observer.observe({ entryTypes: ['gc'] });
   }
 
-  runQueueWaitNs(): number {
+  offCpuNs(): number {
     if (this.schedstat === undefined) return 0;
+    // The kernel brings a running thread's CPU time up to date only at a tick or a switch (so the field alone lags by up
+    // to a tick, 4 ms here); asking for the process's usage (getrusage) updates the calling thread's first.
+    process.cpuUsage();
     const length = readSync(this.schedstat, this.buffer, 0, this.buffer.length, 0);
-    // "<on-cpu ns> <run-queue wait ns> <timeslices>\n": the second number, read in place (a string and a split would
-    // double what the read costs, about 1.2 µs).
-    let at = this.buffer.indexOf(SPACE) + 1;
-    let wait = 0;
-    if (at === 0) return 0;
-    for (; at < length; at++) {
+    const wallNs = performance.now() * 1e6;
+    // "<on-cpu ns> <run-queue wait ns> <timeslices>\n": the first number, read in place (a string and a split would
+    // double what the read costs).
+    let onCpu = 0;
+    for (let at = 0; at < length; at++) {
       const digit = this.buffer[at] - ZERO;
       if (digit < 0 || digit > 9) break;
-      wait = wait * 10 + digit;
+      onCpu = onCpu * 10 + digit;
     }
-    return wait;
+    return wallNs - onCpu;
   }
 
   gcPauseNs(startMs: number, endMs: number): number {
@@ -92,7 +98,7 @@ function openSchedstat(): number | undefined {
       return undefined;
     }
   } catch {
-    // Not Linux, or no schedstat in this kernel: waiting for a CPU is then billed as program time.
+    // Not Linux, or no schedstat in this kernel: time off the CPU is then billed as program time.
     return undefined;
   }
 }

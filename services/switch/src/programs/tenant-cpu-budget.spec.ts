@@ -169,20 +169,21 @@ describe('TenantCpuBudget', () => {
     assert.equal(slow.chargedNs, 10 * 300_000, 'every frame in full once settled');
   });
 
-  it("bills none of the process's pauses within a frame: its wait for a CPU and its garbage collections", () => {
+  it("bills none of the process's pauses within a frame: its time off the CPU and its garbage collections", () => {
     const time = fakeClock();
     const pauses = new FakePauses();
     const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock, pauses });
     budget.setWeight('paused', 1);
     const paused = budget.bucketOf('paused')!;
-    pauses.waitNs = 7_000_000; // waited before the round: nothing to do with its frames
+    pauses.offCpu = 7_000_000; // off the CPU before the round: nothing to do with its frames
     budget.startRound();
     budget.now();
     for (let i = 0; i < 10; i++) budget.chargeFrame(paused, 2_000, (time.now += 2_000));
-    // A frame whose program ran 120 µs, stopped 3 ms waiting for a CPU and 1.9 ms by a garbage collection.
+    // A frame whose program ran 120 µs, stopped 3 ms off the CPU (waiting for one, or blocked) and 1.9 ms by a garbage
+    // collection.
     const started = time.now;
     time.now += 120_000 + 3_000_000 + 1_900_000;
-    pauses.waitNs += 3_000_000;
+    pauses.offCpu += 3_000_000;
     pauses.gcs.push({ startMs: (started + 50_000) / 1e6, endMs: (started + 1_950_000) / 1e6 });
     // A collection before the frame is not its pause.
     pauses.gcs.push({ startMs: (started - 1_000_000) / 1e6, endMs: (started - 10_000) / 1e6 });
@@ -193,7 +194,7 @@ describe('TenantCpuBudget', () => {
     // program time a second would wait ten seconds for it.
   });
 
-  it('bills nothing, and keeps running the entry, for a frame shorter than the wait for a CPU its round saw before it', () => {
+  it('bills nothing, and keeps running the entry, for a frame shorter than the time off the CPU its round saw before it', () => {
     const time = fakeClock();
     const pauses = new FakePauses();
     const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e9, clock: time.clock, pauses });
@@ -202,11 +203,11 @@ describe('TenantCpuBudget', () => {
     for (let i = 0; i < 50; i++) budget.chargeFrame(a, 2_000, (time.now += 2_000));
     budget.startRound();
     budget.now();
-    pauses.waitNs += 10_000_000; // 10 ms waiting for a CPU, earlier in the round than the next frame
+    pauses.offCpu += 10_000_000; // 10 ms off the CPU, earlier in the round than the next frame
     const charged = a.chargedNs;
     budget.chargeFrame(a, 200_000, (time.now += 10_200_000));
     pauses.deliverGcEntries();
-    assert.equal(a.chargedNs, charged, 'nothing of the wait');
+    assert.equal(a.chargedNs, charged, 'nothing of the time off the CPU');
     assert.ok(a.frameCostNs >= 0, `the cost per frame stays a cost: ${a.frameCostNs}`);
     assert.equal(budget.admitEntry(a, 64, time.now), true);
     assert.equal(budget.holds(a, time.now), true, "the admitted entry's frames run");

@@ -12,7 +12,7 @@ export interface CpuBudgetOptions {
   /** Most time a tenant can bank while idle, in ns: how long a burst it may run at once. */
   readonly burstNs: number;
   readonly clock?: NanoClock;
-  /** Where the process's own pauses are learnt (GC, waiting for a CPU); the real process's by default. */
+  /** Where the process's own pauses are learnt (GC, time off the CPU); the real process's by default. */
   readonly pauses?: PauseSource;
 }
 
@@ -85,10 +85,10 @@ export class TenantCpuBudget {
   private readonly resumeNs: number;
   private readonly pauses: PauseSource;
   /**
-   * The thread's run-queue wait when the round's, or the admitted entry's, first program started (see `startRound`,
+   * The thread's time off the CPU when the round's, or the admitted entry's, first program started (see `startRound`,
    * `admitEntry`) or the last frame over the cap ended, in ns; undefined until it is read, lazily, by `now`.
    */
-  private roundWaitNs: number | undefined;
+  private offCpuMarkNs: number | undefined;
   private readonly pending: PendingExcess[] = [];
   private settling = false;
 
@@ -140,16 +140,16 @@ export class TenantCpuBudget {
   }
 
   /**
-   * A round of the data path begins: the run-queue wait is read again before its first program runs, so that what the
-   * kernel kept the thread waiting in this round can be told apart from a frame's program time (see `chargeFrame`).
+   * A round of the data path begins: the thread's time off the CPU is read again before its first program runs, so
+   * that time the thread did not run in this round can be told apart from a frame's program time (see `chargeFrame`).
    */
   startRound(): void {
-    this.roundWaitNs = undefined;
+    this.offCpuMarkNs = undefined;
   }
 
   /** The budget's clock, in ns: read it once per frame, before its program runs, and pass it to `admit` and `charge`. */
   now(): number {
-    this.roundWaitNs ??= this.pauses.runQueueWaitNs();
+    this.offCpuMarkNs ??= this.pauses.offCpuNs();
     return this.clock();
   }
 
@@ -175,9 +175,9 @@ export class TenantCpuBudget {
     const need = Math.min((frames - 1) * bucket.frameCostNs, this.options.burstNs);
     if (bucket.tokens < need) return false;
     bucket.entryFloorNs = -(need + this.resumeNs);
-    // The wait read again before the entry's first program: a long frame of it is forgiven only what the thread waited
+    // Read again before the entry's first program: a long frame of it is forgiven only the time the thread did not run
     // while this entry ran, not while other tenants' entries of the round did.
-    this.roundWaitNs = undefined;
+    this.offCpuMarkNs = undefined;
     return true;
   }
 
@@ -195,10 +195,11 @@ export class TenantCpuBudget {
 
   /**
    * Charges a frame whose program was measured to run `measuredNs`, ending at `now`. Up to MAX_FRAME_CHARGE_NS it is
-   * billed at once (the kernel is not asked, which would cost more than most frames). Past it, the run-queue wait since
-   * the round began (or since the last such frame) is taken off, up to the cap of what is left is billed at once, and
-   * the rest less the GC pauses within the frame once they are known, a turn of the event loop later. A round's wait that fell outside the frame
-   * is forgiven with it: never more than the process was really stopped.
+   * billed at once (the kernel is not asked, which would cost more than most frames). Past it, the thread's time off
+   * the CPU (waiting for one, or blocked) since the entry began (or since the last such frame) is taken off, up to the
+   * cap of what is left is billed at once, and the rest less the GC pauses within the frame once they are known, a turn
+   * of the event loop later. Time off the CPU that fell outside the frame is forgiven with it: never more than the
+   * thread was really stopped.
    */
   chargeFrame(bucket: CpuBucket, measuredNs: number, now: number): void {
     if (measuredNs <= MAX_FRAME_CHARGE_NS) {
@@ -206,13 +207,13 @@ export class TenantCpuBudget {
       this.charge(bucket, measuredNs, now);
       return;
     }
-    const wait = this.pauses.runQueueWaitNs();
-    const waited = this.roundWaitNs === undefined ? 0 : Math.max(0, wait - this.roundWaitNs);
-    this.roundWaitNs = wait;
-    // The round's wait may have been before this frame began, and be longer than it: the frame then ran for nothing
-    // the process can tell apart, and is billed nothing (a negative cost would also drag the tenant's cost per frame
-    // below 0, and with it the floor an entry's frames may run to above 0: every frame refused).
-    const ranNs = Math.max(0, measuredNs - waited);
+    const offCpu = this.pauses.offCpuNs();
+    const stoppedNs = this.offCpuMarkNs === undefined ? 0 : Math.max(0, offCpu - this.offCpuMarkNs);
+    this.offCpuMarkNs = offCpu;
+    // The time off the CPU may have been before this frame began, and be longer than it: the frame then ran for
+    // nothing the process can tell apart, and is billed nothing (a negative cost would also drag the tenant's cost per
+    // frame below 0, and with it the floor an entry's frames may run to above 0: every frame refused).
+    const ranNs = Math.max(0, measuredNs - stoppedNs);
     bucket.frameCostNs += (Math.min(ranNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
     this.charge(bucket, Math.min(ranNs, MAX_FRAME_CHARGE_NS), now);
     const excessNs = ranNs - MAX_FRAME_CHARGE_NS;

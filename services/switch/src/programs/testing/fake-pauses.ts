@@ -1,13 +1,13 @@
 import type { PauseSource } from '../process-pauses';
 
-/** Pauses a test sets: a run-queue wait it moves, GC pauses it lists, and their delivery when the test says. */
+/** Pauses a test sets: time off the CPU it moves, GC pauses it lists, and their delivery when the test says. */
 export class FakePauses implements PauseSource {
-  waitNs = 0;
+  offCpu = 0;
   readonly gcs: { startMs: number; endMs: number }[] = [];
   private readonly waiting: (() => void)[] = [];
 
-  runQueueWaitNs(): number {
-    return this.waitNs;
+  offCpuNs(): number {
+    return this.offCpu;
   }
 
   gcPauseNs(startMs: number, endMs: number): number {
