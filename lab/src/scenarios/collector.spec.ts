@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CounterCollector } from './collector';
+import { CounterCollector, probeTimeoutFor } from './collector';
 
 /** A stand-in for one VM and the switch over HTTP, answering whatever the test sets (down: connection refused). */
 describe('CounterCollector', () => {
@@ -12,6 +12,8 @@ describe('CounterCollector', () => {
     vm: { sent: 0, received: 0, lost: 0 },
     switch: { batches: 0, drops: 0 },
     switchUp: true,
+    /** The switch takes the request and never answers (a dead container's port behind Docker's proxy). */
+    switchHangs: false,
     authorization: '',
   };
 
@@ -30,6 +32,7 @@ describe('CounterCollector', () => {
       if (request.url === '/traffic/received') return send(200, { bySource: { x: { duplicates: 0 } } });
       if (request.url === '/vms') return send(200, { vms: [{ alive: true }, { alive: false }] });
       now.authorization = request.headers.authorization ?? '';
+      if (now.switchHangs) return;
       if (!now.switchUp) return send(503, {});
       return send(200, {
         batches: now.switch.batches,
@@ -76,5 +79,26 @@ describe('CounterCollector', () => {
       collector.samples.map((s) => s.tMs),
       [100, 200, 300],
     );
+  });
+
+  it('waits for a switch that does not answer only its probe timeout, under the poll interval, and counts the VMs', async () => {
+    assert.equal(probeTimeoutFor(500), 400);
+    assert.equal(probeTimeoutFor(10_000), 2000, 'never more than 2 s');
+    assert.equal(probeTimeoutFor(100), 200, 'never less than 200 ms');
+    const collector = new CounterCollector({ 'vm-a1': url }, url, {}, () => 0, undefined, probeTimeoutFor(500));
+    Object.assign(now.vm, { sent: 300, received: 280, lost: 0 });
+    now.switchHangs = true;
+    try {
+      const started = performance.now();
+      const sample = await collector.sampleNow();
+      const tookMs = performance.now() - started;
+      assert.equal(sample.switchUp, false);
+      assert.equal(sample.vms['vm-a1']?.received, 280, "the VM's counts of this sample");
+      // 2 s, the old timeout, would fail this; 400 ms and the VM's answer fit well under 1.5 s on a busy machine.
+      assert.ok(tookMs < 1500, `a sample took ${tookMs} ms with the switch hanging: about the 400 ms probe timeout`);
+    } finally {
+      now.switchHangs = false;
+      server.closeAllConnections();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { readLabSecret } from '../lab-secrets';
 import { labDataDir } from '../lab-state';
 import { readAdminToken } from '../service-tokens';
 import { accountFor, findDips, framesLostOf, toSeries } from './analysis';
-import { CounterCollector } from './collector';
+import { CounterCollector, probeTimeoutFor } from './collector';
 import { applyEvent } from './event-handlers';
 import { DockerLabControl, LocalLabControl } from './lab-control';
 import { expectOk, putProgram, type ScenarioContext, urlOf, wait } from './scenario-context';
@@ -169,6 +169,7 @@ async function runOnce(
       serviceAuthHeaders(adminToken),
       now,
       urlOf(lab, 'operator'),
+      probeTimeoutFor(plan.intervalMs),
     );
     const abort = new AbortController();
     // Every workload and event waits on it (heavy-hitter-64 has 64 workloads): not a leak.
