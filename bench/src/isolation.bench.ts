@@ -1,29 +1,26 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { seedVmRegistry, startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
 import {
-  attackerRedisBytesMax,
-  buildFrame,
-  PORT_ENTRY_FIELDS,
-  PORT_KEYS,
-  portEntryContent,
-  requestJson,
-  vmIpv4Address,
-  vmMacAddress,
-} from '@tenantlab/shared';
+  atVmPriority,
+  seedVmRegistry,
+  VM_NICE,
+  startTestRedis,
+  type TestRedis,
+  testAdminHeaders,
+} from '@tenantlab/lab';
+import { attackerRedisBytesMax, PORT_KEYS, requestJson } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
-import { publishReport, quantile } from './bench-report';
+import { publishReport } from './bench-report';
 import { type RunningSwitch, withSwitch } from './bench-switch';
 import type { StormReport } from './isolation-storm';
+import { type Stages, VICTIM_FROM, VICTIM_RATE, VICTIM_TO, type VictimRun } from './isolation-victim';
+
+export type { VictimRun } from './isolation-victim';
 
 const STORM_VMS = Array.from({ length: 16 }, (_, i) => `storm-${i}`);
-const VICTIM_FROM = 'victim-1';
-const VICTIM_TO = 'victim-2';
-/** The victim's offered load: what it asks of the switch, well within a fair half of it. */
-const VICTIM_RATE = 2000;
 const MEASURE_SECONDS = 3;
 const WARMUP_SECONDS = 1;
 /** How long the storm runs before the victim's measurement starts, so the switch is already under it. */
@@ -31,34 +28,6 @@ const STORM_RAMP_MS = 1000;
 const ROUNDS = 4;
 const MODES = ['alone', 'storm'] as const;
 export type Mode = (typeof MODES)[number];
-/** Where a frame's send time sits in its payload (after Ethernet, IPv4 and UDP headers and a sequence number). */
-const STAMP_AT = 14 + 20 + 8 + 4;
-
-export interface VictimRun {
-  /** Frames delivered per second, from the first send until the last frame arrived. */
-  fps: number;
-  p50Us: number;
-  p99Us: number;
-  lost: number;
-  /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
-  tail: Stages;
-  /** Cores each process used over the measured seconds (1 = one core busy throughout); no storm: 0. */
-  cores?: { redis: number; switch: number; storm: number };
-}
-
-/**
- * A frame's path in stages, in ms, from four instants: its send stamp (taken as the sender queues its XADD), the
- * time Redis gave its tx entry id, the time Redis gave its rx entry id (the switch's commit), and its arrival at the
- * reader. Entry ids are Redis's clock in whole ms, so each stage is good to about 1 ms.
- */
-export interface Stages {
-  /** Send stamp to tx entry: the sender's pipeline waiting for Redis. */
-  toTx: number;
-  /** Tx entry to rx entry: waiting for the switch's read, the switch's work, its commit. */
-  switch: number;
-  /** Rx entry to arrival: the reader's XREAD waking and answering. */
-  toReader: number;
-}
 
 export interface StormRun {
   written: number;
@@ -111,13 +80,15 @@ export async function runIsolationBenchmark(): Promise<void> {
       name: 'isolation',
       setup: {
         victim:
-          `tenant "victim": ${VICTIM_FROM} sends ${VICTIM_RATE} frames/s (106-byte unicast UDP, open loop: the due ` +
+          `tenant "victim", in a process of its own at the lab's VM priority (nice ${VM_NICE}, as the storm): ` +
+          `${VICTIM_FROM} sends ${VICTIM_RATE} frames/s (106-byte unicast UDP, open loop: the due ` +
           `frames every millisecond, pipelined) to ${VICTIM_TO}, which reads its rx as a VM does (XREAD BLOCK, ` +
           `trimming what it read). Per run a ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s measured: ` +
           `frames/s = frames delivered / (first send to last arrival, at most 5 s after the last send); latency = ` +
           `send stamp in the payload to arrival at the reader, per frame`,
         storm:
-          `tenant "storm": ${STORM_VMS.length} VMs in a process of their own, each broadcasting 106-byte frames ` +
+          `tenant "storm": ${STORM_VMS.length} VMs in a process of their own at the lab's VM priority (nice ` +
+          `${VM_NICE}: below the switch and Redis, as the lab runs VMs), each broadcasting 106-byte frames ` +
           `straight to its tx stream (32 per pipelined round trip, as fast as Redis takes them, no vNIC cap) and ` +
           `emptying its rx in the same round trip; it starts ${STORM_RAMP_MS} ms before the victim's warm-up and ` +
           `stops after its measurement`,
@@ -200,9 +171,9 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
     try {
       const countersBefore = await stormCounters(sw);
       if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
-      await victimTraffic(admin, WARMUP_SECONDS);
+      await runVictim(redis, WARMUP_SECONDS);
       const cpuBefore = await cpuSeconds(admin, sw.pid, storm?.pid);
-      const victim = await victimTraffic(admin, MEASURE_SECONDS);
+      const victim = await runVictim(redis, MEASURE_SECONDS);
       const cpuAfter = await cpuSeconds(admin, sw.pid, storm?.pid);
       const wall = cpuAfter.at - cpuBefore.at;
       victim.cores = {
@@ -227,6 +198,32 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
     } finally {
       await storm?.stop();
     }
+  });
+}
+
+/**
+ * A process standing in for tenant VMs (the storm's, or the victim's), forked from `script` in this folder at the
+ * priority the lab gives VMs (vm-priority.ts), so that it competes with the switch and Redis for the machine as the
+ * lab's VMs do; stdout as given, stderr inherited, and an IPC channel.
+ */
+function spawnVm(script: string, env: Record<string, string>, stdout: 'ignore' | 'inherit'): ChildProcess {
+  const { command, args } = atVmPriority(process.execPath, [join(__dirname, script)]);
+  return spawn(command, args, {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', stdout, 'inherit', 'ipc'],
+  });
+}
+
+/** The victim's traffic for `seconds`, run by its own process (isolation-victim.ts); its figures when it is done. */
+async function runVictim(redis: TestRedis, seconds: number): Promise<VictimRun> {
+  const child = spawnVm('isolation-victim.js', { REDIS_URL: redis.url, VICTIM_SECONDS: String(seconds) }, 'inherit');
+  return new Promise<VictimRun>((resolve, reject) => {
+    let run: VictimRun | undefined;
+    child.once('message', (message) => (run = message as VictimRun));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      run ? resolve(run) : reject(new Error(`the victim's process exited with ${code} before it reported`)),
+    );
   });
 }
 
@@ -264,10 +261,7 @@ function coresText(run: VictimRun): string {
 }
 
 async function startStorm(redis: TestRedis): Promise<Storm> {
-  const child: ChildProcess = fork(join(__dirname, 'isolation-storm.js'), [], {
-    env: { PATH: process.env['PATH'] ?? '', REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+  const child = spawnVm('isolation-storm.js', { REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') }, 'ignore');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
@@ -308,126 +302,6 @@ async function stormCounters(
     delivered: storm?.txFrames ?? 0,
     overBound: storm?.drops['tx-over-bound'] ?? 0,
     stormControl: storm?.drops['storm-control'] ?? 0,
-  };
-}
-
-/**
- * The victim's traffic for `seconds`: VICTIM_RATE frames/s from VICTIM_FROM, read at VICTIM_TO, each frame's
- * latency taken from the send time stamped in it.
- */
-async function victimTraffic(admin: Redis, seconds: number): Promise<VictimRun> {
-  const sender = admin.duplicate();
-  const reader = admin.duplicate();
-  const total = Math.round(VICTIM_RATE * seconds);
-  const latencies: number[] = [];
-  /** Per sequence number: when Redis took the frame into tx, and into rx, in ms (from the entry ids). */
-  const txMs = new Float64Array(total);
-  const rxMs = new Float64Array(total);
-  const stamps = new Float64Array(total);
-  const arrivals = new Float64Array(total);
-  let lastArrival = 0;
-  let sendingDone = false;
-  try {
-    const marker = (await reader.xadd(PORT_KEYS.rx(VICTIM_TO), '*', 'marker', '1')) ?? '0-0';
-    const started = performance.timeOrigin + performance.now();
-    const receiving = (async () => {
-      let lastId = marker;
-      let quietSince = 0;
-      while (latencies.length < total) {
-        const pipeline = reader.pipeline();
-        pipeline.xtrim(PORT_KEYS.rx(VICTIM_TO), 'MINID', lastId);
-        pipeline.xreadBuffer('COUNT', 1000, 'BLOCK', 100, 'STREAMS', PORT_KEYS.rx(VICTIM_TO), lastId);
-        const results = (await pipeline.exec()) ?? [];
-        const reply = results[1]?.[1] as [Buffer, [Buffer, Buffer[]][]][] | null;
-        const now = performance.timeOrigin + performance.now();
-        if (!reply) {
-          if (!sendingDone) continue;
-          quietSince ||= now;
-          if (now - quietSince > 5000) break; // what has not come 5 s after the last send is lost
-          continue;
-        }
-        quietSince = 0;
-        for (const [id, fields] of reply[0][1]) {
-          lastId = id.toString();
-          // The switch packs the frames of one batch for one destination into one rx entry.
-          for (const { frame } of portEntryContent(fields).frames) {
-            // An earlier run's straggler (sent before this one started) is not this run's.
-            if (frame.length < STAMP_AT + 8 || frame.readDoubleBE(STAMP_AT) < started) continue;
-            latencies.push((now - frame.readDoubleBE(STAMP_AT)) * 1000);
-            lastArrival = now;
-            const seq = frame.readUInt32BE(STAMP_AT - 4);
-            if (seq < total) {
-              stamps[seq] = frame.readDoubleBE(STAMP_AT);
-              rxMs[seq] = entryMs(lastId);
-              arrivals[seq] = now;
-            }
-          }
-        }
-      }
-    })();
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.min(
-        total,
-        Math.floor(((performance.timeOrigin + performance.now() - started) / 1000) * VICTIM_RATE) + 1,
-      );
-      if (due > sent) {
-        const pipeline = sender.pipeline();
-        const first = sent;
-        for (; sent < due; sent++) {
-          pipeline.xadd(PORT_KEYS.tx(VICTIM_FROM), '*', PORT_ENTRY_FIELDS.frame, victimFrame(sent));
-        }
-        const ids = (await pipeline.exec()) ?? [];
-        ids.forEach(([, id], i) => (txMs[first + i] = typeof id === 'string' ? entryMs(id) : NaN));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    sendingDone = true;
-    await receiving;
-    const elapsed = Math.max(lastArrival - started, (total / VICTIM_RATE) * 1000);
-    return {
-      fps: latencies.length / (elapsed / 1000),
-      p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
-      p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
-      lost: total - latencies.length,
-      tail: slowestStages(stamps, txMs, rxMs, arrivals),
-    };
-  } finally {
-    sender.disconnect();
-    reader.disconnect();
-  }
-}
-
-function victimFrame(seq: number): Buffer {
-  const payload = Buffer.alloc(64);
-  payload.writeUInt32BE(seq, 0);
-  payload.writeDoubleBE(performance.timeOrigin + performance.now(), 4);
-  return buildFrame({
-    srcMac: vmMacAddress(VICTIM_FROM),
-    dstMac: vmMacAddress(VICTIM_TO),
-    ipv4: { src: vmIpv4Address(VICTIM_FROM), dst: vmIpv4Address(VICTIM_TO) },
-    udp: { srcPort: 4000, dstPort: 4001 },
-    payload,
-  });
-}
-
-/** The ms part of a stream entry id: when Redis added the entry, by its clock. */
-function entryMs(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
-}
-
-/** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
-function slowestStages(stamps: Float64Array, txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): Stages {
-  const arrived = [...arrivals.keys()].filter((seq) => arrivals[seq] > 0);
-  if (arrived.length === 0) return { toTx: NaN, switch: NaN, toReader: NaN };
-  const slowest = arrived
-    .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
-    .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
-  const stage = (of: (seq: number) => number): number => round(median(slowest.map(of)));
-  return {
-    toTx: stage((seq) => txMs[seq] - stamps[seq]),
-    switch: stage((seq) => rxMs[seq] - txMs[seq]),
-    toReader: stage((seq) => arrivals[seq] - rxMs[seq]),
   };
 }
 

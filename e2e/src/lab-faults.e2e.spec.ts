@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, type TestLab } from '@tenantlab/lab';
+import { isProcessAlive, labDataDir, LabState, type TestLab, VM_NICE } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
 import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, labAdminRequest, REPO_ROOT, urlOf } from './lab-process';
 
@@ -24,6 +24,16 @@ interface StatusRow {
   pid: number;
   ready: boolean;
   restarts?: number;
+}
+
+/** The nice values of a process's threads (each thread has its own), from /proc/<pid>/task/<tid>/stat, distinct. */
+function threadNices(pid: number): number[] {
+  const nices = readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the command's ')': state is field 3, nice field 19.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+  return [...new Set(nices)].sort((a, b) => a - b);
 }
 
 /** What happens to a running lab when its parts crash. Its own bring-up: the tests here kill things. */
@@ -60,6 +70,11 @@ describe('the lab supervises its components', () => {
       assert.ok(isProcessAlive(component.pid), `${component.name} is alive`);
     }
     assert.ok(isProcessAlive(lab.runner!.pid), 'the lab runner goes on');
+    // Tenant VMs run below the shared services, every thread of theirs, a restarted VM's too (vm-priority.ts).
+    for (const row of rows) {
+      const kind = state.components.find((c) => c.name === row.name)?.kind;
+      assert.deepEqual(threadNices(row.pid), [kind === 'vm' ? VM_NICE : 0], `${row.name}'s threads' nice values`);
+    }
 
     // The restarted VM registered again and carries a circuit's traffic.
     const vms = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${urlOf(state, 'operator')}/vms`);

@@ -13,3 +13,4 @@ export * from './testing';
 export * from './docker';
 export * from './prometheus-config';
 export * from './scenarios';
+export * from './vm-priority';

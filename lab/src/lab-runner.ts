@@ -17,6 +17,7 @@ import { probeReady } from './readiness-probe';
 import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attached';
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
+import { atVmPriority } from './vm-priority';
 import {
   ensureMetricsScrapeTokens,
   ensurePrometheusWebPassword,
@@ -273,10 +274,13 @@ function startProcess(
   onLine: LabOptions['onLine'],
   appendLog = false,
 ): Promise<SupervisedProcess> {
+  const node = { command: process.execPath, args: ['--require', './dist/instrumentation.js', 'dist/main.js'] };
+  // Tenant VMs below the shared services (see vm-priority.ts).
+  const { command, args } = spec.kind === 'vm' ? atVmPriority(node.command, node.args) : node;
   return SupervisedProcess.start({
     component: spec.name,
-    command: process.execPath,
-    args: ['--require', './dist/instrumentation.js', 'dist/main.js'],
+    command,
+    args,
     cwd: spec.serviceDir,
     // PATH and HOME only: a service must not pick up stray variables from the user's shell.
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...spec.env },

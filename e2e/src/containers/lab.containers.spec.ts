@@ -194,6 +194,10 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     const ids = await Promise.all(['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => lab.containerId(vm)));
     assert.equal(new Set(ids).size, 4);
     for (const id of ids) assert.equal(docker('inspect', '--format', '{{ .State.Health.Status }}', id), 'healthy');
+    // Each VM at a CPU weight below the shared services', which keep the default (vm-priority.ts).
+    for (const id of ids) assert.equal(docker('inspect', '--format', '{{ .HostConfig.CpuShares }}', id), '110');
+    const switchId = await lab.containerId('switch');
+    assert.equal(docker('inspect', '--format', '{{ .HostConfig.CpuShares }}', switchId), '0', 'the default');
   });
 
   it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {

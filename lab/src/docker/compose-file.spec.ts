@@ -71,6 +71,17 @@ describe('the compose project generated from a lab file', () => {
     );
   });
 
+  it('gives VM containers a CPU weight below the shared services, and no other container one', () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const weighted = Object.entries(project.services)
+      .filter(([, s]) => s.cpu_shares !== undefined)
+      .map(([name, s]) => [name, s.cpu_shares]);
+    assert.deepEqual(
+      weighted,
+      ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => [vm, 110]),
+    );
+  });
+
   it('keeps the switch, allocator, telemetry and Kafka off the network the VMs are on', () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const onTenantNetwork = Object.entries(project.services)

@@ -2,6 +2,7 @@ import { REDIS_DEFAULT_MAXMEMORY, redisLimitArgs, SERVICE_PORTS, VM_BASE_PORT } 
 import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 import { VM_NODE_OPTIONS } from '../lab-plan';
+import { VM_CPU_SHARES } from '../vm-priority';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
 import { requiredComposeVariable } from '../service-tokens';
 import {
@@ -309,6 +310,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       ['tenant-vms'],
       { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },
     );
+    // Below the shared services' CPU weight (see vm-priority.ts).
+    services[vm].cpu_shares = VM_CPU_SHARES;
   });
   // Each container's secrets (a VM only its own tenant's enrollment secret) and the variables naming their files.
   const tenantOf = new Map(vms.map(({ vm, tenant }) => [vm, tenant]));
@@ -385,6 +388,8 @@ export interface ComposeService {
   init?: boolean;
   command?: string[];
   mem_limit: string;
+  /** The container's CPU weight against the default 1024: only tenant VMs have one, lower (vm-priority.ts). */
+  cpu_shares?: number;
   environment: Record<string, string>;
   /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
   secrets?: string[];
