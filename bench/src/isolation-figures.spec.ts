@@ -8,6 +8,7 @@ const victim = (fps: number, p99Us: number): VictimRun => ({
   p50Us: p99Us / 2,
   p99Us,
   lost: 0,
+  typical: { toTx: 0, switch: 0, toReader: 0 },
   tail: { toTx: 0, switch: 0, toReader: 0 },
 });
 const storm = { written: 1, seconds: 5, writtenPerSecond: 50_000, delivered: 0, overBound: 0, stormControl: 0 };

@@ -24,7 +24,9 @@ export interface VictimRun {
   p50Us: number;
   p99Us: number;
   lost: number;
-  /** Where the slowest 1% of frames spent their time: the median of each stage over them (see `Stages`). */
+  /** Where a frame spent its time: the median of each stage over all frames (see `Stages`). */
+  typical: Stages;
+  /** Where the slowest 1% of frames spent their time: the median of each stage over them. */
   tail: Stages;
   /** Cores each process used over the measured seconds (1 = one core busy throughout); no storm: 0. */
   cores?: { redis: number; switch: number; storm: number };
@@ -123,7 +125,8 @@ async function victimTraffic(redisUrl: string, seconds: number): Promise<VictimR
       p50Us: latencies.length > 0 ? quantile(latencies, 0.5) : NaN,
       p99Us: latencies.length > 0 ? quantile(latencies, 0.99) : NaN,
       lost: total - latencies.length,
-      tail: slowestStages(stamps, txMs, rxMs, arrivals),
+      typical: stagesOf('all', stamps, txMs, rxMs, arrivals),
+      tail: stagesOf('slowest', stamps, txMs, rxMs, arrivals),
     };
   } finally {
     sender.disconnect();
@@ -149,14 +152,23 @@ function entryMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-/** The median of each stage over the slowest 1% of the frames that arrived (an arrival of 0: never arrived). */
-function slowestStages(stamps: Float64Array, txMs: Float64Array, rxMs: Float64Array, arrivals: Float64Array): Stages {
+/** The median of each stage over the frames that arrived (an arrival of 0: never arrived), all or the slowest 1%. */
+function stagesOf(
+  which: 'all' | 'slowest',
+  stamps: Float64Array,
+  txMs: Float64Array,
+  rxMs: Float64Array,
+  arrivals: Float64Array,
+): Stages {
   const arrived = [...arrivals.keys()].filter((seq) => arrivals[seq] > 0);
   if (arrived.length === 0) return { toTx: NaN, switch: NaN, toReader: NaN };
-  const slowest = arrived
-    .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
-    .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
-  const stage = (of: (seq: number) => number): number => round(median(slowest.map(of)));
+  const frames =
+    which === 'all'
+      ? arrived
+      : arrived
+          .sort((a, b) => arrivals[b] - stamps[b] - (arrivals[a] - stamps[a]))
+          .slice(0, Math.max(1, Math.ceil(arrived.length / 100)));
+  const stage = (of: (seq: number) => number): number => round(median(frames.map(of)));
   return {
     toTx: stage((seq) => txMs[seq] - stamps[seq]),
     switch: stage((seq) => rxMs[seq] - txMs[seq]),

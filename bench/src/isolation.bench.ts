@@ -70,7 +70,8 @@ export async function runIsolationBenchmark(): Promise<void> {
       console.log(
         `    round ${round + 1} ${mode.padEnd(6)} victim ${Math.round(victim.fps)} frames/s, p50 ` +
           `${Math.round(victim.p50Us)} µs, p99 ${Math.round(victim.p99Us)} µs, lost ${victim.lost}${stormText}; ` +
-          `slowest 1% (median ms): ${stagesText(victim.tail)}; cores used: ${coresText(victim)}`,
+          `median ms per stage: ${stagesText(victim.typical)}, of the slowest 1%: ${stagesText(victim.tail)}; ` +
+          `cores used: ${coresText(victim)}`,
       );
       return victim.fps;
     });
@@ -102,6 +103,10 @@ export async function runIsolationBenchmark(): Promise<void> {
           "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
           '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
           "under the lab's maxmemory (3gb, sized for the default lab's four VMs: docs/redis-rights.md)",
+        victim_stages:
+          "where the victim's frames spent their time, median ms per stage over all frames (stages as below): alone " +
+          `${victims.alone.map((r) => stagesText(r.typical)).join('; ')}; under storm ` +
+          `${victims.storm.map((r) => stagesText(r.typical)).join('; ')}`,
         victim_tail:
           "where the slowest 1% of the victim's frames spent their time, median ms per stage (send stamp to tx " +
           "entry id, tx to rx entry id, rx entry id to arrival; entry ids are Redis's clock in ms): alone " +

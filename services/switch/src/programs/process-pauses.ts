@@ -11,7 +11,9 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 export interface PauseSource {
   /**
    * The main thread's time off its CPU, in ns, on a count of its own (only differences mean anything): waiting for a
-   * CPU, or blocked (on a lock another of the process's threads holds, a page fault). 0 where the kernel does not say.
+   * CPU, blocked (on a lock another of the process's threads holds, a page fault), or the CPU taken from it by
+   * interrupts or the machine's hypervisor (steal), which the kernel leaves out of a thread's CPU time too. 0 where
+   * the kernel does not say.
    */
   offCpuNs(): number;
   /** Garbage-collection pause time within [startMs, endMs] (performance.now() milliseconds), in ns. */
