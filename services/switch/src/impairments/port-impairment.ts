@@ -95,25 +95,25 @@ export class PortImpairment<T> {
   }
 
   /**
-   * Appends to `out`, in order, every frame due by `until`. Returns how many, and their lateness at `now` as a count:
-   * +1 per frame due before `now`, -1 per frame due after it (`until` may run ahead of the clock: see PortImpairments'
-   * release lead).
+   * Appends to `out`, in order, every frame due by `until`. Returns how many, and the sum of their lateness at `now`
+   * (ms, negative for a frame due after `now`: `until` may run ahead of the clock, see PortImpairments' release lead),
+   * each frame's clipped to ±`clipMs`.
    */
-  release(until: number, out: T[], now = until): { released: number; lateMinusEarly: number } {
+  release(until: number, out: T[], now = until, clipMs = Infinity): { released: number; latenessMs: number } {
     if (this.swapped && until >= this.swapped.due + REORDER_WAIT_MS) {
       this.place(this.swapped);
       this.swapped = undefined;
     }
     let released = 0;
-    let lateMinusEarly = 0;
+    let latenessMs = 0;
     for (let head = this.queue.peek(); head !== undefined && head.due <= until; head = this.queue.peek()) {
       out.push(head.item);
-      lateMinusEarly += Math.sign(now - head.due);
+      latenessMs += Math.max(-clipMs, Math.min(clipMs, now - head.due));
       this.queue.shift();
       released += 1;
     }
     this.counts.released += released;
-    return { released, lateMinusEarly };
+    return { released, latenessMs };
   }
 
   /** When the next frame falls due (ms), or undefined when nothing is held. */

@@ -118,7 +118,7 @@ describe('PortImpairments', () => {
     assert.deepEqual(impairments.view('vm-a2').impairment, { delayMs: 10 }, 'the spec stays for the port to come back');
   });
 
-  it('releases frames early by what the data path is late, so that they leave on their due time on median', () => {
+  it('releases frames early by what the data path is late, so that they leave on their due time, clipped mean and median', () => {
     // A data path that shapes on every new frame (one every 1 to 3 ms) and, when idle, wakes 1 ms after it was asked to.
     const random = new SeededRandom(3);
     let nextFrame = 0;
@@ -147,7 +147,12 @@ describe('PortImpairments', () => {
     }
     const settled = errors.slice(errors.length / 2).sort((x, y) => x - y);
     const median = settled[Math.floor(settled.length / 2)] ?? NaN;
-    assert.ok(Math.abs(median) <= 0.1, `median release error ${median} ms`);
+    const clip = RELEASE_LEAD.clipMs;
+    const clippedMean =
+      settled.reduce((sum, error) => sum + Math.max(-clip, Math.min(clip, error)), 0) / settled.length;
+    // What the lead tunes to (see RELEASE_LEAD); the median, which it does not target, stays within a quarter ms.
+    assert.ok(Math.abs(clippedMean) <= 0.05, `clipped mean release error ${clippedMean} ms`);
+    assert.ok(Math.abs(median) <= 0.25, `median release error ${median} ms`);
     assert.ok(impairments.snapshot().releaseLeadMs > 0.5, 'the lead grew to meet the lateness');
   });
 
@@ -195,38 +200,30 @@ describe('PortImpairments', () => {
     assert.ok((leads.at(-1) ?? 0) > 2, `the lead grew to the rounds' lateness: ${leads.at(-1)} ms`);
   });
 
-  it("keeps each port's lead its own: a burst of one tenant's late frames does not release another's early", () => {
+  it("keeps each port's lead its own: one tenant's late frames do not release another's early", () => {
     const impairments = new PortImpairments();
-    impairments.set('vm-a2', { delayMs: 5 });
+    impairments.set('vm-a2', { delayMs: 100 });
     impairments.set('vm-b1', { delayMs: 5 });
     const b1 = port(4, 'vm-b1');
-    // 1 000 frames for vm-a2 and one for vm-b1, all shaped 45 ms late: vm-a2's lead goes to its bound.
-    const burst = Array.from({ length: 1000 }, (_, i) => frame(a1, i % 256));
-    impairments.shape(
-      new Map([
-        [a2, burst],
-        [b1, [frame(a1, 1)]],
-      ]),
-      new Set(),
-      0,
-      hooks(),
-    );
-    impairments.shape(new Map(), new Set(), 50, hooks());
+    // Bursts of 1 000 frames for vm-a2, each shaped 45 ms late: vm-a2's lead climbs to its bound.
+    let now = 0;
+    for (let burst = 0; burst < 60; burst++, now += 145) {
+      const frames = Array.from({ length: 1000 }, (_, i) => frame(a1, i % 256));
+      impairments.shape(new Map([[a2, frames]]), new Set(), now, hooks());
+      impairments.shape(new Map(), new Set(), now + 145, hooks());
+    }
     assert.equal(impairments.snapshot().releaseLeadMs, RELEASE_LEAD.maxMs, "vm-a2's lead, the largest");
-    // vm-b1's next frame is due at 105: at 100 it is not released, as it would be 5 ms early with vm-a2's lead.
-    const later = new Map([[b1, [frame(a1, 2)]]]);
-    impairments.shape(later, new Set(), 100, hooks());
+    // vm-b1's frame is due 5 ms after it is offered: 1 ms later it is not released, as it would be with vm-a2's lead.
+    impairments.shape(new Map([[b1, [frame(a1, 1)]]]), new Set(), now, hooks());
+    const later = new Map<SwitchPort, Delivery[]>();
+    impairments.shape(later, new Set(), now + 1, hooks());
     assert.equal(later.get(b1)?.length ?? 0, 0, 'held until its own lead says');
-    const dueIn = impairments.nextDueIn(100) ?? NaN;
-    assert.ok(
-      Math.abs(dueIn - (5 - RELEASE_LEAD.stepMs)) < 1e-9,
-      `vm-b1's one late frame moved its lead a step: ${dueIn}`,
-    );
+    assert.equal(impairments.nextDueIn(now + 1), 4, "vm-b1's lead is still 0");
   });
 
   it('bounds the lead while rounds take longer than its bound, and brings it back down once they are short', () => {
     // A 100 ms delay and 60 ms rounds: every frame leaves 20 ms late or later, whatever lead up to the bound.
-    const { errors, leads } = busyDataPath(6000, (now) => (now < 2000 ? 3 * RELEASE_LEAD.maxMs : 0.5), 100);
+    const { errors, leads } = busyDataPath(8000, (now) => (now < 4000 ? 3 * RELEASE_LEAD.maxMs : 0.5), 100);
     const peak = Math.max(...leads);
     assert.equal(peak, RELEASE_LEAD.maxMs, `the long rounds pushed the lead to its bound, not past it: ${peak} ms`);
     assert.ok((leads.at(-1) ?? Infinity) <= 1, `lead ${leads.at(-1)} ms seconds after the rounds got short`);
