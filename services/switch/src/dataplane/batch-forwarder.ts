@@ -88,7 +88,6 @@ export class BatchForwarder {
     const counts = new SwitchCounters();
     const plan = new DeliveryPlan(this.writer);
     const acks = new AckList();
-    this.pipeline.startRound();
     // Each entry is admitted as its first frame is reached, after the frames before it were run and charged.
     const admitted = this.waiting.admit(entries, {
       acknowledge: (frame) => acks.add(frame),

@@ -17,11 +17,12 @@ export interface ShapeHooks {
  * a busy machine, waits its turn for a core) before it shapes; a frame falling due during a round waits for the next.
  * So it releases frames up to `lead` ms before they are due, and tunes `lead` from what it sees: each frame released
  * moves it by `gain` times that frame's lateness, counted up to `clipMs` either way, so it settles where the clipped
- * lateness averages 0 (a Huber estimate, between the mean and the median of the lateness). Not the median: on a loaded machine the lateness has a long late tail (the
- * machine stalls the switch now and then), which a median ignores, and frames released together share one lateness,
- * so at the receiver the tail moved the p50 latency by 0.2-0.4 ms more than the delay while the median release was on
- * time; a plain mean over-corrected by 0.1-0.2 ms (five loaded runs each of the impairments e2e). Up to `maxMs`: a
- * bound so that a stall (a paused Redis) cannot push the lead without end; it comes back down after.
+ * lateness averages 0 (a Huber estimate, between the mean and the median of the lateness). Not the median: on a
+ * loaded machine the lateness has a long late tail (the machine stalls the switch now and then), which a median
+ * ignores, and frames released together share one lateness, so at the receiver the tail moved the p50 latency by
+ * 0.2-0.4 ms more than the delay while the median release was on time; a plain mean over-corrected by 0.1-0.2 ms
+ * (five loaded runs each of the impairments e2e). Up to `maxMs`: a bound so that a stall (a paused Redis) cannot push
+ * the lead without end; it comes back down after.
  */
 export const RELEASE_LEAD = { gain: 0.02, clipMs: 0.5, maxMs: 20 } as const;
 

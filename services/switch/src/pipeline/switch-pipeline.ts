@@ -144,11 +144,6 @@ export class SwitchPipeline {
     this.relink();
   }
 
-  /** A batch of the data path begins (see TenantCpuBudget.startRound). */
-  startRound(): void {
-    this.cpu?.startRound();
-  }
-
   /**
    * True while the tenant's programs are over their share of processing time for a tx entry of `frames` frames from
    * `port` (see TenantCpuBudget.admitEntry): its frames must wait.
@@ -354,7 +349,7 @@ export class SwitchPipeline {
     const { program, bucket } = stage;
     const cpu = bucket === undefined || this.charged ? undefined : this.cpu;
     // One clock read before and one after: the first admits and starts the measurement, the second ends it.
-    const started = cpu === undefined ? 0 : cpu.now();
+    const started = cpu === undefined ? 0 : cpu.startFrame();
     if (cpu !== undefined && !(this.admitted ? cpu.holds(bucket!, started) : cpu.admit(bucket!, started))) {
       return CPU_BUDGET;
     }

@@ -3,10 +3,11 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 /**
  * Time the switch's own thread was stopped while it measured a tenant's program: a garbage-collection pause, the
- * kernel running something else (the thread waiting for a CPU), or the thread blocked (a CI run saw a frame of a few
- * µs measured 4.8 ms with 3 µs of run-queue wait: the thread slept the rest, most likely on a lock of V8's). A frame's program is timed with the wall clock, so
- * both land on whichever tenant's frame was running; they are the process's, not the tenant's, and must not be billed
- * (a 5 ms pause billed to a tenant with half a millisecond of program time a second starves it for 10 s).
+ * kernel running something else (the thread waiting for a CPU), or the thread blocked (a loaded run saw a frame of a
+ * few µs measured 4.8 ms with 3 µs of run-queue wait: the thread slept the rest, most likely on a lock of V8's). A
+ * frame's program is timed with the wall clock, so each of these lands on whichever tenant's frame was running; they
+ * are the process's, not the tenant's, and must not be billed (a 5 ms pause billed to a tenant with half a millisecond
+ * of program time a second starves it for 10 s).
  */
 export interface PauseSource {
   /**

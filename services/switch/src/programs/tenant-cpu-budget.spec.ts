@@ -9,6 +9,15 @@ function fakeClock(): { now: number; clock: () => number } {
   return state;
 }
 
+/** A budget on a fake clock whose process pauses the test sets (FakePauses), with one tenant of weight 1. */
+function budgetWithPauses(tenant: string, burstNs: number) {
+  const time = fakeClock();
+  const pauses = new FakePauses();
+  const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs, clock: time.clock, pauses });
+  budget.setWeight(tenant, 1);
+  return { time, pauses, budget, bucket: budget.bucketOf(tenant)! };
+}
+
 describe('TenantCpuBudget', () => {
   it('refills at weight / sum(weights) of the rate, up to the burst', () => {
     const time = fakeClock();
@@ -152,15 +161,10 @@ describe('TenantCpuBudget', () => {
   });
 
   it('bills a program slower than MAX_FRAME_CHARGE_NS all its time, once the pauses within its frames are known', () => {
-    const time = fakeClock();
-    const pauses = new FakePauses();
-    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock, pauses });
-    budget.setWeight('slow', 1);
-    const slow = budget.bucketOf('slow')!;
+    const { time, pauses, budget, bucket: slow } = budgetWithPauses('slow', 1e12);
     // The slow program takes 300 µs a frame, frame after frame, with no pause of the process.
-    budget.startRound();
     for (let i = 0; i < 10; i++) {
-      budget.now();
+      budget.startFrame();
       time.now += 300_000;
       budget.chargeFrame(slow, 300_000, time.now);
     }
@@ -170,14 +174,9 @@ describe('TenantCpuBudget', () => {
   });
 
   it("bills none of the process's pauses within a frame: its time off the CPU and its garbage collections", () => {
-    const time = fakeClock();
-    const pauses = new FakePauses();
-    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e12, clock: time.clock, pauses });
-    budget.setWeight('paused', 1);
-    const paused = budget.bucketOf('paused')!;
-    pauses.offCpu = 7_000_000; // off the CPU before the round: nothing to do with its frames
-    budget.startRound();
-    budget.now();
+    const { time, pauses, budget, bucket: paused } = budgetWithPauses('paused', 1e12);
+    pauses.offCpu = 7_000_000; // off the CPU before the entry: nothing to do with its frames
+    budget.startFrame();
     for (let i = 0; i < 10; i++) budget.chargeFrame(paused, 2_000, (time.now += 2_000));
     // A frame whose program ran 120 µs, stopped 3 ms off the CPU (waiting for one, or blocked) and 1.9 ms by a garbage
     // collection.
@@ -194,16 +193,11 @@ describe('TenantCpuBudget', () => {
     // program time a second would wait ten seconds for it.
   });
 
-  it('bills nothing, and keeps running the entry, for a frame shorter than the time off the CPU its round saw before it', () => {
-    const time = fakeClock();
-    const pauses = new FakePauses();
-    const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e9, clock: time.clock, pauses });
-    budget.setWeight('a', 1);
-    const a = budget.bucketOf('a')!;
+  it('bills nothing, and keeps running the entry, for a frame shorter than the time off the CPU its entry saw before it', () => {
+    const { time, pauses, budget, bucket: a } = budgetWithPauses('a', 1e9);
     for (let i = 0; i < 50; i++) budget.chargeFrame(a, 2_000, (time.now += 2_000));
-    budget.startRound();
-    budget.now();
-    pauses.offCpu += 10_000_000; // 10 ms off the CPU, earlier in the round than the next frame
+    budget.startFrame();
+    pauses.offCpu += 10_000_000; // 10 ms off the CPU, earlier in the entry than the next frame
     const charged = a.chargedNs;
     budget.chargeFrame(a, 200_000, (time.now += 10_200_000));
     pauses.deliverGcEntries();

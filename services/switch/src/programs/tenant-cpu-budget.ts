@@ -85,8 +85,8 @@ export class TenantCpuBudget {
   private readonly resumeNs: number;
   private readonly pauses: PauseSource;
   /**
-   * The thread's time off the CPU when the round's, or the admitted entry's, first program started (see `startRound`,
-   * `admitEntry`) or the last frame over the cap ended, in ns; undefined until it is read, lazily, by `now`.
+   * The thread's time off the CPU when the admitted entry's first program started (see `admitEntry`) or the last
+   * frame over the cap ended, in ns; undefined until it is read, lazily, by `startFrame`.
    */
   private offCpuMarkNs: number | undefined;
   private readonly pending: PendingExcess[] = [];
@@ -139,16 +139,19 @@ export class TenantCpuBudget {
     return this.buckets.get(tenant);
   }
 
-  /**
-   * A round of the data path begins: the thread's time off the CPU is read again before its first program runs, so
-   * that time the thread did not run in this round can be told apart from a frame's program time (see `chargeFrame`).
-   */
-  startRound(): void {
-    this.offCpuMarkNs = undefined;
+  /** The budget's clock, in ns. */
+  now(): number {
+    return this.clock();
   }
 
-  /** The budget's clock, in ns: read it once per frame, before its program runs, and pass it to `admit` and `charge`. */
-  now(): number {
+  /**
+   * The budget's clock as a frame's program starts, in ns: pass it to `admit` or `holds`, and take it from the clock at
+   * the frame's end for `chargeFrame`. The first frame of an admitted entry also reads the thread's time off the CPU,
+   * so that time the thread did not run while the entry's frames ran can be told apart from their program time. (A
+   * caller that runs frames one by one without `admitEntry`, as some in-process tests do, keeps the mark of the last
+   * frame over the cap: every switch runs its frames by entry.)
+   */
+  startFrame(): number {
     this.offCpuMarkNs ??= this.pauses.offCpuNs();
     return this.clock();
   }
