@@ -81,9 +81,11 @@ export function prometheusConfig(targets: readonly ScrapeTarget[], credentialsFi
  * is `/run/prometheus/` (docker/prometheus-entrypoint.sh makes the copies there).
  */
 export function scrapeCredentialsFiles(dir: string, tenants: readonly string[]): PerScrapeJob<string> {
+  // Each copy is named as the entrypoint names it: the lab secret's name less its `metrics-` prefix.
+  const copyOf = (secret: string): string => path.posix.join(dir, secret.replace(/^metrics-/, ''));
   return {
-    service: path.posix.join(dir, 'scrape-token'),
-    tenants: Object.fromEntries(tenants.map((tenant) => [tenant, path.posix.join(dir, `vm-scrape-token-${tenant}`)])),
+    service: copyOf(METRICS_SCRAPE_TOKEN),
+    tenants: Object.fromEntries(tenants.map((tenant) => [tenant, copyOf(metricsVmScrapeTokenName(tenant))])),
   };
 }
 
