@@ -19,6 +19,12 @@ export const LAB_CLI = resolve(REPO_ROOT, 'lab', 'dist', 'cli.js');
  */
 export const E2E_PROFILE = 'e2e';
 export const E2E_PORT_OFFSET = 10_000;
+/**
+ * The containers tier's lab, beside a user's (offset 0) and the local e2e lab's. Every port it shifts stays below
+ * 32768, where Linux's ephemeral range begins: at offset 20 000 Jaeger's query port was 36686, which an outgoing
+ * connection can hold as its local port at any moment (an integration run found it taken, and nothing listening).
+ */
+export const CONTAINERS_PORT_OFFSET = 15_000;
 
 /**
  * Starts the e2e lab (local mode, its profile and port offset; `labFile`, relative to the repository, for another

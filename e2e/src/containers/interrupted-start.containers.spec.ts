@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dockerBinary, readLabState } from '@tenantlab/lab';
-import { eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
+import { CONTAINERS_PORT_OFFSET, eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
 
 /** Its own profile, on the containers tier's ports (its files run one at a time). */
 const PROFILE = 'containers-interrupt';
@@ -37,7 +37,7 @@ describe('an interrupted Docker start (`lab up --mode docker`, Ctrl-C before it 
     const labFile = join(labDir, 'lab.json');
     writeFileSync(labFile, JSON.stringify(LAB));
     const args = ['up', '--mode', 'docker', '--quiet', '--lab', labFile, '--profile', PROFILE];
-    const child = spawn(process.execPath, [LAB_CLI, ...args, '--port-offset', '20000'], {
+    const child = spawn(process.execPath, [LAB_CLI, ...args, '--port-offset', String(CONTAINERS_PORT_OFFSET)], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

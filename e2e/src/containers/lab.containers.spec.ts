@@ -11,12 +11,11 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { findTraces, type JaegerTrace } from '../jaeger-api';
-import { eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
+import { CONTAINERS_PORT_OFFSET, eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
 import { describeLabSuite } from '../lab-suite';
 
-/** Beside a user's lab (offset 0) and the local e2e lab (offset 10000). */
 const PROFILE = 'containers';
-const PORT_OFFSET = 20_000;
+const PORT_OFFSET = CONTAINERS_PORT_OFFSET;
 
 function docker(...args: string[]): string {
   const result = spawnSync(dockerBinary(), args, { encoding: 'utf8', timeout: 60_000 });

@@ -17,11 +17,11 @@ import {
   readPrometheusSecrets,
 } from '@tenantlab/lab';
 import { metricsTokenSha256, requestJson, SERVICE_PORTS, VM_BASE_PORT } from '@tenantlab/shared';
-import { eventually, LAB_CLI, pause, REPO_ROOT, urlOf } from '../lab-process';
+import { CONTAINERS_PORT_OFFSET, eventually, LAB_CLI, pause, REPO_ROOT, urlOf } from '../lab-process';
 
 /** Its own profile, on the containers tier's ports (its files run one at a time). */
 const PROFILE = 'containers-prometheus';
-const PORT_OFFSET = 20_000;
+const PORT_OFFSET = CONTAINERS_PORT_OFFSET;
 const PROJECT = `tenantlab-${PROFILE}`;
 /** Two tenants, a VM each: every kind of target, in fewer containers than the default lab. */
 const LAB = {

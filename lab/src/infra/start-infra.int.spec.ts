@@ -16,8 +16,10 @@ import { checkInfraReady } from './readiness-probes';
 import { type StartedInfra, startInfra } from './start-infra';
 import { isProcessAlive } from '../lab-state';
 
-// Far from the defaults and from the offsets people use for a second lab, so a running lab never collides.
-const PORTS = offsetPorts(DEFAULT_INFRA_PORTS, 20_000);
+// Far from the defaults and from the offsets people use for a second lab, so a running lab never collides; and every
+// port below 32768, where Linux's ephemeral range begins (at offset 20 000 Jaeger's query port, 36686, was once found
+// held as an outgoing connection's local port).
+const PORTS = offsetPorts(DEFAULT_INFRA_PORTS, 15_000);
 // A cold machine builds Jaeger from source; a warm one only checks marker files.
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 
@@ -57,13 +59,13 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       redisPassword,
       onLine: (component) => lineCounts[component]++,
     });
-    assert.equal(infra.redisAdminUrl, `redis://:${redisPassword}@127.0.0.1:26379`);
+    assert.equal(infra.redisAdminUrl, `redis://:${redisPassword}@127.0.0.1:21379`);
     assert.deepEqual(infra.urls, {
-      redis: 'redis://127.0.0.1:26379',
-      kafkaBrokers: '127.0.0.1:29092',
-      otlpHttp: 'http://127.0.0.1:24318',
-      otlpGrpc: 'http://127.0.0.1:24317',
-      jaegerQuery: 'http://127.0.0.1:36686',
+      redis: 'redis://127.0.0.1:21379',
+      kafkaBrokers: '127.0.0.1:24092',
+      otlpHttp: 'http://127.0.0.1:19318',
+      otlpGrpc: 'http://127.0.0.1:19317',
+      jaegerQuery: 'http://127.0.0.1:31686',
     });
     const status = await checkInfraReady(PORTS, redisPassword);
     for (const component of ['redis', 'kafka', 'jaeger'] as const) {
