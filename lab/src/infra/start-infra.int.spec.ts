@@ -190,7 +190,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   it('refuses a second start on the same ports, naming the component', async () => {
     await assert.rejects(startInfra({ dataDir, ports: PORTS }), (error: unknown) => {
       assert.ok(error instanceof PortInUseError);
-      assert.match(error.message, /^Port 26379 for Redis is already in use by another process\./);
+      assert.match(error.message, new RegExp(`^Port ${PORTS.redis} for Redis is already in use by another process\\.`));
       return true;
     });
   });
