@@ -4,7 +4,7 @@ export { SCENARIO_SCHEMA } from './scenario-schema';
 export { LAB_COMPONENTS, loadScenario, type LoadedScenario, parseScenario } from './scenario-loader';
 export { planScenario, type PlannedEvent, type PlannedWorkload, type ScenarioPlan } from './scenario-plan';
 export { EVENT_HANDLERS } from './event-handlers';
-export { WORKLOAD_DRIVERS } from './workload-drivers';
+export { newStats, WORKLOAD_DRIVERS, type WorkloadStats } from './workload-drivers';
 export { type Accounting, accountFor, type Dip, findDips, toSeries } from './analysis';
 export { linePlot } from './line-plot';
 export { type EventOutcome, type RunResults, summaryOf, writeResults } from './results-writer';

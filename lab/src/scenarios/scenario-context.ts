@@ -1,4 +1,4 @@
-import { type JsonResponse, requestJson } from '@tenantlab/shared';
+import { type JsonResponse, type PcapCapture, requestJson } from '@tenantlab/shared';
 import type { LabState } from '../lab-state';
 import type { CounterCollector } from './collector';
 import type { LabControl } from './lab-control';
@@ -12,6 +12,8 @@ export interface ScenarioContext {
   collector: CounterCollector;
   /** Program documents named by path in the file. */
   programs: Map<string, Record<string, unknown>>;
+  /** Replay workloads' captures, by the path the file names them with. */
+  pcaps: Map<string, PcapCapture>;
   /** Headers for the switch, allocator and telemetry (the lab's admin service token). */
   serviceHeaders: Record<string, string>;
   /** Headers for the operator's admin API (the lab's operator admin token). */

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ValidationError } from '@tenantlab/shared';
+import { mkdirSync } from 'node:fs';
+import { parseFrame, FrameView, pcapFile, readPcap, ValidationError, vmMacAddress } from '@tenantlab/shared';
 import { assertSupportedSchema, validateJson } from './json-schema';
 import { loadScenario, parseScenario } from './scenario-loader';
 import { SCENARIO_SCHEMA } from './scenario-schema';
@@ -296,6 +297,93 @@ describe('scenario files', () => {
     });
     const committed: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), 'utf8'));
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), committed);
+  });
+
+  describe('replay workloads', () => {
+    /** A folder with a scenario file and, under it, pcaps/ok.pcap (two frames) and pcaps/ng.pcap (pcapng). */
+    function folder(workload: Record<string, unknown>): string {
+      const dir = mkdtempSync(join(tmpdir(), 'scenario-replay-'));
+      mkdirSync(join(dir, 'pcaps'));
+      const frame = { bytes: Buffer.alloc(60, 1), originalLength: 60 };
+      writeFileSync(
+        join(dir, 'pcaps', 'ok.pcap'),
+        pcapFile(
+          [
+            { ...frame, timestampUs: 1e12 },
+            { ...frame, timestampUs: 1e12 + 5000 },
+          ],
+          9216,
+        ),
+      );
+      const pcapng = Buffer.alloc(28);
+      pcapng.writeUInt32LE(0x0a0d0d0a, 0);
+      writeFileSync(join(dir, 'pcaps', 'ng.pcap'), pcapng);
+      writeFileSync(
+        join(dir, 'replay.json'),
+        JSON.stringify({ ...base(), workloads: [{ kind: 'replay', ...workload }] }),
+      );
+      return join(dir, 'replay.json');
+    }
+
+    const problemsOf = (file: string): string[] => {
+      try {
+        loadScenario(file, REPO_ROOT);
+        return [];
+      } catch (error) {
+        assert.ok(error instanceof ValidationError, String(error));
+        return error.details;
+      }
+    };
+
+    it('reads the pcap once, from a path relative to the scenario file (not the repository)', () => {
+      const loaded = loadScenario(folder({ from: 'vm-a1', to: 'vm-a2', pcap: 'pcaps/ok.pcap' }), REPO_ROOT);
+      const capture = loaded.pcaps.get('pcaps/ok.pcap');
+      assert.deepEqual(
+        capture?.records.map((r) => r.offsetNs),
+        [0, 5_000_000],
+      );
+    });
+
+    it('names the workload and what is wrong: a missing file, pcapng, an unknown VM, speed and loops', () => {
+      assert.match(
+        problemsOf(folder({ from: 'vm-a1', pcap: 'pcaps/none.pcap' }))[0] ?? '',
+        /^workloads\[0\]\.pcap: cannot read pcap .*none\.pcap/,
+      );
+      assert.match(
+        problemsOf(folder({ from: 'vm-a1', pcap: 'pcaps/ng.pcap' }))[0] ?? '',
+        /^workloads\[0\]\.pcap: .*ng\.pcap: a pcapng file/,
+      );
+      assert.deepEqual(problemsOf(folder({ from: 'vm-a1', to: 'vm-zz', pcap: 'pcaps/ok.pcap' })), [
+        'workloads[0].to: no VM vm-zz in tenants[].vms',
+      ]);
+      const schema = problems({ workloads: [{ kind: 'replay', from: 'vm-a1', pcap: 'x', speed: 0, loops: 0 }] });
+      assert.ok(
+        schema.some((p) => p.includes('speed')),
+        schema.join('; '),
+      );
+      assert.ok(
+        schema.some((p) => p.includes('loops')),
+        schema.join('; '),
+      );
+    });
+
+    it('scenarios/pcaps/udp-a2-to-a1.pcap is what scripts/replay-sample-pcap.mjs writes: 256 valid UDP frames', () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'replay-sample-')), 'sample.pcap');
+      execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'replay-sample-pcap.mjs'), '--out', out], {
+        stdio: 'pipe',
+      });
+      const committed = readFileSync(join(REPO_ROOT, 'scenarios', 'pcaps', 'udp-a2-to-a1.pcap'));
+      assert.ok(readFileSync(out).equals(committed), 'the committed file is the script output');
+      assert.ok(committed.length < 100 * 1024, `${committed.length} bytes`);
+      const { records } = readPcap(committed, 'sample');
+      assert.equal(records.length, 256);
+      const view = new FrameView();
+      for (const record of records) {
+        assert.equal(parseFrame(record.bytes, view), undefined, 'a frame the switch and the receiver take');
+        assert.ok(record.bytes.length >= 64 && record.bytes.length <= 512, `${record.bytes.length} bytes`);
+        assert.equal(record.bytes.subarray(6, 12).toString('hex'), vmMacAddress('vm-a2').replace(/:/g, ''));
+      }
+    });
   });
 
   it('reports every problem at once', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { ValidationError } from '@tenantlab/shared';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { type PcapCapture, readPcap, ValidationError } from '@tenantlab/shared';
 import { parseLabDefinition } from '../lab-definition';
 import { validateJson } from './json-schema';
 import {
@@ -21,6 +21,15 @@ export interface LoadedScenario {
   scenario: Scenario;
   /** Program documents by the path the file names them with (inline ones are not here). */
   programs: Map<string, Record<string, unknown>>;
+  /** Replay workloads' captures, read and checked once, by the path the file names them with. */
+  pcaps: Map<string, PcapCapture>;
+}
+
+/** What the checks read from other files: program documents and pcaps (relative to the scenario file's folder). */
+interface LoadedFiles {
+  programs: Map<string, Record<string, unknown>>;
+  pcaps: Map<string, PcapCapture>;
+  scenarioDir: string;
 }
 
 /** Reads and checks a scenario file: the schema first, then what it cannot say; every problem at once, with its path. */
@@ -50,17 +59,17 @@ export function parseScenario(json: unknown, source: string, repoRoot: string): 
     if (error instanceof ValidationError) problems.push(...error.details);
     else throw error;
   }
-  const programs = new Map<string, Record<string, unknown>>();
-  problems.push(...crossCheck(scenario, repoRoot, programs), ...checkVariants(scenario, repoRoot, programs));
+  const files: LoadedFiles = { programs: new Map(), pcaps: new Map(), scenarioDir: dirname(resolve(source)) };
+  problems.push(...crossCheck(scenario, repoRoot, files), ...checkVariants(scenario, repoRoot, files));
   if (problems.length > 0) throw invalid(source, problems);
-  return { scenario, programs };
+  return { scenario, programs: files.programs, pcaps: files.pcaps };
 }
 
 /**
  * Each variant is checked as the whole scenario it makes (its problems named `variants[i] (name): <path>: ...`), and
  * each comparison must name two variants, and VMs and tenants that both of them run.
  */
-function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<string, Record<string, unknown>>): string[] {
+function checkVariants(scenario: Scenario, repoRoot: string, files: LoadedFiles): string[] {
   const problems: string[] = [];
   const variants = scenario.variants ?? [];
   const resolved = new Map<string, Scenario>();
@@ -81,7 +90,7 @@ function checkVariants(scenario: Scenario, repoRoot: string, programs: Map<strin
       if (error instanceof ValidationError) problems.push(...error.details.map(prefix));
       else throw error;
     }
-    problems.push(...crossCheck(run, repoRoot, programs).map(prefix));
+    problems.push(...crossCheck(run, repoRoot, files).map(prefix));
   });
   // Comparisons and metrics share their names' namespace: --bench writes ratios.<name> and metrics.<name> by it.
   const names = new Set<string>();
@@ -157,7 +166,8 @@ function invalid(source: string, problems: string[]): ValidationError {
 }
 
 /** What the schema cannot check: names that must exist, times within the run, ranges in order, program files. */
-function crossCheck(scenario: Scenario, repoRoot: string, programs: Map<string, Record<string, unknown>>): string[] {
+function crossCheck(scenario: Scenario, repoRoot: string, files: LoadedFiles): string[] {
+  const { programs, pcaps } = files;
   const problems: string[] = [];
   const vms = new Set(scenario.tenants.flatMap((t) => t.vms));
   const tenants = new Set(scenario.tenants.map((t) => t.id));
@@ -188,6 +198,23 @@ function crossCheck(scenario: Scenario, repoRoot: string, programs: Map<string, 
       problems.push(`${path}: cannot read program ${value}: ${(error as Error).message}`);
     }
   };
+  const pcap = (path: string, value: string): void => {
+    if (pcaps.has(value)) return;
+    const file = resolve(files.scenarioDir, value);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      return void problems.push(`${path}: cannot read pcap ${file}: ${(error as Error).message}`);
+    }
+    try {
+      const capture = readPcap(bytes, file);
+      if (capture.records.length === 0) return void problems.push(`${path}: ${file} holds no frames to replay`);
+      pcaps.set(value, capture);
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+    }
+  };
   scenario.tenants.forEach((t, i) => {
     t.allow?.forEach((rule, r) => tenant(`tenants[${i}].allow[${r}].to`, rule.to));
     if (t.program !== undefined) program(`tenants[${i}].program`, t.program);
@@ -202,6 +229,9 @@ function crossCheck(scenario: Scenario, repoRoot: string, programs: Map<string, 
     if (w.kind === 'traffic') {
       w.to.forEach((to, j) => vm(`${path}.to[${j}]`, to));
       if (w.phases) (['onMs', 'offMs'] as const).forEach((k) => time(`${path}.phases.${k}`, w.phases![k]));
+    } else if (w.kind === 'replay') {
+      if (w.to !== undefined) vm(`${path}.to`, w.to);
+      pcap(`${path}.pcap`, w.pcap);
     } else target(`${path}.target`, w.target);
     if (w.startMs !== undefined) time(`${path}.startMs`, w.startMs);
     if (w.stopMs !== undefined) time(`${path}.stopMs`, w.stopMs);

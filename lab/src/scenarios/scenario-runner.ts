@@ -14,7 +14,7 @@ import { CounterCollector, probeTimeoutFor } from './collector';
 import { applyEvent } from './event-handlers';
 import { DockerLabControl, LocalLabControl } from './lab-control';
 import { expectOk, putProgram, type ScenarioContext, urlOf, wait } from './scenario-context';
-import { loadScenario } from './scenario-loader';
+import { type LoadedScenario, loadScenario } from './scenario-loader';
 import { planScenario } from './scenario-plan';
 import { type EventOutcome, type RunResults, writeResults } from './results-writer';
 import { isSetupWorkload, newStats, runWorkload } from './workload-drivers';
@@ -61,7 +61,8 @@ export interface ScenarioRun {
  * (report.md, comparison.json, summary.json) into `<out>/`.
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
-  const { scenario, programs } = loadScenario(options.file, options.repoRoot);
+  const { scenario, programs, pcaps } = loadScenario(options.file, options.repoRoot);
+  const files = { programs, pcaps };
   if (options.benchDir) checkBenchable(scenario, options.file);
   const startedAt = new Date();
   const outDir = resolve(
@@ -71,7 +72,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const runs = runsOf(scenario);
   const say = options.onProgress;
   if (runs.length === 1 && runs[0]?.variant === undefined) {
-    const results = await runOnce(scenario, programs, options, outDir, startedAt);
+    const results = await runOnce(scenario, files, options, outDir, startedAt);
     say(
       `results in ${relative(options.repoRoot, outDir) || outDir}${results.failures.length ? ` (failed: ${results.failures.join('; ')})` : ''}`,
     );
@@ -84,7 +85,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     say(`==> variant ${i + 1}/${runs.length}: ${name}${run.description ? ` (${run.description})` : ''}`);
     const results = await runOnce(
       run.scenario,
-      programs,
+      files,
       { ...options, onProgress: (line) => say(`[${name}] ${line}`) },
       join(outDir, name),
       new Date(),
@@ -120,7 +121,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 /** One lab run of a scenario (or of one variant of it): up, timeline, settle, down, results folder. */
 async function runOnce(
   scenario: Scenario,
-  programs: Map<string, Record<string, unknown>>,
+  files: Pick<LoadedScenario, 'programs' | 'pcaps'>,
   options: RunScenarioOptions,
   outDir: string,
   startedAt: Date,
@@ -179,7 +180,7 @@ async function runOnce(
       state: lab.state,
       control: options.mode === 'docker' ? new DockerLabControl(options.profile) : new LocalLabControl(lab.state),
       collector,
-      programs,
+      ...files,
       serviceHeaders: serviceAuthHeaders(adminToken),
       operatorAdminHeaders: { authorization: `Bearer ${operatorToken}` },
       now,

@@ -266,6 +266,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         { $ref: '#/$defs/transferWorkload' },
         { $ref: '#/$defs/pingWorkload' },
         { $ref: '#/$defs/echoWorkload' },
+        { $ref: '#/$defs/replayWorkload' },
       ],
     },
     trafficWorkload: {
@@ -322,6 +323,29 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         count: { type: 'integer', minimum: 1, maximum: 100_000 },
         size: { type: 'integer', minimum: 4, maximum: 65_536 },
         everyMs: positiveMs,
+        startMs: ms,
+        stopMs: ms,
+      },
+    },
+    replayWorkload: {
+      description:
+        'The frames of a classic pcap file (Ethernet) sent from `from` (POST /traffic/replay) at their recorded ' +
+        "times over speed, loops times; the source MAC becomes from's, the destination to's when `to` is given.",
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'from', 'pcap'],
+      properties: {
+        kind: { const: 'replay' },
+        from: id,
+        to: { ...id, description: "Written over every frame's destination MAC; omitted, each keeps its recorded one." },
+        pcap: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 500,
+          description: 'Path of the pcap file, relative to the scenario file.',
+        },
+        speed: { type: 'number', exclusiveMinimum: 0, maximum: 1000, description: 'Time scale (default 1).' },
+        loops: { type: 'integer', minimum: 1, maximum: 10_000, description: 'Times the file is replayed (default 1).' },
         startMs: ms,
         stopMs: ms,
       },

@@ -50,6 +50,7 @@ export function resolveVariant(scenario: Scenario, variant: ScenarioVariant): Sc
     resolved.workloads = resolved.workloads.flatMap((w): Workload[] => {
       if (w.kind === 'echo') return goneVms.has(w.vm) ? [] : [w];
       if (goneVms.has(w.from)) return [];
+      if (w.kind === 'replay') return w.to !== undefined && goneVms.has(w.to) ? [] : [w];
       if (w.kind !== 'traffic') return vmGone(w.target) ? [] : [w];
       const to = w.to.filter((vm) => !goneVms.has(vm));
       return to.length ? [{ ...w, to }] : [];

@@ -60,7 +60,21 @@ export interface EchoWorkload {
   service: string;
 }
 
-export type Workload = TrafficWorkload | TransferWorkload | PingWorkload | EchoWorkload;
+/** A pcap file's frames sent from one VM at their recorded times (POST /traffic/replay). */
+export interface ReplayWorkload {
+  kind: 'replay';
+  from: string;
+  /** Its MAC goes over every frame's destination MAC; omitted, frames keep their recorded destination. */
+  to?: string;
+  /** The file, relative to the scenario file. */
+  pcap: string;
+  speed?: number;
+  loops?: number;
+  startMs?: number;
+  stopMs?: number;
+}
+
+export type Workload = TrafficWorkload | TransferWorkload | PingWorkload | EchoWorkload | ReplayWorkload;
 
 interface EventBase {
   atMs: MsRange;

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { PcapRecord } from '@tenantlab/shared';
 import type { Workload } from './scenario';
 import type { ScenarioContext } from './scenario-context';
 import type { PlannedWorkload } from './scenario-plan';
-import { newStats, runWorkload } from './workload-drivers';
+import { newStats, runWorkload, type WorkloadStats } from './workload-drivers';
 
 interface Call {
   path: string;
@@ -26,14 +27,19 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
-        calls.push({ path: request.url ?? '', atMs: now(), body });
+        const text = Buffer.concat(chunks).toString();
+        const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+        calls.push({ path: `${request.method ?? ''} ${request.url ?? ''}`, atMs: now(), body });
         const answer =
           request.url === '/traffic/generate'
             ? { sent: body['count'], packetsPerSecond: 100 }
             : request.url === '/workloads/send'
               ? { verified: true, messagesPerSecond: 10 }
-              : { count: body['count'], oneWayP50Us: 100, oneWayP99Us: 200 };
+              : request.url === '/traffic/replay'
+                ? { sent: (body['frames'] as unknown[]).length, maxLateUs: 0 }
+                : request.url === '/traffic/received'
+                  ? { total: 4242 }
+                  : { count: body['count'], oneWayP50Us: 100, oneWayP99Us: 200 };
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
@@ -46,14 +52,25 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     return new Promise<void>((done) => server.close(() => done()));
   });
 
-  function run(workload: Workload, stopMs: number): Promise<void> {
+  function run(
+    workload: Workload,
+    stopMs: number,
+    pcaps = new Map<string, { records: PcapRecord[] }>(),
+    stats?: WorkloadStats,
+  ): Promise<void> {
     const context = {
-      state: { components: [{ name: 'vm-a1', kind: 'vm', url, pid: 1 }] },
+      state: {
+        components: [
+          { name: 'vm-a1', kind: 'vm', url, pid: 1 },
+          { name: 'vm-a2', kind: 'vm', url, pid: 2 },
+        ],
+      },
+      pcaps,
       now,
       signal: new AbortController().signal,
     } as unknown as ScenarioContext;
     const planned: PlannedWorkload = { index: 0, workload, startMs: 0, stopMs, onPhases: [[0, stopMs]], seed: 7 };
-    return runWorkload(planned, context, newStats(planned));
+    return runWorkload(planned, context, stats ?? newStats(planned));
   }
 
   it('sends traffic of 256-byte frames when the workload names no size', async () => {
@@ -62,7 +79,7 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     await run({ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 100 }, 200);
     assert.ok(calls.length >= 1, 'the VM was asked for traffic');
     for (const call of calls) {
-      assert.equal(call.path, '/traffic/generate');
+      assert.equal(call.path, 'POST /traffic/generate');
       assert.equal(call.body['size'], 256);
     }
   });
@@ -74,7 +91,7 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       run({ kind: 'transfer', from: 'vm-a1', target: 'vm-a2/echo', count: 10, size: 100 }, 2100),
       run({ kind: 'ping', from: 'vm-a1', target: 'vm-a2/echo' }, 2100),
     ]);
-    for (const path of ['/workloads/send', '/workloads/ping']) {
+    for (const path of ['POST /workloads/send', 'POST /workloads/ping']) {
       const times = calls.filter((call) => call.path === path).map((call) => call.atMs);
       assert.equal(times.length, 3, `${path} at 0, 1000 and 2000 ms: ${times.join(', ')}`);
       for (let i = 1; i < times.length; i++) {
@@ -82,5 +99,63 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
         assert.ok(gap >= 950 && gap <= 1300, `${path}: ${gap} ms between runs`);
       }
     }
+  });
+
+  it('replays a capture in request-sized batches, in order, each timed against the replay start, loop after loop', async () => {
+    calls.length = 0;
+    // 1100 frames 1 ms apart (three requests per loop: 512, 512, 76), twice at speed 2: 1.1 s in all.
+    const records: PcapRecord[] = Array.from({ length: 1100 }, (_, i) => ({
+      offsetNs: i * 1e6,
+      bytes: Buffer.alloc(64, i & 0xff),
+      originalLength: 64,
+    }));
+    const workload: Workload = { kind: 'replay', from: 'vm-a1', to: 'vm-a2', pcap: 'x.pcap', speed: 2, loops: 2 };
+    const planned = { index: 0, workload, startMs: 0, stopMs: 60_000, onPhases: [], seed: 7 };
+    const stats = newStats(planned);
+    started = Date.now();
+    await run(workload, 60_000, new Map([['x.pcap', { records }]]), stats);
+
+    const replays = calls.filter((call) => call.path === 'POST /traffic/replay');
+    assert.deepEqual(
+      replays.map((call) => (call.body['frames'] as unknown[]).length),
+      [512, 512, 76, 512, 512, 76],
+    );
+    assert.equal(stats.units, 2200, 'frames sent, as the VM answered');
+    // The period is the last offset (1099 ms) and one mean gap (1 ms): loop 2 starts 1100 recorded ms in.
+    const firstOffsetsMs = [0, 512, 1024, 1100, 1612, 2124];
+    replays.forEach((call, i) => {
+      assert.equal(call.body['to'], 'vm-a2');
+      assert.equal(call.body['speed'], 2);
+      const frames = call.body['frames'] as { atUs: number; data: string }[];
+      assert.equal(Buffer.from(frames[0].data, 'base64').length, 64);
+      // When the request says its first frame is due, in real ms since the start, against when it should be.
+      const dueMs = call.atMs + frames[0].atUs / 2 / 1000;
+      const expected = firstOffsetsMs[i] / 2;
+      assert.ok(Math.abs(dueMs - expected) < 40, `request ${i}: first frame due at ${dueMs} ms, not ${expected}`);
+      // Within a request, offsets keep the recorded gaps (1 ms) in recorded µs (bar the first few, already due).
+      assert.equal(frames.at(-1)!.atUs - frames.at(-2)!.atUs, 1000);
+    });
+    const received = calls.filter((call) => call.path === 'GET /traffic/received');
+    assert.equal(received.length, 1, "the receiver's count is read once the replay ends");
+    assert.equal(stats.points.at(-1)?.['toReceivedTotal'], 4242);
+  });
+
+  it('stops a replay at the workload stop: frames due after it are not posted', async () => {
+    calls.length = 0;
+    const records: PcapRecord[] = Array.from({ length: 10 }, (_, i) => ({
+      offsetNs: i * 100e6,
+      bytes: Buffer.alloc(64),
+      originalLength: 64,
+    }));
+    started = Date.now();
+    await run({ kind: 'replay', from: 'vm-a1', pcap: 'y.pcap' }, 450, new Map([['y.pcap', { records }]]));
+    const replays = calls.filter((call) => call.path === 'POST /traffic/replay');
+    assert.deepEqual(
+      replays.map((call) => (call.body['frames'] as unknown[]).length),
+      [5],
+      'frames at 0-400 ms of a 450 ms run',
+    );
+    assert.equal(replays[0].body['to'], undefined, 'no to: recorded destinations kept');
+    assert.equal(calls.filter((call) => call.path === 'GET /traffic/received').length, 0);
   });
 });

@@ -1,5 +1,6 @@
 import { requestJson } from '@tenantlab/shared';
 import type { Workload } from './scenario';
+import { REPLAY_BATCH_LIMITS, replayLoop, replayRequest } from './replay-batches';
 import { expectOk, type ScenarioContext, urlOf, wait } from './scenario-context';
 import type { PlannedWorkload } from './scenario-plan';
 
@@ -29,6 +30,8 @@ const TRAFFIC_CHUNK_MS = 1000;
 /** After a failed request, wait this long before the next (a restarting lab refuses for a while). */
 const RETRY_MS = 250;
 const DEFAULT_EVERY_MS = 1000;
+/** A replay request is posted this long before its first frame is due, so that frame is not late by the round trip. */
+const REPLAY_LEAD_MS = 50;
 
 /**
  * The workload kinds: each drives one VM over its HTTP API until the run ends. A new kind is a schema entry, a type
@@ -103,6 +106,52 @@ export const WORKLOAD_DRIVERS: { [K in Workload['kind']]: WorkloadDriver<K> } = 
         stats.points.push({ tMs: context.now(), p50Us: report.oneWayP50Us, p99Us: report.oneWayP99Us });
       }),
     );
+  },
+  async replay(planned, context, stats) {
+    const w = planned.workload;
+    const url = urlOf(context, w.from);
+    const capture = context.pcaps.get(w.pcap);
+    if (!capture) throw new Error(`pcap ${w.pcap} was not loaded`);
+    const speed = w.speed ?? 1;
+    const loop = replayLoop(capture.records, speed);
+    const options = { speed, ...(w.to === undefined ? {} : { to: w.to }) };
+    await waitUntil(context, planned.startMs);
+    const start = context.now();
+    // In real ms since the replay's start: when a recorded offset is due, and when the run's stop ends the replay.
+    const dueMs = (recordedUs: number): number => recordedUs / speed / 1000;
+    const endMs = planned.stopMs - start;
+    let tooLarge = 0;
+    replay: for (let l = 0; l < (w.loops ?? 1); l++) {
+      tooLarge += loop.tooLarge;
+      const loopOffsetUs = l * loop.periodUs;
+      for (const whole of loop.batches) {
+        const batch = whole.filter((frame) => dueMs(loopOffsetUs + frame.offsetUs) < endMs);
+        if (batch.length === 0 || context.signal.aborted) break replay;
+        await waitUntil(context, start + dueMs(loopOffsetUs + batch[0].offsetUs) - REPLAY_LEAD_MS);
+        if (context.signal.aborted) break replay;
+        const body = replayRequest(batch, loopOffsetUs, (context.now() - start) * 1000, options);
+        await attempt(stats, async () => {
+          const report = await expectOk<{ sent: number; maxLateUs: number }>(
+            `${w.from} POST /traffic/replay`,
+            requestJson('POST', `${url}/traffic/replay`, body, REPLAY_BATCH_LIMITS.maxSpanMs + 30_000),
+          );
+          stats.units += report.sent;
+          stats.points.push({ tMs: context.now(), sent: report.sent, maxLateUs: report.maxLateUs });
+        });
+      }
+    }
+    if (tooLarge > 0) stats.points.push({ tMs: context.now(), skippedTooLarge: tooLarge });
+    if (w.to !== undefined) {
+      // The receiver's count as it reads when the replay ends: every frame it took in the run (it cannot tell a
+      // replayed frame from another), and in flight frames not yet.
+      await attempt(stats, async () => {
+        const received = await expectOk<{ total: number }>(
+          `${w.to} GET /traffic/received`,
+          requestJson('GET', `${urlOf(context, w.to!)}/traffic/received`, undefined, 10_000),
+        );
+        stats.points.push({ tMs: context.now(), toReceivedTotal: received.total });
+      });
+    }
   },
   async echo(planned, context, stats) {
     const w = planned.workload;

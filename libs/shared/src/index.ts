@@ -11,6 +11,7 @@ export * from './http';
 export * from './circuit';
 export * from './port';
 export * from './packet';
+export * from './pcap';
 export * from './program';
 export * from './metrics';
 export * from './figures';

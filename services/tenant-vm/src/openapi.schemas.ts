@@ -96,3 +96,8 @@ export const GENERATE_REPORT_SCHEMA = strictObject(
   },
   ['zipf', 'stopped'],
 );
+
+export const REPLAY_REPORT_SCHEMA = strictObject(
+  { sent: integer, notSent: integer, durationMs: integer, maxLateUs: integer, stopped: text },
+  ['stopped'],
+);

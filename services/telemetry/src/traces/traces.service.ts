@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NotFoundError, type TraceTopicMessage } from '@tenantlab/shared';
+import { type CapturedFrame, NotFoundError, pcapFile, type TraceTopicMessage } from '@tenantlab/shared';
 import { TELEMETRY_CONFIG, type TelemetryConfig } from '../config/telemetry.config';
 import { BoundedLog } from '../common/bounded-log';
 import { PerTenant } from '../common/per-tenant';
 import { RejectedMessages, type RejectedSummary } from '../consumer/rejected-messages';
-import { type CapturedFrame, pcapFile } from './pcap';
 
 /** What telemetry keeps of one trace-topic message. */
 export interface StoredTrace {

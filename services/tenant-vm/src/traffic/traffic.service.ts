@@ -4,7 +4,9 @@ import { TENANT_VM_CONFIG, TenantVmConfig } from '../config/tenant-vm.config';
 import { DEFAULT_SEND_BATCH } from '../vnic/port-sender';
 import { VnicService } from '../vnic/vnic.service';
 import { GenerateTrafficDto } from './dto/generate-traffic.dto';
+import { ReplayFramesDto } from './dto/replay-frames.dto';
 import { FlowSequences } from './flow-sequences';
+import { FrameReplayer, macBytes, type ReplayReport } from './frame-replayer';
 import { type GenerateReport, TrafficGenerator } from './traffic-generator';
 import { type ReceivedReport, TrafficReceiver } from './traffic-receiver';
 import { monotonicMicros32 } from './tlab-header';
@@ -19,7 +21,10 @@ const DEFAULT_SEED = 1;
 export class TrafficService implements OnModuleInit, OnModuleDestroy {
   private readonly receiver: TrafficReceiver;
   private readonly generator: TrafficGenerator;
+  private readonly replayer: FrameReplayer;
+  private readonly mac: Buffer;
   private running = false;
+  private replaying = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -30,6 +35,8 @@ export class TrafficService implements OnModuleInit, OnModuleDestroy {
     this.generator = new TrafficGenerator(config.VM_ID, new FlowSequences(), (frames, options) =>
       this.vnic.send(frames, options),
     );
+    this.replayer = new FrameReplayer((frames, options) => this.vnic.send(frames, options));
+    this.mac = macBytes(vmMacAddress(config.VM_ID));
   }
 
   onModuleInit(): void {
@@ -66,6 +73,32 @@ export class TrafficService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * One request of a replay: its frames from this VM's MAC, paced. A second request while one runs is refused (409)
+   * rather than queued: a replay's driver sends its requests one after the other, and two replays interleaved on one
+   * vNIC would pace neither as recorded. A replay may run beside a traffic run (each has its own flag).
+   */
+  async replay(request: ReplayFramesDto): Promise<ReplayReport> {
+    if (this.replaying) {
+      throw new ConflictError('a replay request is already going on this VM; wait for its answer, then send the next');
+    }
+    const frames = request.frames.map(({ atUs, data }) => ({ atUs, bytes: Buffer.from(data, 'base64') }));
+    const speed = request.speed ?? 1;
+    // Checked before the flag is taken, so a refused request never makes the next one a 409.
+    this.replayer.check(frames, speed);
+    this.replaying = true;
+    try {
+      return await this.replayer.run({
+        frames,
+        sourceMac: this.mac,
+        destinationMac: request.to === undefined ? undefined : macBytes(destinationMacOf(request.to)),
+        speed,
+      });
+    } finally {
+      this.replaying = false;
+    }
+  }
+
   received(): ReceivedReport {
     return this.receiver.report();
   }
@@ -73,4 +106,9 @@ export class TrafficService implements OnModuleInit, OnModuleDestroy {
   resetReceived(): void {
     this.receiver.reset();
   }
+}
+
+/** `to` as a MAC: a MAC as given (the DTO checked it), a VM id as that VM's MAC (ids hold no colon). */
+function destinationMacOf(to: string): string {
+  return to.includes(':') ? to : vmMacAddress(to);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pcapFile } from './pcap';
+import { pcapFile } from './pcap-writer';
 
 describe('pcapFile', () => {
   it('writes the classic libpcap format: global header, then a header and the bytes of each frame', () => {
