@@ -121,6 +121,11 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       [512, 512, 76, 512, 512, 76],
     );
     assert.equal(stats.units, 2200, 'frames sent, as the VM answered');
+    assert.deepEqual(
+      stats.points.slice(0, 6).map((point) => [point['sent'], point['maxLateUs']]),
+      [512, 512, 76, 512, 512, 76].map((sent) => [sent, 0]),
+      'per request: frames sent and the worst lateness, as the VM answered',
+    );
     // The period is the last offset (1099 ms) and one mean gap (1 ms): loop 2 starts 1100 recorded ms in.
     const firstOffsetsMs = [0, 512, 1024, 1100, 1612, 2124];
     replays.forEach((call, i) => {
@@ -144,16 +149,20 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     calls.length = 0;
     const records: PcapRecord[] = Array.from({ length: 10 }, (_, i) => ({
       offsetNs: i * 100e6,
-      bytes: Buffer.alloc(64),
+      // One frame over the vNIC's largest: never posted, counted.
+      bytes: Buffer.alloc(i === 2 ? 9217 : 64),
       originalLength: 64,
     }));
+    const workload: Workload = { kind: 'replay', from: 'vm-a1', pcap: 'y.pcap' };
+    const stats = newStats({ index: 0, workload, startMs: 0, stopMs: 450, onPhases: [], seed: 7 });
     started = Date.now();
-    await run({ kind: 'replay', from: 'vm-a1', pcap: 'y.pcap' }, 450, new Map([['y.pcap', { records }]]));
+    await run(workload, 450, new Map([['y.pcap', { records }]]), stats);
+    assert.equal(stats.points.at(-1)?.['skippedTooLarge'], 1);
     const replays = calls.filter((call) => call.path === 'POST /traffic/replay');
     assert.deepEqual(
       replays.map((call) => (call.body['frames'] as unknown[]).length),
-      [5],
-      'frames at 0-400 ms of a 450 ms run',
+      [4],
+      'frames at 0-400 ms of a 450 ms run, but the one too large',
     );
     assert.equal(replays[0].body['to'], undefined, 'no to: recorded destinations kept');
     assert.equal(calls.filter((call) => call.path === 'GET /traffic/received').length, 0);

@@ -96,7 +96,8 @@ export class FrameReplayer {
         if (wait > 0) await sleep(wait, undefined, { signal: limit.signal }).catch(() => undefined);
         if (limit.signal.aborted) break;
         // Every frame due by now goes in this send (in order, so a frame listed before a later-due one waits for it).
-        const now = this.clockMs();
+        // At least those due with this one: a timer may fire a fraction of a ms before the clock reads its time.
+        const now = Math.max(this.clockMs(), dueMs(sent));
         let end = sent + 1;
         while (end < frames.length && end - sent < MAX_SEND_BATCH && dueMs(end) <= now) end += 1;
         maxLateUs = Math.max(maxLateUs, Math.round((now - dueMs(sent)) * 1000));

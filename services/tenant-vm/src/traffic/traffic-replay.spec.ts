@@ -5,7 +5,8 @@ import { ConflictError, createValidationPipe, ValidationError, vmMacAddress } fr
 import type { TenantVmConfig } from '../config/tenant-vm.config';
 import type { VnicService } from '../vnic/vnic.service';
 import { ReplayFramesDto } from './dto/replay-frames.dto';
-import { MAX_REPLAY_BYTES } from './frame-replayer';
+import { SendAbortedError } from '../vnic/vnic.errors';
+import { FrameReplayer, MAX_REPLAY_BYTES } from './frame-replayer';
 import { TrafficController } from './traffic.controller';
 import { TrafficService } from './traffic.service';
 
@@ -169,5 +170,34 @@ describe('POST /traffic/replay', () => {
     await assert.rejects(controller.replay(await body({ frames })), ConflictError);
     assert.equal((await first).sent, 2);
     assert.equal((await controller.replay(await body({ frames: frames.slice(0, 1) }))).sent, 1);
+  });
+
+  it('lets a traffic run go on beside a replay', async () => {
+    const { controller } = replayingVm();
+    const frames = [
+      { atUs: 0, data: recorded(60) },
+      { atUs: 100_000, data: recorded(60) },
+    ];
+    const replaying = controller.replay(await body({ frames }));
+    const generated = await controller.generate({ to: ['vm-a2'], protocol: 'udp', count: 10, size: 64 });
+    assert.equal(generated.sent, 10);
+    assert.equal((await replaying).sent, 2);
+  });
+
+  it('answers with what it sent when tx stays full until the time limit: notSent and stopped', async () => {
+    const sends: number[] = [];
+    // A vNIC whose tx is full: the second send waits for room until the time limit aborts it, having written 1 of 2.
+    const replayer = new FrameReplayer((frames, { signal }) => {
+      sends.push(frames.length);
+      if (sends.length === 1) return Promise.resolve();
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new SendAbortedError(1, 2))));
+    }, 200);
+    const mac = Buffer.alloc(6, 2);
+    const frame = (atUs: number): { atUs: number; bytes: Buffer } => ({ atUs, bytes: Buffer.alloc(60) });
+    const report = await replayer.run({ frames: [frame(0), frame(10_000), frame(10_000)], sourceMac: mac, speed: 1 });
+    assert.deepEqual(sends, [1, 2]);
+    assert.equal(report.sent, 2);
+    assert.equal(report.notSent, 1);
+    assert.match(report.stopped ?? '', /time limit/);
   });
 });
