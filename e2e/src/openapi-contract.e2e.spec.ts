@@ -28,8 +28,11 @@ const CHECKS = [
   'response_schema_conformance',
 ].join(',');
 
-/** The tenant VM's routes that start a workload: a valid request sends up to a GiB or runs up to two minutes. */
-const WORKLOAD_ROUTES = '^/(traffic/generate|workloads/send|workloads/ping)$';
+/**
+ * The tenant VM's routes that start a workload: a valid request sends up to a GiB or runs up to two minutes (a replay
+ * request up to 60 s, past Schemathesis' 10 s request timeout).
+ */
+const WORKLOAD_ROUTES = '^/(traffic/generate|traffic/replay|workloads/send|workloads/ping)$';
 
 interface ContractRun {
   exitCode: number | null;
