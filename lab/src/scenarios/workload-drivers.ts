@@ -143,7 +143,7 @@ export const WORKLOAD_DRIVERS: { [K in Workload['kind']]: WorkloadDriver<K> } = 
     if (tooLarge > 0) stats.points.push({ tMs: context.now(), skippedTooLarge: tooLarge });
     if (w.to !== undefined) {
       // The receiver's count as it reads when the replay ends: every frame it took in the run (it cannot tell a
-      // replayed frame from another), and in flight frames not yet.
+      // replayed frame from another); frames still on their way are not in it yet.
       await attempt(stats, async () => {
         const received = await expectOk<{ total: number }>(
           `${w.to} GET /traffic/received`,
