@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes scenarios/pcaps/udp-a2-to-a1.pcap, the sample capture of scenarios/replay.json (issue 12's replay workload):
 //   node scripts/replay-sample-pcap.mjs [--out FILE]
-// 256 UDP frames of 64-512 bytes (most of them small) over about 2.6 s, "recorded" from vm-a2 to vm-a1: their source
+// 256 UDP frames of 64-512 bytes (most of them small) over about 2.5 s, "recorded" from vm-a2 to vm-a1: their source
 // MAC is vm-a2's, the one address a replay from vm-a1 to vm-a2 must not carry (the switch would learn vm-a2 behind
 // vm-a1's port and drop every frame to vm-a2 as same-port), so a replay that did not rewrite it fails visibly.
 // Everything is drawn from a fixed seed: the same bytes every time (lab/src/scenarios/replay-sample.spec.ts checks

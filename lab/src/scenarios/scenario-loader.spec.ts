@@ -375,8 +375,10 @@ describe('scenario files', () => {
       const committed = readFileSync(join(REPO_ROOT, 'scenarios', 'pcaps', 'udp-a2-to-a1.pcap'));
       assert.ok(readFileSync(out).equals(committed), 'the committed file is the script output');
       assert.ok(committed.length < 100 * 1024, `${committed.length} bytes`);
+      assert.equal(Math.round(committed.length / 1000), 56, 'the README says 56 KB');
       const { records } = readPcap(committed, 'sample');
       assert.equal(records.length, 256);
+      assert.equal(Math.round((records.at(-1)?.offsetNs ?? 0) / 1e8) / 10, 2.5, 'the README says over 2.5 s');
       const view = new FrameView();
       for (const record of records) {
         assert.equal(parseFrame(record.bytes, view), undefined, 'a frame the switch and the receiver take');
