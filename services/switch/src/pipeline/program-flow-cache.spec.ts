@@ -102,6 +102,27 @@ describe('tenant programs behind the flow cache (Oko)', () => {
     assert.equal(off.seen, 9);
   });
 
+  it("counts each flow in the bucket of its own hash with the cache on as off (a flow's hash is kept per flow)", () => {
+    const programs = join(__dirname, '..', '..', '..', '..', 'programs');
+    const flowCounters = JSON.parse(readFileSync(join(programs, 'flow-counters.json'), 'utf8')) as unknown;
+    const buckets = (flowCacheSize: number): number[] => {
+      const program = compile(flowCounters);
+      assert.equal(program.flowCacheable, true);
+      const pipeline = new SwitchPipeline({ flowCacheSize });
+      pipeline.attach(A1);
+      pipeline.attach(A2);
+      pipeline.installPrograms(new Map([['tenant-a', program]]));
+      // 40 flows, each three times, interleaved: every later packet of a flow is a cache hit with the cache on.
+      for (let round = 0; round < 3; round++) {
+        for (let flow = 0; flow < 40; flow++) pipeline.process({ port: A1, frame: udp(5000 + flow) });
+      }
+      return Array.from({ length: 4096 }, (_, i) => program.counter('flows', i).packets);
+    };
+    const off = buckets(0);
+    assert.ok(off.filter((n) => n > 0).length > 20, 'the flows spread over many buckets');
+    assert.deepEqual(buckets(1024), off);
+  });
+
   it('serves repeated packets of a flow from the cache, program lookups included', () => {
     const program = compile(PORT_ACL);
     const pipeline = new SwitchPipeline({ flowCacheSize: 1024 });

@@ -3,6 +3,7 @@ import {
   type CompiledProgram,
   type CpuBucket,
   type CpuBudgetOptions,
+  type FlowHashes,
   PacketContext,
   type TableMatch,
   TenantCpuBudget,
@@ -41,6 +42,8 @@ interface CachedFlow {
   program: CompiledProgram | undefined;
   entriesGeneration: number;
   lookups: (TableMatch | null)[] | undefined;
+  /** The program's hashes over flow key fields, computed once for the flow (FlowHashes). */
+  hashes: FlowHashes | undefined;
 }
 
 /** What the system stage dispatches a tenant's frames to: its program and, with a CPU budget, its bucket. */
@@ -317,12 +320,13 @@ export class SwitchPipeline {
       flow = undefined; // another program or other entries since: its remembered lookups no longer hold
     }
     if (flow) {
-      const settled = this.runProgram(port, frame, stage, flow.lookups, true);
+      const settled = this.runProgram(port, frame, stage, flow.lookups, true, flow.hashes);
       // Learning during a lookup may move the generation on; the entry then simply misses next time.
       return settled ?? (flow.forwarding ??= this.lookup(port, view));
     }
     const remember = program?.flowCacheable ? [] : undefined;
-    const settled = this.runProgram(port, frame, stage, remember);
+    const hashes = remember && [];
+    const settled = this.runProgram(port, frame, stage, remember, false, hashes);
     if (settled === CPU_BUDGET) return settled; // the program did not run: nothing to remember
     const forwarding = settled ? undefined : this.lookup(port, view);
     this.cache.insert(this.macTable.generation, {
@@ -330,6 +334,7 @@ export class SwitchPipeline {
       program,
       entriesGeneration: program?.entriesGeneration ?? 0,
       lookups: remember,
+      hashes,
     });
     return settled ?? forwarding!;
   }
@@ -344,6 +349,7 @@ export class SwitchPipeline {
     stage: TenantStage | undefined,
     lookups?: (TableMatch | null)[],
     remembered = false,
+    hashes?: FlowHashes,
   ): Verdict | undefined {
     if (!stage) return undefined;
     const { program, bucket } = stage;
@@ -359,8 +365,8 @@ export class SwitchPipeline {
       lookups === undefined
         ? program.run(ctx)
         : remembered
-          ? program.runRemembered(ctx, lookups)
-          : program.runRemembering(ctx, lookups);
+          ? program.runRemembered(ctx, lookups, hashes)
+          : program.runRemembering(ctx, lookups, hashes);
     if (cpu !== undefined) {
       const ended = cpu.now();
       cpu.chargeFrame(bucket!, ended - started, ended);

@@ -58,6 +58,8 @@ export class PacketContext {
   verdict: ProgramVerdict = CONTINUE;
   /** The state of the tenant whose program runs: set by the program before its code runs. */
   state: ProgramState = NO_STATE;
+  /** The running flow's FlowHashes (program-compiler.ts), set by the program for each run; none outside the cache. */
+  flowHashes: number[] | undefined = undefined;
   readonly metaNarrow: number[] = [];
   readonly metaWide: bigint[] = [];
 

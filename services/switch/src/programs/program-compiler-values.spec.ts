@@ -620,3 +620,70 @@ describe('compileProgramCode: documents that name what does not exist', () => {
     );
   });
 });
+
+describe('hashes over the flow key, computed once per flow (FlowHashes)', () => {
+  /** Hashes a flow-key field set into meta.h and the TTL (not in the flow key) into meta.t, then reports both. */
+  function hashing(rewriteDst = false) {
+    const hooks = recordingHooks();
+    const ops: Op[] = [
+      ...(rewriteDst ? [{ op: 'set', target: 'ipv4.dst', value: { field: 'l4.dport' } } as Op] : []),
+      { op: 'hash', algorithm: 'crc32', fields: ['ipv4.dst', 'l4.dport'], bound: 65_536, into: 'meta.h' },
+      { op: 'hash', algorithm: 'crc32', fields: ['ipv4.ttl'], bound: 65_536, into: 'meta.t' },
+      { op: 'report', event: 'out', fields: ['meta.h', 'meta.t'] },
+    ];
+    const program = compileProgram(
+      valid({
+        metadata: [
+          { name: 'h', bits: 32 },
+          { name: 't', bits: 32 },
+        ],
+        actions: [{ name: 'compute', params: [], ops }],
+        tables: [table('t', [], ['compute'], 'compute', 0)],
+        control: [{ table: 't' }],
+      }),
+      {},
+      new RegisterMemory(1, 8),
+      hooks,
+    );
+    const reported = () => hooks.reports.at(-1)?.fields;
+    return { program, reported };
+  }
+
+  it('keeps a flow-key hash from the first packet and serves later packets of the flow from it', () => {
+    const { program, reported } = hashing();
+    assert.equal(program.flowCacheable, true);
+    const first = frame({ dport: 80 });
+    const lookups: (TableMatch | null)[] = [];
+    const hashes: number[] = [];
+    program.runRemembering(context(first), lookups, hashes);
+    const atFirst = reported()!;
+    assert.deepEqual(hashes, [atFirst['meta.h']], 'one slot: the hash over ipv4.dst and l4.dport');
+
+    // Another frame run plainly hashes its own fields ...
+    const other = frame({ dport: 443, ttl: 9 });
+    program.run(context(other));
+    const plain = reported()!;
+    assert.notEqual(plain['meta.h'], atFirst['meta.h'], 'the two frames hash apart');
+    // ... and with the flow's hashes the kept value is served; the TTL's hash is computed for the packet.
+    program.runRemembered(context(other), lookups, hashes);
+    assert.deepEqual(reported(), { 'meta.h': atFirst['meta.h'], 'meta.t': plain['meta.t'] });
+  });
+
+  it('computes a slot the first packet did not reach, and keeps it', () => {
+    const { program, reported } = hashing();
+    const hashes: number[] = [];
+    program.runRemembered(context(frame({ dport: 80 })), [undefined], hashes);
+    assert.deepEqual(hashes, [reported()!['meta.h']]);
+  });
+
+  it('keeps nothing for a program that rewrites a flow-key field: each packet hashes what it carries', () => {
+    const { program, reported } = hashing(true);
+    assert.equal(program.flowCacheable, false);
+    const hashes: number[] = [];
+    program.runRemembering(context(frame({ dport: 80 })), [], hashes);
+    const atFirst = reported()!['meta.h'];
+    program.runRemembered(context(frame({ dport: 443 })), [undefined], hashes);
+    assert.deepEqual(hashes, []);
+    assert.notEqual(reported()!['meta.h'], atFirst);
+  });
+});

@@ -71,10 +71,16 @@ export interface CompiledProgram {
   readonly flowCacheable: boolean;
   /** Grows with every entry added or removed: remembered lookups hold for one generation only. */
   readonly entriesGeneration: number;
-  /** `run`, also remembering in `lookups` what each control step found (null: its guard did not hold). */
-  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict;
-  /** `run` with the lookups an earlier packet of the same flow remembered: the actions run, the lookups do not. */
-  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict;
+  /**
+   * `run`, also remembering in `lookups` what each control step found (null: its guard did not hold) and, in `hashes`,
+   * the value of each hash op over flow key fields only (see FlowHashes).
+   */
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict;
+  /**
+   * `run` with the lookups an earlier packet of the same flow remembered: the actions run, the lookups do not, and a
+   * hash of flow key fields that packet computed is taken from `hashes` instead of computed again.
+   */
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict;
   addEntry(table: string, entry: TableEntryInput): void;
   removeEntry(table: string, key: readonly KeyMatchInput[]): boolean;
   entryCount(table: string): number;
@@ -96,6 +102,14 @@ export interface ProgramCode {
 }
 
 type Step = (ctx: PacketContext, args: ActionArgs) => void;
+
+/**
+ * The values of a flow-cacheable program's hash ops whose fields are all flow key fields, by op (Oko, seed 000: what
+ * depends only on the flow's key is computed once per flow). In such a program no action writes a flow key field,
+ * so each packet of the flow hashes the same bytes to the same value; a slot the first packet did not reach (its
+ * action did not run) is computed, and kept, by the first packet that does.
+ */
+export type FlowHashes = number[];
 
 /** Compiles a checked program into closures and gives them one tenant's state (no code shared with others). */
 export function compileProgram(
@@ -164,6 +178,8 @@ class ProgramCompiler {
   private readonly registers: ReadonlyMap<string, { readonly index: number; readonly width: number }>;
   private readonly counters = new Map<string, CounterLayout>();
   private readonly hashBytes = new Uint8Array(16 * 16);
+  /** Hash ops over flow key fields only, numbered: each one's slot in a flow's FlowHashes. */
+  private flowHashes = 0;
 
   constructor(private readonly program: TenantProgram) {
     this.fields = new FieldResolver(program);
@@ -360,8 +376,9 @@ class ProgramCompiler {
     const values = refs.map((ref) => this.fields.read(ref));
     const target = this.fields.write(into);
     const totalBits = values.reduce((sum, v) => sum + v.bits, 0);
-    const result: Value = { wide: false, bits: 32, read: this.hashValue(algorithm, values, totalBits, bound) };
-    return assign(target, result);
+    const compute = this.hashValue(algorithm, values, totalBits, bound);
+    const read = refs.every((ref) => FLOW_KEY_FIELDS.has(ref)) ? perFlow(compute, this.flowHashes++) : compute;
+    return assign(target, { wide: false, bits: 32, read });
   }
 
   private hashValue(
@@ -474,6 +491,7 @@ class SharedProgramCode implements ProgramCode {
   /** Runs the program on the tenant state `ctx.state` holds. */
   run(ctx: PacketContext): ProgramVerdict {
     ctx.verdict = CONTINUE;
+    ctx.flowHashes = undefined;
     ctx.resetMetadata(this.metaNarrow, this.metaWide);
     const steps = this.steps;
     const tables = ctx.state.tables;
@@ -486,8 +504,10 @@ class SharedProgramCode implements ProgramCode {
     return ctx.verdict;
   }
 
-  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict {
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict {
     ctx.verdict = CONTINUE;
+    // Only where no action writes a flow key field does a flow hash the same bytes on every packet.
+    ctx.flowHashes = this.flowCacheable ? hashes : undefined;
     ctx.resetMetadata(this.metaNarrow, this.metaWide);
     const steps = this.steps;
     const tables = ctx.state.tables;
@@ -505,8 +525,10 @@ class SharedProgramCode implements ProgramCode {
     return ctx.verdict;
   }
 
-  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict {
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict {
     ctx.verdict = CONTINUE;
+    // Only where no action writes a flow key field does a flow hash the same bytes on every packet.
+    ctx.flowHashes = this.flowCacheable ? hashes : undefined;
     ctx.resetMetadata(this.metaNarrow, this.metaWide);
     const steps = this.steps;
     const tables = ctx.state.tables;
@@ -543,14 +565,14 @@ class ProgramInstance implements CompiledProgram {
     return this.code.run(ctx);
   }
 
-  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[]): ProgramVerdict {
+  runRemembering(ctx: PacketContext, lookups: (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict {
     ctx.state = this.state;
-    return this.code.runRemembering(ctx, lookups);
+    return this.code.runRemembering(ctx, lookups, hashes);
   }
 
-  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[]): ProgramVerdict {
+  runRemembered(ctx: PacketContext, lookups: readonly (TableMatch | null)[], hashes?: FlowHashes): ProgramVerdict {
     ctx.state = this.state;
-    return this.code.runRemembered(ctx, lookups);
+    return this.code.runRemembered(ctx, lookups, hashes);
   }
 
   addEntry(table: string, entry: TableEntryInput): void {
@@ -686,6 +708,23 @@ const FLOW_KEY_FIELDS: ReadonlySet<string> = new Set([
   'l4.sport',
   'l4.dport',
 ]);
+
+/**
+ * A hash over flow key fields only: with a flow's FlowHashes in the context (a flow-cacheable program run through the
+ * flow cache), the value the flow's first packet computed, else computed (and kept there).
+ */
+function perFlow(
+  compute: (ctx: PacketContext, args: ActionArgs) => number,
+  slot: number,
+): (ctx: PacketContext, args: ActionArgs) => number {
+  return (ctx, args) => {
+    const hashes = ctx.flowHashes;
+    if (hashes === undefined) return compute(ctx, args);
+    const kept = hashes[slot];
+    if (kept !== undefined) return kept;
+    return (hashes[slot] = compute(ctx, args));
+  };
+}
 
 function isFlowCacheable(program: TenantProgram): boolean {
   const writesFlowField = program.actions.some((action) =>
