@@ -59,6 +59,7 @@ export interface ScenarioModel {
 export interface ScenarioModeResult {
   reports: UtilityReportMessage[];
   figures: UtilityFigures;
+  /** Re-links decided on windows that closed after the warm-up (the lab's `relinks`). */
   relinks: number;
   frames: number;
 }
@@ -175,7 +176,9 @@ export function runScenarioMode(model: ScenarioModel, mode: 'static' | 'live'): 
     const windowEndMs = (w + 1) * model.windowMs;
     const windowReports = fabric.closeWindow(w + 1, windowEndMs);
     reports.push(...windowReports);
-    if (mode === 'live' && fabric.reallocate(windowReports, windowEndMs)) relinks += 1;
+    const relinked = mode === 'live' && fabric.reallocate(windowReports, windowEndMs);
+    // Counted as the lab counts them: decisions taken within the measured window.
+    if (relinked && windowEndMs >= model.warmupMs && windowEndMs <= model.durationMs) relinks += 1;
   }
   return { reports, figures: utilityFiguresOf(reports, [], model.warmupMs, model.durationMs), relinks, frames };
 }
