@@ -24,7 +24,8 @@ import {
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { CELLS_PER_STAGE, makeTenants, STAGES, TENANTS, WINDOWS, windowTraffic } from './allocation.bench';
+import { makeTenants, TENANTS, WINDOWS, windowTraffic } from './allocation.bench';
+import { CELLS_PER_STAGE, STAGES } from './allocation-switch';
 import { quantile } from './bench-report';
 
 const REPO_ROOT = join(__dirname, '..', '..');

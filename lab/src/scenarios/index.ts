@@ -8,4 +8,5 @@ export { newStats, WORKLOAD_DRIVERS, type WorkloadStats } from './workload-drive
 export { type Accounting, accountFor, type Dip, findDips, toSeries } from './analysis';
 export { linePlot } from './line-plot';
 export { type EventOutcome, type RunResults, summaryOf, writeResults } from './results-writer';
+export { type UtilityFigures, utilityFiguresOf } from './utility-loop';
 export { circuitPolicyOf, runScenario, type RunScenarioOptions, type ScenarioRun } from './scenario-runner';

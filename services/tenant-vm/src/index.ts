@@ -1,4 +1,7 @@
-// What other packages (the benchmarks) use of the tenant VM: its vNIC's sender and receiver, run in-process.
+// What other packages (the benchmarks) use of the tenant VM: its vNIC's sender and receiver, run in-process, and how
+// its traffic generator numbers flows and draws them.
+export { FLOW_BASE_PORT, TRAFFIC_DST_PORT } from './traffic/traffic-generator';
+export { ZipfSampler } from './traffic/zipf-sampler';
 export {
   DEFAULT_SEND_BATCH,
   MAX_SEND_BATCH,
