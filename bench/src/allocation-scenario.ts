@@ -1,8 +1,10 @@
 import {
   DEFAULT_UTILITY_POLICY,
+  FIT_ATTEMPTS,
   InsufficientCapacityError,
   MemoryMap,
   reallocateByUtility,
+  shrunkShares,
 } from '@tenantlab/allocator';
 import { type LoadedScenario, loadScenario, planScenario, type UtilityFigures, utilityFiguresOf } from '@tenantlab/lab';
 import {
@@ -29,9 +31,6 @@ import { FLOW_BASE_PORT, TRAFFIC_DST_PORT } from '@tenantlab/tenant-vm';
 import { CELLS_PER_SLOT, compileLinked, countsOf, flowTableRegisters, PACKING_SLACK } from './allocation-switch';
 import { type PlannedSend, plannedSends, sendsByWindow } from './scenario-traffic';
 
-/** The allocator's re-link: a share set first fit cannot place is tried this much smaller, this many times. */
-const SHRINK_ON_MISFIT = 0.95;
-const FIT_ATTEMPTS = 6;
 /** Bits one flow-table slot takes (a 32-bit key and a 32-bit count), for the tenant's register quota. */
 const BITS_PER_SLOT = 64;
 
@@ -272,9 +271,7 @@ class InProcessSwitch {
         // The allocator records a decision that failed to fit and keeps the pipeline in force.
         if (!(error instanceof InsufficientCapacityError)) throw error;
         if (attempt >= FIT_ATTEMPTS) return false;
-        shares = new Map(
-          [...shares].map(([tenant, slots]) => [tenant, Math.max(1, Math.floor(slots * SHRINK_ON_MISFIT))]),
-        );
+        shares = shrunkShares(shares);
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { RegisterRequest } from '@tenantlab/allocator';
+import { PACKING_SLACK, type RegisterRequest } from '@tenantlab/allocator';
 import { hitRatio, type PageTable, type ValidProgram } from '@tenantlab/shared';
 import {
   type CompiledProgram,
@@ -14,11 +14,8 @@ import {
 /** The switch's register memory in this experiment: two stages of 32768 cells. */
 export const STAGES = 2;
 export const CELLS_PER_STAGE = 32_768;
-/**
- * First fit leaves gaps: the policy shares out this much of the cells there are (the allocator's reallocation loop
- * uses the same slack, PACKING_SLACK in services/allocator/src/reallocation/reallocation-loop.ts).
- */
-export const PACKING_SLACK = 0.97;
+/** First fit leaves gaps: the policy shares out this much of the cells there are, as the allocator's loop does. */
+export { PACKING_SLACK };
 /** Each slot is a key cell and a count cell; a little is left for first-fit's fragmentation. */
 export const CELLS_PER_SLOT = 2;
 export const CAPACITY_SLOTS = Math.floor(((STAGES * CELLS_PER_STAGE) / CELLS_PER_SLOT) * PACKING_SLACK);

@@ -25,7 +25,7 @@ import {
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { makeTenants, TENANTS, WINDOWS, windowTraffic } from './allocation.bench';
-import { CELLS_PER_STAGE, STAGES } from './allocation-switch';
+import { CELLS_PER_SLOT, CELLS_PER_STAGE, PACKING_SLACK, STAGES } from './allocation-switch';
 import { quantile } from './bench-report';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -105,7 +105,7 @@ export async function runHeavyHitterLive(options: HeavyHitterLiveOptions): Promi
   const n = tenants.length;
   // The in-process experiment's memory per tenant: its capacity scaled to the tenants here.
   const cellsPerStage = Math.round((CELLS_PER_STAGE * n) / TENANTS);
-  const share = Math.floor(Math.floor((STAGES * cellsPerStage * 0.97) / 2) / n);
+  const share = Math.floor(Math.floor((STAGES * cellsPerStage * PACKING_SLACK) / CELLS_PER_SLOT) / n);
   let redis: TestRedis | undefined;
   let kafka: TestKafka | undefined;
   let switchProcess: ServiceProcess | undefined;

@@ -25,7 +25,8 @@ import type { PipelineRepository } from '../pipeline/pipeline.repository';
 import { PipelineService, resizedRegisters } from '../pipeline/pipeline.service';
 import { InMemoryPipelineRepository } from '../testing/in-memory-pipeline.repository';
 import { testProgram } from '../testing/test-programs';
-import { PACKING_SLACK, ReallocationLoop } from './reallocation-loop';
+import { PACKING_SLACK } from './fit-policy';
+import { ReallocationLoop } from './reallocation-loop';
 
 /** A switch of 2 stages of 4096 cells: 8192 cells, 2 per flow-table slot. */
 const config = parseEnv(allocatorEnv, {

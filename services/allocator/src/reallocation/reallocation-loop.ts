@@ -20,6 +20,7 @@ import { cellsFor } from '../memory/memory-map';
 import { NO_PIPELINE } from '../pipeline/linked-pipeline';
 import { resizedRegisters } from '../pipeline/pipeline.service';
 import { DEFAULT_UTILITY_POLICY, reallocateByUtility } from './utility-policy';
+import { FIT_ATTEMPTS, PACKING_SLACK, shrunkShares } from './fit-policy';
 
 /** What the loop needs of the pipeline: the one in force, and a re-link (PipelineService). */
 export interface Relinker {
@@ -40,11 +41,6 @@ export interface ReallocationLoopOptions {
   quotaRegisterBits: number;
 }
 
-/** First fit leaves gaps: the policy shares out this much of the cells there are, as the allocation bench does. */
-export const PACKING_SLACK = 0.97;
-/** A share set that does not fit (fragmentation) is tried again this much smaller, up to this many times. */
-const SHRINK_ON_MISFIT = 0.95;
-const FIT_ATTEMPTS = 6;
 /** The refused messages kept for GET /reallocation. */
 const REJECTED_KEPT = 20;
 /** Decision-to-installed latencies kept for the percentiles. */
@@ -295,9 +291,7 @@ export class ReallocationLoop {
         return { shares, pipeline: await this.pipelines.relink(shares) };
       } catch (error) {
         if (!(error instanceof InsufficientCapacityError) || attempt >= FIT_ATTEMPTS) throw error;
-        shares = new Map(
-          [...shares].map(([tenant, slots]) => [tenant, Math.max(1, Math.floor(slots * SHRINK_ON_MISFIT))]),
-        );
+        shares = shrunkShares(shares);
       }
     }
   }
