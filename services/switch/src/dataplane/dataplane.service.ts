@@ -476,7 +476,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         continue;
       }
       if (outcome.noGroup) {
-        await this.directory.ensureGroup(port.vm).catch((error: unknown) => this.quarantinePort(port, String(error)));
+        await this.directory.restoreGroup(port.vm).catch((error: unknown) => this.quarantinePort(port, String(error)));
         continue;
       }
       if (onProbation.has(port) && this.quarantine.has(port)) {

@@ -86,6 +86,26 @@ export class PortDirectory {
     });
   }
 
+  /**
+   * An attached port's read found no group: makes it again on the stream that is there ('made', a new stream: the VM
+   * wrote after its stream was lost), or does nothing when the stream itself is gone ('stream-gone'). A stream goes
+   * only with its VM (the operator deletes a deleted VM's keys; the VM's own rights cannot delete it) or with the
+   * store, and the operator makes it again when the VM registers: made here, it would be a key nobody owns, and its
+   * port would look like a new generation of a VM that no longer exists. The next scan detaches a deleted VM's port.
+   */
+  async restoreGroup(vm: string): Promise<'made' | 'present' | 'stream-gone'> {
+    try {
+      await this.redis.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0');
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return 'present';
+      // Redis: "The XGROUP subcommand requires the key to exist" (CREATE without MKSTREAM on a missing key).
+      if (error instanceof Error && /requires the key to exist/.test(error.message)) return 'stream-gone';
+      throw error;
+    }
+    this.onTxCreated(vm);
+    return 'made';
+  }
+
   /** The consumer group reads the tx stream from its start, so frames sent before the switch saw the port count. */
   async ensureGroup(vm: string): Promise<void> {
     try {
