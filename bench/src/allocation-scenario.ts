@@ -1,9 +1,11 @@
 import {
   DEFAULT_UTILITY_POLICY,
   FIT_ATTEMPTS,
+  heldCells,
   InsufficientCapacityError,
   MemoryMap,
   reallocateByUtility,
+  shareableSlots,
   shrunkShares,
 } from '@tenantlab/allocator';
 import { type LoadedScenario, loadScenario, planScenario, type UtilityFigures, utilityFiguresOf } from '@tenantlab/lab';
@@ -28,7 +30,7 @@ import {
   type SwitchPort,
 } from '@tenantlab/switch';
 import { FLOW_BASE_PORT, TRAFFIC_DST_PORT } from '@tenantlab/tenant-vm';
-import { CELLS_PER_SLOT, compileLinked, countsOf, flowTableRegisters, PACKING_SLACK } from './allocation-switch';
+import { CELLS_PER_SLOT, compileLinked, countsOf, flowTableRegisters } from './allocation-switch';
 import { type PlannedSend, plannedSends, sendsByWindow } from './scenario-traffic';
 
 /** Bits one flow-table slot takes (a 32-bit key and a 32-bit count), for the tenant's register quota. */
@@ -254,10 +256,9 @@ class InProcessSwitch {
     let held = 0;
     for (const [tenant, installed] of this.installed) {
       if (reporting.has(tenant)) continue;
-      held += Object.values(installed.pageTable).reduce((total, entry) => total + entry.amount, 0);
+      held += heldCells(installed.pageTable);
     }
-    const cells = this.model.stages * this.model.cellsPerStage - held;
-    const capacity = Math.floor((cells * PACKING_SLACK) / CELLS_PER_SLOT);
+    const capacity = shareableSlots(this.model.stages * this.model.cellsPerStage - held, CELLS_PER_SLOT);
     const maxSlots = Math.floor(DEFAULT_TENANT_QUOTA.registerBits / BITS_PER_SLOT);
     const policy = reallocateByUtility(
       known.map(({ tenant, slots, utility }) => ({ tenant, slots, utility })),

@@ -20,7 +20,7 @@ import { cellsFor } from '../memory/memory-map';
 import { NO_PIPELINE } from '../pipeline/linked-pipeline';
 import { resizedRegisters } from '../pipeline/pipeline.service';
 import { DEFAULT_UTILITY_POLICY, reallocateByUtility } from './utility-policy';
-import { FIT_ATTEMPTS, PACKING_SLACK, shrunkShares } from './fit-policy';
+import { FIT_ATTEMPTS, heldCells, shareableSlots, shrunkShares } from './fit-policy';
 
 /** What the loop needs of the pipeline: the one in force, and a re-link (PipelineService). */
 export interface Relinker {
@@ -310,7 +310,7 @@ export class ReallocationLoop {
     for (const [tenant, linked] of Object.entries(current.tenants)) {
       const registers = linked.program.program.registers;
       if (!reporting.has(tenant)) {
-        held += Object.values(linked.pageTable).reduce((total, entry) => total + entry.amount, 0);
+        held += heldCells(linked.pageTable);
         continue;
       }
       // Per slot: the cells and bits of the registers resized to a large share, divided back.
@@ -321,6 +321,6 @@ export class ReallocationLoop {
       maxSlots.set(tenant, Math.max(1, Math.floor(this.options.quotaRegisterBits / Math.max(1, bitsPerSlot))));
     }
     const cells = this.options.stages * this.options.cellsPerStage - held;
-    return { capacitySlots: Math.max(0, Math.floor((cells * PACKING_SLACK) / cellsPerSlot)), maxSlots };
+    return { capacitySlots: shareableSlots(cells, cellsPerSlot), maxSlots };
   }
 }

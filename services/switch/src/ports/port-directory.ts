@@ -93,27 +93,30 @@ export class PortDirectory {
    * store, and the operator makes it again when the VM registers: made here, it would be a key nobody owns, and its
    * port would look like a new generation of a VM that no longer exists. The next scan detaches a deleted VM's port.
    */
-  async restoreGroup(vm: string): Promise<'made' | 'present' | 'stream-gone'> {
-    try {
-      await this.redis.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0');
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return 'present';
-      // Redis: "The XGROUP subcommand requires the key to exist" (CREATE without MKSTREAM on a missing key).
-      if (error instanceof Error && /requires the key to exist/.test(error.message)) return 'stream-gone';
-      throw error;
-    }
-    this.onTxCreated(vm);
-    return 'made';
+  restoreGroup(vm: string): Promise<'made' | 'present' | 'stream-gone'> {
+    return this.createGroup(vm, false);
   }
 
   /** The consumer group reads the tx stream from its start, so frames sent before the switch saw the port count. */
   async ensureGroup(vm: string): Promise<void> {
+    await this.createGroup(vm, true);
+  }
+
+  /** The switch's group on `vm`'s tx, from the stream's start; with `makeStream`, an empty stream where none is. */
+  private async createGroup(vm: string, makeStream: boolean): Promise<'made' | 'present' | 'stream-gone'> {
     try {
-      await this.redis.xgroup('CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0', 'MKSTREAM');
-      this.onTxCreated(vm);
+      const args = ['CREATE', PORT_KEYS.tx(vm), SWITCH_CONSUMER_GROUP, '0', ...(makeStream ? ['MKSTREAM'] : [])];
+      await this.redis.call('XGROUP', ...args);
     } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+      if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return 'present';
+      // Redis: "The XGROUP subcommand requires the key to exist" (CREATE without MKSTREAM on a missing key).
+      if (!makeStream && error instanceof Error && /requires the key to exist/.test(error.message)) {
+        return 'stream-gone';
+      }
+      throw error;
     }
+    this.onTxCreated(vm);
+    return 'made';
   }
 }
 
