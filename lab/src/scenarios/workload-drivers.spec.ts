@@ -84,6 +84,23 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     }
   });
 
+  it('asks for traffic once per second of the run at a rate of 1 frame/s, not once per round trip', async () => {
+    calls.length = 0;
+    started = Date.now();
+    await run({ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 1 }, 2100);
+    const runs = calls.filter((call) => call.path === 'POST /traffic/generate');
+    const times = runs.map((call) => call.atMs);
+    assert.equal(
+      runs.length,
+      3,
+      `runs at 0, 1000 and 2000 ms, not ${runs.length} from ${times.slice(0, 6).join(', ')}`,
+    );
+    assert.deepEqual(
+      runs.map((call) => call.body['count']),
+      [1, 1, 1],
+    );
+  });
+
   it('runs a transfer and a ping every 1000 ms when the workload names no everyMs', async () => {
     calls.length = 0;
     started = Date.now();
