@@ -57,8 +57,7 @@ class StubWriter implements Pick<PortWriter, 'hasRoom' | 'commit'> {
       this.failures -= 1;
       return Promise.reject(new Error('Connection is closed.'));
     }
-    const applied = [...deliveries].flatMap(([port, frames]) => frames.map((d): [SwitchPort, Delivery] => [port, d]));
-    return Promise.resolve({ applied, refused: [], faults: new Map() });
+    return Promise.resolve({ applied: [...deliveries], refused: [], faults: new Map() });
   }
 }
 

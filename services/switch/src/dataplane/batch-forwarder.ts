@@ -154,10 +154,12 @@ export class BatchForwarder {
         const totals = this.pipeline.counters;
         totals.merge(counts);
         for (const [port, ids] of acks.ids) this.ledger.settled(port.vm, ids);
-        for (const [port] of applied) this.ledger.delivered(port.vm, 1);
         // Counted from the commit's replies, once Redis holds them: a port whose write failed costs only its own frames.
-        for (const [port, { frame }] of applied) totals.delivered(port, frame.length);
-        for (const [, { from }] of refused) totals.dropped(from, 'port-fault');
+        for (const [port, carried] of applied) {
+          this.ledger.delivered(port.vm, carried.length);
+          for (const { frame } of carried) totals.delivered(port, frame.length);
+        }
+        for (const [, carried] of refused) for (const { from } of carried) totals.dropped(from, 'port-fault');
         for (const [port, reason] of faults) this.hooks.quarantine(port, reason);
       },
       (error: unknown) => {

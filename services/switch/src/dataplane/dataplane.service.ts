@@ -495,7 +495,12 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
       const usage = this.usageOf(port.tenant);
       usage.backlogged ||= outcome.length > outcome.read;
     }
-    for (const { port, id, entry } of entries) this.ledger.read(port.vm, id, entry.frames);
+    // Once per tx entry: a packed entry's frames share its id, and a frame after the first would only compare ids.
+    let last: PortEntry['entry'] | undefined;
+    for (const { port, id, entry } of entries) {
+      if (entry !== last) this.ledger.read(port.vm, id, entry.frames);
+      last = entry;
+    }
     return { entries, pendingDone };
   }
 
