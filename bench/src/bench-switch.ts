@@ -159,6 +159,18 @@ export async function portTransferRate(
   }
 }
 
+/** Frames from `vm`'s port the switch has dropped so far, whatever the reason (rx-full at its destination, say). */
+export async function framesDroppedFrom(url: string, vm: string): Promise<number> {
+  const reply = await requestJson<{ counters?: { ports?: Record<string, { drops: Record<string, number> }> } }>(
+    'GET',
+    `${url}/dataplane`,
+    undefined,
+    5000,
+    testAdminHeaders(),
+  );
+  return Object.values(reply.body.counters?.ports?.[vm]?.drops ?? {}).reduce((sum, n) => sum + n, 0);
+}
+
 /** The switch's per-port frame counters and drops by reason, in a line, to say where a run's frames went. */
 async function switchDrops(url: string): Promise<string> {
   type PortCounters = { rxFrames: number; txFrames: number; drops: Record<string, number> };

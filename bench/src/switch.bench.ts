@@ -22,7 +22,7 @@ import {
 import { Redis } from 'ioredis';
 import { datagramThroughput, openBenchCircuit, SEND_WINDOW } from './bench-circuit';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
-import { portTransferRate, withSwitch } from './bench-switch';
+import { framesDroppedFrom, portTransferRate, withSwitch } from './bench-switch';
 import { SUMMED_STAGES, vnicStageLatency, vnicTransferRate } from './bench-vnic';
 import { publishReport, quantile } from './bench-report';
 
@@ -62,6 +62,8 @@ const AGG_SWITCH_BATCH = 32;
  * receiver trims what it read with its next read, so a round of far more than half rx's capacity would find rx full.
  */
 const AGG_TENANT_QUANTUM = 8_192;
+/** Per packet-path mode, frames of each measured run the switch dropped (rx full: the receiver fell behind). */
+const aggDrops: Record<'perEntry' | 'aggregated', number[]> = { perEntry: [], aggregated: [] };
 const STAGE_PROBES = 1_000;
 
 /**
@@ -179,7 +181,10 @@ export async function runSwitchBenchmark(): Promise<void> {
           `packed, as it always does when a destination gets several frames in a batch), aggregated up to 128 per ` +
           `entry. circuitPacked: the same frames over a datagram circuit at its defaults (its writer packs). ` +
           `${E2E_ROUNDS} alternating rounds, median. Runs (frames/s): perEntry ${aggRounds('perEntry')}; aggregated ` +
-          `${aggRounds('aggregated')}; circuitPacked ${aggRounds('circuitPacked')}`,
+          `${aggRounds('aggregated')}; circuitPacked ${aggRounds('circuitPacked')}. A run's frames/s counts the frames ` +
+          `handed over; frames the switch dropped per run (rx full: the receiver, in this process with the sender, ` +
+          `fell behind; the packet path has no end-to-end flow control): perEntry ${aggDrops.perEntry.join(', ')}; ` +
+          `aggregated ${aggDrops.aggregated.join(', ')}`,
         stages:
           `one frame in flight through the vNIC (send to handover), ${LATENCY_WARMUP} warm-up probes then ` +
           `${STAGE_PROBES}; e2e mean ${stages.e2eMeanUs.toFixed(1)} µs; per-stage means (µs) over the same probes, ` +
@@ -313,8 +318,9 @@ async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Pr
     }
   }
   const env = { SWITCH_TENANT_QUANTUM: String(AGG_TENANT_QUANTUM) };
-  return withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH, env }, async () => {
+  return withSwitch(redis, { ports: 2, batch: AGG_SWITCH_BATCH, env }, async (sw) => {
     await announceReceiver(admin);
+    const dropped = (): Promise<number> => framesDroppedFrom(sw.url, 'bench-a1');
     const transfer = {
       from: 'bench-a1',
       to: 'bench-a2',
@@ -322,8 +328,10 @@ async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Pr
       maxFramesPerEntry: mode === 'aggregated' ? MAX_FRAMES_PER_ENTRY : 1,
       frame,
     };
-    await vnicTransferRate(admin, { ...transfer, total: AGG_WARMUP_FRAMES });
-    return vnicTransferRate(admin, { ...transfer, total: AGG_FRAMES });
+    await vnicTransferRate(admin, { ...transfer, total: AGG_WARMUP_FRAMES }, dropped);
+    const measured = await vnicTransferRate(admin, { ...transfer, total: AGG_FRAMES }, dropped);
+    aggDrops[mode].push(measured.dropped);
+    return measured.rate;
   });
 }
 
