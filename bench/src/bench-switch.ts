@@ -159,30 +159,29 @@ export async function portTransferRate(
   }
 }
 
-/** Frames from `vm`'s port the switch has dropped so far, whatever the reason (rx-full at its destination, say). */
-export async function framesDroppedFrom(url: string, vm: string): Promise<number> {
-  const reply = await requestJson<{ counters?: { ports?: Record<string, { drops: Record<string, number> }> } }>(
+type PortCounters = { rxFrames: number; txFrames: number; drops: Record<string, number> };
+
+/** The switch's per-port frame counters (GET /dataplane), by VM. */
+async function portCounters(url: string): Promise<Record<string, PortCounters>> {
+  const reply = await requestJson<{ counters?: { ports?: Record<string, PortCounters> } }>(
     'GET',
     `${url}/dataplane`,
     undefined,
     5000,
     testAdminHeaders(),
   );
-  return Object.values(reply.body.counters?.ports?.[vm]?.drops ?? {}).reduce((sum, n) => sum + n, 0);
+  return reply.body.counters?.ports ?? {};
+}
+
+/** Frames from `vm`'s port the switch has dropped so far, whatever the reason (rx-full at its destination, say). */
+export async function framesDroppedFrom(url: string, vm: string): Promise<number> {
+  return Object.values((await portCounters(url))[vm]?.drops ?? {}).reduce((sum, n) => sum + n, 0);
 }
 
 /** The switch's per-port frame counters and drops by reason, in a line, to say where a run's frames went. */
 async function switchDrops(url: string): Promise<string> {
-  type PortCounters = { rxFrames: number; txFrames: number; drops: Record<string, number> };
   try {
-    const reply = await requestJson<{ counters?: { ports?: Record<string, PortCounters> } }>(
-      'GET',
-      `${url}/dataplane`,
-      undefined,
-      5000,
-      testAdminHeaders(),
-    );
-    const ports = Object.entries(reply.body.counters?.ports ?? {}).map(
+    const ports = Object.entries(await portCounters(url)).map(
       ([vm, c]) => `${vm}: ${c.rxFrames} frames in, ${c.txFrames} out, drops of its frames ${JSON.stringify(c.drops)}`,
     );
     return `the switch's ports: ${ports.join('; ')}`;

@@ -23,7 +23,7 @@ import { Redis } from 'ioredis';
 import { datagramThroughput, openBenchCircuit, SEND_WINDOW } from './bench-circuit';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { framesDroppedFrom, portTransferRate, withSwitch } from './bench-switch';
-import { SUMMED_STAGES, vnicStageLatency, vnicTransferRate } from './bench-vnic';
+import { SUMMED_STAGES, type TransferRate, vnicStageLatency, vnicTransferRate } from './bench-vnic';
 import { publishReport, quantile } from './bench-report';
 
 const PIPELINE_SECONDS = 2;
@@ -62,8 +62,6 @@ const AGG_SWITCH_BATCH = 32;
  * receiver trims what it read with its next read, so a round of far more than half rx's capacity would find rx full.
  */
 const AGG_TENANT_QUANTUM = 8_192;
-/** Per packet-path mode, frames of each measured run the switch dropped (rx full: the receiver fell behind). */
-const aggDrops: Record<'perEntry' | 'aggregated', number[]> = { perEntry: [], aggregated: [] };
 const STAGE_PROBES = 1_000;
 
 /**
@@ -99,9 +97,12 @@ export async function runSwitchBenchmark(): Promise<void> {
     console.log('==> (b) latency, batch 32');
     const latency = await withSwitch(redis, { ports: 2, batch: 32 }, () => latencyOf(admin));
     console.log(`==> (d) aggregation: vNIC -> switch -> vNIC, one frame per entry and packed, and the circuit`);
+    /** Per mode, frames of each measured run the switch dropped (rx full: the receiver fell behind). */
+    const aggDrops: Record<AggMode, number[]> = { perEntry: [], aggregated: [], circuitPacked: [] };
     const aggSamples = await alternatingRounds(E2E_ROUNDS, AGG_MODES, async (mode, round) => {
-      const rate = await aggregationRun(redis, admin, mode);
-      console.log(`    round ${round + 1} ${mode.padEnd(14)} ${Math.round(rate)} frames/s`);
+      const { rate, dropped } = await aggregationRun(redis, admin, mode);
+      aggDrops[mode].push(dropped);
+      console.log(`    round ${round + 1} ${mode.padEnd(14)} ${Math.round(rate)} frames/s, ${dropped} dropped`);
       return rate;
     });
     const agg = Object.fromEntries(AGG_MODES.map((mode) => [mode, median(aggSamples[mode])])) as Record<
@@ -305,14 +306,17 @@ async function e2eRun(redis: TestRedis, admin: Redis, mode: E2eMode): Promise<{ 
   }
 }
 
-/** One measured aggregation run of `mode` after its warm-up: frames (or datagrams) per second. */
-async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Promise<number> {
+/**
+ * One measured aggregation run of `mode` after its warm-up: frames (or datagrams) per second, and frames the switch
+ * dropped (a circuit has no switch: none).
+ */
+async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Promise<TransferRate> {
   const frame = benchFrame(0);
   if (mode === 'circuitPacked') {
     const circuit = await openBenchCircuit(redis, admin, 'bench-a1', 'bench-a2');
     try {
       await datagramThroughput(circuit, frame, AGG_WARMUP_FRAMES, SEND_WINDOW);
-      return await datagramThroughput(circuit, frame, AGG_FRAMES, SEND_WINDOW);
+      return { rate: await datagramThroughput(circuit, frame, AGG_FRAMES, SEND_WINDOW), dropped: 0 };
     } finally {
       await circuit.close();
     }
@@ -329,9 +333,7 @@ async function aggregationRun(redis: TestRedis, admin: Redis, mode: AggMode): Pr
       frame,
     };
     await vnicTransferRate(admin, { ...transfer, total: AGG_WARMUP_FRAMES }, dropped);
-    const measured = await vnicTransferRate(admin, { ...transfer, total: AGG_FRAMES }, dropped);
-    aggDrops[mode].push(measured.dropped);
-    return measured.rate;
+    return vnicTransferRate(admin, { ...transfer, total: AGG_FRAMES }, dropped);
   });
 }
 
