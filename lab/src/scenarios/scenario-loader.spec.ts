@@ -259,6 +259,27 @@ describe('scenario files', () => {
     ]);
   });
 
+  it('merge-different: every VM that receives traffic also sends, so the switch learns every address (README)', () => {
+    const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'merge-different.json'), REPO_ROOT);
+    const traffic = (scenario.workloads ?? []).filter((w) => w.kind === 'traffic');
+    const senders = new Set(traffic.map((w) => w.from));
+    const silent = traffic.flatMap((w) => w.to).filter((vm) => !senders.has(vm));
+    assert.deepEqual(silent, [], 'receivers that never send: in one tenant every frame to them would be flooded');
+    const oneTenant = scenario.variants?.find((v) => v.name === 'one-tenant');
+    assert.equal(oneTenant?.switch, undefined, 'the one-tenant variant runs at the default quantum');
+  });
+
+  it("noisy-neighbour: the README's shares of the program budget (4.07 ms/s per victim, 0.041 for the greedy)", () => {
+    const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'noisy-neighbour.json'), REPO_ROOT);
+    const budget = scenario.switch?.programCpuNsPerSecond ?? 0;
+    const weights = scenario.tenants.map((t) => t.cpuWeight ?? 1);
+    const total = weights.reduce((sum, w) => sum + w, 0);
+    const shareMs = (id: string): number =>
+      (budget * (scenario.tenants.find((t) => t.id === id)?.cpuWeight ?? 1)) / total / 1e6;
+    assert.equal(shareMs('victim-1').toFixed(2), '4.07');
+    assert.equal(shareMs('greedy').toFixed(3), '0.041');
+  });
+
   it('heavy-hitter-64 is 64 tenants on flow-table, static against live, with the figures issue 12 names', () => {
     const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), REPO_ROOT);
     assert.equal(scenario.tenants.length, 64);
