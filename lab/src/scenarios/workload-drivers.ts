@@ -42,11 +42,19 @@ export const WORKLOAD_DRIVERS: { [K in Workload['kind']]: WorkloadDriver<K> } = 
     const w = planned.workload;
     const url = urlOf(context, w.from);
     for (const [on, off] of planned.onPhases) {
-      await waitUntil(context, on);
-      while (!context.signal.aborted && context.now() < off) {
-        const chunkStart = context.now();
-        const ms = Math.min(TRAFFIC_CHUNK_MS, off - chunkStart);
-        const count = Math.max(1, Math.round((w.ratePps * ms) / 1000));
+      // Runs of TRAFFIC_CHUNK_MS on a grid from the phase's start, each asking for the frames due in it (frame i is
+      // due i / rate after the start). The grid decides, not the clock read after a wait: the VM answers as it sends
+      // a run's last frame, one interval before the run's time is up, and a timer may fire a millisecond before the
+      // clock reads its time; a run started from the clock went again at once (a 1 frame/s workload sent 66 frames/s
+      // in the lab) or ran a one-frame tail in the phase's last millisecond.
+      const dueBy = (atMs: number): number => Math.ceil((w.ratePps * (atMs - on)) / 1000);
+      for (let chunkStart = on; chunkStart < off; chunkStart += TRAFFIC_CHUNK_MS) {
+        await waitUntil(context, chunkStart);
+        if (context.signal.aborted) return;
+        const chunkEnd = Math.min(off, chunkStart + TRAFFIC_CHUNK_MS);
+        const count = dueBy(chunkEnd) - dueBy(chunkStart);
+        if (count === 0) continue;
+        const ms = chunkEnd - chunkStart;
         const body = {
           to: w.to,
           protocol: w.protocol ?? 'udp',
@@ -66,11 +74,6 @@ export const WORKLOAD_DRIVERS: { [K in Workload['kind']]: WorkloadDriver<K> } = 
           stats.units += report.sent;
           stats.points.push({ tMs: context.now(), sent: report.sent, pps: report.packetsPerSecond });
         });
-        // The VM paces a run's frames at the rate and answers as it sends the last, one interval before the run's
-        // time is up: asked again at once, a workload of 2 frames/s sent 4, and one of 1 frame/s (a run of one frame,
-        // answered at once) one frame per round trip, 66 frames/s in the lab. The next run starts when this one's
-        // time is up.
-        await waitUntil(context, chunkStart + ms);
       }
     }
   },
