@@ -57,6 +57,7 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     stopMs: number,
     pcaps = new Map<string, { records: PcapRecord[] }>(),
     stats?: WorkloadStats,
+    onPhases: [number, number][] = [[0, stopMs]],
   ): Promise<void> {
     const context = {
       state: {
@@ -69,7 +70,7 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       now,
       signal: new AbortController().signal,
     } as unknown as ScenarioContext;
-    const planned: PlannedWorkload = { index: 0, workload, startMs: 0, stopMs, onPhases: [[0, stopMs]], seed: 7 };
+    const planned: PlannedWorkload = { index: 0, workload, startMs: 0, stopMs, onPhases, seed: 7 };
     return runWorkload(planned, context, stats ?? newStats(planned));
   }
 
@@ -99,6 +100,24 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       runs.map((call) => call.body['count']),
       [1, 1, 1],
     );
+  });
+
+  it("asks in each on phase for the frames its rate makes due there, frame i at i / rate after the phase's start", async () => {
+    calls.length = 0;
+    started = Date.now();
+    // 3 frames/s: 1.5 s on (frames at 0, 333, 667, 1000, 1333 ms: runs of 3 and 2), 0.2 s off, 0.4 s on (0, 333 ms:
+    // two frames, where rounding 1.2 frames down would ask for one).
+    const phases: [number, number][] = [
+      [0, 1500],
+      [1700, 2100],
+    ];
+    await run({ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 3 }, 2100, undefined, undefined, phases);
+    const runs = calls.filter((call) => call.path === 'POST /traffic/generate');
+    assert.deepEqual(
+      runs.map((call) => call.body['count']),
+      [3, 2, 2],
+    );
+    assert.ok(runs[2].atMs >= 1700, `the second phase's run waits for its start (${runs[2].atMs} ms)`);
   });
 
   it('runs a transfer and a ping every 1000 ms when the workload names no everyMs', async () => {
