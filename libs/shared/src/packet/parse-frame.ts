@@ -1,4 +1,6 @@
-import { MAX_FRAME_BYTES } from '../port';
+// From the module, not the port index: a name imported through an index is a getter call on each use (CommonJS
+// re-exports), and this one is read per frame.
+import { MAX_FRAME_BYTES } from '../port/port-keys';
 import { ipv4HeaderChecksum } from './checksum';
 import type { FrameRejectReason } from './frame-reject-reasons';
 import type { FrameView } from './frame-view';

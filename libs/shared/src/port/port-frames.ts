@@ -1,4 +1,10 @@
-import { isPrintableTraceparent, packTracedRecords, tracedRecordBytes } from '../packing/traced-records';
+import {
+  isPrintableTraceparent,
+  packableTraceparent,
+  packTracedRecords,
+  tracedRecordBytes,
+  writeTracedRecord,
+} from '../packing/traced-records';
 import { MAX_FRAME_BYTES } from './port-keys';
 
 /**
@@ -66,9 +72,26 @@ export function packPortFrames(frames: readonly PortFrame[]): Buffer {
  */
 export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
   const frames: PortFrame[] = [];
+  const problem = forEachPortFrame(payload, (frame, traceparent) =>
+    frames.push(traceparent === undefined ? { frame } : { frame, traceparent }),
+  );
+  if (problem === undefined) return { frames };
+  return { frames: problem.reason === 'entry-over-frames' ? [] : frames, problem };
+}
+
+/**
+ * unpackPortFrames for a reader that keeps each frame its own way (the switch, per frame read): `visit` gets each
+ * frame split off, in order, with its traceparent when it has a printable one, and no object is made per frame. The
+ * problem it returns is unpackPortFrames'; on `entry-over-frames` the entry is refused whole, so the frames visited
+ * before it was found (MAX_FRAMES_PER_ENTRY of them) are the caller's to discard.
+ */
+export function forEachPortFrame(
+  payload: Buffer,
+  visit: (frame: Buffer, traceparent: string | undefined) => void,
+): UnpackedPortFrames['problem'] {
   let at = 0;
   if (payload.length === 0) {
-    return { frames, problem: { reason: 'entry-malformed', detail: 'the packed entry is empty', count: 1, bytes: 0 } };
+    return { reason: 'entry-malformed', detail: 'the packed entry is empty', count: 1, bytes: 0 };
   }
   // The walk stops at the record past MAX_FRAMES_PER_ENTRY: the entry is refused whole then, counted as
   // MAX_FRAMES_PER_ENTRY + 1 frames whatever it holds beyond (a hostile entry of thousands of empty records costs no
@@ -77,39 +100,53 @@ export function unpackPortFrames(payload: Buffer): UnpackedPortFrames {
   while (at < payload.length && count <= MAX_FRAMES_PER_ENTRY) {
     const left = payload.length - at;
     if (left < PORT_RECORD_HEADER_BYTES) {
-      return cutShort(frames, count, at, left, `record ${count + 1} at byte ${at} has ${left} bytes, its header 3`);
+      return cutShort(count, at, left, `record ${count + 1} at byte ${at} has ${left} bytes, its header 3`);
     }
     const frameBytes = payload.readUInt16BE(at);
     const traceBytes = payload[at + 2];
     const needed = PORT_RECORD_HEADER_BYTES + traceBytes + frameBytes;
     if (needed > left) {
-      return cutShort(frames, count, at, left, `record ${count + 1} at byte ${at} needs ${needed} bytes, ${left} left`);
+      return cutShort(count, at, left, `record ${count + 1} at byte ${at} needs ${needed} bytes, ${left} left`);
     }
     count += 1;
     if (count <= MAX_FRAMES_PER_ENTRY) {
       const traceStart = at + PORT_RECORD_HEADER_BYTES;
       const trace = traceBytes === 0 ? undefined : payload.toString('latin1', traceStart, traceStart + traceBytes);
       const frame = payload.subarray(traceStart + traceBytes, at + needed);
-      frames.push(trace !== undefined && isPrintableTraceparent(trace) ? { frame, traceparent: trace } : { frame });
+      visit(frame, trace !== undefined && isPrintableTraceparent(trace) ? trace : undefined);
     }
     at += needed;
   }
   if (count > MAX_FRAMES_PER_ENTRY) {
     const detail = `the entry holds more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY}) frames`;
-    return { frames: [], problem: { reason: 'entry-over-frames', detail, count, bytes: payload.length } };
+    return { reason: 'entry-over-frames', detail, count, bytes: payload.length };
   }
-  return { frames };
+  return undefined;
 }
 
-function cutShort(frames: PortFrame[], count: number, at: number, left: number, detail: string): UnpackedPortFrames {
+/**
+ * The traceparent as a frame's record carries it: '' for none, or for one that is not printable ASCII of at most 255
+ * bytes (not worth refusing the frame for). packedFrameBytes and packPortFrames apply it themselves.
+ */
+export function packablePortTraceparent(traceparent: string | undefined): string {
+  return packableTraceparent(traceparent);
+}
+
+/**
+ * Writes one frame's record at `at` of a payload being packed and returns where the next starts, for a writer that
+ * packs straight from its own queue (no record objects on the way). `traceparent` comes from packablePortTraceparent,
+ * and the payload was sized with packedFrameBytes.
+ */
+export function writePortFrame(payload: Buffer, at: number, frame: Uint8Array, traceparent: string): number {
+  return writeTracedRecord(payload, at, 2, frame, traceparent);
+}
+
+function cutShort(count: number, at: number, left: number, detail: string): UnpackedPortFrames['problem'] {
   if (count >= MAX_FRAMES_PER_ENTRY) {
     const reason = `the entry holds more than MAX_FRAMES_PER_ENTRY (${MAX_FRAMES_PER_ENTRY}) frames`;
-    return {
-      frames: [],
-      problem: { reason: 'entry-over-frames', detail: reason, count: count + 1, bytes: at + left },
-    };
+    return { reason: 'entry-over-frames', detail: reason, count: count + 1, bytes: at + left };
   }
-  return { frames, problem: { reason: 'entry-malformed', detail, count: 1, bytes: left } };
+  return { reason: 'entry-malformed', detail, count: 1, bytes: left };
 }
 
 const FRAME_FIELD = 'f';

@@ -87,6 +87,8 @@ const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
 const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
 const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
 const STORM_CONTROL: Verdict = { kind: 'drop', reason: 'storm-control' };
+// Bound once: a name imported from the shared package is a getter call on each use (CommonJS re-exports), per frame.
+const parse = parseFrame;
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
@@ -260,7 +262,7 @@ export class SwitchPipeline {
     this.charged = options?.charged === true;
     const timing = options?.timing;
     const started = timing ? performance.now() : 0;
-    const rejected = parseFrame(frame, view);
+    const rejected = parse(frame, view);
     if (timing) {
       const parsed = performance.now();
       timing.parseNs = (parsed - started) * 1e6;

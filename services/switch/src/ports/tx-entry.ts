@@ -1,4 +1,4 @@
-import { PORT_ENTRY_FIELDS, unpackPortFrames } from '@tenantlab/shared';
+import { forEachPortFrame, PORT_ENTRY_FIELDS } from '@tenantlab/shared';
 import type { SwitchPort } from '../pipeline/switch-port';
 import type { PortEntry } from './port-io';
 
@@ -79,11 +79,13 @@ export function decodeTxEntry(
     out.push({ port, id, frame: single ?? Buffer.alloc(0), trace, entry });
     return;
   }
-  const { frames, problem } = unpackPortFrames(packed);
-  entry.frames = frames.length + (problem?.count ?? 0);
-  for (const { frame, traceparent } of frames) {
+  const first = out.length;
+  const problem = forEachPortFrame(packed, (frame, traceparent) => {
     out.push({ port, id, frame, trace: traceparent === undefined ? NO_TRACE : [TRACEPARENT, traceparent], entry });
-  }
+  });
+  // Over MAX_FRAMES_PER_ENTRY the entry is refused whole: the frames split off before that was found go.
+  if (problem?.reason === 'entry-over-frames') out.length = first;
+  entry.frames = out.length - first + (problem?.count ?? 0);
   if (problem) {
     const bad = packed.subarray(packed.length - problem.bytes);
     out.push({ port, id, frame: bad, trace: NO_TRACE, entry, refused: { ...problem, frames: problem.count } });
