@@ -159,7 +159,7 @@ export class BatchForwarder {
           this.ledger.delivered(port.vm, carried.length);
           for (const { frame } of carried) totals.delivered(port, frame.length);
         }
-        for (const [, carried] of refused) for (const { from } of carried) totals.dropped(from, 'port-fault');
+        for (const [, carried] of refused) for (const { port: from } of carried) totals.dropped(from, 'port-fault');
         for (const [port, reason] of faults) this.hooks.quarantine(port, reason);
       },
       (error: unknown) => {

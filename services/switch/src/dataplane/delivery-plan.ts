@@ -44,10 +44,9 @@ export class DeliveryPlan {
       planned.frames += 1;
       planned.bytes += frame.frame.length;
       copies += 1;
-      const delivery = { from: frame.port, frame: frame.frame, trace: frame.trace, id: frame.id };
       const list = this.deliveries.get(out);
-      if (list) list.push(delivery);
-      else this.deliveries.set(out, [delivery]);
+      if (list) list.push(frame);
+      else this.deliveries.set(out, [frame]);
     }
     return copies;
   }

@@ -11,7 +11,7 @@ const a1 = port(1, 'vm-a1');
 const a2 = port(2, 'vm-a2');
 const a3 = port(3, 'vm-a3');
 
-const frame = (from: SwitchPort, seq: number): Delivery => ({ from, frame: Buffer.alloc(64, seq), trace: [] });
+const frame = (from: SwitchPort, seq: number): Delivery => ({ port: from, frame: Buffer.alloc(64, seq), trace: [] });
 const seqs = (frames: readonly Delivery[] | undefined): number[] => (frames ?? []).map((d) => d.frame[0] ?? -1);
 
 /** Hooks that count drops by `vm:reason`, with room for `room` frames per port per batch. */
@@ -138,7 +138,7 @@ describe('PortImpairments', () => {
       const wake = dueIn === undefined ? Infinity : now + dueIn + 1;
       now = Math.min(nextFrame, wake);
       if (now === nextFrame) {
-        const d: Delivery = { from: a1, frame: Buffer.alloc(64), trace: [] };
+        const d: Delivery = { port: a1, frame: Buffer.alloc(64), trace: [] };
         d.frame.writeUInt32LE(seq, 0);
         sentAt.set(seq++, now);
         nextFrame = now + 1 + 2 * random.next();
@@ -171,7 +171,7 @@ describe('PortImpairments', () => {
       const arriving: Delivery[] = [];
       // Frames written since the last round, offered at this round's shape.
       while (offeredAt.length < Math.floor(now)) {
-        const d: Delivery = { from: a1, frame: Buffer.alloc(64), trace: [] };
+        const d: Delivery = { port: a1, frame: Buffer.alloc(64), trace: [] };
         d.frame.writeUInt32LE(offeredAt.length, 0);
         offeredAt.push(now);
         arriving.push(d);

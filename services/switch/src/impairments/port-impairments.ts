@@ -122,8 +122,8 @@ export class PortImpairments {
     this.flushing.delete(port.vm);
     if (impaired) impaired.port = undefined;
     for (const frame of frames) {
-      this.count(frame.from, -1);
-      hooks.dropped(frame.from, 'impaired-port-detached');
+      this.count(frame.port, -1);
+      hooks.dropped(frame.port, 'impaired-port-detached');
     }
   }
 
@@ -147,8 +147,8 @@ export class PortImpairments {
       deliveries.delete(port);
       for (const frame of frames) {
         const fate = impaired.element.offer(frame, frame.frame.length, now);
-        if (fate === 'held') this.count(frame.from, 1);
-        else hooks.dropped(frame.from, fate);
+        if (fate === 'held') this.count(frame.port, 1);
+        else hooks.dropped(frame.port, fate);
       }
     }
     for (const { port, frames } of this.flushing.values()) {
@@ -184,7 +184,7 @@ export class PortImpairments {
   returned(entries: ReadonlyMap<SwitchPort, ReadonlySet<string>>): number {
     let removed = 0;
     for (const { element } of this.byVm.values()) {
-      removed += element.remove(({ from, id }) => {
+      removed += element.remove(({ port: from, id }) => {
         const gone = id !== undefined && entries.get(from)?.has(id) === true;
         if (gone) this.count(from, -1);
         return gone;
@@ -251,11 +251,11 @@ export class PortImpairments {
     touched.add(port);
     let bytes = planned.reduce((sum, delivery) => sum + delivery.frame.length, 0);
     for (const frame of frames) {
-      this.count(frame.from, -1);
+      this.count(frame.port, -1);
       if (hooks.hasRoom(port, { frames: planned.length, bytes }, frame.frame.length)) {
         planned.push(frame);
         bytes += frame.frame.length;
-      } else hooks.dropped(frame.from, 'rx-full');
+      } else hooks.dropped(frame.port, 'rx-full');
     }
   }
 

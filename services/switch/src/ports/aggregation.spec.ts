@@ -196,7 +196,7 @@ describe('CPU admission decided entry by entry, after the frames before it ran (
 });
 
 describe('rx entries the switch writes (issue 11)', () => {
-  const delivery = (text: string, trace: string[] = []): Delivery => ({ from: PORT, frame: Buffer.from(text), trace });
+  const delivery = (text: string, trace: string[] = []): Delivery => ({ port: PORT, frame: Buffer.from(text), trace });
 
   it('writes a lone frame in the single-frame format and packs several, each with its traceparent', () => {
     const [single] = packRxEntries([delivery('one', ['otel.traceparent', TRACEPARENT, 'otel.tracestate', 'k=v'])]);

@@ -171,12 +171,16 @@ export class PortReader {
   }
 }
 
-/** One frame for one destination port, and the port it came in on (whose counters a failed write is charged to). */
+/**
+ * One frame for a destination port. Its fields are the PortEntry's it was read as, so the read frame itself is what a
+ * batch delivers (no object per frame and destination on the way).
+ */
 export interface Delivery {
-  from: SwitchPort;
+  /** The port it came in on (whose counters a failed write is charged to), not the destination. */
+  port: SwitchPort;
   frame: Buffer;
   trace: string[];
-  /** The id of the tx entry it came from, at `from` (a port impairment holding it takes it back if that comes back). */
+  /** The id of the tx entry it came from, at `port` (a port impairment holding it takes it back if that comes back). */
   id?: string;
 }
 
