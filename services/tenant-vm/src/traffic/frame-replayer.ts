@@ -92,12 +92,15 @@ export class FrameReplayer {
     let maxLateUs = 0;
     try {
       while (sent < frames.length && !limit.signal.aborted) {
-        const wait = dueMs(sent) - this.clockMs();
-        if (wait > 0) await sleep(wait, undefined, { signal: limit.signal }).catch(() => undefined);
+        // Until the clock reads the due time: a timer may fire a ms or two before it (its delay is counted from the
+        // event loop's cached time, in whole ms), which sent a frame due at 50 ms at 48.8 ms.
+        for (let wait = dueMs(sent) - this.clockMs(); wait > 0 && !limit.signal.aborted;) {
+          await sleep(wait, undefined, { signal: limit.signal }).catch(() => undefined);
+          wait = dueMs(sent) - this.clockMs();
+        }
         if (limit.signal.aborted) break;
         // Every frame due by now goes in this send (in order, so a frame listed before a later-due one waits for it).
-        // At least those due with this one: a timer may fire a fraction of a ms before the clock reads its time.
-        const now = Math.max(this.clockMs(), dueMs(sent));
+        const now = this.clockMs();
         let end = sent + 1;
         while (end < frames.length && end - sent < MAX_SEND_BATCH && dueMs(end) <= now) end += 1;
         maxLateUs = Math.max(maxLateUs, Math.round((now - dueMs(sent)) * 1000));
