@@ -15,3 +15,4 @@ export * from './pcap';
 export * from './program';
 export * from './metrics';
 export * from './figures';
+export * from './time';

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { HEADER_BYTES, MAX_FRAME_BYTES, ValidationError } from '@tenantlab/shared';
+import { HEADER_BYTES, MAX_FRAME_BYTES, sleepUntil, ValidationError } from '@tenantlab/shared';
 import { SendAbortedError } from '../vnic/vnic.errors';
 import { MAX_SEND_BATCH } from '../vnic/port-sender';
 
@@ -92,12 +91,7 @@ export class FrameReplayer {
     let maxLateUs = 0;
     try {
       while (sent < frames.length && !limit.signal.aborted) {
-        // Until the clock reads the due time: a timer may fire a ms or two before it (its delay is counted from the
-        // event loop's cached time, in whole ms), which sent a frame due at 50 ms at 48.8 ms.
-        for (let wait = dueMs(sent) - this.clockMs(); wait > 0 && !limit.signal.aborted;) {
-          await sleep(wait, undefined, { signal: limit.signal }).catch(() => undefined);
-          wait = dueMs(sent) - this.clockMs();
-        }
+        await sleepUntil(dueMs(sent), limit.signal, this.clockMs);
         if (limit.signal.aborted) break;
         // Every frame due by now goes in this send (in order, so a frame listed before a later-due one waits for it).
         const now = this.clockMs();

@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import {
   buildFrame,
   HEADER_BYTES,
   mulberry32,
   parseIpv4,
+  sleepUntil,
   ValidationError,
   vmIpv4Address,
   vmMacAddress,
@@ -136,8 +136,7 @@ export class TrafficGenerator {
     try {
       while (built < plan.count && !limit.signal.aborted) {
         if (plan.ratePps !== undefined) {
-          const wait = started + (built / plan.ratePps) * 1000 - performance.now();
-          if (wait > 0) await sleep(wait, undefined, { signal: limit.signal }).catch(() => undefined);
+          await sleepUntil(started + (built / plan.ratePps) * 1000, limit.signal);
           if (limit.signal.aborted) break;
         }
         const n = Math.min(plan.batch, plan.count - built);
