@@ -18,6 +18,7 @@ interface Summary {
     lostInStore: number;
     uncounted: number;
     countedTwice: number;
+    storeLedgersByVm: Record<string, number>;
   };
   dips: { event: string; baselinePerSecond: number; minimumPerSecond: number; recoveryMs: number | null }[];
   events: { label: string; atMs: number; ok: boolean; result: string }[];
@@ -121,7 +122,13 @@ export function checkFaultsResults(run: { code: number; output: string; dir: str
   // Nothing accepted was lost uncounted: every frame sent is received, dropped (counted) or in the ledger.
   const a = summary.accounting;
   assert.ok(a.sent > 40_000, JSON.stringify(a));
-  assert.ok(a.lostInStore > 0 || a.received === a.sent, 'Redis restarting empty cost frames, counted by the ledger');
+  // Each VM's port lost its store once, when Redis restarted empty, and read that store's ledger entry. Whether the
+  // store held frames at that moment is timing (the switch reads tx as soon as it is written): lostInStore may be 0.
+  assert.deepEqual(
+    Object.values(a.storeLedgersByVm).map((n) => n >= 1),
+    [true, true, true, true],
+    `every VM read the ended store's ledger: ${JSON.stringify(a.storeLedgersByVm)}`,
+  );
   assert.equal(a.uncounted, 0, JSON.stringify(a));
 
   // The report shows the same figures.

@@ -83,6 +83,14 @@ describe('run analysis', () => {
     assert.deepEqual([twice.uncounted, twice.countedTwice], [0, 5]);
   });
 
+  it('gives each VM the store ledger entries it read, frames lost with the store or not', () => {
+    const restarted = sample(1000, 100, 100);
+    restarted.vms['vm-a2'] = { ...restarted.vms['vm-a2'], ledgers: 1 };
+    const accounting = accountFor(restarted);
+    assert.deepEqual(accounting.storeLedgersByVm, { 'vm-a1': 0, 'vm-a2': 1 });
+    assert.equal(accounting.lostInStore, 0);
+  });
+
   it('counts as lost every frame that did not arrive: switch drops, store losses and uncounted frames', () => {
     assert.equal(framesLostOf(accountFor(sample(1000, 100, 90, { drops: 6 }, 4))), 10);
     assert.equal(framesLostOf(accountFor(sample(1000, 100, 80, { drops: 6 }, 4))), 20, 'with 10 uncounted');

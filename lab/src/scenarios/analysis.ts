@@ -81,6 +81,11 @@ export interface Accounting {
    * previous process took from the lost store, and the VMs count those frames as lost although they were received.
    */
   countedTwice: number;
+  /**
+   * Per VM, the store ledger entries it read: one for each store generation of its port that ended (Redis restarted
+   * empty). A store may end with no frame in it, so a restart shows here even where `lostInStore` stays 0.
+   */
+  storeLedgersByVm: Record<string, number>;
 }
 
 export function accountFor(last: Sample | undefined): Accounting {
@@ -99,6 +104,7 @@ export function accountFor(last: Sample | undefined): Accounting {
     duplicates,
     uncounted: Math.max(0, sent - received - switchDrops - lostInStore),
     countedTwice: Math.max(0, received + switchDrops + lostInStore - sent),
+    storeLedgersByVm: Object.fromEntries(Object.entries(last?.vms ?? {}).map(([vm, v]) => [vm, v.ledgers])),
   };
 }
 
