@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Redis } from 'ioredis';
+import { disconnectNow } from '../redis/disconnect-now';
 import type { RingCapacity } from './circuit-descriptor';
 import { CircuitProtocolError, CircuitTornDownError, toCircuitError } from './circuit.errors';
 import { CIRCUIT_KEYS, type RingDirection } from './circuit-keys';
@@ -104,7 +105,7 @@ export class RingReader {
   /** Stops reading; a blocked read is abandoned by closing the connection, which belongs to this reader. */
   close(): void {
     this.closed = true;
-    this.redis.disconnect();
+    disconnectNow(this.redis);
   }
 
   /** Payload bytes read from the ring and handed over so far. */
@@ -137,7 +138,7 @@ export class RingReader {
     } catch (error) {
       if (this.closed) return;
       this.closed = true;
-      this.redis.disconnect();
+      disconnectNow(this.redis);
       this.handlers.onError(toCircuitError(this.circuitId, error));
     } finally {
       this.running = false;

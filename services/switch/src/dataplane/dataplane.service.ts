@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { context, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  disconnectNow,
   epochMicros,
   JsonLogger,
   KAFKA_CLIENT,
@@ -222,8 +223,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     clearInterval(this.countersTimer);
     clearInterval(this.utilityTimer);
     this.doorbell.interrupt();
-    this.reads.disconnect();
-    this.subscriber.disconnect();
+    disconnectNow(this.reads);
+    disconnectNow(this.subscriber);
     this.installer.stop();
     await Promise.all([this.running, this.installing]);
     await Promise.all([this.traces.stop(), this.counters.stop(), this.events.stop(), this.utilityReports.stop()]);

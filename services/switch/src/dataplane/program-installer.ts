@@ -1,4 +1,11 @@
-import { JsonLogger, type LinkedPipeline, type LinkedTenant, parseLinkedPipeline, REDIS_KEYS } from '@tenantlab/shared';
+import {
+  disconnectNow,
+  JsonLogger,
+  type LinkedPipeline,
+  type LinkedTenant,
+  parseLinkedPipeline,
+  REDIS_KEYS,
+} from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import {
   type CompiledProgram,
@@ -98,7 +105,7 @@ export class ProgramInstaller {
 
   stop(): void {
     this.stopped = true;
-    this.blocking.disconnect();
+    disconnectNow(this.blocking);
   }
 
   /**

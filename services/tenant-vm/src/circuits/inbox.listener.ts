@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import {
+  disconnectNow,
   extractTraceFromStreamFields,
   INBOX_MESSAGE_FIELD,
   type InboxMessage,
@@ -39,7 +40,7 @@ export class InboxListener implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.reader?.disconnect();
+    if (this.reader) disconnectNow(this.reader);
     await this.running;
   }
 
@@ -60,7 +61,7 @@ export class InboxListener implements OnApplicationBootstrap, OnApplicationShutd
       } catch (error) {
         if (this.stopped) return;
         // Not registered yet, or credentials rotated: start over with a fresh connection after a pause.
-        this.reader?.disconnect();
+        if (this.reader) disconnectNow(this.reader);
         this.reader = undefined;
         // Not registered yet is how every VM starts: debug. Anything else (Redis away, credentials refused) is news.
         const level = this.redis.hasCredentials() ? 'warn' : 'debug';

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import {
   type CircuitConnections,
   DependencyUnavailableError,
+  disconnectNow,
   pingRedis,
   type ReadinessCheck,
   vmCircuitConnections,
@@ -78,7 +79,7 @@ export class VmRedis implements OnApplicationShutdown {
   }
 
   private closeAll(): void {
-    for (const client of this.current?.opened ?? []) client.disconnect();
+    for (const client of this.current?.opened ?? []) disconnectNow(client);
     this.current = undefined;
   }
 }

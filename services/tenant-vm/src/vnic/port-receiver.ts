@@ -1,11 +1,12 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import {
+  disconnectNow,
   epochMicros,
   nextStreamId,
+  parsePortLedger,
   PORT_KEYS,
   PORT_LEDGER_FIELD,
-  parsePortLedger,
   portEntryContent,
   type PortLedger,
   type StageTimings,
@@ -88,7 +89,7 @@ export class PortReceiver {
   /** Stops reading; a blocked read is abandoned by closing the connection, which belongs to this receiver. */
   close(): void {
     this.closed = true;
-    this.redis.disconnect();
+    disconnectNow(this.redis);
   }
 
   private async loop(): Promise<void> {
