@@ -26,8 +26,13 @@ export interface VmRedisCredentials {
  * commands it may run are in VM_ACL_COMMANDS.
  */
 export function vmCircuitConnections(url: string, credentials: VmRedisCredentials, name: string): CircuitConnections {
-  const connect = (role: string): Redis =>
-    new Redis(url, { ...credentials, enableReadyCheck: false, connectionName: `${name}:${role}` });
+  const connect = (role: string): Redis => {
+    const client = new Redis(url, { ...credentials, enableReadyCheck: false, connectionName: `${name}:${role}` });
+    // ioredis emits an error per failed reconnect attempt, and prints each to stderr when nobody listens: the commands
+    // that fail say what went wrong, where the VM logs them (its vNIC, its inbox, its circuits).
+    client.on('error', () => undefined);
+    return client;
+  };
   return { commands: connect('commands'), openBlocking: () => connect('reader') };
 }
 
