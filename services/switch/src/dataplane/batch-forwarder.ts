@@ -1,6 +1,6 @@
 import type { PortImpairments, ShapeHooks } from '../impairments/port-impairments';
 import { SwitchCounters } from '../pipeline/switch-counters';
-import type { SwitchPipeline } from '../pipeline/switch-pipeline';
+import type { ProcessOptions, SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
 import type { PortEntry, PortWriter, TxEntry } from '../ports/port-io';
 import type { PortQuarantine } from '../ports/port-quarantine';
@@ -11,6 +11,21 @@ import { CpuWaitQueues } from './cpu-wait-queues';
 import { AckList, DeliveryPlan } from './delivery-plan';
 import { SwitchStageTimings } from './switch-stages';
 import { UncommittedCounts } from './uncommitted-counts';
+
+/** A batch's state while its frames run (one object per batch: nothing per frame). */
+interface BatchInProgress {
+  counts: SwitchCounters;
+  plan: DeliveryPlan;
+  /** The frames that ran (or were refused unread), in order. */
+  run: PortEntry[];
+  /** The entries whose frames ran through the pipeline, charged to their tenants' budgets. */
+  ran: AckList;
+  /** Read by `process` at once and never kept, so one serves every frame. */
+  options: ProcessOptions;
+  /** The entry of the frame before, and its tenant's usage this round. */
+  entry: TxEntry | undefined;
+  usage: TenantUsage | undefined;
+}
 
 /** What a batch needs of the data path around it. */
 export interface ForwardHooks {
@@ -88,51 +103,25 @@ export class BatchForwarder {
     const counts = new SwitchCounters();
     const plan = new DeliveryPlan(this.writer);
     const acks = new AckList();
+    const batch: BatchInProgress = {
+      counts,
+      plan,
+      run: [],
+      ran: new AckList(),
+      options: { admitted: true, charged: false, timing: undefined },
+      entry: undefined,
+      usage: undefined,
+    };
     // Each entry is admitted as its first frame is reached, after the frames before it were run and charged.
-    const admitted = this.waiting.admit(entries, {
+    this.waiting.admit(entries, {
       acknowledge: (frame) => acks.add(frame),
       dropped: (frame, reason) => {
         this.pipeline.drop(frame, reason, counts);
         if (this.hooks.sampled(frame.port.tenant)) this.traceSink.droppedUndecided(frame, reason);
       },
+      run: (frame) => this.runFrame(frame, batch),
     });
-    const run: PortEntry[] = [];
-    /** The entries whose frames ran through the pipeline, charged to their tenants' budgets. */
-    const ran = new AckList();
-    let entry: TxEntry | undefined;
-    for (const frame of admitted) {
-      run.push(frame);
-      const tenant = frame.port.tenant;
-      const usage = this.hooks.usageOf(tenant);
-      if (frame.entry !== entry) {
-        usage.entries = (usage.entries ?? 0) + 1;
-        if (!frame.refused) ran.add(frame);
-      }
-      entry = frame.entry;
-      if (frame.refused) {
-        const { reason, frames } = frame.refused;
-        counts.droppedUnread(frame.port, reason, frames, frame.frame.length);
-        usage.cost += frames;
-        continue;
-      }
-      usage.frames += 1;
-      usage.cost += 1;
-      let traced: SampledFrame | undefined;
-      const timing = this.stages.sample();
-      const verdict = this.pipeline.process(
-        frame,
-        this.hooks.sampled(tenant)
-          ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
-          : undefined,
-        counts,
-        { admitted: true, charged: frame.entry.charged, timing },
-      );
-      if (timing) this.stages.sampled(timing);
-      if (verdict.kind === 'forward') {
-        usage.cost += plan.deliver(frame, verdict.outPorts, traced, this.quarantine, counts);
-      }
-      traced?.finish();
-    }
+    const { run, ran } = batch;
     for (const tenant of this.waiting.tenants()) this.hooks.usageOf(tenant).backlogged = true;
     // Charged now, not once the commit answers: the next round is planned while the commit is in flight.
     this.hooks.charge();
@@ -173,5 +162,45 @@ export class BatchForwarder {
         throw error;
       },
     );
+  }
+
+  /** One admitted frame: decided by the pipeline, its copies planned, its cost charged to its tenant's usage. */
+  private runFrame(frame: PortEntry, batch: BatchInProgress): void {
+    const { counts, options } = batch;
+    batch.run.push(frame);
+    const tenant = frame.port.tenant;
+    let usage = batch.usage;
+    // An entry's frames come from one port, so one tenant: its usage is looked up once per entry.
+    if (frame.entry !== batch.entry || usage === undefined) {
+      batch.usage = usage = this.hooks.usageOf(tenant);
+      usage.entries = (usage.entries ?? 0) + 1;
+      if (!frame.refused) batch.ran.add(frame);
+    }
+    batch.entry = frame.entry;
+    if (frame.refused) {
+      const { reason, frames } = frame.refused;
+      counts.droppedUnread(frame.port, reason, frames, frame.frame.length);
+      usage.cost += frames;
+      return;
+    }
+    usage.frames += 1;
+    usage.cost += 1;
+    let traced: SampledFrame | undefined;
+    const timing = this.stages.sample();
+    options.charged = frame.entry.charged;
+    options.timing = timing;
+    const verdict = this.pipeline.process(
+      frame,
+      this.hooks.sampled(tenant)
+        ? (_, view, decided) => (traced = this.traceSink.decided(frame, view, decided))
+        : undefined,
+      counts,
+      options,
+    );
+    if (timing) this.stages.sampled(timing);
+    if (verdict.kind === 'forward') {
+      usage.cost += batch.plan.deliver(frame, verdict.outPorts, traced, this.quarantine, counts);
+    }
+    traced?.finish();
   }
 }

@@ -2,8 +2,10 @@ import type { SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { DropReason, SwitchPort } from '../pipeline/switch-port';
 import type { PortEntry, TxEntry } from '../ports/port-io';
 
-/** What the admission does with a tx entry's frames besides handing them on: acknowledge the entry, or drop a frame. */
+/** What the admission does with a tx entry's frames: run one, acknowledge the entry, or drop a frame. */
 export interface AdmissionSink {
+  /** A frame to run now; the next entry's fate is decided only once this returns (its cost charged). */
+  run(frame: PortEntry): void;
   /** Once per tx entry whose frames are all decided this round (run now, or dropped): its id goes in the commit. */
   acknowledge(frame: PortEntry): void;
   dropped(frame: PortEntry, reason: DropReason): void;
@@ -38,15 +40,15 @@ export class CpuWaitQueues {
   ) {}
 
   /**
-   * The frames to run this round, in order: the waiting ones first (a tenant's frames keep their order), then `read`.
-   * Lazily: each entry's fate is decided when the caller asks for its first frame, so the frames run before it have
-   * been charged to their tenant's budget by then (decided all at once, a tenant with any credit left would run its
+   * Runs this round's frames (`sink.run`), in order: the waiting ones first (a tenant's frames keep their order), then
+   * `read`. Each entry's fate is decided when its first frame is reached, so the frames run before it have been
+   * charged to their tenant's budget by then (decided all at once, a tenant with any credit left would run its
    * whole queue in one batch, far past its share). A tenant still over its share is passed over at its queue's head:
-   * its waiting frames are not looked at again until it may run, so a full queue costs a round nothing. The caller
-   * runs each frame before it asks for the next; if it stops early (it threw: its batch is not committed) the frames
-   * it did not reach stay where they were, and read entries it did not reach join their tenant's queue.
+   * its waiting frames are not looked at again until it may run, so a full queue costs a round nothing. If `sink.run`
+   * throws (its batch is not committed), the frames not reached stay where they were, and read entries not reached
+   * join their tenant's queue. A callback, not a generator: a generator allocates a result per frame.
    */
-  *admit(read: readonly PortEntry[], sink: AdmissionSink): Generator<PortEntry, void, undefined> {
+  admit(read: readonly PortEntry[], sink: AdmissionSink): void {
     for (const [tenant, queue] of this.waiting) {
       let running: TxEntry | undefined;
       try {
@@ -55,11 +57,11 @@ export class CpuWaitQueues {
           if (!first.entry.charged && this.pipeline.mustWait(first.port, first.entry.frames)) break;
           sink.acknowledge(first);
           for (running = first.entry; queue.frames[queue.head]?.entry === running;) {
-            yield queue.frames[queue.head++];
+            sink.run(queue.frames[queue.head++]);
           }
         }
       } finally {
-        // A caller that stopped inside an entry leaves it pending in Redis with its batch: none of it waits here.
+        // A run that threw inside an entry leaves it pending in Redis with its batch: none of it waits here.
         while (running !== undefined && queue.frames[queue.head]?.entry === running) queue.head++;
         if (queue.head === queue.frames.length) this.waiting.delete(tenant);
         else if (queue.head > 1024 && queue.head * 2 > queue.frames.length) {
@@ -77,7 +79,7 @@ export class CpuWaitQueues {
         if (fate !== 'wait') sink.acknowledge(first);
         for (const entry = first.entry; read[next]?.entry === entry; next++) {
           const frame = read[next];
-          if (fate === 'run') yield frame;
+          if (fate === 'run') sink.run(frame);
           else if (fate === 'drop') sink.dropped(frame, 'cpu-budget');
           else {
             this.hold(frame);
@@ -86,8 +88,7 @@ export class CpuWaitQueues {
         }
       }
     } finally {
-      // Left by a caller that stopped early: the entry it was running stays pending in Redis with its batch; the
-      // entries after it wait.
+      // Left by a run that threw: the entry it was in stays pending in Redis with its batch; the entries after it wait.
       const stoppedIn = read[next]?.entry;
       for (; next < read.length; next++) if (read[next].entry !== stoppedIn) this.hold(read[next]);
     }

@@ -8,7 +8,7 @@ import {
   PORT_ENTRY_FIELDS,
   portEntryContent,
 } from '@tenantlab/shared';
-import { CpuWaitQueues } from '../dataplane/cpu-wait-queues';
+import { type AdmissionSink, CpuWaitQueues } from '../dataplane/cpu-wait-queues';
 import type { SwitchPipeline } from '../pipeline/switch-pipeline';
 import type { SwitchPort } from '../pipeline/switch-port';
 import type { Delivery, PortEntry } from './port-io';
@@ -99,6 +99,13 @@ describe('a tx entry with more than one frame field (issue 10)', () => {
   });
 });
 
+/** The frames `queues` runs this round, in order. */
+function admitted(queues: CpuWaitQueues, read: readonly PortEntry[], sink: Omit<AdmissionSink, 'run'>): PortEntry[] {
+  const run: PortEntry[] = [];
+  queues.admit(read, { ...sink, run: (frame) => run.push(frame) });
+  return run;
+}
+
 describe('CPU admission of tx entries, whole (issue 11)', () => {
   /** A pipeline stand-in whose tenant is over budget from the `overAfter`-th mustWait call on. */
   function admission(overAfter: number): { queues: CpuWaitQueues; acked: string[]; dropped: string[] } {
@@ -124,7 +131,7 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
       [PORT_ENTRY_FIELDS.frames, packPortFrames([{ frame: Buffer.from('4') }, { frame: Buffer.from('5') }])],
       '2-0',
     );
-    const run = [...queues.admit([...first, ...second], sink)];
+    const run = admitted(queues, [...first, ...second], sink);
     assert.deepEqual(
       run.map((f) => f.frame.toString()),
       ['1', '2', '3'],
@@ -136,7 +143,7 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
       [PORT_ENTRY_FIELDS.frames, packPortFrames(Array.from({ length: 7 }, () => ({ frame: Buffer.from('x') })))],
       '3-0',
     );
-    assert.deepEqual([...queues.admit(third, sink)], []);
+    assert.deepEqual(admitted(queues, third, sink), []);
     assert.deepEqual(dropped, Array(7).fill('3-0'));
     assert.deepEqual(acked, ['1-0', '3-0']);
     assert.deepEqual(queues.snapshot(), { 'tenant-a': 2 });
@@ -155,13 +162,13 @@ describe('CPU admission of tx entries, whole (issue 11)', () => {
         `${i}-0`,
       ),
     ).flat();
-    assert.deepEqual([...queues.admit(entries, sink)], []);
+    assert.deepEqual(admitted(queues, entries, sink), []);
     assert.deepEqual(queues.snapshot(), { 'tenant-a': 40 });
     checks = 0;
-    for (let round = 0; round < 10; round++) assert.deepEqual([...queues.admit([], sink)], []);
+    for (let round = 0; round < 10; round++) assert.deepEqual(admitted(queues, [], sink), []);
     assert.equal(checks, 10, 'one look at the head per round, not one per waiting entry');
     over = false;
-    const run = [...queues.admit([], sink)].map((f) => f.frame.toString());
+    const run = admitted(queues, [], sink).map((f) => f.frame.toString());
     assert.deepEqual(
       run,
       entries.map((f) => f.frame.toString()),
@@ -178,7 +185,6 @@ describe('CPU admission decided entry by entry, after the frames before it ran (
     let ran = 0;
     const pipeline = { mustWait: () => ran >= 2 } as unknown as SwitchPipeline;
     const queues = new CpuWaitQueues(pipeline, 64);
-    const sink = { acknowledge: () => undefined, dropped: () => undefined };
     const entries = ['1-0', '2-0', '3-0'].flatMap((id) =>
       decode(
         [PORT_ENTRY_FIELDS.frames, packPortFrames([{ frame: Buffer.from('a') }, { frame: Buffer.from('b') }])],
@@ -186,12 +192,45 @@ describe('CPU admission decided entry by entry, after the frames before it ran (
       ),
     );
     const run: string[] = [];
-    for (const frame of queues.admit(entries, sink)) {
-      run.push(frame.id);
-      ran += 1;
-    }
+    queues.admit(entries, {
+      acknowledge: () => undefined,
+      dropped: () => undefined,
+      run: (frame) => {
+        run.push(frame.id);
+        ran += 1;
+      },
+    });
     assert.deepEqual(run, ['1-0', '1-0'], 'the first entry ran whole; the others were decided after it and wait');
     assert.deepEqual(queues.snapshot(), { 'tenant-a': 4 });
+  });
+});
+
+describe('CPU admission when running a frame throws (its batch is not committed)', () => {
+  it('leaves the entry it was in pending in Redis, not waiting, and the entries after it waiting, in order', () => {
+    const pipeline = { mustWait: () => false } as unknown as SwitchPipeline;
+    const queues = new CpuWaitQueues(pipeline, 64);
+    const entry = (id: string, texts: string[]): PortEntry[] =>
+      decode([PORT_ENTRY_FIELDS.frames, packPortFrames(texts.map((t) => ({ frame: Buffer.from(t) })))], id);
+    const entries = [...entry('1-0', ['a', 'b']), ...entry('2-0', ['c', 'd']), ...entry('3-0', ['e'])];
+    const run: string[] = [];
+    const sink = { acknowledge: () => undefined, dropped: () => assert.fail('nothing dropped') };
+    assert.throws(
+      () =>
+        queues.admit(entries, {
+          ...sink,
+          run: (frame) => {
+            if (frame.frame.toString() === 'c') throw new Error('the pipeline failed');
+            run.push(frame.frame.toString());
+          },
+        }),
+      /the pipeline failed/,
+    );
+    assert.deepEqual(run, ['a', 'b']);
+    assert.deepEqual(queues.snapshot(), { 'tenant-a': 1 }, "2-0 is read again with its batch; 3-0's frame waits");
+    assert.deepEqual(
+      admitted(queues, [], sink).map((f) => f.frame.toString()),
+      ['e'],
+    );
   });
 });
 
