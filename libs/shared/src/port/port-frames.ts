@@ -128,9 +128,7 @@ export function forEachPortFrame(
  * The traceparent as a frame's record carries it: '' for none, or for one that is not printable ASCII of at most 255
  * bytes (not worth refusing the frame for). packedFrameBytes and packPortFrames apply it themselves.
  */
-export function packablePortTraceparent(traceparent: string | undefined): string {
-  return packableTraceparent(traceparent);
-}
+export { packableTraceparent as packablePortTraceparent };
 
 /**
  * Writes one frame's record at `at` of a payload being packed and returns where the next starts, for a writer that
