@@ -15,3 +15,4 @@ export { waitFor } from './wait-for';
 export { startTestKafka, type TestKafka } from './test-kafka';
 export { type ServiceProcess, startServiceProcess } from './service-process';
 export { startTestJaeger, type TestJaeger } from './test-jaeger';
+export * from './suite-redis';

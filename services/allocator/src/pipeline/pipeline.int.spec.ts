@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, after, before, beforeEach, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis, testAdminHeaders } from '@tenantlab/lab';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { suiteRedis, testAdminHeaders } from '@tenantlab/lab';
 import { fieldsFromFlatList, REDIS_KEYS, requestJson, type JsonResponse } from '@tenantlab/shared';
-import { Redis } from 'ioredis';
 import type { MemoryView, StageView } from '../memory/memory-map';
 import { type AllocatorUnderTest, type ErrorReply, startAllocator } from '../testing/allocator-harness';
 import { testProgram, uniqueId } from '../testing/test-programs';
@@ -38,27 +37,13 @@ function assertDisjoint(stages: readonly StageView[]): void {
 }
 
 describe('allocator HTTP API on a real Redis', () => {
-  let redis: TestRedis;
-  let admin: Redis;
+  const suite = suiteRedis();
   let allocator: AllocatorUnderTest;
-
-  before(
-    async () => {
-      redis = await startTestRedis();
-      admin = new Redis(redis.url);
-    },
-    { timeout: 120_000 },
-  );
-
-  after(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
 
   // The pipeline is one for the whole switch: each test starts from none, with an allocator that has seen none.
   beforeEach(async () => {
-    await admin.del(REDIS_KEYS.pipelineCurrent, REDIS_KEYS.pipelineVersions);
-    allocator = await startAllocator(redis.url, SWITCH);
+    await suite.admin.del(REDIS_KEYS.pipelineCurrent, REDIS_KEYS.pipelineVersions);
+    allocator = await startAllocator(suite.redis.url, SWITCH);
   });
 
   afterEach(async () => {
@@ -88,7 +73,7 @@ describe('allocator HTTP API on a real Redis', () => {
   }
 
   async function streamVersions(): Promise<{ version: number; pipeline: LinkedPipeline }[]> {
-    const entries = await admin.xrange(REDIS_KEYS.pipelineVersions, '-', '+');
+    const entries = await suite.admin.xrange(REDIS_KEYS.pipelineVersions, '-', '+');
     return entries.map(([, flat]) => {
       const fields = fieldsFromFlatList(flat);
       return { version: Number(fields['version']), pipeline: JSON.parse(fields['pipeline'] ?? '{}') as LinkedPipeline };
@@ -241,7 +226,7 @@ describe('allocator HTTP API on a real Redis', () => {
     assert.equal(before.memory.stages[0].fragmentation, 1 - 2096 / 2096);
 
     await allocator.close();
-    allocator = await startAllocator(redis.url, SWITCH);
+    allocator = await startAllocator(suite.redis.url, SWITCH);
     assert.deepEqual(await state(), before);
     const next = await submit(uniqueId('tenant-d'), testProgram('d', [{ name: 'y', width: 32, size: 2000 }]));
     assert.equal(next.status, 201);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
-import { startTestRedis, type TestRedis } from '@tenantlab/lab';
+import { describe, it } from 'node:test';
+import { suiteRedis } from '@tenantlab/lab';
 import { disconnectNow, PORT_KEYS, vmAclRules, vmAclUser } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { newReceiverCounters, PortReceiver } from './port-receiver';
@@ -23,30 +23,16 @@ async function until(probe: () => boolean, what: string): Promise<void> {
 }
 
 describe('closing a VM connection while it reconnects to a Redis that restarted empty', () => {
-  let redis: TestRedis;
-  let admin: Redis;
-
-  before(
-    async () => {
-      redis = await startTestRedis();
-      admin = new Redis(redis.url);
-    },
-    { timeout: 120_000 },
-  );
-
-  after(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = suiteRedis();
 
   /** A VM's ACL user, an entry in its rx, and one ready connection as that user. */
   async function vmConnection(): Promise<{ vm: string; connection: Redis }> {
     const vm = `vm-${randomBytes(4).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
-    await admin.call('ACL', 'SETUSER', vmAclUser(vm), ...vmAclRules(vm, { password }, []));
-    await admin.xadd(PORT_KEYS.rx(vm), '*', 'seed', '1');
+    await suite.admin.call('ACL', 'SETUSER', vmAclUser(vm), ...vmAclRules(vm, { password }, []));
+    await suite.admin.xadd(PORT_KEYS.rx(vm), '*', 'seed', '1');
     // As a VM connects (vmCircuitConnections), retrying every second: time to act between two attempts.
-    const connection = new Redis(redis.anonymousUrl, {
+    const connection = new Redis(suite.redis.anonymousUrl, {
       username: vmAclUser(vm),
       password,
       enableReadyCheck: false,
@@ -68,11 +54,9 @@ describe('closing a VM connection while it reconnects to a Redis that restarted 
       };
       connection.on('error', onError);
     });
-    await redis.restartEmpty();
+    await suite.redis.restartEmpty();
     await refused;
     assert.equal(connection.status, 'reconnecting');
-    admin.disconnect();
-    admin = new Redis(redis.url);
   }
 
   // A read left waiting never settles: the timeout turns that into a failure.
@@ -94,7 +78,7 @@ describe('closing a VM connection while it reconnects to a Redis that restarted 
     const running = receiver.run();
     await until(() => counters.malformed === 1, 'the receiver read the entry without a frame');
     // Stopped, Redis answers nothing: whatever the receiver does now, its next read is in flight when Redis dies.
-    process.kill(redis.pid, 'SIGSTOP');
+    process.kill(suite.redis.pid, 'SIGSTOP');
     await refusedByTheNewStore(connection);
     receiver.close();
     await running;
