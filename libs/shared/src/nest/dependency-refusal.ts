@@ -19,10 +19,14 @@ const REDIS_REFUSALS = [
   'ERR max number of clients reached',
 ];
 
-/** ioredis's own errors when it has no usable connection (it gave up retrying, or was closed under the call). */
+/**
+ * ioredis's own errors when it has no usable connection (it gave up retrying, or was closed under the call, or the
+ * connection dropped under a pipeline, which it never sends again in part).
+ */
 const REDIS_CONNECTION_MESSAGES = [
   'Connection is closed.',
   "Stream isn't writeable and enableOfflineQueue options is false",
+  'Command aborted due to connection close',
 ];
 
 /** Socket errors Node raises when the dependency's address does not answer. */

@@ -5,6 +5,7 @@ import { BadRequestException } from '@nestjs/common';
 import { ReplyError } from 'ioredis';
 import { ValidationError } from '../errors';
 import { JsonLogger } from '../logging';
+import { RedisConnectionClosedError } from '../redis';
 import { DomainExceptionFilter, type ErrorBody } from './domain-exception.filter';
 
 /** The filter's answer to `exception`, through a stand-in for Express's response. */
@@ -97,6 +98,20 @@ describe('DomainExceptionFilter, when a dependency refuses', () => {
     assert.match(kafka.body.error.message, /Kafka refused or did not answer: SASL SCRAM/);
     const refused = answer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }));
     assert.equal(refused.status, 503);
+  });
+
+  it('answers a connection that dropped under a command or a pipeline with 503, saying the outcome is unknown', () => {
+    const underCommand = answer(new RedisConnectionClosedError());
+    assert.deepEqual([underCommand.status, underCommand.body.error.code], [503, 'DEPENDENCY_UNAVAILABLE']);
+    assert.match(
+      underCommand.body.error.message,
+      /closed before the reply came: whether Redis ran the command is unknown/,
+    );
+    // ioredis's own error for a pipeline in flight when the connection dropped (redis-errors' AbortError).
+    const underPipeline = answer(
+      Object.assign(new Error('Command aborted due to connection close'), { name: 'AbortError' }),
+    );
+    assert.equal(underPipeline.status, 503);
   });
 
   it('cuts a long refusal before quoting it', () => {

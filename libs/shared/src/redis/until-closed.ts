@@ -1,4 +1,15 @@
 import type { Redis } from 'ioredis';
+import { DependencyUnavailableError } from '../errors';
+
+/**
+ * The connection a command was sent on closed before its reply: Redis may or may not have run it. A dependency
+ * failure (503, retriable), not a bug of the caller's or of the service's.
+ */
+export class RedisConnectionClosedError extends DependencyUnavailableError {
+  constructor() {
+    super('the connection to Redis closed before the reply came: whether Redis ran the command is unknown');
+  }
+}
 
 /**
  * `pending`, a command sent on `redis`, or a rejection as soon as that connection closes: once it dropped with the
@@ -10,7 +21,7 @@ import type { Redis } from 'ioredis';
  */
 export function untilClosed<T>(redis: Redis, pending: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const closed = (): void => reject(new Error('the connection to Redis closed before the reply came'));
+    const closed = (): void => reject(new RedisConnectionClosedError());
     redis.once('close', closed);
     pending.then(resolve, reject).finally(() => redis.off('close', closed));
   });
