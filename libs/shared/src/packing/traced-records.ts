@@ -37,7 +37,12 @@ export function isPrintableTraceparent(text: string): boolean {
 
 /** The bytes one record takes. */
 export function tracedRecordBytes(lengthBytes: RecordLengthBytes, bodyBytes: number, traceparent?: string): number {
-  return lengthBytes + 1 + packableTraceparent(traceparent).length + bodyBytes;
+  return packableRecordBytes(lengthBytes, bodyBytes, packableTraceparent(traceparent));
+}
+
+/** tracedRecordBytes for a traceparent packableTraceparent already gave (a packer that looks each up once). */
+export function packableRecordBytes(lengthBytes: RecordLengthBytes, bodyBytes: number, trace: string): number {
+  return lengthBytes + 1 + trace.length + bodyBytes;
 }
 
 /** Packs `records` into one payload, in order (each body's length must fit the length field: the caller checks). */

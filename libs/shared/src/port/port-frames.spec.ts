@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   MAX_FRAMES_PER_ENTRY,
+  packableFrameBytes,
+  packablePortTraceparent,
   packedFrameBytes,
   packPortFrames,
   portEntryContent,
@@ -31,6 +33,11 @@ describe('packed port frames (issue 11)', () => {
     assert.equal(
       payload.length,
       frames.reduce((n, f) => n + packedFrameBytes(f.frame.length, f.traceparent), 0),
+    );
+    // A packer that looks each traceparent up once sizes the same payload.
+    assert.equal(
+      payload.length,
+      frames.reduce((n, f) => n + packableFrameBytes(f.frame.length, packablePortTraceparent(f.traceparent)), 0),
     );
     const { frames: back, problem } = unpackPortFrames(payload);
     assert.equal(problem, undefined);

@@ -1,5 +1,6 @@
 import {
   isPrintableTraceparent,
+  packableRecordBytes,
   packableTraceparent,
   packTracedRecords,
   tracedRecordBytes,
@@ -53,6 +54,11 @@ export interface UnpackedPortFrames {
 /** The bytes one frame takes in a packed payload. */
 export function packedFrameBytes(frameBytes: number, traceparent: string | undefined): number {
   return tracedRecordBytes(2, frameBytes, traceparent);
+}
+
+/** packedFrameBytes for a traceparent packablePortTraceparent already gave (a packer that looks each up once). */
+export function packableFrameBytes(frameBytes: number, traceparent: string): number {
+  return packableRecordBytes(2, frameBytes, traceparent);
 }
 
 /** Packs `frames` (each at most MAX_FRAME_BYTES, checked by the caller) into one payload, in order. */
@@ -133,7 +139,7 @@ export { packableTraceparent as packablePortTraceparent };
 /**
  * Writes one frame's record at `at` of a payload being packed and returns where the next starts, for a writer that
  * packs straight from its own queue (no record objects on the way). `traceparent` comes from packablePortTraceparent,
- * and the payload was sized with packedFrameBytes.
+ * and the payload was sized with packableFrameBytes.
  */
 export function writePortFrame(payload: Buffer, at: number, frame: Uint8Array, traceparent: string): number {
   return writeTracedRecord(payload, at, 2, frame, traceparent);

@@ -1,9 +1,9 @@
 import {
   MAX_FRAMES_PER_ENTRY,
   MAX_PACKED_ENTRY_BYTES,
+  packableFrameBytes,
   packablePortTraceparent,
   PORT_ENTRY_FIELDS,
-  PORT_RECORD_HEADER_BYTES,
   writePortFrame,
 } from '@tenantlab/shared';
 import type { Delivery } from './port-io';
@@ -17,7 +17,7 @@ export interface RxEntry {
 const TRACEPARENT = 'otel.traceparent';
 // Bound once: a name imported from the shared package is a getter call on each use (CommonJS re-exports), and these
 // run per frame (about 3% of the switch's time in the aggregation benchmark's profile when read per use).
-const RECORD_HEADER_BYTES = PORT_RECORD_HEADER_BYTES;
+const frameBytes = packableFrameBytes;
 const packableTraceparent = packablePortTraceparent;
 const writeFrame = writePortFrame;
 
@@ -37,7 +37,7 @@ export function packRxEntries(deliveries: readonly Delivery[]): RxEntry[] {
     let end = start;
     let bytes = 0;
     while (end < deliveries.length && end - start < MAX_FRAMES_PER_ENTRY) {
-      const next = bytes + RECORD_HEADER_BYTES + traces[end].length + deliveries[end].frame.length;
+      const next = bytes + frameBytes(deliveries[end].frame.length, traces[end]);
       if (end > start && next > MAX_PACKED_ENTRY_BYTES) break;
       bytes = next;
       end += 1;
