@@ -160,17 +160,36 @@ describe('TenantCpuBudget', () => {
     assert.equal(budget.admitEntry(a, 128, time.now), true, '635 µs of frames on a 200 µs burst: admitted when full');
   });
 
-  it('bills a program slower than MAX_FRAME_CHARGE_NS all its time, once the pauses within its frames are known', () => {
+  it('takes all the time of a program slower than MAX_FRAME_CHARGE_NS from its bucket at once, and bills it all', () => {
     const { time, pauses, budget, bucket: slow } = budgetWithPauses('slow', 1e12);
-    // The slow program takes 300 µs a frame, frame after frame, with no pause of the process.
+    // The slow program takes 300 µs a frame, frame after frame, with no pause of the process (and the fake clock kept
+    // still, so that the bucket earns nothing meanwhile).
     for (let i = 0; i < 10; i++) {
       budget.startFrame();
-      time.now += 300_000;
       budget.chargeFrame(slow, 300_000, time.now);
     }
-    assert.equal(slow.chargedNs, 10 * MAX_FRAME_CHARGE_NS, 'the cap at once');
+    assert.equal(budget.tokens('slow'), 1e12 - 10 * 300_000, 'every frame in full from the bucket, at once');
+    assert.equal(slow.chargedNs, 10 * MAX_FRAME_CHARGE_NS, 'billed the cap until the GC entries are known');
     pauses.deliverGcEntries();
     assert.equal(slow.chargedNs, 10 * 300_000, 'every frame in full once settled');
+    assert.equal(budget.tokens('slow'), 1e12 - 10 * 300_000, 'no pause to give back');
+    assert.ok(slow.frameCostNs > MAX_FRAME_CHARGE_NS, `its cost per frame is its own: ${slow.frameCostNs}`);
+  });
+
+  it("stops a long task's run once its share is spent, within the same turn of the event loop (seed 002)", () => {
+    const { time, budget, bucket: slow } = budgetWithPauses('slow', 1_000_000);
+    // A tx entry of 20 frames of 1.1 ms on a 1 ms burst: the tenant's bucket is full and its cost per frame unknown.
+    assert.equal(budget.admitEntry(slow, 20, time.now), true);
+    let ran = 0;
+    while (budget.holds(slow, time.now)) {
+      budget.startFrame();
+      time.now += 1_100_000;
+      budget.chargeFrame(slow, 1_100_000, time.now);
+      ran += 1;
+    }
+    // Billed only MAX_FRAME_CHARGE_NS a frame until the GC entries were known, it would run on until the next turn of
+    // the event loop (here, with no turn, until 1 024 frames waited for theirs): seconds of the switch's time.
+    assert.ok(ran <= 2, `${ran} frames of 1.1 ms ran on a 1 ms burst`);
   });
 
   it("bills none of the process's pauses within a frame: its time off the CPU and its garbage collections", () => {
@@ -187,8 +206,13 @@ describe('TenantCpuBudget', () => {
     // A collection before the frame is not its pause.
     pauses.gcs.push({ startMs: (started - 1_000_000) / 1e6, endMs: (started - 10_000) / 1e6 });
     budget.chargeFrame(paused, time.now - started, time.now);
+    const tokens = budget.tokens('paused');
+    // The bucket was full again by the frame's end (the fake clock's 5 ms earned it).
+    assert.equal(tokens, 1e12 - 120_000 - 1_900_000, 'from the bucket at once: all but the time off the CPU');
     pauses.deliverGcEntries();
+    assert.equal(budget.tokens('paused'), tokens + 1_900_000, 'the collection given back');
     assert.equal(paused.chargedNs, 10 * 2_000 + 120_000, 'its frames and its own 120 µs, nothing of the pauses');
+    assert.ok(paused.frameCostNs < 10_000, `the collection is not in its cost per frame: ${paused.frameCostNs}`);
     // Without the deductions, the same frame would have been billed 5.02 ms: a tenant with half a millisecond of
     // program time a second would wait ten seconds for it.
   });

@@ -31,12 +31,13 @@ export interface CpuBucket {
   entryFloorNs: number;
 }
 
-/** A frame's time over MAX_FRAME_CHARGE_NS, billed once the GC pauses within it are known (see `chargeFrame`). */
-interface PendingExcess {
+/** A frame that ran past MAX_FRAME_CHARGE_NS: all its time left its bucket at once, the bill waits for its GC pauses. */
+interface LongFrame {
   readonly bucket: CpuBucket;
   readonly startMs: number;
   readonly endMs: number;
-  readonly excessNs: number;
+  /** The frame's measured time less the thread's time off the CPU. */
+  readonly ranNs: number;
 }
 
 /**
@@ -47,13 +48,14 @@ interface PendingExcess {
 export const MAX_RESUME_NS = 100_000;
 
 /**
- * What a frame is billed at once, at most. A frame measured longer was most likely stopped by the process (a GC pause,
- * the kernel running something else), which is not the tenant's time: its excess is billed only once those pauses are
- * known, less them (see `chargeFrame`). A program slower than this per frame still pays all of its own time.
+ * A frame measured longer than this may have been stopped by the process (a GC pause, the kernel running something
+ * else), which is not the tenant's time: its time off the CPU is not billed, and the GC pauses within it are given
+ * back once known (see `chargeFrame`). Until then its bucket holds it in full: a program slower than this per frame
+ * (seed 002's long task) stops running as soon as its tenant's share is spent, not a turn of the event loop later.
  */
 export const MAX_FRAME_CHARGE_NS = 100_000;
-/** Excesses waiting for their GC pauses to be known, at most; past it the oldest is billed without that deduction. */
-const MAX_PENDING_EXCESSES = 1024;
+/** Frames waiting for their GC pauses to be known, at most; past it the oldest is settled with none given back. */
+const MAX_PENDING_LONG_FRAMES = 1024;
 /** The moving average of a tenant's frame cost moves this share of the way to each frame's bill. */
 const FRAME_COST_WEIGHT = 1 / 16;
 
@@ -89,7 +91,7 @@ export class TenantCpuBudget {
    * frame over the cap ended, in ns; undefined until it is read, lazily, by `startFrame`.
    */
   private offCpuMarkNs: number | undefined;
-  private readonly pending: PendingExcess[] = [];
+  private readonly pending: LongFrame[] = [];
   private settling = false;
 
   constructor(private readonly options: CpuBudgetOptions) {
@@ -198,11 +200,12 @@ export class TenantCpuBudget {
 
   /**
    * Charges a frame whose program was measured to run `measuredNs`, ending at `now`. Up to MAX_FRAME_CHARGE_NS it is
-   * billed at once (the kernel is not asked, which would cost more than most frames). Past it, the thread's time off
-   * the CPU (waiting for one, or blocked) since the entry began (or since the last such frame) is taken off, up to the
-   * cap of what is left is billed at once, and the rest less the GC pauses within the frame once they are known, a turn
-   * of the event loop later. Time off the CPU that fell outside the frame is forgiven with it: never more than the
-   * thread was really stopped.
+   * billed as measured (the kernel is not asked, which would cost more than most frames). Past it, the thread's time
+   * off the CPU (waiting for one, or blocked) since the entry began (or since the last such frame) is taken off, and
+   * the rest is taken from the bucket at once, so that the tenant's run stops now; but only the cap is billed
+   * (`chargedNs`) and counted in its cost per frame until the GC pauses within the frame are known, a turn of the event
+   * loop later: then the rest less them is billed, and they go back into the bucket. Time off the CPU that fell outside
+   * the frame is forgiven with it: never more than the thread was really stopped.
    */
   chargeFrame(bucket: CpuBucket, measuredNs: number, now: number): void {
     if (measuredNs <= MAX_FRAME_CHARGE_NS) {
@@ -219,25 +222,34 @@ export class TenantCpuBudget {
     const ranNs = Math.max(0, measuredNs - stoppedNs);
     bucket.frameCostNs += (Math.min(ranNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
     this.charge(bucket, Math.min(ranNs, MAX_FRAME_CHARGE_NS), now);
-    const excessNs = ranNs - MAX_FRAME_CHARGE_NS;
-    if (excessNs <= 0) return;
-    if (this.pending.length >= MAX_PENDING_EXCESSES) this.bill(this.pending.shift()!);
-    this.pending.push({ bucket, startMs: (now - measuredNs) / 1e6, endMs: now / 1e6, excessNs });
+    if (ranNs <= MAX_FRAME_CHARGE_NS) return;
+    // Held back from the bucket, not yet billed: a pause would otherwise show in the tenant's figures until settled.
+    bucket.tokens -= ranNs - MAX_FRAME_CHARGE_NS;
+    if (bucket.tokens <= 0) bucket.resting = true;
+    if (this.pending.length >= MAX_PENDING_LONG_FRAMES) this.settleFrame(this.pending.shift()!, false);
+    this.pending.push({ bucket, startMs: (now - measuredNs) / 1e6, endMs: now / 1e6, ranNs });
     if (!this.settling) {
       this.settling = true;
       this.pauses.afterGcEntries(() => this.settle());
     }
   }
 
-  /** Bills every pending excess less the GC pauses within its frame. */
+  /** Settles every pending frame, its GC pauses known. */
   private settle(): void {
     this.settling = false;
-    for (const excess of this.pending.splice(0)) this.bill(excess);
+    for (const frame of this.pending.splice(0)) this.settleFrame(frame, true);
   }
 
-  private bill({ bucket, startMs, endMs, excessNs }: PendingExcess): void {
-    const billed = excessNs - this.pauses.gcPauseNs(startMs, endMs);
-    if (billed > 0) this.charge(bucket, billed, this.clock());
+  /**
+   * Bills the frame's time over the cap less the GC pauses within it (when they are known), and gives those back to
+   * the bucket, which had them taken at once (up to the burst, as any refill).
+   */
+  private settleFrame({ bucket, startMs, endMs, ranNs }: LongFrame, pausesKnown: boolean): void {
+    const excessNs = ranNs - MAX_FRAME_CHARGE_NS;
+    const paused = pausesKnown ? Math.min(excessNs, this.pauses.gcPauseNs(startMs, endMs)) : 0;
+    bucket.chargedNs += excessNs - paused;
+    bucket.frameCostNs += (excessNs - paused) * FRAME_COST_WEIGHT;
+    if (paused > 0) bucket.tokens = Math.min(this.options.burstNs, this.refillAt(bucket, this.clock()) + paused);
   }
 
   /** Time in the tenant's bucket now, in ns (negative while in debt). */
