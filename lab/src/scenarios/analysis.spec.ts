@@ -13,7 +13,7 @@ function sample(tMs: number, sent: number, received: number, extra: Partial<Samp
     },
     vmsUp: 2,
     switchUp: true,
-    switch: { rxFrames: 0, txFrames: 0, drops: 0, dropsByReason: {}, ...extra },
+    switch: { rxFrames: 0, txFrames: 0, drops: 0, dropsByReason: {}, waitingForCpu: 0, ...extra },
   };
 }
 
@@ -81,6 +81,13 @@ describe('run analysis', () => {
     assert.equal(accountFor(sample(1000, 100, 90, { drops: 6 })).uncounted, 4);
     const twice = accountFor(sample(1000, 100, 90, { drops: 6 }, 9));
     assert.deepEqual([twice.uncounted, twice.countedTwice], [0, 5]);
+  });
+
+  it('counts frames the switch still holds for want of CPU as waiting, not uncounted, and as not arrived', () => {
+    const held = accountFor(sample(1000, 100, 80, { drops: 6, waitingForCpu: 10 }, 4));
+    assert.deepEqual([held.waitingForCpu, held.uncounted, held.countedTwice], [10, 0, 0]);
+    assert.equal(framesLostOf(held), 20);
+    assert.equal(accountFor(sample(1000, 100, 80, { drops: 6, waitingForCpu: 4 }, 4)).uncounted, 6);
   });
 
   it('gives each VM the store ledger entries it read, frames lost with the store or not', () => {

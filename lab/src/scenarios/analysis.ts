@@ -73,7 +73,15 @@ export interface Accounting {
   dropsByReason: Record<string, number>;
   lostInStore: number;
   duplicates: number;
-  /** Frames accepted and lost without a count: sent − (received + drops + lostInStore), when that is above 0. */
+  /**
+   * Frames the switch still held at the last sample, waiting for their tenant's CPU share (seed 000): accepted, and
+   * neither delivered nor dropped yet when the run ended.
+   */
+  waitingForCpu: number;
+  /**
+   * Frames accepted and lost without a count: sent − (received + drops + lostInStore + waitingForCpu), when that is
+   * above 0.
+   */
   uncounted: number;
   /**
    * Frames counted more than once: (received + drops + lostInStore) − sent, when that is above 0. The store ledger's
@@ -95,6 +103,8 @@ export function accountFor(last: Sample | undefined): Accounting {
   const lostInStore = vms.reduce((s, v) => s + v.lostInStore, 0);
   const duplicates = vms.reduce((s, v) => s + v.duplicates, 0);
   const switchDrops = last?.switch.drops ?? 0;
+  const waitingForCpu = last?.switch.waitingForCpu ?? 0;
+  const accounted = received + switchDrops + lostInStore + waitingForCpu;
   return {
     sent,
     received,
@@ -102,15 +112,19 @@ export function accountFor(last: Sample | undefined): Accounting {
     dropsByReason: last?.switch.dropsByReason ?? {},
     lostInStore,
     duplicates,
-    uncounted: Math.max(0, sent - received - switchDrops - lostInStore),
-    countedTwice: Math.max(0, received + switchDrops + lostInStore - sent),
+    waitingForCpu,
+    uncounted: Math.max(0, sent - accounted),
+    countedTwice: Math.max(0, accounted - sent),
     storeLedgersByVm: Object.fromEntries(Object.entries(last?.vms ?? {}).map(([vm, v]) => [vm, v.ledgers])),
   };
 }
 
-/** The `framesLost` figure: every frame that did not arrive, counted or not (switch drops, store losses, uncounted). */
+/**
+ * The `framesLost` figure: every frame that did not arrive, counted or not (switch drops, store losses, frames still
+ * waiting for CPU when the run ended, uncounted).
+ */
 export function framesLostOf(accounting: Accounting): number {
-  return accounting.switchDrops + accounting.lostInStore + accounting.uncounted;
+  return accounting.switchDrops + accounting.lostInStore + accounting.waitingForCpu + accounting.uncounted;
 }
 
 /** How one event showed in the delivered rate: the level before, the lowest after, and when it came back. */

@@ -10,7 +10,7 @@ describe('CounterCollector', () => {
   let url: string;
   const now = {
     vm: { sent: 0, received: 0, lost: 0 },
-    switch: { batches: 0, drops: 0 },
+    switch: { batches: 0, drops: 0, waitingForCpu: {} as Record<string, number> },
     switchUp: true,
     /** The switch takes the request and never answers (a dead container's port behind Docker's proxy). */
     switchHangs: false,
@@ -37,6 +37,7 @@ describe('CounterCollector', () => {
       return send(200, {
         batches: now.switch.batches,
         counters: { ports: { 'vm-a1': { rxFrames: 0, txFrames: 0, drops: { 'no-port': now.switch.drops } } } },
+        waitingForCpu: now.switch.waitingForCpu,
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -52,10 +53,11 @@ describe('CounterCollector', () => {
     let t = 0;
     const collector = new CounterCollector({ 'vm-a1': url }, url, { authorization: 'Bearer x' }, () => (t += 100), url);
     Object.assign(now.vm, { sent: 100, received: 90, lost: 0 });
-    Object.assign(now.switch, { batches: 50, drops: 10 });
+    Object.assign(now.switch, { batches: 50, drops: 10, waitingForCpu: { 'tenant-a': 3, 'tenant-b': 4 } });
     const first = await collector.sampleNow();
     assert.equal(now.authorization, 'Bearer x');
     assert.equal(first.switch.drops, 10);
+    assert.equal(first.switch.waitingForCpu, 7, "every tenant's frames waiting for CPU");
     assert.equal(first.vmsRegistered, 1, 'the VMs alive at the operator');
 
     now.switchUp = false;
@@ -65,10 +67,11 @@ describe('CounterCollector', () => {
 
     // The switch came back with its counters from zero, the VM too (it was restarted): nothing counted is forgotten.
     now.switchUp = true;
-    Object.assign(now.switch, { batches: 3, drops: 2 });
+    Object.assign(now.switch, { batches: 3, drops: 2, waitingForCpu: { 'tenant-a': 1 } });
     Object.assign(now.vm, { sent: 5, received: 4, lost: 1 });
     const again = await collector.sampleNow();
     assert.equal(again.switch.drops, 12);
+    assert.equal(again.switch.waitingForCpu, 1, 'what waits now, not added to what waited before');
     assert.equal(again.switch.dropsByReason['no-port'], 12);
     assert.deepEqual(
       [again.vms['vm-a1']?.sent, again.vms['vm-a1']?.received, again.vms['vm-a1']?.lostInStore],

@@ -16,6 +16,11 @@ export interface SwitchCounters {
   txFrames: number;
   drops: number;
   dropsByReason: Record<string, number>;
+  /**
+   * Frames the switch holds at the sample, read but not yet run because their tenant's programs are over their CPU
+   * share (GET /dataplane waitingForCpu, over the tenants): a level, not a count over the run.
+   */
+  waitingForCpu: number;
 }
 
 export interface Sample {
@@ -45,6 +50,7 @@ interface VnicView {
 interface DataplaneView {
   batches: number;
   counters: { ports: Record<string, { rxFrames: number; txFrames: number; drops: Record<string, number> }> };
+  waitingForCpu: Record<string, number>;
 }
 
 /**
@@ -83,7 +89,7 @@ export class CounterCollector {
   readonly samples: Sample[] = [];
   private readonly monotonic = new Monotonic();
   private lastVms: Record<string, VmCounters> = {};
-  private lastSwitch: SwitchCounters = { rxFrames: 0, txFrames: 0, drops: 0, dropsByReason: {} };
+  private lastSwitch: SwitchCounters = { rxFrames: 0, txFrames: 0, drops: 0, dropsByReason: {}, waitingForCpu: 0 };
   private lastBatches = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
@@ -230,6 +236,7 @@ export class CounterCollector {
       txFrames: m('tx', totals.txFrames),
       drops: m('drops', totals.drops),
       dropsByReason,
+      waitingForCpu: Object.values(view.waitingForCpu).reduce((sum, n) => sum + n, 0),
     };
   }
 }

@@ -359,10 +359,10 @@ function comparisonReport(
     '## Frame accounting per variant',
     '',
     table(
-      ['variant', 'sent', 'received', 'switch drops', 'uncounted'],
+      ['variant', 'sent', 'received', 'switch drops', 'waiting for CPU', 'uncounted'],
       run.variants.map((v) => {
         const a = v.results.accounting;
-        return [v.name, a.sent, a.received, a.switchDrops, a.uncounted];
+        return [v.name, a.sent, a.received, a.switchDrops, a.waitingForCpu, a.uncounted];
       }),
     ),
     '',

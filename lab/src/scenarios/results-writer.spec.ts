@@ -23,7 +23,7 @@ function sample(tMs: number, frames: number): Sample {
     vms: { 'vm-a1': { sent: frames, received: frames, duplicates: 0, lostInStore: 0, ledgers: 0 } },
     vmsUp: 1,
     switchUp: tMs !== 2500,
-    switch: { rxFrames: frames, txFrames: frames, drops: 0, dropsByReason: {} },
+    switch: { rxFrames: frames, txFrames: frames, drops: 0, dropsByReason: {}, waitingForCpu: 0 },
   };
 }
 

@@ -254,11 +254,21 @@ function report(results: RunResults, plots: string[]): string {
     '## Every frame accounted for',
     '',
     'Frames the VMs wrote to their ports (confirmed, or without a reply) are received, dropped by the switch (counted' +
-      ' per reason), or counted by the store ledger when Redis restarted empty (`GET /vnic` lostInStore).',
+      ' per reason), counted by the store ledger when Redis restarted empty (`GET /vnic` lostInStore), or still held' +
+      " by the switch when the run ended, waiting for their tenant's CPU share (`GET /dataplane` waitingForCpu).",
     '',
     table(
-      ['sent', 'received', 'switch drops', 'ledger losses', 'uncounted', 'counted twice', 'duplicates'],
-      [[a.sent, a.received, a.switchDrops, a.lostInStore, a.uncounted, a.countedTwice, a.duplicates]],
+      [
+        'sent',
+        'received',
+        'switch drops',
+        'ledger losses',
+        'waiting for CPU',
+        'uncounted',
+        'counted twice',
+        'duplicates',
+      ],
+      [[a.sent, a.received, a.switchDrops, a.lostInStore, a.waitingForCpu, a.uncounted, a.countedTwice, a.duplicates]],
     ),
     '',
     a.countedTwice > 0

@@ -379,12 +379,16 @@ async function setUpTenants(context: ScenarioContext, say: (line: string) => voi
   }
 }
 
-/** Samples until every frame sent is received or counted (or `drainMs` passes): the last sample is the balance. */
+/**
+ * Samples until every frame sent is received or counted, none still waiting for CPU in the switch (or `drainMs`
+ * passes): the last sample is the balance.
+ */
 async function settle(collector: CounterCollector, drainMs: number): Promise<void> {
   const deadline = performance.now() + drainMs;
   for (;;) {
     const sample = await collector.sampleNow();
-    if (accountFor(sample).uncounted === 0 || performance.now() > deadline) return;
+    const { uncounted, waitingForCpu } = accountFor(sample);
+    if ((uncounted === 0 && waitingForCpu === 0) || performance.now() > deadline) return;
     await wait(250);
   }
 }
