@@ -44,8 +44,7 @@ describe('npm run lab -- run scenarios/noisy-neighbour.json, shortened (local mo
     const short = {
       ...file,
       // A budget that never binds, in both variants: this test checks the runner (variants, figures, report), not the
-      // isolation figure. At the file's 0.86 ms/s the switch throttles the victims too, even alone (README: the
-      // scenario's figures are not meaningful yet), and then a victim may receive a few dozen frames in 12 s.
+      // isolation figures, which take the file's 30 s a variant and a quiet machine (README).
       switch: { programCpuNsPerSecond: 1_000_000_000_000, programCpuBurstNs: 1_000_000_000_000 },
       durationMs: 12_000,
       collect: { intervalMs: 1000, drainMs: 3000, warmupMs: 3000 },

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { mkdirSync } from 'node:fs';
-import { parseFrame, FrameView, pcapFile, readPcap, ValidationError, vmMacAddress } from '@tenantlab/shared';
+import {
+  DEFAULT_TENANT_QUOTA,
+  FrameView,
+  parseFrame,
+  pcapFile,
+  readPcap,
+  validateProgram,
+  ValidationError,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { assertSupportedSchema, validateJson } from './json-schema';
 import { loadScenario, parseScenario } from './scenario-loader';
 import { SCENARIO_SCHEMA } from './scenario-schema';
@@ -269,15 +278,39 @@ describe('scenario files', () => {
     assert.equal(oneTenant?.switch, undefined, 'the one-tenant variant runs at the default quantum');
   });
 
-  it("noisy-neighbour: the README's shares of the program budget (4.07 ms/s per victim, 0.041 for the greedy)", () => {
+  it("noisy-neighbour: the README's shares (55 ms/s a tenant) and the greedy tenant's long task at 10 times its own", () => {
     const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'noisy-neighbour.json'), REPO_ROOT);
     const budget = scenario.switch?.programCpuNsPerSecond ?? 0;
     const weights = scenario.tenants.map((t) => t.cpuWeight ?? 1);
     const total = weights.reduce((sum, w) => sum + w, 0);
     const shareMs = (id: string): number =>
       (budget * (scenario.tenants.find((t) => t.id === id)?.cpuWeight ?? 1)) / total / 1e6;
-    assert.equal(shareMs('victim-1').toFixed(2), '4.07');
-    assert.equal(shareMs('greedy').toFixed(3), '0.041');
+    assert.equal(shareMs('victim-1').toFixed(2), '55.00');
+    assert.equal(shareMs('greedy').toFixed(2), '55.00');
+    // 2 000 frames/s of a 1 024-op program (about 0.28 ms a frame here): 560 ms/s offered, about 10 shares.
+    const greedy = scenario.tenants.find((t) => t.id === 'greedy');
+    const rate = scenario.workloads?.find((w) => w.kind === 'traffic' && w.from === 'vm-ga');
+    assert.equal(rate?.kind === 'traffic' ? rate.ratePps : undefined, 2000);
+    assert.equal(greedy?.program, 'scenarios/programs/long-task.json');
+    const document: unknown = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'scenarios', 'programs', 'long-task.json'), 'utf8'),
+    );
+    const program = validateProgram(document, {
+      tenant: 'greedy',
+      vms: greedy?.vms ?? [],
+      quota: {
+        ...DEFAULT_TENANT_QUOTA,
+        actionOpsPerPacket: scenario.allocator?.tenantOpsPerPacket ?? 0,
+        tables: scenario.allocator?.tenantTables ?? 0,
+      },
+    });
+    assert.deepEqual([program.resources.maxOpsPerPacket, program.resources.tables], [1024, 32]);
+    assert.throws(
+      () => validateProgram(document, { tenant: 'greedy', vms: [], quota: DEFAULT_TENANT_QUOTA }),
+      (error: unknown) =>
+        error instanceof ValidationError && error.details.some((d) => /1024 ops per packet .* quota of 32/.test(d)),
+      'the default quota refuses it: the scenario raises it',
+    );
   });
 
   it('heavy-hitter-64 is 64 tenants on flow-table, static against live, with the figures issue 12 names', () => {

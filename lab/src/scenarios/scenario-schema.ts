@@ -146,6 +146,18 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           description: 'REGISTER_CELLS_PER_STAGE (default 65536).',
         },
         opsPerPacket: { type: 'integer', minimum: 0, maximum: 100_000_000, description: 'SWITCH_OPS_PER_PACKET.' },
+        tenantOpsPerPacket: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100_000_000,
+          description: "TENANT_QUOTA_OPS_PER_PACKET: one tenant's worst-case ops per packet (default 32).",
+        },
+        tenantTables: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 32,
+          description: "TENANT_QUOTA_TABLES: tables in one tenant's program (default 8, at most the language's 32).",
+        },
       },
     },
     variant: {
@@ -193,7 +205,7 @@ export const SCENARIO_SCHEMA: JsonSchema = {
             'charged over `tenants` (default all) per frame they sent; switchCpuNsPerFrame: the switch process CPU per frame; ' +
             'satisfactionMean, satisfactionP5: share of windows with utility > 0.9 per tenant (Kafka ' +
             'allocator.utility-reports), mean and 5th percentile; decisionToInstalledP99Ms, relinks: from ' +
-            'allocator.decisions; framesLost: switch drops, store losses and uncounted frames over the run.',
+            'allocator.decisions; framesLost: switch drops, store losses, frames still waiting for CPU and uncounted frames over the run.',
         },
         vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },

@@ -108,7 +108,15 @@ describe('scenario variants', () => {
     const scenario: Scenario = {
       name: 'loop',
       tenants: [{ id: 't', vms: ['vm-1', 'vm-2'] }],
-      allocator: { reallocation: 'live', stages: 2, registerCellsPerStage: 32768, settleMs: 300, opsPerPacket: 10 },
+      allocator: {
+        reallocation: 'live',
+        stages: 2,
+        registerCellsPerStage: 32768,
+        settleMs: 300,
+        opsPerPacket: 10,
+        tenantOpsPerPacket: 8,
+        tenantTables: 3,
+      },
       variants: [{ name: 'static', allocator: { reallocation: 'static' } }, { name: 'live' }],
     };
     const [fixed, live] = runsOf(scenario).map((run) => run.scenario.allocator);
@@ -118,6 +126,8 @@ describe('scenario variants', () => {
       registerCellsPerStage: 32768,
       settleMs: 300,
       opsPerPacket: 10,
+      tenantOpsPerPacket: 8,
+      tenantTables: 3,
     });
     assert.deepEqual(live, scenario.allocator);
     assert.deepEqual(allocatorEnvOf(fixed), {
@@ -126,6 +136,8 @@ describe('scenario variants', () => {
       SWITCH_STAGES: '2',
       REGISTER_CELLS_PER_STAGE: '32768',
       SWITCH_OPS_PER_PACKET: '10',
+      TENANT_QUOTA_OPS_PER_PACKET: '8',
+      TENANT_QUOTA_TABLES: '3',
     });
     // The switch holds the memory the allocator shares out: the same stages and cells, nothing else.
     assert.deepEqual(memoryEnvOf(fixed), { SWITCH_STAGES: '2', REGISTER_CELLS_PER_STAGE: '32768' });

@@ -86,6 +86,10 @@ export function allocatorEnvOf(settings: AllocatorSettings | undefined): Record<
   if (settings?.settleMs !== undefined) env['REALLOCATION_SETTLE_MS'] = String(settings.settleMs);
   Object.assign(env, memoryEnvOf(settings));
   if (settings?.opsPerPacket !== undefined) env['SWITCH_OPS_PER_PACKET'] = String(settings.opsPerPacket);
+  if (settings?.tenantOpsPerPacket !== undefined) {
+    env['TENANT_QUOTA_OPS_PER_PACKET'] = String(settings.tenantOpsPerPacket);
+  }
+  if (settings?.tenantTables !== undefined) env['TENANT_QUOTA_TABLES'] = String(settings.tenantTables);
   return env;
 }
 

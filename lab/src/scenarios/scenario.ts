@@ -121,6 +121,13 @@ export interface AllocatorSettings {
   registerCellsPerStage?: number;
   /** SWITCH_OPS_PER_PACKET: worst-case ops per packet over all tenants' programs. */
   opsPerPacket?: number;
+  /**
+   * TENANT_QUOTA_OPS_PER_PACKET: worst-case ops per packet of one tenant's program. Raised, a tenant's program may be
+   * a long task (seed 002), which is what a CPU budget is for.
+   */
+  tenantOpsPerPacket?: number;
+  /** TENANT_QUOTA_TABLES: tables in one tenant's program (at most the language's 32). */
+  tenantTables?: number;
 }
 
 /**
