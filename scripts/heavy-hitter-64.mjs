@@ -113,9 +113,30 @@ const scenario = {
     { name: 'live_vs_static_p5', figure: 'satisfactionP5', variant: 'live', against: 'static' },
   ],
   metrics: [
-    { name: 'satisfaction_mean_live', figure: 'satisfactionMean', variant: 'live' },
+    {
+      name: 'satisfaction_mean_live',
+      figure: 'satisfactionMean',
+      variant: 'live',
+      reference: {
+        label: "the in-process `allocation` benchmark's run of this file, utility-driven (npm run bench -- allocation)",
+        file: 'bench/results/allocation.json',
+        key: 'metrics.scenario_satisfaction_mean_utility_driven',
+        seedKey: 'setup.scenario_seed',
+        within: 0.05,
+      },
+    },
     { name: 'satisfaction_p5_live', figure: 'satisfactionP5', variant: 'live' },
-    { name: 'satisfaction_mean_static', figure: 'satisfactionMean', variant: 'static' },
+    {
+      name: 'satisfaction_mean_static',
+      figure: 'satisfactionMean',
+      variant: 'static',
+      reference: {
+        label: "the in-process `allocation` benchmark's run of this file, static (npm run bench -- allocation)",
+        file: 'bench/results/allocation.json',
+        key: 'baseline.scenario_satisfaction_mean_static',
+        seedKey: 'setup.scenario_seed',
+      },
+    },
     { name: 'satisfaction_p5_static', figure: 'satisfactionP5', variant: 'static' },
     {
       name: 'decision_to_installed_p99_ms',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -142,6 +142,7 @@ describe('variant comparisons', () => {
       startedAt: '2026-12-02T00:00:00.000Z',
       variants: [variant('with', WITH), variant('without', WITHOUT)],
       failures: [],
+      repoRoot: dir,
     });
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     assert.match(report, /^# Scenario unit$/m);
@@ -210,7 +211,18 @@ describe('variant comparisons', () => {
       ...SCENARIO,
       comparisons: [{ name: 'live_vs_static_mean', figure: 'satisfactionMean', variant: 'with', against: 'without' }],
       metrics: [
-        { name: 'satisfaction_mean_live', figure: 'satisfactionMean', variant: 'with' },
+        {
+          name: 'satisfaction_mean_live',
+          figure: 'satisfactionMean',
+          variant: 'with',
+          reference: {
+            label: 'the in-process model',
+            file: 'bench/results/model.json',
+            key: 'metrics.mean',
+            seedKey: 'seed',
+            within: 0.05,
+          },
+        },
         {
           name: 'decision_to_installed_p99_ms',
           figure: 'decisionToInstalledP99Ms',
@@ -232,8 +244,11 @@ describe('variant comparisons', () => {
         ['decision_to_installed_p99_static', null, undefined],
       ],
     );
+    assert.equal(metrics[0]?.reference, undefined, 'references are read only for a run (its seed, its repository)');
     const dir = mkdtempSync(join(tmpdir(), 'loop-'));
-    const { ratios } = writeComparison(dir, {
+    mkdirSync(join(dir, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(dir, 'bench', 'results', 'model.json'), JSON.stringify({ metrics: { mean: 0.87 }, seed: 3 }));
+    const { ratios, metrics: measured } = writeComparison(dir, {
       scenario,
       source: 'scenarios/unit.json',
       mode: 'local',
@@ -241,12 +256,18 @@ describe('variant comparisons', () => {
       startedAt: '2026-12-02T00:00:00.000Z',
       variants,
       failures: [],
+      repoRoot: dir,
     });
     assert.equal(ratios[0]?.ratio, 1.5);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     assert.match(report, /\| frames_lost_static \| frames lost [^|]*\| without \| 3 \| ≤ 0 \| no \|/);
-    const bench = JSON.parse(readFileSync(writeBenchResult(dir, scenario, 3, ratios, metrics), 'utf8')) as {
+    assert.match(
+      report,
+      /^\| satisfaction_mean_live \| 0\.9 \| 0\.87 \| 0\.03 \| within 0\.05 \| yes \| the in-process model \(`bench\/results\/model\.json`\) \|$/m,
+    );
+    const bench = JSON.parse(readFileSync(writeBenchResult(dir, scenario, 3, ratios, measured), 'utf8')) as {
       metrics: Record<string, number>;
+      baseline: Record<string, number>;
       ratios: Record<string, number>;
       goals: Record<string, unknown>;
     };
@@ -256,6 +277,9 @@ describe('variant comparisons', () => {
     assert.ok(!('decision_to_installed_p99_static' in bench.metrics), 'a figure not measured is left out');
     assert.equal(bench.ratios['live_vs_static_mean'], 1.5);
     assert.deepEqual(bench.goals['decision_to_installed_p99_ms'], { atMost: 1000 });
+    assert.equal(bench.metrics['satisfaction_mean_live_minus_reference'], 0.03);
+    assert.equal(bench.baseline['satisfaction_mean_live_reference'], 0.87);
+    assert.deepEqual(bench.goals['satisfaction_mean_live_minus_reference'], { atLeast: -0.05, atMost: 0.05 });
   });
 
   it('refuses --bench for a scenario with neither comparisons nor metrics, naming the file and what to add', () => {

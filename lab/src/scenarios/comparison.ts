@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { goalMet, ValidationError } from '@tenantlab/shared';
 import { cell, reportHead, table } from './markdown-report';
+import { readReference, type ReferenceFigure } from './metric-reference';
 import type { RunResults } from './results-writer';
 import type { RunFigures } from './run-figures';
 import type { Scenario, ScenarioComparison, ScenarioMetric } from './scenario';
@@ -20,6 +21,8 @@ export interface ComparisonRun {
   startedAt: string;
   variants: VariantResults[];
   failures: string[];
+  /** Where metrics' references are read from. */
+  repoRoot: string;
 }
 
 /** One comparison as measured: the figure in each of the two variants and their ratio (null where not measured). */
@@ -111,12 +114,20 @@ export interface MeasuredMetric {
   value: number | null;
   goal?: ScenarioMetric['goal'];
   met?: boolean;
+  reference?: ReferenceFigure;
 }
 
-export function measureMetrics(scenario: Scenario, variants: readonly VariantResults[]): MeasuredMetric[] {
+/** The scenario's metrics as measured; with `references`, each metric's reference read beside it. */
+export function measureMetrics(
+  scenario: Scenario,
+  variants: readonly VariantResults[],
+  references?: { seed: number; repoRoot: string },
+): MeasuredMetric[] {
   return (scenario.metrics ?? []).map((m) => {
     const value = figureOf(m, variants.find((v) => v.name === m.variant)?.results.figures);
     const met = meetsGoal(m.goal, value);
+    const reference =
+      m.reference && references ? readReference(m.reference, value, references.seed, references.repoRoot) : undefined;
     return {
       name: m.name,
       figure: m.figure,
@@ -124,6 +135,7 @@ export function measureMetrics(scenario: Scenario, variants: readonly VariantRes
       value,
       ...(m.goal ? { goal: m.goal } : {}),
       ...(met === undefined ? {} : { met }),
+      ...(reference ? { reference } : {}),
     };
   });
 }
@@ -138,7 +150,7 @@ export interface ComparisonFigures {
 export function writeComparison(dir: string, run: ComparisonRun): ComparisonFigures {
   mkdirSync(dir, { recursive: true });
   const ratios = compare(run.scenario, run.variants);
-  const metrics = measureMetrics(run.scenario, run.variants);
+  const metrics = measureMetrics(run.scenario, run.variants, run);
   const summary = {
     name: run.scenario.name,
     seed: run.seed,
@@ -182,16 +194,30 @@ export function writeBenchResult(
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `scenario-${scenario.name}.json`);
   const measured = ratios.filter((r) => r.ratio !== null);
+  const compared = metrics.flatMap((m) =>
+    m.reference?.difference == null ? [] : [{ name: m.name, reference: m.reference }],
+  );
   const report = {
     name: `scenario-${scenario.name}`,
     metrics: {
       ...Object.fromEntries(measured.map((r) => [`${r.name}.${r.variant}.${r.figure}`, r.value])),
       ...Object.fromEntries(metrics.filter((m) => m.value !== null).map((m) => [m.name, m.value])),
+      ...Object.fromEntries(compared.map((m) => [`${m.name}_minus_reference`, m.reference.difference])),
     },
-    baseline: Object.fromEntries(measured.map((r) => [`${r.name}.${r.against}.${r.figure}`, r.baseline])),
+    baseline: {
+      ...Object.fromEntries(measured.map((r) => [`${r.name}.${r.against}.${r.figure}`, r.baseline])),
+      ...Object.fromEntries(compared.map((m) => [`${m.name}_reference`, m.reference.value])),
+    },
     ratios: Object.fromEntries(measured.map((r) => [r.name, r.ratio])),
     setup: { scenario: scenario.name, seed },
-    goals: Object.fromEntries([...ratios, ...metrics].filter((r) => r.goal).map((r) => [r.name, r.goal])),
+    goals: {
+      ...Object.fromEntries([...ratios, ...metrics].filter((r) => r.goal).map((r) => [r.name, r.goal])),
+      ...Object.fromEntries(
+        compared
+          .filter((m) => m.reference.within !== undefined)
+          .map((m) => [`${m.name}_minus_reference`, { atLeast: -m.reference.within!, atMost: m.reference.within! }]),
+      ),
+    },
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
@@ -386,6 +412,30 @@ function metricsSection(metrics: readonly MeasuredMetric[]): string[] {
         cell(m.value),
         goalText(m.goal),
         m.met === undefined ? '' : m.met ? 'yes' : 'no',
+      ]),
+    ),
+    '',
+    ...referencesSection(metrics),
+  ];
+}
+
+/** Each metric with a reference beside it: both values, the difference and its goal, or why it was not compared. */
+function referencesSection(metrics: readonly MeasuredMetric[]): string[] {
+  const referenced = metrics.filter((m) => m.reference !== undefined);
+  if (referenced.length === 0) return [];
+  return [
+    '### Beside their references',
+    '',
+    table(
+      ['figure', 'ours', 'reference', 'difference', 'goal', 'met', 'reference source'],
+      referenced.map(({ name, value, reference: r }) => [
+        name,
+        cell(value),
+        cell(r!.value),
+        cell(r!.difference),
+        r!.within === undefined ? '' : `within ${r!.within}`,
+        r!.met === undefined ? '' : r!.met ? 'yes' : 'no',
+        `${r!.label} (\`${r!.file}\`)${r!.note ? `: not compared, ${r!.note}` : ''}`,
       ]),
     ),
     '',

@@ -334,6 +334,17 @@ describe('scenario files', () => {
     ]) {
       assert.ok(names.includes(name), name);
     }
+    // Issue 12: within 0.05 of the in-process model's run of the same file on the same seed (bench/src/allocation.bench.ts).
+    const live = scenario.metrics?.find((m) => m.name === 'satisfaction_mean_live')?.reference;
+    assert.deepEqual(
+      [live?.file, live?.key, live?.seedKey, live?.within],
+      [
+        'bench/results/allocation.json',
+        'metrics.scenario_satisfaction_mean_utility_driven',
+        'setup.scenario_seed',
+        0.05,
+      ],
+    );
     // The goals the README states for it.
     const goals = Object.fromEntries(
       [...(scenario.metrics ?? []), ...(scenario.comparisons ?? [])].map((f) => [f.name, f.goal]),

@@ -103,6 +103,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     startedAt: startedAt.toISOString(),
     variants,
     failures,
+    repoRoot: options.repoRoot,
   });
   if (options.benchDir) {
     say(

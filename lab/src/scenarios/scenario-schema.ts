@@ -190,6 +190,21 @@ export const SCENARIO_SCHEMA: JsonSchema = {
         vms: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         tenants: { type: 'array', items: id, minItems: 1, maxItems: 64 },
         goal: { $ref: '#/$defs/goal' },
+        reference: {
+          description:
+            "A number in a JSON file of the repository (another benchmark's results) set beside the metric in the " +
+            'report, counted only when measured on the same seed; `within`: the goal |metric - reference| <= within.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['label', 'file', 'key'],
+          properties: {
+            label: { type: 'string', minLength: 1, maxLength: 300 },
+            file: { type: 'string', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*[.]json$' },
+            key: { type: 'string', pattern: '^[A-Za-z0-9_]+([.][A-Za-z0-9_]+)*$' },
+            seedKey: { type: 'string', pattern: '^[A-Za-z0-9_]+([.][A-Za-z0-9_]+)*$' },
+            within: { type: 'number', minimum: 0 },
+          },
+        },
       },
     },
     comparison: {

@@ -180,6 +180,22 @@ export interface ScenarioMetric {
   vms?: string[];
   tenants?: string[];
   goal?: { atMost?: number; atLeast?: number };
+  /** A figure measured elsewhere to set beside this one (another benchmark's results on the same seed). */
+  reference?: MetricReference;
+}
+
+/** A number in a JSON file of the repository, such as a benchmark's results, that a metric is compared with. */
+export interface MetricReference {
+  /** What it is and how to make it, for the report. */
+  label: string;
+  /** The JSON file, from the repository root. */
+  file: string;
+  /** Dotted path of the number in it. */
+  key: string;
+  /** Dotted path of the seed it was measured on: it counts only when that is the run's seed. */
+  seedKey?: string;
+  /** Goal: the metric within this much of the reference. */
+  within?: number;
 }
 
 export interface Scenario extends LabDefinition {
