@@ -213,9 +213,9 @@ export function writeBenchResult(
     goals: {
       ...Object.fromEntries([...ratios, ...metrics].filter((r) => r.goal).map((r) => [r.name, r.goal])),
       ...Object.fromEntries(
-        compared
-          .filter((m) => m.reference.within !== undefined)
-          .map((m) => [`${m.name}_minus_reference`, { atLeast: -m.reference.within!, atMost: m.reference.within! }]),
+        compared.flatMap(({ name, reference: { within } }) =>
+          within === undefined ? [] : [[`${name}_minus_reference`, { atLeast: -within, atMost: within }]],
+        ),
       ),
     },
   };
@@ -421,7 +421,7 @@ function metricsSection(metrics: readonly MeasuredMetric[]): string[] {
 
 /** Each metric with a reference beside it: both values, the difference and its goal, or why it was not compared. */
 function referencesSection(metrics: readonly MeasuredMetric[]): string[] {
-  const referenced = metrics.filter((m) => m.reference !== undefined);
+  const referenced = metrics.flatMap((m) => (m.reference ? [{ ...m, reference: m.reference }] : []));
   if (referenced.length === 0) return [];
   return [
     '### Beside their references',
@@ -431,11 +431,11 @@ function referencesSection(metrics: readonly MeasuredMetric[]): string[] {
       referenced.map(({ name, value, reference: r }) => [
         name,
         cell(value),
-        cell(r!.value),
-        cell(r!.difference),
-        r!.within === undefined ? '' : `within ${r!.within}`,
-        r!.met === undefined ? '' : r!.met ? 'yes' : 'no',
-        `${r!.label} (\`${r!.file}\`)${r!.note ? `: not compared, ${r!.note}` : ''}`,
+        cell(r.value),
+        cell(r.difference),
+        r.within === undefined ? '' : `within ${r.within}`,
+        r.met === undefined ? '' : r.met ? 'yes' : 'no',
+        `${r.label} (\`${r.file}\`)${r.note ? `: not compared, ${r.note}` : ''}`,
       ]),
     ),
     '',
