@@ -251,7 +251,7 @@ const FIGURE_NAMES: Record<ScenarioComparison['figure'], string> = {
   satisfactionP5: 'satisfaction, 5th percentile over tenants',
   decisionToInstalledP99Ms: 'decision to installed at the switch, p99 (ms)',
   relinks: 'pipeline re-links (live decisions that changed shares)',
-  framesLost: 'frames lost over the run (switch drops, store losses, uncounted)',
+  framesLost: 'frames lost over the run (switch drops, store losses, waiting for CPU, uncounted)',
 };
 
 function comparisonReport(
