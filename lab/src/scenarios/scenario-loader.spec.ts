@@ -362,6 +362,16 @@ describe('scenario files', () => {
     });
     const committed: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'scenarios', 'heavy-hitter-64.json'), 'utf8'));
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), committed);
+    // A smaller copy is not what the in-process model runs: nothing to set beside its figures.
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'heavy-hitter-64.mjs'), '--tenants', '2', '--out', out],
+      {
+        stdio: 'pipe',
+      },
+    );
+    const small = JSON.parse(readFileSync(out, 'utf8')) as { metrics: { reference?: unknown }[] };
+    assert.ok(small.metrics.length > 0 && small.metrics.every((m) => m.reference === undefined));
   });
 
   describe('replay workloads', () => {
