@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accountFor, findDips, framesLostOf, type SeriesRow, toSeries } from './analysis';
+import { accountFor, findDips, framesLostOf, isSettled, type SeriesRow, toSeries } from './analysis';
 import type { Sample } from './collector';
 import type { PlannedEvent } from './scenario-plan';
 
@@ -88,6 +88,10 @@ describe('run analysis', () => {
     assert.deepEqual([held.waitingForCpu, held.uncounted, held.countedTwice], [10, 0, 0]);
     assert.equal(framesLostOf(held), 20);
     assert.equal(accountFor(sample(1000, 100, 80, { drops: 6, waitingForCpu: 4 }, 4)).uncounted, 6);
+    // The drain goes on while frames wait for CPU, as while some are uncounted.
+    assert.equal(isSettled(held), false);
+    assert.equal(isSettled(accountFor(sample(1000, 100, 90, { drops: 6 }))), false);
+    assert.equal(isSettled(accountFor(sample(1000, 100, 90, { drops: 10 }))), true);
   });
 
   it('gives each VM the store ledger entries it read, frames lost with the store or not', () => {

@@ -119,6 +119,11 @@ export function accountFor(last: Sample | undefined): Accounting {
   };
 }
 
+/** Whether a run's frames have settled: every frame sent received or counted, and none still waiting for CPU. */
+export function isSettled(accounting: Accounting): boolean {
+  return accounting.uncounted === 0 && accounting.waitingForCpu === 0;
+}
+
 /**
  * The `framesLost` figure: every frame that did not arrive, counted or not (switch drops, store losses, frames still
  * waiting for CPU when the run ended, uncounted).

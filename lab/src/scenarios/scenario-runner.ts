@@ -9,7 +9,7 @@ import { type LabOptions, type RunningLab, startLab } from '../lab-runner';
 import { readLabSecret } from '../lab-secrets';
 import { labDataDir } from '../lab-state';
 import { readAdminToken } from '../service-tokens';
-import { accountFor, findDips, framesLostOf, toSeries } from './analysis';
+import { accountFor, findDips, framesLostOf, isSettled, toSeries } from './analysis';
 import { CounterCollector, probeTimeoutFor } from './collector';
 import { applyEvent } from './event-handlers';
 import { DockerLabControl, LocalLabControl } from './lab-control';
@@ -388,8 +388,7 @@ async function settle(collector: CounterCollector, drainMs: number): Promise<voi
   const deadline = performance.now() + drainMs;
   for (;;) {
     const sample = await collector.sampleNow();
-    const { uncounted, waitingForCpu } = accountFor(sample);
-    if ((uncounted === 0 && waitingForCpu === 0) || performance.now() > deadline) return;
+    if (isSettled(accountFor(sample)) || performance.now() > deadline) return;
     await wait(250);
   }
 }
