@@ -124,7 +124,8 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       // reach Jaeger from three processes at their own pace, so wait for a trace whose chain is complete. The circuit's
       // teardown (DELETE /circuits/:id) also reaches vm-a2's inbox, in a trace of its own: the one wanted is the
       // connect's, whose chain holds the operator's POST /circuits (taking the first vm.inbox trace found took the
-      // teardown's in one CI run).
+      // teardown's in one CI run), and whose chain ends at a root span: a chain ending at the operator's span only means
+      // vm-a1's root span had not reached Jaeger yet (seen in a CI run: the trace's top was the operator's).
       const chainOf = (t: JaegerTrace): JaegerSpan[] => {
         const chain: JaegerSpan[] = [];
         const inbox = t.spans.find((s) => s.operationName === 'vm.inbox');
@@ -135,7 +136,12 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
         serviceOf(t, span) === 'operator' && tag(span, 'http.route') === '/circuits';
       const trace = await eventually('a connect traced from vm-a1 through the operator to vm-a2', 30_000, async () => {
         const traces = await findTraces(url('jaeger'), 'tenant-vm', 'vm.inbox');
-        return traces.find((t) => chainOf(t).some((span) => isConnect(t, span)));
+        return traces.find((t) => {
+          const chain = chainOf(t);
+          const top = chain.at(-1);
+          const rooted = top !== undefined && !top.references.some((r) => r.refType === 'CHILD_OF');
+          return rooted && chain.some((span) => isConnect(t, span));
+        });
       });
       const services = chainOf(trace).map((s) => serviceOf(trace, s));
       assert.equal(services[0], 'tenant-vm', 'vm.inbox is recorded by the listening VM');
