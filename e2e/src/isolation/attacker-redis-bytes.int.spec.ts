@@ -14,9 +14,12 @@ import {
   MAX_ENTRY_BYTES,
   MAX_FRAME_BYTES,
   MAX_RING_ENTRY_BYTES,
+  PORT_CAPACITY_BYTES,
   PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
+  PORT_ENTRY_META_BYTES,
   PORT_KEYS,
+  PORT_TX_MEMORY_BYTES,
   queueCircuitKeysCreation,
   REDIS_PROTO_MAX_BULK_BYTES,
   SWITCH_CONSUMER_GROUP,
@@ -120,10 +123,28 @@ describe('attacker_redis_bytes_max: one VM filling everything it may fill', () =
     await admin.call('ACL', 'SETUSER', vmAclUser(vmId), ...vmAclRules(vmId, { password }, circuits));
     vm = new Redis(redis.anonymousUrl, { username: vmAclUser(vmId), password, enableReadyCheck: false });
 
-    // The VM: its tx to the switch's bound, each frame as large as allowed; its rings to capacity and beyond by FIN
-    // and RST, payload spread over every entry.
+    // The VM: its tx to the switch's bound in memory (its tx-read script deletes the newest entries over it, see
+    // tx-read.int.spec.ts), each frame as large as allowed; its rings to capacity and beyond by FIN and RST, payload
+    // spread over every entry.
+    const tx = PORT_KEYS.tx(vmId);
     const frame = Buffer.alloc(MAX_FRAME_BYTES, 2);
-    await fill(vm, PORT_KEYS.tx(vmId), PORT_CAPACITY_FRAMES, paddedFields(PORT_ENTRY_FIELDS.frame, frame));
+    const txMemory = async (): Promise<number> => Number(await admin.call('MEMORY', 'USAGE', tx, 'SAMPLES', '0'));
+    let txEntries = 0;
+    for (let step = 1024; step >= 1; step /= 2) {
+      // Whole steps while they stay under the bound, then halves: the most entries the switch lets the stream keep,
+      // every one read by the switch and pending in its group (the bound counts the pending list).
+      while (txEntries + step <= PORT_CAPACITY_FRAMES) {
+        await fill(vm, tx, step, paddedFields(PORT_ENTRY_FIELDS.frame, frame));
+        await admin.xreadgroup('GROUP', SWITCH_CONSUMER_GROUP, 'switch-1', 'STREAMS', tx, '>');
+        if ((await txMemory()) > PORT_TX_MEMORY_BYTES) {
+          const newest = (await admin.xrevrange(tx, '+', '-', 'COUNT', step)).map(([id]) => id);
+          await admin.xack(tx, SWITCH_CONSUMER_GROUP, ...newest);
+          await admin.xdel(tx, ...newest);
+          break;
+        }
+        txEntries += step;
+      }
+    }
     const payload = Buffer.alloc(perRing / entriesPerRing, 3);
     const kind = [ENTRY_FIELDS.kind, ENTRY_KINDS.data];
     for (const { id } of circuits) {
@@ -131,25 +152,17 @@ describe('attacker_redis_bytes_max: one VM filling everything it may fill', () =
       await fill(vm, ring, entriesPerRing, paddedFields(ENTRY_FIELDS.payload, payload, kind), false);
       await fill(vm, ring, 2, paddedFields(ENTRY_FIELDS.payload, Buffer.alloc(0), kind), false);
     }
-    // The switch: has read every tx entry (all pending in its group) and filled rx to its bound.
-    for (let read = 0; read < PORT_CAPACITY_FRAMES; read += 1024) {
-      await admin.xreadgroup(
-        'GROUP',
-        SWITCH_CONSUMER_GROUP,
-        'switch-1',
-        'COUNT',
-        1024,
-        'STREAMS',
-        PORT_KEYS.tx(vmId),
-        '>',
-      );
-    }
-    await fill(admin, PORT_KEYS.rx(vmId), PORT_CAPACITY_FRAMES, paddedFields(PORT_ENTRY_FIELDS.frame, frame));
+    // The switch: has filled rx to its bounds: PORT_CAPACITY_FRAMES frames, PORT_CAPACITY_BYTES of them, each entry
+    // with all the meta bytes an entry may carry.
+    assert.ok(txEntries > 0 && (await txMemory()) <= PORT_TX_MEMORY_BYTES);
+    const rxFrame = Buffer.alloc(PORT_CAPACITY_BYTES / PORT_CAPACITY_FRAMES, 5);
+    const rxFields = [PORT_ENTRY_FIELDS.frame, rxFrame, 'otel.tracestate', Buffer.alloc(PORT_ENTRY_META_BYTES - 16, 6)];
+    await fill(admin, PORT_KEYS.rx(vmId), PORT_CAPACITY_FRAMES, rxFields);
     // The operator: the inbox at its cap, with the largest messages.
     const message = Buffer.alloc(INBOX_MESSAGE_MAX_BYTES - INBOX_MESSAGE_FIELD.length, 4);
     await fill(admin, VM_KEYS.inbox(vmId), INBOX_MAX_ENTRIES, [INBOX_MESSAGE_FIELD, message]);
 
-    assert.equal(await admin.xlen(PORT_KEYS.tx(vmId)), PORT_CAPACITY_FRAMES);
+    assert.equal(await admin.xlen(tx), txEntries);
     const held = (await usedMemory(admin)) - before;
     const bound = attackerRedisBytesMax(LIMITS);
     process.stdout.write(`# held ${held} bytes, bound ${bound} bytes (${((100 * held) / bound).toFixed(1)} %)\n`);

@@ -35,5 +35,21 @@ export const PORT_CAPACITY_BYTES = 16 * 1024 * 1024;
 /** Largest frame the packet path carries (a jumbo frame with room for a VLAN tag); larger ones are rejected. */
 export const MAX_FRAME_BYTES = 9216;
 
+/**
+ * Bytes a port stream entry may carry besides its frames: field names, the `t` stamp, a packed frame's record header
+ * and traceparent, or a lone frame's whole trace context (W3C caps tracestate at 512 bytes).
+ */
+export const PORT_ENTRY_META_BYTES = 1024;
+
+/**
+ * The most Redis memory a VM's tx stream may take (as `MEMORY USAGE ... SAMPLES 0` counts it: its entries, radix tree
+ * and the switch's pending list), enforced by the switch on a VM that writes straight to its stream (issue 10):
+ * without it a VM could hold PORT_CAPACITY_FRAMES entries of a jumbo frame each, about 100 MiB. A vNIC never reaches
+ * it: it keeps tx to PORT_CAPACITY_FRAMES frames and PORT_CAPACITY_BYTES bytes of frames, each entry with at most
+ * PORT_ENTRY_META_BYTES besides its frames, which takes at most 35 MiB even with every entry pending (measured:
+ * tx-read.int.spec.ts).
+ */
+export const PORT_TX_MEMORY_BYTES = 40 * 1024 * 1024;
+
 /** VLAN ids the operator gives tenants: 802.1Q's usable range (0 and 4095 are reserved). */
 export const TENANT_VLAN_RANGE = { min: 1, max: 4094 } as const;

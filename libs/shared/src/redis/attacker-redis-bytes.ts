@@ -1,7 +1,12 @@
 import { MAX_ENTRY_BYTES } from '../circuit/circuit-descriptor';
 import { INBOX_MAX_ENTRIES } from '../circuit/inbox-message';
 import { MAX_RING_ENTRY_BYTES } from '../circuit/ring-entry';
-import { MAX_FRAME_BYTES, PORT_CAPACITY_FRAMES } from '../port/port-keys';
+import {
+  PORT_CAPACITY_BYTES,
+  PORT_CAPACITY_FRAMES,
+  PORT_ENTRY_META_BYTES,
+  PORT_TX_MEMORY_BYTES,
+} from '../port/port-keys';
 
 /**
  * What one VM's rings may hold, from the operator's quotas (its config and the circuit DTO's limits).
@@ -40,8 +45,6 @@ const STREAM_ENTRY_OVERHEAD = 64;
 const STREAM_NODE_OVERHEAD = 128;
 /** A stream key: the key, its object, stream struct and dict entry, and a consumer group with one consumer. */
 const STREAM_KEY_BYTES = 2048;
-/** A pending-entries-list record of the switch's group on tx (radix node and NACK): an entry read, not yet acked. */
-const PENDING_ENTRY_BYTES = 128;
 /** Non-payload bytes a reader accepts in one entry: kind, field names and the trace context (ring-entry.ts). */
 const ENTRY_META_BYTES = MAX_RING_ENTRY_BYTES - MAX_ENTRY_BYTES;
 /** One inbox message: JSON of a circuit descriptor or a close reason, with trace context (operator-written). */
@@ -80,9 +83,11 @@ export function ringBytesMax(capacity: { entries: number; bytes: number }): numb
  * to their caps), so long as every stream is kept to its cap (see "Holds while" below):
  *
  *   B = tx + rx + inbox + rings + control
- *   tx      = F × e(FRAME + META) + F × PEL + K          the switch's tx bound F = PORT_CAPACITY_FRAMES (8192), each
- *                                                         entry at most a frame plus META, all possibly pending
- *   rx      = F × e(FRAME + META) + K                     the switch delivers at most F frames to a VM's rx
+ *   tx      = T + K                                       the switch's tx bound in memory, T = PORT_TX_MEMORY_BYTES
+ *                                                         (40 MiB, MEMORY USAGE of the stream, pending list included)
+ *   rx      = A × (C + F × (PM + O)) + F × N + K          the switch delivers at most F = PORT_CAPACITY_FRAMES frames
+ *                                                         and C = PORT_CAPACITY_BYTES of them to a VM's rx, each entry
+ *                                                         with at most PM = PORT_ENTRY_META_BYTES beside its frames
  *   inbox   = (I + 100) × e(M) + K                        operator's MAXLEN ~ I = INBOX_MAX_ENTRIES (1000)
  *   rings   = (min(R, C × E) + 2C) × e(META)             R entries in all (at most E per ring), plus FIN and RST
  *             + A × P + C × K                             per circuit, of at most META non-payload bytes each, and
@@ -90,13 +95,14 @@ export function ringBytesMax(capacity: { entries: number; bytes: number }): numb
  *   control = C × H + (3 + 3C) × U                        control hashes, and the ACL user's key names
  *   e(n)    = A × (n + O) + N                             one stream entry of n field bytes
  *
- * with FRAME = MAX_FRAME_BYTES (9216), META = MAX_RING_ENTRY_BYTES − MAX_ENTRY_BYTES (1024: what a reader accepts
- * beside the payload), M = INBOX_MESSAGE_MAX_BYTES, A = 1.25 (jemalloc rounding), O = 64 and N = 128 (entry and node
- * overhead), K = 2048 (a stream key), PEL = 128, H = 1024, U = 256; C, E, R and P are the operator's quotas
- * (AttackerRingLimits). With the lab's defaults B is about 400 MB (see docs/redis-rights.md): under every mode's
- * maxmemory (3gb), which is sized for the default lab's four VMs.
+ * with META = MAX_RING_ENTRY_BYTES − MAX_ENTRY_BYTES (1024: what a reader accepts beside the payload), M =
+ * INBOX_MESSAGE_MAX_BYTES, A = 1.25 (jemalloc rounding), O = 64 and N = 128 (entry and node overhead), K = 2048 (a
+ * stream key), H = 1024, U = 256; C, E, R and P in `rings` are the operator's quotas (AttackerRingLimits). With the
+ * lab's defaults B is about 260 MB (see docs/redis-rights.md): under every mode's maxmemory (3gb), which is sized for
+ * the default lab's four VMs.
  *
- * Holds while: the switch keeps tx to F entries and refuses entries over the frame limit (the fairness work), and
+ * Holds while: the switch keeps tx to T (and F entries) and refuses entries over the frame limit (the fairness work),
+ * and
  * rings are kept to their capacity. A VM's XADD cannot be limited by its ACL (arguments are not expressible), so a
  * VM that ignores its credit can write past its ring's capacity; its peer's reader then resets the circuit (ring-
  * reader.ts checks the ring's length, and the payload it reads, against the capacity on every read) and the ring is
@@ -107,9 +113,13 @@ export function ringBytesMax(capacity: { entries: number; bytes: number }): numb
  * B either.
  */
 export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTACKER_RING_LIMITS): number {
-  const frameEntry = MAX_FRAME_BYTES + ENTRY_META_BYTES;
-  const tx = streamEntries(PORT_CAPACITY_FRAMES, frameEntry) + PORT_CAPACITY_FRAMES * PENDING_ENTRY_BYTES;
-  const rx = streamEntries(PORT_CAPACITY_FRAMES, frameEntry);
+  const tx = PORT_TX_MEMORY_BYTES + STREAM_KEY_BYTES;
+  const rx =
+    Math.ceil(
+      ALLOCATOR_FACTOR * (PORT_CAPACITY_BYTES + PORT_CAPACITY_FRAMES * (PORT_ENTRY_META_BYTES + STREAM_ENTRY_OVERHEAD)),
+    ) +
+    PORT_CAPACITY_FRAMES * STREAM_NODE_OVERHEAD +
+    STREAM_KEY_BYTES;
   const inbox = streamEntries(INBOX_MAX_ENTRIES + APPROXIMATE_TRIM_SLACK, INBOX_MESSAGE_MAX_BYTES);
   const rings =
     streamEntries(
@@ -119,7 +129,7 @@ export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTAC
     Math.ceil(ALLOCATOR_FACTOR * limits.ringPayloadBytes) +
     limits.circuits * STREAM_KEY_BYTES;
   const control = limits.circuits * CONTROL_HASH_BYTES + (3 + 3 * limits.circuits) * ACL_BYTES_PER_KEY;
-  return tx + rx + inbox + rings + control + 3 * STREAM_KEY_BYTES;
+  return tx + rx + inbox + rings + control + STREAM_KEY_BYTES;
 }
 
 /**

@@ -68,8 +68,8 @@ export const REDIS_CLIENTS_MEMORY_BYTES = 8 * REDIS_OUTPUT_BUFFER_LIMIT_BYTES;
 /**
  * Redis's memory limit in every mode unless overridden (local lab: InfraOptions.redisMaxMemory; Docker:
  * REDIS_MAXMEMORY in .env, under the container's mem_limit). Sized for the default lab (2 tenants of 2 VMs): each
- * VM can hold attackerRedisBytesMax (about 399 MB at the default quotas), 1.6 GB for the four, plus every client's
- * buffers (REDIS_CLIENTS_MEMORY_BYTES, 285 MB): 1.9 GB, under 3 GiB (3.2 GB) with room for the services' own keys
+ * VM can hold attackerRedisBytesMax (about 260 MB at the default quotas), 1.04 GB for the four, plus every client's
+ * buffers (REDIS_CLIENTS_MEMORY_BYTES, 285 MB): 1.3 GB, under 3 GiB (3.2 GB) with room for the services' own keys
  * (docs/redis-rights.md). With `noeviction`, a write that would go over it is refused (OOM error) instead of any
  * key being evicted: nothing a tenant fills can push out another tenant's or the services' keys.
  */

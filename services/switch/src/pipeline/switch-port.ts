@@ -21,7 +21,8 @@ export const DROP_REASONS = {
   'program-forward-unknown': "the tenant's program forwarded to a VM of the tenant that has no port attached",
   'cpu-budget': "the tenant's programs had used up their share of processing time",
   'storm-control': "a flood to more than one port, over its tenant's budget of copies (SWITCH_FLOOD_COPIES_PER_SECOND)",
-  'tx-over-bound': 'the VM wrote beyond its tx bound (PORT_CAPACITY_FRAMES entries): deleted unread',
+  'tx-over-bound':
+    'the VM wrote beyond its tx bound (PORT_CAPACITY_FRAMES entries or PORT_TX_MEMORY_BYTES of Redis memory): deleted unread',
   'oversized-entry': 'the tx entry was larger than a frame with its trace context (MAX_TX_ENTRY_BYTES): deleted unread',
   'port-fault': "a command on the destination's rx stream failed (a key of another type, say): the port is quarantined",
   'port-quarantined': 'the destination port is quarantined (its keys misbehaved)',

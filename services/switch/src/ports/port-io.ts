@@ -3,6 +3,7 @@ import {
   PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  PORT_TX_MEMORY_BYTES,
   SWITCH_CONSUMER_GROUP,
   untilClosed,
 } from '@tenantlab/shared';
@@ -43,7 +44,10 @@ export interface PortReadOutcome {
   read: number;
   /** Entries still in the tx stream after the read, those just read included (they go at the commit). */
   length: number;
-  /** Frames of the entries beyond the tx bound (each of a packed entry), and their bytes, deleted unread. */
+  /**
+   * Frames of the entries beyond the tx bound, in entries or in memory (each frame of a packed entry), and their
+   * bytes, deleted unread.
+   */
   overBound: number;
   overBoundBytes: number;
   /** Entries over MAX_TX_ENTRY_BYTES (and their bytes), deleted without leaving Redis. */
@@ -80,6 +84,8 @@ export class PortReader {
     private readonly consumer: string,
     /** The most entries a port's tx stream may hold; what a VM writes beyond it is dropped. */
     private readonly bound = PORT_CAPACITY_FRAMES,
+    /** The most Redis memory a port's tx stream may take; the newest entries beyond it are dropped. */
+    private readonly memoryBound = PORT_TX_MEMORY_BYTES,
   ) {}
 
   /** Reads each port of `plan` as it says; never blocks. */
@@ -124,6 +130,7 @@ export class PortReader {
         start,
         MAX_TX_ENTRY_BYTES,
         this.bound,
+        this.memoryBound,
       );
     }
     return (await untilClosed(this.redis, pipeline.exec())) ?? [];

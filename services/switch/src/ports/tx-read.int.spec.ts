@@ -3,10 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
+  MAX_FRAME_BYTES,
   MAX_FRAMES_PER_ENTRY,
   packPortFrames,
+  PORT_CAPACITY_BYTES,
+  PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
+  PORT_ENTRY_META_BYTES,
   PORT_KEYS,
+  PORT_TX_MEMORY_BYTES,
   SWITCH_CONSUMER_GROUP,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
@@ -74,6 +79,24 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
     return entries[0].entry.frames;
   }
 
+  /** XADDs `count` entries of `fields` to `port`'s tx, in pipelines of 256. */
+  async function fill(port: SwitchPort, count: number, fields: (string | Buffer)[]): Promise<void> {
+    for (let done = 0; done < count; done += 256) {
+      const pipeline = admin.pipeline();
+      for (let i = done; i < Math.min(count, done + 256); i++) pipeline.xadd(PORT_KEYS.tx(port.vm), '*', ...fields);
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+    }
+  }
+
+  const txMemory = async (port: SwitchPort): Promise<number> =>
+    Number(await admin.call('MEMORY', 'USAGE', PORT_KEYS.tx(port.vm), 'SAMPLES', '0'));
+
+  /** A lone frame's entry with `metaBytes` of fields besides the frame: a sender's whole trace context, say. */
+  const frameEntry = (frame: Buffer, metaBytes: number): (string | Buffer)[] => {
+    const padding = metaBytes - F.length - 'otel.tracestate'.length;
+    return [F, frame, 'otel.tracestate', Buffer.alloc(padding, 0x61)];
+  };
+
   const records = (n: number): Buffer =>
     packPortFrames(Array.from({ length: n }, (_, i) => ({ frame: Buffer.from([i & 0xff]) })));
 
@@ -114,5 +137,51 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
       seen.map(({ read }) => read),
       [128, 129, 129, 129, 3, 1, 1, 1, 1, 1, 1, 1],
     );
+  });
+
+  it('keeps a tx stream of jumbo-frame entries to its memory bound, dropping the newest, never those handed out', async () => {
+    const port = await portWith([F, 'first'], 0);
+    const reader = new PortReader(connection, CONSUMER);
+    await reader.read([{ port, count: 1 }]);
+    const handedOut = await reader.read([{ port, count: 1 }]);
+    assert.equal(handedOut.outcomes[0].read, 1, 'the first entry is read, and pending');
+    // Entries at the entry bound, each a jumbo frame with its largest trace context: over 100 MiB unbounded.
+    const fields = frameEntry(Buffer.alloc(MAX_FRAME_BYTES, 1), PORT_ENTRY_META_BYTES);
+    await fill(port, PORT_CAPACITY_FRAMES - 1, fields);
+    const before = await txMemory(port);
+    assert.ok(before > 2 * PORT_TX_MEMORY_BYTES, `the stream takes ${before} bytes before the read`);
+
+    let dropped = 0;
+    let droppedBytes = 0;
+    for (let round = 0; round < 16 && (await txMemory(port)) > PORT_TX_MEMORY_BYTES; round++) {
+      const { outcomes } = await reader.read([{ port, count: 0 }]);
+      dropped += outcomes[0].overBound;
+      droppedBytes += outcomes[0].overBoundBytes;
+    }
+    const after = await txMemory(port);
+    assert.ok(after <= PORT_TX_MEMORY_BYTES, `${after} bytes left, over the bound of ${PORT_TX_MEMORY_BYTES}`);
+    const left = await admin.xlen(PORT_KEYS.tx(port.vm));
+    assert.equal(dropped, PORT_CAPACITY_FRAMES - left, 'every entry deleted is counted, one frame each');
+    assert.equal(droppedBytes, dropped * fields.reduce((sum, field) => sum + field.length, 0));
+    // The oldest stay, in order: the one handed out first, then the next entries written.
+    const oldest = await admin.xrange(PORT_KEYS.tx(port.vm), '-', '+', 'COUNT', 2);
+    assert.deepEqual(
+      oldest.map(([, [, frame]]) => frame),
+      ['first', Buffer.alloc(MAX_FRAME_BYTES, 1).toString()],
+    );
+  });
+
+  it('leaves whole a tx stream as full as a vNIC ever makes one, every entry pending', async () => {
+    // The vNIC's limits at their worst for memory: PORT_CAPACITY_FRAMES entries carrying PORT_CAPACITY_BYTES of frames,
+    // each with PORT_ENTRY_META_BYTES of fields besides its frame, all read and not yet acknowledged.
+    const frame = Buffer.alloc(PORT_CAPACITY_BYTES / PORT_CAPACITY_FRAMES, 2);
+    const port = await portWith(frameEntry(frame, PORT_ENTRY_META_BYTES), 0);
+    await fill(port, PORT_CAPACITY_FRAMES - 1, frameEntry(frame, PORT_ENTRY_META_BYTES));
+    await admin.xreadgroup('GROUP', SWITCH_CONSUMER_GROUP, CONSUMER, 'STREAMS', PORT_KEYS.tx(port.vm), '>');
+    const memory = await txMemory(port);
+    process.stdout.write(`# a full vNIC tx takes ${memory} bytes, bound ${PORT_TX_MEMORY_BYTES}\n`);
+    const { outcomes } = await new PortReader(connection, CONSUMER).read([{ port, count: 0 }]);
+    assert.equal(outcomes[0].overBound, 0, `${memory} bytes, over the bound`);
+    assert.equal(await admin.xlen(PORT_KEYS.tx(port.vm)), PORT_CAPACITY_FRAMES);
   });
 });

@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
-import { MAX_FRAME_BYTES, MAX_FRAMES_PER_ENTRY, PORT_ENTRY_FIELDS } from '@tenantlab/shared';
+import { MAX_FRAME_BYTES, MAX_FRAMES_PER_ENTRY, PORT_ENTRY_FIELDS, PORT_ENTRY_META_BYTES } from '@tenantlab/shared';
 
 /**
  * The largest tx entry the switch takes into its memory: a frame of MAX_FRAME_BYTES plus its field names and the
  * sender's trace context (`otel.traceparent`, `otel.tracestate`: W3C caps tracestate at 512 bytes).
  */
-export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
+export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + PORT_ENTRY_META_BYTES;
+
+/**
+ * Entries one read deletes at most to bring a stream under its memory bound, so one call's work stays bounded (a
+ * stream of thousands of large entries just over it is brought under in a few rounds).
+ */
+const MEMORY_TRIM_BATCHES = 16;
+const MEMORY_TRIM_BATCH = 64;
 
 /**
  * One port's read, run inside Redis (KEYS[1] = the port's tx stream; ARGV = group, consumer, count, start id
- * ('0' for this consumer's pending entries, '>' for new ones), MAX_TX_ENTRY_BYTES, the tx bound).
+ * ('0' for this consumer's pending entries, '>' for new ones), MAX_TX_ENTRY_BYTES, the tx bound in entries, the tx
+ * bound in bytes of Redis memory).
  *
  * Why a script and not XREADGROUP: XREADGROUP hands the switch every entry whole, whatever its size, and a VM can
  * write entries as large as Redis's bulk-length limit (seen: the switch at 900 MiB). The script looks at each entry
@@ -21,7 +29,10 @@ export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
  * stream need not. Entries beyond the bound are the newest ones the switch has not yet been handed (after the
  * group's last-delivered id, so none is both dropped and delivered); they are deleted unread and counted. It runs on
  * every port every round, even one whose tenant gets no frames this round (count 0), so a stream never stays above
- * its bound for longer than a round.
+ * its bound for longer than a round. The bound is in entries (PORT_CAPACITY_FRAMES) and in memory
+ * (PORT_TX_MEMORY_BYTES, as MEMORY USAGE counts it: a walk of the stream's nodes, no copy): entries of a jumbo frame
+ * each would otherwise let one VM hold 100 MiB. Over the memory bound, the newest entries not yet handed out go, as
+ * many as their bytes say are needed, up to MEMORY_TRIM_BATCHES × MEMORY_TRIM_BATCH a call.
  *
  * Errors stay in the reply of this one port: a key of another type is reported ('fault', its type), a stream without
  * the switch's group as 'nogroup', so one port's state never fails another port's read.
@@ -34,7 +45,7 @@ export const MAX_TX_ENTRY_BYTES = MAX_FRAME_BYTES + 1024;
 export const TX_READ_SCRIPT = `
 local tx = KEYS[1]
 local group, consumer, count, start = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local maxBytes, bound = tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxBytes, bound, memoryBound = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local kind = redis.call('TYPE', tx)['ok']
 if kind == 'none' then return {'nogroup'} end
 if kind ~= 'stream' then return {'fault', kind} end
@@ -112,8 +123,28 @@ if count > 0 then
           result[#result + 1] = fields
         end
       end
+      if start == '>' then last = id end
     end
   end
+end
+-- After the read, so the pending list it just grew is within the bound too.
+local used = redis.call('MEMORY', 'USAGE', tx, 'SAMPLES', '0')
+for _ = 1, ${MEMORY_TRIM_BATCHES} do
+  if not used or used <= memoryBound then break end
+  local newest = redis.call('XREVRANGE', tx, '+', '(' .. last, 'COUNT', ${MEMORY_TRIM_BATCH})
+  if #newest == 0 then break end
+  -- An entry's fields are a lower bound on what deleting it frees: enough of them to cover the excess, then look again.
+  local ids, freed = {}, 0
+  for i, entry in ipairs(newest) do
+    local bytes = entryBytes(entry[2])
+    ids[i] = entry[1]
+    result[4] = result[4] + bytes
+    result[3] = result[3] + framesIn(entry[2])
+    freed = freed + bytes
+    if freed >= used - memoryBound then break end
+  end
+  redis.call('XDEL', tx, unpack(ids))
+  used = redis.call('MEMORY', 'USAGE', tx, 'SAMPLES', '0')
 end
 result[2] = redis.call('XLEN', tx)
 result[5], result[6], result[7] = oversized, oversizedBytes, vanished
