@@ -101,8 +101,8 @@ export function ringBytesMax(capacity: { entries: number; bytes: number }): numb
  * lab's defaults B is about 260 MB (see docs/redis-rights.md): under every mode's maxmemory (3gb), which is sized for
  * the default lab's four VMs.
  *
- * Holds while: the switch keeps tx to T (and F entries) and refuses entries over the frame limit (the fairness work),
- * and
+ * Holds while: the switch keeps tx to T (checked every few rounds, see MEMORY_CHECK_EVERY in the switch's port-io.ts)
+ * and F entries and refuses entries over the frame limit (the fairness work), and
  * rings are kept to their capacity. A VM's XADD cannot be limited by its ACL (arguments are not expressible), so a
  * VM that ignores its credit can write past its ring's capacity; its peer's reader then resets the circuit (ring-
  * reader.ts checks the ring's length, and the payload it reads, against the capacity on every read) and the ring is

@@ -66,8 +66,17 @@ export interface ReadRound {
   outcomes: PortReadOutcome[];
 }
 
-/** The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes, vanished. */
-const HEADER = 7;
+/**
+ * The reply's header before the entries: status, length, over-bound count and bytes, oversized count and bytes,
+ * vanished, still over the memory bound.
+ */
+const HEADER = 8;
+
+/**
+ * Rounds between two checks of a port's tx memory bound (TX_READ_SCRIPT walks the stream's nodes for it, one per
+ * large entry): between two, a VM's tx grows by what it writes in that many rounds, a few MB at Redis's write rate.
+ */
+export const MEMORY_CHECK_EVERY = 8;
 
 /**
  * Reads the ports' tx streams, one TX_READ_SCRIPT call per port, all in one round trip (a batch per port per round
@@ -78,6 +87,9 @@ const HEADER = 7;
 export class PortReader {
   /** Ports whose pending entries have been read again since this reader started. */
   private readonly recovered = new Set<number>();
+  /** Ports whose tx was still over its memory bound at their last check: checked again every round until under. */
+  private readonly overMemory = new Set<number>();
+  private rounds = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -86,6 +98,8 @@ export class PortReader {
     private readonly bound = PORT_CAPACITY_FRAMES,
     /** The most Redis memory a port's tx stream may take; the newest entries beyond it are dropped. */
     private readonly memoryBound = PORT_TX_MEMORY_BYTES,
+    /** How often (in rounds) each port's memory bound is checked. */
+    private readonly memoryCheckEvery = MEMORY_CHECK_EVERY,
   ) {}
 
   /** Reads each port of `plan` as it says; never blocks. */
@@ -112,12 +126,16 @@ export class PortReader {
   /** Forgets a detached port, so that if its number were reused it would be recovered again. */
   forget(port: SwitchPort): void {
     this.recovered.delete(port.no);
+    this.overMemory.delete(port.no);
   }
 
   private async send(plan: readonly PortRead[]): Promise<[Error | null, unknown][]> {
     const pipeline = this.redis.pipeline();
+    this.rounds += 1;
     for (const { port, count } of plan) {
       const start = this.recovered.has(port.no) ? '>' : '0';
+      // Staggered by port number, so the walks of a round's ports do not all fall in the same round.
+      const due = this.overMemory.has(port.no) || (this.rounds + port.no) % this.memoryCheckEvery === 0;
       // callBuffer: frames are binary, and ioredis has no Buffer variant of EVALSHA.
       pipeline.callBuffer(
         'EVALSHA',
@@ -131,6 +149,7 @@ export class PortReader {
         MAX_TX_ENTRY_BYTES,
         this.bound,
         this.memoryBound,
+        due ? 1 : 0,
       );
     }
     return (await untilClosed(this.redis, pipeline.exec())) ?? [];
@@ -163,6 +182,8 @@ export class PortReader {
     outcome.overBoundBytes = Number(parts[3]);
     outcome.oversized = Number(parts[4]);
     outcome.oversizedBytes = Number(parts[5]);
+    if (Number(parts[7]) === 1) this.overMemory.add(port.no);
+    else this.overMemory.delete(port.no);
     const pending = this.recovered.has(port.no) === false;
     const readAtUs = epochMicros();
     for (let i = HEADER; i + 1 < parts.length; i += 2) {

@@ -16,7 +16,7 @@ import {
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import type { SwitchPort } from '../pipeline/switch-port';
-import { PortReader } from './port-io';
+import { MEMORY_CHECK_EVERY, PortReader } from './port-io';
 
 const { frame: F, frames: M } = PORT_ENTRY_FIELDS;
 const CONSUMER = 'switch-1';
@@ -153,11 +153,14 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
 
     let dropped = 0;
     let droppedBytes = 0;
-    for (let round = 0; round < 16 && (await txMemory(port)) > PORT_TX_MEMORY_BYTES; round++) {
+    // The memory bound is checked every MEMORY_CHECK_EVERY rounds a port, then every round until it is under.
+    let rounds = 0;
+    for (; rounds < 64 && (await txMemory(port)) > PORT_TX_MEMORY_BYTES; rounds++) {
       const { outcomes } = await reader.read([{ port, count: 0 }]);
       dropped += outcomes[0].overBound;
       droppedBytes += outcomes[0].overBoundBytes;
     }
+    assert.ok(rounds <= MEMORY_CHECK_EVERY + 4, `under the bound after ${rounds} rounds`);
     const after = await txMemory(port);
     assert.ok(after <= PORT_TX_MEMORY_BYTES, `${after} bytes left, over the bound of ${PORT_TX_MEMORY_BYTES}`);
     const left = await admin.xlen(PORT_KEYS.tx(port.vm));
@@ -180,7 +183,8 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
     await admin.xreadgroup('GROUP', SWITCH_CONSUMER_GROUP, CONSUMER, 'STREAMS', PORT_KEYS.tx(port.vm), '>');
     const memory = await txMemory(port);
     process.stdout.write(`# a full vNIC tx takes ${memory} bytes, bound ${PORT_TX_MEMORY_BYTES}\n`);
-    const { outcomes } = await new PortReader(connection, CONSUMER).read([{ port, count: 0 }]);
+    const checkingEveryRound = new PortReader(connection, CONSUMER, PORT_CAPACITY_FRAMES, PORT_TX_MEMORY_BYTES, 1);
+    const { outcomes } = await checkingEveryRound.read([{ port, count: 0 }]);
     assert.equal(outcomes[0].overBound, 0, `${memory} bytes, over the bound`);
     assert.equal(await admin.xlen(PORT_KEYS.tx(port.vm)), PORT_CAPACITY_FRAMES);
   });
