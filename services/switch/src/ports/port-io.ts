@@ -87,7 +87,10 @@ export const MEMORY_CHECK_EVERY = 8;
 export class PortReader {
   /** Ports whose pending entries have been read again since this reader started. */
   private readonly recovered = new Set<number>();
-  /** Ports whose tx was still over its memory bound at their last check: checked again every round until under. */
+  /**
+   * Ports whose tx was still over its memory bound at their last check, with entries left to trim: checked again
+   * every round until the trim is done.
+   */
   private readonly overMemory = new Set<number>();
   private rounds = 0;
 

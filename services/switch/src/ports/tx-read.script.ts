@@ -41,8 +41,8 @@ const MEMORY_TRIM_BATCH = 64;
  *
  * Reply: {'ok', length after the read, frames of the over-bound entries (a packed entry's each, counted as the switch
  * counts them: at most MAX_FRAMES_PER_ENTRY + 1 an entry), their bytes, oversized entries, their bytes,
- * vanished entries, 1 when the stream is still over its memory bound (0 otherwise, or unchecked), id1, fields1, id2,
- * fields2, ...}. Vanished: pending entries deleted since they were read (only
+ * vanished entries, 1 when the stream is still over its memory bound with entries left to trim (0 otherwise, or
+ * unchecked), id1, fields1, id2, fields2, ...}. Vanished: pending entries deleted since they were read (only
  * their ids are left), acknowledged here so they never come back.
  */
 export const TX_READ_SCRIPT = `
@@ -132,6 +132,7 @@ if count > 0 then
 end
 -- After the read, so the pending list it just grew is within the bound too.
 local used = checkMemory and redis.call('MEMORY', 'USAGE', tx, 'SAMPLES', '0')
+local trimmed = 0
 for _ = 1, ${MEMORY_TRIM_BATCHES} do
   if not used or used <= memoryBound then break end
   local newest = redis.call('XREVRANGE', tx, '+', '(' .. last, 'COUNT', ${MEMORY_TRIM_BATCH})
@@ -147,11 +148,14 @@ for _ = 1, ${MEMORY_TRIM_BATCHES} do
     if freed >= used - memoryBound then break end
   end
   redis.call('XDEL', tx, unpack(ids))
+  trimmed = trimmed + 1
   used = redis.call('MEMORY', 'USAGE', tx, 'SAMPLES', '0')
 end
 result[2] = redis.call('XLEN', tx)
 result[5], result[6], result[7] = oversized, oversizedBytes, vanished
-if used and used > memoryBound then result[8] = 1 end
+-- Still over with entries left to delete (this call's batches ran out): go on next round. Over with none left (what is
+-- over is entries handed out and not yet acknowledged, waiting for CPU say), the usual checks do.
+if used and used > memoryBound and trimmed == ${MEMORY_TRIM_BATCHES} then result[8] = 1 end
 return result
 `;
 
