@@ -34,7 +34,7 @@ const MEMORY_TRIM_BATCH = 64;
  * each would otherwise let one VM hold 100 MiB. Over the memory bound, the newest entries not yet handed out go, as
  * many as their bytes say are needed, up to MEMORY_TRIM_BATCHES × MEMORY_TRIM_BATCH a call. The walk costs a node per
  * large entry (0.1 ms for 4 000 entries of 10 KB), so the caller asks for it only every few rounds per port, and
- * every round while a port is over.
+ * every round while a trim has entries left to delete.
  *
  * Errors stay in the reply of this one port: a key of another type is reported ('fault', its type), a stream without
  * the switch's group as 'nogroup', so one port's state never fails another port's read.
