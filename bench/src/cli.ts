@@ -4,6 +4,7 @@ import { runHeavyHitterLiveBenchmark } from './heavy-hitter-live.bench';
 import { runIsolationBenchmark } from './isolation.bench';
 import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
+import { runTenantCpuBenchmark } from './tenant-cpu.bench';
 
 /** Every benchmark, by the name `npm run bench -- <name>` takes. */
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
@@ -27,6 +28,12 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
       "a victim tenant's frames/s and p99 latency alone vs while another tenant's 16 VMs run a broadcast storm " +
       'straight to their tx streams (issue 10)',
     run: runIsolationBenchmark,
+  },
+  'tenant-cpu': {
+    describe:
+      "one tenant's single busy VM against another tenant's 8: its share of their CPU with the lab's CPU group per " +
+      'tenant vs one weight per VM process (issue 10)',
+    run: runTenantCpuBenchmark,
   },
   allocation: {
     describe:

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, labDataDir, LabState, type TestLab, VM_NICE } from '@tenantlab/lab';
+import { cpuGroupOf, isProcessAlive, labDataDir, LabState, type TestLab, VM_NICE } from '@tenantlab/lab';
 import { requestJson } from '@tenantlab/shared';
 import { startE2eLab, E2E_PROFILE, eventually, LAB_CLI, labAdminRequest, REPO_ROOT, urlOf } from './lab-process';
 
@@ -76,8 +76,17 @@ describe('the lab supervises its components', () => {
       assert.deepEqual(threadNices(row.pid), [kind === 'vm' ? VM_NICE : 0], `${row.name}'s threads' nice values`);
     }
 
+    // And each in its tenant's CPU group (tenant-cpu-groups.ts), so a tenant's CPU weight is not its VM count.
+    const vms = await requestJson<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
+      'GET',
+      `${urlOf(state, 'operator')}/vms`,
+    );
+    for (const row of rows.filter((r) => state.components.find((c) => c.name === r.name)?.kind === 'vm')) {
+      const tenant = vms.body.vms.find((vm) => vm.id === row.name)?.tenant;
+      assert.equal(cpuGroupOf(row.pid), `/tenantlab-${E2E_PROFILE}/${tenant}`, `${row.name}'s CPU group`);
+    }
+
     // The restarted VM registered again and carries a circuit's traffic.
-    const vms = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${urlOf(state, 'operator')}/vms`);
     assert.equal(vms.body.vms.find((vm) => vm.id === 'vm-a2')?.alive, true);
     const restartedA2 = rows.find((row) => row.name === 'vm-a2')!;
     assert.equal(

@@ -14,3 +14,4 @@ export * from './docker';
 export * from './prometheus-config';
 export * from './scenarios';
 export * from './vm-priority';
+export * from './tenant-cpu-groups';

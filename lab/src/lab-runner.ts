@@ -18,6 +18,7 @@ import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attache
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
 import { atVmPriority } from './vm-priority';
+import { inTenantCpuGroup, prepareTenantCpuGroups, type TenantCpuGroups } from './tenant-cpu-groups';
 import {
   ensureMetricsScrapeTokens,
   ensurePrometheusWebPassword,
@@ -70,6 +71,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   const started: { spec: ProcessSpec; child: SupervisedProcess | RestartingProcess }[] = [];
   let infra: StartedInfra | undefined;
   let prometheus: SupervisedProcess | RestartingProcess | undefined;
+  let cpuGroups: TenantCpuGroups | undefined;
 
   const stop = async (): Promise<void> => {
     await prometheus?.stop(10_000);
@@ -77,6 +79,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     for (const kind of ['vm', 'service'] as const) {
       await Promise.all(started.filter((p) => p.spec.kind === kind).map((p) => p.child.stop(10_000)));
     }
+    cpuGroups?.remove();
     await infra?.stop();
     clearLabState(repoRoot, profile);
   };
@@ -130,7 +133,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     // Each process's readiness deadline runs from its own start, so a VM waiting its turn is not timed out.
     const startGroup = (group: ProcessSpec[], limit: number): Promise<void> =>
       forEachBounded(group, limit, async (spec) => {
-        const child = await startProcess(spec, logDir, options.onLine);
+        const child = await startProcess(spec, logDir, options.onLine, false, cpuGroups);
         started.push({ spec, child });
         await waitUntilReady(child, spec.name, () => probeReady(spec.url), timeoutMs);
         onProgress(`${spec.name} ready at ${spec.url} (${seconds(startedAt)})`);
@@ -138,6 +141,18 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     const services = plan.filter((s) => s.kind === 'service');
     await startGroup(services, Math.max(1, services.length));
     const vms = plan.filter((s) => s.kind === 'vm');
+    const vmsPerTenant = new Map<string, number>();
+    for (const vm of vms) {
+      const tenant = vm.env['TENANT_ID'] ?? '';
+      vmsPerTenant.set(tenant, (vmsPerTenant.get(tenant) ?? 0) + 1);
+    }
+    const groups = vms.length > 0 ? prepareTenantCpuGroups(profile, vmsPerTenant) : undefined;
+    if (groups && 'unavailable' in groups) {
+      onProgress(`tenant VMs are weighed on the CPU one process each, not per tenant: ${groups.unavailable}`);
+    } else if (groups) {
+      cpuGroups = groups;
+      onProgress(`tenant VMs get one CPU group per tenant (${groups.dir})`);
+    }
     await startGroup(vms, options.vmStartConcurrency ?? vmStartConcurrency());
     if (vms.length > 0) onProgress(`${vms.length} VMs registered (${seconds(startedAt)})`);
     const switchSpec = plan.find((s) => s.name === 'switch');
@@ -215,7 +230,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     for (const entry of started) {
       const { spec } = entry;
       const startAgain = async (): Promise<SupervisedProcess> => {
-        const child = await startProcess(spec, logDir, options.onLine, true);
+        const child = await startProcess(spec, logDir, options.onLine, true, cpuGroups);
         await readyOrStopped(child, spec.name, () => probeReady(spec.url), timeoutMs);
         return child;
       };
@@ -273,10 +288,13 @@ function startProcess(
   logDir: string,
   onLine: LabOptions['onLine'],
   appendLog = false,
+  cpuGroups?: TenantCpuGroups,
 ): Promise<SupervisedProcess> {
   const node = { command: process.execPath, args: ['--require', './dist/instrumentation.js', 'dist/main.js'] };
-  // Tenant VMs below the shared services (see vm-priority.ts).
-  const { command, args } = spec.kind === 'vm' ? atVmPriority(node.command, node.args) : node;
+  // Tenant VMs below the shared services (see vm-priority.ts), each in its tenant's CPU group when there are groups.
+  let { command, args } = spec.kind === 'vm' ? atVmPriority(node.command, node.args) : node;
+  const procsFile = spec.kind === 'vm' ? cpuGroups?.procsFile(spec.env['TENANT_ID'] ?? '') : undefined;
+  if (procsFile !== undefined) ({ command, args } = inTenantCpuGroup(procsFile, command, args));
   return SupervisedProcess.start({
     component: spec.name,
     command,
