@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -14,6 +13,7 @@ import { attackerRedisBytesMax, PORT_KEYS, requestJson } from '@tenantlab/shared
 import { Redis } from 'ioredis';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { publishReport } from './bench-report';
+import { processCpuSeconds } from './process-cpu';
 import { type RunningSwitch, withSwitch } from './bench-switch';
 import type { StormReport } from './isolation-storm';
 import { type Stages, VICTIM_FROM, VICTIM_RATE, VICTIM_TO, type VictimRun } from './isolation-victim';
@@ -251,13 +251,6 @@ async function cpuSeconds(
     switch: processCpuSeconds(switchPid),
     storm: stormPid === undefined ? 0 : processCpuSeconds(stormPid),
   };
-}
-
-/** User and system CPU seconds of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function coresText(run: VictimRun): string {

@@ -1,5 +1,4 @@
-import { execFileSync, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import { seedVmRegistry, startTestRedis, testAdminHeaders, type TestRedis } from '@tenantlab/lab';
 import {
   buildFrame,
@@ -25,6 +24,7 @@ import {
   until,
   validFor,
 } from './bench-programs';
+import { processCpuSeconds } from './process-cpu';
 import { orderOfRound } from './bench-rounds';
 import { portTransferRate, type RunningSwitch, withSwitch } from './bench-switch';
 
@@ -182,25 +182,6 @@ function transfer(admin: Redis, frames: readonly Buffer[], total: number): Promi
   return portTransferRate(admin, { from: 'bench-a1', to: 'bench-a2', total, batch: BATCH, frame });
 }
 
-const CLOCK_TICKS_PER_SECOND = clockTicks();
-
-function clockTicks(): number {
-  try {
-    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** utime + stime of a process, in ns (resolution: one clock tick, 10 ms at 100 Hz). */
-function processCpuNs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e9) / CLOCK_TICKS_PER_SECOND;
-}
-
 function tenantDrops(dataplane: Dataplane): number {
   const drops = dataplane.counters?.tenants['bench']?.drops ?? {};
   return Object.values(drops).reduce((a, b) => a + b, 0);
@@ -225,11 +206,11 @@ async function inSwitchPath(redis: TestRedis, admin: Redis, sw: RunningSwitch): 
     const frames = senderFrames('bench-a2');
     await transfer(admin, frames, WARMUP_FRAMES);
     const dropsBefore = tenantDrops(await dataplaneOf<Dataplane>(sw));
-    const switchBefore = processCpuNs(sw.pid);
-    const redisBefore = processCpuNs(redis.pid);
+    const switchBefore = processCpuSeconds(sw.pid) * 1e9;
+    const redisBefore = processCpuSeconds(redis.pid) * 1e9;
     const pps = await transfer(admin, frames, FRAMES);
-    const switchNs = processCpuNs(sw.pid) - switchBefore;
-    const redisNs = processCpuNs(redis.pid) - redisBefore;
+    const switchNs = processCpuSeconds(sw.pid) * 1e9 - switchBefore;
+    const redisNs = processCpuSeconds(redis.pid) * 1e9 - redisBefore;
     return {
       pps,
       switchNsPerFrame: switchNs / FRAMES,
@@ -271,15 +252,15 @@ async function middleboxPath(redis: TestRedis, admin: Redis, sw: RunningSwitch):
     const frames = senderFrames('bench-mb');
     await transfer(admin, frames, WARMUP_FRAMES);
     const dropsBefore = tenantDrops(await dataplaneOf<Dataplane>(sw));
-    const switchBefore = processCpuNs(sw.pid);
-    const redisBefore = processCpuNs(redis.pid);
+    const switchBefore = processCpuSeconds(sw.pid) * 1e9;
+    const redisBefore = processCpuSeconds(redis.pid) * 1e9;
     child.send({ type: 'start' });
     const pps = await transfer(admin, frames, FRAMES);
     const measured = message('cpu');
     child.send({ type: 'stop' });
     const cpu = (await measured) as Extract<MiddleboxMessage, { type: 'cpu' }>;
-    const switchNs = processCpuNs(sw.pid) - switchBefore;
-    const redisNs = processCpuNs(redis.pid) - redisBefore;
+    const switchNs = processCpuSeconds(sw.pid) * 1e9 - switchBefore;
+    const redisNs = processCpuSeconds(redis.pid) * 1e9 - redisBefore;
     if (cpu.frames !== FRAMES || cpu.denied !== 0) {
       throw new Error(`middlebox forwarded ${cpu.frames} frames (denied ${cpu.denied}), expected ${FRAMES}`);
     }

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { atVmPriority, inTenantCpuGroup, prepareTenantCpuGroups, VM_NICE } from '@tenantlab/lab';
 import { alternatingRounds, median } from './bench-rounds';
 import { publishReport } from './bench-report';
+import { processCpuSeconds } from './process-cpu';
 
 const CROWD_VMS = 8;
 const WARMUP_MS = 1000;
@@ -10,8 +10,6 @@ const MEASURE_MS = 3000;
 const ROUNDS = 4;
 const MODES = ['perProcess', 'perTenant'] as const;
 type Mode = (typeof MODES)[number];
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 /**
  * A VM that wants every cycle it can get: a busy loop that ends by itself after `ms`, so a run that fails leaves no
@@ -85,13 +83,11 @@ async function contend(mode: Mode): Promise<{ crowd: number; single: number }> {
   );
   try {
     await sleep(WARMUP_MS);
-    const before = vms.map(({ vm }) => cpuTicks(vm));
+    const before = vms.map(({ vm }) => processCpuSeconds(vm.pid!));
     await sleep(MEASURE_MS);
-    const used = vms.map(({ vm }, i) => cpuTicks(vm) - before[i]);
+    const used = vms.map(({ vm }, i) => processCpuSeconds(vm.pid!) - before[i]);
     const coresOf = (tenant: string): number =>
-      used.filter((_, i) => vms[i].tenant === tenant).reduce((sum, ticks) => sum + ticks, 0) /
-      TICKS_PER_SECOND /
-      (MEASURE_MS / 1000);
+      used.filter((_, i) => vms[i].tenant === tenant).reduce((sum, seconds) => sum + seconds, 0) / (MEASURE_MS / 1000);
     return { crowd: coresOf('crowd'), single: coresOf('single') };
   } finally {
     for (const { vm } of vms) vm.kill('SIGKILL');
@@ -104,13 +100,6 @@ async function contend(mode: Mode): Promise<{ crowd: number; single: number }> {
     );
     groups?.remove();
   }
-}
-
-/** CPU time a process has used so far, in clock ticks (utime + stime). */
-function cpuTicks(child: ChildProcess): number {
-  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 function sleep(ms: number): Promise<void> {
