@@ -16,6 +16,11 @@ export interface TenantCpuGroups {
   dir: string;
   /** The `cgroup.procs` file of `tenant`'s group, which a VM process writes its pid to (see inTenantCpuGroup). */
   procsFile(tenant: string): string | undefined;
+  /**
+   * `tenant`'s group as the kernel names it (from the controller's root, `/<parent>/tenantlab-<profile>/<tenant>`):
+   * what /proc/<pid>/cgroup shows for a process in it, and a VM container's cgroup parent in Docker mode.
+   */
+  path(tenant: string): string | undefined;
   /** Removes the groups (once their processes have exited; a group still holding one stays). */
   remove(): void;
 }
@@ -36,11 +41,18 @@ export function prepareTenantCpuGroups(
   profile: string,
   vmsPerTenant: ReadonlyMap<string, number>,
   root = CPU_CGROUP_ROOT,
+  /**
+   * The group the lab's group sits in, from the controller's root: none for local VM processes (beside the services,
+   * which run in the root group), `docker` for VM containers (beside the services' containers, each in its own group
+   * under Docker's `/docker`).
+   */
+  parent = '',
 ): TenantCpuGroups | { unavailable: string } {
   if (!existsSync(join(root, 'cpu.shares'))) {
     return { unavailable: `no cgroup v1 cpu controller at ${root}` };
   }
-  const dir = join(root, `tenantlab-${safeName(profile)}`);
+  const labGroup = tenantCpuGroupPath(profile, undefined, parent);
+  const dir = join(root, labGroup);
   const vms = [...vmsPerTenant.values()].reduce((sum, n) => sum + n, 0);
   const tenantDirs = new Map<string, string>();
   try {
@@ -61,6 +73,7 @@ export function prepareTenantCpuGroups(
       const tenantDir = tenantDirs.get(tenant);
       return tenantDir === undefined ? undefined : join(tenantDir, 'cgroup.procs');
     },
+    path: (tenant) => (tenantDirs.has(tenant) ? tenantCpuGroupPath(profile, tenant, parent) : undefined),
     remove: () => {
       for (const tenantDir of [...tenantDirs.values(), dir]) {
         try {
@@ -88,6 +101,15 @@ export function inTenantCpuGroup(
 
 function clampShares(shares: number): number {
   return Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.round(shares)));
+}
+
+/**
+ * The lab's group (no tenant) or a tenant's, from the cpu controller's root: `/<parent>/tenantlab-<profile>[/<tenant>]`.
+ */
+export function tenantCpuGroupPath(profile: string, tenant?: string, parent = ''): string {
+  return ['', parent, `tenantlab-${safeName(profile)}`, ...(tenant === undefined ? [] : [safeName(tenant)])]
+    .filter((part, index) => index === 0 || part !== '')
+    .join('/');
 }
 
 /** A profile or tenant id as a directory name: letters, digits, '-' and '_' kept, anything else '_'. */

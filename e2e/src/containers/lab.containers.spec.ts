@@ -4,7 +4,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { composeCommand, dockerBinary, labDataDir, readLabSecret, startTestLab, type TestLab } from '@tenantlab/lab';
+import {
+  composeCommand,
+  CPU_CGROUP_ROOT,
+  cpuGroupOf,
+  dockerBinary,
+  dockerCpuGroupsUnavailable,
+  engineCgroupDriver,
+  labDataDir,
+  readLabSecret,
+  startTestLab,
+  type TestLab,
+  VM_CPU_SHARES,
+} from '@tenantlab/lab';
 import { requestJson, TOPICS } from '@tenantlab/shared';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,6 +27,8 @@ import { CONTAINERS_PORT_OFFSET, eventually, LAB_CLI, REPO_ROOT } from '../lab-p
 import { describeLabSuite } from '../lab-suite';
 
 const PROFILE = 'containers';
+/** The lab's CPU group, from the cpu controller's root (docker-cpu-groups.ts). */
+const LAB_CPU_GROUP = `/docker/tenantlab-${PROFILE}`;
 const PORT_OFFSET = CONTAINERS_PORT_OFFSET;
 
 function docker(...args: string[]): string {
@@ -161,6 +175,7 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     const networks = docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=tenantlab-${PROFILE}`);
     const volumes = docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=tenantlab-${PROFILE}`);
     assert.deepEqual([left, networks, volumes], ['', '', ''], 'stop() leaves no container, network or volume');
+    assert.equal(existsSync(join(CPU_CGROUP_ROOT, LAB_CPU_GROUP)), false, "stop() removes the tenants' CPU groups");
   });
 
   it('runs one healthy container per component, each VM its own, as `lab status --json` reports', async () => {
@@ -197,6 +212,32 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     for (const id of ids) assert.equal(docker('inspect', '--format', '{{ .HostConfig.CpuShares }}', id), '110');
     const switchId = await lab.containerId('switch');
     assert.equal(docker('inspect', '--format', '{{ .HostConfig.CpuShares }}', switchId), '0', 'the default');
+  });
+
+  it("puts each VM container in its tenant's CPU group, the tenants weighed the same, the services in Docker's own", async () => {
+    const unavailable = dockerCpuGroupsUnavailable(engineCgroupDriver());
+    const vms = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-b1': 'tenant-b', 'vm-b2': 'tenant-b' };
+    for (const [vm, tenant] of Object.entries(vms)) {
+      const id = await lab.containerId(vm);
+      const pid = Number(docker('inspect', '--format', '{{ .State.Pid }}', id));
+      if (unavailable !== undefined) {
+        // An engine the lab cannot make groups for: each container where Docker puts it, weighed on its own.
+        assert.ok(!(cpuGroupOf(pid) ?? '').includes('tenantlab-'), `${vm} (${unavailable}): ${cpuGroupOf(pid)}`);
+        continue;
+      }
+      const group = `${LAB_CPU_GROUP}/${tenant}`;
+      assert.equal(docker('inspect', '--format', '{{ .HostConfig.CgroupParent }}', id), group, vm);
+      assert.equal(cpuGroupOf(pid), `${group}/${id}`, `${vm}'s process is in its own group inside its tenant's`);
+      assert.equal(readFileSync(join(CPU_CGROUP_ROOT, group, 'cpu.shares'), 'utf8').trim(), '1024', tenant);
+    }
+    if (unavailable === undefined) {
+      // The lab's group weighs what its four VM containers weighed one each, beside the services' containers.
+      const labShares = readFileSync(join(CPU_CGROUP_ROOT, LAB_CPU_GROUP, 'cpu.shares'), 'utf8').trim();
+      assert.equal(labShares, String(4 * VM_CPU_SHARES));
+      const switchId = await lab.containerId('switch');
+      const switchPid = Number(docker('inspect', '--format', '{{ .State.Pid }}', switchId));
+      assert.equal(cpuGroupOf(switchPid), `/docker/${switchId}`);
+    }
   });
 
   it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {

@@ -82,6 +82,19 @@ describe('the compose project generated from a lab file', () => {
     );
   });
 
+  it("puts each VM container in its tenant's CPU group, named by a variable per tenant, and no other container", () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const grouped = Object.entries(project.services)
+      .filter(([, s]) => s.cgroup_parent !== undefined)
+      .map(([name, s]) => [name, s.cgroup_parent]);
+    assert.deepEqual(grouped, [
+      ['vm-a1', '${VM_CPU_GROUP_TENANT_A:-}'],
+      ['vm-a2', '${VM_CPU_GROUP_TENANT_A:-}'],
+      ['vm-b1', '${VM_CPU_GROUP_TENANT_B:-}'],
+      ['vm-b2', '${VM_CPU_GROUP_TENANT_B:-}'],
+    ]);
+  });
+
   it('keeps the switch, allocator, telemetry and Kafka off the network the VMs are on', () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const onTenantNetwork = Object.entries(project.services)

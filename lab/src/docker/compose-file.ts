@@ -3,6 +3,7 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 import { VM_NODE_OPTIONS } from '../lab-plan';
 import { VM_CPU_SHARES } from '../vm-priority';
+import { vmCpuGroupVariable } from './docker-cpu-groups';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
 import { requiredComposeVariable } from '../service-tokens';
 import {
@@ -310,8 +311,10 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       ['tenant-vms'],
       { redis: 'service_healthy', operator: 'service_healthy', 'otlp-relay': 'service_healthy' },
     );
-    // Below the shared services' CPU weight (see vm-priority.ts).
+    // Below the shared services' CPU weight (see vm-priority.ts), in its tenant's CPU group where the lab makes one
+    // (docker-cpu-groups.ts; empty: Docker's default parent), so a tenant's weight is not its number of containers.
     services[vm].cpu_shares = VM_CPU_SHARES;
+    services[vm].cgroup_parent = `\${${vmCpuGroupVariable(tenant)}:-}`;
   });
   // Each container's secrets (a VM only its own tenant's enrollment secret) and the variables naming their files.
   const tenantOf = new Map(vms.map(({ vm, tenant }) => [vm, tenant]));
@@ -390,6 +393,8 @@ export interface ComposeService {
   mem_limit: string;
   /** The container's CPU weight against the default 1024: only tenant VMs have one, lower (vm-priority.ts). */
   cpu_shares?: number;
+  /** A VM container's CPU group: its tenant's, through vmCpuGroupVariable (docker-cpu-groups.ts). */
+  cgroup_parent?: string;
   environment: Record<string, string>;
   /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
   secrets?: string[];

@@ -72,7 +72,9 @@ describe("the variables Compose gets (labComposeEnv): the metrics scrape tokens'
         { id: 'tenant-b', vms: ['vm-b1'] },
       ],
     };
-    const env = labComposeEnv(dataDir, definition);
+    const groups = { env: { VM_CPU_GROUP_TENANT_A: '/docker/tenantlab-two/tenant-a' } };
+    const env = labComposeEnv(dataDir, 'two', definition, () => groups);
+    assert.equal(env['VM_CPU_GROUP_TENANT_A'], '/docker/tenantlab-two/tenant-a', "the tenants' CPU groups too");
     const tokens = ensureMetricsScrapeTokens(dataDir, ['tenant-a', 'tenant-b']);
     assert.equal(env['METRICS_TOKEN_SHA256'], metricsTokenSha256(tokens.service));
     assert.equal(env['METRICS_VM_TOKEN_SHA256_TENANT_A'], metricsTokenSha256(tokens.tenants['tenant-a'] ?? ''));
@@ -85,7 +87,7 @@ describe("the variables Compose gets (labComposeEnv): the metrics scrape tokens'
     }
     // `down` (no lab file): the tenants' variables are unset, which the compose file reads as empty.
     assert.deepEqual(
-      Object.keys(labComposeEnv(dataDir)).filter((name) => name.startsWith('METRICS_')),
+      Object.keys(labComposeEnv(dataDir, 'two')).filter((name) => name.startsWith('METRICS_')),
       ['METRICS_TOKEN_SHA256'],
     );
   });

@@ -11,11 +11,19 @@ import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
+import { tenantCpuGroupPath } from '../tenant-cpu-groups';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
 import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
+import {
+  type DockerCpuGroups,
+  dockerCpuGroupsUnavailable,
+  engineCgroupDriver,
+  prepareDockerTenantCpuGroups,
+  removeDockerTenantCpuGroups,
+} from './docker-cpu-groups';
 
 /** The Compose project name of a profile's Docker lab: containers, networks and volumes all carry it. */
 export function composeProjectName(profile: string): string {
@@ -30,8 +38,9 @@ export function composeFileOf(repoRoot: string, profile: string): string {
 /**
  * Runs Compose on a profile's project, with the directory of the profile's secret files and their group in its
  * environment, and for `up` LAB_TENANTS (the compose file names them as `${...}`); for `up` it writes the files first.
+ * After `down` it removes the lab's tenant CPU groups (the containers in them are gone).
  */
-export function runCompose(
+export async function runCompose(
   repoRoot: string,
   profile: string,
   args: readonly string[],
@@ -44,25 +53,36 @@ export function runCompose(
   const compose = composeCommand();
   if (!compose) throw new Error('no Compose: install docker-compose (Debian) or the docker compose plugin');
   const [command = 'docker-compose', ...prefix] = compose;
-  return runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
+  const output = await runCommand(command, [...prefix, ...projectArgs(repoRoot, profile), ...args], {
     cwd: repoRoot,
     purpose,
-    env: composeEnv(labComposeEnv(labDataDir(repoRoot, profile), definition)),
+    env: composeEnv(labComposeEnv(labDataDir(repoRoot, profile), profile, definition)),
     ...(signal ? { signal } : {}),
   });
+  if (args[0] === 'down') removeDockerTenantCpuGroups(profile);
+  return output;
 }
 
 /**
  * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
  * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the hashes of the metrics scrape tokens (services'
  * METRICS_TOKEN_SHA256, each tenant's VMs' vmMetricsTokenHashVariable(tenant)); never a secret. With the lab
- * file (Compose creates containers) it first writes the secret files (writeContainerSecrets). Compose interpolates the
- * whole file for every command, `down` too: without the lab file no file is written, LAB_TENANTS (read only when
- * containers are created) is empty and the tenants' hashes are unset (empty).
+ * file (Compose creates containers) it first writes the secret files (writeContainerSecrets) and makes the tenants'
+ * CPU groups, naming each tenant's as its VMs' cgroup parent (vmCpuGroupVariable; unset where groups cannot be made,
+ * see dockerCpuGroupsUnavailable). Compose interpolates the whole file for every command, `down` too: without the lab
+ * file no file is written, LAB_TENANTS (read only when containers are created) is empty and the tenants' hashes and
+ * groups are unset (empty).
  */
-export function labComposeEnv(dataDir: string, definition?: LabDefinition): Record<string, string> {
+export function labComposeEnv(
+  dataDir: string,
+  profile: string,
+  definition?: LabDefinition,
+  prepareCpuGroups: (profile: string, definition: LabDefinition) => DockerCpuGroups = prepareDockerTenantCpuGroups,
+): Record<string, string> {
   const scrapeTokens = ensureMetricsScrapeTokens(dataDir, definition?.tenants.map((tenant) => tenant.id) ?? []);
+  const cpuGroups = definition ? prepareCpuGroups(profile, definition) : undefined;
   return {
+    ...(cpuGroups && 'env' in cpuGroups ? cpuGroups.env : {}),
     ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
     LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
     METRICS_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.service),
@@ -226,6 +246,12 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   };
   try {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
+    const noCpuGroups = dockerCpuGroupsUnavailable(engineCgroupDriver());
+    onProgress(
+      noCpuGroups === undefined
+        ? `tenant VM containers get one CPU group per tenant (${tenantCpuGroupPath(profile, undefined, 'docker')})`
+        : `tenant VM containers are weighed on the CPU one container each, not per tenant: ${noCpuGroups}`,
+    );
     const up = runCompose(
       repoRoot,
       profile,

@@ -11,3 +11,4 @@ export {
   NODE_SERVICES,
   OPTIONAL_LAB_IMAGES,
 } from './lab-images';
+export { dockerCpuGroupsUnavailable, engineCgroupDriver } from './docker-cpu-groups';

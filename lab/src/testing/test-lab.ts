@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import { composeProject, renderComposeFile } from '../docker/compose-file';
 import { composeCommand, dockerBinary } from '../docker/docker-engine';
+import { removeDockerTenantCpuGroups } from '../docker/docker-cpu-groups';
 import { composeProjectName, dockerComponents, labComposeEnv, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
@@ -75,7 +76,7 @@ async function startInContainers(
     environment = await new DockerComposeEnvironment(dataDir, composeFile)
       .withProjectName(composeProjectName(options.profile))
       .withClientOptions(executable ? { executable } : {})
-      .withEnvironment(labComposeEnv(dataDir, definition))
+      .withEnvironment(labComposeEnv(dataDir, options.profile, definition))
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(options.startupTimeoutMs ?? 300_000)
       .up();
@@ -113,6 +114,7 @@ async function startInContainers(
       writeFileSync(path.join(logDir, `${name}.log`), `${logs.stdout}${logs.stderr}`);
     }
     await started.down({ removeVolumes: true, timeout: 10_000 });
+    removeDockerTenantCpuGroups(options.profile);
     clearLabState(options.repoRoot, options.profile);
   };
   return {
