@@ -14,6 +14,7 @@ import {
   labDataDir,
   readLabSecret,
   startTestLab,
+  TENANT_FACING_PIDS_LIMIT,
   type TestLab,
   VM_CPU_SHARES,
 } from '@tenantlab/lab';
@@ -238,6 +239,49 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
       const switchPid = Number(docker('inspect', '--format', '{{ .State.Pid }}', switchId));
       assert.equal(cpuGroupOf(switchPid), `/docker/${switchId}`);
     }
+  });
+
+  it('lets no code in a VM container fork past its pids limit, hold a capability or gain one, and the VM keeps serving', async () => {
+    const vm = await lab.containerId('vm-a1');
+    for (const name of ['vm-a1', 'vm-b2', 'otlp-relay']) {
+      const id = await lab.containerId(name);
+      assert.equal(
+        docker(
+          'inspect',
+          '--format',
+          '{{ .HostConfig.PidsLimit }} {{ .HostConfig.CapDrop }} {{ .HostConfig.SecurityOpt }}',
+          id,
+        ),
+        `${TENANT_FACING_PIDS_LIMIT} [ALL] [no-new-privileges:true]`,
+        name,
+      );
+    }
+    // As the VM's own user, and as root in its container (what a tenant that broke out of Node would be): no capability.
+    for (const user of ['node', 'root']) {
+      const status = docker('exec', '--user', user, vm, 'cat', '/proc/self/status');
+      for (const set of ['CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) {
+        assert.match(status, new RegExp(`${set}:\\s+0{16}\\n`), `${user}: ${set}`);
+      }
+      assert.match(status, /NoNewPrivs:\s+1\n/, `${user}: no new privileges`);
+    }
+    // A fork bomb, bounded: 2 x the limit of 2 s sleeps, spawned by Node in the VM container; the spawns past the
+    // limit fail (EAGAIN), none outlives its 2 s.
+    const script = `
+      const { spawn } = require('node:child_process');
+      const tally = { started: 0, refused: 0, other: [] };
+      for (let i = 0; i < ${2 * TENANT_FACING_PIDS_LIMIT}; i++) {
+        const child = spawn('sleep', ['2'], { stdio: 'ignore' });
+        child.on('spawn', () => tally.started++);
+        child.on('error', (e) => (e.code === 'EAGAIN' ? tally.refused++ : tally.other.push(e.code)));
+      }
+      setTimeout(() => console.log(JSON.stringify(tally)), 2500);`;
+    const tally = JSON.parse(docker('exec', vm, 'node', '-e', script)) as { started: number; refused: number };
+    assert.ok(tally.started < TENANT_FACING_PIDS_LIMIT, `spawned: ${JSON.stringify(tally)}`);
+    assert.equal(tally.started + tally.refused, 2 * TENANT_FACING_PIDS_LIMIT, JSON.stringify(tally));
+    const url = lab.state.components.find((c) => c.name === 'vm-a1')?.url ?? '';
+    await eventually('vm-a1 ready again after the fork bomb', 30_000, async () =>
+      (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined,
+    );
   });
 
   it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {

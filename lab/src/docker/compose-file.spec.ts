@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { readLabDefinition } from '../lab-definition';
-import { composeProject, renderComposeFile } from './compose-file';
+import { composeProject, renderComposeFile, TENANT_FACING_PIDS_LIMIT } from './compose-file';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -79,6 +79,22 @@ describe('the compose project generated from a lab file', () => {
     assert.deepEqual(
       weighted,
       ['vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((vm) => [vm, 110]),
+    );
+  });
+
+  it('limits pids, drops every capability and forbids new privileges in the containers tenants drive or reach, only those', () => {
+    const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
+    const limited = Object.entries(project.services)
+      .filter(([, s]) => s.pids_limit !== undefined || s.cap_drop !== undefined || s.security_opt !== undefined)
+      .map(([name, s]) => [name, s.pids_limit, s.cap_drop, s.security_opt]);
+    assert.deepEqual(
+      limited,
+      ['otlp-relay', 'vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((name) => [
+        name,
+        TENANT_FACING_PIDS_LIMIT,
+        ['ALL'],
+        ['no-new-privileges:true'],
+      ]),
     );
   });
 

@@ -315,6 +315,7 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
     // (docker-cpu-groups.ts; empty: Docker's default parent), so a tenant's weight is not its number of containers.
     services[vm].cpu_shares = VM_CPU_SHARES;
     services[vm].cgroup_parent = `\${${vmCpuGroupVariable(tenant)}:-}`;
+    Object.assign(services[vm], TENANT_FACING_LIMITS);
   });
   // Each container's secrets (a VM only its own tenant's enrollment secret) and the variables naming their files.
   const tenantOf = new Map(vms.map(({ vm, tenant }) => [vm, tenant]));
@@ -332,6 +333,21 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
   );
   return { services, networks: { core: {}, 'tenant-vms': {} }, secrets };
 }
+
+/** The most processes and threads a tenant-facing container may hold: a Node process uses about a dozen. */
+export const TENANT_FACING_PIDS_LIMIT = 64;
+
+/**
+ * What a container a tenant drives (its VMs) or talks to (the OTLP relay) may not do beyond its job, should a tenant
+ * get code running in it: fork past TENANT_FACING_PIDS_LIMIT (a fork bomb would exhaust the host's pids, every
+ * container's and service's), hold any capability (Node needs none: it runs as the image's `node` user, listens
+ * above 1024, and reads its secret through its group), or gain one through a set-uid binary.
+ */
+export const TENANT_FACING_LIMITS: Pick<ComposeService, 'pids_limit' | 'cap_drop' | 'security_opt'> = {
+  pids_limit: TENANT_FACING_PIDS_LIMIT,
+  cap_drop: ['ALL'],
+  security_opt: ['no-new-privileges:true'],
+};
 
 /**
  * The Compose variable holding the sha256 of `tenant`'s VMs' metrics scrape token (labComposeEnv sets it; the lab's
@@ -359,6 +375,7 @@ function otlpRelayService(definition: LabDefinition): ComposeService {
     // A small heap: the relay holds only the exports in flight (at most 1 MiB each).
     command: ['node', '--max-old-space-size=48', '/app/services/telemetry/dist/otlp-relay/otlp-relay.main.js'],
     mem_limit: '160m',
+    ...TENANT_FACING_LIMITS,
     environment: {
       HOST: '0.0.0.0',
       PORT: String(OTLP_RELAY_PORT),
@@ -395,6 +412,10 @@ export interface ComposeService {
   cpu_shares?: number;
   /** A VM container's CPU group: its tenant's, through vmCpuGroupVariable (docker-cpu-groups.ts). */
   cgroup_parent?: string;
+  /** Tenant-facing containers only (TENANT_FACING_LIMITS). */
+  pids_limit?: number;
+  cap_drop?: string[];
+  security_opt?: string[];
   environment: Record<string, string>;
   /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
   secrets?: string[];

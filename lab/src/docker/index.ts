@@ -12,3 +12,4 @@ export {
   OPTIONAL_LAB_IMAGES,
 } from './lab-images';
 export { dockerCpuGroupsUnavailable, engineCgroupDriver } from './docker-cpu-groups';
+export { TENANT_FACING_LIMITS, TENANT_FACING_PIDS_LIMIT } from './compose-file';
