@@ -18,7 +18,7 @@ import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attache
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
 import { atVmPriority } from './vm-priority';
-import { inTenantCpuGroup, prepareTenantCpuGroups, type TenantCpuGroups } from './tenant-cpu-groups';
+import { cpuGroupsProgress, inTenantCpuGroup, prepareTenantCpuGroups, type TenantCpuGroups } from './tenant-cpu-groups';
 import {
   ensureMetricsScrapeTokens,
   ensurePrometheusWebPassword,
@@ -147,12 +147,8 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       vmsPerTenant.set(tenant, (vmsPerTenant.get(tenant) ?? 0) + 1);
     }
     const groups = vms.length > 0 ? prepareTenantCpuGroups(profile, vmsPerTenant) : undefined;
-    if (groups && 'unavailable' in groups) {
-      onProgress(`tenant VMs are weighed on the CPU one process each, not per tenant: ${groups.unavailable}`);
-    } else if (groups) {
-      cpuGroups = groups;
-      onProgress(`tenant VMs get one CPU group per tenant (${groups.dir})`);
-    }
+    if (groups) onProgress(cpuGroupsProgress('processes', groups));
+    if (groups && !('unavailable' in groups)) cpuGroups = groups;
     await startGroup(vms, options.vmStartConcurrency ?? vmStartConcurrency());
     if (vms.length > 0) onProgress(`${vms.length} VMs registered (${seconds(startedAt)})`);
     const switchSpec = plan.find((s) => s.name === 'switch');

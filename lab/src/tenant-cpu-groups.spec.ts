@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { inTenantCpuGroup, prepareTenantCpuGroups } from './tenant-cpu-groups';
+import { cpuGroupsProgress, inTenantCpuGroup, prepareTenantCpuGroups } from './tenant-cpu-groups';
 
 describe('tenant CPU groups', () => {
   it('says why not, and makes nothing, where there is no cgroup v1 cpu controller', () => {
@@ -15,6 +15,19 @@ describe('tenant CPU groups', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('has lab up say why VMs are weighed one each where there are no groups, and where the groups are otherwise', () => {
+    const groups = prepareTenantCpuGroups('lab', new Map([['tenant-a', 2]]), '/nonexistent/cgroup/cpu');
+    assert.equal(
+      cpuGroupsProgress('processes', groups as { unavailable: string }),
+      'tenant VM processes are weighed on the CPU one each, not per tenant: no cgroup v1 cpu controller at ' +
+        '/nonexistent/cgroup/cpu',
+    );
+    assert.equal(
+      cpuGroupsProgress('containers', { dir: '/docker/tenantlab-lab' }),
+      'tenant VM containers get one CPU group per tenant (/docker/tenantlab-lab)',
+    );
   });
 
   it("runs a command with its own pid written to the group's procs file first, and the command's output intact", () => {

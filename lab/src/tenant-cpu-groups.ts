@@ -87,6 +87,19 @@ export function prepareTenantCpuGroups(
 }
 
 /**
+ * The line `lab up` prints about the tenant groups: where they are, or why the tenants' VMs (`processes` locally,
+ * `containers` in Docker) are weighed one each instead.
+ */
+export function cpuGroupsProgress(
+  vms: 'processes' | 'containers',
+  outcome: { dir: string } | { unavailable: string },
+): string {
+  return 'unavailable' in outcome
+    ? `tenant VM ${vms} are weighed on the CPU one each, not per tenant: ${outcome.unavailable}`
+    : `tenant VM ${vms} get one CPU group per tenant (${outcome.dir})`;
+}
+
+/**
  * `command args` run in the CPU group whose `cgroup.procs` is `procsFile`: a shell writes its own pid there, then
  * execs the command, so the process is in its group before it starts a thread (threads inherit it), and a VM the
  * lab starts again after a crash joins it too. When the write fails the command runs all the same, outside.

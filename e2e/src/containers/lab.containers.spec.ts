@@ -241,7 +241,7 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     }
   });
 
-  it('lets no code in a VM container fork past its pids limit, hold a capability or gain one, and the VM keeps serving', async () => {
+  it('lets no code in a VM container fork past its pids limit, hold or gain a capability, or change its image, and the VM keeps serving', async () => {
     const vm = await lab.containerId('vm-a1');
     for (const name of ['vm-a1', 'vm-b2', 'otlp-relay']) {
       const id = await lab.containerId(name);
@@ -249,10 +249,10 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
         docker(
           'inspect',
           '--format',
-          '{{ .HostConfig.PidsLimit }} {{ .HostConfig.CapDrop }} {{ .HostConfig.SecurityOpt }}',
+          '{{ .HostConfig.PidsLimit }} {{ .HostConfig.CapDrop }} {{ .HostConfig.SecurityOpt }} {{ .HostConfig.ReadonlyRootfs }}',
           id,
         ),
-        `${TENANT_FACING_PIDS_LIMIT} [ALL] [no-new-privileges:true]`,
+        `${TENANT_FACING_PIDS_LIMIT} [ALL] [no-new-privileges:true] true`,
         name,
       );
     }
@@ -263,6 +263,13 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
         assert.match(status, new RegExp(`${set}:\\s+0{16}\\n`), `${user}: ${set}`);
       }
       assert.match(status, /NoNewPrivs:\s+1\n/, `${user}: no new privileges`);
+      // The image's files are read-only, root's too; only /tmp (a small tmpfs) takes writes.
+      const write = spawnSync(dockerBinary(), ['exec', '--user', user, vm, 'touch', '/app/planted'], {
+        encoding: 'utf8',
+      });
+      assert.notEqual(write.status, 0);
+      assert.match(write.stderr, /Read-only file system/, `${user}: ${write.stderr}`);
+      docker('exec', '--user', user, vm, 'touch', `/tmp/${user}`);
     }
     // A fork bomb, bounded: 2 x the limit of 2 s sleeps, spawned by Node in the VM container; the spawns past the
     // limit fail (EAGAIN), none outlives its 2 s.

@@ -82,11 +82,11 @@ describe('the compose project generated from a lab file', () => {
     );
   });
 
-  it('limits pids, drops every capability and forbids new privileges in the containers tenants drive or reach, only those', () => {
+  it('limits pids, drops every capability, forbids new privileges and writes to the image in the containers tenants drive or reach, only those', () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const limited = Object.entries(project.services)
-      .filter(([, s]) => s.pids_limit !== undefined || s.cap_drop !== undefined || s.security_opt !== undefined)
-      .map(([name, s]) => [name, s.pids_limit, s.cap_drop, s.security_opt]);
+      .filter(([, s]) => [s.pids_limit, s.cap_drop, s.security_opt, s.read_only, s.tmpfs].some((v) => v !== undefined))
+      .map(([name, s]) => [name, s.pids_limit, s.cap_drop, s.security_opt, s.read_only, s.tmpfs]);
     assert.deepEqual(
       limited,
       ['otlp-relay', 'vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((name) => [
@@ -94,6 +94,8 @@ describe('the compose project generated from a lab file', () => {
         TENANT_FACING_PIDS_LIMIT,
         ['ALL'],
         ['no-new-privileges:true'],
+        true,
+        ['/tmp:size=16m'],
       ]),
     );
   });

@@ -341,12 +341,18 @@ export const TENANT_FACING_PIDS_LIMIT = 64;
  * What a container a tenant drives (its VMs) or talks to (the OTLP relay) may not do beyond its job, should a tenant
  * get code running in it: fork past TENANT_FACING_PIDS_LIMIT (a fork bomb would exhaust the host's pids, every
  * container's and service's), hold any capability (Node needs none: it runs as the image's `node` user, listens
- * above 1024, and reads its secret through its group), or gain one through a set-uid binary.
+ * above 1024, and reads its secret through its group), gain one through a set-uid binary, or change its image's
+ * files (the services write none; /tmp is a small tmpfs, counted in the container's memory).
  */
-export const TENANT_FACING_LIMITS: Pick<ComposeService, 'pids_limit' | 'cap_drop' | 'security_opt'> = {
+export const TENANT_FACING_LIMITS: Pick<
+  ComposeService,
+  'pids_limit' | 'cap_drop' | 'security_opt' | 'read_only' | 'tmpfs'
+> = {
   pids_limit: TENANT_FACING_PIDS_LIMIT,
   cap_drop: ['ALL'],
   security_opt: ['no-new-privileges:true'],
+  read_only: true,
+  tmpfs: ['/tmp:size=16m'],
 };
 
 /**
@@ -416,6 +422,8 @@ export interface ComposeService {
   pids_limit?: number;
   cap_drop?: string[];
   security_opt?: string[];
+  read_only?: boolean;
+  tmpfs?: string[];
   environment: Record<string, string>;
   /** The Compose secrets it mounts at /run/secrets/<name>: only those it reads. */
   secrets?: string[];

@@ -11,7 +11,7 @@ import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
-import { tenantCpuGroupPath } from '../tenant-cpu-groups';
+import { cpuGroupsProgress, tenantCpuGroupPath } from '../tenant-cpu-groups';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
@@ -248,9 +248,12 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
     const noCpuGroups = dockerCpuGroupsUnavailable(engineCgroupDriver());
     onProgress(
-      noCpuGroups === undefined
-        ? `tenant VM containers get one CPU group per tenant (${tenantCpuGroupPath(profile, undefined, 'docker')})`
-        : `tenant VM containers are weighed on the CPU one container each, not per tenant: ${noCpuGroups}`,
+      cpuGroupsProgress(
+        'containers',
+        noCpuGroups === undefined
+          ? { dir: tenantCpuGroupPath(profile, undefined, 'docker') }
+          : { unavailable: noCpuGroups },
+      ),
     );
     const up = runCompose(
       repoRoot,
