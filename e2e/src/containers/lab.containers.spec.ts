@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import {
   dockerCpuGroupsUnavailable,
   engineCgroupDriver,
   labDataDir,
+  OPERATOR_CONNECTIONS_PER_ADDRESS,
   readLabSecret,
   startTestLab,
   TENANT_FACING_PIDS_LIMIT,
@@ -289,6 +290,66 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     await eventually('vm-a1 ready again after the fork bomb', 30_000, async () =>
       (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined,
     );
+  });
+
+  it("gets a VM's connections to the operator past its limit closed at once, while another tenant's VM is served", async () => {
+    const flooder = await lab.containerId('vm-a1');
+    const bystander = await lab.containerId('vm-b1');
+    const attempts = 4 * OPERATOR_CONNECTIONS_PER_ADDRESS;
+    // Opens `attempts` connections at once, each asking GET /health; says "held" once each was answered (kept) or
+    // closed unanswered (refused), keeps the kept ones open until its stdin closes, then prints the tally.
+    const script = `
+      const net = require('node:net');
+      const tally = { kept: 0, refused: 0 };
+      const sockets = [];
+      let settled = 0;
+      for (let i = 0; i < ${attempts}; i++) {
+        const socket = net.connect({ host: 'operator', port: 3000 });
+        sockets.push(socket);
+        let done = false;
+        const settle = (kept) => {
+          if (done) return;
+          done = true;
+          tally[kept ? 'kept' : 'refused']++;
+          if (++settled === ${attempts}) console.log('held');
+        };
+        socket.on('connect', () => socket.write('GET /health HTTP/1.1\\r\\nHost: operator\\r\\n\\r\\n'));
+        socket.on('data', () => settle(true));
+        socket.on('close', () => settle(false));
+        socket.on('error', () => settle(false));
+      }
+      process.stdin.on('end', () => { console.log(JSON.stringify(tally)); process.exit(0); });
+      process.stdin.resume();`;
+    const flood = spawn(dockerBinary(), ['exec', '-i', flooder, 'node', '-e', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let output = '';
+    const held = new Promise<void>((resolve, reject) => {
+      flood.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('held')) resolve();
+      });
+      flood.once('exit', (code) => reject(new Error(`the flood exited (${code}) before holding: ${output}`)));
+    });
+    try {
+      await held;
+      // Meanwhile tenant-b's VM still gets answers from the operator.
+      const answer = docker(
+        'exec',
+        bystander,
+        'node',
+        '-e',
+        "fetch('http://operator:3000/health').then((r) => console.log(r.status), (e) => console.log(e.message))",
+      );
+      assert.equal(answer, '200', "tenant-b's VM served while tenant-a's holds its connections");
+    } finally {
+      flood.stdin.end();
+    }
+    await new Promise((resolve) => flood.once('exit', resolve));
+    const tally = JSON.parse(output.split('\n').filter(Boolean).at(-1) ?? '{}') as { kept: number; refused: number };
+    // The VM's own process holds a few of its address's connections (heartbeats): at most the limit are kept.
+    assert.ok(tally.kept <= OPERATOR_CONNECTIONS_PER_ADDRESS && tally.kept > 0, JSON.stringify(tally));
+    assert.equal(tally.kept + tally.refused, attempts, JSON.stringify(tally));
   });
 
   it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {

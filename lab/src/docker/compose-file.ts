@@ -233,6 +233,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       {
         ...nodeEnv(SERVICE_PORTS.operator, 'operator'),
         VM_LEASE_MS: '${VM_LEASE_MS:-15000}',
+        // Each VM container has its own address here: one cannot hold the operator's event loop with thousands of
+        // connections (the services and the host's published port come from addresses of their own).
+        MAX_CONNECTIONS_PER_ADDRESS: String(OPERATOR_CONNECTIONS_PER_ADDRESS),
         // The lab's tenants (their secrets' hashes, not the secrets), from the lab runner's environment (or .env).
         LAB_TENANTS: requiredComposeVariable('LAB_TENANTS'),
         ALLOCATOR_URL: `http://allocator:${SERVICE_PORTS.allocator}`,
@@ -333,6 +336,12 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
   );
   return { services, networks: { core: {}, 'tenant-vms': {} }, secrets };
 }
+
+/**
+ * Connections to the operator one address (a VM container) may hold open in Docker mode: a VM's own calls need a few
+ * (heartbeats, circuits, its workloads' and tests' calls); past it they are closed at once.
+ */
+export const OPERATOR_CONNECTIONS_PER_ADDRESS = 32;
 
 /** The most processes and threads a tenant-facing container may hold: a Node process uses about a dozen. */
 export const TENANT_FACING_PIDS_LIMIT = 64;

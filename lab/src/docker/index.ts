@@ -12,4 +12,4 @@ export {
   OPTIONAL_LAB_IMAGES,
 } from './lab-images';
 export { dockerCpuGroupsUnavailable, engineCgroupDriver } from './docker-cpu-groups';
-export { TENANT_FACING_LIMITS, TENANT_FACING_PIDS_LIMIT } from './compose-file';
+export { OPERATOR_CONNECTIONS_PER_ADDRESS, TENANT_FACING_LIMITS, TENANT_FACING_PIDS_LIMIT } from './compose-file';

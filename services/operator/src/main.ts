@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger,
+    maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
     openApi: {
       title: 'Tenantlab operator',
       description:

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { shutdownTelemetry } from '../telemetry';
 import type { JsonLogger } from '../logging';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { limitConnectionsPerAddress } from './connections-per-address';
 import { assertJsonDepthWithin } from './json-depth';
 import { installOpenApi, type OpenApiOptions } from './openapi';
 import { createValidationPipe } from './validation.pipe';
@@ -21,6 +22,8 @@ export interface ServiceBootstrapOptions {
   shutdownTimeoutMs?: number;
   /** Serves the service's OpenAPI document at /openapi.json and its browsable page at /docs. */
   openApi?: OpenApiOptions;
+  /** Connections one address may hold open at once; past it they are closed at once (0: no limit). */
+  maxConnectionsPerAddress?: number;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   const { logger } = options;
   const app = await createServiceApp(options);
   installShutdown(app, options);
+  limitConnectionsPerAddress(app.getHttpServer(), options.maxConnectionsPerAddress ?? 0);
   await app.listen(options.port, options.host);
   logger.record('info', `${options.name} listening on http://${options.host}:${options.port}`, {
     context: 'bootstrap',

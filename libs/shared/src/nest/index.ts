@@ -9,3 +9,4 @@ export * from './component-status.module';
 export * from './service-auth.guard';
 export * from './openapi';
 export * from './openapi-schemas';
+export * from './connections-per-address';

@@ -23,6 +23,7 @@ describe('operator configuration', () => {
       LOG_LEVEL: 'info',
       REDIS_URL: 'redis://127.0.0.1:6379',
       VM_LEASE_MS: 15_000,
+      MAX_CONNECTIONS_PER_ADDRESS: 0,
       CIRCUIT_POLICY: [],
       MAX_CIRCUITS_PER_VM: 64,
       TENANT_RING_BYTES: 256 * 1024 * 1024,

@@ -39,6 +39,12 @@ export const operatorEnv = {
   PORT: env.port({ default: 3000 }),
   /** A VM whose last heartbeat is older than this is shown as not alive, and its circuits are torn down. */
   VM_LEASE_MS: env.integer({ default: 15_000, min: 1000 }),
+  /**
+   * Connections one address may hold open at once (0: no limit); past it the operator closes them as soon as they are
+   * accepted (connections-per-address.ts). Docker mode sets it, where each VM container has its own address; locally
+   * every client is 127.0.0.1, so it stays off.
+   */
+  MAX_CONNECTIONS_PER_ADDRESS: env.integer({ default: 0, min: 0 }),
   /** Which tenants may connect to which services of other tenants; within a tenant everything is allowed. */
   CIRCUIT_POLICY: jsonEnv<CircuitPolicyRule[]>({
     default: [],
