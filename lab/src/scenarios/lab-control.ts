@@ -72,8 +72,9 @@ export class DockerLabControl implements LabControl {
   }
 
   async pause(component: string): Promise<string> {
-    await docker(['pause', await this.containerId(component)], `pause ${component}`);
-    return 'docker pause';
+    const id = await this.containerId(component);
+    const tries = await freezeWithRetries(() => docker(['pause', id], `pause ${component}`).then(() => undefined));
+    return tries === 1 ? 'docker pause' : `docker pause (frozen at try ${tries})`;
   }
 
   async resume(component: string): Promise<string> {
@@ -85,6 +86,28 @@ export class DockerLabControl implements LabControl {
     const container = (await listContainers(this.profile)).get(component);
     if (!container) throw new Error(`the lab has no container for ${component}`);
     return container.id;
+  }
+}
+
+/** How many times a pause is tried when the kernel did not freeze every task in time. */
+export const FREEZE_TRIES = 3;
+
+/**
+ * Runs `freeze` (a `docker pause`) until it succeeds, at most FREEZE_TRIES times, and returns the try that did. runc
+ * freezes a container through its cgroup and gives up when its tasks are not all frozen within its own bound ("unable
+ * to freeze"), leaving the container running: on a busy 2-core machine a broker's hundred threads sometimes take
+ * longer. Any other refusal is thrown at once.
+ */
+export async function freezeWithRetries(freeze: () => Promise<void>, tries = FREEZE_TRIES): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await freeze();
+      return attempt;
+    } catch (error) {
+      if (attempt >= tries || !/unable to freeze/i.test(error instanceof Error ? error.message : String(error))) {
+        throw error;
+      }
+    }
   }
 }
 
