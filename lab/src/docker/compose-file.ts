@@ -3,7 +3,6 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import type { LabDefinition } from '../lab-definition';
 import { VM_NODE_OPTIONS } from '../lab-plan';
 import { VM_CPU_SHARES } from '../vm-priority';
-import { vmCpuGroupVariable } from './docker-cpu-groups';
 import { kafkaSecuritySettings } from '../infra/kafka-security';
 import { requiredComposeVariable } from '../service-tokens';
 import {
@@ -365,11 +364,24 @@ export const TENANT_FACING_LIMITS: Pick<
 };
 
 /**
- * The Compose variable holding the sha256 of `tenant`'s VMs' metrics scrape token (labComposeEnv sets it; the lab's
- * tenant ids are a-z, 0-9 and -, so `-` -> `_` and upper case keep each tenant's its own).
+ * A Compose variable of `tenant`'s own, `<prefix>_<TENANT>`: the lab's tenant ids are a-z, 0-9 and -, so `-` -> `_`
+ * and upper case keep each tenant's its own.
  */
+function tenantVariable(prefix: string, tenant: string): string {
+  return `${prefix}_${tenant.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** The Compose variable holding the sha256 of `tenant`'s VMs' metrics scrape token (labComposeEnv sets it). */
 export function vmMetricsTokenHashVariable(tenant: string): string {
-  return `METRICS_VM_TOKEN_SHA256_${tenant.toUpperCase().replaceAll('-', '_')}`;
+  return tenantVariable('METRICS_VM_TOKEN_SHA256', tenant);
+}
+
+/**
+ * The Compose variable holding the cgroup parent of `tenant`'s VM containers (labComposeEnv sets it where the lab
+ * makes tenant groups, docker-cpu-groups.ts; unset, Compose gives an empty parent and Docker its default).
+ */
+export function vmCpuGroupVariable(tenant: string): string {
+  return tenantVariable('VM_CPU_GROUP', tenant);
 }
 
 /** The relay's port on both networks (the OTLP/HTTP port, so a VM's exporter needs only the host name changed). */

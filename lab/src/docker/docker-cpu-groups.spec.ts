@@ -8,8 +8,8 @@ import {
   dockerCpuGroupsUnavailable,
   prepareDockerTenantCpuGroups,
   removeDockerTenantCpuGroups,
-  vmCpuGroupVariable,
 } from './docker-cpu-groups';
+import { vmCpuGroupVariable } from './compose-file';
 
 const definition = {
   name: 'two',

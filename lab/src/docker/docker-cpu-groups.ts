@@ -3,21 +3,13 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabDefinition } from '../lab-definition';
 import { CPU_CGROUP_ROOT, prepareTenantCpuGroups, tenantCpuGroupPath } from '../tenant-cpu-groups';
+import { vmCpuGroupVariable } from './compose-file';
 import { dockerBinary } from './docker-engine';
 
 /** Docker's own group under the cgroupfs driver, holding a group per container (the services' among them). */
 const DOCKER_PARENT = 'docker';
 /** Where the kernel mounts cgroup v1's controllers, one directory each. */
 const CGROUP_MOUNTS = '/sys/fs/cgroup';
-
-/**
- * The Compose variable holding the cgroup parent of `tenant`'s VM containers (labComposeEnv sets it where the lab
- * makes tenant groups; unset, Compose gives an empty parent and Docker its default). Same naming as the metrics
- * token's variable: the lab's tenant ids are a-z, 0-9 and -.
- */
-export function vmCpuGroupVariable(tenant: string): string {
-  return `VM_CPU_GROUP_${tenant.toUpperCase().replaceAll('-', '_')}`;
-}
 
 /**
  * Why the engine's containers cannot be put in tenant groups the lab makes, or undefined when they can: the engine

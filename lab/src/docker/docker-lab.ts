@@ -17,13 +17,7 @@ import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from '.
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
 import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
-import {
-  type DockerCpuGroups,
-  dockerCpuGroupsUnavailable,
-  engineCgroupDriver,
-  prepareDockerTenantCpuGroups,
-  removeDockerTenantCpuGroups,
-} from './docker-cpu-groups';
+import { type DockerCpuGroups, prepareDockerTenantCpuGroups, removeDockerTenantCpuGroups } from './docker-cpu-groups';
 
 /** The Compose project name of a profile's Docker lab: containers, networks and volumes all carry it. */
 export function composeProjectName(profile: string): string {
@@ -246,13 +240,12 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
   };
   try {
     onProgress(`starting ${components.length} containers (compose project ${composeProjectName(profile)})`);
-    const noCpuGroups = dockerCpuGroupsUnavailable(engineCgroupDriver());
+    // What making the groups came to (runCompose makes them again for `up`, idempotently, and names them to Compose).
+    const cpuGroups = prepareDockerTenantCpuGroups(profile, options.definition);
     onProgress(
       cpuGroupsProgress(
         'containers',
-        noCpuGroups === undefined
-          ? { dir: tenantCpuGroupPath(profile, undefined, 'docker') }
-          : { unavailable: noCpuGroups },
+        'env' in cpuGroups ? { dir: tenantCpuGroupPath(profile, undefined, 'docker') } : cpuGroups,
       ),
     );
     const up = runCompose(
