@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attackerRedisBytesMax } from '@tenantlab/shared';
+import { attackerRedisBytesMax, attackerTenantRedisBytesMax } from '@tenantlab/shared';
 import { isolationFigures, type VictimRun } from './isolation.bench';
 
 const victim = (fps: number, p99Us: number): VictimRun => ({
@@ -55,5 +55,6 @@ describe('the isolation bench report (keys and goals as the README lists them)',
     const figures = isolationFigures({ alone: [victim(1, 1)], storm: [victim(1, 1)] }, [storm]);
     assert.equal(figures.metrics.attacker_redis_bytes_max, attackerRedisBytesMax());
     assert.ok(figures.metrics.attacker_redis_bytes_max > 0);
+    assert.equal(figures.metrics.attacker_tenant_redis_bytes_max, attackerTenantRedisBytesMax());
   });
 });

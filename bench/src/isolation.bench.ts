@@ -9,7 +9,7 @@ import {
   type TestRedis,
   testAdminHeaders,
 } from '@tenantlab/lab';
-import { attackerRedisBytesMax, PORT_KEYS, requestJson } from '@tenantlab/shared';
+import { attackerRedisBytesMax, attackerTenantRedisBytesMax, PORT_KEYS, requestJson } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { alternatingRounds, median, orderOfRound } from './bench-rounds';
 import { publishReport } from './bench-report';
@@ -103,6 +103,10 @@ export async function runIsolationBenchmark(): Promise<void> {
           "the most Redis memory one VM can hold with everything its ACL allows, at the operator's default quotas " +
           '(attackerRedisBytesMax: tx and rx at the switch bound, inbox at its cap, rings at the circuit quotas); ' +
           "under the lab's maxmemory (3gb, sized for the default lab's four VMs: docs/redis-rights.md)",
+        attacker_tenant_redis_bytes_max:
+          'the most Redis memory one tenant can hold with all its VMs (up to its default maxVms, 64) together ' +
+          "(attackerTenantRedisBytesMax: its ports' streams at the switch's tenant budgets, rings at the tenant " +
+          "quotas, an inbox per VM); the default lab's two tenants together stay under its maxmemory",
         victim_stages:
           "where the victim's frames spent their time, median ms per stage over all frames (stages as below): alone " +
           `${victims.alone.map((r) => stagesText(r.typical)).join('; ')}; under storm ` +
@@ -155,6 +159,9 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
       // Derived, not timed: the formula is in libs/shared/src/redis/attacker-redis-bytes.ts and docs/redis-rights.md,
       // and e2e/src/isolation/attacker-redis-bytes.int.spec.ts fills what one VM may fill and stays under it.
       attacker_redis_bytes_max: attackerRedisBytesMax(),
+      // The same for all of one tenant's VMs: the switch's tenant budgets and the tenant ring quotas keep its VM count
+      // from multiplying it (e2e/src/packet-path/switch.e2e.spec.ts holds a 12-VM tenant's rx to its budget).
+      attacker_tenant_redis_bytes_max: attackerTenantRedisBytesMax(),
     },
     baseline: {
       victim_fps_alone: Math.round(fps.alone),

@@ -8,10 +8,11 @@ export interface TenantCapsOverrides {
   maxPrograms?: number;
   ringBytes?: number;
   vmRingBytes?: number;
+  ringEntries?: number;
   vmRingEntries?: number;
 }
 
-const CAP_NAMES = ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'vmRingEntries'];
+const CAP_NAMES = ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'ringEntries', 'vmRingEntries'];
 
 export interface LabDefinition {
   name: string;

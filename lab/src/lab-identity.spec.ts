@@ -86,4 +86,16 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
         error.message.includes('tenants[0].caps.maxCircuits: expected a non-negative integer'),
     );
   });
+
+  it('takes the per-tenant ringEntries cap in a lab file, and refuses it negative', () => {
+    const caps = { ringEntries: 4096, vmRingEntries: 2048 };
+    assert.deepEqual(
+      parseLabDefinition({ name: 'x', tenants: [{ id: 't', vms: [], caps }] }, 'x').tenants[0]?.caps,
+      caps,
+    );
+    assert.throws(
+      () => parseLabDefinition({ name: 'x', tenants: [{ id: 't', vms: [], caps: { ringEntries: -1 } }] }, 'x'),
+      (error: Error) => error.message.includes('tenants[0].caps.ringEntries: expected a non-negative integer'),
+    );
+  });
 });

@@ -8,6 +8,7 @@ import {
   metricsVmScrapeTokenName,
   readLabSecret,
   readLabState,
+  readRedisAdminPassword,
   tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
@@ -18,6 +19,7 @@ import {
   PORT_KEYS,
   requestJson,
   SWITCH_CONSUMER_GROUP,
+  TENANT_PORT_BUDGETS,
   TENANT_SECRET_HEADER,
   TOPICS,
 } from '@tenantlab/shared';
@@ -32,6 +34,7 @@ import {
   REPO_ROOT,
   urlOf,
 } from '../lab-process';
+import { rxFrameBytes, sequencedFrame } from '../packet-path/port-traffic';
 import { AttackTable } from './attack-table';
 
 interface Credentials {
@@ -773,6 +776,71 @@ describe('a hostile tenant against the lab', () => {
         /ring warden/.test(warden.lastReason ?? '') && !after.startsWith('XLEN 2'),
       ),
     );
+  });
+
+  it("cannot hold more than its tenant's rx budget in Redis by registering VMs that never read", async () => {
+    // Mallory registers 10 more VMs of tenant-a (its maxVms is 64) that never read their rx, and broadcasts jumbo frames
+    // from its own tx: each copy to them stays in Redis. Unbounded per tenant, each would hold a port's 16 MiB.
+    const ids = Array.from({ length: 10 }, (_, i) => `mallory-fill-${i}`);
+    const tokens = new Map<string, string>();
+    const admin = new Redis({
+      port: 6379 + E2E_PORT_OFFSET,
+      host: '127.0.0.1',
+      password: readRedisAdminPassword(labDataDir(REPO_ROOT, E2E_PROFILE)) ?? '',
+    });
+    const sw = urlOf(state, 'switch');
+    type Dataplane = {
+      ports: { vm: string; tenant: string }[];
+      counters: { ports: Record<string, { rxFrames: number } | undefined> };
+    };
+    try {
+      for (const id of ids) {
+        const answer = await requestJson<{ credentials: Credentials }>(
+          'POST',
+          `${operator}/vms`,
+          { id, tenant: 'tenant-a', url: 'http://127.0.0.1:9' },
+          10_000,
+          { [TENANT_SECRET_HEADER]: tenantASecret },
+        );
+        assert.equal(answer.status, 201, JSON.stringify(answer.body));
+        tokens.set(id, answer.body.credentials.token);
+      }
+      const before = await eventually('the switch to attach the 10 VMs', 20_000, async () => {
+        const { body } = await labAdminRequest<Dataplane>('GET', `${sw}/dataplane`);
+        const attached = new Set(body.ports.map((port) => port.vm));
+        return ids.every((id) => attached.has(id)) ? body : undefined;
+      });
+      const readBefore = before.counters.ports[MALLORY]?.rxFrames ?? 0;
+      const broadcasts = 1500;
+      const jumbo = (i: number): Buffer => sequencedFrame(MALLORY, 'ff:ff:ff:ff:ff:ff', i, { payloadBytes: 8000 });
+      for (let i = 0; i < broadcasts; i += 100) {
+        const pipeline = malloryRedis.pipeline();
+        for (let j = i; j < i + 100; j++) pipeline.xadd(PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frame, jumbo(j));
+        await pipeline.exec();
+      }
+      await eventually('the switch to have read every broadcast', 60_000, async () => {
+        const { body } = await labAdminRequest<Dataplane>('GET', `${sw}/dataplane`);
+        const read = (body.counters.ports[MALLORY]?.rxFrames ?? 0) - readBefore;
+        return read >= broadcasts && (await admin.xlen(PORT_KEYS.tx(MALLORY))) === 0 ? true : undefined;
+      });
+      let held = 0;
+      for (const id of ids) held += await rxFrameBytes(admin, id);
+      const outcome = `${(held / 2 ** 20).toFixed(1)} MiB held by the 10, budget ${TENANT_PORT_BUDGETS.rxBytes / 2 ** 20} MiB`;
+      assert.ok(
+        table.record(
+          `10 more VMs of its tenant that never read, flooded with ${broadcasts} jumbo broadcasts`,
+          "within the tenant's rx budget (TENANT_RX_BYTES)",
+          outcome,
+          held <= TENANT_PORT_BUDGETS.rxBytes && held > TENANT_PORT_BUDGETS.rxBytes / 2,
+        ),
+        outcome,
+      );
+    } finally {
+      for (const [id, token] of tokens) {
+        await requestJson('DELETE', `${operator}/vms/${id}`, undefined, 10_000, { authorization: `Bearer ${token}` });
+      }
+      admin.disconnect();
+    }
   });
 
   it("leaves tenant-b's circuits and frames flowing after all of the above", async () => {

@@ -60,3 +60,18 @@ export async function receivedSequences(redis: Redis, vm: string): Promise<numbe
 export async function rxFrameCount(redis: Redis, vm: string): Promise<number> {
   return (await receivedFrames(redis, vm)).length;
 }
+
+/**
+ * Bytes of frames in a VM's rx, read a page at a time: whole rx streams of megabytes in one reply, several at once,
+ * pass the output buffer limit Redis gives every client (redis-limits.ts) and the connection is cut.
+ */
+export async function rxFrameBytes(redis: Redis, vm: string): Promise<number> {
+  let bytes = 0;
+  let after = '-';
+  for (;;) {
+    const page = await redis.xrangeBuffer(PORT_KEYS.rx(vm), after, '+', 'COUNT', 64);
+    for (const [, fields] of page) for (const { frame } of portEntryContent(fields).frames) bytes += frame.length;
+    if (page.length < 64) return bytes;
+    after = `(${page[page.length - 1][0].toString()}`;
+  }
+}

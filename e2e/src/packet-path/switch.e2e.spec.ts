@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort, seedVmRegistry, startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { PORT_CAPACITY_FRAMES, PORT_ENTRY_FIELDS, PORT_KEYS, withVlanTag } from '@tenantlab/shared';
+import {
+  PORT_CAPACITY_BYTES,
+  PORT_CAPACITY_FRAMES,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  TENANT_PORT_BUDGETS,
+  withVlanTag,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { adminRequest, ServiceProcess } from '../service-process';
-import { receivedSequences, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
+import { receivedSequences, rxFrameBytes, rxFrameCount, sendFrames, sequencedFrame } from './port-traffic';
 
 const VMS = { 'vm-a1': 'tenant-a', 'vm-a2': 'tenant-a', 'vm-a3': 'tenant-a', 'vm-b1': 'tenant-b' } as const;
 type Vm = keyof typeof VMS;
@@ -303,5 +310,98 @@ describe('a 16-VM broadcast storm against the switch, at its default storm contr
     const storm = await tenantCounters('tenant-s');
     console.log(`# storm tenant: ${JSON.stringify(storm)}`);
     assert.ok((storm?.drops['storm-control'] ?? 0) > 0);
+  });
+});
+
+/**
+ * A tenant's ports share its budget of Redis memory (issue 10: a tenant's VM count must not multiply what it holds in
+ * the shared Redis). Twelve VMs of one tenant that never read their rx are flooded with jumbo frames by one of them;
+ * a tenant of two VMs, which never reads either, is sent as many. Each port of the first holds at most its share of
+ * TENANT_RX_BYTES (the switch's default: four ports' worth), the tenant no more than the budget; the second tenant's
+ * port still holds what a port may (PORT_CAPACITY_BYTES).
+ */
+describe("a tenant's ports sharing its rx budget, at the switch's defaults", () => {
+  const BIG = Array.from({ length: 12 }, (_, i) => `vm-r${i}`);
+  const SMALL = { 'vm-q1': 'tenant-q', 'vm-q2': 'tenant-q' } as const;
+  const FRAMES = 2100;
+  const PAYLOAD = 8000;
+  let redis: TestRedis;
+  let admin: Redis;
+  let sw: ServiceProcess;
+
+  interface Counters {
+    txFrames: number;
+    drops: Record<string, number | undefined>;
+  }
+  const tenantCounters = async (tenant: string): Promise<Counters | undefined> =>
+    (await adminRequest<{ counters: { tenants: Record<string, Counters | undefined> } }>('GET', `${sw.url}/dataplane`))
+      .body.counters.tenants[tenant];
+  /** Copies delivered (tx, at the destinations) or dropped as rx-full. */
+  const handled = (counters: Counters | undefined): number =>
+    (counters?.txFrames ?? 0) + (counters?.drops['rx-full'] ?? 0);
+  before(async () => {
+    redis = await startTestRedis();
+    admin = new Redis(redis.url);
+    await seedVmRegistry(admin, { ...Object.fromEntries(BIG.map((vm) => [vm, 'tenant-r'])), ...SMALL });
+    const process = await ServiceProcess.create('switch', 'switch', {
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
+      PORT_SCAN_INTERVAL_MS: '100',
+      TRACE_SAMPLING_RATE: '0',
+      // Every flood copy reaches an rx, so what bounds them is the rx budget, not storm control.
+      SWITCH_FLOOD_COPIES_PER_SECOND: '0',
+    });
+    sw = await process.start(30_000, '/health');
+    await eventually('the switch to attach all 14 ports', 10_000, async () => {
+      const { body } = await adminRequest<{ ports: unknown[] }>('GET', `${sw.url}/dataplane`);
+      return body.ports.length === BIG.length + 2 ? true : undefined;
+    });
+  });
+
+  after(async () => {
+    await sw?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('holds each port of a 12-VM tenant to its share, while a 2-VM tenant keeps its ports whole', async () => {
+    const broadcasts = Array.from({ length: FRAMES }, (_, i) =>
+      sequencedFrame('vm-r0', 'ff:ff:ff:ff:ff:ff', i, { payloadBytes: PAYLOAD }),
+    );
+    const unicast = Array.from({ length: FRAMES }, (_, i) =>
+      sequencedFrame('vm-q1', 'vm-q2', i, { payloadBytes: PAYLOAD }),
+    );
+    for (let i = 0; i < FRAMES; i += 100) {
+      await sendFrames(admin, 'vm-r0', broadcasts.slice(i, i + 100));
+      await sendFrames(admin, 'vm-q1', unicast.slice(i, i + 100));
+    }
+    let seen: unknown;
+    await eventually('every copy delivered or dropped as rx-full', 60_000, async () => {
+      const counters = [await tenantCounters('tenant-r'), await tenantCounters('tenant-q')];
+      seen = counters;
+      // vm-r0's tx has its share of its tenant's tx budget too (some 13 MiB, under the 17 MB sent): what it wrote
+      // past that before the switch read it was dropped unread as tx-over-bound, and never copied.
+      const broadcast = FRAMES - (counters[0]?.drops['tx-over-bound'] ?? 0);
+      return handled(counters[0]) === broadcast * (BIG.length - 1) && handled(counters[1]) === FRAMES
+        ? true
+        : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; last counters ${JSON.stringify(seen)}`);
+    });
+    const frameBytes = broadcasts[0].length;
+    const share = Math.floor(TENANT_PORT_BUDGETS.rxBytes / BIG.length);
+    const held: number[] = [];
+    for (const vm of BIG.slice(1)) held.push(await rxFrameBytes(admin, vm));
+    for (const [i, bytes] of held.entries()) {
+      assert.ok(bytes <= share, `${BIG[i + 1]} holds ${bytes} bytes of frames, over its share ${share}`);
+      assert.ok(bytes > share - frameBytes, `${BIG[i + 1]} holds ${bytes}: filled to its share, not short of it`);
+    }
+    const total = held.reduce((sum, bytes) => sum + bytes, 0);
+    assert.ok(total <= TENANT_PORT_BUDGETS.rxBytes, `the tenant holds ${total}, over its budget`);
+    assert.ok(((await tenantCounters('tenant-r'))?.drops['rx-full'] ?? 0) > 0, 'the rest dropped as rx-full');
+    const small = await rxFrameBytes(admin, 'vm-q2');
+    assert.ok(small > PORT_CAPACITY_BYTES - frameBytes, `vm-q2 holds ${small}: a small tenant's port is whole`);
+    assert.ok(small <= PORT_CAPACITY_BYTES);
+    console.log(`# tenant-r: ${total} bytes in 11 rx (share ${share} each); tenant-q's vm-q2: ${small}`);
   });
 });

@@ -92,6 +92,14 @@ describe('scenario files', () => {
     );
   });
 
+  it("takes the operator's per-tenant caps in tenants[].caps, ringEntries among them, and refuses one negative", () => {
+    const tenant = { id: 'tenant-a', vms: ['vm-a1'] };
+    assert.deepEqual(problems({ tenants: [{ ...tenant, caps: { ringEntries: 4096, vmRingEntries: 2048 } }] }), []);
+    assert.deepEqual(problems({ tenants: [{ ...tenant, caps: { ringEntries: -1 } }] }), [
+      'tenants[0].caps.ringEntries: must be at least 0',
+    ]);
+  });
+
   // One case per kind of error, each with the path it must name.
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a wrong type', { durationMs: 'long' }, /^durationMs: expected integer, got string$/],

@@ -265,10 +265,9 @@ export const SCENARIO_SCHEMA: JsonSchema = {
           type: 'object',
           additionalProperties: false,
           properties: Object.fromEntries(
-            ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'vmRingEntries'].map((cap) => [
-              cap,
-              { type: 'integer', minimum: 0 },
-            ]),
+            ['maxVms', 'maxCircuits', 'maxPrograms', 'ringBytes', 'vmRingBytes', 'ringEntries', 'vmRingEntries'].map(
+              (cap) => [cap, { type: 'integer', minimum: 0 }],
+            ),
           ),
         },
         allow: {

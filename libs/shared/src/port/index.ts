@@ -5,3 +5,4 @@ export * from './impairment-spec';
 export * from './port-frames';
 export * from './stage-timings';
 export * from './stream-occupancy';
+export * from './tenant-port-budget';

@@ -1,5 +1,17 @@
 import { PORT_CAPACITY_BYTES, PORT_CAPACITY_FRAMES } from './port-keys';
 
+/** What a port stream may hold: frames, and bytes of frames. */
+export interface StreamCapacity {
+  frames: number;
+  bytes: number;
+}
+
+/** A port stream's capacity unless its writer is given a smaller one (the switch's rx, by its tenant's share). */
+export const PORT_CAPACITY: Readonly<StreamCapacity> = Object.freeze({
+  frames: PORT_CAPACITY_FRAMES,
+  bytes: PORT_CAPACITY_BYTES,
+});
+
 /** One entry a stream's writer wrote: its id when the writer knows it, and the frames and bytes it carries. */
 interface WrittenEntry {
   id?: string;
@@ -22,13 +34,13 @@ export class StreamOccupancy {
   private bytes = 0;
   private unknown = 0;
 
-  /** Frames and bytes that may still be written within PORT_CAPACITY_FRAMES and PORT_CAPACITY_BYTES. */
-  room(): { frames: number; bytes: number } {
-    return { frames: PORT_CAPACITY_FRAMES - this.frames - this.unknown, bytes: PORT_CAPACITY_BYTES - this.bytes };
+  /** Frames and bytes that may still be written within `capacity` (PORT_CAPACITY_FRAMES and PORT_CAPACITY_BYTES). */
+  room(capacity: Readonly<StreamCapacity> = PORT_CAPACITY): StreamCapacity {
+    return { frames: capacity.frames - this.frames - this.unknown, bytes: capacity.bytes - this.bytes };
   }
 
-  hasRoom(frames: number, bytes: number): boolean {
-    const room = this.room();
+  hasRoom(frames: number, bytes: number, capacity: Readonly<StreamCapacity> = PORT_CAPACITY): boolean {
+    const room = this.room(capacity);
     return frames <= room.frames && bytes <= room.bytes;
   }
 

@@ -7,6 +7,7 @@ import {
   PORT_ENTRY_META_BYTES,
   PORT_TX_MEMORY_BYTES,
 } from '../port/port-keys';
+import { type PortBounds, TENANT_PORT_BUDGETS } from '../port/tenant-port-budget';
 
 /**
  * What one VM's rings may hold, from the operator's quotas (its config and the circuit DTO's limits).
@@ -143,4 +144,69 @@ export function attackerRedisBytesMax(limits: AttackerRingLimits = DEFAULT_ATTAC
  */
 export function wardenOvershootBytes(writeBytesPerSecond: number, wardenIntervalMs: number): number {
   return Math.ceil((writeBytesPerSecond * 2 * wardenIntervalMs) / 1000);
+}
+
+/** What all of one tenant's VMs may hold together, from the operator's tenant caps and the switch's tenant budgets. */
+export interface AttackerTenantLimits {
+  /** VMs of the tenant with a live lease at once: TENANT_MAX_VMS (default 64), cap maxVms. */
+  vms: number;
+  /** Circuit endpoints in the tenant: TENANT_MAX_CIRCUITS (default 1024), cap maxCircuits. */
+  circuits: number;
+  /** Ring entries of all the tenant's circuits: TENANT_RING_ENTRIES (default 131072), cap ringEntries. */
+  ringEntries: number;
+  /** Ring payload of all of them: half of TENANT_RING_BYTES (256 MiB), as for one VM (AttackerRingLimits). */
+  ringPayloadBytes: number;
+  /** The switch's budget for all the tenant's ports: TENANT_TX_MEMORY_BYTES, TENANT_RX_FRAMES, TENANT_RX_BYTES. */
+  ports: Readonly<PortBounds>;
+}
+
+/** The operator's and the switch's defaults (operator.config.ts, switch.config.ts). */
+export const DEFAULT_ATTACKER_TENANT_LIMITS: Readonly<AttackerTenantLimits> = Object.freeze({
+  vms: 64,
+  circuits: 1024,
+  ringEntries: 131_072,
+  ringPayloadBytes: 268_435_456 / 2,
+  ports: TENANT_PORT_BUDGETS,
+});
+
+/**
+ * attacker_tenant_redis_bytes_max: the most Redis memory one tenant can hold with all its VMs together, each doing
+ * everything its ACL allows (as attackerRedisBytesMax for one VM), so long as every stream is kept to its cap:
+ *
+ *   BT      = tx + rx + inboxes + rings + control
+ *   tx      = TT + V × K                                  the switch keeps each port's tx to its share of the
+ *                                                         tenant's TT = TENANT_TX_MEMORY_BYTES (tenant-port-shares.ts)
+ *   rx      = A × (CT + FT × (PM + O)) + FT × N + V × K   and delivers at most FT = TENANT_RX_FRAMES frames and
+ *                                                         CT = TENANT_RX_BYTES of them to all its VMs' rx together
+ *   inboxes = V × ((I + 100) × e(M) + K)                  one inbox per VM, at its cap
+ *   rings   = (RT + 2C) × e(META) + A × PT + C × K        RT = TENANT_RING_ENTRIES entries, PT payload bytes and
+ *                                                         C = TENANT_MAX_CIRCUITS endpoints of the tenant in all
+ *   control = C × H + (3V + 3C) × U
+ *
+ * with V = the tenant's maxVms and the other letters as in attackerRedisBytesMax. Only the inboxes and a few keys per
+ * VM grow with V: a tenant's VM count no longer multiplies its ports' streams or its rings (before the tenant budgets,
+ * a tenant at 64 VMs could hold 64 × attackerRedisBytesMax, 16.6 GB). Holds while the same as attackerRedisBytesMax
+ * holds, and the ring warden's overshoot (wardenOvershootBytes) is on top, shared by all.
+ */
+export function attackerTenantRedisBytesMax(
+  limits: Readonly<AttackerTenantLimits> = DEFAULT_ATTACKER_TENANT_LIMITS,
+): number {
+  const keys = limits.vms * STREAM_KEY_BYTES;
+  const tx = limits.ports.txMemoryBytes + keys;
+  const rx =
+    Math.ceil(
+      ALLOCATOR_FACTOR *
+        (limits.ports.rxBytes + limits.ports.rxFrames * (PORT_ENTRY_META_BYTES + STREAM_ENTRY_OVERHEAD)),
+    ) +
+    limits.ports.rxFrames * STREAM_NODE_OVERHEAD +
+    keys;
+  const inboxes =
+    limits.vms *
+    (streamEntries(INBOX_MAX_ENTRIES + APPROXIMATE_TRIM_SLACK, INBOX_MESSAGE_MAX_BYTES) + STREAM_KEY_BYTES);
+  const rings =
+    streamEntries(limits.ringEntries + 2 * limits.circuits, ENTRY_META_BYTES) +
+    Math.ceil(ALLOCATOR_FACTOR * limits.ringPayloadBytes) +
+    limits.circuits * STREAM_KEY_BYTES;
+  const control = limits.circuits * CONTROL_HASH_BYTES + (3 * limits.vms + 3 * limits.circuits) * ACL_BYTES_PER_KEY;
+  return tx + rx + inboxes + rings + control;
 }

@@ -125,6 +125,40 @@ describe('circuit quotas in Redis (CircuitsRepository scripts)', () => {
     assert.equal(await repository.beginTeardown(circuit(a, b), 'never created'), undefined);
   });
 
+  it("refuses past a tenant's TENANT_RING_ENTRIES across its VMs, each under VM_RING_ENTRIES, and refunds it at teardown", async () => {
+    const tenant = unique('tenant-e');
+    const [a1, a2, a3, a4] = ['vm-a1', 'vm-a2', 'vm-a3', 'vm-a4'].map((vm) => ({ vm: unique(vm), tenant }));
+    // The tenant's own cap (48) over the operator's default; each circuit inside it charges 2 x 16 entries.
+    const limits: QuotaLimits = {
+      MAX_CIRCUITS_PER_VM: 64,
+      TENANT_RING_BYTES: 1024 * MiB,
+      VM_RING_ENTRIES: 32,
+      TENANT_RING_ENTRIES: 131_072,
+      perTenant: { [tenant]: { TENANT_RING_ENTRIES: 48 } },
+    };
+    const first = circuit(a1, a2);
+    assert.equal(await repository.create(first, circuitCharges(first, limits)), undefined);
+    assert.equal(await used(`TENANT_RING_ENTRIES:${tenant}`), 2 * capacity.entries, 'both endpoints, one ring each');
+
+    // Other VMs of the same tenant, each far under its own VM_RING_ENTRIES: the tenant's total is what refuses.
+    const second = circuit(a3, a4);
+    const refused = await repository.create(second, circuitCharges(second, limits));
+    assert.deepEqual(refused, {
+      exceeded: { quota: 'TENANT_RING_ENTRIES', holder: tenant, amount: 2 * capacity.entries, limit: 48 },
+      used: 2 * capacity.entries,
+    });
+    for (const vm of [a3.vm, a4.vm]) {
+      assert.equal(await admin.hexists(REDIS_KEYS.circuitUsage, `VM_RING_ENTRIES:${vm}`), 0, `${vm} charged nothing`);
+    }
+    assert.equal(await admin.exists(REDIS_KEYS.circuit(second.id)), 0, 'a refused circuit leaves no record');
+
+    // Closing the first circuit gives the tenant its entries back, and the refused one fits.
+    assert.equal(await repository.beginTeardown(first, 'closed by vm-a1'), 'closed by vm-a1');
+    assert.equal(await admin.hexists(REDIS_KEYS.circuitUsage, `TENANT_RING_ENTRIES:${tenant}`), 0, 'back to nothing');
+    assert.equal(await repository.create(second, circuitCharges(second, limits)), undefined);
+    assert.equal(await used(`TENANT_RING_ENTRIES:${tenant}`), 2 * capacity.entries);
+  });
+
   it('lets concurrent creates take no more than the limit', async () => {
     const listener = { vm: unique('vm-l'), tenant: unique('tenant-l') };
     const limits: QuotaLimits = { MAX_CIRCUITS_PER_VM: 5, TENANT_RING_BYTES: 1024 * MiB };

@@ -1,13 +1,19 @@
 import type { CircuitEndpointInfo, RingCapacity } from '@tenantlab/shared';
 
 export type QuotaName =
-  'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES' | 'VM_RING_BYTES' | 'VM_RING_ENTRIES' | 'TENANT_MAX_CIRCUITS';
+  | 'MAX_CIRCUITS_PER_VM'
+  | 'TENANT_RING_BYTES'
+  | 'VM_RING_BYTES'
+  | 'TENANT_RING_ENTRIES'
+  | 'VM_RING_ENTRIES'
+  | 'TENANT_MAX_CIRCUITS';
 
 /** The operator-wide limits; the tenant quotas (and the VM_RING_* ones) may be overridden per tenant (`perTenant`). */
 export interface QuotaLimits {
   MAX_CIRCUITS_PER_VM: number;
   TENANT_RING_BYTES: number;
   VM_RING_BYTES?: number;
+  TENANT_RING_ENTRIES?: number;
   VM_RING_ENTRIES?: number;
   TENANT_MAX_CIRCUITS?: number;
   /** Per tenant, the limits its caps set (for VM quotas: those of its VMs). */
@@ -25,10 +31,11 @@ export interface QuotaCharge {
 
 /**
  * What a circuit costs, counted per endpoint: each endpoint takes one of its VM's circuit slots, and charges its
- * tenant for both rings (2 × capacity.bytes), the memory the circuit may hold in Redis, and its VM for the entries
- * of the ring it writes (capacity.entries). So a circuit inside one tenant counts twice against that tenant, and one
- * to itself twice against its VM. Charges to the same holder are merged, so a limit is checked against the whole
- * amount.
+ * tenant for both rings (2 × capacity.bytes), the memory the circuit may hold in Redis, and both its VM and its
+ * tenant for the entries of the ring it writes (capacity.entries): the VM so one VM cannot take its tenant's whole
+ * share, the tenant so its VM count does not multiply what its rings can hold. So a circuit inside one tenant counts
+ * twice against that tenant, and one to itself twice against its VM. Charges to the same holder are merged, so a
+ * limit is checked against the whole amount.
  */
 export function circuitCharges(
   circuit: { a: CircuitEndpointInfo; b: CircuitEndpointInfo; capacity: RingCapacity },
@@ -48,6 +55,7 @@ export function circuitCharges(
     add('MAX_CIRCUITS_PER_VM', endpoint.vm, endpoint.tenant, 1);
     add('TENANT_RING_BYTES', endpoint.tenant, endpoint.tenant, 2 * circuit.capacity.bytes);
     add('VM_RING_BYTES', endpoint.vm, endpoint.tenant, 2 * circuit.capacity.bytes);
+    add('TENANT_RING_ENTRIES', endpoint.tenant, endpoint.tenant, circuit.capacity.entries);
     add('VM_RING_ENTRIES', endpoint.vm, endpoint.tenant, circuit.capacity.entries);
     add('TENANT_MAX_CIRCUITS', endpoint.tenant, endpoint.tenant, 1);
   }
@@ -74,6 +82,13 @@ export function describeQuotaExceeded(charge: QuotaCharge, used: number): string
       `quota VM_RING_ENTRIES exceeded (cap vmRingEntries): VM ${charge.holder}'s circuits hold ${used} ring ` +
       `entries, this circuit would add ${charge.amount} (capacity.entries of the ring each endpoint at the VM ` +
       `writes), and the limit is ${charge.limit}; close circuits of this VM or ask for fewer entries`
+    );
+  }
+  if (charge.quota === 'TENANT_RING_ENTRIES') {
+    return (
+      `quota TENANT_RING_ENTRIES exceeded (cap ringEntries): tenant ${charge.holder}'s circuits hold ${used} ring ` +
+      `entries, this circuit would add ${charge.amount} (capacity.entries of the ring each endpoint in the tenant ` +
+      `writes), and the limit is ${charge.limit}; close circuits of the tenant or ask for fewer entries`
     );
   }
   if (charge.quota === 'TENANT_MAX_CIRCUITS') {

@@ -36,7 +36,12 @@ describe('CircuitsService', () => {
   let acl: InMemoryAclRepository;
   let registry: RegistryService;
   let listeners: ListenersService;
-  let config: { CIRCUIT_POLICY: CircuitPolicyRule[]; MAX_CIRCUITS_PER_VM: number; TENANT_RING_BYTES: number };
+  let config: {
+    CIRCUIT_POLICY: CircuitPolicyRule[];
+    MAX_CIRCUITS_PER_VM: number;
+    TENANT_RING_BYTES: number;
+    TENANT_RING_ENTRIES?: number;
+  };
   let circuits: CircuitsService;
   /** A CircuitsService like `circuits`, but reading each tenant's caps from `tenants`. */
   let circuitsWithCaps: (tenants: TenantsService) => CircuitsService;
@@ -258,6 +263,50 @@ describe('CircuitsService', () => {
         .get(circuit.id)
         ?.charges.find((c) => c.quota === 'TENANT_RING_BYTES' && c.holder === 'tenant-a');
       assert.deepEqual([charge?.amount, charge?.limit], [4 * MiB, 8 * MiB]);
+    });
+
+    it('charges each tenant the entries of the rings its endpoints write, against its own ringEntries cap, over TENANT_RING_ENTRIES', async () => {
+      config.TENANT_RING_ENTRIES = 131_072;
+      config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];
+      await listeners.listen(b1, 'db');
+      await listeners.listen(a2, 'db');
+      const { tenants } = await declareTestTenants(['tenant-a', 'tenant-b'], {
+        caps: { 'tenant-a': { ringEntries: 8192 } },
+      });
+      const service = circuitsWithCaps(tenants);
+      const capacity = { entries: 64, bytes: MiB };
+      const entriesOf = (id: string) =>
+        circuitsRepository.records
+          .get(id)
+          ?.charges.filter((c) => c.quota === 'TENANT_RING_ENTRIES')
+          .map((c) => `${c.holder}=${c.amount}/${c.limit}`);
+      // Across tenants each side's tenant pays for the one ring its endpoint writes, at its own limit.
+      const across = await service.connect(a1, { target: 'vm-b1/db', mode: 'stream', capacity });
+      assert.deepEqual(entriesOf(across.id), ['tenant-a=64/8192', 'tenant-b=64/131072']);
+      // Inside a tenant it pays for both.
+      const inside = await service.connect(a1, { target: 'vm-a2/db', mode: 'stream', capacity });
+      assert.deepEqual(entriesOf(inside.id), ['tenant-a=128/8192']);
+    });
+
+    it('turns a TENANT_RING_ENTRIES refusal into QUOTA_EXCEEDED naming the cap ringEntries, and sets nothing up', async () => {
+      config.TENANT_RING_ENTRIES = 96;
+      await listeners.listen(a2, 'db');
+      circuitsRepository.refusal = (charges) => {
+        const exceeded = charges.find((c) => c.quota === 'TENANT_RING_ENTRIES');
+        return exceeded && { exceeded, used: 64 };
+      };
+      await assert.rejects(
+        circuits.connect(a1, { target: 'db', mode: 'stream', capacity: { entries: 16, bytes: MiB } }),
+        (e: unknown) =>
+          e instanceof QuotaExceededError &&
+          e.message.startsWith(
+            "quota TENANT_RING_ENTRIES exceeded (cap ringEntries): tenant tenant-a's circuits hold 64 ring entries, " +
+              'this circuit would add 32 ',
+          ) &&
+          e.message.includes('limit is 96'),
+      );
+      assert.equal(circuitsRepository.records.size, 0, 'no record');
+      assert.equal(circuitsRepository.circuitKeys.size, 0, 'no circuit keys');
     });
 
     it('turns a refusal into QUOTA_EXCEEDED with the use and limit, and sets nothing up', async () => {

@@ -28,7 +28,7 @@ export interface CallerIdentity {
 }
 
 type CircuitsConfig = Pick<OperatorConfig, 'CIRCUIT_POLICY' | 'MAX_CIRCUITS_PER_VM' | 'TENANT_RING_BYTES'> &
-  Partial<Pick<OperatorConfig, 'VM_RING_BYTES' | 'VM_RING_ENTRIES' | 'TENANT_MAX_CIRCUITS'>>;
+  Partial<Pick<OperatorConfig, 'VM_RING_BYTES' | 'TENANT_RING_ENTRIES' | 'VM_RING_ENTRIES' | 'TENANT_MAX_CIRCUITS'>>;
 
 /**
  * The operator as circuit broker (seed 001): resolves a target to a listener, checks policy and quotas once, sets
@@ -96,8 +96,8 @@ export class CircuitsService {
   }
 
   /**
-   * The operator's limits (VM_RING_BYTES, VM_RING_ENTRIES and TENANT_MAX_CIRCUITS among them), with each endpoint tenant's own caps
-   * over them (when the tenants feature is wired in).
+   * The operator's limits (VM_RING_BYTES, TENANT_RING_ENTRIES, VM_RING_ENTRIES and TENANT_MAX_CIRCUITS among them),
+   * with each endpoint tenant's own caps over them (when the tenants feature is wired in).
    */
   private async quotaLimits(record: CircuitRecord): Promise<QuotaLimits> {
     if (!this.tenants) return this.config;
@@ -107,6 +107,7 @@ export class CircuitsService {
       perTenant[tenant] = {
         ...(caps.ringBytes === undefined ? {} : { TENANT_RING_BYTES: caps.ringBytes }),
         ...(caps.vmRingBytes === undefined ? {} : { VM_RING_BYTES: caps.vmRingBytes }),
+        ...(caps.ringEntries === undefined ? {} : { TENANT_RING_ENTRIES: caps.ringEntries }),
         ...(caps.vmRingEntries === undefined ? {} : { VM_RING_ENTRIES: caps.vmRingEntries }),
         ...(caps.maxCircuits === undefined ? {} : { TENANT_MAX_CIRCUITS: caps.maxCircuits }),
       };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseEnv } from '@tenantlab/shared';
+import { ConfigError, DEFAULT_ATTACKER_RING_LIMITS, DEFAULT_ATTACKER_TENANT_LIMITS, parseEnv } from '@tenantlab/shared';
 import { operatorEnv } from './operator.config';
 
 describe('operator configuration', () => {
@@ -11,6 +11,36 @@ describe('operator configuration', () => {
         assert.ok(error instanceof ConfigError);
         assert.match(error.message, /SERVICE_TOKEN is required/);
         return true;
+      },
+    );
+  });
+
+  it('has the defaults the Redis memory bounds are derived from (attacker-redis-bytes.ts)', () => {
+    const config = parseEnv(operatorEnv, { SERVICE_TOKEN: 'c'.repeat(64) });
+    assert.deepEqual(
+      {
+        circuits: config.MAX_CIRCUITS_PER_VM,
+        ringEntries: config.VM_RING_ENTRIES,
+        ringPayloadBytes: config.VM_RING_BYTES / 2,
+      },
+      {
+        circuits: DEFAULT_ATTACKER_RING_LIMITS.circuits,
+        ringEntries: DEFAULT_ATTACKER_RING_LIMITS.ringEntries,
+        ringPayloadBytes: DEFAULT_ATTACKER_RING_LIMITS.ringPayloadBytes,
+      },
+    );
+    assert.deepEqual(
+      {
+        vms: config.TENANT_MAX_VMS,
+        circuits: config.TENANT_MAX_CIRCUITS,
+        ringEntries: config.TENANT_RING_ENTRIES,
+        ringPayloadBytes: config.TENANT_RING_BYTES / 2,
+      },
+      {
+        vms: DEFAULT_ATTACKER_TENANT_LIMITS.vms,
+        circuits: DEFAULT_ATTACKER_TENANT_LIMITS.circuits,
+        ringEntries: DEFAULT_ATTACKER_TENANT_LIMITS.ringEntries,
+        ringPayloadBytes: DEFAULT_ATTACKER_TENANT_LIMITS.ringPayloadBytes,
       },
     );
   });
@@ -32,6 +62,7 @@ describe('operator configuration', () => {
       SWITCH_URL: 'http://127.0.0.1:3001',
       VM_RING_BYTES: 128 * 1024 * 1024,
       VM_RING_ENTRIES: 65_536,
+      TENANT_RING_ENTRIES: 131_072,
       TENANT_MAX_VMS: 64,
       TENANT_MAX_CIRCUITS: 1024,
       TENANT_MAX_PROGRAMS: 1,
@@ -42,6 +73,13 @@ describe('operator configuration', () => {
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),
       documented,
+    );
+  });
+
+  it('refuses a TENANT_RING_ENTRIES below 1, naming it', () => {
+    assert.throws(
+      () => parseEnv(operatorEnv, { SERVICE_TOKEN: 'c'.repeat(64), TENANT_RING_ENTRIES: '0' }),
+      (error: unknown) => error instanceof ConfigError && /TENANT_RING_ENTRIES/.test(error.message),
     );
   });
 

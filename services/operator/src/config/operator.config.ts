@@ -65,6 +65,14 @@ export const operatorEnv = {
    * so this keeps attackerRedisBytesMax under the lab's maxmemory (docs/redis-rights.md).
    */
   VM_RING_ENTRIES: env.integer({ default: 65_536, min: 1 }),
+  /**
+   * Ring entries per tenant: capacity.entries of the ring each circuit endpoint in the tenant writes (a tenant may
+   * override: ringEntries). VM_RING_ENTRIES alone lets a tenant's VM count multiply what its rings can hold in Redis
+   * (TENANT_MAX_VMS x 65 536 entries of up to ~1.5 KB each); this bounds the tenant as a whole, as TENANT_RING_BYTES
+   * does for bytes. The default is 2 x VM_RING_ENTRIES, so a tenant of two VMs (as the lab's scenarios declare them)
+   * can still fill both VMs' entries caps.
+   */
+  TENANT_RING_ENTRIES: env.integer({ default: 131_072, min: 1 }),
   /** Default per-tenant caps (a tenant may override each in the lab file or the admin API). */
   TENANT_MAX_VMS: env.integer({ default: 64, min: 0 }),
   TENANT_MAX_CIRCUITS: env.integer({ default: 1024, min: 0 }),
@@ -77,7 +85,8 @@ export const operatorEnv = {
     default: [],
     expects:
       'a JSON array of tenants {"id": "<tenant id>", "secretSha256": "<64 hex digits>", "caps"?: {...}}, ' +
-      'each id once, caps among maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries',
+      'each id once, caps among maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, ringEntries, ' +
+      'vmRingEntries',
     validate: parseDeclaredTenants,
   }),
   /**

@@ -14,6 +14,11 @@ export interface TenantCaps {
   ringBytes: number;
   /** The same, per VM of the tenant, so one VM cannot take its whole tenant's ring memory. */
   vmRingBytes: number;
+  /**
+   * Ring entries of the tenant's circuits: capacity.entries of the ring each circuit endpoint in the tenant writes, so
+   * the tenant's VM count does not multiply what its rings can hold in Redis.
+   */
+  ringEntries: number;
   /** Ring entries per VM of the tenant: capacity.entries of the ring each of its circuit endpoints writes. */
   vmRingEntries: number;
 }
@@ -25,6 +30,7 @@ export const TENANT_CAP_BOUNDS: Record<keyof TenantCaps, { min: number; max: num
   maxPrograms: { min: 0, max: 1 },
   ringBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
   vmRingBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  ringEntries: { min: 0, max: Number.MAX_SAFE_INTEGER },
   vmRingEntries: { min: 0, max: Number.MAX_SAFE_INTEGER },
 };
 
@@ -35,6 +41,7 @@ export const TENANT_CAP_DEFAULT_ENV: Record<keyof TenantCaps, string> = {
   maxPrograms: 'TENANT_MAX_PROGRAMS',
   ringBytes: 'TENANT_RING_BYTES',
   vmRingBytes: 'VM_RING_BYTES',
+  ringEntries: 'TENANT_RING_ENTRIES',
   vmRingEntries: 'VM_RING_ENTRIES',
 };
 

@@ -11,6 +11,7 @@ import {
   keepAlive,
   OperatorApi,
   type OperatorUnderTest,
+  type TestVm,
   startOperator,
   TEST_ADMIN_TOKEN,
   uniqueId,
@@ -208,6 +209,48 @@ describe('tenants on a real Redis', () => {
       );
       // What is left of the cap is still given.
       await api.connect(a, service, { capacity: { entries: 32, bytes: 1024 } });
+    } finally {
+      pump.stop();
+    }
+  });
+
+  it("enforces ringEntries: the entries of the rings all the tenant's VMs write together, 429 naming the cap", async () => {
+    const tenant = uniqueId('tenant-ring-entries');
+    await api.declareTenant(tenant, { ringEntries: 96 });
+    const vms: TestVm[] = [];
+    for (let i = 0; i < 4; i++) vms.push(await api.register(uniqueId('vm'), tenant));
+    const [a, b, c, d] = vms as [TestVm, TestVm, TestVm, TestVm];
+    const pump = keepAlive(api, vms);
+    const capacity = { entries: 32, bytes: 1024 };
+    try {
+      const [first, second] = [uniqueId('svc'), uniqueId('svc')];
+      await api.listen(b, first);
+      await api.listen(d, second);
+      // a -> b: 2 endpoints x 32 entries = 64 of the tenant's 96, and 32 of each VM's (default) VM_RING_ENTRIES.
+      const held = await api.connect(a, first, { capacity });
+      // c -> d is on two other VMs, each with nothing yet, but the tenant would be at 128.
+      const over = await api.call<ErrorReply>('POST', '/circuits', {
+        body: { target: second, mode: 'stream', capacity },
+        token: c.credentials.token,
+      });
+      assert.equal(over.status, 429);
+      assert.equal(over.body.error.code, 'QUOTA_EXCEEDED');
+      assert.equal(
+        over.body.error.message,
+        `quota TENANT_RING_ENTRIES exceeded (cap ringEntries): tenant ${tenant}'s circuits hold 64 ring entries, ` +
+          'this circuit would add 64 (capacity.entries of the ring each endpoint in the tenant writes), and the ' +
+          'limit is 96; close circuits of the tenant or ask for fewer entries',
+      );
+
+      // Closing a circuit gives its entries back.
+      assert.equal((await api.call('DELETE', `/circuits/${held.id}`, { token: a.credentials.token })).status, 204);
+      await api.connect(c, second, { capacity });
+      assert.equal(Number(await admin.hget(REDIS_KEYS.circuitUsage, `TENANT_RING_ENTRIES:${tenant}`)), 64);
+
+      // So does deregistering an endpoint VM, which ends its circuits; then the tenant's whole 96 may be taken.
+      assert.equal((await api.call('DELETE', `/vms/${c.id}`, { token: c.credentials.token })).status, 204);
+      assert.equal(await admin.hexists(REDIS_KEYS.circuitUsage, `TENANT_RING_ENTRIES:${tenant}`), 0);
+      await api.connect(a, first, { capacity: { entries: 48, bytes: 1024 } });
     } finally {
       pump.stop();
     }

@@ -78,10 +78,33 @@ describe('TenantsService', () => {
     assert.equal(repository.tenants.has('tenant-late'), false);
   });
 
+  it('takes a ringEntries cap over TENANT_RING_ENTRIES, and refuses a negative, fractional or misspelt one', async () => {
+    assert.deepEqual(parseTenantCaps({ ringEntries: 0 }, 'caps'), { caps: { ringEntries: 0 }, problems: [] });
+    assert.deepEqual(parseTenantCaps({ ringEntries: -1, ringEntrie: 5 }, 'caps').problems, [
+      `caps.ringEntries: expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`,
+      'caps.ringEntrie: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, ' +
+        'ringEntries, vmRingEntries',
+    ]);
+    assert.deepEqual(parseTenantCaps({ ringEntries: 1.5 }, 'caps').problems, [
+      `caps.ringEntries: expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`,
+    ]);
+
+    const { tenants } = await declareTestTenants(['tenant-a'], { config: { TENANT_RING_ENTRIES: 4096 } });
+    assert.equal((await tenants.get('tenant-a')).caps.ringEntries, 4096, 'the default where the tenant sets none');
+    const own = await tenants.create('tenant-e', { ringEntries: 96 });
+    assert.equal(own.tenant.caps.ringEntries, 96);
+    assert.equal(own.tenant.caps.vmRingEntries, 65_536, 'the per-VM cap is a separate one');
+    assert.equal(
+      tenants.describeCap('tenant-a', 'ringEntries', {}),
+      'TENANT_RING_ENTRIES (the default cap ringEntries)',
+    );
+  });
+
   it('validates caps and LAB_TENANTS, naming each problem', () => {
     assert.deepEqual(parseTenantCaps({ maxVms: 2, vmRingBytes: 4096 }, 'caps').caps, { maxVms: 2, vmRingBytes: 4096 });
     assert.deepEqual(parseTenantCaps({ maxVm: 2, maxPrograms: 2 }, 'caps').problems, [
-      'caps.maxVm: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries',
+      'caps.maxVm: unknown cap; expected one of maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, ringEntries, ' +
+        'vmRingEntries',
       'caps.maxPrograms: expected an integer from 0 to 1',
     ]);
     const hash = sha256Hex('s');

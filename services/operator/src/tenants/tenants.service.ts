@@ -17,6 +17,7 @@ export type TenantsConfig = Pick<
   | 'TENANT_MAX_PROGRAMS'
   | 'TENANT_RING_BYTES'
   | 'VM_RING_BYTES'
+  | 'TENANT_RING_ENTRIES'
   | 'VM_RING_ENTRIES'
 >;
 
@@ -205,6 +206,7 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
       maxPrograms: own.maxPrograms ?? this.config.TENANT_MAX_PROGRAMS,
       ringBytes: own.ringBytes ?? this.config.TENANT_RING_BYTES,
       vmRingBytes: own.vmRingBytes ?? this.config.VM_RING_BYTES,
+      ringEntries: own.ringEntries ?? this.config.TENANT_RING_ENTRIES,
       vmRingEntries: own.vmRingEntries ?? this.config.VM_RING_ENTRIES,
     };
   }

@@ -310,6 +310,7 @@ export async function declareTestTenants(
     TENANT_MAX_PROGRAMS: 1,
     TENANT_RING_BYTES: 268_435_456,
     VM_RING_BYTES: 134_217_728,
+    TENANT_RING_ENTRIES: 131_072,
     VM_RING_ENTRIES: 65_536,
     ...options.config,
   };

@@ -42,6 +42,9 @@ describe('switch configuration', () => {
       PORT_SCAN_INTERVAL_MS: 1000,
       SWITCH_FLOOD_COPIES_PER_SECOND: 20_000,
       SWITCH_FLOOD_BURST_COPIES: 20_000,
+      TENANT_TX_MEMORY_BYTES: 160 * 1024 * 1024,
+      TENANT_RX_FRAMES: 32_768,
+      TENANT_RX_BYTES: 64 * 1024 * 1024,
     };
     assert.deepEqual(
       Object.fromEntries(Object.keys(documented).map((key) => [key, config[key as keyof typeof config]])),

@@ -7,6 +7,7 @@ import {
   redisEnv,
   SWITCH_RESOURCE_DEFAULTS,
   metricsTokenEnv,
+  TENANT_PORT_BUDGETS,
 } from '@tenantlab/shared';
 
 export const switchEnv = {
@@ -73,6 +74,15 @@ export const switchEnv = {
   SWITCH_FLOOD_COPIES_PER_SECOND: env.integer({ default: 20_000, min: 0 }),
   /** Most flood copies a tenant banks while it floods less (one second's worth by default). */
   SWITCH_FLOOD_BURST_COPIES: env.integer({ default: 20_000, min: 1 }),
+  /**
+   * Each tenant's budget of Redis memory in its ports' streams, all its VMs together (issue 10: a tenant's VM count
+   * must not multiply what it can hold in the shared Redis). A port gets its own bound (PORT_TX_MEMORY_BYTES,
+   * PORT_CAPACITY_FRAMES, PORT_CAPACITY_BYTES) or an equal share of its tenant's budget, whichever is smaller. The
+   * defaults are four ports' worth: a tenant of up to four VMs sees its ports' own bounds.
+   */
+  TENANT_TX_MEMORY_BYTES: env.integer({ default: TENANT_PORT_BUDGETS.txMemoryBytes, min: 1_048_576 }),
+  TENANT_RX_FRAMES: env.integer({ default: TENANT_PORT_BUDGETS.rxFrames, min: 64 }),
+  TENANT_RX_BYTES: env.integer({ default: TENANT_PORT_BUDGETS.rxBytes, min: 1_048_576 }),
   /** Who may call it (the operator, the lab's admin tools), each with its token: every route but /health, /ready. */
   ...callerTokensEnv,
 };

@@ -7,6 +7,7 @@ import {
   JsonLogger,
   KAFKA_CLIENT,
   NotFoundError,
+  PORT_CAPACITY_FRAMES,
   type ProgramEventMessage,
   REDIS_CLIENT,
   REDIS_KEYS,
@@ -31,6 +32,7 @@ import { PortDirectory } from '../ports/port-directory';
 import { type PortEntry, PortReader, type ReadRound, PortWriter } from '../ports/port-io';
 import { PortQuarantine } from '../ports/port-quarantine';
 import { StoreLedger } from '../ports/store-ledger';
+import { TenantPortShares } from '../ports/tenant-port-shares';
 import { ReadScheduler, type TenantUsage } from '../ports/read-scheduler';
 import { TxDoorbell } from '../ports/tx-doorbell';
 import { KafkaBatchPublisher } from '../traces/kafka-batch.publisher';
@@ -78,6 +80,8 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
   readonly pipeline: SwitchPipeline;
   private readonly directory: PortDirectory;
   private readonly reader: PortReader;
+  /** Each port's share of its tenant's budget of Redis memory, recounted when ports come or go. */
+  private readonly shares: TenantPortShares;
   private readonly writer: PortWriter;
   private readonly reads: Redis;
   private readonly subscriber: Redis;
@@ -137,13 +141,26 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.directory = new PortDirectory(redis, (vm) => this.ledger.txRecreated(vm));
     // Never resend a commit sent before the connection dropped: Redis may have run it (see untilClosed).
     this.reads = redis.duplicate({ connectionName: 'switch:ports', autoResendUnfulfilledCommands: false });
-    this.reader = new PortReader(this.reads, config.SWITCH_CONSUMER);
+    this.shares = new TenantPortShares({
+      txMemoryBytes: config.TENANT_TX_MEMORY_BYTES,
+      rxFrames: config.TENANT_RX_FRAMES,
+      rxBytes: config.TENANT_RX_BYTES,
+    });
+    this.reader = new PortReader(
+      this.reads,
+      config.SWITCH_CONSUMER,
+      PORT_CAPACITY_FRAMES,
+      (port) => this.shares.of(port).txMemoryBytes,
+    );
     this.subscriber = redis.duplicate({ connectionName: 'switch:doorbell' });
     this.doorbell = new TxDoorbell(this.subscriber, POLL_MS);
     this.scheduler = new ReadScheduler(config.SWITCH_TENANT_QUANTUM, config.SWITCH_BATCH);
     // The commit shares the reads' connection: Redis runs a round's commit before the next round's reads, sent
     // right behind it (see `run`), so the two take one round trip and a read never sees entries it has committed.
-    this.writer = new PortWriter(this.reads);
+    this.writer = new PortWriter(this.reads, (port) => {
+      const { rxFrames, rxBytes } = this.shares.of(port);
+      return { frames: rxFrames, bytes: rxBytes };
+    });
     this.impairments = new PortImpairments(this.heldTally);
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);
@@ -431,6 +448,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
         this.heldLeftOver.delete(port.vm);
         for (let i = 0; i < lost; i++) this.pipeline.counters.dropped(port, 'impaired-switch-restart');
       }
+      if (attached.length + detached.length > 0) this.shares.recount(this.directory.ports());
       for (const [port, reason] of faulty) this.quarantinePort(port, reason);
       // A port counts as attached again after a store loss only once the operator has made its keys anew (it deletes
       // them when the VM registers again): a ledger entry written before that would be wiped unread.

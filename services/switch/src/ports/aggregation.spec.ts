@@ -275,4 +275,19 @@ describe('rx entries the switch writes (issue 11)', () => {
     assert.equal(occupancy.hasRoom('vm-a2', 2, 128), false);
     assert.equal(occupancy.hasRoom('vm-b1', 1, PORT_CAPACITY_BYTES + 1), false, 'and in bytes');
   });
+
+  it('holds a destination to a smaller capacity when given one (its share of its tenant budget)', () => {
+    const occupancy = new RxOccupancy();
+    const share = { frames: 100, bytes: 1000 };
+    occupancy.written(
+      'vm-a2',
+      '5-0',
+      Array.from({ length: 90 }, () => ({ frame: Buffer.alloc(10) })),
+    );
+    occupancy.observe('vm-a2', 1, '5-0');
+    assert.equal(occupancy.hasRoom('vm-a2', 10, 100, share), true);
+    assert.equal(occupancy.hasRoom('vm-a2', 11, 100, share), false, 'in frames');
+    assert.equal(occupancy.hasRoom('vm-a2', 1, 101, share), false, 'in bytes');
+    assert.equal(occupancy.hasRoom('vm-a2', 11, 101), true, 'the port capacity when none is given');
+  });
 });

@@ -1,9 +1,11 @@
 import {
   epochMicros,
+  PORT_CAPACITY,
   PORT_CAPACITY_FRAMES,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
   PORT_TX_MEMORY_BYTES,
+  type StreamCapacity,
   SWITCH_CONSUMER_GROUP,
   untilClosed,
 } from '@tenantlab/shared';
@@ -99,8 +101,11 @@ export class PortReader {
     private readonly consumer: string,
     /** The most entries a port's tx stream may hold; what a VM writes beyond it is dropped. */
     private readonly bound = PORT_CAPACITY_FRAMES,
-    /** The most Redis memory a port's tx stream may take; the newest entries beyond it are dropped. */
-    private readonly memoryBound = PORT_TX_MEMORY_BYTES,
+    /**
+     * The most Redis memory a port's tx stream may take; the newest entries beyond it are dropped. Per port: its
+     * share of its tenant's budget (TenantPortShares).
+     */
+    private readonly memoryBoundOf: (port: SwitchPort) => number = () => PORT_TX_MEMORY_BYTES,
     /** How often (in rounds) each port's memory bound is checked. */
     private readonly memoryCheckEvery = MEMORY_CHECK_EVERY,
   ) {}
@@ -151,7 +156,7 @@ export class PortReader {
         start,
         MAX_TX_ENTRY_BYTES,
         this.bound,
-        this.memoryBound,
+        this.memoryBoundOf(port),
         due ? 1 : 0,
       );
     }
@@ -248,14 +253,19 @@ export class PortWriter {
   /** Frames and bytes in each destination's rx, from its length as last read and the entries this writer wrote. */
   private readonly occupancy = new RxOccupancy();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** What a destination's rx may hold: its share of its tenant's budget (TenantPortShares), at most PORT_CAPACITY. */
+    private readonly rxCapacityOf: (port: SwitchPort) => StreamCapacity = () => PORT_CAPACITY,
+  ) {}
 
   /**
    * True when `port`'s rx stream can take one more frame of `bytes`, counting the frames and bytes already planned for
-   * this batch: rx holds at most PORT_CAPACITY_FRAMES frames and PORT_CAPACITY_BYTES bytes of frames.
+   * this batch: rx holds at most its capacity's frames and bytes of frames (PORT_CAPACITY_FRAMES and
+   * PORT_CAPACITY_BYTES, or less when its tenant's ports share a smaller budget).
    */
   hasRoom(port: SwitchPort, planned: { frames: number; bytes: number }, bytes: number): boolean {
-    return this.occupancy.hasRoom(port.vm, planned.frames + 1, planned.bytes + bytes);
+    return this.occupancy.hasRoom(port.vm, planned.frames + 1, planned.bytes + bytes, this.rxCapacityOf(port));
   }
 
   async commit(

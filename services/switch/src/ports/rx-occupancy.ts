@@ -1,4 +1,4 @@
-import { StreamOccupancy } from '@tenantlab/shared';
+import { StreamOccupancy, type StreamCapacity } from '@tenantlab/shared';
 import { compareStreamIds } from './store-ledger';
 
 /**
@@ -10,8 +10,8 @@ import { compareStreamIds } from './store-ledger';
 export class RxOccupancy {
   private readonly byVm = new Map<string, StreamOccupancy>();
 
-  hasRoom(vm: string, frames: number, bytes: number): boolean {
-    return (this.byVm.get(vm) ?? EMPTY).hasRoom(frames, bytes);
+  hasRoom(vm: string, frames: number, bytes: number, capacity?: Readonly<StreamCapacity>): boolean {
+    return (this.byVm.get(vm) ?? EMPTY).hasRoom(frames, bytes, capacity);
   }
 
   /** An rx entry carrying these frames was written (its XADD replied). */

@@ -175,6 +175,32 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
     );
   });
 
+  it("keeps each port's tx to its own memory bound: its share of its tenant's budget", async () => {
+    // Two ports of 1 000 jumbo-frame entries each (some 12 MiB): one with its tenant's share of 4 MiB, one with 16 MiB.
+    const fields = frameEntry(Buffer.alloc(MAX_FRAME_BYTES, 1), PORT_ENTRY_META_BYTES);
+    const small = await portWith(fields, 0);
+    const large = await portWith(fields, 0);
+    await fill(small, 999, fields);
+    await fill(large, 999, fields);
+    const bounds = new Map([
+      [small.vm, 4 * 1024 * 1024],
+      [large.vm, 16 * 1024 * 1024],
+    ]);
+    const reader = new PortReader(connection, CONSUMER, PORT_CAPACITY_FRAMES, (port) => bounds.get(port.vm) ?? 0, 1);
+    for (let round = 0; round < 8; round++) {
+      await reader.read([
+        { port: small, count: 0 },
+        { port: large, count: 0 },
+      ]);
+    }
+    const smallAfter = await txMemory(small);
+    const largeAfter = await txMemory(large);
+    assert.ok(smallAfter <= 4 * 1024 * 1024, `${smallAfter} bytes left, over its 4 MiB`);
+    assert.ok(smallAfter > 3 * 1024 * 1024, `${smallAfter} bytes left: trimmed to its bound, not below`);
+    assert.equal(await admin.xlen(PORT_KEYS.tx(large.vm)), 1000, 'the other port, under its own bound, keeps all');
+    assert.ok(largeAfter > 4 * 1024 * 1024);
+  });
+
   it('leaves whole a tx stream as full as a vNIC ever makes one, every entry pending', async () => {
     // The vNIC's limits at their worst for memory: PORT_CAPACITY_FRAMES entries carrying PORT_CAPACITY_BYTES of frames,
     // each with PORT_ENTRY_META_BYTES of fields besides its frame, all read and not yet acknowledged.
@@ -184,7 +210,13 @@ describe('the tx-read script against hostile tx entries, on a real Redis', () =>
     await admin.xreadgroup('GROUP', SWITCH_CONSUMER_GROUP, CONSUMER, 'STREAMS', PORT_KEYS.tx(port.vm), '>');
     const memory = await txMemory(port);
     process.stdout.write(`# a full vNIC tx takes ${memory} bytes, bound ${PORT_TX_MEMORY_BYTES}\n`);
-    const checkingEveryRound = new PortReader(connection, CONSUMER, PORT_CAPACITY_FRAMES, PORT_TX_MEMORY_BYTES, 1);
+    const checkingEveryRound = new PortReader(
+      connection,
+      CONSUMER,
+      PORT_CAPACITY_FRAMES,
+      () => PORT_TX_MEMORY_BYTES,
+      1,
+    );
     const { outcomes } = await checkingEveryRound.read([{ port, count: 0 }]);
     assert.equal(outcomes[0].overBound, 0, `${memory} bytes, over the bound`);
     assert.equal(await admin.xlen(PORT_KEYS.tx(port.vm)), PORT_CAPACITY_FRAMES);

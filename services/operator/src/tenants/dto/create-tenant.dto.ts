@@ -6,8 +6,8 @@ export class CreateTenantDto {
   id!: string;
 
   /**
-   * Overrides of the default caps: maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, vmRingEntries (checked by
-   * the service).
+   * Overrides of the default caps: maxVms, maxCircuits, maxPrograms, ringBytes, vmRingBytes, ringEntries,
+   * vmRingEntries (checked by the service).
    */
   @IsOptional()
   @IsObject({ message: 'must be an object of caps' })
