@@ -95,6 +95,11 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       lines.some((line) => line.includes('4 VMs registered')),
       `the start says when the four VMs have registered:\n${output}`,
     );
+    // README: `lab up` says whether the lab's tenants, each at its caps, fit in Redis's maxmemory.
+    assert.ok(
+      lines.some((line) => line.includes('Redis: the 2 tenant(s) can hold at most 1.73 GB together at their caps')),
+      `the start says what the two tenants can hold in Redis:\n${output}`,
+    );
     const starting = lines.filter((line) => line.includes('starting Redis, Kafka and Jaeger'));
     assert.equal(starting.length, 1, starting.join('\n'));
     // Redis, Kafka and Jaeger write to their log files only, beside the services' (README: `.lab/<profile>/logs/`).

@@ -18,6 +18,7 @@ import { switchPortsProbe, waitUntilPortsAttached } from './switch-ports-attache
 import { installPrometheus, type PrometheusInstall } from './infra/install-prometheus';
 import { startPrometheus } from './infra/prometheus.component';
 import { atVmPriority } from './vm-priority';
+import { redisShareProgress } from './redis-share';
 import { cpuGroupsProgress, inTenantCpuGroup, prepareTenantCpuGroups, type TenantCpuGroups } from './tenant-cpu-groups';
 import {
   ensureMetricsScrapeTokens,
@@ -107,6 +108,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
+    onProgress(redisShareProgress(options.definition));
     const tenants = options.definition.tenants.map((tenant) => tenant.id);
     const metricsTokens = ensureMetricsScrapeTokens(dataDir, tenants);
     const credentialed = withDashboardToken(

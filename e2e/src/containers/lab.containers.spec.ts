@@ -244,7 +244,7 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
 
   it('lets no code in a VM container fork past its pids limit, hold or gain a capability, or change its image, and the VM keeps serving', async () => {
     const vm = await lab.containerId('vm-a1');
-    for (const name of ['vm-a1', 'vm-b2', 'otlp-relay']) {
+    for (const name of ['vm-a1', 'vm-b2', 'otlp-relay', 'operator', 'switch', 'allocator', 'telemetry']) {
       const id = await lab.containerId(name);
       assert.equal(
         docker(
@@ -256,6 +256,12 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
         `${TENANT_FACING_PIDS_LIMIT} [ALL] [no-new-privileges:true] true`,
         name,
       );
+    }
+    // The services run as the image's node user with none either (and serve: the lab got ready with these limits).
+    for (const name of ['operator', 'switch']) {
+      const status = docker('exec', await lab.containerId(name), 'cat', '/proc/self/status');
+      assert.match(status, /CapEff:\s+0{16}\n/, `${name}: CapEff`);
+      assert.match(status, /NoNewPrivs:\s+1\n/, `${name}: no new privileges`);
     }
     // As the VM's own user, and as root in its container (what a tenant that broke out of Node would be): no capability.
     for (const user of ['node', 'root']) {

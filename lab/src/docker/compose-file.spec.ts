@@ -82,14 +82,14 @@ describe('the compose project generated from a lab file', () => {
     );
   });
 
-  it('limits pids, drops every capability, forbids new privileges and writes to the image in the containers tenants drive or reach, only those', () => {
+  it("limits pids, drops every capability, forbids new privileges and writes to the image in the containers tenants drive or reach and the lab's Node services, only those", () => {
     const project = composeProject(readLabDefinition(resolve(REPO_ROOT, 'labs/default.json')));
     const limited = Object.entries(project.services)
       .filter(([, s]) => [s.pids_limit, s.cap_drop, s.security_opt, s.read_only, s.tmpfs].some((v) => v !== undefined))
       .map(([name, s]) => [name, s.pids_limit, s.cap_drop, s.security_opt, s.read_only, s.tmpfs]);
     assert.deepEqual(
       limited,
-      ['otlp-relay', 'vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((name) => [
+      ['otlp-relay', 'operator', 'switch', 'allocator', 'telemetry', 'vm-a1', 'vm-a2', 'vm-b1', 'vm-b2'].map((name) => [
         name,
         TENANT_FACING_PIDS_LIMIT,
         ['ALL'],

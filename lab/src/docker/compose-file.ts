@@ -289,6 +289,9 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
       { ...kafkaReady, jaeger: 'service_started' },
     ),
   };
+  // The services run the same way: the operator is what every VM calls, and code that got running in any of them
+  // (all hold the Redis admin password) would reach every tenant; Node needs nothing the limits take away.
+  for (const name of NODE_SERVICES) Object.assign(services[name], TENANT_FACING_LIMITS);
   const vms = definition.tenants.flatMap((tenant) => tenant.vms.map((vm) => ({ vm, tenant: tenant.id })));
   vms.forEach(({ vm, tenant }, index) => {
     services[vm] = nodeService(
@@ -342,11 +345,15 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
  */
 export const OPERATOR_CONNECTIONS_PER_ADDRESS = 32;
 
+/** The lab's own Node services, confined as the containers tenants drive are (TENANT_FACING_LIMITS). */
+export const NODE_SERVICES = ['operator', 'switch', 'allocator', 'telemetry'] as const;
+
 /** The most processes and threads a tenant-facing container may hold: a Node process uses about a dozen. */
 export const TENANT_FACING_PIDS_LIMIT = 64;
 
 /**
- * What a container a tenant drives (its VMs) or talks to (the OTLP relay) may not do beyond its job, should a tenant
+ * What a container a tenant drives (its VMs) or talks to (the OTLP relay, the operator; and the other Node services,
+ * NODE_SERVICES) may not do beyond its job, should a tenant
  * get code running in it: fork past TENANT_FACING_PIDS_LIMIT (a fork bomb would exhaust the host's pids, every
  * container's and service's), hold any capability (Node needs none: it runs as the image's `node` user, listens
  * above 1024, and reads its secret through its group), gain one through a set-uid binary, or change its image's

@@ -11,6 +11,7 @@ import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
+import { redisShareProgress } from '../redis-share';
 import { cpuGroupsProgress, tenantCpuGroupPath } from '../tenant-cpu-groups';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
 import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from './compose-file';
@@ -248,6 +249,8 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
         'env' in cpuGroups ? { dir: tenantCpuGroupPath(profile, undefined, 'docker') } : cpuGroups,
       ),
     );
+    // Compose takes REDIS_MAXMEMORY from the environment (or .env, not read here), as the compose file's default says.
+    onProgress(redisShareProgress(options.definition, process.env['REDIS_MAXMEMORY'] || undefined));
     const up = runCompose(
       repoRoot,
       profile,

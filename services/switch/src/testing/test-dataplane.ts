@@ -1,4 +1,4 @@
-import type { JsonLogger } from '@tenantlab/shared';
+import { type JsonLogger, TENANT_PORT_BUDGETS } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { SwitchConfig } from '../config/switch.config';
@@ -22,6 +22,9 @@ const TEST_DATAPLANE_CONFIG = {
   PROGRAM_CPU_NS_PER_SECOND: 500_000_000,
   PROGRAM_CPU_BURST_NS: 20_000_000,
   PROGRAM_CPU_WAIT_FRAMES: 1024,
+  TENANT_TX_MEMORY_BYTES: TENANT_PORT_BUDGETS.txMemoryBytes,
+  TENANT_RX_FRAMES: TENANT_PORT_BUDGETS.rxFrames,
+  TENANT_RX_BYTES: TENANT_PORT_BUDGETS.rxBytes,
 } as SwitchConfig;
 
 /**
