@@ -211,6 +211,70 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
   });
 });
 
+interface TenantCounters {
+  rxFrames: number;
+  txFrames: number;
+  drops: Record<string, number | undefined>;
+}
+
+const tenantCountersOf = async (sw: ServiceProcess, tenant: string): Promise<TenantCounters | undefined> =>
+  (
+    await adminRequest<{ counters: { tenants: Record<string, TenantCounters | undefined> } }>(
+      'GET',
+      `${sw.url}/dataplane`,
+    )
+  ).body.counters.tenants[tenant];
+
+interface SeededSwitch {
+  redis: TestRedis;
+  admin: Redis;
+  sw: ServiceProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A switch process (traces off, Kafka absent, a fast port scan, `env` on top) on a fresh Redis whose registry holds
+ * `vms` (VM id to tenant), once it has attached every one of their ports.
+ */
+async function startSeededSwitch(vms: Record<string, string>, env: Record<string, string> = {}): Promise<SeededSwitch> {
+  const redis = await startTestRedis();
+  const admin = new Redis(redis.url);
+  let sw: ServiceProcess | undefined;
+  try {
+    await seedVmRegistry(admin, vms);
+    const process = await ServiceProcess.create('switch', 'switch', {
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
+      PORT_SCAN_INTERVAL_MS: '100',
+      TRACE_SAMPLING_RATE: '0',
+      ...env,
+    });
+    const started = (sw = await process.start(30_000, '/health'));
+    const count = Object.keys(vms).length;
+    await eventually(`the switch to attach all ${count} ports`, 10_000, async () => {
+      const { body } = await adminRequest<{ ports: unknown[] }>('GET', `${started.url}/dataplane`);
+      return body.ports.length === count ? true : undefined;
+    });
+  } catch (error) {
+    // Nothing of a start that failed is left running.
+    await sw?.stop();
+    admin.disconnect();
+    await redis.stop();
+    throw error;
+  }
+  const running = sw;
+  return {
+    redis,
+    admin,
+    sw: running,
+    stop: async () => {
+      await running.stop();
+      admin.disconnect();
+      await redis.stop();
+    },
+  };
+}
+
 /**
  * Storm control at the switch's defaults (issue 10): one tenant's 16 VMs broadcast straight into their tx streams as
  * fast as Redis takes them (emptying their rx as VMs reading their ports would), while another tenant's VM sends
@@ -219,40 +283,16 @@ describe('the switch data path on a real Redis, with Kafka down', () => {
 describe('a 16-VM broadcast storm against the switch, at its default storm control', () => {
   const STORM = Array.from({ length: 16 }, (_, i) => `vm-s${i}`);
   const VICTIMS = { 'vm-v1': 'tenant-v', 'vm-v2': 'tenant-v', 'vm-v3': 'tenant-v' } as const;
-  let redis: TestRedis;
+  let seeded: SeededSwitch;
   let admin: Redis;
-  let sw: ServiceProcess;
-
-  interface Counters {
-    rxFrames: number;
-    drops: Record<string, number | undefined>;
-  }
-  const tenantCounters = async (tenant: string): Promise<Counters | undefined> =>
-    (await adminRequest<{ counters: { tenants: Record<string, Counters | undefined> } }>('GET', `${sw.url}/dataplane`))
-      .body.counters.tenants[tenant];
+  const tenantCounters = (tenant: string): Promise<TenantCounters | undefined> => tenantCountersOf(seeded.sw, tenant);
 
   before(async () => {
-    redis = await startTestRedis();
-    admin = new Redis(redis.url);
-    await seedVmRegistry(admin, { ...Object.fromEntries(STORM.map((vm) => [vm, 'tenant-s'])), ...VICTIMS });
-    const process = await ServiceProcess.create('switch', 'switch', {
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
-      PORT_SCAN_INTERVAL_MS: '100',
-      TRACE_SAMPLING_RATE: '0',
-    });
-    sw = await process.start(30_000, '/health');
-    await eventually('the switch to attach all 19 ports', 10_000, async () => {
-      const { body } = await adminRequest<{ ports: unknown[] }>('GET', `${sw.url}/dataplane`);
-      return body.ports.length === STORM.length + 3 ? true : undefined;
-    });
+    seeded = await startSeededSwitch({ ...Object.fromEntries(STORM.map((vm) => [vm, 'tenant-s'])), ...VICTIMS });
+    admin = seeded.admin;
   });
 
-  after(async () => {
-    await sw?.stop();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  after(() => seeded?.stop());
 
   it("suppresses the storm's floods as storm-control while every frame of the other tenant arrives", async () => {
     // vm-v2 is learned from a frame of its own, so vm-v1's frames to it below are unicast.
@@ -325,44 +365,23 @@ describe("a tenant's ports sharing its rx budget, at the switch's defaults", () 
   const SMALL = { 'vm-q1': 'tenant-q', 'vm-q2': 'tenant-q' } as const;
   const FRAMES = 2100;
   const PAYLOAD = 8000;
-  let redis: TestRedis;
+  let seeded: SeededSwitch;
   let admin: Redis;
-  let sw: ServiceProcess;
-
-  interface Counters {
-    txFrames: number;
-    drops: Record<string, number | undefined>;
-  }
-  const tenantCounters = async (tenant: string): Promise<Counters | undefined> =>
-    (await adminRequest<{ counters: { tenants: Record<string, Counters | undefined> } }>('GET', `${sw.url}/dataplane`))
-      .body.counters.tenants[tenant];
+  const tenantCounters = (tenant: string): Promise<TenantCounters | undefined> => tenantCountersOf(seeded.sw, tenant);
   /** Copies delivered (tx, at the destinations) or dropped as rx-full. */
-  const handled = (counters: Counters | undefined): number =>
+  const handled = (counters: TenantCounters | undefined): number =>
     (counters?.txFrames ?? 0) + (counters?.drops['rx-full'] ?? 0);
+
   before(async () => {
-    redis = await startTestRedis();
-    admin = new Redis(redis.url);
-    await seedVmRegistry(admin, { ...Object.fromEntries(BIG.map((vm) => [vm, 'tenant-r'])), ...SMALL });
-    const process = await ServiceProcess.create('switch', 'switch', {
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: `127.0.0.1:${await freeLoopbackPort()}`,
-      PORT_SCAN_INTERVAL_MS: '100',
-      TRACE_SAMPLING_RATE: '0',
-      // Every flood copy reaches an rx, so what bounds them is the rx budget, not storm control.
-      SWITCH_FLOOD_COPIES_PER_SECOND: '0',
-    });
-    sw = await process.start(30_000, '/health');
-    await eventually('the switch to attach all 14 ports', 10_000, async () => {
-      const { body } = await adminRequest<{ ports: unknown[] }>('GET', `${sw.url}/dataplane`);
-      return body.ports.length === BIG.length + 2 ? true : undefined;
-    });
+    // Every flood copy reaches an rx, so what bounds them is the rx budget, not storm control.
+    seeded = await startSeededSwitch(
+      { ...Object.fromEntries(BIG.map((vm) => [vm, 'tenant-r'])), ...SMALL },
+      { SWITCH_FLOOD_COPIES_PER_SECOND: '0' },
+    );
+    admin = seeded.admin;
   });
 
-  after(async () => {
-    await sw?.stop();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  after(() => seeded?.stop());
 
   it('holds each port of a 12-VM tenant to its share, while a 2-VM tenant keeps its ports whole', async () => {
     const broadcasts = Array.from({ length: FRAMES }, (_, i) =>
