@@ -157,10 +157,7 @@ export class DataplaneService implements OnApplicationBootstrap, OnApplicationSh
     this.scheduler = new ReadScheduler(config.SWITCH_TENANT_QUANTUM, config.SWITCH_BATCH);
     // The commit shares the reads' connection: Redis runs a round's commit before the next round's reads, sent
     // right behind it (see `run`), so the two take one round trip and a read never sees entries it has committed.
-    this.writer = new PortWriter(this.reads, (port) => {
-      const { rxFrames, rxBytes } = this.shares.of(port);
-      return { frames: rxFrames, bytes: rxBytes };
-    });
+    this.writer = new PortWriter(this.reads, (port) => this.shares.rxCapacityOf(port));
     this.impairments = new PortImpairments(this.heldTally);
     // Packet traces carry the packet's own trace context in their headers, not a publish span's (issue 11).
     this.traces = new KafkaBatchPublisher(kafka, TOPICS.packetTraces, MAX_QUEUED_TRACES, TRACE_FLUSH_MS, logger, true);

@@ -29,6 +29,8 @@ describe('TenantPortShares: a port gets its own bounds or its share of its tenan
     assert.ok(total('txMemoryBytes') <= TENANT_PORT_BUDGETS.txMemoryBytes);
     assert.ok(total('rxFrames') <= TENANT_PORT_BUDGETS.rxFrames);
     assert.ok(total('rxBytes') <= TENANT_PORT_BUDGETS.rxBytes);
+    assert.deepEqual(shares.rxCapacityOf(ports[0]), { frames: one.rxFrames, bytes: one.rxBytes });
+    assert.equal(shares.rxCapacityOf(ports[0]), shares.rxCapacityOf(ports[1]), 'one object, not one per call');
   });
 
   it("does not let one tenant's VM count change another tenant's bounds", () => {
@@ -54,5 +56,6 @@ describe('TenantPortShares: a port gets its own bounds or its share of its tenan
     shares.recount(ports);
     assert.deepEqual(shares.of(ports[0]), { txMemoryBytes: 1_000_000, rxFrames: 100, rxBytes: 1_000_000 });
     assert.deepEqual(shares.of(portsOf('new', 1)[0]), budgets);
+    assert.deepEqual(shares.rxCapacityOf(portsOf('new', 1)[0]), { frames: 300, bytes: 3_000_000 });
   });
 });

@@ -1,4 +1,4 @@
-import { PORT_BOUNDS, type PortBounds, TENANT_PORT_BUDGETS } from '@tenantlab/shared';
+import { PORT_BOUNDS, type PortBounds, type StreamCapacity, TENANT_PORT_BUDGETS } from '@tenantlab/shared';
 import type { SwitchPort } from '../pipeline/switch-port';
 
 /**
@@ -12,6 +12,8 @@ import type { SwitchPort } from '../pipeline/switch-port';
  */
 export class TenantPortShares {
   private readonly byTenant = new Map<string, PortBounds>();
+  /** Each tenant's rx share as the rx writer asks for it, made once per recount: it is asked per frame delivered. */
+  private readonly rxByTenant = new Map<string, StreamCapacity>();
 
   constructor(
     private readonly budgets: Readonly<PortBounds> = TENANT_PORT_BUDGETS,
@@ -23,13 +25,24 @@ export class TenantPortShares {
     const counts = new Map<string, number>();
     for (const { tenant } of ports) counts.set(tenant, (counts.get(tenant) ?? 0) + 1);
     this.byTenant.clear();
+    this.rxByTenant.clear();
     for (const [tenant, count] of counts) {
-      this.byTenant.set(tenant, {
+      const bounds = {
         txMemoryBytes: Math.min(this.full.txMemoryBytes, Math.floor(this.budgets.txMemoryBytes / count)),
         rxFrames: Math.min(this.full.rxFrames, Math.floor(this.budgets.rxFrames / count)),
         rxBytes: Math.min(this.full.rxBytes, Math.floor(this.budgets.rxBytes / count)),
-      });
+      };
+      this.byTenant.set(tenant, bounds);
+      this.rxByTenant.set(tenant, { frames: bounds.rxFrames, bytes: bounds.rxBytes });
     }
+  }
+
+  /** `port`'s rx capacity (its share's rxFrames and rxBytes), as the rx writer checks it. */
+  rxCapacityOf(port: SwitchPort): StreamCapacity {
+    const capacity = this.rxByTenant.get(port.tenant);
+    if (capacity) return capacity;
+    const { rxFrames, rxBytes } = this.of(port);
+    return { frames: rxFrames, bytes: rxBytes };
   }
 
   /** `port`'s bounds; a port of a tenant not yet counted (attached since the last recount) gets one port's share. */
