@@ -27,6 +27,8 @@ describe("redisShareProgress: whether the lab's tenants fit in Redis's maxmemory
     const small = { maxVms: 2, maxCircuits: 8, ringBytes: 1_048_576, ringEntries: 1024 };
     assert.ok(tenantRedisHoldMax(small) < tenantRedisHoldMax() / 2);
     assert.ok(tenantRedisHoldMax({}, { TENANT_RX_BYTES: String(1_048_576) }) < tenantRedisHoldMax());
+    // A setting the switch will refuse at its start counts as its default here, never as NaN.
+    assert.equal(tenantRedisHoldMax({}, { TENANT_RX_BYTES: 'lots' }), tenantRedisHoldMax());
     assert.match(redisShareProgress(labOf(2), '1gb'), /over maxmemory 1gb \(1\.07 GB\)/);
     assert.match(redisShareProgress(labOf(64, small), '64gb'), /under maxmemory 64gb/);
   });
@@ -43,5 +45,9 @@ describe("redisShareProgress: whether the lab's tenants fit in Redis's maxmemory
     assert.equal(redisMemoryBytes('1048576'), 1_048_576);
     assert.equal(redisMemoryBytes('1g'), 1e9);
     assert.throws(() => redisMemoryBytes('lots'), /maxmemory "lots": expected bytes or a number with kb, mb or gb/);
+    assert.throws(
+      () => redisShareProgress(labOf(2), '3 gigs', 'REDIS_MAXMEMORY'),
+      /^Error: REDIS_MAXMEMORY "3 gigs": expected bytes or a number with kb, mb or gb/,
+    );
   });
 });

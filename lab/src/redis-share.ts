@@ -13,11 +13,11 @@ const VM_RING_BYTES = 134_217_728;
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
 
 /** Redis's memory notation ('3gb', '512mb', '1048576') in bytes, as redis.conf reads it (kb, mb, gb: powers of 1024). */
-export function redisMemoryBytes(value: string): number {
+export function redisMemoryBytes(value: string, name = 'maxmemory'): number {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
   const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
   if (!match || unit === undefined) {
-    throw new Error(`maxmemory "${value}": expected bytes or a number with kb, mb or gb (as redis.conf reads it)`);
+    throw new Error(`${name} "${value}": expected bytes or a number with kb, mb or gb (as redis.conf reads it)`);
   }
   return Number(match[1]) * unit;
 }
@@ -29,7 +29,11 @@ export function redisMemoryBytes(value: string): number {
 export function tenantRedisHoldMax(caps: TenantCapsOverrides = {}, switchEnv: Record<string, string> = {}): number {
   const defaults = DEFAULT_ATTACKER_TENANT_LIMITS;
   const vms = caps.maxVms ?? defaults.vms;
-  const budget = (name: string, fallback: number): number => Number(switchEnv[name] ?? fallback);
+  // A setting that is not a number is the switch's to refuse at its start, naming it; here it counts as the default.
+  const budget = (name: string, fallback: number): number => {
+    const value = Number(switchEnv[name]);
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
   return attackerTenantRedisBytesMax({
     vms,
     circuits: caps.maxCircuits ?? defaults.circuits,
@@ -52,8 +56,13 @@ const gigabytes = (bytes: number): string => `${(bytes / 1e9).toFixed(2)} GB`;
  * `maxmemory` with every client's buffers. When they do, no tenant can fill Redis so that another's writes are
  * refused; when they do not (many tenants, or high caps), one can, and the line says so and what to change.
  */
-export function redisShareProgress(definition: LabDefinition, maxmemory: string = REDIS_DEFAULT_MAXMEMORY): string {
-  const limit = redisMemoryBytes(maxmemory);
+export function redisShareProgress(
+  definition: LabDefinition,
+  maxmemory: string = REDIS_DEFAULT_MAXMEMORY,
+  /** Where `maxmemory` came from, named if it cannot be read (REDIS_MAXMEMORY in Docker mode). */
+  source = 'maxmemory',
+): string {
+  const limit = redisMemoryBytes(maxmemory, source);
   const tenants = definition.tenants.length;
   const held = definition.tenants.reduce((sum, t) => sum + tenantRedisHoldMax(t.caps, definition.switchEnv), 0);
   const withClients = held + REDIS_CLIENTS_MEMORY_BYTES;

@@ -250,7 +250,7 @@ export async function startDockerLab(options: LabOptions): Promise<RunningLab> {
       ),
     );
     // Compose takes REDIS_MAXMEMORY from the environment (or .env, not read here), as the compose file's default says.
-    onProgress(redisShareProgress(options.definition, process.env['REDIS_MAXMEMORY'] || undefined));
+    onProgress(redisShareProgress(options.definition, process.env['REDIS_MAXMEMORY'] || undefined, 'REDIS_MAXMEMORY'));
     const up = runCompose(
       repoRoot,
       profile,

@@ -10,51 +10,46 @@ import type { SwitchPort } from '../pipeline/switch-port';
  * ports hold together never passes its budget (its VMs cannot move another tenant's). Recounted when ports come or go;
  * a share that shrank applies from the next read (tx is trimmed to it, rx takes no more until it drains below it).
  */
+/** One tenant's share per port: its bounds, and its rx capacity as the rx writer asks for it (per frame delivered). */
+interface Share {
+  bounds: PortBounds;
+  rx: StreamCapacity;
+}
+
 export class TenantPortShares {
-  private readonly byTenant = new Map<string, PortBounds>();
-  /** Each tenant's rx share as the rx writer asks for it, made once per recount: it is asked per frame delivered. */
-  private readonly rxByTenant = new Map<string, StreamCapacity>();
+  private readonly byTenant = new Map<string, Share>();
+  /** What a port of a tenant with no other port gets; also a port of a tenant not counted yet. */
+  private readonly alone: Share;
 
   constructor(
     private readonly budgets: Readonly<PortBounds> = TENANT_PORT_BUDGETS,
     private readonly full: Readonly<PortBounds> = PORT_BOUNDS,
-  ) {}
+  ) {
+    this.alone = this.shareOf(1);
+  }
 
   /** The attached ports, after a scan: each tenant's share is recomputed from its count. */
   recount(ports: readonly SwitchPort[]): void {
     const counts = new Map<string, number>();
     for (const { tenant } of ports) counts.set(tenant, (counts.get(tenant) ?? 0) + 1);
     this.byTenant.clear();
-    this.rxByTenant.clear();
-    for (const [tenant, count] of counts) {
-      const bounds = {
-        txMemoryBytes: Math.min(this.full.txMemoryBytes, Math.floor(this.budgets.txMemoryBytes / count)),
-        rxFrames: Math.min(this.full.rxFrames, Math.floor(this.budgets.rxFrames / count)),
-        rxBytes: Math.min(this.full.rxBytes, Math.floor(this.budgets.rxBytes / count)),
-      };
-      this.byTenant.set(tenant, bounds);
-      this.rxByTenant.set(tenant, { frames: bounds.rxFrames, bytes: bounds.rxBytes });
-    }
-  }
-
-  /** `port`'s rx capacity (its share's rxFrames and rxBytes), as the rx writer checks it. */
-  rxCapacityOf(port: SwitchPort): StreamCapacity {
-    const capacity = this.rxByTenant.get(port.tenant);
-    if (capacity) return capacity;
-    const { rxFrames, rxBytes } = this.of(port);
-    return { frames: rxFrames, bytes: rxBytes };
+    for (const [tenant, count] of counts) this.byTenant.set(tenant, this.shareOf(count));
   }
 
   /** `port`'s bounds; a port of a tenant not yet counted (attached since the last recount) gets one port's share. */
   of(port: SwitchPort): PortBounds {
-    let bounds = this.byTenant.get(port.tenant);
-    if (!bounds) {
-      bounds = {
-        txMemoryBytes: Math.min(this.full.txMemoryBytes, this.budgets.txMemoryBytes),
-        rxFrames: Math.min(this.full.rxFrames, this.budgets.rxFrames),
-        rxBytes: Math.min(this.full.rxBytes, this.budgets.rxBytes),
-      };
-    }
-    return bounds;
+    return (this.byTenant.get(port.tenant) ?? this.alone).bounds;
+  }
+
+  /** `port`'s rx capacity (its share's rxFrames and rxBytes), one object per tenant, as the rx writer checks it. */
+  rxCapacityOf(port: SwitchPort): StreamCapacity {
+    return (this.byTenant.get(port.tenant) ?? this.alone).rx;
+  }
+
+  /** Each of `count` ports' share: its own bounds or an equal part of the budget, whichever is smaller. */
+  private shareOf(count: number): Share {
+    const part = (key: keyof PortBounds): number => Math.min(this.full[key], Math.floor(this.budgets[key] / count));
+    const bounds = { txMemoryBytes: part('txMemoryBytes'), rxFrames: part('rxFrames'), rxBytes: part('rxBytes') };
+    return { bounds, rx: { frames: bounds.rxFrames, bytes: bounds.rxBytes } };
   }
 }
