@@ -675,7 +675,9 @@ describe('a hostile tenant against the lab', () => {
     );
     for (const connection of many) connection.on('error', () => undefined);
     try {
-      await Promise.all(many.map((connection) => connection.ping()));
+      // Each connects and logs in; the warden may close some before their PING answers ("Connection is closed"),
+      // which is what is tested below, so a refused PING is not a failure here.
+      await Promise.allSettled(many.map((connection) => connection.ping()));
       const open = await eventually('the connection warden to close the surplus', 20_000, async () => {
         const alive = many.filter((connection) => connection.status === 'ready').length;
         return alive <= 8 ? alive : undefined;
