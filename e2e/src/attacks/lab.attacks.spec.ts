@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   labDataDir,
@@ -694,6 +696,59 @@ describe('a hostile tenant against the lab', () => {
     } finally {
       for (const connection of many) connection.disconnect();
     }
+  });
+
+  it("cannot keep another tenant's program from being linked by flooding the allocator with its own", async () => {
+    const program = (file: string): unknown => JSON.parse(readFileSync(join(REPO_ROOT, 'programs', file), 'utf8'));
+    const own = program('heavy-hitter.json');
+    // Mallory keeps FLOOD submissions of its tenant's program in flight for FLOOD_MS: every one admitted is a new
+    // pipeline version, and every tenant's change goes through the one allocator.
+    const FLOOD = 32;
+    const FLOOD_MS = 3_000;
+    const floodEnds = Date.now() + FLOOD_MS;
+    const statuses: number[] = [];
+    const refusals: string[] = [];
+    const flooder = async (): Promise<void> => {
+      while (Date.now() < floodEnds) {
+        const answer = await asMallory('PUT', `${operator}/program`, { program: own });
+        statuses.push(answer.status);
+        if (answer.status === 429) refusals.push(answer.body.error?.message ?? '');
+      }
+    };
+    const flood = Promise.all(Array.from({ length: FLOOD }, flooder));
+    let victim: { status: number; body: { version?: number } & ErrorBody } | undefined;
+    try {
+      // tenant-b submits its program through its own VM once the flood is under way: it is linked, not refused.
+      await eventually('the flood to be under way', 5_000, () =>
+        Promise.resolve(statuses.length > FLOOD ? true : undefined),
+      );
+      victim = await requestJson<{ version?: number } & ErrorBody>(
+        'PUT',
+        `${urlOf(state, 'vm-b1')}/program`,
+        { program: program('flow-counters.json') },
+        20_000,
+      );
+    } finally {
+      await flood;
+    }
+    const linked = statuses.filter((status) => status === 200 || status === 201).length;
+    const outcome =
+      `tenant-b ${victim.status === 200 || victim.status === 201 ? `linked (version ${victim.body.version})` : refusedWith(victim.status, victim.body)}; ` +
+      `Mallory ${statuses.length} submissions: ${linked} linked, ${refusals.length} refused 429`;
+    await requestJson('DELETE', `${urlOf(state, 'vm-b1')}/program`, undefined, 10_000);
+    await asMallory('DELETE', `${operator}/program`);
+    assert.ok(
+      table.record(
+        `${FLOOD} program submissions in flight for ${FLOOD_MS / 1000} s while tenant-b submits one`,
+        "tenant-b's linked; the flood's excess 429",
+        outcome,
+        (victim.status === 200 || victim.status === 201) &&
+          refusals.length > 0 &&
+          refusals.every((message) => /waiting for their turn/.test(message)) &&
+          statuses.every((status) => status === 200 || status === 201 || status === 429),
+      ),
+      outcome,
+    );
   });
 
   it('cannot register more VMs than its maxVms by registering many at once', async () => {

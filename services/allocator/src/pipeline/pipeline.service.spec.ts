@@ -5,6 +5,7 @@ import { allocatorEnv } from '../config/allocator.config';
 import { InsufficientCapacityError } from '../memory/insufficient-capacity.error';
 import { InMemoryPipelineRepository } from '../testing/in-memory-pipeline.repository';
 import { testProgram } from '../testing/test-programs';
+import { ChangesWaitingError, MAX_WAITING_CHANGES_PER_PARTY } from './fair-turns';
 import type { PipelineRepository } from './pipeline.repository';
 import { MAX_COMMIT_ATTEMPTS, PipelineService } from './pipeline.service';
 
@@ -181,6 +182,30 @@ describe('PipelineService', () => {
       repository.versions.map((v) => v.version),
       [1, 2],
     );
+  });
+
+  it("links another tenant's program while one tenant floods submissions, refusing the flood past its waiting cap", async () => {
+    // Each commit yields to the event loop, so the flood's changes are all in flight together.
+    repository.beforeCommit = () => new Promise((resolve) => setImmediate(resolve));
+    const FLOOD = 40;
+    const flood = Array.from({ length: FLOOD }, (_, i) =>
+      service.submit('tenant-a', [], testProgram(`a${i}`, [])).then(
+        (admitted) => admitted,
+        (error: unknown) => error,
+      ),
+    );
+    const victim = await service.submit('tenant-b', [], testProgram('b', []));
+    const answers = await Promise.all(flood);
+    // tenant-b waited for the one change running when it asked, not for the flood's waiting ones.
+    assert.equal(victim.created, true);
+    assert.equal(victim.version, 2);
+    const refused = answers.filter((answer) => answer instanceof ChangesWaitingError);
+    assert.equal(refused.length, FLOOD - 1 - MAX_WAITING_CHANGES_PER_PARTY);
+    assert.deepEqual(
+      answers.filter((answer) => !(answer instanceof Error)).map((answer) => (answer as { version: number }).version),
+      [1, 3, 4, 5, 6],
+    );
+    assert.deepEqual(Object.keys((await service.pipeline()).tenants).sort(), ['tenant-a', 'tenant-b']);
   });
 
   it('gives up with a retriable conflict when it loses the race every time', async () => {

@@ -12,6 +12,7 @@ import {
 import { ALLOCATOR_CONFIG, switchResources, tenantQuota } from '../config/allocator.config';
 import { InsufficientCapacityError } from '../memory/insufficient-capacity.error';
 import { cellsFor, MemoryMap, MemoryView, PageTable, type RegisterRequest } from '../memory/memory-map';
+import { FairTurns } from './fair-turns';
 import { LinkedPipeline, LinkedTenant, memoryMapOf, NO_PIPELINE, usedBy } from './linked-pipeline';
 import { PipelineRepository } from './pipeline.repository';
 
@@ -64,6 +65,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   private lost: { pipeline: LinkedPipeline; error?: string } | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Changes run one at a time, tenants (and the re-link loop) taking turns: see FairTurns. */
+  private readonly turns = new FairTurns();
 
   constructor(
     private readonly repository: PipelineRepository,
@@ -105,7 +108,11 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
    * next pipeline. A program replacing the tenant's current one may reuse that one's memory, but nothing changes
    * (not the pipeline, not the map) when the new one is refused.
    */
-  async submit(tenant: string, vms: readonly string[], document: unknown): Promise<SubmitResult> {
+  submit(tenant: string, vms: readonly string[], document: unknown): Promise<SubmitResult> {
+    return this.turns.run(`tenant ${tenant}`, () => this.link(tenant, vms, document));
+  }
+
+  private async link(tenant: string, vms: readonly string[], document: unknown): Promise<SubmitResult> {
     const valid = validateProgram(document, { tenant, vms, quota: tenantQuota(this.config) });
     const { pipeline, result } = await this.change(`program ${valid.program.name} of tenant ${tenant}`, (current) => {
       const map = this.mapOf(current).clone();
@@ -124,6 +131,10 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
 
   /** Unlinks the tenant's program and frees its memory, as a new pipeline version. */
   async remove(tenant: string): Promise<void> {
+    await this.turns.run(`tenant ${tenant}`, () => this.unlink(tenant));
+  }
+
+  private async unlink(tenant: string): Promise<void> {
     await this.change(`removing the program of tenant ${tenant}`, (current) => {
       if (!current.tenants[tenant]) {
         throw new NotFoundError(
@@ -144,7 +155,11 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
    * a re-linked tenant may move even when its share did not change. Returns undefined, writing nothing, when the
    * shares are the ones in force; throws InsufficientCapacityError when they do not fit beside the others.
    */
-  async relink(shares: ReadonlyMap<string, number>): Promise<LinkedPipeline | undefined> {
+  relink(shares: ReadonlyMap<string, number>): Promise<LinkedPipeline | undefined> {
+    return this.turns.run('the reallocation loop', () => this.resize(shares));
+  }
+
+  private async resize(shares: ReadonlyMap<string, number>): Promise<LinkedPipeline | undefined> {
     const { pipeline, result } = await this.change(
       'a run-time reallocation',
       (current) => {

@@ -50,13 +50,15 @@ interface ErrorReply {
 
 /**
  * Codes the allocator and the switch answer that mean the same to the tenant as to the operator, so they pass
- * through with their message; the shared exception filter gives each its HTTP status.
+ * through with their message; the shared exception filter gives each its HTTP status. QUOTA_EXCEEDED (429): the
+ * tenant has too many pipeline changes waiting at the allocator.
  */
-const PASSED_THROUGH = new Set(['INSUFFICIENT_CAPACITY', 'PAYLOAD_TOO_LARGE']);
+const PASSED_THROUGH = new Set(['INSUFFICIENT_CAPACITY', 'PAYLOAD_TOO_LARGE', 'QUOTA_EXCEEDED']);
 
 /**
  * A trusted service's non-2xx answer as the DomainError the tenant gets: the remote code, message and details
- * (VALIDATION_FAILED 400, NOT_FOUND 404, CONFLICT and INSUFFICIENT_CAPACITY 409, DEPENDENCY_UNAVAILABLE 503).
+ * (VALIDATION_FAILED 400, NOT_FOUND 404, CONFLICT and INSUFFICIENT_CAPACITY 409, QUOTA_EXCEEDED 429,
+ * DEPENDENCY_UNAVAILABLE 503).
  * Anything else (a 5xx, a body that is not an error reply) is the dependency failing: 503 DEPENDENCY_UNAVAILABLE.
  */
 export function remoteError(service: TrustedService, call: string, response: JsonResponse<unknown>): DomainError {
