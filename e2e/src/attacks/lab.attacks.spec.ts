@@ -21,6 +21,8 @@ import {
   PORT_KEYS,
   requestJson,
   SWITCH_CONSUMER_GROUP,
+  TENANT_CONTROL_CALLS_BURST,
+  TENANT_CONTROL_CALLS_PER_SECOND,
   TENANT_PORT_BUDGETS,
   TENANT_SECRET_HEADER,
   TOPICS,
@@ -744,8 +746,59 @@ describe('a hostile tenant against the lab', () => {
         outcome,
         (victim.status === 200 || victim.status === 201) &&
           refusals.length > 0 &&
-          refusals.every((message) => /waiting for their turn/.test(message)) &&
+          // Refused by the operator's call budget, or by the allocator with the flood's changes waiting their turn.
+          refusals.every((message) => /over its budget of calls|waiting for their turn/.test(message)) &&
           statuses.every((status) => status === 200 || status === 201 || status === 429),
+      ),
+      outcome,
+    );
+  });
+
+  it('cannot load the switch for another tenant by flooding calls the operator forwards to it', async () => {
+    const b2 = urlOf(state, 'vm-b2');
+    /** tenant-b's frames vm-b1 to vm-b2, paced, while `during` runs: all must arrive; their one-way p99 in µs. */
+    const victimTraffic = async (during: Promise<unknown>): Promise<number | null> => {
+      assert.equal((await requestJson('DELETE', `${b2}/traffic/received`)).status, 204);
+      const count = 1_500;
+      const sent = await requestJson('POST', `${urlOf(state, 'vm-b1')}/traffic/generate`, {
+        to: ['vm-b2'],
+        protocol: 'udp',
+        count,
+        size: 128,
+        ratePps: 500,
+      });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      const received = await eventually(`${count} frames at vm-b2`, 30_000, async () => {
+        const { body } = await requestJson<{ total: number; latencyUs: { p99: number | null } }>(
+          'GET',
+          `${b2}/traffic/received`,
+        );
+        return body.total >= count ? body : undefined;
+      });
+      await during;
+      return received.latencyUs.p99;
+    };
+    const quietP99 = await victimTraffic(Promise.resolve());
+    // Mallory keeps FLOOD calls in flight for FLOOD_MS, each one the operator would forward to the switch.
+    const FLOOD = 32;
+    const FLOOD_MS = 3_000;
+    const statuses: number[] = [];
+    const floodEnds = Date.now() + FLOOD_MS;
+    const flooder = async (): Promise<void> => {
+      while (Date.now() < floodEnds) statuses.push((await asMallory('GET', `${operator}/program/ports`)).status);
+    };
+    const floodP99 = await victimTraffic(Promise.all(Array.from({ length: FLOOD }, flooder)));
+    const forwarded = statuses.filter((status) => status !== 429).length;
+    const budget = TENANT_CONTROL_CALLS_BURST + (TENANT_CONTROL_CALLS_PER_SECOND * FLOOD_MS) / 1000;
+    const outcome =
+      `${statuses.length} calls, ${forwarded} forwarded (budget ${budget}), ${statuses.length - forwarded} refused 429; ` +
+      `tenant-b's frames all delivered, one-way p99 ${quietP99} µs quiet, ${floodP99} µs during the flood`;
+    assert.ok(
+      table.record(
+        `${FLOOD} calls in flight for ${FLOOD_MS / 1000} s that the operator forwards to the switch`,
+        "at most the tenant's call budget forwarded, the rest 429",
+        outcome,
+        forwarded <= budget && statuses.every((status) => status === 200 || status === 429),
       ),
       outcome,
     );

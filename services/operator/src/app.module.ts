@@ -9,6 +9,7 @@ import {
   MetricsModule,
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
+import { TenantCallBudget, tenantCallBudgetOf } from './auth/tenant-call-budget';
 import { CircuitsModule } from './circuits/circuits.module';
 import { ImpairmentsModule } from './impairments/impairments.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
@@ -37,6 +38,7 @@ export class AppModule {
       providers: [
         { provide: OPERATOR_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
+        { provide: TenantCallBudget, useValue: tenantCallBudgetOf(config) },
         {
           provide: READINESS_CHECKS,
           inject: [REDIS_CLIENT, TenantsService, StoreLossService],
@@ -47,7 +49,7 @@ export class AppModule {
           ],
         },
       ],
-      exports: [OPERATOR_CONFIG, JsonLogger],
+      exports: [OPERATOR_CONFIG, JsonLogger, TenantCallBudget],
     };
   }
 }

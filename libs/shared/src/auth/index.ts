@@ -1,1 +1,2 @@
 export * from './service-credentials';
+export * from './tenant-control-calls';

@@ -8,6 +8,9 @@ import {
   redisEnv,
   serviceTokenEnv,
   metricsTokenEnv,
+  TENANT_CONTROL_CALLS_BURST,
+  TENANT_CONTROL_CALLS_IN_FLIGHT,
+  TENANT_CONTROL_CALLS_PER_SECOND,
 } from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
 import { parseDeclaredTenants } from '../tenants/declared-tenants';
@@ -77,6 +80,14 @@ export const operatorEnv = {
   TENANT_MAX_VMS: env.integer({ default: 64, min: 0 }),
   TENANT_MAX_CIRCUITS: env.integer({ default: 1024, min: 0 }),
   TENANT_MAX_PROGRAMS: env.integer({ default: 1, min: 0, max: 1 }),
+  /**
+   * Each tenant's budget of calls the operator forwards on its behalf to the switch, the allocator and telemetry
+   * (program, table entries, registers, counters, ports, traces, pcap, events): a rate, what may be saved up for a
+   * burst, and how many may be answered at once. The switch answers them on the loop that moves every tenant's frames.
+   */
+  TENANT_CONTROL_CALLS_PER_SECOND: env.integer({ default: TENANT_CONTROL_CALLS_PER_SECOND, min: 1 }),
+  TENANT_CONTROL_CALLS_BURST: env.integer({ default: TENANT_CONTROL_CALLS_BURST, min: 1 }),
+  TENANT_CONTROL_CALLS_IN_FLIGHT: env.integer({ default: TENANT_CONTROL_CALLS_IN_FLIGHT, min: 1 }),
   /**
    * The tenants the lab declares, at every start (idempotently: a known tenant keeps its VLAN). Hashes only: the
    * operator never holds a tenant's enrollment secret.

@@ -1,5 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { Response } from 'express';
+import { TenantCallBudgetInterceptor } from '../auth/tenant-call-budget.interceptor';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
 import type { ProgramAdmitted } from './allocator.client';
@@ -23,9 +36,10 @@ import { TENANT_PROGRAM_SCHEMA } from '../openapi.schemas';
 /** The caller tenant's switch program; the bearer token says which VM, and so which tenant, is asking. */
 @Controller('program')
 @UseGuards(VmAuthGuard)
+@UseInterceptors(TenantCallBudgetInterceptor)
 @ApiTags('programs')
 @ApiBearerAuth('vm')
-@ApiErrors(401, 403, 502)
+@ApiErrors(401, 403, 429, 502)
 export class ProgramsController {
   constructor(private readonly programs: ProgramsService) {}
 
@@ -33,7 +47,7 @@ export class ProgramsController {
   @Put()
   @ApiAnswer(201, PROGRAM_ADMITTED_SCHEMA, 'admitted; the tenant had no program')
   @ApiAnswer(200, PROGRAM_ADMITTED_SCHEMA, 'admitted in place of the previous one')
-  @ApiErrors(409, 429)
+  @ApiErrors(409)
   async submit(
     @CallerVm() caller: VmRecord,
     @Body() body: SubmitProgramDto,

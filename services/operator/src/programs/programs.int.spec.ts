@@ -91,6 +91,32 @@ describe('tenant programs through the operator, with the real allocator and swit
     return requestJson<T>(method, `${api.url}${path}`, body, 10_000, headers);
   }
 
+  it("refuses a tenant's calls past its call budget with 429 and Retry-After, never forwarded; others' still pass", async () => {
+    const tight = await startOperator(redis.url, {
+      ALLOCATOR_URL: allocator?.url ?? '',
+      SWITCH_URL: switchProcess?.url ?? '',
+      VM_LEASE_MS: '600000',
+      TENANT_CONTROL_CALLS_PER_SECOND: '1',
+      TENANT_CONTROL_CALLS_BURST: '3',
+    });
+    operators.push(tight);
+    const tightApi = new OperatorApi(tight.url);
+    const greedy = await tightApi.register(uniqueId('vm-g1'), uniqueId('tenant-g'));
+    const other = await tightApi.register(uniqueId('vm-o1'), uniqueId('tenant-o'));
+    const ports = (vm: TestVm) =>
+      fetch(`${tight.url}/program/ports`, { headers: { authorization: `Bearer ${vm.credentials.token}` } });
+    // Four at once (fetch, for the headers): the burst admits three whatever the machine's pace, the fourth is refused.
+    const answers = await Promise.all(Array.from({ length: 4 }, () => ports(greedy)));
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 200, 200, 429]);
+    const refused = answers.find((answer) => answer.status === 429);
+    assert.equal(refused?.headers.get('retry-after'), '1');
+    const { error } = (await refused?.json()) as ErrorReply;
+    assert.equal(error.code, 'QUOTA_EXCEEDED');
+    assert.equal(error.retriable, true);
+    assert.match(error.message, /is over its budget of calls to the switch, allocator and telemetry/);
+    assert.equal((await ports(other)).status, 200, "another tenant's budget is its own");
+  });
+
   it("submits the caller tenant's program, shows it to that tenant only, and removes it", async () => {
     const program = flowCounters(a2.id);
     const submitted = await call<{ version: number; pageTable: unknown; resources: { tables: number } }>(

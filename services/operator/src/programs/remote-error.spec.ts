@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { remoteError } from './remote-error';
 
-const reply = (status: number, error: Record<string, unknown>) => ({ status, headers: {}, body: { error } });
+const reply = (status: number, error: Record<string, unknown>) => ({ status, body: { error } });
 
 describe('remoteError', () => {
   it("passes the allocator's QUOTA_EXCEEDED (too many changes waiting) through to the tenant, retriable", () => {

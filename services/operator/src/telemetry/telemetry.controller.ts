@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Query, Res, StreamableFile, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { Response } from 'express';
 import { ForbiddenError } from '../auth/auth.errors';
+import { TenantCallBudgetInterceptor } from '../auth/tenant-call-budget.interceptor';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { TelemetryClient } from './telemetry.client';
@@ -13,9 +14,10 @@ import { ApiAnswer, ApiErrors, PCAP_CONTENT } from '@tenantlab/shared';
  */
 @Controller('tenants/:tenant')
 @UseGuards(VmAuthGuard)
+@UseInterceptors(TenantCallBudgetInterceptor)
 @ApiTags('telemetry')
 @ApiBearerAuth('vm')
-@ApiErrors(401, 403, 404, 502)
+@ApiErrors(401, 403, 404, 429, 502)
 export class TelemetryController {
   constructor(private readonly telemetry: TelemetryClient) {}
 
