@@ -19,6 +19,7 @@ import {
   packPortFrames,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  REDIS_KEYS,
   requestJson,
   SWITCH_CONSUMER_GROUP,
   TENANT_CONTROL_CALLS_BURST,
@@ -799,6 +800,46 @@ describe('a hostile tenant against the lab', () => {
         "at most the tenant's call budget forwarded, the rest 429",
         outcome,
         forwarded <= budget && statuses.every((status) => status === 200 || status === 429),
+      ),
+      outcome,
+    );
+  });
+
+  it('cannot make the operator write a Redis key per service name without bound by listening on ever more names', async () => {
+    // The lab runs the operator with its default MAX_LISTENERS_PER_VM, 64.
+    const maxListeners = 64;
+    const names = Array.from({ length: maxListeners + 8 }, (_, i) => `mallory-svc-${i}`);
+    const statuses: number[] = [];
+    let refusal = '';
+    for (const service of names) {
+      const answer = await asMallory('POST', `${operator}/listeners`, { service });
+      statuses.push(answer.status);
+      if (answer.status === 429) refusal = answer.body.error?.message ?? '';
+    }
+    const admin = new Redis({
+      port: 6379 + E2E_PORT_OFFSET,
+      host: '127.0.0.1',
+      password: readRedisAdminPassword(labDataDir(REPO_ROOT, E2E_PROFILE)) ?? '',
+    });
+    let keys: number;
+    try {
+      keys = (await Promise.all(names.map((name) => admin.exists(REDIS_KEYS.serviceListeners(name))))).reduce(
+        (sum, exists) => sum + exists,
+        0,
+      );
+    } finally {
+      admin.disconnect();
+    }
+    for (const service of names.slice(0, maxListeners)) await asMallory('DELETE', `${operator}/listeners/${service}`);
+    const listening = statuses.filter((status) => status === 201).length;
+    const refused = statuses.filter((status) => status === 429).length;
+    const outcome = `${listening} listened, ${refused} refused 429 (${refusal.slice(0, 60)}), ${keys} listener keys in Redis`;
+    assert.ok(
+      table.record(
+        `listen on ${names.length} service names from one VM`,
+        `${maxListeners} listened, the rest 429, no key for them`,
+        outcome,
+        listening === maxListeners && refused === names.length - maxListeners && keys === maxListeners,
       ),
       outcome,
     );

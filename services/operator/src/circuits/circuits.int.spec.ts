@@ -286,6 +286,30 @@ describe('the operator as circuit broker, on a real Redis', () => {
     assert.equal(longest.status, 201);
   });
 
+  it('lets a VM listen on at most 64 services (MAX_LISTENERS_PER_VM), writing nothing for one past it', async () => {
+    const vm = await api.register(uniqueId('vm'), uniqueId('tenant'));
+    const names = Array.from({ length: 65 }, (_, i) => `${uniqueId('svc')}-${i}`);
+    const answers = [];
+    for (const service of names) {
+      answers.push(
+        await api.call<ErrorReply>('POST', '/listeners', { body: { service }, token: vm.credentials.token }),
+      );
+    }
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [...names.slice(0, 64).map(() => 201), 429],
+    );
+    assert.equal(answers[64].body.error.code, 'QUOTA_EXCEEDED');
+    assert.match(
+      answers[64].body.error.message,
+      /^quota MAX_LISTENERS_PER_VM exceeded: VM \S+ listens on 64 services, at most 64;/,
+    );
+    assert.equal(await admin.exists(REDIS_KEYS.serviceListeners(names[64])), 0, 'no key for the refused name');
+    assert.equal(await admin.scard(REDIS_KEYS.vmListeners(vm.id)), 64);
+    const again = await api.call('POST', '/listeners', { body: { service: names[0] }, token: vm.credentials.token });
+    assert.equal(again.status, 201, 'a name it holds, asked again at its most');
+  });
+
   it('takes ring capacities of 1-65536 entries and 1 KiB-64 MiB, 4096 entries and 4 MiB by default', async () => {
     const tenant = uniqueId('tenant');
     const server = await api.register(uniqueId('vm'), tenant);

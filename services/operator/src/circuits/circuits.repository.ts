@@ -54,9 +54,16 @@ redis.call('HDEL', KEYS[1], 'opening')
 return 1`;
 
 /** Returns the VM already listening on the service in this tenant, or takes the name and returns nothing. */
+/**
+ * KEYS: the service's listeners (tenant -> VM), the VM's services. ARGV: tenant, VM, service, the most services a VM
+ * may listen on. Returns the holder's VM id when the tenant already has one, the VM's count when it is at the most
+ * (each service name is a key of its own: unbounded, a VM could fill Redis through the operator), else false.
+ */
 const LISTEN_SCRIPT = `
 local holder = redis.call('HGET', KEYS[1], ARGV[1])
 if holder then return holder end
+local listening = redis.call('SCARD', KEYS[2])
+if listening >= tonumber(ARGV[4]) then return listening end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 return false`;
@@ -66,6 +73,9 @@ redis.call('SREM', KEYS[2], ARGV[3])
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`;
+
+/** What asking to listen did: the tenant's holder of the name, the VM at its most services, or now listening. */
+export type ListenOutcome = { holder: string } | { full: number } | { listening: true };
 
 /** One ring's figures for the lab view (GET /lab/circuits). */
 export interface RingStats {
@@ -83,8 +93,8 @@ export class CircuitsRepository {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
 
   /** Takes the service name in the tenant for `vm`; returns the VM that already holds it instead, if any. */
-  async addListener(tenant: string, service: string, vm: string): Promise<string | undefined> {
-    const holder = await this.redis.eval(
+  async addListener(tenant: string, service: string, vm: string, maxPerVm: number): Promise<ListenOutcome> {
+    const outcome = await this.redis.eval(
       LISTEN_SCRIPT,
       2,
       REDIS_KEYS.serviceListeners(service),
@@ -92,8 +102,11 @@ export class CircuitsRepository {
       tenant,
       vm,
       service,
+      maxPerVm,
     );
-    return typeof holder === 'string' ? holder : undefined;
+    if (typeof outcome === 'string') return { holder: outcome };
+    if (typeof outcome === 'number') return { full: outcome };
+    return { listening: true };
   }
 
   /** False when `vm` does not hold the service name in its tenant. */

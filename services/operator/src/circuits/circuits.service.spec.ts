@@ -73,7 +73,7 @@ describe('CircuitsService', () => {
     circuits = new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger);
     circuitsWithCaps = (tenants) =>
       new CircuitsService(repository, registry, aclService, teardowns, config, () => now, logger, tenants);
-    listeners = new ListenersService(repository);
+    listeners = new ListenersService(repository, { MAX_LISTENERS_PER_VM: 3 });
     for (const vm of [a1, a2, b1, c1]) {
       await registry.register(
         { id: vm.id, tenant: vm.tenant, url: `http://127.0.0.1/${vm.id}` },
@@ -219,6 +219,24 @@ describe('CircuitsService', () => {
   // The quota accounting itself (check, take all or none, refund once) is the repository's Lua, tested on a real
   // Redis in circuit-quota.int.spec.ts; the service computes the charges from its limits and words a refusal.
   describe('quotas', () => {
+    it('lets a VM listen on at most MAX_LISTENERS_PER_VM services: 429 past it, a name it holds again still fine', async () => {
+      for (const service of ['db', 'web', 'cache']) await listeners.listen(a1, service);
+      await assert.rejects(
+        listeners.listen(a1, 'queue'),
+        (error: unknown) =>
+          error instanceof QuotaExceededError &&
+          /^quota MAX_LISTENERS_PER_VM exceeded: VM vm-a1 listens on 3 services, at most 3;/.test(error.message),
+      );
+      await listeners.listen(a1, 'db');
+      await listeners.listen(a2, 'queue');
+      await listeners.unlisten(a1, 'web');
+      await listeners.listen(a1, 'queue-2');
+      assert.deepEqual(
+        (await listeners.list(a1)).map((listener) => listener.service),
+        ['cache', 'db', 'queue-2'],
+      );
+    });
+
     it('charges each endpoint its VM slot and both rings to its tenant, at the limits configured now', async () => {
       await listeners.listen(b1, 'db');
       config.CIRCUIT_POLICY = [{ from: 'tenant-a', to: 'tenant-b', service: 'db' }];

@@ -21,7 +21,7 @@ export class ListenersController {
 
   @Post()
   @ApiAnswer(201, LISTENER_SCHEMA, 'listening')
-  @ApiErrors(409)
+  @ApiErrors(409, 429)
   listen(@CallerVm() caller: VmRecord, @Body() body: ListenDto): Promise<Listener> {
     return this.listeners.listen(caller, body.service);
   }

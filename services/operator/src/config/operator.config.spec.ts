@@ -56,6 +56,7 @@ describe('operator configuration', () => {
       MAX_CONNECTIONS_PER_ADDRESS: 0,
       CIRCUIT_POLICY: [],
       MAX_CIRCUITS_PER_VM: 64,
+      MAX_LISTENERS_PER_VM: 64,
       TENANT_RING_BYTES: 256 * 1024 * 1024,
       CIRCUIT_REAP_INTERVAL_MS: 1000,
       ALLOCATOR_URL: 'http://127.0.0.1:3002',

@@ -56,6 +56,11 @@ export const operatorEnv = {
       'a service name being 1-100 characters of a-z, 0-9 and . _ : -',
     validate: parseCircuitPolicy,
   }),
+  /**
+   * Services one VM may listen on at once. Each service name is a key of its own in Redis, written by the operator:
+   * without a bound a VM could fill Redis through the operator, outside every bound of its own Redis user.
+   */
+  MAX_LISTENERS_PER_VM: env.integer({ default: 64, min: 1 }),
   /** Circuit endpoints per VM (a circuit counts once at each end). */
   MAX_CIRCUITS_PER_VM: env.integer({ default: 64, min: 1 }),
   /** Ring memory per tenant: 2 x capacity.bytes for each circuit endpoint in the tenant. */

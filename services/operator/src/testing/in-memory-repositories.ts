@@ -2,7 +2,7 @@ import { type InboxMessage, JsonLogger, TENANT_VLAN_RANGE } from '@tenantlab/sha
 import type { AclRepository, AclSources } from '../acl/acl.repository';
 import type { CircuitRecord } from '../circuits/circuit-record';
 import type { QuotaCharge } from '../circuits/circuit-quota';
-import type { CircuitsRepository } from '../circuits/circuits.repository';
+import type { CircuitsRepository, ListenOutcome } from '../circuits/circuits.repository';
 import type { ClaimConditions, ClaimOutcome, RegistryRepository } from '../registry/registry.repository';
 import { sha256Hex } from '../auth/vm-secrets';
 import type { TenantCaps } from '../tenants/tenant-caps';
@@ -97,13 +97,15 @@ export class InMemoryCircuitsRepository implements Pick<
   readonly circuitKeys = new Set<string>();
   readonly inboxes = new Map<string, InboxMessage[]>();
 
-  async addListener(tenant: string, service: string, vm: string): Promise<string | undefined> {
+  async addListener(tenant: string, service: string, vm: string, maxPerVm: number): Promise<ListenOutcome> {
     const byTenant = this.listeners.get(service) ?? new Map<string, string>();
     const holder = byTenant.get(tenant);
-    if (holder !== undefined) return holder;
+    if (holder !== undefined) return { holder };
+    const listening = (await this.servicesOf(vm)).length;
+    if (listening >= maxPerVm) return { full: listening };
     byTenant.set(tenant, vm);
     this.listeners.set(service, byTenant);
-    return undefined;
+    return { listening: true };
   }
 
   async removeListener(tenant: string, service: string, vm: string): Promise<boolean> {
