@@ -13,7 +13,7 @@ import {
   tenantSecretName,
   type TestLab,
 } from '@tenantlab/lab';
-import { requestJson, TENANT_SECRET_HEADER } from '@tenantlab/shared';
+import { requestJson, TENANT_SECRET_HEADER, withoutCredentials } from '@tenantlab/shared';
 import { E2E_PORT_OFFSET, E2E_PROFILE, labAdminHeaders, REPO_ROOT, urlOf } from './lab-process';
 
 /** Test cases Schemathesis generates per operation and phase: enough to find a 5xx, bounded so CI stays short. */
@@ -160,6 +160,8 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
     }
   });
 
+  /** A VM's control token, as its control URL carries it (the password of its user info). */
+  const vmControl = (vm: string): string => `Bearer ${new URL(urlOf(lab.state, vm)).password}`;
   const operatorAdmin = (): string =>
     `Bearer ${readLabSecret(labDataDir(REPO_ROOT, E2E_PROFILE), OPERATOR_ADMIN_TOKEN_SECRET) ?? ''}`;
   /** The operator's admin routes (tenants, VMs' impairments), run again with its admin token; the rest take a VM's. */
@@ -167,11 +169,11 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
   const services: { name: string; auth: () => string | undefined; only?: readonly string[]; label?: string }[] = [
     { name: 'operator', auth: () => `Bearer ${vmToken}` },
     { name: 'operator', auth: operatorAdmin, only: adminRoutes, label: 'operator (admin routes)' },
-    { name: 'vm-a1', auth: () => undefined, only: ['--exclude-path-regex', WORKLOAD_ROUTES] },
+    { name: 'vm-a1', auth: () => vmControl('vm-a1'), only: ['--exclude-path-regex', WORKLOAD_ROUTES] },
     // A valid workload request may rightly run for minutes (a million frames), so these get invalid input only.
     {
       name: 'vm-a1',
-      auth: () => undefined,
+      auth: () => vmControl('vm-a1'),
       only: ['--include-path-regex', WORKLOAD_ROUTES, '--mode', 'negative'],
       label: 'vm-a1 (workloads, invalid input)',
     },
@@ -183,7 +185,8 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
   for (const { name, auth, only = [], label = name } of services) {
     if (label === name) {
       it(`${name}: serves /openapi.json and an offline /docs page to any caller`, async () => {
-        const url = urlOf(lab.state, name);
+        // Without a VM's control token (fetch takes no user info): the document is for any caller.
+        const url = withoutCredentials(urlOf(lab.state, name));
         const document = await fetch(`${url}/openapi.json`);
         assert.equal(document.status, 200);
         const body = (await document.json()) as { openapi: string; paths: Record<string, unknown> };
@@ -202,7 +205,7 @@ describe('the OpenAPI contract of every service, checked by Schemathesis against
     }
 
     it(`${label}: answers every request Schemathesis generates without a 5xx, each as documented`, async () => {
-      const run = await runSchemathesis(schemathesis, urlOf(lab.state, name), auth(), only);
+      const run = await runSchemathesis(schemathesis, withoutCredentials(urlOf(lab.state, name)), auth(), only);
       totals.requests += run.requests;
       totals.serverErrors += run.serverErrors;
       console.log(`# ${label}: ${run.requests} requests, ${run.serverErrors} with a 5xx`);

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { composeProject, renderComposeFile } from './docker/compose-file';
+import { controlTokenSha256, vmControlToken, withoutCredentials } from '@tenantlab/shared';
+import { composeProject, renderComposeFile, vmControlTokenHashVariable } from './docker/compose-file';
 import { parseLabDefinition } from './lab-definition';
-import { ensureLabIdentity } from './lab-identity';
+import { ensureLabIdentity, labVmControlUrl, vmControlTokenHash, withVmControlUrls } from './lab-identity';
 import { planLab } from './lab-plan';
 
 const INFRA = {
@@ -61,6 +62,59 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
       }
       if (spec.name !== 'operator') assert.ok(!environment.includes(identity.adminToken), spec.name);
     }
+  });
+
+  it('gives each VM the hash of its own control token (Docker: a variable of its own), no process the key', () => {
+    const plan = planLab(DEFINITION, '/repo', INFRA, 10_000, identity);
+    const vms = plan.filter((spec) => spec.kind === 'vm');
+    const tokenOf = (vm: string): string => vmControlToken(identity.vmControlKey, vm);
+    for (const spec of vms) {
+      assert.equal(spec.env['CONTROL_TOKEN_SHA256'], controlTokenSha256(tokenOf(spec.name)), spec.name);
+      assert.equal(vmControlTokenHash(identity, spec.name), spec.env['CONTROL_TOKEN_SHA256']);
+    }
+    assert.equal(new Set(vms.map((spec) => spec.env['CONTROL_TOKEN_SHA256'])).size, vms.length, 'one per VM');
+    for (const spec of plan) {
+      const environment = JSON.stringify(spec.env);
+      assert.ok(!environment.includes(identity.vmControlKey), `${spec.name} holds no key`);
+      assert.ok(
+        vms.every((vm) => !environment.includes(tokenOf(vm.name))),
+        `${spec.name} holds no control token`,
+      );
+    }
+    const project = composeProject(DEFINITION);
+    assert.equal(
+      project.services['vm-a1']?.environment['CONTROL_TOKEN_SHA256'],
+      `\${${vmControlTokenHashVariable('vm-a1')}:-}`,
+    );
+    assert.equal(vmControlTokenHashVariable('vm-a1'), 'VM_CONTROL_TOKEN_SHA256_VM_A1');
+  });
+
+  it("hands the lab's tools each VM's control URL (its token as user info), the state file its plain URL", () => {
+    const url = labVmControlUrl(dataDir, 'vm-b1', 'http://127.0.0.1:13103');
+    const parsed = new URL(url);
+    assert.equal(parsed.username, 'lab');
+    assert.equal(parsed.password, vmControlToken(identity.vmControlKey, 'vm-b1'));
+    assert.equal(`${parsed.protocol}//${parsed.host}`, 'http://127.0.0.1:13103');
+    assert.equal(withoutCredentials(url), 'http://127.0.0.1:13103/');
+    const state = {
+      profile: 'spec',
+      runnerPid: 1,
+      portOffset: 0,
+      startedAt: '',
+      components: [
+        { name: 'operator', kind: 'service' as const, url: 'http://127.0.0.1:3000', pid: 2 },
+        { name: 'vm-b1', kind: 'vm' as const, url: 'http://127.0.0.1:13103', pid: 3 },
+      ],
+    };
+    const driven = withVmControlUrls(state, dataDir);
+    assert.deepEqual(
+      driven.components.map((component) => component.url),
+      ['http://127.0.0.1:3000', url],
+    );
+    assert.equal(state.components[1]?.url, 'http://127.0.0.1:13103', 'the state itself is left as it was');
+    const elsewhere = mkdtempSync(join(tmpdir(), 'lab-identity-none-'));
+    assert.equal(labVmControlUrl(elsewhere, 'vm-b1', 'http://127.0.0.1:13103'), 'http://127.0.0.1:13103');
+    rmSync(elsewhere, { recursive: true, force: true });
   });
 
   it("puts no secret into the compose file: a VM reads its tenant's secret from a file, the operator hashes", () => {

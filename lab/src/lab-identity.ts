@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { LabDefinition, TenantCapsOverrides } from './lab-definition';
-import { ensureLabSecret } from './lab-secrets';
+import { controlTokenSha256, vmControlToken, vmControlUrl } from '@tenantlab/shared';
+import { ensureLabSecret, readLabSecret } from './lab-secrets';
+import type { LabState } from './lab-state';
 
 /**
  * Who is who in a lab (issue 10): the operator's admin token and each tenant's enrollment secret, generated per
@@ -12,9 +14,14 @@ export interface LabIdentity {
   adminToken: string;
   /** Tenant id -> its enrollment secret. */
   tenantSecrets: Record<string, string>;
+  /** The key each VM's control token is derived from (vmControlToken); only the lab's tools hold it. */
+  vmControlKey: string;
 }
 
 export const OPERATOR_ADMIN_TOKEN_SECRET = 'operator-admin-token';
+
+/** The lab secret the VMs' control tokens are derived from. */
+export const VM_CONTROL_KEY_SECRET = 'vm-control-key';
 
 /** The lab secret's name for a tenant's enrollment secret. */
 export function tenantSecretName(tenant: string): string {
@@ -27,7 +34,22 @@ export function ensureLabIdentity(dataDir: string, definition: LabDefinition): L
     tenantSecrets: Object.fromEntries(
       definition.tenants.map((tenant) => [tenant.id, ensureLabSecret(dataDir, tenantSecretName(tenant.id))]),
     ),
+    vmControlKey: ensureLabSecret(dataDir, VM_CONTROL_KEY_SECRET),
   };
+}
+
+/** What a VM is given to check calls to its control API: the sha256 of its control token (CONTROL_TOKEN_SHA256). */
+export function vmControlTokenHash(identity: Pick<LabIdentity, 'vmControlKey'>, vm: string): string {
+  return controlTokenSha256(vmControlToken(identity.vmControlKey, vm));
+}
+
+/**
+ * `vm`'s control URL (its `url` with its control token, see vmControlUrl) for the lab's tools, from the lab's key in
+ * `dataDir`; `url` unchanged where the lab has no key (a lab that never started). Never print it.
+ */
+export function labVmControlUrl(dataDir: string, vm: string, url: string): string {
+  const key = readLabSecret(dataDir, VM_CONTROL_KEY_SECRET);
+  return key === undefined ? url : vmControlUrl(url, vmControlToken(key, vm));
 }
 
 /** The operator's LAB_TENANTS: every tenant of the lab file with the sha256 of its secret and its caps. */
@@ -43,4 +65,19 @@ export function labTenantsEnv(definition: LabDefinition, identity: LabIdentity):
 
 function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
+}
+
+/**
+ * `state` with each VM's url replaced by its control URL (labVmControlUrl), for the lab's tools and tests that drive
+ * VMs. Only ever a copy handed to them: the state file and `status` keep the plain URLs.
+ */
+export function withVmControlUrls(state: LabState, dataDir: string): LabState {
+  return {
+    ...state,
+    components: state.components.map((component) =>
+      component.kind === 'vm'
+        ? { ...component, url: labVmControlUrl(dataDir, component.name, component.url) }
+        : component,
+    ),
+  };
 }

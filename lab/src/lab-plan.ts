@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { SERVICE_PORTS, ServiceName, VM_BASE_PORT } from '@tenantlab/shared';
 import type { LabDefinition } from './lab-definition';
-import { type LabIdentity, labTenantsEnv } from './lab-identity';
+import { type LabIdentity, labTenantsEnv, vmControlTokenHash } from './lab-identity';
 
 /** One Node process of the lab: a service or a tenant VM. */
 export interface ProcessSpec {
@@ -125,8 +125,13 @@ export function planLab(
           PORT: String(port),
           VM_ID: vm,
           TENANT_ID: tenant,
-          // Its own tenant's enrollment secret, never another's.
-          ...(identity ? { TENANT_SECRET: identity.tenantSecrets[tenant] ?? '' } : {}),
+          // Its own tenant's enrollment secret, never another's; the hash of its own control token.
+          ...(identity
+            ? {
+                TENANT_SECRET: identity.tenantSecrets[tenant] ?? '',
+                CONTROL_TOKEN_SHA256: vmControlTokenHash(identity, vm),
+              }
+            : {}),
           OPERATOR_URL: operatorUrl,
           VM_ADVERTISE_URL: url,
           OTEL_SERVICE_NAME: 'tenant-vm',

@@ -27,6 +27,7 @@ import {
   TENANT_PORT_BUDGETS,
   TENANT_SECRET_HEADER,
   TOPICS,
+  withoutCredentials,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -851,6 +852,51 @@ describe('a hostile tenant against the lab', () => {
       ),
       outcome,
     );
+  });
+
+  it("cannot drive another VM through its control API: no token, a made-up one or a tenant-mate's", async () => {
+    // What a hostile VM can hold: nothing, a guess, or the control token the lab sends its own VM (vm-a1's here).
+    const ownToken = new URL(urlOf(state, 'vm-a1')).password;
+    const plain = (vm: string): string => withoutCredentials(urlOf(state, vm)).replace(/\/$/, '');
+    const attempts: [string, string, 'GET' | 'POST' | 'PUT', string, unknown][] = [
+      ['install a drop-all program as vm-b1', 'vm-b1', 'PUT', '/program', { program: { name: 'drop_all' } }],
+      [
+        'make vm-b1 send frames',
+        'vm-b1',
+        'POST',
+        '/traffic/generate',
+        { to: ['vm-b2'], protocol: 'udp', count: 1, size: 64 },
+      ],
+      ['read what vm-b1 received', 'vm-b1', 'GET', '/traffic/received', undefined],
+      [
+        'open a circuit as vm-b1',
+        'vm-b1',
+        'POST',
+        '/workloads/send',
+        { target: 'vm-b2/echo', mode: 'stream', count: 1, size: 8 },
+      ],
+      ["read tenant-mate vm-a2's circuits", 'vm-a2', 'GET', '/circuits', undefined],
+    ];
+    for (const [attack, vm, method, path, body] of attempts) {
+      for (const [how, headers, expected] of [
+        ['no token', {}, 401],
+        ['a made-up token', { authorization: `Bearer ${'f'.repeat(64)}` }, 403],
+        ["vm-a1's own control token", { authorization: `Bearer ${ownToken}` }, 403],
+      ] as const) {
+        const answer = await requestJson<ErrorBody>(method, `${plain(vm)}${path}`, body, 10_000, headers);
+        assert.ok(
+          table.record(
+            `VM API: ${attack}, ${how}`,
+            String(expected),
+            refusedWith(answer.status, answer.body),
+            answer.status === expected,
+          ),
+          `${attack} with ${how}: ${answer.status}`,
+        );
+      }
+    }
+    // The lab itself, with vm-b1's control URL, still drives it.
+    assert.equal((await requestJson('GET', `${urlOf(state, 'vm-b1')}/traffic/received`)).status, 200);
   });
 
   it('cannot register more VMs than its maxVms by registering many at once', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestRedis, type TestRedis } from '@tenantlab/lab';
-import { requestJson, vmAclUser } from '@tenantlab/shared';
+import { controlTokenSha256, requestJson, vmAclUser, vmControlToken, vmControlUrl } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import { eventually } from '../lab-process';
 import { ServiceProcess } from '../service-process';
@@ -28,6 +28,8 @@ const LEASE_MS = 3000;
 /** Each tenant's enrollment secret in this suite (a lab generates random ones). */
 const tenantSecret = (tenant: string): string => `e2e-enrollment-secret-of-${tenant}`;
 const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
+/** The key the VMs' control tokens are derived from here, as a lab derives them from its own. */
+const CONTROL_KEY = randomUUID();
 
 describe('circuits between tenant VM processes, through the operator, on a real Redis', () => {
   let redis: TestRedis;
@@ -56,6 +58,7 @@ describe('circuits between tenant VM processes, through the operator, on a real 
       VM_ID: id,
       TENANT_ID: tenant,
       TENANT_SECRET: tenantSecret(tenant),
+      CONTROL_TOKEN_SHA256: controlTokenSha256(vmControlToken(CONTROL_KEY, id)),
       REDIS_URL: redis.anonymousUrl,
       OPERATOR_URL: operator.url,
       HEARTBEAT_INTERVAL_MS: '500',
@@ -70,14 +73,17 @@ describe('circuits between tenant VM processes, through the operator, on a real 
     return found;
   };
 
+  /** The VM's control URL: its API answers only its own control token, as in a lab. */
+  const control = (id: string): string => vmControlUrl(vm(id).url, vmControlToken(CONTROL_KEY, id));
+
   const post = <T>(id: string, path: string, body: unknown): ReturnType<typeof requestJson<T>> =>
-    requestJson<T>('POST', `${vm(id).url}${path}`, body, 120_000);
+    requestJson<T>('POST', `${control(id)}${path}`, body, 120_000);
 
   const circuitKeys = async (): Promise<string[]> => admin.keys('circuit:*');
 
   /** Waits until `id` has a circuit open: the transfer a test started is under way. */
   const circuitsOn = async (id: string): Promise<string[]> => {
-    const { body } = await requestJson<{ circuits: { id: string }[] }>('GET', `${vm(id).url}/circuits`);
+    const { body } = await requestJson<{ circuits: { id: string }[] }>('GET', `${control(id)}/circuits`);
     return body.circuits.map((circuit) => circuit.id);
   };
   /**

@@ -303,6 +303,8 @@ export function composeProject(definition: LabDefinition, portOffset = 0): Compo
         // Its tenant's scrape token's hash: a VM sees that token on every scrape, and no service, no other tenant's
         // VM takes it.
         METRICS_TOKEN_SHA256: `\${${vmMetricsTokenHashVariable(tenant)}:-}`,
+        // The hash of its own control token: every VM container reaches every other on tenant-vms.
+        CONTROL_TOKEN_SHA256: `\${${vmControlTokenHashVariable(vm)}:-}`,
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-relay:${OTLP_RELAY_PORT}`,
         VM_ID: vm,
         TENANT_ID: tenant,
@@ -376,6 +378,11 @@ export const TENANT_FACING_LIMITS: Pick<
  */
 function tenantVariable(prefix: string, tenant: string): string {
   return `${prefix}_${tenant.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** The Compose variable holding the sha256 of `vm`'s control token (labComposeEnv sets it). */
+export function vmControlTokenHashVariable(vm: string): string {
+  return tenantVariable('VM_CONTROL_TOKEN_SHA256', vm);
 }
 
 /** The Compose variable holding the sha256 of `tenant`'s VMs' metrics scrape token (labComposeEnv sets it). */

@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { metricsTokenSha256 } from '@tenantlab/shared';
+import { metricsTokenSha256, vmControlToken } from '@tenantlab/shared';
+import { ensureLabIdentity, vmControlTokenHash } from '../lab-identity';
 import { formatStatusTable } from '../lab-status';
 import type { LabState } from '../lab-state';
 import { ensureMetricsScrapeTokens } from '../prometheus-config';
+import { vmControlTokenHashVariable } from './compose-file';
 import { CONTAINER_INSPECT_FORMAT, labComposeEnv, parseContainerLines } from './docker-lab';
 
 /** Three lines as `docker inspect --format CONTAINER_INSPECT_FORMAT` prints them: vm-a1 was restarted twice. */
@@ -84,6 +86,12 @@ describe("the variables Compose gets (labComposeEnv): the metrics scrape tokens'
     assert.equal(new Set(hashes.map(([, hash]) => hash)).size, 3, 'three different hashes');
     for (const token of [tokens.service, ...Object.values(tokens.tenants)]) {
       assert.ok(!Object.values(env).includes(token), 'no token');
+    }
+    // Each VM's control token's hash, one variable each, never the token.
+    const identity = ensureLabIdentity(dataDir, definition);
+    for (const vm of ['vm-a1', 'vm-b1']) {
+      assert.equal(env[vmControlTokenHashVariable(vm)], vmControlTokenHash(identity, vm));
+      assert.ok(!Object.values(env).includes(vmControlToken(identity.vmControlKey, vm)), 'no control token');
     }
     // `down` (no lab file): the tenants' variables are unset, which the compose file reads as empty.
     assert.deepEqual(

@@ -7,14 +7,19 @@ import { DEFAULT_INFRA_PORTS, offsetPorts } from '../infra/ports';
 import { runCommand } from '../infra/run-command';
 import type { LabOptions, RunningLab } from '../lab-runner';
 import type { LabDefinition } from '../lab-definition';
-import { ensureLabIdentity, labTenantsEnv } from '../lab-identity';
+import { ensureLabIdentity, labTenantsEnv, vmControlTokenHash } from '../lab-identity';
 import { ensureServiceTokens } from '../service-tokens';
 import { switchPortsProbe, waitUntilPortsAttached } from '../switch-ports-attached';
 import { ensureMetricsScrapeTokens, ensurePrometheusWebPassword, PROMETHEUS_PORT } from '../prometheus-config';
 import { redisShareProgress } from '../redis-share';
 import { cpuGroupsProgress, tenantCpuGroupPath } from '../tenant-cpu-groups';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from '../lab-state';
-import { composeProject, renderComposeFile, vmMetricsTokenHashVariable } from './compose-file';
+import {
+  composeProject,
+  renderComposeFile,
+  vmControlTokenHashVariable,
+  vmMetricsTokenHashVariable,
+} from './compose-file';
 import { containerSecretsEnv, writeContainerSecrets } from './container-secrets';
 import { dockerScrapeTargets, withPrometheus, writeDockerPrometheusFiles } from './prometheus-service';
 import { composeCommand, composeEnv, dockerBinary } from './docker-engine';
@@ -61,7 +66,8 @@ export async function runCompose(
 /**
  * The variables the compose file requires (`${VAR:?...}`): where the profile's secret files are and the group that
  * may read them, LAB_TENANTS (the tenants' secrets' hashes) and the hashes of the metrics scrape tokens (services'
- * METRICS_TOKEN_SHA256, each tenant's VMs' vmMetricsTokenHashVariable(tenant)); never a secret. With the lab
+ * METRICS_TOKEN_SHA256, each tenant's VMs' vmMetricsTokenHashVariable(tenant)) and of each VM's control token
+ * (vmControlTokenHashVariable(vm)); never a secret. With the lab
  * file (Compose creates containers) it first writes the secret files (writeContainerSecrets) and makes the tenants'
  * CPU groups, naming each tenant's as its VMs' cgroup parent (vmCpuGroupVariable; unset where groups cannot be made,
  * see dockerCpuGroupsUnavailable). Compose interpolates the whole file for every command, `down` too: without the lab
@@ -76,10 +82,18 @@ export function labComposeEnv(
 ): Record<string, string> {
   const scrapeTokens = ensureMetricsScrapeTokens(dataDir, definition?.tenants.map((tenant) => tenant.id) ?? []);
   const cpuGroups = definition ? prepareCpuGroups(profile, definition) : undefined;
+  const identity = definition ? ensureLabIdentity(dataDir, definition) : undefined;
   return {
     ...(cpuGroups && 'env' in cpuGroups ? cpuGroups.env : {}),
     ...(definition ? writeContainerSecrets(dataDir, definition) : containerSecretsEnv(dataDir)),
-    LAB_TENANTS: definition ? labTenantsEnv(definition, ensureLabIdentity(dataDir, definition)) : '[]',
+    LAB_TENANTS: definition && identity ? labTenantsEnv(definition, identity) : '[]',
+    ...(definition && identity
+      ? Object.fromEntries(
+          definition.tenants
+            .flatMap((tenant) => tenant.vms)
+            .map((vm) => [vmControlTokenHashVariable(vm), vmControlTokenHash(identity, vm)]),
+        )
+      : {}),
     METRICS_TOKEN_SHA256: metricsTokenSha256(scrapeTokens.service),
     ...Object.fromEntries(
       Object.entries(scrapeTokens.tenants).map(([tenant, token]) => [

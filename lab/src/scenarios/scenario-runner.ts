@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 import { startDockerLab } from '../docker/docker-lab';
 import type { LabMode } from '../docker/lab-mode';
-import { OPERATOR_ADMIN_TOKEN_SECRET } from '../lab-identity';
+import { OPERATOR_ADMIN_TOKEN_SECRET, withVmControlUrls } from '../lab-identity';
 import { type LabOptions, type RunningLab, startLab } from '../lab-runner';
 import { readLabSecret } from '../lab-secrets';
 import { labDataDir } from '../lab-state';
@@ -164,7 +164,9 @@ async function runOnce(
     const adminToken = readAdminToken(dataDir);
     const operatorToken = readLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET);
     if (!adminToken || !operatorToken) throw new Error(`the lab's tokens are missing from ${dataDir}`);
-    const vmUrls = Object.fromEntries(lab.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
+    // The scenario drives its VMs through their control URLs (lab-identity.ts); the lab's state keeps the plain ones.
+    const driven = withVmControlUrls(lab.state, dataDir);
+    const vmUrls = Object.fromEntries(driven.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
     collector = new CounterCollector(
       vmUrls,
       urlOf(lab, 'switch'),
@@ -178,7 +180,7 @@ async function runOnce(
     setMaxListeners(plan.workloads.length + plan.events.length + 10, abort.signal);
     const context: ScenarioContext = {
       scenario,
-      state: lab.state,
+      state: driven,
       control: options.mode === 'docker' ? new DockerLabControl(options.profile) : new LocalLabControl(lab.state),
       collector,
       ...files,
@@ -311,7 +313,9 @@ async function measure(
   warmupMs: number,
   options: RunScenarioOptions,
 ): Promise<RunFigures> {
-  const vmUrls = Object.fromEntries(lab.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
+  const vmUrls = Object.fromEntries(
+    context.state.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]),
+  );
   const switchUrl = urlOf(lab, 'switch');
   const metricsToken = readLabSecret(labDataDir(options.repoRoot, options.profile), METRICS_SCRAPE_TOKEN);
   await wait(Math.max(0, warmupMs - context.now()), options.interrupt);

@@ -8,6 +8,7 @@ import { removeDockerTenantCpuGroups } from '../docker/docker-cpu-groups';
 import { composeProjectName, dockerComponents, labComposeEnv, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
+import { withVmControlUrls } from '../lab-identity';
 import { readAdminToken } from '../service-tokens';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
@@ -117,10 +118,12 @@ async function startInContainers(
     removeDockerTenantCpuGroups(options.profile);
     clearLabState(options.repoRoot, options.profile);
   };
+  // Tests drive VMs through their control URLs; the state file keeps the plain ones.
+  const driven = withVmControlUrls(state, labDataDir(options.repoRoot, options.profile));
   return {
     mode: 'docker',
-    state,
-    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
+    state: driven,
+    clients: labClients(driven, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     containerId: async (name) => {
       const container = (await listContainers(options.profile)).get(name);
       if (!container) throw new Error(`no container for ${name} in ${composeProjectName(options.profile)}`);
@@ -163,10 +166,12 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
       await exited;
     }
   };
+  // Tests drive VMs through their control URLs; the state file keeps the plain ones.
+  const driven = withVmControlUrls(state, labDataDir(options.repoRoot, options.profile));
   return {
     mode: 'local',
-    state,
-    clients: labClients(state, readAdminToken(labDataDir(options.repoRoot, options.profile))),
+    state: driven,
+    clients: labClients(driven, readAdminToken(labDataDir(options.repoRoot, options.profile))),
     runner: { pid: child.pid ?? 0, exited, output },
     containerId: () => Promise.reject(new Error('a local lab has no containers')),
     stop,

@@ -1,4 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { VM_CONTROL_OPTIONS, VmControlGuard } from './control/vm-control.guard';
 import { HealthController, JsonLogger, READINESS_CHECKS, MetricsModule } from '@tenantlab/shared';
 import { TENANT_VM_CONFIG, TenantVmConfig } from './config/tenant-vm.config';
 import { CircuitsModule } from './circuits/circuits.module';
@@ -29,6 +31,8 @@ export class AppModule {
       controllers: [HealthController],
       providers: [
         { provide: TENANT_VM_CONFIG, useValue: config },
+        { provide: VM_CONTROL_OPTIONS, useValue: { vm: config.VM_ID, tokenSha256: config.CONTROL_TOKEN_SHA256 } },
+        { provide: APP_GUARD, useClass: VmControlGuard },
         VmMetrics,
         { provide: JsonLogger, useValue: logger },
         {

@@ -1,2 +1,3 @@
 export * from './service-credentials';
 export * from './tenant-control-calls';
+export * from './vm-control';

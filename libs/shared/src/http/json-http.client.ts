@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { DependencyUnavailableError } from '../errors';
+import { withoutCredentials } from '../auth/vm-control';
 
 export interface JsonResponse<T> {
   status: number;
@@ -47,7 +48,11 @@ export function requestJson<T = unknown>(
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (error) =>
-      reject(new DependencyUnavailableError(`${method} ${url} failed: ${error.message}`, { cause: error })),
+      reject(
+        new DependencyUnavailableError(`${method} ${withoutCredentials(url)} failed: ${error.message}`, {
+          cause: error,
+        }),
+      ),
     );
     req.end(payload);
   });
@@ -88,7 +93,9 @@ export function requestBytes(
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (error) =>
-      reject(new DependencyUnavailableError(`GET ${url} failed: ${error.message}`, { cause: error })),
+      reject(
+        new DependencyUnavailableError(`GET ${withoutCredentials(url)} failed: ${error.message}`, { cause: error }),
+      ),
     );
     req.end();
   });

@@ -21,6 +21,13 @@ const SERVICE_AUTH_OPTIONS = Symbol('SERVICE_AUTH_OPTIONS');
  */
 export const OpenRoute = (): MethodDecorator & ClassDecorator => SetMetadata(OPEN_ROUTE, true);
 
+/** Whether the route being called is marked OpenRoute, on its handler or its controller. */
+export function isOpenRoute(reflector: Reflector, context: ExecutionContext): boolean {
+  return (
+    reflector.getAllAndOverride<boolean | undefined>(OPEN_ROUTE, [context.getHandler(), context.getClass()]) === true
+  );
+}
+
 export interface ServiceAuthOptions {
   /** This service's name, for refusals ("the switch"). */
   service: string;
@@ -40,11 +47,7 @@ export class ServiceAuthGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const open = this.reflector.getAllAndOverride<boolean | undefined>(OPEN_ROUTE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (open) return true;
+    if (isOpenRoute(this.reflector, context)) return true;
     const { service, callers } = this.options;
     const request = context.switchToHttp().getRequest<Request>();
     const token = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];

@@ -1,11 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import type { CircuitResetCount } from './circuit-resets';
 import { CircuitSocketsService, type OpenCircuitView } from './circuit-sockets.service';
-import { ApiAnswer } from '@tenantlab/shared';
+import { ApiAnswer, ApiErrors } from '@tenantlab/shared';
 import { OPEN_CIRCUITS_SCHEMA } from '../openapi.schemas';
 
 /** What circuits this VM has open right now, and how many ended in a reset (by code, with the last reason). */
 @Controller('circuits')
+// Every route needs the VM's control token (VmControlGuard).
+@ApiErrors(401, 403)
 export class CircuitsController {
   constructor(private readonly sockets: CircuitSocketsService) {}
 

@@ -1,4 +1,4 @@
-import { commonEnv, ConfigOf, env, ID_PATTERN, redisEnv, metricsTokenEnv } from '@tenantlab/shared';
+import { commonEnv, ConfigOf, env, ID_PATTERN, redisEnv, metricsTokenEnv, vmControlTokenEnv } from '@tenantlab/shared';
 
 const idRule = 'an id of 1-63 characters of a-z, 0-9 and -';
 
@@ -6,6 +6,8 @@ export const tenantVmEnv = {
   ...commonEnv,
   /** Whose scrapes /metrics answers: the sha256 of the lab's metrics scrape token. */
   ...metricsTokenEnv,
+  /** Whose calls its control API answers: the sha256 of this VM's control token (vm-control.ts). */
+  ...vmControlTokenEnv,
   /**
    * Where Redis answers, without credentials: the VM logs in as its own ACL user with the password the operator
    * issues at registration, never as the admin.

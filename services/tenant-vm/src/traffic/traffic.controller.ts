@@ -13,6 +13,8 @@ import { GENERATE_REPORT_SCHEMA, REPLAY_REPORT_SCHEMA } from '../openapi.schemas
  * `GET|DELETE /traffic/received` reads or resets what came in.
  */
 @Controller('traffic')
+// Every route needs the VM's control token (VmControlGuard).
+@ApiErrors(401, 403)
 export class TrafficController {
   constructor(private readonly traffic: TrafficService) {}
 

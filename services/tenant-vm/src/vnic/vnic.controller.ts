@@ -1,10 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { VnicService, type VnicStatus } from './vnic.service';
-import { ApiAnswer } from '@tenantlab/shared';
+import { ApiAnswer, ApiErrors } from '@tenantlab/shared';
 import { VNIC_SCHEMA } from '../openapi.schemas';
 
 /** This VM's vNIC: its addresses, port streams and counters, for labs and tests. */
 @Controller('vnic')
+// Every route needs the VM's control token (VmControlGuard).
+@ApiErrors(401, 403)
 export class VnicController {
   constructor(private readonly vnic: VnicService) {}
 

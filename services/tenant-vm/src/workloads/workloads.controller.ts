@@ -6,6 +6,8 @@ import { PING_REPORT_SCHEMA, SEND_REPORT_SCHEMA } from '../openapi.schemas';
 
 /** Drives this VM's built-in workloads: `POST /workloads/echo`, `/workloads/send`, `/workloads/ping`. */
 @Controller('workloads')
+// Every route needs the VM's control token (VmControlGuard).
+@ApiErrors(401, 403)
 export class WorkloadsController {
   constructor(private readonly workloads: WorkloadsService) {}
 

@@ -1,0 +1,73 @@
+import { createHmac } from 'node:crypto';
+import type { EnvVar } from '../config';
+import { metricsTokenMatches, metricsTokenSha256 } from '../metrics/metrics-token';
+
+/**
+ * A tenant VM's control API (workloads, traffic, circuits, its tenant's program, its vNIC) acts with that VM's
+ * credentials, and every VM can reach every other VM's address (Docker mode: one network for the VMs; local mode:
+ * 127.0.0.1). So it answers only its own control token: one per VM, derived from the lab's key, which only the lab's
+ * tools hold; the VM gets only the token's sha256 (CONTROL_TOKEN_SHA256). A VM sees its own token whenever the lab
+ * drives it, and that opens no other VM's API.
+ */
+export function vmControlToken(labKey: string, vm: string): string {
+  return createHmac('sha256', labKey).update(`tenantlab vm control ${vm}`).digest('hex');
+}
+
+/** The user name a VM's control URL carries its token under (HTTP basic auth). */
+export const VM_CONTROL_USER = 'lab';
+
+/**
+ * `url` with the VM's control token as its user info (`http://lab:<token>@host:port`), as a Redis URL carries its
+ * password: node:http sends it as basic auth. For the lab's tools; never print it.
+ */
+export function vmControlUrl(url: string, token: string): string {
+  const withCredentials = new URL(url);
+  withCredentials.username = VM_CONTROL_USER;
+  withCredentials.password = token;
+  return withCredentials.toString().replace(/\/$/, '');
+}
+
+/** `url` without user info, for messages: a control URL's token must never be printed. */
+export function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The token an Authorization header presents for a VM's control API: `Bearer <token>`, or basic auth as user
+ * VM_CONTROL_USER (what a control URL sends). Undefined when there is none.
+ */
+export function presentedControlToken(authorization: string | undefined): string | undefined {
+  const bearer = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (bearer !== undefined) return bearer;
+  const basic = /^Basic +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (basic === undefined) return undefined;
+  const decoded = Buffer.from(basic, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && decoded.slice(0, colon) === VM_CONTROL_USER
+    ? decodeURIComponent(decoded.slice(colon + 1))
+    : undefined;
+}
+
+/** Whether `presented` hashes to `expectedSha256`: the same constant-time check as the metrics scrape tokens'. */
+export const controlTokenMatches: (expectedSha256: string | undefined, presented: string) => boolean =
+  metricsTokenMatches;
+
+/** The sha256 (hex) a VM is given of its control token (CONTROL_TOKEN_SHA256). */
+export const controlTokenSha256: (token: string) => string = metricsTokenSha256;
+
+/** A VM's setting: the sha256 of its control token. Unset, its control API answers no one (only health, ready). */
+export const vmControlTokenEnv = {
+  CONTROL_TOKEN_SHA256: {
+    expects: "the sha256 of the VM's control token, 64 hex digits (unset: its control API refuses every call)",
+    optional: true,
+    parse: (raw: string) => (/^[0-9a-f]{64}$/.test(raw) ? raw : undefined),
+  } satisfies EnvVar<string | undefined>,
+};
