@@ -14,7 +14,7 @@ import {
   readPrometheusSecrets,
   type TestLab,
 } from '@tenantlab/lab';
-import { requestJson } from '@tenantlab/shared';
+import { requestJson, withoutCredentials } from '@tenantlab/shared';
 import { E2E_PROFILE, eventually, REPO_ROOT, startE2eLab, urlOf } from './lab-process';
 
 /** What each component's /metrics must carry beyond the runtime's own: metric name, labels, and a check of its value. */
@@ -153,7 +153,8 @@ describe('metrics: /metrics on every service and the lab-started Prometheus', ()
     ].filter(([, token]) => token !== tokenOf(target));
 
   const scrape = (url: string, authorization?: string): Promise<Response> =>
-    fetch(`${url}/metrics`, {
+    // fetch takes no user info: a VM's control URL is not what a scraper uses.
+    fetch(`${withoutCredentials(url)}/metrics`, {
       headers: authorization ? { authorization } : {},
       signal: AbortSignal.timeout(10_000),
     });

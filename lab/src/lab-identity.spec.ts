@@ -7,7 +7,14 @@ import { after, describe, it } from 'node:test';
 import { controlTokenSha256, vmControlToken, withoutCredentials } from '@tenantlab/shared';
 import { composeProject, renderComposeFile, vmControlTokenHashVariable } from './docker/compose-file';
 import { parseLabDefinition } from './lab-definition';
-import { ensureLabIdentity, labVmControlUrl, vmControlTokenHash, withVmControlUrls } from './lab-identity';
+import {
+  ensureLabIdentity,
+  labVmControlUrl,
+  vmControlTokenHash,
+  vmControlTokenName,
+  withVmControlUrls,
+} from './lab-identity';
+import { readLabSecret } from './lab-secrets';
 import { planLab } from './lab-plan';
 
 const INFRA = {
@@ -95,7 +102,7 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
     assert.equal(parsed.username, 'lab');
     assert.equal(parsed.password, vmControlToken(identity.vmControlKey, 'vm-b1'));
     assert.equal(`${parsed.protocol}//${parsed.host}`, 'http://127.0.0.1:13103');
-    assert.equal(withoutCredentials(url), 'http://127.0.0.1:13103/');
+    assert.equal(withoutCredentials(url), 'http://127.0.0.1:13103');
     const state = {
       profile: 'spec',
       runnerPid: 1,
@@ -112,6 +119,9 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
       ['http://127.0.0.1:3000', url],
     );
     assert.equal(state.components[1]?.url, 'http://127.0.0.1:13103', 'the state itself is left as it was');
+    // Each VM's token in a file of its own, owner-only, for curl.
+    assert.equal(readLabSecret(dataDir, vmControlTokenName('vm-b1')), parsed.password);
+    assert.equal(statSync(join(dataDir, vmControlTokenName('vm-b1'))).mode & 0o777, 0o600);
     const elsewhere = mkdtempSync(join(tmpdir(), 'lab-identity-none-'));
     assert.equal(labVmControlUrl(elsewhere, 'vm-b1', 'http://127.0.0.1:13103'), 'http://127.0.0.1:13103');
     rmSync(elsewhere, { recursive: true, force: true });

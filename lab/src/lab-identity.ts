@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LabDefinition, TenantCapsOverrides } from './lab-definition';
 import { controlTokenSha256, vmControlToken, vmControlUrl } from '@tenantlab/shared';
-import { ensureLabSecret, readLabSecret } from './lab-secrets';
+import { ensureLabSecret, readLabSecret, writeLabSecret } from './lab-secrets';
 import type { LabState } from './lab-state';
 
 /**
@@ -34,8 +34,25 @@ export function ensureLabIdentity(dataDir: string, definition: LabDefinition): L
     tenantSecrets: Object.fromEntries(
       definition.tenants.map((tenant) => [tenant.id, ensureLabSecret(dataDir, tenantSecretName(tenant.id))]),
     ),
-    vmControlKey: ensureLabSecret(dataDir, VM_CONTROL_KEY_SECRET),
+    vmControlKey: ensureLabControlTokens(dataDir, definition),
   };
+}
+
+/** The lab secret file holding `vm`'s control token, for a person driving that VM by hand (curl). */
+export function vmControlTokenName(vm: string): string {
+  return `vm-control-token-${vm}`;
+}
+
+/**
+ * The lab's VM control key, and each VM's control token written beside it (vmControlTokenName, owner-only), so a
+ * person can `curl` a VM as the lab's tools do. Returns the key.
+ */
+function ensureLabControlTokens(dataDir: string, definition: LabDefinition): string {
+  const key = ensureLabSecret(dataDir, VM_CONTROL_KEY_SECRET);
+  for (const vm of definition.tenants.flatMap((tenant) => tenant.vms)) {
+    writeLabSecret(dataDir, vmControlTokenName(vm), vmControlToken(key, vm));
+  }
+  return key;
 }
 
 /** What a VM is given to check calls to its control API: the sha256 of its control token (CONTROL_TOKEN_SHA256). */

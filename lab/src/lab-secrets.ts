@@ -31,6 +31,14 @@ export function ensureLabSecret(dataDir: string, name: string): string {
   return secret;
 }
 
+/** Writes `value` as the profile's secret `name` (owner-only), for a secret derived from others rather than drawn. */
+export function writeLabSecret(dataDir: string, name: string, value: string): void {
+  const file = labSecretFile(dataDir, name);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
 /** The profile's secret `name`, or undefined when its data dir holds none (or something that is not one). */
 export function readLabSecret(dataDir: string, name: string): string | undefined {
   let text: string;

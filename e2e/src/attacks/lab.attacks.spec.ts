@@ -486,7 +486,7 @@ describe('a hostile tenant against the lab', () => {
       ["the token's sha256", `Bearer ${hash}`],
     ];
     const get = async (url: string, authorization: string | undefined): Promise<string> => {
-      const response = await fetch(url, {
+      const response = await fetch(withoutCredentials(url), {
         headers: authorization ? { authorization } : {},
         signal: AbortSignal.timeout(10_000),
       });
@@ -533,7 +533,10 @@ describe('a hostile tenant against the lab', () => {
     const [scheme, token = ''] = captured.split(' ');
     assert.ok(scheme === 'Bearer' && /^[0-9a-f]{64}$/.test(token), 'Prometheus scraped the VM with a bearer token');
     const get = async (url: string, authorization: string): Promise<string> => {
-      const response = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(withoutCredentials(url), {
+        headers: { authorization },
+        signal: AbortSignal.timeout(10_000),
+      });
       const text = await response.text();
       return `${response.status} ${text.slice(0, 80)}`;
     };
@@ -545,7 +548,7 @@ describe('a hostile tenant against the lab', () => {
       );
     }
     // Its own tenant's other VM: allowed, and only its own tenant's series come back.
-    const own = await fetch(`${urlOf(state, 'vm-a2')}/metrics`, {
+    const own = await fetch(`${withoutCredentials(urlOf(state, 'vm-a2'))}/metrics`, {
       headers: { authorization: captured },
       signal: AbortSignal.timeout(10_000),
     });
@@ -580,7 +583,9 @@ describe('a hostile tenant against the lab', () => {
     }
     // The lab starts vm-a1 again once its port is free.
     await eventually('vm-a1 to be ready again', 90_000, async () =>
-      (await fetch(`${vm.url}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined,
+      (await fetch(`${withoutCredentials(vm.url)}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200
+        ? true
+        : undefined,
     );
   });
 
@@ -857,7 +862,7 @@ describe('a hostile tenant against the lab', () => {
   it("cannot drive another VM through its control API: no token, a made-up one or a tenant-mate's", async () => {
     // What a hostile VM can hold: nothing, a guess, or the control token the lab sends its own VM (vm-a1's here).
     const ownToken = new URL(urlOf(state, 'vm-a1')).password;
-    const plain = (vm: string): string => withoutCredentials(urlOf(state, vm)).replace(/\/$/, '');
+    const plain = (vm: string): string => withoutCredentials(urlOf(state, vm));
     const attempts: [string, string, 'GET' | 'POST' | 'PUT', string, unknown][] = [
       ['install a drop-all program as vm-b1', 'vm-b1', 'PUT', '/program', { program: { name: 'drop_all' } }],
       [

@@ -19,7 +19,7 @@ import {
   type TestLab,
   VM_CPU_SHARES,
 } from '@tenantlab/lab';
-import { requestJson, TOPICS } from '@tenantlab/shared';
+import { requestJson, TOPICS, VM_BASE_PORT } from '@tenantlab/shared';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -79,11 +79,15 @@ async function otlpExport(attributes: Record<string, string>, spanName: string):
 }
 
 /** From inside a container, one HTTP request with its own Node's fetch: the status, or 0 if it could not connect. */
-function httpFrom(container: string, url: string, init: { method: string; body?: Buffer }): number {
+function httpFrom(
+  container: string,
+  url: string,
+  init: { method: string; body?: Buffer; headers?: Record<string, string> },
+): number {
   const script = `
     const body = ${JSON.stringify(init.body?.toString('base64') ?? null)};
     fetch(${JSON.stringify(url)}, { method: ${JSON.stringify(init.method)},
-      headers: { 'content-type': 'application/x-protobuf' },
+      headers: { 'content-type': 'application/x-protobuf', ...${JSON.stringify(init.headers ?? {})} },
       body: body === null ? undefined : Buffer.from(body, 'base64'), signal: AbortSignal.timeout(5000) })
       .then((r) => console.log(r.status), () => console.log(0));`;
   return Number(docker('exec', container, 'node', '-e', script));
@@ -356,6 +360,19 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     // The VM's own process holds a few of its address's connections (heartbeats): at most the limit are kept.
     assert.ok(tally.kept <= OPERATOR_CONNECTIONS_PER_ADDRESS && tally.kept > 0, JSON.stringify(tally));
     assert.equal(tally.kept + tally.refused, attempts, JSON.stringify(tally));
+  });
+
+  it("refuses, from one tenant's VM container, another VM's control API without that VM's own control token", async () => {
+    const vm = await lab.containerId('vm-a1');
+    // vm-a1's own control token: what the lab sends it, so what code in it could hold.
+    const ownToken = new URL(lab.state.components.find((c) => c.name === 'vm-a1')?.url ?? '').password;
+    const statuses = ['vm-b1', 'vm-a2'].flatMap((target) =>
+      ([{}, { authorization: `Bearer ${ownToken}` }] as Record<string, string>[]).map((headers) =>
+        httpFrom(vm, `http://${target}:${VM_BASE_PORT}/traffic/received`, { method: 'GET', headers }),
+      ),
+    );
+    assert.deepEqual(statuses, [401, 403, 401, 403], 'vm-b1 and vm-a2: no token, then vm-a1 own');
+    assert.equal(httpFrom(vm, `http://vm-b1:${VM_BASE_PORT}/health`, { method: 'GET' }), 200, 'health stays open');
   });
 
   it('lets a VM reach Redis, the operator and the OTLP relay, and nothing of the trusted side or of Jaeger', async () => {

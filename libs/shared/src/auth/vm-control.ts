@@ -34,7 +34,8 @@ export function withoutCredentials(url: string): string {
     if (parsed.username === '' && parsed.password === '') return url;
     parsed.username = '';
     parsed.password = '';
-    return parsed.toString();
+    // As it was given: URL adds a "/" to a bare origin, which `${url}/path` would double.
+    return url.endsWith('/') ? parsed.toString() : parsed.toString().replace(/\/$/, '');
   } catch {
     return url;
   }
