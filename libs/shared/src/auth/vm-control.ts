@@ -52,9 +52,8 @@ export function presentedControlToken(authorization: string | undefined): string
   if (basic === undefined) return undefined;
   const decoded = Buffer.from(basic, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon >= 0 && decoded.slice(0, colon) === VM_CONTROL_USER
-    ? decodeURIComponent(decoded.slice(colon + 1))
-    : undefined;
+  // node:http sends the URL's user info decoded, so the password is the token as it is.
+  return colon >= 0 && decoded.slice(0, colon) === VM_CONTROL_USER ? decoded.slice(colon + 1) : undefined;
 }
 
 /** Whether `presented` hashes to `expectedSha256`: the same constant-time check as the metrics scrape tokens'. */

@@ -51,6 +51,15 @@ describe('VmControlGuard', () => {
     assert.equal(refusal(guard, call(`Bearer ${vmControlToken(key, 'vm-a1')}`)), 'FORBIDDEN');
     assert.equal(refusal(guard, call(`Bearer ${vmControlToken('x'.repeat(64), 'vm-b1')}`)), 'FORBIDDEN');
     assert.equal(refusal(guard, call(`Basic ${Buffer.from(`admin:${own}`).toString('base64')}`)), 'UNAUTHENTICATED');
+    // Garbage (not base64, a bad percent-escape, no colon) is a refusal, never a 500.
+    for (const garbage of [
+      'Basic %%%',
+      `Basic ${Buffer.from('lab:%E0%A4%A').toString('base64')}`,
+      'Basic bGFi',
+      'Digest x',
+    ]) {
+      assert.match(refusal(guard, call(garbage)), /^(UNAUTHENTICATED|FORBIDDEN)$/, garbage);
+    }
     const unset = new VmControlGuard(new Reflector(), { vm: 'vm-b1', tokenSha256: undefined });
     assert.equal(refusal(unset, call(`Bearer ${own}`)), 'FORBIDDEN');
   });
