@@ -6,9 +6,9 @@ import { controlTokenSha256, DomainError, OpenRoute, vmControlToken, vmControlUr
 import { VmControlGuard } from './vm-control.guard';
 
 class Routes {
-  control(): void {}
+  control(this: void): void {}
   @OpenRoute()
-  health(): void {}
+  health(this: void): void {}
 }
 
 /** A call of `handler` with this Authorization header. */
