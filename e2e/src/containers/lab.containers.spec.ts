@@ -19,7 +19,7 @@ import {
   type TestLab,
   VM_CPU_SHARES,
 } from '@tenantlab/lab';
-import { requestJson, TOPICS, VM_BASE_PORT } from '@tenantlab/shared';
+import { requestJson, TOPICS, VM_BASE_PORT, withoutCredentials } from '@tenantlab/shared';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -296,7 +296,7 @@ describe('the default lab in containers (Docker mode, Testcontainers)', () => {
     const tally = JSON.parse(docker('exec', vm, 'node', '-e', script)) as { started: number; refused: number };
     assert.ok(tally.started < TENANT_FACING_PIDS_LIMIT, `spawned: ${JSON.stringify(tally)}`);
     assert.equal(tally.started + tally.refused, 2 * TENANT_FACING_PIDS_LIMIT, JSON.stringify(tally));
-    const url = lab.state.components.find((c) => c.name === 'vm-a1')?.url ?? '';
+    const url = withoutCredentials(lab.state.components.find((c) => c.name === 'vm-a1')?.url ?? '');
     await eventually('vm-a1 ready again after the fork bomb', 30_000, async () =>
       (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined,
     );
