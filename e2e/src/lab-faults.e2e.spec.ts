@@ -77,7 +77,7 @@ describe('the lab supervises its components', () => {
     }
 
     // And each in its tenant's CPU group (tenant-cpu-groups.ts), so a tenant's CPU weight is not its VM count.
-    const vms = await requestJson<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
+    const vms = await labAdminRequest<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
       'GET',
       `${urlOf(state, 'operator')}/vms`,
     );
@@ -115,7 +115,10 @@ describe('the lab supervises its components', () => {
     process.kill(redisPid, 'SIGKILL');
 
     await eventually('every VM registered and alive again in an empty Redis', 30_000, async () => {
-      const { status, body } = await requestJson<{ vms: { id: string; alive: boolean }[] }>('GET', `${operator}/vms`);
+      const { status, body } = await labAdminRequest<{ vms: { id: string; alive: boolean }[] }>(
+        'GET',
+        `${operator}/vms`,
+      );
       return status === 200 && vmNames.every((vm) => body.vms.some((v) => v.id === vm && v.alive)) ? true : undefined;
     });
     // vm-a2 listened on echo before Redis lost its listeners: it announces it again without being asked.

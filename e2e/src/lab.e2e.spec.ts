@@ -158,7 +158,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       [TENANT_SECRET_HEADER]: tenantSecret('tenant-b'),
     });
     assert.equal(withSecret.status, 409);
-    const vm = await requestJson<VmView>('GET', `${operator}/vms/vm-a1`);
+    const vm = await labAdminRequest<VmView>('GET', `${operator}/vms/vm-a1`);
     assert.equal(vm.body.tenant, 'tenant-a');
   });
 
@@ -178,7 +178,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
     assert.equal(notJson.status, 400);
     assert.match(notJson.body, /JSON/, 'the answer says the body is not JSON');
     assert.equal(
-      (await requestJson('GET', `${urlOf(state, 'operator')}/vms/vm-huge`)).status,
+      (await labAdminRequest('GET', `${urlOf(state, 'operator')}/vms/vm-huge`)).status,
       404,
       'nothing registered',
     );
@@ -325,7 +325,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
       const madeUp = await register({ id, tenant: 'tenant-made-up' }, tenantSecret('tenant-a'));
       assert.equal(madeUp.status, 403);
       assert.match(madeUp.body.error.message, /tenant tenant-made-up is not declared/);
-      assert.equal((await requestJson('GET', `${urlOf(state, 'operator')}/vms/${id}`)).status, 404);
+      assert.equal((await labAdminRequest('GET', `${urlOf(state, 'operator')}/vms/${id}`)).status, 404);
       const tenants = await adminCall<{ tenants: { id: string; vlan: number }[] }>('GET', '/tenants');
       assert.deepEqual(tenants.body.tenants.map((t) => t.id).sort(), ['tenant-a', 'tenant-b']);
     });
@@ -347,7 +347,7 @@ describe('the default lab, end to end on real Redis, Kafka and Jaeger', () => {
 
       // vm1 never heartbeats: once its lease is over, its id may be claimed again, but only with the secret.
       await eventually('the lease of vm1 to expire', 40_000, async () => {
-        const { body } = await requestJson<VmView>('GET', `${urlOf(state, 'operator')}/vms/${tenant}-vm1`);
+        const { body } = await labAdminRequest<VmView>('GET', `${urlOf(state, 'operator')}/vms/${tenant}-vm1`);
         return body.alive ? undefined : true;
       });
       assert.equal((await register({ id: `${tenant}-vm1`, tenant }, tenantSecret('tenant-a'))).status, 403);

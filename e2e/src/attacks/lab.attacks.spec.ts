@@ -254,7 +254,7 @@ describe('a hostile tenant against the lab', () => {
       assert.ok(table.record(attack, '403', refusedWith(status, body), status === 403), attack);
       assert.ok(!JSON.stringify(body).includes(tenantASecret), 'the secret is never echoed');
     }
-    const { body } = await requestJson<{ vms: { id: string }[] }>('GET', `${operator}/vms`);
+    const { body } = await labAdminRequest<{ vms: { id: string }[] }>('GET', `${operator}/vms`);
     assert.ok(!body.vms.some((vm) => vm.id.startsWith('mallory-')), 'no refused VM was registered');
   });
 
@@ -902,6 +902,36 @@ describe('a hostile tenant against the lab', () => {
     }
     // The lab itself, with vm-b1's control URL, still drives it.
     assert.equal((await requestJson('GET', `${urlOf(state, 'vm-b1')}/traffic/received`)).status, 200);
+  });
+
+  it("cannot map another tenant's VMs from the operator's registry: not listed, not found, not without a token", async () => {
+    const attempts: [string, string, 'GET', string, number][] = [
+      ["list tenant-b's VMs", 'mallory', 'GET', '/vms?tenant=tenant-b', 403],
+      ["read vm-b1's entry (its control URL)", 'mallory', 'GET', '/vms/vm-b1', 404],
+      ['list every VM without a token', 'none', 'GET', '/vms', 401],
+      ["read vm-b1's entry without a token", 'none', 'GET', '/vms/vm-b1', 401],
+    ];
+    for (const [attack, who, method, path, expected] of attempts) {
+      const answer =
+        who === 'mallory'
+          ? await asMallory(method, `${operator}${path}`)
+          : await requestJson<ErrorBody>(method, `${operator}${path}`);
+      assert.ok(
+        table.record(
+          `registry: ${attack}`,
+          String(expected),
+          refusedWith(answer.status, answer.body),
+          answer.status === expected,
+        ),
+        `${attack}: ${answer.status}`,
+      );
+      assert.ok(!JSON.stringify(answer.body).includes(withoutCredentials(urlOf(state, 'vm-b1'))), 'no URL of vm-b1');
+    }
+    // Its own list names its own tenant's VMs only.
+    const own = await asMallory<{ vms: { id: string; tenant: string }[] }>('GET', `${operator}/vms`);
+    assert.equal(own.status, 200);
+    assert.ok(own.body.vms.some((vm) => vm.id === MALLORY));
+    assert.deepEqual([...new Set(own.body.vms.map((vm) => vm.tenant))], ['tenant-a']);
   });
 
   it('cannot register more VMs than its maxVms by registering many at once', async () => {

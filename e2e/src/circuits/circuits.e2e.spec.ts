@@ -30,6 +30,7 @@ const tenantSecret = (tenant: string): string => `e2e-enrollment-secret-of-${ten
 const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
 /** The key the VMs' control tokens are derived from here, as a lab derives them from its own. */
 const CONTROL_KEY = randomUUID();
+const ADMIN_TOKEN = randomUUID();
 
 describe('circuits between tenant VM processes, through the operator, on a real Redis', () => {
   let redis: TestRedis;
@@ -47,6 +48,8 @@ describe('circuits between tenant VM processes, through the operator, on a real 
       LAB_TENANTS: JSON.stringify(
         ['tenant-a', 'tenant-b'].map((id) => ({ id, secretSha256: sha256Hex(tenantSecret(id)) })),
       ),
+      // The registry's reads answer the admin token (or a VM's, for its own tenant).
+      OPERATOR_ADMIN_TOKEN: ADMIN_TOKEN,
       ...(port ? { PORT: String(port) } : {}),
     };
     const process = await ServiceProcess.create('operator', 'operator', env);
@@ -137,7 +140,9 @@ describe('circuits between tenant VM processes, through the operator, on a real 
 
   it('registers each VM at http://HOST:PORT when VM_ADVERTISE_URL is not set', async () => {
     for (const id of Object.values(ids())) {
-      const { status, body } = await requestJson<{ url: string }>('GET', `${operator.url}/vms/${id}`);
+      const { status, body } = await requestJson<{ url: string }>('GET', `${operator.url}/vms/${id}`, undefined, 3000, {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      });
       assert.equal(status, 200);
       assert.equal(body.url, `http://127.0.0.1:${vm(id).port}`);
     }

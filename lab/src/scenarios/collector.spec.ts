@@ -30,7 +30,11 @@ describe('CounterCollector', () => {
         });
       }
       if (request.url === '/traffic/received') return send(200, { bySource: { x: { duplicates: 0 } } });
-      if (request.url === '/vms') return send(200, { vms: [{ alive: true }, { alive: false }] });
+      if (request.url === '/vms') {
+        // The registry answers only a trusted caller, as the operator does.
+        if (request.headers.authorization !== 'Bearer x') return send(401, {});
+        return send(200, { vms: [{ alive: true }, { alive: false }] });
+      }
       now.authorization = request.headers.authorization ?? '';
       if (now.switchHangs) return;
       if (!now.switchUp) return send(503, {});

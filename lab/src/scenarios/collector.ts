@@ -97,7 +97,8 @@ export class CounterCollector {
   constructor(
     private readonly vmUrls: Record<string, string>,
     private readonly switchUrl: string,
-    private readonly switchHeaders: Record<string, string>,
+    /** The admin tools' service token: the switch and the operator's registry answer only trusted callers. */
+    private readonly serviceHeaders: Record<string, string>,
     /** ms since the run's start. */
     private readonly clock: () => number,
     private readonly operatorUrl?: string,
@@ -142,7 +143,7 @@ export class CounterCollector {
         `${this.switchUrl}/dataplane`,
         undefined,
         this.serviceTimeoutMs,
-        this.switchHeaders,
+        this.serviceHeaders,
       ).then(
         (r) => (r.status === 200 ? r.body : undefined),
         () => undefined,
@@ -154,6 +155,7 @@ export class CounterCollector {
             `${this.operatorUrl}/vms`,
             undefined,
             this.serviceTimeoutMs,
+            this.serviceHeaders,
           ).then(
             (r) => (r.status === 200 ? r.body.vms.filter((vm) => vm.alive).length : undefined),
             () => undefined,

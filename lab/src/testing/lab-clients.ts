@@ -77,7 +77,8 @@ export class JaegerClient {
 
 /**
  * A plain JSON client for one service (operator, switch, allocator, telemetry): GET/PUT on its URL, with the lab's
- * admin token when it has one (the switch, the allocator and telemetry refuse calls without a service credential).
+ * admin token when it has one (the switch, the allocator, telemetry and the operator's registry refuse calls without a
+ * service credential).
  */
 export class ServiceClient {
   constructor(
@@ -125,7 +126,7 @@ export function labClients(state: LabState, adminToken?: string): LabClients {
     return component.url;
   };
   return {
-    operator: new ServiceClient(url('operator')),
+    operator: new ServiceClient(url('operator'), adminToken),
     switch: new ServiceClient(url('switch'), adminToken),
     allocator: new ServiceClient(url('allocator'), adminToken),
     telemetry: new ServiceClient(url('telemetry'), adminToken),

@@ -13,6 +13,7 @@ import {
   redisError,
   startOperator,
   harnessTenantSecret,
+  TEST_ADMIN_TOKEN,
   uniqueId,
 } from '../testing/operator-harness';
 
@@ -143,7 +144,7 @@ describe('circuit lifecycle on a real Redis: leases, deregistration, operator re
       const tenantSecret = harnessTenantSecret(tenant);
       assert.equal((await api.call('POST', '/vms', { body: claim, tenantSecret })).status, 409);
       await eventually(`${old.id}'s lease to expire`, 10 * LEASE_MS, async () => {
-        const { body } = await api.call<{ alive: boolean }>('GET', `/vms/${old.id}`);
+        const { body } = await api.call<{ alive: boolean }>('GET', `/vms/${old.id}`, { token: TEST_ADMIN_TOKEN });
         return body.alive ? undefined : true;
       });
       // Another tenant still may not take it, even with its own secret; the same tenant may, without the old token

@@ -1,7 +1,9 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { idParam, TENANT_SECRET_HEADER } from '@tenantlab/shared';
 import type { Response } from 'express';
+import { ForbiddenError } from '../auth/auth.errors';
 import { BearerToken } from '../auth/bearer-token.decorator';
+import { CallerRegistryReader, type RegistryReader, RegistryReaderGuard } from '../auth/registry-reader.guard';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { RegistryService } from './registry.service';
 import { RegisteredVm, VmView } from './vm-record';
@@ -36,19 +38,33 @@ export class RegistryController {
     return { ...vm, credentials };
   }
 
+  /** The admin token or a service token lists every VM; a VM's token lists its own tenant's (the default filter). */
   @Get()
+  @UseGuards(RegistryReaderGuard)
+  @ApiBearerAuth('vm')
   @ApiQuery({ name: 'tenant', required: false })
   @ApiAnswer(200, strictObject({ vms: { type: 'array', items: VM_VIEW_SCHEMA } }), 'the registered VMs')
-  async list(@Query('tenant') tenant?: string): Promise<{ vms: VmView[] }> {
+  @ApiErrors(401, 403)
+  async list(
+    @CallerRegistryReader() reader: RegistryReader,
+    @Query('tenant') tenant?: string,
+  ): Promise<{ vms: VmView[] }> {
     if (tenant !== undefined) idParam('tenant', tenant);
-    return { vms: await this.registry.list({ tenant }) };
+    if (reader.scope === 'lab') return { vms: await this.registry.list({ tenant }) };
+    if (tenant !== undefined && tenant !== reader.tenant) {
+      throw new ForbiddenError(`a VM's token lists its own tenant's VMs only (${reader.tenant}), not ${tenant}'s`);
+    }
+    return { vms: await this.registry.list({ tenant: reader.tenant }) };
   }
 
+  /** A VM's token sees its own tenant's VMs only: another tenant's VM is 404, as if it were not registered. */
   @Get(':id')
+  @UseGuards(RegistryReaderGuard)
+  @ApiBearerAuth('vm')
   @ApiAnswer(200, VM_VIEW_SCHEMA, 'the VM')
-  @ApiErrors(404)
-  get(@Param('id') id: string): Promise<VmView> {
-    return this.registry.get(idParam('id', id));
+  @ApiErrors(401, 403, 404)
+  get(@CallerRegistryReader() reader: RegistryReader, @Param('id') id: string): Promise<VmView> {
+    return this.registry.get(idParam('id', id), reader.scope === 'tenant' ? reader : undefined);
   }
 
   @Post(':id/heartbeat')

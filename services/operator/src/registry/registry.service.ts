@@ -119,9 +119,13 @@ export class RegistryService {
     if (!(await this.repository.touch(id, this.now()))) throw this.notRegistered(id);
   }
 
-  async get(id: string): Promise<VmView> {
+  /**
+   * With `visibleTo`, a VM of another tenant answers exactly as an unregistered one, so a tenant cannot learn which
+   * VM ids other tenants use.
+   */
+  async get(id: string, visibleTo?: { tenant: string }): Promise<VmView> {
     const record = await this.repository.find(id);
-    if (!record) throw this.notRegistered(id);
+    if (!record || (visibleTo !== undefined && record.tenant !== visibleTo.tenant)) throw this.notRegistered(id);
     return this.view(record);
   }
 
