@@ -1,3 +1,4 @@
 export * from './service-credentials';
 export * from './tenant-control-calls';
 export * from './vm-control';
+export * from './token-digest';

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { EnvVar } from '../config';
-import { metricsTokenMatches, metricsTokenSha256 } from '../metrics/metrics-token';
+import { tokenMatchesSha256, tokenSha256, tokenSha256Variable } from './token-digest';
 
 /**
  * A tenant VM's control API (workloads, traffic, circuits, its tenant's program, its vNIC) acts with that VM's
@@ -56,18 +55,16 @@ export function presentedControlToken(authorization: string | undefined): string
   return colon >= 0 && decoded.slice(0, colon) === VM_CONTROL_USER ? decoded.slice(colon + 1) : undefined;
 }
 
-/** Whether `presented` hashes to `expectedSha256`: the same constant-time check as the metrics scrape tokens'. */
+/** Whether `presented` hashes to `expectedSha256`, compared in constant time. */
 export const controlTokenMatches: (expectedSha256: string | undefined, presented: string) => boolean =
-  metricsTokenMatches;
+  tokenMatchesSha256;
 
 /** The sha256 (hex) a VM is given of its control token (CONTROL_TOKEN_SHA256). */
-export const controlTokenSha256: (token: string) => string = metricsTokenSha256;
+export const controlTokenSha256: (token: string) => string = tokenSha256;
 
 /** A VM's setting: the sha256 of its control token. Unset, its control API answers no one (only health, ready). */
 export const vmControlTokenEnv = {
-  CONTROL_TOKEN_SHA256: {
-    expects: "the sha256 of the VM's control token, 64 hex digits (unset: its control API refuses every call)",
-    optional: true,
-    parse: (raw: string) => (/^[0-9a-f]{64}$/.test(raw) ? raw : undefined),
-  } satisfies EnvVar<string | undefined>,
+  CONTROL_TOKEN_SHA256: tokenSha256Variable(
+    "the sha256 of the VM's control token, 64 hex digits (unset: its control API refuses every call)",
+  ),
 };

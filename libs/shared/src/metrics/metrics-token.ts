@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { EnvVar } from '../config';
+import { tokenMatchesSha256, tokenSha256, tokenSha256Variable } from '../auth/token-digest';
 
 /**
  * `/metrics` answers only a scraper holding the lab's metrics scrape token (`Authorization: Bearer <token>`). Services
@@ -7,22 +6,14 @@ import type { EnvVar } from '../config';
  * hostile tenant reading its VM's environment must not learn a credential that opens every service's counters.
  */
 export const metricsTokenEnv = {
-  METRICS_TOKEN_SHA256: {
-    expects: "the sha256 of the lab's metrics scrape token, 64 hex digits (unset: /metrics refuses every scrape)",
-    optional: true,
-    parse: (raw: string) => (/^[0-9a-f]{64}$/.test(raw) ? raw : undefined),
-  } satisfies EnvVar<string | undefined>,
+  METRICS_TOKEN_SHA256: tokenSha256Variable(
+    "the sha256 of the lab's metrics scrape token, 64 hex digits (unset: /metrics refuses every scrape)",
+  ),
 };
 
 /** The hex sha256 of a token: what the lab hands the services (`METRICS_TOKEN_SHA256`). */
-export function metricsTokenSha256(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+export const metricsTokenSha256: (token: string) => string = tokenSha256;
 
 /** Whether `presented` hashes to `expectedSha256`, compared in constant time. False when no hash is configured. */
-export function metricsTokenMatches(expectedSha256: string | undefined, presented: string): boolean {
-  if (expectedSha256 === undefined) return false;
-  const expected = Buffer.from(expectedSha256, 'hex');
-  const digest = createHash('sha256').update(presented).digest();
-  return expected.length === digest.length && timingSafeEqual(expected, digest);
-}
+export const metricsTokenMatches: (expectedSha256: string | undefined, presented: string) => boolean =
+  tokenMatchesSha256;

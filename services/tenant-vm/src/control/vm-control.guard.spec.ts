@@ -46,6 +46,10 @@ describe('VmControlGuard', () => {
     assert.equal(refusal(guard, call(basicOf(vmControlUrl('http://127.0.0.1:3101', own)))), 'allowed');
   });
 
+  it('tells a caller without a token where the lab keeps it', () => {
+    assert.throws(() => guard.canActivate(call(undefined)), /\.lab\/<profile>\/vm-control-token-vm-b1/);
+  });
+
   it("refuses no token (401), another VM's token or a wrong user (403), and a VM started without a hash (403)", () => {
     assert.equal(refusal(guard, call(undefined)), 'UNAUTHENTICATED');
     assert.equal(refusal(guard, call(`Bearer ${vmControlToken(key, 'vm-a1')}`)), 'FORBIDDEN');

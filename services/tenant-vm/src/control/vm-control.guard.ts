@@ -30,8 +30,8 @@ export class VmControlGuard implements CanActivate {
     if (token === undefined) {
       throw new DomainError(
         'UNAUTHENTICATED',
-        `VM ${vm}'s control API needs its control token: use the control URL the lab gives (basic auth as user lab) ` +
-          'or send Authorization: Bearer <token>',
+        `VM ${vm}'s control API needs its control token: send Authorization: Bearer <token> with the token in ` +
+          `.lab/<profile>/vm-control-token-${vm}, or use the control URL the lab's tools use (basic auth as user lab)`,
       );
     }
     if (!controlTokenMatches(tokenSha256, token)) {
