@@ -2,6 +2,7 @@ import { runAllocationBenchmark } from './allocation.bench';
 import { runCircuitsBenchmark } from './circuits.bench';
 import { runHeavyHitterLiveBenchmark } from './heavy-hitter-live.bench';
 import { runIsolationBenchmark } from './isolation.bench';
+import { runOperatorTurnsBenchmark } from './operator-turns.bench';
 import { runProgramsBenchmark } from './programs.bench';
 import { runSwitchBenchmark } from './switch.bench';
 import { runTenantCpuBenchmark } from './tenant-cpu.bench';
@@ -28,6 +29,12 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
       "a victim tenant's frames/s and p99 latency alone vs while another tenant's 16 VMs run a broadcast storm " +
       'straight to their tx streams (issue 10)',
     run: runIsolationBenchmark,
+  },
+  'operator-turns': {
+    describe:
+      "a victim tenant's circuit set-up and tear-down at the operator while another tenant's VM keeps 32 calls in " +
+      'flight: tenants taking turns vs not (issue 10)',
+    run: runOperatorTurnsBenchmark,
   },
   'tenant-cpu': {
     describe:

@@ -819,6 +819,49 @@ describe('a hostile tenant against the lab', () => {
     );
   });
 
+  it("cannot make another tenant's circuit set-ups wait behind its flood of the operator's own calls", async () => {
+    /** tenant-b's echoes (vm-b1 to vm-b2, each a circuit set up through the operator) while `during` runs. */
+    const victimEchoes = async (during: Promise<unknown>): Promise<number[]> => {
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const started = performance.now();
+        const echo = await requestJson<{ verified: boolean; problem?: string }>(
+          'POST',
+          `${urlOf(state, 'vm-b1')}/workloads/send`,
+          { target: 'vm-b2/echo', mode: 'stream', count: 1, size: 64 },
+          30_000,
+        );
+        assert.equal(echo.status, 201, JSON.stringify(echo.body));
+        assert.equal(echo.body.verified, true, echo.body.problem);
+        times.push(performance.now() - started);
+      }
+      await during;
+      return times.sort((x, y) => x - y);
+    };
+    const quiet = await victimEchoes(Promise.resolve());
+    const statuses: number[] = [];
+    let flooding = true;
+    const flooder = async (): Promise<void> => {
+      while (flooding) statuses.push((await asMallory('GET', `${operator}/circuits`)).status);
+    };
+    const flood = Promise.all(Array.from({ length: 32 }, flooder));
+    const loaded = await victimEchoes(Promise.resolve()).finally(() => (flooding = false));
+    await flood;
+    const p50 = (times: number[]): string => `${Math.round(times[Math.floor(times.length / 2)] ?? 0)} ms`;
+    const outcome =
+      `${statuses.length} calls answered (${statuses.filter((status) => status === 429).length} 429); tenant-b's 20 ` +
+      `echoes all verified, p50 ${p50(quiet)} quiet, ${p50(loaded)} during the flood`;
+    assert.ok(
+      table.record(
+        "32 of the operator's own calls (GET /circuits) in flight while tenant-b sets up circuits",
+        "held in its tenant's turn; tenant-b's echoes answered",
+        outcome,
+        statuses.length > 0 && statuses.every((status) => status === 200 || status === 429),
+      ),
+      outcome,
+    );
+  });
+
   it('cannot make the operator write a Redis key per service name without bound by listening on ever more names', async () => {
     // The lab runs the operator with its default MAX_LISTENERS_PER_VM, 64.
     const maxListeners = 64;

@@ -10,6 +10,10 @@ import {
 } from '@tenantlab/shared';
 import type { Redis } from 'ioredis';
 import { TenantCallBudget, tenantCallBudgetOf } from './auth/tenant-call-budget';
+import { TrustedCallers } from './auth/trusted-callers';
+import { PartyAdmission } from './fairness/party-admission';
+import { TenantTurnsGuard } from './fairness/tenant-turns.guard';
+import { TokenTenants } from './fairness/token-tenants';
 import { CircuitsModule } from './circuits/circuits.module';
 import { ImpairmentsModule } from './impairments/impairments.module';
 import { OPERATOR_CONFIG, OperatorConfig } from './config/operator.config';
@@ -40,6 +44,16 @@ export class AppModule {
         { provide: JsonLogger, useValue: logger },
         { provide: TenantCallBudget, useValue: tenantCallBudgetOf(config) },
         {
+          provide: PartyAdmission,
+          useValue: new PartyAdmission({
+            inFlight: config.TENANT_OPERATOR_CALLS_IN_FLIGHT,
+            waiting: config.TENANT_OPERATOR_CALLS_WAITING,
+          }),
+        },
+        { provide: TokenTenants, useValue: new TokenTenants() },
+        TrustedCallers,
+        TenantTurnsGuard,
+        {
           provide: READINESS_CHECKS,
           inject: [REDIS_CLIENT, TenantsService, StoreLossService],
           useFactory: (redis: Redis, tenants: TenantsService, store: StoreLossService) => [
@@ -49,7 +63,15 @@ export class AppModule {
           ],
         },
       ],
-      exports: [OPERATOR_CONFIG, JsonLogger, TenantCallBudget],
+      exports: [
+        OPERATOR_CONFIG,
+        JsonLogger,
+        TenantCallBudget,
+        PartyAdmission,
+        TokenTenants,
+        TrustedCallers,
+        TenantTurnsGuard,
+      ],
     };
   }
 }

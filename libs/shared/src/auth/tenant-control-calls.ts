@@ -10,3 +10,12 @@ export const TENANT_CONTROL_CALLS_PER_SECOND = 100;
 export const TENANT_CONTROL_CALLS_BURST = 100;
 /** Calls of one tenant being answered at once; more are refused, not queued. */
 export const TENANT_CONTROL_CALLS_IN_FLIGHT = 8;
+
+/**
+ * The operator's own work for one tenant (circuits, listeners, the registry): calls of one tenant it answers at once
+ * (TENANT_OPERATOR_CALLS_IN_FLIGHT); the rest wait their turn, up to TENANT_OPERATOR_CALLS_WAITING, past which they
+ * are refused.
+ */
+export const TENANT_OPERATOR_CALLS_IN_FLIGHT = 2;
+/** Calls of one tenant that may wait for the operator; a VM's whole lab of concurrent workloads fits. */
+export const TENANT_OPERATOR_CALLS_WAITING = 256;

@@ -25,6 +25,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   CIRCUIT_TORN_DOWN: HttpStatus.BAD_GATEWAY,
   CIRCUIT_CLOSED: HttpStatus.CONFLICT,
   OPERATOR_REFUSED: HttpStatus.BAD_GATEWAY,
+  // The caller closed its connection before its call was answered (nginx's 499): nobody reads this answer, and it is
+  // not the service's error, so it is neither logged nor recorded as a failure.
+  CALLER_GONE: 499,
 };
 
 /**

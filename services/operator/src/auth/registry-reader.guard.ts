@@ -1,11 +1,9 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { matchCaller } from '@tenantlab/shared';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
 import { RegistryService } from '../registry/registry.service';
 import { UnauthenticatedError } from './auth.errors';
 import { bearerTokenOf } from './bearer-token.decorator';
-import { sameDigest, sha256Hex } from './vm-secrets';
+import { TrustedCallers } from './trusted-callers';
 
 /** Whose VMs a caller of the registry's read routes may see: every tenant's, or its own tenant's only. */
 export type RegistryReader = { scope: 'lab' } | { scope: 'tenant'; tenant: string };
@@ -21,15 +19,10 @@ interface RegistryReaderRequest extends Request {
  */
 @Injectable()
 export class RegistryReaderGuard implements CanActivate {
-  private readonly adminTokenHash: string | undefined;
-
   constructor(
-    @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'CALLER_TOKENS' | 'OPERATOR_ADMIN_TOKEN'>,
+    private readonly trusted: TrustedCallers,
     private readonly registry: RegistryService,
-  ) {
-    this.adminTokenHash =
-      config.OPERATOR_ADMIN_TOKEN === undefined ? undefined : sha256Hex(config.OPERATOR_ADMIN_TOKEN);
-  }
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RegistryReaderRequest>();
@@ -39,15 +32,10 @@ export class RegistryReaderGuard implements CanActivate {
         "reading the registry needs a token: send Authorization: Bearer <token>, a VM's token (its own tenant's VMs), or the admin or a service token (every VM)",
       );
     }
-    request.registryReader = this.readsTheWholeLab(token)
+    request.registryReader = this.trusted.isTrusted(token)
       ? { scope: 'lab' }
       : { scope: 'tenant', tenant: (await this.registry.authenticate(token)).tenant };
     return true;
-  }
-
-  private readsTheWholeLab(token: string): boolean {
-    if (matchCaller(this.config.CALLER_TOKENS ?? [], token) !== undefined) return true;
-    return this.adminTokenHash !== undefined && sameDigest(this.adminTokenHash, sha256Hex(token));
   }
 }
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { CircuitDescriptor } from '@tenantlab/shared';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
+import { TenantTurnsGuard } from '../fairness/tenant-turns.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { CircuitsService } from './circuits.service';
 import { CreateCircuitDto } from './dto/create-circuit.dto';
@@ -10,10 +11,12 @@ import { type WardenCounts, WardensRepository } from '../wardens/wardens.reposit
 
 /** A VM's circuits; the bearer token says which VM is asking. */
 @Controller('circuits')
-@UseGuards(VmAuthGuard)
+// Its tenant's turn first (TenantTurnsGuard), then who it is: authenticating is work a flood must wait for.
+@UseGuards(TenantTurnsGuard, VmAuthGuard)
 @ApiTags('circuits')
 @ApiBearerAuth('vm')
-@ApiErrors(401, 403)
+// 429: more of its tenant's calls wait for their turn than may (TenantTurnsGuard).
+@ApiErrors(401, 403, 429)
 export class CircuitsController {
   constructor(
     private readonly circuits: CircuitsService,

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@tenantlab/shared';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
+import { TenantTurnsGuard } from '../fairness/tenant-turns.guard';
 import type { VmRecord } from '../registry/vm-record';
 import { SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './circuit-policy';
 import type { Listener } from './circuit-record';
@@ -12,10 +13,12 @@ import { LISTENER_SCHEMA } from '../openapi.schemas';
 
 /** The services a VM listens on; the bearer token says which VM is asking. */
 @Controller('listeners')
-@UseGuards(VmAuthGuard)
+// Its tenant's turn first (TenantTurnsGuard), then who it is: authenticating is work a flood must wait for.
+@UseGuards(TenantTurnsGuard, VmAuthGuard)
 @ApiTags('circuits')
 @ApiBearerAuth('vm')
-@ApiErrors(401, 403)
+// 429: more of its tenant's calls wait for their turn than may (TenantTurnsGuard).
+@ApiErrors(401, 403, 429)
 export class ListenersController {
   constructor(private readonly listeners: ListenersService) {}
 

@@ -11,6 +11,8 @@ import {
   TENANT_CONTROL_CALLS_BURST,
   TENANT_CONTROL_CALLS_IN_FLIGHT,
   TENANT_CONTROL_CALLS_PER_SECOND,
+  TENANT_OPERATOR_CALLS_IN_FLIGHT,
+  TENANT_OPERATOR_CALLS_WAITING,
 } from '@tenantlab/shared';
 import { CircuitPolicyRule, parseCircuitPolicy } from '../circuits/circuit-policy';
 import { parseDeclaredTenants } from '../tenants/declared-tenants';
@@ -93,6 +95,13 @@ export const operatorEnv = {
   TENANT_CONTROL_CALLS_PER_SECOND: env.integer({ default: TENANT_CONTROL_CALLS_PER_SECOND, min: 1 }),
   TENANT_CONTROL_CALLS_BURST: env.integer({ default: TENANT_CONTROL_CALLS_BURST, min: 1 }),
   TENANT_CONTROL_CALLS_IN_FLIGHT: env.integer({ default: TENANT_CONTROL_CALLS_IN_FLIGHT, min: 1 }),
+  /**
+   * The operator's own work for a tenant (circuits, listeners, registration, heartbeats, registry reads): how many of
+   * its calls are answered at once, and how many more may wait their turn (past that, 429). Calls whose tenant is
+   * not known yet (no VM token, or one not seen) take the turn of the address they come from.
+   */
+  TENANT_OPERATOR_CALLS_IN_FLIGHT: env.integer({ default: TENANT_OPERATOR_CALLS_IN_FLIGHT, min: 1 }),
+  TENANT_OPERATOR_CALLS_WAITING: env.integer({ default: TENANT_OPERATOR_CALLS_WAITING, min: 0 }),
   /**
    * The tenants the lab declares, at every start (idempotently: a known tenant keeps its VLAN). Hashes only: the
    * operator never holds a tenant's enrollment secret.

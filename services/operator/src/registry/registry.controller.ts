@@ -5,6 +5,7 @@ import { ForbiddenError } from '../auth/auth.errors';
 import { BearerToken } from '../auth/bearer-token.decorator';
 import { CallerRegistryReader, type RegistryReader, RegistryReaderGuard } from '../auth/registry-reader.guard';
 import { RegisterVmDto } from './dto/register-vm.dto';
+import { TenantTurnsGuard } from '../fairness/tenant-turns.guard';
 import { RegistryService } from './registry.service';
 import { RegisteredVm, VmView } from './vm-record';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -12,7 +13,11 @@ import { ApiAnswer, ApiErrors, strictObject } from '@tenantlab/shared';
 import { REGISTERED_VM_SCHEMA, VM_VIEW_SCHEMA } from '../openapi.schemas';
 
 @Controller('vms')
+// Each call waits for its tenant's turn (or its address's, before the VM has a token) before any work is done for it.
+@UseGuards(TenantTurnsGuard)
 @ApiTags('registry')
+// 429: more calls of its tenant (or address) wait for their turn than may.
+@ApiErrors(429)
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 

@@ -7,6 +7,7 @@ import { ForbiddenError } from '../auth/auth.errors';
 import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { OPERATOR_CONFIG, OperatorConfig } from '../config/operator.config';
 import { VmKeysService } from '../vm-keys/vm-keys.service';
+import { TokenTenants } from '../fairness/token-tenants';
 import { CLOCK, type Clock } from '../clock';
 import { RegisterVmDto } from './dto/register-vm.dto';
 import { RegistryRepository } from './registry.repository';
@@ -33,6 +34,8 @@ export class RegistryService {
     @Inject(CLOCK) private readonly now: Clock,
     private readonly tenants: TenantsService,
     private readonly vmKeys: VmKeysService,
+    /** Which tenant each working VM token is of, so its calls take their tenant's turn (TenantTurnsGuard). */
+    private readonly tokenTenants: TokenTenants = new TokenTenants(),
   ) {}
 
   onRelease(hook: VmReleaseHook): void {
@@ -98,6 +101,8 @@ export class RegistryService {
       await this.acl.syncVm(request.id).catch(() => undefined);
       throw error;
     }
+    if (existing) this.tokenTenants.forget(existing.tokenHash);
+    this.tokenTenants.remember(record.tokenHash, record.tenant);
     return { vm: this.view(record), created: !existing, credentials };
   }
 
@@ -111,6 +116,7 @@ export class RegistryService {
         'the token belongs to no registered VM (it was rotated, or the VM was deregistered); register with POST /vms and use the token from that response',
       );
     }
+    this.tokenTenants.remember(tokenHash, record.tenant);
     return record;
   }
 
@@ -148,6 +154,7 @@ export class RegistryService {
   async deregister(id: string, token: string): Promise<void> {
     const record = await this.authorize(id, token);
     if (!(await this.repository.remove(record))) throw this.notRegistered(id);
+    this.tokenTenants.forget(record.tokenHash);
     try {
       await this.release(record, `peer ${id} was deregistered`);
     } finally {
@@ -163,6 +170,7 @@ export class RegistryService {
     if (!sameDigest(record.tokenHash, sha256Hex(token))) {
       throw new ForbiddenError(`the token is not VM ${id}'s; use the token from its latest POST /vms response`);
     }
+    this.tokenTenants.remember(record.tokenHash, record.tenant);
     return record;
   }
 
