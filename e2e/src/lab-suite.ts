@@ -15,7 +15,7 @@ import {
 } from '@tenantlab/shared';
 import { checkDashboardServed } from './dashboard-served';
 import { findTraces, isRedisSpan, type JaegerSpan, type JaegerTrace, parentOf, serviceOf, tag } from './jaeger-api';
-import { eventually, labAdminRequest, REPO_ROOT, urlOf } from './lab-process';
+import { eventually, REPO_ROOT, urlOf } from './lab-process';
 
 /**
  * A generation answers once every frame is written: thousands of frames from a container on a loaded 2-core machine
@@ -52,7 +52,8 @@ export function describeLabSuite(lab: () => TestLab, options: LabSuiteOptions): 
       checkDashboardServed(url('telemetry'), lab().state.profile, DEFAULT_LAB_VMS));
 
     it('lists each tenant VM in the operator registry, alive, under its tenant', async () => {
-      const { status, body } = await labAdminRequest<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
+      // With this lab's own admin token (the suite runs on the e2e lab and on the containers tier's).
+      const { status, body } = await admin<{ vms: { id: string; tenant: string; alive: boolean }[] }>(
         'GET',
         `${url('operator')}/vms`,
       );
