@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { startServiceProcess, startTestRedis, type ServiceProcess } from '@tenantlab/lab';
-import { requestJson, TENANT_OPERATOR_CALLS_IN_FLIGHT, TENANT_SECRET_HEADER } from '@tenantlab/shared';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { requestJson, TENANT_OPERATOR_CALLS_IN_FLIGHT, TENANT_SECRET_HEADER, tokenSha256 } from '@tenantlab/shared';
 import { publishReport, quantile } from './bench-report';
 import { alternatingRounds, median } from './bench-rounds';
 
@@ -114,11 +114,9 @@ async function call<T>(
   token: string,
   body: unknown,
   expected: number,
-  headers: Record<string, string> = {},
 ): Promise<T> {
   const answer = await requestJson<T>(method, `${operator.url}${path}`, body, 30_000, {
     authorization: `Bearer ${token}`,
-    ...headers,
   });
   if (answer.status !== expected) {
     throw new Error(`${method} ${path} answered ${answer.status}, not ${expected}: ${JSON.stringify(answer.body)}`);
@@ -128,8 +126,7 @@ async function call<T>(
 
 async function registerVm(operator: ServiceProcess, id: string, tenant: string): Promise<Vm> {
   const secret = randomBytes(16).toString('hex');
-  const secretSha256 = createHash('sha256').update(secret).digest('hex');
-  await call(operator, 'POST', '/tenants', ADMIN_TOKEN, { id: tenant, secretSha256 }, 201);
+  await call(operator, 'POST', '/tenants', ADMIN_TOKEN, { id: tenant, secretSha256: tokenSha256(secret) }, 201);
   const answer = await requestJson<{ credentials: { token: string } }>(
     'POST',
     `${operator.url}/vms`,

@@ -11,11 +11,10 @@ import { sameDigest, sha256Hex } from './vm-secrets';
  */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
-  private readonly adminTokenHash: string | undefined;
+  private readonly isAdminToken: ((token: string) => boolean) | undefined;
 
   constructor(@Inject(OPERATOR_CONFIG) config: Pick<OperatorConfig, 'OPERATOR_ADMIN_TOKEN'>) {
-    this.adminTokenHash =
-      config.OPERATOR_ADMIN_TOKEN === undefined ? undefined : sha256Hex(config.OPERATOR_ADMIN_TOKEN);
+    this.isAdminToken = adminTokenMatcher(config);
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -23,12 +22,24 @@ export class AdminTokenGuard implements CanActivate {
     if (token === undefined) {
       throw new UnauthenticatedError('the admin API needs the admin token: send Authorization: Bearer <admin token>');
     }
-    if (this.adminTokenHash === undefined) {
+    if (this.isAdminToken === undefined) {
       throw new ForbiddenError('the admin API is disabled: the operator was started without OPERATOR_ADMIN_TOKEN');
     }
-    if (!sameDigest(this.adminTokenHash, sha256Hex(token))) {
+    if (!this.isAdminToken(token)) {
       throw new ForbiddenError('the bearer token is not the admin token (OPERATOR_ADMIN_TOKEN)');
     }
     return true;
   }
+}
+
+/**
+ * Whether a token is OPERATOR_ADMIN_TOKEN, compared as sha256 digests in constant time; undefined when the operator
+ * has no admin token (the admin API is then off).
+ */
+export function adminTokenMatcher(
+  config: Pick<OperatorConfig, 'OPERATOR_ADMIN_TOKEN'>,
+): ((token: string) => boolean) | undefined {
+  if (config.OPERATOR_ADMIN_TOKEN === undefined) return undefined;
+  const adminTokenHash = sha256Hex(config.OPERATOR_ADMIN_TOKEN);
+  return (token) => sameDigest(adminTokenHash, sha256Hex(token));
 }

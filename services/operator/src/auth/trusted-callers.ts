@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { matchCaller } from '@tenantlab/shared';
 import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
-import { sameDigest, sha256Hex } from './vm-secrets';
+import { adminTokenMatcher } from './admin-token.guard';
 
 /**
  * Whether a bearer token is one of the lab's own: a trusted service's (CALLER_TOKENS) or the admin token. Both read
@@ -9,17 +9,16 @@ import { sameDigest, sha256Hex } from './vm-secrets';
  */
 @Injectable()
 export class TrustedCallers {
-  private readonly adminTokenHash: string | undefined;
+  private readonly isAdminToken: ((token: string) => boolean) | undefined;
 
   constructor(
     @Inject(OPERATOR_CONFIG) private readonly config: Pick<OperatorConfig, 'CALLER_TOKENS' | 'OPERATOR_ADMIN_TOKEN'>,
   ) {
-    this.adminTokenHash =
-      config.OPERATOR_ADMIN_TOKEN === undefined ? undefined : sha256Hex(config.OPERATOR_ADMIN_TOKEN);
+    this.isAdminToken = adminTokenMatcher(config);
   }
 
   isTrusted(token: string): boolean {
     if (matchCaller(this.config.CALLER_TOKENS ?? [], token) !== undefined) return true;
-    return this.adminTokenHash !== undefined && sameDigest(this.adminTokenHash, sha256Hex(token));
+    return this.isAdminToken?.(token) ?? false;
   }
 }
