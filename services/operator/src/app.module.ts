@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { TenantCallBudget, tenantCallBudgetOf } from './auth/tenant-call-budget';
 import { TrustedCallers } from './auth/trusted-callers';
 import { PartyAdmission } from './fairness/party-admission';
+import { SecretTenants } from './fairness/secret-tenants';
 import { TenantTurnsGuard } from './fairness/tenant-turns.guard';
 import { TokenTenants } from './fairness/token-tenants';
 import { CircuitsModule } from './circuits/circuits.module';
@@ -51,6 +52,7 @@ export class AppModule {
           }),
         },
         { provide: TokenTenants, useValue: new TokenTenants() },
+        { provide: SecretTenants, useValue: new SecretTenants() },
         TrustedCallers,
         TenantTurnsGuard,
         {
@@ -69,6 +71,7 @@ export class AppModule {
         TenantCallBudget,
         PartyAdmission,
         TokenTenants,
+        SecretTenants,
         TrustedCallers,
         TenantTurnsGuard,
       ],

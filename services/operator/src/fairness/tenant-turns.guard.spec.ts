@@ -6,6 +6,7 @@ import { DomainError } from '@tenantlab/shared';
 import { TrustedCallers } from '../auth/trusted-callers';
 import { sha256Hex } from '../auth/vm-secrets';
 import { PartyAdmission } from './party-admission';
+import { SecretTenants } from './secret-tenants';
 import { TenantTurnsGuard } from './tenant-turns.guard';
 import { TokenTenants } from './token-tenants';
 
@@ -13,10 +14,17 @@ const ADMIN = 'admin-token-0123456789';
 const SERVICE = 'telemetry-token-0123456789';
 
 /** A call with this bearer token (or none) from `address`, and its response, which emits 'close' when told. */
-function call(token: string | undefined, address = '10.0.0.7'): { context: ExecutionContext; response: EventEmitter } {
+function call(
+  token: string | undefined,
+  address = '10.0.0.7',
+  tenantSecret?: string,
+): { context: ExecutionContext; response: EventEmitter } {
   const response = new EventEmitter();
   const request = {
-    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(tenantSecret === undefined ? {} : { 'x-tenant-secret': tenantSecret }),
+    },
     socket: { remoteAddress: address },
   };
   const context = {
@@ -25,14 +33,20 @@ function call(token: string | undefined, address = '10.0.0.7'): { context: Execu
   return { context, response };
 }
 
-function setUp(inFlight = 1): { guard: TenantTurnsGuard; admission: PartyAdmission; tokens: TokenTenants } {
+function setUp(inFlight = 1): {
+  guard: TenantTurnsGuard;
+  admission: PartyAdmission;
+  tokens: TokenTenants;
+  secrets: SecretTenants;
+} {
   const admission = new PartyAdmission({ inFlight, waiting: 8 });
   const tokens = new TokenTenants();
+  const secrets = new SecretTenants();
   const trusted = new TrustedCallers({
     OPERATOR_ADMIN_TOKEN: ADMIN,
     CALLER_TOKENS: [{ caller: 'telemetry', token: SERVICE }],
   });
-  return { guard: new TenantTurnsGuard(admission, tokens, trusted), admission, tokens };
+  return { guard: new TenantTurnsGuard(admission, tokens, secrets, trusted), admission, tokens, secrets };
 }
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -52,6 +66,22 @@ describe('TenantTurnsGuard', () => {
     });
     for (const { response } of [known, unknown, anonymous]) response.emit('close');
     assert.deepEqual(admission.snapshot(), {}, 'each place given back when its response closed');
+  });
+
+  it("puts a registration with a declared tenant's secret in that tenant's turn, a made-up secret in its address's", async () => {
+    const { guard, admission, tokens, secrets } = setUp(8);
+    secrets.set('tenant-b', sha256Hex('secret-b'));
+    tokens.remember(sha256Hex('vm-token-a'), 'tenant-a');
+    const enrolling = call(undefined, '127.0.0.1', 'secret-b');
+    const guessing = call(undefined, '127.0.0.1', 'not-the-secret');
+    const tokenFirst = call('vm-token-a', '127.0.0.1', 'secret-b');
+    for (const { context } of [enrolling, guessing, tokenFirst]) assert.equal(await guard.canActivate(context), true);
+    assert.deepEqual(admission.snapshot(), {
+      'tenant tenant-b': { running: 1, waiting: 0 },
+      'address 127.0.0.1': { running: 1, waiting: 0 },
+      'tenant tenant-a': { running: 1, waiting: 0 },
+    });
+    for (const { response } of [enrolling, guessing, tokenFirst]) response.emit('close');
   });
 
   it('never holds the admin token or a service token, whatever waits', async () => {

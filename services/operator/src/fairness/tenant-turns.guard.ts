@@ -1,10 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { DomainError } from '@tenantlab/shared';
+import { DomainError, TENANT_SECRET_HEADER } from '@tenantlab/shared';
 import type { Request, Response } from 'express';
 import { bearerTokenOf } from '../auth/bearer-token.decorator';
 import { TrustedCallers } from '../auth/trusted-callers';
 import { sha256Hex } from '../auth/vm-secrets';
 import { PartyAdmission, type Release } from './party-admission';
+import { SecretTenants } from './secret-tenants';
 import { TokenTenants } from './token-tenants';
 
 /** A call whose client went away while it waited for its turn: nobody is left to answer. */
@@ -17,8 +18,8 @@ class CallerGoneError extends DomainError {
 /**
  * Makes a call to the operator's own work (circuits, listeners, the registry) wait for its tenant's turn
  * (PartyAdmission) before anything else is done for it, authentication included: a VM token the operator has seen
- * work names its tenant (TokenTenants); any other call, a new VM's registration or a made-up token, takes the turn of
- * the address it comes from. The admin and service tokens never wait. The place is given back when the response
+ * work names its tenant (TokenTenants), and so does a declared tenant's enrollment secret (SecretTenants: a new VM's
+ * registration); any other call, a made-up token or secret, takes the turn of the address it comes from. The admin and service tokens never wait. The place is given back when the response
  * closes, however it ends. Must come before the route's own guards.
  */
 @Injectable()
@@ -26,6 +27,7 @@ export class TenantTurnsGuard implements CanActivate {
   constructor(
     private readonly admission: PartyAdmission,
     private readonly tokenTenants: TokenTenants,
+    private readonly secretTenants: SecretTenants,
     private readonly trusted: TrustedCallers,
   ) {}
 
@@ -35,7 +37,8 @@ export class TenantTurnsGuard implements CanActivate {
     const response = http.getResponse<Response>();
     const token = bearerTokenOf(request);
     if (token !== undefined && this.trusted.isTrusted(token)) return true;
-    const tenant = token === undefined ? undefined : this.tokenTenants.tenantOf(sha256Hex(token));
+    const secret = request.headers[TENANT_SECRET_HEADER];
+    const tenant = this.tenantOf(token, typeof secret === 'string' ? secret : undefined);
     const party = tenant === undefined ? `address ${request.socket.remoteAddress ?? 'unknown'}` : `tenant ${tenant}`;
     // The response may close while the call waits (its caller gave up): its place must come back all the same.
     const call: { release?: Release; closed: boolean } = { closed: false };
@@ -49,5 +52,14 @@ export class TenantTurnsGuard implements CanActivate {
       throw new CallerGoneError();
     }
     return true;
+  }
+
+  /** The tenant a known VM token or enrollment secret is of; none for anything else. */
+  private tenantOf(token: string | undefined, tenantSecret: string | undefined): string | undefined {
+    if (token !== undefined) {
+      const tenant = this.tokenTenants.tenantOf(sha256Hex(token));
+      if (tenant !== undefined) return tenant;
+    }
+    return tenantSecret ? this.secretTenants.tenantOf(sha256Hex(tenantSecret)) : undefined;
   }
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestRedis, type TestRedis } from '@tenantlab/lab';
 import {
   type ErrorReply,
+  harnessTenantSecret,
   OperatorApi,
   type OperatorUnderTest,
   startOperator,
@@ -89,6 +90,50 @@ describe("tenants' turns at the operator, on a real Redis", () => {
       (await during).map((answer) => answer.status),
       [200, 200, 200],
     );
+  });
+
+  it("takes a registration with its tenant's secret in that tenant's turn, while made-up tokens overflow their address's", async () => {
+    // Locally every VM calls from 127.0.0.1: a registration waiting in the address's turn would share it with the flood.
+    const made = burst(64, () => api.call('GET', '/circuits', { token: randomBytes(32).toString('hex') }));
+    const registrations = burst(3, () =>
+      api.call('POST', '/vms', {
+        body: { id: uniqueId('vm-joining'), tenant: victim.tenant, url: 'http://127.0.0.1:1/joining' },
+        tenantSecret: harnessTenantSecret(victim.tenant),
+      }),
+    );
+    assert.ok(
+      new Set((await made).map((answer) => answer.status)).has(429),
+      'the address overflowed its waiting places',
+    );
+    assert.deepEqual(
+      (await registrations).map((answer) => answer.status),
+      [201, 201, 201],
+    );
+  });
+
+  it("knows every registered VM's tenant from its start: after an operator restart, VMs keep their tenants' turns", async () => {
+    const restarted = await startOperator(redis.url, {
+      TENANT_OPERATOR_CALLS_IN_FLIGHT: '1',
+      TENANT_OPERATOR_CALLS_WAITING: '2',
+    });
+    try {
+      const fresh = new OperatorApi(restarted.url);
+      const made = burst(64, () => fresh.call('GET', '/circuits', { token: randomBytes(32).toString('hex') }));
+      // Before any call of the victim's has been authenticated by this operator.
+      const heartbeats = burst(3, () =>
+        fresh.call('POST', `/vms/${victim.id}/heartbeat`, { token: victim.credentials.token }),
+      );
+      assert.ok(
+        new Set((await made).map((answer) => answer.status)).has(429),
+        'the address overflowed its waiting places',
+      );
+      assert.deepEqual(
+        (await heartbeats).map((answer) => answer.status),
+        [204, 204, 204],
+      );
+    } finally {
+      await restarted.close();
+    }
   });
 
   it("holds a VM's registration and heartbeat in its turn like any other call, and answers them", async () => {

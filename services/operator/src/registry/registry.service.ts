@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ConflictError, NotFoundError, vmAclUser } from '@tenantlab/shared';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConflictError, JsonLogger, NotFoundError, vmAclUser } from '@tenantlab/shared';
 import { QuotaExceededError } from '../circuits/circuit.errors';
 import type { TenantRecord } from '../tenants/tenant-record';
 import { AclService } from '../acl/acl.service';
@@ -24,7 +24,7 @@ export type VmReleaseHook = (vm: Pick<VmRecord, 'id' | 'tenant'>, reason: string
 
 /** The VM registry: which tenant VMs exist, where their control APIs answer, and whether they are alive. */
 @Injectable()
-export class RegistryService {
+export class RegistryService implements OnApplicationBootstrap {
   private readonly releaseHooks: VmReleaseHook[] = [];
 
   constructor(
@@ -36,7 +36,23 @@ export class RegistryService {
     private readonly vmKeys: VmKeysService,
     /** Which tenant each working VM token is of, so its calls take their tenant's turn (TenantTurnsGuard). */
     private readonly tokenTenants: TokenTenants = new TokenTenants(),
+    private readonly logger?: JsonLogger,
   ) {}
+
+  /**
+   * Learns the tenant of every registered VM's token, so that after an operator restart the VMs' calls take their
+   * tenants' turns at once, not the turn of the address they come from (shared by every VM in a local lab). Only
+   * ordering depends on it: when Redis does not answer yet, each token is learnt at its first authentication.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      for (const record of await this.repository.list()) this.tokenTenants.remember(record.tokenHash, record.tenant);
+    } catch (error) {
+      this.logger?.record('warn', `could not learn the registered VMs' tenants yet: ${String(error)}`, {
+        context: 'registry',
+      });
+    }
+  }
 
   onRelease(hook: VmReleaseHook): void {
     this.releaseHooks.push(hook);

@@ -3,6 +3,7 @@ import { ConflictError, JsonLogger, NotFoundError } from '@tenantlab/shared';
 import { ForbiddenError } from '../auth/auth.errors';
 import { newSecret, sameDigest, sha256Hex } from '../auth/vm-secrets';
 import { CLOCK, type Clock } from '../clock';
+import { SecretTenants } from '../fairness/secret-tenants';
 import { OPERATOR_CONFIG, type OperatorConfig } from '../config/operator.config';
 import { TENANT_CAP_DEFAULT_ENV, type TenantCaps } from './tenant-caps';
 import type { TenantRecord, TenantView } from './tenant-record';
@@ -39,20 +40,24 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(OPERATOR_CONFIG) private readonly config: TenantsConfig,
     @Inject(CLOCK) private readonly now: Clock,
     private readonly logger: JsonLogger,
+    /** Which tenant each enrollment secret is of, so a registration takes its tenant's turn (TenantTurnsGuard). */
+    private readonly secrets: SecretTenants = new SecretTenants(),
   ) {}
 
   /** Declares the lab's tenants in the background, retrying until Redis takes them; readiness waits for it. */
   onApplicationBootstrap(): void {
     const attempt = (): void => {
-      this.declareLabTenants().then(
-        () => (this.labTenantsDeclared = true),
-        (error: unknown) => {
-          this.logger.record('warn', `could not declare the lab's tenants yet (retrying): ${String(error)}`, {
-            context: 'tenants',
-          });
-          this.retry = setTimeout(attempt, DECLARE_RETRY_MS);
-        },
-      );
+      this.declareLabTenants()
+        .then(() => this.rememberSecrets())
+        .then(
+          () => (this.labTenantsDeclared = true),
+          (error: unknown) => {
+            this.logger.record('warn', `could not declare the lab's tenants yet (retrying): ${String(error)}`, {
+              context: 'tenants',
+            });
+            this.retry = setTimeout(attempt, DECLARE_RETRY_MS);
+          },
+        );
     };
     attempt();
   }
@@ -80,7 +85,13 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
         'declare',
       );
       if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(tenant.id);
+      this.secrets.set(tenant.id, tenant.secretSha256);
     }
+  }
+
+  /** Every declared tenant's secret hash, the ones administrators made before this operator started included. */
+  private async rememberSecrets(): Promise<void> {
+    for (const record of await this.repository.list()) this.secrets.set(record.id, record.secretSha256);
   }
 
   /** Every declared tenant as stored, secret hash included: what the operator would restore if Redis lost it. */
@@ -97,6 +108,7 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
     for (const record of [...records].sort((x, y) => x.vlan - y.vlan)) {
       const outcome = await this.repository.declare(record, 'declare');
       if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(record.id);
+      this.secrets.set(record.id, record.secretSha256);
     }
     await this.declareLabTenants();
     this.labTenantsDeclared = true;
@@ -121,6 +133,7 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
       );
     }
     if (outcome === 'no-vlan-left') throw new TenantVlansExhaustedError(id);
+    this.secrets.set(id, hash);
     return { tenant: this.view({ ...record, vlan: outcome.vlan }), ...(enrollmentSecret ? { enrollmentSecret } : {}) };
   }
 
@@ -140,6 +153,7 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
    */
   async remove(id: string): Promise<void> {
     const outcome = await this.repository.remove(id);
+    if (outcome !== 'has-vms') this.secrets.remove(id);
     if (outcome === 'missing') throw this.notDeclared(id);
     if (outcome === 'has-vms') {
       throw new ConflictError(
@@ -179,6 +193,8 @@ export class TenantsService implements OnApplicationBootstrap, OnApplicationShut
         `the X-Tenant-Secret header is not tenant ${tenant}'s enrollment secret; a VM joins only its own tenant, with that tenant's secret`,
       );
     }
+    // What Redis holds is the truth: a secret set by another way (a restore, a new lab file) is taken up here.
+    this.secrets.set(record.id, record.secretSha256);
     return record;
   }
 
