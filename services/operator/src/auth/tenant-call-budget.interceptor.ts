@@ -1,14 +1,14 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
-import { QuotaExceededError } from '../circuits/circuit.errors';
 import type { VmRecord } from '../registry/vm-record';
-import { TenantCallBudget } from './tenant-call-budget';
+import { overBudgetError, TenantCallBudget } from './tenant-call-budget';
 
 /**
  * Charges each call a VM makes that the operator forwards to the switch, the allocator or telemetry to its tenant's
  * TenantCallBudget (one budget for all such routes); a call over it is 429 QUOTA_EXCEEDED with Retry-After, and is
- * never forwarded. Runs after VmAuthGuard, which says whose call it is.
+ * never forwarded. Runs after VmAuthGuard, which says whose call it is; TenantCallBudgetGuard, before it, refuses
+ * a known tenant already over its budget without authenticating the call.
  */
 @Injectable()
 export class TenantCallBudgetInterceptor implements NestInterceptor {
@@ -23,11 +23,7 @@ export class TenantCallBudgetInterceptor implements NestInterceptor {
     const refusal = this.budget.take(caller.tenant);
     if (refusal) {
       http.getResponse<Response>().setHeader('retry-after', String(refusal.retryAfterSeconds));
-      throw new QuotaExceededError(
-        `tenant ${caller.tenant} is over its budget of calls to the switch, allocator and telemetry: ${refusal.reason} ` +
-          '(TENANT_CONTROL_CALLS_PER_SECOND, _BURST, _IN_FLIGHT); try again after Retry-After seconds',
-        { retriable: true },
-      );
+      throw overBudgetError(caller.tenant, refusal);
     }
     return next.handle().pipe(finalize(() => this.budget.done(caller.tenant)));
   }

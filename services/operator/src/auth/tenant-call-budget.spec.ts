@@ -21,6 +21,16 @@ describe('TenantCallBudget', () => {
     assert.equal(budget.take('tenant-a'), undefined, 'one call earned in 100 ms');
   });
 
+  it('says whether a call would be refused without taking one', () => {
+    const now = 0;
+    const budget = new TenantCallBudget({ perSecond: 10, burst: 2, inFlight: 3 }, () => now);
+    for (let i = 0; i < 5; i++) assert.equal(budget.refusalFor('tenant-a'), undefined, `asked ${i} times`);
+    assert.equal(budget.take('tenant-a'), undefined);
+    assert.equal(budget.take('tenant-a'), undefined, 'asking took nothing: the burst of 2 is all there');
+    assert.match(budget.refusalFor('tenant-a')?.reason ?? '', /more than 10 calls a second/);
+    assert.deepEqual(budget.refusalFor('tenant-a'), budget.take('tenant-a'), 'the same refusal take gives');
+  });
+
   it('saves up at most the burst, however long the tenant was quiet', () => {
     let now = 0;
     const budget = new TenantCallBudget(limits, () => now);

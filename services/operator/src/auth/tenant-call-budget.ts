@@ -1,3 +1,4 @@
+import { QuotaExceededError } from '../circuits/circuit.errors';
 import type { OperatorConfig } from '../config/operator.config';
 
 /** The limits of TenantCallBudget (the operator's TENANT_CONTROL_CALLS_* settings). */
@@ -37,6 +38,16 @@ export class TenantCallBudget {
 
   /** Takes a call for `tenant`, or says why not; a call taken must be given back with `done`. */
   take(tenant: string): CallRefusal | undefined {
+    const refusal = this.refusalFor(tenant);
+    if (refusal) return refusal;
+    const calls = this.refilled(tenant);
+    calls.tokens -= 1;
+    calls.inFlight += 1;
+    return undefined;
+  }
+
+  /** Why a call of `tenant` would be refused now, taking nothing; undefined when `take` would admit it. */
+  refusalFor(tenant: string): CallRefusal | undefined {
     const calls = this.refilled(tenant);
     if (calls.inFlight >= this.limits.inFlight) {
       return {
@@ -50,8 +61,6 @@ export class TenantCallBudget {
         retryAfterSeconds: Math.max(1, Math.ceil((1 - calls.tokens) / this.limits.perSecond)),
       };
     }
-    calls.tokens -= 1;
-    calls.inFlight += 1;
     return undefined;
   }
 
@@ -82,4 +91,13 @@ export function tenantCallBudgetOf(
     burst: config.TENANT_CONTROL_CALLS_BURST,
     inFlight: config.TENANT_CONTROL_CALLS_IN_FLIGHT,
   });
+}
+
+/** The 429 for a call of `tenant` over its budget, naming the settings (the caller sets Retry-After). */
+export function overBudgetError(tenant: string, refusal: CallRefusal): QuotaExceededError {
+  return new QuotaExceededError(
+    `tenant ${tenant} is over its budget of calls to the switch, allocator and telemetry: ${refusal.reason} ` +
+      '(TENANT_CONTROL_CALLS_PER_SECOND, _BURST, _IN_FLIGHT); try again after Retry-After seconds',
+    { retriable: true },
+  );
 }

@@ -12,6 +12,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import type { Response } from 'express';
+import { TenantCallBudgetGuard } from '../auth/tenant-call-budget.guard';
 import { TenantCallBudgetInterceptor } from '../auth/tenant-call-budget.interceptor';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
@@ -35,7 +36,8 @@ import { TENANT_PROGRAM_SCHEMA } from '../openapi.schemas';
 
 /** The caller tenant's switch program; the bearer token says which VM, and so which tenant, is asking. */
 @Controller('program')
-@UseGuards(VmAuthGuard)
+// A tenant already over its budget is refused before its call is authenticated (two Redis round trips saved).
+@UseGuards(TenantCallBudgetGuard, VmAuthGuard)
 @UseInterceptors(TenantCallBudgetInterceptor)
 @ApiTags('programs')
 @ApiBearerAuth('vm')

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +11,15 @@ import {
   type TestRedis,
   testAdminHeaders,
 } from '@tenantlab/lab';
-import { buildFrame, PORT_ENTRY_FIELDS, PORT_KEYS, requestJson, vmIpv4Address, vmMacAddress } from '@tenantlab/shared';
+import {
+  buildFrame,
+  PORT_ENTRY_FIELDS,
+  PORT_KEYS,
+  REDIS_KEYS,
+  requestJson,
+  vmIpv4Address,
+  vmMacAddress,
+} from '@tenantlab/shared';
 import { Redis } from 'ioredis';
 import {
   type ErrorReply,
@@ -115,6 +124,30 @@ describe('tenant programs through the operator, with the real allocator and swit
     assert.equal(error.retriable, true);
     assert.match(error.message, /is over its budget of calls to the switch, allocator and telemetry/);
     assert.equal((await ports(other)).status, 200, "another tenant's budget is its own");
+    // Over its budget, a known tenant's calls are refused before they are authenticated: no token lookup in Redis.
+    const monitor = await admin.monitor();
+    const tokenLookups: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'get' && args[1]?.startsWith('registry:{vms}:token:')) tokenLookups.push(args[1]);
+    });
+    try {
+      const again = await Promise.all(Array.from({ length: 5 }, () => ports(greedy)));
+      const statuses = again.map((answer) => answer.status);
+      assert.ok(statuses.includes(429), `still over its budget: ${statuses.join(', ')}`);
+      // The other tenant's call authenticates after the five: MONITOR shows commands in the order Redis ran them.
+      assert.equal((await ports(other)).status, 200);
+      const keyOf = (vm: TestVm) => REDIS_KEYS.vmToken(createHash('sha256').update(vm.credentials.token).digest('hex'));
+      await eventually("the other tenant's token lookup on MONITOR", 10_000, () =>
+        tokenLookups.includes(keyOf(other)) ? true : undefined,
+      );
+      assert.equal(
+        tokenLookups.filter((key) => key === keyOf(greedy)).length,
+        statuses.filter((status) => status !== 429).length,
+        'only the calls let through were authenticated',
+      );
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it("submits the caller tenant's program, shows it to that tenant only, and removes it", async () => {

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query, Res, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { Response } from 'express';
 import { ForbiddenError } from '../auth/auth.errors';
+import { TenantCallBudgetGuard } from '../auth/tenant-call-budget.guard';
 import { TenantCallBudgetInterceptor } from '../auth/tenant-call-budget.interceptor';
 import { CallerVm, VmAuthGuard } from '../auth/vm-auth.guard';
 import type { VmRecord } from '../registry/vm-record';
@@ -13,7 +14,8 @@ import { ApiAnswer, ApiErrors, PCAP_CONTENT } from '@tenantlab/shared';
  * service credential. The bearer token says which VM is asking; a VM reads its own tenant's only (403 otherwise).
  */
 @Controller('tenants/:tenant')
-@UseGuards(VmAuthGuard)
+// A tenant already over its budget is refused before its call is authenticated (two Redis round trips saved).
+@UseGuards(TenantCallBudgetGuard, VmAuthGuard)
 @UseInterceptors(TenantCallBudgetInterceptor)
 @ApiTags('telemetry')
 @ApiBearerAuth('vm')
