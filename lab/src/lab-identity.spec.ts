@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -94,6 +94,24 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
       `\${${vmControlTokenHashVariable('vm-a1')}:-}`,
     );
     assert.equal(vmControlTokenHashVariable('vm-a1'), 'VM_CONTROL_TOKEN_SHA256_VM_A1');
+  });
+
+  it("writes each VM's control token file, and deletes those of VMs the lab file no longer has", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lab-identity-tokens-'));
+    try {
+      ensureLabIdentity(folder, DEFINITION);
+      const smaller = parseLabDefinition({ name: 'spec', tenants: [{ id: 'tenant-a', vms: ['vm-a1'] }] }, 'spec.json');
+      const kept = ensureLabIdentity(folder, smaller);
+      const tokenFiles = readdirSync(folder).filter((file) => file.startsWith('vm-control-token-'));
+      assert.deepEqual(tokenFiles, [vmControlTokenName('vm-a1')]);
+      assert.equal(readLabSecret(folder, vmControlTokenName('vm-a1')), vmControlToken(kept.vmControlKey, 'vm-a1'));
+      assert.ok(
+        readLabSecret(folder, 'tenant-secret-tenant-b'),
+        "a tenant's secret stays (the lab file may take it back)",
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("hands the lab's tools each VM's control URL (its token as user info), the state file its plain URL", () => {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LabDefinition, TenantCapsOverrides } from './lab-definition';
 import { controlTokenSha256, vmControlToken, vmControlUrl } from '@tenantlab/shared';
 import { ensureLabSecret, readLabSecret, writeLabSecret } from './lab-secrets';
@@ -45,12 +47,16 @@ export function vmControlTokenName(vm: string): string {
 
 /**
  * The lab's VM control key, and each VM's control token written beside it (vmControlTokenName, owner-only), so a
- * person can `curl` a VM as the lab's tools do. Returns the key.
+ * person can `curl` a VM as the lab's tools do. The token files of VMs the lab file no longer has are deleted: they
+ * would name VMs that do not run, and the profile's folder should hold what its lab uses. Returns the key.
  */
 function ensureLabControlTokens(dataDir: string, definition: LabDefinition): string {
   const key = ensureLabSecret(dataDir, VM_CONTROL_KEY_SECRET);
-  for (const vm of definition.tenants.flatMap((tenant) => tenant.vms)) {
-    writeLabSecret(dataDir, vmControlTokenName(vm), vmControlToken(key, vm));
+  const vms = definition.tenants.flatMap((tenant) => tenant.vms);
+  for (const vm of vms) writeLabSecret(dataDir, vmControlTokenName(vm), vmControlToken(key, vm));
+  const current = new Set(vms.map(vmControlTokenName));
+  for (const file of readdirSync(dataDir)) {
+    if (file.startsWith(vmControlTokenName('')) && !current.has(file)) rmSync(join(dataDir, file), { force: true });
   }
   return key;
 }
