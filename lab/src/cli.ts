@@ -10,12 +10,19 @@ import { impairCommand } from './impair-command';
 import { installInfra } from './infra';
 import { readLabDefinition } from './lab-definition';
 import { type RunningLab, startLab } from './lab-runner';
-import { readLabSecret, readRedisAdminPassword } from './lab-secrets';
+import {
+  JAEGER_QUERY_PASSWORD,
+  labSecretFile,
+  readJaegerQueryPassword,
+  readLabSecret,
+  readRedisAdminPassword,
+} from './lab-secrets';
 import { PROMETHEUS_USER } from './infra/prometheus.component';
+import { JAEGER_QUERY_USER } from './infra/jaeger-query-auth';
 import { PROMETHEUS_WEB_PASSWORD, prometheusWebPasswordFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';
-import { collectStatus, formatStatusTable } from './lab-status';
+import { collectStatus, formatStatusTable, type StatusCredentials } from './lab-status';
 import { formatLogLine } from './log-formatter';
 import { runScenario } from './scenarios';
 
@@ -190,18 +197,15 @@ async function up(
     progress('interrupted: the containers started are removed');
     return 130;
   }
+  console.log(formatStatusTable(lab.state, await collectStatus(lab.state, statusCredentialsOf(profile))));
+  // Locally Jaeger's query API takes the lab's password (every VM reaches 127.0.0.1); in Docker no VM reaches it.
+  const jaegerAccess =
+    lab.state.mode === 'docker'
+      ? ''
+      : ` (user ${JAEGER_QUERY_USER}, password in ${labSecretFile(labDataDir(REPO_ROOT, profile), JAEGER_QUERY_PASSWORD)})`;
   console.log(
-    formatStatusTable(
-      lab.state,
-      await collectStatus(
-        lab.state,
-        redisPasswordOf(profile),
-        readAdminToken(labDataDir(REPO_ROOT, profile)),
-        readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
-      ),
-    ),
+    `\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services${jaegerAccess}`,
   );
-  console.log(`\nLab "${profile}" is ready. Jaeger query API: ${urlOf(lab.state, 'jaeger')}/api/services`);
   if (extras.prometheus) {
     // The root, not /targets: Debian's build serves its UI under /classic/ and the root redirects there.
     // Its own password, not a scrape token: a VM sees the VMs' scrape token on every scrape.
@@ -301,12 +305,7 @@ async function status(profile: string, json: boolean): Promise<number> {
     else console.log(`No lab "${profile}" is running. Start one with \`npm run lab\`.`);
     return 3;
   }
-  const rows = await collectStatus(
-    state,
-    redisPasswordOf(profile),
-    readAdminToken(labDataDir(REPO_ROOT, profile)),
-    readLabSecret(labDataDir(REPO_ROOT, profile), PROMETHEUS_WEB_PASSWORD),
-  );
+  const rows = await collectStatus(state, statusCredentialsOf(profile));
   if (json)
     console.log(JSON.stringify({ profile, running: true, runnerPid: state.runnerPid, components: rows }, null, 2));
   else console.log(formatStatusTable(state, rows));
@@ -340,8 +339,15 @@ async function down(profile: string): Promise<number> {
 }
 
 /** The Redis admin password `up` keeps in the profile's data dir: probes need it, output never shows it. */
-function redisPasswordOf(profile: string): string | undefined {
-  return readRedisAdminPassword(labDataDir(REPO_ROOT, profile));
+/** The profile's secrets the status probes need, as the running lab made them. */
+function statusCredentialsOf(profile: string): StatusCredentials {
+  const dataDir = labDataDir(REPO_ROOT, profile);
+  return {
+    redisPassword: readRedisAdminPassword(dataDir),
+    kafkaAdminPassword: readAdminToken(dataDir),
+    prometheusPassword: readLabSecret(dataDir, PROMETHEUS_WEB_PASSWORD),
+    jaegerQueryPassword: readJaegerQueryPassword(dataDir),
+  };
 }
 
 function urlOf(state: { components: { name: string; url: string }[] }, name: string): string {

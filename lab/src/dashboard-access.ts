@@ -23,6 +23,21 @@ export function withDashboardToken<T extends { name: string; kind: string; env: 
   );
 }
 
+/**
+ * Telemetry's JAEGER_QUERY_PASSWORD in a local lab's plan: its dashboard proxies Jaeger's query API, which a local lab
+ * puts behind the lab secret `jaeger-query-password` (every tenant's traces are there).
+ */
+export function withJaegerQueryPassword<T extends { name: string; kind: string; env: Record<string, string> }>(
+  specs: T[],
+  password: string,
+): T[] {
+  return specs.map((spec) =>
+    spec.kind === 'service' && spec.name === 'telemetry'
+      ? { ...spec, env: { ...spec.env, JAEGER_QUERY_PASSWORD: password } }
+      : spec,
+  );
+}
+
 /** How to open the dashboard, for `up`'s output: its URL and the file that holds the token, never the token. */
 export function dashboardHint(telemetryUrl: string, dataDir: string): string {
   return (

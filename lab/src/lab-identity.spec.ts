@@ -12,9 +12,9 @@ import {
   labVmControlUrl,
   vmControlTokenHash,
   vmControlTokenName,
-  withVmControlUrls,
+  withToolUrls,
 } from './lab-identity';
-import { readLabSecret } from './lab-secrets';
+import { ensureJaegerQueryPassword, readLabSecret } from './lab-secrets';
 import { planLab } from './lab-plan';
 
 const INFRA = {
@@ -131,7 +131,7 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
         { name: 'vm-b1', kind: 'vm' as const, url: 'http://127.0.0.1:13103', pid: 3 },
       ],
     };
-    const driven = withVmControlUrls(state, dataDir);
+    const driven = withToolUrls(state, dataDir);
     assert.deepEqual(
       driven.components.map((component) => component.url),
       ['http://127.0.0.1:3000', url],
@@ -143,6 +143,23 @@ describe('the lab identity: admin token and tenant enrollment secrets', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'lab-identity-none-'));
     assert.equal(labVmControlUrl(elsewhere, 'vm-b1', 'http://127.0.0.1:13103'), 'http://127.0.0.1:13103');
     rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  it("hands the lab's tools Jaeger's query URL with the local lab's password, the Docker lab's and the state's plain", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lab-identity-jaeger-'));
+    try {
+      const components = [{ name: 'jaeger', kind: 'infra' as const, url: 'http://127.0.0.1:16686', pid: 2 }];
+      const local = { profile: 'spec', runnerPid: 1, portOffset: 0, startedAt: '', components };
+      assert.equal(withToolUrls(local, folder).components[0]?.url, 'http://127.0.0.1:16686', 'no password made yet');
+      const password = ensureJaegerQueryPassword(folder);
+      const driven = new URL(withToolUrls(local, folder).components[0]?.url ?? '');
+      assert.deepEqual([driven.username, driven.password, driven.host], ['lab', password, '127.0.0.1:16686']);
+      assert.equal(components[0]?.url, 'http://127.0.0.1:16686', 'the state itself is left as it was');
+      const docker = { ...local, mode: 'docker' as const };
+      assert.equal(withToolUrls(docker, folder).components[0]?.url, 'http://127.0.0.1:16686', 'no VM reaches it there');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("puts no secret into the compose file: a VM reads its tenant's secret from a file, the operator hashes", () => {

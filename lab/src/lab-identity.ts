@@ -3,7 +3,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabDefinition, TenantCapsOverrides } from './lab-definition';
 import { controlTokenSha256, vmControlToken, vmControlUrl } from '@tenantlab/shared';
-import { ensureLabSecret, readLabSecret, writeLabSecret } from './lab-secrets';
+import { jaegerQueryUrlWithCredentials } from './infra/jaeger-query-auth';
+import { ensureLabSecret, readJaegerQueryPassword, readLabSecret, writeLabSecret } from './lab-secrets';
 import type { LabState } from './lab-state';
 
 /**
@@ -91,16 +92,21 @@ function sha256Hex(value: string): string {
 }
 
 /**
- * `state` with each VM's url replaced by its control URL (labVmControlUrl), for the lab's tools and tests that drive
- * VMs. Only ever a copy handed to them: the state file and `status` keep the plain URLs.
+ * `state` with the URLs the lab's tools and tests call with credentials: each VM's control URL (labVmControlUrl), and
+ * Jaeger's query API with its password where the lab made one (local mode). Only ever a copy handed to them: the
+ * state file and `status` keep the plain URLs.
  */
-export function withVmControlUrls(state: LabState, dataDir: string): LabState {
+export function withToolUrls(state: LabState, dataDir: string): LabState {
+  const jaegerQueryPassword = readJaegerQueryPassword(dataDir);
   return {
     ...state,
-    components: state.components.map((component) =>
-      component.kind === 'vm'
-        ? { ...component, url: labVmControlUrl(dataDir, component.name, component.url) }
-        : component,
-    ),
+    components: state.components.map((component) => {
+      if (component.kind === 'vm')
+        return { ...component, url: labVmControlUrl(dataDir, component.name, component.url) };
+      if (component.name === 'jaeger' && state.mode !== 'docker') {
+        return { ...component, url: jaegerQueryUrlWithCredentials(component.url, jaegerQueryPassword) };
+      }
+      return component;
+    }),
   };
 }

@@ -7,10 +7,10 @@ import { isPortFree } from './infra/ports';
 import { DEFAULT_INFRA_PORTS, offsetPorts, startInfra, StartedInfra } from './infra';
 import { readyOrStopped, waitUntilReady } from './infra/wait-until-ready';
 import type { LabDefinition } from './lab-definition';
-import { ensureDashboardToken, withDashboardToken } from './dashboard-access';
+import { ensureDashboardToken, withDashboardToken, withJaegerQueryPassword } from './dashboard-access';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
-import { ensureRedisAdminPassword } from './lab-secrets';
+import { ensureJaegerQueryPassword, ensureRedisAdminPassword } from './lab-secrets';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
@@ -97,6 +97,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       }
     }
     const tokens = ensureServiceTokens(dataDir);
+    const jaegerQueryPassword = ensureJaegerQueryPassword(dataDir);
     // startInfra says "starting Redis, Kafka and Jaeger" itself, once it has checked the installs. Their output goes
     // only to their log files (`logs/<component>.log`): a healthy start is not the screen's business, and a failed
     // one throws with the end of the log; a crash later is a progress line (restartHooks).
@@ -105,27 +106,31 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       ports: offsetPorts(DEFAULT_INFRA_PORTS, portOffset),
       redisPassword: ensureRedisAdminPassword(dataDir),
       kafkaUsers: kafkaUsersOf(tokens),
+      jaegerQueryPassword,
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
     onProgress(redisShareProgress(options.definition));
     const tenants = options.definition.tenants.map((tenant) => tenant.id);
     const metricsTokens = ensureMetricsScrapeTokens(dataDir, tenants);
-    const credentialed = withDashboardToken(
-      withKafkaCredentials(
-        withServiceCredentials(
-          planLab(
-            options.definition,
-            repoRoot,
-            { ...infra.urls, redisAdmin: infra.redisAdminUrl },
-            portOffset,
-            ensureLabIdentity(dataDir, options.definition),
+    const credentialed = withJaegerQueryPassword(
+      withDashboardToken(
+        withKafkaCredentials(
+          withServiceCredentials(
+            planLab(
+              options.definition,
+              repoRoot,
+              { ...infra.urls, redisAdmin: infra.redisAdminUrl },
+              portOffset,
+              ensureLabIdentity(dataDir, options.definition),
+            ),
+            tokens,
           ),
           tokens,
         ),
-        tokens,
+        ensureDashboardToken(dataDir),
       ),
-      ensureDashboardToken(dataDir),
+      jaegerQueryPassword,
     );
     // Every process checks scrapes of its /metrics against the hash of its job's token (the services', its tenant's);
     // only Prometheus holds the tokens. A VM sees its tenant's token on every scrape, which opens no service and no

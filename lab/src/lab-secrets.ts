@@ -55,6 +55,20 @@ export function readLabSecret(dataDir: string, name: string): string | undefined
 const REDIS_ADMIN_PASSWORD = 'redis-admin-password';
 
 /**
+ * The password of Jaeger's query API in a local lab (user JAEGER_QUERY_USER): every tenant's traces are there, and
+ * locally a VM reaches every port on 127.0.0.1. Only the lab's tools and telemetry's dashboard get it.
+ */
+export const JAEGER_QUERY_PASSWORD = 'jaeger-query-password';
+
+export function ensureJaegerQueryPassword(dataDir: string): string {
+  return ensureLabSecret(dataDir, JAEGER_QUERY_PASSWORD);
+}
+
+export function readJaegerQueryPassword(dataDir: string): string | undefined {
+  return readLabSecret(dataDir, JAEGER_QUERY_PASSWORD);
+}
+
+/**
  * The file holding the lab's Redis admin password: the password of Redis's `default` user, which only the lab runner
  * and the trusted services (operator, switch, allocator, telemetry) get.
  */

@@ -19,16 +19,25 @@ export interface ComponentStatus {
   rssBytes?: number;
 }
 
+/** The lab's secrets its infrastructure's probes need; each is left out where the lab made none. */
+export interface StatusCredentials {
+  /** The lab's Redis admin password. */
+  redisPassword?: string;
+  /** Its Kafka admin's password (the admin token). */
+  kafkaAdminPassword?: string;
+  /** Its Prometheus web password. */
+  prometheusPassword?: string;
+  /** Its Jaeger query API's password (local mode). */
+  jaegerQueryPassword?: string;
+}
+
 /**
- * Asks every component of a running lab whether it is ready, and how much memory it holds. `redisPassword` is the
- * lab's Redis admin password, for the Redis probe, `kafkaAdminPassword` its Kafka admin's (the admin token), for the
- * Kafka probe, `prometheusPassword` its Prometheus web password; none appears in anything this returns.
+ * Asks every component of a running lab whether it is ready, and how much memory it holds, with the lab's
+ * `credentials`; none appears in anything this returns.
  */
 export async function collectStatus(
   state: LabState,
-  redisPassword?: string,
-  kafkaAdminPassword?: string,
-  prometheusPassword?: string,
+  { redisPassword, kafkaAdminPassword, prometheusPassword, jaegerQueryPassword }: StatusCredentials = {},
 ): Promise<ComponentStatus[]> {
   const ports = offsetPorts(DEFAULT_INFRA_PORTS, state.portOffset);
   // The broker takes only authenticated clients, in both modes (the admin user's password is the admin token).
@@ -36,7 +45,7 @@ export async function collectStatus(
   const infraProbes: Record<string, () => Promise<ReadinessResult>> = {
     redis: () => probeRedis(ports.redis, redisPassword),
     kafka: () => probeKafka(ports.kafka, kafkaAdmin),
-    jaeger: () => probeJaeger(ports.jaegerQuery),
+    jaeger: () => probeJaeger(ports.jaegerQuery, jaegerQueryPassword),
     prometheus: () => probePrometheus(PROMETHEUS_PORT + state.portOffset, prometheusPassword),
   };
   if (state.mode === 'docker') return collectDockerStatus(state, infraProbes);

@@ -399,6 +399,31 @@ describe('a hostile tenant against the lab', () => {
     }
   });
 
+  it("cannot read any tenant's traces from Jaeger's query API with what a VM holds (local mode: it reaches 127.0.0.1)", async () => {
+    const jaeger = withoutCredentials(urlOf(state, 'jaeger'));
+    const basic = (user: string, password: string): string =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const held: [string, Record<string, string>][] = [
+      ['no credential', {}],
+      ['VM token', { authorization: `Bearer ${mallory.token}` }],
+      ['VM token as the lab user', { authorization: basic('lab', mallory.token) }],
+      ['VM Redis password as the lab user', { authorization: basic('lab', mallory.redisPassword) }],
+      ["tenant-a's enrollment secret as the lab user", { authorization: basic('lab', tenantASecret) }],
+    ];
+    for (const path of ['/api/services', '/api/traces?service=tenant-vm&limit=1', '/api/v3/services']) {
+      for (const [credential, headers] of held) {
+        const answer = await fetch(`${jaeger}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+        await answer.body?.cancel();
+        assert.ok(
+          table.record(`Jaeger query ${path}, ${credential}`, '401', String(answer.status), answer.status === 401),
+          `${path}, ${credential}: ${answer.status}`,
+        );
+      }
+    }
+    // The lab's own tools, with the lab's password, read it: the refusals above are the password's, not a dead port's.
+    assert.equal((await requestJson('GET', `${urlOf(state, 'jaeger')}/api/services`)).status, 200);
+  });
+
   it('cannot forge or read packet traces on Kafka, without credentials or as a made-up Kafka user', async () => {
     const broker = urlOf(state, 'kafka');
     const forged = {

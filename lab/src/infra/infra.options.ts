@@ -21,6 +21,11 @@ export interface InfraOptions {
    * open PLAINTEXT broker, for tests that start their own Kafka and need no credentials.
    */
   kafkaUsers?: KafkaUsers;
+  /**
+   * Password of Jaeger's query API (HTTP and gRPC; basic auth, user JAEGER_QUERY_USER): it holds every tenant's
+   * traces. Unset: the query API is open (tests that start their own Jaeger).
+   */
+  jaegerQueryPassword?: string;
   /** Redis's `maxmemory` (bytes, or with kb/mb/gb); default REDIS_DEFAULT_MAXMEMORY. Always with noeviction. */
   redisMaxMemory?: string;
   /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/logs/<component>.log`. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 
+import { jaegerQueryHtpasswd } from './jaeger-query-auth';
 import { jaegerConfig } from './jaeger.component';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from './ports';
 
@@ -11,5 +13,17 @@ describe('jaegerConfig', () => {
     assert.deepEqual(endpoints.sort(), ['127.0.0.1:17685', '127.0.0.1:17686', '127.0.0.1:5317', '127.0.0.1:5318']);
     assert.match(config, /metrics:\n\s+level: none/);
     assert.match(config, /enable_tracing: false/);
+    assert.doesNotMatch(config, /auth/, 'no password: the query API is open');
+  });
+
+  it("puts the query API's HTTP and gRPC endpoints behind basic auth, holding the password's digest only", () => {
+    const password = 'f'.repeat(64);
+    const config = jaegerConfig(DEFAULT_INFRA_PORTS, password);
+    assert.ok(!config.includes(password), 'the password itself is not in the config');
+    assert.match(config, /extensions: \[jaeger_storage, jaeger_query, basicauth\/query\]/);
+    assert.ok(config.includes(`inline: |\n        ${jaegerQueryHtpasswd(password)}\n`));
+    assert.equal(jaegerQueryHtpasswd(password), `lab:{SHA}${createHash('sha1').update(password).digest('base64')}`);
+    const authenticated = [...config.matchAll(/endpoint: (\S+)\n\s+auth:\n\s+authenticator: basicauth\/query/g)];
+    assert.deepEqual(authenticated.map((match) => match[1]).sort(), ['127.0.0.1:16685', '127.0.0.1:16686']);
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { infraLogFile, type InfraOptions } from './infra.options';
+import { jaegerQueryHtpasswd } from './jaeger-query-auth';
 import { type InfraPorts, jaegerQueryGrpcPort } from './ports';
 import { probeJaeger } from './readiness-probes';
 import { readyOrStopped } from './wait-until-ready';
@@ -18,9 +19,25 @@ const READY_TIMEOUT_MS = 30_000;
  * extension otherwise traces itself to the default OTLP port, 4317, which may be another lab's Jaeger, and waits
  * on that exporter for seconds when stopping.
  */
-export function jaegerConfig(ports: InfraPorts): string {
+export function jaegerConfig(ports: InfraPorts, queryPassword?: string): string {
+  // Every tenant's traces are behind the query API, and locally every VM reaches 127.0.0.1: with a password, its
+  // HTTP and gRPC endpoints take only basic auth of JAEGER_QUERY_USER (the basicauth extension Jaeger ships).
+  const queryAuth =
+    queryPassword === undefined
+      ? ''
+      : `
+      auth:
+        authenticator: basicauth/query`;
+  const authExtension =
+    queryPassword === undefined
+      ? ''
+      : `
+  basicauth/query:
+    htpasswd:
+      inline: |
+        ${jaegerQueryHtpasswd(queryPassword)}`;
   return `service:
-  extensions: [jaeger_storage, jaeger_query]
+  extensions: [jaeger_storage, jaeger_query${queryPassword === undefined ? '' : ', basicauth/query'}]
   pipelines:
     traces:
       receivers: [otlp]
@@ -34,7 +51,7 @@ export function jaegerConfig(ports: InfraPorts): string {
     logs:
       level: info
 
-extensions:
+extensions:${authExtension}
   jaeger_storage:
     backends:
       memstore:
@@ -45,9 +62,9 @@ extensions:
       traces: memstore
     enable_tracing: false
     http:
-      endpoint: 127.0.0.1:${ports.jaegerQuery}
+      endpoint: 127.0.0.1:${ports.jaegerQuery}${queryAuth}
     grpc:
-      endpoint: 127.0.0.1:${jaegerQueryGrpcPort(ports)}
+      endpoint: 127.0.0.1:${jaegerQueryGrpcPort(ports)}${queryAuth}
 
 receivers:
   otlp:
@@ -71,7 +88,7 @@ export async function startJaeger(binary: string, options: InfraOptions): Promis
   const dir = path.join(options.dataDir, 'jaeger');
   const config = path.join(dir, 'config.yaml');
   await mkdir(dir, { recursive: true });
-  await writeFile(config, jaegerConfig(options.ports));
+  await writeFile(config, jaegerConfig(options.ports, options.jaegerQueryPassword), { mode: 0o600 });
   const child = await SupervisedProcess.start({
     component: 'jaeger',
     command: binary,
@@ -82,5 +99,10 @@ export async function startJaeger(binary: string, options: InfraOptions): Promis
     onLine: (line) => options.onLine?.('jaeger', line),
   });
   const port = options.ports.jaegerQuery;
-  return readyOrStopped(child, `Jaeger (query API on port ${port})`, () => probeJaeger(port), READY_TIMEOUT_MS);
+  return readyOrStopped(
+    child,
+    `Jaeger (query API on port ${port})`,
+    () => probeJaeger(port, options.jaegerQueryPassword),
+    READY_TIMEOUT_MS,
+  );
 }

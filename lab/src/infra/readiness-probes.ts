@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 
 import type { InfraComponent } from './child-process.supervisor';
+import { jaegerQueryAuthorization } from './jaeger-query-auth';
 import type { InfraPorts } from './ports';
 import type { ReadinessResult } from './wait-until-ready';
 
@@ -78,9 +79,10 @@ export async function probeKafka(
 }
 
 /** Ready when the query API lists services, which means storage and the query extension are both up. */
-export async function probeJaeger(queryPort: number): Promise<ReadinessResult> {
+export async function probeJaeger(queryPort: number, password?: string): Promise<ReadinessResult> {
   try {
     const response = await fetch(`http://127.0.0.1:${queryPort}/api/services`, {
+      headers: password === undefined ? {} : { authorization: jaegerQueryAuthorization(password) },
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
     await response.body?.cancel();
@@ -97,11 +99,12 @@ export async function probeJaeger(queryPort: number): Promise<ReadinessResult> {
 export async function checkInfraReady(
   ports: InfraPorts,
   redisPassword?: string,
+  jaegerQueryPassword?: string,
 ): Promise<Record<InfraComponent, ReadinessResult>> {
   const [redis, kafka, jaeger] = await Promise.all([
     probeRedis(ports.redis, redisPassword),
     probeKafka(ports.kafka),
-    probeJaeger(ports.jaegerQuery),
+    probeJaeger(ports.jaegerQuery, jaegerQueryPassword),
   ]);
   return { redis, kafka, jaeger };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import { Kafka, type KafkaMessage, Partitioners, logLevel } from 'kafkajs';
 import type { InfraComponent } from './child-process.supervisor';
 import { PortInUseError } from './infra.errors';
 import { installInfra } from './install-infra';
+import { jaegerQueryAuthorization } from './jaeger-query-auth';
 import { DEFAULT_INFRA_PORTS, isPortFree, offsetPorts, portClaims } from './ports';
 import { checkInfraReady } from './readiness-probes';
 import { type StartedInfra, startInfra } from './start-infra';
@@ -31,10 +33,40 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): 
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** The grpc-status of one empty unary gRPC call to `method` at `authority` (plaintext HTTP/2), without credentials. */
+function grpcStatusOf(authority: string, method: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://${authority}`);
+    session.on('error', reject);
+    const call = session.request({
+      ':method': 'POST',
+      ':path': method,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let status: string | undefined;
+    const take = (headers: http2.IncomingHttpHeaders): void => {
+      const value = headers['grpc-status'];
+      if (typeof value === 'string') status = value;
+    };
+    call.on('response', take);
+    call.on('trailers', take);
+    call.on('data', () => undefined);
+    call.on('error', reject);
+    call.on('close', () => {
+      session.close();
+      resolve(status);
+    });
+    // An empty message: not compressed (0), length 0.
+    call.end(Buffer.alloc(5));
+  });
+}
+
 describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   const suffix = randomUUID().slice(0, 8);
   // As the lab runs it: Redis's `default` user needs a password.
   const redisPassword = randomBytes(16).toString('hex');
+  const jaegerQueryPassword = randomBytes(32).toString('hex');
   const lineCounts: Record<InfraComponent, number> = { redis: 0, kafka: 0, jaeger: 0 };
   let dataDir: string;
   let infra: StartedInfra;
@@ -57,6 +89,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       dataDir,
       ports: PORTS,
       redisPassword,
+      jaegerQueryPassword,
       onLine: (component) => lineCounts[component]++,
     });
     assert.equal(infra.redisAdminUrl, `redis://:${redisPassword}@127.0.0.1:21379`);
@@ -67,7 +100,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       otlpGrpc: 'http://127.0.0.1:19317',
       jaegerQuery: 'http://127.0.0.1:31686',
     });
-    const status = await checkInfraReady(PORTS, redisPassword);
+    const status = await checkInfraReady(PORTS, redisPassword, jaegerQueryPassword);
     for (const component of ['redis', 'kafka', 'jaeger'] as const) {
       assert.equal(status[component].ready, true, `${component}: ${status[component].detail}`);
       assert.ok(isProcessAlive(infra.pids[component]));
@@ -153,11 +186,26 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
     }
   });
 
-  it('answers the Jaeger query API', async () => {
-    const response = await fetch(`${infra.urls.jaegerQuery}/api/services`);
+  it("answers the Jaeger query API with the lab's password only, on HTTP and gRPC", async () => {
+    const response = await fetch(`${infra.urls.jaegerQuery}/api/services`, {
+      headers: { authorization: jaegerQueryAuthorization(jaegerQueryPassword) },
+    });
     assert.equal(response.status, 200);
     const body = (await response.json()) as { data: unknown };
     assert.ok(Array.isArray(body.data) || body.data === null);
+    for (const authorization of [undefined, jaegerQueryAuthorization('not-the-password'), 'Bearer some-vm-token']) {
+      const refused = await fetch(`${infra.urls.jaegerQuery}/api/traces?service=operator`, {
+        headers: authorization === undefined ? {} : { authorization },
+      });
+      assert.equal(refused.status, 401, `with ${authorization ?? 'no'} credentials`);
+      await refused.body?.cancel();
+    }
+    // The gRPC query API (api_v3, HTTP/2): refused without credentials too, with gRPC's UNAUTHENTICATED (16).
+    const grpcStatus = await grpcStatusOf(
+      `127.0.0.1:${PORTS.jaegerQuery - 1}`,
+      '/jaeger.api_v3.QueryService/GetServices',
+    );
+    assert.equal(grpcStatus, '16');
   });
 
   it('starts a killed Kafka again under supervision, and it keeps its topics', { timeout: 120_000 }, async () => {

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { requestJson, serviceAuthHeaders } from '@tenantlab/shared';
 import { startDockerLab } from '../docker/docker-lab';
 import type { LabMode } from '../docker/lab-mode';
-import { OPERATOR_ADMIN_TOKEN_SECRET, withVmControlUrls } from '../lab-identity';
+import { OPERATOR_ADMIN_TOKEN_SECRET, withToolUrls } from '../lab-identity';
 import { type LabOptions, type RunningLab, startLab } from '../lab-runner';
 import { readLabSecret } from '../lab-secrets';
 import { labDataDir } from '../lab-state';
@@ -165,7 +165,7 @@ async function runOnce(
     const operatorToken = readLabSecret(dataDir, OPERATOR_ADMIN_TOKEN_SECRET);
     if (!adminToken || !operatorToken) throw new Error(`the lab's tokens are missing from ${dataDir}`);
     // The scenario drives its VMs through their control URLs (lab-identity.ts); the lab's state keeps the plain ones.
-    const driven = withVmControlUrls(lab.state, dataDir);
+    const driven = withToolUrls(lab.state, dataDir);
     const vmUrls = Object.fromEntries(driven.components.filter((c) => c.kind === 'vm').map((c) => [c.name, c.url]));
     collector = new CounterCollector(
       vmUrls,

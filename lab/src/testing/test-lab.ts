@@ -8,7 +8,7 @@ import { removeDockerTenantCpuGroups } from '../docker/docker-cpu-groups';
 import { composeProjectName, dockerComponents, labComposeEnv, listContainers, runCompose } from '../docker/docker-lab';
 import { chooseMode } from '../docker/lab-mode';
 import { readLabDefinition } from '../lab-definition';
-import { withVmControlUrls } from '../lab-identity';
+import { withToolUrls } from '../lab-identity';
 import { readAdminToken } from '../service-tokens';
 import { clearLabState, labDataDir, LabState, readLabState, writeLabState } from '../lab-state';
 import { LabClients, labClients } from './lab-clients';
@@ -119,7 +119,7 @@ async function startInContainers(
     clearLabState(options.repoRoot, options.profile);
   };
   // Tests drive VMs through their control URLs; the state file keeps the plain ones.
-  const driven = withVmControlUrls(state, labDataDir(options.repoRoot, options.profile));
+  const driven = withToolUrls(state, labDataDir(options.repoRoot, options.profile));
   return {
     mode: 'docker',
     state: driven,
@@ -167,7 +167,7 @@ async function startAsProcesses(options: TestLabOptions, labFile: string): Promi
     }
   };
   // Tests drive VMs through their control URLs; the state file keeps the plain ones.
-  const driven = withVmControlUrls(state, labDataDir(options.repoRoot, options.profile));
+  const driven = withToolUrls(state, labDataDir(options.repoRoot, options.profile));
   return {
     mode: 'local',
     state: driven,

@@ -2,3 +2,4 @@ export * from './service-credentials';
 export * from './tenant-control-calls';
 export * from './vm-control';
 export * from './token-digest';
+export * from './jaeger-query';

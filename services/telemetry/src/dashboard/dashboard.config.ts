@@ -26,6 +26,8 @@ export const dashboardEnv = {
   ALLOCATOR_URL: optionalUrl("the allocator's base URL"),
   /** Jaeger's query API (`/api/traces/:id`), proxied for the dashboard's trace waterfall. */
   JAEGER_QUERY_URL: optionalUrl("Jaeger's query API base URL"),
+  /** The password of Jaeger's query API where the lab puts it behind basic auth (local mode: the lab secret). */
+  JAEGER_QUERY_PASSWORD: optionalToken("Jaeger's query API password: 32-256 characters of A-Z a-z 0-9 _ -"),
   /** How often the dashboard's data is collected from the services while anyone watches, and kept for the charts. */
   DASHBOARD_POLL_MS: env.integer({ default: 1000, min: 200, max: 60_000 }),
 };

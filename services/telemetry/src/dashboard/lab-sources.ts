@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DependencyUnavailableError, NotFoundError, serviceAuthHeaders } from '@tenantlab/shared';
+import {
+  DependencyUnavailableError,
+  jaegerQueryAuthorization,
+  NotFoundError,
+  serviceAuthHeaders,
+} from '@tenantlab/shared';
 import { DASHBOARD_CONFIG, type DashboardConfig } from './dashboard.config';
 
 /** What the operator's `GET /vms` says of a VM (the fields the dashboard shows). */
@@ -136,6 +141,9 @@ export class LabSources {
     const headers: Record<string, string> = { accept: 'application/json', traceparent };
     if (source !== 'JAEGER_QUERY_URL' && this.config.SERVICE_TOKEN !== undefined) {
       Object.assign(headers, serviceAuthHeaders(this.config.SERVICE_TOKEN));
+    }
+    if (source === 'JAEGER_QUERY_URL' && this.config.JAEGER_QUERY_PASSWORD !== undefined) {
+      headers['authorization'] = jaegerQueryAuthorization(this.config.JAEGER_QUERY_PASSWORD);
     }
     let response: Response;
     try {

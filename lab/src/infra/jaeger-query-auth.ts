@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import { JAEGER_QUERY_USER } from '@tenantlab/shared';
+
+export { JAEGER_QUERY_USER, jaegerQueryAuthorization } from '@tenantlab/shared';
+
+/**
+ * The htpasswd line Jaeger's basicauth extension checks the query API's callers against: the password's SHA-1
+ * (`{SHA}`), so Jaeger's generated config holds no password. SHA-1 is enough for 32 random bytes; no one can guess
+ * them back from their digest.
+ */
+export function jaegerQueryHtpasswd(password: string): string {
+  return `${JAEGER_QUERY_USER}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
+}
+
+/**
+ * `url` (the query API's base) with the credentials as user info, for the lab's tools and tests, whose JSON client
+ * sends user info as basic auth (as with VMs' control URLs); `url` unchanged without a password. Never print it.
+ */
+export function jaegerQueryUrlWithCredentials(url: string, password: string | undefined): string {
+  if (password === undefined || url === '') return url;
+  const withCredentials = new URL(url);
+  withCredentials.username = JAEGER_QUERY_USER;
+  withCredentials.password = password;
+  return withCredentials.toString().replace(/\/$/, '');
+}
