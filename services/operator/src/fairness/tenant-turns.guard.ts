@@ -19,8 +19,9 @@ class CallerGoneError extends DomainError {
  * Makes a call to the operator's own work (circuits, listeners, the registry) wait for its tenant's turn
  * (PartyAdmission) before anything else is done for it, authentication included: a VM token the operator has seen
  * work names its tenant (TokenTenants), and so does a declared tenant's enrollment secret (SecretTenants: a new VM's
- * registration); any other call, a made-up token or secret, takes the turn of the address it comes from. The admin and service tokens never wait. The place is given back when the response
- * closes, however it ends. Must come before the route's own guards.
+ * registration); any other call, a made-up token or secret, takes the turn of the address it comes from. The admin
+ * and service tokens never wait. The place is given back when the response closes, however it ends. Must come
+ * before the route's own guards.
  */
 @Injectable()
 export class TenantTurnsGuard implements CanActivate {

@@ -22,6 +22,9 @@ export { CLOCK, type Clock } from '../clock';
  */
 export type VmReleaseHook = (vm: Pick<VmRecord, 'id' | 'tenant'>, reason: string) => Promise<void>;
 
+/** How long the operator's start waits to learn the registered VMs' tokens' tenants (onApplicationBootstrap). */
+const LEARN_TOKENS_WAIT_MS = 2000;
+
 /** The VM registry: which tenant VMs exist, where their control APIs answer, and whether they are alive. */
 @Injectable()
 export class RegistryService implements OnApplicationBootstrap {
@@ -41,17 +44,23 @@ export class RegistryService implements OnApplicationBootstrap {
 
   /**
    * Learns the tenant of every registered VM's token, so that after an operator restart the VMs' calls take their
-   * tenants' turns at once, not the turn of the address they come from (shared by every VM in a local lab). Only
-   * ordering depends on it: when Redis does not answer yet, each token is learnt at its first authentication.
+   * tenants' turns at once, not the turn of the address they come from (shared by every VM in a local lab). The
+   * start waits for it at most LEARN_TOKENS_WAIT_MS, so a Redis that does not answer yet never holds it up: only
+   * ordering depends on it, and each token not learnt here is learnt at its first authentication.
    */
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      for (const record of await this.repository.list()) this.tokenTenants.remember(record.tokenHash, record.tenant);
-    } catch (error) {
-      this.logger?.record('warn', `could not learn the registered VMs' tenants yet: ${String(error)}`, {
-        context: 'registry',
-      });
-    }
+    const learning = this.repository.list().then(
+      (records) => {
+        for (const record of records) this.tokenTenants.remember(record.tokenHash, record.tenant);
+      },
+      (error: unknown) =>
+        this.logger?.record('warn', `could not learn the registered VMs' tenants: ${String(error)}`, {
+          context: 'registry',
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const givingUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, LEARN_TOKENS_WAIT_MS)));
+    await Promise.race([learning, givingUp]).finally(() => clearTimeout(timer));
   }
 
   onRelease(hook: VmReleaseHook): void {
