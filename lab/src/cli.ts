@@ -338,8 +338,7 @@ async function down(profile: string): Promise<number> {
   return 0;
 }
 
-/** The Redis admin password `up` keeps in the profile's data dir: probes need it, output never shows it. */
-/** The profile's secrets the status probes need, as the running lab made them. */
+/** The profile's secrets the status probes need, as the running lab made them; output never shows them. */
 function statusCredentialsOf(profile: string): StatusCredentials {
   const dataDir = labDataDir(REPO_ROOT, profile);
   return {

@@ -43,8 +43,10 @@ export function ensureLabIdentity(dataDir: string, definition: LabDefinition): L
 
 /** The lab secret file holding `vm`'s control token, for a person driving that VM by hand (curl). */
 export function vmControlTokenName(vm: string): string {
-  return `vm-control-token-${vm}`;
+  return `${VM_CONTROL_TOKEN_PREFIX}${vm}`;
 }
+
+const VM_CONTROL_TOKEN_PREFIX = 'vm-control-token-';
 
 /**
  * The lab's VM control key, and each VM's control token written beside it (vmControlTokenName, owner-only), so a
@@ -57,7 +59,7 @@ function ensureLabControlTokens(dataDir: string, definition: LabDefinition): str
   for (const vm of vms) writeLabSecret(dataDir, vmControlTokenName(vm), vmControlToken(key, vm));
   const current = new Set(vms.map(vmControlTokenName));
   for (const file of readdirSync(dataDir)) {
-    if (file.startsWith(vmControlTokenName('')) && !current.has(file)) rmSync(join(dataDir, file), { force: true });
+    if (file.startsWith(VM_CONTROL_TOKEN_PREFIX) && !current.has(file)) rmSync(join(dataDir, file), { force: true });
   }
   return key;
 }

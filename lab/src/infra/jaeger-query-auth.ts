@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { JAEGER_QUERY_USER } from '@tenantlab/shared';
+import { JAEGER_QUERY_USER, withUserInfo } from '@tenantlab/shared';
 
 export { JAEGER_QUERY_USER, jaegerQueryAuthorization } from '@tenantlab/shared';
 
@@ -17,9 +17,5 @@ export function jaegerQueryHtpasswd(password: string): string {
  * sends user info as basic auth (as with VMs' control URLs); `url` unchanged without a password. Never print it.
  */
 export function jaegerQueryUrlWithCredentials(url: string, password: string | undefined): string {
-  if (password === undefined || url === '') return url;
-  const withCredentials = new URL(url);
-  withCredentials.username = JAEGER_QUERY_USER;
-  withCredentials.password = password;
-  return withCredentials.toString().replace(/\/$/, '');
+  return password === undefined || url === '' ? url : withUserInfo(url, JAEGER_QUERY_USER, password);
 }

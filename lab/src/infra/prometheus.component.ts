@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
+import { basicAuthorization } from '@tenantlab/shared';
 import { SupervisedProcess } from './child-process.supervisor';
 import { readyOrStopped, type ReadinessResult } from './wait-until-ready';
 import type { PerScrapeJob } from '../prometheus-config';
@@ -17,7 +18,7 @@ export const PROMETHEUS_USER = 'tenantlab';
 
 /** The Authorization header of a call to the lab's Prometheus. */
 export function prometheusAuthHeaders(password: string): { authorization: string } {
-  return { authorization: `Basic ${Buffer.from(`${PROMETHEUS_USER}:${password}`).toString('base64')}` };
+  return { authorization: basicAuthorization(PROMETHEUS_USER, password) };
 }
 
 /** Prometheus's web configuration (`--web.config.file`): basic auth with the password's bcrypt hash, never it. */

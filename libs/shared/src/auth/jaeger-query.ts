@@ -1,7 +1,9 @@
+import { basicAuthorization } from './basic-auth';
+
 /** The one user of a local lab's Jaeger query API (its password: the lab secret `jaeger-query-password`). */
 export const JAEGER_QUERY_USER = 'lab';
 
 /** The `Authorization` header value for a local lab's Jaeger query API (basic auth of JAEGER_QUERY_USER). */
 export function jaegerQueryAuthorization(password: string): string {
-  return `Basic ${Buffer.from(`${JAEGER_QUERY_USER}:${password}`).toString('base64')}`;
+  return basicAuthorization(JAEGER_QUERY_USER, password);
 }

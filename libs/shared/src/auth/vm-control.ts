@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { withUserInfo } from './basic-auth';
 import { tokenMatchesSha256, tokenSha256, tokenSha256Variable } from './token-digest';
 
 /**
@@ -20,10 +21,7 @@ export const VM_CONTROL_USER = 'lab';
  * password: node:http sends it as basic auth. For the lab's tools; never print it.
  */
 export function vmControlUrl(url: string, token: string): string {
-  const withCredentials = new URL(url);
-  withCredentials.username = VM_CONTROL_USER;
-  withCredentials.password = token;
-  return withCredentials.toString().replace(/\/$/, '');
+  return withUserInfo(url, VM_CONTROL_USER, token);
 }
 
 /** `url` without user info, for messages: a control URL's token must never be printed. */

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { Request, Response } from 'express';
 import { TokenTenants } from '../fairness/token-tenants';
 import { bearerTokenOf } from './bearer-token.decorator';
-import { overBudgetError, TenantCallBudget } from './tenant-call-budget';
+import { refuseOverBudget, TenantCallBudget } from './tenant-call-budget';
 import { sha256Hex } from './vm-secrets';
 
 /**
@@ -25,7 +25,6 @@ export class TenantCallBudgetGuard implements CanActivate {
     const tenant = token === undefined ? undefined : this.tokenTenants.tenantOf(sha256Hex(token));
     const refusal = tenant === undefined ? undefined : this.budget.refusalFor(tenant);
     if (tenant === undefined || refusal === undefined) return true;
-    http.getResponse<Response>().setHeader('retry-after', String(refusal.retryAfterSeconds));
-    throw overBudgetError(tenant, refusal);
+    return refuseOverBudget(http.getResponse<Response>(), tenant, refusal);
   }
 }

@@ -2,7 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import type { Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
 import type { VmRecord } from '../registry/vm-record';
-import { overBudgetError, TenantCallBudget } from './tenant-call-budget';
+import { refuseOverBudget, TenantCallBudget } from './tenant-call-budget';
 
 /**
  * Charges each call a VM makes that the operator forwards to the switch, the allocator or telemetry to its tenant's
@@ -21,10 +21,7 @@ export class TenantCallBudgetInterceptor implements NestInterceptor {
     // Only behind VmAuthGuard: a route without it is a programming error, not a client's.
     if (!caller) throw new Error('TenantCallBudgetInterceptor used on a route without VmAuthGuard');
     const refusal = this.budget.take(caller.tenant);
-    if (refusal) {
-      http.getResponse<Response>().setHeader('retry-after', String(refusal.retryAfterSeconds));
-      throw overBudgetError(caller.tenant, refusal);
-    }
+    if (refusal) refuseOverBudget(http.getResponse<Response>(), caller.tenant, refusal);
     return next.handle().pipe(finalize(() => this.budget.done(caller.tenant)));
   }
 }

@@ -93,9 +93,16 @@ export function tenantCallBudgetOf(
   });
 }
 
-/** The 429 for a call of `tenant` over its budget, naming the settings (the caller sets Retry-After). */
-export function overBudgetError(tenant: string, refusal: CallRefusal): QuotaExceededError {
-  return new QuotaExceededError(
+/**
+ * Refuses a call of `tenant` over its budget: sets Retry-After on `response` and throws the 429 naming the settings.
+ */
+export function refuseOverBudget(
+  response: { setHeader(name: string, value: string): unknown },
+  tenant: string,
+  refusal: CallRefusal,
+): never {
+  response.setHeader('retry-after', String(refusal.retryAfterSeconds));
+  throw new QuotaExceededError(
     `tenant ${tenant} is over its budget of calls to the switch, allocator and telemetry: ${refusal.reason} ` +
       '(TENANT_CONTROL_CALLS_PER_SECOND, _BURST, _IN_FLIGHT); try again after Retry-After seconds',
     { retriable: true },
