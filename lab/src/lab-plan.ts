@@ -3,12 +3,14 @@ import { SERVICE_PORTS, ServiceName, VM_BASE_PORT } from '@tenantlab/shared';
 import type { LabDefinition } from './lab-definition';
 import { type LabIdentity, labTenantsEnv, vmControlTokenHash } from './lab-identity';
 
-/** One Node process of the lab: a service or a tenant VM. */
+/** One Node process of the lab: a service, a tenant VM, or the OTLP relay VMs export traces to (trace-relay.ts). */
 export interface ProcessSpec {
   name: string;
-  kind: 'service' | 'vm';
+  kind: 'service' | 'vm' | 'relay';
   /** The service folder whose dist/ it runs. */
   serviceDir: string;
+  /** The script it runs, relative to serviceDir; default `dist/main.js`, with the OTel instrumentation preloaded. */
+  script?: string;
   port: number;
   url: string;
   /**

@@ -10,7 +10,8 @@ import type { LabDefinition } from './lab-definition';
 import { ensureDashboardToken, withDashboardToken, withJaegerQueryPassword } from './dashboard-access';
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
-import { ensureJaegerQueryPassword, ensureRedisAdminPassword } from './lab-secrets';
+import { ensureJaegerIngestPassword, ensureJaegerQueryPassword, ensureRedisAdminPassword } from './lab-secrets';
+import { LOCAL_OTLP_RELAY_PORT, withTraceRelay } from './trace-relay';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
@@ -77,7 +78,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   const stop = async (): Promise<void> => {
     await prometheus?.stop(10_000);
     // Reverse start order: VMs deregister while the operator still answers; services flush to Kafka and Jaeger.
-    for (const kind of ['vm', 'service'] as const) {
+    for (const kind of ['vm', 'service', 'relay'] as const) {
       await Promise.all(started.filter((p) => p.spec.kind === kind).map((p) => p.child.stop(10_000)));
     }
     cpuGroups?.remove();
@@ -87,7 +88,11 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
 
   try {
     const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
-    await assertServicePortsFree(specs);
+    await assertServicePortsFree(
+      specs.some((spec) => spec.kind === 'vm')
+        ? [...specs, { name: 'the OTLP relay', port: LOCAL_OTLP_RELAY_PORT + portOffset }]
+        : specs,
+    );
     const prometheusPort = PROMETHEUS_PORT + portOffset;
     let prometheusInstall: PrometheusInstall | undefined;
     if (options.prometheus) {
@@ -98,6 +103,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     }
     const tokens = ensureServiceTokens(dataDir);
     const jaegerQueryPassword = ensureJaegerQueryPassword(dataDir);
+    const jaegerIngestPassword = ensureJaegerIngestPassword(dataDir);
     // startInfra says "starting Redis, Kafka and Jaeger" itself, once it has checked the installs. Their output goes
     // only to their log files (`logs/<component>.log`): a healthy start is not the screen's business, and a failed
     // one throws with the end of the log; a crash later is a progress line (restartHooks).
@@ -107,12 +113,14 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       redisPassword: ensureRedisAdminPassword(dataDir),
       kafkaUsers: kafkaUsersOf(tokens),
       jaegerQueryPassword,
+      jaegerIngestPassword,
       onProgress,
     });
     onProgress(`infrastructure ready after ${seconds(startedAt)}`);
     onProgress(redisShareProgress(options.definition));
     const tenants = options.definition.tenants.map((tenant) => tenant.id);
     const metricsTokens = ensureMetricsScrapeTokens(dataDir, tenants);
+    const identity = ensureLabIdentity(dataDir, options.definition);
     const credentialed = withJaegerQueryPassword(
       withDashboardToken(
         withKafkaCredentials(
@@ -122,7 +130,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
               repoRoot,
               { ...infra.urls, redisAdmin: infra.redisAdminUrl },
               portOffset,
-              ensureLabIdentity(dataDir, options.definition),
+              identity,
             ),
             tokens,
           ),
@@ -135,7 +143,13 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     // Every process checks scrapes of its /metrics against the hash of its job's token (the services', its tenant's);
     // only Prometheus holds the tokens. A VM sees its tenant's token on every scrape, which opens no service and no
     // other tenant's VM.
-    const plan = withMetricsTokenHash(credentialed, metricsTokens);
+    const plan = withTraceRelay(withMetricsTokenHash(credentialed, metricsTokens), {
+      repoRoot,
+      portOffset,
+      jaegerOtlpHttp: infra.urls.otlpHttp,
+      ingestPassword: jaegerIngestPassword,
+      vmKey: identity.vmControlKey,
+    });
     const timeoutMs = options.readyTimeoutMs ?? 90_000;
     // Each process's readiness deadline runs from its own start, so a VM waiting its turn is not timed out.
     const startGroup = (group: ProcessSpec[], limit: number): Promise<void> =>
@@ -145,6 +159,11 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
         await waitUntilReady(child, spec.name, () => probeReady(spec.url), timeoutMs);
         onProgress(`${spec.name} ready at ${spec.url} (${seconds(startedAt)})`);
       });
+    // The relay first: VMs export to it from their start, and it needs nothing of the services.
+    await startGroup(
+      plan.filter((s) => s.kind === 'relay'),
+      1,
+    );
     const services = plan.filter((s) => s.kind === 'service');
     await startGroup(services, Math.max(1, services.length));
     const vms = plan.filter((s) => s.kind === 'vm');
@@ -170,11 +189,19 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     }
     let startPrometheusAgain: (() => Promise<SupervisedProcess>) | undefined;
     if (prometheusInstall) {
-      const targets = plan.map((spec): ScrapeTarget =>
-        spec.kind === 'vm'
-          ? { component: spec.name, kind: 'vm', tenant: spec.env['TENANT_ID'] ?? '', address: `127.0.0.1:${spec.port}` }
-          : { component: spec.name, kind: 'service', address: `127.0.0.1:${spec.port}` },
-      );
+      // The relay has no /metrics: what it refuses, VMs' exporters see.
+      const targets = plan
+        .filter((spec) => spec.kind !== 'relay')
+        .map((spec): ScrapeTarget =>
+          spec.kind === 'vm'
+            ? {
+                component: spec.name,
+                kind: 'vm',
+                tenant: spec.env['TENANT_ID'] ?? '',
+                address: `127.0.0.1:${spec.port}`,
+              }
+            : { component: spec.name, kind: 'service', address: `127.0.0.1:${spec.port}` },
+        );
       const credentialsFiles = scrapeCredentialsFiles(join(dataDir, 'prometheus'), tenants);
       const webPassword = ensurePrometheusWebPassword(dataDir, tenants);
       const binary = prometheusInstall.prometheus;
@@ -257,7 +284,7 @@ function placeholderUrls(): Parameters<typeof planLab>[2] {
   };
 }
 
-async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {
+async function assertServicePortsFree(specs: Pick<ProcessSpec, 'name' | 'port'>[]): Promise<void> {
   for (const spec of specs) {
     if (!(await isPortFree(spec.port))) {
       throw new Error(
@@ -293,7 +320,10 @@ function startProcess(
   appendLog = false,
   cpuGroups?: TenantCpuGroups,
 ): Promise<SupervisedProcess> {
-  const node = { command: process.execPath, args: ['--require', './dist/instrumentation.js', 'dist/main.js'] };
+  const node = {
+    command: process.execPath,
+    args: spec.script ? [spec.script] : ['--require', './dist/instrumentation.js', 'dist/main.js'],
+  };
   // Tenant VMs below the shared services (see vm-priority.ts), each in its tenant's CPU group when there are groups.
   let { command, args } = spec.kind === 'vm' ? atVmPriority(node.command, node.args) : node;
   const procsFile = spec.kind === 'vm' ? cpuGroups?.procsFile(spec.env['TENANT_ID'] ?? '') : undefined;

@@ -69,6 +69,17 @@ export function readJaegerQueryPassword(dataDir: string): string | undefined {
 }
 
 /**
+ * The password of Jaeger's OTLP receivers in a local lab (user JAEGER_INGEST_USER): locally every VM reaches
+ * 127.0.0.1, and a span sent straight to Jaeger could name any service. Only the services and the OTLP relay (which
+ * pins each VM's spans to that VM) get it.
+ */
+export const JAEGER_INGEST_PASSWORD = 'jaeger-ingest-password';
+
+export function ensureJaegerIngestPassword(dataDir: string): string {
+  return ensureLabSecret(dataDir, JAEGER_INGEST_PASSWORD);
+}
+
+/**
  * The file holding the lab's Redis admin password: the password of Redis's `default` user, which only the lab runner
  * and the trusted services (operator, switch, allocator, telemetry) get.
  */

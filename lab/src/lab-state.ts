@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ComponentKind = 'infra' | 'service' | 'vm';
+export type ComponentKind = 'infra' | 'service' | 'vm' | 'relay';
 
 export interface ComponentEntry {
   name: string;

@@ -190,11 +190,12 @@ function assertDistinctSecrets(dataDir: string, secrets: Record<string, string>)
  * token's, each tenant VM its own tenant's (its TENANT_ID). A VM sees its tenant's token on every scrape; no service
  * and no other tenant's VM takes it.
  */
-export function withMetricsTokenHash<
-  T extends { name: string; kind: ScrapeTarget['kind']; env: Record<string, string> },
->(specs: T[], tokens: PerScrapeJob<string>): T[] {
+export function withMetricsTokenHash<T extends { name: string; kind: string; env: Record<string, string> }>(
+  specs: T[],
+  tokens: PerScrapeJob<string>,
+): T[] {
   return specs.map((spec) => {
-    const token = spec.kind === 'service' ? tokens.service : tokens.tenants[spec.env['TENANT_ID'] ?? ''];
+    const token = spec.kind === 'vm' ? tokens.tenants[spec.env['TENANT_ID'] ?? ''] : tokens.service;
     if (!token)
       throw new Error(`no metrics scrape token for ${spec.name}'s tenant ${spec.env['TENANT_ID'] ?? '(none)'}`);
     return { ...spec, env: { ...spec.env, METRICS_TOKEN_SHA256: metricsTokenSha256(token) } };

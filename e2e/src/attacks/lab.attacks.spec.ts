@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   readRedisAdminPassword,
   tenantSecretName,
   type TestLab,
+  VM_CONTROL_KEY_SECRET,
 } from '@tenantlab/lab';
 import {
   MAX_FRAMES_PER_ENTRY,
@@ -27,6 +28,7 @@ import {
   TENANT_PORT_BUDGETS,
   TENANT_SECRET_HEADER,
   TOPICS,
+  vmTraceExportToken,
   withoutCredentials,
 } from '@tenantlab/shared';
 import { Redis } from 'ioredis';
@@ -41,6 +43,8 @@ import {
   urlOf,
 } from '../lab-process';
 import { rxFrameBytes, sequencedFrame } from '../packet-path/port-traffic';
+import { findTraces } from '../jaeger-api';
+import { otlpExport } from '../otlp-export';
 import { AttackTable } from './attack-table';
 
 interface Credentials {
@@ -422,6 +426,78 @@ describe('a hostile tenant against the lab', () => {
     }
     // The lab's own tools, with the lab's password, read it: the refusals above are the password's, not a dead port's.
     assert.equal((await requestJson('GET', `${urlOf(state, 'jaeger')}/api/services`)).status, 200);
+  });
+
+  it("cannot put spans in Jaeger under a service's or another VM's name (local mode: it reaches Jaeger's OTLP ports)", async () => {
+    const dataDir = labDataDir(REPO_ROOT, E2E_PROFILE);
+    // What vm-a1 holds to export its spans (its trace export token), were its code Mallory's.
+    const traceToken = vmTraceExportToken(readLabSecret(dataDir, VM_CONTROL_KEY_SECRET) ?? '', 'vm-a1');
+    const operation = `forged-${randomBytes(6).toString('hex')}`;
+    const forged = await otlpExport(
+      { 'service.name': 'switch', 'service.instance.id': 'vm-b1', 'tenantlab.tenant.id': 'tenant-b' },
+      operation,
+    );
+    const send = async (url: string, authorization: string | undefined): Promise<number> => {
+      const answer = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', ...(authorization ? { authorization } : {}) },
+        body: new Uint8Array(forged),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await answer.body?.cancel();
+      return answer.status;
+    };
+    const basic = (user: string, password: string): string =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const jaegerOtlp = `http://127.0.0.1:${4318 + E2E_PORT_OFFSET}`;
+    const held: [string, string | undefined][] = [
+      ['no credential', undefined],
+      ['its trace export token', `Bearer ${traceToken}`],
+      ['its trace export token as the ingest user', basic('ingest', traceToken)],
+      ['its VM token', `Bearer ${mallory.token}`],
+      ['its Redis password as the ingest user', basic('ingest', mallory.redisPassword)],
+      ["tenant-a's enrollment secret as the ingest user", basic('ingest', tenantASecret)],
+    ];
+    for (const [credential, authorization] of held) {
+      const status = await send(jaegerOtlp, authorization);
+      assert.ok(
+        table.record(
+          `export spans straight to Jaeger's OTLP receiver, ${credential}`,
+          '401',
+          String(status),
+          status === 401,
+        ),
+        `${credential}: ${status}`,
+      );
+    }
+    const relay = urlOf(state, 'otlp-relay');
+    for (const [credential, authorization] of [
+      ['no token', undefined],
+      ['a made-up token', `Bearer ${'f'.repeat(64)}`],
+      ['its VM token', `Bearer ${mallory.token}`],
+    ] as const) {
+      const status = await send(relay, authorization);
+      assert.ok(table.record(`export spans to the OTLP relay, ${credential}`, '401', String(status), status === 401));
+    }
+    // With its own token the relay takes the export, as vm-a1's whatever it claims.
+    assert.equal(await send(relay, `Bearer ${traceToken}`), 200);
+    const jaeger = urlOf(state, 'jaeger');
+    const [trace] = await eventually('the forged span in Jaeger', 30_000, async () => {
+      const found = await findTraces(jaeger, 'tenant-vm', operation);
+      return found.length > 0 ? found : undefined;
+    });
+    const holder = Object.values(trace?.processes ?? {})[0];
+    const tags = Object.fromEntries((holder?.tags ?? []).map((t) => [t.key, t.value]));
+    const claims = [holder?.serviceName, tags['service.instance.id'], tags['tenantlab.tenant.id']];
+    const pinned = JSON.stringify(claims) === JSON.stringify(['tenant-vm', 'vm-a1', 'tenant-a']);
+    table.record(
+      'export a span through the relay claiming to be the switch, as vm-b1 of tenant-b',
+      "held as vm-a1's, of tenant-a",
+      pinned ? "held as vm-a1's, of tenant-a" : JSON.stringify(claims),
+      pinned,
+    );
+    assert.deepEqual(claims, ['tenant-vm', 'vm-a1', 'tenant-a']);
+    assert.deepEqual(await findTraces(jaeger, 'switch', operation), []);
   });
 
   it('cannot forge or read packet traces on Kafka, without credentials or as a made-up Kafka user', async () => {

@@ -20,12 +20,10 @@ import {
   VM_CPU_SHARES,
 } from '@tenantlab/lab';
 import { requestJson, TOPICS, VM_BASE_PORT, withoutCredentials } from '@tenantlab/shared';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { findTraces, type JaegerTrace } from '../jaeger-api';
 import { CONTAINERS_PORT_OFFSET, eventually, LAB_CLI, REPO_ROOT } from '../lab-process';
+import { otlpExport } from '../otlp-export';
 import { describeLabSuite } from '../lab-suite';
 
 const PROFILE = 'containers';
@@ -62,21 +60,6 @@ function reachableFrom(container: string, targets: string[]): Record<string, boo
  * gRPC), health check, its own metrics, remote sampling, the Jaeger and Zipkin receivers, expvar and zpages.
  */
 const JAEGER_PORTS = [4317, 4318, 16686, 16685, 13133, 8888, 5778, 5779, 14250, 14268, 9411, 27777, 55679];
-
-/** An OTLP/HTTP protobuf trace export of one span, from a resource claiming `attributes` (made by the OTel SDK). */
-async function otlpExport(attributes: Record<string, string>, spanName: string): Promise<Buffer> {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes(attributes),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
-  provider.getTracer('containers-test').startSpan(spanName).end();
-  await provider.forceFlush();
-  const body = ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans());
-  await provider.shutdown();
-  assert.ok(body, 'the serializer made an export');
-  return Buffer.from(body);
-}
 
 /** From inside a container, one HTTP request with its own Node's fetch: the status, or 0 if it could not connect. */
 function httpFrom(

@@ -26,6 +26,11 @@ export interface InfraOptions {
    * traces. Unset: the query API is open (tests that start their own Jaeger).
    */
   jaegerQueryPassword?: string;
+  /**
+   * Password of Jaeger's OTLP receivers (HTTP and gRPC; basic auth, user JAEGER_INGEST_USER): only the services and
+   * the OTLP relay hold it, so a local VM cannot put spans in Jaeger under any name. Unset: the receivers are open.
+   */
+  jaegerIngestPassword?: string;
   /** Redis's `maxmemory` (bytes, or with kb/mb/gb); default REDIS_DEFAULT_MAXMEMORY. Always with noeviction. */
   redisMaxMemory?: string;
   /** Every line a component prints, for a merged console view; the same lines go to `<dataDir>/logs/<component>.log`. */

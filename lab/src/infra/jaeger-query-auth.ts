@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto';
-import { JAEGER_QUERY_USER, withUserInfo } from '@tenantlab/shared';
+import { JAEGER_INGEST_USER, JAEGER_QUERY_USER, withUserInfo } from '@tenantlab/shared';
 
 export { JAEGER_QUERY_USER, jaegerQueryAuthorization } from '@tenantlab/shared';
 
 /**
- * The htpasswd line Jaeger's basicauth extension checks the query API's callers against: the password's SHA-1
- * (`{SHA}`), so Jaeger's generated config holds no password. SHA-1 is enough for 32 random bytes; no one can guess
- * them back from their digest.
+ * The htpasswd line Jaeger's basicauth extension checks `user`'s callers against: the password's SHA-1 (`{SHA}`), so
+ * Jaeger's generated config holds no password. SHA-1 is enough for 32 random bytes; no one can guess them back from
+ * their digest.
  */
+function htpasswdLine(user: string, password: string): string {
+  return `${user}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
+}
+
+/** The query API's htpasswd line (user JAEGER_QUERY_USER). */
 export function jaegerQueryHtpasswd(password: string): string {
-  return `${JAEGER_QUERY_USER}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
+  return htpasswdLine(JAEGER_QUERY_USER, password);
+}
+
+/** The OTLP receivers' htpasswd line (user JAEGER_INGEST_USER). */
+export function jaegerIngestHtpasswd(password: string): string {
+  return htpasswdLine(JAEGER_INGEST_USER, password);
 }
 
 /**

@@ -3,12 +3,18 @@ import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { infraLogFile, type InfraOptions } from './infra.options';
-import { jaegerQueryHtpasswd } from './jaeger-query-auth';
+import { jaegerIngestHtpasswd, jaegerQueryHtpasswd } from './jaeger-query-auth';
 import { type InfraPorts, jaegerQueryGrpcPort } from './ports';
 import { probeJaeger } from './readiness-probes';
 import { readyOrStopped } from './wait-until-ready';
 
 const READY_TIMEOUT_MS = 30_000;
+
+/** The passwords a local lab's Jaeger takes (JAEGER_QUERY_USER's, JAEGER_INGEST_USER's); each unset: that part open. */
+export interface JaegerPasswords {
+  query?: string;
+  ingest?: string;
+}
 
 /**
  * Jaeger v2 is an OpenTelemetry Collector distribution. This is the all-in-one config shipped in its module
@@ -19,25 +25,24 @@ const READY_TIMEOUT_MS = 30_000;
  * extension otherwise traces itself to the default OTLP port, 4317, which may be another lab's Jaeger, and waits
  * on that exporter for seconds when stopping.
  */
-export function jaegerConfig(ports: InfraPorts, queryPassword?: string): string {
-  // Every tenant's traces are behind the query API, and locally every VM reaches 127.0.0.1: with a password, its
-  // HTTP and gRPC endpoints take only basic auth of JAEGER_QUERY_USER (the basicauth extension Jaeger ships).
-  const queryAuth =
-    queryPassword === undefined
-      ? ''
-      : `
-      auth:
-        authenticator: basicauth/query`;
-  const authExtension =
-    queryPassword === undefined
-      ? ''
-      : `
-  basicauth/query:
-    htpasswd:
-      inline: |
-        ${jaegerQueryHtpasswd(queryPassword)}`;
+export function jaegerConfig(ports: InfraPorts, passwords: JaegerPasswords = {}): string {
+  // Locally every VM reaches 127.0.0.1. With a query password, the query API's HTTP and gRPC endpoints (every
+  // tenant's traces) take only basic auth of JAEGER_QUERY_USER; with an ingest password, the OTLP receivers take only
+  // JAEGER_INGEST_USER's (the services and the OTLP relay), so no VM puts spans in under any name it likes. Both are
+  // the basicauth extension Jaeger ships, one instance each, so neither password opens the other's endpoints.
+  const auths = [
+    { name: 'basicauth/query', password: passwords.query, htpasswd: jaegerQueryHtpasswd },
+    { name: 'basicauth/ingest', password: passwords.ingest, htpasswd: jaegerIngestHtpasswd },
+  ].filter((auth): auth is typeof auth & { password: string } => auth.password !== undefined);
+  const authOf = (name: string, indent: string): string =>
+    auths.some((auth) => auth.name === name) ? `\n${indent}auth:\n${indent}  authenticator: ${name}` : '';
+  const queryAuth = authOf('basicauth/query', '      ');
+  const ingestAuth = authOf('basicauth/ingest', '        ');
+  const authExtensions = auths
+    .map((auth) => `\n  ${auth.name}:\n    htpasswd:\n      inline: |\n        ${auth.htpasswd(auth.password)}`)
+    .join('');
   return `service:
-  extensions: [jaeger_storage, jaeger_query${queryPassword === undefined ? '' : ', basicauth/query'}]
+  extensions: [${['jaeger_storage', 'jaeger_query', ...auths.map((auth) => auth.name)].join(', ')}]
   pipelines:
     traces:
       receivers: [otlp]
@@ -51,7 +56,7 @@ export function jaegerConfig(ports: InfraPorts, queryPassword?: string): string 
     logs:
       level: info
 
-extensions:${authExtension}
+extensions:${authExtensions}
   jaeger_storage:
     backends:
       memstore:
@@ -70,9 +75,9 @@ receivers:
   otlp:
     protocols:
       grpc:
-        endpoint: 127.0.0.1:${ports.otlpGrpc}
+        endpoint: 127.0.0.1:${ports.otlpGrpc}${ingestAuth}
       http:
-        endpoint: 127.0.0.1:${ports.otlpHttp}
+        endpoint: 127.0.0.1:${ports.otlpHttp}${ingestAuth}
 
 processors:
   batch:
@@ -88,7 +93,8 @@ export async function startJaeger(binary: string, options: InfraOptions): Promis
   const dir = path.join(options.dataDir, 'jaeger');
   const config = path.join(dir, 'config.yaml');
   await mkdir(dir, { recursive: true });
-  await writeFile(config, jaegerConfig(options.ports, options.jaegerQueryPassword), { mode: 0o600 });
+  const passwords = { query: options.jaegerQueryPassword, ingest: options.jaegerIngestPassword };
+  await writeFile(config, jaegerConfig(options.ports, passwords), { mode: 0o600 });
   const child = await SupervisedProcess.start({
     component: 'jaeger',
     command: binary,

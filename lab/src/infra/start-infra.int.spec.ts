@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
 import { Kafka, type KafkaMessage, Partitioners, logLevel } from 'kafkajs';
+import { jaegerIngestAuthorization } from '@tenantlab/shared';
 
 import type { InfraComponent } from './child-process.supervisor';
 import { PortInUseError } from './infra.errors';
@@ -33,8 +34,8 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): 
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** The grpc-status of one empty unary gRPC call to `method` at `authority` (plaintext HTTP/2), without credentials. */
-function grpcStatusOf(authority: string, method: string): Promise<string | undefined> {
+/** The grpc-status of one empty unary gRPC call to `method` at `authority` (plaintext HTTP/2), with `authorization`. */
+function grpcStatusOf(authority: string, method: string, authorization?: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${authority}`);
     session.on('error', reject);
@@ -43,6 +44,7 @@ function grpcStatusOf(authority: string, method: string): Promise<string | undef
       ':path': method,
       'content-type': 'application/grpc',
       te: 'trailers',
+      ...(authorization === undefined ? {} : { authorization }),
     });
     let status: string | undefined;
     const take = (headers: http2.IncomingHttpHeaders): void => {
@@ -67,6 +69,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
   // As the lab runs it: Redis's `default` user needs a password.
   const redisPassword = randomBytes(16).toString('hex');
   const jaegerQueryPassword = randomBytes(32).toString('hex');
+  const jaegerIngestPassword = randomBytes(32).toString('hex');
   const lineCounts: Record<InfraComponent, number> = { redis: 0, kafka: 0, jaeger: 0 };
   let dataDir: string;
   let infra: StartedInfra;
@@ -90,6 +93,7 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       ports: PORTS,
       redisPassword,
       jaegerQueryPassword,
+      jaegerIngestPassword,
       onLine: (component) => lineCounts[component]++,
     });
     assert.equal(infra.redisAdminUrl, `redis://:${redisPassword}@127.0.0.1:21379`);
@@ -206,6 +210,40 @@ describe('startInfra with real Redis 7, Kafka 4 and Jaeger v2', () => {
       '/jaeger.api_v3.QueryService/GetServices',
     );
     assert.equal(grpcStatus, '16');
+  });
+
+  it("takes OTLP exports on HTTP and gRPC with the lab's ingest password only, not the query password", async () => {
+    // An empty ExportTraceServiceRequest (no bytes): a valid export of nothing.
+    const exportWith = async (authorization: string | undefined): Promise<number> => {
+      const answer = await fetch(`${infra.urls.otlpHttp}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', ...(authorization ? { authorization } : {}) },
+        body: new Uint8Array(0),
+      });
+      await answer.body?.cancel();
+      return answer.status;
+    };
+    assert.equal(await exportWith(jaegerIngestAuthorization(jaegerIngestPassword)), 200);
+    for (const authorization of [
+      undefined,
+      jaegerIngestAuthorization('not-the-password'),
+      jaegerQueryAuthorization(jaegerQueryPassword),
+      `Basic ${Buffer.from(`ingest:${jaegerQueryPassword}`).toString('base64')}`,
+      `Bearer ${jaegerIngestPassword}`,
+    ]) {
+      assert.equal(await exportWith(authorization), 401, `with ${authorization ?? 'no'} credentials`);
+    }
+    const exportMethod = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+    const grpc = `127.0.0.1:${PORTS.otlpGrpc}`;
+    assert.equal(await grpcStatusOf(grpc, exportMethod), '16');
+    assert.equal(await grpcStatusOf(grpc, exportMethod, jaegerQueryAuthorization(jaegerQueryPassword)), '16');
+    assert.equal(await grpcStatusOf(grpc, exportMethod, jaegerIngestAuthorization(jaegerIngestPassword)), '0');
+    // And the ingest password opens no query endpoint.
+    const query = await fetch(`${infra.urls.jaegerQuery}/api/services`, {
+      headers: { authorization: `Basic ${Buffer.from(`lab:${jaegerIngestPassword}`).toString('base64')}` },
+    });
+    await query.body?.cancel();
+    assert.equal(query.status, 401);
   });
 
   it('starts a killed Kafka again under supervision, and it keeps its topics', { timeout: 120_000 }, async () => {

@@ -1,6 +1,9 @@
-import { commonEnv, ConfigOf, env } from '@tenantlab/shared';
+import { commonEnv, ConfigError, ConfigOf, env, type EnvVar } from '@tenantlab/shared';
 import type { RateLimit } from './source-rate-limiter';
 import type { VmIdentity } from './vm-sources';
+import type { TokenVm } from './vm-tokens';
+
+const VM_TOKEN_HASHES = /^[a-z0-9-]+=[0-9a-f]{64}(,[a-z0-9-]+=[0-9a-f]{64})*$/;
 
 export const otlpRelayEnv = {
   ...commonEnv,
@@ -9,6 +12,21 @@ export const otlpRelayEnv = {
   RELAY_UPSTREAM: env.url({ protocols: ['http:', 'https:'], default: 'http://jaeger:4318/v1/traces' }),
   /** The lab's VMs and their tenants, `vm=tenant,...`: each VM's name resolves to its address on the tenant network. */
   RELAY_VMS: env.string({ pattern: /^[a-z0-9-]+=[a-z0-9-]+(,[a-z0-9-]+=[a-z0-9-]+)*$/, describe: 'vm=tenant,...' }),
+  /**
+   * Locally, where every VM connects from 127.0.0.1: each VM's trace export token's sha256, `vm=<64 hex>,...`, one for
+   * every VM of RELAY_VMS; a VM is then known by the token it presents (`Authorization: Bearer`), not its address.
+   */
+  RELAY_VM_TOKEN_SHA256S: {
+    expects: 'vm=<sha256 hex>,...',
+    optional: true,
+    parse: (raw: string) => (VM_TOKEN_HASHES.test(raw) ? raw : undefined),
+  } satisfies EnvVar<string | undefined>,
+  /** The Authorization header Jaeger's OTLP receiver takes (a local lab's: basic auth of its ingest user). */
+  RELAY_UPSTREAM_AUTHORIZATION: {
+    expects: 'an Authorization header value, such as Basic <base64>',
+    optional: true,
+    parse: (raw: string) => (/^[A-Za-z]+ [A-Za-z0-9+/=._~-]{16,1024}$/.test(raw) ? raw : undefined),
+  } satisfies EnvVar<string | undefined>,
   /** The largest export taken (the OTel SDK's default batch of 512 spans is far below). */
   RELAY_MAX_BODY_BYTES: env.integer({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
   /**
@@ -30,6 +48,30 @@ export function parseRelayVms(value: string): VmIdentity[] {
   return value.split(',').map((pair) => {
     const [vm = '', tenant = ''] = pair.split('=');
     return { vm, tenant };
+  });
+}
+
+/**
+ * Each VM of `vms` with its token's sha256 from RELAY_VM_TOKEN_SHA256S; a VM without one, or a hash for a VM the relay
+ * does not relay, is a ConfigError (a VM left without a token could never export, and silently).
+ */
+export function parseRelayVmTokens(vms: readonly VmIdentity[], value: string): TokenVm[] {
+  const hashes = new Map(
+    value.split(',').map((pair) => {
+      const [vm = '', hash = ''] = pair.split('=');
+      return [vm, hash] as const;
+    }),
+  );
+  const unknown = [...hashes.keys()].filter((vm) => !vms.some((identity) => identity.vm === vm));
+  if (unknown.length > 0) {
+    throw new ConfigError('RELAY_VM_TOKEN_SHA256S', `names VMs RELAY_VMS does not: ${unknown.join(', ')}`);
+  }
+  return vms.map((identity) => {
+    const tokenSha256 = hashes.get(identity.vm);
+    if (tokenSha256 === undefined) {
+      throw new ConfigError('RELAY_VM_TOKEN_SHA256S', `has no token hash for ${identity.vm}, which RELAY_VMS relays`);
+    }
+    return { ...identity, tokenSha256 };
   });
 }
 

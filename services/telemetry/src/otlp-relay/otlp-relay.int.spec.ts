@@ -68,7 +68,7 @@ describe('the OTLP relay with a real Jaeger: a tenant with many VMs exporting fl
         upstream: jaeger.otlpTracesUrl,
         maxBodyBytes: config.RELAY_MAX_BODY_BYTES,
         limiter: new SourceRateLimiter(limit),
-        identify: (address) => sources.identify(address),
+        vms: sources,
       });
       await new Promise<void>((done) => relay.listen(0, '127.0.0.1', done));
       port = (relay.address() as AddressInfo).port;

@@ -7,12 +7,19 @@ import { otlpRelayEnv, relayRateLimit } from './otlp-relay.config';
 import { otlpExport, resourceAttributes, spanNames } from './otlp-test-exports';
 import { createOtlpRelay } from './otlp-relay.server';
 import { SourceRateLimiter } from './source-rate-limiter';
+import type { VmIdentifier } from './vm-identifier';
 
 const MAX_BODY = 64 * 1024;
 /** Two VMs, told apart by the loopback address each connects from (as containers are by theirs). */
 const VMS: Record<string, { vm: string; tenant: string }> = {
   '127.0.0.1': { vm: 'vm-a1', tenant: 'tenant-a' },
   '127.0.0.2': { vm: 'vm-b1', tenant: 'tenant-b' },
+};
+
+/** The relay's VMs as VmSources knows them, by the address each connects from. */
+const BY_ADDRESS: VmIdentifier = {
+  unidentified: { status: 403, message: 'not a VM of this lab' },
+  identify: async (request) => VMS[(request.socket.remoteAddress ?? '').replace('::ffff:', '')],
 };
 
 interface Answer {
@@ -85,7 +92,7 @@ describe('the OTLP relay', () => {
         },
         () => now,
       ),
-      identify: async (address) => VMS[address.replace('::ffff:', '')],
+      vms: BY_ADDRESS,
     });
     port = await listen(relay);
   });
@@ -164,7 +171,7 @@ describe('the OTLP relay', () => {
         globalBytesPerSecond: 1e9,
         globalBurstBytes: 1e9,
       }),
-      identify: async () => VMS['127.0.0.1'],
+      vms: { ...BY_ADDRESS, identify: async () => VMS['127.0.0.1'] },
     });
     const downPort = await listen(down);
     try {
@@ -211,7 +218,7 @@ describe("the OTLP relay's global cap, as its config sets it (README: RELAY_BYTE
       upstream: `http://127.0.0.1:${await listen(upstream)}/v1/traces`,
       maxBodyBytes: config.RELAY_MAX_BODY_BYTES,
       limiter: new SourceRateLimiter(limit, () => now),
-      identify: async (address) => VMS[address.replace('::ffff:', '')],
+      vms: BY_ADDRESS,
     });
     const port = await listen(relay);
     try {

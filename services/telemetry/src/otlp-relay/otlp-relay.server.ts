@@ -1,15 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { MalformedOtlpError, pinResourceAttributes } from './otlp-wire';
 import type { SourceRateLimiter } from './source-rate-limiter';
-import type { VmIdentity } from './vm-sources';
+import type { VmIdentifier } from './vm-identifier';
 
 export interface OtlpRelayOptions {
   /** Jaeger's OTLP/HTTP traces endpoint (`http://jaeger:4318/v1/traces`), on the trusted network. */
   upstream: string;
   maxBodyBytes: number;
   limiter: SourceRateLimiter;
-  /** The VM a peer address belongs to; undefined: not a VM of the lab, refused. */
-  identify: (address: string) => Promise<VmIdentity | undefined>;
+  /** Which lab VM sent a request (by address in Docker mode, by token locally); anyone else is refused. */
+  vms: VmIdentifier;
+  /**
+   * The `Authorization` header Jaeger's OTLP receiver takes, sent with every forwarded export: a local lab's Jaeger
+   * takes spans only with it (every VM reaches 127.0.0.1 there). Unset: none (Docker mode, where no VM reaches Jaeger).
+   */
+  upstreamAuthorization?: string;
   upstreamTimeoutMs?: number;
 }
 
@@ -27,7 +32,8 @@ class Refusal extends Error {
  * The only telemetry endpoint a tenant VM reaches: OTLP/HTTP protobuf trace export (`POST /v1/traces`), nothing of
  * Jaeger's query API or admin ports. Each export is checked (size, rate per tenant and per VM), its resource attributes are pinned to
  * the sending VM (`service.name`, `service.instance.id`, `tenantlab.tenant.id`: a VM cannot pose as another VM or as a
- * service), and it is forwarded to Jaeger on the trusted network. `GET /health` answers the health check.
+ * service), and it is forwarded to Jaeger on the trusted network. `GET /health` answers the health check and
+ * `GET /ready` the lab's readiness probe (local mode).
  */
 export function createOtlpRelay(options: OtlpRelayOptions): Server {
   return createServer((request, response) => {
@@ -53,6 +59,10 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     return;
   }
+  if (request.method === 'GET' && path === '/ready') {
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}\n');
+    return;
+  }
   if (path !== '/v1/traces') throw new Refusal(404, 'only OTLP trace export is relayed: POST /v1/traces');
   if (request.method !== 'POST') throw new Refusal(405, 'POST /v1/traces only', { allow: 'POST' });
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim();
@@ -60,8 +70,11 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity')
     throw new Refusal(415, 'compressed exports are not relayed: send them uncompressed');
-  const vm = await options.identify(request.socket.remoteAddress ?? '');
-  if (!vm) throw new Refusal(403, 'not a VM of this lab');
+  const vm = await options.vms.identify(request);
+  if (!vm) {
+    const { status, message, headers } = options.vms.unidentified;
+    throw new Refusal(status, message, headers);
+  }
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > options.maxBodyBytes) throw tooLarge(options.maxBodyBytes);
   const body = await readBody(request, options.maxBodyBytes);
@@ -77,7 +90,10 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   });
   const upstream = await fetch(options.upstream, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-protobuf' },
+    headers: {
+      'content-type': 'application/x-protobuf',
+      ...(options.upstreamAuthorization === undefined ? {} : { authorization: options.upstreamAuthorization }),
+    },
     body: pinned,
     signal: AbortSignal.timeout(options.upstreamTimeoutMs ?? 10_000),
   });

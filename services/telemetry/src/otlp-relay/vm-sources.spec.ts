@@ -21,13 +21,13 @@ describe('VmSources', () => {
       },
       () => now,
     );
-    assert.deepEqual(await sources.identify('::ffff:172.20.0.5'), VMS[0]);
-    assert.deepEqual(await sources.identify('172.20.0.6'), VMS[1]);
+    assert.deepEqual(await sources.identifyAddress('::ffff:172.20.0.5'), VMS[0]);
+    assert.deepEqual(await sources.identifyAddress('172.20.0.6'), VMS[1]);
     assert.equal(lookups, 2, 'one resolution of every name');
     addresses['vm-a1'] = ['172.20.0.9'];
     now += 1000;
-    assert.deepEqual(await sources.identify('172.20.0.9'), VMS[0]);
-    assert.equal(await sources.identify('172.20.0.5'), undefined, 'the old address is no one now');
+    assert.deepEqual(await sources.identifyAddress('172.20.0.9'), VMS[0]);
+    assert.equal(await sources.identifyAddress('172.20.0.5'), undefined, 'the old address is no one now');
   });
 
   it('refuses an address no VM has, resolving at most once per interval however often it is asked', async () => {
@@ -41,7 +41,7 @@ describe('VmSources', () => {
       },
       () => 0,
     );
-    for (let i = 0; i < 20; i++) assert.equal(await sources.identify('10.0.0.1'), undefined);
+    for (let i = 0; i < 20; i++) assert.equal(await sources.identifyAddress('10.0.0.1'), undefined);
     assert.equal(lookups, VMS.length);
   });
 

@@ -1,4 +1,6 @@
 import { lookup } from 'node:dns/promises';
+import type { IncomingMessage } from 'node:http';
+import type { VmIdentifier } from './vm-identifier';
 
 export interface VmIdentity {
   vm: string;
@@ -21,7 +23,8 @@ export function plainAddress(address: string): string {
  * address. Addresses change when a container is recreated, so an unknown address re-resolves every name, at most
  * once per `refreshIntervalMs` (an unknown sender cannot make the relay flood the resolver).
  */
-export class VmSources {
+export class VmSources implements VmIdentifier {
+  readonly unidentified = { status: 403, message: 'not a VM of this lab' };
   private byAddress = new Map<string, VmIdentity>();
   private lastRefresh = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
@@ -33,7 +36,11 @@ export class VmSources {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  async identify(address: string): Promise<VmIdentity | undefined> {
+  identify(request: IncomingMessage): Promise<VmIdentity | undefined> {
+    return this.identifyAddress(request.socket.remoteAddress ?? '');
+  }
+
+  async identifyAddress(address: string): Promise<VmIdentity | undefined> {
     const plain = plainAddress(address);
     const known = this.byAddress.get(plain);
     if (known) return known;
