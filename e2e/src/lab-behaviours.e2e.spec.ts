@@ -61,7 +61,17 @@ describe('the default lab keeps the promises of its README', () => {
   });
 
   it('answers GET /health and GET /ready on every service, naming each dependency it checked', async () => {
-    const services = state.components.filter((c) => c.kind !== 'infra');
+    // The OTLP relay answers both too, without dependencies to name (the lab's readiness probe reads its /ready).
+    const relays = state.components.filter((c) => c.kind === 'relay');
+    assert.deepEqual(
+      relays.map((c) => c.name),
+      ['otlp-relay'],
+    );
+    for (const relay of relays) {
+      assert.equal((await requestJson('GET', `${relay.url}/health`)).status, 200);
+      assert.deepEqual(await requestJson('GET', `${relay.url}/ready`), { status: 200, body: { status: 'ready' } });
+    }
+    const services = state.components.filter((c) => c.kind !== 'infra' && c.kind !== 'relay');
     assert.deepEqual(services.map((c) => c.name).sort(), [
       'allocator',
       'operator',

@@ -44,6 +44,7 @@ describe('withTraceRelay (a local lab: VMs export through the OTLP relay, Jaeger
     assert.equal(relay.serviceDir, '/repo/services/telemetry');
     assert.equal(relay.url, 'http://127.0.0.1:13004');
     assert.equal(relay.env['PORT'], '13004');
+    assert.equal(relay.env['NODE_OPTIONS'], '--max-old-space-size=48');
     assert.equal(relay.env['RELAY_UPSTREAM'], 'http://127.0.0.1:14318/v1/traces');
     assert.equal(relay.env['RELAY_UPSTREAM_AUTHORIZATION'], jaegerIngestAuthorization(INGEST_PASSWORD));
     assert.equal(relay.env['RELAY_VMS'], 'vm-a1=tenant-a,vm-a2=tenant-a,vm-b1=tenant-b');

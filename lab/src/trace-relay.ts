@@ -60,6 +60,8 @@ export function withTraceRelay(specs: ProcessSpec[], options: TraceRelayOptions)
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'info',
+      // A small heap, as its container's: it holds only the exports in flight (at most 1 MiB each).
+      NODE_OPTIONS: '--max-old-space-size=48',
       RELAY_UPSTREAM: `${options.jaegerOtlpHttp}/v1/traces`,
       RELAY_UPSTREAM_AUTHORIZATION: ingest,
       RELAY_VMS: vms.map((vm) => `${vm.name}=${vm.env['TENANT_ID'] ?? ''}`).join(','),
