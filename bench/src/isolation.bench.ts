@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   atVmPriority,
+  inTenantCpuGroup,
+  prepareTenantCpuGroups,
   seedVmRegistry,
+  type TenantCpuGroups,
+  VM_CPU_SHARES,
   VM_NICE,
   startTestRedis,
   type TestRedis,
@@ -52,6 +56,22 @@ export async function runIsolationBenchmark(): Promise<void> {
   console.log('==> starting a private Redis');
   const redis = await startTestRedis();
   const admin = new Redis(redis.url);
+  // Each tenant's VM processes in its tenant's CPU group, as `lab up` puts a local lab's VMs (tenant-cpu-groups.ts):
+  // the lab's group weighs what its 18 VMs would as processes, each tenant an equal share of it.
+  const prepared = prepareTenantCpuGroups(
+    `bench-isolation-${process.pid}`,
+    new Map([
+      ['victim', 2],
+      ['storm', STORM_VMS.length],
+    ]),
+  );
+  cpuGroups = 'unavailable' in prepared ? undefined : prepared;
+  const cpuGroupsText =
+    'unavailable' in prepared
+      ? `not in tenant CPU groups (${prepared.unavailable}): weighed per process, as a lab without them`
+      : `each tenant's process in its tenant's CPU group as \`lab up\` makes them (${prepared.dir}: the lab's group ` +
+        `at ${VM_CPU_SHARES} shares per VM, 18 VMs; each tenant's group at equal shares)`;
+  console.log(`==> VM processes ${cpuGroupsText}`);
   try {
     const tenants: Record<string, string> = { [VICTIM_FROM]: 'victim', [VICTIM_TO]: 'victim' };
     for (const vm of STORM_VMS) tenants[vm] = 'storm';
@@ -93,6 +113,7 @@ export async function runIsolationBenchmark(): Promise<void> {
           `straight to its tx stream (32 per pipelined round trip, as fast as Redis takes them, no vNIC cap) and ` +
           `emptying its rx in the same round trip; it starts ${STORM_RAMP_MS} ms before the victim's warm-up and ` +
           `stops after its measurement`,
+        cpu_groups: `the VM processes: ${cpuGroupsText}`,
         switch:
           'a fresh switch process (services/switch/dist/main.js, defaults: SWITCH_BATCH 256, SWITCH_TENANT_QUANTUM ' +
           '256) per run, on one private Redis; Kafka absent, traces off',
@@ -131,8 +152,13 @@ export async function runIsolationBenchmark(): Promise<void> {
   } finally {
     admin.disconnect();
     await redis.stop();
+    cpuGroups?.remove();
+    cpuGroups = undefined;
   }
 }
+
+/** The tenant CPU groups of the run in progress, when the machine has them. */
+let cpuGroups: TenantCpuGroups | undefined;
 
 /**
  * The report's figures from the runs: medians of the victim's runs alone (baseline) and under the storm (metrics),
@@ -215,11 +241,18 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
 
 /**
  * A process standing in for tenant VMs (the storm's, or the victim's), forked from `script` in this folder at the
- * priority the lab gives VMs (vm-priority.ts), so that it competes with the switch and Redis for the machine as the
- * lab's VMs do; stdout as given, stderr inherited, and an IPC channel.
+ * priority the lab gives VMs (vm-priority.ts) and in its tenant's CPU group where there are groups, so that it competes
+ * with the switch and Redis for the machine as the lab's VMs do; stdout as given, stderr inherited, and an IPC channel.
  */
-function spawnVm(script: string, env: Record<string, string>, stdout: 'ignore' | 'inherit'): ChildProcess {
-  const { command, args } = atVmPriority(process.execPath, [join(__dirname, script)]);
+function spawnVm(
+  script: string,
+  tenant: string,
+  env: Record<string, string>,
+  stdout: 'ignore' | 'inherit',
+): ChildProcess {
+  let { command, args } = atVmPriority(process.execPath, [join(__dirname, script)]);
+  const procs = cpuGroups?.procsFile(tenant);
+  if (procs !== undefined) ({ command, args } = inTenantCpuGroup(procs, command, args));
   return spawn(command, args, {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', stdout, 'inherit', 'ipc'],
@@ -228,7 +261,12 @@ function spawnVm(script: string, env: Record<string, string>, stdout: 'ignore' |
 
 /** The victim's traffic for `seconds`, run by its own process (isolation-victim.ts); its figures when it is done. */
 async function runVictim(redis: TestRedis, seconds: number): Promise<VictimRun> {
-  const child = spawnVm('isolation-victim.js', { REDIS_URL: redis.url, VICTIM_SECONDS: String(seconds) }, 'inherit');
+  const child = spawnVm(
+    'isolation-victim.js',
+    'victim',
+    { REDIS_URL: redis.url, VICTIM_SECONDS: String(seconds) },
+    'inherit',
+  );
   return new Promise<VictimRun>((resolve, reject) => {
     let run: VictimRun | undefined;
     child.once('message', (message) => (run = message as VictimRun));
@@ -266,7 +304,12 @@ function coresText(run: VictimRun): string {
 }
 
 async function startStorm(redis: TestRedis): Promise<Storm> {
-  const child = spawnVm('isolation-storm.js', { REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') }, 'ignore');
+  const child = spawnVm(
+    'isolation-storm.js',
+    'storm',
+    { REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') },
+    'ignore',
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
