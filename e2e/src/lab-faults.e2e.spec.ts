@@ -70,10 +70,12 @@ describe('the lab supervises its components', () => {
       assert.ok(isProcessAlive(component.pid), `${component.name} is alive`);
     }
     assert.ok(isProcessAlive(lab.runner!.pid), 'the lab runner goes on');
-    // Tenant VMs run below the shared services, every thread of theirs, a restarted VM's too (vm-priority.ts).
+    // Tenant VMs run below the shared services, every thread of theirs, a restarted VM's too (vm-priority.ts), and
+    // so does the OTLP relay, which works only for them.
     for (const row of rows) {
       const kind = state.components.find((c) => c.name === row.name)?.kind;
-      assert.deepEqual(threadNices(row.pid), [kind === 'vm' ? VM_NICE : 0], `${row.name}'s threads' nice values`);
+      const nice = kind === 'vm' || kind === 'relay' ? VM_NICE : 0;
+      assert.deepEqual(threadNices(row.pid), [nice], `${row.name}'s threads' nice values`);
     }
 
     // And each in its tenant's CPU group (tenant-cpu-groups.ts), so a tenant's CPU weight is not its VM count.

@@ -16,14 +16,8 @@ import {
 } from './lab-identity';
 import { ensureJaegerQueryPassword, readLabSecret } from './lab-secrets';
 import { planLab } from './lab-plan';
+import { SPEC_INFRA_URLS as INFRA } from './testing/plan-fixtures';
 
-const INFRA = {
-  redis: 'redis://127.0.0.1:16379',
-  redisAdmin: `redis://:${'a'.repeat(64)}@127.0.0.1:16379`,
-  kafkaBrokers: '127.0.0.1:19092',
-  otlpHttp: 'http://127.0.0.1:14318',
-  jaegerQuery: 'http://127.0.0.1:26686',
-};
 const DEFINITION = parseLabDefinition(
   {
     name: 'spec',

@@ -27,7 +27,7 @@ import {
   prometheusConfig,
   PROMETHEUS_PORT,
   scrapeCredentialsFiles,
-  type ScrapeTarget,
+  localScrapeTargets,
   withMetricsTokenHash,
 } from './prometheus-config';
 
@@ -189,19 +189,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     }
     let startPrometheusAgain: (() => Promise<SupervisedProcess>) | undefined;
     if (prometheusInstall) {
-      // The relay has no /metrics: what it refuses, VMs' exporters see.
-      const targets = plan
-        .filter((spec) => spec.kind !== 'relay')
-        .map((spec): ScrapeTarget =>
-          spec.kind === 'vm'
-            ? {
-                component: spec.name,
-                kind: 'vm',
-                tenant: spec.env['TENANT_ID'] ?? '',
-                address: `127.0.0.1:${spec.port}`,
-              }
-            : { component: spec.name, kind: 'service', address: `127.0.0.1:${spec.port}` },
-        );
+      const targets = localScrapeTargets(plan);
       const credentialsFiles = scrapeCredentialsFiles(join(dataDir, 'prometheus'), tenants);
       const webPassword = ensurePrometheusWebPassword(dataDir, tenants);
       const binary = prometheusInstall.prometheus;
@@ -324,8 +312,9 @@ function startProcess(
     command: process.execPath,
     args: spec.script ? [spec.script] : ['--require', './dist/instrumentation.js', 'dist/main.js'],
   };
-  // Tenant VMs below the shared services (see vm-priority.ts), each in its tenant's CPU group when there are groups.
-  let { command, args } = spec.kind === 'vm' ? atVmPriority(node.command, node.args) : node;
+  // Tenant VMs below the shared services (see vm-priority.ts), each in its tenant's CPU group when there are groups;
+  // the OTLP relay too (in no tenant's group): it works only for VMs, so a VM flooding it takes no service's CPU.
+  let { command, args } = spec.kind === 'service' ? node : atVmPriority(node.command, node.args);
   const procsFile = spec.kind === 'vm' ? cpuGroups?.procsFile(spec.env['TENANT_ID'] ?? '') : undefined;
   if (procsFile !== undefined) ({ command, args } = inTenantCpuGroup(procsFile, command, args));
   return SupervisedProcess.start({

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { metricsTokenSha256 } from '@tenantlab/shared';
 import { planLab } from './lab-plan';
 import { readLabSecret } from './lab-secrets';
+import { withTraceRelay } from './trace-relay';
 import {
   ensureMetricsScrapeTokens,
   ensurePrometheusWebPassword,
@@ -15,6 +16,7 @@ import {
   prometheusConfig,
   readPrometheusSecrets,
   scrapeCredentialsFiles,
+  localScrapeTargets,
   withMetricsTokenHash,
 } from './prometheus-config';
 
@@ -39,19 +41,7 @@ describe('Prometheus configuration from the lab file', () => {
   it("scrapes every service and every VM of the lab, one job per tenant's VMs, each with its own token's file", () => {
     const specs = planLab(definition, '/repo', infra, 100);
     const config = JSON.parse(
-      prometheusConfig(
-        specs.map((spec) =>
-          spec.kind === 'vm'
-            ? {
-                component: spec.name,
-                kind: 'vm',
-                tenant: spec.env['TENANT_ID'] ?? '',
-                address: `127.0.0.1:${spec.port}`,
-              }
-            : { component: spec.name, kind: 'service', address: `127.0.0.1:${spec.port}` },
-        ),
-        scrapeCredentialsFiles('/lab/prometheus', TENANTS),
-      ),
+      prometheusConfig(localScrapeTargets(specs), scrapeCredentialsFiles('/lab/prometheus', TENANTS)),
     ) as {
       global: { scrape_interval: string };
       scrape_configs: {
@@ -86,6 +76,21 @@ describe('Prometheus configuration from the lab file', () => {
       assert.equal(job.scrape_interval, undefined, `${job.job_name} keeps the global interval`);
     }
     assert.equal(config.global.scrape_interval, '5s', 'every target scraped every 5 s (README)');
+  });
+
+  it("scrapes no OTLP relay (it has no /metrics), only a local lab's services and VMs", () => {
+    const plan = withTraceRelay(planLab(definition, '/repo', infra, 100), {
+      repoRoot: '/repo',
+      portOffset: 100,
+      jaegerOtlpHttp: infra.otlpHttp,
+      ingestPassword: 'i'.repeat(64),
+      vmKey: 'k'.repeat(64),
+    });
+    assert.ok(plan.some((spec) => spec.kind === 'relay'));
+    assert.deepEqual(
+      localScrapeTargets(plan).map((target) => target.component),
+      ['operator', 'switch', 'allocator', 'telemetry', 'vm-a1', 'vm-b1', 'vm-b2'],
+    );
   });
 
   it('refuses a VM whose tenant has no credentials file', () => {

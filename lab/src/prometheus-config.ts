@@ -32,6 +32,23 @@ export type ScrapeTarget = { component: string; address: string } & (
   { kind: 'service' } | { kind: 'vm'; tenant: string }
 );
 
+/**
+ * What Prometheus scrapes of a local lab's plan: every service and every VM (under its tenant) at its port on
+ * 127.0.0.1. The OTLP relay has no /metrics: what it refuses, the VMs' exporters see.
+ */
+export function localScrapeTargets(
+  plan: readonly { name: string; kind: string; port: number; env: Record<string, string> }[],
+): ScrapeTarget[] {
+  return plan
+    .filter((spec) => spec.kind !== 'relay')
+    .map((spec): ScrapeTarget => {
+      const address = `127.0.0.1:${spec.port}`;
+      return spec.kind === 'vm'
+        ? { component: spec.name, kind: 'vm', tenant: spec.env['TENANT_ID'] ?? '', address }
+        : { component: spec.name, kind: 'service', address };
+    });
+}
+
 /** How often Prometheus scrapes the lab: often enough that a test sees a target up within seconds. */
 const SCRAPE_INTERVAL = '5s';
 

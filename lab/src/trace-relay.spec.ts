@@ -3,25 +3,9 @@ import { describe, it } from 'node:test';
 import { jaegerIngestAuthorization, tokenSha256, vmTraceExportToken } from '@tenantlab/shared';
 import { parseLabDefinition } from './lab-definition';
 import { planLab } from './lab-plan';
+import { SPEC_INFRA_URLS as INFRA, SPEC_TWO_TENANT_LAB as DEFINITION } from './testing/plan-fixtures';
 import { withTraceRelay } from './trace-relay';
 
-const INFRA = {
-  redis: 'redis://127.0.0.1:16379',
-  redisAdmin: `redis://:${'a'.repeat(64)}@127.0.0.1:16379`,
-  kafkaBrokers: '127.0.0.1:19092',
-  otlpHttp: 'http://127.0.0.1:14318',
-  jaegerQuery: 'http://127.0.0.1:26686',
-};
-const DEFINITION = parseLabDefinition(
-  {
-    name: 'spec',
-    tenants: [
-      { id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] },
-      { id: 'tenant-b', vms: ['vm-b1'] },
-    ],
-  },
-  'spec.json',
-);
 const INGEST_PASSWORD = 'i'.repeat(64);
 const VM_KEY = 'k'.repeat(64);
 const OPTIONS = {

@@ -4,24 +4,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseCallerTokens } from '@tenantlab/shared';
-import { parseLabDefinition, readLabDefinition } from '../lab-definition';
+import { readLabDefinition } from '../lab-definition';
 import { readLabSecret } from '../lab-secrets';
 import { ensureServiceTokens } from '../service-tokens';
 import { composeProject } from './compose-file';
 import { containerSecretsGid, writeContainerSecrets } from './container-secrets';
+import { SPEC_TWO_TENANT_LAB as DEFINITION } from '../testing/plan-fixtures';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const DEFAULT_LAB = readLabDefinition(resolve(REPO_ROOT, 'labs/default.json'));
-const DEFINITION = parseLabDefinition(
-  {
-    name: 'spec',
-    tenants: [
-      { id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] },
-      { id: 'tenant-b', vms: ['vm-b1'] },
-    ],
-  },
-  'spec.json',
-);
 
 /** Variables whose value is a credential: none may be in a container's environment, only its `_FILE` form. */
 const SECRET_VARIABLES = [
