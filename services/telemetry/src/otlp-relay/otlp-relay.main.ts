@@ -1,7 +1,7 @@
 // The OTLP relay (services/telemetry/src/otlp-relay): the only trace endpoint tenant VMs may export to (in Docker mode
 // the only one they reach; locally Jaeger's own takes only the lab's ingest password).
 // Not instrumented itself: its own spans would go through Jaeger for nothing a VM does not already show.
-import { ConfigError, JsonLogger, loadConfigOrExit } from '@tenantlab/shared';
+import { exitOnConfigError, JsonLogger, loadConfigOrExit } from '@tenantlab/shared';
 import { otlpRelayEnv, parseRelayVms, parseRelayVmTokens, relayRateLimit } from './otlp-relay.config';
 import { createOtlpRelay } from './otlp-relay.server';
 import { SourceRateLimiter } from './source-rate-limiter';
@@ -12,7 +12,8 @@ const config = loadConfigOrExit('otlp-relay', otlpRelayEnv);
 const logger = new JsonLogger('otlp-relay', config.LOG_LEVEL);
 const vms = parseRelayVms(config.RELAY_VMS);
 const tokenHashes = config.RELAY_VM_TOKEN_SHA256S;
-const byToken = tokenHashes === undefined ? undefined : vmTokensOrExit(tokenHashes);
+const byToken =
+  tokenHashes === undefined ? undefined : exitOnConfigError('otlp-relay', () => parseRelayVmTokens(vms, tokenHashes));
 const server = createOtlpRelay({
   upstream: config.RELAY_UPSTREAM,
   upstreamAuthorization: config.RELAY_UPSTREAM_AUTHORIZATION,
@@ -34,14 +35,3 @@ const stop = (): void => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
-
-/** The VMs with their token hashes, or the relay exits as for any invalid configuration (EX_CONFIG), saying why. */
-function vmTokensOrExit(tokenHashes: string): ReturnType<typeof parseRelayVmTokens> {
-  try {
-    return parseRelayVmTokens(vms, tokenHashes);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`otlp-relay: invalid configuration: ${error.message}\n`);
-    process.exit(78);
-  }
-}
