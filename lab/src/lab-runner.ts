@@ -11,7 +11,7 @@ import { ensureDashboardToken, withDashboardToken, withJaegerQueryPassword } fro
 import { ensureLabIdentity } from './lab-identity';
 import { planLab, ProcessSpec } from './lab-plan';
 import { ensureJaegerIngestPassword, ensureJaegerQueryPassword, ensureRedisAdminPassword } from './lab-secrets';
-import { LOCAL_OTLP_RELAY_PORT, withTraceRelay } from './trace-relay';
+import { withTraceRelay } from './trace-relay';
 import { ensureServiceTokens, kafkaUsersOf, withKafkaCredentials, withServiceCredentials } from './service-tokens';
 import { clearLabState, ComponentEntry, labDataDir, LabState, writeLabState } from './lab-state';
 import { probeReady } from './readiness-probe';
@@ -87,12 +87,15 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   };
 
   try {
-    const specs = planLab(options.definition, repoRoot, placeholderUrls(), portOffset);
-    await assertServicePortsFree(
-      specs.some((spec) => spec.kind === 'vm')
-        ? [...specs, { name: 'the OTLP relay', port: LOCAL_OTLP_RELAY_PORT + portOffset }]
-        : specs,
-    );
+    // Every process the lab will run, the OTLP relay included; only their ports matter here, so no secret yet.
+    const specs = withTraceRelay(planLab(options.definition, repoRoot, placeholderUrls(), portOffset), {
+      repoRoot,
+      portOffset,
+      jaegerOtlpHttp: placeholderUrls().otlpHttp,
+      ingestPassword: '',
+      vmKey: '',
+    });
+    await assertServicePortsFree(specs);
     const prometheusPort = PROMETHEUS_PORT + portOffset;
     let prometheusInstall: PrometheusInstall | undefined;
     if (options.prometheus) {
@@ -272,7 +275,7 @@ function placeholderUrls(): Parameters<typeof planLab>[2] {
   };
 }
 
-async function assertServicePortsFree(specs: Pick<ProcessSpec, 'name' | 'port'>[]): Promise<void> {
+async function assertServicePortsFree(specs: ProcessSpec[]): Promise<void> {
   for (const spec of specs) {
     if (!(await isPortFree(spec.port))) {
       throw new Error(
