@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { JAEGER_QUERY_USER } from '@tenantlab/shared';
 import { dashboardHint } from './dashboard-access';
 import { buildLabImages, engineAnswers, ensureEngine } from './docker';
 import { chooseMode, LabMode } from './docker/lab-mode';
@@ -18,7 +19,6 @@ import {
   readRedisAdminPassword,
 } from './lab-secrets';
 import { PROMETHEUS_USER } from './infra/prometheus.component';
-import { JAEGER_QUERY_USER } from './infra/jaeger-query-auth';
 import { PROMETHEUS_WEB_PASSWORD, prometheusWebPasswordFile } from './prometheus-config';
 import { readAdminToken } from './service-tokens';
 import { clearLabState, isProcessAlive, labDataDir, readLabState } from './lab-state';

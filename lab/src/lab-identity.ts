@@ -3,7 +3,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabDefinition, TenantCapsOverrides } from './lab-definition';
 import { controlTokenSha256, vmControlToken, vmControlUrl } from '@tenantlab/shared';
-import { jaegerQueryUrlWithCredentials } from './infra/jaeger-query-auth';
+import { jaegerQueryUrlWithCredentials } from './infra/jaeger-auth';
 import { ensureLabSecret, readJaegerQueryPassword, readLabSecret, writeLabSecret } from './lab-secrets';
 import type { LabState } from './lab-state';
 

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { JAEGER_INGEST_USER, JAEGER_QUERY_USER, withUserInfo } from '@tenantlab/shared';
 
-export { JAEGER_QUERY_USER, jaegerQueryAuthorization } from '@tenantlab/shared';
-
 /**
  * The htpasswd line Jaeger's basicauth extension checks `user`'s callers against: the password's SHA-1 (`{SHA}`), so
  * Jaeger's generated config holds no password. SHA-1 is enough for 32 random bytes; no one can guess them back from

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { jaegerIngestHtpasswd, jaegerQueryHtpasswd } from './jaeger-query-auth';
+import { jaegerIngestHtpasswd, jaegerQueryHtpasswd } from './jaeger-auth';
 import { jaegerConfig } from './jaeger.component';
 import { DEFAULT_INFRA_PORTS, offsetPorts } from './ports';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { SupervisedProcess } from './child-process.supervisor';
 import { infraLogFile, type InfraOptions } from './infra.options';
-import { jaegerIngestHtpasswd, jaegerQueryHtpasswd } from './jaeger-query-auth';
+import { jaegerIngestHtpasswd, jaegerQueryHtpasswd } from './jaeger-auth';
 import { type InfraPorts, jaegerQueryGrpcPort } from './ports';
 import { probeJaeger } from './readiness-probes';
 import { readyOrStopped } from './wait-until-ready';

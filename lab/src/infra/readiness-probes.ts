@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { jaegerQueryAuthorization } from '@tenantlab/shared';
 
 import type { InfraComponent } from './child-process.supervisor';
-import { jaegerQueryAuthorization } from './jaeger-query-auth';
 import type { InfraPorts } from './ports';
 import type { ReadinessResult } from './wait-until-ready';
 

@@ -8,12 +8,11 @@ import { after, before, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
 import { Kafka, type KafkaMessage, Partitioners, logLevel } from 'kafkajs';
-import { jaegerIngestAuthorization } from '@tenantlab/shared';
+import { jaegerIngestAuthorization, jaegerQueryAuthorization } from '@tenantlab/shared';
 
 import type { InfraComponent } from './child-process.supervisor';
 import { PortInUseError } from './infra.errors';
 import { installInfra } from './install-infra';
-import { jaegerQueryAuthorization } from './jaeger-query-auth';
 import { DEFAULT_INFRA_PORTS, isPortFree, offsetPorts, portClaims } from './ports';
 import { checkInfraReady } from './readiness-probes';
 import { type StartedInfra, startInfra } from './start-infra';
