@@ -65,7 +65,7 @@ export async function runIsolationBenchmark(): Promise<void> {
       ['storm', STORM_VMS.length],
     ]),
   );
-  cpuGroups = 'unavailable' in prepared ? undefined : prepared;
+  const cpuGroups = 'unavailable' in prepared ? undefined : prepared;
   const cpuGroupsText =
     'unavailable' in prepared
       ? `not in tenant CPU groups (${prepared.unavailable}): weighed per process, as a lab without them`
@@ -80,7 +80,7 @@ export async function runIsolationBenchmark(): Promise<void> {
     const storms: StormRun[] = [];
     console.log(`==> victim alone vs under a 16-VM broadcast storm, ${ROUNDS} alternating rounds`);
     await alternatingRounds(ROUNDS, MODES, async (mode, round) => {
-      const { victim, storm } = await run(redis, admin, mode);
+      const { victim, storm } = await run(redis, admin, mode, cpuGroups);
       victims[mode].push(victim);
       if (storm) storms.push(storm);
       const stormText = storm
@@ -153,12 +153,8 @@ export async function runIsolationBenchmark(): Promise<void> {
     admin.disconnect();
     await redis.stop();
     cpuGroups?.remove();
-    cpuGroups = undefined;
   }
 }
-
-/** The tenant CPU groups of the run in progress, when the machine has them. */
-let cpuGroups: TenantCpuGroups | undefined;
 
 /**
  * The report's figures from the runs: medians of the victim's runs alone (baseline) and under the storm (metrics),
@@ -202,16 +198,22 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
 }
 
 /** One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. */
-async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim: VictimRun; storm?: StormRun }> {
+/** `groups`: the tenants' CPU groups its VM processes run in, where the machine has them. */
+async function run(
+  redis: TestRedis,
+  admin: Redis,
+  mode: Mode,
+  groups: TenantCpuGroups | undefined,
+): Promise<{ victim: VictimRun; storm?: StormRun }> {
   await admin.del(...[VICTIM_FROM, VICTIM_TO, ...STORM_VMS].flatMap((vm) => [PORT_KEYS.tx(vm), PORT_KEYS.rx(vm)]));
   return withSwitch(redis, { ports: 2 + STORM_VMS.length, batch: 256 }, async (sw) => {
-    const storm = mode === 'storm' ? await startStorm(redis) : undefined;
+    const storm = mode === 'storm' ? await startStorm(redis, groups) : undefined;
     try {
       const countersBefore = await stormCounters(sw);
       if (storm) await new Promise((resolve) => setTimeout(resolve, STORM_RAMP_MS));
-      await runVictim(redis, WARMUP_SECONDS);
+      await runVictim(redis, WARMUP_SECONDS, groups);
       const cpuBefore = await cpuSeconds(admin, sw.pid, storm?.pid);
-      const victim = await runVictim(redis, MEASURE_SECONDS);
+      const victim = await runVictim(redis, MEASURE_SECONDS, groups);
       const cpuAfter = await cpuSeconds(admin, sw.pid, storm?.pid);
       const wall = cpuAfter.at - cpuBefore.at;
       victim.cores = {
@@ -246,12 +248,12 @@ async function run(redis: TestRedis, admin: Redis, mode: Mode): Promise<{ victim
  */
 function spawnVm(
   script: string,
-  tenant: string,
+  /** Its tenant's CPU group's `cgroup.procs`, where there are groups. */
+  procs: string | undefined,
   env: Record<string, string>,
   stdout: 'ignore' | 'inherit',
 ): ChildProcess {
   let { command, args } = atVmPriority(process.execPath, [join(__dirname, script)]);
-  const procs = cpuGroups?.procsFile(tenant);
   if (procs !== undefined) ({ command, args } = inTenantCpuGroup(procs, command, args));
   return spawn(command, args, {
     env: { PATH: process.env['PATH'] ?? '', ...env },
@@ -260,10 +262,10 @@ function spawnVm(
 }
 
 /** The victim's traffic for `seconds`, run by its own process (isolation-victim.ts); its figures when it is done. */
-async function runVictim(redis: TestRedis, seconds: number): Promise<VictimRun> {
+async function runVictim(redis: TestRedis, seconds: number, groups: TenantCpuGroups | undefined): Promise<VictimRun> {
   const child = spawnVm(
     'isolation-victim.js',
-    'victim',
+    groups?.procsFile('victim'),
     { REDIS_URL: redis.url, VICTIM_SECONDS: String(seconds) },
     'inherit',
   );
@@ -303,10 +305,10 @@ function coresText(run: VictimRun): string {
   return cores ? `Redis ${cores.redis}, switch ${cores.switch}, storm ${cores.storm}` : 'not measured';
 }
 
-async function startStorm(redis: TestRedis): Promise<Storm> {
+async function startStorm(redis: TestRedis, groups: TenantCpuGroups | undefined): Promise<Storm> {
   const child = spawnVm(
     'isolation-storm.js',
-    'storm',
+    groups?.procsFile('storm'),
     { REDIS_URL: redis.url, STORM_VMS: STORM_VMS.join(',') },
     'ignore',
   );
