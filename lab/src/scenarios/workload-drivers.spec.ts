@@ -11,6 +11,8 @@ import { newStats, runWorkload, type WorkloadStats } from './workload-drivers';
 interface Call {
   path: string;
   atMs: number;
+  /** The driver's last reading of the run's clock before the call arrived: when it built the request. */
+  builtAtMs: number;
   body: Record<string, unknown>;
 }
 
@@ -21,15 +23,19 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
   let started = 0;
   const calls: Call[] = [];
   const now = (): number => Date.now() - started;
+  let driverNowMs = 0;
+  /** The run's clock as the driver reads it, remembered, so that a call's build time is known however long it travels. */
+  const driverNow = (): number => (driverNowMs = now());
 
   before(async () => {
     server = createServer((request, response) => {
+      const builtAtMs = driverNowMs;
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const text = Buffer.concat(chunks).toString();
         const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-        calls.push({ path: `${request.method ?? ''} ${request.url ?? ''}`, atMs: now(), body });
+        calls.push({ path: `${request.method ?? ''} ${request.url ?? ''}`, atMs: now(), builtAtMs, body });
         const answer =
           request.url === '/traffic/generate'
             ? { sent: body['count'], packetsPerSecond: 100 }
@@ -67,7 +73,7 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
         ],
       },
       pcaps,
-      now,
+      now: driverNow,
       signal: new AbortController().signal,
     } as unknown as ScenarioContext;
     const planned: PlannedWorkload = { index: 0, workload, startMs: 0, stopMs, onPhases, seed: 7 };
@@ -169,8 +175,9 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
       assert.equal(call.body['speed'], 2);
       const frames = call.body['frames'] as { atUs: number; data: string }[];
       assert.equal(Buffer.from(frames[0].data, 'base64').length, 64);
-      // When the request says its first frame is due, in real ms since the start, against when it should be.
-      const dueMs = call.atMs + frames[0].atUs / 2 / 1000;
+      // When the request says its first frame is due, in real ms since the start, against when it should be: its offsets
+      // count from when the driver built it (how long the request then took to arrive is the VM's to make up).
+      const dueMs = call.builtAtMs + frames[0].atUs / 2 / 1000;
       const expected = firstOffsetsMs[i] / 2;
       assert.ok(Math.abs(dueMs - expected) < 40, `request ${i}: first frame due at ${dueMs} ms, not ${expected}`);
       // Within a request, offsets keep the recorded gaps (1 ms) in recorded µs (bar the first few, already due).

@@ -22,6 +22,7 @@ describe('processPauses', () => {
     };
     // The first spins share the process with V8's compiler threads, optimising the loop: 2-8 ms more process time.
     for (let warmUp = 0; warmUp < 3; warmUp++) spin(20);
+    const othersNs: number[] = [];
     for (let round = 0; round < 10; round++) {
       const processBefore = process.cpuUsage();
       const offBefore = pauses.offCpuNs();
@@ -31,16 +32,25 @@ describe('processPauses', () => {
       const wallAfter = performance.now();
       const processUs = process.cpuUsage(processBefore);
       // The thread's CPU time over the spin, from what it was off the CPU: never more than the whole process's (over a
-      // slightly longer interval), and all of it but what the process's other threads used (little, while it spins).
-      // Compared with the process's and not with the run-queue wait, since both leave out what the machine's
-      // hypervisor took (steal) and interrupts, which the wall clock does not; read without bringing the thread's
-      // count up to date, it would lag by up to a tick (4 ms here).
+      // slightly longer interval). Compared with the process's and not with the run-queue wait, since both leave out
+      // what the machine's hypervisor took (steal) and interrupts, which the wall clock does not; read without bringing
+      // the thread's count up to date, it would lag by up to a tick (4 ms here) at either end, so over ten rounds some
+      // would come out more than the process's.
       const threadNs = (wallAfter - wallBefore) * 1e6 - (offAfter - offBefore);
       const processNs = (processUs.user + processUs.system) * 1000;
-      const text = `round ${round}: thread ${threadNs / 1e6} ms, process ${processNs / 1e6} ms`;
-      assert.ok(threadNs <= processNs + 100_000, text);
-      assert.ok(threadNs >= processNs - 1_000_000, text);
+      assert.ok(
+        threadNs <= processNs + 100_000,
+        `round ${round}: thread ${threadNs / 1e6} ms, process ${processNs / 1e6} ms`,
+      );
+      othersNs.push(processNs - threadNs);
     }
+    // And all of the process's time but what its other threads used: those (V8's compiler and collector, libuv's
+    // pool) may take a few ms in a round on a loaded machine, but not in every one of ten.
+    const quietestNs = Math.min(...othersNs);
+    assert.ok(
+      quietestNs <= 1_000_000,
+      `the process used ${othersNs.map((ns) => (ns / 1e6).toFixed(2)).join(', ')} ms more than the thread`,
+    );
   });
 
   it('knows a garbage collection within an interval once its entry is delivered, and none outside it', async () => {
