@@ -94,7 +94,9 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
   it('asks for traffic once per second of the run at a rate of 1 frame/s, not once per round trip', async () => {
     calls.length = 0;
     started = Date.now();
-    await run({ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 1 }, 2100);
+    // Stopped at 2.5 s, halfway between the third run and a fourth: a machine that stalls the driver for a few hundred
+    // ms still makes three runs.
+    await run({ kind: 'traffic', from: 'vm-a1', to: ['vm-a2'], ratePps: 1 }, 2500);
     const runs = calls.filter((call) => call.path === 'POST /traffic/generate');
     const times = runs.map((call) => call.atMs);
     assert.equal(
@@ -130,15 +132,17 @@ describe('workload drivers (README: traffic size default 256, transfer and ping 
     calls.length = 0;
     started = Date.now();
     await Promise.all([
-      run({ kind: 'transfer', from: 'vm-a1', target: 'vm-a2/echo', count: 10, size: 100 }, 2100),
-      run({ kind: 'ping', from: 'vm-a1', target: 'vm-a2/echo' }, 2100),
+      run({ kind: 'transfer', from: 'vm-a1', target: 'vm-a2/echo', count: 10, size: 100 }, 2500),
+      run({ kind: 'ping', from: 'vm-a1', target: 'vm-a2/echo' }, 2500),
     ]);
     for (const path of ['POST /workloads/send', 'POST /workloads/ping']) {
       const times = calls.filter((call) => call.path === path).map((call) => call.atMs);
       assert.equal(times.length, 3, `${path} at 0, 1000 and 2000 ms: ${times.join(', ')}`);
       for (let i = 1; i < times.length; i++) {
         const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-        assert.ok(gap >= 950 && gap <= 1300, `${path}: ${gap} ms between runs`);
+        // As the stand-in got them: a request that took a while to arrive (44 ms has been seen on a loaded machine)
+        // shortens the gap after it. Runs back to back, or every 2 s, fall well outside.
+        assert.ok(gap >= 900 && gap <= 1500, `${path}: ${gap} ms between runs`);
       }
     }
   });
