@@ -125,6 +125,82 @@ describe('TenantCpuBudget', () => {
     assert.ok(ran > 0.8 * 1000, `it kept up with most of what it offered: ${ran} of 1000 frames run`);
   });
 
+  it('resumes a tenant whose runs start cold with ten of its cold starts, not one cold frame a run', () => {
+    // As above, on a host where the first frame after the switch idled costs 1 ms (measured: the host ran other
+    // machines on the core meanwhile). The tenant offers 10 frames a round (1 000/s) against a share of 20 ms/s, a
+    // burst of 20 ms. Resumed at MAX_RESUME_NS, each run was one 1 ms frame: 20 frames/s run of the 1 000 offered.
+    const COLD = 1_000_000;
+    const WARM = 1_500;
+    const time = fakeClock();
+    const pauses = new FakePauses();
+    const budget = new TenantCpuBudget({ nsPerSecond: 20_000_000, burstNs: 20_000_000, clock: time.clock, pauses });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    let waiting = 0;
+    let ran = 0;
+    let spent = 0;
+    const resumedAt: number[] = [];
+    for (let round = 0; round < 1000; round++) {
+      time.now = round * 10_000_000;
+      waiting += 10;
+      let first = true;
+      const wasResting = a.resting;
+      const tokens = budget.tokens('a');
+      while (waiting > 0 && budget.admit(a, time.now)) {
+        if (first && wasResting) resumedAt.push(tokens);
+        const cost = first ? COLD : WARM;
+        first = false;
+        const started = time.now;
+        time.now += cost;
+        budget.chargeFrame(a, time.now - started, time.now);
+        spent += cost;
+        waiting -= 1;
+        ran += 1;
+      }
+      pauses.deliverGcEntries(); // none: a long frame's time is billed in full a turn later
+    }
+    // Its first resume, its cold start not yet known, at MAX_RESUME_NS (and what one 10 ms round adds); then, as the
+    // average of its runs' first frames nears 1 ms, nearer and nearer ten of them: half the burst.
+    assert.ok(resumedAt.length > 10, `it was throttled: resumed ${resumedAt.length} times`);
+    assert.ok(resumedAt[0] < MAX_RESUME_NS + 200_000, `first resumed with ${resumedAt[0]} ns`);
+    for (const tokens of resumedAt.slice(-5)) {
+      assert.ok(tokens >= 9_500_000 && tokens < 10_300_000, `resumed with ${tokens} ns: about half the burst`);
+    }
+    // Ten cold starts of (nearly) 1 ms would be 10 ms: no more than half the burst in any case.
+    a.coldStartNs = 5_000_000;
+    assert.equal(budget.resumeOf(a), 10_000_000, 'capped at half the burst');
+    assert.ok(ran > 0.8 * 10_000, `it kept up with most of what it offered: ${ran} of 10000 frames run`);
+    // Charged all it ran, within its share: the run's length changes when it runs, not what it pays.
+    assert.equal(a.chargedNs, spent);
+    assert.ok(spent <= 20_000_000 * 10 + 20_000_000, `never more than its share and a burst: ${spent}`);
+  });
+
+  it('resumes with min(burst / 2, MAX_RESUME_NS) while its cold starts are cheap, and ten of them when dearer', () => {
+    const time = fakeClock();
+    const budget = new TenantCpuBudget({
+      nsPerSecond: 1e9,
+      burstNs: 20e6,
+      clock: time.clock,
+      pauses: new FakePauses(),
+    });
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    const runOnce = (firstNs: number) => {
+      budget.charge(a, budget.tokens('a') + 1, time.now); // emptied: it rests
+      time.now += 20e6; // full again
+      assert.equal(budget.admit(a, time.now), true);
+      budget.chargeFrame(a, firstNs, time.now);
+      budget.chargeFrame(a, 1_000, time.now); // later frames of the run teach it nothing about cold starts
+    };
+    assert.equal(budget.resumeOf(a), MAX_RESUME_NS, 'nothing known yet');
+    runOnce(5_000);
+    assert.equal(budget.resumeOf(a), MAX_RESUME_NS, '10 cold starts of 1.25 µs (its average so far) are less');
+    for (let i = 0; i < 40; i++) runOnce(50_000);
+    assert.ok(Math.abs(budget.resumeOf(a) - 500_000) < 1_000, `ten of 50 µs: ${budget.resumeOf(a)}`);
+    for (let i = 0; i < 40; i++) runOnce(400_000); // a run's first frame past the charge cap counts what it ran
+    assert.ok(Math.abs(budget.resumeOf(a) - 4_000_000) < 10_000, `ten of 400 µs: ${budget.resumeOf(a)}`);
+  });
+
   it("admits a tx entry only when the bucket holds what its frames will cost at the tenant's recent cost per frame", () => {
     const time = fakeClock();
     const budget = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e6, clock: time.clock });

@@ -23,8 +23,12 @@ export interface CpuBucket {
   last: number;
   /** Processing time charged to the tenant since its bucket was made, in ns: what its programs used. */
   chargedNs: number;
-  /** Set when a charge emptied the bucket: the tenant runs again once it holds `resumeNs` (see TenantCpuBudget). */
+  /** Set when a charge emptied the bucket: the tenant runs again once it holds enough to resume (see `admit`). */
   resting: boolean;
+  /** Set when a resting bucket was let run again: the next frame charged is the first of its run. */
+  runStarting: boolean;
+  /** What the first frame of the tenant's recent runs cost, ns (a moving average): its cold start. */
+  coldStartNs: number;
   /** What a frame of the tenant's has been billed lately, ns (a moving average): what an entry's frames will cost. */
   frameCostNs: number;
   /** How deep in debt the frames of the entry admitted last may run the bucket (see `admitEntry`), ns, negative. */
@@ -41,9 +45,9 @@ interface LongFrame {
 }
 
 /**
- * The most a tenant in debt must earn back before it runs again (half the burst when that is less): long enough a run
- * that the cold start of its first frame (measured at 20-50 µs on a loaded machine, against 1-3 µs per frame after
- * it) is a small part of what the run is charged.
+ * The least a tenant in debt must earn back before it runs again (half the burst when that is less): long enough a
+ * run that the cold start of its first frame (measured at 20-50 µs on a loaded machine, against 1-3 µs per frame
+ * after it) is a small part of what the run is charged. Dearer cold starts ask for more (RESUME_COLD_STARTS).
  */
 export const MAX_RESUME_NS = 100_000;
 
@@ -54,6 +58,16 @@ export const MAX_RESUME_NS = 100_000;
  * (seed 002's long task) stops running as soon as its tenant's share is spent, not a turn of the event loop later.
  */
 export const MAX_FRAME_CHARGE_NS = 100_000;
+/**
+ * A tenant in debt resumes only once it holds this many of its recent cold starts (and at least MAX_RESUME_NS; at most
+ * half the burst). Where a program's first frame after the switch idled costs far more than 20-50 µs (1 ms has been
+ * measured, on a host that ran other machines on the core while the switch idled: its caches and TLB came back cold),
+ * a run of MAX_RESUME_NS would be that one frame, and a throttled tenant would pay a cold start for every frame it
+ * ran. The run's length only changes how its time is spent, never what it is charged.
+ */
+export const RESUME_COLD_STARTS = 10;
+/** The moving average of a tenant's cold start moves this share of the way to each run's first frame. */
+const COLD_START_WEIGHT = 1 / 4;
 /** Frames waiting for their GC pauses to be known, at most; past it the oldest is settled with none given back. */
 const MAX_PENDING_LONG_FRAMES = 1024;
 /** The moving average of a tenant's frame cost moves this share of the way to each frame's bill. */
@@ -66,7 +80,8 @@ const FRAME_COST_WEIGHT = 1 / 16;
  * The cost of a frame is known only after its program ran, so the dataplane asks `admit` (is the bucket above 0?),
  * runs the program, and `charge`s what it measured; the bucket may go into debt, which a tenant pays off before it
  * runs again, so one expensive frame cannot escape accounting. A tenant whose bucket a charge emptied runs again
- * only once it holds `min(burstNs / 2, MAX_RESUME_NS)`, and then runs its waiting frames back to back: readmitted as
+ * only once it holds `resumeOf(bucket)` (MAX_RESUME_NS, or ten of its recent cold starts when that is more, at most
+ * half the burst), and then runs its waiting frames back to back: readmitted as
  * soon as the bucket crossed 0, it would run one frame per batch, each after the switch's I/O and other tenants'
  * work, so each would start with the program cold in the CPU's caches and be charged 10-30 times what a frame run
  * after another is (measured on this machine: 20-60 µs against 1-3 µs), and a throttled tenant would starve on time
@@ -83,8 +98,10 @@ export class TenantCpuBudget {
   private readonly buckets = new Map<string, CpuBucket>();
   private totalWeight = 0;
   private readonly clock: NanoClock;
-  /** What an emptied bucket must hold again before its tenant runs (see MAX_RESUME_NS). */
+  /** What an emptied bucket must hold again before its tenant runs, at the least (see MAX_RESUME_NS). */
   private readonly resumeNs: number;
+  /** What an emptied bucket need never hold more than to run again, however slow its cold starts: half the burst. */
+  private readonly maxResumeNs: number;
   private readonly pauses: PauseSource;
   /**
    * The thread's time off the CPU when the admitted entry's first program started (see `admitEntry`) or the last
@@ -102,7 +119,8 @@ export class TenantCpuBudget {
     this.pauses = options.pauses ?? processPauses();
     // Half the burst at most: a tenant waiting for its turn with more than it needs to resume still banks what it
     // earns meanwhile, up to the burst, instead of losing it to the cap.
-    this.resumeNs = Math.min(options.burstNs / 2, MAX_RESUME_NS);
+    this.maxResumeNs = options.burstNs / 2;
+    this.resumeNs = Math.min(this.maxResumeNs, MAX_RESUME_NS);
   }
 
   /** Adds a tenant with a full bucket, or changes its weight (shares of the others change with it). */
@@ -117,6 +135,8 @@ export class TenantCpuBudget {
         last: this.clock(),
         chargedNs: 0,
         resting: false,
+        runStarting: false,
+        coldStartNs: 0,
         frameCostNs: 0,
         entryFloorNs: 0,
       };
@@ -160,14 +180,23 @@ export class TenantCpuBudget {
 
   /**
    * Whether the bucket's tenant may run a frame at `now` (read from `now()`): while the bucket holds anything, or,
-   * once a charge emptied it, when it holds `resumeNs` again.
+   * once a charge emptied it, when it holds `resumeOf(bucket)` again.
    */
   admit(bucket: CpuBucket, now: number): boolean {
     const tokens = this.refillAt(bucket, now);
     if (!bucket.resting) return tokens > 0;
-    if (tokens < this.resumeNs) return false;
+    if (tokens < this.resumeOf(bucket)) return false;
     bucket.resting = false;
+    bucket.runStarting = true;
     return true;
+  }
+
+  /**
+   * What an emptied bucket must hold before its tenant runs again: RESUME_COLD_STARTS of its recent cold starts, at
+   * least min(burst / 2, MAX_RESUME_NS) and at most half the burst.
+   */
+  resumeOf(bucket: CpuBucket): number {
+    return Math.min(this.maxResumeNs, Math.max(this.resumeNs, RESUME_COLD_STARTS * bucket.coldStartNs));
   }
 
   /**
@@ -209,6 +238,7 @@ export class TenantCpuBudget {
    */
   chargeFrame(bucket: CpuBucket, measuredNs: number, now: number): void {
     if (measuredNs <= MAX_FRAME_CHARGE_NS) {
+      this.noteRunStart(bucket, measuredNs);
       bucket.frameCostNs += (measuredNs - bucket.frameCostNs) * FRAME_COST_WEIGHT;
       this.charge(bucket, measuredNs, now);
       return;
@@ -220,6 +250,7 @@ export class TenantCpuBudget {
     // nothing the process can tell apart, and is billed nothing (a negative cost would also drag the tenant's cost per
     // frame below 0, and with it the floor an entry's frames may run to above 0: every frame refused).
     const ranNs = Math.max(0, measuredNs - stoppedNs);
+    this.noteRunStart(bucket, ranNs);
     bucket.frameCostNs += (Math.min(ranNs, MAX_FRAME_CHARGE_NS) - bucket.frameCostNs) * FRAME_COST_WEIGHT;
     this.charge(bucket, Math.min(ranNs, MAX_FRAME_CHARGE_NS), now);
     if (ranNs <= MAX_FRAME_CHARGE_NS) return;
@@ -232,6 +263,13 @@ export class TenantCpuBudget {
       this.settling = true;
       this.pauses.afterGcEntries(() => this.settle());
     }
+  }
+
+  /** Learns the cost of a run's first frame, when this frame is one (the GC pauses within it are not yet known). */
+  private noteRunStart(bucket: CpuBucket, ranNs: number): void {
+    if (!bucket.runStarting) return;
+    bucket.runStarting = false;
+    bucket.coldStartNs += (ranNs - bucket.coldStartNs) * COLD_START_WEIGHT;
   }
 
   /** Settles every pending frame, its GC pauses known. */
