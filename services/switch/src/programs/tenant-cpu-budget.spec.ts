@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
+import { MAX_COLD_RESUME_NS, MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
 import { FakePauses } from './testing/fake-pauses';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
@@ -160,22 +160,22 @@ describe('TenantCpuBudget', () => {
       pauses.deliverGcEntries(); // none: a long frame's time is billed in full a turn later
     }
     // Its first resume, its cold start not yet known, at MAX_RESUME_NS (and what one 10 ms round adds); then, as the
-    // average of its runs' first frames nears 1 ms, nearer and nearer ten of them: half the burst.
+    // average of its runs' first frames nears 1 ms, at ten of them up to MAX_COLD_RESUME_NS (2 ms).
     assert.ok(resumedAt.length > 10, `it was throttled: resumed ${resumedAt.length} times`);
     assert.ok(resumedAt[0] < MAX_RESUME_NS + 200_000, `first resumed with ${resumedAt[0]} ns`);
     for (const tokens of resumedAt.slice(-5)) {
-      assert.ok(tokens >= 9_500_000 && tokens < 10_300_000, `resumed with ${tokens} ns: about half the burst`);
+      assert.ok(
+        tokens >= MAX_COLD_RESUME_NS && tokens < MAX_COLD_RESUME_NS + 200_000,
+        `resumed with ${tokens} ns: MAX_COLD_RESUME_NS`,
+      );
     }
-    // Ten cold starts of (nearly) 1 ms would be 10 ms: no more than half the burst in any case.
-    a.coldStartNs = 5_000_000;
-    assert.equal(budget.resumeOf(a), 10_000_000, 'capped at half the burst');
     assert.ok(ran > 0.8 * 10_000, `it kept up with most of what it offered: ${ran} of 10000 frames run`);
     // Charged all it ran, within its share: the run's length changes when it runs, not what it pays.
     assert.equal(a.chargedNs, spent);
     assert.ok(spent <= 20_000_000 * 10 + 20_000_000, `never more than its share and a burst: ${spent}`);
   });
 
-  it('resumes with min(burst / 2, MAX_RESUME_NS) while its cold starts are cheap, and ten of them when dearer', () => {
+  it('resumes with min(burst / 2, MAX_RESUME_NS) while its cold starts are cheap, ten of them when dearer, up to 2 ms and half the burst', () => {
     const time = fakeClock();
     const budget = new TenantCpuBudget({
       nsPerSecond: 1e9,
@@ -197,8 +197,15 @@ describe('TenantCpuBudget', () => {
     assert.equal(budget.resumeOf(a), MAX_RESUME_NS, '10 cold starts of 1.25 µs (its average so far) are less');
     for (let i = 0; i < 40; i++) runOnce(50_000);
     assert.ok(Math.abs(budget.resumeOf(a) - 500_000) < 1_000, `ten of 50 µs: ${budget.resumeOf(a)}`);
-    for (let i = 0; i < 40; i++) runOnce(400_000); // a run's first frame past the charge cap counts what it ran
-    assert.ok(Math.abs(budget.resumeOf(a) - 4_000_000) < 10_000, `ten of 400 µs: ${budget.resumeOf(a)}`);
+    for (let i = 0; i < 40; i++) runOnce(150_000); // a run's first frame past the charge cap counts what it ran
+    assert.ok(Math.abs(budget.resumeOf(a) - 1_500_000) < 10_000, `ten of 150 µs: ${budget.resumeOf(a)}`);
+    for (let i = 0; i < 40; i++) runOnce(400_000);
+    assert.equal(budget.resumeOf(a), MAX_COLD_RESUME_NS, 'ten of 400 µs would be 4 ms: 2 ms');
+    const small = new TenantCpuBudget({ nsPerSecond: 1e9, burstNs: 1e6, clock: time.clock, pauses: new FakePauses() });
+    small.setWeight('b', 1);
+    const b = small.bucketOf('b')!;
+    b.coldStartNs = 150_000;
+    assert.equal(small.resumeOf(b), 500_000, 'ten of 150 µs would be 1.5 ms: half the 1 ms burst');
   });
 
   it("admits a tx entry only when the bucket holds what its frames will cost at the tenant's recent cost per frame", () => {

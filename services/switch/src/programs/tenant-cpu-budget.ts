@@ -59,13 +59,20 @@ export const MAX_RESUME_NS = 100_000;
  */
 export const MAX_FRAME_CHARGE_NS = 100_000;
 /**
- * A tenant in debt resumes only once it holds this many of its recent cold starts (and at least MAX_RESUME_NS; at most
- * half the burst). Where a program's first frame after the switch idled costs far more than 20-50 µs (1 ms has been
- * measured, on a host that ran other machines on the core while the switch idled: its caches and TLB came back cold),
- * a run of MAX_RESUME_NS would be that one frame, and a throttled tenant would pay a cold start for every frame it
- * ran. The run's length only changes how its time is spent, never what it is charged.
+ * A tenant in debt resumes only once it holds this many of its recent cold starts (and at least MAX_RESUME_NS; at
+ * most MAX_COLD_RESUME_NS and half the burst). Where a program's first frame after the switch idled costs far more
+ * than 20-50 µs (1 ms has been measured, on a host that ran other machines on the core while the switch idled: its
+ * caches and TLB came back cold), a run of MAX_RESUME_NS would be that one frame, and a throttled tenant would pay a
+ * cold start for every frame it ran. The run's length only changes how its time is spent, never what it is charged.
  */
 export const RESUME_COLD_STARTS = 10;
+/**
+ * The most RESUME_COLD_STARTS may ask a tenant in debt to hold before it runs again. A resumed tenant runs its waiting
+ * frames in one go, holding the other tenants' frames up meanwhile, so its run is kept to about what a round of the
+ * switch's loop takes under load (1-7 ms measured: the isolation benchmark's switch stage): at 1 ms a cold start, half
+ * of such a run is still the tenant's own work, against a tenth in a run of MAX_RESUME_NS.
+ */
+export const MAX_COLD_RESUME_NS = 2_000_000;
 /** The moving average of a tenant's cold start moves this share of the way to each run's first frame. */
 const COLD_START_WEIGHT = 1 / 4;
 /** Frames waiting for their GC pauses to be known, at most; past it the oldest is settled with none given back. */
@@ -80,8 +87,8 @@ const FRAME_COST_WEIGHT = 1 / 16;
  * The cost of a frame is known only after its program ran, so the dataplane asks `admit` (is the bucket above 0?),
  * runs the program, and `charge`s what it measured; the bucket may go into debt, which a tenant pays off before it
  * runs again, so one expensive frame cannot escape accounting. A tenant whose bucket a charge emptied runs again
- * only once it holds `resumeOf(bucket)` (MAX_RESUME_NS, or ten of its recent cold starts when that is more, at most
- * half the burst), and then runs its waiting frames back to back: readmitted as
+ * only once it holds `resumeOf(bucket)` (MAX_RESUME_NS, or ten of its recent cold starts when that is more, up to
+ * 2 ms, at most half the burst), and then runs its waiting frames back to back: readmitted as
  * soon as the bucket crossed 0, it would run one frame per batch, each after the switch's I/O and other tenants'
  * work, so each would start with the program cold in the CPU's caches and be charged 10-30 times what a frame run
  * after another is (measured on this machine: 20-60 µs against 1-3 µs), and a throttled tenant would starve on time
@@ -192,11 +199,12 @@ export class TenantCpuBudget {
   }
 
   /**
-   * What an emptied bucket must hold before its tenant runs again: RESUME_COLD_STARTS of its recent cold starts, at
-   * least min(burst / 2, MAX_RESUME_NS) and at most half the burst.
+   * What an emptied bucket must hold before its tenant runs again: RESUME_COLD_STARTS of its recent cold starts (up to
+   * MAX_COLD_RESUME_NS), at least min(burst / 2, MAX_RESUME_NS) and at most half the burst.
    */
   resumeOf(bucket: CpuBucket): number {
-    return Math.min(this.maxResumeNs, Math.max(this.resumeNs, RESUME_COLD_STARTS * bucket.coldStartNs));
+    const coldStarts = Math.min(MAX_COLD_RESUME_NS, RESUME_COLD_STARTS * bucket.coldStartNs);
+    return Math.min(this.maxResumeNs, Math.max(this.resumeNs, coldStarts));
   }
 
   /**
