@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { planLab } from './lab-plan';
+import { SPEC_INFRA_URLS as INFRA, SPEC_REDIS_PASSWORD as PASSWORD } from './testing/plan-fixtures';
 
-const PASSWORD = 'a'.repeat(64);
-const INFRA = {
-  redis: 'redis://127.0.0.1:16379',
-  redisAdmin: `redis://:${PASSWORD}@127.0.0.1:16379`,
-  kafkaBrokers: '127.0.0.1:19092',
-  otlpHttp: 'http://127.0.0.1:14318',
-  jaegerQuery: 'http://127.0.0.1:26686',
-};
 const DEFINITION = { name: 'spec', tenants: [{ id: 'tenant-a', vms: ['vm-a1', 'vm-a2'] }] };
 
 describe('planLab', () => {
