@@ -197,8 +197,10 @@ export function isolationFigures(victims: Record<Mode, VictimRun[]>, storms: Sto
   };
 }
 
-/** One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. */
-/** `groups`: the tenants' CPU groups its VM processes run in, where the machine has them. */
+/**
+ * One run of `mode` on a fresh switch: the victim's figures, and the storm's when there is one. `groups`: the tenants'
+ * CPU groups its VM processes run in, where the machine has them.
+ */
 async function run(
   redis: TestRedis,
   admin: Redis,
