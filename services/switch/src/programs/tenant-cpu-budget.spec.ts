@@ -150,9 +150,8 @@ describe('TenantCpuBudget', () => {
         if (first && wasResting) resumedAt.push(tokens);
         const cost = first ? COLD : WARM;
         first = false;
-        const started = time.now;
         time.now += cost;
-        budget.chargeFrame(a, time.now - started, time.now);
+        budget.chargeFrame(a, cost, time.now);
         spent += cost;
         waiting -= 1;
         ran += 1;
