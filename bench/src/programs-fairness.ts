@@ -345,7 +345,6 @@ function judge(window: Window, budgetNsPerSecond: number, unthrottledCost: reado
 }
 
 interface FairDataplane {
-  macs?: number;
   counters?: { tenants: Record<string, { rxFrames: number; drops: Record<string, number> } | undefined> };
   programCpuNs?: Record<string, number>;
 }
@@ -368,7 +367,7 @@ async function fairRun(
   };
   try {
     return await withSwitch(redis, { ports: VMS.length, batch: SWITCH_BATCH, env }, async (sw) => {
-      await announce(admin, sw);
+      await announce(admin);
       await linkPipeline(admin, sw, linkedTenants());
       const load = startLoad(admin, rates);
       try {
@@ -428,14 +427,18 @@ async function snapshot(
   };
 }
 
-/** Every VM sends one frame so the switch learns all MACs (and unicasts from then on); then every rx is emptied. */
-async function announce(admin: Redis, sw: RunningSwitch): Promise<void> {
+/**
+ * Every VM sends one frame, as VMs that have started talking; once the switch has handled them all (every tx empty: a
+ * commit delivers a frame and deletes its entry in one MULTI), every rx is emptied.
+ */
+async function announce(admin: Redis): Promise<void> {
   for (let t = 0; t < TENANTS.length; t++) {
     await admin.xadd(PORT_KEYS.tx(vmOf(t, 'a')), '*', PORT_ENTRY_FIELDS.frame, frameOf(t, 'a', 'b', 0));
     await admin.xadd(PORT_KEYS.tx(vmOf(t, 'b')), '*', PORT_ENTRY_FIELDS.frame, frameOf(t, 'b', 'a', 0));
   }
-  await until(`the switch to learn the ${VMS.length} MACs`, 10_000, async () => {
-    return ((await dataplaneOf<FairDataplane>(sw)).macs ?? 0) >= VMS.length;
+  await until(`the switch to handle the ${VMS.length} VMs' first frames`, 10_000, async () => {
+    const lengths = await Promise.all(VMS.map((vm) => admin.xlen(PORT_KEYS.tx(vm))));
+    return lengths.every((length) => length === 0);
   });
   await admin.del(...VMS.map((vm) => PORT_KEYS.rx(vm)));
 }

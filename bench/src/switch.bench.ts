@@ -507,7 +507,10 @@ function benchFrame(seq: number): Buffer {
   });
 }
 
-/** Empties bench-a2's rx; bench-a2 sends one frame so a fresh switch learns its MAC and unicasts instead of flooding. */
+/**
+ * Empties bench-a2's rx; bench-a2 sends one frame first, as a VM would (the switch knows bench-a2's address from its
+ * port's attach either way, so what follows is unicast from the first frame).
+ */
 async function announceReceiver(admin: Redis): Promise<void> {
   await admin.del(PORT_KEYS.rx('bench-a2'));
   await admin.xadd(PORT_KEYS.tx('bench-a2'), '*', PORT_ENTRY_FIELDS.frame, benchFrameFrom('bench-a2', 'bench-a1'));

@@ -16,10 +16,12 @@ import {
   VM_CONTROL_KEY_SECRET,
 } from '@tenantlab/lab';
 import {
+  buildFrame,
   MAX_FRAMES_PER_ENTRY,
   packPortFrames,
   PORT_ENTRY_FIELDS,
   PORT_KEYS,
+  portEntryContent,
   REDIS_KEYS,
   requestJson,
   SWITCH_CONSUMER_GROUP,
@@ -28,6 +30,7 @@ import {
   TENANT_PORT_BUDGETS,
   TENANT_SECRET_HEADER,
   TOPICS,
+  vmMacAddress,
   vmTraceExportToken,
   withoutCredentials,
 } from '@tenantlab/shared';
@@ -764,6 +767,82 @@ describe('a hostile tenant against the lab', () => {
       table.record(
         'a packed tx entry cut short, and one over MAX_FRAMES_PER_ENTRY frames',
         'each frame refused and counted with its reason',
+        outcome,
+        held,
+      ),
+      outcome,
+    );
+  });
+
+  it("cannot take a tenant-mate's MAC address, nor fill the switch's MAC table, by forging its frames' source", async () => {
+    const sw = urlOf(state, 'switch');
+    type Dataplane = {
+      macs: number;
+      ports: unknown[];
+      counters: { ports: Record<string, { drops: Record<string, number> } | undefined> };
+    };
+    const dataplane = async (): Promise<Dataplane> => (await labAdminRequest<Dataplane>('GET', `${sw}/dataplane`)).body;
+    const spoofed = (body: Dataplane): number => body.counters.ports[MALLORY]?.drops['spoofed-source'] ?? 0;
+    const before = await dataplane();
+    // vm-a2's address (taken, it would bring Mallory vm-a2's unicast traffic), vm-b1's, and 2 000 made up (each one
+    // learned would grow the switch's memory and make every tenant's cached decisions stale).
+    const madeUp = Array.from({ length: 2000 }, () =>
+      ['02', ...randomBytes(5).toString('hex').match(/../g)!].join(':'),
+    );
+    const sources = [vmMacAddress('vm-a2'), vmMacAddress('vm-b1'), ...madeUp];
+    const forged = malloryRedis.pipeline();
+    for (const srcMac of sources) {
+      const frame = buildFrame({
+        srcMac,
+        dstMac: 'ff:ff:ff:ff:ff:ff',
+        ipv4: { src: '10.0.0.1', dst: '10.255.255.255' },
+        udp: { srcPort: 5000, dstPort: 6000 },
+        payload: Buffer.alloc(16),
+      });
+      forged.xadd(PORT_KEYS.tx(MALLORY), '*', PORT_ENTRY_FIELDS.frame, frame);
+    }
+    await forged.exec();
+    const after = await eventually('the switch to count every forged frame', 30_000, async () => {
+      const body = await dataplane();
+      return spoofed(body) - spoofed(before) >= sources.length ? body : undefined;
+    });
+    // vm-a1's frames to vm-a2 still reach vm-a2, all of them. Mallory's rx emptied first (its VM may trim it), so that
+    // anything of them sent its way would find room there.
+    await malloryRedis.xtrim(PORT_KEYS.rx(MALLORY), 'MAXLEN', 0);
+    const a2 = urlOf(state, 'vm-a2');
+    assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
+    const count = 100;
+    const sent = await requestJson('POST', `${urlOf(state, 'vm-a1')}/traffic/generate`, {
+      to: ['vm-a2'],
+      protocol: 'udp',
+      count,
+      size: 128,
+    });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    const received = await eventually(`${count} frames at vm-a2`, 30_000, async () => {
+      const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
+      return body.total >= count ? body.total : undefined;
+    });
+    // None reached Mallory: not by its forged address, and not flooded to vm-a2's tenant-mates either, as a frame to
+    // an address the switch had not learned would be (it knows every VM's from its port's attach).
+    const a2Mac = Buffer.from(vmMacAddress('vm-a2').replace(/:/g, ''), 'hex');
+    const inbox = (await malloryRedis.xreadBuffer('COUNT', 100_000, 'STREAMS', PORT_KEYS.rx(MALLORY), '0')) ?? [];
+    const overheard = inbox
+      .flatMap(([, entries]) => entries.flatMap(([, fields]) => portEntryContent(fields).frames))
+      .filter(({ frame }) => frame.subarray(0, 6).equals(a2Mac)).length;
+    const outcome =
+      `spoofed-source +${spoofed(after) - spoofed(before)} of ${sources.length}, MAC table ${before.macs} -> ` +
+      `${after.macs} addresses (${after.ports.length} ports), vm-a2 got ${received}/${count} of vm-a1's frames, ` +
+      `Mallory ${overheard}`;
+    const held =
+      spoofed(after) - spoofed(before) === sources.length &&
+      after.macs <= after.ports.length &&
+      received === count &&
+      overheard === 0;
+    assert.ok(
+      table.record(
+        "frames in its own tx with a tenant-mate's, another tenant's and 2 000 made-up source MACs",
+        'dropped as spoofed-source, no address learned, vm-a2 keeps its traffic, Mallory sees none of it',
         outcome,
         held,
       ),

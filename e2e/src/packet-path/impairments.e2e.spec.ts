@@ -118,8 +118,8 @@ describe("a VM's port impaired by the switch, measured on the lab", () => {
     lab = await startE2eLab({ labFile: 'e2e/labs/impairments.json' });
     state = lab.state;
     a1Ipv4 = (await requestJson<{ ipv4: string }>('GET', `${urlOf(state, 'vm-a1')}/vnic`)).body.ipv4;
-    // The switch learns both MACs from frames of their own, so the runs below are unicast from their first frame:
-    // once vm-a1 has them all, the switch has read (and learned from) every one.
+    // Frames from vm-a2 and vm-a3 to vm-a1: once vm-a1 has them all, the switch has every port attached (and with it
+    // each VM's address), so the runs below are unicast from their first frame.
     const learnedFrom: string[] = [];
     for (const vm of ['vm-a2', 'vm-a3']) {
       learnedFrom.push((await requestJson<{ ipv4: string }>('GET', `${urlOf(state, vm)}/vnic`)).body.ipv4);

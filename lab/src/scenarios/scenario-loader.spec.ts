@@ -276,12 +276,12 @@ describe('scenario files', () => {
     ]);
   });
 
-  it('merge-different: every VM that receives traffic also sends, so the switch learns every address (README)', () => {
+  it('merge-different: every VM that receives traffic also sends, as a host answering ARP would (README)', () => {
     const { scenario } = loadScenario(join(REPO_ROOT, 'scenarios', 'merge-different.json'), REPO_ROOT);
     const traffic = (scenario.workloads ?? []).filter((w) => w.kind === 'traffic');
     const senders = new Set(traffic.map((w) => w.from));
     const silent = traffic.flatMap((w) => w.to).filter((vm) => !senders.has(vm));
-    assert.deepEqual(silent, [], 'receivers that never send: in one tenant every frame to them would be flooded');
+    assert.deepEqual(silent, [], 'receivers that never send');
     const oneTenant = scenario.variants?.find((v) => v.name === 'one-tenant');
     assert.equal(oneTenant?.switch, undefined, 'the one-tenant variant runs at the default quantum');
   });

@@ -81,7 +81,8 @@ function forwarding(vms: string[]): CompiledProgram {
 for (const flowCacheSize of [0, 1024]) {
   describe(`a tenant program's forward (flow cache ${flowCacheSize ? 'on' : 'off'})`, () => {
     it("goes to the named VM's port only; a VM without a port, another tenant's or the sender's own is a drop", () => {
-      const pipeline = new SwitchPipeline({ flowCacheSize });
+      // Made-up MAC addresses: the check of each frame's source MAC against its port's own (own-source.spec) is off.
+      const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize });
       for (const port of [A1, A2, A3, B1]) pipeline.attach(port);
       // vm-b1 stands for a registry that changed under the program: the switch checks the tenant again.
       pipeline.installPrograms(new Map([['tenant-a', forwarding(['vm-a2', 'vm-a9', 'vm-b1', 'vm-a1'])]]));
@@ -99,7 +100,7 @@ for (const flowCacheSize of [0, 1024]) {
     });
 
     it('keeps forwarding to a VM re-attached on a new port when its old port is detached late', () => {
-      const pipeline = new SwitchPipeline({ flowCacheSize });
+      const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize });
       for (const port of [A1, A2]) pipeline.attach(port);
       pipeline.installPrograms(new Map([['tenant-a', forwarding(['vm-a2'])]]));
       const moved: SwitchPort = { ...A2, no: 9 };
@@ -117,14 +118,14 @@ for (const flowCacheSize of [0, 1024]) {
 
 describe('ports attached twice, and a VLAN whose last port goes', () => {
   it('attaching a port twice floods to it once', () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     for (const port of [A1, A2, A2, A3]) pipeline.attach(port);
     const verdict = pipeline.process({ port: A1, frame: udp('02:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
     assert.deepEqual(outs(verdict), ['vm-a2', 'vm-a3']);
   });
 
   it("detaching a VLAN's last port leaves nothing behind: the port can come back and its tenant's program runs", () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     const program = countingProgram('tenant-a', ['vm-a1']);
     pipeline.installPrograms(new Map([['tenant-a', program]]));
     pipeline.attach(A1);
@@ -137,14 +138,14 @@ describe('ports attached twice, and a VLAN whose last port goes', () => {
   });
 
   it('a frame alone in its VLAN has nowhere to go', () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     pipeline.attach(B1);
     const verdict = pipeline.process({ port: B1, frame: udp('02:00:00:00:00:b1', 'ff:ff:ff:ff:ff:ff') });
     assert.deepEqual(verdict, { kind: 'drop', reason: 'no-destination' });
   });
 
   it('never learns a multicast source address', () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     for (const port of [A1, A2]) pipeline.attach(port);
     pipeline.process({ port: A1, frame: udp('03:00:00:00:00:a1', 'ff:ff:ff:ff:ff:ff') });
     assert.equal(pipeline.macTable.size(), 0);
@@ -155,7 +156,7 @@ describe('ports attached twice, and a VLAN whose last port goes', () => {
 
 describe("the data path's waits, drops and CPU charges", () => {
   it('drop() counts the frame as received and dropped for its port and tenant', () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     pipeline.attach(A1);
     pipeline.drop({ port: A1, frame: Buffer.alloc(60) }, 'cpu-budget');
     const { ports, tenants } = pipeline.counters.snapshot();
@@ -167,12 +168,13 @@ describe("the data path's waits, drops and CPU charges", () => {
   });
 
   it("mustWait holds a tenant's frames while its programs are over budget, and only that tenant's", () => {
-    assert.equal(new SwitchPipeline({ flowCacheSize: 0 }).mustWait(A1), false, 'no budget, no wait');
+    assert.equal(new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 }).mustWait(A1), false, 'no budget, no wait');
 
     // Every clock read moves 5 µs on; the rate refills next to nothing, the burst covers 1 µs.
     let now = 0;
     const clock = () => (now += 5_000);
     const pipeline = new SwitchPipeline({
+      ownMacOf: false,
       flowCacheSize: 0,
       programCpu: { nsPerSecond: 1_000, burstNs: 1_000, clock },
     });
@@ -196,6 +198,7 @@ describe("the data path's waits, drops and CPU charges", () => {
         return (now += tickNs);
       };
       const pipeline = new SwitchPipeline({
+        ownMacOf: false,
         flowCacheSize: 0,
         programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock, pauses },
       });
@@ -213,6 +216,7 @@ describe("the data path's waits, drops and CPU charges", () => {
   it('a tenant whose program is removed and installed again starts with a fresh bucket', () => {
     let now = 0;
     const pipeline = new SwitchPipeline({
+      ownMacOf: false,
       flowCacheSize: 0,
       programCpu: { nsPerSecond: 1e9, burstNs: 1e12, clock: () => (now += 1_000) },
     });
@@ -227,7 +231,7 @@ describe("the data path's waits, drops and CPU charges", () => {
   });
 
   it("without a CPU budget, a tenant's program can be removed again", () => {
-    const pipeline = new SwitchPipeline({ flowCacheSize: 0 });
+    const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
     pipeline.attach(A1);
     pipeline.installPrograms(new Map([['tenant-a', countingProgram('tenant-a', ['vm-a1'])]]));
     pipeline.installPrograms(new Map());
@@ -239,6 +243,7 @@ describe("the data path's waits, drops and CPU charges", () => {
     // As in the mustWait case: every clock read moves 5 µs on, the burst covers 1 µs.
     let now = 0;
     const pipeline = new SwitchPipeline({
+      ownMacOf: false,
       flowCacheSize: 0,
       programCpu: { nsPerSecond: 1_000, burstNs: 1_000, clock: () => (now += 5_000) },
     });

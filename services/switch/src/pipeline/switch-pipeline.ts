@@ -1,4 +1,4 @@
-import { FrameView, parseFrame } from '@tenantlab/shared';
+import { FrameView, parseFrame, parseMac, vmMacAddress } from '@tenantlab/shared';
 import {
   type CompiledProgram,
   type CpuBucket,
@@ -30,7 +30,22 @@ export interface PipelineOptions {
   programCpu?: CpuBudgetOptions;
   /** Each tenant's budget of flood copies (storm control); no limit when left out. */
   floods?: StormControlOptions;
+  /**
+   * Each port's own MAC address, the only source address its frames may carry (48 bits as a number, as `macNumber`
+   * makes it): by default its VM's, from the VM's id (vmMacAddress), as every VM of the lab sends with. `false` turns
+   * the check off, for tests of MAC learning with made-up addresses.
+   */
+  ownMacOf?: ((port: SwitchPort) => number) | false;
 }
+
+/** A MAC address `aa:bb:cc:dd:ee:ff` as the 48-bit number the MAC table keys on (FrameView's hi * 2^32 + lo). */
+export function macNumber(mac: string): number {
+  const { hi, lo } = parseMac(mac);
+  return hi * 0x1_0000_0000 + lo;
+}
+
+/** A port's own MAC address by default: its VM's, derived from the VM's id. */
+const vmMacOf = (port: SwitchPort): number => macNumber(vmMacAddress(port.vm));
 
 /**
  * What the flow cache keeps per flow: the forwarding decision (when the tenant's program let the frame go on) and,
@@ -87,16 +102,19 @@ const PROGRAM_DROP: Verdict = { kind: 'drop', reason: 'program-drop' };
 const PROGRAM_FORWARD_UNKNOWN: Verdict = { kind: 'drop', reason: 'program-forward-unknown' };
 const CPU_BUDGET: Verdict = { kind: 'drop', reason: 'cpu-budget' };
 const STORM_CONTROL: Verdict = { kind: 'drop', reason: 'storm-control' };
+const SPOOFED_SOURCE: Verdict = { kind: 'drop', reason: 'spoofed-source' };
 // Bound once: a name imported from the shared package is a getter call on each use (CommonJS re-exports), per frame.
 const parse = parseFrame;
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
  * tenant's VLAN from the port it came in on, and a frame with a tag of its own is dropped, so a tenant can neither
- * pick nor spoof its VLAN); the tenant's own program, if it has one (seeds 002, 004: dispatched on the VLAN, run
+ * pick nor spoof its VLAN; a frame whose source MAC is not its port's own is dropped too, so a VM can neither take a
+ * tenant-mate's address, and with it that VM's unicast traffic, nor fill its VLAN's MAC table with made-up ones and
+ * make every tenant's cached decisions stale with each); the tenant's own program, if it has one (seeds 002, 004: dispatched on the VLAN, run
  * within the tenant's CPU budget; it may drop the frame or forward it to one of the tenant's VMs); the flow cache;
- * on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table: learn the source, find the destination,
- * flood within the VLAN only); storm control (a flood to more than one port is charged its copies to its tenant's
+ * on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table, which holds each port's own address
+ * from its attach: learn the source, find the destination, flood within the VLAN only); storm control (a flood to more than one port is charged its copies to its tenant's
  * budget, and dropped when that is spent, before any copy is made); egress (the tag is stripped: it travels as
  * metadata, as in Open vSwitch's datapath key, and never reaches a VM). Programs run on every frame, before the
  * cache: their actions are stateful.
@@ -114,6 +132,9 @@ export class SwitchPipeline {
    * when ports come or go, so a flood allocates nothing per frame.
    */
   private floods: ([SwitchPort, Verdict] | undefined)[] = [];
+  /** By port number, each attached port and its own MAC address (see PipelineOptions.ownMacOf), made at attach. */
+  private readonly ownMacs: ([SwitchPort, number] | undefined)[] = [];
+  private readonly ownMacOf: ((port: SwitchPort) => number) | undefined;
   /** The system stage (seed 004): a tenant's program found by its VLAN id, with no lookup by name per frame. */
   // Stryker disable next-line ArrayDeclaration: an empty array reads undefined at every VLAN id, as the sized one does
   private stagesByVlan: (TenantStage | undefined)[] = new Array<TenantStage | undefined>(VLAN_IDS);
@@ -131,6 +152,7 @@ export class SwitchPipeline {
     this.cache = options.flowCacheSize > 0 ? new FlowCache(options.flowCacheSize) : undefined;
     this.cpu = options.programCpu && new TenantCpuBudget(options.programCpu);
     this.storm = options.floods && new StormControl(options.floods);
+    this.ownMacOf = options.ownMacOf === false ? undefined : (options.ownMacOf ?? vmMacOf);
   }
 
   /**
@@ -198,6 +220,13 @@ export class SwitchPipeline {
     this.portsByVm.set(port.vm, port);
     // A new port changes every flood in its VLAN.
     this.macTable.forgetPort(port);
+    if (this.ownMacOf) {
+      const own = this.ownMacOf(port);
+      this.ownMacs[port.no] = [port, own];
+      // Known from the start, as no other port may send with it: a frame to a VM that has not sent yet goes to it
+      // alone, never flooded to its tenant-mates.
+      this.macTable.learn(port, own);
+    }
     this.relink();
   }
 
@@ -292,7 +321,8 @@ export class SwitchPipeline {
       observe?.(ingress, view, verdict);
       return verdict;
     }
-    let verdict = view.vlanId !== -1 ? TENANT_VLAN_TAG : this.decide(port, frame, view);
+    let verdict =
+      view.vlanId !== -1 ? TENANT_VLAN_TAG : this.spoofs(port, view) ? SPOOFED_SOURCE : this.decide(port, frame, view);
     // Storm control, on the decision (a flood served from the flow cache too) and before any copy is made. Only a
     // flood goes to more than one port; one to a single port costs what a unicast frame does, and is not charged.
     if (
@@ -307,6 +337,18 @@ export class SwitchPipeline {
     if (verdict.kind === 'drop') counters.dropped(port, verdict.reason);
     observe?.(ingress, view, verdict);
     return verdict;
+  }
+
+  /**
+   * Whether a frame from `port` carries a source MAC other than the port's own. Checked before the tenant's program
+   * and the flow cache, so a forged frame feeds no program state and is never served a decision cached for a real one.
+   */
+  private spoofs(port: SwitchPort, view: FrameView): boolean {
+    if (this.ownMacOf === undefined) return false;
+    const own = this.ownMacs[port.no];
+    // A frame read from a port detached since (its number perhaps reused) is checked against its own VM's address.
+    const mac = own !== undefined && own[0] === port ? own[1] : this.ownMacOf(port);
+    return view.srcMacHi * 0x1_0000_0000 + view.srcMacLo !== mac;
   }
 
   /**

@@ -13,6 +13,7 @@ export interface SwitchPort {
 export const DROP_REASONS = {
   malformed: 'the frame could not be parsed (the parser reason is counted separately)',
   'tenant-vlan-tag': 'the frame carried an 802.1Q tag of its own: tenants cannot choose their VLAN',
+  'spoofed-source': "the frame's source MAC was not its VM's own: a VM cannot take another's address",
   'unknown-port': 'the frame came from a port that is no longer attached',
   'same-port': 'the destination MAC was learned on the port the frame came in on',
   'no-destination': 'flooding found no other port of the tenant',

@@ -42,10 +42,9 @@ export type ReplaySender = (frames: Buffer[], options: { batch: number; signal: 
 
 /**
  * Sends recorded frames through this VM's vNIC at their recorded offsets over `speed`: frames that are due go out
- * together in one send, then it sleeps until the next is due. Every frame's source MAC becomes this VM's. The
- * switch does not check source MACs: it learns whatever a frame carries on the port it came in from (mac-table.ts,
- * per VLAN), so a replayed frame carrying another VM's MAC would move that VM's address to this port in the
- * tenant's L2 table and take its traffic. Rewriting here is what keeps a replay from spoofing.
+ * together in one send, then it sleeps until the next is due. Every frame's source MAC becomes this VM's: the switch
+ * drops a frame whose source is not its VM's own (`spoofed-source`), so a capture recorded elsewhere could not be
+ * replayed otherwise.
  */
 export class FrameReplayer {
   constructor(
