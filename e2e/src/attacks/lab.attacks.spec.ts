@@ -91,6 +91,23 @@ describe('a hostile tenant against the lab', () => {
     }
   };
 
+  /** VM `from` sends `count` UDP frames to VM `to` (its received count reset first); `to`'s total once all arrived. */
+  const framesArrive = async (from: string, to: string, count: number): Promise<number> => {
+    const receiver = urlOf(state, to);
+    assert.equal((await requestJson('DELETE', `${receiver}/traffic/received`)).status, 204);
+    const sent = await requestJson('POST', `${urlOf(state, from)}/traffic/generate`, {
+      to: [to],
+      protocol: 'udp',
+      count,
+      size: 128,
+    });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    return eventually(`${count} frames at ${to}`, 30_000, async () => {
+      const { body } = await requestJson<{ total: number }>('GET', `${receiver}/traffic/received`);
+      return body.total >= count ? body.total : undefined;
+    });
+  };
+
   before(async () => {
     // With the lab's Prometheus, whose API (every tenant's series) is one more thing a tenant must not read.
     lab = await startE2eLab({ prometheus: true });
@@ -809,20 +826,8 @@ describe('a hostile tenant against the lab', () => {
     // vm-a1's frames to vm-a2 still reach vm-a2, all of them. Mallory's rx emptied first (its VM may trim it), so that
     // anything of them sent its way would find room there.
     await malloryRedis.xtrim(PORT_KEYS.rx(MALLORY), 'MAXLEN', 0);
-    const a2 = urlOf(state, 'vm-a2');
-    assert.equal((await requestJson('DELETE', `${a2}/traffic/received`)).status, 204);
     const count = 100;
-    const sent = await requestJson('POST', `${urlOf(state, 'vm-a1')}/traffic/generate`, {
-      to: ['vm-a2'],
-      protocol: 'udp',
-      count,
-      size: 128,
-    });
-    assert.equal(sent.status, 201, JSON.stringify(sent.body));
-    const received = await eventually(`${count} frames at vm-a2`, 30_000, async () => {
-      const { body } = await requestJson<{ total: number }>('GET', `${a2}/traffic/received`);
-      return body.total >= count ? body.total : undefined;
-    });
+    const received = await framesArrive('vm-a1', 'vm-a2', count);
     // None reached Mallory: not by its forged address, and not flooded to vm-a2's tenant-mates either, as a frame to
     // an address the switch had not learned would be (it knows every VM's from its port's attach).
     const a2Mac = Buffer.from(vmMacAddress('vm-a2').replace(/:/g, ''), 'hex');
@@ -1315,20 +1320,8 @@ describe('a hostile tenant against the lab', () => {
     );
     assert.equal(echo.status, 201, JSON.stringify(echo.body));
     assert.equal(echo.body.verified, true, echo.body.problem);
-    const b2 = urlOf(state, 'vm-b2');
-    assert.equal((await requestJson('DELETE', `${b2}/traffic/received`)).status, 204);
     const count = 500;
-    const sent = await requestJson('POST', `${urlOf(state, 'vm-b1')}/traffic/generate`, {
-      to: ['vm-b2'],
-      protocol: 'udp',
-      count,
-      size: 128,
-    });
-    assert.equal(sent.status, 201);
-    const total = await eventually(`${count} frames at vm-b2`, 30_000, async () => {
-      const { body } = await requestJson<{ total: number }>('GET', `${b2}/traffic/received`);
-      return body.total >= count ? body.total : undefined;
-    });
+    const total = await framesArrive('vm-b1', 'vm-b2', count);
     assert.ok(
       table.record(
         '(control) tenant-b echo and frames',

@@ -108,16 +108,16 @@ const parse = parseFrame;
 
 /**
  * The switch's per-frame work, as a pipeline of small stages (Click, seed 002): parse; ingress (the frame gets its
- * tenant's VLAN from the port it came in on, and a frame with a tag of its own is dropped, so a tenant can neither
- * pick nor spoof its VLAN; a frame whose source MAC is not its port's own is dropped too, so a VM can neither take a
+ * tenant's VLAN from the port it came in on, and a frame with a tag of its own is dropped, so a tenant can neither pick
+ * nor spoof its VLAN; a frame whose source MAC is not its port's own is dropped too, so a VM can neither take a
  * tenant-mate's address, and with it that VM's unicast traffic, nor fill its VLAN's MAC table with made-up ones and
- * make every tenant's cached decisions stale with each); the tenant's own program, if it has one (seeds 002, 004: dispatched on the VLAN, run
- * within the tenant's CPU budget; it may drop the frame or forward it to one of the tenant's VMs); the flow cache;
- * on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table, which holds each port's own address
- * from its attach: learn the source, find the destination, flood within the VLAN only); storm control (a flood to more than one port is charged its copies to its tenant's
- * budget, and dropped when that is spent, before any copy is made); egress (the tag is stripped: it travels as
- * metadata, as in Open vSwitch's datapath key, and never reaches a VM). Programs run on every frame, before the
- * cache: their actions are stateful.
+ * make every tenant's cached decisions stale with each); the tenant's own program, if it has one (seeds 002, 004:
+ * dispatched on the VLAN, run within the tenant's CPU budget; it may drop the frame or forward it to one of the
+ * tenant's VMs); the flow cache; on a miss, the system stage (dispatch on VLAN id to the tenant's L2 table, which holds
+ * each port's own address from its attach: learn the source, find the destination, flood within the VLAN only); storm
+ * control (a flood to more than one port is charged its copies to its tenant's budget, and dropped when that is spent,
+ * before any copy is made); egress (the tag is stripped: it travels as metadata, as in Open vSwitch's datapath key, and
+ * never reaches a VM). Programs run on every frame, before the cache: their actions are stateful.
  */
 export class SwitchPipeline {
   readonly counters = new SwitchCounters();
