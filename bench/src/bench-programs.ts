@@ -5,6 +5,7 @@ import {
   DEFAULT_TENANT_QUOTA,
   type LinkedPipeline,
   type PageTable,
+  PORT_KEYS,
   REDIS_KEYS,
   requestJson,
   validateProgram,
@@ -55,6 +56,18 @@ export async function until(what: string, timeoutMs: number, check: () => Promis
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Once the switch has handled what `vms` wrote (every tx empty: a commit delivers a frame and deletes its entry in one
+ * MULTI), empties their rx streams, so a run starts with nothing of before in flight or unread.
+ */
+export async function emptyRxOnceHandled(admin: Redis, vms: readonly string[]): Promise<void> {
+  await until(`the switch to handle what ${vms.length} VMs sent`, 10_000, async () => {
+    const lengths = await Promise.all(vms.map((vm) => admin.xlen(PORT_KEYS.tx(vm))));
+    return lengths.every((length) => length === 0);
+  });
+  await admin.del(...vms.map((vm) => PORT_KEYS.rx(vm)));
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   type ReportSection,
   round,
   unlinkPipeline,
-  until,
+  emptyRxOnceHandled,
   validFor,
 } from './bench-programs';
 import { orderOfRound } from './bench-rounds';
@@ -427,20 +427,13 @@ async function snapshot(
   };
 }
 
-/**
- * Every VM sends one frame, as VMs that have started talking; once the switch has handled them all (every tx empty: a
- * commit delivers a frame and deletes its entry in one MULTI), every rx is emptied.
- */
+/** Every VM sends one frame, as VMs that have started talking; once the switch has handled them, every rx is emptied. */
 async function announce(admin: Redis): Promise<void> {
   for (let t = 0; t < TENANTS.length; t++) {
     await admin.xadd(PORT_KEYS.tx(vmOf(t, 'a')), '*', PORT_ENTRY_FIELDS.frame, frameOf(t, 'a', 'b', 0));
     await admin.xadd(PORT_KEYS.tx(vmOf(t, 'b')), '*', PORT_ENTRY_FIELDS.frame, frameOf(t, 'b', 'a', 0));
   }
-  await until(`the switch to handle the ${VMS.length} VMs' first frames`, 10_000, async () => {
-    const lengths = await Promise.all(VMS.map((vm) => admin.xlen(PORT_KEYS.tx(vm))));
-    return lengths.every((length) => length === 0);
-  });
-  await admin.del(...VMS.map((vm) => PORT_KEYS.rx(vm)));
+  await emptyRxOnceHandled(admin, VMS);
 }
 
 function frameOf(t: number, from: 'a' | 'b', to: 'a' | 'b', flow: number): Buffer {

@@ -72,7 +72,7 @@ export function mergingOverhead(): ReportSection {
         `dispatched on VLAN id; "shared code" shares the compiled code of the one document (ProgramCodeCache) as ` +
         `the switch does, "unshared code" compiles each instance apart, as 10 different documents would be)`,
       merging_runs:
-        `each configuration warmed with ${WARMUP_PASSES} passes over the ${FRAMES} frames (learns MACs, marks ` +
+        `each configuration warmed with ${WARMUP_PASSES} passes over the ${FRAMES} frames (fills the flow cache, marks ` +
         `flows, JIT); then ${ROUNDS} rounds, each running every configuration for whole passes over the ` +
         `${FRAMES} frames until it used ${ROUND_SECONDS} s of CPU, in the order ${CONFIGS.join(', ')} in odd ` +
         `rounds and reversed in even ones; ns/packet = CPU time of the process (user + system, process.cpuUsage) ` +
@@ -170,7 +170,7 @@ function build(
     pipeline.installPrograms(installed);
   }
   const ingress = frames.map(({ from, frame }) => ({ port: ports[from], frame }));
-  // Learn every MAC and mark every flow (requests come before their replies), then warm the JIT.
+  // Fill the flow cache and mark every flow (requests come before their replies), then warm the JIT.
   for (let pass = 0; pass < WARMUP_PASSES; pass++) for (const frame of ingress) pipeline.process(frame);
   return { pipeline, ingress };
 }

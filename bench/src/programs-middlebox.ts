@@ -21,7 +21,7 @@ import {
   type ReportSection,
   round,
   unlinkPipeline,
-  until,
+  emptyRxOnceHandled,
   validFor,
 } from './bench-programs';
 import { processCpuSeconds } from './process-cpu';
@@ -155,21 +155,14 @@ function udpFrame(from: string, dstMacOf: string, to: string, sport: number, dpo
   });
 }
 
-/**
- * Every VM sends one frame, as VMs that have started talking; once the switch has handled them all (every tx empty: a
- * commit delivers a frame and deletes its entry in one MULTI), every rx is emptied.
- */
+/** Every VM sends one frame, as VMs that have started talking; once the switch has handled them, every rx is emptied. */
 async function announce(admin: Redis): Promise<void> {
   const vms = ['bench-a1', 'bench-a2', 'bench-mb'];
   for (const vm of vms) {
     const to = vm === 'bench-a1' ? 'bench-a2' : 'bench-a1';
     await admin.xadd(PORT_KEYS.tx(vm), '*', PORT_ENTRY_FIELDS.frame, udpFrame(vm, to, to, 9, 9));
   }
-  await until("the switch to handle the three VMs' first frames", 10_000, async () => {
-    const lengths = await Promise.all(vms.map((vm) => admin.xlen(PORT_KEYS.tx(vm))));
-    return lengths.every((length) => length === 0);
-  });
-  await admin.del(...vms.map((vm) => PORT_KEYS.rx(vm)));
+  await emptyRxOnceHandled(admin, vms);
 }
 
 /** Frames bench-a1 sends, one per flow, addressed (by MAC) to `via` and (by IP) to bench-a2. */

@@ -358,9 +358,9 @@ function delta(before: Map<string, number>, after: Map<string, number>): (comman
 type ProgramRoutes = 'none' | 'hit' | 'miss';
 
 /**
- * A pipeline with 8 ports in 2 tenants, every MAC learned, and 1024 flows of 64-1400 byte UDP frames for it, each
- * between two VMs of one tenant. With `routes` other than 'none', both tenants run flow-counters (see
- * flowCountersWithRoutes), so every frame runs a program.
+ * A pipeline with 8 ports in 2 tenants (every VM's MAC known from its port's attach), and 1024 flows of 64-1400 byte
+ * UDP frames for it, each between two VMs of one tenant. With `routes` other than 'none', both tenants run
+ * flow-counters (see flowCountersWithRoutes), so every frame runs a program.
  */
 function pipelineWithTraffic(
   flowCacheSize: number,
@@ -400,7 +400,7 @@ function pipelineWithTraffic(
     }
     pipeline.installPrograms(new Map(programs.map((program) => [program.tenant, program])));
   }
-  for (const frame of frames) pipeline.process(frame); // learn every MAC
+  for (const frame of frames) pipeline.process(frame); // every flow in the cache
   return { pipeline, frames, programs };
 }
 

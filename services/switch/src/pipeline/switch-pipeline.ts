@@ -428,7 +428,11 @@ export class SwitchPipeline {
   /** The full lookup (the slow path): the system stage's VLAN dispatch and the tenant's L2 table. */
   private lookup(port: SwitchPort, view: FrameView): Verdict {
     const vlan = port.vlan;
-    if ((view.srcMacHi & 0x0100) === 0) this.macTable.learn(port, view.srcMacHi * 0x1_0000_0000 + view.srcMacLo);
+    // With the source check on, a frame that got here carries its port's own address, in the table since the attach:
+    // there is nothing to learn from it.
+    if (this.ownMacOf === undefined && (view.srcMacHi & 0x0100) === 0) {
+      this.macTable.learn(port, view.srcMacHi * 0x1_0000_0000 + view.srcMacLo);
+    }
     if (!view.isMulticast()) {
       const destination = this.macTable.lookup(vlan, view.dstMacHi * 0x1_0000_0000 + view.dstMacLo);
       if (destination) {
