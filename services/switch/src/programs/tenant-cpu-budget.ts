@@ -81,25 +81,25 @@ const MAX_PENDING_LONG_FRAMES = 1024;
 const FRAME_COST_WEIGHT = 1 / 16;
 
 /**
- * Fair CPU sharing between tenant programs (seed 000, Oko; seed 002's token buckets): one token bucket of
- * processing time per tenant, refilled at `weight / sum(weights)` of `nsPerSecond`, holding at most `burstNs`.
+ * Fair CPU sharing between tenant programs (seed 000, Oko; seed 002's token buckets): one token bucket of processing
+ * time per tenant, refilled at `weight / sum(weights)` of `nsPerSecond`, holding at most `burstNs`.
  *
- * The cost of a frame is known only after its program ran, so the dataplane asks `admit` (is the bucket above 0?),
- * runs the program, and `charge`s what it measured; the bucket may go into debt, which a tenant pays off before it
- * runs again, so one expensive frame cannot escape accounting. A tenant whose bucket a charge emptied runs again
- * only once it holds `resumeOf(bucket)` (MAX_RESUME_NS, or ten of its recent cold starts when that is more, up to
- * 2 ms, at most half the burst), and then runs its waiting frames back to back: readmitted as
- * soon as the bucket crossed 0, it would run one frame per batch, each after the switch's I/O and other tenants'
- * work, so each would start with the program cold in the CPU's caches and be charged 10-30 times what a frame run
- * after another is (measured on this machine: 20-60 µs against 1-3 µs), and a throttled tenant would starve on time
- * its frames took only because the throttle ran them one at a time. Shares are
- * guaranteed, not work-conserving: time a tenant leaves unused is not lent to the others (it banks up to the burst).
+ * The cost of a frame is known only after its program ran, so the dataplane asks `admit` (is the bucket above 0?), runs
+ * the program, and `charge`s what it measured; the bucket may go into debt, which a tenant pays off before it runs
+ * again, so one expensive frame cannot escape accounting. A tenant whose bucket a charge emptied runs again only once
+ * it holds `resumeOf(bucket)` (MAX_RESUME_NS, or ten of its recent cold starts when that is more, up to 2 ms, at most
+ * half the burst), and then runs its waiting frames back to back: readmitted as soon as the bucket crossed 0, it would
+ * run one frame per batch, each after the switch's I/O and other tenants' work, so each would start with the program
+ * cold in the CPU's caches and be charged 10-30 times what a frame run after another is (measured on this machine:
+ * 20-60 µs against 1-3 µs), and a throttled tenant would starve on time its frames took only because the throttle ran
+ * them one at a time. Shares are guaranteed, not work-conserving: time a tenant leaves unused is not lent to the others
+ * (it banks up to the burst).
  *
  * A tx entry may carry up to MAX_FRAMES_PER_ENTRY frames, decided together (issue 11), so the data path admits an
  * entry, not a frame (`admitEntry`): its first frame as a frame is admitted, and the rest only when the bucket holds
  * what they will cost at the tenant's recent cost per frame. Its frames then run, each charged, while the bucket stays
- * above a floor of that much again and `resumeNs` in debt; frames past it are refused (`cpu-budget`), so a tenant
- * whose bucket is just above 0 cannot have a whole entry of expensive frames run past its share.
+ * above a floor of that much again and `resumeNs` in debt; frames past it are refused (`cpu-budget`), so a tenant whose
+ * bucket is just above 0 cannot have a whole entry of expensive frames run past its share.
  */
 export class TenantCpuBudget {
   private readonly buckets = new Map<string, CpuBucket>();
