@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildFrame, validateProgram, vmMacAddress } from '@tenantlab/shared';
-import { compileProgram, ProgramCodeCache, RegisterMemory } from '../programs';
+import { buildFrame, vmMacAddress } from '@tenantlab/shared';
+import { countAndDrop } from '../programs/testing/program-fixtures';
 import { macNumber, SwitchPipeline } from './switch-pipeline';
 import type { SwitchPort, Verdict } from './switch-port';
 
@@ -27,21 +27,6 @@ function udp(srcMac: string, dstMac: string): Buffer {
 function outs(verdict: Verdict): string[] {
   return verdict.kind === 'forward' ? verdict.outPorts.map((p) => p.vm).sort() : [`drop:${verdict.reason}`];
 }
-
-/** Counts every frame of its tenant and drops it: a frame that ran it shows in the counter and as `program-drop`. */
-const COUNT_AND_DROP = {
-  name: 'count_and_drop',
-  version: 1,
-  counters: [{ name: 'frames', size: 1, kind: 'packets' }],
-  actions: [
-    {
-      name: 'count_drop',
-      ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }, { op: 'drop' }],
-    },
-  ],
-  tables: [{ name: 'all', key: [], actions: ['count_drop'], defaultAction: { action: 'count_drop' }, size: 0 }],
-  control: [{ table: 'all' }],
-};
 
 /** A locally administered unicast MAC drawn from `random`: what a VM would make up to fill a MAC table. */
 function madeUpMac(random: () => number): string {
@@ -98,14 +83,7 @@ for (const flowCacheSize of [0, 1024]) {
 
     it("is dropped before its tenant's program runs: a forged frame feeds no program state", () => {
       const sw = switchWith(A1, A2, MALLORY);
-      const quota = { tables: 8, tableEntries: 64, registerBits: 1 << 16, counters: 64, actionOpsPerPacket: 16 };
-      const valid = validateProgram(COUNT_AND_DROP, {
-        tenant: 'tenant-a',
-        vms: ['vm-a1', 'vm-a2', 'mallory'],
-        quota: { ...quota, headerBytes: 0 },
-      });
-      const hooks = { mirror: () => undefined, report: () => undefined };
-      const program = compileProgram(valid, {}, new RegisterMemory(1, 1), hooks, new ProgramCodeCache());
+      const program = countAndDrop('tenant-a', ['vm-a1', 'vm-a2', 'mallory']);
       sw.installPrograms(new Map([['tenant-a', program]]));
       assert.deepEqual(outs(sw.process({ port: MALLORY, frame: udp(mac(A2), mac(A1)) })), ['drop:spoofed-source']);
       assert.equal(program.counter('frames', 0).packets, 0);

@@ -1,44 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildFrame, type ProgramQuota, validateProgram } from '@tenantlab/shared';
-import { type CompiledProgram, compileProgram, ProgramCodeCache, RegisterMemory } from '../programs';
+import { buildFrame } from '@tenantlab/shared';
+import { type CompiledProgram, ProgramCodeCache } from '../programs';
+import { countAndDrop } from '../programs/testing/program-fixtures';
 import { SwitchPipeline } from './switch-pipeline';
 import type { SwitchPort } from './switch-port';
-
-const QUOTA: ProgramQuota = {
-  tables: 8,
-  tableEntries: 64,
-  registerBits: 1 << 16,
-  counters: 64,
-  actionOpsPerPacket: 16,
-  headerBytes: 0,
-};
-
-/** Counts every frame its tenant sends, and drops them all: what ran is visible in the counter and the verdict. */
-const COUNT_AND_DROP = {
-  name: 'count_and_drop',
-  version: 1,
-  counters: [{ name: 'frames', size: 1, kind: 'packets' }],
-  actions: [
-    {
-      name: 'count_drop',
-      ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }, { op: 'drop' }],
-    },
-  ],
-  tables: [{ name: 'all', key: [], actions: ['count_drop'], defaultAction: { action: 'count_drop' }, size: 0 }],
-  control: [{ table: 'all' }],
-};
-
-function programFor(tenant: string, vms: string[], codes: ProgramCodeCache): CompiledProgram {
-  const valid = validateProgram(COUNT_AND_DROP, { tenant, vms, quota: QUOTA });
-  return compileProgram(
-    valid,
-    {},
-    new RegisterMemory(1, 1),
-    { mirror: () => undefined, report: () => undefined },
-    codes,
-  );
-}
 
 function udpFrom(mac: string): Buffer {
   return buildFrame({
@@ -61,8 +27,8 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
       const pipeline = new SwitchPipeline({ ownMacOf: false, flowCacheSize: cacheSize });
       for (const port of [a1, a2, b1, c1]) pipeline.attach(port);
       const codes = new ProgramCodeCache();
-      const a = programFor('tenant-a', ['vm-a1', 'vm-a2'], codes);
-      const b = programFor('tenant-b', ['vm-b1'], codes);
+      const a = countAndDrop('tenant-a', ['vm-a1', 'vm-a2'], codes);
+      const b = countAndDrop('tenant-b', ['vm-b1'], codes);
       pipeline.installPrograms(
         new Map([
           ['tenant-a', a],
@@ -98,8 +64,8 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
     pipeline.attach(a1);
     pipeline.attach(intruder);
     const codes = new ProgramCodeCache();
-    const a = programFor('tenant-a', ['vm-a1'], codes);
-    const b = programFor('tenant-b', ['vm-b1'], codes);
+    const a = countAndDrop('tenant-a', ['vm-a1'], codes);
+    const b = countAndDrop('tenant-b', ['vm-b1'], codes);
     pipeline.installPrograms(
       new Map([
         ['tenant-a', a],
@@ -128,8 +94,8 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
     const programs = (): Map<string, CompiledProgram> => {
       const codes = new ProgramCodeCache();
       return new Map([
-        ['tenant-a', programFor('tenant-a', ['vm-a1'], codes)],
-        ['tenant-b', programFor('tenant-b', ['vm-b1'], codes)],
+        ['tenant-a', countAndDrop('tenant-a', ['vm-a1'], codes)],
+        ['tenant-b', countAndDrop('tenant-b', ['vm-b1'], codes)],
       ]);
     };
     const unbudgeted = new SwitchPipeline({ ownMacOf: false, flowCacheSize: 0 });
@@ -180,8 +146,8 @@ describe('the system stage dispatches frames to their tenant program by VLAN', (
       pipeline.attach(b1);
       const codes = new ProgramCodeCache();
       const programs = new Map([
-        ['tenant-a', programFor('tenant-a', ['vm-a1'], codes)],
-        ['tenant-b', programFor('tenant-b', ['vm-b1'], codes)],
+        ['tenant-a', countAndDrop('tenant-a', ['vm-a1'], codes)],
+        ['tenant-b', countAndDrop('tenant-b', ['vm-b1'], codes)],
       ]);
       const setWeights = () => {
         pipeline.setCpuWeight('tenant-a', 3);

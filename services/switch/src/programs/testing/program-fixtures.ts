@@ -1,5 +1,7 @@
 import { buildFrame, FrameView, parseFrame, validateProgram, ValidationError } from '@tenantlab/shared';
+import { type CompiledProgram, compileProgram, ProgramCodeCache } from '../program-compiler';
 import { PacketContext } from '../packet-context';
+import { RegisterMemory } from '../register-memory';
 import type { ProgramHooks, ReportValue } from '../packet-context';
 import type { TenantProgram, ValidProgram } from '@tenantlab/shared';
 
@@ -73,4 +75,27 @@ export function recordingHooks(): RecordingHooks {
     mirror: (ctx) => void mirrored.push(ctx.view.length),
     report: (event, fields) => void reports.push({ event, fields }),
   };
+}
+
+/** Counts every frame its tenant sends, and drops them all: what ran is visible in the counter and the verdict. */
+const COUNT_AND_DROP = {
+  name: 'count_and_drop',
+  version: 1,
+  counters: [{ name: 'frames', size: 1, kind: 'packets' }],
+  actions: [
+    {
+      name: 'count_drop',
+      ops: [{ op: 'counter.count', counter: 'frames', index: { const: 0 } }, { op: 'drop' }],
+    },
+  ],
+  tables: [{ name: 'all', key: [], actions: ['count_drop'], defaultAction: { action: 'count_drop' }, size: 0 }],
+  control: [{ table: 'all' }],
+};
+
+/** COUNT_AND_DROP compiled for `tenant`, whose VMs are `vms` (its `frames` counter: what the program ran). */
+export function countAndDrop(tenant: string, vms: string[], codes = new ProgramCodeCache()): CompiledProgram {
+  const quota = { tables: 8, tableEntries: 64, registerBits: 1 << 16, counters: 64, actionOpsPerPacket: 16 };
+  const program = validateProgram(COUNT_AND_DROP, { tenant, vms, quota: { ...quota, headerBytes: 0 } });
+  const hooks = { mirror: () => undefined, report: () => undefined };
+  return compileProgram(program, {}, new RegisterMemory(1, 1), hooks, codes);
 }
