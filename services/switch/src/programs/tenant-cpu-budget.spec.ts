@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_COLD_RESUME_NS, MAX_FRAME_CHARGE_NS, MAX_RESUME_NS, TenantCpuBudget } from './tenant-cpu-budget';
+import {
+  MAX_COLD_RESUME_NS,
+  MAX_FRAME_CHARGE_NS,
+  MAX_RESUME_NS,
+  OFF_CPU_MARK_REUSE_NS,
+  TenantCpuBudget,
+} from './tenant-cpu-budget';
 import { FakePauses } from './testing/fake-pauses';
 
 /** A fake clock the simulation advances by the work it does (one core: time passes as frames run). */
@@ -311,5 +317,48 @@ describe('TenantCpuBudget', () => {
     assert.ok(a.frameCostNs >= 0, `the cost per frame stays a cost: ${a.frameCostNs}`);
     assert.equal(budget.admitEntry(a, 64, time.now), true);
     assert.equal(budget.holds(a, time.now), true, "the admitted entry's frames run");
+  });
+
+  it('reads the time off the CPU once for entries admitted within OFF_CPU_MARK_REUSE_NS of each other', () => {
+    const { time, pauses, budget, bucket: a } = budgetWithPauses('a', 1e9);
+    const runEntry = (): void => {
+      assert.equal(budget.admitEntry(a, 1, time.now), true);
+      const started = budget.startFrame();
+      budget.chargeFrame(a, 2_000, (time.now = started + 2_000));
+    };
+    for (let i = 0; i < 5; i++) runEntry(); // 5 one-frame entries of 2 µs, back to back: 10 µs
+    assert.equal(pauses.offCpuReads, 1, 'one reading for the five');
+    time.now += OFF_CPU_MARK_REUSE_NS;
+    runEntry();
+    assert.equal(pauses.offCpuReads, 2, 'an entry admitted later than that reads anew');
+  });
+
+  it('forgives a long frame at most OFF_CPU_MARK_REUSE_NS of time off the CPU from before its entry began', () => {
+    const { time, pauses, budget, bucket: b } = budgetWithPauses('b', 1e12);
+    budget.setWeight('a', 1);
+    const a = budget.bucketOf('a')!;
+    // Tenant a's entry reads the mark, then the thread is off the CPU while a's entry still runs.
+    assert.equal(budget.admitEntry(a, 1, time.now), true);
+    budget.chargeFrame(a, 2_000, (time.now = budget.startFrame() + 2_000));
+    const offBefore = OFF_CPU_MARK_REUSE_NS / 2;
+    pauses.offCpu += offBefore;
+    time.now += offBefore;
+    // Tenant b's entry, admitted within the window, shares the mark: its 150 µs frame, which ran throughout, is billed
+    // all but the time off the CPU before it began.
+    const charged = b.chargedNs;
+    assert.equal(budget.admitEntry(b, 1, time.now), true);
+    const started = budget.startFrame();
+    budget.chargeFrame(b, 150_000, (time.now = started + 150_000));
+    pauses.deliverGcEntries();
+    assert.equal(b.chargedNs - charged, 150_000 - offBefore);
+    // Past the window, the entry reads its own mark: the time off the CPU before it is not forgiven at all.
+    pauses.offCpu += 5_000_000;
+    time.now += 5_000_000;
+    const again = b.chargedNs;
+    assert.equal(budget.admitEntry(b, 1, time.now), true);
+    const next = budget.startFrame();
+    budget.chargeFrame(b, 150_000, (time.now = next + 150_000));
+    pauses.deliverGcEntries();
+    assert.equal(b.chargedNs - again, 150_000);
   });
 });

@@ -73,6 +73,14 @@ export const RESUME_COLD_STARTS = 10;
  * of such a run is still the tenant's own work, against a tenth in a run of MAX_RESUME_NS.
  */
 export const MAX_COLD_RESUME_NS = 2_000_000;
+/**
+ * How long a reading of the thread's time off the CPU stays the mark for the entries admitted after it, in ns. A
+ * reading is two system calls (getrusage and a read of the thread's schedstat: 3-4 µs a frame of one-frame entries on
+ * this machine, more than a cheap program's frame), so entries admitted within this long of the last one share it
+ * instead of each reading anew. A long frame may then be forgiven time off the CPU that fell before its entry began,
+ * while another entry ran, but at most this much: never more than the reading's age when its entry was admitted.
+ */
+export const OFF_CPU_MARK_REUSE_NS = 20_000;
 /** The moving average of a tenant's cold start moves this share of the way to each run's first frame. */
 const COLD_START_WEIGHT = 1 / 4;
 /** Frames waiting for their GC pauses to be known, at most; past it the oldest is settled with none given back. */
@@ -115,6 +123,8 @@ export class TenantCpuBudget {
    * frame over the cap ended, in ns; undefined until it is read, lazily, by `startFrame`.
    */
   private offCpuMarkNs: number | undefined;
+  /** The budget's clock when `offCpuMarkNs` was read. */
+  private offCpuMarkAtNs = -Infinity;
   private readonly pending: LongFrame[] = [];
   private settling = false;
 
@@ -175,14 +185,17 @@ export class TenantCpuBudget {
 
   /**
    * The budget's clock as a frame's program starts, in ns: pass it to `admit` or `holds`, and take it from the clock at
-   * the frame's end for `chargeFrame`. The first frame of an admitted entry also reads the thread's time off the CPU,
-   * so that time the thread did not run while the entry's frames ran can be told apart from their program time. (A
+   * the frame's end for `chargeFrame`. The first frame of an admitted entry also reads the thread's time off the CPU
+   * (unless a reading younger than OFF_CPU_MARK_REUSE_NS stands, see `admitEntry`), so that time the thread did not
+   * run while the entry's frames ran can be told apart from their program time. (A
    * caller that runs frames one by one without `admitEntry`, as some in-process tests do, keeps the mark of the last
    * frame over the cap: every switch runs its frames by entry.)
    */
   startFrame(): number {
-    this.offCpuMarkNs ??= this.pauses.offCpuNs();
-    return this.clock();
+    if (this.offCpuMarkNs !== undefined) return this.clock();
+    this.offCpuMarkNs = this.pauses.offCpuNs();
+    this.offCpuMarkAtNs = this.clock();
+    return this.offCpuMarkAtNs;
   }
 
   /**
@@ -217,9 +230,10 @@ export class TenantCpuBudget {
     const need = Math.min((frames - 1) * bucket.frameCostNs, this.options.burstNs);
     if (bucket.tokens < need) return false;
     bucket.entryFloorNs = -(need + this.resumeNs);
-    // Read again before the entry's first program: a long frame of it is forgiven only the time the thread did not run
-    // while this entry ran, not while other tenants' entries of the round did.
-    this.offCpuMarkNs = undefined;
+    // Read again before the entry's first program, unless the last reading is younger than OFF_CPU_MARK_REUSE_NS: a
+    // long frame of it is forgiven the time the thread did not run while this entry ran, not while other tenants'
+    // entries of the round did (but for at most that much, which a reading would cost more than it is worth).
+    if (now - this.offCpuMarkAtNs > OFF_CPU_MARK_REUSE_NS) this.offCpuMarkNs = undefined;
     return true;
   }
 
@@ -254,6 +268,7 @@ export class TenantCpuBudget {
     const offCpu = this.pauses.offCpuNs();
     const stoppedNs = this.offCpuMarkNs === undefined ? 0 : Math.max(0, offCpu - this.offCpuMarkNs);
     this.offCpuMarkNs = offCpu;
+    this.offCpuMarkAtNs = now;
     // The time off the CPU may have been before this frame began, and be longer than it: the frame then ran for
     // nothing the process can tell apart, and is billed nothing (a negative cost would also drag the tenant's cost per
     // frame below 0, and with it the floor an entry's frames may run to above 0: every frame refused).
