@@ -187,9 +187,9 @@ export class TenantCpuBudget {
    * The budget's clock as a frame's program starts, in ns: pass it to `admit` or `holds`, and take it from the clock at
    * the frame's end for `chargeFrame`. The first frame of an admitted entry also reads the thread's time off the CPU
    * (unless a reading younger than OFF_CPU_MARK_REUSE_NS stands, see `admitEntry`), so that time the thread did not
-   * run while the entry's frames ran can be told apart from their program time. (A
-   * caller that runs frames one by one without `admitEntry`, as some in-process tests do, keeps the mark of the last
-   * frame over the cap: every switch runs its frames by entry.)
+   * run while the entry's frames ran can be told apart from their program time. (A caller that runs frames one by one
+   * without `admitEntry`, as some in-process tests do, keeps the mark of the last frame over the cap: every switch runs
+   * its frames by entry.)
    */
   startFrame(): number {
     if (this.offCpuMarkNs !== undefined) return this.clock();
