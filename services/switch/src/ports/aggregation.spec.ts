@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Command } from 'ioredis';
 import {
   MAX_FRAMES_PER_ENTRY,
   packPortFrames,
@@ -257,6 +258,23 @@ describe('rx entries the switch writes (issue 11)', () => {
     assert.equal(content.frames.length, MAX_FRAMES_PER_ENTRY);
     assert.equal(content.frames[5].frame.toString(), '5');
     assert.equal(content.frames[5].traceparent, TRACEPARENT);
+  });
+
+  it('packs a packed entry straight into its encoded XADD, byte for byte what ioredis would write for it', () => {
+    const many = Array.from({ length: 3 }, (_, i) => delivery(`frame ${i}`, ['otel.traceparent', TRACEPARENT]));
+    const xadd = { key: 'port:{vm-a2}:rx', sentAt: '1764900000000000' };
+    const [packed] = packRxEntries(many, xadd);
+    assert.ok(packed.command, 'a packed entry comes encoded');
+    const payload = packed.fields[1] as Buffer;
+    assert.equal(payload.buffer, packed.command.buffer, 'its payload is packed in place, inside the command');
+    assert.deepEqual(
+      portEntryContent(packed.fields).frames.map((f) => f.frame.toString()),
+      ['frame 0', 'frame 1', 'frame 2'],
+    );
+    const asIoredisWritesIt = new Command('xadd', [xadd.key, '*', ...packed.fields, 't', xadd.sentAt]).toWritable({});
+    assert.deepEqual(packed.command, asIoredisWritesIt);
+    const [single] = packRxEntries([delivery('one')], xadd);
+    assert.equal(single.command, undefined, 'a lone frame is written as before');
   });
 
   it("counts a destination's rx in frames, not entries, and frees room as its VM trims the oldest", () => {

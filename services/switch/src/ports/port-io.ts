@@ -9,7 +9,8 @@ import {
   SWITCH_CONSUMER_GROUP,
   untilClosed,
 } from '@tenantlab/shared';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Pipeline, Redis } from 'ioredis';
+import { EncodedCommand } from './encoded-xadd';
 import type { SwitchPort } from '../pipeline/switch-port';
 import { decodeTxEntry, type TxEntry } from './tx-entry';
 import { RxOccupancy } from './rx-occupancy';
@@ -283,8 +284,11 @@ export class PortWriter {
     const sentAt = String(sentAtUs);
     for (const [port, frames] of deliveries) {
       const rx = PORT_KEYS.rx(port.vm);
-      for (const { fields, deliveries: carried } of packRxEntries(frames)) {
-        multi.xadd(rx, '*', ...fields, PORT_ENTRY_FIELDS.sentAt, sentAt);
+      for (const { fields, deliveries: carried, command } of packRxEntries(frames, { key: rx, sentAt })) {
+        // A packed entry comes encoded (its frames packed straight into the command); `multi` is a Pipeline, whose
+        // sendCommand ChainableCommander's type leaves out.
+        if (command) (multi as unknown as Pipeline).sendCommand(new EncodedCommand('xadd', command));
+        else multi.xadd(rx, '*', ...fields, PORT_ENTRY_FIELDS.sentAt, sentAt);
         writes.push([port, carried]);
       }
     }

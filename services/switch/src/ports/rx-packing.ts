@@ -6,12 +6,18 @@ import {
   PORT_ENTRY_FIELDS,
   writePortFrame,
 } from '@tenantlab/shared';
+import { encodeXadd } from './encoded-xadd';
 import type { Delivery } from './port-io';
 
 /** One rx entry to write: its fields (without the `t` stamp) and the deliveries it carries. */
 export interface RxEntry {
   fields: (string | Buffer)[];
   deliveries: Delivery[];
+  /**
+   * A packed entry's whole XADD to `xadd.key`, its `t` stamp included, in Redis's protocol, when packRxEntries was
+   * given `xadd`: its payload (fields[1]) is a view into it, packed in place.
+   */
+  command?: Buffer;
 }
 
 const TRACEPARENT = 'otel.traceparent';
@@ -29,7 +35,11 @@ const writeFrame = writePortFrame;
  * the deliveries, each frame's traceparent looked up once: at hundreds of thousands of frames a second, a record
  * object per frame and a second lookup were a tenth of the switch's time in the aggregation benchmark's profile.
  */
-export function packRxEntries(deliveries: readonly Delivery[]): RxEntry[] {
+export function packRxEntries(
+  deliveries: readonly Delivery[],
+  /** The destination's rx stream and the `t` stamp: packed entries then come as whole commands (see encodeXadd). */
+  xadd?: { key: string; sentAt: string },
+): RxEntry[] {
   const traces = deliveries.map((delivery) => packableTraceparent(traceparentOf(delivery)));
   const entries: RxEntry[] = [];
   let start = 0;
@@ -47,10 +57,12 @@ export function packRxEntries(deliveries: readonly Delivery[]): RxEntry[] {
       const [{ frame, trace }] = carried;
       entries.push({ fields: [PORT_ENTRY_FIELDS.frame, frame, ...trace], deliveries: carried });
     } else {
-      const payload = Buffer.allocUnsafe(bytes);
+      const encoded =
+        xadd && encodeXadd(xadd.key, PORT_ENTRY_FIELDS.frames, bytes, PORT_ENTRY_FIELDS.sentAt, xadd.sentAt);
+      const payload = encoded ? encoded.payload : Buffer.allocUnsafe(bytes);
       let at = 0;
       for (let i = start; i < end; i++) at = writeFrame(payload, at, deliveries[i].frame, traces[i]);
-      entries.push({ fields: [PORT_ENTRY_FIELDS.frames, payload], deliveries: carried });
+      entries.push({ fields: [PORT_ENTRY_FIELDS.frames, payload], deliveries: carried, command: encoded?.command });
     }
     start = end;
   }
