@@ -237,9 +237,13 @@ describe('CPU admission when running a frame throws (its batch is not committed)
 
 describe('rx entries the switch writes (issue 11)', () => {
   const delivery = (text: string, trace: string[] = []): Delivery => ({ port: PORT, frame: Buffer.from(text), trace });
+  const xadd = { key: 'port:{vm-a2}:rx', sentAt: '1764900000000000' };
 
   it('writes a lone frame in the single-frame format and packs several, each with its traceparent', () => {
-    const [single] = packRxEntries([delivery('one', ['otel.traceparent', TRACEPARENT, 'otel.tracestate', 'k=v'])]);
+    const [single] = packRxEntries(
+      [delivery('one', ['otel.traceparent', TRACEPARENT, 'otel.tracestate', 'k=v'])],
+      xadd,
+    );
     assert.deepEqual(single.fields.map(String), [
       'f',
       'one',
@@ -251,7 +255,7 @@ describe('rx entries the switch writes (issue 11)', () => {
     const many = Array.from({ length: MAX_FRAMES_PER_ENTRY + 1 }, (_, i) =>
       delivery(String(i), ['otel.traceparent', TRACEPARENT]),
     );
-    const entries = packRxEntries(many);
+    const entries = packRxEntries(many, xadd);
     assert.equal(entries.length, 2, 'at most MAX_FRAMES_PER_ENTRY frames an entry');
     assert.equal(entries[0].deliveries.length, MAX_FRAMES_PER_ENTRY);
     const content = portEntryContent(entries[0].fields);
@@ -262,7 +266,6 @@ describe('rx entries the switch writes (issue 11)', () => {
 
   it('packs a packed entry straight into its encoded XADD, byte for byte what ioredis would write for it', () => {
     const many = Array.from({ length: 3 }, (_, i) => delivery(`frame ${i}`, ['otel.traceparent', TRACEPARENT]));
-    const xadd = { key: 'port:{vm-a2}:rx', sentAt: '1764900000000000' };
     const [packed] = packRxEntries(many, xadd);
     assert.ok(packed.command, 'a packed entry comes encoded');
     const payload = packed.fields[1] as Buffer;

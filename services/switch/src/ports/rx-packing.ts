@@ -14,8 +14,8 @@ export interface RxEntry {
   fields: (string | Buffer)[];
   deliveries: Delivery[];
   /**
-   * A packed entry's whole XADD to `xadd.key`, its `t` stamp included, in Redis's protocol, when packRxEntries was
-   * given `xadd`: its payload (fields[1]) is a view into it, packed in place.
+   * A packed entry's whole XADD to `xadd.key`, its `t` stamp included, in Redis's protocol: its payload (fields[1]) is
+   * a view into it, packed in place. A lone frame's entry has none: it is written from its fields.
    */
   command?: Buffer;
 }
@@ -37,8 +37,8 @@ const writeFrame = writePortFrame;
  */
 export function packRxEntries(
   deliveries: readonly Delivery[],
-  /** The destination's rx stream and the `t` stamp: packed entries then come as whole commands (see encodeXadd). */
-  xadd?: { key: string; sentAt: string },
+  /** The destination's rx stream and the `t` stamp: packed entries come as whole commands (see encodeXadd). */
+  xadd: { key: string; sentAt: string },
 ): RxEntry[] {
   const traces = deliveries.map((delivery) => packableTraceparent(traceparentOf(delivery)));
   const entries: RxEntry[] = [];
@@ -57,12 +57,16 @@ export function packRxEntries(
       const [{ frame, trace }] = carried;
       entries.push({ fields: [PORT_ENTRY_FIELDS.frame, frame, ...trace], deliveries: carried });
     } else {
-      const encoded =
-        xadd && encodeXadd(xadd.key, PORT_ENTRY_FIELDS.frames, bytes, PORT_ENTRY_FIELDS.sentAt, xadd.sentAt);
-      const payload = encoded ? encoded.payload : Buffer.allocUnsafe(bytes);
+      const { command, payload } = encodeXadd(
+        xadd.key,
+        PORT_ENTRY_FIELDS.frames,
+        bytes,
+        PORT_ENTRY_FIELDS.sentAt,
+        xadd.sentAt,
+      );
       let at = 0;
       for (let i = start; i < end; i++) at = writeFrame(payload, at, deliveries[i].frame, traces[i]);
-      entries.push({ fields: [PORT_ENTRY_FIELDS.frames, payload], deliveries: carried, command: encoded?.command });
+      entries.push({ fields: [PORT_ENTRY_FIELDS.frames, payload], deliveries: carried, command });
     }
     start = end;
   }
