@@ -36,7 +36,12 @@ const E2E_ROUNDS = 4;
 /** The batch of the equal-terms circuit/packet comparison: messages per round trip, and messages outstanding. */
 const EQUAL_BATCH = 32;
 const LATENCY_SAMPLES = 2_000;
-const LATENCY_WARMUP = 200;
+/**
+ * Probes before the latency and stage samples, on a switch process started for them: after 200, V8 was still
+ * compiling the switch's data path (one frame in flight, p50 433 µs over the next 2 000 probes, 325-348 µs over the
+ * 2 000 after those), so the figure measured the fresh process's warm-up rather than the path.
+ */
+const LATENCY_WARMUP = 2_000;
 const FRAME_PAYLOAD = 64;
 
 /** The end-to-end modes, all moving E2E_FRAMES frames of one size from bench-a1 to bench-a2 on one Redis. */
